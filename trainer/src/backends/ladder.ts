@@ -1,0 +1,201 @@
+/**
+ * The backend ladder (DESIGN.md "Compute"): tfjs-node-gpu → tfjs-node → wasm → cpu.
+ * `auto` takes the first rung that loads and says which and why the others were skipped.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { installWasmKernelFixes, PATCHED_WASM_KERNELS } from './wasm/register.js';
+import { diagnoseCuda, probeCuda, type CudaDiagnosis } from './cuda-diagnose.js';
+
+export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendChoice = 'auto' | BackendName;
+
+export interface RungReport {
+  /** The tfjs backend name this rung registers. */
+  backend: BackendName;
+  /** npm package that provides it. */
+  package: string;
+  installed: boolean;
+  version: string | null;
+  loaded: boolean;
+  /** Why it did not load (or why it loaded without its accelerator); null when fine. */
+  reason: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface Selection {
+  backend: BackendName;
+  /** The rung that provides it (package name). */
+  package: string;
+  /** One line per rung that `auto` skipped, with the reason. */
+  skipped: string[];
+  reports: RungReport[];
+}
+
+const require = createRequire(import.meta.url);
+
+function packageVersion(name: string): string | null {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n').find((l) => l.trim().length > 0)?.trim() ?? 'unknown error';
+}
+
+/** Captures what native code writes to stderr (TensorFlow's dlerror lines) while f runs. */
+async function withStderrCapture<T>(f: () => Promise<T>): Promise<{ value?: T; error?: unknown; stderr: string }> {
+  const chunks: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  (process.stderr as unknown as { write: unknown }).write = (chunk: unknown, ...rest: unknown[]) => {
+    chunks.push(String(chunk));
+    return (orig as (...a: unknown[]) => boolean)(chunk, ...rest);
+  };
+  try {
+    return { value: await f(), stderr: chunks.join('') };
+  } catch (error) {
+    return { error, stderr: chunks.join('') };
+  } finally {
+    (process.stderr as unknown as { write: unknown }).write = orig;
+  }
+}
+
+let tensorflowLoaded: string | null = null;
+
+/** Tries tfjs-node-gpu, then tfjs-node. Both register the backend 'tensorflow'. */
+async function loadTensorflowRung(reports: RungReport[]): Promise<boolean> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
+    const version = packageVersion(pkg);
+    const report: RungReport = { backend: 'tensorflow', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
+    reports.push(report);
+    if (tensorflowLoaded === pkg) {
+      report.loaded = true;
+      return true;
+    }
+    if (version === null) {
+      report.reason = 'not installed (optional dependency: npm skips it when its install script cannot download libtensorflow 2.9.1)';
+      if (pkg === '@tensorflow/tfjs-node-gpu') {
+        const diag = diagnoseCuda(await probeCuda());
+        report.details['cuda'] = diag;
+        report.reason = `${report.reason}; ${cudaAdvice(diag)}`;
+      }
+      continue;
+    }
+    if (tensorflowLoaded !== null) {
+      report.reason = `${tensorflowLoaded} is already loaded in this process`;
+      continue;
+    }
+    const r = await withStderrCapture(() => import(pkg));
+    if (r.error !== undefined) {
+      report.reason = `installed but failed to load: ${oneLine(r.error)}`;
+      if (pkg === '@tensorflow/tfjs-node-gpu') {
+        const probe = await probeCuda();
+        const diag = diagnoseCuda({ ...probe, loadError: oneLine(r.error), tfStderr: r.stderr });
+        report.details['cuda'] = diag;
+        report.reason += `; ${cudaAdvice(diag)}`;
+      }
+      continue;
+    }
+    tensorflowLoaded = pkg;
+    report.loaded = true;
+    if (pkg === '@tensorflow/tfjs-node-gpu') {
+      // TensorFlow falls back to its CPU kernels when CUDA libraries are missing; say so.
+      const probe = await probeCuda();
+      const diag = diagnoseCuda({ ...probe, tfStderr: r.stderr });
+      report.details['cuda'] = diag;
+      if (!diag.usable) report.reason = `loaded, but TensorFlow cannot use the GPU (it runs on the CPU): ${cudaAdvice(diag)}`;
+    }
+    return true;
+  }
+  return false;
+}
+
+function cudaAdvice(d: CudaDiagnosis): string {
+  const parts = [d.summary, ...d.fixes.slice(0, 2)];
+  return parts.filter(Boolean).join(' ');
+}
+
+let wasmReady = false;
+
+async function loadWasmRung(reports: RungReport[]): Promise<boolean> {
+  const pkg = '@tensorflow/tfjs-backend-wasm';
+  const version = packageVersion(pkg);
+  const report: RungReport = { backend: 'wasm', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
+  reports.push(report);
+  try {
+    if (!wasmReady) {
+      await import(pkg); // registers the 'wasm' backend and its kernels
+      installWasmKernelFixes();
+      const ok = await tf.setBackend('wasm');
+      if (!ok) throw new Error('tf.setBackend("wasm") returned false');
+      wasmReady = true;
+    }
+    report.loaded = true;
+    report.details = {
+      simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT' as never),
+      threads: (tf.findBackend('wasm') as unknown as { wasm?: { tfjs: { getThreadsCount(): number } } })?.wasm?.tfjs.getThreadsCount() ?? 1,
+      patchedKernels: [...PATCHED_WASM_KERNELS],
+    };
+  } catch (e) {
+    report.reason = `failed to initialise: ${oneLine(e)}`;
+  }
+  return report.loaded;
+}
+
+async function loadCpuRung(reports: RungReport[]): Promise<boolean> {
+  const pkg = '@tensorflow/tfjs-backend-cpu';
+  const version = packageVersion(pkg);
+  const report: RungReport = { backend: 'cpu', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
+  reports.push(report);
+  try {
+    report.loaded = await tf.setBackend('cpu');
+    if (!report.loaded) report.reason = 'tf.setBackend("cpu") returned false';
+    report.details = { note: 'plain JavaScript kernels, about 60× slower than wasm' };
+  } catch (e) {
+    report.reason = oneLine(e);
+  }
+  return report.loaded;
+}
+
+const LOADERS: Record<BackendName, (r: RungReport[]) => Promise<boolean>> = {
+  tensorflow: loadTensorflowRung,
+  wasm: loadWasmRung,
+  cpu: loadCpuRung,
+};
+
+/** Selects a backend. `auto` walks the ladder; a named backend must load or this throws one line. */
+export async function selectBackend(choice: BackendChoice): Promise<Selection> {
+  const reports: RungReport[] = [];
+  const order: BackendName[] = choice === 'auto' ? [...BACKEND_NAMES] : [choice];
+  for (const name of order) {
+    if (await LOADERS[name](reports)) {
+      const ok = await tf.setBackend(name);
+      if (!ok) continue;
+      await tf.ready();
+      const chosen = reports.filter((r) => r.backend === name && r.loaded).pop()!;
+      const skipped = reports.filter((r) => !r.loaded).map((r) => `${r.package}: ${r.reason}`);
+      return { backend: name, package: chosen.package, skipped, reports };
+    }
+  }
+  const why = reports.map((r) => `${r.package}: ${r.reason}`).join('; ');
+  throw new Error(choice === 'auto' ? `no TensorFlow.js backend could be loaded (${why})` : `backend ${choice} is not available: ${why}`);
+}
+
+/** Probes every rung (for `camd info`), leaving the best one selected. */
+export async function probeAll(): Promise<{ reports: RungReport[]; auto: BackendName | null }> {
+  const reports: RungReport[] = [];
+  const loaded: BackendName[] = [];
+  for (const name of BACKEND_NAMES) if (await LOADERS[name](reports)) loaded.push(name);
+  const auto = loaded[0] ?? null;
+  if (auto) await tf.setBackend(auto);
+  return { reports, auto };
+}
+
+export function isBackendChoice(s: string): s is BackendChoice {
+  return s === 'auto' || (BACKEND_NAMES as readonly string[]).includes(s);
+}

@@ -1,0 +1,83 @@
+/**
+ * Named parameters of a model, in three roles:
+ *  - online: trained by AdamW (in varList);
+ *  - frozen: part of the online network but not trained (patch embedding unless trainPatchEmbed, §2);
+ *  - momentum: EMA copies, never in varList (§2.1).
+ * Names follow the timm / PyTorch names of CAMD.md §2 (`blocks.0.attn.qkv.weight` …).
+ * Layout note: Linear weights are stored (in, out), the transpose of PyTorch's (out, in).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../util/rng.js';
+
+export type ParamRole = 'online' | 'frozen' | 'momentum';
+
+let storeCounter = 0;
+
+export class ParamStore {
+  readonly vars = new Map<string, tf.Variable>();
+  readonly roles = new Map<string, ParamRole>();
+  /** Unique per store, so that several models can live in one process (tfjs variable names are global). */
+  private readonly uid = `camd${storeCounter++}`;
+
+  add(name: string, shape: number[], values: Float32Array, role: ParamRole): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
+    const v = tf.variable(tf.tensor(values, shape, 'float32'), role === 'online', `${this.uid}/${name}`);
+    this.vars.set(name, v);
+    this.roles.set(name, role);
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`unknown parameter ${name}`);
+    return v;
+  }
+
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+
+  names(role?: ParamRole): string[] {
+    return [...this.vars.keys()].filter((n) => role === undefined || this.roles.get(n) === role);
+  }
+
+  /** Name of a tfjs variable back to the parameter name. */
+  nameOf(v: tf.Variable): string {
+    return v.name.slice(this.uid.length + 1);
+  }
+
+  count(role?: ParamRole): number {
+    return this.names(role).reduce((s, n) => s + this.get(n).size, 0);
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+    this.roles.clear();
+  }
+}
+
+// ---- initialisers (CAMD.md §2 "Initialisation") ----
+
+export function xavierUniform(rng: Rng, fanIn: number, fanOut: number): Float32Array {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  const a = new Float32Array(fanIn * fanOut);
+  for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-limit, limit);
+  return a;
+}
+
+export function normalInit(rng: Rng, n: number, std: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, std);
+  return a;
+}
+
+export function uniformInit(rng: Rng, n: number, bound: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-bound, bound);
+  return a;
+}
+
+export function constInit(n: number, value: number): Float32Array {
+  return new Float32Array(n).fill(value);
+}

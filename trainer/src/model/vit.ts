@@ -1,0 +1,111 @@
+/**
+ * ViT building blocks as pure functions of named parameters (CAMD.md §2):
+ * pre-norm blocks, MHSA with qkv bias, MLP with exact-erf GELU, LayerNorm (eps 1e-6) for the
+ * encoder, BatchNorm with batch statistics ("PermuteBN", eps 1e-5) for projector/predictor.
+ * Everything stays rank ≤ 4 so that no backend takes a slow rank-5 path.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { constInit, type ParamRole, type ParamStore, xavierUniform } from './params.js';
+import type { Rng } from '../util/rng.js';
+
+export type Getter = (name: string) => tf.Tensor;
+export type NormKind = 'ln' | 'bn';
+
+/** y = x·W + b over the last axis; W is (in, out). */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const shape = x.shape;
+  const inDim = shape[shape.length - 1]!;
+  const outDim = w.shape[1]!;
+  let y = tf.matMul(x.reshape([-1, inDim]), w);
+  if (b) y = y.add(b);
+  return y.reshape([...shape.slice(0, -1), outDim]);
+}
+
+/** LayerNorm over the last axis (biased variance, as PyTorch). */
+export function layerNorm(x: tf.Tensor, eps: number, w?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  let y = x.sub(mean).mul(tf.rsqrt(variance.add(eps)));
+  if (w) y = y.mul(w);
+  if (b) y = y.add(b);
+  return y;
+}
+
+/** PermuteBN: BatchNorm1d over channels with statistics over batch × tokens, training mode (§2, §7). */
+export function batchNorm(x: tf.Tensor, eps: number, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const { mean, variance } = tf.moments(x, axes, true);
+  return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(w).add(b);
+}
+
+/** Exact GELU: 0.5·x·(1 + erf(x/√2)) (§2 "exact GELU"). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
+}
+
+/** (B, L, H·d) → (B, H, L, d) */
+export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
+  const [B, L, C] = x.shape as [number, number, number];
+  return x.reshape([B, L, heads, C / heads]).transpose([0, 2, 1, 3]);
+}
+
+/** (B, H, L, d) → (B, L, H·d) */
+export function mergeHeads(x: tf.Tensor): tf.Tensor {
+  const [B, H, L, d] = x.shape as [number, number, number, number];
+  return x.transpose([0, 2, 1, 3]).reshape([B, L, H * d]);
+}
+
+/** Multi-head self-attention with qkv bias (timm `Attention`). */
+export function attention(x: tf.Tensor, p: Getter, prefix: string, heads: number): tf.Tensor {
+  const C = x.shape[2]!;
+  const qkv = linear(x, p(`${prefix}.qkv.weight`), p(`${prefix}.qkv.bias`));
+  const [q, k, v] = tf.split(qkv, [C, C, C], 2) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const scale = 1 / Math.sqrt(C / heads);
+  const scores = tf.matMul(splitHeads(q, heads).mul(scale), splitHeads(k, heads), false, true);
+  const out = tf.matMul(tf.softmax(scores), splitHeads(v, heads));
+  return linear(mergeHeads(out), p(`${prefix}.proj.weight`), p(`${prefix}.proj.bias`));
+}
+
+const EPS: Record<NormKind, number> = { ln: 1e-6, bn: 1e-5 };
+
+function norm(x: tf.Tensor, kind: NormKind, p: Getter, prefix: string): tf.Tensor {
+  return kind === 'ln' ? layerNorm(x, EPS.ln, p(`${prefix}.weight`), p(`${prefix}.bias`)) : batchNorm(x, EPS.bn, p(`${prefix}.weight`), p(`${prefix}.bias`));
+}
+
+/** Pre-norm transformer block: x + attn(norm1 x), then x + mlp(norm2 x). No LayerScale, no drop-path (§2). */
+export function block(x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind): tf.Tensor {
+  const h = x.add(attention(norm(x, kind, p, `${prefix}.norm1`), p, `${prefix}.attn`, heads));
+  const m = linear(gelu(linear(norm(h, kind, p, `${prefix}.norm2`), p(`${prefix}.mlp.fc1.weight`), p(`${prefix}.mlp.fc1.bias`))), p(`${prefix}.mlp.fc2.weight`), p(`${prefix}.mlp.fc2.bias`));
+  return h.add(m);
+}
+
+/** (B, S, S, 3) → (B·G², p·p·3), patch features in (row-in-patch, col-in-patch, channel) order. */
+export function patchify(x: tf.Tensor4D, patch: number): tf.Tensor2D {
+  const [B, S, , Cin] = x.shape;
+  const G = S / patch;
+  return x
+    .reshape([B * G, patch, G, patch * Cin])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * G * G, patch * patch * Cin]) as tf.Tensor2D;
+}
+
+// ---- parameter definitions ----
+
+export function addLinear(store: ParamStore, rng: Rng, name: string, inDim: number, outDim: number, role: ParamRole): void {
+  store.add(`${name}.weight`, [inDim, outDim], xavierUniform(rng, inDim, outDim), role); // Xavier-uniform, bias 0 (§2)
+  store.add(`${name}.bias`, [outDim], constInit(outDim, 0), role);
+}
+
+export function addNorm(store: ParamStore, name: string, dim: number, role: ParamRole): void {
+  store.add(`${name}.weight`, [dim], constInit(dim, 1), role);
+  store.add(`${name}.bias`, [dim], constInit(dim, 0), role);
+}
+
+export function addBlock(store: ParamStore, rng: Rng, prefix: string, dim: number, mlpRatio: number, role: ParamRole): void {
+  const hidden = Math.round(dim * mlpRatio);
+  addNorm(store, `${prefix}.norm1`, dim, role);
+  addLinear(store, rng, `${prefix}.attn.qkv`, dim, 3 * dim, role);
+  addLinear(store, rng, `${prefix}.attn.proj`, dim, dim, role);
+  addNorm(store, `${prefix}.norm2`, dim, role);
+  addLinear(store, rng, `${prefix}.mlp.fc1`, dim, hidden, role);
+  addLinear(store, rng, `${prefix}.mlp.fc2`, hidden, dim, role);
+}

@@ -1,0 +1,123 @@
+/**
+ * One CAMD pre-training step (CAMD.md §2–§4): EMA update, teacher forward, student forward,
+ * losses, backward, global-norm clipping, AdamW. Everything allocated is released: the number
+ * of live tensors is the same before and after a step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CamdModel, type CamdBatch } from '../model/camd.js';
+import { AdamW, clipByGlobalNorm } from '../optim/adamw.js';
+import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
+import type { CamdConfig } from '../model/config.js';
+
+export interface StepMetrics {
+  loss: number;
+  loss_dense: number;
+  loss_global: number;
+  loss_agmd: number;
+  agmd_weight: number;
+  grad_norm: number;
+  lr: number;
+  mm: number;
+}
+
+export interface ScheduleInfo {
+  /** Epochs of the run (E of §4 / §2.1). */
+  epochs: number;
+  /** Optimiser steps per epoch. */
+  itersPerEpoch: number;
+  /** Batch size, for lr = blr × batch / 256. */
+  batchSize: number;
+}
+
+export class CamdTrainer {
+  readonly model: CamdModel;
+  readonly optimizer: AdamW;
+  readonly cfg: CamdConfig;
+  readonly sched: ScheduleInfo;
+  /** Completed optimiser steps. */
+  step = 0;
+
+  constructor(cfg: CamdConfig, seed: number, sched: ScheduleInfo) {
+    this.cfg = cfg;
+    this.sched = sched;
+    this.model = new CamdModel(cfg, seed);
+    const o = cfg.optim;
+    this.optimizer = new AdamW({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
+  }
+
+  /** Fractional epoch t = epoch + it/iters_per_epoch of the step about to run. */
+  epochAt(step: number): number {
+    return step / this.sched.itersPerEpoch;
+  }
+
+  lrAt(step: number): number {
+    const o = this.cfg.optim;
+    return learningRateAt(this.epochAt(step), absoluteLr(o.blr, this.sched.batchSize), o.warmupEpochs, this.sched.epochs, o.minLr);
+  }
+
+  momentumAt(step: number): number {
+    const o = this.cfg.optim;
+    return momentumAt(this.epochAt(step), o.momentum, this.sched.epochs, o.momentumSchedule);
+  }
+
+  /** Runs one optimiser step on a batch and returns its metrics (one read-back per step). */
+  trainStep(batch: CamdBatch): StepMetrics {
+    const lr = this.lrAt(this.step);
+    const mm = this.momentumAt(this.step);
+    const model = this.model;
+    const onlineByName = new Map(model.params.names('online').map((n) => [n, model.params.get(n)]));
+    const varList = [...onlineByName.values()];
+
+    const packed = tf.tidy(() => {
+      // §2.1: EMA first, then the target forward, no gradient
+      model.emaUpdate(mm);
+      const teacher = model.teacher(batch.x2);
+      let parts: tf.Tensor | undefined;
+      const { grads } = tf.variableGrads(() => {
+        const l = model.losses(batch, teacher);
+        parts = tf.keep(tf.stack([l.total, l.dense, l.global, l.agmd, l.agmdWeight]));
+        return l.total;
+      }, varList);
+      const byName = new Map<string, tf.Tensor>();
+      for (const v of varList) {
+        const g = grads[v.name];
+        if (g) byName.set(model.params.nameOf(v), g);
+      }
+      const { grads: clipped, norm } = clipByGlobalNorm(byName, this.cfg.optim.clipGrad);
+      this.optimizer.apply(onlineByName, clipped, lr);
+      const out = tf.concat([parts!, norm.reshape([1])]);
+      parts!.dispose();
+      return out;
+    });
+    const v = packed.dataSync();
+    packed.dispose();
+    this.step++;
+    return {
+      loss: v[0]!,
+      loss_dense: v[1]!,
+      loss_global: v[2]!,
+      loss_agmd: v[3]!,
+      agmd_weight: v[4]!,
+      grad_norm: v[5]!,
+      lr,
+      mm,
+    };
+  }
+
+  /** Losses of a batch without any update (for parity checks and evaluation). */
+  evaluate(batch: CamdBatch): { loss: number; loss_dense: number; loss_global: number; loss_agmd: number } {
+    const v = tf.tidy(() => {
+      const teacher = this.model.teacher(batch.x2);
+      const l = this.model.losses(batch, teacher);
+      return tf.stack([l.total, l.dense, l.global, l.agmd]);
+    });
+    const d = v.dataSync();
+    v.dispose();
+    return { loss: d[0]!, loss_dense: d[1]!, loss_global: d[2]!, loss_agmd: d[3]! };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.optimizer.dispose();
+  }
+}
