@@ -245,7 +245,7 @@ describe('diagnoseCuda: package and platform', () => {
     expect(d.usable).toBe(false);
     expect(d.codes).toEqual(['unsupported-platform']);
     expect(d.fixes.join(' ')).toMatch(/WSL2/);
-    expect(d.fixes.join(' ')).toMatch(/webgpu\/wasm/);
+    expect(d.fixes.join(' ')).toMatch(/wasm rung/);
     expectOneLineEach(d);
   });
 

@@ -14,8 +14,8 @@ function randArray(rng: Rng, n: number): Float32Array {
 
 /** Runs f on cpu and on wasm with the same inputs; returns both outputs as arrays. */
 async function onBoth(inputs: { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
-  const run = async (backend: string) => {
-    await tf.setBackend(backend);
+  const run = async (backend: 'cpu' | 'wasm') => {
+    await selectBackend(backend);
     return tf.tidy(() => {
       const xs = inputs.map((i) => tf.tensor(i.data, i.shape, i.dtype ?? 'float32'));
       const out = f(...xs);
@@ -126,7 +126,7 @@ describe('wasm UnsortedSegmentSum (gather gradient)', () => {
         { shape: [12, 3, 2], data: randArray(rng, 72) },
         { shape: [12], data: ids, dtype: 'int32' },
       ],
-      (x, s) => tf.unsortedSegmentSum(x!, s!, 5),
+      (x, s) => tf.unsortedSegmentSum(x!, s! as tf.Tensor1D, 5),
     );
     expectSame(r);
   });

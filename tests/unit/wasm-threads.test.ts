@@ -29,6 +29,9 @@ async function expectSameOnCpu(shapes: number[][], f: (...xs: tf.Tensor[]) => tf
   const data = shapes.map((s) => randArray(rng, s.reduce((a, b) => a * b, 1)));
   const run = async (backend: string) => {
     await tf.setBackend(backend);
+    // no "install tfjs-node" banner in test output
+    const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
     return tf.tidy(() => {
       const out = f(...shapes.map((s, i) => tf.tensor(data[i]!, s)));
       return { shape: out.shape, data: out.dataSync() as Float32Array };

@@ -320,19 +320,19 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
   if (p.platform !== 'linux') {
     if (p.platform === 'darwin') {
       problem('unsupported-platform', 'macOS has no CUDA: tfjs-node-gpu installs the CPU-only libtensorflow there, so it never uses a GPU.');
-      fix('On macOS use the webgpu rung (Metal) or @tensorflow/tfjs-node for native CPU speed; the CUDA rung needs Linux x64 with an NVIDIA GPU.');
+      fix('On macOS use the wasm rung or @tensorflow/tfjs-node for native CPU speed; the CUDA rung needs Linux x64 with an NVIDIA GPU.');
     } else if (p.platform === 'win32') {
       problem('unsupported-platform', `The CUDA rung supports Linux x64 only (tfjs-node-gpu ${CUDA_REQUIREMENTS.tfjsNodeGpu} README: Linux GPU with CUDA ${CUDA_REQUIREMENTS.cuda} + cuDNN 8); this is Windows.`);
-      fix(`On Windows run the trainer inside WSL2 Ubuntu (the Windows NVIDIA driver exposes the GPU there) with CUDA ${CUDA_REQUIREMENTS.cuda} + cuDNN ${CUDA_REQUIREMENTS.cudnn} installed in WSL, or use the webgpu/wasm rung.`);
+      fix(`On Windows run the trainer inside WSL2 Ubuntu (the Windows NVIDIA driver exposes the GPU there) with CUDA ${CUDA_REQUIREMENTS.cuda} + cuDNN ${CUDA_REQUIREMENTS.cudnn} installed in WSL, or use the wasm rung.`);
     } else {
       problem('unsupported-platform', `No GPU build of libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} exists for ${p.platform}; the CUDA rung needs Linux x64.`);
-      fix('Use the webgpu or wasm rung on this platform.');
+      fix('Use the wasm rung on this platform.');
     }
     return finish();
   }
   if (p.arch !== 'x64') {
     problem('unsupported-arch', `No GPU build of libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} exists for linux-${p.arch} (npm install fails with "Unsupported system: gpu-linux-${p.arch}"); only linux-x64 is built.`);
-    fix('On this CPU architecture use the webgpu or wasm rung; the CUDA rung needs an x86-64 Linux machine.');
+    fix('On this CPU architecture use the wasm rung; the CUDA rung needs an x86-64 Linux machine.');
     return finish();
   }
 
@@ -384,7 +384,7 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
       fix('Load or repair the NVIDIA kernel driver (reboot after a driver upgrade; `sudo modprobe nvidia`); inside Docker start the container with `--gpus all` and the NVIDIA Container Toolkit.');
     } else if ((p.nvidiaSmi === null || smiFailed) && (libcudaMissing || !view.known)) {
       problem('no-driver', `No NVIDIA driver found: ${p.nvidiaSmi === null ? 'nvidia-smi is not on PATH' : 'nvidia-smi lists no GPU'}${view.known ? ` and ${LIBCUDA.soname} is not in the loader cache` : ''}.`);
-      fix(`Install the NVIDIA driver ${CUDA_REQUIREMENTS.minDriver} or newer (e.g. \`sudo ubuntu-drivers install\`) and reboot; without an NVIDIA GPU use the webgpu or wasm rung.`);
+      fix(`Install the NVIDIA driver ${CUDA_REQUIREMENTS.minDriver} or newer (e.g. \`sudo ubuntu-drivers install\`) and reboot; without an NVIDIA GPU use the wasm rung.`);
     } else if (libcudaMissing) {
       problem('no-driver', `${LIBCUDA.soname} (the NVIDIA driver's CUDA library) is not on the loader path, so TensorFlow cannot talk to the GPU.`);
       fix(`Install the driver's CUDA library (e.g. \`sudo apt-get install libnvidia-compute-<driver major>\`) or, in a container, run with \`--gpus all\` so ${LIBCUDA.soname} is mounted.`);

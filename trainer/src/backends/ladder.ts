@@ -6,6 +6,12 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { installWasmKernelFixes, PATCHED_WASM_KERNELS } from './wasm/register.js';
 import { diagnoseCuda, probeCuda, type CudaDiagnosis } from './cuda-diagnose.js';
+import { initWasmBackend } from './wasm-threads.js';
+
+export interface BackendOptions {
+  /** Threads of the wasm rung: a count, or 'auto' (one per CPU, at most 8). Fixed at first use in a process. */
+  wasmThreads?: number | 'auto';
+}
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -79,11 +85,7 @@ async function loadTensorflowRung(reports: RungReport[]): Promise<boolean> {
     }
     if (version === null) {
       report.reason = 'not installed (optional dependency: npm skips it when its install script cannot download libtensorflow 2.9.1)';
-      if (pkg === '@tensorflow/tfjs-node-gpu') {
-        const diag = diagnoseCuda(await probeCuda());
-        report.details['cuda'] = diag;
-        report.reason = `${report.reason}; ${cudaAdvice(diag)}`;
-      }
+      if (pkg === '@tensorflow/tfjs-node-gpu') report.details['cuda'] = diagnoseCuda(await probeCuda());
       continue;
     }
     if (tensorflowLoaded !== null) {
@@ -120,25 +122,19 @@ function cudaAdvice(d: CudaDiagnosis): string {
   return parts.filter(Boolean).join(' ');
 }
 
-let wasmReady = false;
-
-async function loadWasmRung(reports: RungReport[]): Promise<boolean> {
+async function loadWasmRung(reports: RungReport[], opts: BackendOptions): Promise<boolean> {
   const pkg = '@tensorflow/tfjs-backend-wasm';
   const version = packageVersion(pkg);
   const report: RungReport = { backend: 'wasm', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
   reports.push(report);
   try {
-    if (!wasmReady) {
-      await import(pkg); // registers the 'wasm' backend and its kernels
-      installWasmKernelFixes();
-      const ok = await tf.setBackend('wasm');
-      if (!ok) throw new Error('tf.setBackend("wasm") returned false');
-      wasmReady = true;
-    }
+    installWasmKernelFixes();
+    const init = await initWasmBackend({ threads: opts.wasmThreads ?? 'auto' });
     report.loaded = true;
     report.details = {
-      simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT' as never),
-      threads: (tf.findBackend('wasm') as unknown as { wasm?: { tfjs: { getThreadsCount(): number } } })?.wasm?.tfjs.getThreadsCount() ?? 1,
+      simd: init.simd,
+      threads: init.threads,
+      build: init.reason,
       patchedKernels: [...PATCHED_WASM_KERNELS],
     };
   } catch (e) {
@@ -154,6 +150,9 @@ async function loadCpuRung(reports: RungReport[]): Promise<boolean> {
   reports.push(report);
   try {
     report.loaded = await tf.setBackend('cpu');
+    // silence tfjs's "install tfjs-node" banner: `camd info` reports the ladder itself
+    const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
     if (!report.loaded) report.reason = 'tf.setBackend("cpu") returned false';
     report.details = { note: 'plain JavaScript kernels, about 60× slower than wasm' };
   } catch (e) {
@@ -162,18 +161,18 @@ async function loadCpuRung(reports: RungReport[]): Promise<boolean> {
   return report.loaded;
 }
 
-const LOADERS: Record<BackendName, (r: RungReport[]) => Promise<boolean>> = {
+const LOADERS: Record<BackendName, (r: RungReport[], o: BackendOptions) => Promise<boolean>> = {
   tensorflow: loadTensorflowRung,
   wasm: loadWasmRung,
   cpu: loadCpuRung,
 };
 
 /** Selects a backend. `auto` walks the ladder; a named backend must load or this throws one line. */
-export async function selectBackend(choice: BackendChoice): Promise<Selection> {
+export async function selectBackend(choice: BackendChoice, opts: BackendOptions = {}): Promise<Selection> {
   const reports: RungReport[] = [];
   const order: BackendName[] = choice === 'auto' ? [...BACKEND_NAMES] : [choice];
   for (const name of order) {
-    if (await LOADERS[name](reports)) {
+    if (await LOADERS[name](reports, opts)) {
       const ok = await tf.setBackend(name);
       if (!ok) continue;
       await tf.ready();
@@ -187,10 +186,10 @@ export async function selectBackend(choice: BackendChoice): Promise<Selection> {
 }
 
 /** Probes every rung (for `camd info`), leaving the best one selected. */
-export async function probeAll(): Promise<{ reports: RungReport[]; auto: BackendName | null }> {
+export async function probeAll(opts: BackendOptions = {}): Promise<{ reports: RungReport[]; auto: BackendName | null }> {
   const reports: RungReport[] = [];
   const loaded: BackendName[] = [];
-  for (const name of BACKEND_NAMES) if (await LOADERS[name](reports)) loaded.push(name);
+  for (const name of BACKEND_NAMES) if (await LOADERS[name](reports, opts)) loaded.push(name);
   const auto = loaded[0] ?? null;
   if (auto) await tf.setBackend(auto);
   return { reports, auto };

@@ -10,7 +10,8 @@
  *   2. during init only, make `URL.createObjectURL` return that file's path for the worker Blob;
  *   3. during init only, make `os.cpus()` report ≥ 2×threads entries: the C side caps the XNNPACK
  *      pthreadpool at emscripten_num_logical_cores()/2 (computed from os.cpus() at module start);
- *   4. after init, `unref()` the running pthread workers (emscripten `ref()`s them), otherwise the
+ *   4. delete the temp file once init is done (the 8 pool workers are loaded by then);
+ *   5. after init, `unref()` the running pthread workers (emscripten `ref()`s them), otherwise the
  *      process never exits.
  * Any failure of the preconditions falls back to the single-threaded SIMD build, with a reason.
  * Emscripten always pre-spawns 8 worker threads for the threaded build, whatever `threads` is.
@@ -80,7 +81,6 @@ function prepareWorkerScript(): { workerPath: string } | { error: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camd-wasm-threads-'));
     const workerPath = path.join(dir, 'tfjs-backend-wasm-threaded-simd.worker.cjs');
     fs.writeFileSync(workerPath, src);
-    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     return { workerPath };
   } catch (e) {
     return { error: `cannot prepare worker script: ${(e as Error).message}` };
@@ -150,6 +150,8 @@ export async function initWasmBackend(opts: { threads: number | 'auto' }): Promi
   } finally {
     URL.createObjectURL = origCreateObjectURL;
     os.cpus = origCpus;
+    // All 8 pool workers have loaded the script by now (init waits for them); none are spawned later.
+    fs.rmSync(path.dirname(workerPath), { recursive: true, force: true });
   }
   if (!ok) {
     cached = await initSingle(simd, `threaded-simd init failed${err ? `: ${err}` : ''}; using single-threaded build`);

@@ -99,9 +99,11 @@ export function topkAttentionByGather(scores: tf.Tensor4D, v: tf.Tensor4D, k: nu
   const d = v.shape[3];
   const { values, indices } = tf.topk(scores, k);
   const a = tf.softmax(values); // (B, H, L, k)
-  const idx = indices.reshape([B * H, L * k]);
-  const vFlat = v.reshape([B * H, N, d]);
-  const gathered = tf.gather(vFlat, idx, 1, 1).reshape([B, H, L, k, d]); // batched gather
+  // global row of V for every selected key: (b·H + h)·N + index
+  const local = indices.dataSync();
+  const rows = new Int32Array(local.length);
+  for (let i = 0; i < local.length; i++) rows[i] = Math.floor(i / (L * k)) * N + local[i]!;
+  const gathered = tf.gather(v.reshape([B * H * N, d]), tf.tensor1d(rows, 'int32')).reshape([B, H, L, k, d]);
   return a.expandDims(-1).mul(gathered).sum(3) as tf.Tensor4D;
 }
 

@@ -56,9 +56,13 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor {
 
 /** Multi-head self-attention with qkv bias (timm `Attention`). */
 export function attention(x: tf.Tensor, p: Getter, prefix: string, heads: number): tf.Tensor {
+  // Split the (C, 3C) weight rather than the (B, L, 3C) activation: the same product, a smaller strided copy.
+  const [wq, wk, wv] = tf.split(p(`${prefix}.qkv.weight`), 3, 1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [bq, bk, bv] = tf.split(p(`${prefix}.qkv.bias`), 3, 0) as [tf.Tensor, tf.Tensor, tf.Tensor];
   const C = x.shape[2]!;
-  const qkv = linear(x, p(`${prefix}.qkv.weight`), p(`${prefix}.qkv.bias`));
-  const [q, k, v] = tf.split(qkv, [C, C, C], 2) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const q = linear(x, wq, bq);
+  const k = linear(x, wk, bk);
+  const v = linear(x, wv, bv);
   const scale = 1 / Math.sqrt(C / heads);
   const scores = tf.matMul(splitHeads(q, heads).mul(scale), splitHeads(k, heads), false, true);
   const out = tf.matMul(tf.softmax(scores), splitHeads(v, heads));

@@ -1,0 +1,135 @@
+/**
+ * `npm run bench`: times a full CAMD training step (EMA, teacher forward, student forward,
+ * losses, backward, clipping, AdamW) on every available backend, plus the GFLOP/s of a
+ * 512³ matMul, and writes bench/results.json. A benchmark, never a test.
+ *
+ *   npm run bench -- [--backends wasm,cpu] [--preset tiny] [--img-size 112] [--batch 16]
+ *                    [--steps 5] [--warmup 2] [--out bench/results.json]
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { probeAll, selectBackend, BACKEND_NAMES, type BackendName } from '../backends/ladder.js';
+import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js';
+import { CamdTrainer } from '../train/step.js';
+import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
+import { Rng } from '../util/rng.js';
+
+interface Options {
+  backends?: string;
+  preset: string;
+  imgSize: string;
+  batch: string;
+  steps: string;
+  warmup: string;
+  out: string;
+  matmul: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function matmulGflops(n: number, reps: number): number {
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  tf.matMul(a, b).dispose(); // warm-up (and XNNPACK weight packing)
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    times.push(performance.now() - t0);
+    c.dispose();
+  }
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / (median(times) / 1e3) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('camd-bench')
+    .option('--backends <list>', `comma-separated subset of ${BACKEND_NAMES.join(',')} (default: every available backend)`)
+    .option('--preset <name>', `model preset (${PRESET_NAMES.join('|')})`, 'tiny')
+    .option('--img-size <px>', 'input size', '112')
+    .option('--batch <n>', 'batch size', '16')
+    .option('--steps <n>', 'timed steps per backend (median reported)', '5')
+    .option('--warmup <n>', 'untimed steps first', '2')
+    .option('--matmul <n>', 'side of the square matMul whose GFLOP/s is reported', '512')
+    .option('--out <file>', 'where to write the JSON results', 'bench/results.json')
+    .parse(process.argv);
+  const o = program.opts<Options>();
+  if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new Error(`unknown preset ${o.preset}`);
+  const preset = o.preset as PresetName;
+  const imgSize = Number(o.imgSize);
+  const batch = Number(o.batch);
+  const steps = Number(o.steps);
+  const warmup = Number(o.warmup);
+  const cfg = presetConfig(preset, { imgSize });
+
+  const { reports } = await probeAll();
+  const available = BACKEND_NAMES.filter((n) => reports.some((r) => r.backend === n && r.loaded));
+  const wanted = o.backends ? (o.backends.split(',').map((s) => s.trim()) as BackendName[]) : available;
+  for (const w of wanted) if (!available.includes(w)) throw new Error(`backend ${w} is not available here (see \`npm run camd -- info\`)`);
+
+  const host = syntheticHostBatch(cfg, batch, new Rng(0));
+  const results: Record<string, unknown> = {};
+  const rows: string[][] = [];
+  for (const backend of wanted) {
+    await selectBackend(backend);
+    process.stderr.write(`[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`);
+    const gflops = matmulGflops(Number(o.matmul), backend === 'cpu' ? 2 : 5);
+    const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch });
+    const b = toDeviceBatch(host);
+    const times: number[] = [];
+    for (let i = 0; i < warmup + steps; i++) {
+      const t0 = performance.now();
+      const m = trainer.trainStep(b);
+      const dt = performance.now() - t0;
+      if (!Number.isFinite(m.loss)) throw new Error(`non-finite loss on ${backend} at step ${i}`);
+      if (i >= warmup) times.push(dt);
+      process.stderr.write(`[bench] ${backend} step ${i + 1}/${warmup + steps}: ${(dt / 1000).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`);
+    }
+    const mem = tf.memory();
+    const stepMs = median(times);
+    results[backend] = {
+      step_ms_median: stepMs,
+      step_ms: times,
+      images_per_s: (batch * 1000) / stepMs,
+      matmul_gflops: gflops,
+      tensor_bytes: mem.numBytes,
+      rss_bytes: process.memoryUsage().rss,
+      params_online: trainer.model.params.count('online'),
+    };
+    rows.push([backend, (stepMs / 1000).toFixed(3), ((batch * 1000) / stepMs).toFixed(2), gflops.toFixed(1)]);
+    disposeBatch(b);
+    trainer.dispose();
+  }
+
+  const out = {
+    kind: 'camd-train-step',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_bytes: totalmem(), node: process.versions.node, platform: `${process.platform}-${process.arch}`, tfjs: tf.version_core },
+    config: { preset, img_size: imgSize, batch, mask_ratio: cfg.mask.ratio, steps, warmup, matmul_n: Number(o.matmul) },
+    results,
+  };
+  const file = resolve(o.out);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+
+  const header = ['backend', 'step (s, median)', 'images/s', `matMul ${o.matmul}³ GFLOP/s`];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  process.stdout.write(`CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`);
+  process.stdout.write([fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n') + '\n');
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
