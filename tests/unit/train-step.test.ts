@@ -216,3 +216,18 @@ describe('one training step on every available backend gives the same losses', (
     expect(ref[1]![0]).not.toBe(ref[0]![0]);
   });
 });
+
+describe('parameter counts', () => {
+  it('the analytic count equals the built model for micro and tiny', async () => {
+    const { parameterCounts } = await import('../../trainer/src/model/config.js');
+    for (const preset of ['micro', 'tiny'] as const) {
+      const cfg = presetConfig(preset);
+      const tr = new CamdTrainer(cfg, 0, { epochs: 1, itersPerEpoch: 1, batchSize: 1 });
+      const c = parameterCounts(cfg.model);
+      expect(c.online).toBe(tr.model.params.count('online'));
+      expect(c.frozen).toBe(tr.model.params.count('frozen'));
+      expect(c.momentum).toBe(tr.model.params.count('momentum'));
+      tr.dispose();
+    }
+  });
+});

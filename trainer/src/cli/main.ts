@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { collectInfo, formatInfo } from './info.js';
 import { UserError } from './errors.js';
+import { selftest, type SelftestOptions } from './selftest.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -22,6 +23,17 @@ async function main(argv: string[]): Promise<void> {
       const info = await collectInfo();
       process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info) + '\n');
     });
+
+  program
+    .command('selftest')
+    .description('pick a backend as training does and run a few CAMD training steps on synthetic data')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (auto: the first rung that loads)', 'auto')
+    .option('--threads <n>', "wasm threads: 'auto' (one per core, at most 8) or a count", 'auto')
+    .option('--preset <name>', 'model preset (micro | tiny | small | base | large | huge)', 'micro')
+    .option('--batch <n>', 'batch size', '4')
+    .option('--steps <n>', 'training steps', '3')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: SelftestOptions) => selftest(opts));
 
   await program.parseAsync(argv);
 }

@@ -199,3 +199,19 @@ export function maskedCount(ratio: number, tokens: number): number {
   const k = Math.round(ratio * tokens);
   return Math.min(tokens - 1, Math.max(1, k));
 }
+
+/** Parameter counts of a model, without building it (for the app and the README). */
+export function parameterCounts(m: ModelConfig): { online: number; frozen: number; momentum: number } {
+  const C = m.embedDim;
+  const D = m.decoderDim;
+  const block = (d: number) => {
+    const h = Math.round(d * m.mlpRatio);
+    return 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d + (d * h + h) + (h * d + d);
+  };
+  const patch = m.patchSize * m.patchSize * 3 * C + C;
+  const encoder = C + m.depth * block(C); // cls + blocks
+  const projector = C * D + D + m.projectorDepth * block(D);
+  const rest = m.predictorDepth * block(D) + D + (D * D + D) + (2 * D * D + D) + 4 * (C * C + C);
+  const online = encoder + projector + rest + (m.trainPatchEmbed ? patch : 0);
+  return { online, frozen: m.trainPatchEmbed ? 0 : patch, momentum: patch + encoder + projector + D };
+}
