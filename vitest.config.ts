@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    globalSetup: ['./tests/support/fixtures.ts'],
     reporters: ['default', './tests/support/summary-reporter.ts'],
   },
 });

@@ -4,8 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { collectInfo, formatInfo } from './info.js';
-import { UserError } from './errors.js';
+import { UserError } from '../util/errors.js';
 import { selftest, type SelftestOptions } from './selftest.js';
+import { scanCommand, type ScanCliOptions } from './scan.js';
+import { pretrainCommand, type PretrainCliOptions } from './pretrain.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -34,6 +36,40 @@ async function main(argv: string[]): Promise<void> {
     .option('--steps <n>', 'training steps', '3')
     .option('--json', 'print one JSON object')
     .action(async (opts: SelftestOptions) => selftest(opts));
+
+  program
+    .command('scan')
+    .description('index a folder of images: counts, and every unreadable file with the reason')
+    .argument('<dir>', 'folder of images (searched recursively)')
+    .option('--db <file>', 'the store to record the index in (default ~/.camd/camd.db, or $CAMD_HOME/camd.db)')
+    .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression-bomb guard)', undefined)
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, opts: ScanCliOptions) => scanCommand(dir, opts));
+
+  program
+    .command('pretrain')
+    .description('pre-train a CAMD encoder on a folder of face images')
+    .option('--data <dir>', 'folder of face images (required unless --resume)')
+    .option('--preset <name>', 'model size: tiny | small | base | large | huge (default tiny)')
+    .option('--img-size <px>', 'input size in pixels, a multiple of the patch size (default: the preset\'s, 112 for tiny)')
+    .option('--mask-ratio <r>', 'fraction of patches masked in view 1 (default 118/196 ≈ 0.602)')
+    .option('--batch <n>', 'images per step (default 16)')
+    .option('--epochs <n>', 'length of the run in epochs (default 100)')
+    .option('--steps <n>', 'length of the run in steps (instead of --epochs)')
+    .option('--blr <x>', 'base learning rate; lr = blr × batch / 256 (default 3.125e-5)')
+    .option('--warmup-epochs <n>', 'linear warm-up length in epochs (default 5)')
+    .option('--seed <n>', 'seed of every random draw (default 0)')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (default auto)')
+    .option('--threads <n>', "wasm threads: 'auto' or a count (default auto)")
+    .option('--out <dir>', 'run folder for checkpoints and the encoder (default runs/pretrain-<time>)')
+    .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
+    .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')
+    .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
+    .option('--keep-checkpoints <n>', 'how many recent checkpoints to keep (default 2)')
+    .option('--max-pixels <n>', 'refuse images with more pixels than this (default 50000000)')
+    .option('--stop-at <step>', 'stop after this step with a checkpoint, resumable with --resume')
+    .option('--json', 'print one JSON object per line instead of a progress bar')
+    .action(async (opts: PretrainCliOptions) => pretrainCommand(opts));
 
   await program.parseAsync(argv);
 }

@@ -8,7 +8,7 @@ import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js'
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
-import { UserError } from './errors.js';
+import { UserError } from '../util/errors.js';
 
 export interface SelftestOptions {
   backend: string;

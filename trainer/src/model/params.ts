@@ -21,7 +21,7 @@ export class ParamStore {
 
   add(name: string, shape: number[], values: Float32Array, role: ParamRole): tf.Variable {
     if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
-    const v = tf.variable(tf.tensor(values, shape, 'float32'), role === 'online', `${this.uid}/${name}`);
+    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), role === 'online', `${this.uid}/${name}`));
     this.vars.set(name, v);
     this.roles.set(name, role);
     return v;

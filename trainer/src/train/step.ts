@@ -8,6 +8,10 @@ import { CamdModel, type CamdBatch } from '../model/camd.js';
 import { AdamW, clipByGlobalNorm } from '../optim/adamw.js';
 import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
 import type { CamdConfig } from '../model/config.js';
+import type { NamedArray } from './checkpoint.js';
+
+const OPT_M = 'optim.m/';
+const OPT_V = 'optim.v/';
 
 export interface StepMetrics {
   loss: number;
@@ -114,6 +118,59 @@ export class CamdTrainer {
     const d = v.dataSync();
     v.dispose();
     return { loss: d[0]!, loss_dense: d[1]!, loss_global: d[2]!, loss_agmd: d[3]! };
+  }
+
+  /** Every weight (online, frozen, momentum) and the AdamW moments, as host arrays. */
+  exportTensors(): NamedArray[] {
+    const out: NamedArray[] = [];
+    for (const name of this.model.params.names()) {
+      const v = this.model.params.get(name);
+      out.push({ name, shape: v.shape, data: v.dataSync() as Float32Array });
+    }
+    for (const [prefix, slots] of [[OPT_M, this.optimizer.m], [OPT_V, this.optimizer.v]] as const) {
+      for (const [name, v] of slots) out.push({ name: prefix + name, shape: v.shape, data: v.dataSync() as Float32Array });
+    }
+    return out;
+  }
+
+  /** The online encoder as fine-tuning loads it: patch_embed, cls_token, pos_embed, blocks.* (§4 last bullet). */
+  exportEncoder(): NamedArray[] {
+    const names = this.model.params.names().filter((n) => n.startsWith('patch_embed.') || n === 'cls_token' || n.startsWith('blocks.'));
+    const out = names.map((name) => {
+      const v = this.model.params.get(name);
+      return { name, shape: v.shape, data: v.dataSync() as Float32Array };
+    });
+    const pe = this.model.posEmbed;
+    out.push({ name: 'pos_embed', shape: [1, ...pe.shape], data: pe.dataSync() as Float32Array });
+    return out;
+  }
+
+  /**
+   * Restores weights and optimiser state saved by exportTensors. Every parameter of this model must
+   * be present with the same shape; anything else is refused with a message naming the tensor.
+   */
+  importTensors(tensors: Map<string, NamedArray>, step: number, optimizerStep: number, what: string): void {
+    const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+    for (const name of this.model.params.names()) {
+      const t = tensors.get(name);
+      const v = this.model.params.get(name);
+      if (!t) throw new Error(`${what} has no tensor ${name}: it was written for another model configuration`);
+      if (!sameShape(t.shape, v.shape)) throw new Error(`${what}: tensor ${name} has shape [${t.shape}], this model needs [${v.shape}]`);
+    }
+    tf.tidy(() => {
+      for (const name of this.model.params.names()) this.model.params.get(name).assign(tf.tensor(tensors.get(name)!.data, this.model.params.get(name).shape));
+    });
+    this.optimizer.dispose();
+    for (const [key, t] of tensors) {
+      const slot = key.startsWith(OPT_M) ? this.optimizer.m : key.startsWith(OPT_V) ? this.optimizer.v : null;
+      if (!slot) continue;
+      const name = key.slice(OPT_M.length);
+      if (!this.model.params.has(name)) throw new Error(`${what}: optimiser state for unknown parameter ${name}`);
+      if (!sameShape(t.shape, this.model.params.get(name).shape)) throw new Error(`${what}: optimiser state ${key} has the wrong shape`);
+      slot.set(name, tf.tidy(() => tf.variable(tf.tensor(t.data, t.shape), false)));
+    }
+    this.step = step;
+    this.optimizer.step = optimizerStep;
   }
 
   dispose(): void {

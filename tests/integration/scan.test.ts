@@ -1,0 +1,80 @@
+// Dataset index on real images decoded by the real decoder, stored in a real SQLite file.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, rmSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Store } from '../../trainer/src/store/store.js';
+import { scanDataset } from '../../trainer/src/data/scan.js';
+import { clmFaces, mixedFolder, tempDir } from '../support/folders.js';
+
+const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url));
+const camd = (args: string[]) => spawnSync(process.execPath, [CAMD, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+describe('dataset index', () => {
+  it('records every image and every unreadable file with its reason, following no symlink loop', async () => {
+    const { dir, good, bad } = await mixedFolder();
+    const store = new Store(join(tempDir('db'), 'camd.db'));
+    const r = await scanDataset(store, dir);
+    const rows = store.images(r.datasetId);
+    expect(rows.filter((x) => x.status === 'ok').map((x) => x.rel_path)).toEqual(good);
+    for (const x of rows.filter((x) => x.status === 'ok')) {
+      expect(x.width).toBeGreaterThan(0);
+      expect(x.height).toBeGreaterThan(0);
+      expect(x.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(x.bytes).toBeGreaterThan(0);
+    }
+    expect(r.bad.map((b) => b.path).sort()).toEqual(Object.keys(bad).sort());
+    for (const b of r.bad) expect(b.reason, b.path).toMatch(bad[b.path]!);
+    expect(r.ignored).toBe(1);
+    expect(store.dataset(r.datasetId)!.image_count).toBe(good.length);
+    store.close();
+  });
+
+  it('a re-scan picks up added, changed and removed files without redoing the rest', async () => {
+    const dir = tempDir('rescan');
+    const faces = clmFaces();
+    for (let i = 0; i < 5; i++) copyFileSync(faces[i]!, join(dir, `f${i}.jpg`));
+    const store = new Store(join(tempDir('db'), 'camd.db'));
+    const first = await scanDataset(store, dir);
+    expect([first.added, first.changed, first.removed, first.unchanged]).toEqual([5, 0, 0, 0]);
+    copyFileSync(faces[6]!, join(dir, 'new.jpg'));
+    rmSync(join(dir, 'f0.jpg'));
+    copyFileSync(faces[7]!, join(dir, 'f1.jpg')); // changed content
+    utimesSync(join(dir, 'f1.jpg'), new Date(), new Date(Date.now() + 5000));
+    const second = await scanDataset(store, dir);
+    expect([second.added, second.changed, second.removed, second.unchanged]).toEqual([1, 1, 1, 3]);
+    expect(second.images).toBe(5);
+    appendFileSync(join(dir, 'f2.jpg'), Buffer.alloc(0)); // touched, same bytes and mtime → unchanged
+    const third = await scanDataset(store, dir);
+    expect(third.unchanged).toBe(5);
+    store.close();
+  });
+});
+
+describe('camd scan', () => {
+  it('reports counts and each bad file by name; exit 0 when some files are bad', async () => {
+    const { dir, bad } = await mixedFolder();
+    const db = join(tempDir('db'), 'camd.db');
+    const r = camd(['scan', dir, '--db', db]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/5 readable image\(s\), 4 unreadable file\(s\)/);
+    for (const name of Object.keys(bad)) expect(r.stdout).toContain(`unreadable: ${name}: `);
+    const j = camd(['scan', dir, '--db', db, '--json']);
+    const rep = JSON.parse(j.stdout) as { images: number; bad: { path: string }[]; unchanged: number };
+    expect(rep.images).toBe(5);
+    expect(rep.unchanged).toBe(9);
+  });
+
+  it('a missing folder, or one without a readable image, is one line and a non-zero exit', () => {
+    const db = join(tempDir('db'), 'camd.db');
+    const r = camd(['scan', '/nonexistent/faces', '--db', db]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('camd: the folder /nonexistent/faces does not exist');
+    const empty = tempDir('empty');
+    const r2 = camd(['scan', empty, '--db', db]);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr.trim()).toMatch(/^camd: no readable image in /);
+    expect(r2.stderr).not.toMatch(/\n\s+at /);
+  });
+});

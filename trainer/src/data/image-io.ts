@@ -1,0 +1,112 @@
+/**
+ * Decoding and resizing images: sharp (libvips, prebuilt binaries inside npm packages) for
+ * JPEG, PNG and WebP; bmp-ts for BMP, which sharp's libvips build does not read.
+ * Every failure is classified into a reason a user can act on.
+ */
+import sharp from 'sharp';
+import { decode as decodeBmp } from 'bmp-ts';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'] as const;
+
+/** Default refusal threshold for decompression bombs (pixels); configurable with --max-pixels. */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** Interleaved RGB, row-major, width·height·3 bytes. */
+  data: Uint8Array;
+}
+
+export type ProbeResult = { ok: true; width: number; height: number; format: string } | { ok: false; reason: string };
+
+export class ImageError extends Error {}
+
+function isBmp(buf: Buffer): boolean {
+  return buf.length >= 2 && buf[0] === 0x42 && buf[1] === 0x4d; // 'BM'
+}
+
+function bmpHeaderSize(buf: Buffer): { width: number; height: number } | null {
+  if (buf.length < 26) return null;
+  const headerSize = buf.readUInt32LE(14);
+  if (headerSize === 12) return { width: buf.readUInt16LE(18), height: buf.readUInt16LE(20) }; // OS/2 core header
+  return { width: buf.readInt32LE(18), height: Math.abs(buf.readInt32LE(22)) };
+}
+
+function tooLarge(w: number, h: number, maxPixels: number): string | null {
+  return w * h > maxPixels ? `too large: ${w}×${h} = ${(w * h).toLocaleString('en-US')} pixels exceeds the limit of ${maxPixels.toLocaleString('en-US')} (decompression-bomb guard, --max-pixels)` : null;
+}
+
+function classify(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/unsupported image format|Input buffer contains unsupported/i.test(msg)) return 'not an image (unsupported or unrecognised format)';
+  if (/premature end|truncated|unexpected end|Premature|short read|not enough data|end of (file|stream)|corrupt/i.test(msg)) return `truncated or corrupt image data (${msg.split('\n')[0]})`;
+  if (/pixel limit/i.test(msg)) return 'too large (exceeds the pixel limit)';
+  return `cannot decode: ${msg.split('\n')[0]}`;
+}
+
+function decodeBmpRgb(buf: Buffer, maxPixels: number): RgbImage {
+  const size = bmpHeaderSize(buf);
+  if (!size || size.width <= 0 || size.height <= 0) throw new ImageError('not an image (bad BMP header)');
+  const big = tooLarge(size.width, size.height, maxPixels);
+  if (big) throw new ImageError(big);
+  let img;
+  try {
+    img = decodeBmp(buf, { toRGBA: true });
+  } catch (e) {
+    throw new ImageError(`truncated or corrupt BMP (${(e as Error).message})`);
+  }
+  const expected = img.width * img.height * 4;
+  if (img.data.length < expected) throw new ImageError('truncated BMP (pixel data shorter than the header says)');
+  const rgb = new Uint8Array(img.width * img.height * 3);
+  for (let i = 0, j = 0; i < expected; i += 4, j += 3) {
+    rgb[j] = img.data[i]!;
+    rgb[j + 1] = img.data[i + 1]!;
+    rgb[j + 2] = img.data[i + 2]!;
+  }
+  return { width: img.width, height: img.height, data: rgb };
+}
+
+/** Fully decodes an image (so truncation is caught) to RGB, refusing images over maxPixels. */
+export async function decodeRgb(buf: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage & { format: string }> {
+  if (buf.length === 0) throw new ImageError('zero bytes (empty file)');
+  if (isBmp(buf)) return { ...decodeBmpRgb(buf, maxPixels), format: 'bmp' };
+  let meta;
+  try {
+    meta = await sharp(buf, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageError(classify(e));
+  }
+  if (!meta.width || !meta.height || !meta.format) throw new ImageError('not an image (no dimensions)');
+  if (!['jpeg', 'png', 'webp'].includes(meta.format)) throw new ImageError(`not a supported image (format ${meta.format})`);
+  const big = tooLarge(meta.width, meta.height, maxPixels);
+  if (big) throw new ImageError(big);
+  try {
+    const { data, info } = await sharp(buf, { failOn: 'truncated', limitInputPixels: maxPixels })
+      .rotate() // honour EXIF orientation
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new ImageError(`unexpected ${info.channels} channels after decoding`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: meta.format };
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    throw new ImageError(classify(e));
+  }
+}
+
+/**
+ * Resizes so that the shorter side is `side` (aspect ratio kept, bicubic). Images whose shorter
+ * side is already ≤ `side` are upscaled too, so every cached image has the same shorter side.
+ */
+export async function resizeShorterSide(img: RgbImage, side: number): Promise<RgbImage> {
+  const scale = side / Math.min(img.width, img.height);
+  const width = Math.max(1, Math.round(img.width * scale));
+  const height = Math.max(1, Math.round(img.height * scale));
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill', kernel: 'cubic' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}

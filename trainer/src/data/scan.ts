@@ -1,0 +1,169 @@
+/**
+ * Dataset index: scans a folder recursively for images (jpg, jpeg, png, webp, bmp; any case),
+ * follows symbolic links without looping, and records every image (relative path, bytes, mtime,
+ * width, height, content hash) and every unreadable file with the reason. A re-scan only decodes
+ * files whose size or mtime changed, and drops files that disappeared.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, extname, join, relative, sep } from 'node:path';
+import { decodeRgb, DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError } from './image-io.js';
+import type { NewImage, Store } from '../store/store.js';
+
+export interface ScanOptions {
+  maxPixels?: number;
+  /** Concurrent decodes (libvips runs them on its own threads). */
+  concurrency?: number;
+  onProgress?: (done: number, total: number, current: string) => void;
+}
+
+export interface BadFile {
+  path: string;
+  reason: string;
+}
+
+export interface ScanReport {
+  root: string;
+  datasetId: number;
+  images: number;
+  bad: BadFile[];
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  /** Files with other extensions, not considered. */
+  ignored: number;
+}
+
+interface Candidate {
+  abs: string;
+  rel: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/** Walks `root`, following links to folders at most once each (by real path). */
+async function walk(root: string): Promise<{ files: Candidate[]; ignored: number; unreadable: BadFile[] }> {
+  const files: Candidate[] = [];
+  const unreadable: BadFile[] = [];
+  let ignored = 0;
+  const seenDirs = new Set<string>();
+  const stack = [root];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let real: string;
+    try {
+      real = await realpath(dir);
+    } catch {
+      continue;
+    }
+    if (seenDirs.has(real)) continue; // a symlink loop, or a folder reached twice
+    seenDirs.add(real);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      unreadable.push({ path: relPath(root, dir) || '.', reason: `folder cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      continue;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const ent of entries) {
+      if (ent.name.startsWith('.')) continue; // hidden files, our own cache, macOS ._ files
+      const abs = join(dir, ent.name);
+      let st;
+      try {
+        st = await stat(abs); // follows links
+      } catch {
+        if (ent.isSymbolicLink()) unreadable.push({ path: relPath(root, abs), reason: 'broken symbolic link' });
+        continue;
+      }
+      if (st.isDirectory()) {
+        stack.push(abs);
+      } else if (st.isFile()) {
+        if ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(ent.name).toLowerCase())) {
+          files.push({ abs, rel: relPath(root, abs), bytes: st.size, mtimeMs: Math.floor(st.mtimeMs) });
+        } else {
+          ignored++;
+        }
+      }
+    }
+  }
+  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files, ignored, unreadable };
+}
+
+function relPath(root: string, abs: string): string {
+  return relative(root, abs).split(sep).join('/');
+}
+
+async function inspect(c: Candidate, maxPixels: number): Promise<NewImage> {
+  const base = { rel_path: c.rel, bytes: c.bytes, mtime_ms: c.mtimeMs };
+  if (c.bytes === 0) return { ...base, width: null, height: null, format: null, sha256: null, status: 'bad', error: 'zero bytes (empty file)' };
+  let buf: Buffer;
+  try {
+    buf = await readFile(c.abs);
+  } catch (e) {
+    return { ...base, width: null, height: null, format: null, sha256: null, status: 'bad', error: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+  const sha256 = createHash('sha256').update(buf).digest('hex');
+  try {
+    const img = await decodeRgb(buf, maxPixels);
+    return { ...base, width: img.width, height: img.height, format: img.format, sha256, status: 'ok', error: null };
+  } catch (e) {
+    const reason = e instanceof ImageError ? e.message : `cannot decode: ${(e as Error).message}`;
+    return { ...base, width: null, height: null, format: null, sha256, status: 'bad', error: reason };
+  }
+}
+
+/** Scans `root` into the store. Throws (one line) when the folder is missing or is not a folder. */
+export async function scanDataset(store: Store, rootIn: string, opts: ScanOptions = {}): Promise<ScanReport> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let root: string;
+  try {
+    root = await realpath(rootIn);
+  } catch {
+    throw new Error(`the folder ${rootIn} does not exist`);
+  }
+  if (!(await stat(root)).isDirectory()) throw new Error(`${rootIn} is not a folder`);
+  const ds = store.ensureDataset(root, basename(root));
+  const known = new Map(store.images(ds.id).map((r) => [r.rel_path, r]));
+  const { files, ignored, unreadable } = await walk(root);
+
+  const todo: Candidate[] = [];
+  let unchanged = 0;
+  for (const f of files) {
+    const k = known.get(f.rel);
+    if (k && k.bytes === f.bytes && k.mtime_ms === f.mtimeMs) unchanged++;
+    else todo.push(f);
+  }
+  const present = new Set(files.map((f) => f.rel));
+  const removed = [...known.keys()].filter((r) => !present.has(r));
+
+  const results: NewImage[] = new Array(todo.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const i = next++;
+      results[i] = await inspect(todo[i]!, maxPixels);
+      done++;
+      opts.onProgress?.(done, todo.length, todo[i]!.rel);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  const added = todo.filter((t) => !known.has(t.rel)).length;
+  store.applyScan(ds.id, results, removed);
+
+  const rows = store.images(ds.id);
+  return {
+    root,
+    datasetId: ds.id,
+    images: rows.filter((r) => r.status === 'ok').length,
+    bad: [...unreadable, ...rows.filter((r) => r.status === 'bad').map((r) => ({ path: r.rel_path, reason: r.error ?? 'unreadable' }))],
+    added,
+    changed: todo.length - added,
+    removed: removed.length,
+    unchanged,
+    ignored,
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * The CAMD store: one SQLite file (better-sqlite3, WAL, busy timeout) holding datasets, images,
+ * runs, metrics, checkpoints and evaluations. The CLI writes it with `--db`; the app reads it.
+ * Writes are batched in transactions; every statement is prepared once.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+
+export type RunKind = 'pretrain' | 'finetune' | 'eval';
+export type RunStatus = 'created' | 'running' | 'stopped' | 'done' | 'failed';
+
+export interface DatasetRow {
+  id: number;
+  root: string;
+  name: string;
+  created_at: string;
+  scanned_at: string | null;
+  image_count: number;
+  bad_count: number;
+}
+
+export interface ImageRow {
+  id: number;
+  dataset_id: number;
+  rel_path: string;
+  bytes: number;
+  mtime_ms: number;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  sha256: string | null;
+  status: 'ok' | 'bad';
+  error: string | null;
+}
+
+export type NewImage = Omit<ImageRow, 'id' | 'dataset_id'>;
+
+export interface RunRow {
+  id: string;
+  kind: RunKind;
+  name: string | null;
+  dataset_id: number | null;
+  parent_run_id: string | null;
+  config: string;
+  backend: string | null;
+  backend_detail: string | null;
+  status: RunStatus;
+  seed: number;
+  out_dir: string | null;
+  error: string | null;
+  last_step: number;
+  total_steps: number | null;
+  created_at: string;
+  started_at: string | null;
+  updated_at: string | null;
+  finished_at: string | null;
+}
+
+export interface MetricPoint {
+  step: number;
+  epoch: number | null;
+  name: string;
+  value: number;
+}
+
+export interface CheckpointRow {
+  id: number;
+  run_id: string;
+  step: number;
+  kind: 'full' | 'encoder';
+  path: string;
+  sha256: string;
+  bytes: number;
+  created_at: string;
+}
+
+const now = () => new Date().toISOString();
+
+export class Store {
+  readonly db: Database.Database;
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = resolve(file);
+    mkdirSync(dirname(this.file), { recursive: true });
+    try {
+      this.db = new Database(this.file, { timeout: 10_000 });
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 10000');
+    } catch (e) {
+      throw new Error(`cannot open the store ${this.file}: ${(e as Error).message}`);
+    }
+    this.migrate();
+  }
+
+  /** Applies pending migrations in one transaction each; refuses a store from a newer version. */
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- datasets and images ----
+
+  datasetByRoot(root: string): DatasetRow | undefined {
+    return this.db.prepare('SELECT * FROM datasets WHERE root = ?').get(root) as DatasetRow | undefined;
+  }
+
+  dataset(id: number): DatasetRow | undefined {
+    return this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
+  }
+
+  ensureDataset(root: string, name: string): DatasetRow {
+    this.db.prepare('INSERT INTO datasets (root, name, created_at) VALUES (?, ?, ?) ON CONFLICT(root) DO NOTHING').run(root, name, now());
+    return this.datasetByRoot(root)!;
+  }
+
+  images(datasetId: number, status?: 'ok' | 'bad'): ImageRow[] {
+    return (
+      status
+        ? this.db.prepare('SELECT * FROM images WHERE dataset_id = ? AND status = ? ORDER BY rel_path').all(datasetId, status)
+        : this.db.prepare('SELECT * FROM images WHERE dataset_id = ? ORDER BY rel_path').all(datasetId)
+    ) as ImageRow[];
+  }
+
+  /** Applies a scan result: upserts changed files, deletes removed ones, updates the counts. */
+  applyScan(datasetId: number, upserts: NewImage[], removed: string[]): void {
+    const up = this.db.prepare(`
+      INSERT INTO images (dataset_id, rel_path, bytes, mtime_ms, width, height, format, sha256, status, error)
+      VALUES (@dataset_id, @rel_path, @bytes, @mtime_ms, @width, @height, @format, @sha256, @status, @error)
+      ON CONFLICT(dataset_id, rel_path) DO UPDATE SET
+        bytes = excluded.bytes, mtime_ms = excluded.mtime_ms, width = excluded.width, height = excluded.height,
+        format = excluded.format, sha256 = excluded.sha256, status = excluded.status, error = excluded.error`);
+    const del = this.db.prepare('DELETE FROM images WHERE dataset_id = ? AND rel_path = ?');
+    const counts = this.db.prepare(`
+      UPDATE datasets SET scanned_at = ?,
+        image_count = (SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'),
+        bad_count = (SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'bad')
+      WHERE id = ?`);
+    this.db.transaction(() => {
+      for (const im of upserts) up.run({ ...im, dataset_id: datasetId });
+      for (const r of removed) del.run(datasetId, r);
+      counts.run(now(), datasetId, datasetId, datasetId);
+    })();
+  }
+
+  // ---- runs ----
+
+  createRun(r: { id: string; kind: RunKind; name?: string | null; datasetId?: number | null; parentRunId?: string | null; config: unknown; seed: number; outDir?: string | null; totalSteps?: number | null }): RunRow {
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, kind, name, dataset_id, parent_run_id, config, status, seed, out_dir, total_steps, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?)`,
+      )
+      .run(r.id, r.kind, r.name ?? null, r.datasetId ?? null, r.parentRunId ?? null, JSON.stringify(r.config), r.seed, r.outDir ?? null, r.totalSteps ?? null, now(), now());
+    return this.run(r.id)!;
+  }
+
+  run(id: string): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  }
+
+  runs(kind?: RunKind): RunRow[] {
+    return (kind ? this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY created_at').all(kind) : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all()) as RunRow[];
+  }
+
+  updateRun(id: string, f: Partial<Pick<RunRow, 'status' | 'backend' | 'backend_detail' | 'error' | 'last_step' | 'total_steps' | 'started_at' | 'finished_at' | 'config'>>): void {
+    const keys = Object.keys(f) as (keyof typeof f)[];
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${k} = @${k}`).join(', ');
+    this.db.prepare(`UPDATE runs SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...f, updated_at: now(), id });
+  }
+
+  // ---- metrics ----
+
+  /** Inserts a batch of points in one transaction (a repeated (run, name, step) replaces the old value). */
+  addMetrics(runId: string, points: readonly MetricPoint[]): void {
+    if (points.length === 0) return;
+    const ins = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, name, step, epoch, value) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const p of points) ins.run(runId, p.name, p.step, p.epoch, p.value);
+    })();
+  }
+
+  metrics(runIds: readonly string[], names?: readonly string[]): (MetricPoint & { run_id: string })[] {
+    const rq = runIds.map(() => '?').join(',');
+    const nq = names?.length ? ` AND name IN (${names.map(() => '?').join(',')})` : '';
+    return this.db.prepare(`SELECT run_id, name, step, epoch, value FROM metrics WHERE run_id IN (${rq})${nq} ORDER BY run_id, name, step`).all(...runIds, ...(names ?? [])) as (MetricPoint & { run_id: string })[];
+  }
+
+  latestStep(runId: string): number | null {
+    const r = this.db.prepare('SELECT max(step) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number | null };
+    return r.s;
+  }
+
+  /** Drops metrics after a step (a resumed run replays from its checkpoint). */
+  truncateMetrics(runId: string, afterStep: number): void {
+    this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(runId, afterStep);
+  }
+
+  // ---- checkpoints ----
+
+  addCheckpoint(c: Omit<CheckpointRow, 'id' | 'created_at'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO checkpoints (run_id, step, kind, path, sha256, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(run_id, step, kind) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256, bytes = excluded.bytes, created_at = excluded.created_at`,
+      )
+      .run(c.run_id, c.step, c.kind, c.path, c.sha256, c.bytes, now());
+  }
+
+  checkpoints(runId: string): CheckpointRow[] {
+    return this.db.prepare('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step').all(runId) as CheckpointRow[];
+  }
+}

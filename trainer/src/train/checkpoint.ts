@@ -1,0 +1,158 @@
+/**
+ * Checkpoint files: the safetensors layout (8-byte little-endian header length, JSON header,
+ * raw little-endian data) so that other tools can open them, with CAMD's state in
+ * `__metadata__`. Written atomically: temp file in the same folder, fsync, rename, fsync of the
+ * folder — a crash or a full disk leaves the previous checkpoint untouched.
+ *
+ *   full checkpoint    format "camd-checkpoint": online, frozen and momentum weights, AdamW
+ *                      moments, and the state JSON (step, RNG, config, data position, normalisation)
+ *   encoder export     format "camd-encoder": patch_embed, cls_token, pos_embed, blocks.* (what
+ *                      fine-tuning loads)
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+
+export const CHECKPOINT_FORMAT = 'camd-checkpoint';
+export const ENCODER_FORMAT = 'camd-encoder';
+export const FORMAT_VERSION = '1';
+
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface TensorFile {
+  format: string;
+  /** Parsed JSON of `__metadata__.state`. */
+  state: unknown;
+  tensors: Map<string, NamedArray>;
+}
+
+/** Minimal file-system surface, injectable so that tests can simulate a full disk. */
+export interface WriteFs {
+  openSync: typeof openSync;
+  writeSync: (fd: number, buffer: Uint8Array, offset?: number, length?: number) => number;
+  fsyncSync: typeof fsyncSync;
+  closeSync: typeof closeSync;
+  renameSync: typeof renameSync;
+  rmSync: typeof rmSync;
+}
+
+const realFs: WriteFs = { openSync, writeSync: (fd, b, o, l) => writeSync(fd, b, o, l), fsyncSync, closeSync, renameSync, rmSync };
+
+const HeaderEntry = z.object({ dtype: z.literal('F32'), shape: z.array(z.number().int().nonnegative()), data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]) });
+
+/** Serialises tensors + state; returns the bytes and the sha256 of the whole file. */
+export function encodeTensorFile(format: string, state: unknown, tensors: readonly NamedArray[]): { bytes: Buffer; sha256: string } {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const t of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) throw new Error(`checkpoint: ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * n] };
+    offset += 4 * n;
+  }
+  const data = Buffer.alloc(offset);
+  let o = 0;
+  for (const t of tensors) {
+    const b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    b.copy(data, o); // host order is little-endian on every platform we ship
+    o += b.length;
+  }
+  const dataSha = createHash('sha256').update(data).digest('hex');
+  header['__metadata__'] = { format, version: FORMAT_VERSION, state: JSON.stringify(state), data_sha256: dataSha };
+  let json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pad = (8 - (json.length % 8)) % 8; // keep the data 8-byte aligned
+  if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const bytes = Buffer.concat([len, json, data]);
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Parses and verifies a tensor file. Throws one readable line for anything that is not ours or is damaged. */
+export function decodeTensorFile(bytes: Buffer, what: string, expectFormat?: string | readonly string[]): TensorFile {
+  const bad = (why: string) => new Error(`${what} is not a usable CAMD checkpoint: ${why}`);
+  if (bytes.length < 8) throw bad('file too short');
+  const hlen = Number(bytes.readBigUInt64LE(0));
+  if (!Number.isSafeInteger(hlen) || hlen <= 0 || 8 + hlen > bytes.length) throw bad('no safetensors header (truncated or another format)');
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(bytes.subarray(8, 8 + hlen).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw bad('header is not valid JSON (truncated or corrupt)');
+  }
+  const meta = z.object({ format: z.string(), version: z.string(), state: z.string(), data_sha256: z.string() }).safeParse(header['__metadata__']);
+  if (!meta.success) throw bad('no CAMD metadata (a safetensors file from another tool?)');
+  const formats = expectFormat === undefined ? [CHECKPOINT_FORMAT, ENCODER_FORMAT] : typeof expectFormat === 'string' ? [expectFormat] : expectFormat;
+  if (!formats.includes(meta.data.format)) throw bad(`it is a "${meta.data.format}" file, expected ${formats.map((f) => `"${f}"`).join(' or ')}`);
+  if (meta.data.version !== FORMAT_VERSION) throw bad(`format version ${meta.data.version} is not supported (this trainer reads ${FORMAT_VERSION})`);
+  const data = bytes.subarray(8 + hlen);
+  if (createHash('sha256').update(data).digest('hex') !== meta.data.data_sha256) throw bad('data checksum mismatch (the file is corrupt or truncated)');
+  const tensors = new Map<string, NamedArray>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = HeaderEntry.safeParse(entry);
+    if (!e.success) throw bad(`tensor ${name} has an unsupported entry`);
+    const [b, en] = e.data.data_offsets;
+    const n = e.data.shape.reduce((x, y) => x * y, 1);
+    if (en > data.length || en - b !== 4 * n) throw bad(`tensor ${name} lies outside the data`);
+    const copy = new Float32Array(n);
+    Buffer.from(copy.buffer).set(data.subarray(b, en));
+    tensors.set(name, { name, shape: e.data.shape, data: copy });
+  }
+  let state: unknown;
+  try {
+    state = JSON.parse(meta.data.state);
+  } catch {
+    throw bad('state is not valid JSON');
+  }
+  return { format: meta.data.format, state, tensors };
+}
+
+export function readTensorFile(path: string, expectFormat?: string | readonly string[]): TensorFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `checkpoint ${path} does not exist` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
+  return decodeTensorFile(bytes, path, expectFormat);
+}
+
+/** Writes bytes to `path` atomically. On any failure the temp file is removed and `path` is untouched. */
+export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = realFs): void {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'w', 0o644);
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 24));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== null) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
+    fs.rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOSPC' ? `disk full while writing ${path} (the previous file is intact)` : `cannot write ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    fsyncSync(dfd);
+    closeSync(dfd);
+  } catch {
+    /* directories cannot be fsynced on every platform */
+  }
+}
