@@ -228,7 +228,12 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
     }
     const cfg = configFor(settings);
     const { grid, tokens } = gridOf(cfg.model);
-    const source = new BatchSource({ hashes: images.map((i) => i.sha256), cache, imgSize: settings.imgSize, grid, maskCount: maskedCount(settings.maskRatio, tokens), batchSize: settings.batch, seed: settings.seed });
+    let source: BatchSource;
+    try {
+      source = new BatchSource({ hashes: images.map((i) => i.sha256), cache, imgSize: settings.imgSize, grid, maskCount: maskedCount(settings.maskRatio, tokens), batchSize: settings.batch, seed: settings.seed });
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
     const ipe = source.itersPerEpoch;
     const totalSteps = settings.steps ?? Math.max(1, Math.round(settings.epochs! * ipe));
     const epochs = totalSteps / ipe;
