@@ -16,6 +16,7 @@ import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js'
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
+import { benchPipeline } from './pipeline.js';
 
 interface Options {
   backends?: string;
@@ -26,6 +27,8 @@ interface Options {
   warmup: string;
   out: string;
   matmul: string;
+  data?: string;
+  pipelineBatches: string;
 }
 
 function median(xs: number[]): number {
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
     .option('--warmup <n>', 'untimed steps first', '2')
     .option('--matmul <n>', 'side of the square matMul whose GFLOP/s is reported', '512')
     .option('--out <file>', 'where to write the JSON results', 'bench/results.json')
+    .option('--data <dir>', 'real images for the data-pipeline measurement (default: generated JPEGs)')
+    .option('--pipeline-batches <n>', 'batches timed for the data pipeline', '20')
     .parse(process.argv);
   const o = program.opts<Options>();
   if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new Error(`unknown preset ${o.preset}`);
@@ -110,12 +115,16 @@ async function main(): Promise<void> {
     trainer.dispose();
   }
 
+  process.stderr.write(`[bench] data pipeline: ${o.pipelineBatches} batches of ${batch}\n`);
+  const pipeline = await benchPipeline(cfg, batch, Number(o.pipelineBatches), o.data);
+  const fastest = Math.max(...Object.values(results).map((r) => (r as { images_per_s: number }).images_per_s));
   const out = {
     kind: 'camd-train-step',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_bytes: totalmem(), node: process.versions.node, platform: `${process.platform}-${process.arch}`, tfjs: tf.version_core },
     config: { preset, img_size: imgSize, batch, mask_ratio: cfg.mask.ratio, steps, warmup, matmul_n: Number(o.matmul) },
     results,
+    pipeline: { ...pipeline, ratio_to_fastest_trainer: pipeline.images_per_s / fastest },
   };
   const file = resolve(o.out);
   mkdirSync(dirname(file), { recursive: true });
@@ -126,6 +135,7 @@ async function main(): Promise<void> {
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`);
   process.stdout.write([fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n') + '\n');
+  process.stdout.write(`data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above (${pipeline.source})\n`);
   process.stdout.write(`wrote ${file}\n`);
 }
 
