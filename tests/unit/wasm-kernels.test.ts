@@ -5,12 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { simplifyTranspose } from '../../trainer/src/backends/wasm/transpose.js';
 import { Rng } from '../../trainer/src/util/rng.js';
+import { maxRelErr, randArray } from '../support/compare.js';
 
-function randArray(rng: Rng, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
 
 /** Runs f on cpu and on wasm with the same inputs; returns both outputs as arrays. */
 async function onBoth(inputs: { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
@@ -25,15 +21,6 @@ async function onBoth(inputs: { shape: number[]; data: Float32Array | Int32Array
   return { cpu: await run('cpu'), wasm: await run('wasm') };
 }
 
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let maxAbs = 0;
-  let maxRef = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(a[i]! - b[i]!));
-    maxRef = Math.max(maxRef, Math.abs(b[i]!));
-  }
-  return maxAbs / maxRef;
-}
 
 function expectSame(r: Awaited<ReturnType<typeof onBoth>>) {
   expect(r.wasm.length).toBe(r.cpu.length);

@@ -5,24 +5,11 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initWasmBackend, type WasmInitResult } from '../../trainer/src/backends/wasm-threads.js';
 import { Rng } from '../../trainer/src/util/rng.js';
+import { maxRelErr, randArray } from '../support/compare.js';
 
 let init: WasmInitResult;
 
-function randArray(rng: Rng, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
 
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let maxAbs = 0;
-  let maxRef = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(a[i]! - b[i]!));
-    maxRef = Math.max(maxRef, Math.abs(b[i]!));
-  }
-  return maxAbs / maxRef;
-}
 
 async function expectSameOnCpu(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor, seed: number) {
   const rng = new Rng(seed);
