@@ -8,6 +8,7 @@ import { UserError } from '../util/errors.js';
 import { selftest, type SelftestOptions } from './selftest.js';
 import { scanCommand, type ScanCliOptions } from './scan.js';
 import { pretrainCommand, type PretrainCliOptions } from './pretrain.js';
+import { evalCommand, finetuneCommand, type EvalCliOptions, type FinetuneCliOptions } from './finetune.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -70,6 +71,49 @@ async function main(argv: string[]): Promise<void> {
     .option('--stop-at <step>', 'stop after this step with a checkpoint, resumable with --resume')
     .option('--json', 'print one JSON object per line instead of a progress bar')
     .action(async (opts: PretrainCliOptions) => pretrainCommand(opts));
+
+  program
+    .command('finetune')
+    .description('fine-tune an encoder for facial attributes (far) or expressions (fer) and evaluate it every epoch')
+    .option('--task <far|fer>', 'far: 40 binary attributes (BCE, mean accuracy); fer: one class (cross-entropy, top-1)')
+    .option('--format <name>', 'celeba | lfwa | rafdb | ferplus | folders | csv')
+    .option('--data <dir>', 'dataset root (for csv: the CSV file, or a folder with labels.csv)')
+    .option('--init <ckpt|none>', 'a camd pretrain checkpoint or encoder.safetensors, or none (random init)')
+    .option('--preset <name>', 'model size with --init none (default tiny)')
+    .option('--few-shot <r>', 'train on a seeded fraction r of the training split')
+    .option('--linear-probe', 'frozen encoder, cached features, train the head only')
+    .option('--epochs <n>', 'epochs (default 50)')
+    .option('--batch <n>', 'images per step (default 32)')
+    .option('--blr <x>', 'base learning rate; lr = blr × batch / 256 (default 2.5e-4)')
+    .option('--img-size <px>', "input size (default: the encoder's); pos_embed is adapted")
+    .option('--warmup-epochs <n>', 'warm-up epochs (default 5)')
+    .option('--layer-decay <x>', 'layer-wise lr decay (default 0.65)')
+    .option('--drop-path <x>', 'maximum drop-path rate (default 0.1)')
+    .option('--aa <policy>', 'RandAugment policy: rand-m9-mstd0.5-inc1 (default) or none')
+    .option('--reprob <p>', 'RandomErasing probability (default 0.25)')
+    .option('--min-crop-scale <s>', 'smallest RandomResizedCrop area fraction (default 0.08)')
+    .option('--split <name>', 'LFWA split: random (seeded 80/10/10, default) or lfwa-release (alternate lines)')
+    .option('--seed <n>', 'seed (default 0)')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (default auto)')
+    .option('--threads <n>', "wasm threads: 'auto' or a count")
+    .option('--out <dir>', 'run folder (default runs/finetune-<time>)')
+    .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
+    .option('--json', 'one JSON object per line instead of a progress bar')
+    .action(async (opts: FinetuneCliOptions) => finetuneCommand(opts));
+
+  program
+    .command('eval')
+    .description('evaluate a fine-tuned classifier (best.safetensors of camd finetune) on a labelled dataset')
+    .option('--checkpoint <file>', 'the fine-tuned classifier')
+    .option('--task <far|fer>', 'the task it was fine-tuned for')
+    .option('--format <name>', 'celeba | lfwa | rafdb | ferplus | folders | csv')
+    .option('--data <dir>', 'dataset root')
+    .option('--split <name>', 'LFWA split (random | lfwa-release)')
+    .option('--seed <n>', 'seed of seeded splits (default 0)')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (default auto)')
+    .option('--db <file>', 'store that records the evaluation')
+    .option('--json', 'print JSON')
+    .action(async (opts: EvalCliOptions) => evalCommand(opts));
 
   await program.parseAsync(argv);
 }

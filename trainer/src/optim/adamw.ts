@@ -27,12 +27,15 @@ export interface AdamWState {
 
 export class AdamW {
   readonly opts: AdamWOptions;
+  /** Which parameters are decayed; the §4 grouping unless given. */
+  readonly decayFn: (name: string, shape: readonly number[]) => boolean;
   step = 0;
   readonly m = new Map<string, tf.Variable>();
   readonly v = new Map<string, tf.Variable>();
 
-  constructor(opts: AdamWOptions) {
+  constructor(opts: AdamWOptions, decayFn: (name: string, shape: readonly number[]) => boolean = decays) {
     this.opts = opts;
+    this.decayFn = decayFn;
   }
 
   private slot(map: Map<string, tf.Variable>, name: string, like: tf.Tensor): tf.Variable {
@@ -49,7 +52,7 @@ export class AdamW {
    * p ← p·(1 − lr·wd) (decayed params only), m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
    * p ← p − (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε).
    */
-  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, lr: number): void {
+  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, baseLr: number, lrScale?: ReadonlyMap<string, number>): void {
     this.step++;
     const { beta1, beta2, eps, weightDecay } = this.opts;
     const bc1 = 1 - Math.pow(beta1, this.step);
@@ -58,12 +61,13 @@ export class AdamW {
       for (const [name, g] of grads) {
         const p = params.get(name);
         if (!p) throw new Error(`AdamW: gradient for unknown parameter ${name}`);
+        const lr = baseLr * (lrScale?.get(name) ?? 1); // layer-wise lr decay (§5) scales per parameter
         const m = this.slot(this.m, name, p);
         const v = this.slot(this.v, name, p);
         m.assign(m.mul(beta1).add(g.mul(1 - beta1)));
         v.assign(v.mul(beta2).add(g.square().mul(1 - beta2)));
         let next: tf.Tensor = p;
-        if (weightDecay > 0 && decays(name, p.shape)) next = next.mul(1 - lr * weightDecay);
+        if (weightDecay > 0 && this.decayFn(name, p.shape)) next = next.mul(1 - lr * weightDecay);
         next = next.sub(m.div(v.sqrt().div(bc2).add(eps)).mul(lr / bc1));
         p.assign(next);
       }

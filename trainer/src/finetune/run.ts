@@ -1,0 +1,355 @@
+/**
+ * `camd finetune`: fine-tune (or linear-probe) an encoder on a labelled face dataset and evaluate
+ * it every epoch (CAMD.md §5). Selection is by the validation split when the dataset has one
+ * ("Our decisions"); the test value at that epoch is reported, and the best test value over epochs
+ * too, labelled as such.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { isBackendChoice, selectBackend } from '../backends/ladder.js';
+import { PRESET_NAMES, presetConfig, ModelConfigSchema, type ModelConfig } from '../model/config.js';
+import { Store } from '../store/store.js';
+import { DecodeCache } from '../data/decode-cache.js';
+import { DEFAULT_MAX_PIXELS, type RgbImage } from '../data/image-io.js';
+import { AdamW } from '../optim/adamw.js';
+import { learningRateAt } from '../optim/schedule.js';
+import { encodeTensorFile, writeFileAtomic, readTensorFile } from '../train/checkpoint.js';
+import { Classifier, readEncoder } from './classifier.js';
+import { loadLabeled, type ResolvedDataset, type ResolvedItem } from './dataset.js';
+import { drawTrain, evalSide, evalTransform, trainTransform, IMAGENET_MEAN, IMAGENET_STD, DEFAULT_AUG, type AugOptions } from './transforms.js';
+import { farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
+import type { Task, Split, LfwaSplit } from './labels.js';
+import { Rng } from '../util/rng.js';
+import { UserError } from '../util/errors.js';
+import { cacheDirFor, defaultDbPath } from '../util/paths.js';
+import { z } from 'zod';
+
+export const CLASSIFIER_FORMAT = 'camd-classifier';
+
+export interface FinetuneFlags {
+  task: string;
+  format: string;
+  data: string;
+  init: string;
+  preset?: string;
+  fewShot?: number;
+  linearProbe?: boolean;
+  epochs?: number;
+  batch?: number;
+  blr?: number;
+  imgSize?: number;
+  warmupEpochs?: number;
+  layerDecay?: number;
+  dropPath?: number;
+  minLr?: number;
+  weightDecay?: number;
+  seed?: number;
+  split?: string;
+  backend?: string;
+  threads?: number | 'auto';
+  out?: string;
+  db?: string;
+  maxPixels?: number;
+  randAugment?: string;
+  reprob?: number;
+  minCropScale?: number;
+}
+
+export type FinetuneEvent =
+  | { type: 'progress'; phase: 'scan' | 'cache' | 'features'; done: number; total: number }
+  | { type: 'start'; run_id: string; out_dir: string; db: string; backend: string; task: Task; format: string; classes: number; train: number; val: number; test: number; dropped: number; init: string; pos_embed: string; epochs: number; steps_per_epoch: number; linear_probe: boolean }
+  | { type: 'step'; step: number; epoch: number; loss: number; lr: number; images_per_s: number }
+  | { type: 'eval'; epoch: number; split: 'val' | 'test'; metric: 'mean_acc' | 'top1'; value: number }
+  | { type: 'checkpoint'; epoch: number; path: string }
+  | { type: 'done'; selected_epoch: number; selected_by: 'val' | 'last'; test_at_selected: number; best_test: number; best_test_epoch: number; metric: 'mean_acc' | 'top1'; checkpoint: string; seconds: number }
+  | { type: 'error'; message: string };
+
+const DEFAULTS = { epochs: 50, batch: 32, blr: 2.5e-4, warmupEpochs: 5, layerDecay: 0.65, dropPath: 0.1, minLr: 1e-6, weightDecay: 0.05, seed: 0 } as const;
+
+/** Batched forward pass on host images; returns logits (B·K) or features. */
+async function* evalBatches(items: ResolvedItem[], cache: DecodeCache, S: number, batch: number): AsyncGenerator<{ x: Float32Array; n: number; items: ResolvedItem[] }> {
+  for (let i = 0; i < items.length; i += batch) {
+    const chunk = items.slice(i, i + batch);
+    const views = await Promise.all(chunk.map((it) => evalTransform(mustGet(cache, it), S)));
+    const x = new Float32Array(chunk.length * S * S * 3);
+    views.forEach((v, b) => x.set(v, b * S * S * 3));
+    yield { x, n: chunk.length, items: chunk };
+  }
+}
+
+function mustGet(cache: DecodeCache, it: ResolvedItem): RgbImage {
+  const img = cache.get(it.sha256);
+  if (!img) throw new Error(`${it.path} is missing from the decode cache`);
+  return img;
+}
+
+function lossOf(task: Task, logits: tf.Tensor2D, labels: tf.Tensor): tf.Scalar {
+  if (task === 'far') return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar; // BCEWithLogits, mean
+  return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar; // plain cross-entropy (no smoothing, §5)
+}
+
+function labelTensor(task: Task, items: ResolvedItem[], K: number): tf.Tensor {
+  if (task === 'far') return tf.tensor2d(items.flatMap((i) => i.labels), [items.length, K]);
+  return tf.oneHot(tf.tensor1d(items.map((i) => i.labels[0]!), 'int32'), K).toFloat();
+}
+
+export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) => void): Promise<{ exitCode: number }> {
+  if (flags.task !== 'far' && flags.task !== 'fer') throw new UserError(`--task must be far or fer, got '${flags.task}'`);
+  const task = flags.task as Task;
+  const backendChoice = flags.backend ?? 'auto';
+  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be auto, tensorflow, wasm or cpu, got '${backendChoice}'`);
+  const seed = flags.seed ?? DEFAULTS.seed;
+  const epochs = flags.epochs ?? DEFAULTS.epochs;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new UserError('--epochs must be a positive integer');
+  if (flags.split !== undefined && flags.split !== 'lfwa-release' && flags.split !== 'random') throw new UserError(`--split must be lfwa-release or random, got '${flags.split}'`);
+
+  const aa = flags.randAugment ?? DEFAULT_AUG.randAugment;
+  if (aa !== 'none' && aa !== 'rand-m9-mstd0.5-inc1') throw new UserError(`--aa must be rand-m9-mstd0.5-inc1 or none, got '${aa}'`);
+  const aug: AugOptions = { randAugment: aa, reprob: flags.reprob ?? DEFAULT_AUG.reprob, minCropScale: flags.minCropScale ?? DEFAULT_AUG.minCropScale };
+  if (!(aug.reprob >= 0 && aug.reprob <= 1)) throw new UserError('--reprob must be in [0, 1]');
+  if (!(aug.minCropScale > 0 && aug.minCropScale <= 1)) throw new UserError('--min-crop-scale must be in (0, 1]');
+
+  // ---- the encoder ----
+  let model: ModelConfig;
+  let encoder: ReturnType<typeof readEncoder> | null = null;
+  if (flags.init === 'none') {
+    const preset = flags.preset ?? 'tiny';
+    if (!(PRESET_NAMES as readonly string[]).includes(preset)) throw new UserError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got '${preset}'`);
+    model = presetConfig(preset as (typeof PRESET_NAMES)[number]).model;
+  } else {
+    if (flags.preset) throw new UserError('--preset goes with --init none; a checkpoint brings its own architecture');
+    try {
+      encoder = readEncoder(resolve(flags.init));
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    model = encoder.model;
+  }
+  const S = flags.imgSize ?? model.imgSize;
+  const m2 = ModelConfigSchema.safeParse({ ...model, imgSize: S });
+  if (!m2.success) throw new UserError(`--img-size ${S}: ${m2.error.issues[0]!.message}`);
+  model = m2.data;
+
+  const dbPath = resolve(flags.db ?? defaultDbPath());
+  const store = new Store(dbPath);
+  try {
+    const ds: ResolvedDataset = await loadLabeled(store, flags.format, flags.data, { split: flags.split as LfwaSplit | undefined, seed, fewShot: flags.fewShot, maxPixels: flags.maxPixels ?? DEFAULT_MAX_PIXELS, onProgress: (done, total) => emit({ type: 'progress', phase: 'scan', done, total }) });
+    if (ds.set.task !== task) throw new UserError(`the ${ds.set.format} labels are a ${ds.set.task} task, not ${task}`);
+    const K = ds.set.names.length;
+    const bySplit = (s: Split) => ds.items.filter((i) => i.split === s);
+    const train = bySplit('train');
+    const val = bySplit('val');
+    const test = bySplit('test');
+    const cache = new DecodeCache(cacheDirFor(dbPath), evalSide(S));
+    const cres = await cache.ensure(ds.items.map((i) => ({ abs: join(ds.root, i.path), sha256: i.sha256 })), flags.maxPixels ?? DEFAULT_MAX_PIXELS, (done, total) => emit({ type: 'progress', phase: 'cache', done, total }));
+    if (cres.failed.length) throw new UserError(`cannot decode ${cres.failed[0]!.path}: ${cres.failed[0]!.reason}`);
+
+    let sel;
+    try {
+      sel = await selectBackend(backendChoice, { wasmThreads: flags.threads ?? 'auto' });
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    const linearProbe = Boolean(flags.linearProbe);
+    const clf = new Classifier({ model, outputs: K, dropPath: linearProbe ? 0 : (flags.dropPath ?? DEFAULTS.dropPath) }, seed);
+    let posNote = '2-D sin-cos table (random init)';
+    if (encoder) {
+      try {
+        posNote = clf.loadEncoder(encoder.tensors, flags.init);
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+    }
+
+    const batch = Math.min(flags.batch ?? DEFAULTS.batch, train.length);
+    const ipe = Math.floor(train.length / batch); // drop_last
+    const blr = flags.blr ?? DEFAULTS.blr;
+    const lr0 = (blr * batch) / 256;
+    const warmup = flags.warmupEpochs ?? DEFAULTS.warmupEpochs;
+    const minLr = flags.minLr ?? DEFAULTS.minLr;
+    const L = model.depth + 1;
+    const decay = flags.layerDecay ?? DEFAULTS.layerDecay;
+    const trainable = linearProbe ? ['head.weight', 'head.bias'] : clf.params.names();
+    const vars = new Map(trainable.map((n) => [n, clf.params.get(n)]));
+    const lrScale = new Map(trainable.map((n) => [n, Math.pow(decay, L - clf.layerId(n))])); // §5: 0.65^(L − id)
+    const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: flags.weightDecay ?? DEFAULTS.weightDecay }, (name, shape) => !(shape.length <= 1 || name === 'cls_token' || name === 'pos_embed'));
+
+    const runId = randomUUID();
+    const outDir = resolve(flags.out ?? join('runs', `finetune-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+    mkdirSync(outDir, { recursive: true });
+    const config = { task, format: ds.set.format, data: ds.root, init: flags.init, model, outputs: K, names: ds.set.names, split: ds.set.splitNote, few_shot: flags.fewShot ?? null, linear_probe: linearProbe, epochs, batch, blr, lr: lr0, warmup_epochs: warmup, layer_decay: decay, drop_path: clf.spec.dropPath, augmentation: aug, min_lr: minLr, seed, pos_embed: posNote, normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD } };
+    store.createRun({ id: runId, kind: 'finetune', datasetId: ds.datasetId, parentRunId: encoder?.runId && store.run(encoder.runId) ? encoder.runId : null, config, seed, outDir, totalSteps: epochs * ipe });
+    store.updateRun(runId, { status: 'running', backend: sel.backend, backend_detail: JSON.stringify({ package: sel.package, skipped: sel.skipped }), started_at: new Date().toISOString() });
+    const eventsFile = join(outDir, 'events.jsonl');
+    const send = (e: FinetuneEvent) => {
+      if (e.type !== 'progress') appendFileSync(eventsFile, JSON.stringify(e) + '\n');
+      emit(e);
+    };
+    send({ type: 'start', run_id: runId, out_dir: outDir, db: dbPath, backend: sel.backend, task, format: ds.set.format, classes: K, train: train.length, val: val.length, test: test.length, dropped: ds.dropped.length, init: flags.init, pos_embed: posNote, epochs, steps_per_epoch: ipe, linear_probe: linearProbe });
+
+    // ---- linear probe: frozen features, computed once ----
+    const featureCache = new Map<string, Float32Array>();
+    if (linearProbe) {
+      let done = 0;
+      for (const part of [train, val, test]) {
+        for await (const b of evalBatches(part, cache, S, 32)) {
+          const f = tf.tidy(() => clf.features(tf.tensor4d(b.x, [b.n, S, S, 3])));
+          const data = f.dataSync() as Float32Array;
+          f.dispose();
+          b.items.forEach((it, k) => featureCache.set(it.path, data.slice(k * model.embedDim, (k + 1) * model.embedDim)));
+          done += b.n;
+          emit({ type: 'progress', phase: 'features', done, total: ds.items.length });
+        }
+      }
+    }
+
+    const evaluate = async (items: ResolvedItem[]): Promise<FarMetrics | FerMetrics> => {
+      const logits = new Float32Array(items.length * K);
+      let o = 0;
+      if (linearProbe) {
+        const f = tf.tensor2d(items.flatMap((it) => [...featureCache.get(it.path)!]), [items.length, model.embedDim]);
+        const l = tf.tidy(() => clf.head(f));
+        logits.set(l.dataSync());
+        tf.dispose([f, l]);
+      } else {
+        for await (const b of evalBatches(items, cache, S, 32)) {
+          const l = tf.tidy(() => clf.logits(tf.tensor4d(b.x, [b.n, S, S, 3])));
+          logits.set(l.dataSync(), o);
+          o += b.n * K;
+          l.dispose();
+        }
+      }
+      return task === 'far' ? farMetrics(logits, items.map((i) => i.labels), ds.set.names) : ferMetrics(logits, items.map((i) => i.labels[0]!), ds.set.names);
+    };
+
+    const history: { epoch: number; val: number | null; test: number }[] = [];
+    const metricName = task === 'far' ? 'mean_acc' : 'top1';
+    const t0 = performance.now();
+    let step = 0;
+    const ckptOf = (epoch: number) => {
+      const file = join(outDir, 'best.safetensors');
+      const state = { kind: CLASSIFIER_FORMAT, run_id: runId, epoch, task, names: ds.set.names, spec: clf.spec, normalisation: config.normalisation, img_size: S };
+      const { bytes, sha256 } = encodeTensorFile(CLASSIFIER_FORMAT, state, clf.exportTensors());
+      writeFileAtomic(file, bytes);
+      store.addCheckpoint({ run_id: runId, step, kind: 'encoder', path: file, sha256, bytes: bytes.length });
+      send({ type: 'checkpoint', epoch, path: file });
+      return file;
+    };
+    let bestFile = '';
+    let bestSel = -Infinity;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const order = new Rng(seed).fork(`ft-epoch-${epoch}`).shuffle([...train.keys()]);
+      for (let it = 0; it < ipe; it++) {
+        const ts = performance.now();
+        const rng = new Rng(seed).fork(`ft-step-${step}`);
+        const items = order.slice(it * batch, (it + 1) * batch).map((k) => train[k]!);
+        const t = (epoch - 1) + it / ipe;
+        const lr = learningRateAt(t, lr0, warmup, epochs, minLr);
+        let loss: number;
+        if (linearProbe) {
+          const f = tf.tensor2d(items.flatMap((x) => [...featureCache.get(x.path)!]), [items.length, model.embedDim]);
+          const y = labelTensor(task, items, K);
+          loss = trainStep(() => lossOf(task, clf.head(f), y));
+          tf.dispose([f, y]);
+        } else {
+          const draws = items.map((x) => {
+            const img = mustGet(cache, x);
+            return drawTrain(img.width, img.height, S, rng, aug);
+          });
+          const views = await Promise.all(items.map((x, b) => trainTransform(mustGet(cache, x), S, draws[b]!, (s) => { const g = new Rng(s); return () => g.normal(); })));
+          const xb = new Float32Array(items.length * S * S * 3);
+          views.forEach((v, b) => xb.set(v, b * S * S * 3));
+          const x = tf.tensor4d(xb, [items.length, S, S, 3]);
+          const y = labelTensor(task, items, K);
+          const masks = clf.dropPathMasks(items.length, rng);
+          loss = trainStep(() => lossOf(task, clf.logits(x, masks), y));
+          tf.dispose([x, y, ...(masks ?? [])]);
+        }
+        function trainStep(f: () => tf.Scalar): number {
+          const v = tf.tidy(() => {
+            const { value, grads } = tf.variableGrads(f, [...vars.values()]);
+            const byName = new Map<string, tf.Tensor>();
+            for (const [n, va] of vars) if (grads[va.name]) byName.set(n, grads[va.name]!);
+            opt.apply(vars, byName, lr, lrScale); // no gradient clipping in fine-tuning (§5)
+            return value;
+          });
+          const out = v.dataSync()[0]!;
+          v.dispose();
+          return out;
+        }
+        step++;
+        if (!Number.isFinite(loss)) {
+          const msg = `the loss became ${loss} at step ${step} (epoch ${epoch}); fine-tuning stopped. Try a lower --blr.`;
+          store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString(), last_step: step });
+          send({ type: 'error', message: msg });
+          return { exitCode: 3 };
+        }
+        store.addMetrics(runId, [{ step, epoch: t + 1 / ipe, name: 'loss', value: loss }, { step, epoch: t + 1 / ipe, name: 'lr', value: lr }]);
+        send({ type: 'step', step, epoch, loss, lr, images_per_s: (items.length * 1000) / (performance.now() - ts) });
+      }
+      // ---- evaluation every epoch ----
+      const rec = (split: 'val' | 'test', r: FarMetrics | FerMetrics) => {
+        store.db
+          .prepare('INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)')
+          .run(runId, ds.datasetId, epoch, split, r.metric, r.value, JSON.stringify(r), new Date().toISOString());
+        send({ type: 'eval', epoch, split, metric: r.metric, value: r.value });
+      };
+      const v = val.length ? await evaluate(val) : null;
+      if (v) rec('val', v);
+      const te = await evaluate(test.length ? test : val);
+      rec(test.length ? 'test' : 'val', te);
+      history.push({ epoch, val: v?.value ?? null, test: te.value });
+      const selValue = v ? v.value : te.value;
+      if (v ? selValue > bestSel : epoch === epochs) {
+        bestSel = selValue;
+        bestFile = ckptOf(epoch);
+      }
+      store.updateRun(runId, { last_step: step });
+    }
+    // ---- selection ----
+    const byVal = val.length > 0;
+    const selected = byVal ? history.reduce((a, b) => ((b.val ?? -1) > (a.val ?? -1) ? b : a)) : history[history.length - 1]!;
+    const bestTest = history.reduce((a, b) => (b.test > a.test ? b : a));
+    store.db.prepare("UPDATE evaluations SET selected = 1 WHERE run_id = ? AND epoch = ?").run(runId, selected.epoch);
+    store.db
+      .prepare('INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)')
+      .run(runId, ds.datasetId, bestTest.epoch, 'test', `${metricName}_best_over_epochs`, bestTest.test, JSON.stringify({ note: 'maximum test value over epochs, the released protocol; not a model selection' }), new Date().toISOString());
+    store.updateRun(runId, { status: 'done', finished_at: new Date().toISOString(), last_step: step });
+    send({ type: 'done', selected_epoch: selected.epoch, selected_by: byVal ? 'val' : 'last', test_at_selected: selected.test, best_test: bestTest.test, best_test_epoch: bestTest.epoch, metric: metricName, checkpoint: bestFile, seconds: (performance.now() - t0) / 1000 });
+    clf.dispose();
+    opt.dispose();
+    return { exitCode: 0 };
+  } finally {
+    store.close();
+  }
+}
+
+const ClassifierState = z.object({ kind: z.literal(CLASSIFIER_FORMAT), task: z.enum(['far', 'fer']), names: z.array(z.string()), spec: z.object({ model: ModelConfigSchema, outputs: z.number().int(), dropPath: z.number() }), img_size: z.number().int() }).passthrough();
+
+/** Loads a fine-tuned classifier written by `camd finetune`. */
+export function loadClassifier(file: string): { clf: Classifier; task: Task; names: string[]; imgSize: number } {
+  if (!existsSync(file)) throw new UserError(`checkpoint ${file} does not exist`);
+  let f;
+  try {
+    f = readTensorFile(file, CLASSIFIER_FORMAT);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const s = ClassifierState.safeParse(f.state);
+  if (!s.success) throw new UserError(`${file}: classifier metadata is invalid`);
+  const clf = new Classifier({ ...s.data.spec, dropPath: 0 }, 0);
+  try {
+    clf.loadEncoder(f.tensors, file);
+    for (const n of ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias']) {
+      const t = f.tensors.get(n);
+      if (!t) throw new Error(`${file} has no tensor ${n}`);
+      tf.tidy(() => clf.params.get(n).assign(tf.tensor(t.data, clf.params.get(n).shape)));
+    }
+  } catch (e) {
+    clf.dispose();
+    throw new UserError((e as Error).message);
+  }
+  return { clf, task: s.data.task, names: s.data.names, imgSize: s.data.img_size };
+}

@@ -1,0 +1,265 @@
+/**
+ * Fine-tuning transforms of CAMD.md §5 (timm create_transform):
+ *  train: RandomResizedCrop(S, scale 0.08–1, ratio 3/4–4/3, bicubic) → flip 0.5 →
+ *         RandAugment rand-m9-mstd0.5-inc1 (2 ops, each p 0.5, magnitude ~ N(9, 0.5) in [0, 10]) →
+ *         ImageNet normalisation → RandomErasing p 0.25 (per-pixel N(0, 1), area 2–33 %, log aspect 0.3–3.3)
+ *  eval:  shorter side → S/0.875 (bicubic), centre crop S, ImageNet normalisation.
+ * Random parameters are drawn first from the Rng; pixels are uint8-valued floats (as PIL) until normalisation.
+ */
+import sharp from 'sharp';
+import type { Rng } from '../util/rng.js';
+import type { RgbImage } from '../data/image-io.js';
+import { sampleResizedCrop } from '../data/crop.js';
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+const FILL = IMAGENET_MEAN.map((m) => Math.round(m * 255)); // timm's fill colour for geometric ops
+
+export const RAND_OPS = ['AutoContrast', 'Equalize', 'Invert', 'Rotate', 'PosterizeIncreasing', 'SolarizeIncreasing', 'SolarizeAdd', 'ColorIncreasing', 'ContrastIncreasing', 'BrightnessIncreasing', 'SharpnessIncreasing', 'ShearX', 'ShearY', 'TranslateXRel', 'TranslateYRel'] as const;
+export type RandOp = (typeof RAND_OPS)[number];
+
+export interface RandOpDraw {
+  op: RandOp;
+  apply: boolean;
+  magnitude: number;
+  sign: number;
+}
+
+export interface TrainDraw {
+  crop: { i: number; j: number; h: number; w: number };
+  flip: boolean;
+  ops: RandOpDraw[];
+  erase: { top: number; left: number; h: number; w: number; noiseSeed: number } | null;
+}
+
+/** Strength of the training augmentation; the defaults are §5's. */
+export interface AugOptions {
+  /** 'rand-m9-mstd0.5-inc1' (default) or 'none'. */
+  randAugment: 'rand-m9-mstd0.5-inc1' | 'none';
+  /** RandomErasing probability (0.25). */
+  reprob: number;
+  /** Lower bound of the RandomResizedCrop area scale (0.08). */
+  minCropScale: number;
+}
+
+export const DEFAULT_AUG: AugOptions = { randAugment: 'rand-m9-mstd0.5-inc1', reprob: 0.25, minCropScale: 0.08 };
+
+/** All random choices of one training sample (timm order: crop, flip, RandAugment, erasing). */
+export function drawTrain(W: number, H: number, S: number, rng: Rng, aug: AugOptions = DEFAULT_AUG): TrainDraw {
+  const crop = sampleResizedCrop(W, H, [aug.minCropScale, 1], rng);
+  const flip = rng.bernoulli(0.5);
+  const ops: RandOpDraw[] = [];
+  for (let k = 0; k < (aug.randAugment === 'none' ? 0 : 2); k++) {
+    const op = RAND_OPS[rng.int(0, RAND_OPS.length - 1)]!; // uniform, with replacement
+    const apply = rng.bernoulli(0.5);
+    const magnitude = Math.min(10, Math.max(0, rng.normal(9, 0.5)));
+    const sign = rng.bernoulli(0.5) ? -1 : 1;
+    ops.push({ op, apply, magnitude, sign });
+  }
+  let erase: TrainDraw['erase'] = null;
+  if (aug.reprob > 0 && rng.bernoulli(aug.reprob)) {
+    for (let t = 0; t < 10; t++) {
+      const area = rng.uniform(0.02, 1 / 3) * S * S;
+      const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(1 / 0.3)));
+      const h = Math.round(Math.sqrt(area * aspect));
+      const w = Math.round(Math.sqrt(area / aspect));
+      if (w < S && h < S) {
+        erase = { top: rng.int(0, S - h), left: rng.int(0, S - w), h, w, noiseSeed: rng.nextU32() };
+        break;
+      }
+    }
+  }
+  return { crop, flip, ops, erase };
+}
+
+const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
+const grey = (x: Float32Array, k: number) => 0.299 * x[k]! + 0.587 * x[k + 1]! + 0.114 * x[k + 2]!;
+
+function blend(x: Float32Array, other: Float32Array | number, f: number): void {
+  for (let k = 0; k < x.length; k++) {
+    const o = typeof other === 'number' ? other : other[k]!;
+    x[k] = clamp255(o + f * (x[k]! - o));
+  }
+}
+
+/** Inverse-mapped affine warp (PIL transform with AFFINE, bilinear), fill outside. */
+function affine(x: Float32Array, S: number, m: [number, number, number, number, number, number]): void {
+  const src = x.slice();
+  const [a, b, c, d, e, f] = m;
+  for (let y = 0; y < S; y++) {
+    for (let xx = 0; xx < S; xx++) {
+      const sx = a * (xx + 0.5) + b * (y + 0.5) + c - 0.5;
+      const sy = d * (xx + 0.5) + e * (y + 0.5) + f - 0.5;
+      const o = (y * S + xx) * 3;
+      if (sx < -0.5 || sy < -0.5 || sx > S - 0.5 || sy > S - 0.5) {
+        x[o] = FILL[0]!;
+        x[o + 1] = FILL[1]!;
+        x[o + 2] = FILL[2]!;
+        continue;
+      }
+      const x0 = Math.max(0, Math.min(S - 1, Math.floor(sx)));
+      const y0 = Math.max(0, Math.min(S - 1, Math.floor(sy)));
+      const x1 = Math.min(S - 1, x0 + 1);
+      const y1 = Math.min(S - 1, y0 + 1);
+      const wx = Math.min(1, Math.max(0, sx - x0));
+      const wy = Math.min(1, Math.max(0, sy - y0));
+      for (let ch = 0; ch < 3; ch++) {
+        const v = (1 - wy) * ((1 - wx) * src[(y0 * S + x0) * 3 + ch]! + wx * src[(y0 * S + x1) * 3 + ch]!) + wy * ((1 - wx) * src[(y1 * S + x0) * 3 + ch]! + wx * src[(y1 * S + x1) * 3 + ch]!);
+        x[o + ch] = clamp255(v);
+      }
+    }
+  }
+}
+
+/** One RandAugment op at magnitude m ∈ [0, 10] (timm's _RAND_INCREASING_TRANSFORMS level functions). */
+export function applyRandOp(x: Float32Array, S: number, d: RandOpDraw): void {
+  const m = d.magnitude / 10;
+  const sgn = d.sign;
+  switch (d.op) {
+    case 'AutoContrast':
+      for (let ch = 0; ch < 3; ch++) {
+        let lo = 255;
+        let hi = 0;
+        for (let k = ch; k < x.length; k += 3) {
+          lo = Math.min(lo, x[k]!);
+          hi = Math.max(hi, x[k]!);
+        }
+        if (hi > lo) for (let k = ch; k < x.length; k += 3) x[k] = clamp255(((x[k]! - lo) * 255) / (hi - lo));
+      }
+      break;
+    case 'Equalize':
+      for (let ch = 0; ch < 3; ch++) {
+        const hist = new Array<number>(256).fill(0);
+        for (let k = ch; k < x.length; k += 3) hist[x[k]!]!++;
+        const nz = hist.filter((h) => h > 0);
+        const step = Math.floor((x.length / 3 - nz[nz.length - 1]!) / 255);
+        if (!step) continue; // PIL: nothing to equalise
+        const lut = new Array<number>(256);
+        let n = Math.floor(step / 2);
+        for (let i = 0; i < 256; i++) {
+          lut[i] = Math.min(255, Math.floor(n / step));
+          n += hist[i]!;
+        }
+        for (let k = ch; k < x.length; k += 3) x[k] = lut[x[k]!]!;
+      }
+      break;
+    case 'Invert':
+      for (let k = 0; k < x.length; k++) x[k] = 255 - x[k]!;
+      break;
+    case 'Rotate': {
+      const deg = sgn * m * 30;
+      const r = (-deg * Math.PI) / 180;
+      const c = S / 2;
+      const cos = Math.cos(r);
+      const sin = Math.sin(r);
+      affine(x, S, [cos, -sin, c - cos * c + sin * c, sin, cos, c - sin * c - cos * c]);
+      break;
+    }
+    case 'PosterizeIncreasing': {
+      const bits = 4 - Math.floor(m * 4);
+      const mask = ~(2 ** (8 - bits) - 1) & 0xff;
+      for (let k = 0; k < x.length; k++) x[k] = x[k]! & mask;
+      break;
+    }
+    case 'SolarizeIncreasing': {
+      const thresh = 256 - Math.floor(m * 256);
+      for (let k = 0; k < x.length; k++) if (x[k]! >= thresh) x[k] = 255 - x[k]!;
+      break;
+    }
+    case 'SolarizeAdd': {
+      const add = Math.floor(m * 110);
+      for (let k = 0; k < x.length; k++) if (x[k]! < 128) x[k] = Math.min(255, x[k]! + add);
+      break;
+    }
+    case 'ColorIncreasing': {
+      const g = new Float32Array(x.length);
+      for (let k = 0; k < x.length; k += 3) g[k] = g[k + 1] = g[k + 2] = grey(x, k);
+      blend(x, g, 1 + sgn * m * 0.9);
+      break;
+    }
+    case 'ContrastIncreasing': {
+      let mean = 0;
+      for (let k = 0; k < x.length; k += 3) mean += Math.round(grey(x, k));
+      blend(x, Math.floor(mean / (x.length / 3) + 0.5), 1 + sgn * m * 0.9);
+      break;
+    }
+    case 'BrightnessIncreasing':
+      blend(x, 0, 1 + sgn * m * 0.9);
+      break;
+    case 'SharpnessIncreasing': {
+      // PIL ImageEnhance.Sharpness: blend with the SMOOTH filter (1 1 1 / 1 5 1 / 1 1 1)/13, borders unchanged
+      const smooth = x.slice();
+      for (let y = 1; y < S - 1; y++)
+        for (let xx = 1; xx < S - 1; xx++)
+          for (let ch = 0; ch < 3; ch++) {
+            let acc = 0;
+            for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) acc += x[((y + dy) * S + xx + dx) * 3 + ch]! * (dx === 0 && dy === 0 ? 5 : 1);
+            smooth[(y * S + xx) * 3 + ch] = clamp255(acc / 13);
+          }
+      blend(x, smooth, 1 + sgn * m * 0.9);
+      break;
+    }
+    case 'ShearX':
+      affine(x, S, [1, sgn * m * 0.3, 0, 0, 1, 0]);
+      break;
+    case 'ShearY':
+      affine(x, S, [1, 0, 0, sgn * m * 0.3, 1, 0]);
+      break;
+    case 'TranslateXRel':
+      affine(x, S, [1, 0, sgn * m * 0.45 * S, 0, 1, 0]);
+      break;
+    case 'TranslateYRel':
+      affine(x, S, [1, 0, 0, 0, 1, sgn * m * 0.45 * S]);
+      break;
+  }
+}
+
+async function cropResize(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Promise<Float32Array> {
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .extract({ left: crop.j, top: crop.i, width: crop.w, height: crop.h })
+    .resize(S, S, { fit: 'fill', kernel: 'cubic' })
+    .raw()
+    .toBuffer();
+  return Float32Array.from(data);
+}
+
+function normalise(x: Float32Array): void {
+  for (let k = 0; k < x.length; k++) x[k] = (x[k]! / 255 - IMAGENET_MEAN[k % 3]!) / IMAGENET_STD[k % 3]!;
+}
+
+/** A training sample (HWC floats, normalised). */
+export async function trainTransform(img: RgbImage, S: number, d: TrainDraw, noise: (seed: number) => () => number): Promise<Float32Array> {
+  const x = await cropResize(img, d.crop, S);
+  if (d.flip) {
+    for (let y = 0; y < S; y++)
+      for (let xx = 0; xx < S / 2; xx++)
+        for (let ch = 0; ch < 3; ch++) {
+          const a = (y * S + xx) * 3 + ch;
+          const b = (y * S + (S - 1 - xx)) * 3 + ch;
+          const t = x[a]!;
+          x[a] = x[b]!;
+          x[b] = t;
+        }
+  }
+  for (const op of d.ops) if (op.apply) applyRandOp(x, S, op);
+  normalise(x);
+  if (d.erase) {
+    const gauss = noise(d.erase.noiseSeed);
+    for (let y = d.erase.top; y < d.erase.top + d.erase.h; y++) for (let xx = d.erase.left; xx < d.erase.left + d.erase.w; xx++) for (let ch = 0; ch < 3; ch++) x[(y * S + xx) * 3 + ch] = gauss();
+  }
+  return x;
+}
+
+/** The evaluation view: centre S×S of an image whose shorter side is S/0.875 (the decode cache stores exactly that). */
+export async function evalTransform(img: RgbImage, S: number): Promise<Float32Array> {
+  const i = Math.round((img.height - S) / 2);
+  const j = Math.round((img.width - S) / 2);
+  if (i < 0 || j < 0) throw new Error(`evaluation image ${img.width}×${img.height} is smaller than ${S}`);
+  const x = await cropResize(img, { i, j, h: S, w: S }, S);
+  normalise(x);
+  return x;
+}
+
+export function evalSide(S: number): number {
+  return Math.round(S / 0.875);
+}
