@@ -1,0 +1,107 @@
+// Pieces of fine-tuning (§5): RandAugment ops, pos_embed adaptation, layer-wise lr decay ids, drop path, metrics.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
+import { applyRandOp, drawTrain, RAND_OPS, DEFAULT_AUG } from '../../trainer/src/finetune/transforms.js';
+import { adaptPosEmbed, Classifier } from '../../trainer/src/finetune/classifier.js';
+import { farMetrics, ferMetrics } from '../../trainer/src/finetune/metrics.js';
+import { sincosTable2d } from '../../trainer/src/model/posembed.js';
+import { presetConfig } from '../../trainer/src/model/config.js';
+import { Rng } from '../../trainer/src/util/rng.js';
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+});
+
+describe('RandAugment rand-m9-mstd0.5-inc1', () => {
+  const S = 16;
+  const img = () => Float32Array.from({ length: S * S * 3 }, (_, k) => (k * 37) % 256);
+  it('draws 2 ops, each applied with p 0.5, magnitude ~ N(9, 0.5) within [0, 10]', () => {
+    const rng = new Rng(4);
+    let applied = 0;
+    const mags: number[] = [];
+    for (let t = 0; t < 2000; t++) {
+      const d = drawTrain(100, 100, S, rng);
+      expect(d.ops).toHaveLength(2);
+      for (const o of d.ops) {
+        applied += o.apply ? 1 : 0;
+        mags.push(o.magnitude);
+        expect(RAND_OPS).toContain(o.op);
+      }
+    }
+    expect(applied / 4000).toBeGreaterThan(0.45);
+    expect(applied / 4000).toBeLessThan(0.55);
+    const mean = mags.reduce((a, b) => a + b) / mags.length;
+    expect(mean).toBeGreaterThan(8.9);
+    expect(mean).toBeLessThan(9.1);
+    expect(Math.max(...mags)).toBeLessThanOrEqual(10);
+    expect(drawTrain(100, 100, S, new Rng(1), { ...DEFAULT_AUG, randAugment: 'none' }).ops).toHaveLength(0);
+  });
+  it('every op keeps uint8 values and the image size; Invert twice is the identity; full magnitude changes pixels', () => {
+    for (const op of RAND_OPS) {
+      const x = img();
+      applyRandOp(x, S, { op, apply: true, magnitude: 10, sign: 1 });
+      expect(x.every((v) => Number.isInteger(v) && v >= 0 && v <= 255), op).toBe(true);
+      if (op !== 'PosterizeIncreasing' && op !== 'Equalize' && op !== 'AutoContrast') expect(x, op).not.toEqual(img());
+    }
+    const y = img();
+    applyRandOp(y, S, { op: 'Invert', apply: true, magnitude: 9, sign: 1 });
+    applyRandOp(y, S, { op: 'Invert', apply: true, magnitude: 9, sign: 1 });
+    expect(y).toEqual(img());
+    const t = img();
+    applyRandOp(t, S, { op: 'TranslateXRel', apply: true, magnitude: 10, sign: 1 });
+    // a shift of 0.45·S to the left leaves the right part filled with the ImageNet mean colour
+    expect([t[(0 * S + S - 1) * 3], t[(0 * S + S - 1) * 3 + 1], t[(0 * S + S - 1) * 3 + 2]]).toEqual([124, 116, 104]);
+  });
+});
+
+describe('classifier', () => {
+  it('pos_embed: same grid as loaded; sin-cos recomputed exactly; other tables interpolated', () => {
+    const C = 16;
+    const t4 = sincosTable2d(C, 4);
+    expect(adaptPosEmbed(t4, C, 4).how).toBe('as loaded');
+    const r = adaptPosEmbed(t4, C, 6);
+    expect(r.how).toMatch(/recomputed/);
+    expect([...r.table]).toEqual([...sincosTable2d(C, 6)]);
+    const learned = t4.map((v, i) => v + (i % 5) * 0.01);
+    const i = adaptPosEmbed(learned, C, 8);
+    expect(i.how).toMatch(/bilinear interpolation from 4×4 to 8×8/);
+    expect(i.table.length).toBe((1 + 64) * C);
+    expect([...i.table.subarray(0, C)]).toEqual([...learned.subarray(0, C)]); // cls row kept
+  });
+  it('layer ids for layer-wise lr decay, drop-path masks rising over depth, logits shape', () => {
+    const model = presetConfig('micro').model;
+    const clf = new Classifier({ model, outputs: 5, dropPath: 0.5 }, 0);
+    expect(clf.layerId('patch_embed.proj.weight')).toBe(0);
+    expect(clf.layerId('cls_token')).toBe(0);
+    expect(clf.layerId('blocks.1.mlp.fc1.weight')).toBe(2);
+    expect(clf.layerId('head.weight')).toBe(3);
+    const masks = clf.dropPathMasks(400, new Rng(2))!;
+    const kept = masks.map((m) => m.dataSync().filter((v) => v > 0).length / 400);
+    expect(kept[0]).toBe(1); // rate 0 at the first block
+    expect(kept[1]).toBeGreaterThan(0.4);
+    expect(kept[1]).toBeLessThan(0.6);
+    expect(masks[1]!.dataSync().find((v) => v > 0)).toBeCloseTo(2, 6); // 1 / keep
+    const n0 = tf.memory().numTensors;
+    const logits = tf.tidy(() => clf.logits(tf.randomNormal([3, 32, 32, 3])));
+    expect(logits.shape).toEqual([3, 5]);
+    logits.dispose();
+    expect(tf.memory().numTensors).toBe(n0);
+    tf.dispose(masks);
+    clf.dispose();
+  });
+});
+
+describe('metrics', () => {
+  it('FAR mean accuracy over attributes (logit > 0 ⇔ sigmoid > 0.5)', () => {
+    const m = farMetrics(Float32Array.from([1, -1, -2, 3]), [[1, 1], [0, 1]], ['A', 'B']);
+    expect(m.per_attribute).toEqual({ A: 1, B: 0.5 });
+    expect(m.value).toBe(0.75);
+  });
+  it('FER top-1, per-class accuracy and confusion', () => {
+    const m = ferMetrics(Float32Array.from([2, 1, 0, 0, 3, 1, 0, 5, 9]), [0, 1, 1], ['a', 'b', 'c']);
+    expect(m.value).toBeCloseTo(2 / 3, 12);
+    expect(m.confusion).toEqual([[1, 0, 0], [0, 1, 1], [0, 0, 0]]);
+    expect(m.per_class['b']).toBe(0.5);
+  });
+});
