@@ -9,6 +9,7 @@ import { selftest, type SelftestOptions } from './selftest.js';
 import { scanCommand, type ScanCliOptions } from './scan.js';
 import { pretrainCommand, type PretrainCliOptions } from './pretrain.js';
 import { evalCommand, finetuneCommand, type EvalCliOptions, type FinetuneCliOptions } from './finetune.js';
+import { exportCommand, type ExportCliOptions } from './export.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -114,6 +115,14 @@ async function main(argv: string[]): Promise<void> {
     .option('--db <file>', 'store that records the evaluation')
     .option('--json', 'print JSON')
     .action(async (opts: EvalCliOptions) => evalCommand(opts));
+
+  program
+    .command('export')
+    .description('export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors')
+    .option('--checkpoint <file>', 'a camd pretrain checkpoint, encoder.safetensors, or a fine-tuned best.safetensors')
+    .option('--format <name>', 'tfjs (a folder with model.json + weights.bin) or safetensors (timm / PyTorch names and layouts)')
+    .option('--out <path>', 'output folder (tfjs) or file (safetensors)')
+    .action(async (opts: ExportCliOptions) => exportCommand(opts));
 
   await program.parseAsync(argv);
 }

@@ -1,0 +1,86 @@
+// `camd export`: the TensorFlow.js LayersModel computes what the classifier computes, and the
+// safetensors file carries the timm / PyTorch names and layouts.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
+import { loadClassifier } from '../../trainer/src/finetune/run.js';
+import { decodeTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { linear, patchify } from '../../trainer/src/model/vit.js';
+import { expressionFolders } from '../support/rendered-faces.js';
+import { tempDir } from '../support/folders.js';
+import { maxRelErr } from '../support/compare.js';
+
+const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url));
+const camd = (args: string[]) => spawnSync(process.execPath, [CAMD, ...args], { encoding: 'utf8', timeout: 300_000 });
+
+let best: string;
+beforeAll(async () => {
+  await selectBackend('wasm');
+  const data = await expressionFolders(10, 5);
+  const out = join(tempDir('run'), 'ft');
+  const r = camd(['finetune', '--json', '--task', 'fer', '--format', 'folders', '--data', data, '--init', 'none', '--preset', 'micro', '--epochs', '1', '--batch', '8', '--blr', '0.05', '--warmup-epochs', '0', '--out', out, '--db', join(tempDir('db'), 'camd.db')]);
+  expect(r.status, r.stderr).toBe(0);
+  best = join(out, 'best.safetensors');
+});
+
+describe('camd export', () => {
+  it('tfjs: a LayersModel of standard layers whose outputs equal the classifier’s', async () => {
+    const dir = join(tempDir('export'), 'tfjs');
+    const r = camd(['export', '--checkpoint', best, '--format', 'tfjs', '--out', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const weights = readFileSync(join(dir, 'weights.bin'));
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) }),
+    );
+    const { clf } = loadClassifier(best);
+    const x = tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const a = (model.predict(x) as tf.Tensor).dataSync();
+    const b = clf.logits(x).dataSync();
+    expect(a.length).toBe(9);
+    expect(maxRelErr(a, b)).toBeLessThan(1e-4);
+    const classes = new Set((json.modelTopology.config.layers as { class_name: string }[]).map((l) => l.class_name));
+    for (const c of classes) expect(['InputLayer', 'Conv2D', 'Reshape', 'GlobalAveragePooling2D', 'Dense', 'Add', 'Concatenate', 'LayerNormalization', 'Dot', 'Activation', 'Cropping2D', 'GlobalAveragePooling1D']).toContain(c);
+  });
+
+  it('safetensors: timm names, (out, in) Linear weights and a (C, 3, p, p) patch embedding that compute the same', () => {
+    const file = join(tempDir('export'), 'model.safetensors');
+    const r = camd(['export', '--checkpoint', best, '--format', 'safetensors', '--out', file]);
+    expect(r.status, r.stderr).toBe(0);
+    const pt = decodeTensorFile(readFileSync(file), file, 'pt').tensors;
+    const names = [...pt.keys()].sort();
+    expect(names).toContain('patch_embed.proj.weight');
+    expect(names).toContain('blocks.1.attn.qkv.weight');
+    expect(names).toContain('fc_norm.weight');
+    expect(pt.get('patch_embed.proj.weight')!.shape).toEqual([32, 3, 8, 8]);
+    expect(pt.get('blocks.0.attn.qkv.weight')!.shape).toEqual([96, 32]); // (3C, C) as nn.Linear
+    expect(pt.get('blocks.0.mlp.fc1.weight')!.shape).toEqual([128, 32]);
+    expect(pt.get('head.weight')!.shape).toEqual([3, 32]);
+    expect(pt.get('pos_embed')!.shape).toEqual([1, 17, 32]);
+    const { clf } = loadClassifier(best);
+    // a PyTorch conv (OIHW) applied by tfjs (HWIO) equals our patch embedding
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const w = pt.get('patch_embed.proj.weight')!;
+    const conv = tf.conv2d(x, tf.tensor4d(w.data, [32, 3, 8, 8]).transpose([2, 3, 1, 0]) as tf.Tensor4D, 8, 'valid').add(tf.tensor1d(pt.get('patch_embed.proj.bias')!.data));
+    const ours = linear(patchify(x, 8), clf.params.get('patch_embed.proj.weight'), clf.params.get('patch_embed.proj.bias'));
+    expect(maxRelErr(conv.reshape([-1]).dataSync(), ours.reshape([-1]).dataSync())).toBeLessThan(1e-5);
+    // y = x Wᵀ + b with the exported (out, in) head
+    const f = tf.randomNormal([4, 32], 0, 1, 'float32', 4) as tf.Tensor2D;
+    const h = pt.get('head.weight')!;
+    const viaPt = tf.matMul(f, tf.tensor2d(h.data, [3, 32]), false, true).add(tf.tensor1d(pt.get('head.bias')!.data));
+    expect(maxRelErr(viaPt.dataSync(), clf.head(f).dataSync())).toBeLessThan(1e-5);
+  });
+
+  it('refuses a file that is not ours and a bad format', () => {
+    const bad = camd(['export', '--checkpoint', '/etc/hostname', '--format', 'tfjs', '--out', tempDir('x')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/is not a usable CAMD checkpoint/);
+    const fmt = camd(['export', '--checkpoint', best, '--format', 'onnx', '--out', tempDir('x')]);
+    expect(fmt.status).toBe(2);
+    expect(fmt.stderr.trim()).toBe("camd: --format must be tfjs or safetensors, got 'onnx'");
+  });
+});
