@@ -92,7 +92,9 @@ export async function decodeRgb(buf: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Pr
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: meta.format };
   } catch (e) {
     if (e instanceof ImageError) throw e;
-    throw new ImageError(classify(e));
+    // the header was readable, the pixel data was not (libvips' message can be generic under concurrency)
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new ImageError(/pixel limit/i.test(msg ?? '') ? classify(e) : `truncated or corrupt image data (${msg})`);
   }
 }
 
