@@ -98,14 +98,12 @@ export async function loadLabeled(store: Store, format: string, dataIn: string, 
     else items.push({ path: it.path, sha256: row.sha256, labels: it.labels, split: it.split });
   }
   // labels in the store, for the app
-  const ins = store.db.prepare('INSERT OR REPLACE INTO labels (image_id, task, name, value, split) VALUES (?, ?, ?, ?, ?)');
-  store.db.transaction(() => {
-    for (const it of items) {
-      const id = rows.get(it.path)!.id;
-      if (set.task === 'far') it.labels.forEach((v, k) => ins.run(id, 'far', set.names[k]!, v, it.split));
-      else ins.run(id, 'fer', 'class', it.labels[0]!, it.split);
-    }
-  })();
+  store.addLabels(
+    items.flatMap((it) => {
+      const image_id = rows.get(it.path)!.id;
+      return set.task === 'far' ? it.labels.map((v, k) => ({ image_id, task: 'far', name: set.names[k]!, value: v, split: it.split })) : [{ image_id, task: 'fer', name: 'class', value: it.labels[0]!, split: it.split }];
+    }),
+  );
   if (!items.some((i) => i.split === 'train')) throw new UserError(`no usable training image in ${dataIn}${dropped.length ? ` (${dropped.length} listed image(s) missing or unreadable, e.g. ${dropped[0]!.path}: ${dropped[0]!.reason})` : ''}`);
   if (!items.some((i) => i.split !== 'train')) throw new UserError(`no validation or test image in ${dataIn}: nothing to evaluate on`);
   return { root, datasetId: report.datasetId, set, items, dropped };

@@ -61,9 +61,7 @@ export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: st
       }
       const r = task === 'far' ? farMetrics(logits, items.map((i) => i.labels), names) : ferMetrics(logits, items.map((i) => i.labels[0]!), names);
       results[split] = r;
-      store.db
-        .prepare('INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, NULL, ?, ?, ?, ?, 1, ?)')
-        .run(runId, ds.datasetId, split, r.metric, r.value, JSON.stringify(r), new Date().toISOString());
+      store.addEvaluation({ run_id: runId, dataset_id: ds.datasetId, epoch: null, split, metric: r.metric, value: r.value, detail: r, selected: true });
     }
     store.updateRun(runId, { status: 'done', finished_at: new Date().toISOString() });
     clf.dispose();

@@ -291,9 +291,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
       }
       // ---- evaluation every epoch ----
       const rec = (split: 'val' | 'test', r: FarMetrics | FerMetrics) => {
-        store.db
-          .prepare('INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)')
-          .run(runId, ds.datasetId, epoch, split, r.metric, r.value, JSON.stringify(r), new Date().toISOString());
+        store.addEvaluation({ run_id: runId, dataset_id: ds.datasetId, epoch, split, metric: r.metric, value: r.value, detail: r });
         send({ type: 'eval', epoch, split, metric: r.metric, value: r.value });
       };
       const v = val.length ? await evaluate(val) : null;
@@ -312,10 +310,8 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
     const byVal = val.length > 0;
     const selected = byVal ? history.reduce((a, b) => ((b.val ?? -1) > (a.val ?? -1) ? b : a)) : history[history.length - 1]!;
     const bestTest = history.reduce((a, b) => (b.test > a.test ? b : a));
-    store.db.prepare("UPDATE evaluations SET selected = 1 WHERE run_id = ? AND epoch = ?").run(runId, selected.epoch);
-    store.db
-      .prepare('INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)')
-      .run(runId, ds.datasetId, bestTest.epoch, 'test', `${metricName}_best_over_epochs`, bestTest.test, JSON.stringify({ note: 'maximum test value over epochs, the released protocol; not a model selection' }), new Date().toISOString());
+    store.selectEvaluationEpoch(runId, selected.epoch);
+    store.addEvaluation({ run_id: runId, dataset_id: ds.datasetId, epoch: bestTest.epoch, split: 'test', metric: `${metricName}_best_over_epochs`, value: bestTest.test, detail: { note: 'maximum test value over epochs, the released protocol; not a model selection' } });
     store.updateRun(runId, { status: 'done', finished_at: new Date().toISOString(), last_step: step });
     send({ type: 'done', selected_epoch: selected.epoch, selected_by: byVal ? 'val' : 'last', test_at_selected: selected.test, best_test: bestTest.test, best_test_epoch: bestTest.epoch, metric: metricName, checkpoint: bestFile, seconds: (performance.now() - t0) / 1000 });
     clf.dispose();

@@ -163,6 +163,14 @@ export class Store {
     })();
   }
 
+  /** Records labels (one row per image, task and attribute/class) in one transaction. */
+  addLabels(rows: readonly { image_id: number; task: string; name: string; value: number; split: string | null }[]): void {
+    const ins = this.db.prepare('INSERT OR REPLACE INTO labels (image_id, task, name, value, split) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const r of rows) ins.run(r.image_id, r.task, r.name, r.value, r.split);
+    })();
+  }
+
   // ---- runs ----
 
   createRun(r: { id: string; kind: RunKind; name?: string | null; datasetId?: number | null; parentRunId?: string | null; config: unknown; seed: number; outDir?: string | null; totalSteps?: number | null }): RunRow {
@@ -226,6 +234,19 @@ export class Store {
          ON CONFLICT(run_id, step, kind) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256, bytes = excluded.bytes, created_at = excluded.created_at`,
       )
       .run(c.run_id, c.step, c.kind, c.path, c.sha256, c.bytes, now());
+  }
+
+  // ---- evaluations ----
+
+  addEvaluation(e: { run_id: string; dataset_id: number | null; epoch: number | null; split: string; metric: string; value: number; detail?: unknown; selected?: boolean }): void {
+    this.db
+      .prepare('INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.run_id, e.dataset_id, e.epoch, e.split, e.metric, e.value, e.detail === undefined ? null : JSON.stringify(e.detail), e.selected ? 1 : 0, now());
+  }
+
+  /** Flags the evaluations of the epoch chosen by validation. */
+  selectEvaluationEpoch(runId: string, epoch: number): void {
+    this.db.prepare('UPDATE evaluations SET selected = 1 WHERE run_id = ? AND epoch = ?').run(runId, epoch);
   }
 
   checkpoints(runId: string): CheckpointRow[] {
