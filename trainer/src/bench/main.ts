@@ -17,6 +17,7 @@ import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
 import { benchPipeline } from './pipeline.js';
+import { compareTorch, type TorchComparison } from './compare-torch.js';
 
 interface Options {
   backends?: string;
@@ -29,6 +30,7 @@ interface Options {
   matmul: string;
   data?: string;
   pipelineBatches: string;
+  compareTorch?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
     .option('--out <file>', 'where to write the JSON results', 'bench/results.json')
     .option('--data <dir>', 'real images for the data-pipeline measurement (default: generated JPEGs)')
     .option('--pipeline-batches <n>', 'batches timed for the data pipeline', '20')
+    .option('--compare-torch', 'also run the same step in PyTorch (bench/torch_camd_step.py), alternating, and report the ratio')
     .parse(process.argv);
   const o = program.opts<Options>();
   if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new Error(`unknown preset ${o.preset}`);
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
 
   const { reports } = await probeAll();
   const available = BACKEND_NAMES.filter((n) => reports.some((r) => r.backend === n && r.loaded));
-  const wanted = o.backends ? (o.backends.split(',').map((s) => s.trim()) as BackendName[]) : available;
+  const wanted = o.backends ? (o.backends.split(',').map((s) => s.trim()) as BackendName[]) : o.compareTorch ? available.slice(0, 1) : available;
   for (const w of wanted) if (!available.includes(w)) throw new Error(`backend ${w} is not available here (see \`npm run camd -- info\`)`);
 
   const host = syntheticHostBatch(cfg, batch, new Rng(0));
@@ -115,6 +118,12 @@ async function main(): Promise<void> {
     trainer.dispose();
   }
 
+  let torch: TorchComparison | null = null;
+  if (o.compareTorch) {
+    await selectBackend(wanted[0]!);
+    const peak = (results[wanted[0]!] as { matmul_gflops: number }).matmul_gflops;
+    torch = await compareTorch(cfg, batch, steps, warmup, peak);
+  }
   process.stderr.write(`[bench] data pipeline: ${o.pipelineBatches} batches of ${batch}\n`);
   const pipeline = await benchPipeline(cfg, batch, Number(o.pipelineBatches), o.data);
   const fastest = Math.max(...Object.values(results).map((r) => (r as { images_per_s: number }).images_per_s));
@@ -125,6 +134,7 @@ async function main(): Promise<void> {
     config: { preset, img_size: imgSize, batch, mask_ratio: cfg.mask.ratio, steps, warmup, matmul_n: Number(o.matmul) },
     results,
     pipeline: { ...pipeline, ratio_to_fastest_trainer: pipeline.images_per_s / fastest },
+    ...(torch ? { ratio: torch.ratio, compare_torch: torch } : {}),
   };
   const file = resolve(o.out);
   mkdirSync(dirname(file), { recursive: true });
@@ -136,6 +146,13 @@ async function main(): Promise<void> {
   process.stdout.write(`CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`);
   process.stdout.write([fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n') + '\n');
   process.stdout.write(`data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above (${pipeline.source})\n`);
+  if (torch) {
+    process.stdout.write(
+      `same step in PyTorch ${torch.torch_version} (OpenBLAS, 1 torch thread, 2 BLAS threads), alternating, median of ${torch.steps}:\n` +
+        `  tfjs ${wanted[0]} ${torch.tfjs_step_s.toFixed(3)} s, PyTorch ${torch.torch_step_s.toFixed(3)} s, ratio ${torch.ratio.toFixed(2)}\n` +
+        `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n`,
+    );
+  }
   process.stdout.write(`wrote ${file}\n`);
 }
 

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Reference CAMD training step in PyTorch, written from ../shared/CAMD.md (not the release),
+for `npm run bench -- --compare-torch`. Never run by tests; it installs nothing.
+
+Protocol: started with one JSON argument (the model configuration of the tfjs side); it then
+reads commands from stdin: "step" runs one full training step (EMA update, teacher forward,
+student forward, dense + global + AGMD losses, backward, global-norm clipping, AdamW) and prints
+{"seconds": …, "loss": …}; "quit" exits.
+"""
+import copy
+import json
+import math
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def sincos_2d(dim, grid, cls=True):
+    f = dim // 4
+    omega = 1.0 / (10000 ** (torch.arange(f, dtype=torch.float64) / f))
+    rows = []
+    for r in range(grid):
+        for c in range(grid):
+            a, b = r * omega, c * omega
+            rows.append(torch.cat([torch.sin(a), torch.cos(a), torch.sin(b), torch.cos(b)]))
+    t = torch.stack(rows).float()
+    if cls:
+        t = torch.cat([torch.zeros(1, dim), t])
+    return t.unsqueeze(0)
+
+
+class PermuteBN(nn.Module):  # BN1d over channels, statistics over batch x tokens (CAMD.md §2)
+    def __init__(self, dim):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(dim, eps=1e-5)
+
+    def forward(self, x):
+        return self.bn(x.permute(0, 2, 1)).permute(0, 2, 1)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.h = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, L, C = x.shape
+        qkv = self.qkv(x).reshape(B, L, 3, self.h, C // self.h).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        a = ((q * self.scale) @ k.transpose(-2, -1)).softmax(-1)
+        return self.proj((a @ v).transpose(1, 2).reshape(B, L, C))
+
+
+class Block(nn.Module):
+    def __init__(self, dim, heads, mlp_ratio, bn):
+        super().__init__()
+        norm = (lambda: PermuteBN(dim)) if bn else (lambda: nn.LayerNorm(dim, eps=1e-6))
+        self.norm1, self.attn, self.norm2 = norm(), Attention(dim, heads), norm()
+        hidden = int(dim * mlp_ratio)
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class TopKAttention(nn.Module):  # AGMD (§3.3)
+    def __init__(self, dim, heads, k):
+        super().__init__()
+        self.h, self.k = heads, k
+        self.q, self.kp, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+
+    def forward(self, local, glob):
+        B, V, C = local.shape
+        N = glob.shape[1]
+        d = C // self.h
+        q = self.q(local).reshape(B, V, self.h, d).transpose(1, 2)
+        k = self.kp(glob).reshape(B, N, self.h, d).transpose(1, 2)
+        v = self.v(glob).reshape(B, N, self.h, d).transpose(1, 2)
+        s = q @ k.transpose(-2, -1) / math.sqrt(d)
+        val, idx = s.topk(self.k, dim=-1)
+        a = val.softmax(-1)
+        g = torch.gather(v.unsqueeze(2).expand(B, self.h, V, N, d), 3, idx.unsqueeze(-1).expand(B, self.h, V, self.k, d))
+        return self.o((a.unsqueeze(-1) * g).sum(3).transpose(1, 2).reshape(B, V, C))
+
+
+class CAMD(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        C, D, p, S = m["embedDim"], m["decoderDim"], m["patchSize"], m["imgSize"]
+        self.m, self.G = m, S // p
+        self.N = self.G * self.G
+        self.patch_embed = nn.Conv2d(3, C, p, p)
+        self.patch_embed.requires_grad_(False)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, C) * 0.02)
+        self.register_buffer("pos_embed", sincos_2d(C, self.G))
+        self.register_buffer("decoder_pos_embed", sincos_2d(D, self.G))
+        self.blocks = nn.ModuleList(Block(C, m["numHeads"], m["mlpRatio"], False) for _ in range(m["depth"]))
+        self.decoder_embed = nn.Linear(C, D)
+        self.projector = nn.ModuleList(Block(D, m["decoderHeads"], m["mlpRatio"], True) for _ in range(m["projectorDepth"]))
+        self.predictor = nn.ModuleList(Block(D, m["decoderHeads"], m["mlpRatio"], True) for _ in range(m["predictorDepth"]))
+        self.mask_token = nn.Parameter(torch.randn(1, 1, D) * 0.02)
+        self.decoder_pred = nn.Linear(D, D)
+        self.decoder_pos_mlp = nn.Linear(2 * D, D)
+        self.agmd = TopKAttention(C, m["numHeads"], m["topK"])
+        for n in ["patch_embed", "blocks", "decoder_embed", "projector"]:
+            mod = copy.deepcopy(getattr(self, n))
+            mod.requires_grad_(False)
+            setattr(self, "mm_" + n, mod)
+        self.mm_cls_token = nn.Parameter(self.cls_token.detach().clone(), requires_grad=False)
+        self.mm_mask_token = nn.Parameter(self.mask_token.detach().clone(), requires_grad=False)
+        self.teacher_norm = nn.LayerNorm(D, eps=1e-5, elementwise_affine=False)
+        self.ema_pairs = [(getattr(self, "mm_" + n), getattr(self, n)) for n in ["patch_embed", "blocks", "decoder_embed", "projector"]]
+
+    @torch.no_grad()
+    def ema(self, mm):
+        for tgt, src in self.ema_pairs:
+            for pt, ps in zip(tgt.parameters(), src.parameters()):
+                pt.mul_(mm).add_(ps.detach(), alpha=1 - mm)
+        self.mm_cls_token.mul_(mm).add_(self.cls_token.detach(), alpha=1 - mm)
+        self.mm_mask_token.mul_(mm).add_(self.mask_token.detach(), alpha=1 - mm)
+
+    def forward(self, x1, x2, mask, rel, mm):
+        B, layers = x1.shape[0], set(self.m["distillLayers"])
+        p = self.patch_embed(x1).flatten(2).transpose(1, 2) + self.pos_embed[:, 1:]
+        V = self.N - int(mask[0].sum())
+        x = torch.cat([self.cls_token.expand(B, -1, -1), p[~mask].reshape(B, V, -1)], 1)
+        locals_ = []
+        for i, blk in enumerate(self.blocks):
+            x = blk(x)
+            if i in layers:
+                locals_.append(x[:, 1:])
+        z = self.decoder_embed(x)
+        for blk in self.projector:
+            z = blk(z)
+        vis_pos = self.decoder_pos_embed[:, 1:].expand(B, -1, -1)[~mask].reshape(B, V, -1)
+        h = torch.cat([z[:, :1], z[:, 1:] + vis_pos, self.mask_token + self.decoder_pos_mlp(rel)], 1)
+        for blk in self.predictor:
+            h = blk(h)
+        pred = self.decoder_pred(h[:, -self.N:])
+        with torch.no_grad():
+            self.ema(mm)
+            t = self.mm_patch_embed(x2).flatten(2).transpose(1, 2)
+            t = torch.cat([self.mm_cls_token.expand(B, -1, -1), t], 1) + self.pos_embed
+            globals_ = []
+            for i, blk in enumerate(self.mm_blocks):
+                t = blk(t)
+                if i in layers:
+                    globals_.append(t[:, 1:])
+            t = self.mm_decoder_embed(t)
+            for blk in self.mm_projector:
+                t = blk(t)
+            target = t[:, 1:]
+        return pred, target, locals_, globals_
+
+
+def unigrad(P, T, lam):
+    n, D = P.shape
+    pos = ((P - T) ** 2).sum(1).mean()
+    C = T.t() @ T / n
+    neg = ((P @ C) * P).sum(1).mean()
+    return (pos + lam * neg) / D
+
+
+def main():
+    m = json.loads(sys.argv[1])
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    B, S = m["batch"], m["imgSize"]
+    model = CAMD(m)
+    decay, no_decay = [], []
+    for n, prm in model.named_parameters():
+        if not prm.requires_grad:
+            continue
+        (no_decay if prm.ndim <= 1 or n.endswith(".bias") else decay).append(prm)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-4, betas=(0.9, 0.95))
+    x1, x2 = torch.randn(B, 3, S, S), torch.randn(B, 3, S, S)
+    N = model.N
+    mask = torch.zeros(B, N, dtype=torch.bool)
+    for b in range(B):
+        mask[b, torch.randperm(N)[: m["maskCount"]]] = True
+    rel = torch.randn(B, N, 2 * m["decoderDim"])
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "quit":
+            break
+        if cmd.startswith("matmul"):
+            n = int(cmd.split()[1])
+            a, b = torch.randn(n, n), torch.randn(n, n)
+            a @ b
+            ts = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                a @ b
+                ts.append(time.perf_counter() - t0)
+            print(json.dumps({"gflops": 2 * n**3 / sorted(ts)[2] / 1e9}), flush=True)
+            continue
+        t0 = time.perf_counter()
+        pred, target, locs, globs = model(x1, x2, mask, rel, 0.995)
+        D = pred.shape[-1]
+        dense = unigrad(pred.reshape(-1, D), model.teacher_norm(target).reshape(-1, D), 0.02)
+        glob = unigrad(pred.mean(0), target.mean(0), 0.02)
+        agmd = sum(F.mse_loss(l.mean(1), model.agmd(l, g).mean(1)) for l, g in zip(locs, globs))
+        wd = 0.01 if agmd.item() > 1 else (0.1 if agmd.item() < 1 else 0.0)
+        loss = dense + 0.25 * glob + wd * agmd
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        opt.step()
+        print(json.dumps({"seconds": time.perf_counter() - t0, "loss": loss.item()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
