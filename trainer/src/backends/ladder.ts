@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { installWasmKernelFixes, PATCHED_WASM_KERNELS } from './wasm/register.js';
 import { diagnoseCuda, probeCuda, type CudaDiagnosis } from './cuda-diagnose.js';
 import { initWasmBackend } from './wasm-threads.js';
+import { nativeBlas } from './native-blas.js';
 
 export interface BackendOptions {
   /** Threads of the wasm rung: a count, or 'auto' (one per CPU, at most 8). Fixed at first use in a process. */
@@ -129,12 +130,15 @@ async function loadWasmRung(reports: RungReport[], opts: BackendOptions): Promis
   reports.push(report);
   try {
     installWasmKernelFixes();
-    const init = await initWasmBackend({ threads: opts.wasmThreads ?? 'auto' });
+    // with OpenBLAS doing the matMuls on every core, idle wasm pthreads only compete with it
+    const threads = opts.wasmThreads ?? (nativeBlas().blas ? 1 : 'auto');
+    const init = await initWasmBackend({ threads });
     report.loaded = true;
     report.details = {
       simd: init.simd,
       threads: init.threads,
       build: init.reason,
+      matmul: nativeBlas().blas ? nativeBlas().reason : `XNNPACK (${nativeBlas().reason})`,
       patchedKernels: [...PATCHED_WASM_KERNELS],
     };
   } catch (e) {

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { aliasAt, asWasm, dataOf, releaseAlias, sizeOf, type WasmBackendInternals } from './heap.js';
+import { nativeBlas } from '../native-blas.js';
 
 type CBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, ta: boolean, tb: boolean, outId: number) => void;
 
@@ -58,6 +59,18 @@ export function makeFastBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const sameOuter = batchA === batchB && outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
     if (!(sameOuter || batchA === 1 || batchB === 1) || M === 0 || N === 0 || K === 0) return original(args);
 
+    const native = nativeBlas().blas;
+    if (native) {
+      // OpenBLAS straight on the heap: transposes are flags, batches one call
+      const out = backend.makeOutput([...outerOut, M, N], 'float32');
+      const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+      const ao = dataOf(backend, a).memoryOffset / 4;
+      const bo = dataOf(backend, b).memoryOffset / 4;
+      const co = dataOf(backend, out).memoryOffset / 4;
+      const batch = Math.max(batchA, batchB);
+      native.sgemmBatched(heap, ao, heap, bo, heap, co, batch, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N, M * N);
+      return out;
+    }
     const temps: tf.TensorInfo[] = [];
     try {
       let a3 = a;
