@@ -107,6 +107,28 @@ beforeAll(async () => {
     });
   });
   
+  describe('wasm SplitV (block copies)', () => {
+    const rng = new Rng(4);
+    const cases: { shape: number[]; sizes: number | number[]; axis: number }[] = [
+      { shape: [7, 12], sizes: 3, axis: 1 },
+      { shape: [7, 12], sizes: [2, -1, 5], axis: 1 },
+      { shape: [4, 5, 6], sizes: [1, 4], axis: 1 },
+      { shape: [6, 2, 3], sizes: 2, axis: 0 },
+      { shape: [3, 4, 10], sizes: [3, 3, 4], axis: -1 },
+    ];
+    for (const c of cases) {
+      it(`shape ${c.shape} sizes ${c.sizes} axis ${c.axis}`, async () => {
+        const n = c.shape.reduce((x, y) => x * y);
+        const r = await onBoth([{ shape: c.shape, data: randArray(rng, n) }], (x) => tf.split(x!, c.sizes, c.axis));
+        expectSame(r);
+      });
+    }
+    it('gradient of a split', async () => {
+      const r = await onBoth([{ shape: [5, 9], data: randArray(rng, 45) }], (x) => tf.grad((t: tf.Tensor) => tf.split(t, 3, 1).map((p, i) => p.mul(i + 1).square().sum()).reduce((a, b) => a.add(b)))(x!));
+      expectSame(r);
+    });
+  });
+
   describe('wasm UnsortedSegmentSum (gather gradient)', () => {
     const rng = new Rng(3);
     it('matches cpu, forward', async () => {

@@ -6,10 +6,11 @@ import * as tf from '@tensorflow/tfjs';
 import { makeFastBatchMatMul } from './batch-matmul.js';
 import { makeFastTranspose } from './transpose.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
+import { makeFastSplitV } from './split.js';
 
 let installed = false;
 
-export const PATCHED_WASM_KERNELS = ['BatchMatMul', 'Transpose', 'UnsortedSegmentSum'] as const;
+export const PATCHED_WASM_KERNELS = ['BatchMatMul', 'Transpose', 'SplitV', 'UnsortedSegmentSum'] as const;
 
 function replace(kernelName: string, make: (orig: tf.KernelFunc) => tf.KernelFunc): void {
   const orig = tf.getKernel(kernelName, 'wasm');
@@ -22,6 +23,7 @@ export function installWasmKernelFixes(): void {
   if (installed) return;
   replace('BatchMatMul', makeFastBatchMatMul);
   replace('Transpose', makeFastTranspose);
+  replace('SplitV', makeFastSplitV);
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }
