@@ -7,10 +7,11 @@ import { makeFastBatchMatMul } from './batch-matmul.js';
 import { makeFastTranspose } from './transpose.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 import { makeFastSplitV } from './split.js';
+import { shareIdentity } from './identity.js';
 
 let installed = false;
 
-export const PATCHED_WASM_KERNELS = ['BatchMatMul', 'Transpose', 'SplitV', 'UnsortedSegmentSum'] as const;
+export const PATCHED_WASM_KERNELS = ['BatchMatMul', 'Transpose', 'SplitV', 'Identity', 'UnsortedSegmentSum'] as const;
 
 function replace(kernelName: string, make: (orig: tf.KernelFunc) => tf.KernelFunc): void {
   const orig = tf.getKernel(kernelName, 'wasm');
@@ -24,6 +25,7 @@ export function installWasmKernelFixes(): void {
   replace('BatchMatMul', makeFastBatchMatMul);
   replace('Transpose', makeFastTranspose);
   replace('SplitV', makeFastSplitV);
+  replace('Identity', () => shareIdentity);
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }
