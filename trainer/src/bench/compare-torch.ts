@@ -13,17 +13,13 @@ import { gridOf, maskedCount, type CamdConfig } from '../model/config.js';
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
+import { median } from '../util/stats.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../bench/torch_camd_step.py', import.meta.url));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Matmul FLOPs of one training step, from the kernels tfjs actually ran. */
-async function stepFlops(trainer: CamdTrainer, run: () => void): Promise<number> {
+async function stepFlops(run: () => void): Promise<number> {
   const info = await tf.profile(run);
   let flops = 0;
   for (const k of info.kernels) {
@@ -34,7 +30,6 @@ async function stepFlops(trainer: CamdTrainer, run: () => void): Promise<number>
     const K = a[a.length - 2] === M ? a[a.length - 1]! : a[a.length - 2]!;
     flops += 2 * out.reduce((x, y) => x * y, 1) * K;
   }
-  void trainer;
   return flops;
 }
 
@@ -85,7 +80,7 @@ export async function compareTorch(cfg: CamdConfig, batch: number, steps: number
       }
       process.stderr.write(`[compare-torch] step ${i + 1}/${warmup + steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`);
     }
-    const flops = await stepFlops(trainer, () => void trainer.trainStep(b));
+    const flops = await stepFlops(() => void trainer.trainStep(b));
     disposeBatch(b);
     trainer.dispose();
     const t = median(tj);

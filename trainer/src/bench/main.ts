@@ -16,6 +16,7 @@ import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js'
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
+import { median } from '../util/stats.js';
 import { benchPipeline } from './pipeline.js';
 import { compareTorch, type TorchComparison } from './compare-torch.js';
 
@@ -33,11 +34,6 @@ interface Options {
   compareTorch?: boolean;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function matmulGflops(n: number, reps: number): number {
   const a = tf.randomNormal([n, n]);

@@ -4,9 +4,8 @@
  * first, in a fixed order, so a batch is a pure function of (images, rng state); the pixel work
  * (crop + bicubic resize in libvips, colour ops in JS) follows.
  */
-import sharp from 'sharp';
 import type { Rng } from '../util/rng.js';
-import type { RgbImage } from './image-io.js';
+import { cropResize, type RgbImage } from './image-io.js';
 import { relativeGeometry, sampleResizedCrop, VIEW1_SCALE, VIEW2_SCALE, type Crop } from './crop.js';
 import type { RelativeGeometry } from '../model/posembed.js';
 
@@ -57,14 +56,9 @@ export function drawTwoViews(W: number, H: number, rng: Rng): { v1: ViewParams; 
 }
 
 /** Crop (given in flipped-image coordinates) + bicubic resize to S×S, then the flip. Returns floats in [0, 1], HWC. */
-async function cropResize(img: RgbImage, v: ViewParams, S: number): Promise<Float32Array> {
+async function viewPixels(img: RgbImage, v: ViewParams, S: number): Promise<Float32Array> {
   const { i, j, h, w } = v.crop;
-  const left = v.flip ? img.width - j - w : j; // the same pixels in the unflipped image
-  const { data } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .extract({ left, top: i, width: w, height: h })
-    .resize(S, S, { fit: 'fill', kernel: 'cubic' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const data = await cropResize(img, { i, j: v.flip ? img.width - j - w : j, h, w }, S); // the same pixels in the unflipped image
   const out = new Float32Array(S * S * 3);
   for (let y = 0; y < S; y++) {
     for (let x = 0; x < S; x++) {
@@ -202,7 +196,7 @@ export function applyColour(x: Float32Array, S: number, c: ColourParams, mean: r
 
 /** One sample's two views (HWC floats, normalised) and geometry. */
 export async function twoViews(img: RgbImage, S: number, params: ReturnType<typeof drawTwoViews>): Promise<{ x1: Float32Array; x2: Float32Array; geometry: RelativeGeometry }> {
-  const [x1, x2] = await Promise.all([cropResize(img, params.v1, S), cropResize(img, params.v2, S)]);
+  const [x1, x2] = await Promise.all([viewPixels(img, params.v1, S), viewPixels(img, params.v2, S)]);
   applyColour(x1, S, params.v1.colour, VGGFACE2_MEAN, VGGFACE2_STD);
   applyColour(x2, S, params.v2.colour, VGGFACE2_MEAN, VGGFACE2_STD);
   return { x1, x2, geometry: params.geometry };

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeRgb, resizeShorterSide, type RgbImage } from './image-io.js';
+import { mapConcurrent } from '../util/async.js';
 
 const MAGIC = 0x42475243; // 'CRGB' little-endian
 const HEADER = 16;
@@ -63,21 +64,16 @@ export class DecodeCache {
   async ensure(items: readonly { abs: string; sha256: string }[], maxPixels: number, onProgress?: (done: number, total: number) => void, concurrency = 4): Promise<{ decoded: number; failed: { path: string; reason: string }[] }> {
     const todo = items.filter((it) => this.get(it.sha256) === null);
     const failed: { path: string; reason: string }[] = [];
-    let next = 0;
     let done = 0;
-    const worker = async () => {
-      while (next < todo.length) {
-        const it = todo[next++]!;
-        try {
-          const img = await decodeRgb(await readFile(it.abs), maxPixels);
-          this.put(it.sha256, await resizeShorterSide(img, this.side));
-        } catch (e) {
-          failed.push({ path: it.abs, reason: (e as Error).message });
-        }
-        onProgress?.(++done, todo.length);
+    await mapConcurrent(todo, concurrency, async (it) => {
+      try {
+        const img = await decodeRgb(await readFile(it.abs), maxPixels);
+        this.put(it.sha256, await resizeShorterSide(img, this.side));
+      } catch (e) {
+        failed.push({ path: it.abs, reason: (e as Error).message });
       }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+      onProgress?.(++done, todo.length);
+    });
     return { decoded: todo.length - failed.length, failed };
   }
 }

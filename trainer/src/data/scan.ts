@@ -9,6 +9,7 @@ import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { decodeRgb, DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError } from './image-io.js';
 import type { NewImage, Store } from '../store/store.js';
+import { mapConcurrent } from '../util/async.js';
 
 export interface ScanOptions {
   maxPixels?: number;
@@ -139,18 +140,12 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   const present = new Set(files.map((f) => f.rel));
   const removed = [...known.keys()].filter((r) => !present.has(r));
 
-  const results: NewImage[] = new Array(todo.length);
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const i = next++;
-      results[i] = await inspect(todo[i]!, maxPixels);
-      done++;
-      opts.onProgress?.(done, todo.length, todo[i]!.rel);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  const results = await mapConcurrent(todo, opts.concurrency ?? 4, async (c) => {
+    const r = await inspect(c, maxPixels);
+    opts.onProgress?.(++done, todo.length, c.rel);
+    return r;
+  });
   const added = todo.filter((t) => !known.has(t.rel)).length;
   store.applyScan(ds.id, results, removed);
 

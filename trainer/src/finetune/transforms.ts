@@ -6,9 +6,8 @@
  *  eval:  shorter side → S/0.875 (bicubic), centre crop S, ImageNet normalisation.
  * Random parameters are drawn first from the Rng; pixels are uint8-valued floats (as PIL) until normalisation.
  */
-import sharp from 'sharp';
 import type { Rng } from '../util/rng.js';
-import type { RgbImage } from '../data/image-io.js';
+import { cropResize, type RgbImage } from '../data/image-io.js';
 import { sampleResizedCrop } from '../data/crop.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -214,13 +213,8 @@ export function applyRandOp(x: Float32Array, S: number, d: RandOpDraw): void {
   }
 }
 
-async function cropResize(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Promise<Float32Array> {
-  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .extract({ left: crop.j, top: crop.i, width: crop.w, height: crop.h })
-    .resize(S, S, { fit: 'fill', kernel: 'cubic' })
-    .raw()
-    .toBuffer();
-  return Float32Array.from(data);
+async function cropPixels(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Promise<Float32Array> {
+  return Float32Array.from(await cropResize(img, crop, S));
 }
 
 function normalise(x: Float32Array): void {
@@ -229,7 +223,7 @@ function normalise(x: Float32Array): void {
 
 /** A training sample (HWC floats, normalised). */
 export async function trainTransform(img: RgbImage, S: number, d: TrainDraw, noise: (seed: number) => () => number): Promise<Float32Array> {
-  const x = await cropResize(img, d.crop, S);
+  const x = await cropPixels(img, d.crop, S);
   if (d.flip) {
     for (let y = 0; y < S; y++)
       for (let xx = 0; xx < S / 2; xx++)
@@ -255,7 +249,7 @@ export async function evalTransform(img: RgbImage, S: number): Promise<Float32Ar
   const i = Math.round((img.height - S) / 2);
   const j = Math.round((img.width - S) / 2);
   if (i < 0 || j < 0) throw new Error(`evaluation image ${img.width}×${img.height} is smaller than ${S}`);
-  const x = await cropResize(img, { i, j, h: S, w: S }, S);
+  const x = await cropPixels(img, { i, j, h: S, w: S }, S);
   normalise(x);
   return x;
 }
