@@ -4,6 +4,7 @@ import { finetune, type FinetuneEvent, type FinetuneFlags } from '../finetune/ru
 import { evaluateCheckpoint } from '../finetune/evaluate.js';
 import { UserError } from '../util/errors.js';
 import { parseThreads } from './selftest.js';
+import { parseNumber } from './parse.js';
 
 export interface FinetuneCliOptions {
   task?: string;
@@ -32,13 +33,6 @@ export interface FinetuneCliOptions {
   json?: boolean;
 }
 
-function num(flag: string, v: string | undefined, int = false): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) throw new UserError(`${flag} must be ${int ? 'an integer' : 'a number'}, got '${v}'`);
-  return n;
-}
-
 function required(flag: string, v: string | undefined): string {
   if (!v) throw new UserError(`${flag} is required`);
   return v;
@@ -51,19 +45,19 @@ export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
     data: required('--data DIR', o.data),
     init: required('--init CKPT|none', o.init),
     preset: o.preset,
-    fewShot: num('--few-shot', o.fewShot),
+    fewShot: parseNumber('--few-shot', o.fewShot, 'float'),
     linearProbe: o.linearProbe,
-    epochs: num('--epochs', o.epochs, true),
-    batch: num('--batch', o.batch, true),
-    blr: num('--blr', o.blr),
-    imgSize: num('--img-size', o.imgSize, true),
-    warmupEpochs: num('--warmup-epochs', o.warmupEpochs),
-    layerDecay: num('--layer-decay', o.layerDecay),
-    dropPath: num('--drop-path', o.dropPath),
+    epochs: parseNumber('--epochs', o.epochs, 'int'),
+    batch: parseNumber('--batch', o.batch, 'int'),
+    blr: parseNumber('--blr', o.blr, 'float'),
+    imgSize: parseNumber('--img-size', o.imgSize, 'int'),
+    warmupEpochs: parseNumber('--warmup-epochs', o.warmupEpochs, 'float'),
+    layerDecay: parseNumber('--layer-decay', o.layerDecay, 'float'),
+    dropPath: parseNumber('--drop-path', o.dropPath, 'float'),
     randAugment: o.aa,
-    reprob: num('--reprob', o.reprob),
-    minCropScale: num('--min-crop-scale', o.minCropScale),
-    seed: num('--seed', o.seed, true),
+    reprob: parseNumber('--reprob', o.reprob, 'float'),
+    minCropScale: parseNumber('--min-crop-scale', o.minCropScale, 'float'),
+    seed: parseNumber('--seed', o.seed, 'int'),
     split: o.split,
     backend: o.backend,
     threads: o.threads === undefined ? undefined : parseThreads(o.threads),
@@ -128,7 +122,7 @@ export interface EvalCliOptions {
 }
 
 export async function evalCommand(o: EvalCliOptions): Promise<void> {
-  const r = await evaluateCheckpoint({ checkpoint: required('--checkpoint', o.checkpoint), task: required('--task far|fer', o.task), format: required('--format', o.format), data: required('--data DIR', o.data), split: o.split, seed: num('--seed', o.seed, true), backend: o.backend, db: o.db });
+  const r = await evaluateCheckpoint({ checkpoint: required('--checkpoint', o.checkpoint), task: required('--task far|fer', o.task), format: required('--format', o.format), data: required('--data DIR', o.data), split: o.split, seed: parseNumber('--seed', o.seed, 'int'), backend: o.backend, db: o.db });
   if (o.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;

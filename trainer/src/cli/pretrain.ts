@@ -7,6 +7,7 @@ import { pretrain, type PretrainFlags, type StopSignal } from '../train/pretrain
 import type { PretrainEvent } from '../train/events.js';
 import { UserError } from '../util/errors.js';
 import { parseThreads } from './selftest.js';
+import { parseNumber } from './parse.js';
 
 export interface PretrainCliOptions {
   data?: string;
@@ -31,34 +32,27 @@ export interface PretrainCliOptions {
   json?: boolean;
 }
 
-function num(flag: string, v: string | undefined, kind: 'int' | 'float'): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new UserError(`${flag} must be ${kind === 'int' ? 'an integer' : 'a number'}, got '${v}'`);
-  return n;
-}
-
 export function toFlags(o: PretrainCliOptions): PretrainFlags {
   const f: PretrainFlags = {
     data: o.data,
     preset: o.preset,
-    imgSize: num('--img-size', o.imgSize, 'int'),
-    maskRatio: num('--mask-ratio', o.maskRatio, 'float'),
-    batch: num('--batch', o.batch, 'int'),
-    epochs: num('--epochs', o.epochs, 'float'),
-    steps: num('--steps', o.steps, 'int'),
-    blr: num('--blr', o.blr, 'float'),
-    warmupEpochs: num('--warmup-epochs', o.warmupEpochs, 'float'),
-    seed: num('--seed', o.seed, 'int'),
-    maxPixels: num('--max-pixels', o.maxPixels, 'int'),
+    imgSize: parseNumber('--img-size', o.imgSize, 'int'),
+    maskRatio: parseNumber('--mask-ratio', o.maskRatio, 'float'),
+    batch: parseNumber('--batch', o.batch, 'int'),
+    epochs: parseNumber('--epochs', o.epochs, 'float'),
+    steps: parseNumber('--steps', o.steps, 'int'),
+    blr: parseNumber('--blr', o.blr, 'float'),
+    warmupEpochs: parseNumber('--warmup-epochs', o.warmupEpochs, 'float'),
+    seed: parseNumber('--seed', o.seed, 'int'),
+    maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int'),
     backend: o.backend,
     threads: o.threads === undefined ? undefined : parseThreads(o.threads),
     out: o.out,
     db: o.db,
     resume: o.resume,
-    checkpointEvery: num('--checkpoint-every', o.checkpointEvery, 'int'),
-    keepCheckpoints: num('--keep-checkpoints', o.keepCheckpoints, 'int'),
-    stopAt: num('--stop-at', o.stopAt, 'int'),
+    checkpointEvery: parseNumber('--checkpoint-every', o.checkpointEvery, 'int'),
+    keepCheckpoints: parseNumber('--keep-checkpoints', o.keepCheckpoints, 'int'),
+    stopAt: parseNumber('--stop-at', o.stopAt, 'int'),
   };
   for (const k of Object.keys(f) as (keyof PretrainFlags)[]) if (f[k] === undefined) delete f[k];
   return f;

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { ParamStore, constInit, normalInit, uniformInit, xavierUniform } from '../model/params.js';
-import { addBlock, attention, gelu, layerNorm, linear, patchify, type Getter } from '../model/vit.js';
+import { addBlock, block, layerNorm, linear, patchify, type Getter } from '../model/vit.js';
 import { sincosTable2d } from '../model/posembed.js';
 import { readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
@@ -136,13 +136,7 @@ export class Classifier {
     h = h.add(this.posEmbed.slice([1, 0], [this.tokens, -1]));
     const cls = p('cls_token').add(this.posEmbed.slice([0, 0], [1, -1])).tile([B, 1, 1]);
     h = tf.concat([cls, h], 1);
-    for (let i = 0; i < m.depth; i++) {
-      const pre = `blocks.${i}`;
-      const drop = (y: tf.Tensor) => (dropMasks ? y.mul(dropMasks[i]!) : y);
-      h = h.add(drop(attention(layerNorm(h, 1e-6, p(`${pre}.norm1.weight`), p(`${pre}.norm1.bias`)), p, `${pre}.attn`, m.numHeads)));
-      const mlp = linear(gelu(linear(layerNorm(h, 1e-6, p(`${pre}.norm2.weight`), p(`${pre}.norm2.bias`)), p(`${pre}.mlp.fc1.weight`), p(`${pre}.mlp.fc1.bias`))), p(`${pre}.mlp.fc2.weight`), p(`${pre}.mlp.fc2.bias`));
-      h = h.add(drop(mlp));
-    }
+    for (let i = 0; i < m.depth; i++) h = block(h, p, `blocks.${i}`, m.numHeads, 'ln', dropMasks?.[i]);
     return h as tf.Tensor3D;
   }
 

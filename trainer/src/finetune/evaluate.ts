@@ -7,9 +7,9 @@ import { Store } from '../store/store.js';
 import { DecodeCache } from '../data/decode-cache.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { loadLabeled } from './dataset.js';
-import { evalSide, evalTransform } from './transforms.js';
+import { evalSide } from './transforms.js';
 import { farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
-import { loadClassifier } from './run.js';
+import { evalBatches, loadClassifier } from './run.js';
 import type { LfwaSplit } from './labels.js';
 import { UserError } from '../util/errors.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
@@ -50,13 +50,11 @@ export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: st
       if (!items.length) continue;
       const K = names.length;
       const logits = new Float32Array(items.length * K);
-      for (let i = 0; i < items.length; i += 32) {
-        const chunk = items.slice(i, i + 32);
-        const views = await Promise.all(chunk.map((it) => evalTransform(cache.get(it.sha256)!, S)));
-        const x = new Float32Array(chunk.length * S * S * 3);
-        views.forEach((v, b) => x.set(v, b * S * S * 3));
-        const l = tf.tidy(() => clf.logits(tf.tensor4d(x, [chunk.length, S, S, 3])));
-        logits.set(l.dataSync(), i * K);
+      let o = 0;
+      for await (const b of evalBatches(items, cache, S, 32)) {
+        const l = tf.tidy(() => clf.logits(tf.tensor4d(b.x, [b.n, S, S, 3])));
+        logits.set(l.dataSync(), o);
+        o += b.n * K;
         l.dispose();
       }
       const r = task === 'far' ? farMetrics(logits, items.map((i) => i.labels), names) : ferMetrics(logits, items.map((i) => i.labels[0]!), names);

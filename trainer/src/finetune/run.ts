@@ -69,7 +69,7 @@ export type FinetuneEvent =
 const DEFAULTS = { epochs: 50, batch: 32, blr: 2.5e-4, warmupEpochs: 5, layerDecay: 0.65, dropPath: 0.1, minLr: 1e-6, weightDecay: 0.05, seed: 0 } as const;
 
 /** Batched forward pass on host images; returns logits (B·K) or features. */
-async function* evalBatches(items: ResolvedItem[], cache: DecodeCache, S: number, batch: number): AsyncGenerator<{ x: Float32Array; n: number; items: ResolvedItem[] }> {
+export async function* evalBatches(items: ResolvedItem[], cache: DecodeCache, S: number, batch: number): AsyncGenerator<{ x: Float32Array; n: number; items: ResolvedItem[] }> {
   for (let i = 0; i < items.length; i += batch) {
     const chunk = items.slice(i, i + batch);
     const views = await Promise.all(chunk.map((it) => evalTransform(mustGet(cache, it), S)));
@@ -237,6 +237,19 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
       send({ type: 'checkpoint', epoch, path: file });
       return file;
     };
+    /** One optimiser step on the loss `f`; returns the loss value. */
+    const trainStep = (f: () => tf.Scalar, lr: number): number => {
+      const v = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(f, [...vars.values()]);
+        const byName = new Map<string, tf.Tensor>();
+        for (const [n, va] of vars) if (grads[va.name]) byName.set(n, grads[va.name]!);
+        opt.apply(vars, byName, lr, lrScale); // no gradient clipping in fine-tuning (§5)
+        return value;
+      });
+      const out = v.dataSync()[0]!;
+      v.dispose();
+      return out;
+    };
     let bestFile = '';
     let bestSel = -Infinity;
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -251,7 +264,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
         if (linearProbe) {
           const f = tf.tensor2d(items.flatMap((x) => [...featureCache.get(x.path)!]), [items.length, model.embedDim]);
           const y = labelTensor(task, items, K);
-          loss = trainStep(() => lossOf(task, clf.head(f), y));
+          loss = trainStep(() => lossOf(task, clf.head(f), y), lr);
           tf.dispose([f, y]);
         } else {
           const draws = items.map((x) => {
@@ -264,20 +277,8 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
           const x = tf.tensor4d(xb, [items.length, S, S, 3]);
           const y = labelTensor(task, items, K);
           const masks = clf.dropPathMasks(items.length, rng);
-          loss = trainStep(() => lossOf(task, clf.logits(x, masks), y));
+          loss = trainStep(() => lossOf(task, clf.logits(x, masks), y), lr);
           tf.dispose([x, y, ...(masks ?? [])]);
-        }
-        function trainStep(f: () => tf.Scalar): number {
-          const v = tf.tidy(() => {
-            const { value, grads } = tf.variableGrads(f, [...vars.values()]);
-            const byName = new Map<string, tf.Tensor>();
-            for (const [n, va] of vars) if (grads[va.name]) byName.set(n, grads[va.name]!);
-            opt.apply(vars, byName, lr, lrScale); // no gradient clipping in fine-tuning (§5)
-            return value;
-          });
-          const out = v.dataSync()[0]!;
-          v.dispose();
-          return out;
         }
         step++;
         if (!Number.isFinite(loss)) {

@@ -75,11 +75,15 @@ function norm(x: tf.Tensor, kind: NormKind, p: Getter, prefix: string): tf.Tenso
   return kind === 'ln' ? layerNorm(x, EPS.ln, p(`${prefix}.weight`), p(`${prefix}.bias`)) : batchNorm(x, EPS.bn, p(`${prefix}.weight`), p(`${prefix}.bias`));
 }
 
-/** Pre-norm transformer block: x + attn(norm1 x), then x + mlp(norm2 x). No LayerScale, no drop-path (§2). */
-export function block(x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind): tf.Tensor {
-  const h = x.add(attention(norm(x, kind, p, `${prefix}.norm1`), p, `${prefix}.attn`, heads));
+/**
+ * Pre-norm transformer block: x + attn(norm1 x), then x + mlp(norm2 x). No LayerScale; drop-path
+ * only in fine-tuning (§5), as a per-sample mask (B, 1, 1) that scales both residual branches.
+ */
+export function block(x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, dropMask?: tf.Tensor): tf.Tensor {
+  const drop = (y: tf.Tensor) => (dropMask ? y.mul(dropMask) : y);
+  const h = x.add(drop(attention(norm(x, kind, p, `${prefix}.norm1`), p, `${prefix}.attn`, heads)));
   const m = linear(gelu(linear(norm(h, kind, p, `${prefix}.norm2`), p(`${prefix}.mlp.fc1.weight`), p(`${prefix}.mlp.fc1.bias`))), p(`${prefix}.mlp.fc2.weight`), p(`${prefix}.mlp.fc2.bias`));
-  return h.add(m);
+  return h.add(drop(m));
 }
 
 /** (B, S, S, 3) → (B·G², p·p·3), patch features in (row-in-patch, col-in-patch, channel) order. */

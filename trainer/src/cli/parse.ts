@@ -1,0 +1,9 @@
+/** Parsing of numeric flags: one plain-line UserError for anything that is not a number. */
+import { UserError } from '../util/errors.js';
+
+export function parseNumber(flag: string, v: string | undefined, kind: 'int' | 'float'): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new UserError(`${flag} must be ${kind === 'int' ? 'an integer' : 'a number'}, got '${v}'`);
+  return n;
+}
