@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
-import { ParamStore, constInit, normalInit, uniformInit, xavierUniform } from '../model/params.js';
-import { addBlock, block, layerNorm, linear, patchify, type Getter } from '../model/vit.js';
+import { ParamStore, constInit } from '../model/params.js';
+import { addEncoder, block, layerNorm, linear, patchify, type Getter } from '../model/vit.js';
 import { sincosTable2d } from '../model/posembed.js';
 import { readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
@@ -94,12 +94,8 @@ export class Classifier {
     this.p = (n) => this.params.get(n);
     const rng = new Rng(seed).fork('classifier-init');
     const C = m.embedDim;
-    const P = m.patchSize * m.patchSize * 3;
     const s = this.params;
-    s.add('patch_embed.proj.weight', [P, C], xavierUniform(rng, P, C), 'online');
-    s.add('patch_embed.proj.bias', [C], uniformInit(rng, C, 1 / Math.sqrt(P)), 'online');
-    s.add('cls_token', [1, 1, C], normalInit(rng, C, 0.02), 'online');
-    for (let i = 0; i < m.depth; i++) addBlock(s, rng, `blocks.${i}`, C, m.mlpRatio, 'online');
+    addEncoder(s, rng, m, 'online'); // the patch embedding is trained in fine-tuning (timm default)
     s.add('fc_norm.weight', [C], constInit(C, 1), 'online');
     s.add('fc_norm.bias', [C], constInit(C, 0), 'online');
     s.add('head.weight', [C, spec.outputs], truncNormal(rng, C * spec.outputs, 2e-5), 'online'); // §5: trunc-normal std 2e-5

@@ -8,8 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gridOf, type CamdConfig, type ModelConfig } from './config.js';
-import { ParamStore, normalInit, uniformInit, xavierUniform } from './params.js';
-import { addBlock, addLinear, block, linear, patchify, type Getter } from './vit.js';
+import { ParamStore, normalInit } from './params.js';
+import { addBlock, addEncoder, addLinear, block, linear, patchify, type Getter } from './vit.js';
 import { relativeEmbedding, sincosTable2d, type RelativeGeometry } from './posembed.js';
 import { agmdLoss, denseLoss, globalLoss, totalLoss, type LossParts } from './losses.js';
 import { Rng } from '../util/rng.js';
@@ -78,15 +78,9 @@ export class CamdModel {
 
   /** Parameters and initialisation of §2. */
   private init(rng: Rng): void {
-    const { embedDim: C, decoderDim: D, patchSize, depth, mlpRatio, projectorDepth, predictorDepth } = this.m;
+    const { embedDim: C, decoderDim: D, mlpRatio, projectorDepth, predictorDepth } = this.m;
     const s = this.params;
-    const P = patchSize * patchSize * 3;
-    const peRole = this.m.trainPatchEmbed ? 'online' : 'frozen';
-    // patch_embed: Xavier-uniform on the (C, P) view; bias keeps PyTorch's conv default U(±1/√P)
-    s.add('patch_embed.proj.weight', [P, C], xavierUniform(rng, P, C), peRole);
-    s.add('patch_embed.proj.bias', [C], uniformInit(rng, C, 1 / Math.sqrt(P)), peRole);
-    s.add('cls_token', [1, 1, C], normalInit(rng, C, 0.02), 'online');
-    for (let i = 0; i < depth; i++) addBlock(s, rng, `blocks.${i}`, C, mlpRatio, 'online');
+    addEncoder(s, rng, this.m, this.m.trainPatchEmbed ? 'online' : 'frozen');
     addLinear(s, rng, 'decoder_embed', C, D, 'online');
     for (let i = 0; i < projectorDepth; i++) addBlock(s, rng, `projector_decoder_blocks.${i}`, D, mlpRatio, 'online');
     for (let i = 0; i < predictorDepth; i++) addBlock(s, rng, `predictor_decoder_blocks.${i}`, D, mlpRatio, 'online');

@@ -5,7 +5,8 @@
  * Everything stays rank ≤ 4 so that no backend takes a slow rank-5 path.
  */
 import * as tf from '@tensorflow/tfjs';
-import { constInit, type ParamRole, type ParamStore, xavierUniform } from './params.js';
+import { constInit, normalInit, uniformInit, type ParamRole, type ParamStore, xavierUniform } from './params.js';
+import type { ModelConfig } from './config.js';
 import type { Rng } from '../util/rng.js';
 
 export type Getter = (name: string) => tf.Tensor;
@@ -116,4 +117,18 @@ export function addBlock(store: ParamStore, rng: Rng, prefix: string, dim: numbe
   addNorm(store, `${prefix}.norm2`, dim, role);
   addLinear(store, rng, `${prefix}.mlp.fc1`, dim, hidden, role);
   addLinear(store, rng, `${prefix}.mlp.fc2`, hidden, dim, role);
+}
+
+/**
+ * The ViT encoder's parameters, in this order (the order fixes the random draws): patch_embed
+ * (Xavier-uniform on its (C, P) view, bias U(±1/√P) as PyTorch's conv default), cls_token
+ * N(0, 0.02), blocks.* (§2 "Initialisation").
+ */
+export function addEncoder(store: ParamStore, rng: Rng, m: ModelConfig, patchRole: ParamRole): void {
+  const C = m.embedDim;
+  const P = m.patchSize * m.patchSize * 3;
+  store.add('patch_embed.proj.weight', [P, C], xavierUniform(rng, P, C), patchRole);
+  store.add('patch_embed.proj.bias', [C], uniformInit(rng, C, 1 / Math.sqrt(P)), patchRole);
+  store.add('cls_token', [1, 1, C], normalInit(rng, C, 0.02), 'online');
+  for (let i = 0; i < m.depth; i++) addBlock(store, rng, `blocks.${i}`, C, m.mlpRatio, 'online');
 }
