@@ -2,7 +2,7 @@
 // (max relative error ≤ 1e-4), forward and through gradients. Used by the test files that run
 // the matMul route through OpenBLAS (native addon) and through XNNPACK.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nativeBlas } from '../../trainer/src/backends/native-blas.js';
+import { nativeBlas } from '../../trainer/src/backends/native.js';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { simplifyTranspose } from '../../trainer/src/backends/wasm/transpose.js';

@@ -1,10 +1,23 @@
 {
+  "variables": { "with_blas%": "1" },
   "targets": [
     {
-      "target_name": "camd_blas",
-      "sources": ["src/camd_blas.c"],
-      "libraries": ["-lopenblas"],
-      "cflags": ["-O2"]
+      "target_name": "camd_ops",
+      "sources": ["src/camd_ops.c"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fassociative-math", "-fno-signed-zeros"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fassociative-math", "-fno-signed-zeros"] }
     }
+  ],
+  "conditions": [
+    ["with_blas==1", {
+      "targets": [
+        {
+          "target_name": "camd_blas",
+          "sources": ["src/camd_blas.c"],
+          "libraries": ["-lopenblas"],
+          "cflags": ["-O2"]
+        }
+      ]
+    }]
   ]
 }

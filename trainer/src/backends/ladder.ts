@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { installWasmKernelFixes, PATCHED_WASM_KERNELS } from './wasm/register.js';
 import { diagnoseCuda, probeCuda, type CudaDiagnosis } from './cuda-diagnose.js';
 import { initWasmBackend } from './wasm-threads.js';
-import { nativeBlas } from './native-blas.js';
+import { nativeBlas, nativeOps } from './native.js';
 
 export interface BackendOptions {
   /** Threads of the wasm rung: a count, or 'auto' (one per CPU, at most 8). Fixed at first use in a process. */
@@ -140,6 +140,7 @@ async function loadWasmRung(reports: RungReport[], opts: BackendOptions): Promis
       build: init.reason,
       matmul: nativeBlas().blas ? nativeBlas().reason : `XNNPACK (${nativeBlas().reason})`,
       patchedKernels: [...PATCHED_WASM_KERNELS],
+      fusedKernels: nativeOps().ops ? nativeOps().reason : `none, chains of tfjs kernels (${nativeOps().reason})`,
     };
   } catch (e) {
     report.reason = `failed to initialise: ${oneLine(e)}`;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { constInit, normalInit, uniformInit, type ParamRole, type ParamStore, xavierUniform } from './params.js';
 import type { ModelConfig } from './config.js';
 import type { Rng } from '../util/rng.js';
+import { fusedGelu, fusedLayerNorm, GELU, hasFusedKernel, LAYER_NORM } from '../ops/fused.js';
 
 export type Getter = (name: string) => tf.Tensor;
 export type NormKind = 'ln' | 'bn';
@@ -22,8 +23,9 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return y.reshape([...shape.slice(0, -1), outDim]);
 }
 
-/** LayerNorm over the last axis (biased variance, as PyTorch). */
+/** LayerNorm over the last axis (biased variance, as PyTorch); one fused kernel where the backend has it. */
 export function layerNorm(x: tf.Tensor, eps: number, w?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  if (w && b && hasFusedKernel(LAYER_NORM)) return fusedLayerNorm(x, eps, w, b);
   const { mean, variance } = tf.moments(x, -1, true);
   let y = x.sub(mean).mul(tf.rsqrt(variance.add(eps)));
   if (w) y = y.mul(w);
@@ -38,8 +40,9 @@ export function batchNorm(x: tf.Tensor, eps: number, w: tf.Tensor, b: tf.Tensor)
   return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(w).add(b);
 }
 
-/** Exact GELU: 0.5·x·(1 + erf(x/√2)) (§2 "exact GELU"). */
+/** Exact GELU: 0.5·x·(1 + erf(x/√2)) (§2 "exact GELU"); one fused kernel where the backend has it. */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (hasFusedKernel(GELU)) return fusedGelu(x);
   return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1));
 }
 

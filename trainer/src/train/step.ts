@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CamdModel, type CamdBatch } from '../model/camd.js';
-import { AdamW, clipByGlobalNorm } from '../optim/adamw.js';
+import { AdamW, clipCoefficient } from '../optim/adamw.js';
 import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
 import type { CamdConfig } from '../model/config.js';
 import type { NamedArray } from './checkpoint.js';
@@ -87,8 +87,8 @@ export class CamdTrainer {
         const g = grads[v.name];
         if (g) byName.set(model.params.nameOf(v), g);
       }
-      const { grads: clipped, norm } = clipByGlobalNorm(byName, this.cfg.optim.clipGrad);
-      this.optimizer.apply(onlineByName, clipped, lr);
+      const { norm, coef } = clipCoefficient(byName, this.cfg.optim.clipGrad);
+      this.optimizer.apply(onlineByName, byName, lr, undefined, coef ?? undefined);
       const out = tf.concat([parts!, norm.reshape([1])]);
       parts!.dispose();
       return out;

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { aliasAt, asWasm, dataOf, releaseAlias, sizeOf, type WasmBackendInternals } from './heap.js';
-import { nativeBlas } from '../native-blas.js';
+import { nativeBlas } from '../native.js';
 
 type CBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, ta: boolean, tb: boolean, outId: number) => void;
 

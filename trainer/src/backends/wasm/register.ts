@@ -1,6 +1,7 @@
 /**
  * Installs our wasm kernel fixes (see README "Backend ladder"): fast BatchMatMul routing,
- * rank-reducing Transpose, and the missing UnsortedSegmentSum. Idempotent.
+ * rank-reducing Transpose, the missing UnsortedSegmentSum, and, with the native camd_ops addon,
+ * the fused GELU / LayerNorm / AdamW kernels of ops/fused.ts. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeFastBatchMatMul } from './batch-matmul.js';
@@ -8,6 +9,9 @@ import { makeFastTranspose } from './transpose.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 import { makeFastSplitV } from './split.js';
 import { shareIdentity } from './identity.js';
+import { fusedWasmKernels } from './fused.js';
+import { nativeOps } from '../native.js';
+import { registerFusedGradients } from '../../ops/fused.js';
 
 let installed = false;
 
@@ -29,5 +33,8 @@ export function installWasmKernelFixes(): void {
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }
+  registerFusedGradients();
+  const ops = nativeOps().ops;
+  if (ops) for (const k of fusedWasmKernels(ops)) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   installed = true;
 }

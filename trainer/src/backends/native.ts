@@ -1,0 +1,62 @@
+/**
+ * Optional native kernels for the wasm backend, as Node-API addons (trainer/native) called on
+ * views of the WebAssembly heap. Node-API is ABI-stable across Node and Electron.
+ * - camd_blas: GEMM over the system's OpenBLAS; built by `npm run setup` where OpenBLAS's headers
+ *   exist (Debian: libopenblas-dev). Absent or disabled (CAMD_NATIVE_BLAS=0), matMul uses XNNPACK.
+ * - camd_ops: fused GELU, LayerNorm and AdamW kernels; needs only a C compiler. Absent or disabled
+ *   (CAMD_NATIVE_OPS=0), the model runs the same formulas as chains of tfjs kernels.
+ * CAMD_NATIVE=0 disables both.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeBlas {
+  sgemmBatched(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, c: Float32Array, cOffset: number, batch: number, M: number, N: number, K: number, transA: number, transB: number, strideA: number, strideB: number, strideC: number): void;
+  threads(): number;
+}
+
+/** Offsets and sizes are in float32 elements of `heap`. */
+export interface NativeOps {
+  geluForward(heap: Float32Array, x: number, y: number, n: number): void;
+  geluBackward(heap: Float32Array, x: number, dy: number, dx: number, n: number): void;
+  layerNormForward(heap: Float32Array, x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, rows: number, cols: number, eps: number): void;
+  layerNormBackward(heap: Float32Array, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, cols: number): void;
+  adamw(heap: Float32Array, p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number, scale: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+}
+
+interface Loaded<T> {
+  lib: T | null;
+  reason: string;
+}
+
+function load<T>(file: string, envVar: string, missing: string, describe: (lib: T) => string): Loaded<T> {
+  if (process.env['CAMD_NATIVE'] === '0') return { lib: null, reason: 'disabled by CAMD_NATIVE=0' };
+  if (process.env[envVar] === '0') return { lib: null, reason: `disabled by ${envVar}=0` };
+  const path = fileURLToPath(new URL(`../../native/build/Release/${file}`, import.meta.url));
+  if (!existsSync(path)) return { lib: null, reason: missing };
+  try {
+    const lib = createRequire(import.meta.url)(path) as T;
+    return { lib, reason: describe(lib) };
+  } catch (e) {
+    return { lib: null, reason: `${file} failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+let blas: Loaded<NativeBlas> | null = null;
+let ops: Loaded<NativeOps> | null = null;
+
+export function nativeBlas(): { blas: NativeBlas | null; reason: string } {
+  blas ??= load<NativeBlas>(
+    'camd_blas.node',
+    'CAMD_NATIVE_BLAS',
+    'native OpenBLAS addon not built (needs OpenBLAS headers, e.g. Debian libopenblas-dev, at npm run setup)',
+    (l) => `OpenBLAS through Node-API (${l.threads()} threads)`,
+  );
+  return { blas: blas.lib, reason: blas.reason };
+}
+
+export function nativeOps(): { ops: NativeOps | null; reason: string } {
+  ops ??= load<NativeOps>('camd_ops.node', 'CAMD_NATIVE_OPS', 'native fused-kernel addon not built (needs a C compiler at npm run setup)', () => 'fused GELU, LayerNorm and AdamW through Node-API');
+  return { ops: ops.lib, reason: ops.reason };
+}
