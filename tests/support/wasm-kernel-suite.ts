@@ -3,6 +3,7 @@
 // the matMul route through OpenBLAS (native addon) and through XNNPACK.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nativeBlas } from '../../trainer/src/backends/native.js';
+import { GELU, hasFusedKernel } from '../../trainer/src/ops/fused.js';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { simplifyTranspose } from '../../trainer/src/backends/wasm/transpose.js';
@@ -157,5 +158,6 @@ beforeAll(async () => {
 
   it(`matMul runs through ${matmul}`, () => {
     expect(nativeBlas().blas !== null).toBe(matmul === 'native');
+    if (matmul === 'xnnpack') expect(hasFusedKernel(GELU)).toBe(false); // and the model's kernel chains
   });
 }

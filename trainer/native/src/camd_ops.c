@@ -11,7 +11,8 @@
  * `heap` is a Float32Array over the whole heap; every other tensor argument is an offset into it,
  * in elements. erf is Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7, the formula tfjs's cpu
  * backend uses) with a Cephes-style expf, written without branches so that the compiler
- * vectorises the loops; on x86-64 an AVX2+FMA clone is picked at load time when the CPU has it.
+ * vectorises the loops (reductions through `omp simd`, -fopenmp-simd: no threads, no global
+ * fast-math); on x86-64 an AVX2+FMA clone is picked at load time when the CPU has it.
  */
 #include <node_api.h>
 #include <math.h>
@@ -27,7 +28,7 @@
 /* exp(x) for x ≤ 0 (clamped below at -87, where it underflows anyway). */
 static inline float exp_nonpos(float x) {
   x = x < -87.0f ? -87.0f : x;
-  float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest */
+  float n = (float)(int32_t)(x * 1.44269504f - 0.5f); /* nearest integer (truncation of a value ≤ −0.5) */
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -74,9 +75,11 @@ VECTORISED static void layer_norm_forward(const float *restrict x, const float *
     const float *xr = x + r * cols;
     float *yr = y + r * cols;
     float s = 0.0f;
+#pragma omp simd reduction(+ : s)
     for (int64_t c = 0; c < cols; c++) s += xr[c];
     float mu = s / (float)cols;
     float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
     for (int64_t c = 0; c < cols; c++) {
       float d = xr[c] - mu;
       ss += d * d;
@@ -97,6 +100,7 @@ VECTORISED static void layer_norm_backward(const float *restrict dy, const float
     float *dxr = dx + r * cols;
     float mu = mean[r], rs = rstd[r];
     float a = 0.0f, b = 0.0f; /* Σ dx̂ and Σ dx̂·x̂ */
+#pragma omp simd reduction(+ : a, b)
     for (int64_t c = 0; c < cols; c++) {
       float xh = (xr[c] - mu) * rs;
       float dxh = dyr[c] * gamma[c];

@@ -1,0 +1,132 @@
+// The fused kernels (GELU, LayerNorm, AdamW of trainer/src/ops/fused.ts) on the wasm backend with the
+// native camd_ops addon, checked against the cpu backend running the model's kernel chains, forward
+// and through gradients, on random inputs (max relative error ≤ 1e-4 unless said otherwise).
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { nativeOps } from '../../trainer/src/backends/native.js';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
+import { ADAMW, GELU, hasFusedKernel, LAYER_NORM } from '../../trainer/src/ops/fused.js';
+import { gelu, layerNorm } from '../../trainer/src/model/vit.js';
+import { AdamW } from '../../trainer/src/optim/adamw.js';
+import { Rng } from '../../trainer/src/util/rng.js';
+import { maxRelErr, randArray } from '../support/compare.js';
+
+type Arr = { shape: number[]; data: Float32Array };
+
+/** f on the cpu backend (kernel chains) and on wasm (fused kernels), same inputs. */
+async function onBoth(inputs: Arr[], f: (...xs: tf.Tensor[]) => tf.Tensor[], expectFused: string) {
+  const run = async (backend: 'cpu' | 'wasm') => {
+    await selectBackend(backend);
+    expect(hasFusedKernel(expectFused as typeof GELU)).toBe(backend === 'wasm');
+    return tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape))).map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array })));
+  };
+  return { cpu: await run('cpu'), wasm: await run('wasm') };
+}
+
+function expectClose(r: Awaited<ReturnType<typeof onBoth>>, tol = 1e-4) {
+  expect(r.wasm.length).toBe(r.cpu.length);
+  r.cpu.forEach((c, i) => {
+    expect(r.wasm[i]!.shape).toEqual(c.shape);
+    const err = maxRelErr(r.wasm[i]!.data, c.data);
+    expect(Number.isFinite(err)).toBe(true);
+    expect(err).toBeLessThanOrEqual(tol);
+  });
+}
+
+const ops = nativeOps();
+if (!ops.ops) {
+  describe('fused kernels', () => {
+    it.skip(`skipped: ${ops.reason}`, () => undefined);
+  });
+} else {
+  describe('fused kernels on wasm vs kernel chains on cpu', () => {
+    const rng = new Rng(7);
+    const scaled = (n: number, s: number, o = 0) => randArray(rng, n).map((v) => v * s + o);
+
+    it('GELU forward and gradient, including |x| up to 12 and exact zeros', async () => {
+      const x = scaled(4 * 33 * 65, 3);
+      x[0] = 0;
+      x[1] = 12;
+      x[2] = -12;
+      x[3] = -1e-8;
+      const dy = randArray(rng, x.length);
+      const r = await onBoth([{ shape: [4, 33, 65], data: x }, { shape: [4, 33, 65], data: dy }], (t, d) => {
+        const y = gelu(t!);
+        const g = tf.grad((u: tf.Tensor) => gelu(u).mul(d!).sum())(t!);
+        return [y, g];
+      }, GELU);
+      expectClose(r, 2e-6);
+    });
+
+    it('GELU gives what the chain gives on NaN and ±Infinity', async () => {
+      const special = [NaN, Infinity, -Infinity, 1];
+      const out: Record<string, number[]> = {};
+      for (const backend of ['cpu', 'wasm'] as const) {
+        await selectBackend(backend);
+        out[backend] = tf.tidy(() => gelu(tf.tensor1d(special)).arraySync() as number[]);
+      }
+      expect(out['wasm']).toEqual(out['cpu']);
+      expect(Number.isNaN(out['wasm']![0]!)).toBe(true); // a NaN in training stays visible
+      expect(out['wasm']![3]).toBeCloseTo(0.8413447, 6);
+    });
+
+    for (const [shape, eps] of [[[3, 17, 48], 1e-6], [[5, 192], 1e-5], [[2, 3]] as unknown as [number[], number], [[1, 7, 3], 1e-6]] as [number[], number | undefined][]) {
+      it(`LayerNorm ${JSON.stringify(shape)} forward and gradients of x, γ, β`, async () => {
+        const n = shape.reduce((a, b) => a * b);
+        const c = shape[shape.length - 1]!;
+        const x = scaled(n, 2.5, 1.5); // off-centre rows, as residual streams are
+        const g = scaled(c, 0.5, 1);
+        const b = scaled(c, 0.3);
+        const dy = randArray(rng, n);
+        const e = eps ?? 1e-6;
+        const r = await onBoth([{ shape, data: x }, { shape: [c], data: g }, { shape: [c], data: b }, { shape, data: dy }], (xt, gt, bt, d) => {
+          const y = layerNorm(xt!, e, gt, bt);
+          const grads = tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, e, v, w).mul(d!).sum())([xt!, gt!, bt!]);
+          return [y, ...grads];
+        }, LAYER_NORM);
+        expectClose(r);
+      });
+    }
+
+    it('LayerNorm gradient leaves no tensor behind', async () => {
+      await selectBackend('wasm');
+      const x = tf.randomNormal([4, 8, 16]);
+      const g = tf.ones([16]);
+      const b = tf.zeros([16]);
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, 1e-6, v, w).square().sum())([x, g, b]);
+      });
+      const dx = tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, 1e-6, v, w).square().sum())([x, g, b]);
+      expect(tf.memory().numTensors).toBe(before + 3);
+      tf.dispose([...dx, x, g, b]);
+    });
+
+    it('AdamW: three steps with weight decay, clipping scale and per-parameter lr equal the chain', async () => {
+      const names = ['w.weight', 'w.bias', 'cls_token'];
+      const shapes = [[6, 5], [5], [1, 1, 5]];
+      const init = shapes.map((s) => scaled(s.reduce((a, b) => a * b), 1));
+      const grads = [0, 1, 2].map(() => shapes.map((s) => scaled(s.reduce((a, b) => a * b), 0.1)));
+      const run = async (backend: 'cpu' | 'wasm') => {
+        await selectBackend(backend);
+        expect(hasFusedKernel(ADAMW)).toBe(backend === 'wasm');
+        const opt = new AdamW({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.05 });
+        const params = new Map(names.map((n, i) => [n, tf.variable(tf.tensor(init[i]!, shapes[i]!), true, `${backend}.${n}`)]));
+        const lrScale = new Map([['w.bias', 0.5]]);
+        grads.forEach((gs, step) => {
+          const g = new Map(names.map((n, i) => [n, tf.tensor(gs[i]!, shapes[i]!)]));
+          const scale = tf.scalar(step === 1 ? 0.25 : 1);
+          opt.apply(params, g, 1e-2, lrScale, scale);
+          tf.dispose([...g.values(), scale]);
+        });
+        const out = [...params.values(), ...opt.m.values(), ...opt.v.values()].map((v) => v.dataSync().slice() as Float32Array);
+        opt.dispose();
+        tf.dispose([...params.values()]);
+        return out;
+      };
+      const cpu = await run('cpu');
+      const wasm = await run('wasm');
+      cpu.forEach((c, i) => expect(maxRelErr(wasm[i]!, c)).toBeLessThanOrEqual(1e-5));
+    });
+  });
+}
