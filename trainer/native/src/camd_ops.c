@@ -28,7 +28,8 @@
 /* exp(x) for x ≤ 0 (clamped below at -87, where it underflows anyway). */
 static inline float exp_nonpos(float x) {
   x = x < -87.0f ? -87.0f : x;
-  float n = (float)(int32_t)(x * 1.44269504f - 0.5f); /* nearest integer (truncation of a value ≤ −0.5) */
+  /* nearest integer by the 1.5·2²³ trick: exact in IEEE arithmetic, hence no -ffast-math for this file */
+  float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;

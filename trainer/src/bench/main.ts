@@ -39,13 +39,18 @@ function matmulGflops(n: number, reps: number): number {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
   tf.matMul(a, b).dispose(); // warm-up (and XNNPACK weight packing)
+  // median over rounds of `reps` back-to-back products, one read-back per round (GPU backends queue work)
   const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
+  for (let round = 0; round < 5; round++) {
     const t0 = performance.now();
-    const c = tf.matMul(a, b);
-    c.dataSync();
-    times.push(performance.now() - t0);
-    c.dispose();
+    let c: tf.Tensor | null = null;
+    for (let i = 0; i < reps; i++) {
+      c?.dispose();
+      c = tf.matMul(a, b);
+    }
+    c!.dataSync();
+    times.push((performance.now() - t0) / reps);
+    c!.dispose();
   }
   tf.dispose([a, b]);
   return (2 * n ** 3) / (median(times) / 1e3) / 1e9;
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
   for (const backend of wanted) {
     await selectBackend(backend);
     process.stderr.write(`[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`);
-    const gflops = matmulGflops(Number(o.matmul), backend === 'cpu' ? 2 : 5);
+    const gflops = matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
     const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch });
     const b = toDeviceBatch(host);
     const times: number[] = [];
