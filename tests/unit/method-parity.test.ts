@@ -173,6 +173,15 @@ describe('§3 losses', () => {
     const m = topkMask(S, 2).sum(-1).dataSync();
     expect(Array.from(m).every((v) => v === 2)).toBe(true);
   });
+  it('top-k mask: exactly k with ties (lower index wins), no gradient through the selection', () => {
+    const ties = tf.tensor2d([[1, 3, 3, 3, 0], [2, 2, 2, 2, 2], [5, 4, 3, 2, 1]]);
+    expect(topkMask(ties, 2).arraySync()).toEqual([[0, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 0, 0, 0]]);
+    expect(topkMask(ties, 4, -1, 7).arraySync()).toEqual([[7, 7, 7, 7, -1], [7, 7, 7, 7, -1], [7, 7, 7, 7, -1]]);
+    // d/dS Σ mask(S)·S = mask(S): the mask itself contributes nothing
+    const S = tf.tensor2d([[0.3, -1, 2, 0.5], [1, 0, -2, 4]]);
+    const g = tf.grad((x: tf.Tensor) => topkMask(x, 2).mul(x).sum())(S);
+    expect(g.arraySync()).toEqual(topkMask(S, 2).arraySync());
+  });
   it('w_d switches on the value of L_AGMD (§3.4)', () => {
     const cfg = defaultLossConfig();
     expect(agmdWeight(tf.scalar(1.5), cfg).dataSync()[0]).toBeCloseTo(0.01, 7);

@@ -66,13 +66,13 @@ describe('EMA and frozen parameters', () => {
     tr.dispose();
   });
 
-  it('the frozen patch embedding gets no update; trainable parameters do', () => {
+  it('the frozen patch embedding gets no update; trainable parameters do', async () => {
     const tr = new CamdTrainer(microConfig(), 2, { epochs: 10, itersPerEpoch: 5, batchSize: BATCH });
     const names = ['patch_embed.proj.weight', 'patch_embed.proj.bias', 'blocks.0.attn.qkv.weight', 'predictor_decoder_blocks.0.mlp.fc1.weight', 'multihead_attention_topk.k_proj.weight', 'decoder_pos_mlp.weight', 'mask_token', 'cls_token'];
     const before = snapshot(tr, names);
     const b = toDeviceBatch(host);
-    tr.trainStep(b);
-    tr.trainStep(b);
+    await tr.trainStep(b);
+    await tr.trainStep(b);
     disposeBatch(b);
     const after = snapshot(tr, names);
     expect(changed(before.get('patch_embed.proj.weight')!, after.get('patch_embed.proj.weight')!)).toBe(false);
@@ -152,11 +152,11 @@ describe('optimiser and schedules (§4, §2.1)', () => {
 });
 
 describe('training', () => {
-  it('loss decreases over 20 steps on a fixed small batch', () => {
+  it('loss decreases over 20 steps on a fixed small batch', async () => {
     const tr = new CamdTrainer(microConfig(), 3, { epochs: 100, itersPerEpoch: 10, batchSize: BATCH });
     const b = toDeviceBatch(host);
     const losses: number[] = [];
-    for (let i = 0; i < 20; i++) losses.push(tr.trainStep(b).loss);
+    for (let i = 0; i < 20; i++) losses.push((await tr.trainStep(b)).loss);
     disposeBatch(b);
     tr.dispose();
     expect(losses.every(Number.isFinite)).toBe(true);
@@ -165,13 +165,13 @@ describe('training', () => {
     expect(last).toBeLessThan(first * 0.9);
   });
 
-  it('no tensor leaks across steps', () => {
+  it('no tensor leaks across steps', async () => {
     const tr = new CamdTrainer(microConfig(), 4, { epochs: 100, itersPerEpoch: 10, batchSize: BATCH });
     const b = toDeviceBatch(host);
-    tr.trainStep(b); // creates the AdamW slots
+    await tr.trainStep(b); // creates the AdamW slots
     const n0 = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) tr.trainStep(b);
-    tr.evaluate(b);
+    for (let i = 0; i < 3; i++) await tr.trainStep(b);
+    await tr.evaluate(b);
     expect(tf.memory().numTensors).toBe(n0);
     disposeBatch(b);
     const before = tf.memory().numTensors;
@@ -196,7 +196,7 @@ describe('one training step on every available backend gives the same losses', (
       const b = toDeviceBatch(host);
       const steps: number[][] = [];
       for (let i = 0; i < 2; i++) {
-        const m = tr.trainStep(b);
+        const m = await tr.trainStep(b);
         steps.push([m.loss, m.loss_dense, m.loss_global, m.loss_agmd, m.grad_norm]);
       }
       disposeBatch(b);

@@ -19,7 +19,7 @@ const SCRIPT = fileURLToPath(new URL('../../../bench/torch_camd_step.py', import
 
 
 /** Matmul FLOPs of one training step, from the kernels tfjs actually ran. */
-async function stepFlops(run: () => void): Promise<number> {
+async function stepFlops(run: () => Promise<void>): Promise<number> {
   const info = await tf.profile(run);
   let flops = 0;
   for (const k of info.kernels) {
@@ -70,7 +70,7 @@ export async function compareTorch(cfg: CamdConfig, batch: number, steps: number
     const pt: number[] = [];
     for (let i = 0; i < warmup + steps; i++) {
       const t0 = performance.now();
-      trainer.trainStep(b);
+      await trainer.trainStep(b);
       const dt = (performance.now() - t0) / 1000;
       child.stdin!.write('step\n');
       const r = await next();
@@ -80,7 +80,9 @@ export async function compareTorch(cfg: CamdConfig, batch: number, steps: number
       }
       process.stderr.write(`[compare-torch] step ${i + 1}/${warmup + steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`);
     }
-    const flops = await stepFlops(() => void trainer.trainStep(b));
+    const flops = await stepFlops(async () => {
+      await trainer.trainStep(b);
+    });
     disposeBatch(b);
     trainer.dispose();
     const t = median(tj);

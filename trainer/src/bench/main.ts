@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     const times: number[] = [];
     for (let i = 0; i < warmup + steps; i++) {
       const t0 = performance.now();
-      const m = trainer.trainStep(b);
+      const m = await trainer.trainStep(b);
       const dt = performance.now() - t0;
       if (!Number.isFinite(m.loss)) throw new Error(`non-finite loss on ${backend} at step ${i}`);
       if (i >= warmup) times.push(dt);

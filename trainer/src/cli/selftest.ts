@@ -53,7 +53,7 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   const results = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    const m = trainer.trainStep(b);
+    const m = await trainer.trainStep(b);
     const ms = performance.now() - t0;
     if (!Number.isFinite(m.loss)) throw new Error(`non-finite loss at step ${i + 1}`);
     results.push({ step: i + 1, ms, ...m });

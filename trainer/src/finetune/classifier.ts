@@ -9,7 +9,7 @@ import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { ParamStore, constInit } from '../model/params.js';
 import { addEncoder, block, layerNorm, linear, patchify, type Getter } from '../model/vit.js';
 import { sincosTable2d } from '../model/posembed.js';
-import { readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
+import { readAll, readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
 import { z } from 'zod';
 
@@ -171,12 +171,9 @@ export class Classifier {
     return this.spec.model.depth + 1;
   }
 
-  exportTensors(): NamedArray[] {
-    const out = this.params.names().map((name) => {
-      const v = this.params.get(name);
-      return { name, shape: v.shape, data: v.dataSync() as Float32Array };
-    });
-    out.push({ name: 'pos_embed', shape: [1, ...this.posEmbed.shape], data: this.posEmbed.dataSync() as Float32Array });
+  async exportTensors(): Promise<NamedArray[]> {
+    const out = await readAll(this.params.names().map((name) => [name, this.params.get(name)]));
+    out.push({ name: 'pos_embed', shape: [1, ...this.posEmbed.shape], data: (await this.posEmbed.data()) as Float32Array });
     return out;
   }
 

@@ -53,7 +53,7 @@ export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: st
       let o = 0;
       for await (const b of evalBatches(items, cache, S, 32)) {
         const l = tf.tidy(() => clf.logits(tf.tensor4d(b.x, [b.n, S, S, 3])));
-        logits.set(l.dataSync(), o);
+        logits.set(await l.data(), o);
         o += b.n * K;
         l.dispose();
       }

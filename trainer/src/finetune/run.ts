@@ -196,7 +196,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
       for (const part of [train, val, test]) {
         for await (const b of evalBatches(part, cache, S, 32)) {
           const f = tf.tidy(() => clf.features(tf.tensor4d(b.x, [b.n, S, S, 3])));
-          const data = f.dataSync() as Float32Array;
+          const data = (await f.data()) as Float32Array;
           f.dispose();
           b.items.forEach((it, k) => featureCache.set(it.path, data.slice(k * model.embedDim, (k + 1) * model.embedDim)));
           done += b.n;
@@ -211,12 +211,12 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
       if (linearProbe) {
         const f = tf.tensor2d(items.flatMap((it) => [...featureCache.get(it.path)!]), [items.length, model.embedDim]);
         const l = tf.tidy(() => clf.head(f));
-        logits.set(l.dataSync());
+        logits.set(await l.data());
         tf.dispose([f, l]);
       } else {
         for await (const b of evalBatches(items, cache, S, 32)) {
           const l = tf.tidy(() => clf.logits(tf.tensor4d(b.x, [b.n, S, S, 3])));
-          logits.set(l.dataSync(), o);
+          logits.set(await l.data(), o);
           o += b.n * K;
           l.dispose();
         }
@@ -228,17 +228,17 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
     const metricName = task === 'far' ? 'mean_acc' : 'top1';
     const t0 = performance.now();
     let step = 0;
-    const ckptOf = (epoch: number) => {
+    const ckptOf = async (epoch: number) => {
       const file = join(outDir, 'best.safetensors');
       const state = { kind: CLASSIFIER_FORMAT, run_id: runId, epoch, task, names: ds.set.names, spec: clf.spec, normalisation: config.normalisation, img_size: S };
-      const { bytes, sha256 } = encodeTensorFile(CLASSIFIER_FORMAT, state, clf.exportTensors());
+      const { bytes, sha256 } = encodeTensorFile(CLASSIFIER_FORMAT, state, await clf.exportTensors());
       writeFileAtomic(file, bytes);
       store.addCheckpoint({ run_id: runId, step, kind: 'encoder', path: file, sha256, bytes: bytes.length });
       send({ type: 'checkpoint', epoch, path: file });
       return file;
     };
     /** One optimiser step on the loss `f`; returns the loss value. */
-    const trainStep = (f: () => tf.Scalar, lr: number): number => {
+    const trainStep = async (f: () => tf.Scalar, lr: number): Promise<number> => {
       const v = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(f, [...vars.values()]);
         const byName = new Map<string, tf.Tensor>();
@@ -246,7 +246,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
         opt.apply(vars, byName, lr, lrScale); // no gradient clipping in fine-tuning (§5)
         return value;
       });
-      const out = v.dataSync()[0]!;
+      const out = (await v.data())[0]!;
       v.dispose();
       return out;
     };
@@ -264,7 +264,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
         if (linearProbe) {
           const f = tf.tensor2d(items.flatMap((x) => [...featureCache.get(x.path)!]), [items.length, model.embedDim]);
           const y = labelTensor(task, items, K);
-          loss = trainStep(() => lossOf(task, clf.head(f), y), lr);
+          loss = await trainStep(() => lossOf(task, clf.head(f), y), lr);
           tf.dispose([f, y]);
         } else {
           const draws = items.map((x) => {
@@ -277,7 +277,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
           const x = tf.tensor4d(xb, [items.length, S, S, 3]);
           const y = labelTensor(task, items, K);
           const masks = clf.dropPathMasks(items.length, rng);
-          loss = trainStep(() => lossOf(task, clf.logits(x, masks), y), lr);
+          loss = await trainStep(() => lossOf(task, clf.logits(x, masks), y), lr);
           tf.dispose([x, y, ...(masks ?? [])]);
         }
         step++;
@@ -303,7 +303,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
       const selValue = v ? v.value : te.value;
       if (v ? selValue > bestSel : epoch === epochs) {
         bestSel = selValue;
-        bestFile = ckptOf(epoch);
+        bestFile = await ckptOf(epoch);
       }
       store.updateRun(runId, { last_step: step });
     }

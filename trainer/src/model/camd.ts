@@ -92,7 +92,7 @@ export class CamdModel {
     for (const name of this.params.names()) {
       if (!hasMomentumCopy(name)) continue;
       const v = s.get(name);
-      s.add(`mm_${name}`, v.shape, v.dataSync() as Float32Array, 'momentum');
+      s.add(`mm_${name}`, v.shape, v, 'momentum');
     }
   }
 

@@ -46,34 +46,23 @@ export function globalLoss(pred: tf.Tensor3D, target: tf.Tensor3D, negWeight: nu
 }
 
 /**
- * 0/1 mask of the top-k entries along the last axis, computed on a detached copy of the
- * scores (read back, so no gradient can flow through the selection; §3.3). Ties go to the
- * lower index, like tf.topk.
+ * Mask of the top-k entries along the last axis: `kept` there, `masked` elsewhere (§3.3). Computed
+ * on the device without a read-back (GPU backends queue it like any kernel) and outside the
+ * gradient: the selection is a constant. Exactly k entries per row; ties at the k-th value go to the
+ * lower index, like tf.topk and torch.topk on CPU.
  */
 export function topkMask(scores: tf.Tensor, k: number, masked = 0, kept = 1): tf.Tensor {
-  const shape = scores.shape;
-  const n = shape[shape.length - 1]!;
-  const data = scores.dataSync();
-  const rows = data.length / n;
-  const mask = new Float32Array(data.length).fill(masked);
-  const best = new Int32Array(k);
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    let filled = 0;
-    for (let j = 0; j < n; j++) {
-      const v = data[o + j]!;
-      // insertion into the sorted list of the k best so far (strictly greater wins: stable)
-      let pos = filled;
-      while (pos > 0 && v > data[o + best[pos - 1]!]!) pos--;
-      if (pos < k) {
-        for (let q = Math.min(filled, k - 1); q > pos; q--) best[q] = best[q - 1]!;
-        best[pos] = j;
-        if (filled < k) filled++;
-      }
-    }
-    for (let q = 0; q < filled; q++) mask[o + best[q]!] = kept;
-  }
-  return tf.tensor(mask, shape, 'float32');
+  return tf.tidy(() => {
+    // a detached view of the same data (reference counted): not on the gradient tape, no copy, no read-back
+    tf.backend().incRef(scores.dataId);
+    const s = tf.engine().makeTensorFromDataId(scores.dataId, [...scores.shape], scores.dtype);
+    const kth = tf.topk(s, k).values.slice([...s.shape.slice(0, -1).map(() => 0), k - 1], [...s.shape.slice(0, -1), 1]);
+    const above = s.greater(kth); // strictly better than the k-th: always kept
+    const tie = s.equal(kth).cast('int32');
+    const room = tf.scalar(k, 'int32').sub(above.cast('int32').sum(-1, true)); // how many ties still fit
+    const take = above.logicalOr(tie.cast('bool').logicalAnd(tf.cumsum(tie, s.rank - 1).lessEqual(room)));
+    return tf.where(take, tf.fill(s.shape, kept), tf.fill(s.shape, masked));
+  });
 }
 
 /**

@@ -19,9 +19,11 @@ export class ParamStore {
   /** Unique per store, so that several models can live in one process (tfjs variable names are global). */
   private readonly uid = `camd${storeCounter++}`;
 
-  add(name: string, shape: number[], values: Float32Array, role: ParamRole): tf.Variable {
+  /** A parameter from host values, or a device-side copy of a tensor (no read-back). */
+  add(name: string, shape: number[], values: Float32Array | tf.Tensor, role: ParamRole): tf.Variable {
     if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
-    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), role === 'online', `${this.uid}/${name}`));
+    const init = () => (values instanceof tf.Tensor ? values.clone().reshape(shape) : tf.tensor(values, shape, 'float32'));
+    const v = tf.tidy(() => tf.variable(init(), role === 'online', `${this.uid}/${name}`));
     this.vars.set(name, v);
     this.roles.set(name, role);
     return v;

@@ -9,6 +9,7 @@
  *   encoder export     format "camd-encoder": patch_embed, cls_token, pos_embed, blocks.* (what
  *                      fine-tuning loads)
  */
+import type * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -155,4 +156,9 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = r
   } catch {
     /* directories cannot be fsynced on every platform */
   }
+}
+
+/** Host copies of named tensors, read asynchronously (the only read-back GPU backends allow in Node). */
+export async function readAll(named: [string, tf.Tensor][]): Promise<NamedArray[]> {
+  return Promise.all(named.map(async ([name, v]) => ({ name, shape: v.shape, data: (await v.data()) as Float32Array })));
 }

@@ -339,10 +339,10 @@ interface LoopContext {
   stopAt?: number;
 }
 
-function writeCheckpoint(c: LoopContext): void {
+async function writeCheckpoint(c: LoopContext): Promise<void> {
   const { trainer, runDir, runId, store } = c;
   const file = join(runDir, 'checkpoints', checkpointName(trainer.step));
-  const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(trainer, runId, c.settings, c.totalSteps), trainer.exportTensors());
+  const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(trainer, runId, c.settings, c.totalSteps), await trainer.exportTensors());
   writeFileAtomic(file, bytes);
   store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes: bytes.length });
   c.lastCheckpoint = file;
@@ -350,11 +350,11 @@ function writeCheckpoint(c: LoopContext): void {
   for (const old of listCheckpoints(runDir).slice(c.keep)) rmSync(old, { force: true });
 }
 
-function writeEncoder(c: LoopContext): string {
+async function writeEncoder(c: LoopContext): Promise<string> {
   const { trainer, runDir, runId, store } = c;
   const file = join(runDir, 'encoder.safetensors');
   const state = { kind: 'camd-encoder', run_id: runId, step: trainer.step, model: c.cfg.model, normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD } };
-  const { bytes, sha256 } = encodeTensorFile(ENCODER_FORMAT, state, trainer.exportEncoder());
+  const { bytes, sha256 } = encodeTensorFile(ENCODER_FORMAT, state, await trainer.exportEncoder());
   writeFileAtomic(file, bytes);
   store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'encoder', path: file, sha256, bytes: bytes.length });
   return file;
@@ -382,7 +382,7 @@ async function trainLoop(c: LoopContext): Promise<PretrainResult> {
       const batch = toDeviceBatch(host);
       let m;
       try {
-        m = trainer.trainStep(batch);
+        m = await trainer.trainStep(batch);
       } finally {
         disposeBatch(batch);
       }
@@ -402,12 +402,12 @@ async function trainLoop(c: LoopContext): Promise<PretrainResult> {
       if (pending.length >= 400) flush();
       if (sinceCheckpoint >= c.checkpointEvery || last || signal.stop) {
         flush();
-        writeCheckpoint(c);
+        await writeCheckpoint(c);
         sinceCheckpoint = 0;
       }
       if (signal.stop) break;
       if (c.stopAt !== undefined && step >= c.stopAt) {
-        if (sinceCheckpoint > 0) writeCheckpoint(c);
+        if (sinceCheckpoint > 0) await writeCheckpoint(c);
         sinceCheckpoint = 0;
         break;
       }
@@ -418,7 +418,7 @@ async function trainLoop(c: LoopContext): Promise<PretrainResult> {
   }
   flush();
   const interrupted = trainer.step < totalSteps;
-  const encoder = writeEncoder(c);
+  const encoder = await writeEncoder(c);
   store.updateRun(runId, { status: interrupted ? 'stopped' : 'done', finished_at: new Date().toISOString(), last_step: trainer.step });
   send({ type: 'done', step: trainer.step, reason: interrupted ? 'interrupted' : 'completed', checkpoint: c.lastCheckpoint, encoder, seconds: (performance.now() - t0) / 1000 });
   if (tf.memory().numTensors > 10_000) process.stderr.write(`camd: warning: ${tf.memory().numTensors} tensors still live\n`);

@@ -8,7 +8,7 @@ import { CamdModel, type CamdBatch } from '../model/camd.js';
 import { AdamW, clipCoefficient } from '../optim/adamw.js';
 import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
 import type { CamdConfig } from '../model/config.js';
-import type { NamedArray } from './checkpoint.js';
+import { readAll, type NamedArray } from './checkpoint.js';
 
 const OPT_M = 'optim.m/';
 const OPT_V = 'optim.v/';
@@ -64,8 +64,11 @@ export class CamdTrainer {
     return momentumAt(this.epochAt(step), o.momentum, this.sched.epochs, o.momentumSchedule);
   }
 
-  /** Runs one optimiser step on a batch and returns its metrics (one read-back per step). */
-  trainStep(batch: CamdBatch): StepMetrics {
+  /**
+   * Runs one optimiser step on a batch and returns its metrics: one asynchronous read-back per
+   * step, so GPU backends (webgpu) queue the whole step without a sync point.
+   */
+  async trainStep(batch: CamdBatch): Promise<StepMetrics> {
     const lr = this.lrAt(this.step);
     const mm = this.momentumAt(this.step);
     const model = this.model;
@@ -93,9 +96,9 @@ export class CamdTrainer {
       parts!.dispose();
       return out;
     });
-    const v = packed.dataSync();
-    packed.dispose();
     this.step++;
+    const v = await packed.data();
+    packed.dispose();
     return {
       loss: v[0]!,
       loss_dense: v[1]!,
@@ -109,39 +112,32 @@ export class CamdTrainer {
   }
 
   /** Losses of a batch without any update (for parity checks and evaluation). */
-  evaluate(batch: CamdBatch): { loss: number; loss_dense: number; loss_global: number; loss_agmd: number } {
+  async evaluate(batch: CamdBatch): Promise<{ loss: number; loss_dense: number; loss_global: number; loss_agmd: number }> {
     const v = tf.tidy(() => {
       const teacher = this.model.teacher(batch.x2);
       const l = this.model.losses(batch, teacher);
       return tf.stack([l.total, l.dense, l.global, l.agmd]);
     });
-    const d = v.dataSync();
+    const d = await v.data();
     v.dispose();
     return { loss: d[0]!, loss_dense: d[1]!, loss_global: d[2]!, loss_agmd: d[3]! };
   }
 
   /** Every weight (online, frozen, momentum) and the AdamW moments, as host arrays. */
-  exportTensors(): NamedArray[] {
-    const out: NamedArray[] = [];
-    for (const name of this.model.params.names()) {
-      const v = this.model.params.get(name);
-      out.push({ name, shape: v.shape, data: v.dataSync() as Float32Array });
-    }
+  async exportTensors(): Promise<NamedArray[]> {
+    const all: [string, tf.Tensor][] = this.model.params.names().map((name) => [name, this.model.params.get(name)]);
     for (const [prefix, slots] of [[OPT_M, this.optimizer.m], [OPT_V, this.optimizer.v]] as const) {
-      for (const [name, v] of slots) out.push({ name: prefix + name, shape: v.shape, data: v.dataSync() as Float32Array });
+      for (const [name, v] of slots) all.push([prefix + name, v]);
     }
-    return out;
+    return readAll(all);
   }
 
   /** The online encoder as fine-tuning loads it: patch_embed, cls_token, pos_embed, blocks.* (§4 last bullet). */
-  exportEncoder(): NamedArray[] {
+  async exportEncoder(): Promise<NamedArray[]> {
     const names = this.model.params.names().filter((n) => n.startsWith('patch_embed.') || n === 'cls_token' || n.startsWith('blocks.'));
-    const out = names.map((name) => {
-      const v = this.model.params.get(name);
-      return { name, shape: v.shape, data: v.dataSync() as Float32Array };
-    });
+    const out = await readAll(names.map((name) => [name, this.model.params.get(name)]));
     const pe = this.model.posEmbed;
-    out.push({ name: 'pos_embed', shape: [1, ...pe.shape], data: pe.dataSync() as Float32Array });
+    out.push({ name: 'pos_embed', shape: [1, ...pe.shape], data: (await pe.data()) as Float32Array });
     return out;
   }
 
