@@ -13,14 +13,17 @@ describe('camd info', () => {
   it('--json is an object keyed by backend name, with wasm picked by auto here', () => {
     const out = execFileSync(process.execPath, [CAMD, 'info', '--json'], { encoding: 'utf8', timeout: 60_000 });
     const info = JSON.parse(out) as Record<string, { loaded: boolean; selectedByAuto: boolean; reason: string | null; packages: { package: string; version: string | null; installed: boolean }[] }>;
-    expect(Object.keys(info).sort()).toEqual(['cpu', 'tensorflow', 'wasm']);
+    expect(Object.keys(info).sort()).toEqual(['cpu', 'tensorflow', 'wasm', 'webgpu']);
     expect(info['wasm']!.loaded).toBe(true);
     expect(info['cpu']!.loaded).toBe(true);
     expect(info['wasm']!.packages[0]!.version).toBe('4.22.0');
     const autos = Object.entries(info).filter(([, v]) => v.selectedByAuto);
     expect(autos.length).toBe(1);
     // tfjs-node(-gpu) cannot install on this machine (no libtensorflow download): the reason says so
-    if (!info['tensorflow']!.loaded) {
+    // the webgpu rung is there with its package; without an adapter it says why
+    expect(info['webgpu']!.packages[0]!.package).toBe('@tensorflow/tfjs-backend-webgpu');
+    if (!info['webgpu']!.loaded) expect(info['webgpu']!.reason).toMatch(/no GPU adapter|software adapter|not installed/);
+    if (!info['tensorflow']!.loaded && !info['webgpu']!.loaded) {
       expect(autos[0]![0]).toBe('wasm');
       expect(info['tensorflow']!.reason).toMatch(/tfjs-node-gpu/);
       expect(info['tensorflow']!.packages.map((p) => p.package)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
@@ -62,6 +65,6 @@ describe('camd selftest and --backend', () => {
     expect(r.stderr).toMatch(/^camd: backend tensorflow is not available: /);
     const r2 = camd(['selftest', '--backend', 'metal']);
     expect(r2.status).toBe(2);
-    expect(r2.stderr).toMatch(/--backend must be auto, tensorflow, wasm or cpu/);
+    expect(r2.stderr).toMatch(/--backend must be auto, tensorflow, webgpu, wasm or cpu/);
   });
 });

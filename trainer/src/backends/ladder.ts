@@ -1,6 +1,7 @@
 /**
- * The backend ladder (DESIGN.md "Compute"): tfjs-node-gpu → tfjs-node → wasm → cpu.
- * `auto` takes the first rung that loads and says which and why the others were skipped.
+ * The backend ladder (DESIGN.md "Compute"): tfjs-node-gpu (when TensorFlow can use the GPU) →
+ * webgpu (Dawn) → tfjs-node → wasm → cpu. `auto` takes the first rung that loads and says which
+ * and why the others were skipped.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
@@ -8,13 +9,14 @@ import { installWasmKernelFixes, PATCHED_WASM_KERNELS } from './wasm/register.js
 import { diagnoseCuda, probeCuda, type CudaDiagnosis } from './cuda-diagnose.js';
 import { initWasmBackend } from './wasm-threads.js';
 import { nativeBlas, nativeOps } from './native.js';
+import { loadWebGpu, TFJS_WEBGPU_PACKAGE } from './webgpu.js';
 
 export interface BackendOptions {
   /** Threads of the wasm rung: a count, or 'auto' (one per CPU, at most 8). Fixed at first use in a process. */
   wasmThreads?: number | 'auto';
 }
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = 'auto' | BackendName;
 
@@ -166,24 +168,65 @@ async function loadCpuRung(reports: RungReport[]): Promise<boolean> {
   return report.loaded;
 }
 
+async function loadWebgpuRung(reports: RungReport[]): Promise<boolean> {
+  const version = packageVersion(TFJS_WEBGPU_PACKAGE);
+  const report: RungReport = { backend: 'webgpu', package: TFJS_WEBGPU_PACKAGE, installed: version !== null, version, loaded: false, reason: null, details: {} };
+  reports.push(report);
+  try {
+    const r = await loadWebGpu();
+    if (r.ok) {
+      report.loaded = true;
+      report.details = { adapter: `${r.adapter.vendor || '?'} ${r.adapter.architecture} ${r.adapter.device} (${r.adapter.description})`.replace(/\s+/g, ' ').trim(), software: r.adapter.software, dawn: `webgpu@${packageVersion('webgpu')}` };
+      if (r.adapter.software) report.reason = 'software adapter (CAMD_WEBGPU_SOFTWARE=1): runs on the CPU, for tests only';
+    } else {
+      report.reason = r.reason;
+      if (r.diagnosis) report.details['webgpu'] = r.diagnosis;
+    }
+  } catch (e) {
+    report.reason = `failed to initialise: ${oneLine(e)}`;
+  }
+  return report.loaded;
+}
+
+/** True when the tensorflow rung loaded tfjs-node-gpu and TensorFlow can use the GPU. */
+function tensorflowOnGpu(reports: RungReport[]): boolean {
+  return reports.some((r) => r.backend === 'tensorflow' && r.loaded && r.package === '@tensorflow/tfjs-node-gpu' && r.reason === null);
+}
+
 const LOADERS: Record<BackendName, (r: RungReport[], o: BackendOptions) => Promise<boolean>> = {
   tensorflow: loadTensorflowRung,
+  webgpu: loadWebgpuRung,
   wasm: loadWasmRung,
   cpu: loadCpuRung,
 };
+
+async function picked(name: BackendName, reports: RungReport[]): Promise<Selection> {
+  await tf.ready();
+  const chosen = reports.filter((r) => r.backend === name && r.loaded).pop()!;
+  const skipped = reports.filter((r) => !r.loaded).map((r) => `${r.package}: ${r.reason}`);
+  return { backend: name, package: chosen.package, skipped, reports };
+}
 
 /** Selects a backend. `auto` walks the ladder; a named backend must load or this throws one line. */
 export async function selectBackend(choice: BackendChoice, opts: BackendOptions = {}): Promise<Selection> {
   const reports: RungReport[] = [];
   const order: BackendName[] = choice === 'auto' ? [...BACKEND_NAMES] : [choice];
+  let tensorflowOnCpu = false;
   for (const name of order) {
-    if (await LOADERS[name](reports, opts)) {
+    if (tensorflowOnCpu && name !== 'webgpu') {
+      // no webgpu adapter: TensorFlow on the CPU (tfjs-node) is the next rung after all
+      tensorflowOnCpu = false;
+      if (await tf.setBackend('tensorflow')) return picked('tensorflow', reports);
+    }
+    const ok = await LOADERS[name](reports, opts);
+    if (ok && name === 'tensorflow' && choice === 'auto' && !tensorflowOnGpu(reports)) {
+      tensorflowOnCpu = true; // a GPU through webgpu beats TensorFlow's CPU kernels
+      continue;
+    }
+    if (ok) {
       const ok = await tf.setBackend(name);
       if (!ok) continue;
-      await tf.ready();
-      const chosen = reports.filter((r) => r.backend === name && r.loaded).pop()!;
-      const skipped = reports.filter((r) => !r.loaded).map((r) => `${r.package}: ${r.reason}`);
-      return { backend: name, package: chosen.package, skipped, reports };
+      return picked(name, reports);
     }
   }
   const why = reports.map((r) => `${r.package}: ${r.reason}`).join('; ');
@@ -195,7 +238,8 @@ export async function probeAll(opts: BackendOptions = {}): Promise<{ reports: Ru
   const reports: RungReport[] = [];
   const loaded: BackendName[] = [];
   for (const name of BACKEND_NAMES) if (await LOADERS[name](reports, opts)) loaded.push(name);
-  const auto = loaded[0] ?? null;
+  // as selectBackend: TensorFlow on the CPU comes after a webgpu adapter
+  const auto = loaded[0] === 'tensorflow' && !tensorflowOnGpu(reports) && loaded.includes('webgpu') ? 'webgpu' : (loaded[0] ?? null);
   if (auto) await tf.setBackend(auto);
   return { reports, auto };
 }

@@ -1,10 +1,11 @@
 /**
  * `camd info`: every rung of the backend ladder, whether it loaded, why not, and versions.
- * JSON form: an object keyed by backend name ("tensorflow", "wasm", "cpu").
+ * JSON form: an object keyed by backend name ("tensorflow", "webgpu", "wasm", "cpu").
  */
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, probeAll, type BackendName, type RungReport } from '../backends/ladder.js';
 import type { CudaDiagnosis } from '../backends/cuda-diagnose.js';
+import type { WebGpuDiagnosis } from '../backends/webgpu-diagnose.js';
 
 export interface BackendInfo {
   loaded: boolean;
@@ -49,7 +50,7 @@ export function formatInfo(info: InfoJson): string {
       const pick = b.selectedByAuto && p.loaded ? '   <- auto' : '';
       lines.push(`${rung}. ${name.padEnd(10)} ${p.package}${p.version ? `@${p.version}` : ''}: ${mark}${pick}`);
       if (p.reason) lines.push(`   why: ${p.reason}`);
-      const details = Object.entries(p.details).filter(([k]) => k !== 'cuda');
+      const details = Object.entries(p.details).filter(([k]) => k !== 'cuda' && k !== 'webgpu');
       if (p.loaded && details.length) lines.push(`   ${details.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('; ')}`);
       const cuda = p.details['cuda'] as CudaDiagnosis | undefined;
       if (cuda && !cuda.usable) {
@@ -59,6 +60,12 @@ export function formatInfo(info: InfoJson): string {
         lines.push(...cuda.fixes.map((s) => `     fix: ${s}`));
         lines.push(...cuda.warnings.map((s) => `     note: ${s}`));
         if (found.length) lines.push(`     found: ${found.map(([k, v]) => `${k} = ${v}`).join('; ')}`);
+      }
+      const wg = p.details['webgpu'] as WebGpuDiagnosis | undefined;
+      if (wg) {
+        lines.push('   WebGPU check:');
+        lines.push(...wg.problems.map((s) => `     problem: ${s}`));
+        lines.push(...wg.fixes.map((s) => `     fix: ${s}`));
       }
       rung++;
     }

@@ -27,7 +27,7 @@ export interface EvalFlags {
 
 export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: string; results: Record<string, FarMetrics | FerMetrics> }> {
   const backend = flags.backend ?? 'auto';
-  if (!isBackendChoice(backend)) throw new UserError(`--backend must be auto, tensorflow, wasm or cpu, got '${backend}'`);
+  if (!isBackendChoice(backend)) throw new UserError(`--backend must be auto, tensorflow, webgpu, wasm or cpu, got '${backend}'`);
   try {
     await selectBackend(backend);
   } catch (e) {

@@ -99,7 +99,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
   if (flags.task !== 'far' && flags.task !== 'fer') throw new UserError(`--task must be far or fer, got '${flags.task}'`);
   const task = flags.task as Task;
   const backendChoice = flags.backend ?? 'auto';
-  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be auto, tensorflow, wasm or cpu, got '${backendChoice}'`);
+  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be auto, tensorflow, webgpu, wasm or cpu, got '${backendChoice}'`);
   const seed = flags.seed ?? DEFAULTS.seed;
   const epochs = flags.epochs ?? DEFAULTS.epochs;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new UserError('--epochs must be a positive integer');
@@ -181,7 +181,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
     mkdirSync(outDir, { recursive: true });
     const config = { task, format: ds.set.format, data: ds.root, init: flags.init, model, outputs: K, names: ds.set.names, split: ds.set.splitNote, few_shot: flags.fewShot ?? null, linear_probe: linearProbe, epochs, batch, blr, lr: lr0, warmup_epochs: warmup, layer_decay: decay, drop_path: clf.spec.dropPath, augmentation: aug, min_lr: minLr, seed, pos_embed: posNote, normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD } };
     store.createRun({ id: runId, kind: 'finetune', datasetId: ds.datasetId, parentRunId: encoder?.runId && store.run(encoder.runId) ? encoder.runId : null, config, seed, outDir, totalSteps: epochs * ipe });
-    store.updateRun(runId, { status: 'running', backend: sel.backend, backend_detail: JSON.stringify({ package: sel.package, skipped: sel.skipped }), started_at: new Date().toISOString() });
+    store.updateRun(runId, { status: 'running', backend: sel.backend, backend_detail: JSON.stringify({ package: sel.package, skipped: sel.skipped, details: sel.reports.find((r) => r.loaded && r.backend === sel.backend)?.details ?? {} }), started_at: new Date().toISOString() });
     const eventsFile = join(outDir, 'events.jsonl');
     const send = (e: FinetuneEvent) => {
       if (e.type !== 'progress') appendFileSync(eventsFile, JSON.stringify(e) + '\n');

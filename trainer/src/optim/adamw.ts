@@ -99,7 +99,8 @@ export class AdamW {
  * disables clipping (coef null).
  */
 export function clipCoefficient(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; coef: tf.Scalar | null } {
-  const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => g.square().sum()))) as tf.Scalar;
+  // stack + sum rather than addN: WebGPU caps a kernel's inputs (16 storage buffers on some adapters)
+  const norm = tf.sqrt(tf.stack([...grads.values()].map((g) => g.square().sum())).sum()) as tf.Scalar;
   if (!(maxNorm > 0)) return { norm, coef: null };
   return { norm, coef: tf.minimum(tf.scalar(1), tf.scalar(maxNorm).div(norm.add(1e-6))) as tf.Scalar };
 }

@@ -188,7 +188,7 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
   const keep = flags.keepCheckpoints ?? DEFAULTS.keepCheckpoints;
   if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) throw new UserError('--checkpoint-every must be a positive integer');
   const backendChoice = flags.backend ?? 'auto';
-  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be auto, tensorflow, wasm or cpu, got '${backendChoice}'`);
+  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be auto, tensorflow, webgpu, wasm or cpu, got '${backendChoice}'`);
 
   const store = new Store(dbPath);
   try {
