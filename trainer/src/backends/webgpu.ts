@@ -6,8 +6,9 @@
  * and register the backend ourselves.
  *
  * Software adapters (Mesa's llvmpipe through Dawn's OpenGL backend) are refused unless
- * CAMD_WEBGPU_SOFTWARE=1: they run the same shaders on the CPU, far slower than wasm, and exist so
- * that the webgpu code path can be tested on machines without a GPU.
+ * CAMD_WEBGPU_SOFTWARE=1, and even then only taken when there is no hardware adapter: they run the
+ * same shaders on the CPU, far slower than wasm, and exist so that the webgpu code path can be
+ * tested on machines without a GPU.
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -42,8 +43,11 @@ const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|softpipe/i;
 let dawn: DawnModule | null = null;
 let gpuObject: GPU | null = null;
 
-/** Dawn's GPU object (once per process); null when the `webgpu` package is absent or fails to load. */
-export async function gpuEntry(software = softwareAllowed()): Promise<GPU | null> {
+/**
+ * Dawn's GPU object (once per process); null when the `webgpu` package is absent or fails to load.
+ * `software`: Dawn's OpenGL backend on Mesa (EGL without a display) instead of its native one.
+ */
+export async function gpuEntry(software: boolean): Promise<GPU | null> {
   if (gpuObject) return gpuObject;
   try {
     dawn ??= (await import(WEBGPU_PACKAGE)) as unknown as DawnModule;
@@ -62,7 +66,7 @@ export async function gpuEntry(software = softwareAllowed()): Promise<GPU | null
   return gpuObject;
 }
 
-export function adapterOptions(software = softwareAllowed()): GPURequestAdapterOptions {
+export function adapterOptions(software: boolean): GPURequestAdapterOptions {
   return software ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions) : { powerPreference: 'high-performance' };
 }
 
@@ -81,7 +85,7 @@ export function describeAdapter(a: GPUAdapter): AdapterDescription {
   };
 }
 
-/** Asks Dawn for an adapter in a child process, capturing what it prints natively. */
+/** Asks Dawn for an adapter in a child process (native backend, or OpenGL with `software`), capturing what it prints natively. */
 function probeInChild(software: boolean): { adapter: AdapterDescription | null; log: string; failure: string | null } {
   // the built script (also when this module runs from source, as under vitest; `npm test` builds first)
   const child = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/backends/webgpu-probe-child.js' : './webgpu-probe-child.js', import.meta.url));
@@ -105,16 +109,23 @@ let loaded: AdapterDescription | null = null;
 /** Loads the webgpu rung: adapter, device, tfjs backend 'webgpu' registered (not yet selected). */
 export async function loadWebGpu(): Promise<WebGpuLoad> {
   if (loaded) return { ok: true, adapter: loaded };
-  const software = softwareAllowed();
   if (webgpuPackageVersion() === null) return { ok: false, reason: `the optional package ${WEBGPU_PACKAGE} (Dawn's Node binding) is not installed` };
   // first in a child: Dawn's own messages go to the diagnosis, and a crashing driver takes only the child
-  const probe = probeInChild(software);
+  let software = false;
+  let probe = probeInChild(false);
+  if ((!probe.adapter || probe.adapter.software) && softwareAllowed()) {
+    const soft = probeInChild(true); // no hardware adapter: Mesa's llvmpipe, for tests
+    if (soft.adapter) {
+      probe = soft;
+      software = true;
+    }
+  }
   if (!probe.adapter) {
     const diagnosis = diagnoseWebGpu(probeVulkan(probe.log));
     if (probe.failure) diagnosis.problems.unshift(probe.failure);
     return { ok: false, reason: `no GPU adapter: ${probe.failure ?? diagnosis.summary}`, diagnosis };
   }
-  if (probe.adapter.software && !software) {
+  if (probe.adapter.software && !softwareAllowed()) {
     return { ok: false, reason: `only a software adapter (${probe.adapter.description || probe.adapter.device}), slower than wasm; CAMD_WEBGPU_SOFTWARE=1 uses it anyway (for tests)`, adapter: probe.adapter };
   }
   const gpu = await gpuEntry(software);

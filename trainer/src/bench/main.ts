@@ -35,7 +35,7 @@ interface Options {
 }
 
 
-function matmulGflops(n: number, reps: number): number {
+async function matmulGflops(n: number, reps: number): Promise<number> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
   tf.matMul(a, b).dispose(); // warm-up (and XNNPACK weight packing)
@@ -48,7 +48,7 @@ function matmulGflops(n: number, reps: number): number {
       c?.dispose();
       c = tf.matMul(a, b);
     }
-    c!.dataSync();
+    await c!.data(); // asynchronous: the only read-back webgpu allows in Node
     times.push((performance.now() - t0) / reps);
     c!.dispose();
   }
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   for (const backend of wanted) {
     await selectBackend(backend);
     process.stderr.write(`[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`);
-    const gflops = matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
+    const gflops = await matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
     const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch });
     const b = toDeviceBatch(host);
     const times: number[] = [];
@@ -111,6 +111,9 @@ async function main(): Promise<void> {
       images_per_s: (batch * 1000) / stepMs,
       matmul_gflops: gflops,
       tensor_bytes: mem.numBytes,
+      // webgpu: bytes of live tensors on the GPU and bytes its buffer pool holds (tf.memory())
+      gpu_bytes_in_use: (mem as { numBytesInGPU?: number }).numBytesInGPU ?? null,
+      gpu_bytes_allocated: (mem as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? null,
       rss_bytes: process.memoryUsage().rss,
       params_online: trainer.model.params.count('online'),
     };
