@@ -244,6 +244,9 @@ export async function probeAll(opts: BackendOptions = {}): Promise<{ reports: Ru
   return { reports, auto };
 }
 
+/** "auto, tensorflow, webgpu, wasm or cpu", for usage errors. */
+export const BACKEND_CHOICES_TEXT = `auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES.at(-1)}`;
+
 export function isBackendChoice(s: string): s is BackendChoice {
   return s === 'auto' || (BACKEND_NAMES as readonly string[]).includes(s);
 }

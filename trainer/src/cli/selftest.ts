@@ -3,7 +3,7 @@
  * the others were skipped, and runs a few real CAMD training steps on synthetic data.
  */
 import * as tf from '@tensorflow/tfjs';
-import { isBackendChoice, selectBackend } from '../backends/ladder.js';
+import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js';
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
@@ -33,7 +33,7 @@ function positiveInt(flag: string, s: string): number {
 }
 
 export async function selftest(o: SelftestOptions): Promise<void> {
-  if (!isBackendChoice(o.backend)) throw new UserError(`--backend must be auto, tensorflow, wasm or cpu, got '${o.backend}'`);
+  if (!isBackendChoice(o.backend)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${o.backend}'`);
   if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new UserError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
   const batch = positiveInt('--batch', o.batch);
   const steps = positiveInt('--steps', o.steps);

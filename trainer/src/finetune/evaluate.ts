@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { isBackendChoice, selectBackend } from '../backends/ladder.js';
+import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
 import { Store } from '../store/store.js';
 import { DecodeCache } from '../data/decode-cache.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
@@ -27,7 +27,7 @@ export interface EvalFlags {
 
 export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: string; results: Record<string, FarMetrics | FerMetrics> }> {
   const backend = flags.backend ?? 'auto';
-  if (!isBackendChoice(backend)) throw new UserError(`--backend must be auto, tensorflow, webgpu, wasm or cpu, got '${backend}'`);
+  if (!isBackendChoice(backend)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${backend}'`);
   try {
     await selectBackend(backend);
   } catch (e) {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { isBackendChoice, selectBackend } from '../backends/ladder.js';
+import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
 import { PRESET_NAMES, presetConfig, ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { Store } from '../store/store.js';
 import { DecodeCache } from '../data/decode-cache.js';
@@ -99,7 +99,7 @@ export async function finetune(flags: FinetuneFlags, emit: (e: FinetuneEvent) =>
   if (flags.task !== 'far' && flags.task !== 'fer') throw new UserError(`--task must be far or fer, got '${flags.task}'`);
   const task = flags.task as Task;
   const backendChoice = flags.backend ?? 'auto';
-  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be auto, tensorflow, webgpu, wasm or cpu, got '${backendChoice}'`);
+  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${backendChoice}'`);
   const seed = flags.seed ?? DEFAULTS.seed;
   const epochs = flags.epochs ?? DEFAULTS.epochs;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new UserError('--epochs must be a positive integer');

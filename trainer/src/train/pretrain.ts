@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, appendFileSyn
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { isBackendChoice, selectBackend } from '../backends/ladder.js';
+import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
 import { gridOf, maskedCount, PRESET_NAMES, presetConfig, DEFAULT_MASK_RATIO, type CamdConfig } from '../model/config.js';
 import { Store } from '../store/store.js';
 import { scanDataset } from '../data/scan.js';
@@ -188,7 +188,7 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
   const keep = flags.keepCheckpoints ?? DEFAULTS.keepCheckpoints;
   if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) throw new UserError('--checkpoint-every must be a positive integer');
   const backendChoice = flags.backend ?? 'auto';
-  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be auto, tensorflow, webgpu, wasm or cpu, got '${backendChoice}'`);
+  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${backendChoice}'`);
 
   const store = new Store(dbPath);
   try {
