@@ -8,6 +8,7 @@ import { hasMomentumCopy } from '../../trainer/src/model/camd.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch, type HostBatch } from '../../trainer/src/train/synthetic.js';
 import { AdamW, clipCoefficient, decays } from '../../trainer/src/optim/adamw.js';
 import { learningRateAt, momentumAt } from '../../trainer/src/optim/schedule.js';
+import { stepRows } from '../support/steps.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 
 const BATCH = 4;
@@ -194,11 +195,7 @@ describe('one training step on every available backend gives the same losses', (
       await selectBackend(backend);
       const tr = new CamdTrainer(microConfig(), 5, { epochs: 100, itersPerEpoch: 10, batchSize: BATCH });
       const b = toDeviceBatch(host);
-      const steps: number[][] = [];
-      for (let i = 0; i < 2; i++) {
-        const m = await tr.trainStep(b);
-        steps.push([m.loss, m.loss_dense, m.loss_global, m.loss_agmd, m.grad_norm]);
-      }
+      const steps = await stepRows(tr, b, 2);
       disposeBatch(b);
       tr.dispose();
       results.set(backend, steps);

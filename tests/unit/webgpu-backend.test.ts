@@ -11,6 +11,7 @@ import { presetConfig } from '../../trainer/src/model/config.js';
 import { CamdTrainer } from '../../trainer/src/train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../../trainer/src/train/synthetic.js';
 import { topkMask } from '../../trainer/src/model/losses.js';
+import { stepRows } from '../support/steps.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 
 const load = await loadWebGpu();
@@ -23,11 +24,7 @@ async function twoSteps(backend: 'cpu' | 'webgpu'): Promise<number[][]> {
   const tr = new CamdTrainer(cfg, 5, { epochs: 100, itersPerEpoch: 10, batchSize: 4 });
   cfg.optim.warmupEpochs = 0;
   const b = toDeviceBatch(syntheticHostBatch(cfg, 4, new Rng(1)));
-  const out: number[][] = [];
-  for (let i = 0; i < 2; i++) {
-    const m = await tr.trainStep(b);
-    out.push([m.loss, m.loss_dense, m.loss_global, m.loss_agmd, m.grad_norm]);
-  }
+  const out = await stepRows(tr, b, 2);
   disposeBatch(b);
   tr.dispose();
   return out;

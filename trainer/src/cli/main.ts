@@ -5,6 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { collectInfo, formatInfo } from './info.js';
 import { UserError } from '../util/errors.js';
+import { BACKEND_NAMES } from '../backends/ladder.js';
+
+const BACKEND_HELP = ['auto', ...BACKEND_NAMES].join(' | ');
 import { selftest, type SelftestOptions } from './selftest.js';
 import { scanCommand, type ScanCliOptions } from './scan.js';
 import { pretrainCommand, type PretrainCliOptions } from './pretrain.js';
@@ -31,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
   program
     .command('selftest')
     .description('pick a backend as training does and run a few CAMD training steps on synthetic data')
-    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (auto: the first rung that loads)', 'auto')
+    .option('--backend <name>', `${BACKEND_HELP} (auto: the first rung that loads)`, 'auto')
     .option('--threads <n>', "wasm threads: 'auto' (one per core, at most 8) or a count", 'auto')
     .option('--preset <name>', 'model preset (micro | tiny | small | base | large | huge)', 'micro')
     .option('--batch <n>', 'batch size', '4')
@@ -61,7 +64,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--blr <x>', 'base learning rate; lr = blr × batch / 256 (default 3.125e-5)')
     .option('--warmup-epochs <n>', 'linear warm-up length in epochs (default 5)')
     .option('--seed <n>', 'seed of every random draw (default 0)')
-    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (default auto)')
+    .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--threads <n>', "wasm threads: 'auto' or a count (default auto)")
     .option('--out <dir>', 'run folder for checkpoints and the encoder (default runs/pretrain-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
@@ -95,7 +98,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--min-crop-scale <s>', 'smallest RandomResizedCrop area fraction (default 0.08)')
     .option('--split <name>', 'LFWA split: random (seeded 80/10/10, default) or lfwa-release (alternate lines)')
     .option('--seed <n>', 'seed (default 0)')
-    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (default auto)')
+    .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--threads <n>', "wasm threads: 'auto' or a count")
     .option('--out <dir>', 'run folder (default runs/finetune-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
@@ -111,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--data <dir>', 'dataset root')
     .option('--split <name>', 'LFWA split (random | lfwa-release)')
     .option('--seed <n>', 'seed of seeded splits (default 0)')
-    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (default auto)')
+    .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--db <file>', 'store that records the evaluation')
     .option('--json', 'print JSON')
     .action(async (opts: EvalCliOptions) => evalCommand(opts));
