@@ -91,7 +91,26 @@ export async function ensureTestData(): Promise<void> {
   await fetchLfw();
 }
 
-/** vitest globalSetup */
-export default async function setup(): Promise<void> {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** One folder for every temporary file of this test run, removed at its end. */
+    tmpRoot: string;
+  }
+}
+
+/** vitest globalSetup: the test photographs, and one temporary root for the whole run. */
+export default async function setup({ provide }: { provide: (key: 'tmpRoot', value: string) => void }): Promise<() => void> {
   await ensureTestData();
+  const root = mkdtempSync(join(tmpdir(), 'camd-tests-'));
+  provide('tmpRoot', root);
+  return () => {
+    // a tmpfs left mounted by a failed test would make the removal fail: unmount what is ours first
+    try {
+      const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(root + '/'));
+      for (const m of mounts) execFileSync('umount', [m], { stdio: 'ignore' });
+    } catch {
+      /* no /proc/mounts, or nothing to unmount */
+    }
+    rmSync(root, { recursive: true, force: true });
+  };
 }

@@ -1,14 +1,20 @@
 // Builders of dataset folders for tests, from the real faces of fixtures.ts.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { inject } from 'vitest';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { encode as encodeBmp } from 'bmp-ts';
 import { deflateSync } from 'node:zlib';
 import { CLM_DIR, LFW_DIR } from './fixtures.js';
 
+/** The run's temporary root (removed when the run ends; vitest globalSetup in fixtures.ts). */
+const ROOT = inject('tmpRoot') ?? mkdtempSync(join(tmpdir(), 'camd-tests-'));
+// the CLI processes the tests start keep their default data folder (derived files) in it too
+process.env['CAMD_HOME'] ??= join(ROOT, 'camd-home');
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `camd-${prefix}-`));
+  return mkdtempSync(join(ROOT, `${prefix}-`));
 }
 
 export function clmFaces(): string[] {

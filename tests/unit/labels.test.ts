@@ -2,8 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CELEBA_ATTRIBUTES, LFWA_TO_CELEBA, csvFields, fewShot, ferplusVote, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb } from '../../trainer/src/finetune/labels.js';
+import { CELEBA_ATTRIBUTES, LFWA_TO_CELEBA, csvFields, fewShot, ferplusVote, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb, type LabeledItem } from '../../trainer/src/finetune/labels.js';
 import { tempDir } from '../support/folders.js';
+
+/** Items without their source line (checked on its own). */
+const plain = (items: LabeledItem[]) => items.map(({ source: _source, ...rest }) => rest);
 
 function write(root: string, rel: string, text: string): string {
   const p = join(root, rel);
@@ -86,7 +89,7 @@ describe('RAF-DB', () => {
     const root = tempDir('raf');
     write(root, 'EmoLabel/list_patition_label.txt', 'train_00001.jpg 5\ntest_0001.jpg 1\n');
     const s = parseRafdb(root);
-    expect(s.items).toEqual([
+    expect(plain(s.items)).toEqual([
       { path: 'Image/aligned/train_00001_aligned.jpg', labels: [4], split: 'train' },
       { path: 'Image/aligned/test_0001_aligned.jpg', labels: [0], split: 'test' },
     ]);
@@ -110,7 +113,7 @@ describe('FERPlus', () => {
     write(root, 'Labels/FER2013Train/label.csv', 'fer0000000.png,"(0, 0, 48, 48)",4,0,0,1,3,0,0,0,0,2\nfer0000001.png,"(0, 0, 48, 48)",0,10,0,0,0,0,0,0,0,0\n');
     write(root, 'Labels/FER2013Test/label.csv', 'fer0032220.png,"(0, 0, 48, 48)",0,0,0,0,0,0,9,1,0,0\n');
     const s = parseFerplus(root);
-    expect(s.items).toEqual([
+    expect(plain(s.items)).toEqual([
       { path: 'Images/FER2013Train/fer0000001.png', labels: [1], split: 'train' },
       { path: 'Images/FER2013Test/fer0032220.png', labels: [6], split: 'test' },
     ]);
@@ -150,7 +153,8 @@ describe('generic formats', () => {
     const s = parseCsv(single);
     expect(s.task).toBe('fer');
     expect(s.names).toEqual(['happy', 'sad']);
-    expect(s.items[2]).toEqual({ path: 'c, d.jpg', labels: [0], split: 'val' });
+    expect(plain([s.items[2]!])[0]).toEqual({ path: 'c, d.jpg', labels: [0], split: 'val' });
+    expect(s.items[2]!.source).toMatch(/single\.csv:4$/);
     const multi = write(dir, 'multi.csv', 'path,Smiling,Male\na.jpg,1,-1\nb.jpg,0,1\n');
     const m = parseCsv(multi);
     expect(m.task).toBe('far');

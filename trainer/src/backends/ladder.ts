@@ -16,9 +16,8 @@ export interface BackendOptions {
   wasmThreads?: number | 'auto';
 }
 
-export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-export type BackendChoice = 'auto' | BackendName;
+import { BACKEND_NAMES, type BackendName, type BackendChoice } from './names.js';
+export { BACKEND_NAMES, BACKEND_CHOICES_TEXT, isBackendChoice, type BackendName, type BackendChoice } from './names.js';
 
 export interface RungReport {
   /** The tfjs backend name this rung registers. */
@@ -242,11 +241,4 @@ export async function probeAll(opts: BackendOptions = {}): Promise<{ reports: Ru
   const auto = loaded[0] === 'tensorflow' && !tensorflowOnGpu(reports) && loaded.includes('webgpu') ? 'webgpu' : (loaded[0] ?? null);
   if (auto) await tf.setBackend(auto);
   return { reports, auto };
-}
-
-/** "auto, tensorflow, webgpu, wasm or cpu", for usage errors. */
-export const BACKEND_CHOICES_TEXT = `auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES.at(-1)}`;
-
-export function isBackendChoice(s: string): s is BackendChoice {
-  return s === 'auto' || (BACKEND_NAMES as readonly string[]).includes(s);
 }

@@ -16,6 +16,7 @@
  * Any failure of the preconditions falls back to the single-threaded SIMD build, with a reason.
  * Emscripten always pre-spawns 8 worker threads for the threaded build, whatever `threads` is.
  */
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import fs from 'node:fs';
@@ -78,9 +79,16 @@ function prepareWorkerScript(): { workerPath: string } | { error: string } {
     const src = contents
       .replace(/\n/g, '\\n')
       .replace(WORKER_NEEDLE, `e.data.urlOrBlob=${JSON.stringify(mainJs)};if(true)`);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camd-wasm-threads-'));
+    // one file per script content, shared by every process (a folder per process would pile up in /tmp)
+    const digest = createHash('sha256').update(src).digest('hex').slice(0, 16);
+    const dir = path.join(os.tmpdir(), `camd-wasm-threads-${digest}`);
     const workerPath = path.join(dir, 'tfjs-backend-wasm-threaded-simd.worker.cjs');
-    fs.writeFileSync(workerPath, src);
+    if (!fs.existsSync(workerPath) || fs.readFileSync(workerPath, 'utf8') !== src) {
+      fs.mkdirSync(dir, { recursive: true });
+      const tmp = `${workerPath}.tmp-${process.pid}`;
+      fs.writeFileSync(tmp, src);
+      fs.renameSync(tmp, workerPath); // atomic: a concurrent process never loads half a script
+    }
     return { workerPath };
   } catch (e) {
     return { error: `cannot prepare worker script: ${(e as Error).message}` };

@@ -1,8 +1,9 @@
 /** `camd finetune` and `camd eval`: flag parsing and rendering (progress bar, or JSON lines). */
-import { MultiBar, Presets } from 'cli-progress';
 import { finetune, type FinetuneEvent, type FinetuneFlags } from '../finetune/run.js';
+import { CliConsole, jsonRenderer } from './console.js';
+import { stopOnSignals } from './signals.js';
 import { evaluateCheckpoint } from '../finetune/evaluate.js';
-import { UserError } from '../util/errors.js';
+import { EXIT_CODE, UserError } from '../util/errors.js';
 import { parseThreads } from './selftest.js';
 import { parseNumber } from './parse.js';
 
@@ -64,48 +65,36 @@ export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
     out: o.out,
     db: o.db,
   };
-  const tty = Boolean(process.stderr.isTTY);
-  const multi = o.json ? null : new MultiBar({ hideCursor: true, stream: process.stderr, noTTYOutput: !tty, notTTYSchedule: 10_000, format: '{phase} [{bar}] {value}/{total} {extra}' }, Presets.shades_classic);
-  let bar: ReturnType<MultiBar['create']> | null = null;
+  const con = new CliConsole();
+  const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(2)} %`);
   let phase = '';
-  const log = (s: string) => (tty && multi ? multi.log(s + '\n') : process.stderr.write(s + '\n'));
-  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
-  const emit = (e: FinetuneEvent) => {
-    if (o.json) {
-      process.stdout.write(JSON.stringify(e) + '\n');
-      return;
-    }
+  const human = (e: FinetuneEvent) => {
     if (e.type === 'progress') {
       if (phase !== e.phase) {
-        bar?.stop();
         phase = e.phase;
-        bar = multi!.create(e.total, 0, { phase: e.phase, extra: '' });
+        con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: e.phase });
       }
-      bar?.update(e.done);
-    } else if (e.type === 'start') {
-      bar?.stop();
-      log(`run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.classes} ${e.task === 'far' ? 'attributes' : 'classes'}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} listed image(s) missing or unreadable` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`);
+      con.update(e.done);
+    } else if (e.type === 'log') con.line(e.level === 'warn' ? `camd: warning: ${e.message}` : `camd: ${e.message}`);
+    else if (e.type === 'start') {
+      con.stop();
+      con.line(`run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.classes} ${e.task === 'far' ? 'attributes' : 'classes'}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} listed image(s) missing or unreadable` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`);
       phase = 'train';
-      bar = multi!.create(e.epochs * e.steps_per_epoch, 0, { phase: 'training', extra: '' }, { format: 'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | ETA {eta_formatted}' });
-    } else if (e.type === 'step') bar?.update(e.step, { epoch: e.epoch, loss: e.loss.toFixed(4) });
-    else if (e.type === 'eval') log(`epoch ${e.epoch} ${e.split} ${e.metric}: ${pct(e.value)}`);
+      con.bar(e.epochs * e.steps_per_epoch, 0, 'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | ETA {eta_formatted}', { epoch: '-', loss: '-' });
+    } else if (e.type === 'step') con.update(e.step, { epoch: e.epoch, loss: e.loss.toFixed(4) });
+    else if (e.type === 'eval') con.line(`epoch ${e.epoch} ${e.split} ${e.metric}: ${pct(e.value)}`);
     else if (e.type === 'done') {
-      bar?.stop();
-      log(`done: epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${pct(e.test_at_selected)}; best test over epochs ${pct(e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`);
-    } else if (e.type === 'error') {
-      bar?.stop();
-      process.stderr.write(`camd: ${e.message}\n`);
-    }
+      const sel = e.selected_epoch === null ? 'no epoch was evaluated' : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${pct(e.test_at_selected)}; best test over epochs ${pct(e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
+      con.final(e.reason === 'completed' ? `done: ${sel}` : `stopped at step ${e.step}: the model then is ${e.last}; ${sel}`);
+    } else if (e.type === 'error') con.final(`camd: ${e.message}`);
   };
+  const stop = stopOnSignals('the model as it is (last.safetensors)');
   try {
-    const r = await finetune(flags, emit);
-    process.exitCode = r.exitCode;
-  } catch (e) {
-    if (o.json && e instanceof UserError) process.stdout.write(JSON.stringify({ type: 'error', message: e.message }) + '\n');
-    throw e;
+    const r = await finetune(flags, o.json ? jsonRenderer<FinetuneEvent>() : human, stop.signal);
+    if (r.outcome === 'diverged') process.exitCode = EXIT_CODE.diverged;
   } finally {
-    (bar as ReturnType<MultiBar["create"]> | null)?.stop();
-    multi?.stop();
+    con.stop();
+    stop.dispose();
   }
 }
 
@@ -123,8 +112,9 @@ export interface EvalCliOptions {
 
 export async function evalCommand(o: EvalCliOptions): Promise<void> {
   const r = await evaluateCheckpoint({ checkpoint: required('--checkpoint', o.checkpoint), task: required('--task far|fer', o.task), format: required('--format', o.format), data: required('--data DIR', o.data), split: o.split, seed: parseNumber('--seed', o.seed, 'int'), backend: o.backend, db: o.db });
+  for (const n of r.notes) process.stderr.write(`camd: warning: ${n}\n`);
   if (o.json) {
-    process.stdout.write(JSON.stringify(r) + '\n');
+    process.stdout.write(JSON.stringify({ run_id: r.run_id, results: r.results }) + '\n');
     return;
   }
   for (const [split, m] of Object.entries(r.results)) process.stdout.write(`${split}: ${m.metric} ${(100 * m.value).toFixed(2)} % on ${m.n} images\n`);

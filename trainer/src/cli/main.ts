@@ -2,31 +2,43 @@
  * `camd`: the headless CAMD trainer. Subcommands live in their own modules; this file only
  * parses flags (commander) and turns user errors into one plain line and a non-zero exit.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { collectInfo, formatInfo } from './info.js';
-import { UserError } from '../util/errors.js';
-import { BACKEND_NAMES } from '../backends/ladder.js';
+import { describeUserFacing, EXIT_CODE } from '../util/errors.js';
+import { runHardExitHooks } from '../util/exit-hooks.js';
+import type { SelftestOptions } from './selftest.js';
+import type { ScanCliOptions } from './scan.js';
+import type { PretrainCliOptions } from './pretrain.js';
+import type { EvalCliOptions, FinetuneCliOptions } from './finetune.js';
+import type { ExportCliOptions } from './export.js';
+
+import { BACKEND_NAMES } from '../backends/names.js';
 
 const BACKEND_HELP = ['auto', ...BACKEND_NAMES].join(' | ');
-import { selftest, type SelftestOptions } from './selftest.js';
-import { scanCommand, type ScanCliOptions } from './scan.js';
-import { pretrainCommand, type PretrainCliOptions } from './pretrain.js';
-import { evalCommand, finetuneCommand, type EvalCliOptions, type FinetuneCliOptions } from './finetune.js';
-import { exportCommand, type ExportCliOptions } from './export.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
     .name('camd')
     .description('CAMD Studio trainer: Context-Aware Masked Distillation for facial representation learning')
-    .showHelpAfterError('(run `camd --help` for usage)')
-    .exitOverride();
+    .version(version(), '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({
+      // one line: "camd: unknown option '--x' (camd pretrain --help lists the flags)"
+      outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim()} (camd --help lists the commands)\n`),
+    });
 
   program
     .command('info')
     .description('show every TensorFlow.js backend of the ladder: whether it loads, why not, versions')
     .option('--json', 'print JSON (an object keyed by backend name)')
     .action(async (opts: { json?: boolean }) => {
+      const { collectInfo, formatInfo } = await import('./info.js');
       const info = await collectInfo();
       process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info) + '\n');
     });
@@ -40,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--batch <n>', 'batch size', '4')
     .option('--steps <n>', 'training steps', '3')
     .option('--json', 'print one JSON object')
-    .action(async (opts: SelftestOptions) => selftest(opts));
+    .action(async (opts: SelftestOptions) => (await import('./selftest.js')).selftest(opts));
 
   program
     .command('scan')
@@ -49,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--db <file>', 'the store to record the index in (default ~/.camd/camd.db, or $CAMD_HOME/camd.db)')
     .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression-bomb guard)', undefined)
     .option('--json', 'print the report as JSON')
-    .action(async (dir: string, opts: ScanCliOptions) => scanCommand(dir, opts));
+    .action(async (dir: string, opts: ScanCliOptions) => (await import('./scan.js')).scanCommand(dir, opts));
 
   program
     .command('pretrain')
@@ -74,7 +86,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--max-pixels <n>', 'refuse images with more pixels than this (default 50000000)')
     .option('--stop-at <step>', 'stop after this step with a checkpoint, resumable with --resume')
     .option('--json', 'print one JSON object per line instead of a progress bar')
-    .action(async (opts: PretrainCliOptions) => pretrainCommand(opts));
+    .action(async (opts: PretrainCliOptions) => (await import('./pretrain.js')).pretrainCommand(opts));
 
   program
     .command('finetune')
@@ -103,7 +115,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--out <dir>', 'run folder (default runs/finetune-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
     .option('--json', 'one JSON object per line instead of a progress bar')
-    .action(async (opts: FinetuneCliOptions) => finetuneCommand(opts));
+    .action(async (opts: FinetuneCliOptions) => (await import('./finetune.js')).finetuneCommand(opts));
 
   program
     .command('eval')
@@ -117,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--db <file>', 'store that records the evaluation')
     .option('--json', 'print JSON')
-    .action(async (opts: EvalCliOptions) => evalCommand(opts));
+    .action(async (opts: EvalCliOptions) => (await import('./finetune.js')).evalCommand(opts));
 
   program
     .command('export')
@@ -125,20 +137,43 @@ async function main(argv: string[]): Promise<void> {
     .option('--checkpoint <file>', 'a camd pretrain checkpoint, encoder.safetensors, or a fine-tuned best.safetensors')
     .option('--format <name>', 'tfjs (a folder with model.json + weights.bin) or safetensors (timm / PyTorch names and layouts)')
     .option('--out <path>', 'output folder (tfjs) or file (safetensors)')
-    .action(async (opts: ExportCliOptions) => exportCommand(opts));
+    .action(async (opts: ExportCliOptions) => (await import('./export.js')).exportCommand(opts));
 
+  for (const c of program.commands) {
+    c.exitOverride().configureOutput({ outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim()} (camd ${c.name()} --help lists the flags)\n`) });
+  }
   await program.parseAsync(argv);
 }
 
-main(process.argv).catch((e: unknown) => {
+const json = process.argv.includes('--json');
+
+/** Reports an error as one line (and as an error event on stdout with --json); returns the exit code. */
+function report(e: unknown): number {
   if (e instanceof CommanderError) {
-    // commander already printed its message (help, version, or a usage error)
-    process.exit(e.exitCode);
+    // commander printed its one line (or the help, or the version)
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+    if (json && e.exitCode !== 0) process.stdout.write(JSON.stringify({ type: 'error', message: e.message.replace(/^error: /, ''), cause: 'usage' }) + '\n');
+    return e.exitCode === 0 ? 0 : EXIT_CODE.usage;
   }
-  if (e instanceof UserError) {
-    process.stderr.write(`camd: ${e.message}\n`);
-    process.exit(e.exitCode);
+  const uf = describeUserFacing(e);
+  if (uf) {
+    if (json) process.stdout.write(JSON.stringify({ type: 'error', message: uf.message, cause: uf.kind }) + '\n');
+    process.stderr.write(`camd: ${uf.message}\n`);
+    return EXIT_CODE[uf.kind];
   }
-  process.stderr.write(`camd: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
+  const msg = e instanceof Error ? e.message : String(e);
+  if (json) process.stdout.write(JSON.stringify({ type: 'error', message: `internal error: ${msg}`, cause: 'internal' }) + '\n');
+  process.stderr.write(`camd: internal error (a bug; please report it with this text): ${e instanceof Error ? (e.stack ?? msg) : msg}\n`);
+  return EXIT_CODE.internal;
+}
+
+process.on('uncaughtException', (e) => {
+  const code = report(e);
+  runHardExitHooks('an unexpected error');
+  process.exit(code);
 });
+
+main(process.argv).then(
+  () => undefined,
+  (e: unknown) => process.exit(report(e)),
+);

@@ -16,6 +16,7 @@ export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void>
   const maxPixels = o.maxPixels === undefined ? DEFAULT_MAX_PIXELS : Number(o.maxPixels);
   if (!Number.isInteger(maxPixels) || maxPixels < 1) throw new UserError(`--max-pixels must be a positive integer, got '${o.maxPixels}'`);
   const store = new Store(o.db ?? defaultDbPath());
+  store.reapDeadRuns(); // any command that opens the store tells dead runs from live ones
   const bar = !o.json && process.stderr.isTTY ? new SingleBar({ format: 'scanning [{bar}] {value}/{total} {file}', hideCursor: true, stream: process.stderr }) : null;
   let started = false;
   try {

@@ -5,6 +5,7 @@
  * run would, and batches can be prepared ahead while the previous step trains.
  */
 import { Rng } from '../util/rng.js';
+import { CamdError } from '../util/errors.js';
 import { blockMask } from '../model/mask.js';
 import { drawTwoViews, twoViews } from './augment.js';
 import type { DecodeCache } from './decode-cache.js';
@@ -54,7 +55,7 @@ export class BatchSource {
     const rng = new Rng(this.o.seed).fork(`step-${step}`);
     const imgs = this.indices(step).map((i) => {
       const img = cache.get(hashes[i]!);
-      if (!img) throw new Error(`image ${hashes[i]} is missing from the decode cache ${cache.dir}; run the command again to rebuild it`);
+      if (!img) throw new CamdError('io', `image ${hashes[i]} is missing from the decode cache ${cache.dir}; run the command again to rebuild it`);
       return img;
     });
     // all random draws first, in order

@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeRgb, resizeShorterSide, type RgbImage } from './image-io.js';
 import { mapConcurrent } from '../util/async.js';
+import { CamdError, isSystemError, systemReason } from '../util/errors.js';
+import { tempPathOf } from '../util/atomic-file.js';
 
 const MAGIC = 0x42475243; // 'CRGB' little-endian
 const HEADER = 16;
@@ -44,19 +46,21 @@ export class DecodeCache {
 
   put(sha256: string, img: RgbImage): void {
     const file = this.path(sha256);
-    mkdirSync(dirname(file), { recursive: true });
     const head = Buffer.alloc(HEADER);
     head.writeUInt32LE(MAGIC, 0);
     head.writeUInt16LE(1, 4);
     head.writeUInt32LE(img.width, 8);
     head.writeUInt32LE(img.height, 12);
-    const tmp = `${file}.tmp-${process.pid}`;
+    const tmp = tempPathOf(file);
     try {
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(tmp, Buffer.concat([head, Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength)]));
       renameSync(tmp, file);
     } catch (e) {
       rmSync(tmp, { force: true });
-      throw new Error(`cannot write the decode cache (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}) in ${this.dir}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new CamdError('disk-full', `the disk is full: cannot write the decode cache in ${this.dir} (free some space, or put the store elsewhere with --db)`);
+      throw new CamdError('io', `cannot write the decode cache in ${this.dir}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
     }
   }
 
@@ -70,6 +74,7 @@ export class DecodeCache {
         const img = await decodeRgb(await readFile(it.abs), maxPixels);
         this.put(it.sha256, await resizeShorterSide(img, this.side));
       } catch (e) {
+        if (e instanceof CamdError) throw e; // the cache cannot be written: no image is to blame
         failed.push({ path: it.abs, reason: (e as Error).message });
       }
       onProgress?.(++done, todo.length);

@@ -37,6 +37,12 @@ function tooLarge(w: number, h: number, maxPixels: number): string | null {
   return w * h > maxPixels ? `too large: ${w}×${h} = ${(w * h).toLocaleString('en-US')} pixels exceeds the limit of ${maxPixels.toLocaleString('en-US')} (decompression-bomb guard, --max-pixels)` : null;
 }
 
+/** The pixel count named by a "too large" reason (null for any other reason). */
+export function tooLargePixels(reason: string | null): number | null {
+  const m = /^too large: (\d+)×(\d+) = /.exec(reason ?? '');
+  return m ? Number(m[1]) * Number(m[2]) : null;
+}
+
 function classify(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   if (/unsupported image format|Input buffer contains unsupported/i.test(msg)) return 'not an image (unsupported or unrecognised format)';

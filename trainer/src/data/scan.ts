@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
-import { decodeRgb, DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError } from './image-io.js';
+import { decodeRgb, DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, tooLargePixels } from './image-io.js';
 import type { NewImage, Store } from '../store/store.js';
 import { mapConcurrent } from '../util/async.js';
 
@@ -134,7 +134,11 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   let unchanged = 0;
   for (const f of files) {
     const k = known.get(f.rel);
-    if (k && k.bytes === f.bytes && k.mtime_ms === f.mtimeMs) unchanged++;
+    // unchanged, unless the size limit decides otherwise now: an image accepted under a raised
+    // --max-pixels is too large under a lower one, and one refused as too large may now be fine
+    const refusedPixels = k?.status === 'bad' ? tooLargePixels(k.error) : null;
+    const limitMatters = k && ((k.status === 'ok' && (k.width ?? 0) * (k.height ?? 0) > maxPixels) || (refusedPixels !== null && refusedPixels <= maxPixels) || (k.status === 'bad' && k.error === 'too large (exceeds the pixel limit)'));
+    if (k && k.bytes === f.bytes && k.mtime_ms === f.mtimeMs && !limitMatters) unchanged++;
     else todo.push(f);
   }
   const present = new Set(files.map((f) => f.rel));

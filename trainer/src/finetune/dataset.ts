@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { FORMATS, fewShot, LabelError, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb, type LabeledSet, type LabelFormat, type LfwaSplit, type Split } from './labels.js';
+import { FORMATS, checkDuplicates, fewShot, LabelError, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb, type LabeledSet, type LabelFormat, type LfwaSplit, type Split } from './labels.js';
 import { scanDataset } from '../data/scan.js';
 import type { Store } from '../store/store.js';
 import { camdHome } from '../util/paths.js';
@@ -26,6 +26,8 @@ export interface ResolvedDataset {
   items: ResolvedItem[];
   /** Items whose image is missing or unreadable (dropped), with the reason. */
   dropped: { path: string; reason: string }[];
+  /** What the user should know: label-file warnings, the first dropped items by name. */
+  notes: string[];
 }
 
 /** The raw FERPlus CSV pair becomes PNG files once, under CAMD_HOME/derived, in the generator's folder names. */
@@ -72,10 +74,11 @@ export async function loadLabeled(store: Store, format: string, dataIn: string, 
       case 'csv': {
         const file = data.endsWith('.csv') ? data : join(data, 'labels.csv');
         root = data.endsWith('.csv') ? join(data, '..') : data;
-        set = parseCsv(file, opts.seed);
+        set = parseCsv(file, opts.seed, root);
         break;
       }
     }
+    set = checkDuplicates(set);
   } catch (e) {
     if (e instanceof LabelError) throw new UserError(e.message);
     throw e;
@@ -106,5 +109,7 @@ export async function loadLabeled(store: Store, format: string, dataIn: string, 
   );
   if (!items.some((i) => i.split === 'train')) throw new UserError(`no usable training image in ${dataIn}${dropped.length ? ` (${dropped.length} listed image(s) missing or unreadable, e.g. ${dropped[0]!.path}: ${dropped[0]!.reason})` : ''}`);
   if (!items.some((i) => i.split !== 'train')) throw new UserError(`no validation or test image in ${dataIn}: nothing to evaluate on`);
-  return { root, datasetId: report.datasetId, set, items, dropped };
+  const notes = [...(set.warnings ?? [])];
+  if (dropped.length) notes.push(`${dropped.length} listed image(s) missing or unreadable, left out: ${dropped.slice(0, 5).map((d) => `${d.path} (${d.reason})`).join(', ')}${dropped.length > 5 ? ', …' : ''}`);
+  return { root, datasetId: report.datasetId, set, items, dropped, notes };
 }

@@ -25,7 +25,7 @@ export interface EvalFlags {
   db?: string;
 }
 
-export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: string; results: Record<string, FarMetrics | FerMetrics> }> {
+export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: string; results: Record<string, FarMetrics | FerMetrics>; notes: string[] }> {
   const backend = flags.backend ?? 'auto';
   if (!isBackendChoice(backend)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${backend}'`);
   try {
@@ -37,6 +37,7 @@ export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: st
   if (task !== flags.task) throw new UserError(`${flags.checkpoint} was fine-tuned for ${task}, not ${flags.task}`);
   const dbPath = resolve(flags.db ?? defaultDbPath());
   const store = new Store(dbPath);
+  store.reapDeadRuns();
   try {
     const ds = await loadLabeled(store, flags.format, flags.data, { split: flags.split as LfwaSplit | undefined, seed: flags.seed ?? 0, maxPixels: DEFAULT_MAX_PIXELS });
     if (ds.set.names.join('\n') !== names.join('\n')) throw new UserError(`the dataset's ${ds.set.task === 'far' ? 'attributes' : 'classes'} differ from the checkpoint's`);
@@ -63,7 +64,7 @@ export async function evaluateCheckpoint(flags: EvalFlags): Promise<{ run_id: st
     }
     store.updateRun(runId, { status: 'done', finished_at: new Date().toISOString() });
     clf.dispose();
-    return { run_id: runId, results };
+    return { run_id: runId, results, notes: ds.notes };
   } finally {
     store.close();
   }

@@ -15,7 +15,7 @@ import { readTensorFile, encodeTensorFile, writeFileAtomic, type NamedArray, CHE
 import { readEncoder } from './classifier.js';
 import { CLASSIFIER_FORMAT } from './run.js';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
-import { UserError } from '../util/errors.js';
+import { UserError, asCamdError } from '../util/errors.js';
 import { z } from 'zod';
 
 export interface Exportable {
@@ -146,7 +146,11 @@ export function buildLayersModel(e: Exportable): tf.LayersModel {
 /** Writes model.json + weights.bin (the files tf.loadLayersModel reads over http or file). */
 export async function exportTfjs(e: Exportable, dir: string): Promise<void> {
   const model = buildLayersModel(e);
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw asCamdError(err, `the folder ${dir}`);
+  }
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const data = artifacts.weightData as ArrayBuffer;

@@ -5,7 +5,7 @@
  * error naming the file and the line.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep, extname } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep, extname } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { IMAGE_EXTENSIONS } from '../data/image-io.js';
 
@@ -20,6 +20,8 @@ export interface LabeledItem {
   /** far: one 0/1 per attribute; fer: [class index]. */
   labels: number[];
   split: Split;
+  /** Where it was listed ("file:line"), to name both lines of a conflict. */
+  source?: string;
 }
 
 export interface LabeledSet {
@@ -30,6 +32,8 @@ export interface LabeledSet {
   items: LabeledItem[];
   /** How the split was made, recorded with the run. */
   splitNote: string;
+  /** Things the user should know that do not stop parsing (case-only class differences, empty class folders). */
+  warnings?: string[];
 }
 
 export class LabelError extends Error {
@@ -82,7 +86,7 @@ export function parseCelebA(root: string): LabeledSet {
     });
     const split = part.get(tok[0]!);
     if (!split) throw new LabelError(partFile, null, `no partition for ${tok[0]} (listed at ${attrFile}:${i + 1})`);
-    items.push({ path: `img_align_celeba/${tok[0]}`, labels, split });
+    items.push({ path: `img_align_celeba/${tok[0]}`, labels, split, source: `${attrFile}:${i + 1}` });
   }
   if (items.length !== count) throw new LabelError(attrFile, 1, `the header says ${count} images, the file lists ${items.length}`);
   return { task: 'far', format: 'celeba', names, items, splitNote: 'list_eval_partition.txt (0 train, 1 val, 2 test)' };
@@ -101,7 +105,7 @@ export type LfwaSplit = 'lfwa-release' | 'random';
 export function parseLfwa(root: string, split: LfwaSplit = 'random', seed = 0): LabeledSet {
   const file = join(root, 'lfw_attributes.txt');
   const lines = readLines(file);
-  const rows: { path: string; labels: number[] }[] = [];
+  const rows: { path: string; labels: number[]; source: string }[] = [];
   for (let i = 2; i < lines.length; i++) {
     const l = lines[i]!.trim();
     if (!l) continue;
@@ -117,7 +121,7 @@ export function parseLfwa(root: string, split: LfwaSplit = 'random', seed = 0): 
     const row = [num, ...scores];
     const labels = LFWA_TO_CELEBA.map((k) => (row[k]! >= 0 ? 1 : 0)); // binarise at 0
     if (row[57]! > 0) labels[2] = 1; // "Attractive" also when Attractive Woman > 0 (§5)
-    rows.push({ path: `lfw/${name}/${name}_${String(num).padStart(4, '0')}.jpg`, labels });
+    rows.push({ path: `lfw/${name}/${name}_${String(num).padStart(4, '0')}.jpg`, labels, source: `${file}:${i + 1}` });
   }
   let items: LabeledItem[];
   let splitNote: string;
@@ -152,7 +156,7 @@ export function parseRafdb(root: string): LabeledSet {
     const split: Split | null = name.includes('train') ? 'train' : name.includes('test') ? 'test' : null;
     if (!split) throw new LabelError(file, i + 1, `cannot tell the split of '${name}' (expected 'train' or 'test' in the name)`);
     const stem = name.replace(/\.[^.]+$/, '');
-    items.push({ path: `Image/aligned/${stem}_aligned.jpg`, labels: [k - 1], split });
+    items.push({ path: `Image/aligned/${stem}_aligned.jpg`, labels: [k - 1], split, source: `${file}:${i + 1}` });
   });
   return { task: 'fer', format: 'rafdb', names: [...RAFDB_CLASSES], items, splitNote: "file names ('train_*' / 'test_*'); no validation split" };
 }
@@ -222,7 +226,7 @@ export function parseFerplus(root: string): LabeledSet {
       const f = csvFields(l);
       if (f.length !== 12) throw new LabelError(file, i + 1, `expected 'image,"(x, y, w, h)",10 counts', got ${f.length} fields`);
       const label = ferplusVote(parseVotes(file, i + 1, f.slice(2)));
-      if (label !== null) items.push({ path: `Images/${folder}/${f[0]}`, labels: [label], split });
+      if (label !== null) items.push({ path: `Images/${folder}/${f[0]}`, labels: [label], split, source: `${file}:${i + 1}` });
     });
   }
   return { task: 'fer', format: 'ferplus', names: [...FERPLUS_CLASSES], items, splitNote: 'FER2013Train / FER2013Valid / FER2013Test (majority vote)' };
@@ -285,13 +289,21 @@ export function parseFolders(root: string, seed = 0): LabeledSet {
   const presplit = top.includes('train') && top.includes('test') && top.every((t) => ['train', 'val', 'test'].includes(t));
   const items: LabeledItem[] = [];
   let names: string[];
+  const warnings: string[] = [];
   if (presplit) {
-    names = [...new Set(top.flatMap((s) => readdirSync(join(root, s), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)))].sort();
-    for (const s of top) for (const [k, c] of names.entries()) if (existsSync(join(root, s, c))) for (const p of listImages(join(root, s, c))) items.push({ path: rel(p), labels: [k], split: s as Split });
+    const candidates = [...new Set(top.flatMap((s) => readdirSync(join(root, s), { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name)))].sort();
+    const imagesOf = new Map(candidates.map((c) => [c, top.map((s) => [s, existsSync(join(root, s, c)) ? listImages(join(root, s, c)) : []] as const)]));
+    names = candidates.filter((c) => imagesOf.get(c)!.some(([, l]) => l.length > 0));
+    const empty = candidates.filter((c) => !names.includes(c));
+    if (empty.length) warnings.push(`folder(s) without images, not classes: ${empty.join(', ')}`);
+    for (const [k, c] of names.entries()) for (const [s, list] of imagesOf.get(c)!) for (const p of list) items.push({ path: rel(p), labels: [k], split: s as Split });
   } else {
-    names = top;
+    const listed = top.map((c) => [c, listImages(join(root, c))] as const);
+    names = listed.filter(([, l]) => l.length > 0).map(([c]) => c);
+    const empty = listed.filter(([, l]) => l.length === 0).map(([c]) => `${c}/`);
+    if (empty.length) warnings.push(`folder(s) without images, not classes: ${empty.join(', ')}`);
     const all: { path: string; k: number }[] = [];
-    names.forEach((c, k) => listImages(join(root, c)).forEach((p) => all.push({ path: rel(p), k })));
+    listed.filter(([, l]) => l.length > 0).forEach(([, l], k) => l.forEach((p) => all.push({ path: rel(p), k })));
     const order = new Rng(seed).fork('folder-split').shuffle([...all.keys()]);
     const nVal = Math.round(all.length * 0.1);
     const nTest = Math.round(all.length * 0.1);
@@ -299,9 +311,9 @@ export function parseFolders(root: string, seed = 0): LabeledSet {
     order.forEach((i, r) => splitOf.set(i, r < nTest ? 'test' : r < nTest + nVal ? 'val' : 'train'));
     all.forEach((a, i) => items.push({ path: a.path, labels: [a.k], split: splitOf.get(i)! }));
   }
-  if (names.length < 2) throw new LabelError(root, null, `needs at least two class folders, found ${names.length}`);
+  if (names.length < 2) throw new LabelError(root, null, `needs at least two class folders with images, found ${names.length}${warnings.length ? ` (${warnings.join('; ')})` : ''}`);
   if (items.length === 0) throw new LabelError(root, null, 'no image in the class folders');
-  return { task: 'fer', format: 'folders', names, items, splitNote: presplit ? 'train/val/test folders' : `random 80/10/10 from seed ${seed}` };
+  return { task: 'fer', format: 'folders', names, items, splitNote: presplit ? 'train/val/test folders' : `random 80/10/10 from seed ${seed}`, warnings };
 }
 
 /**
@@ -309,8 +321,9 @@ export function parseFolders(root: string, seed = 0): LabeledSet {
  * `path,<attr1>,<attr2>,…[,split]` with 0/1 or -1/1 values → multi-label (far).
  * Without a split column the split is made from the seed (80/10/10).
  */
-export function parseCsv(file: string, seed = 0): LabeledSet {
+export function parseCsv(file: string, seed = 0, root = join(file, '..')): LabeledSet {
   const lines = readLines(file);
+  const warnings: string[] = [];
   const head = csvFields(lines[0] ?? '');
   if (head[0]?.toLowerCase() !== 'path' || head.length < 2) throw new LabelError(file, 1, "expected a header 'path,label[,label…][,split]'");
   const splitCol = head.findIndex((h) => h.toLowerCase() === 'split');
@@ -321,13 +334,14 @@ export function parseCsv(file: string, seed = 0): LabeledSet {
     const f = csvFields(l);
     if (f.length !== head.length) throw new LabelError(file, i + 2, `expected ${head.length} fields, got ${f.length}`);
     if (!f[0]) throw new LabelError(file, i + 2, 'empty path');
+    if (labelCols.some((c) => f[c] === '')) throw new LabelError(file, i + 2, `empty ${labelCols.length > 1 ? `value for ${head[labelCols.find((c) => f[c] === '')!]}` : 'label'}`);
     let split: Split | null = null;
     if (splitCol >= 0) {
       const s = f[splitCol]!.toLowerCase();
       if (s !== 'train' && s !== 'val' && s !== 'test') throw new LabelError(file, i + 2, `split must be train, val or test, got '${f[splitCol]}'`);
       split = s;
     }
-    rows.push({ path: f[0]!.replace(/\\/g, '/'), values: labelCols.map((c) => f[c]!), split, line: i + 2 });
+    rows.push({ path: relativeToRoot(f[0]!.replace(/\\/g, '/'), root, file, i + 2), values: labelCols.map((c) => f[c]!), split, line: i + 2 });
   });
   if (rows.length === 0) throw new LabelError(file, null, 'no rows');
   const multi = labelCols.length > 1;
@@ -343,6 +357,9 @@ export function parseCsv(file: string, seed = 0): LabeledSet {
       });
   } else {
     names = [...new Set(rows.map((r) => r.values[0]!))].sort();
+    const byLower = new Map<string, string[]>();
+    for (const n of names) byLower.set(n.toLowerCase(), [...(byLower.get(n.toLowerCase()) ?? []), n]);
+    for (const same of byLower.values()) if (same.length > 1) warnings.push(`classes differ only in case: ${same.map((n) => `'${n}'`).join(', ')} (kept apart; make them equal if they are one class)`);
     if (names.length < 2) throw new LabelError(file, null, `needs at least two classes, found ${names.length}`);
     toLabels = (r) => [names.indexOf(r.values[0]!)];
   }
@@ -355,7 +372,41 @@ export function parseCsv(file: string, seed = 0): LabeledSet {
     splits = new Array<Split>(rows.length);
     order.forEach((i, r) => (splits[i] = r < nTest ? 'test' : r < nTest + nVal ? 'val' : 'train'));
   }
-  return { task: multi ? 'far' : 'fer', format: 'csv', names, items: rows.map((r, i) => ({ path: r.path, labels: toLabels(r), split: splits[i]! })), splitNote: splitCol >= 0 ? 'split column' : `random 80/10/10 from seed ${seed}` };
+  return { task: multi ? 'far' : 'fer', format: 'csv', names, items: rows.map((r, i) => ({ path: r.path, labels: toLabels(r), split: splits[i]!, source: `${file}:${r.line}` })), splitNote: splitCol >= 0 ? 'split column' : `random 80/10/10 from seed ${seed}`, warnings };
+}
+
+/**
+ * A path of a label file as the dataset index names images: relative to the root, '/'-separated.
+ * Absolute paths inside the root are made relative; paths that leave the root are refused.
+ */
+export function relativeToRoot(path: string, root: string, file: string, line: number): string {
+  const abs = isAbsolute(path) ? path : resolve(root, path);
+  const rel = relative(resolve(root), abs);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new LabelError(file, line, `'${path}' is outside the dataset root ${root}; image paths must be inside it (relative to it)`);
+  return rel.split(sep).join('/');
+}
+
+/**
+ * One label per image: a repeated line with the same label and split is dropped; one with a
+ * different label or split is refused, naming both lines.
+ */
+export function checkDuplicates(set: LabeledSet): LabeledSet {
+  const seen = new Map<string, LabeledItem>();
+  const items: LabeledItem[] = [];
+  for (const it of set.items) {
+    const prev = seen.get(it.path);
+    if (!prev) {
+      seen.set(it.path, it);
+      items.push(it);
+      continue;
+    }
+    if (prev.split !== it.split || prev.labels.join(',') !== it.labels.join(',')) {
+      const what = prev.split !== it.split ? `split ${prev.split} vs ${it.split}` : set.task === 'fer' ? `class ${set.names[prev.labels[0]!]} vs ${set.names[it.labels[0]!]}` : `attributes ${set.names.filter((_, k) => prev.labels[k] !== it.labels[k]).slice(0, 3).join(', ')} differ`;
+      throw new LabelError(it.source ?? set.format, null, `${it.path} is listed twice with different labels (${what}): ${prev.source ?? '?'} and ${it.source ?? '?'}`);
+    }
+  }
+  const repeated = set.items.length - items.length;
+  return repeated ? { ...set, items, warnings: [...(set.warnings ?? []), `${repeated} repeated line(s) with the same label ignored`] } : set;
 }
 
 /** Few-shot subset of the training split (§5, "Our decisions"): ⌊r·N⌋ items drawn from the seed, identical everywhere. */

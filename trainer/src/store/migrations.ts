@@ -100,4 +100,54 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX evaluations_by_run ON evaluations(run_id, split, metric, epoch);
   `,
+  // 2: run states of the supervisor and of crash recovery ('interrupted': the process ended
+  //    without recording why), the process that runs a run (pid, host, start token: a later command
+  //    tells a dead run from a live one), checkpoint kinds of fine-tuning. SQLite cannot change a
+  //    CHECK constraint in place: the tables are rebuilt (foreign keys are off while migrating).
+  `
+  CREATE TABLE runs_v2 (
+    id             TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL CHECK (kind IN ('pretrain', 'finetune', 'eval')),
+    name           TEXT,
+    dataset_id     INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+    parent_run_id  TEXT REFERENCES runs(id) ON DELETE SET NULL,
+    config         TEXT NOT NULL,
+    backend        TEXT,
+    backend_detail TEXT,
+    status         TEXT NOT NULL CHECK (status IN ('created', 'queued', 'running', 'pausing', 'paused', 'stopping', 'stopped', 'interrupted', 'done', 'failed')),
+    seed           INTEGER NOT NULL,
+    out_dir        TEXT,
+    error          TEXT,
+    last_step      INTEGER NOT NULL DEFAULT 0,
+    total_steps    INTEGER,
+    created_at     TEXT NOT NULL,
+    started_at     TEXT,
+    updated_at     TEXT,
+    finished_at    TEXT,
+    pid            INTEGER,                      -- the process running it (while running)
+    host           TEXT,                         -- its host name
+    pid_start      TEXT                          -- its start token (tells a reused pid apart)
+  );
+  INSERT INTO runs_v2 (id, kind, name, dataset_id, parent_run_id, config, backend, backend_detail, status, seed, out_dir, error, last_step, total_steps, created_at, started_at, updated_at, finished_at)
+    SELECT id, kind, name, dataset_id, parent_run_id, config, backend, backend_detail, status, seed, out_dir, error, last_step, total_steps, created_at, started_at, updated_at, finished_at FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_v2 RENAME TO runs;
+  CREATE INDEX runs_by_kind_created ON runs(kind, created_at);
+  CREATE INDEX runs_by_status ON runs(status);
+
+  CREATE TABLE checkpoints_v2 (
+    id         INTEGER PRIMARY KEY,
+    run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step       INTEGER NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('full', 'encoder', 'classifier', 'last')),
+    path       TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    bytes      INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (run_id, step, kind)
+  );
+  INSERT INTO checkpoints_v2 SELECT id, run_id, step, kind, path, sha256, bytes, created_at FROM checkpoints;
+  DROP TABLE checkpoints;
+  ALTER TABLE checkpoints_v2 RENAME TO checkpoints;
+  `,
 ];

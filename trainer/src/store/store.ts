@@ -4,12 +4,17 @@
  * Writes are batched in transactions; every statement is prepared once.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import { CamdError, isSystemError, systemReason } from '../util/errors.js';
+import { processState, type ProcessIdentity } from '../util/process-identity.js';
 
 export type RunKind = 'pretrain' | 'finetune' | 'eval';
-export type RunStatus = 'created' | 'running' | 'stopped' | 'done' | 'failed';
+export const RUN_STATUSES = ['created', 'queued', 'running', 'pausing', 'paused', 'stopping', 'stopped', 'interrupted', 'done', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** States in which a process is at work on the run. */
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'pausing', 'stopping'];
 
 export interface DatasetRow {
   id: number;
@@ -56,6 +61,10 @@ export interface RunRow {
   started_at: string | null;
   updated_at: string | null;
   finished_at: string | null;
+  /** The process at work on the run (kept after it ends: the last one that ran it). */
+  pid: number | null;
+  host: string | null;
+  pid_start: string | null;
 }
 
 export interface MetricPoint {
@@ -69,7 +78,7 @@ export interface CheckpointRow {
   id: number;
   run_id: string;
   step: number;
-  kind: 'full' | 'encoder';
+  kind: 'full' | 'encoder' | 'classifier' | 'last';
   path: string;
   sha256: string;
   bytes: number;
@@ -79,33 +88,56 @@ export interface CheckpointRow {
 const now = () => new Date().toISOString();
 
 export class Store {
-  readonly db: Database.Database;
+  readonly db!: Database.Database;
   readonly file: string;
 
   constructor(file: string) {
     this.file = resolve(file);
-    mkdirSync(dirname(this.file), { recursive: true });
+    const where = `the store ${this.file}`;
     try {
-      this.db = new Database(this.file, { timeout: 10_000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma('busy_timeout = 10000');
+      mkdirSync(dirname(this.file), { recursive: true });
     } catch (e) {
-      throw new Error(`cannot open the store ${this.file}: ${(e as Error).message}`);
+      throw new CamdError('input', `cannot create the folder of ${where}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
     }
-    this.migrate();
+    try {
+      if (statSync(this.file).isDirectory()) throw new CamdError('input', `${this.file} is a folder; --db names the store file (e.g. ${this.file}/camd.db)`);
+    } catch (e) {
+      if (e instanceof CamdError) throw e; // a missing file is created below
+    }
+    let db: Database.Database | null = null;
+    try {
+      db = new Database(this.file, { timeout: 10_000 });
+      db.pragma('busy_timeout = 10000');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      this.db = db;
+      this.migrate();
+      db.pragma('foreign_keys = ON');
+    } catch (e) {
+      db?.close();
+      if (e instanceof CamdError) throw e;
+      throw new CamdError('input', `cannot open ${where}: ${storeReason(e)}`);
+    }
   }
 
-  /** Applies pending migrations in one transaction each; refuses a store from a newer version. */
+  /** Applies pending migrations in one transaction each; refuses a store from a newer version or another application's database. */
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw new Error(`the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio`);
+      throw new CamdError('input', `the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio, or use another --db`);
     }
+    if (version === 0) {
+      const tables = (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+      if (tables > 0) throw new CamdError('input', `${this.file} is an SQLite database of another application, not a CAMD store; use another --db`);
+    }
+    if (version === MIGRATIONS.length) return;
+    // tables are rebuilt by some migrations: foreign keys must be off (outside a transaction)
+    this.db.pragma('foreign_keys = OFF');
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.db.transaction(() => {
         this.db.exec(MIGRATIONS[v]!);
+        const broken = this.db.pragma('foreign_key_check') as unknown[];
+        if (broken.length) throw new Error(`migration ${v + 1} broke ${broken.length} foreign key(s)`);
         this.db.pragma(`user_version = ${v + 1}`);
       })();
     }
@@ -191,11 +223,35 @@ export class Store {
     return (kind ? this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY created_at').all(kind) : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all()) as RunRow[];
   }
 
-  updateRun(id: string, f: Partial<Pick<RunRow, 'status' | 'backend' | 'backend_detail' | 'error' | 'last_step' | 'total_steps' | 'started_at' | 'finished_at' | 'config'>>): void {
+  updateRun(id: string, f: Partial<Pick<RunRow, 'status' | 'backend' | 'backend_detail' | 'error' | 'last_step' | 'total_steps' | 'started_at' | 'finished_at' | 'config' | 'pid' | 'host' | 'pid_start'>>): void {
     const keys = Object.keys(f) as (keyof typeof f)[];
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${k} = @${k}`).join(', ');
     this.db.prepare(`UPDATE runs SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...f, updated_at: now(), id });
+  }
+
+  /** Records that `proc` now runs the run. */
+  claimRun(id: string, proc: ProcessIdentity, f: Parameters<Store['updateRun']>[1] = {}): void {
+    this.updateRun(id, { ...f, status: 'running', pid: proc.pid, host: proc.host, pid_start: proc.start });
+  }
+
+  /**
+   * Runs left active by a process that is gone (killed, crashed, power lost) become
+   * 'interrupted', with the reason; runs of live processes and of other hosts are left alone.
+   * Returns the runs it changed.
+   */
+  reapDeadRuns(): RunRow[] {
+    const q = ACTIVE_STATUSES.map(() => '?').join(',');
+    const active = this.db.prepare(`SELECT * FROM runs WHERE status IN (${q})`).all(...ACTIVE_STATUSES) as RunRow[];
+    const reaped: RunRow[] = [];
+    for (const r of active) {
+      if (processState({ pid: r.pid, host: r.host, start: r.pid_start }) !== 'gone') continue;
+      const why = `the process that ran it (pid ${r.pid} on ${r.host}) ended without recording why: killed, crashed or the machine stopped (last recorded step ${r.last_step})`;
+      // only if nobody changed it meanwhile
+      const res = this.db.prepare(`UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = ? AND pid IS ?`).run(why, now(), now(), r.id, r.status, r.pid);
+      if (res.changes) reaped.push({ ...r, status: 'interrupted', error: why });
+    }
+    return reaped;
   }
 
   // ---- metrics ----
@@ -249,7 +305,36 @@ export class Store {
     this.db.prepare('UPDATE evaluations SET selected = 1 WHERE run_id = ? AND epoch = ?').run(runId, epoch);
   }
 
+  /** Forgets checkpoint rows (files that were pruned, or that are gone). */
+  removeCheckpoints(runId: string, paths: readonly string[]): void {
+    const del = this.db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND path = ?');
+    this.db.transaction(() => {
+      for (const p of paths) del.run(runId, p);
+    })();
+  }
+
+  /** Replaces the rows of a kind that names one file (best.safetensors): the newest row is the file. */
+  replaceCheckpoint(c: Omit<CheckpointRow, 'id' | 'created_at'>): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND kind = ?').run(c.run_id, c.kind);
+      this.addCheckpoint(c);
+    })();
+  }
+
   checkpoints(runId: string): CheckpointRow[] {
     return this.db.prepare('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step').all(runId) as CheckpointRow[];
   }
+}
+
+/** A store failure in words. */
+function storeReason(e: unknown): string {
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_NOTADB') return 'it is not an SQLite database (not a CAMD store); use another --db';
+  if (code.startsWith('SQLITE_CORRUPT')) return 'the database is damaged (corrupt)';
+  if (code.startsWith('SQLITE_READONLY')) return 'it is read-only (a read-only file system or file)';
+  if (code.startsWith('SQLITE_CANTOPEN')) return 'it cannot be opened or created (a read-only or missing folder?)';
+  if (code === 'SQLITE_FULL') return 'the disk is full';
+  if (code.startsWith('SQLITE_IOERR')) return `an input/output error (${code})`;
+  if (isSystemError(e)) return systemReason(e);
+  return (e as Error).message;
 }

@@ -11,9 +11,10 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+
+export { writeFileAtomic, type WriteFs } from '../util/atomic-file.js';
 
 export const CHECKPOINT_FORMAT = 'camd-checkpoint';
 export const ENCODER_FORMAT = 'camd-encoder';
@@ -31,18 +32,6 @@ export interface TensorFile {
   state: unknown;
   tensors: Map<string, NamedArray>;
 }
-
-/** Minimal file-system surface, injectable so that tests can simulate a full disk. */
-export interface WriteFs {
-  openSync: typeof openSync;
-  writeSync: (fd: number, buffer: Uint8Array, offset?: number, length?: number) => number;
-  fsyncSync: typeof fsyncSync;
-  closeSync: typeof closeSync;
-  renameSync: typeof renameSync;
-  rmSync: typeof rmSync;
-}
-
-const realFs: WriteFs = { openSync, writeSync: (fd, b, o, l) => writeSync(fd, b, o, l), fsyncSync, closeSync, renameSync, rmSync };
 
 const HeaderEntry = z.object({ dtype: z.literal('F32'), shape: z.array(z.number().int().nonnegative()), data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]) });
 
@@ -74,9 +63,23 @@ export function encodeTensorFile(format: string, state: unknown, tensors: readon
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/**
+ * A tensor file that cannot be used. `damaged`: its bytes are broken (truncated, altered, not
+ * written to the end) — as opposed to a sound file of another kind, version or run.
+ */
+export class CheckpointError extends Error {
+  constructor(
+    message: string,
+    readonly damaged: boolean,
+  ) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
 /** Parses and verifies a tensor file. Throws one readable line for anything that is not ours or is damaged. */
 export function decodeTensorFile(bytes: Buffer, what: string, expectFormat?: string | readonly string[]): TensorFile {
-  const bad = (why: string) => new Error(`${what} is not a usable CAMD checkpoint: ${why}`);
+  const bad = (why: string, damaged = true) => new CheckpointError(`${what} is not a usable CAMD checkpoint: ${why}`, damaged);
   if (bytes.length < 8) throw bad('file too short');
   const hlen = Number(bytes.readBigUInt64LE(0));
   if (!Number.isSafeInteger(hlen) || hlen <= 0 || 8 + hlen > bytes.length) throw bad('no safetensors header (truncated or another format)');
@@ -87,10 +90,10 @@ export function decodeTensorFile(bytes: Buffer, what: string, expectFormat?: str
     throw bad('header is not valid JSON (truncated or corrupt)');
   }
   const meta = z.object({ format: z.string(), version: z.string(), state: z.string(), data_sha256: z.string() }).safeParse(header['__metadata__']);
-  if (!meta.success) throw bad('no CAMD metadata (a safetensors file from another tool?)');
+  if (!meta.success) throw bad('no CAMD metadata (a safetensors file from another tool?)', false);
   const formats = expectFormat === undefined ? [CHECKPOINT_FORMAT, ENCODER_FORMAT] : typeof expectFormat === 'string' ? [expectFormat] : expectFormat;
-  if (!formats.includes(meta.data.format)) throw bad(`it is a "${meta.data.format}" file, expected ${formats.map((f) => `"${f}"`).join(' or ')}`);
-  if (meta.data.version !== FORMAT_VERSION) throw bad(`format version ${meta.data.version} is not supported (this trainer reads ${FORMAT_VERSION})`);
+  if (!formats.includes(meta.data.format)) throw bad(`it is a "${meta.data.format}" file, expected ${formats.map((f) => `"${f}"`).join(' or ')}`, false);
+  if (meta.data.version !== FORMAT_VERSION) throw bad(`format version ${meta.data.version} is not supported (this trainer reads ${FORMAT_VERSION})`, false);
   const data = bytes.subarray(8 + hlen);
   if (createHash('sha256').update(data).digest('hex') !== meta.data.data_sha256) throw bad('data checksum mismatch (the file is corrupt or truncated)');
   const tensors = new Map<string, NamedArray>();
@@ -120,42 +123,9 @@ export function readTensorFile(path: string, expectFormat?: string | readonly st
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `checkpoint ${path} does not exist` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
+    throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist` : code === 'EISDIR' ? `${path} is a folder, not a checkpoint file` : `cannot read checkpoint ${path}: ${(e as Error).message}`, false);
   }
   return decodeTensorFile(bytes, path, expectFormat);
-}
-
-/** Writes bytes to `path` atomically. On any failure the temp file is removed and `path` is untouched. */
-export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = realFs): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(tmp, 'w', 0o644);
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 24));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== null) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-    }
-    fs.rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOSPC' ? `disk full while writing ${path} (the previous file is intact)` : `cannot write ${path}: ${(e as Error).message}`);
-  }
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    /* directories cannot be fsynced on every platform */
-  }
 }
 
 /** Host copies of named tensors, read asynchronously (the only read-back GPU backends allow in Node). */

@@ -50,10 +50,16 @@ export const DoneEvent = z.object({
   seconds: z.number(),
 });
 
-export const ErrorEvent = z.object({ type: z.literal('error'), message: z.string(), step: z.number().int().optional() });
+/** Why a run or a command failed (util/errors.ts ErrorCause). */
+export const ErrorCause = z.enum(['usage', 'input', 'busy', 'io', 'disk-full', 'diverged', 'internal']);
+
+export const ErrorEvent = z.object({ type: z.literal('error'), message: z.string(), step: z.number().int().optional(), cause: ErrorCause.optional() });
+
+/** Something the user should know that does not stop the run (removed leftovers, a warm-up covering most of a short run). */
+export const LogEvent = z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string() });
 
 export const ProgressEvent = z.object({ type: z.literal('progress'), phase: z.enum(['scan', 'cache']), done: z.number(), total: z.number() });
 
-export const PretrainEvent = z.discriminatedUnion('type', [StartEvent, StepEvent, CheckpointEvent, DoneEvent, ErrorEvent, ProgressEvent]);
+export const PretrainEvent = z.discriminatedUnion('type', [StartEvent, StepEvent, CheckpointEvent, DoneEvent, ErrorEvent, ProgressEvent, LogEvent]);
 export type PretrainEvent = z.infer<typeof PretrainEvent>;
 export type StepEventT = z.infer<typeof StepEvent>;

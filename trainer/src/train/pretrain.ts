@@ -2,12 +2,13 @@
  * `camd pretrain`: a pre-training run from a folder of face images, end to end.
  *   folder → dataset index (store) → decode cache → batches (two views + masks) → CAMD steps →
  *   metrics (store) and atomic checkpoints (run folder) → encoder export.
- * Emits typed events (events.ts); the CLI renders them as a progress bar or JSON lines.
+ * This module prepares a run (settings, run folder and its lock, store record, data, backend,
+ * model, resume); pretrain-loop.ts runs its steps. Emits typed events (events.ts); the CLI renders
+ * them as a progress bar or JSON lines.
  */
 import { randomUUID, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
 import { gridOf, maskedCount, PRESET_NAMES, presetConfig, DEFAULT_MASK_RATIO, type CamdConfig } from '../model/config.js';
@@ -16,15 +17,17 @@ import { scanDataset } from '../data/scan.js';
 import { DecodeCache, cacheSideFor } from '../data/decode-cache.js';
 import { BatchSource } from '../data/batches.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
-import { VGGFACE2_MEAN, VGGFACE2_STD } from '../data/augment.js';
 import { CamdTrainer } from './step.js';
-import { toDeviceBatch, disposeBatch, type HostBatch } from './synthetic.js';
-import { encodeTensorFile, readTensorFile, writeFileAtomic, CHECKPOINT_FORMAT, ENCODER_FORMAT } from './checkpoint.js';
+import { readTensorFile, CheckpointError, CHECKPOINT_FORMAT } from './checkpoint.js';
 import type { PretrainEvent } from './events.js';
+import { RunFolder, RunOptions, stepOfCheckpoint } from './run-folder.js';
+import { trainLoop, type LoopContext, type LoopOutcome } from './pretrain-loop.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
-import { UserError } from '../util/errors.js';
+import { CamdError, UserError, describeUserFacing } from '../util/errors.js';
+import { currentProcess } from '../util/process-identity.js';
+import { onHardExit } from '../util/exit-hooks.js';
 
-/** The settings that define the computation; saved in run.json and fixed for the life of a run. */
+/** The settings that define the computation; saved in run.json and fixed once a checkpoint exists. */
 export const RunSettings = z.object({
   data: z.string(),
   preset: z.enum(PRESET_NAMES),
@@ -40,7 +43,8 @@ export const RunSettings = z.object({
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 
-const RunFile = z.object({ format: z.literal('camd-run'), version: z.literal(1), run_id: z.string(), db: z.string(), settings: RunSettings, created_at: z.string() });
+const RunFile = z.object({ format: z.literal('camd-run'), version: z.literal(1), run_id: z.string(), db: z.string(), settings: RunSettings, options: RunOptions.optional(), created_at: z.string() });
+type RunFile = z.infer<typeof RunFile>;
 const ImagesFile = z.object({ root: z.string(), images: z.array(z.object({ path: z.string(), sha256: z.string() })) });
 
 export interface PretrainFlags {
@@ -68,88 +72,58 @@ export interface PretrainFlags {
 
 export const DEFAULTS = { preset: 'tiny', maskRatio: DEFAULT_MASK_RATIO, batch: 16, epochs: 100, blr: 3.125e-5, warmupEpochs: 5, seed: 0, checkpointEvery: 500, keepCheckpoints: 2 } as const;
 
-/** Set by a signal handler: finish the step, checkpoint, exit 0. */
-export interface StopSignal {
-  stop: boolean;
-}
-
 export interface PretrainResult {
-  exitCode: number;
-  runDir: string | null;
+  outcome: LoopOutcome;
+  runDir: string;
+  runId: string;
 }
 
-function stateOf(trainer: CamdTrainer, runId: string, settings: RunSettings, totalSteps: number): Record<string, unknown> {
-  return {
-    kind: 'camd-pretrain',
-    run_id: runId,
-    step: trainer.step,
-    optimizer_step: trainer.optimizer.step,
-    total_steps: totalSteps,
-    schedule: trainer.sched,
-    config: trainer.cfg,
-    settings,
-    // Every random draw of step s comes from Rng(seed).fork("step-s") (batches.ts), so (seed, step) is the whole RNG state.
-    rng: { scheme: 'fork-per-step', seed: settings.seed, next_step: trainer.step },
-    normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD },
-  };
-}
+/** Flags that would change the computation, with their names on the command line. */
+const COMPUTATION_FLAGS: [keyof PretrainFlags & keyof RunSettings, string][] = [
+  ['preset', '--preset'],
+  ['imgSize', '--img-size'],
+  ['maskRatio', '--mask-ratio'],
+  ['batch', '--batch'],
+  ['epochs', '--epochs'],
+  ['steps', '--steps'],
+  ['blr', '--blr'],
+  ['warmupEpochs', '--warmup-epochs'],
+  ['seed', '--seed'],
+  ['maxPixels', '--max-pixels'],
+];
 
-function checkpointName(step: number): string {
-  return `step-${String(step).padStart(8, '0')}.ckpt`;
-}
-
-/** Checkpoints of a run folder, newest first. */
-function listCheckpoints(runDir: string): string[] {
-  const dir = join(runDir, 'checkpoints');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => /^step-\d{8}\.ckpt$/.test(f))
-    .sort()
-    .reverse()
-    .map((f) => join(dir, f));
-}
-
-function resolveSettings(flags: PretrainFlags, saved: RunSettings | null): RunSettings {
-  if (saved) {
-    // a resumed run keeps its computation; a flag that would change it is refused
-    const fixed: [keyof PretrainFlags, keyof RunSettings, string][] = [
-      ['preset', 'preset', '--preset'],
-      ['imgSize', 'imgSize', '--img-size'],
-      ['maskRatio', 'maskRatio', '--mask-ratio'],
-      ['batch', 'batch', '--batch'],
-      ['epochs', 'epochs', '--epochs'],
-      ['steps', 'steps', '--steps'],
-      ['blr', 'blr', '--blr'],
-      ['warmupEpochs', 'warmupEpochs', '--warmup-epochs'],
-      ['seed', 'seed', '--seed'],
-      ['maxPixels', 'maxPixels', '--max-pixels'],
-    ];
-    for (const [f, s, flag] of fixed) {
-      if (flags[f] !== undefined && flags[f] !== saved[s]) throw new UserError(`${flag} ${String(flags[f])} differs from the resumed run's ${String(saved[s])}; a resumed run keeps its configuration`);
-    }
-    if (flags.data !== undefined && resolve(flags.data) !== saved.data) throw new UserError(`--data ${flags.data} differs from the resumed run's ${saved.data}`);
-    return saved;
+/** A resumed run keeps its computation: a flag that would change it is refused. */
+function checkUnchanged(flags: PretrainFlags, saved: RunSettings): void {
+  for (const [k, flag] of COMPUTATION_FLAGS) {
+    if (flags[k] !== undefined && flags[k] !== saved[k]) throw new UserError(`${flag} ${String(flags[k])} differs from the resumed run's ${String(saved[k])}; a resumed run keeps its configuration`);
   }
-  if (!flags.data) throw new UserError('--data DIR is required (the folder of face images)');
+  if (flags.data !== undefined && resolve(flags.data) !== saved.data) throw new UserError(`--data ${flags.data} differs from the resumed run's ${saved.data}`);
+}
+
+/** Settings from the flags, falling back to `base` (a run restarted from step 1) and the defaults. */
+function settingsFrom(flags: PretrainFlags, base: RunSettings | null): RunSettings {
+  const data = flags.data ?? base?.data;
+  if (!data) throw new UserError('--data DIR is required (the folder of face images)');
   if (flags.epochs !== undefined && flags.steps !== undefined) throw new UserError('give --epochs or --steps, not both');
-  const preset = flags.preset ?? DEFAULTS.preset;
+  const preset = flags.preset ?? base?.preset ?? DEFAULTS.preset;
   if (!(PRESET_NAMES as readonly string[]).includes(preset)) throw new UserError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got '${preset}'`);
+  const length = flags.steps !== undefined ? { epochs: null, steps: flags.steps } : flags.epochs !== undefined ? { epochs: flags.epochs, steps: null } : base ? { epochs: base.epochs, steps: base.steps } : { epochs: DEFAULTS.epochs, steps: null };
   const r = RunSettings.safeParse({
-    data: resolve(flags.data),
+    data: resolve(data),
     preset,
-    imgSize: flags.imgSize ?? presetConfig(preset as (typeof PRESET_NAMES)[number]).model.imgSize,
-    maskRatio: flags.maskRatio ?? DEFAULTS.maskRatio,
-    batch: flags.batch ?? DEFAULTS.batch,
-    epochs: flags.steps !== undefined ? null : (flags.epochs ?? DEFAULTS.epochs),
-    steps: flags.steps ?? null,
-    blr: flags.blr ?? DEFAULTS.blr,
-    warmupEpochs: flags.warmupEpochs ?? DEFAULTS.warmupEpochs,
-    seed: flags.seed ?? DEFAULTS.seed,
-    maxPixels: flags.maxPixels ?? DEFAULT_MAX_PIXELS,
+    imgSize: flags.imgSize ?? (flags.preset === undefined ? base?.imgSize : undefined) ?? presetConfig(preset as (typeof PRESET_NAMES)[number]).model.imgSize,
+    maskRatio: flags.maskRatio ?? base?.maskRatio ?? DEFAULTS.maskRatio,
+    batch: flags.batch ?? base?.batch ?? DEFAULTS.batch,
+    ...length,
+    blr: flags.blr ?? base?.blr ?? DEFAULTS.blr,
+    warmupEpochs: flags.warmupEpochs ?? base?.warmupEpochs ?? DEFAULTS.warmupEpochs,
+    seed: flags.seed ?? base?.seed ?? DEFAULTS.seed,
+    maxPixels: flags.maxPixels ?? base?.maxPixels ?? DEFAULT_MAX_PIXELS,
   });
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new UserError(`invalid value for ${i.path.join('.')}: ${i.message}`);
+    const flag = COMPUTATION_FLAGS.find(([k]) => k === i.path[0])?.[1] ?? i.path.join('.');
+    throw new UserError(`invalid value for ${flag}: ${i.message}`);
   }
   return r.data;
 }
@@ -166,67 +140,106 @@ function configFor(s: RunSettings): CamdConfig {
   return cfg;
 }
 
-export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) => void, signal: StopSignal): Promise<PretrainResult> {
-  // ---- run folder and settings ----
-  let saved: z.infer<typeof RunFile> | null = null;
-  let runDir: string;
-  if (flags.resume) {
-    runDir = resolve(flags.resume);
-    const runFile = join(runDir, 'run.json');
-    if (!existsSync(runFile)) throw new UserError(`${flags.resume} is not a CAMD run folder (no run.json)`);
-    const parsed = RunFile.safeParse(JSON.parse(readFileSync(runFile, 'utf8')));
-    if (!parsed.success) throw new UserError(`${runFile} is damaged or from another version`);
-    saved = parsed.data;
-    if (flags.out && resolve(flags.out) !== runDir) throw new UserError('--out and --resume name different folders; a resumed run writes to its own folder');
-  } else {
-    runDir = resolve(flags.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-    if (existsSync(join(runDir, 'run.json'))) throw new UserError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or another --out`);
-  }
-  const settings = resolveSettings(flags, saved?.settings ?? null);
-  const dbPath = resolve(flags.db ?? saved?.db ?? defaultDbPath());
-  const checkpointEvery = flags.checkpointEvery ?? DEFAULTS.checkpointEvery;
-  const keep = flags.keepCheckpoints ?? DEFAULTS.keepCheckpoints;
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) throw new UserError('--checkpoint-every must be a positive integer');
-  const backendChoice = flags.backend ?? 'auto';
-  if (!isBackendChoice(backendChoice)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${backendChoice}'`);
+/** The flags that need no file: checked before any work. */
+function checkOptionFlags(flags: PretrainFlags): void {
+  const positive = (v: number | undefined, flag: string, what: string) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UserError(`${flag} must be an integer of at least 1 (${what}), got ${v}`);
+  };
+  positive(flags.checkpointEvery, '--checkpoint-every', 'steps between checkpoints');
+  positive(flags.keepCheckpoints, '--keep-checkpoints', 'a run keeps at least its newest checkpoint');
+  positive(flags.stopAt, '--stop-at', 'the step after which to stop');
+  positive(flags.steps, '--steps', 'the length of the run');
+  positive(flags.batch, '--batch', 'images per step');
+  if (flags.backend !== undefined && !isBackendChoice(flags.backend)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${flags.backend}'`);
+}
 
-  const store = new Store(dbPath);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) => void, signal: AbortSignal): Promise<PretrainResult> {
+  checkOptionFlags(flags);
+  const log = (level: 'info' | 'warn', message: string) => emit({ type: 'log', level, message });
+
+  // ---- the run folder, locked ----
+  let folder: RunFolder;
+  if (flags.resume) {
+    const dir = resolve(flags.resume);
+    if (!existsSync(dir)) throw new UserError(`${flags.resume} does not exist`);
+    if (!existsSync(join(dir, 'run.json'))) throw new UserError(`${flags.resume} is not a CAMD run folder (no run.json)`);
+    if (flags.out && resolve(flags.out) !== dir) throw new UserError('--out and --resume name different folders; a resumed run writes to its own folder');
+    folder = new RunFolder(dir);
+  } else {
+    folder = new RunFolder(resolve(flags.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`)));
+    if (existsSync(folder.dir) && !statSync(folder.dir).isDirectory()) throw new UserError(`--out ${flags.out} is a file, not a folder`);
+  }
+  const created = !existsSync(folder.dir);
+  folder.create();
+  let cleaned;
   try {
+    cleaned = folder.acquire('camd pretrain');
+  } catch (e) {
+    if (created) rmSync(folder.dir, { recursive: true, force: true });
+    throw e;
+  }
+  let store: Store | null = null;
+  try {
+    if (cleaned.removedTemps.length) log('info', `removed ${cleaned.removedTemps.length} partial file(s) (${mb(cleaned.removedBytes)}) left in ${folder.dir} by a process that was stopped while writing`);
+    if (folder.lock?.previousHolder) log('info', `the previous process in ${folder.dir} (pid ${folder.lock.previousHolder.pid}) ended without releasing it`);
+
+    let saved: RunFile | null = null;
+    if (flags.resume) saved = folder.readJson(folder.runFile, RunFile, 'the run cannot be resumed without it');
+    else if (existsSync(folder.runFile)) {
+      const cks = folder.checkpoints();
+      const what = cks.length ? ` (last checkpoint at step ${stepOfCheckpoint(cks[0]!)})` : ' (it never reached a checkpoint: --resume restarts it from step 1)';
+      throw new UserError(`${folder.dir} already holds a run${what}; continue it with --resume ${folder.dir}, or choose another --out`);
+    }
+
+    // ---- settings: fixed once the run has a checkpoint; options may change on resume ----
+    const candidates = saved ? folder.checkpoints() : [];
+    let restart = saved !== null && candidates.length === 0;
+    let settings: RunSettings;
+    if (saved && !restart) {
+      checkUnchanged(flags, saved.settings);
+      settings = saved.settings;
+    } else settings = settingsFrom(flags, saved?.settings ?? null);
+    const cfg = configFor(settings); // an image size the preset cannot use is refused here, before any work
+    const options: RunOptions = {
+      checkpointEvery: flags.checkpointEvery ?? saved?.options?.checkpointEvery ?? DEFAULTS.checkpointEvery,
+      keepCheckpoints: flags.keepCheckpoints ?? saved?.options?.keepCheckpoints ?? DEFAULTS.keepCheckpoints,
+      backend: flags.backend ?? saved?.options?.backend ?? 'auto',
+      threads: flags.threads ?? saved?.options?.threads ?? 'auto',
+    };
+    if (!isBackendChoice(options.backend)) throw new UserError(`run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`);
+    if (saved?.options) {
+      const changed = (Object.keys(options) as (keyof RunOptions)[]).filter((k) => options[k] !== saved!.options![k]).map((k) => `${k} ${String(saved!.options![k])} → ${String(options[k])}`);
+      if (changed.length) log('info', `run options changed on resume: ${changed.join(', ')}`);
+    }
+
+    // ---- the store ----
+    const dbPath = resolve(flags.db ?? saved?.db ?? defaultDbPath());
+    store = new Store(dbPath);
+    for (const r of store.reapDeadRuns()) log('info', `run ${r.id} was shown as running, but its process (pid ${r.pid}) is gone: marked interrupted`);
+
     // ---- dataset: index, then the fixed image list of the run ----
     if (!existsSync(settings.data)) throw new UserError(`the folder ${settings.data} does not exist`);
-    const report = await scanDataset(store, settings.data, { maxPixels: settings.maxPixels, onProgress: (done, total) => emit({ type: 'progress', phase: 'scan', done, total }) }).catch((e: Error) => {
-      throw new UserError(e.message);
+    const report = await scanDataset(store, settings.data, { maxPixels: settings.maxPixels, onProgress: (done, total) => emit({ type: 'progress', phase: 'scan', done, total }) }).catch((e: unknown) => {
+      throw e instanceof CamdError ? e : new UserError((e as Error).message);
     });
-    let images: { path: string; sha256: string }[];
-    if (saved) {
-      const f = ImagesFile.safeParse(JSON.parse(readFileSync(join(runDir, 'images.json'), 'utf8')));
-      if (!f.success) throw new UserError(`${join(runDir, 'images.json')} is damaged`);
-      images = f.data.images;
-    } else {
-      images = store.images(report.datasetId, 'ok').map((r) => ({ path: r.rel_path, sha256: r.sha256! }));
-      if (images.length === 0) {
+    const scanned = () => {
+      const list = store!.images(report.datasetId, 'ok').map((r) => ({ path: r.rel_path, sha256: r.sha256! }));
+      if (list.length === 0) {
         const why = report.bad.length ? ` (${report.bad.length} unreadable file(s), e.g. ${report.bad[0]!.path}: ${report.bad[0]!.reason})` : '';
         throw new UserError(`no readable image in ${settings.data}${why}`);
       }
-    }
+      return list;
+    };
+    let images: { path: string; sha256: string }[];
+    if (saved && !restart) {
+      if (!existsSync(folder.imagesFile)) throw new UserError(`${folder.imagesFile} is missing: the run's image list is lost, so it cannot be resumed; start a new run`);
+      images = folder.readJson(folder.imagesFile, ImagesFile, "the run's image list").images;
+    } else images = scanned();
 
-    // ---- decode cache ----
+    // ---- batches (checks the image count against the batch before any decoding) ----
     const cache = new DecodeCache(cacheDirFor(dbPath), cacheSideFor(settings.imgSize));
-    const cacheRes = await cache.ensure(
-      images.map((im) => ({ abs: join(settings.data, im.path), sha256: im.sha256 })),
-      settings.maxPixels,
-      (done, total) => emit({ type: 'progress', phase: 'cache', done, total }),
-    );
-    if (cacheRes.failed.length) throw new UserError(`cannot decode ${cacheRes.failed[0]!.path}: ${cacheRes.failed[0]!.reason} (changed since the run started?)`);
-
-    // ---- backend, model, data ----
-    let sel;
-    try {
-      sel = await selectBackend(backendChoice, { wasmThreads: flags.threads ?? 'auto' });
-    } catch (e) {
-      throw new UserError((e as Error).message);
-    }
-    const cfg = configFor(settings);
     const { grid, tokens } = gridOf(cfg.model);
     let source: BatchSource;
     try {
@@ -237,190 +250,145 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
     const ipe = source.itersPerEpoch;
     const totalSteps = settings.steps ?? Math.max(1, Math.round(settings.epochs! * ipe));
     const epochs = totalSteps / ipe;
-    const trainer = new CamdTrainer(cfg, settings.seed, { epochs, itersPerEpoch: ipe, batchSize: settings.batch });
 
-    // ---- resume ----
-    let resumedFrom: string | null = null;
-    if (saved) {
-      const candidates = listCheckpoints(runDir);
-      if (candidates.length === 0) throw new UserError(`${runDir} has no checkpoint to resume from`);
+    // ---- decode cache ----
+    const cacheRes = await cache.ensure(
+      images.map((im) => ({ abs: join(settings.data, im.path), sha256: im.sha256 })),
+      settings.maxPixels,
+      (done, total) => emit({ type: 'progress', phase: 'cache', done, total }),
+    );
+    if (cacheRes.failed.length) throw new UserError(`cannot decode ${cacheRes.failed[0]!.path}: ${cacheRes.failed[0]!.reason} (changed since the run started?)`);
+
+    // ---- backend, model ----
+    let sel;
+    try {
+      sel = await selectBackend(options.backend, { wasmThreads: options.threads });
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    const trainer = new CamdTrainer(cfg, settings.seed, { epochs, itersPerEpoch: ipe, batchSize: settings.batch });
+    try {
+      // ---- resume from the newest sound checkpoint; damaged ones are moved aside ----
+      const runId = saved?.run_id ?? randomUUID();
+      let resumedFrom: string | null = null;
+      let damaged = 0;
       for (const file of candidates) {
         try {
           const ck = readTensorFile(file, CHECKPOINT_FORMAT);
-          const st = z.object({ step: z.number().int(), optimizer_step: z.number().int(), run_id: z.string() }).parse(ck.state);
-          if (st.run_id !== saved.run_id) throw new Error(`it belongs to run ${st.run_id}`);
-          trainer.importTensors(ck.tensors, st.step, st.optimizer_step, file);
+          const st = z.object({ step: z.number().int(), optimizer_step: z.number().int(), run_id: z.string() }).safeParse(ck.state);
+          if (!st.success) throw new CheckpointError(`${file}: its state has no step or run id`, false);
+          if (st.data.run_id !== runId) throw new CheckpointError(`${file} belongs to run ${st.data.run_id}, not ${runId}`, false);
+          trainer.importTensors(ck.tensors, st.data.step, st.data.optimizer_step, file);
           resumedFrom = file;
           break;
         } catch (e) {
-          process.stderr.write(`camd: skipping checkpoint ${file}: ${(e as Error).message}\n`);
+          if (e instanceof CheckpointError && e.damaged) {
+            const to = folder.quarantine(file);
+            store.removeCheckpoints(runId, [file]);
+            damaged++;
+            log('warn', `skipping checkpoint ${file}: ${e.message.replace(/^.*? is not a usable CAMD checkpoint: /, '')}; moved aside as ${to} (removed at the next checkpoint)`);
+            continue;
+          }
+          throw new UserError(`cannot resume from ${file}: ${(e as Error).message.replace(/^.*? is not a usable CAMD checkpoint: /, '')}`);
         }
       }
-      if (!resumedFrom) throw new UserError(`no usable checkpoint in ${join(runDir, 'checkpoints')}`);
-    }
+      if (saved && !resumedFrom) {
+        restart = true;
+        log('warn', `no ${damaged ? 'sound ' : ''}checkpoint in ${folder.checkpointsDir}${damaged ? ` (${damaged} damaged)` : ''}: restarting the run from step 1`);
+      }
+      if (flags.stopAt !== undefined && flags.stopAt <= trainer.step) throw new UserError(`--stop-at ${flags.stopAt}: the run is already at step ${trainer.step}`);
 
-    // ---- run record ----
-    const runId = saved?.run_id ?? randomUUID();
-    mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
-    if (!saved) {
-      writeFileAtomic(join(runDir, 'images.json'), Buffer.from(JSON.stringify({ root: settings.data, images }) + '\n'));
-      writeFileAtomic(join(runDir, 'run.json'), Buffer.from(JSON.stringify({ format: 'camd-run', version: 1, run_id: runId, db: dbPath, settings, created_at: new Date().toISOString() }, null, 2) + '\n'));
-      store.createRun({ id: runId, kind: 'pretrain', datasetId: report.datasetId, config: { settings, model: cfg, images: images.length, image_list_sha256: createHash('sha256').update(images.map((i) => i.sha256).join('\n')).digest('hex') }, seed: settings.seed, outDir: runDir, totalSteps });
-    } else if (!store.run(runId)) {
-      store.createRun({ id: runId, kind: 'pretrain', datasetId: report.datasetId, config: { settings, model: cfg, images: images.length }, seed: settings.seed, outDir: runDir, totalSteps });
-    }
-    store.truncateMetrics(runId, trainer.step);
-    store.updateRun(runId, {
-      status: 'running',
-      backend: sel.backend,
-      backend_detail: JSON.stringify({ package: sel.package, skipped: sel.skipped, details: sel.reports.find((r) => r.loaded && r.backend === sel.backend)?.details ?? {} }),
-      started_at: new Date().toISOString(),
-      error: null,
-      last_step: trainer.step,
-    });
-    const eventsFile = join(runDir, 'events.jsonl');
-    const send = (e: PretrainEvent) => {
-      if (e.type !== 'progress') appendFileSync(eventsFile, JSON.stringify(e) + '\n');
-      emit(e);
-    };
-    send({
-      type: 'start',
-      run_id: runId,
-      out_dir: runDir,
-      db: dbPath,
-      backend: sel.backend,
-      backend_package: sel.package,
-      skipped_backends: sel.skipped,
-      preset: settings.preset,
-      img_size: settings.imgSize,
-      batch: settings.batch,
-      images: images.length,
-      bad_images: report.bad.length,
-      iters_per_epoch: ipe,
-      epochs,
-      total_steps: totalSteps,
-      first_step: trainer.step + 1,
-      resumed_from: resumedFrom,
-    });
+      // ---- run record: run folder, then store ----
+      if (!saved || restart) folder.writeJson(folder.imagesFile, { root: settings.data, images });
+      folder.writeJson(folder.runFile, { format: 'camd-run', version: 1, run_id: runId, db: dbPath, settings, options, created_at: saved?.created_at ?? new Date().toISOString() });
+      const config = { settings, model: cfg, images: images.length, image_list_sha256: createHash('sha256').update(images.map((i) => i.sha256).join('\n')).digest('hex') };
+      const prior = store.run(runId);
+      if (!prior) store.createRun({ id: runId, kind: 'pretrain', datasetId: report.datasetId, config, seed: settings.seed, outDir: folder.dir, totalSteps });
+      else if (restart) store.updateRun(runId, { config: JSON.stringify(config), total_steps: totalSteps });
+      if (prior?.backend && resumedFrom && prior.backend !== sel.backend) log('warn', `the run continues on ${sel.backend} after running on ${prior.backend}: its weights will not be bit-identical to an uninterrupted run`);
+      store.truncateMetrics(runId, trainer.step);
+      reconcileCheckpoints(store, folder, runId);
+      store.claimRun(runId, currentProcess(), {
+        backend: sel.backend,
+        backend_detail: JSON.stringify({ package: sel.package, skipped: sel.skipped, details: sel.reports.find((r) => r.loaded && r.backend === sel.backend)?.details ?? {} }),
+        started_at: new Date().toISOString(),
+        finished_at: null,
+        error: null,
+        last_step: trainer.step,
+      });
+      const send = (e: PretrainEvent) => {
+        if (e.type !== 'progress') folder.appendEvent(e);
+        emit(e);
+      };
+      const ctx: LoopContext = { trainer, source, store, folder, runId, settings, settingsRecord: settings, totalSteps, checkpointEvery: options.checkpointEvery, keep: options.keepCheckpoints, cfg, signal, send, lastCheckpoint: resumedFrom, resumedFrom, written: [], stopAt: flags.stopAt };
+      // a hard quit (second Ctrl-C) still records the run's state
+      const st = store;
+      const offHardExit = onHardExit((reason) => {
+        const msg = `quit at once (${reason}) after step ${trainer.step}; ${ctx.lastCheckpoint ? `the last checkpoint is ${ctx.lastCheckpoint}` : 'no checkpoint was written'}; continue with --resume ${folder.dir}`;
+        st.updateRun(runId, { status: 'interrupted', error: msg, finished_at: new Date().toISOString(), last_step: trainer.step });
+        folder.appendEvent({ type: 'error', message: msg, step: trainer.step, cause: 'io' });
+        folder.release();
+      });
 
-    const ctx: LoopContext = { trainer, source, store, runId, runDir, settings, totalSteps, checkpointEvery, keep, cfg, signal, send, eventsFile, lastCheckpoint: resumedFrom, stopAt: flags.stopAt };
-    try {
-      return await trainLoop(ctx);
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      // disk full, a vanished cache file, …: record it, keep the last good checkpoint, one line for the user
-      const msg = `${(e as Error).message} (at step ${trainer.step}; ${ctx.lastCheckpoint ? `the last good checkpoint is ${ctx.lastCheckpoint}` : 'no checkpoint was written yet'})`;
-      store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString(), last_step: trainer.step });
-      appendFileSync(eventsFile, JSON.stringify({ type: 'error', message: msg, step: trainer.step }) + '\n');
-      throw new UserError(msg, 4);
+      const warmSteps = settings.warmupEpochs * ipe;
+      if (warmSteps >= 0.5 * totalSteps && warmSteps > 0) {
+        const peak = Math.min(1, totalSteps / warmSteps);
+        log('warn', `the warm-up (${settings.warmupEpochs} epoch(s) = ${Math.round(warmSteps)} steps) covers ${Math.min(100, (100 * warmSteps) / totalSteps).toFixed(0)} % of this ${totalSteps}-step run: the learning rate ${peak < 1 ? `peaks at ${(100 * peak).toFixed(0)} % of its value` : 'reaches its value only at the end of the warm-up'}; for a short run, lower --warmup-epochs`);
+      }
+      send({
+        type: 'start',
+        run_id: runId,
+        out_dir: folder.dir,
+        db: dbPath,
+        backend: sel.backend,
+        backend_package: sel.package,
+        skipped_backends: sel.skipped,
+        preset: settings.preset,
+        img_size: settings.imgSize,
+        batch: settings.batch,
+        images: images.length,
+        bad_images: report.bad.length,
+        iters_per_epoch: ipe,
+        epochs,
+        total_steps: totalSteps,
+        first_step: trainer.step + 1,
+        resumed_from: resumedFrom,
+      });
+      try {
+        const outcome = await trainLoop(ctx);
+        return { outcome, runDir: folder.dir, runId };
+      } catch (e) {
+        // disk full, a vanished cache file, …: record it, keep the last good checkpoint, one line for the user
+        const uf = describeUserFacing(e);
+        const where = `at step ${trainer.step}; ${ctx.lastCheckpoint ? `the last good checkpoint is ${ctx.lastCheckpoint}` : 'no checkpoint was written yet'}`;
+        const msg = uf ? `${uf.message} (${where})` : `internal error ${where}: ${(e as Error).message}`;
+        store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString(), last_step: trainer.step });
+        folder.appendEvent({ type: 'error', message: msg, step: trainer.step, cause: uf?.kind ?? 'internal' });
+        if (!uf) throw e;
+        throw new CamdError(uf.kind === 'disk-full' ? 'disk-full' : 'io', msg);
+      } finally {
+        offHardExit();
+      }
     } finally {
       trainer.dispose();
     }
   } finally {
-    store.close();
+    store?.close();
+    folder.release();
+    // a run that failed before it started leaves no folder behind
+    if (created && !existsSync(folder.runFile)) rmSync(folder.dir, { recursive: true, force: true });
   }
 }
 
-interface LoopContext {
-  trainer: CamdTrainer;
-  source: BatchSource;
-  store: Store;
-  runId: string;
-  runDir: string;
-  settings: RunSettings;
-  totalSteps: number;
-  checkpointEvery: number;
-  keep: number;
-  cfg: CamdConfig;
-  signal: StopSignal;
-  send: (e: PretrainEvent) => void;
-  eventsFile: string;
-  lastCheckpoint: string | null;
-  stopAt?: number;
-}
-
-async function writeCheckpoint(c: LoopContext): Promise<void> {
-  const { trainer, runDir, runId, store } = c;
-  const file = join(runDir, 'checkpoints', checkpointName(trainer.step));
-  const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(trainer, runId, c.settings, c.totalSteps), await trainer.exportTensors());
-  writeFileAtomic(file, bytes);
-  store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes: bytes.length });
-  c.lastCheckpoint = file;
-  c.send({ type: 'checkpoint', step: trainer.step, path: file, sha256 });
-  for (const old of listCheckpoints(runDir).slice(c.keep)) rmSync(old, { force: true });
-}
-
-async function writeEncoder(c: LoopContext): Promise<string> {
-  const { trainer, runDir, runId, store } = c;
-  const file = join(runDir, 'encoder.safetensors');
-  const state = { kind: 'camd-encoder', run_id: runId, step: trainer.step, model: c.cfg.model, normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD } };
-  const { bytes, sha256 } = encodeTensorFile(ENCODER_FORMAT, state, await trainer.exportEncoder());
-  writeFileAtomic(file, bytes);
-  store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'encoder', path: file, sha256, bytes: bytes.length });
-  return file;
-}
-
-const METRIC_NAMES = ['loss', 'loss_dense', 'loss_global', 'loss_agmd', 'lr', 'mm', 'grad_norm', 'images_per_s'] as const;
-
-/** Steps until done or stopped; checkpoints every N steps, at a stop and at the end. */
-async function trainLoop(c: LoopContext): Promise<PretrainResult> {
-  const { trainer, source, store, runId, settings, totalSteps, signal, send } = c;
-  const ipe = source.itersPerEpoch;
-  const t0 = performance.now();
-  const pending: { step: number; epoch: number; name: string; value: number }[] = [];
-  const flush = () => {
-    store.addMetrics(runId, pending.splice(0));
-    store.updateRun(runId, { last_step: trainer.step });
-  };
-  let prefetch: Promise<HostBatch> | null = trainer.step < totalSteps ? source.batch(trainer.step) : null;
-  let sinceCheckpoint = 0;
-  try {
-    while (trainer.step < totalSteps) {
-      const ts = performance.now();
-      const host = await prefetch!;
-      prefetch = trainer.step + 1 < totalSteps ? source.batch(trainer.step + 1) : null; // libvips works while we train
-      const batch = toDeviceBatch(host);
-      let m;
-      try {
-        m = await trainer.trainStep(batch);
-      } finally {
-        disposeBatch(batch);
-      }
-      const step = trainer.step;
-      if (![m.loss, m.loss_dense, m.loss_global, m.loss_agmd].every(Number.isFinite)) {
-        flush();
-        const msg = `the loss became ${m.loss} at step ${step} (dense ${m.loss_dense}, global ${m.loss_global}, agmd ${m.loss_agmd}); training stopped. ${c.lastCheckpoint ? `The last good checkpoint is ${c.lastCheckpoint}.` : 'No checkpoint was written yet.'} Try a lower --blr.`;
-        store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString() });
-        send({ type: 'error', message: msg, step });
-        return { exitCode: 3, runDir: c.runDir };
-      }
-      const ev = { type: 'step' as const, step, epoch: Math.floor((step - 1) / ipe) + 1, loss: m.loss, loss_dense: m.loss_dense, loss_global: m.loss_global, loss_agmd: m.loss_agmd, lr: m.lr, mm: m.mm, grad_norm: m.grad_norm, images_per_s: (settings.batch * 1000) / (performance.now() - ts) };
-      for (const k of METRIC_NAMES) pending.push({ step, epoch: step / ipe, name: k, value: ev[k] });
-      send(ev);
-      sinceCheckpoint++;
-      const last = step >= totalSteps;
-      if (pending.length >= 400) flush();
-      if (sinceCheckpoint >= c.checkpointEvery || last || signal.stop) {
-        flush();
-        await writeCheckpoint(c);
-        sinceCheckpoint = 0;
-      }
-      if (signal.stop) break;
-      if (c.stopAt !== undefined && step >= c.stopAt) {
-        if (sinceCheckpoint > 0) await writeCheckpoint(c);
-        sinceCheckpoint = 0;
-        break;
-      }
-      await new Promise((r) => setImmediate(r)); // let signals in between steps
-    }
-  } finally {
-    await prefetch?.catch(() => undefined);
+/** The store's checkpoint rows of a run equal the files on disk: rows of missing files go, files without a row get one. */
+function reconcileCheckpoints(store: Store, folder: RunFolder, runId: string): void {
+  const files = folder.checkpoints();
+  const rows = store.checkpoints(runId).filter((r) => r.kind === 'full');
+  const gone = rows.filter((r) => !files.includes(r.path)).map((r) => r.path);
+  if (gone.length) store.removeCheckpoints(runId, gone);
+  for (const f of files) {
+    if (rows.some((r) => r.path === f)) continue;
+    const bytes = readFileSync(f);
+    store.addCheckpoint({ run_id: runId, step: stepOfCheckpoint(f)!, kind: 'full', path: f, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
   }
-  flush();
-  const interrupted = trainer.step < totalSteps;
-  const encoder = await writeEncoder(c);
-  store.updateRun(runId, { status: interrupted ? 'stopped' : 'done', finished_at: new Date().toISOString(), last_step: trainer.step });
-  send({ type: 'done', step: trainer.step, reason: interrupted ? 'interrupted' : 'completed', checkpoint: c.lastCheckpoint, encoder, seconds: (performance.now() - t0) / 1000 });
-  if (tf.memory().numTensors > 10_000) process.stderr.write(`camd: warning: ${tf.memory().numTensors} tensors still live\n`);
-  return { exitCode: 0, runDir: c.runDir };
 }

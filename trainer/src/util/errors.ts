@@ -1,9 +1,119 @@
-/** An error the user can cause (bad flag, missing folder…): printed as one plain line, exit code 2. */
-export class UserError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
+/**
+ * Errors of the trainer, typed by cause. Every error a user can cause is one plain line; the CLI
+ * maps the cause to an exit code, the app's services to a state. Anything else is a bug and is
+ * reported as an internal error.
+ */
+
+/** What went wrong, in the terms a caller acts on. */
+export type ErrorCause =
+  | 'usage' // a bad flag or command
+  | 'input' // a missing folder, a damaged file, a configuration that cannot work
+  | 'busy' // another process holds the run folder
+  | 'io' // the file system refused during a run (read-only, I/O error)
+  | 'disk-full' // no space left while writing
+  | 'diverged' // the loss became NaN or infinite
+  | 'internal'; // a bug
+
+/** Exit codes of `camd` (README "Exit codes"). */
+export const EXIT_CODE: Record<ErrorCause, number> = { usage: 2, input: 2, busy: 2, io: 4, 'disk-full': 4, diverged: 3, internal: 1 };
+
+export class CamdError extends Error {
+  readonly kind: ErrorCause;
+  constructor(kind: ErrorCause, message: string) {
     super(message);
-    this.name = 'UserError';
-    this.exitCode = exitCode;
+    this.name = 'CamdError';
+    this.kind = kind;
   }
+  get exitCode(): number {
+    return EXIT_CODE[this.kind];
+  }
+}
+
+/** An error the user can cause (bad flag, missing folder…): one plain line; exit code 2 unless given. */
+export class UserError extends CamdError {
+  constructor(message: string, exitCode = 2) {
+    super(exitCode === 4 ? 'io' : exitCode === 3 ? 'diverged' : 'input', message);
+    this.name = 'UserError';
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  EEXIST: 'it already exists',
+  ENOTEMPTY: 'the folder is not empty',
+  EIO: 'input/output error (a failing disk?)',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
+};
+
+const VERBS: Record<string, string> = {
+  mkdir: 'create the folder',
+  open: 'open',
+  write: 'write',
+  rename: 'rename',
+  unlink: 'remove',
+  rmdir: 'remove',
+  scandir: 'read the folder',
+  read: 'read',
+  stat: 'read',
+  lstat: 'read',
+  fsync: 'write',
+  copyfile: 'copy',
+  rm: 'remove',
+};
+
+/** A Node system error (errno code, syscall, path)? */
+export function isSystemError(e: unknown): e is NodeJS.ErrnoException & { code: string } {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
+}
+
+/** The reason of a system error in words ("the file system is read-only"). */
+export function systemReason(e: NodeJS.ErrnoException): string {
+  return REASONS[e.code ?? ''] ?? e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+}
+
+/** The cause of a system error: a full disk, or an I/O failure. */
+export function systemCause(e: NodeJS.ErrnoException, during: 'setup' | 'run' = 'setup'): ErrorCause {
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return 'disk-full';
+  if (e.code === 'EIO') return 'io';
+  return during === 'run' ? 'io' : 'input';
+}
+
+/**
+ * One line for a system error: "cannot create the folder /x/y: the file system is read-only".
+ * `what` names the thing when the error carries no path (or to say what the path is for).
+ */
+export function systemMessage(e: NodeJS.ErrnoException, what?: string): string {
+  const verb = VERBS[e.syscall ?? ''] ?? 'use';
+  const target = what ?? e.path ?? 'a file';
+  return `cannot ${verb} ${target}: ${systemReason(e)}`;
+}
+
+/** Wraps a system error as a CamdError with one line; other errors pass through unchanged. */
+export function asCamdError(e: unknown, what?: string, during: 'setup' | 'run' = 'setup'): unknown {
+  if (e instanceof CamdError) return e;
+  if (isSystemError(e)) return new CamdError(systemCause(e, during), systemMessage(e, what));
+  return e;
+}
+
+/** One line for any error a user can cause; null for a bug. */
+export function describeUserFacing(e: unknown): { kind: ErrorCause; message: string } | null {
+  if (e instanceof CamdError) return { kind: e.kind, message: e.message };
+  if (isSystemError(e)) return { kind: systemCause(e, 'run'), message: systemMessage(e) };
+  if (e instanceof Error && e.name === 'SqliteError') {
+    const code = (e as Error & { code?: string }).code ?? '';
+    if (code === 'SQLITE_FULL') return { kind: 'disk-full', message: `the store's disk is full (${e.message})` };
+    if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+      return { kind: 'io', message: `the store failed: ${e.message} (${code})` };
+    }
+  }
+  return null;
 }

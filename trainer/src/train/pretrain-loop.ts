@@ -1,0 +1,146 @@
+/**
+ * The pre-training loop (the "engine" that MAE keeps apart from its setup): steps until the run
+ * is done or stopped, metrics to the store in batched transactions, a checkpoint every N steps,
+ * at a stop and at the end, retention of old checkpoints, then the encoder export.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { CamdTrainer } from './step.js';
+import { toDeviceBatch, disposeBatch, type HostBatch } from './synthetic.js';
+import { encodeTensorFile, writeFileAtomic, CHECKPOINT_FORMAT, ENCODER_FORMAT } from './checkpoint.js';
+import { checkpointName, type RunFolder } from './run-folder.js';
+import type { PretrainEvent } from './events.js';
+import type { BatchSource } from '../data/batches.js';
+import type { Store } from '../store/store.js';
+import type { CamdConfig } from '../model/config.js';
+import { VGGFACE2_MEAN, VGGFACE2_STD } from '../data/augment.js';
+
+export interface LoopContext {
+  trainer: CamdTrainer;
+  source: BatchSource;
+  store: Store;
+  folder: RunFolder;
+  runId: string;
+  /** Settings of the computation (saved in run.json and in every checkpoint). */
+  settings: { seed: number; batch: number };
+  settingsRecord: unknown;
+  totalSteps: number;
+  checkpointEvery: number;
+  keep: number;
+  cfg: CamdConfig;
+  signal: AbortSignal;
+  send: (e: PretrainEvent) => void;
+  /** The newest good checkpoint (written or resumed from). */
+  lastCheckpoint: string | null;
+  /** The checkpoint the run resumed from: retention keeps it until `keep` newer ones exist. */
+  resumedFrom: string | null;
+  /** Checkpoints written by this process. */
+  written: string[];
+  stopAt?: number;
+}
+
+export type LoopOutcome = 'completed' | 'stopped' | 'diverged';
+
+function stateOf(c: LoopContext): Record<string, unknown> {
+  const { trainer } = c;
+  return {
+    kind: 'camd-pretrain',
+    run_id: c.runId,
+    step: trainer.step,
+    optimizer_step: trainer.optimizer.step,
+    total_steps: c.totalSteps,
+    schedule: trainer.sched,
+    config: trainer.cfg,
+    settings: c.settingsRecord,
+    // Every random draw of step s comes from Rng(seed).fork("step-s") (batches.ts), so (seed, step) is the whole RNG state.
+    rng: { scheme: 'fork-per-step', seed: c.settings.seed, next_step: trainer.step },
+    normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD },
+  };
+}
+
+async function writeCheckpoint(c: LoopContext): Promise<void> {
+  const { trainer, folder, runId, store } = c;
+  const file = join(folder.checkpointsDir, checkpointName(trainer.step));
+  const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(c), await trainer.exportTensors());
+  writeFileAtomic(file, bytes);
+  store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes: bytes.length });
+  c.lastCheckpoint = file;
+  c.written.push(file);
+  c.send({ type: 'checkpoint', step: trainer.step, path: file, sha256 });
+  // retention: never the checkpoint we resumed from while fewer than `keep` newer ones exist
+  const protect = new Set<string>();
+  if (c.resumedFrom && c.written.filter((f) => f !== c.resumedFrom).length < c.keep) protect.add(c.resumedFrom);
+  const removed = c.folder.prune(c.keep, protect);
+  if (removed.length) store.removeCheckpoints(runId, removed);
+}
+
+async function writeEncoder(c: LoopContext): Promise<string> {
+  const { trainer, folder, runId, store } = c;
+  const file = join(folder.dir, 'encoder.safetensors');
+  const state = { kind: 'camd-encoder', run_id: runId, step: trainer.step, model: c.cfg.model, normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD } };
+  const { bytes, sha256 } = encodeTensorFile(ENCODER_FORMAT, state, await trainer.exportEncoder());
+  writeFileAtomic(file, bytes);
+  store.replaceCheckpoint({ run_id: runId, step: trainer.step, kind: 'encoder', path: file, sha256, bytes: bytes.length });
+  return file;
+}
+
+const METRIC_NAMES = ['loss', 'loss_dense', 'loss_global', 'loss_agmd', 'lr', 'mm', 'grad_norm', 'images_per_s'] as const;
+
+/** Steps until done or stopped; checkpoints every N steps, at a stop and at the end. */
+export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
+  const { trainer, source, store, runId, settings, totalSteps, signal, send } = c;
+  const ipe = source.itersPerEpoch;
+  const t0 = performance.now();
+  const pending: { step: number; epoch: number; name: string; value: number }[] = [];
+  const flush = () => {
+    store.addMetrics(runId, pending.splice(0));
+    store.updateRun(runId, { last_step: trainer.step });
+  };
+  let prefetch: Promise<HostBatch> | null = trainer.step < totalSteps ? source.batch(trainer.step) : null;
+  let sinceCheckpoint = 0;
+  try {
+    while (trainer.step < totalSteps) {
+      const ts = performance.now();
+      const host = await prefetch!;
+      prefetch = trainer.step + 1 < totalSteps ? source.batch(trainer.step + 1) : null; // libvips works while we train
+      const batch = toDeviceBatch(host);
+      let m;
+      try {
+        m = await trainer.trainStep(batch);
+      } finally {
+        disposeBatch(batch);
+      }
+      const step = trainer.step;
+      if (![m.loss, m.loss_dense, m.loss_global, m.loss_agmd].every(Number.isFinite)) {
+        flush();
+        const msg = `the loss became ${m.loss} at step ${step} (dense ${m.loss_dense}, global ${m.loss_global}, agmd ${m.loss_agmd}); training stopped. ${c.lastCheckpoint ? `The last good checkpoint is ${c.lastCheckpoint}.` : 'No checkpoint was written yet; --resume restarts the run from step 1 and may change its settings.'} Try a lower --blr.`;
+        store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString() });
+        send({ type: 'error', message: msg, step, cause: 'diverged' });
+        return 'diverged';
+      }
+      const ev = { type: 'step' as const, step, epoch: Math.floor((step - 1) / ipe) + 1, loss: m.loss, loss_dense: m.loss_dense, loss_global: m.loss_global, loss_agmd: m.loss_agmd, lr: m.lr, mm: m.mm, grad_norm: m.grad_norm, images_per_s: (settings.batch * 1000) / (performance.now() - ts) };
+      for (const k of METRIC_NAMES) pending.push({ step, epoch: step / ipe, name: k, value: ev[k] });
+      send(ev);
+      sinceCheckpoint++;
+      const last = step >= totalSteps;
+      const stopHere = signal.aborted || (c.stopAt !== undefined && step >= c.stopAt);
+      if (pending.length >= 400) flush();
+      if (sinceCheckpoint >= c.checkpointEvery || last || stopHere) {
+        flush();
+        await writeCheckpoint(c);
+        sinceCheckpoint = 0;
+      }
+      if (stopHere) break;
+      await new Promise((r) => setImmediate(r)); // let signals in between steps
+    }
+  } finally {
+    await prefetch?.catch(() => undefined);
+  }
+  flush();
+  const interrupted = trainer.step < totalSteps;
+  const encoder = await writeEncoder(c);
+  store.updateRun(runId, { status: interrupted ? 'stopped' : 'done', finished_at: new Date().toISOString(), last_step: trainer.step });
+  send({ type: 'done', step: trainer.step, reason: interrupted ? 'interrupted' : 'completed', checkpoint: c.lastCheckpoint, encoder, seconds: (performance.now() - t0) / 1000 });
+  if (tf.memory().numTensors > 10_000) send({ type: 'log', level: 'warn', message: `${tf.memory().numTensors} tensors still live` });
+  return interrupted ? 'stopped' : 'completed';
+}
