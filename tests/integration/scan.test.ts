@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../../trainer/src/store/store.js';
 import { scanDataset } from '../../trainer/src/data/scan.js';
+import sharp from 'sharp';
 import { clmFaces, mixedFolder, tempDir } from '../support/folders.js';
 
 const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url));
@@ -53,6 +54,19 @@ describe('dataset index', () => {
 });
 
 describe('camd scan', () => {
+  it('the pixel limit of each scan decides: an image accepted under a raised --max-pixels is refused under the default, and back', async () => {
+    const dir = tempDir('limit');
+    copyFileSync(clmFaces()[0]!, join(dir, 'face.jpg'));
+    await sharp({ create: { width: 6000, height: 10000, channels: 3, background: { r: 90, g: 60, b: 40 } } }).png({ compressionLevel: 9 }).toFile(join(dir, 'big.png'));
+    const db = join(tempDir('db'), 'camd.db');
+    const scan = (extra: string[]) => JSON.parse(camd(['scan', dir, '--db', db, '--json', ...extra]).stdout) as { images: number; bad: { path: string; reason: string }[] };
+    expect(scan(['--max-pixels', '100000000']).images).toBe(2);
+    const strict = scan([]); // the default 50 000 000
+    expect(strict.images).toBe(1);
+    expect(strict.bad).toEqual([{ path: 'big.png', reason: expect.stringMatching(/^too large: 6000×10000 = 60,000,000 pixels exceeds the limit of 50,000,000/) as unknown as string }]);
+    expect(scan(['--max-pixels', '100000000']).images).toBe(2);
+  });
+
   it('reports counts and each bad file by name; exit 0 when some files are bad', async () => {
     const { dir, bad } = await mixedFolder();
     const db = join(tempDir('db'), 'camd.db');

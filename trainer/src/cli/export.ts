@@ -1,14 +1,25 @@
 /** `camd export`: TensorFlow.js LayersModel folder or timm/PyTorch safetensors. */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportSafetensors, exportTfjs, readExportable } from '../finetune/export.js';
 import { selectBackend } from '../backends/ladder.js';
-import { UserError } from '../util/errors.js';
+import { UserError, isSystemError, systemReason } from '../util/errors.js';
 
 export interface ExportCliOptions {
   checkpoint?: string;
   format?: string;
   out?: string;
+}
+
+/** Refuses, before any work, an output whose nearest existing folder cannot be written. */
+function writable(target: string, shown: string): void {
+  let dir = target;
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new UserError(`--out ${shown}: cannot write in ${dir}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
+  }
 }
 
 export async function exportCommand(o: ExportCliOptions): Promise<void> {
@@ -23,6 +34,7 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
     if (!existsSync(parent)) throw new UserError(`--out ${o.out}: the folder ${parent} does not exist`);
     if (!statSync(parent).isDirectory()) throw new UserError(`--out ${o.out}: ${parent} is a file, not a folder`);
   } else if (kind === 'file') throw new UserError(`--out ${o.out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
+  writable(o.format === 'safetensors' ? dirname(out) : out, o.out);
   const e = readExportable(resolve(o.checkpoint));
   if (o.format === 'safetensors') exportSafetensors(e, out);
   else {

@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .configureOutput({
       // one line: "camd: unknown option '--x' (camd pretrain --help lists the flags)"
-      outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim()} (camd --help lists the commands)\n`),
+      outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (camd --help lists the commands)\n`),
     });
 
   program
@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<void> {
     .action(async (opts: ExportCliOptions) => (await import('./export.js')).exportCommand(opts));
 
   for (const c of program.commands) {
-    c.exitOverride().configureOutput({ outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim()} (camd ${c.name()} --help lists the flags)\n`) });
+    c.exitOverride().configureOutput({ outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (camd ${c.name()} --help lists the flags)\n`) });
   }
   await program.parseAsync(argv);
 }
@@ -152,7 +152,7 @@ function report(e: unknown): number {
   if (e instanceof CommanderError) {
     // commander printed its one line (or the help, or the version)
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-    if (json && e.exitCode !== 0) process.stdout.write(JSON.stringify({ type: 'error', message: e.message.replace(/^error: /, ''), cause: 'usage' }) + '\n');
+    if (json && e.exitCode !== 0) process.stdout.write(JSON.stringify({ type: 'error', message: e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '), cause: 'usage' }) + '\n');
     return e.exitCode === 0 ? 0 : EXIT_CODE.usage;
   }
   const uf = describeUserFacing(e);

@@ -9,13 +9,13 @@
  *    as Dense + Dot layers.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensorFile, encodeTensorFile, writeFileAtomic, type NamedArray, CHECKPOINT_FORMAT, ENCODER_FORMAT } from '../train/checkpoint.js';
 import { readEncoder } from './classifier.js';
 import { CLASSIFIER_FORMAT } from './run.js';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
-import { UserError, asCamdError } from '../util/errors.js';
+import { UserError, makeFolder } from '../util/errors.js';
 import { z } from 'zod';
 
 export interface Exportable {
@@ -146,11 +146,7 @@ export function buildLayersModel(e: Exportable): tf.LayersModel {
 /** Writes model.json + weights.bin (the files tf.loadLayersModel reads over http or file). */
 export async function exportTfjs(e: Exportable, dir: string): Promise<void> {
   const model = buildLayersModel(e);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw asCamdError(err, `the folder ${dir}`);
-  }
+  makeFolder(dir, 'the export folder');
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const data = artifacts.weightData as ArrayBuffer;

@@ -5,7 +5,7 @@
  * too, labelled as such.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
@@ -22,7 +22,7 @@ import { drawTrain, evalSide, evalTransform, trainTransform, IMAGENET_MEAN, IMAG
 import { farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
 import type { Task, Split, LfwaSplit } from './labels.js';
 import { Rng } from '../util/rng.js';
-import { CamdError, UserError, describeUserFacing, isSystemError, systemReason } from '../util/errors.js';
+import { CamdError, UserError, describeUserFacing, makeFolder } from '../util/errors.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { FolderLock } from '../util/folder-lock.js';
 import { removeStaleTemps } from '../util/atomic-file.js';
@@ -112,11 +112,7 @@ export function epochPlan(trainCount: number, batch: number): { stepsPerEpoch: n
 function openRunFolder(outDir: string, shown: string): { lock: FolderLock; created: boolean } {
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UserError(`--out ${shown} is a file, not a folder`);
   const created = !existsSync(outDir);
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`cannot create the run folder ${outDir}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
-  }
+  makeFolder(outDir, 'the run folder');
   const lock = FolderLock.acquire(outDir, 'camd finetune');
   removeStaleTemps(outDir);
   if (existsSync(join(outDir, 'finetune.json'))) {

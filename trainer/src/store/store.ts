@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
-import { CamdError, isSystemError, systemReason } from '../util/errors.js';
+import { CamdError, isSystemError, mkdirReason, systemReason } from '../util/errors.js';
 import { processState, type ProcessIdentity } from '../util/process-identity.js';
 
 export type RunKind = 'pretrain' | 'finetune' | 'eval';
@@ -97,7 +97,7 @@ export class Store {
     try {
       mkdirSync(dirname(this.file), { recursive: true });
     } catch (e) {
-      throw new CamdError('input', `cannot create the folder of ${where}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
+      throw new CamdError('input', `cannot create the folder of ${where}: ${mkdirReason(dirname(this.file), e)}`);
     }
     try {
       if (statSync(this.file).isDirectory()) throw new CamdError('input', `${this.file} is a folder; --db names the store file (e.g. ${this.file}/camd.db)`);

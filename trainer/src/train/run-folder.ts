@@ -10,12 +10,12 @@
  *
  * Every write is atomic; the folder is locked for as long as a process works in it.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic, removeStaleTemps } from '../util/atomic-file.js';
 import { FolderLock } from '../util/folder-lock.js';
-import { CamdError, isSystemError, systemReason } from '../util/errors.js';
+import { CamdError, isSystemError, makeFolder, systemReason } from '../util/errors.js';
 
 /** Run options: how a run is carried out, not what it computes. They may change on resume. */
 export const RunOptions = z.object({
@@ -57,13 +57,7 @@ export class RunFolder {
 
   /** Creates the folder (and checkpoints/); one line when the file system refuses. */
   create(): void {
-    for (const d of [this.dir, this.checkpointsDir]) {
-      try {
-        mkdirSync(d, { recursive: true });
-      } catch (e) {
-        throw new CamdError('input', `cannot create the run folder ${d}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
-      }
-    }
+    for (const d of [this.dir, this.checkpointsDir]) makeFolder(d, 'the run folder');
   }
 
   /**

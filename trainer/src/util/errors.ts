@@ -3,6 +3,8 @@
  * maps the cause to an exit code, the app's services to a state. Anything else is a bug and is
  * reported as an internal error.
  */
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** What went wrong, in the terms a caller acts on. */
 export type ErrorCause =
@@ -116,4 +118,31 @@ export function describeUserFacing(e: unknown): { kind: ErrorCause; message: str
     }
   }
   return null;
+}
+
+/**
+ * Why a folder cannot be created, in words. Node's recursive mkdir reports a read-only file system
+ * or a missing permission on an ancestor as ENOENT; the nearest existing ancestor tells the truth.
+ */
+export function mkdirReason(dir: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EEXIST' || code === 'ENOTDIR') return 'a part of the path is a file, not a folder';
+  let a = dir;
+  while (!existsSync(a) && dirname(a) !== a) a = dirname(a);
+  try {
+    if (!statSync(a).isDirectory()) return 'a part of the path is a file, not a folder';
+    accessSync(a, constants.W_OK);
+  } catch (err) {
+    if (isSystemError(err)) return systemReason(err);
+  }
+  return isSystemError(e) ? systemReason(e) : (e as Error).message;
+}
+
+/** mkdir -p with a one-line CamdError ('input') naming what the folder is for. */
+export function makeFolder(dir: string, what: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new CamdError('input', `cannot create ${what} ${dir}: ${mkdirReason(dir, e)}`);
+  }
 }
