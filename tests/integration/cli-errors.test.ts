@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { camd, noStack } from '../support/cli.js';
+import { mountTmpfs, unmount } from '../support/tmpfs.js';
 import { mapConcurrent } from '../../trainer/src/util/async.js';
 
 interface Case {
@@ -27,11 +28,10 @@ const cases: Case[] = [];
 beforeAll(() => {
   const w = tempDir('hostile');
   // a read-only file system
-  const mnt = join(w, 'ro');
-  mkdirSync(mnt);
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', mnt], { encoding: 'utf8' });
-  if (m.status === 0) ro = mnt;
-  else roWhy = (m.stderr || m.error?.message || '').trim();
+  const t = mountTmpfs('ro,size=64k');
+  if ('dir' in t) ro = t.dir;
+  else roWhy = t.why;
+  const mnt = ro ?? join(w, 'no-read-only-fs');
   const data = faceFolder(8, 'hostile-data');
   const afile = join(w, 'afile');
   writeFileSync(afile, 'just a file\n');
@@ -61,9 +61,9 @@ beforeAll(() => {
   const ckpt = join(run, 'checkpoints', 'step-00000002.ckpt');
   const out = (name: string) => join(w, 'out', name);
   const P = (name: string, args: string[], code: number, message: RegExp, extra: Partial<Case> = {}) => cases.push({ name, args: ['pretrain', ...MICRO, '--data', data, '--steps', '2', ...args], code, message, json: true, ...extra });
-  P('--out on a read-only file system', ['--out', `${mnt}/run`, '--db', db], 2, /^cannot create the run folder .*\/ro\/run: the file system is read-only$/, { needsRo: true });
-  P('--db on a read-only file system', ['--out', out('a'), '--db', `${mnt}/camd.db`], 2, /^cannot open the store .*\/ro\/camd\.db: it cannot be opened or created/, { needsRo: true });
-  P('--db whose folder cannot be created', ['--out', out('b'), '--db', `${mnt}/sub/camd.db`], 2, /^cannot create the folder of the store .*\/ro\/sub\/camd\.db: the file system is read-only$/, { needsRo: true });
+  P('--out on a read-only file system', ['--out', `${mnt}/run`, '--db', db], 2, /^cannot create the run folder .*\/tmpfs-[^/]+\/run: the file system is read-only$/, { needsRo: true });
+  P('--db on a read-only file system', ['--out', out('a'), '--db', `${mnt}/camd.db`], 2, /^cannot open the store .*\/camd\.db: it cannot be opened or created/, { needsRo: true });
+  P('--db whose folder cannot be created', ['--out', out('b'), '--db', `${mnt}/sub/camd.db`], 2, /^cannot create the folder of the store .*\/sub\/camd\.db: the file system is read-only$/, { needsRo: true });
   P('--db that is not SQLite', ['--out', out('c'), '--db', notdb], 2, /^cannot open the store .*notdb\.db: it is not an SQLite database \(not a CAMD store\); use another --db$/);
   P('--db that is a folder', ['--out', out('d'), '--db', dbdir], 2, /dbdir is a folder; --db names the store file/);
   P('--db from a newer version', ['--out', out('e'), '--db', newer], 2, /has schema version 99, newer than this trainer understands/);
@@ -89,7 +89,7 @@ beforeAll(() => {
   cases.push({ name: 'export safetensors into a missing folder', args: ['export', '--checkpoint', ckpt, '--format', 'safetensors', '--out', join(w, 'missing', 'x.safetensors')], code: 2, message: /the folder .*missing does not exist$/ });
   cases.push({ name: 'export safetensors onto a folder', args: ['export', '--checkpoint', ckpt, '--format', 'safetensors', '--out', dbdir], code: 2, message: /is a folder; safetensors export writes one file/ });
   cases.push({ name: 'export tfjs onto a file', args: ['export', '--checkpoint', ckpt, '--format', 'tfjs', '--out', afile], code: 2, message: /is a file; tfjs export writes a folder/ });
-  cases.push({ name: 'export onto a read-only file system', args: ['export', '--checkpoint', ckpt, '--format', 'safetensors', '--out', `${mnt}/x.safetensors`], code: 2, message: /cannot write in .*ro: the file system is read-only$/, needsRo: true });
+  cases.push({ name: 'export onto a read-only file system', args: ['export', '--checkpoint', ckpt, '--format', 'safetensors', '--out', `${mnt}/x.safetensors`], code: 2, message: /cannot write in .*tmpfs-[^/]+: the file system is read-only$/, needsRo: true });
   cases.push({ name: 'export of a file that is not a checkpoint', args: ['export', '--checkpoint', afile, '--format', 'tfjs', '--out', out('m')], code: 2, message: /is not a usable CAMD checkpoint/ });
   cases.push({ name: 'selftest with an unknown preset', args: ['selftest', '--preset', 'gigantic'], code: 2, message: /--preset must be one of/, json: true });
   cases.push({ name: 'info with an unknown flag', args: ['info', '--verbose'], code: 2, message: /^unknown option '--verbose'/, json: true });
@@ -97,7 +97,7 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => {
-  if (ro) spawnSync('umount', [ro]);
+  if (ro) unmount(ro);
 });
 
 describe('hostile arguments to every command', () => {

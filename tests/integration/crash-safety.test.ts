@@ -1,12 +1,12 @@
 // Runs that the app's supervisor starts, stops, kills and resumes all day: every case through the
 // real CLI on real faces with a real store.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { camd, camdLive, integrity, of, sql, type Ev } from '../support/cli.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { withTmpfs } from '../support/tmpfs.js';
 
 const MICRO = ['--preset', 'micro', '--batch', '4', '--warmup-epochs', '0', '--blr', '0.05'];
 const steps = (evs: Ev[]) => of(evs, 'step').map((e) => e['step'] as number);
@@ -220,36 +220,43 @@ describe('soak: 20 random kill -9 / resume cycles', () => {
     const a = camd(['pretrain', '--json', ...args, '--out', straight, '--db', db]);
     expect(a.status, a.stderr).toBe(0);
     const out = join(tempDir('run'), 'soak');
-    // a seeded schedule of kill points: after the n-th event (0 = before the first), then 0–60 ms more
+    // a seeded schedule of kill points: most after the run started (0–600 ms: any step, during
+    // checkpoint writes too), some at any moment from the process start (indexing, decoding, setup)
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     let completed = false;
     const seen: string[] = [];
+    const firstSteps = new Set<number>();
     for (let cycle = 0; cycle < 20; cycle++) {
       const first = !existsSync(join(out, 'run.json'));
       const cmd = first ? ['pretrain', '--json', ...args, '--out', out, '--db', db] : ['pretrain', '--json', '--resume', out];
-      const after = Math.floor(rand() * 9);
-      const delay = Math.floor(rand() * 60);
-      let n = 0;
-      let sent = false;
+      const early = rand() < 0.2;
+      const delay = Math.floor(rand() * (early ? 1500 : 600));
+      let timer: NodeJS.Timeout | null = null;
+      const kill = (pid: number) => {
+        timer = setTimeout(() => {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already done */
+          }
+        }, delay);
+      };
       const live = camdLive(cmd, (e, pid) => {
-        n++;
-        if (!sent && n >= after) {
-          sent = true;
-          setTimeout(() => {
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              /* already done */
-            }
-          }, delay);
+        if (e.type === 'start') {
+          firstSteps.add(e['first_step'] as number);
+          if (!early) kill(pid);
         }
       });
+      if (early) kill(live.pid);
       const r = await live.done;
+      if (timer) clearTimeout(timer);
       seen.push(`${cycle}:${r.signal ?? r.status}:${of(r.events, 'step').length}`);
       if (r.status === 0 && of(r.events, 'done')[0]?.['reason'] === 'completed') completed = true;
       else expect(r.signal === 'SIGKILL' || r.status === 0, `${r.status} ${r.stderr}`).toBe(true);
     }
+    // every resume continued from a newer checkpoint than the last: the run kept moving
+    expect(firstSteps.size, seen.join(' ')).toBeGreaterThanOrEqual(5);
     if (!completed) {
       const fin = camd(['pretrain', '--json', '--resume', out]);
       expect(fin.status, fin.stderr).toBe(0);
@@ -269,22 +276,13 @@ describe('soak: 20 random kill -9 / resume cycles', () => {
 
 describe('a full disk', () => {
   it('while building the decode cache: one line that says the disk is full, exit 4', (ctx) => {
-    const mnt = tempDir('tmpfs-cache');
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=700k', 'tmpfs', mnt], { encoding: 'utf8' });
-    if (m.status !== 0) {
-      console.warn(`skipping: cannot mount tmpfs here (${(m.stderr || m.error?.message || '').trim()})`);
-      ctx.skip();
-      return;
-    }
-    try {
+    withTmpfs('size=700k', ctx, (mnt) => {
       const data = faceFolder(40, 'cachefull');
       const r = camd(['pretrain', '--json', '--preset', 'micro', '--img-size', '128', '--batch', '4', '--data', data, '--steps', '2', '--out', join(tempDir('run'), 'cf'), '--db', join(mnt, 'camd.db')]);
       expect(r.status, r.stderr).toBe(4);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^camd: the disk is full: cannot write the decode cache in /);
       expect(of(r.events, 'error')[0]).toMatchObject({ cause: 'disk-full' });
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 });

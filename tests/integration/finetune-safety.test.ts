@@ -1,11 +1,11 @@
 // Fine-tuning under stops, full disks and imperfect label files, through the real CLI.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
 import { camd, camdLive, of, sql } from '../support/cli.js';
+import { withTmpfs } from '../support/tmpfs.js';
 import { FinetuneEvent } from '../../trainer/src/finetune/events.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
 
@@ -45,15 +45,8 @@ describe('camd finetune stops like pre-training', () => {
   });
 
   it('a full disk while writing best.safetensors fails the run with one line and exit 4', (ctx) => {
-    const mnt = tempDir('tmpfs-ft');
-    // room for the run's small files, not for a classifier (~140 KB)
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', mnt], { encoding: 'utf8' });
-    if (m.status !== 0) {
-      console.warn(`skipping: cannot mount tmpfs here (${(m.stderr || m.error?.message || '').trim()})`);
-      ctx.skip();
-      return;
-    }
-    try {
+    // room for the run's small files, not for a classifier (~130 KB)
+    withTmpfs('size=96k', ctx, (mnt) => {
       const db = join(tempDir('db'), 'camd.db');
       const r = camd(['finetune', '--json', ...FT, '--data', folders, '--epochs', '2', '--batch', '16', '--out', join(mnt, 'ft'), '--db', db]);
       expect(r.status, r.stderr).toBe(4);
@@ -64,9 +57,7 @@ describe('camd finetune stops like pre-training', () => {
       expect(row.status).toBe('failed');
       expect(row.error).toMatch(/disk full/);
       expect(readdirSync(join(mnt, 'ft')).filter((f) => f.includes('.tmp-'))).toEqual([]);
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 });
 

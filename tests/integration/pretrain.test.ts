@@ -1,6 +1,7 @@
 // `camd pretrain` as a user runs it: the real CLI process, real faces, a real SQLite store.
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
+import { withTmpfs } from '../support/tmpfs.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -255,15 +256,8 @@ describe('camd pretrain on real faces', () => {
 
 describe('disk full while writing a checkpoint', () => {
   it('fails with one line, and the previous checkpoint survives (tmpfs of 2.2 MB)', (ctx) => {
-    const mnt = tempDir('tmpfs');
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2200k', 'tmpfs', mnt], { encoding: 'utf8' });
-    if (m.status !== 0) {
-      // printed, never silent: the unit test in tests/unit/checkpoint.test.ts still covers ENOSPC
-      console.warn(`skipping the tmpfs disk-full test: cannot mount tmpfs here (${(m.stderr || m.error?.message || '').trim()})`);
-      ctx.skip();
-      return;
-    }
-    try {
+    // where tmpfs cannot be mounted, the unit test in tests/unit/checkpoint.test.ts still covers ENOSPC
+    withTmpfs('size=2200k', ctx, (mnt) => {
       const data = faceFolder(12, 'full');
       const out = join(mnt, 'run');
       const db = join(tempDir('db'), 'camd.db');
@@ -278,8 +272,6 @@ describe('disk full while writing a checkpoint', () => {
       const sql = new Database(db, { readonly: true });
       expect((sql.prepare('SELECT status, error FROM runs').get() as { status: string; error: string }).status).toBe('failed');
       sql.close();
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 });

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportSafetensors, exportTfjs, readExportable } from '../finetune/export.js';
 import { selectBackend } from '../backends/ladder.js';
-import { UserError, isSystemError, systemReason } from '../util/errors.js';
+import { UserError, reasonOf } from '../util/errors.js';
 
 export interface ExportCliOptions {
   checkpoint?: string;
@@ -18,7 +18,7 @@ function writable(target: string, shown: string): void {
   try {
     accessSync(dir, constants.W_OK);
   } catch (e) {
-    throw new UserError(`--out ${shown}: cannot write in ${dir}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
+    throw new UserError(`--out ${shown}: cannot write in ${dir}: ${reasonOf(e)}`);
   }
 }
 

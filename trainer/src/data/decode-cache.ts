@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeRgb, resizeShorterSide, type RgbImage } from './image-io.js';
 import { mapConcurrent } from '../util/async.js';
-import { CamdError, isSystemError, systemReason } from '../util/errors.js';
+import { CamdError, reasonOf } from '../util/errors.js';
 import { tempPathOf } from '../util/atomic-file.js';
 
 const MAGIC = 0x42475243; // 'CRGB' little-endian
@@ -60,7 +60,7 @@ export class DecodeCache {
       rmSync(tmp, { force: true });
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT') throw new CamdError('disk-full', `the disk is full: cannot write the decode cache in ${this.dir} (free some space, or put the store elsewhere with --db)`);
-      throw new CamdError('io', `cannot write the decode cache in ${this.dir}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
+      throw new CamdError('io', `cannot write the decode cache in ${this.dir}: ${reasonOf(e)}`);
     }
   }
 

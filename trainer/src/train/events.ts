@@ -4,6 +4,7 @@
  * wherever events are read back.
  */
 import { z } from 'zod';
+import { ERROR_CAUSES } from '../util/errors.js';
 
 export const StartEvent = z.object({
   type: z.literal('start'),
@@ -51,7 +52,7 @@ export const DoneEvent = z.object({
 });
 
 /** Why a run or a command failed (util/errors.ts ErrorCause). */
-export const ErrorCause = z.enum(['usage', 'input', 'busy', 'io', 'disk-full', 'diverged', 'internal']);
+export const ErrorCause = z.enum(ERROR_CAUSES);
 
 export const ErrorEvent = z.object({ type: z.literal('error'), message: z.string(), step: z.number().int().optional(), cause: ErrorCause.optional() });
 

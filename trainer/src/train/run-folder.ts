@@ -10,12 +10,12 @@
  *
  * Every write is atomic; the folder is locked for as long as a process works in it.
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic, removeStaleTemps } from '../util/atomic-file.js';
 import { FolderLock } from '../util/folder-lock.js';
-import { CamdError, isSystemError, makeFolder, systemReason } from '../util/errors.js';
+import { CamdError, makeFolder, reasonOf } from '../util/errors.js';
 
 /** Run options: how a run is carried out, not what it computes. They may change on resume. */
 export const RunOptions = z.object({
@@ -83,7 +83,7 @@ export class RunFolder {
       text = readFileSync(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new CamdError('input', code === 'ENOENT' ? `${file} is missing (${what})` : `cannot read ${file}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
+      throw new CamdError('input', code === 'ENOENT' ? `${file} is missing (${what})` : `cannot read ${file}: ${reasonOf(e)}`);
     }
     let json: unknown;
     try {
@@ -144,10 +144,5 @@ export class RunFolder {
       removed.push(p);
     }
     return removed;
-  }
-
-  /** Total size of the checkpoint files. */
-  checkpointBytes(): number {
-    return this.checkpoints().reduce((a, f) => a + statSync(f).size, 0);
   }
 }

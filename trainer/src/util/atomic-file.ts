@@ -5,7 +5,7 @@
  */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CamdError, isSystemError, systemReason } from './errors.js';
+import { CamdError, reasonOf } from './errors.js';
 
 /** Minimal file-system surface, injectable so that tests can simulate a full disk. */
 export interface WriteFs {
@@ -54,7 +54,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = r
     }
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw new CamdError('disk-full', `disk full while writing ${path} (the previous file is intact)`);
-    throw new CamdError('io', `cannot write ${path}: ${isSystemError(e) ? systemReason(e) : (e as Error).message}`);
+    throw new CamdError('io', `cannot write ${path}: ${reasonOf(e)}`);
   }
   try {
     const dfd = openSync(dirname(path), 'r');

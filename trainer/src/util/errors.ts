@@ -6,15 +6,14 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** What went wrong, in the terms a caller acts on. */
-export type ErrorCause =
-  | 'usage' // a bad flag or command
-  | 'input' // a missing folder, a damaged file, a configuration that cannot work
-  | 'busy' // another process holds the run folder
-  | 'io' // the file system refused during a run (read-only, I/O error)
-  | 'disk-full' // no space left while writing
-  | 'diverged' // the loss became NaN or infinite
-  | 'internal'; // a bug
+/**
+ * What went wrong, in the terms a caller acts on: usage (a bad flag or command), input (a missing
+ * folder, a damaged file, a configuration that cannot work), busy (another process holds the run
+ * folder), io (the file system refused during a run), disk-full, diverged (the loss became NaN or
+ * infinite), internal (a bug).
+ */
+export const ERROR_CAUSES = ['usage', 'input', 'busy', 'io', 'disk-full', 'diverged', 'internal'] as const;
+export type ErrorCause = (typeof ERROR_CAUSES)[number];
 
 /** Exit codes of `camd` (README "Exit codes"). */
 export const EXIT_CODE: Record<ErrorCause, number> = { usage: 2, input: 2, busy: 2, io: 4, 'disk-full': 4, diverged: 3, internal: 1 };
@@ -82,6 +81,12 @@ export function systemReason(e: NodeJS.ErrnoException): string {
   return REASONS[e.code ?? ''] ?? e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
 }
 
+/** Why an operation failed, in words, for any error (system errors by their code). */
+export function reasonOf(e: unknown): string {
+  if (isSystemError(e)) return systemReason(e);
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** The cause of a system error: a full disk, or an I/O failure. */
 export function systemCause(e: NodeJS.ErrnoException, during: 'setup' | 'run' = 'setup'): ErrorCause {
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return 'disk-full';
@@ -97,13 +102,6 @@ export function systemMessage(e: NodeJS.ErrnoException, what?: string): string {
   const verb = VERBS[e.syscall ?? ''] ?? 'use';
   const target = what ?? e.path ?? 'a file';
   return `cannot ${verb} ${target}: ${systemReason(e)}`;
-}
-
-/** Wraps a system error as a CamdError with one line; other errors pass through unchanged. */
-export function asCamdError(e: unknown, what?: string, during: 'setup' | 'run' = 'setup'): unknown {
-  if (e instanceof CamdError) return e;
-  if (isSystemError(e)) return new CamdError(systemCause(e, during), systemMessage(e, what));
-  return e;
 }
 
 /** One line for any error a user can cause; null for a bug. */
@@ -135,7 +133,7 @@ export function mkdirReason(dir: string, e: unknown): string {
   } catch (err) {
     if (isSystemError(err)) return systemReason(err);
   }
-  return isSystemError(e) ? systemReason(e) : (e as Error).message;
+  return reasonOf(e);
 }
 
 /** mkdir -p with a one-line CamdError ('input') naming what the folder is for. */

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CamdError, isSystemError, systemMessage } from './errors.js';
+import { CamdError, reasonOf } from './errors.js';
 import { currentProcess, processState } from './process-identity.js';
 import { writeFileAtomic } from './atomic-file.js';
 
@@ -53,7 +53,7 @@ export class FolderLock {
       db = new Database(FolderLock.lockFile(dir), { timeout: 0 });
     } catch (e) {
       const sys = (e as { code?: string }).code;
-      throw new CamdError('input', `cannot lock the folder ${dir}: ${e instanceof Error && isSystemError(e) ? systemMessage(e) : (e as Error).message}${sys ? ` (${sys})` : ''}`);
+      throw new CamdError('input', `cannot lock the folder ${dir}: ${reasonOf(e)}${sys ? ` (${sys})` : ''}`);
     }
     try {
       db.pragma('locking_mode = EXCLUSIVE');
