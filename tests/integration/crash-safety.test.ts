@@ -182,7 +182,8 @@ describe('one writer per run folder', () => {
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/is in use by process/);
     // killed holding the lock: the next process takes it
-    const after = camd(['pretrain', '--json', '--resume', out, '--stop-at', '6']);
+    const reached = Math.max(...files(out).map((f) => Number(/\d{8}/.exec(f)![0]))); // it ran on while the others were refused
+    const after = camd(['pretrain', '--json', '--resume', out, '--stop-at', String(reached + 1)]);
     expect(after.status, after.stderr).toBe(0);
     expect(of(after.events, 'log').map((e) => e['message'])).toContain(`the previous process in ${out} (pid ${live.pid}) ended without releasing it`);
   });
