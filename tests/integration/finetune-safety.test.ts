@@ -6,7 +6,7 @@ import { expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
 import { camd, camdLive, of, sql } from '../support/cli.js';
 import { withTmpfs } from '../support/tmpfs.js';
-import { FinetuneEvent } from '../../trainer/src/finetune/events.js';
+import { RunEvent } from '../../trainer/src/api/events.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
 
 let folders: string;
@@ -29,7 +29,7 @@ describe('camd finetune stops like pre-training', () => {
     });
     const r = await live.done;
     expect(r.status, r.stderr).toBe(0);
-    for (const e of r.events) FinetuneEvent.parse(e); // every line is a valid event
+    for (const e of r.events) RunEvent.parse(e); // every line is a valid event
     const done = of(r.events, 'done')[0]!;
     expect(done).toMatchObject({ reason: 'interrupted', last: join(out, 'last.safetensors') });
     expect(readTensorFile(join(out, 'last.safetensors'), 'camd-classifier').tensors.has('head.weight')).toBe(true);

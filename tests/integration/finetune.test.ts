@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { CELEBA_ATTRIBUTES } from '../../trainer/src/finetune/labels.js';
+import { RunEvent } from '../../trainer/src/api/events.js';
 import { attributeCsv, expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
 
@@ -14,7 +15,7 @@ const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url)
 type Ev = { type: string; [k: string]: unknown };
 function camd(args: string[]): { status: number | null; events: Ev[]; stderr: string; stdout: string } {
   const r = spawnSync(process.execPath, [CAMD, ...args], { encoding: 'utf8', timeout: 600_000 });
-  const events = args.includes('--json') && args[0] !== 'eval' ? r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Ev) : [];
+  const events = args.includes('--json') ? r.stdout.split('\n').filter((l) => l.trim()).map((l) => RunEvent.parse(JSON.parse(l)) as Ev) : []; // every line is a valid event
   return { status: r.status, events, stderr: r.stderr, stdout: r.stdout };
 }
 const of = (evs: Ev[], t: string) => evs.filter((e) => e.type === t);
@@ -82,7 +83,8 @@ describe('camd finetune', () => {
     expect(done.selected_by).toBe('last');
     const ev = camd(['eval', '--json', '--checkpoint', done.checkpoint as string, '--task', 'fer', '--format', 'rafdb', '--data', raf, '--db', db]);
     expect(ev.status, ev.stderr).toBe(0);
-    const res = JSON.parse(ev.stdout) as { results: { test: { value: number; n: number } } };
+    const res = of(ev.events, 'done')[0] as unknown as { results: { test: { value: number; n: number } } };
+    expect(of(ev.events, 'eval')).toMatchObject([{ epoch: null, split: 'test', n: 48 }]);
     expect(res.results.test.n).toBe(48);
     expect(res.results.test.value).toBeCloseTo(done.test_at_selected as number, 6);
     const sql = new Database(db, { readonly: true });

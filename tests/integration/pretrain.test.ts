@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { faceFolder, mixedFolder, tempDir } from '../support/folders.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
-import type { PretrainEvent } from '../../trainer/src/train/events.js';
-import { PretrainEvent as EventSchema } from '../../trainer/src/train/events.js';
+import { RunEvent as EventSchema, type RunEvent } from '../../trainer/src/api/events.js';
+
+/** The events a pre-training run sends (start, step and done of kind pretrain). */
+type PretrainEvent = Exclude<RunEvent, { kind: 'finetune' | 'eval' }>;
 
 const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url));
 
@@ -23,7 +25,7 @@ function parseEvents(stdout: string): PretrainEvent[] {
   return stdout
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => EventSchema.parse(JSON.parse(l))); // every line is a valid event
+    .map((l) => EventSchema.parse(JSON.parse(l)) as PretrainEvent); // every line is a valid event
 }
 
 function pretrain(args: string[], env: Record<string, string> = {}): Result {
@@ -48,7 +50,7 @@ function pretrainLive(args: string[], onEvent: (e: PretrainEvent, pid: number) =
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (!line.trim()) continue;
-        const e = EventSchema.parse(JSON.parse(line));
+        const e = EventSchema.parse(JSON.parse(line)) as PretrainEvent;
         events.push(e);
         onEvent(e, child.pid!);
       }

@@ -5,6 +5,7 @@
  * redraw, and the last lines of a command are written after the bar has stopped.
  */
 import { MultiBar, Presets } from 'cli-progress';
+import type { RunEvent, RunEventOf } from '../api/events.js';
 
 type Bar = ReturnType<MultiBar['create']>;
 
@@ -49,11 +50,19 @@ export class CliConsole {
   }
 }
 
+/** What a progress phase is called on a progress bar. */
+export const PHASE_LABEL: Record<RunEventOf<'progress'>['phase'], string> = {
+  scanning: 'indexing images ',
+  decoding: 'decoding (cache)',
+  features: 'features        ',
+  evaluating: 'evaluating      ',
+  checkpoint: 'checkpoint      ',
+};
+
 /** JSON lines on stdout; warnings also on stderr, for the person watching the terminal. */
-export function jsonRenderer<E extends { type: string }>(): (e: E) => void {
+export function jsonRenderer(): (e: RunEvent) => void {
   return (e) => {
     process.stdout.write(JSON.stringify(e) + '\n');
-    const l = e as unknown as { type: string; level?: string; message?: string };
-    if (l.type === 'log' && l.level === 'warn') process.stderr.write(`camd: warning: ${l.message}\n`);
+    if (e.type === 'log' && e.level === 'warn') process.stderr.write(`camd: warning: ${e.message}\n`);
   };
 }

@@ -2,10 +2,10 @@
  * `camd pretrain`: flag parsing and rendering of the run's events — a progress bar with step,
  * epoch, loss, images/s and ETA for people, or one JSON object per line with --json.
  */
-import { pretrain, type PretrainFlags } from '../train/pretrain.js';
-import type { PretrainEvent } from '../train/events.js';
-import { EXIT_CODE } from '../util/errors.js';
-import { CliConsole, jsonRenderer } from './console.js';
+import { join, resolve } from 'node:path';
+import { runPretrain, type RunEvent } from '../api/index.js';
+import { EXIT_CODE, UserError } from '../util/errors.js';
+import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
 import { parseThreads } from './selftest.js';
 import { parseNumber } from './parse.js';
@@ -33,9 +33,14 @@ export interface PretrainCliOptions {
   json?: boolean;
 }
 
-export function toFlags(o: PretrainCliOptions): PretrainFlags {
-  const f: PretrainFlags = {
-    data: o.data,
+/** The spec of the run the flags ask for: numbers parsed, paths made absolute against the working directory. */
+export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
+  if (o.resume && o.out && resolve(o.out) !== resolve(o.resume)) throw new UserError('--out and --resume name different folders; a resumed run writes to its own folder');
+  const spec: Record<string, unknown> = {
+    out: resolve(o.resume ?? o.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
+    resume: o.resume ? true : undefined,
+    data: o.data === undefined ? undefined : resolve(o.data),
+    db: o.db === undefined ? undefined : resolve(o.db),
     preset: o.preset,
     imgSize: parseNumber('--img-size', o.imgSize, 'int'),
     maskRatio: parseNumber('--mask-ratio', o.maskRatio, 'float'),
@@ -48,19 +53,16 @@ export function toFlags(o: PretrainCliOptions): PretrainFlags {
     maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int'),
     backend: o.backend,
     threads: o.threads === undefined ? undefined : parseThreads(o.threads),
-    out: o.out,
-    db: o.db,
-    resume: o.resume,
     checkpointEvery: parseNumber('--checkpoint-every', o.checkpointEvery, 'int'),
     keepCheckpoints: parseNumber('--keep-checkpoints', o.keepCheckpoints, 'int'),
     stopAt: parseNumber('--stop-at', o.stopAt, 'int'),
   };
-  for (const k of Object.keys(f) as (keyof PretrainFlags)[]) if (f[k] === undefined) delete f[k];
-  return f;
+  for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
+  return spec;
 }
 
 /** Human rendering: a progress bar for scan/cache and for training, plain lines for the rest. */
-function humanRenderer(con: CliConsole): (e: PretrainEvent) => void {
+function humanRenderer(con: CliConsole): (e: RunEvent) => void {
   let phase = '';
   let epochs = 0;
   return (e) => {
@@ -68,7 +70,7 @@ function humanRenderer(con: CliConsole): (e: PretrainEvent) => void {
       case 'progress':
         if (phase !== e.phase) {
           phase = e.phase;
-          con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: e.phase === 'scan' ? 'indexing images ' : 'decoding (cache)' });
+          con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL[e.phase] });
         }
         con.update(e.done);
         break;
@@ -76,6 +78,7 @@ function humanRenderer(con: CliConsole): (e: PretrainEvent) => void {
         con.line(e.level === 'warn' ? `camd: warning: ${e.message}` : `camd: ${e.message}`);
         break;
       case 'start':
+        if (e.kind !== 'pretrain') break;
         con.stop();
         epochs = Math.ceil(e.epochs);
         con.line(`run ${e.run_id} → ${e.out_dir}`);
@@ -85,12 +88,14 @@ function humanRenderer(con: CliConsole): (e: PretrainEvent) => void {
         con.bar(e.total_steps, e.first_step - 1, 'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | {ips} img/s | ETA {eta_formatted}', { epoch: `-/${epochs}`, loss: '-', ips: '-' });
         break;
       case 'step':
+        if (e.kind !== 'pretrain') break;
         con.update(e.step, { epoch: `${e.epoch}/${epochs}`, loss: e.loss.toFixed(4), ips: e.images_per_s.toFixed(1) });
         break;
       case 'checkpoint':
         con.line(`checkpoint at step ${e.step}: ${e.path}`);
         break;
       case 'done':
+        if (e.kind !== 'pretrain') break;
         con.final(e.reason === 'completed' ? `done: ${e.step} steps in ${e.seconds.toFixed(0)} s; encoder ${e.encoder}` : `stopped at step ${e.step} (checkpoint ${e.checkpoint}); continue with --resume`);
         break;
       case 'error':
@@ -101,12 +106,12 @@ function humanRenderer(con: CliConsole): (e: PretrainEvent) => void {
 }
 
 export async function pretrainCommand(o: PretrainCliOptions): Promise<void> {
-  const flags = toFlags(o);
+  const spec = toSpec(o);
   const stop = stopOnSignals('a checkpoint');
   const con = new CliConsole();
-  const emit = o.json ? jsonRenderer<PretrainEvent>() : humanRenderer(con);
+  const emit = o.json ? jsonRenderer() : humanRenderer(con);
   try {
-    const r = await pretrain(flags, emit, stop.signal);
+    const r = await runPretrain(spec, emit, stop.signal);
     if (r.outcome === 'diverged') process.exitCode = EXIT_CODE.diverged;
   } finally {
     con.stop(); // before any error line

@@ -16,6 +16,8 @@ export interface ScanOptions {
   /** Concurrent decodes (libvips runs them on its own threads). */
   concurrency?: number;
   onProgress?: (done: number, total: number, current: string) => void;
+  /** A stop: files inspected so far are recorded, the rest (and removals) wait for the next scan. */
+  signal?: AbortSignal;
 }
 
 export interface BadFile {
@@ -34,6 +36,8 @@ export interface ScanReport {
   unchanged: number;
   /** Files with other extensions, not considered. */
   ignored: number;
+  /** false when the scan was stopped before every file was inspected. */
+  complete: boolean;
 }
 
 interface Candidate {
@@ -145,13 +149,16 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   const removed = [...known.keys()].filter((r) => !present.has(r));
 
   let done = 0;
-  const results = await mapConcurrent(todo, opts.concurrency ?? 4, async (c) => {
+  const inspected = await mapConcurrent(todo, opts.concurrency ?? 4, async (c) => {
+    if (opts.signal?.aborted) return null;
     const r = await inspect(c, maxPixels);
     opts.onProgress?.(++done, todo.length, c.rel);
     return r;
   });
-  const added = todo.filter((t) => !known.has(t.rel)).length;
-  store.applyScan(ds.id, results, removed);
+  const results = inspected.filter((r): r is NewImage => r !== null);
+  const complete = results.length === todo.length;
+  const added = results.filter((t) => !known.has(t.rel_path)).length;
+  store.applyScan(ds.id, results, complete ? removed : []);
 
   const rows = store.images(ds.id);
   return {
@@ -160,9 +167,10 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
     images: rows.filter((r) => r.status === 'ok').length,
     bad: [...unreadable, ...rows.filter((r) => r.status === 'bad').map((r) => ({ path: r.rel_path, reason: r.error ?? 'unreadable' }))],
     added,
-    changed: todo.length - added,
-    removed: removed.length,
+    changed: results.length - added,
+    removed: complete ? removed.length : 0,
     unchanged,
     ignored,
+    complete,
   };
 }

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensorFile, encodeTensorFile, writeFileAtomic, type NamedArray, CHECKPOINT_FORMAT, ENCODER_FORMAT } from '../train/checkpoint.js';
 import { readEncoder } from './classifier.js';
-import { CLASSIFIER_FORMAT } from './run.js';
+import { CLASSIFIER_FORMAT } from './classifier-file.js';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { UserError, makeFolder } from '../util/errors.js';
 import { z } from 'zod';

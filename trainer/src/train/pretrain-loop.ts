@@ -9,7 +9,7 @@ import { CamdTrainer } from './step.js';
 import { toDeviceBatch, disposeBatch, type HostBatch } from './synthetic.js';
 import { encodeTensorFile, writeFileAtomic, CHECKPOINT_FORMAT, ENCODER_FORMAT } from './checkpoint.js';
 import { checkpointName, type RunFolder } from './run-folder.js';
-import type { PretrainEvent } from './events.js';
+import type { EventSink } from '../api/events.js';
 import type { BatchSource } from '../data/batches.js';
 import type { Store } from '../store/store.js';
 import type { CamdConfig } from '../model/config.js';
@@ -29,7 +29,7 @@ export interface LoopContext {
   keep: number;
   cfg: CamdConfig;
   signal: AbortSignal;
-  send: (e: PretrainEvent) => void;
+  send: EventSink;
   /** The newest good checkpoint (written or resumed from). */
   lastCheckpoint: string | null;
   /** The checkpoint the run resumed from: retention keeps it until `keep` newer ones exist. */
@@ -61,12 +61,14 @@ function stateOf(c: LoopContext): Record<string, unknown> {
 async function writeCheckpoint(c: LoopContext): Promise<void> {
   const { trainer, folder, runId, store } = c;
   const file = join(folder.checkpointsDir, checkpointName(trainer.step));
+  c.send({ type: 'progress', phase: 'checkpoint', done: 0, total: 1 });
   const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(c), await trainer.exportTensors());
   writeFileAtomic(file, bytes);
   store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes: bytes.length });
   c.lastCheckpoint = file;
   c.written.push(file);
-  c.send({ type: 'checkpoint', step: trainer.step, path: file, sha256 });
+  c.send({ type: 'progress', phase: 'checkpoint', done: 1, total: 1 });
+  c.send({ type: 'checkpoint', role: 'full', step: trainer.step, path: file, sha256 });
   // retention: never the checkpoint we resumed from while fewer than `keep` newer ones exist
   const protect = new Set<string>();
   if (c.resumedFrom && c.written.filter((f) => f !== c.resumedFrom).length < c.keep) protect.add(c.resumedFrom);
@@ -118,7 +120,7 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
         send({ type: 'error', message: msg, step, cause: 'diverged' });
         return 'diverged';
       }
-      const ev = { type: 'step' as const, step, epoch: Math.floor((step - 1) / ipe) + 1, loss: m.loss, loss_dense: m.loss_dense, loss_global: m.loss_global, loss_agmd: m.loss_agmd, lr: m.lr, mm: m.mm, grad_norm: m.grad_norm, images_per_s: (settings.batch * 1000) / (performance.now() - ts) };
+      const ev = { type: 'step' as const, kind: 'pretrain' as const, step, epoch: Math.floor((step - 1) / ipe) + 1, loss: m.loss, loss_dense: m.loss_dense, loss_global: m.loss_global, loss_agmd: m.loss_agmd, lr: m.lr, mm: m.mm, grad_norm: m.grad_norm, images_per_s: (settings.batch * 1000) / (performance.now() - ts) };
       for (const k of METRIC_NAMES) pending.push({ step, epoch: step / ipe, name: k, value: ev[k] });
       send(ev);
       sinceCheckpoint++;
@@ -140,7 +142,7 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
   const interrupted = trainer.step < totalSteps;
   const encoder = await writeEncoder(c);
   store.updateRun(runId, { status: interrupted ? 'stopped' : 'done', finished_at: new Date().toISOString(), last_step: trainer.step });
-  send({ type: 'done', step: trainer.step, reason: interrupted ? 'interrupted' : 'completed', checkpoint: c.lastCheckpoint, encoder, seconds: (performance.now() - t0) / 1000 });
+  send({ type: 'done', kind: 'pretrain', step: trainer.step, reason: interrupted ? 'interrupted' : 'completed', checkpoint: c.lastCheckpoint, encoder, seconds: (performance.now() - t0) / 1000 });
   if (tf.memory().numTensors > 10_000) send({ type: 'log', level: 'warn', message: `${tf.memory().numTensors} tensors still live` });
   return interrupted ? 'stopped' : 'completed';
 }

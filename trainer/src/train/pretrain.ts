@@ -19,7 +19,8 @@ import { BatchSource } from '../data/batches.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { CamdTrainer } from './step.js';
 import { readTensorFile, CheckpointError, CHECKPOINT_FORMAT } from './checkpoint.js';
-import type { PretrainEvent } from './events.js';
+import type { EventSink } from '../api/events.js';
+import type { PretrainSpec } from '../api/specs.js';
 import { RunFolder, RunOptions, stepOfCheckpoint } from './run-folder.js';
 import { trainLoop, type LoopContext, type LoopOutcome } from './pretrain-loop.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
@@ -47,39 +48,17 @@ const RunFile = z.object({ format: z.literal('camd-run'), version: z.literal(1),
 type RunFile = z.infer<typeof RunFile>;
 const ImagesFile = z.object({ root: z.string(), images: z.array(z.object({ path: z.string(), sha256: z.string() })) });
 
-export interface PretrainFlags {
-  data?: string;
-  preset?: string;
-  imgSize?: number;
-  maskRatio?: number;
-  batch?: number;
-  epochs?: number;
-  steps?: number;
-  blr?: number;
-  warmupEpochs?: number;
-  seed?: number;
-  maxPixels?: number;
-  backend?: string;
-  threads?: number | 'auto';
-  out?: string;
-  db?: string;
-  resume?: string;
-  checkpointEvery?: number;
-  keepCheckpoints?: number;
-  /** Stop (resumable, like an interrupt) once this step is done. */
-  stopAt?: number;
-}
 
 export const DEFAULTS = { preset: 'tiny', maskRatio: DEFAULT_MASK_RATIO, batch: 16, epochs: 100, blr: 3.125e-5, warmupEpochs: 5, seed: 0, checkpointEvery: 500, keepCheckpoints: 2 } as const;
 
 export interface PretrainResult {
   outcome: LoopOutcome;
-  runDir: string;
+  outDir: string;
   runId: string;
 }
 
 /** Flags that would change the computation, with their names on the command line. */
-const COMPUTATION_FLAGS: [keyof PretrainFlags & keyof RunSettings, string][] = [
+const COMPUTATION_FLAGS: [keyof PretrainSpec & keyof RunSettings, string][] = [
   ['preset', '--preset'],
   ['imgSize', '--img-size'],
   ['maskRatio', '--mask-ratio'],
@@ -93,23 +72,22 @@ const COMPUTATION_FLAGS: [keyof PretrainFlags & keyof RunSettings, string][] = [
 ];
 
 /** A resumed run keeps its computation: a flag that would change it is refused. */
-function checkUnchanged(flags: PretrainFlags, saved: RunSettings): void {
+function checkUnchanged(flags: PretrainSpec, saved: RunSettings): void {
   for (const [k, flag] of COMPUTATION_FLAGS) {
-    if (flags[k] !== undefined && flags[k] !== saved[k]) throw new UserError(`${flag} ${String(flags[k])} differs from the resumed run's ${String(saved[k])}; a resumed run keeps its configuration`);
+    if (flags[k] !== undefined && flags[k] !== saved[k]) throw new UserError(`${flag} ${String(flags[k])} differs from the resumed run's ${String(saved[k])}; a resumed run keeps its configuration`, 2, k);
   }
-  if (flags.data !== undefined && resolve(flags.data) !== saved.data) throw new UserError(`--data ${flags.data} differs from the resumed run's ${saved.data}`);
+  if (flags.data !== undefined && flags.data !== saved.data) throw new UserError(`--data ${flags.data} differs from the resumed run's ${saved.data}`, 2, 'data');
 }
 
 /** Settings from the flags, falling back to `base` (a run restarted from step 1) and the defaults. */
-function settingsFrom(flags: PretrainFlags, base: RunSettings | null): RunSettings {
+function settingsFrom(flags: PretrainSpec, base: RunSettings | null): RunSettings {
   const data = flags.data ?? base?.data;
-  if (!data) throw new UserError('--data DIR is required (the folder of face images)');
-  if (flags.epochs !== undefined && flags.steps !== undefined) throw new UserError('give --epochs or --steps, not both');
+  if (!data) throw new UserError('--data DIR is required (the folder of face images)', 2, 'data');
+  if (flags.epochs !== undefined && flags.steps !== undefined) throw new UserError('give --epochs or --steps, not both', 2, 'steps');
   const preset = flags.preset ?? base?.preset ?? DEFAULTS.preset;
-  if (!(PRESET_NAMES as readonly string[]).includes(preset)) throw new UserError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got '${preset}'`);
   const length = flags.steps !== undefined ? { epochs: null, steps: flags.steps } : flags.epochs !== undefined ? { epochs: flags.epochs, steps: null } : base ? { epochs: base.epochs, steps: base.steps } : { epochs: DEFAULTS.epochs, steps: null };
   const r = RunSettings.safeParse({
-    data: resolve(data),
+    data,
     preset,
     imgSize: flags.imgSize ?? (flags.preset === undefined ? base?.imgSize : undefined) ?? presetConfig(preset as (typeof PRESET_NAMES)[number]).model.imgSize,
     maskRatio: flags.maskRatio ?? base?.maskRatio ?? DEFAULTS.maskRatio,
@@ -123,7 +101,7 @@ function settingsFrom(flags: PretrainFlags, base: RunSettings | null): RunSettin
   if (!r.success) {
     const i = r.error.issues[0]!;
     const flag = COMPUTATION_FLAGS.find(([k]) => k === i.path[0])?.[1] ?? i.path.join('.');
-    throw new UserError(`invalid value for ${flag}: ${i.message}`);
+    throw new UserError(`invalid value for ${flag}: ${i.message}`, 2, String(i.path[0]));
   }
   return r.data;
 }
@@ -133,44 +111,25 @@ function configFor(s: RunSettings): CamdConfig {
   try {
     cfg = presetConfig(s.preset, { imgSize: s.imgSize, maskRatio: s.maskRatio });
   } catch (e) {
-    throw new UserError((e as Error).message);
+    throw new UserError((e as Error).message, 2, 'imgSize');
   }
   cfg.optim.blr = s.blr;
   cfg.optim.warmupEpochs = s.warmupEpochs;
   return cfg;
 }
 
-/** The flags that need no file: checked before any work. */
-function checkOptionFlags(flags: PretrainFlags): void {
-  const positive = (v: number | undefined, flag: string, what: string) => {
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UserError(`${flag} must be an integer of at least 1 (${what}), got ${v}`);
-  };
-  positive(flags.checkpointEvery, '--checkpoint-every', 'steps between checkpoints');
-  positive(flags.keepCheckpoints, '--keep-checkpoints', 'a run keeps at least its newest checkpoint');
-  positive(flags.stopAt, '--stop-at', 'the step after which to stop');
-  positive(flags.steps, '--steps', 'the length of the run');
-  positive(flags.batch, '--batch', 'images per step');
-  if (flags.backend !== undefined && !isBackendChoice(flags.backend)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${flags.backend}'`);
-}
-
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) => void, signal: AbortSignal): Promise<PretrainResult> {
-  checkOptionFlags(flags);
+/** Runs (or resumes) a pre-training run; `flags` is a validated spec (api/specs.ts). */
+export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: AbortSignal): Promise<PretrainResult> {
   const log = (level: 'info' | 'warn', message: string) => emit({ type: 'log', level, message });
 
   // ---- the run folder, locked ----
-  let folder: RunFolder;
+  const folder = new RunFolder(flags.out);
   if (flags.resume) {
-    const dir = resolve(flags.resume);
-    if (!existsSync(dir)) throw new UserError(`${flags.resume} does not exist`);
-    if (!existsSync(join(dir, 'run.json'))) throw new UserError(`${flags.resume} is not a CAMD run folder (no run.json)`);
-    if (flags.out && resolve(flags.out) !== dir) throw new UserError('--out and --resume name different folders; a resumed run writes to its own folder');
-    folder = new RunFolder(dir);
-  } else {
-    folder = new RunFolder(resolve(flags.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`)));
-    if (existsSync(folder.dir) && !statSync(folder.dir).isDirectory()) throw new UserError(`--out ${flags.out} is a file, not a folder`);
-  }
+    if (!existsSync(folder.dir)) throw new UserError(`${folder.dir} does not exist`, 2, 'resume');
+    if (!existsSync(folder.runFile)) throw new UserError(`${folder.dir} is not a CAMD run folder (no run.json)`, 2, 'resume');
+  } else if (existsSync(folder.dir) && !statSync(folder.dir).isDirectory()) throw new UserError(`--out ${folder.dir} is a file, not a folder`, 2, 'out');
   const created = !existsSync(folder.dir);
   folder.create();
   let cleaned;
@@ -208,20 +167,20 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
       backend: flags.backend ?? saved?.options?.backend ?? 'auto',
       threads: flags.threads ?? saved?.options?.threads ?? 'auto',
     };
-    if (!isBackendChoice(options.backend)) throw new UserError(`run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`);
+    if (!isBackendChoice(options.backend)) throw new UserError(`run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`, 2, 'backend');
     if (saved?.options) {
       const changed = (Object.keys(options) as (keyof RunOptions)[]).filter((k) => options[k] !== saved!.options![k]).map((k) => `${k} ${String(saved!.options![k])} → ${String(options[k])}`);
       if (changed.length) log('info', `run options changed on resume: ${changed.join(', ')}`);
     }
 
     // ---- the store ----
-    const dbPath = resolve(flags.db ?? saved?.db ?? defaultDbPath());
+    const dbPath = flags.db ?? saved?.db ?? defaultDbPath();
     store = new Store(dbPath);
     for (const r of store.reapDeadRuns()) log('info', `run ${r.id} was shown as running, but its process (pid ${r.pid}) is gone: marked interrupted`);
 
     // ---- dataset: index, then the fixed image list of the run ----
     if (!existsSync(settings.data)) throw new UserError(`the folder ${settings.data} does not exist`);
-    const report = await scanDataset(store, settings.data, { maxPixels: settings.maxPixels, onProgress: (done, total) => emit({ type: 'progress', phase: 'scan', done, total }) }).catch((e: unknown) => {
+    const report = await scanDataset(store, settings.data, { maxPixels: settings.maxPixels, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }) }).catch((e: unknown) => {
       throw e instanceof CamdError ? e : new UserError((e as Error).message);
     });
     const scanned = () => {
@@ -255,7 +214,7 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
     const cacheRes = await cache.ensure(
       images.map((im) => ({ abs: join(settings.data, im.path), sha256: im.sha256 })),
       settings.maxPixels,
-      (done, total) => emit({ type: 'progress', phase: 'cache', done, total }),
+      (done, total) => emit({ type: 'progress', phase: 'decoding', done, total }),
     );
     if (cacheRes.failed.length) throw new UserError(`cannot decode ${cacheRes.failed[0]!.path}: ${cacheRes.failed[0]!.reason} (changed since the run started?)`);
 
@@ -296,7 +255,7 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
         restart = true;
         log('warn', `no ${damaged ? 'sound ' : ''}checkpoint in ${folder.checkpointsDir}${damaged ? ` (${damaged} damaged)` : ''}: restarting the run from step 1`);
       }
-      if (flags.stopAt !== undefined && flags.stopAt <= trainer.step) throw new UserError(`--stop-at ${flags.stopAt}: the run is already at step ${trainer.step}`);
+      if (flags.stopAt !== undefined && flags.stopAt <= trainer.step) throw new UserError(`--stop-at ${flags.stopAt}: the run is already at step ${trainer.step}`, 2, 'stopAt');
 
       // ---- run record: run folder, then store ----
       if (!saved || restart) folder.writeJson(folder.imagesFile, { root: settings.data, images });
@@ -316,7 +275,7 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
         error: null,
         last_step: trainer.step,
       });
-      const send = (e: PretrainEvent) => {
+      const send: EventSink = (e) => {
         if (e.type !== 'progress') folder.appendEvent(e);
         emit(e);
       };
@@ -337,6 +296,7 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
       }
       send({
         type: 'start',
+        kind: 'pretrain',
         run_id: runId,
         out_dir: folder.dir,
         db: dbPath,
@@ -356,14 +316,14 @@ export async function pretrain(flags: PretrainFlags, emit: (e: PretrainEvent) =>
       });
       try {
         const outcome = await trainLoop(ctx);
-        return { outcome, runDir: folder.dir, runId };
+        return { outcome, outDir: folder.dir, runId };
       } catch (e) {
         // disk full, a vanished cache file, …: record it, keep the last good checkpoint, one line for the user
         const uf = describeUserFacing(e);
         const where = `at step ${trainer.step}; ${ctx.lastCheckpoint ? `the last good checkpoint is ${ctx.lastCheckpoint}` : 'no checkpoint was written yet'}`;
         const msg = uf ? `${uf.message} (${where})` : `internal error ${where}: ${(e as Error).message}`;
         store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString(), last_step: trainer.step });
-        folder.appendEvent({ type: 'error', message: msg, step: trainer.step, cause: uf?.kind ?? 'internal' });
+        folder.appendEvent({ type: 'error', message: msg, step: trainer.step, cause: uf?.kind ?? 'internal', ...(uf?.field ? { field: uf.field } : {}) });
         if (!uf) throw e;
         throw new CamdError(uf.kind === 'disk-full' ? 'disk-full' : 'io', msg);
       } finally {

@@ -20,10 +20,13 @@ export const EXIT_CODE: Record<ErrorCause, number> = { usage: 2, input: 2, busy:
 
 export class CamdError extends Error {
   readonly kind: ErrorCause;
-  constructor(kind: ErrorCause, message: string) {
+  /** The spec field at fault (`batch`, `imgSize`…), for a form to point at. */
+  readonly field: string | undefined;
+  constructor(kind: ErrorCause, message: string, field?: string) {
     super(message);
     this.name = 'CamdError';
     this.kind = kind;
+    this.field = field;
   }
   get exitCode(): number {
     return EXIT_CODE[this.kind];
@@ -32,8 +35,8 @@ export class CamdError extends Error {
 
 /** An error the user can cause (bad flag, missing folder…): one plain line; exit code 2 unless given. */
 export class UserError extends CamdError {
-  constructor(message: string, exitCode = 2) {
-    super(exitCode === 4 ? 'io' : exitCode === 3 ? 'diverged' : 'input', message);
+  constructor(message: string, exitCode = 2, field?: string) {
+    super(exitCode === 4 ? 'io' : exitCode === 3 ? 'diverged' : 'input', message, field);
     this.name = 'UserError';
   }
 }
@@ -105,8 +108,8 @@ export function systemMessage(e: NodeJS.ErrnoException, what?: string): string {
 }
 
 /** One line for any error a user can cause; null for a bug. */
-export function describeUserFacing(e: unknown): { kind: ErrorCause; message: string } | null {
-  if (e instanceof CamdError) return { kind: e.kind, message: e.message };
+export function describeUserFacing(e: unknown): { kind: ErrorCause; message: string; field?: string } | null {
+  if (e instanceof CamdError) return { kind: e.kind, message: e.message, ...(e.field ? { field: e.field } : {}) };
   if (isSystemError(e)) return { kind: systemCause(e, 'run'), message: systemMessage(e) };
   if (e instanceof Error && e.name === 'SqliteError') {
     const code = (e as Error & { code?: string }).code ?? '';

@@ -1,0 +1,82 @@
+/**
+ * The trainer as a library: what the `camd` CLI, the `camd worker` process and the app's services
+ * call. Every operation takes a spec (validated here with zod; paths absolute), reports through
+ * one event union, honours an AbortSignal (stop = finish the step, write what must be written,
+ * `done`), and fails with a typed CamdError (cause: usage, input, busy, io, disk-full, diverged)
+ * — never an exit code, never a write to the terminal.
+ *
+ *   runPretrain(spec, sink, signal)   pre-train (or resume) a CAMD encoder
+ *   runFinetune(spec, sink, signal)   fine-tune or linear-probe, evaluating every epoch
+ *   runEval(spec, sink, signal)       a fine-tuned classifier alone on val/test
+ *   scan(spec, sink, signal)          index a folder of images into the store
+ *   maskPreview(spec)                 the two views and block mask the trainer would make
+ */
+import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
+import { scanDataset, type ScanReport } from '../data/scan.js';
+import { maskPreview as makePreview, type MaskPreview } from '../data/preview.js';
+import { Store } from '../store/store.js';
+import { cacheDirFor, defaultDbPath } from '../util/paths.js';
+import { CamdError } from '../util/errors.js';
+import type { EventSink } from './events.js';
+import { EvalSpec, FinetuneSpec, MaskPreviewSpec, PretrainSpec, ScanSpec, parseSpec } from './specs.js';
+import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
+
+export * from './events.js';
+export { PretrainSpec, FinetuneSpec, EvalSpec, ScanSpec, MaskPreviewSpec, parseSpec, flagOf } from './specs.js';
+export { CamdError, ERROR_CAUSES, EXIT_CODE, describeUserFacing, type ErrorCause } from '../util/errors.js';
+export type { ScanReport } from '../data/scan.js';
+export type { MaskPreview, PreviewImage } from '../data/preview.js';
+
+/** How a training run ended (a failure is a thrown CamdError instead). */
+export interface RunResult {
+  outcome: 'completed' | 'stopped' | 'diverged';
+  runId: string;
+  outDir: string;
+}
+
+export interface EvalRunResult {
+  runId: string;
+  outcome: 'completed' | 'stopped';
+  results: Record<string, FarMetrics | FerMetrics>;
+}
+
+const NEVER = new AbortController().signal;
+const ignore: EventSink = () => undefined;
+
+export async function runPretrain(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<RunResult> {
+  const s = parseSpec(PretrainSpec, spec);
+  const { pretrain } = await import('../train/pretrain.js'); // TensorFlow.js loads with the first run, not with the API
+  return pretrain(s, sink, signal);
+}
+
+export async function runFinetune(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<RunResult> {
+  const s = parseSpec(FinetuneSpec, spec);
+  const { finetune } = await import('../finetune/run.js');
+  return finetune(s, sink, signal);
+}
+
+export async function runEval(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<EvalRunResult> {
+  const s = parseSpec(EvalSpec, spec);
+  const { evaluateCheckpoint } = await import('../finetune/evaluate.js');
+  return evaluateCheckpoint(s, sink, signal);
+}
+
+/** Indexes a folder (progress as `scanning` events); a stop records what was inspected so far (`complete: false`). */
+export async function scan(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<ScanReport & { db: string }> {
+  const s = parseSpec(ScanSpec, spec);
+  const store = new Store(s.db ?? defaultDbPath());
+  try {
+    store.reapDeadRuns(); // any command that opens the store tells dead runs from live ones
+    const r = await scanDataset(store, s.dir, { maxPixels: s.maxPixels ?? DEFAULT_MAX_PIXELS, signal, onProgress: (done, total) => sink({ type: 'progress', phase: 'scanning', done, total }) }).catch((e: unknown) => {
+      throw e instanceof CamdError ? e : new CamdError('input', (e as Error).message, 'dir');
+    });
+    return { ...r, db: store.file };
+  } finally {
+    store.close();
+  }
+}
+
+export async function maskPreview(spec: unknown): Promise<MaskPreview> {
+  const s = parseSpec(MaskPreviewSpec, spec);
+  return makePreview({ ...s, cacheDir: cacheDirFor(s.db ?? defaultDbPath()) });
+}

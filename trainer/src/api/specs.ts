@@ -1,0 +1,141 @@
+/**
+ * What a caller asks the trainer for: one zod schema per operation, checked before any work.
+ * Paths are absolute (the library never resolves against a working directory); omitted values
+ * take the documented defaults. A field is named in messages as its `camd` flag (`batch` →
+ * `--batch`): the flags are the fields' public names, and the app maps them to its labels.
+ */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { PRESET_NAMES } from '../model/config.js';
+import { BACKEND_NAMES } from '../backends/names.js';
+import { FORMATS } from '../finetune/labels.js';
+import { CamdError } from '../util/errors.js';
+
+/** The `camd` flag of a spec field. */
+export function flagOf(field: string): string {
+  const special: Record<string, string> = { randAugment: '--aa', out: '--out', resume: '--resume' };
+  return special[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+const absPath = z.string().min(1).refine((p) => isAbsolute(p), { message: 'must be an absolute path' });
+const atLeast1 = (what: string) => z.number().refine((v) => Number.isInteger(v) && v >= 1, { message: `must be an integer of at least 1 (${what})` });
+const nonNegInt = z.number().refine((v) => Number.isInteger(v) && v >= 0, { message: 'must be a non-negative integer' });
+const positive = z.number().refine((v) => Number.isFinite(v) && v > 0, { message: 'must be a positive number' });
+const fraction = (lo: '(' | '[', hi: ')' | ']') =>
+  z.number().refine((v) => (lo === '(' ? v > 0 : v >= 0) && (hi === ')' ? v < 1 : v <= 1), { message: `must be in ${lo}0, 1${hi}` });
+const preset = z.enum(PRESET_NAMES, { message: `must be one of ${PRESET_NAMES.join(', ')}` });
+const backend = z.enum(['auto', ...BACKEND_NAMES], { message: `must be auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES.at(-1)}` });
+const threads = z.union([z.literal('auto'), z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 64)], { message: "must be 'auto' or an integer 1..64" });
+const task = z.enum(['far', 'fer'], { message: 'must be far or fer' });
+const format = z.enum(FORMATS, { message: `must be one of ${FORMATS.join(', ')}` });
+
+/** A pre-training run: a new one in `out`, or (resume) the run that `out` holds. */
+export const PretrainSpec = z
+  .object({
+    out: absPath,
+    resume: z.boolean().optional(),
+    data: absPath.optional(),
+    db: absPath.optional(),
+    preset: preset.optional(),
+    imgSize: atLeast1('pixels').optional(),
+    maskRatio: fraction('(', ')').optional(),
+    batch: atLeast1('images per step').optional(),
+    epochs: positive.optional(),
+    steps: atLeast1('the length of the run').optional(),
+    blr: positive.optional(),
+    warmupEpochs: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
+    seed: nonNegInt.optional(),
+    maxPixels: atLeast1('pixels').optional(),
+    backend: backend.optional(),
+    threads: threads.optional(),
+    checkpointEvery: atLeast1('steps between checkpoints').optional(),
+    keepCheckpoints: atLeast1('a run keeps at least its newest checkpoint').optional(),
+    stopAt: atLeast1('the step after which to stop').optional(),
+  })
+  .strict();
+export type PretrainSpec = z.infer<typeof PretrainSpec>;
+
+/** A fine-tuning (or linear-probe) run on a labelled dataset, in the new folder `out`. */
+export const FinetuneSpec = z
+  .object({
+    task,
+    format,
+    data: absPath,
+    init: z.union([z.literal('none'), absPath], { message: "must be 'none' or the absolute path of a checkpoint" }),
+    out: absPath,
+    db: absPath.optional(),
+    preset: preset.optional(),
+    fewShot: fraction('(', ']').optional(),
+    linearProbe: z.boolean().optional(),
+    epochs: atLeast1('epochs').optional(),
+    batch: atLeast1('images per step').optional(),
+    blr: positive.optional(),
+    imgSize: atLeast1('pixels').optional(),
+    warmupEpochs: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
+    layerDecay: fraction('(', ']').optional(),
+    dropPath: fraction('[', ')').optional(),
+    minLr: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
+    weightDecay: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
+    randAugment: z.enum(['rand-m9-mstd0.5-inc1', 'none'], { message: 'must be rand-m9-mstd0.5-inc1 or none' }).optional(),
+    reprob: fraction('[', ']').optional(),
+    minCropScale: fraction('(', ']').optional(),
+    seed: nonNegInt.optional(),
+    split: z.enum(['random', 'lfwa-release'], { message: 'must be random or lfwa-release' }).optional(),
+    backend: backend.optional(),
+    threads: threads.optional(),
+    maxPixels: atLeast1('pixels').optional(),
+  })
+  .strict()
+  .refine((s) => s.init === 'none' || s.preset === undefined, { message: 'goes with --init none; a checkpoint brings its own architecture', path: ['preset'] });
+export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
+
+/** A fine-tuned classifier alone on a labelled dataset's validation and test splits. */
+export const EvalSpec = z
+  .object({
+    checkpoint: absPath,
+    task,
+    format,
+    data: absPath,
+    db: absPath.optional(),
+    split: z.enum(['random', 'lfwa-release'], { message: 'must be random or lfwa-release' }).optional(),
+    seed: nonNegInt.optional(),
+    backend: backend.optional(),
+  })
+  .strict();
+export type EvalSpec = z.infer<typeof EvalSpec>;
+
+/** Index a folder of images into the store. */
+export const ScanSpec = z.object({ dir: absPath, db: absPath.optional(), maxPixels: atLeast1('pixels').optional() }).strict();
+export type ScanSpec = z.infer<typeof ScanSpec>;
+
+/** The two views and the block mask of one image, as the trainer makes them for a sample. */
+export const MaskPreviewSpec = z
+  .object({
+    image: absPath,
+    db: absPath.optional(),
+    preset: preset.optional(),
+    imgSize: atLeast1('pixels').optional(),
+    maskRatio: fraction('(', ')').optional(),
+    seed: nonNegInt.optional(),
+    /** Which draw: sample k uses the random stream of a one-image batch at step k. */
+    sample: nonNegInt.optional(),
+    maxPixels: atLeast1('pixels').optional(),
+  })
+  .strict();
+export type MaskPreviewSpec = z.infer<typeof MaskPreviewSpec>;
+
+/** Validates a spec; one line naming the field (as its flag) and the value, with the field for a form. */
+export function parseSpec<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const r = schema.safeParse(input, { reportInput: true });
+  if (r.success) return r.data;
+  const i = r.error.issues[0]!;
+  const field = i.path.length ? String(i.path[0]) : undefined;
+  if (i.code === 'unrecognized_keys') {
+    const keys = (i as { keys?: string[] }).keys ?? [];
+    throw new CamdError('usage', `unknown field(s) ${keys.map((k) => `'${k}'`).join(', ')}`, keys[0]);
+  }
+  const got = 'input' in i && i.input !== undefined ? `, got ${typeof i.input === 'string' ? `'${i.input}'` : JSON.stringify(i.input)}` : '';
+  if (!field) throw new CamdError('input', `${i.message}${got}`);
+  if (i.path.length === 1 && (i as { input?: unknown }).input === undefined) throw new CamdError('usage', `${flagOf(field)} is required`, field);
+  throw new CamdError('input', `${flagOf(field)} ${i.message}${got}`, field);
+}
