@@ -134,8 +134,9 @@ export function parseSpec<S extends z.ZodType>(schema: S, input: unknown): z.inf
     const keys = (i as { keys?: string[] }).keys ?? [];
     throw new CamdError('usage', `unknown field(s) ${keys.map((k) => `'${k}'`).join(', ')}`, keys[0]);
   }
-  const got = 'input' in i && i.input !== undefined ? `, got ${typeof i.input === 'string' ? `'${i.input}'` : JSON.stringify(i.input)}` : '';
+  const given = (i as { input?: unknown }).input;
+  const got = given !== undefined && (typeof given !== 'object' || given === null) ? `, got ${typeof given === 'string' ? `'${given}'` : JSON.stringify(given)}` : '';
   if (!field) throw new CamdError('input', `${i.message}${got}`);
-  if (i.path.length === 1 && (i as { input?: unknown }).input === undefined) throw new CamdError('usage', `${flagOf(field)} is required`, field);
+  if (i.path.length === 1 && given === undefined) throw new CamdError('usage', `${flagOf(field)} is required`, field);
   throw new CamdError('input', `${flagOf(field)} ${i.message}${got}`, field);
 }

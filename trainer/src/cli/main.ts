@@ -132,6 +132,11 @@ async function main(argv: string[]): Promise<void> {
     .action(async (opts: EvalCliOptions) => (await import('./finetune.js')).evalCommand(opts));
 
   program
+    .command('worker')
+    .description("run one job driven by JSON commands on stdin (the app's supervisor starts runs this way; README: worker protocol)")
+    .action(async () => (await import('./worker.js')).workerCommand());
+
+  program
     .command('export')
     .description('export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors')
     .option('--checkpoint <file>', 'a camd pretrain checkpoint, encoder.safetensors, or a fine-tuned best.safetensors')

@@ -1,0 +1,102 @@
+/**
+ * `camd worker`: one job (pre-training, fine-tuning or evaluation) driven by JSON commands and
+ * reporting JSON events (api/worker-protocol.ts) — the process the app's supervisor starts for a
+ * run. Commands come on stdin, or through process.parentPort in an Electron utility process
+ * (which has no stdin). A closed stdin means the parent is gone: the job is stopped as by `stop`.
+ */
+import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { runEval, runFinetune, runPretrain, type RunEvent } from '../api/index.js';
+import { WorkerCommand, WorkerMessage } from '../api/worker-protocol.js';
+import { describeUserFacing, EXIT_CODE } from '../util/errors.js';
+import { runHardExitHooks } from '../util/exit-hooks.js';
+
+interface ParentPort {
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+
+function send(m: WorkerMessage): void {
+  const r = WorkerMessage.safeParse(m);
+  const out = r.success ? m : ({ type: 'error', cause: 'internal', message: `internal error: an invalid worker message (${r.error.issues[0]!.message})` } as WorkerMessage);
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+export async function workerCommand(): Promise<void> {
+  const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const ctl = new AbortController();
+  let job: Promise<number> | null = null;
+  let signals = 0;
+
+  const start = (kind: 'pretrain' | 'finetune' | 'eval', spec: unknown): Promise<number> => {
+    const sink = (e: RunEvent) => send(e);
+    const run = kind === 'pretrain' ? runPretrain(spec, sink, ctl.signal) : kind === 'finetune' ? runFinetune(spec, sink, ctl.signal) : runEval(spec, sink, ctl.signal);
+    return run.then(
+      (r) => (r.outcome === 'diverged' ? EXIT_CODE.diverged : 0),
+      (e: unknown) => {
+        const uf = describeUserFacing(e);
+        if (uf) send({ type: 'error', message: uf.message, cause: uf.kind, ...(uf.field ? { field: uf.field } : {}) });
+        else {
+          send({ type: 'error', message: `internal error: ${e instanceof Error ? e.message : String(e)}`, cause: 'internal' });
+          process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        }
+        return uf ? EXIT_CODE[uf.kind] : EXIT_CODE.internal;
+      },
+    );
+  };
+
+  let resolveDone: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((r) => (resolveDone = r));
+  const onCommand = (raw: unknown) => {
+    const c = WorkerCommand.safeParse(raw);
+    if (!c.success) {
+      send({ type: 'log', level: 'warn', message: `ignored an invalid worker command: ${c.error.issues[0]!.path.join('.') || 'command'}: ${c.error.issues[0]!.message}` });
+      return;
+    }
+    const cmd = c.data;
+    if (cmd.cmd === 'ping') send({ type: 'pong', id: cmd.id });
+    else if (cmd.cmd === 'stop') {
+      ctl.abort();
+      if (!job) resolveDone(0); // nothing to stop
+    } else if (job) send({ type: 'log', level: 'warn', message: 'ignored a second start: a worker runs one job' });
+    else {
+      job = start(cmd.kind, cmd.spec);
+      void job.then(resolveDone);
+    }
+  };
+
+  const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+  if (parentPort) parentPort.on('message', (e) => onCommand(e.data));
+  else {
+    const rl = createInterface({ input: process.stdin });
+    rl.on('line', (line) => {
+      if (!line.trim()) return;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(line);
+      } catch {
+        send({ type: 'log', level: 'warn', message: `ignored a line that is not JSON: ${line.slice(0, 80)}` });
+        return;
+      }
+      onCommand(raw);
+    });
+    rl.on('close', () => {
+      // the parent is gone (or closed our input): stop as asked, never run on unattended
+      ctl.abort();
+      if (!job) resolveDone(0);
+    });
+  }
+  const onSignal = (name: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      runHardExitHooks(`second ${name}`);
+      process.exit(130);
+    }
+    ctl.abort();
+    if (!job) resolveDone(0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  send({ type: 'ready', pid: process.pid, version });
+  const code = await finished;
+  process.exit(code);
+}
