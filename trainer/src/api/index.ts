@@ -21,9 +21,8 @@ import type { EventSink } from './events.js';
 import { EvalSpec, FinetuneSpec, MaskPreviewSpec, PretrainSpec, ScanSpec, parseSpec } from './specs.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 
-export * from './events.js';
-export { PretrainSpec, FinetuneSpec, EvalSpec, ScanSpec, MaskPreviewSpec, parseSpec, flagOf } from './specs.js';
-export { CamdError, ERROR_CAUSES, EXIT_CODE, describeUserFacing, type ErrorCause } from '../util/errors.js';
+export * from './protocol.js';
+export { describeUserFacing } from '../util/system-errors.js';
 export type { ScanReport } from '../data/scan.js';
 export type { MaskPreview, PreviewImage } from '../data/preview.js';
 
@@ -80,3 +79,12 @@ export async function maskPreview(spec: unknown): Promise<MaskPreview> {
   const s = parseSpec(MaskPreviewSpec, spec);
   return makePreview({ ...s, cacheDir: cacheDirFor(s.db ?? defaultDbPath()) });
 }
+
+// ---- for the app's services: the store (one schema for the CLI and the app), paths, decoding ----
+export { Store, RUN_STATUSES, ACTIVE_STATUSES, type RunRow, type RunStatus, type DatasetRow, type ImageRow, type CheckpointRow, type MetricPoint } from '../store/store.js';
+export { camdHome, defaultDbPath, cacheDirFor } from '../util/paths.js';
+export { decodeRgb, IMAGE_EXTENSIONS, ImageError, type RgbImage } from '../data/image-io.js';
+export { processState, currentProcess } from '../util/process-identity.js';
+export { writeFileAtomic } from '../util/atomic-file.js';
+export { reasonOf } from '../util/system-errors.js';
+export { scanDataset, type BadFile } from '../data/scan.js';

@@ -1,14 +1,14 @@
 /**
- * What a caller asks the trainer for: one zod schema per operation, checked before any work.
+ * What a caller asks the trainer for: one zod schema per operation, checked before any work
+ * (no Node import: the app's renderer validates forms with the same schemas).
  * Paths are absolute (the library never resolves against a working directory); omitted values
  * take the documented defaults. A field is named in messages as its `camd` flag (`batch` →
  * `--batch`): the flags are the fields' public names, and the app maps them to its labels.
  */
-import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../model/config.js';
 import { BACKEND_NAMES } from '../backends/names.js';
-import { FORMATS } from '../finetune/labels.js';
+import { FORMATS } from '../finetune/formats.js';
 import { CamdError } from '../util/errors.js';
 
 /** The `camd` flag of a spec field. */
@@ -17,7 +17,9 @@ export function flagOf(field: string): string {
   return special[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-const absPath = z.string().min(1).refine((p) => isAbsolute(p), { message: 'must be an absolute path' });
+/** Absolute on POSIX (/…) or Windows (C:\… or \\server\…); no Node import, so the app's renderer can check specs too. */
+export const isAbsolutePath = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+const absPath = z.string().min(1).refine(isAbsolutePath, { message: 'must be an absolute path' });
 const atLeast1 = (what: string) => z.number().refine((v) => Number.isInteger(v) && v >= 1, { message: `must be an integer of at least 1 (${what})` });
 const nonNegInt = z.number().refine((v) => Number.isInteger(v) && v >= 0, { message: 'must be a non-negative integer' });
 const positive = z.number().refine((v) => Number.isFinite(v) && v > 0, { message: 'must be a positive number' });
@@ -30,8 +32,12 @@ const task = z.enum(['far', 'fer'], { message: 'must be far or fer' });
 const format = z.enum(FORMATS, { message: `must be one of ${FORMATS.join(', ')}` });
 
 /** A pre-training run: a new one in `out`, or (resume) the run that `out` holds. */
+/** A run id chosen by the caller (the app records a queued run before its worker starts). */
+const runId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
+
 export const PretrainSpec = z
   .object({
+    runId: runId.optional(),
     out: absPath,
     resume: z.boolean().optional(),
     data: absPath.optional(),
@@ -58,6 +64,7 @@ export type PretrainSpec = z.infer<typeof PretrainSpec>;
 /** A fine-tuning (or linear-probe) run on a labelled dataset, in the new folder `out`. */
 export const FinetuneSpec = z
   .object({
+    runId: runId.optional(),
     task,
     format,
     data: absPath,
@@ -92,6 +99,7 @@ export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
 /** A fine-tuned classifier alone on a labelled dataset's validation and test splits. */
 export const EvalSpec = z
   .object({
+    runId: runId.optional(),
     checkpoint: absPath,
     task,
     format,

@@ -3,7 +3,8 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportSafetensors, exportTfjs, readExportable } from '../finetune/export.js';
 import { selectBackend } from '../backends/ladder.js';
-import { UserError, reasonOf } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { reasonOf } from '../util/system-errors.js';
 
 export interface ExportCliOptions {
   checkpoint?: string;

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { describeUserFacing, EXIT_CODE } from '../util/errors.js';
+import { EXIT_CODE } from '../util/errors.js';
+import { describeUserFacing } from '../util/system-errors.js';
 import { runHardExitHooks } from '../util/exit-hooks.js';
 import type { SelftestOptions } from './selftest.js';
 import type { ScanCliOptions } from './scan.js';

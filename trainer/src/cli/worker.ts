@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { runEval, runFinetune, runPretrain, type RunEvent } from '../api/index.js';
 import { WorkerCommand, WorkerMessage } from '../api/worker-protocol.js';
-import { describeUserFacing, EXIT_CODE } from '../util/errors.js';
+import { EXIT_CODE } from '../util/errors.js';
+import { describeUserFacing } from '../util/system-errors.js';
 import { runHardExitHooks } from '../util/exit-hooks.js';
 
 interface ParentPort {
@@ -55,6 +56,7 @@ export async function workerCommand(): Promise<void> {
     const cmd = c.data;
     if (cmd.cmd === 'ping') send({ type: 'pong', id: cmd.id });
     else if (cmd.cmd === 'stop') {
+      signals = Math.max(signals, 1); // a SIGTERM after a stop quits at once (the supervisor's escalation)
       ctl.abort();
       if (!job) resolveDone(0); // nothing to stop
     } else if (job) send({ type: 'log', level: 'warn', message: 'ignored a second start: a worker runs one job' });

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeRgb, resizeShorterSide, type RgbImage } from './image-io.js';
 import { mapConcurrent } from '../util/async.js';
-import { CamdError, reasonOf } from '../util/errors.js';
+import { CamdError } from '../util/errors.js';
+import { reasonOf } from '../util/system-errors.js';
 import { tempPathOf } from '../util/atomic-file.js';
 
 const MAGIC = 0x42475243; // 'CRGB' little-endian

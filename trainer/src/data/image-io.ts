@@ -9,7 +9,8 @@ import { decode as decodeBmp } from 'bmp-ts';
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'] as const;
 
 /** Default refusal threshold for decompression bombs (pixels); configurable with --max-pixels. */
-export const DEFAULT_MAX_PIXELS = 50_000_000;
+export { DEFAULT_MAX_PIXELS } from '../api/defaults.js';
+import { DEFAULT_MAX_PIXELS } from '../api/defaults.js';
 
 export interface RgbImage {
   width: number;

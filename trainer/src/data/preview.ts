@@ -10,7 +10,8 @@ import { DecodeCache, cacheSideFor } from './decode-cache.js';
 import { BatchSource } from './batches.js';
 import { DEFAULT_MAX_PIXELS } from './image-io.js';
 import { VGGFACE2_MEAN, VGGFACE2_STD } from './augment.js';
-import { CamdError, UserError, reasonOf } from '../util/errors.js';
+import { CamdError, UserError } from '../util/errors.js';
+import { reasonOf } from '../util/system-errors.js';
 
 export interface PreviewImage {
   width: number;

@@ -44,9 +44,11 @@ export async function evaluateCheckpoint(spec: EvalSpec, emit: EventSink, signal
       const cache = new DecodeCache(cacheDirFor(dbPath), evalSide(S));
       const cres = await cache.ensure(ds.items.map((i) => ({ abs: join(ds.root, i.path), sha256: i.sha256 })), DEFAULT_MAX_PIXELS, (done, total) => emit({ type: 'progress', phase: 'decoding', done, total }));
       if (cres.failed.length) throw new UserError(`cannot decode ${cres.failed[0]!.path}: ${cres.failed[0]!.reason}`);
-      const runId = randomUUID();
+      const runId = spec.runId ?? randomUUID();
       const splits = (['val', 'test'] as const).map((split) => ({ split, items: ds.items.filter((i) => i.split === split) })).filter((s) => s.items.length);
-      store.createRun({ id: runId, kind: 'eval', datasetId: ds.datasetId, config: { checkpoint: spec.checkpoint, task, format: ds.set.format }, seed: spec.seed ?? 0 });
+      const config = { checkpoint: spec.checkpoint, task, format: ds.set.format };
+      if (store.run(runId)) store.updateRun(runId, { config: JSON.stringify(config), dataset_id: ds.datasetId });
+      else store.createRun({ id: runId, kind: 'eval', datasetId: ds.datasetId, config, seed: spec.seed ?? 0 });
       store.claimRun(runId, currentProcess(), { backend: sel.backend, started_at: new Date().toISOString() });
       emit({ type: 'start', kind: 'eval', run_id: runId, out_dir: null, db: dbPath, backend: sel.backend, checkpoint: spec.checkpoint, task, format: ds.set.format, val: splits.find((s) => s.split === 'val')?.items.length ?? 0, test: splits.find((s) => s.split === 'test')?.items.length ?? 0 });
       const results: Record<string, FarMetrics | FerMetrics> = {};

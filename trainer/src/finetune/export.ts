@@ -15,7 +15,8 @@ import { readTensorFile, encodeTensorFile, writeFileAtomic, type NamedArray, CHE
 import { readEncoder } from './classifier.js';
 import { CLASSIFIER_FORMAT } from './classifier-file.js';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
-import { UserError, makeFolder } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { makeFolder } from '../util/system-errors.js';
 import { z } from 'zod';
 
 export interface Exportable {

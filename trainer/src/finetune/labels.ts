@@ -11,8 +11,8 @@ import { IMAGE_EXTENSIONS } from '../data/image-io.js';
 
 export type Task = 'far' | 'fer';
 export type Split = 'train' | 'val' | 'test';
-export const FORMATS = ['celeba', 'lfwa', 'rafdb', 'ferplus', 'folders', 'csv'] as const;
-export type LabelFormat = (typeof FORMATS)[number];
+import { FORMATS, type LabelFormat } from './formats.js';
+export { FORMATS, type LabelFormat };
 
 export interface LabeledItem {
   /** Image path relative to the dataset root, '/'-separated. */

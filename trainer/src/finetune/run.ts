@@ -21,13 +21,15 @@ import type { Split } from './labels.js';
 import { finetuneLoop, type FinetuneContext, type FinetuneOutcome } from './loop.js';
 import type { EventSink } from '../api/events.js';
 import type { FinetuneSpec } from '../api/specs.js';
-import { CamdError, UserError, describeUserFacing, makeFolder } from '../util/errors.js';
+import { FINETUNE_DEFAULTS } from '../api/defaults.js';
+import { CamdError, UserError } from '../util/errors.js';
+import { describeUserFacing, makeFolder } from '../util/system-errors.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { FolderLock } from '../util/folder-lock.js';
 import { currentProcess } from '../util/process-identity.js';
 import { onHardExit } from '../util/exit-hooks.js';
 
-const DEFAULTS = { epochs: 50, batch: 32, blr: 2.5e-4, warmupEpochs: 5, layerDecay: 0.65, dropPath: 0.1, minLr: 1e-6, weightDecay: 0.05, seed: 0 } as const;
+const DEFAULTS = FINETUNE_DEFAULTS;
 
 export interface FinetuneResult {
   outcome: FinetuneOutcome;
@@ -62,7 +64,7 @@ function openRunFolder(outDir: string): { lock: FolderLock; created: boolean } {
 function encoderOf(spec: FinetuneSpec): { model: ModelConfig; encoder: ReturnType<typeof readEncoder> | null } {
   let model: ModelConfig;
   let encoder: ReturnType<typeof readEncoder> | null = null;
-  if (spec.init === 'none') model = presetConfig(spec.preset ?? 'tiny').model;
+  if (spec.init === 'none') model = presetConfig(spec.preset ?? DEFAULTS.preset).model;
   else {
     try {
       encoder = readEncoder(spec.init);
@@ -149,10 +151,12 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
       const lrScale = new Map(trainable.map((n) => [n, Math.pow(decay, L - clf.layerId(n))])); // §5: 0.65^(L − id)
 
       // ---- run record: folder, then store ----
-      const runId = randomUUID();
+      const runId = spec.runId ?? randomUUID();
       const normalisation = { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD };
       const config = { task, format: ds.set.format, data: ds.root, init: spec.init, model, outputs: K, names: ds.set.names, split: ds.set.splitNote, few_shot: spec.fewShot ?? null, linear_probe: linearProbe, epochs, batch, blr, lr: lr0, warmup_epochs: warmup, layer_decay: decay, drop_path: clf.spec.dropPath, augmentation: aug, min_lr: minLr, seed, pos_embed: posNote, normalisation };
-      store.createRun({ id: runId, kind: 'finetune', datasetId: ds.datasetId, parentRunId: encoder?.runId && store.run(encoder.runId) ? encoder.runId : null, config, seed, outDir, totalSteps: epochs * plan.stepsPerEpoch });
+      const parentRunId = encoder?.runId && store.run(encoder.runId) ? encoder.runId : null;
+      if (store.run(runId)) store.updateRun(runId, { config: JSON.stringify(config), dataset_id: ds.datasetId, parent_run_id: parentRunId, out_dir: outDir, total_steps: epochs * plan.stepsPerEpoch }); // queued by the app
+      else store.createRun({ id: runId, kind: 'finetune', datasetId: ds.datasetId, parentRunId, config, seed, outDir, totalSteps: epochs * plan.stepsPerEpoch });
       writeFileAtomic(join(outDir, 'finetune.json'), Buffer.from(JSON.stringify({ format: 'camd-finetune', version: 1, run_id: runId, db: dbPath, config, created_at: new Date().toISOString() }, null, 2) + '\n'));
       store.claimRun(runId, currentProcess(), { backend: sel.backend, backend_detail: JSON.stringify({ package: sel.package, skipped: sel.skipped, details: sel.reports.find((r) => r.loaded && r.backend === sel.backend)?.details ?? {} }), started_at: new Date().toISOString() });
       const eventsFile = join(outDir, 'events.jsonl');

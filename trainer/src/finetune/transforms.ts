@@ -9,6 +9,7 @@
 import type { Rng } from '../util/rng.js';
 import { cropResize, type RgbImage } from '../data/image-io.js';
 import { sampleResizedCrop } from '../data/crop.js';
+import { FINETUNE_DEFAULTS } from '../api/defaults.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -41,7 +42,7 @@ export interface AugOptions {
   minCropScale: number;
 }
 
-export const DEFAULT_AUG: AugOptions = { randAugment: 'rand-m9-mstd0.5-inc1', reprob: 0.25, minCropScale: 0.08 };
+export const DEFAULT_AUG: AugOptions = { randAugment: FINETUNE_DEFAULTS.randAugment, reprob: FINETUNE_DEFAULTS.reprob, minCropScale: FINETUNE_DEFAULTS.minCropScale };
 
 /** All random choices of one training sample (timm order: crop, flip, RandAugment, erasing). */
 export function drawTrain(W: number, H: number, S: number, rng: Rng, aug: AugOptions = DEFAULT_AUG): TrainDraw {

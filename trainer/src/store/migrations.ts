@@ -150,4 +150,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE checkpoints;
   ALTER TABLE checkpoints_v2 RENAME TO checkpoints;
   `,
+  // 3: the wall-clock time of each metric point (ms since 1970), for curves over time; the spec a
+  //    run was asked for (the app's request, kept apart from the configuration the trainer records)
+  `
+  ALTER TABLE metrics ADD COLUMN t REAL;
+  ALTER TABLE runs ADD COLUMN spec TEXT;
+  `,
 ];

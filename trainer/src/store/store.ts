@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
-import { CamdError, isSystemError, mkdirReason, systemReason } from '../util/errors.js';
+import { CamdError } from '../util/errors.js';
+import { isSystemError, mkdirReason, systemReason } from '../util/system-errors.js';
 import { processState, type ProcessIdentity } from '../util/process-identity.js';
 
 export type RunKind = 'pretrain' | 'finetune' | 'eval';
@@ -65,6 +66,8 @@ export interface RunRow {
   pid: number | null;
   host: string | null;
   pid_start: string | null;
+  /** The spec the run was asked for, JSON (runs made by the app; null for the CLI's). */
+  spec: string | null;
 }
 
 export interface MetricPoint {
@@ -72,6 +75,8 @@ export interface MetricPoint {
   epoch: number | null;
   name: string;
   value: number;
+  /** Wall-clock time of the point, ms since 1970 (null for points recorded before schema 3). */
+  t?: number | null;
 }
 
 export interface CheckpointRow {
@@ -205,13 +210,13 @@ export class Store {
 
   // ---- runs ----
 
-  createRun(r: { id: string; kind: RunKind; name?: string | null; datasetId?: number | null; parentRunId?: string | null; config: unknown; seed: number; outDir?: string | null; totalSteps?: number | null }): RunRow {
+  createRun(r: { id: string; kind: RunKind; name?: string | null; datasetId?: number | null; parentRunId?: string | null; config: unknown; seed: number; outDir?: string | null; totalSteps?: number | null; spec?: unknown }): RunRow {
     this.db
       .prepare(
-        `INSERT INTO runs (id, kind, name, dataset_id, parent_run_id, config, status, seed, out_dir, total_steps, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, kind, name, dataset_id, parent_run_id, config, status, seed, out_dir, total_steps, created_at, updated_at, spec)
+         VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.id, r.kind, r.name ?? null, r.datasetId ?? null, r.parentRunId ?? null, JSON.stringify(r.config), r.seed, r.outDir ?? null, r.totalSteps ?? null, now(), now());
+      .run(r.id, r.kind, r.name ?? null, r.datasetId ?? null, r.parentRunId ?? null, JSON.stringify(r.config), r.seed, r.outDir ?? null, r.totalSteps ?? null, now(), now(), r.spec === undefined ? null : JSON.stringify(r.spec));
     return this.run(r.id)!;
   }
 
@@ -223,7 +228,7 @@ export class Store {
     return (kind ? this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY created_at').all(kind) : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all()) as RunRow[];
   }
 
-  updateRun(id: string, f: Partial<Pick<RunRow, 'status' | 'backend' | 'backend_detail' | 'error' | 'last_step' | 'total_steps' | 'started_at' | 'finished_at' | 'config' | 'pid' | 'host' | 'pid_start'>>): void {
+  updateRun(id: string, f: Partial<Pick<RunRow, 'status' | 'backend' | 'backend_detail' | 'error' | 'last_step' | 'total_steps' | 'started_at' | 'finished_at' | 'config' | 'pid' | 'host' | 'pid_start' | 'dataset_id' | 'out_dir' | 'name' | 'parent_run_id' | 'spec'>>): void {
     const keys = Object.keys(f) as (keyof typeof f)[];
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${k} = @${k}`).join(', ');
@@ -259,9 +264,10 @@ export class Store {
   /** Inserts a batch of points in one transaction (a repeated (run, name, step) replaces the old value). */
   addMetrics(runId: string, points: readonly MetricPoint[]): void {
     if (points.length === 0) return;
-    const ins = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, name, step, epoch, value) VALUES (?, ?, ?, ?, ?)');
+    const ins = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, name, step, epoch, value, t) VALUES (?, ?, ?, ?, ?, ?)');
+    const t = Date.now();
     this.db.transaction(() => {
-      for (const p of points) ins.run(runId, p.name, p.step, p.epoch, p.value);
+      for (const p of points) ins.run(runId, p.name, p.step, p.epoch, p.value, p.t ?? t);
     })();
   }
 

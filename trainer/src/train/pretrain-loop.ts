@@ -93,7 +93,7 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
   const { trainer, source, store, runId, settings, totalSteps, signal, send } = c;
   const ipe = source.itersPerEpoch;
   const t0 = performance.now();
-  const pending: { step: number; epoch: number; name: string; value: number }[] = [];
+  const pending: { step: number; epoch: number; name: string; value: number; t: number }[] = [];
   const flush = () => {
     store.addMetrics(runId, pending.splice(0));
     store.updateRun(runId, { last_step: trainer.step });
@@ -121,7 +121,8 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
         return 'diverged';
       }
       const ev = { type: 'step' as const, kind: 'pretrain' as const, step, epoch: Math.floor((step - 1) / ipe) + 1, loss: m.loss, loss_dense: m.loss_dense, loss_global: m.loss_global, loss_agmd: m.loss_agmd, lr: m.lr, mm: m.mm, grad_norm: m.grad_norm, images_per_s: (settings.batch * 1000) / (performance.now() - ts) };
-      for (const k of METRIC_NAMES) pending.push({ step, epoch: step / ipe, name: k, value: ev[k] });
+      const now = Date.now();
+      for (const k of METRIC_NAMES) pending.push({ step, epoch: step / ipe, name: k, value: ev[k], t: now });
       send(ev);
       sinceCheckpoint++;
       const last = step >= totalSteps;

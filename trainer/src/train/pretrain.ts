@@ -11,7 +11,8 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
-import { gridOf, maskedCount, PRESET_NAMES, presetConfig, DEFAULT_MASK_RATIO, type CamdConfig } from '../model/config.js';
+import { gridOf, maskedCount, PRESET_NAMES, presetConfig, type CamdConfig } from '../model/config.js';
+import { PRETRAIN_DEFAULTS } from '../api/defaults.js';
 import { Store } from '../store/store.js';
 import { scanDataset } from '../data/scan.js';
 import { DecodeCache, cacheSideFor } from '../data/decode-cache.js';
@@ -24,7 +25,8 @@ import type { PretrainSpec } from '../api/specs.js';
 import { RunFolder, RunOptions, stepOfCheckpoint } from './run-folder.js';
 import { trainLoop, type LoopContext, type LoopOutcome } from './pretrain-loop.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
-import { CamdError, UserError, describeUserFacing } from '../util/errors.js';
+import { CamdError, UserError } from '../util/errors.js';
+import { describeUserFacing } from '../util/system-errors.js';
 import { currentProcess } from '../util/process-identity.js';
 import { onHardExit } from '../util/exit-hooks.js';
 
@@ -49,7 +51,7 @@ type RunFile = z.infer<typeof RunFile>;
 const ImagesFile = z.object({ root: z.string(), images: z.array(z.object({ path: z.string(), sha256: z.string() })) });
 
 
-export const DEFAULTS = { preset: 'tiny', maskRatio: DEFAULT_MASK_RATIO, batch: 16, epochs: 100, blr: 3.125e-5, warmupEpochs: 5, seed: 0, checkpointEvery: 500, keepCheckpoints: 2 } as const;
+const DEFAULTS = PRETRAIN_DEFAULTS;
 
 export interface PretrainResult {
   outcome: LoopOutcome;
@@ -228,7 +230,8 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     const trainer = new CamdTrainer(cfg, settings.seed, { epochs, itersPerEpoch: ipe, batchSize: settings.batch });
     try {
       // ---- resume from the newest sound checkpoint; damaged ones are moved aside ----
-      const runId = saved?.run_id ?? randomUUID();
+      if (saved && flags.runId && flags.runId !== saved.run_id) throw new UserError(`${folder.dir} holds run ${saved.run_id}, not ${flags.runId}`, 2, 'runId');
+      const runId = saved?.run_id ?? flags.runId ?? randomUUID();
       let resumedFrom: string | null = null;
       let damaged = 0;
       for (const file of candidates) {
@@ -263,7 +266,7 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
       const config = { settings, model: cfg, images: images.length, image_list_sha256: createHash('sha256').update(images.map((i) => i.sha256).join('\n')).digest('hex') };
       const prior = store.run(runId);
       if (!prior) store.createRun({ id: runId, kind: 'pretrain', datasetId: report.datasetId, config, seed: settings.seed, outDir: folder.dir, totalSteps });
-      else if (restart) store.updateRun(runId, { config: JSON.stringify(config), total_steps: totalSteps });
+      else if (restart || !saved) store.updateRun(runId, { config: JSON.stringify(config), total_steps: totalSteps, dataset_id: report.datasetId, out_dir: folder.dir }); // a run the app queued, or one restarted with new settings
       if (prior?.backend && resumedFrom && prior.backend !== sel.backend) log('warn', `the run continues on ${sel.backend} after running on ${prior.backend}: its weights will not be bit-identical to an uninterrupted run`);
       store.truncateMetrics(runId, trainer.step);
       reconcileCheckpoints(store, folder, runId);

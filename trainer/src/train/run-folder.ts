@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic, removeStaleTemps } from '../util/atomic-file.js';
 import { FolderLock } from '../util/folder-lock.js';
-import { CamdError, makeFolder, reasonOf } from '../util/errors.js';
+import { CamdError } from '../util/errors.js';
+import { makeFolder, reasonOf } from '../util/system-errors.js';
 
 /** Run options: how a run is carried out, not what it computes. They may change on resume. */
 export const RunOptions = z.object({

@@ -5,7 +5,8 @@
  */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CamdError, reasonOf } from './errors.js';
+import { CamdError } from './errors.js';
+import { reasonOf } from './system-errors.js';
 
 /** Minimal file-system surface, injectable so that tests can simulate a full disk. */
 export interface WriteFs {

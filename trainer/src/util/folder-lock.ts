@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CamdError, reasonOf } from './errors.js';
+import { CamdError } from './errors.js';
+import { reasonOf } from './system-errors.js';
 import { currentProcess, processState } from './process-identity.js';
 import { writeFileAtomic } from './atomic-file.js';
 

@@ -1,0 +1,125 @@
+/**
+ * The contract's operations on the app's services: one table, used by every transport (HTTP and
+ * WebSocket in browser mode, Electron IPC in the app). Parameters are validated with the
+ * contract's schemas before any service runs (unknown fields and wrong types are refused), results
+ * are checked against it, and every failure becomes an ApiError with its cause.
+ */
+import { CamdError, describeUserFacing } from 'camd-studio/trainer';
+import { ApiError, HTTP_STATUS, OPS, TOPICS, type OpName, type TopicName } from '../common/contract.js';
+import type { App } from '../services/app.js';
+import { NotFound } from '../services/errors.js';
+import { previewMask } from '../services/preview.js';
+import type { BusEvent } from '../services/bus.js';
+import type { z } from 'zod';
+
+type Handlers = { [K in OpName]: (p: z.infer<(typeof OPS)[K]['params']>) => unknown };
+
+export function handlers(app: App): Handlers {
+  return {
+    'system.info': () => app.system.info(),
+    'datasets.list': () => app.datasets.list(),
+    'datasets.add': (p) => app.datasets.add(p.path, p.maxPixels),
+    'datasets.rescan': (p) => app.datasets.rescan(p.id),
+    'datasets.delete': (p) => app.datasets.delete(p.id),
+    'datasets.stats': (p) => app.datasets.stats(p.id),
+    'datasets.images': (p) => app.datasets.images(p),
+    'datasets.image': (p) => app.datasets.image(p.id),
+    'datasets.completePath': (p) => app.datasets.completePath(p.prefix),
+    'jobs.list': () => app.jobs.list(),
+    'jobs.stop': (p) => app.jobs.stop(p.id),
+    'preview.mask': (p) => previewMask(app.images, app.paths.db, p),
+    'runs.create': (p) => app.runs.create(p),
+    'runs.start': (p) => app.runs.start(p.id),
+    'runs.pause': (p) => app.runs.pause(p.id),
+    'runs.resume': (p) => app.runs.resume(p.id),
+    'runs.stop': (p) => app.runs.stop(p.id),
+    'runs.delete': (p) => {
+      const r = app.runs.delete(p.id, p.files);
+      app.metrics.drop(p.id);
+      return r;
+    },
+    'runs.list': (p) => app.runs.list(p),
+    'runs.get': (p) => app.runs.detail(p.id),
+    'runs.log': (p) => app.runs.log(p.id, p.lines),
+    'metrics.names': (p) => app.metrics.names(p.runs),
+    'metrics.series': (p) => app.metrics.series(p),
+    'evaluations.list': (p) => app.results.evaluations(p.run),
+    'checkpoints.list': (p) => app.results.checkpoints(p.run),
+    'checkpoints.export': (p) => app.results.export(p.id, p.format, p.out),
+  };
+}
+
+/** A failure as the contract says it: message, cause, field. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiFailure) return e.error;
+  if (e instanceof NotFound) return { message: e.message, cause: 'not-found' };
+  if (e instanceof CamdError) return { message: e.message, cause: e.kind, ...(e.field ? { field: e.field } : {}) };
+  const uf = describeUserFacing(e);
+  if (uf) return { message: uf.message, cause: uf.kind, ...(uf.field ? { field: uf.field } : {}) };
+  return { message: `internal error: ${e instanceof Error ? e.message : String(e)}`, cause: 'internal' };
+}
+
+export class ApiFailure extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+  get status(): number {
+    return HTTP_STATUS[this.error.cause];
+  }
+}
+
+/** A zod failure of a request as one line naming the field. */
+function invalid(what: string, err: z.ZodError): ApiFailure {
+  const i = err.issues[0]!;
+  const path = i.path.join('.');
+  if (i.code === 'unrecognized_keys') return new ApiFailure({ message: `${what}: unknown field(s) ${(i as { keys: string[] }).keys.map((k) => `'${k}'`).join(', ')}`, cause: 'usage' });
+  return new ApiFailure({ message: `${what}: ${path ? `${path}: ` : ''}${i.message}`, cause: 'usage', ...(path ? { field: path } : {}) });
+}
+
+export function isOp(name: string): name is OpName {
+  return Object.prototype.hasOwnProperty.call(OPS, name);
+}
+
+export function isTopic(name: string): name is TopicName {
+  return Object.prototype.hasOwnProperty.call(TOPICS, name);
+}
+
+/** Runs one operation: validated parameters in, a result the contract allows out; ApiFailure otherwise. */
+export async function call(table: Handlers, op: string, params: unknown): Promise<unknown> {
+  if (!isOp(op)) throw new ApiFailure({ message: `unknown operation '${op.slice(0, 64)}'`, cause: 'not-found' });
+  const spec = OPS[op];
+  const p = spec.params.safeParse(params ?? {});
+  if (!p.success) throw invalid(op, p.error);
+  let result: unknown;
+  try {
+    result = await (table[op] as (x: unknown) => unknown)(p.data);
+  } catch (e) {
+    throw new ApiFailure(toApiError(e));
+  }
+  const r = spec.result.safeParse(result);
+  if (!r.success) throw new ApiFailure({ message: `internal error: ${op} answered outside the contract (${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message})`, cause: 'internal' });
+  return r.data;
+}
+
+/** A subscription: validated parameters, and a listener on the bus that passes on what matches; returns its end. */
+export function subscribe(app: App, topic: string, params: unknown, send: (data: unknown) => void): () => void {
+  if (!isTopic(topic)) throw new ApiFailure({ message: `unknown topic '${topic.slice(0, 64)}'`, cause: 'not-found' });
+  const p = TOPICS[topic].params.safeParse(params ?? {});
+  if (!p.success) throw invalid(topic, p.error);
+  switch (topic) {
+    case 'run': {
+      const id = (p.data as { id: string }).id;
+      return app.bus.on('run', (e: BusEvent<'run'>) => e.run === id && send(e.event));
+    }
+    case 'metrics': {
+      const { runs, names } = p.data as { runs: string[]; names?: string[] };
+      return app.bus.on('metrics', (e) => {
+        if (!runs.includes(e.run)) return;
+        const values = names ? Object.fromEntries(Object.entries(e.values).filter(([k]) => names.includes(k))) : e.values;
+        send({ ...e, values });
+      });
+    }
+    default:
+      return app.bus.on(topic, (e: unknown) => send(e));
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * The API contract of CAMD Studio: every operation the renderer can ask of the main process (or of
+ * the browser-mode host), with its parameters and its result, and every topic it can subscribe
+ * to, as zod schemas validated at the boundary. One module, imported by the services (to check
+ * what they answer), by the host and the Electron preload (to check what they receive) and by the
+ * renderer's client (for its types). No Node and no DOM import.
+ *
+ * Transports: HTTP (POST /api/<op>, JSON body → JSON result) and WebSocket (/api/ws: calls and
+ * subscriptions) in browser mode; Electron IPC through the preload in the app. Errors carry the
+ * trainer's causes: { error: { message, cause, field? } }.
+ */
+import { z } from 'zod';
+import { ERROR_CAUSES, FORMATS, PRESET_NAMES, RunEvent } from 'camd-studio/trainer/protocol';
+
+const Id = z.number().int().positive();
+const RunId = z.string().min(1).max(64);
+const Iso = z.string();
+
+// ---- datasets and images ----
+
+export const Dataset = z.object({
+  id: Id,
+  name: z.string(),
+  root: z.string(),
+  created_at: Iso,
+  scanned_at: Iso.nullable(),
+  image_count: z.number().int(),
+  bad_count: z.number().int(),
+  labelled_count: z.number().int(),
+});
+export type Dataset = z.infer<typeof Dataset>;
+
+export const ImageSummary = z.object({
+  id: Id,
+  rel_path: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  status: z.enum(['ok', 'bad']),
+  error: z.string().nullable(),
+});
+export type ImageSummary = z.infer<typeof ImageSummary>;
+
+export const Label = z.object({ task: z.string(), name: z.string(), value: z.number(), split: z.string().nullable() });
+
+export const ImageDetail = ImageSummary.extend({
+  dataset_id: Id,
+  bytes: z.number().int(),
+  mtime_ms: z.number(),
+  format: z.string().nullable(),
+  sha256: z.string().nullable(),
+  labels: z.array(Label),
+});
+export type ImageDetail = z.infer<typeof ImageDetail>;
+
+export const ImageQuery = z
+  .object({
+    dataset: Id,
+    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(1000).default(200),
+    status: z.enum(['ok', 'bad']).optional(),
+    labelled: z.boolean().optional(),
+    /** Images with this label (task, name and value). */
+    label: z.object({ task: z.string().max(64), name: z.string().max(256), value: z.number() }).strict().optional(),
+    /** Images under this folder (a '/'-separated path relative to the dataset root). */
+    folder: z.string().max(4096).optional(),
+    /** A substring of the relative path. */
+    search: z.string().max(256).optional(),
+  })
+  .strict();
+export type ImageQuery = z.input<typeof ImageQuery>;
+
+export const DatasetStats = z.object({
+  dataset: Dataset,
+  formats: z.record(z.string(), z.number().int()),
+  /** Shorter side of readable images: counts per bucket [from, to). */
+  resolution: z.array(z.object({ from: z.number(), to: z.number(), count: z.number().int() })),
+  /** Top-level folders and their readable image counts ('' = the root itself). */
+  folders: z.array(z.object({ folder: z.string(), count: z.number().int() })),
+  /** Labels by task and name: counts per value, and per split. */
+  labels: z.array(z.object({ task: z.string(), name: z.string(), values: z.record(z.string(), z.number().int()), splits: z.record(z.string(), z.number().int()) })),
+});
+export type DatasetStats = z.infer<typeof DatasetStats>;
+
+// ---- background jobs (scans) ----
+
+export const Job = z.object({
+  id: z.string(),
+  kind: z.enum(['scan']),
+  dataset: Id.nullable(),
+  status: z.enum(['running', 'done', 'failed', 'stopped']),
+  phase: z.string(),
+  done: z.number().int(),
+  total: z.number().int(),
+  message: z.string().nullable(),
+  started_at: Iso,
+  finished_at: Iso.nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+// ---- mask preview ----
+
+export const MaskPreviewParams = z
+  .object({
+    image: Id,
+    preset: z.enum(PRESET_NAMES).default('tiny'),
+    imgSize: z.number().int().positive().max(1024).optional(),
+    maskRatio: z.number().gt(0).lt(1).optional(),
+    seed: z.number().int().min(0).default(0),
+    sample: z.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
+export const MaskPreviewResult = z.object({
+  imgSize: z.number().int(),
+  patchSize: z.number().int(),
+  grid: z.number().int(),
+  tokens: z.number().int(),
+  masked: z.number().int(),
+  visible: z.number().int(),
+  mask: z.array(z.number().int()),
+  /** PNG data URLs of view 1 (the student's crop) and view 2 (the teacher's whole face). */
+  view1: z.string(),
+  view2: z.string(),
+});
+export type MaskPreviewResult = z.infer<typeof MaskPreviewResult>;
+
+// ---- runs ----
+
+export const RUN_STATES = ['created', 'queued', 'running', 'pausing', 'paused', 'stopping', 'stopped', 'interrupted', 'done', 'failed'] as const;
+export const RunState = z.enum(RUN_STATES);
+
+export const Run = z.object({
+  id: RunId,
+  kind: z.enum(['pretrain', 'finetune', 'eval']),
+  name: z.string().nullable(),
+  status: RunState,
+  dataset_id: Id.nullable(),
+  parent_run_id: RunId.nullable(),
+  backend: z.string().nullable(),
+  last_step: z.number().int(),
+  total_steps: z.number().int().nullable(),
+  error: z.string().nullable(),
+  created_at: Iso,
+  started_at: Iso.nullable(),
+  finished_at: Iso.nullable(),
+  updated_at: Iso.nullable(),
+});
+export type Run = z.infer<typeof Run>;
+
+export const RunDetail = Run.extend({
+  /** The spec the run was created with, and the full configuration the trainer recorded. */
+  spec: z.record(z.string(), z.unknown()),
+  config: z.record(z.string(), z.unknown()),
+  backend_detail: z.unknown().nullable(),
+  out_dir: z.string().nullable(),
+  /** How the process ended, in words, when it did not end by itself (killed, out of memory…). */
+  exit: z.string().nullable(),
+  log_tail: z.array(z.string()),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+/** The settings of a new pre-training run: a dataset of the store, and the trainer's spec fields (paths are the app's). */
+export const PretrainSettings = z
+  .object({
+    preset: z.enum(PRESET_NAMES).optional(),
+    imgSize: z.number().optional(),
+    maskRatio: z.number().optional(),
+    batch: z.number().optional(),
+    epochs: z.number().optional(),
+    steps: z.number().optional(),
+    blr: z.number().optional(),
+    warmupEpochs: z.number().optional(),
+    seed: z.number().optional(),
+    maxPixels: z.number().optional(),
+    backend: z.string().optional(),
+    threads: z.union([z.number(), z.literal('auto')]).optional(),
+    checkpointEvery: z.number().optional(),
+    keepCheckpoints: z.number().optional(),
+  })
+  .strict();
+
+export const FinetuneSettings = z
+  .object({
+    task: z.enum(['far', 'fer']),
+    format: z.enum(FORMATS),
+    /** The encoder: a checkpoint of the store (id), or none (random init). */
+    init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]),
+    preset: z.enum(PRESET_NAMES).optional(),
+    fewShot: z.number().optional(),
+    linearProbe: z.boolean().optional(),
+    epochs: z.number().optional(),
+    batch: z.number().optional(),
+    blr: z.number().optional(),
+    imgSize: z.number().optional(),
+    warmupEpochs: z.number().optional(),
+    layerDecay: z.number().optional(),
+    dropPath: z.number().optional(),
+    randAugment: z.string().optional(),
+    reprob: z.number().optional(),
+    minCropScale: z.number().optional(),
+    seed: z.number().optional(),
+    split: z.string().optional(),
+    backend: z.string().optional(),
+    threads: z.union([z.number(), z.literal('auto')]).optional(),
+  })
+  .strict();
+
+export const CreateRun = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pretrain'), name: z.string().max(200).optional(), dataset: Id, settings: PretrainSettings, start: z.boolean().default(true) }).strict(),
+  z.object({ kind: z.literal('finetune'), name: z.string().max(200).optional(), dataset: Id, settings: FinetuneSettings, start: z.boolean().default(true) }).strict(),
+]);
+export type CreateRun = z.input<typeof CreateRun>;
+
+export const RunQuery = z
+  .object({
+    kind: z.enum(['pretrain', 'finetune', 'eval']).optional(),
+    status: z.array(RunState).optional(),
+    dataset: Id.optional(),
+    sort: z.enum(['created', 'name', 'status']).default('created'),
+    order: z.enum(['asc', 'desc']).default('desc'),
+  })
+  .strict();
+
+// ---- metrics ----
+
+export const SeriesQuery = z
+  .object({
+    runs: z.array(RunId).min(1).max(50),
+    names: z.array(z.string().max(128)).min(1).max(32),
+    x: z.enum(['step', 'epoch', 'time']).default('step'),
+    /** Debiased EMA weight, computed on the full series before downsampling (0 = none). */
+    smoothing: z.number().min(0).max(0.999).default(0),
+    /** At most this many points a series, min/max preserving. */
+    maxPoints: z.number().int().min(10).max(20_000).default(2000),
+  })
+  .strict();
+export type SeriesQuery = z.input<typeof SeriesQuery>;
+
+export const Series = z.object({
+  run: RunId,
+  name: z.string(),
+  /** Points in the store for this series (before downsampling). */
+  total: z.number().int(),
+  x: z.array(z.number()),
+  y: z.array(z.number()),
+  /** Smoothed values at the same x (equal to y without smoothing). */
+  smoothed: z.array(z.number()),
+});
+export type Series = z.infer<typeof Series>;
+
+// ---- evaluations, checkpoints, system ----
+
+export const Evaluation = z.object({
+  id: Id,
+  run_id: RunId,
+  dataset_id: Id.nullable(),
+  epoch: z.number().int().nullable(),
+  split: z.string(),
+  metric: z.string(),
+  value: z.number(),
+  selected: z.boolean(),
+  detail: z.unknown().nullable(),
+});
+
+export const Checkpoint = z.object({
+  id: Id,
+  run_id: RunId,
+  step: z.number().int(),
+  kind: z.enum(['full', 'encoder', 'classifier', 'last']),
+  path: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  created_at: Iso,
+  /** The file is still there. */
+  exists: z.boolean(),
+});
+
+export const SystemInfo = z.object({
+  version: z.string(),
+  node: z.string(),
+  platform: z.string(),
+  dataDir: z.string(),
+  store: z.string(),
+  /** Every rung of the backend ladder: loaded or why not (the trainer's `camd info`). */
+  backends: z.record(z.string(), z.unknown()),
+});
+
+// ---- the operations ----
+
+const op = <P extends z.ZodType, R extends z.ZodType>(params: P, result: R) => ({ params, result });
+const none = z.object({}).strict();
+
+export const OPS = {
+  'system.info': op(none, SystemInfo),
+  'datasets.list': op(none, z.array(Dataset)),
+  'datasets.add': op(z.object({ path: z.string().min(1).max(4096), maxPixels: z.number().int().positive().optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
+  'datasets.rescan': op(z.object({ id: Id }).strict(), Job),
+  'datasets.delete': op(z.object({ id: Id }).strict(), z.object({ deleted: z.boolean() })),
+  'datasets.stats': op(z.object({ id: Id }).strict(), DatasetStats),
+  'datasets.images': op(ImageQuery, z.object({ total: z.number().int(), items: z.array(ImageSummary) })),
+  'datasets.image': op(z.object({ id: Id }).strict(), ImageDetail),
+  'datasets.completePath': op(z.object({ prefix: z.string().max(4096) }).strict(), z.array(z.string())),
+  'jobs.list': op(none, z.array(Job)),
+  'jobs.stop': op(z.object({ id: z.string() }).strict(), Job),
+  'preview.mask': op(MaskPreviewParams, MaskPreviewResult),
+  'runs.create': op(CreateRun, Run),
+  'runs.start': op(z.object({ id: RunId }).strict(), Run),
+  'runs.pause': op(z.object({ id: RunId }).strict(), Run),
+  'runs.resume': op(z.object({ id: RunId }).strict(), Run),
+  'runs.stop': op(z.object({ id: RunId }).strict(), Run),
+  'runs.delete': op(z.object({ id: RunId, files: z.boolean().default(false) }).strict(), z.object({ deleted: z.boolean() })),
+  'runs.list': op(RunQuery, z.array(Run)),
+  'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
+  'runs.log': op(z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(), z.object({ lines: z.array(z.string()) })),
+  'metrics.names': op(z.object({ runs: z.array(RunId).min(1).max(50) }).strict(), z.array(z.string())),
+  'metrics.series': op(SeriesQuery, z.array(Series)),
+  'evaluations.list': op(z.object({ run: RunId }).strict(), z.array(Evaluation)),
+  'checkpoints.list': op(z.object({ run: RunId }).strict(), z.array(Checkpoint)),
+  'checkpoints.export': op(z.object({ id: Id, format: z.enum(['tfjs', 'safetensors']), out: z.string().max(4096).optional() }).strict(), z.object({ out: z.string(), message: z.string() })),
+} as const;
+
+export type OpName = keyof typeof OPS;
+export type OpParams<K extends OpName> = z.input<(typeof OPS)[K]['params']>;
+export type OpResult<K extends OpName> = z.infer<(typeof OPS)[K]['result']>;
+
+// ---- subscriptions ----
+
+export const TOPICS = {
+  /** A run's status changed (any run). */
+  runs: { params: none, event: Run },
+  /** Every event of one run's worker as it comes (steps, evaluations, checkpoints, logs…). */
+  run: { params: z.object({ id: RunId }).strict(), event: RunEvent },
+  /** New metric points of these runs (and names, if given), as they are reported. */
+  metrics: { params: z.object({ runs: z.array(RunId).min(1).max(50), names: z.array(z.string()).optional() }).strict(), event: z.object({ run: RunId, step: z.number().int(), epoch: z.number().nullable(), t: z.number(), values: z.record(z.string(), z.number()) }) },
+  /** Background jobs (scans): progress and end. */
+  jobs: { params: none, event: Job },
+  /** A dataset was added, changed by a scan, or deleted (deleted: true). */
+  datasets: { params: none, event: z.object({ id: Id, deleted: z.boolean(), dataset: Dataset.nullable() }) },
+} as const;
+export type TopicName = keyof typeof TOPICS;
+export type TopicParams<K extends TopicName> = z.input<(typeof TOPICS)[K]['params']>;
+export type TopicEvent<K extends TopicName> = z.infer<(typeof TOPICS)[K]['event']>;
+
+// ---- errors ----
+
+export const ApiError = z.object({ message: z.string(), cause: z.enum([...ERROR_CAUSES, 'not-found', 'unauthorized']), field: z.string().optional() });
+export type ApiError = z.infer<typeof ApiError>;
+
+/** HTTP status of an error cause. */
+export const HTTP_STATUS: Record<ApiError['cause'], number> = { usage: 400, input: 400, busy: 409, io: 500, 'disk-full': 507, diverged: 500, internal: 500, 'not-found': 404, unauthorized: 401 };
+
+/** WebSocket messages: client → server, and server → client. */
+export const ClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('call'), id: z.number().int(), op: z.string().max(64), params: z.unknown() }).strict(),
+  z.object({ type: z.literal('subscribe'), id: z.number().int(), topic: z.string().max(64), params: z.unknown() }).strict(),
+  z.object({ type: z.literal('unsubscribe'), id: z.number().int() }).strict(),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('result'), id: z.number().int(), result: z.unknown() }),
+  z.object({ type: z.literal('error'), id: z.number().int().nullable(), error: ApiError }),
+  z.object({ type: z.literal('event'), id: z.number().int(), data: z.unknown() }),
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+/** Where the images of the store are served (by id, never by path). */
+export const imageUrl = (id: number, kind: 'thumb' | 'file', size?: number): string => `/api/images/${id}/${kind}${kind === 'thumb' && size ? `?size=${size}` : ''}`;

@@ -1,0 +1,284 @@
+/**
+ * Browser mode: the app's API and its built renderer over HTTP and WebSocket, bound to 127.0.0.1
+ * only. Every request needs the per-launch token — as `Authorization: Bearer`, as the HttpOnly
+ * SameSite=Strict cookie the first page load trades it for, or as `?token=` — checked before any
+ * routing (401 otherwise); requests naming another host are refused (DNS rebinding). Images are
+ * served by id only (services/images.ts resolves and contains them). Every response carries the
+ * same Content-Security-Policy as the Electron window.
+ *
+ *   GET  /?token=T                  sets the cookie, redirects to /
+ *   GET  /, /assets/…               the built renderer (renderer/dist)
+ *   POST /api/<op>                  one operation of the contract: JSON in, JSON out
+ *   GET  /api/images/<id>/thumb     WebP thumbnail (?size=128|256|512)
+ *   GET  /api/images/<id>/file      the original image
+ *   GET  /api/ws                    WebSocket: calls and subscriptions (contract ClientMessage/ServerMessage)
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import { extname, join, resolve, sep } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ClientMessage, HTTP_STATUS, type ApiError, type ServerMessage } from '../common/contract.js';
+import { contentSecurityPolicy } from '../common/csp.js';
+import type { App } from '../services/app.js';
+import { NotFound } from '../services/errors.js';
+import { ApiFailure, call, handlers, subscribe, toApiError } from '../api/handlers.js';
+
+export interface HostOptions {
+  app: App;
+  /** 0: any free port. */
+  port?: number;
+  /** The built renderer (index.html and its assets); absent: a page that says how to build it. */
+  staticDir?: string;
+  /** Fixed token (tests); default a random one per launch. */
+  token?: string;
+  /** Largest request body (bytes). */
+  maxBody?: number;
+}
+
+export interface Host {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const COOKIE = 'camd_token';
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json', '.ico': 'image/x-icon', '.webp': 'image/webp' };
+
+function sameToken(given: string | null | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieOf(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return null;
+}
+
+export async function startHost(o: HostOptions): Promise<Host> {
+  const token = o.token ?? randomBytes(32).toString('base64url');
+  const maxBody = o.maxBody ?? 1 << 20;
+  const table = handlers(o.app);
+  let port = 0;
+  const csp = () => contentSecurityPolicy([`ws://127.0.0.1:${port}`]);
+  const staticRoot = o.staticDir && existsSync(join(o.staticDir, 'index.html')) ? realpathSync(o.staticDir) : null;
+
+  const headers = (res: ServerResponse, type?: string) => {
+    res.setHeader('Content-Security-Policy', csp());
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (type) res.setHeader('Content-Type', type);
+  };
+  const fail = (res: ServerResponse, error: ApiError) => {
+    if (res.headersSent) return res.destroy();
+    headers(res, 'application/json; charset=utf-8');
+    res.writeHead(HTTP_STATUS[error.cause]);
+    res.end(JSON.stringify({ error }));
+  };
+
+  /** Our host names only: a page of another site resolving to 127.0.0.1 (DNS rebinding) is refused. */
+  const hostOk = (req: IncomingMessage) => {
+    const h = req.headers.host ?? '';
+    return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+  };
+  const tokenOf = (req: IncomingMessage, url: URL) => {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) return auth.slice(7);
+    return cookieOf(req, COOKIE) ?? url.searchParams.get('token');
+  };
+
+  const readBody = (req: IncomingMessage): Promise<unknown> =>
+    new Promise((res, rej) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBody) {
+          rej(new ApiFailure({ message: `request body over ${maxBody} bytes`, cause: 'usage' }));
+          req.destroy();
+        } else chunks.push(c);
+      });
+      req.on('end', () => {
+        if (size === 0) return res({});
+        try {
+          res(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+        } catch {
+          rej(new ApiFailure({ message: 'the request body is not JSON', cause: 'usage' }));
+        }
+      });
+      req.on('error', rej);
+    });
+
+  const serveImage = async (res: ServerResponse, req: IncomingMessage, idText: string, kind: string, url: URL) => {
+    if (!/^[1-9]\d{0,15}$/.test(idText) || (kind !== 'thumb' && kind !== 'file')) throw new NotFound('image');
+    const id = Number(idText);
+    if (kind === 'thumb') {
+      const size = Number(url.searchParams.get('size') ?? 256);
+      if (!Number.isInteger(size) || size < 16 || size > 2048) throw new ApiFailure({ message: 'size must be an integer 16..2048', cause: 'usage', field: 'size' });
+      const f = await o.app.images.file(id);
+      const etag = `"${f.sha256 ?? 'x'}-${size}"`;
+      if (req.headers['if-none-match'] === etag) return void res.writeHead(304).end();
+      const webp = await o.app.images.thumb(id, size);
+      headers(res, 'image/webp');
+      res.setHeader('Cache-Control', 'private, no-cache');
+      res.setHeader('ETag', etag);
+      res.writeHead(200).end(webp);
+      return;
+    }
+    const f = await o.app.images.file(id);
+    headers(res, f.mime);
+    res.setHeader('Cache-Control', 'private, no-cache');
+    res.writeHead(200);
+    createReadStream(f.path).on('error', () => res.destroy()).pipe(res);
+  };
+
+  const serveStatic = (res: ServerResponse, pathname: string) => {
+    if (!staticRoot) {
+      headers(res, 'text/html; charset=utf-8');
+      res.writeHead(200).end('<!doctype html><meta charset="utf-8"><title>CAMD Studio</title><p>The renderer is not built: run <code>npm run build</code>. The API is served under /api/.</p>');
+      return;
+    }
+    let rel: string;
+    try {
+      rel = decodeURIComponent(pathname);
+    } catch {
+      throw new NotFound('file');
+    }
+    if (rel.includes('\0')) throw new NotFound('file');
+    let file = resolve(staticRoot, '.' + (rel === '/' ? '/index.html' : rel));
+    if (!file.startsWith(staticRoot + sep)) throw new NotFound('file');
+    if (!existsSync(file) || !statSync(file).isFile()) file = join(staticRoot, 'index.html'); // the renderer's own routes
+    const real = realpathSync(file);
+    if (!real.startsWith(staticRoot + sep)) throw new NotFound('file');
+    headers(res, MIME[extname(real)] ?? 'application/octet-stream');
+    res.setHeader('Cache-Control', real.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-cache');
+    res.writeHead(200);
+    createReadStream(real).pipe(res);
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (!hostOk(req)) return fail(res, { message: 'unknown host', cause: 'unauthorized' });
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      } catch {
+        return fail(res, { message: 'bad request', cause: 'usage' });
+      }
+      if (!sameToken(tokenOf(req, url), token)) return fail(res, { message: 'a valid token is required: open the URL printed by `npm run web`', cause: 'unauthorized' });
+      // the first page load trades the token in the URL for a cookie, and drops it from the address bar
+      if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
+        res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+        headers(res);
+        res.writeHead(302, { Location: url.pathname });
+        return res.end();
+      }
+      const path = url.pathname;
+      try {
+        if (path.startsWith('/api/images/')) {
+          const m = /^\/api\/images\/([^/]+)\/([^/]+)$/.exec(path);
+          if (!m || req.method !== 'GET') throw new NotFound('image');
+          return await serveImage(res, req, m[1]!, m[2]!, url);
+        }
+        if (path.startsWith('/api/')) {
+          if (req.method !== 'POST') throw new ApiFailure({ message: 'operations are POST requests', cause: 'usage' });
+          if (!(req.headers['content-type'] ?? '').startsWith('application/json') && Number(req.headers['content-length'] ?? 0) > 0) throw new ApiFailure({ message: 'the body must be application/json', cause: 'usage' });
+          const body = await readBody(req);
+          const result = await call(table, path.slice('/api/'.length), body);
+          headers(res, 'application/json; charset=utf-8');
+          res.setHeader('Cache-Control', 'no-store');
+          res.writeHead(200).end(JSON.stringify(result));
+          return;
+        }
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiFailure({ message: 'method not allowed', cause: 'usage' });
+        serveStatic(res, path);
+      } catch (e) {
+        fail(res, toApiError(e));
+      }
+    })();
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody });
+  server.on('upgrade', (req, socket, head) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    } catch {
+      return socket.destroy();
+    }
+    const origin = req.headers.origin;
+    const originOk = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+    if (!hostOk(req) || !originOk || url.pathname !== '/api/ws' || !sameToken(tokenOf(req, url), token)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
+  });
+
+  const serveSocket = (ws: WebSocket) => {
+    const subs = new Map<number, () => void>();
+    const send = (m: ServerMessage) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+    };
+    ws.on('message', (raw) => {
+      let msg: ClientMessage;
+      try {
+        const parsed = ClientMessage.safeParse(JSON.parse(raw.toString()));
+        if (!parsed.success) return send({ type: 'error', id: null, error: { message: `invalid message: ${parsed.error.issues[0]!.message}`, cause: 'usage' } });
+        msg = parsed.data;
+      } catch {
+        return send({ type: 'error', id: null, error: { message: 'the message is not JSON', cause: 'usage' } });
+      }
+      if (msg.type === 'call') {
+        call(table, msg.op, msg.params).then(
+          (result) => send({ type: 'result', id: msg.id, result }),
+          (e: unknown) => send({ type: 'error', id: msg.id, error: toApiError(e) }),
+        );
+      } else if (msg.type === 'subscribe') {
+        try {
+          subs.get(msg.id)?.();
+          subs.set(msg.id, subscribe(o.app, msg.topic, msg.params, (data) => send({ type: 'event', id: msg.id, data })));
+          send({ type: 'result', id: msg.id, result: { subscribed: msg.topic } });
+        } catch (e) {
+          send({ type: 'error', id: msg.id, error: toApiError(e) });
+        }
+      } else {
+        subs.get(msg.id)?.();
+        subs.delete(msg.id);
+        send({ type: 'result', id: msg.id, result: { unsubscribed: true } });
+      }
+    });
+    ws.on('close', () => {
+      for (const off of subs.values()) off();
+      subs.clear();
+    });
+    ws.on('error', () => undefined);
+  };
+
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(o.port ?? 0, '127.0.0.1', () => res());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((res) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => res());
+      }),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The app's services over one data folder: the store, background jobs, datasets, images, mask
+ * previews, runs and their supervisor, metrics, results and system information, and the event
+ * bus they publish on. Plain Node (no Electron): the Electron main process, the browser-mode host
+ * and the tests all open the same App.
+ */
+import { mkdirSync } from 'node:fs';
+import { Store } from 'camd-studio/trainer';
+import { EventBus } from './bus.js';
+import { Jobs } from './jobs.js';
+import { Datasets } from './datasets.js';
+import { Images } from './images.js';
+import { Runs } from './runs.js';
+import { Metrics } from './metrics.js';
+import { Results } from './results.js';
+import { System } from './system.js';
+import { appPaths, type AppPaths } from './paths.js';
+import { camdBin } from './package-root.js';
+import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
+import { childProcessLauncher, type Launcher } from '../supervisor/launcher.js';
+
+export interface AppOptions {
+  dataDir: string;
+  /** How workers are started (default: `node camd.js worker` child processes; Electron passes its utilityProcess adapter). */
+  launcher?: Launcher;
+  supervisor?: SupervisorOptions;
+}
+
+export class App {
+  readonly paths: AppPaths;
+  readonly store: Store;
+  readonly bus = new EventBus();
+  readonly jobs: Jobs;
+  readonly datasets: Datasets;
+  readonly images: Images;
+  readonly supervisor: Supervisor;
+  readonly runs: Runs;
+  readonly metrics: Metrics;
+  readonly results: Results;
+  readonly system: System;
+
+  constructor(opts: AppOptions) {
+    this.paths = appPaths(opts.dataDir);
+    for (const d of [this.paths.root, this.paths.runs, this.paths.logs]) mkdirSync(d, { recursive: true });
+    this.store = new Store(this.paths.db);
+    this.jobs = new Jobs(this.bus);
+    this.datasets = new Datasets(this.store, this.jobs, this.bus);
+    this.images = new Images(this.store, this.paths.thumbs);
+    this.supervisor = new Supervisor(this.store, this.bus, opts.launcher ?? childProcessLauncher(camdBin()), this.paths.db, this.paths.logs, opts.supervisor);
+    this.runs = new Runs(this.store, this.paths, this.datasets, this.supervisor, this.bus);
+    this.metrics = new Metrics(this.store);
+    this.results = new Results(this.store, camdBin(), this.paths.exports);
+    this.system = new System(this.paths, camdBin());
+    this.supervisor.recover();
+  }
+
+  /** Pauses the running run (checkpoint), stops jobs, closes the store. */
+  async close(): Promise<void> {
+    for (const j of this.jobs.list()) if (j.status === 'running') this.jobs.stop(j.id);
+    await this.supervisor.shutdown();
+    for (const j of this.jobs.list()) if (j.status === 'running') await this.jobs.settled(j.id);
+    this.store.close();
+  }
+}

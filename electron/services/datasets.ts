@@ -1,0 +1,162 @@
+/**
+ * Datasets: folders of face images referenced in place (never copied), indexed into the store by
+ * the trainer's own scan (as a background job with progress), browsed page by page with filters,
+ * summarised (formats, resolutions, folders, labels). Deleting a dataset forgets its index and
+ * labels; the files stay.
+ */
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join, sep } from 'node:path';
+import { CamdError, DEFAULT_MAX_PIXELS, scanDataset, type Store } from 'camd-studio/trainer';
+import type { Dataset, DatasetStats, ImageDetail, ImageQuery, ImageSummary, Job } from '../common/contract.js';
+import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
+import type { EventBus } from './bus.js';
+import type { Jobs } from './jobs.js';
+import { NotFound } from './errors.js';
+
+const DATASET_COLUMNS = `d.id, d.name, d.root, d.created_at, d.scanned_at, d.image_count, d.bad_count,
+  (SELECT count(DISTINCT l.image_id) FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = d.id) AS labelled_count`;
+
+/** Shorter-side buckets of the resolution histogram. */
+const RESOLUTION_EDGES = [0, 32, 64, 112, 128, 224, 256, 384, 512, 768, 1024, 2048, Infinity];
+
+export class Datasets {
+  constructor(
+    private readonly store: Store,
+    private readonly jobs: Jobs,
+    private readonly bus: EventBus,
+  ) {}
+
+  list(): Dataset[] {
+    return this.store.db.prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d ORDER BY d.created_at, d.id`).all() as Dataset[];
+  }
+
+  get(id: number): Dataset {
+    const d = this.store.db.prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as Dataset | undefined;
+    if (!d) throw new NotFound(`dataset ${id}`);
+    return d;
+  }
+
+  /** Adds a folder (absolute, or starting with ~) and scans it in the background. Adding it again rescans. */
+  async add(path: string, maxPixels?: number): Promise<{ dataset: Dataset; job: Job }> {
+    const expanded = path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+    if (!expanded.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(expanded)) throw new CamdError('input', `${path}: give the folder's full path (it starts with / or ~)`, 'path');
+    let root: string;
+    try {
+      root = await realpath(expanded);
+    } catch {
+      throw new CamdError('input', `the folder ${path} does not exist`, 'path');
+    }
+    if (!(await stat(root)).isDirectory()) throw new CamdError('input', `${path} is a file, not a folder`, 'path');
+    const row = this.store.ensureDataset(root, basename(root) || root);
+    const job = this.scan(row.id, maxPixels);
+    return { dataset: this.get(row.id), job };
+  }
+
+  rescan(id: number, maxPixels?: number): Job {
+    this.get(id);
+    return this.scan(id, maxPixels);
+  }
+
+  private scan(id: number, maxPixels = DEFAULT_MAX_PIXELS): Job {
+    const running = this.jobs.runningFor(id);
+    if (running) return running;
+    const root = this.get(id).root;
+    return this.jobs.start('scan', id, async (report, signal) => {
+      report('scanning', 0, 0);
+      const r = await scanDataset(this.store, root, { maxPixels, signal, onProgress: (done, total) => report('scanning', done, total) });
+      this.bus.emit('datasets', { id, deleted: false, dataset: this.get(id) });
+      return `${r.images} readable image(s), ${r.bad.length} unreadable; ${r.added} added, ${r.changed} changed, ${r.removed} removed${r.complete ? '' : ' (stopped: the rest at the next scan)'}`;
+    });
+  }
+
+  /** Forgets a dataset (its index and labels; runs keep their records). The folder is untouched. */
+  delete(id: number): { deleted: boolean } {
+    this.get(id);
+    const job = this.jobs.runningFor(id);
+    if (job) this.jobs.stop(job.id);
+    const active = this.store.db.prepare("SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running', 'pausing', 'stopping')").get(id) as { n: number };
+    if (active.n > 0) throw new CamdError('busy', `dataset ${id} is used by ${active.n} queued or running run(s); stop them first`);
+    this.store.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+    this.bus.emit('datasets', { id, deleted: true, dataset: null });
+    return { deleted: true };
+  }
+
+  images(q: ImageQuery): { total: number; items: ImageSummary[] } {
+    const p = ImageQuerySchema.parse(q);
+    this.get(p.dataset);
+    const where = ['i.dataset_id = @dataset'];
+    const args: Record<string, unknown> = { dataset: p.dataset, limit: p.limit, offset: p.offset };
+    if (p.status) {
+      where.push('i.status = @status');
+      args['status'] = p.status;
+    }
+    if (p.labelled !== undefined) where.push(`${p.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id)`);
+    if (p.label) {
+      where.push('EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.task = @ltask AND l.name = @lname AND l.value = @lvalue)');
+      Object.assign(args, { ltask: p.label.task, lname: p.label.name, lvalue: p.label.value });
+    }
+    if (p.folder) {
+      // rel_path under the folder: a range on the (dataset, rel_path) index, no LIKE escaping needed
+      const f = p.folder.replace(/^\/+|\/+$/g, '');
+      where.push("i.rel_path >= @fromPath AND i.rel_path < @toPath");
+      Object.assign(args, { fromPath: `${f}/`, toPath: `${f}0` }); // '0' follows '/' in code-point order
+    }
+    if (p.search) {
+      where.push("instr(lower(i.rel_path), lower(@search)) > 0");
+      args['search'] = p.search;
+    }
+    const w = where.join(' AND ');
+    const total = (this.store.db.prepare(`SELECT count(*) AS n FROM images i WHERE ${w}`).get(args) as { n: number }).n;
+    const items = this.store.db.prepare(`SELECT i.id, i.rel_path, i.width, i.height, i.status, i.error FROM images i WHERE ${w} ORDER BY i.rel_path LIMIT @limit OFFSET @offset`).all(args) as ImageSummary[];
+    return { total, items };
+  }
+
+  image(id: number): ImageDetail {
+    const row = this.store.db.prepare('SELECT id, dataset_id, rel_path, bytes, mtime_ms, width, height, format, sha256, status, error FROM images WHERE id = ?').get(id) as Omit<ImageDetail, 'labels'> | undefined;
+    if (!row) throw new NotFound(`image ${id}`);
+    const labels = this.store.db.prepare('SELECT task, name, value, split FROM labels WHERE image_id = ? ORDER BY task, name').all(id) as ImageDetail['labels'];
+    return { ...row, labels };
+  }
+
+  stats(id: number): DatasetStats {
+    const dataset = this.get(id);
+    const db = this.store.db;
+    const formats = Object.fromEntries((db.prepare("SELECT coalesce(format, 'unreadable') AS f, count(*) AS n FROM images WHERE dataset_id = ? GROUP BY f").all(id) as { f: string; n: number }[]).map((r) => [r.f, r.n]));
+    const sides = db.prepare("SELECT min(width, height) AS s FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().all(id) as number[];
+    const resolution = RESOLUTION_EDGES.slice(0, -1).map((from, k) => ({ from, to: RESOLUTION_EDGES[k + 1]!, count: 0 }));
+    for (const s of sides) resolution.find((b) => s >= b.from && s < b.to)!.count++;
+    const folders = db
+      .prepare("SELECT CASE WHEN instr(rel_path, '/') > 0 THEN substr(rel_path, 1, instr(rel_path, '/') - 1) ELSE '' END AS folder, count(*) AS count FROM images WHERE dataset_id = ? AND status = 'ok' GROUP BY folder ORDER BY folder")
+      .all(id) as { folder: string; count: number }[];
+    const rows = db.prepare('SELECT l.task, l.name, l.value, coalesce(l.split, \'\') AS split, count(*) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? GROUP BY l.task, l.name, l.value, l.split').all(id) as { task: string; name: string; value: number; split: string; n: number }[];
+    const labels = new Map<string, DatasetStats['labels'][number]>();
+    for (const r of rows) {
+      const k = `${r.task}\u0000${r.name}`;
+      let e = labels.get(k);
+      if (!e) labels.set(k, (e = { task: r.task, name: r.name, values: {}, splits: {} }));
+      e.values[String(r.value)] = (e.values[String(r.value)] ?? 0) + r.n;
+      if (r.split) e.splits[r.split] = (e.splits[r.split] ?? 0) + r.n;
+    }
+    return { dataset, formats, resolution, folders, labels: [...labels.values()] };
+  }
+
+  /** Folders whose path starts with `prefix` (for typing a folder's path in browser mode). */
+  async completePath(prefix: string): Promise<string[]> {
+    const p = prefix === '~' || prefix.startsWith('~/') ? join(homedir(), prefix.slice(1)) : prefix;
+    if (!p.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(p)) return [];
+    const dir = p.endsWith(sep) || p.endsWith('/') ? p : dirname(p);
+    const start = p.endsWith(sep) || p.endsWith('/') ? '' : basename(p);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+    return entries
+      .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && e.name.startsWith(start) && !e.name.startsWith('.'))
+      .map((e) => join(dir, e.name))
+      .sort()
+      .slice(0, 50);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * What runs produced: evaluations (per attribute, per class, confusion matrices in `detail`) and
+ * checkpoints (with whether the file is still there), and exports of a checkpoint through the
+ * trainer's exporters (`camd export` in a child process: TensorFlow.js stays out of this one).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CamdError, isAbsolutePath, type Store } from 'camd-studio/trainer';
+import type { z } from 'zod';
+import type { Checkpoint, Evaluation } from '../common/contract.js';
+import { NotFound } from './errors.js';
+
+const run = promisify(execFile);
+
+export class Results {
+  constructor(
+    private readonly store: Store,
+    private readonly camdBin: string,
+    private readonly exportsDir: string,
+  ) {}
+
+  evaluations(runId: string): z.infer<typeof Evaluation>[] {
+    const rows = this.store.db.prepare('SELECT id, run_id, dataset_id, epoch, split, metric, value, selected, detail FROM evaluations WHERE run_id = ? ORDER BY epoch, split, metric').all(runId) as (Omit<z.infer<typeof Evaluation>, 'selected' | 'detail'> & { selected: number; detail: string | null })[];
+    return rows.map((r) => ({ ...r, selected: r.selected === 1, detail: r.detail ? (JSON.parse(r.detail) as unknown) : null }));
+  }
+
+  checkpoints(runId: string): z.infer<typeof Checkpoint>[] {
+    return this.store.checkpoints(runId).map((c) => ({ ...c, exists: existsSync(c.path) }));
+  }
+
+  /** Exports a checkpoint as a TensorFlow.js model folder or timm/PyTorch safetensors (default: under the data folder's exports/). */
+  async export(id: number, format: 'tfjs' | 'safetensors', out?: string): Promise<{ out: string; message: string }> {
+    const ck = this.store.db.prepare('SELECT run_id, step, kind, path FROM checkpoints WHERE id = ?').get(id) as { run_id: string; step: number; kind: string; path: string } | undefined;
+    if (!ck) throw new NotFound(`checkpoint ${id}`);
+    if (!existsSync(ck.path)) throw new CamdError('input', `the file of checkpoint ${id} is gone: ${ck.path}`, 'id');
+    if (out !== undefined && !isAbsolutePath(out)) throw new CamdError('input', `out must be an absolute path, got '${out}'`, 'out');
+    mkdirSync(this.exportsDir, { recursive: true });
+    const target = out ?? join(this.exportsDir, `${ck.run_id.slice(0, 8)}-${ck.kind}-${ck.step}${format === 'safetensors' ? '.safetensors' : ''}`);
+    try {
+      const r = await run(process.execPath, [this.camdBin, 'export', '--checkpoint', ck.path, '--format', format, '--out', target], { timeout: 600_000, maxBuffer: 1 << 20 });
+      return { out: target, message: r.stdout.trim() };
+    } catch (e) {
+      const err = e as { stderr?: string; code?: number };
+      const line = (err.stderr ?? '').trim().split('\n').pop()?.replace(/^camd: /, '') ?? String(e);
+      throw new CamdError(err.code === 2 ? 'input' : 'io', line, err.code === 2 ? 'out' : undefined);
+    }
+  }
+}

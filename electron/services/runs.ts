@@ -1,0 +1,137 @@
+/**
+ * Runs: pre-training and fine-tuning runs created from a dataset of the store and the trainer's
+ * settings, each in its own folder under the data folder, carried out by the supervisor. The
+ * request is validated with the trainer's own spec schema before anything is recorded.
+ */
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, type Store } from 'camd-studio/trainer';
+import type { CreateRun, Run, RunDetail } from '../common/contract.js';
+import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { RUN_COLUMNS } from '../supervisor/supervisor.js';
+import { RunLog } from '../supervisor/run-log.js';
+import type { Datasets } from './datasets.js';
+import type { EventBus } from './bus.js';
+import type { AppPaths } from './paths.js';
+import { NotFound } from './errors.js';
+import type { z } from 'zod';
+
+const ACTIVE = ['running', 'pausing', 'stopping'];
+
+export class Runs {
+  constructor(
+    private readonly store: Store,
+    private readonly paths: AppPaths,
+    private readonly datasets: Datasets,
+    private readonly supervisor: Supervisor,
+    private readonly bus: EventBus,
+  ) {}
+
+  create(input: CreateRun): Run {
+    const req = CreateRunSchema.parse(input);
+    const dataset = this.datasets.get(req.dataset);
+    const id = randomUUID();
+    const out = join(this.paths.runs, id);
+    let spec: Record<string, unknown>;
+    let parent: string | null = null;
+    if (req.kind === 'pretrain') {
+      spec = { ...req.settings, data: dataset.root, out };
+      parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
+    } else {
+      const { init, ...settings } = req.settings;
+      let initPath = 'none';
+      if (init !== 'none') {
+        const ck = this.store.db.prepare("SELECT run_id, path, kind FROM checkpoints WHERE id = ?").get(init.checkpoint) as { run_id: string; path: string; kind: string } | undefined;
+        if (!ck) throw new NotFound(`checkpoint ${init.checkpoint}`);
+        if (ck.kind !== 'full' && ck.kind !== 'encoder') throw new CamdError('input', `checkpoint ${init.checkpoint} is a fine-tuned ${ck.kind} model, not a pre-trained encoder`, 'init');
+        initPath = ck.path;
+        parent = ck.run_id;
+      }
+      spec = { ...settings, init: initPath, data: dataset.root, out };
+      parseSpec(FinetuneSpec, { ...spec, runId: id, db: this.paths.db });
+    }
+    this.store.createRun({ id, kind: req.kind, name: req.name ?? null, datasetId: dataset.id, parentRunId: parent, config: {}, seed: typeof req.settings.seed === 'number' ? req.settings.seed : 0, outDir: out, totalSteps: null, spec });
+    this.bus.emit('runs', this.supervisor.run(id));
+    return req.start ? this.supervisor.enqueue(id) : this.supervisor.run(id);
+  }
+
+  start(id: string): Run {
+    const r = this.get(id);
+    if (r.status !== 'created') throw new CamdError('input', `run ${id} is ${r.status}; ${r.kind === 'pretrain' ? 'resume it instead' : 'create a new run'}`, 'id');
+    return this.supervisor.enqueue(id);
+  }
+
+  pause(id: string): Run {
+    const r = this.get(id);
+    if (r.kind !== 'pretrain') throw new CamdError('input', `a ${r.kind} run cannot be paused (it cannot be resumed); stop it instead`, 'id');
+    return this.supervisor.halt(id, 'pause');
+  }
+
+  stop(id: string): Run {
+    this.get(id);
+    return this.supervisor.halt(id, 'stop');
+  }
+
+  /** Continues a pre-training run from its last checkpoint (or restarts it from step 1 without one). */
+  resume(id: string): Run {
+    const row = this.store.run(id);
+    if (!row) throw new NotFound(`run ${id}`);
+    if (row.kind !== 'pretrain') throw new CamdError('input', `a ${row.kind} run cannot be resumed; create a new one`, 'id');
+    if (!['paused', 'stopped', 'interrupted', 'failed', 'done'].includes(row.status)) throw new CamdError('input', `run ${id} is ${row.status}`, 'id');
+    const spec = JSON.parse(row.spec ?? '{}') as Record<string, unknown>;
+    if (!spec['out']) throw new CamdError('input', `run ${id} was not made by the app (no spec); resume it with camd pretrain --resume ${row.out_dir ?? ''}`, 'id');
+    return this.supervisor.enqueue(id); // its folder holds run.json: the supervisor resumes it
+  }
+
+  /** Forgets a run (metrics, checkpoints rows, evaluations); with `files`, its folder under the data folder goes too. */
+  delete(id: string, files: boolean): { deleted: boolean } {
+    const row = this.store.run(id);
+    if (!row) throw new NotFound(`run ${id}`);
+    if (ACTIVE.includes(row.status) || this.supervisor.active() === id) throw new CamdError('busy', `run ${id} is ${row.status}; stop it first`);
+    this.supervisor.dequeue(id);
+    this.store.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    RunLog.remove(this.paths.logs, id);
+    if (files && row.out_dir) {
+      const dir = resolve(row.out_dir);
+      if (dir.startsWith(resolve(this.paths.runs) + sep)) rmSync(dir, { recursive: true, force: true }); // never outside the app's runs folder
+    }
+    return { deleted: true };
+  }
+
+  get(id: string): Run {
+    return this.supervisor.run(id);
+  }
+
+  list(q: z.input<typeof RunQuery>): Run[] {
+    const p = RunQuery.parse(q);
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (p.kind) (where.push('kind = ?'), args.push(p.kind));
+    if (p.status?.length) (where.push(`status IN (${p.status.map(() => '?').join(',')})`), args.push(...p.status));
+    if (p.dataset) (where.push('dataset_id = ?'), args.push(p.dataset));
+    const order = { created: 'created_at', name: 'coalesce(name, id)', status: 'status' }[p.sort];
+    return this.store.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} ${p.order === 'asc' ? 'ASC' : 'DESC'}, id`).all(...args) as Run[];
+  }
+
+  detail(id: string): RunDetail {
+    const run = this.get(id);
+    const row = this.store.run(id)!;
+    const parse = (s: string | null) => {
+      try {
+        return s ? (JSON.parse(s) as Record<string, unknown>) : {};
+      } catch {
+        return {};
+      }
+    };
+    const log = RunLog.tail(this.paths.logs, id, 40);
+    const exit = [...log].reverse().find((l) => l.includes('worker ended: ') && !l.endsWith('worker ended: exit code 0'));
+    return { ...run, spec: parse(row.spec), config: parse(row.config), backend_detail: row.backend_detail ? parse(row.backend_detail) : null, out_dir: row.out_dir, exit: exit ? exit.slice(exit.indexOf('worker ended: ') + 14) : null, log_tail: log };
+  }
+
+  log(id: string, lines: number): { lines: string[] } {
+    this.get(id);
+    return { lines: RunLog.tail(this.paths.logs, id, lines) };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Curves for people: debiased exponential smoothing computed on the full series, then
+ * min/max-preserving downsampling to a few thousand points. The order matters — smoothing after
+ * downsampling makes the same run look different at different zoom levels and makes runs of
+ * different lengths disagree (tensorboard#610, wandb/docs#1270).
+ */
+
+/**
+ * Debiased EMA (TensorBoard's): s_i = w·s_{i−1} + (1 − w)·y_i from s_0 = 0, divided by 1 − w^(i+1)
+ * so the first values are not pulled towards zero. Non-finite values are passed through and skipped.
+ */
+export function debiasedEma(y: ArrayLike<number>, w: number): Float64Array {
+  const out = new Float64Array(y.length);
+  if (w <= 0) {
+    for (let i = 0; i < y.length; i++) out[i] = y[i]!;
+    return out;
+  }
+  let last = 0;
+  let n = 0;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    if (!Number.isFinite(v)) {
+      out[i] = v;
+      continue;
+    }
+    last = last * w + (1 - w) * v;
+    n++;
+    out[i] = last / (1 - Math.pow(w, n));
+  }
+  return out;
+}
+
+/**
+ * Indices to keep so that at most `maxPoints` remain: the first and last points, and in each of
+ * ⌊(maxPoints − 2)/2⌋ equal-count buckets the points of the minimum and of the maximum of `y`
+ * (in their order) — spikes survive, a flat stretch costs two points.
+ */
+export function minMaxIndices(y: ArrayLike<number>, maxPoints: number): number[] {
+  const n = y.length;
+  if (n <= maxPoints) return Array.from({ length: n }, (_, i) => i);
+  const buckets = Math.max(1, Math.floor((maxPoints - 2) / 2));
+  const keep: number[] = [0];
+  const inner = n - 2;
+  for (let b = 0; b < buckets; b++) {
+    const from = 1 + Math.floor((b * inner) / buckets);
+    const to = 1 + Math.floor(((b + 1) * inner) / buckets);
+    if (to <= from) continue;
+    let lo = from;
+    let hi = from;
+    for (let i = from + 1; i < to; i++) {
+      const v = y[i]!;
+      if (v < y[lo]! || !Number.isFinite(y[lo]!)) lo = i;
+      if (v > y[hi]! || !Number.isFinite(y[hi]!)) hi = i;
+    }
+    if (lo === hi) keep.push(lo);
+    else keep.push(Math.min(lo, hi), Math.max(lo, hi));
+  }
+  keep.push(n - 1);
+  return keep;
+}

@@ -1,0 +1,12 @@
+/**
+ * The documented defaults of every spec (README flag tables), in one place: the trainer fills
+ * omitted fields with them, and the app's forms show them. No Node import.
+ */
+import { DEFAULT_MASK_RATIO } from '../model/config.js';
+
+/** Refuse images with more pixels than this (decompression-bomb guard, from the header). */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+export const PRETRAIN_DEFAULTS = { preset: 'tiny', maskRatio: DEFAULT_MASK_RATIO, batch: 16, epochs: 100, blr: 3.125e-5, warmupEpochs: 5, seed: 0, checkpointEvery: 500, keepCheckpoints: 2, backend: 'auto', threads: 'auto' } as const;
+
+export const FINETUNE_DEFAULTS = { preset: 'tiny', epochs: 50, batch: 32, blr: 2.5e-4, warmupEpochs: 5, layerDecay: 0.65, dropPath: 0.1, minLr: 1e-6, weightDecay: 0.05, seed: 0, randAugment: 'rand-m9-mstd0.5-inc1', reprob: 0.25, minCropScale: 0.08, backend: 'auto', threads: 'auto' } as const;
