@@ -72,8 +72,8 @@ export type ImageQuery = z.input<typeof ImageQuery>;
 export const DatasetStats = z.object({
   dataset: Dataset,
   formats: z.record(z.string(), z.number().int()),
-  /** Shorter side of readable images: counts per bucket [from, to). */
-  resolution: z.array(z.object({ from: z.number(), to: z.number(), count: z.number().int() })),
+  /** Shorter side of readable images: counts per bucket [from, to) (to null: no upper bound). */
+  resolution: z.array(z.object({ from: z.number(), to: z.number().nullable(), count: z.number().int() })),
   /** Top-level folders and their readable image counts ('' = the root itself). */
   folders: z.array(z.object({ folder: z.string(), count: z.number().int() })),
   /** Labels by task and name: counts per value, and per split. */

@@ -78,10 +78,10 @@ export async function startHost(o: HostOptions): Promise<Host> {
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     if (type) res.setHeader('Content-Type', type);
   };
-  const fail = (res: ServerResponse, error: ApiError) => {
+  const fail = (res: ServerResponse, error: ApiError, status = HTTP_STATUS[error.cause]) => {
     if (res.headersSent) return res.destroy();
     headers(res, 'application/json; charset=utf-8');
-    res.writeHead(HTTP_STATUS[error.cause]);
+    res.writeHead(status);
     res.end(JSON.stringify({ error }));
   };
 
@@ -103,11 +103,12 @@ export async function startHost(o: HostOptions): Promise<Host> {
       req.on('data', (c: Buffer) => {
         size += c.length;
         if (size > maxBody) {
-          rej(new ApiFailure({ message: `request body over ${maxBody} bytes`, cause: 'usage' }));
-          req.destroy();
+          if (chunks.length) rej(new ApiFailure({ message: `request body over ${maxBody} bytes`, cause: 'usage' }));
+          chunks.length = 0; // a streamed body without a length: drained and dropped
         } else chunks.push(c);
       });
       req.on('end', () => {
+        if (size > maxBody) return;
         if (size === 0) return res({});
         try {
           res(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
@@ -143,6 +144,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
 
   const serveStatic = (res: ServerResponse, pathname: string) => {
     if (!staticRoot) {
+      if (pathname !== '/' && pathname !== '/index.html') throw new NotFound('file');
       headers(res, 'text/html; charset=utf-8');
       res.writeHead(200).end('<!doctype html><meta charset="utf-8"><title>CAMD Studio</title><p>The renderer is not built: run <code>npm run build</code>. The API is served under /api/.</p>');
       return;
@@ -154,9 +156,9 @@ export async function startHost(o: HostOptions): Promise<Host> {
       throw new NotFound('file');
     }
     if (rel.includes('\0')) throw new NotFound('file');
-    let file = resolve(staticRoot, '.' + (rel === '/' ? '/index.html' : rel));
-    if (!file.startsWith(staticRoot + sep)) throw new NotFound('file');
-    if (!existsSync(file) || !statSync(file).isFile()) file = join(staticRoot, 'index.html'); // the renderer's own routes
+    // the renderer routes with the URL's hash: a path is a file of the bundle, or nothing
+    const file = resolve(staticRoot, '.' + (rel === '/' ? '/index.html' : rel));
+    if (!file.startsWith(staticRoot + sep) || !existsSync(file) || !statSync(file).isFile()) throw new NotFound('file');
     const real = realpathSync(file);
     if (!real.startsWith(staticRoot + sep)) throw new NotFound('file');
     headers(res, MIME[extname(real)] ?? 'application/octet-stream');
@@ -191,6 +193,13 @@ export async function startHost(o: HostOptions): Promise<Host> {
         }
         if (path.startsWith('/api/')) {
           if (req.method !== 'POST') throw new ApiFailure({ message: 'operations are POST requests', cause: 'usage' });
+          if (Number(req.headers['content-length'] ?? 0) > maxBody) {
+            // refused unread; the connection closes after the answer
+            res.setHeader('Connection', 'close');
+            fail(res, { message: `request body over ${maxBody} bytes`, cause: 'usage' }, 413);
+            req.resume();
+            return;
+          }
           if (!(req.headers['content-type'] ?? '').startsWith('application/json') && Number(req.headers['content-length'] ?? 0) > 0) throw new ApiFailure({ message: 'the body must be application/json', cause: 'usage' });
           const body = await readBody(req);
           const result = await call(table, path.slice('/api/'.length), body);

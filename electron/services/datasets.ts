@@ -126,6 +126,7 @@ export class Datasets {
     const sides = db.prepare("SELECT min(width, height) AS s FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().all(id) as number[];
     const resolution = RESOLUTION_EDGES.slice(0, -1).map((from, k) => ({ from, to: RESOLUTION_EDGES[k + 1]!, count: 0 }));
     for (const s of sides) resolution.find((b) => s >= b.from && s < b.to)!.count++;
+    const shown = resolution.map((b) => ({ ...b, to: Number.isFinite(b.to) ? b.to : null }));
     const folders = db
       .prepare("SELECT CASE WHEN instr(rel_path, '/') > 0 THEN substr(rel_path, 1, instr(rel_path, '/') - 1) ELSE '' END AS folder, count(*) AS count FROM images WHERE dataset_id = ? AND status = 'ok' GROUP BY folder ORDER BY folder")
       .all(id) as { folder: string; count: number }[];
@@ -138,7 +139,7 @@ export class Datasets {
       e.values[String(r.value)] = (e.values[String(r.value)] ?? 0) + r.n;
       if (r.split) e.splits[r.split] = (e.splits[r.split] ?? 0) + r.n;
     }
-    return { dataset, formats, resolution, folders, labels: [...labels.values()] };
+    return { dataset, formats, resolution: shown, folders, labels: [...labels.values()] };
   }
 
   /** Folders whose path starts with `prefix` (for typing a folder's path in browser mode). */

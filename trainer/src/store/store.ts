@@ -319,11 +319,14 @@ export class Store {
     })();
   }
 
-  /** Replaces the rows of a kind that names one file (best.safetensors): the newest row is the file. */
+  /** The one row of a kind that names one file (encoder.safetensors, best.safetensors): updated in place (its id stays), or added. */
   replaceCheckpoint(c: Omit<CheckpointRow, 'id' | 'created_at'>): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND kind = ?').run(c.run_id, c.kind);
-      this.addCheckpoint(c);
+      const rows = this.db.prepare('SELECT id FROM checkpoints WHERE run_id = ? AND kind = ? ORDER BY id').pluck().all(c.run_id, c.kind) as number[];
+      if (rows.length === 0) return this.addCheckpoint(c);
+      const keep = rows[rows.length - 1]!;
+      this.db.prepare(`DELETE FROM checkpoints WHERE run_id = ? AND kind = ? AND id != ?`).run(c.run_id, c.kind, keep);
+      this.db.prepare('UPDATE checkpoints SET step = ?, path = ?, sha256 = ?, bytes = ?, created_at = ? WHERE id = ?').run(c.step, c.path, c.sha256, c.bytes, now(), keep);
     })();
   }
 

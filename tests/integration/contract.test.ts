@@ -1,0 +1,325 @@
+// The API contract over its browser-mode transport (HTTP + WebSocket) against a real host: real
+// SQLite files, real sharp thumbnails, the real trainer worker, real face photographs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import WebSocket from 'ws';
+import { faceFolder, mixedFolder, tempDir } from '../support/folders.js';
+import { hosted, until, type Hosted } from '../support/app-host.js';
+import { ApiCallError } from '../../electron/common/client.js';
+import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import type { Job, Run, TopicEvent } from '../../electron/common/contract.js';
+
+let h: Hosted;
+beforeAll(async () => {
+  h = await hosted();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const MICRO = { preset: 'micro' as const, batch: 4, warmupEpochs: 0, blr: 0.05 };
+
+async function addAndScan(path: string): Promise<{ id: number; jobs: Job[] }> {
+  const jobs: Job[] = [];
+  const off = await h.client.subscribe('jobs', {}, (j) => jobs.push(j));
+  const { dataset, job } = await h.client.call('datasets.add', { path });
+  await until('the scan to end', () => jobs.find((j) => j.id === job.id && j.status !== 'running'), Boolean);
+  off();
+  return { id: dataset.id, jobs: jobs.filter((j) => j.id === job.id) };
+}
+
+const errorOf = async (p: Promise<unknown>): Promise<ApiCallError['error']> => {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ApiCallError) return e.error;
+    throw e;
+  }
+  throw new Error('expected a failure');
+};
+
+describe('datasets', () => {
+  it('adding a folder scans it in the background with progress; bad files come with their reasons; pages, filters, stats', async () => {
+    const { dir, good, bad } = await mixedFolder();
+    const { id, jobs } = await addAndScan(dir);
+    const last = jobs.at(-1)!;
+    expect(last.status).toBe('done');
+    expect(last.message).toMatch(/^5 readable image\(s\), 4 unreadable/);
+    expect(jobs.some((j) => j.phase === 'scanning' && j.total === good.length + Object.keys(bad).length)).toBe(true);
+    const list = await h.client.call('datasets.list', {});
+    expect(list.find((d) => d.id === id)).toMatchObject({ image_count: 5, bad_count: 4 });
+    const badPage = await h.client.call('datasets.images', { dataset: id, status: 'bad' });
+    expect(badPage.total).toBe(4);
+    for (const b of badPage.items) expect(b.error, b.rel_path).toMatch(bad[b.rel_path]!);
+    const page1 = await h.client.call('datasets.images', { dataset: id, status: 'ok', limit: 2 });
+    const page2 = await h.client.call('datasets.images', { dataset: id, status: 'ok', limit: 2, offset: 2 });
+    expect(page1.total).toBe(5);
+    expect([...page1.items, ...page2.items].map((i) => i.rel_path)).toEqual(good.slice(0, 4));
+    expect((await h.client.call('datasets.images', { dataset: id, folder: 'sub' })).items.map((i) => i.rel_path)).toEqual(['sub/B.JPEG', 'sub/c.PNG', 'sub/deeper/d.webp']);
+    expect((await h.client.call('datasets.images', { dataset: id, search: 'deeper' })).total).toBe(1);
+    const stats = await h.client.call('datasets.stats', { id });
+    expect(stats.formats).toMatchObject({ jpeg: 2, png: 1, webp: 1, bmp: 1, unreadable: 4 });
+    expect(stats.resolution.reduce((a, b) => a + b.count, 0)).toBe(5);
+    expect(stats.folders).toEqual([{ folder: '', count: 2 }, { folder: 'sub', count: 3 }]);
+    const detail = await h.client.call('datasets.image', { id: page1.items[0]!.id });
+    expect(detail).toMatchObject({ rel_path: 'a.jpg', status: 'ok', labels: [] });
+    expect(detail.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('thumbnails: WebP by id, cached by content hash, revalidated with an ETag; originals by id', async () => {
+    const dir = faceFolder(3, 'thumbs');
+    const { id } = await addAndScan(dir);
+    const img = (await h.client.call('datasets.images', { dataset: id })).items[0]!;
+    const t = await h.raw(`/api/images/${img.id}/thumb?size=128`);
+    expect(t.status).toBe(200);
+    expect(t.headers.get('content-type')).toBe('image/webp');
+    const meta = await sharp(t.body).metadata();
+    expect(meta.format).toBe('webp');
+    expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(128);
+    const again = await h.raw(`/api/images/${img.id}/thumb?size=128`, { headers: { 'If-None-Match': t.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    const sha = (await h.client.call('datasets.image', { id: img.id })).sha256!;
+    expect(existsSync(join(h.app.paths.thumbs, '128', sha.slice(0, 2), `${sha}.webp`))).toBe(true);
+    const orig = await h.raw(`/api/images/${img.id}/file`);
+    expect(orig.status).toBe(200);
+    expect(orig.headers.get('content-type')).toBe('image/jpeg');
+    expect((await sharp(orig.body).metadata()).width).toBe(img.width);
+  });
+
+  it('the mask preview shows round(ratio·N) masked patches of the preset grid, and the views as PNG', async () => {
+    const { id } = await addAndScan(faceFolder(2, 'maskprev'));
+    const img = (await h.client.call('datasets.images', { dataset: id })).items[0]!;
+    for (const [preset, ratio, N] of [['tiny', 0.6, 49], ['tiny', 0.25, 49], ['micro', 0.5, 16]] as const) {
+      const p = await h.client.call('preview.mask', { image: img.id, preset, maskRatio: ratio, sample: 1 });
+      expect(p.tokens).toBe(N);
+      expect(p.masked).toBe(Math.round(ratio * N));
+      expect(p.visible).toBe(N - p.masked);
+      expect(p.mask.filter((m) => m === 1)).toHaveLength(p.masked);
+      expect(p.view1).toMatch(/^data:image\/png;base64,/);
+      const v1 = await sharp(Buffer.from(p.view1.split(',')[1]!, 'base64')).metadata();
+      expect([v1.width, v1.height]).toEqual([p.imgSize, p.imgSize]);
+    }
+    expect(await errorOf(h.client.call('preview.mask', { image: img.id, maskRatio: 1.5 }))).toMatchObject({ cause: 'usage', field: 'maskRatio' });
+  });
+
+  it('adding a missing folder or a file is one message with its field; deleting forgets the index, not the files', async () => {
+    expect(await errorOf(h.client.call('datasets.add', { path: '/no/such/folder' }))).toEqual({ message: 'the folder /no/such/folder does not exist', cause: 'input', field: 'path' });
+    expect(await errorOf(h.client.call('datasets.add', { path: 'relative/faces' }))).toMatchObject({ cause: 'input', field: 'path' });
+    const dir = faceFolder(2, 'todelete');
+    const { id } = await addAndScan(dir);
+    expect(await h.client.call('datasets.delete', { id })).toEqual({ deleted: true });
+    expect((await h.client.call('datasets.list', {})).some((d) => d.id === id)).toBe(false);
+    expect(existsSync(dir)).toBe(true);
+    expect(await errorOf(h.client.call('datasets.stats', { id }))).toMatchObject({ cause: 'not-found' });
+    const parent = dir.slice(0, dir.lastIndexOf('/') + 1);
+    const completions = await h.client.call('datasets.completePath', { prefix: parent + 'todel' });
+    expect(completions).toEqual([dir]);
+  });
+});
+
+describe('runs', () => {
+  it('a tiny pre-train: metric points by subscription, pause, resume (steps continue), stop; checkpoints and logs', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(12, 'apprun'));
+    const sub = h.wsClient();
+    const points: TopicEvent<'metrics'>[] = [];
+    const statuses: string[] = [];
+    const run = await h.client.call('runs.create', { kind: 'pretrain', name: 'first', dataset, settings: { ...MICRO, steps: 400, checkpointEvery: 3 }, start: false });
+    expect(run).toMatchObject({ status: 'created', name: 'first', kind: 'pretrain' });
+    await sub.subscribe('metrics', { runs: [run.id], names: ['loss'] }, (e) => points.push(e));
+    await sub.subscribe('runs', {}, (r) => r.id === run.id && statuses.push(r.status));
+    await h.client.call('runs.start', { id: run.id });
+    await until('5 points', () => points.length, (n) => n >= 5);
+    expect(points[0]).toMatchObject({ run: run.id, step: 1 });
+    expect(Object.keys(points[0]!.values)).toEqual(['loss']);
+    await h.client.call('runs.pause', { id: run.id });
+    const paused = await until('paused', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'paused');
+    expect(statuses).toEqual(expect.arrayContaining(['queued', 'running', 'pausing', 'paused']));
+    const stoppedAt = paused.last_step;
+    const cks = await h.client.call('checkpoints.list', { run: run.id });
+    expect(cks.find((c) => c.kind === 'encoder')).toMatchObject({ step: stoppedAt, exists: true });
+    expect(cks.some((c) => c.kind === 'full' && c.step === stoppedAt)).toBe(true);
+    points.length = 0;
+    await h.client.call('runs.resume', { id: run.id });
+    await until('steps after the resume', () => points.length, (n) => n >= 2);
+    expect(points[0]!.step).toBe(stoppedAt + 1);
+    await h.client.call('runs.stop', { id: run.id });
+    const stopped = await until('stopped', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'stopped');
+    expect(stopped.spec).toMatchObject({ preset: 'micro', steps: 400 });
+    expect(stopped.backend).toBe('wasm');
+    expect(stopped.log_tail.some((l) => l.includes('"type":"done"'))).toBe(true);
+    // the curve: every step once, in order, smoothed and not
+    const [loss] = await h.client.call('metrics.series', { runs: [run.id], names: ['loss'], smoothing: 0.6 });
+    expect(loss!.x).toEqual(Array.from({ length: stopped.last_step }, (_, i) => i + 1));
+    expect(loss!.smoothed[0]).toBeCloseTo(loss!.y[0]!, 10); // debiased: the first value is the value
+    expect((await h.client.call('metrics.names', { runs: [run.id] })).sort()).toEqual(['grad_norm', 'images_per_s', 'loss', 'loss_agmd', 'loss_dense', 'loss_global', 'lr', 'mm']);
+    const byTime = (await h.client.call('metrics.series', { runs: [run.id], names: ['lr'], x: 'time' }))[0]!;
+    expect(byTime.x[0]).toBe(0);
+    expect(byTime.x.every((v, i) => i === 0 || v >= byTime.x[i - 1]!)).toBe(true);
+    const listed = await h.client.call('runs.list', { kind: 'pretrain' });
+    expect(listed.map((r) => r.id)).toContain(run.id);
+    const encoder = (await h.client.call('checkpoints.list', { run: run.id })).find((c) => c.kind === 'encoder')!;
+    expect(encoder.id).toBe(cks.find((c) => c.kind === 'encoder')!.id); // one row for the file, its id kept
+    expect(encoder.step).toBe(stopped.last_step);
+    const exp = await h.client.call('checkpoints.export', { id: encoder.id, format: 'safetensors' });
+    expect(existsSync(exp.out)).toBe(true);
+  });
+
+  it('kill -9 of the worker mid-run: the run is failed with the reason in words, its metrics and last checkpoint are kept', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(12, 'appkill'));
+    const steps: number[] = [];
+    const run = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 400, checkpointEvery: 2 } });
+    const off = await h.client.subscribe('run', { id: run.id }, (e) => e.type === 'step' && steps.push(e.step));
+    await until('step 7', () => steps.length, (n) => n >= 7);
+    const detail = await h.client.call('runs.get', { id: run.id });
+    const pid = h.app.store.run(run.id)!.pid!;
+    process.kill(pid, 'SIGKILL');
+    const failed = await until('failed', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'failed');
+    off();
+    expect(detail.status).toBe('running');
+    expect(failed.error).toMatch(/killed \(SIGKILL\): most often the system ran out of memory/);
+    expect(failed.exit).toMatch(/SIGKILL/);
+    const cks = (await h.client.call('checkpoints.list', { run: run.id })).filter((c) => c.kind === 'full' && c.exists);
+    expect(cks.length).toBeGreaterThan(0);
+    const last = cks.at(-1)!;
+    expect(() => readTensorFile(last.path, 'camd-checkpoint')).not.toThrow();
+    // every point written before the kill is still there: the flush at each checkpoint covers step `last.step`
+    const [loss] = await h.client.call('metrics.series', { runs: [run.id], names: ['loss'] });
+    expect(loss!.x.slice(0, last.step)).toEqual(Array.from({ length: last.step }, (_, i) => i + 1));
+    // and it resumes from there
+    await h.client.call('runs.resume', { id: run.id });
+    const resumed: number[] = [];
+    const off2 = await h.client.subscribe('run', { id: run.id }, (e) => e.type === 'step' && resumed.push(e.step));
+    await until('a step after the resume', () => resumed.length, (n) => n >= 1);
+    off2();
+    expect(resumed[0]).toBe(last.step + 1);
+    await h.client.call('runs.stop', { id: run.id });
+    await until('stopped', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'stopped');
+  });
+
+  it('20 clients read metrics while a run writes: no store error, no lost point', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(12, 'appread'));
+    const run = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 30, checkpointEvery: 1 } });
+    const clients = Array.from({ length: 20 }, () => h.wsClient());
+    const errors: unknown[] = [];
+    let reads = 0;
+    let done = false;
+    const readers = clients.map(async (c) => {
+      while (!done) {
+        try {
+          await c.call('metrics.series', { runs: [run.id], names: ['loss', 'lr'], smoothing: 0.5 });
+          reads++;
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+    });
+    await until('done', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'done', 120_000);
+    done = true;
+    await Promise.all(readers);
+    expect(errors).toEqual([]);
+    expect(reads).toBeGreaterThan(40);
+    const series = await h.client.call('metrics.series', { runs: [run.id], names: ['loss', 'lr'] });
+    for (const s of series) expect(s.x).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('bad run requests are refused with the field at fault, before anything is recorded', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(4, 'appbad'));
+    const before = (await h.client.call('runs.list', {})).length;
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 0 } }))).toMatchObject({ cause: 'input', field: 'batch', message: '--batch must be an integer of at least 1 (images per step), got 0' });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batchSize: 4 } as never }))).toMatchObject({ cause: 'usage', message: "runs.create: unknown field(s) 'batchSize'" });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: 999, settings: {} }))).toMatchObject({ cause: 'not-found' });
+    expect((await h.client.call('runs.list', {})).length).toBe(before);
+    expect(await errorOf(h.client.call('runs.get', { id: 'nope' }))).toMatchObject({ cause: 'not-found' });
+  });
+});
+
+describe('hostile requests', () => {
+  it('no token or a wrong one: 401 before any routing, for the API, images, pages and the socket', async () => {
+    for (const path of ['/api/datasets.list', '/api/nope', '/api/images/1/thumb', '/', '/assets/x.js']) {
+      expect((await h.raw(path, { method: path.includes('.list') ? 'POST' : 'GET', token: null })).status, path).toBe(401);
+      expect((await h.raw(path, { method: 'GET', token: 'wrong' })).status, path).toBe(401);
+    }
+    const ws = new WebSocket(`ws://127.0.0.1:${h.host.port}/api/ws?token=wrong`);
+    const status = await new Promise<number>((res) => ws.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)).on('open', () => res(101)));
+    expect(status).toBe(401);
+    const evil = new WebSocket(`ws://127.0.0.1:${h.host.port}/api/ws?token=${h.host.token}`, { headers: { Origin: 'http://evil.example' } });
+    expect(await new Promise<number>((res) => evil.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)).on('open', () => res(101)))).toBe(401);
+    // another host name (DNS rebinding) is refused even with the token
+    const rebound = await h.raw('/api/datasets.list', { method: 'POST', headers: { Host: 'evil.example' } });
+    expect(rebound.status).toBe(401);
+    expect((await h.raw('/api/datasets.list', { method: 'POST', headers: { Host: `localhost:${h.host.port}` } })).status).toBe(200);
+  });
+
+  it('the first page load trades the token for an HttpOnly SameSite=Strict cookie; every response carries the CSP', async () => {
+    const r = await h.raw(`/?token=${h.host.token}`, { token: null });
+    expect(r.status).toBe(302);
+    expect(r.headers.get('location')).toBe('/');
+    const cookie = r.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^camd_token=[^;]+; HttpOnly; SameSite=Strict; Path=\//);
+    const page = await h.raw('/', { token: null, headers: { Cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    for (const res of [r, page, await h.raw('/api/images/1/thumb', { token: null })]) {
+      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'; script-src 'self';.*object-src 'none'.*frame-ancestors 'none'/);
+    }
+  });
+
+  it('images only by id: traversal, absolute paths, encoded and double-encoded traversal, NUL bytes and symlinks out are refused', async () => {
+    const dir = faceFolder(1, 'hostile-img');
+    const outside = tempDir('outside');
+    writeFileSync(join(outside, 'secret.jpg'), 'not for you');
+    symlinkSync(join(outside, 'secret.jpg'), join(dir, 'link.jpg'));
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync(outside, join(dir, 'sub', 'out'));
+    const { id } = await addAndScan(dir);
+    const imgs = (await h.client.call('datasets.images', { dataset: id })).items;
+    // the symlinked file is indexed (it is bad: not an image), but never served: it resolves outside the folder
+    const link = imgs.find((i) => i.rel_path === 'link.jpg');
+    if (link) expect((await h.raw(`/api/images/${link.id}/file`)).status).toBe(404);
+    const paths = [
+      '/api/images/../../etc/passwd/file',
+      '/api/images/..%2F..%2Fetc%2Fpasswd/file',
+      '/api/images/%252e%252e%252fetc/file',
+      '/api/images/%2Fetc%2Fpasswd/file',
+      '/api/images/1%00/file',
+      '/api/images/1/file%00.jpg',
+      '/api/images/-1/file',
+      '/api/images/1.5/thumb',
+      '/api/images/99999999/file',
+      `/api/images/${imgs[0]!.id}/../../../../etc/passwd`,
+      '/../../etc/passwd',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/..%252f..%252fetc%252fpasswd',
+    ];
+    for (const p of paths) {
+      const r = await h.raw(p);
+      expect([400, 404], `${p} → ${r.status}`).toContain(r.status);
+      expect(r.body.toString()).not.toMatch(/root:|not for you/);
+    }
+  });
+
+  it('bad bodies: not JSON, unknown fields, wrong types, oversize — a 4xx with the reason, and the host keeps serving', async () => {
+    const post = (op: string, body: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) => h.raw(`/api/${op}`, { method: 'POST', body, headers });
+    const cases: [string, string, number, RegExp][] = [
+      ['datasets.list', '{not json', 400, /not JSON/],
+      ['datasets.images', JSON.stringify({ dataset: 1, extra: true }), 400, /unknown field\(s\) 'extra'/],
+      ['datasets.images', JSON.stringify({ dataset: 'one' }), 400, /dataset/],
+      ['datasets.images', JSON.stringify({ dataset: 1, limit: 1e9 }), 400, /limit/],
+      ['runs.create', JSON.stringify({ kind: 'nope' }), 400, /kind/],
+      ['no.such.op', '{}', 404, /unknown operation/],
+      ['datasets.list', JSON.stringify({ pad: 'x'.repeat(2 << 20) }), 413, /request body over/],
+    ];
+    for (const [op, body, status, msg] of cases) {
+      const r = await post(op, body);
+      expect(r.status, `${op} ${body.slice(0, 40)}`).toBe(status);
+      expect(JSON.parse(r.body.toString()).error.message).toMatch(msg);
+    }
+    expect((await h.raw('/api/datasets.list', { method: 'GET' })).status).toBe(400);
+    expect((await post('datasets.list', '{}', { 'Content-Type': 'text/plain' })).status).toBe(400);
+    const ws = h.wsClient();
+    expect(await errorOf(ws.call('datasets.images', { dataset: -3 } as never))).toMatchObject({ cause: 'usage' });
+    expect(await errorOf(ws.subscribe('nope' as never, {} as never, () => undefined))).toMatchObject({ cause: 'not-found' });
+    expect(Array.isArray(await h.client.call('datasets.list', {}))).toBe(true);
+  });
+});
