@@ -1,8 +1,10 @@
 /**
  * Metric series for the curves: each (run, name) series is read from the store once and kept in
- * memory, then only its new points are read (a run that rewrote its tail after a resume is read
- * again whole). Smoothing runs over the full series and only then is it downsampled
- * (series.ts), on the x-axis asked for: step, epoch or wall time since the run's first point.
+ * memory as typed arrays, then only its new points are read. A run that rewrote its tail after a
+ * resume (the trainer replays from its checkpoint) is noticed by the point at the last cached step
+ * (gone or changed) and read again whole. Smoothing runs over the full series and only then is it
+ * downsampled (series.ts); x values are made for the kept points only: step, epoch, or wall time
+ * since the run's first point.
  */
 import type { Store } from 'camd-studio/trainer';
 import type { Series } from '../common/contract.js';
@@ -10,17 +12,39 @@ import { SeriesQuery } from '../common/contract.js';
 import { debiasedEma, minMaxIndices } from './series.js';
 import type { z } from 'zod';
 
-interface Cached {
-  step: number[];
-  epoch: (number | null)[];
-  t: (number | null)[];
-  y: number[];
+/** A series in columns; NaN where the store has null (epoch or time of old points). */
+class Columns {
+  n = 0;
+  step = new Float64Array(1024);
+  epoch = new Float64Array(1024);
+  t = new Float64Array(1024);
+  y = new Float64Array(1024);
+  /** Points without an epoch / a time. */
+  noEpoch = 0;
+  noTime = 0;
+
+  push(step: number, epoch: number | null, t: number | null, y: number): void {
+    if (this.n === this.step.length) {
+      for (const k of ['step', 'epoch', 't', 'y'] as const) {
+        const a = new Float64Array(this.n * 2);
+        a.set(this[k]);
+        this[k] = a;
+      }
+    }
+    this.step[this.n] = step;
+    this.epoch[this.n] = epoch ?? NaN;
+    this.t[this.n] = t ?? NaN;
+    this.y[this.n] = y;
+    if (epoch === null) this.noEpoch++;
+    if (t === null) this.noTime++;
+    this.n++;
+  }
 }
 
 const MAX_CACHED_SERIES = 400;
 
 export class Metrics {
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache = new Map<string, Columns>();
 
   constructor(private readonly store: Store) {}
 
@@ -28,28 +52,23 @@ export class Metrics {
     return this.store.db.prepare(`SELECT DISTINCT name FROM metrics WHERE run_id IN (${runs.map(() => '?').join(',')}) ORDER BY name`).pluck().all(...runs) as string[];
   }
 
-  private load(run: string, name: string): Cached {
+  private load(run: string, name: string): Columns {
     const key = `${run}\u0000${name}`;
-    let c = this.cache.get(key);
     const db = this.store.db;
-    if (c && c.step.length) {
-      // still the same prefix? (a resumed run replays from its checkpoint and may rewrite later points)
-      const last = c.step[c.step.length - 1]!;
-      const n = db.prepare('SELECT count(*) FROM metrics WHERE run_id = ? AND name = ? AND step <= ?').pluck().get(run, name, last) as number;
-      if (n !== c.step.length) c = undefined;
+    let c = this.cache.get(key);
+    if (c && c.n) {
+      const lastStep = c.step[c.n - 1]!;
+      const now = db.prepare('SELECT value FROM metrics WHERE run_id = ? AND name = ? AND step = ?').pluck().get(run, name, lastStep) as number | undefined;
+      if (now === undefined || now !== c.y[c.n - 1]) c = undefined; // rewritten since: read it again
     }
     if (!c) {
-      c = { step: [], epoch: [], t: [], y: [] };
+      c = new Columns();
       if (this.cache.size >= MAX_CACHED_SERIES) this.cache.delete(this.cache.keys().next().value!);
     }
-    const from = c.step.length ? c.step[c.step.length - 1]! : -Infinity;
-    const rows = db.prepare('SELECT step, epoch, t, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step').raw().all(run, name, from === -Infinity ? -1 : from) as [number, number | null, number | null, number][];
-    for (const [step, epoch, t, v] of rows) {
-      c.step.push(step);
-      c.epoch.push(epoch);
-      c.t.push(t);
-      c.y.push(v);
-    }
+    const from = c.n ? c.step[c.n - 1]! : Number.MIN_SAFE_INTEGER;
+    const rows = db.prepare('SELECT step, epoch, t, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step').raw().all(run, name, from) as [number, number | null, number | null, number][];
+    for (const [step, epoch, t, v] of rows) c.push(step, epoch, t, v);
+    this.cache.delete(key); // most recently used last
     this.cache.set(key, c);
     return c;
   }
@@ -60,23 +79,24 @@ export class Metrics {
     for (const run of p.runs) {
       for (const name of p.names) {
         const c = this.load(run, name);
-        if (c.step.length === 0) continue;
-        // x of each point; points without an x on this axis (time of points recorded before schema 3) are left out
-        let idx = Array.from({ length: c.step.length }, (_, i) => i);
-        let xs: number[];
-        if (p.x === 'step') xs = c.step;
-        else if (p.x === 'epoch') {
-          idx = idx.filter((i) => c.epoch[i] !== null);
-          xs = c.epoch as number[];
-        } else {
-          idx = idx.filter((i) => c.t[i] !== null);
-          const t0 = idx.length ? c.t[idx[0]!]! : 0;
-          xs = c.t.map((t) => (t === null ? NaN : (t - t0) / 1000));
+        if (c.n === 0) continue;
+        const xcol = p.x === 'step' ? c.step : p.x === 'epoch' ? c.epoch : c.t;
+        const missing = p.x === 'step' ? 0 : p.x === 'epoch' ? c.noEpoch : c.noTime;
+        // points without an x on this axis (e.g. the time of points recorded before schema 3) are left out
+        let y: Float64Array = c.y.subarray(0, c.n);
+        let x: Float64Array = xcol.subarray(0, c.n);
+        if (missing > 0) {
+          const keep: number[] = [];
+          for (let i = 0; i < c.n; i++) if (!Number.isNaN(xcol[i]!)) keep.push(i);
+          y = Float64Array.from(keep, (i) => c.y[i]!);
+          x = Float64Array.from(keep, (i) => xcol[i]!);
         }
-        const y = idx.length === c.y.length ? c.y : idx.map((i) => c.y[i]!);
+        if (y.length === 0) continue;
         const sm = debiasedEma(y, p.smoothing);
-        const keep = minMaxIndices(y, p.maxPoints);
-        out.push({ run, name, total: c.y.length, x: keep.map((k) => xs[idx[k]!]!), y: keep.map((k) => y[k]!), smoothed: keep.map((k) => sm[k]!) });
+        const kept = minMaxIndices(y, p.maxPoints);
+        const x0 = p.x === 'time' ? x[0]! : 0;
+        const scale = p.x === 'time' ? 1 / 1000 : 1;
+        out.push({ run, name, total: c.n, x: kept.map((k) => (x[k]! - x0) * scale), y: kept.map((k) => y[k]!), smoothed: kept.map((k) => sm[k]!) });
       }
     }
     return out;

@@ -16,7 +16,7 @@ export function debiasedEma(y: ArrayLike<number>, w: number): Float64Array {
     return out;
   }
   let last = 0;
-  let n = 0;
+  let wn = 1; // w^n, by repeated products (a pow per point would dominate)
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
     if (!Number.isFinite(v)) {
@@ -24,8 +24,8 @@ export function debiasedEma(y: ArrayLike<number>, w: number): Float64Array {
       continue;
     }
     last = last * w + (1 - w) * v;
-    n++;
-    out[i] = last / (1 - Math.pow(w, n));
+    wn *= w;
+    out[i] = last / (1 - wn);
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { faceFolder, mixedFolder, tempDir } from '../support/folders.js';
+import { expressionFolders } from '../support/rendered-faces.js';
 import { hosted, until, type Hosted } from '../support/app-host.js';
 import { ApiCallError } from '../../electron/common/client.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
@@ -232,6 +233,45 @@ describe('runs', () => {
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: 999, settings: {} }))).toMatchObject({ cause: 'not-found' });
     expect((await h.client.call('runs.list', {})).length).toBe(before);
     expect(await errorOf(h.client.call('runs.get', { id: 'nope' }))).toMatchObject({ cause: 'not-found' });
+  });
+});
+
+describe('fine-tuning, labels, evaluations, system', () => {
+  it('a fine-tune from the app on a folder-per-class dataset: evaluations per epoch, labels in the store, filters by label', async () => {
+    const { id: dataset } = await addAndScan(await expressionFolders(10, 5));
+    const run = await h.client.call('runs.create', { kind: 'finetune', dataset, settings: { task: 'fer', format: 'folders', init: 'none', preset: 'micro', epochs: 2, batch: 8, randAugment: 'none', reprob: 0, warmupEpochs: 0 } });
+    const done = await until('done', () => h.client.call('runs.get', { id: run.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    expect(done.status, done.error ?? '').toBe('done');
+    const evals = await h.client.call('evaluations.list', { run: run.id });
+    expect(evals.filter((e) => e.metric === 'top1').map((e) => [e.epoch, e.split])).toEqual([[1, 'test'], [1, 'val'], [2, 'test'], [2, 'val']]);
+    const test2 = evals.find((e) => e.epoch === 2 && e.split === 'test')!;
+    expect(test2.detail).toMatchObject({ metric: 'top1', per_class: expect.any(Object) as unknown, confusion: expect.any(Array) as unknown });
+    expect(evals.some((e) => e.selected)).toBe(true);
+    expect((await h.client.call('checkpoints.list', { run: run.id })).map((c) => c.kind)).toContain('classifier');
+    const stats = await h.client.call('datasets.stats', { id: dataset });
+    const cls = stats.labels.find((l) => l.task === 'fer' && l.name === 'class')!;
+    expect(Object.values(cls.values).reduce((a, b) => a + b, 0)).toBe(30);
+    expect(Object.keys(cls.splits).sort()).toEqual(['test', 'train', 'val']);
+    expect((await h.client.call('datasets.images', { dataset, labelled: true })).total).toBe(30);
+    expect((await h.client.call('datasets.images', { dataset, labelled: false })).total).toBe(0);
+    expect((await h.client.call('datasets.images', { dataset, label: { task: 'fer', name: 'class', value: 0 } })).total).toBe(cls.values['0']);
+    const img = (await h.client.call('datasets.images', { dataset, limit: 1 })).items[0]!;
+    expect((await h.client.call('datasets.image', { id: img.id })).labels).toEqual([expect.objectContaining({ task: 'fer', name: 'class' })]);
+    // a fine-tune from a pre-trained checkpoint of the store names its parent
+    expect(await errorOf(h.client.call('runs.create', { kind: 'finetune', dataset, settings: { task: 'fer', format: 'folders', init: { checkpoint: 999999 } } }))).toMatchObject({ cause: 'not-found' });
+    expect(await errorOf(h.client.call('runs.pause', { id: run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/cannot be paused/) as unknown as string });
+    expect(await errorOf(h.client.call('runs.resume', { id: run.id }))).toMatchObject({ cause: 'input' });
+    expect(await h.client.call('runs.delete', { id: run.id, files: true })).toEqual({ deleted: true });
+    expect(existsSync(join(h.app.paths.runs, run.id))).toBe(false);
+  });
+
+  it('system information: versions, where the data lives, and every rung of the backend ladder', async () => {
+    const info = await h.client.call('system.info', {});
+    expect(info.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(info.dataDir).toBe(h.app.paths.root);
+    expect(info.store).toBe(h.app.paths.db);
+    expect(Object.keys(info.backends)).toEqual(expect.arrayContaining(['wasm', 'cpu']));
+    expect((info.backends['wasm'] as { loaded: boolean }).loaded).toBe(true);
   });
 });
 
