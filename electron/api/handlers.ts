@@ -4,7 +4,7 @@
  * contract's schemas before any service runs (unknown fields and wrong types are refused), results
  * are checked against it, and every failure becomes an ApiError with its cause.
  */
-import { CamdError, describeUserFacing } from 'camd-studio/trainer';
+import { CamdError, describeIssue, describeUserFacing } from 'camd-studio/trainer';
 import { ApiError, HTTP_STATUS, OPS, TOPICS, type OpName, type TopicName } from '../common/contract.js';
 import type { App } from '../services/app.js';
 import { NotFound } from '../services/errors.js';
@@ -33,8 +33,8 @@ export function handlers(app: App): Handlers {
     'runs.pause': (p) => app.runs.pause(p.id),
     'runs.resume': (p) => app.runs.resume(p.id),
     'runs.stop': (p) => app.runs.stop(p.id),
-    'runs.delete': (p) => {
-      const r = app.runs.delete(p.id, p.files);
+    'runs.delete': async (p) => {
+      const r = await app.runs.delete(p.id, p.files);
       app.metrics.drop(p.id);
       return r;
     },
@@ -68,9 +68,17 @@ export class ApiFailure extends Error {
   }
 }
 
-/** A zod failure of a request as one line naming the field. */
+/**
+ * A zod failure of a request as one line naming the field. Run settings are the trainer's spec
+ * fields, so they are described as the trainer describes them (`--batch must be …, got 0`, field
+ * `batch`), as if the CLI had been given them.
+ */
 function invalid(what: string, err: z.ZodError): ApiFailure {
   const i = err.issues[0]!;
+  if (i.path[0] === 'settings') {
+    const d = describeIssue(i, ['settings']);
+    return new ApiFailure({ message: d.message, cause: d.kind, ...(d.field ? { field: d.field } : {}) });
+  }
   const path = i.path.join('.');
   if (i.code === 'unrecognized_keys') return new ApiFailure({ message: `${what}: unknown field(s) ${(i as { keys: string[] }).keys.map((k) => `'${k}'`).join(', ')}`, cause: 'usage' });
   return new ApiFailure({ message: `${what}: ${path ? `${path}: ` : ''}${i.message}`, cause: 'usage', ...(path ? { field: path } : {}) });
@@ -88,7 +96,7 @@ export function isTopic(name: string): name is TopicName {
 export async function call(table: Handlers, op: string, params: unknown): Promise<unknown> {
   if (!isOp(op)) throw new ApiFailure({ message: `unknown operation '${op.slice(0, 64)}'`, cause: 'not-found' });
   const spec = OPS[op];
-  const p = spec.params.safeParse(params ?? {});
+  const p = spec.params.safeParse(params ?? {}, { reportInput: true });
   if (!p.success) throw invalid(op, p.error);
   let result: unknown;
   try {

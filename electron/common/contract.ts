@@ -10,7 +10,7 @@
  * trainer's causes: { error: { message, cause, field? } }.
  */
 import { z } from 'zod';
-import { ERROR_CAUSES, FORMATS, PRESET_NAMES, RunEvent } from 'camd-studio/trainer/protocol';
+import { ERROR_CAUSES, FinetuneFields, PRESET_NAMES, PretrainSpec, RunEvent } from 'camd-studio/trainer/protocol';
 
 const Id = z.number().int().positive();
 const RunId = z.string().min(1).max(64);
@@ -158,51 +158,13 @@ export const RunDetail = Run.extend({
 });
 export type RunDetail = z.infer<typeof RunDetail>;
 
-/** The settings of a new pre-training run: a dataset of the store, and the trainer's spec fields (paths are the app's). */
-export const PretrainSettings = z
-  .object({
-    preset: z.enum(PRESET_NAMES).optional(),
-    imgSize: z.number().optional(),
-    maskRatio: z.number().optional(),
-    batch: z.number().optional(),
-    epochs: z.number().optional(),
-    steps: z.number().optional(),
-    blr: z.number().optional(),
-    warmupEpochs: z.number().optional(),
-    seed: z.number().optional(),
-    maxPixels: z.number().optional(),
-    backend: z.string().optional(),
-    threads: z.union([z.number(), z.literal('auto')]).optional(),
-    checkpointEvery: z.number().optional(),
-    keepCheckpoints: z.number().optional(),
-  })
-  .strict();
+/** The settings of a new pre-training run: the trainer's spec fields, less the paths (the app's) and the stop step. */
+export const PretrainSettings = PretrainSpec.omit({ runId: true, out: true, resume: true, data: true, db: true, stopAt: true });
 
-export const FinetuneSettings = z
-  .object({
-    task: z.enum(['far', 'fer']),
-    format: z.enum(FORMATS),
-    /** The encoder: a checkpoint of the store (id), or none (random init). */
-    init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]),
-    preset: z.enum(PRESET_NAMES).optional(),
-    fewShot: z.number().optional(),
-    linearProbe: z.boolean().optional(),
-    epochs: z.number().optional(),
-    batch: z.number().optional(),
-    blr: z.number().optional(),
-    imgSize: z.number().optional(),
-    warmupEpochs: z.number().optional(),
-    layerDecay: z.number().optional(),
-    dropPath: z.number().optional(),
-    randAugment: z.string().optional(),
-    reprob: z.number().optional(),
-    minCropScale: z.number().optional(),
-    seed: z.number().optional(),
-    split: z.string().optional(),
-    backend: z.string().optional(),
-    threads: z.union([z.number(), z.literal('auto')]).optional(),
-  })
-  .strict();
+/** The settings of a new fine-tuning run: the trainer's fields, the encoder named by a checkpoint of the store (or none). */
+export const FinetuneSettings = FinetuneFields.omit({ runId: true, out: true, db: true, data: true, init: true }).extend({
+  init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]),
+});
 
 export const CreateRun = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pretrain'), name: z.string().max(200).optional(), dataset: Id, settings: PretrainSettings, start: z.boolean().default(true) }).strict(),

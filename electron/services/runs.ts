@@ -86,10 +86,12 @@ export class Runs {
   }
 
   /** Forgets a run (metrics, checkpoints rows, evaluations); with `files`, its folder under the data folder goes too. */
-  delete(id: string, files: boolean): { deleted: boolean } {
+  async delete(id: string, files: boolean): Promise<{ deleted: boolean }> {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
-    if (ACTIVE.includes(row.status) || this.supervisor.active() === id) throw new CamdError('busy', `run ${id} is ${row.status}; stop it first`);
+    if (ACTIVE.includes(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}; stop it first`);
+    // a run that has just ended may still have its worker process exiting
+    if (!(await this.supervisor.settled(id, 10_000))) throw new CamdError('busy', `the process of run ${id} is still ending; try again in a moment`);
     this.supervisor.dequeue(id);
     this.store.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
     RunLog.remove(this.paths.logs, id);

@@ -142,6 +142,16 @@ export class Supervisor {
     return [...this.queue];
   }
 
+  /** Resolves when run `id` has no worker any more (at most `ms`); false when it still has one. */
+  async settled(id: string, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (this.current?.runId === id) {
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  }
+
   /** Forgets a queued run (before it is deleted). */
   dequeue(id: string): void {
     const q = this.queue.indexOf(id);

@@ -229,7 +229,7 @@ describe('runs', () => {
     const { id: dataset } = await addAndScan(faceFolder(4, 'appbad'));
     const before = (await h.client.call('runs.list', {})).length;
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 0 } }))).toMatchObject({ cause: 'input', field: 'batch', message: '--batch must be an integer of at least 1 (images per step), got 0' });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batchSize: 4 } as never }))).toMatchObject({ cause: 'usage', message: "runs.create: unknown field(s) 'batchSize'" });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batchSize: 4 } as never }))).toMatchObject({ cause: 'usage', message: "unknown field(s) 'batchSize'", field: 'batchSize' });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: 999, settings: {} }))).toMatchObject({ cause: 'not-found' });
     expect((await h.client.call('runs.list', {})).length).toBe(before);
     expect(await errorOf(h.client.call('runs.get', { id: 'nope' }))).toMatchObject({ cause: 'not-found' });

@@ -61,8 +61,8 @@ export const PretrainSpec = z
   .strict();
 export type PretrainSpec = z.infer<typeof PretrainSpec>;
 
-/** A fine-tuning (or linear-probe) run on a labelled dataset, in the new folder `out`. */
-export const FinetuneSpec = z
+/** The fields of a fine-tuning run (FinetuneSpec adds the checks across fields). */
+export const FinetuneFields = z
   .object({
     runId: runId.optional(),
     task,
@@ -92,8 +92,10 @@ export const FinetuneSpec = z
     threads: threads.optional(),
     maxPixels: atLeast1('pixels').optional(),
   })
-  .strict()
-  .refine((s) => s.init === 'none' || s.preset === undefined, { message: 'goes with --init none; a checkpoint brings its own architecture', path: ['preset'] });
+  .strict();
+
+/** A fine-tuning (or linear-probe) run on a labelled dataset, in the new folder `out`. */
+export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.preset === undefined, { message: 'goes with --init none; a checkpoint brings its own architecture', path: ['preset'] });
 export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
 
 /** A fine-tuned classifier alone on a labelled dataset's validation and test splits. */
@@ -132,19 +134,28 @@ export const MaskPreviewSpec = z
   .strict();
 export type MaskPreviewSpec = z.infer<typeof MaskPreviewSpec>;
 
+/**
+ * One line for a failed check of a spec field: the field named as its flag, the value, the field
+ * for a form. `path` is where the spec sits in a larger request (its prefix is dropped).
+ */
+export function describeIssue(i: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): { kind: 'usage' | 'input'; message: string; field?: string } {
+  const path = i.path.slice(prefix.length);
+  const field = path.length ? String(path[0]) : undefined;
+  if (i.code === 'unrecognized_keys') {
+    const keys = (i as { keys?: string[] }).keys ?? [];
+    return { kind: 'usage', message: `unknown field(s) ${keys.map((k) => `'${k}'`).join(', ')}`, ...(keys[0] ? { field: keys[0] } : {}) };
+  }
+  const given = (i as { input?: unknown }).input;
+  const got = given !== undefined && (typeof given !== 'object' || given === null) ? `, got ${typeof given === 'string' ? `'${given}'` : JSON.stringify(given)}` : '';
+  if (!field) return { kind: 'input', message: `${i.message}${got}` };
+  if (path.length === 1 && given === undefined) return { kind: 'usage', message: `${flagOf(field)} is required`, field };
+  return { kind: 'input', message: `${flagOf(field)} ${i.message}${got}`, field };
+}
+
 /** Validates a spec; one line naming the field (as its flag) and the value, with the field for a form. */
 export function parseSpec<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const r = schema.safeParse(input, { reportInput: true });
   if (r.success) return r.data;
-  const i = r.error.issues[0]!;
-  const field = i.path.length ? String(i.path[0]) : undefined;
-  if (i.code === 'unrecognized_keys') {
-    const keys = (i as { keys?: string[] }).keys ?? [];
-    throw new CamdError('usage', `unknown field(s) ${keys.map((k) => `'${k}'`).join(', ')}`, keys[0]);
-  }
-  const given = (i as { input?: unknown }).input;
-  const got = given !== undefined && (typeof given !== 'object' || given === null) ? `, got ${typeof given === 'string' ? `'${given}'` : JSON.stringify(given)}` : '';
-  if (!field) throw new CamdError('input', `${i.message}${got}`);
-  if (i.path.length === 1 && given === undefined) throw new CamdError('usage', `${flagOf(field)} is required`, field);
-  throw new CamdError('input', `${flagOf(field)} ${i.message}${got}`, field);
+  const d = describeIssue(r.error.issues[0]!);
+  throw new CamdError(d.kind, d.message, d.field);
 }
