@@ -9,6 +9,7 @@ import { ApiError, HTTP_STATUS, OPS, TOPICS, type OpName, type TopicName } from 
 import type { App } from '../services/app.js';
 import { NotFound } from '../services/errors.js';
 import { previewMask } from '../services/preview.js';
+import { clean, diskUse } from '../services/disk.js';
 import type { BusEvent } from '../services/bus.js';
 import type { z } from 'zod';
 
@@ -17,6 +18,9 @@ type Handlers = { [K in OpName]: (p: z.infer<(typeof OPS)[K]['params']>) => unkn
 export function handlers(app: App): Handlers {
   return {
     'system.info': () => app.system.info(),
+    'system.disk': () => diskUse(app.paths),
+    'system.clean': (p) => clean(app.paths, p.what, app.supervisor.active() ? 1 : 0),
+    'runs.estimate': (p) => app.runs.estimate(p.dataset, p.settings),
     'datasets.list': () => app.datasets.list(),
     'datasets.add': (p) => app.datasets.add(p.path, p.maxPixels),
     'datasets.rescan': (p) => app.datasets.rescan(p.id),

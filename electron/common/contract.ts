@@ -143,6 +143,10 @@ export const Run = z.object({
   started_at: Iso.nullable(),
   finished_at: Iso.nullable(),
   updated_at: Iso.nullable(),
+  /** Settings that tell runs apart in a table (preset, image size, batch, mask ratio, task…). */
+  key: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  /** The run's headline number: the last loss of a pre-training, the selected test value of a fine-tuning. */
+  metric: z.object({ name: z.string(), value: z.number() }).nullable(),
 });
 export type Run = z.infer<typeof Run>;
 
@@ -236,6 +240,20 @@ export const Checkpoint = z.object({
   exists: z.boolean(),
 });
 
+export const Estimate = z.object({
+  backend: z.string(),
+  batch: z.number().int(),
+  stepSeconds: z.number(),
+  imagesPerSecond: z.number(),
+  stepsPerEpoch: z.number().int(),
+  epochSeconds: z.number(),
+  totalSteps: z.number().int(),
+  totalSeconds: z.number(),
+  measuredSteps: z.number().int(),
+});
+
+export const DiskPart = z.object({ part: z.string(), path: z.string(), bytes: z.number(), files: z.number().int(), cleanable: z.boolean() });
+
 export const SystemInfo = z.object({
   version: z.string(),
   node: z.string(),
@@ -253,6 +271,9 @@ const none = z.object({}).strict();
 
 export const OPS = {
   'system.info': op(none, SystemInfo),
+  'system.disk': op(none, z.array(DiskPart)),
+  'system.clean': op(z.object({ what: z.enum(['cache', 'thumbs', 'exports']) }).strict(), z.object({ part: z.string(), freedBytes: z.number() })),
+  'runs.estimate': op(z.object({ dataset: Id, settings: PretrainSettings }).strict(), Estimate),
   'datasets.list': op(none, z.array(Dataset)),
   'datasets.add': op(z.object({ path: z.string().min(1).max(4096), maxPixels: z.number().int().positive().optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
   'datasets.rescan': op(z.object({ id: Id }).strict(), Job),

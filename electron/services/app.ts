@@ -47,7 +47,7 @@ export class App {
     this.datasets = new Datasets(this.store, this.jobs, this.bus);
     this.images = new Images(this.store, this.paths.thumbs);
     this.supervisor = new Supervisor(this.store, this.bus, opts.launcher ?? childProcessLauncher(camdBin()), this.paths.db, this.paths.logs, opts.supervisor);
-    this.runs = new Runs(this.store, this.paths, this.datasets, this.supervisor, this.bus);
+    this.runs = new Runs(this.store, this.paths, this.datasets, this.supervisor, this.bus, camdBin());
     this.metrics = new Metrics(this.store);
     this.results = new Results(this.store, camdBin(), this.paths.exports);
     this.system = new System(this.paths, camdBin());

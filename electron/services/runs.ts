@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, type Store } from 'camd-studio/trainer';
-import type { CreateRun, Run, RunDetail } from '../common/contract.js';
+import type { CreateRun, Estimate, PretrainSettings, Run, RunDetail } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { RUN_COLUMNS } from '../supervisor/supervisor.js';
+import { runRows } from './run-rows.js';
+import { estimatePretrain } from './estimate.js';
 import { RunLog } from '../supervisor/run-log.js';
 import type { Datasets } from './datasets.js';
 import type { EventBus } from './bus.js';
@@ -27,6 +28,7 @@ export class Runs {
     private readonly datasets: Datasets,
     private readonly supervisor: Supervisor,
     private readonly bus: EventBus,
+    private readonly camdBin: string,
   ) {}
 
   create(input: CreateRun): Run {
@@ -102,6 +104,12 @@ export class Runs {
     return { deleted: true };
   }
 
+  /** The time a pre-training would take, from three measured steps of its settings (see estimate.ts). */
+  estimate(dataset: number, settings: z.infer<typeof PretrainSettings>): Promise<z.infer<typeof Estimate>> {
+    const d = this.datasets.get(dataset);
+    return estimatePretrain(this.camdBin, d.image_count, settings);
+  }
+
   get(id: string): Run {
     return this.supervisor.run(id);
   }
@@ -110,11 +118,11 @@ export class Runs {
     const p = RunQuery.parse(q);
     const where: string[] = [];
     const args: unknown[] = [];
-    if (p.kind) (where.push('kind = ?'), args.push(p.kind));
-    if (p.status?.length) (where.push(`status IN (${p.status.map(() => '?').join(',')})`), args.push(...p.status));
-    if (p.dataset) (where.push('dataset_id = ?'), args.push(p.dataset));
-    const order = { created: 'created_at', name: 'coalesce(name, id)', status: 'status' }[p.sort];
-    return this.store.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} ${p.order === 'asc' ? 'ASC' : 'DESC'}, id`).all(...args) as Run[];
+    if (p.kind) (where.push('r.kind = ?'), args.push(p.kind));
+    if (p.status?.length) (where.push(`r.status IN (${p.status.map(() => '?').join(',')})`), args.push(...p.status));
+    if (p.dataset) (where.push('r.dataset_id = ?'), args.push(p.dataset));
+    const order = { created: 'r.created_at', name: 'coalesce(r.name, r.id)', status: 'r.status' }[p.sort];
+    return runRows(this.store, where.join(' AND '), args, `${order} ${p.order === 'asc' ? 'ASC' : 'DESC'}, r.id`);
   }
 
   detail(id: string): RunDetail {

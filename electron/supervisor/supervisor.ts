@@ -20,6 +20,7 @@ import type { EventBus } from '../services/bus.js';
 import { NotFound } from '../services/errors.js';
 import type { Launcher, WorkerProcess } from './launcher.js';
 import { RunLog } from './run-log.js';
+import { runRow } from '../services/run-rows.js';
 import { exitInWords } from './exit-words.js';
 
 export interface SupervisorOptions {
@@ -37,7 +38,6 @@ interface Current {
   lastError: string | null;
 }
 
-export const RUN_COLUMNS = 'id, kind, name, status, dataset_id, parent_run_id, backend, last_step, total_steps, error, created_at, started_at, finished_at, updated_at';
 
 export class Supervisor {
   private readonly queue: string[] = [];
@@ -67,7 +67,7 @@ export class Supervisor {
   }
 
   run(id: string): Run {
-    const r = this.store.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as Run | undefined;
+    const r = runRow(this.store, id);
     if (!r) throw new NotFound(`run ${id}`);
     return r;
   }
@@ -79,7 +79,7 @@ export class Supervisor {
   }
 
   private announce(id: string): void {
-    const r = this.store.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as Run | undefined;
+    const r = runRow(this.store, id);
     if (r) this.bus.emit('runs', r);
   }
 

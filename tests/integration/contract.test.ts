@@ -265,6 +265,39 @@ describe('fine-tuning, labels, evaluations, system', () => {
     expect(existsSync(join(h.app.paths.runs, run.id))).toBe(false);
   });
 
+  it('an estimate of the time per epoch from three measured steps; runs listed with their key settings and headline number', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(12, 'estimate'));
+    const e = await h.client.call('runs.estimate', { dataset, settings: { preset: 'micro', batch: 4, epochs: 10 } });
+    expect(e).toMatchObject({ backend: 'wasm', batch: 4, stepsPerEpoch: 3, totalSteps: 30, measuredSteps: 3 });
+    expect(e.stepSeconds).toBeGreaterThan(0);
+    expect(e.epochSeconds).toBeCloseTo(e.stepSeconds * 3, 9);
+    expect(await errorOf(h.client.call('runs.estimate', { dataset, settings: { preset: 'micro', batch: 64 } }))).toMatchObject({ cause: 'input', field: 'batch' });
+    const run = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { preset: 'micro', batch: 4, steps: 3, maskRatio: 0.5, warmupEpochs: 0 } });
+    const done = await until('done', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'done');
+    const listed = (await h.client.call('runs.list', {})).find((r) => r.id === run.id)!;
+    expect(listed.key).toMatchObject({ preset: 'micro', batch: 4, steps: 3, maskRatio: 0.5 });
+    expect(listed.metric).toMatchObject({ name: 'loss' });
+    const [loss] = await h.client.call('metrics.series', { runs: [run.id], names: ['loss'] });
+    expect(listed.metric!.value).toBe(loss!.y.at(-1));
+    expect(done.last_step).toBe(3);
+  });
+
+  it('disk use by part, and the clean-up of what can be made again', async () => {
+    const { id } = await addAndScan(faceFolder(2, 'disk'));
+    const img = (await h.client.call('datasets.images', { dataset: id })).items[0]!;
+    expect((await h.raw(`/api/images/${img.id}/thumb`)).status).toBe(200);
+    const parts = await h.client.call('system.disk', {});
+    expect(parts.map((p) => p.part)).toEqual(['store', 'cache', 'thumbs', 'runs', 'exports', 'logs']);
+    const thumbs = parts.find((p) => p.part === 'thumbs')!;
+    expect(thumbs).toMatchObject({ cleanable: true });
+    expect(thumbs.bytes).toBeGreaterThan(0);
+    expect(parts.find((p) => p.part === 'store')!.bytes).toBeGreaterThan(0);
+    expect(await h.client.call('system.clean', { what: 'thumbs' })).toEqual({ part: 'thumbs', freedBytes: thumbs.bytes });
+    expect((await h.client.call('system.disk', {})).find((p) => p.part === 'thumbs')!.bytes).toBe(0);
+    expect((await h.raw(`/api/images/${img.id}/thumb`)).status).toBe(200); // made again
+    expect(await errorOf(h.client.call('system.clean', { what: 'runs' } as never))).toMatchObject({ cause: 'usage' });
+  });
+
   it('system information: versions, where the data lives, and every rung of the backend ladder', async () => {
     const info = await h.client.call('system.info', {});
     expect(info.version).toMatch(/^\d+\.\d+\.\d+$/);

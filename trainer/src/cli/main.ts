@@ -50,6 +50,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--backend <name>', `${BACKEND_HELP} (auto: the first rung that loads)`, 'auto')
     .option('--threads <n>', "wasm threads: 'auto' (one per core, at most 8) or a count", 'auto')
     .option('--preset <name>', 'model preset (micro | tiny | small | base | large | huge)', 'micro')
+    .option('--img-size <px>', "input size (default: the preset's)")
+    .option('--mask-ratio <r>', 'fraction of view-1 patches masked (default 0.602)')
     .option('--batch <n>', 'batch size', '4')
     .option('--steps <n>', 'training steps', '3')
     .option('--json', 'print one JSON object')

@@ -13,6 +13,8 @@ import { UserError } from '../util/errors.js';
 export interface SelftestOptions {
   backend: string;
   preset: string;
+  imgSize?: string;
+  maskRatio?: string;
   batch: string;
   steps: string;
   threads: string;
@@ -46,7 +48,12 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   const log = (s: string) => (o.json ? undefined : process.stdout.write(s + '\n'));
   log(`backend: ${sel.backend} (${sel.package})`);
   for (const s of sel.skipped) log(`  skipped ${s}`);
-  const cfg = presetConfig(o.preset as PresetName);
+  let cfg;
+  try {
+    cfg = presetConfig(o.preset as PresetName, { imgSize: o.imgSize === undefined ? undefined : positiveInt('--img-size', o.imgSize), maskRatio: o.maskRatio === undefined ? undefined : Number(o.maskRatio) });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
   cfg.optim.warmupEpochs = 0; // update from the first step
   const trainer = new CamdTrainer(cfg, 0, { epochs: 10, itersPerEpoch: 10, batchSize: batch });
   const b = toDeviceBatch(syntheticHostBatch(cfg, batch, new Rng(0)));
@@ -62,6 +69,6 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   disposeBatch(b);
   trainer.dispose();
   const leaked = tf.memory().numTensors;
-  if (o.json) process.stdout.write(JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, batch, steps: results, liveTensors: leaked }) + '\n');
+  if (o.json) process.stdout.write(JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, imgSize: cfg.model.imgSize, batch, steps: results, liveTensors: leaked }) + '\n');
   else log(`ok: ${steps} CAMD training step(s) of preset ${o.preset} on ${sel.backend}`);
 }

@@ -1,0 +1,53 @@
+/**
+ * Runs as the contract shows them: the row, the settings that tell runs apart (from the app's
+ * spec, or from the configuration the CLI recorded) and the run's headline number (the last loss
+ * of a pre-training; the selected test value of a fine-tuning or an evaluation).
+ */
+import type { Store } from 'camd-studio/trainer';
+import type { Run } from '../common/contract.js';
+
+const COLUMNS = `r.id, r.kind, r.name, r.status, r.dataset_id, r.parent_run_id, r.backend, r.last_step, r.total_steps, r.error,
+  r.created_at, r.started_at, r.finished_at, r.updated_at, r.spec, r.config,
+  CASE r.kind WHEN 'pretrain' THEN (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'loss' ORDER BY m.step DESC LIMIT 1)
+    ELSE (SELECT value FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_value,
+  CASE r.kind WHEN 'pretrain' THEN 'loss'
+    ELSE (SELECT metric FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_name`;
+
+const KEYS: Record<Run['kind'], string[]> = {
+  pretrain: ['preset', 'imgSize', 'maskRatio', 'batch', 'epochs', 'steps', 'blr', 'seed'],
+  finetune: ['task', 'format', 'init', 'preset', 'linearProbe', 'fewShot', 'epochs', 'batch', 'blr', 'seed'],
+  eval: ['task', 'format', 'checkpoint'],
+};
+
+type Raw = Omit<Run, 'key' | 'metric'> & { spec: string | null; config: string; metric_value: number | null; metric_name: string | null };
+
+function parse(s: string | null): Record<string, unknown> {
+  try {
+    return s ? (JSON.parse(s) as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function toRun(r: Raw): Run {
+  const spec = parse(r.spec);
+  const config = parse(r.config);
+  // runs made by the CLI: the settings the trainer recorded
+  const settings = { ...((config['settings'] as Record<string, unknown> | undefined) ?? config), ...spec };
+  const key: Run['key'] = {};
+  for (const k of KEYS[r.kind]) {
+    const v = settings[k];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') key[k] = v;
+  }
+  const { spec: _s, config: _c, metric_value, metric_name, ...row } = r;
+  return { ...row, key, metric: metric_value !== null && metric_name ? { name: metric_name, value: metric_value } : null };
+}
+
+export function runRow(store: Store, id: string): Run | undefined {
+  const r = store.db.prepare(`SELECT ${COLUMNS} FROM runs r WHERE r.id = ?`).get(id) as Raw | undefined;
+  return r ? toRun(r) : undefined;
+}
+
+export function runRows(store: Store, where: string, args: unknown[], orderBy: string): Run[] {
+  return (store.db.prepare(`SELECT ${COLUMNS} FROM runs r${where ? ` WHERE ${where}` : ''} ORDER BY ${orderBy}`).all(...args) as Raw[]).map(toRun);
+}
