@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import vue from '@vitejs/plugin-vue';
 import { fileURLToPath } from 'node:url';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
+  plugins: [vue()],
   resolve: {
     // the app's code imports the trainer as a package (built JS at run time); tests run its sources
     alias: [

@@ -65,13 +65,16 @@ interface SocketLike {
  * Calls and subscriptions over one WebSocket (/api/ws). Calls may also go over HTTP (`calls`);
  * subscriptions always use the socket.
  */
-export function webSocketTransport(wsUrl: string, WebSocketCtor: new (url: string) => SocketLike, calls?: (op: string, params: unknown) => Promise<unknown>): Transport {
+export function webSocketTransport(wsUrl: string, WebSocketCtor: new (url: string) => SocketLike, calls?: (op: string, params: unknown) => Promise<unknown>, hooks: { onOpen?: () => void; onClose?: () => void } = {}): Transport {
   const ws = new WebSocketCtor(wsUrl);
   let next = 1;
   const pending = new Map<number, { res: (v: unknown) => void; rej: (e: unknown) => void }>();
   const listeners = new Map<number, (d: unknown) => void>();
   const opened = new Promise<void>((res, rej) => {
-    ws.onopen = () => res();
+    ws.onopen = () => {
+      res();
+      hooks.onOpen?.();
+    };
     ws.onerror = (e) => rej(new ApiCallError({ message: `cannot connect to ${wsUrl}: ${String((e as { message?: string }).message ?? 'refused')}`, cause: 'unauthorized' }));
   });
   ws.onmessage = (ev) => {
@@ -87,6 +90,7 @@ export function webSocketTransport(wsUrl: string, WebSocketCtor: new (url: strin
   ws.onclose = () => {
     for (const p of pending.values()) p.rej(new ApiCallError({ message: 'the connection to CAMD Studio was closed', cause: 'io' }));
     pending.clear();
+    hooks.onClose?.();
   };
   const request = async (msg: Record<string, unknown>, id = next++): Promise<unknown> => {
     await opened;

@@ -36,6 +36,8 @@ interface Current {
   timers: NodeJS.Timeout[];
   log: RunLog;
   lastError: string | null;
+  /** When the run's progress was last published. */
+  announced: number;
 }
 
 
@@ -199,7 +201,7 @@ export class Supervisor {
     const log = new RunLog(this.logsDir, id);
     log.write('supervisor', `starting ${kind} run ${id}`);
     const proc = this.launcher();
-    const c: Current = { runId: id, proc, requested: null, timers: [], log, lastError: null };
+    const c: Current = { runId: id, proc, requested: null, timers: [], log, lastError: null, announced: 0 };
     this.current = c;
     proc.onLog((line) => log.write('stderr', line));
     proc.onMessage((m) => this.onMessage(c, kind, spec, m));
@@ -219,6 +221,13 @@ export class Supervisor {
       if (c.requested) this.setStatus(c.runId, c.requested === 'pause' ? 'pausing' : 'stopping');
       else this.announce(c.runId);
     } else if (m.type === 'step') {
+      // the run's progress for lists and status bars, at most once a second
+      const now = Date.now();
+      if (now - c.announced >= 1000) {
+        c.announced = now;
+        const r = runRow(this.store, c.runId);
+        if (r) this.bus.emit('runs', { ...r, last_step: Math.max(r.last_step, m.step) });
+      }
       const values: Record<string, number> = {};
       for (const [k, v] of Object.entries(m)) if (typeof v === 'number' && k !== 'step' && k !== 'epoch') values[k] = v;
       this.bus.emit('metrics', { run: c.runId, step: m.step, epoch: m.epoch, t: Date.now(), values });

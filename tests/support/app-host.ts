@@ -1,5 +1,6 @@
 // The app's services behind a real browser-mode host on 127.0.0.1, and a client of the contract.
 import { request } from 'node:http';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { App, type AppOptions } from '../../electron/services/app.js';
 import { startHost, type Host } from '../../electron/host/http-host.js';
@@ -21,7 +22,7 @@ export interface Hosted {
 
 export async function hosted(opts: Partial<AppOptions> = {}): Promise<Hosted> {
   const app = new App({ dataDir: opts.dataDir ?? tempDir('appdata'), supervisor: { graceMs: 20_000, killMs: 5_000, ...opts.supervisor }, ...(opts.launcher ? { launcher: opts.launcher } : {}) });
-  const host = await startHost({ app, port: 0 });
+  const host = await startHost({ app, port: 0, staticDir: join(import.meta.dirname, '..', '..', 'renderer', 'dist') });
   const base = `http://127.0.0.1:${host.port}`;
   const wsUrl = `ws://127.0.0.1:${host.port}/api/ws?token=${host.token}`;
   const clients: ApiClient[] = [];

@@ -94,9 +94,11 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
   const ipe = source.itersPerEpoch;
   const t0 = performance.now();
   const pending: { step: number; epoch: number; name: string; value: number; t: number }[] = [];
+  let flushed = performance.now();
   const flush = () => {
     store.addMetrics(runId, pending.splice(0));
     store.updateRun(runId, { last_step: trainer.step });
+    flushed = performance.now();
   };
   let prefetch: Promise<HostBatch> | null = trainer.step < totalSteps ? source.batch(trainer.step) : null;
   let sinceCheckpoint = 0;
@@ -127,7 +129,8 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
       sinceCheckpoint++;
       const last = step >= totalSteps;
       const stopHere = signal.aborted || (c.stopAt !== undefined && step >= c.stopAt);
-      if (pending.length >= 400) flush();
+      // batched, yet never more than two seconds behind: the app's curves read the store
+      if (pending.length >= 400 || performance.now() - flushed > 2000) flush();
       if (sinceCheckpoint >= c.checkpointEvery || last || stopHere) {
         flush();
         await writeCheckpoint(c);

@@ -1,0 +1,60 @@
+/** Datasets and their scan jobs, kept current by the `datasets` and `jobs` subscriptions. */
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { api } from '../api.js';
+import type { Dataset, Job } from '../../../electron/common/contract.js';
+
+export const useDatasets = defineStore('datasets', () => {
+  const list = ref<Dataset[]>([]);
+  const jobs = ref<Record<string, Job>>({});
+  const loaded = ref(false);
+  let started: Promise<void> | null = null;
+
+  function upsert(d: Dataset): void {
+    const i = list.value.findIndex((x) => x.id === d.id);
+    if (i >= 0) list.value.splice(i, 1, d);
+    else list.value.push(d);
+  }
+
+  function start(): Promise<void> {
+    started ??= (async () => {
+      await api.subscribe('datasets', {}, (e) => {
+        if (e.deleted) list.value = list.value.filter((d) => d.id !== e.id);
+        else if (e.dataset) upsert(e.dataset);
+      });
+      await api.subscribe('jobs', {}, (j) => (jobs.value = { ...jobs.value, [j.id]: j }));
+      list.value = await api.call('datasets.list', {});
+      for (const j of await api.call('jobs.list', {})) jobs.value[j.id] = j;
+      loaded.value = true;
+    })();
+    return started;
+  }
+
+  async function add(path: string): Promise<{ dataset: Dataset; job: Job }> {
+    const r = await api.call('datasets.add', { path });
+    upsert(r.dataset);
+    jobs.value = { ...jobs.value, [r.job.id]: r.job };
+    return r;
+  }
+
+  async function rescan(id: number): Promise<void> {
+    const j = await api.call('datasets.rescan', { id });
+    jobs.value = { ...jobs.value, [j.id]: j };
+  }
+
+  async function remove(id: number): Promise<void> {
+    await api.call('datasets.delete', { id });
+    list.value = list.value.filter((d) => d.id !== id);
+  }
+
+  const running = computed(() => Object.values(jobs.value).filter((j) => j.status === 'running'));
+
+  /** The newest job of a dataset. */
+  function jobOf(id: number): Job | undefined {
+    return Object.values(jobs.value)
+      .filter((j) => j.dataset === id)
+      .sort((a, b) => (a.started_at < b.started_at ? 1 : -1))[0];
+  }
+
+  return { list, jobs, loaded, start, add, rescan, remove, running, jobOf };
+});

@@ -1,0 +1,172 @@
+// The user's story end to end: the built renderer in Debian's Chromium, in browser mode, against
+// the real services, real SQLite, the real trainer worker and real face photographs. Fails on any
+// console error or CSP violation and on any serious or critical accessibility violation; saves a
+// screenshot of each view under tests/e2e/out/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import { faceFolder } from '../support/folders.js';
+import { expressionFolders } from '../support/rendered-faces.js';
+import { hosted, type Hosted } from '../support/app-host.js';
+import { browserMissing, openBrowser, type Browser } from '../support/browser.js';
+
+const missing = browserMissing();
+let h: Hosted;
+let b: Browser;
+const axeFindings: string[] = [];
+
+async function axe(view: string): Promise<void> {
+  const r = await new AxeBuilder({ page: b.page }).analyze();
+  for (const v of r.violations) if (v.impact === 'serious' || v.impact === 'critical') axeFindings.push(`${view}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+async function view(hash: string): Promise<void> {
+  await b.page.goto(`${h.base}/#${hash}`);
+  await b.page.waitForLoadState('networkidle');
+}
+
+describe.skipIf(missing !== null)('the app in Chromium', () => {
+  beforeAll(async () => {
+    h = await hosted();
+    b = await openBrowser(`${h.base}/?token=${h.host.token}`);
+  }, 120_000);
+  afterAll(async () => {
+    await b?.close();
+    await h?.close();
+  });
+
+  let faces: string;
+  let labelled: string;
+
+  it('adds a dataset by path: scan progress, thumbnails, the unreadable file with its reason', async () => {
+    faces = faceFolder(12, 'e2e-faces');
+    writeFileSync(join(faces, 'broken.jpg'), 'this is not an image');
+    await view('/datasets');
+    await expect.poll(() => b.page.getByText('No dataset yet').isVisible()).toBe(true);
+    await b.shot('datasets-empty');
+    await b.page.fill('#folder-path', faces);
+    await b.page.click('button:has-text("Add folder")');
+    await b.page.waitForURL(/#\/datasets\/\d+$/);
+    await expect.poll(() => b.page.locator('.thumbgrid img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 }).toBeGreaterThanOrEqual(12);
+    const badRow = b.page.locator('tr', { hasText: 'broken.jpg' });
+    await expect.poll(() => badRow.textContent()).toMatch(/not an image/);
+    await expect.poll(() => b.page.locator('.stat b').first().textContent()).toBe('12');
+    await b.shot('dataset');
+    await axe('dataset');
+    await view('/datasets');
+    await expect.poll(() => b.page.locator('table tbody tr').count()).toBe(1);
+    await b.shot('datasets');
+    await axe('datasets');
+  });
+
+  const fillPretrain = async (name: string, ratio: string) => {
+    await view('/pretrain?dataset=1');
+    await b.page.fill('#p-name', name);
+    await b.page.selectOption('#p-preset', 'micro');
+    await b.page.fill('#p-batch', '4');
+    await b.page.selectOption('#p-length', 'steps');
+    await b.page.fill('#p-steps', '400');
+    await b.page.fill('#p-blr', '0.05');
+    await b.page.fill('#p-warmup', '0');
+    await b.page.fill('#p-ratio', ratio);
+  };
+  const maskedCount = () => b.page.getByTestId('masked-count').textContent();
+  const maskCells = () => b.page.getByTestId('mask-0').locator('span.on').count();
+
+  it('the masking ratio changes the masked count and the drawn mask, as the trainer draws them', async () => {
+    await fillPretrain('ratio 0.60', '0.25');
+    // micro: 32 px, 8 px patches → 16 patches; round(0.25 · 16) = 4
+    await expect.poll(maskedCount).toBe('4');
+    await expect.poll(maskCells).toBe(4);
+    await b.page.fill('#p-ratio', '0.6');
+    await expect.poll(maskedCount).toBe(String(Math.round(0.6 * 16)));
+    await expect.poll(maskCells).toBe(Math.round(0.6 * 16));
+    await b.page.click('button:has-text("New draw")');
+    await expect.poll(maskCells).toBe(10);
+    await b.shot('pretrain');
+    await axe('pretrain');
+  });
+
+  const runUntilStep = async (n: number) => {
+    await b.page.waitForURL(/#\/runs\/[0-9a-f-]+$/);
+    await expect.poll(async () => Number((await b.page.getByTestId('run-step').textContent())?.replace(/\D/g, '')), { timeout: 60_000 }).toBeGreaterThanOrEqual(n);
+  };
+
+  it('starts a tiny pre-train, the curve grows, stop stops it', async () => {
+    await b.page.click('button:has-text("Start pre-training")');
+    await runUntilStep(5);
+    const chart = b.page.getByTestId('loss-chart');
+    const points = async () => Number(await chart.getAttribute('data-points'));
+    await expect.poll(points, { timeout: 30_000 }).toBeGreaterThan(0);
+    const first = await points();
+    await expect.poll(points, { timeout: 30_000 }).toBeGreaterThan(first);
+    await b.shot('run');
+    await axe('run');
+    await b.page.click('button:has-text("Stop")');
+    await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 60_000 }).toBe('stopped');
+  });
+
+  it('a second run with another ratio; the two compared: curves overlaid, exactly the changed setting', async () => {
+    await fillPretrain('ratio 0.40', '0.4');
+    await b.page.click('button:has-text("Start pre-training")');
+    await runUntilStep(5);
+    await b.page.click('button:has-text("Stop")');
+    await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 60_000 }).toBe('stopped');
+    await view('/runs');
+    await expect.poll(() => b.page.locator('tbody tr').count()).toBe(2);
+    await b.page.check('input[aria-label="Select ratio 0.60 to compare"]');
+    await b.page.check('input[aria-label="Select ratio 0.40 to compare"]');
+    await b.shot('runs');
+    await axe('runs');
+    await b.page.click('button:has-text("Compare")');
+    await b.page.waitForURL(/#\/compare\?runs=/);
+    const diff = b.page.getByTestId('config-diff');
+    await expect.poll(() => diff.locator('tbody th').allTextContents()).toEqual(['maskRatio']);
+    await expect.poll(() => diff.locator('tbody td').allTextContents()).toEqual(expect.arrayContaining(['0.6', '0.4']));
+    // two runs in the chart's legend (uPlot), each with its points
+    await expect.poll(() => b.page.locator('[data-testid="compare-chart"] .u-legend .u-series').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('ratio 0.60'), expect.stringContaining('ratio 0.40')]));
+    await b.shot('compare');
+    await axe('compare');
+  });
+
+  it('fine-tunes from the first run on a labelled folder and shows the confusion matrix', async () => {
+    labelled = await expressionFolders(10, 5);
+    await view('/datasets');
+    await b.page.fill('#folder-path', labelled);
+    await b.page.click('button:has-text("Add folder")');
+    await b.page.waitForURL(/#\/datasets\/2$/);
+    await view('/finetune');
+    await b.page.selectOption('#ft-dataset', '2');
+    await b.page.selectOption('#ft-task', 'fer');
+    await b.page.selectOption('#ft-format', 'folders');
+    await expect.poll(() => b.page.locator('#ft-init option').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('ratio 0.60')]));
+    const option = (await b.page.locator('#ft-init option').allTextContents()).find((t) => t.includes('ratio 0.60'))!;
+    await b.page.selectOption('#ft-init', { label: option });
+    await b.page.fill('#ft-epochs', '2');
+    await b.page.fill('#ft-batch', '8');
+    await b.page.fill('#ft-blr', '0.001');
+    await b.page.uncheck('#ft-aug');
+    await b.shot('finetune');
+    await axe('finetune');
+    await b.page.click('button:has-text("Start fine-tuning")');
+    await b.page.waitForURL(/#\/runs\/[0-9a-f-]+$/);
+    await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 120_000 }).toBe('done');
+    const matrix = b.page.getByTestId('confusion');
+    await expect.poll(() => matrix.locator('thead th').allTextContents()).toEqual(['true \\ predicted', 'frown', 'smile', 'surprise', 'accuracy']);
+    expect(await matrix.locator('tbody tr').count()).toBe(3);
+    await b.shot('finetune-run');
+    await axe('finetune-run');
+  });
+
+  it('the system view; and not one console error, CSP violation or serious accessibility problem on the way', async () => {
+    await view('/system');
+    await expect.poll(() => b.page.getByText('used by auto').isVisible(), { timeout: 60_000 }).toBe(true);
+    await b.shot('system');
+    await axe('system');
+    expect(b.problems).toEqual([]);
+    expect(axeFindings).toEqual([]);
+  });
+});
+
+if (missing !== null) console.warn(`the browser tests are skipped: ${missing}`);

@@ -1,0 +1,71 @@
+// @vitest-environment happy-dom
+// The pre-training form: the trainer's own checks before anything is sent, the warm-up note, and
+// the request it sends.
+import { describe, expect, it, vi } from 'vitest';
+import { flushPromises, mount } from '@vue/test-utils';
+import { createPinia } from 'pinia';
+import { createMemoryHistory, createRouter } from 'vue-router';
+
+const calls: { op: string; params: unknown }[] = [];
+vi.mock('../../renderer/src/api.js', () => ({
+  api: {
+    call: vi.fn(async (op: string, params: unknown) => {
+      calls.push({ op, params });
+      if (op === 'datasets.list') return [{ id: 7, name: 'faces', root: '/f', created_at: '', scanned_at: '', image_count: 40, bad_count: 0, labelled_count: 0 }];
+      if (op === 'jobs.list') return [];
+      if (op === 'datasets.images') return { total: 0, items: [] };
+      if (op === 'system.info') return { version: '0', node: 'v20', platform: 'linux', dataDir: '/d', store: '/d/camd.db', backends: { wasm: { loaded: true, selectedByAuto: true }, cpu: { loaded: true } } };
+      if (op === 'runs.create') return { id: 'new-run', kind: 'pretrain', name: null, status: 'queued', last_step: 0 };
+      return [];
+    }),
+    subscribe: vi.fn(async () => () => undefined),
+  },
+  connected: { value: true },
+  messageOf: (e: unknown) => String(e),
+  fieldOf: () => undefined,
+  imageSrc: () => '',
+}));
+
+async function form() {
+  const { default: PretrainView } = await import('../../renderer/src/views/PretrainView.vue');
+  const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/pretrain', component: PretrainView }, { path: '/runs/:id', component: { template: '<p>run</p>' } }, { path: '/:p(.*)', component: { template: '<p />' } }] });
+  await router.push('/pretrain?dataset=7');
+  const w = mount(PretrainView, { global: { plugins: [createPinia(), router] } });
+  await flushPromises();
+  return { w, router };
+}
+
+describe('the pre-training form', () => {
+  it('refuses what the trainer would refuse, in its words, with the start button disabled', async () => {
+    const { w } = await form();
+    const start = () => w.find('button[type="submit"]');
+    expect(start().attributes('disabled')).toBeUndefined();
+    await w.find('#p-batch').setValue('0');
+    expect(w.text()).toContain('--batch must be an integer of at least 1 (images per step), got 0');
+    expect(w.find('#p-batch').attributes('aria-invalid')).toBe('true');
+    expect(start().attributes('disabled')).toBeDefined();
+    await w.find('#p-batch').setValue('64');
+    expect(w.text()).toContain('the dataset has 40 readable image(s), fewer than the batch');
+    await w.find('#p-batch').setValue('8');
+    await w.find('#p-img').setValue('50');
+    expect(w.text()).toContain('must be a multiple of the patch size 16');
+    await w.find('#p-img').setValue('');
+    expect(start().attributes('disabled')).toBeUndefined();
+    // 40 images at batch 8 = 5 steps an epoch; a 4-epoch run with the default 5-epoch warm-up
+    await w.find('#p-epochs').setValue('4');
+    expect(w.text()).toContain('The warm-up (5 epochs = 25 steps) covers most of this 20-step run');
+  });
+
+  it('sends the settings as the trainer names them, then opens the run', async () => {
+    const { w, router } = await form();
+    await w.find('#p-name').setValue('my run');
+    await w.find('#p-preset').setValue('micro');
+    await w.find('#p-batch').setValue('4');
+    await w.find('#p-ratio').setValue('0.4');
+    await w.find('form').trigger('submit');
+    await flushPromises();
+    const create = calls.find((c) => c.op === 'runs.create')!;
+    expect(create.params).toMatchObject({ kind: 'pretrain', dataset: 7, name: 'my run', settings: { preset: 'micro', batch: 4, maskRatio: 0.4, epochs: 100, backend: 'auto' } });
+    expect(router.currentRoute.value.path).toBe('/runs/new-run');
+  });
+});
