@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench`: the trainer's benchmark (training step, data pipeline, PyTorch comparison), or
-// with --app the services' benchmark (metric curves, thumbnails, scans).
-const entry = process.argv.includes('--app') ? '../electron/dist/bench-app.js' : '../trainer/dist/bench/main.js';
+// `npm run bench`: the trainer's benchmark (training step, data pipeline, PyTorch comparison);
+// with --app the services' benchmark (metric curves, thumbnails, scans); with --ui the renderer's
+// in Chromium (thumbnail grid, chart redraws).
+const entry = process.argv.includes('--app') ? '../electron/dist/bench-app.js' : process.argv.includes('--ui') ? '../electron/dist/bench-ui.js' : '../trainer/dist/bench/main.js';
 await import(new URL(entry, import.meta.url).href);

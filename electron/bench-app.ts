@@ -21,19 +21,26 @@ import { packageRoot } from './services/package-root.js';
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function benchMetrics(work: string, runs: number, points: number) {
-  const store = new Store(join(work, 'metrics.db'));
-  const ids = Array.from({ length: runs }, (_, r) => `run-${r}`);
-  const t0 = performance.now();
+/** `runs` pre-training runs of `points` loss points each in a store (curves to draw). */
+export function fillMetrics(store: Store, runs: number, points: number, prefix = 'run'): string[] {
+  const ids = Array.from({ length: runs }, (_, r) => `${prefix}-${r}`);
   const t = Date.now();
   for (const id of ids) {
-    store.createRun({ id, kind: 'pretrain', config: {}, seed: 0 });
+    store.createRun({ id, kind: 'pretrain', name: `${prefix} ${id.split('-').pop()}`, config: {}, seed: 0 });
+    store.updateRun(id, { status: 'done', last_step: points, total_steps: points });
     for (let s = 1; s <= points; s += 20_000) {
       const batch = [];
-      for (let k = s; k < Math.min(points + 1, s + 20_000); k++) batch.push({ step: k, epoch: k / 1000, name: 'loss', value: 3 * Math.exp(-k / points) + 0.1 * Math.sin(k), t: t + k * 100 });
+      for (let k = s; k < Math.min(points + 1, s + 20_000); k++) batch.push({ step: k, epoch: k / 1000, name: 'loss', value: 3 * Math.exp(-k / points) + 0.1 * Math.sin(k + ids.indexOf(id)), t: t + k * 100 });
       store.addMetrics(id, batch);
     }
   }
+  return ids;
+}
+
+async function benchMetrics(work: string, runs: number, points: number) {
+  const store = new Store(join(work, 'metrics.db'));
+  const t0 = performance.now();
+  const ids = fillMetrics(store, runs, points);
   const fillS = (performance.now() - t0) / 1000;
   const metrics = new Metrics(store);
   const q = (smoothing: number, x: 'step' | 'epoch' | 'time' = 'step') => metrics.series({ runs: ids, names: ['loss'], smoothing, maxPoints: 2000, x });
@@ -50,7 +57,7 @@ async function benchMetrics(work: string, runs: number, points: number) {
   const live: number[] = [];
   let next = points + 1;
   for (let i = 0; i < 30; i++) {
-    store.addMetrics(ids[0]!, Array.from({ length: 50 }, (_, k) => ({ step: next + k, epoch: (next + k) / 1000, name: 'loss', value: 0.1, t: t + (next + k) * 100 })));
+    store.addMetrics(ids[0]!, Array.from({ length: 50 }, (_, k) => ({ step: next + k, epoch: (next + k) / 1000, name: 'loss', value: 0.1, t: Date.now() + k })));
     next += 50;
     t1 = performance.now();
     q(0.6);
@@ -105,17 +112,21 @@ async function benchThumbs(work: string, n: number) {
   return { photos: ids.length, size: 256, coldPerSecond: round(cold), cachedPerSecond: round(cached), concurrency: 8 };
 }
 
-async function benchScan(work: string, n: number) {
-  const dir = join(work, 'scan');
+/** A folder of `n` small distinct images in sub-folders of 1 000 (bytes appended after the PNG's end make each file distinct). */
+export async function generateImages(dir: string, n: number): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const t0 = performance.now();
   const tile = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 120, g: 90, b: 70 } } }).png().toBuffer();
   for (let i = 0; i < n; i++) {
-    const sub = join(dir, `d${Math.floor(i / 1000)}`);
+    const sub = join(dir, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`);
     if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
-    // distinct files: one pixel row differs (a PNG chunk would need re-encoding; a trailing comment byte is ignored by decoders)
-    writeFileSync(join(sub, `i${i}.png`), Buffer.concat([tile, Buffer.from(`\u0000${i}`)]));
+    writeFileSync(join(sub, `i${String(i).padStart(6, '0')}.png`), Buffer.concat([tile, Buffer.from(`\u0000${i}`)]));
   }
+}
+
+async function benchScan(work: string, n: number) {
+  const dir = join(work, 'scan');
+  const t0 = performance.now();
+  await generateImages(dir, n);
   const genS = (performance.now() - t0) / 1000;
   const store = new Store(join(work, 'scan.db'));
   const rss0 = process.memoryUsage().rss;
@@ -161,7 +172,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+// run by `npm run bench -- --app` (bench/run.mjs); imported by bench-ui.ts for its helpers
+if (process.argv.includes('--app')) main().catch(fail);
+
+function fail(e: unknown): never {
   process.stderr.write(`bench --app: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
-});
+}

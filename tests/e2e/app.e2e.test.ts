@@ -159,11 +159,21 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await axe('finetune-run');
   });
 
-  it('the system view; and not one console error, CSP violation or serious accessibility problem on the way', async () => {
+  it('the system view; the dark theme; and not one console error, CSP violation or serious accessibility problem on the way', async () => {
     await view('/system');
     await expect.poll(() => b.page.getByText('used by auto').isVisible(), { timeout: 60_000 }).toBe(true);
     await b.shot('system');
     await axe('system');
+    // the theme follows the system: the same views in dark, contrast checked again
+    await b.page.emulateMedia({ colorScheme: 'dark' });
+    await view('/runs');
+    expect(await b.page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(17, 20, 24)');
+    await b.shot('runs-dark');
+    await axe('runs (dark)');
+    await view('/datasets/1');
+    await b.shot('dataset-dark');
+    await axe('dataset (dark)');
+    await b.page.emulateMedia({ colorScheme: 'light' });
     expect(b.problems).toEqual([]);
     expect(axeFindings).toEqual([]);
   });
