@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CAUSES, FinetuneFields, PRESET_NAMES, PretrainSpec, RunEvent } from 'camd-studio/trainer/protocol';
+import type { OP_NAMES, TOPIC_NAMES } from './names.js';
 
 const Id = z.number().int().positive();
 const RunId = z.string().min(1).max(64);
@@ -302,6 +303,10 @@ export const OPS = {
 } as const;
 
 export type OpName = keyof typeof OPS;
+
+// the names the preload exposes are exactly the contract's (a type error otherwise)
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const NAMES_AGREE: Same<OpName, (typeof OP_NAMES)[number]> & Same<keyof typeof TOPICS, (typeof TOPIC_NAMES)[number]> = true;
 export type OpParams<K extends OpName> = z.input<(typeof OPS)[K]['params']>;
 export type OpResult<K extends OpName> = z.infer<(typeof OPS)[K]['result']>;
 

@@ -15,14 +15,14 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
-import { extname, join, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientMessage, HTTP_STATUS, type ApiError, type ServerMessage } from '../common/contract.js';
 import { contentSecurityPolicy } from '../common/csp.js';
 import type { App } from '../services/app.js';
 import { NotFound } from '../services/errors.js';
+import { appFiles, appResponse, securityHeaders } from './app-protocol.js';
 import { ApiFailure, call, handlers, subscribe, toApiError } from '../api/handlers.js';
 
 export interface HostOptions {
@@ -45,7 +45,24 @@ export interface Host {
 }
 
 const COOKIE = 'camd_token';
-const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json', '.ico': 'image/x-icon', '.webp': 'image/webp' };
+
+/** A web Response (the shared handler's) written to Node's ServerResponse. */
+async function send(res: ServerResponse, r: Response, headOnly: boolean): Promise<void> {
+  r.headers.forEach((v, k) => res.setHeader(k, v));
+  res.writeHead(r.status);
+  if (!r.body || headOnly) {
+    await r.body?.cancel();
+    res.end();
+    return;
+  }
+  await new Promise<void>((done) => {
+    Readable.fromWeb(r.body as import('node:stream/web').ReadableStream)
+      .on('error', () => (res.destroy(), done()))
+      .pipe(res)
+      .on('finish', done)
+      .on('close', done);
+  });
+}
 
 function sameToken(given: string | null | undefined, token: string): boolean {
   if (!given) return false;
@@ -68,14 +85,11 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const table = handlers(o.app);
   let port = 0;
   const csp = () => contentSecurityPolicy([`ws://127.0.0.1:${port}`]);
-  const staticRoot = o.staticDir && existsSync(join(o.staticDir, 'index.html')) ? realpathSync(o.staticDir) : null;
+  // the files and images: the same handler as the Electron window's camd:// scheme
+  const files = { ...appFiles(o.app, o.staticDir, ''), get csp() { return csp(); } };
 
   const headers = (res: ServerResponse, type?: string) => {
-    res.setHeader('Content-Security-Policy', csp());
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    for (const [k, v] of Object.entries(securityHeaders(csp()))) res.setHeader(k, v);
     if (type) res.setHeader('Content-Type', type);
   };
   const fail = (res: ServerResponse, error: ApiError, status = HTTP_STATUS[error.cause]) => {
@@ -119,54 +133,6 @@ export async function startHost(o: HostOptions): Promise<Host> {
       req.on('error', rej);
     });
 
-  const serveImage = async (res: ServerResponse, req: IncomingMessage, idText: string, kind: string, url: URL) => {
-    if (!/^[1-9]\d{0,15}$/.test(idText) || (kind !== 'thumb' && kind !== 'file')) throw new NotFound('image');
-    const id = Number(idText);
-    if (kind === 'thumb') {
-      const size = Number(url.searchParams.get('size') ?? 256);
-      if (!Number.isInteger(size) || size < 16 || size > 2048) throw new ApiFailure({ message: 'size must be an integer 16..2048', cause: 'usage', field: 'size' });
-      const f = await o.app.images.file(id);
-      const etag = `"${f.sha256 ?? 'x'}-${size}"`;
-      if (req.headers['if-none-match'] === etag) return void res.writeHead(304).end();
-      const webp = await o.app.images.thumb(id, size);
-      headers(res, 'image/webp');
-      res.setHeader('Cache-Control', 'private, no-cache');
-      res.setHeader('ETag', etag);
-      res.writeHead(200).end(webp);
-      return;
-    }
-    const f = await o.app.images.file(id);
-    headers(res, f.mime);
-    res.setHeader('Cache-Control', 'private, no-cache');
-    res.writeHead(200);
-    createReadStream(f.path).on('error', () => res.destroy()).pipe(res);
-  };
-
-  const serveStatic = (res: ServerResponse, pathname: string) => {
-    if (!staticRoot) {
-      if (pathname !== '/' && pathname !== '/index.html') throw new NotFound('file');
-      headers(res, 'text/html; charset=utf-8');
-      res.writeHead(200).end('<!doctype html><meta charset="utf-8"><title>CAMD Studio</title><p>The renderer is not built: run <code>npm run build</code>. The API is served under /api/.</p>');
-      return;
-    }
-    let rel: string;
-    try {
-      rel = decodeURIComponent(pathname);
-    } catch {
-      throw new NotFound('file');
-    }
-    if (rel.includes('\0')) throw new NotFound('file');
-    // the renderer routes with the URL's hash: a path is a file of the bundle, or nothing
-    const file = resolve(staticRoot, '.' + (rel === '/' ? '/index.html' : rel));
-    if (!file.startsWith(staticRoot + sep) || !existsSync(file) || !statSync(file).isFile()) throw new NotFound('file');
-    const real = realpathSync(file);
-    if (!real.startsWith(staticRoot + sep)) throw new NotFound('file');
-    headers(res, MIME[extname(real)] ?? 'application/octet-stream');
-    res.setHeader('Cache-Control', real.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-cache');
-    res.writeHead(200);
-    createReadStream(real).pipe(res);
-  };
-
   const server = createServer((req, res) => {
     void (async () => {
       if (!hostOk(req)) return fail(res, { message: 'unknown host', cause: 'unauthorized' });
@@ -187,9 +153,8 @@ export async function startHost(o: HostOptions): Promise<Host> {
       const path = url.pathname;
       try {
         if (path.startsWith('/api/images/')) {
-          const m = /^\/api\/images\/([^/]+)\/([^/]+)$/.exec(path);
-          if (!m || req.method !== 'GET') throw new NotFound('image');
-          return await serveImage(res, req, m[1]!, m[2]!, url);
+          if (req.method !== 'GET') throw new NotFound('image');
+          return await send(res, await appResponse(files, url, req.headers['if-none-match'] ?? null), false);
         }
         if (path.startsWith('/api/')) {
           if (req.method !== 'POST') throw new ApiFailure({ message: 'operations are POST requests', cause: 'usage' });
@@ -209,7 +174,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
           return;
         }
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiFailure({ message: 'method not allowed', cause: 'usage' });
-        serveStatic(res, path);
+        return await send(res, await appResponse(files, url), req.method === 'HEAD');
       } catch (e) {
         fail(res, toApiError(e));
       }

@@ -1,0 +1,96 @@
+/**
+ * The app's files as responses — the one handler behind both transports: the Electron window's
+ * `camd://app/…` scheme (protocol.handle) and browser mode's HTTP host. It serves the built
+ * renderer's files (a path is a file of the bundle, or a 404: the renderer routes with the URL's
+ * hash) and the images of the store by id (`/api/images/<id>/thumb|file`: the store's row,
+ * realpath, containment in the dataset's folder), every response with the app's
+ * Content-Security-Policy. Authentication is the transport's business (the token in browser
+ * mode; only the app's own window can load camd://).
+ */
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import { extname, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import type { App } from '../services/app.js';
+import { NotFound } from '../services/errors.js';
+import { HTTP_STATUS, type ApiError } from '../common/contract.js';
+import { toApiError } from '../api/handlers.js';
+
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json', '.ico': 'image/x-icon', '.webp': 'image/webp' };
+
+/** Headers every response of the app carries. */
+export function securityHeaders(csp: string): Record<string, string> {
+  return { 'Content-Security-Policy': csp, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Resource-Policy': 'same-origin' };
+}
+
+/** A failure as a JSON response with its status. */
+export function errorResponse(error: ApiError, csp: string, status = HTTP_STATUS[error.cause]): Response {
+  return new Response(JSON.stringify({ error }), { status, headers: { ...securityHeaders(csp), 'Content-Type': 'application/json; charset=utf-8' } });
+}
+
+function fileBody(path: string): ReadableStream {
+  return Readable.toWeb(createReadStream(path)) as ReadableStream;
+}
+
+export interface AppFiles {
+  app: App;
+  /** The built renderer (index.html and assets), realpath; null: a page that says how to build it. */
+  staticRoot: string | null;
+  csp: string;
+}
+
+export function appFiles(app: App, staticDir: string | undefined, csp: string): AppFiles {
+  const staticRoot = staticDir && existsSync(resolve(staticDir, 'index.html')) ? realpathSync(staticDir) : null;
+  return { app, staticRoot, csp };
+}
+
+async function image(f: AppFiles, idText: string, kind: string, url: URL, ifNoneMatch: string | null): Promise<Response> {
+  if (!/^[1-9]\d{0,15}$/.test(idText) || (kind !== 'thumb' && kind !== 'file')) throw new NotFound('image');
+  const id = Number(idText);
+  const file = await f.app.images.file(id);
+  const headers = { ...securityHeaders(f.csp), 'Cache-Control': 'private, no-cache' };
+  if (kind === 'thumb') {
+    const size = Number(url.searchParams.get('size') ?? 256);
+    if (!Number.isInteger(size) || size < 16 || size > 2048) return errorResponse({ message: 'size must be an integer 16..2048', cause: 'usage', field: 'size' }, f.csp);
+    const etag = `"${file.sha256 ?? 'x'}-${size}"`;
+    if (ifNoneMatch === etag) return new Response(null, { status: 304, headers: { ...headers, ETag: etag } });
+    const webp = await f.app.images.thumb(id, size);
+    return new Response(new Uint8Array(webp), { status: 200, headers: { ...headers, 'Content-Type': 'image/webp', ETag: etag } });
+  }
+  return new Response(fileBody(file.path), { status: 200, headers: { ...headers, 'Content-Type': file.mime } });
+}
+
+function bundleFile(f: AppFiles, pathname: string): Response {
+  const headers = securityHeaders(f.csp);
+  if (!f.staticRoot) {
+    if (pathname !== '/' && pathname !== '/index.html') throw new NotFound('file');
+    return new Response('<!doctype html><meta charset="utf-8"><title>CAMD Studio</title><p>The renderer is not built: run <code>npm run build</code>. The API is served under /api/.</p>', { status: 200, headers: { ...headers, 'Content-Type': 'text/html; charset=utf-8' } });
+  }
+  let rel: string;
+  try {
+    rel = decodeURIComponent(pathname);
+  } catch {
+    throw new NotFound('file');
+  }
+  if (rel.includes('\0')) throw new NotFound('file');
+  const file = resolve(f.staticRoot, '.' + (rel === '/' ? '/index.html' : rel));
+  if (!file.startsWith(f.staticRoot + sep) || !existsSync(file) || !statSync(file).isFile()) throw new NotFound('file');
+  const real = realpathSync(file);
+  if (!real.startsWith(f.staticRoot + sep)) throw new NotFound('file');
+  const cache = real.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-cache';
+  return new Response(fileBody(real), { status: 200, headers: { ...headers, 'Content-Type': MIME[extname(real)] ?? 'application/octet-stream', 'Cache-Control': cache } });
+}
+
+/** A GET of the app: an image of the store by id, or a file of the bundle. Never throws: failures are responses. */
+export async function appResponse(f: AppFiles, url: URL, ifNoneMatch: string | null = null): Promise<Response> {
+  try {
+    const path = url.pathname;
+    if (path.startsWith('/api/images/')) {
+      const m = /^\/api\/images\/([^/]+)\/([^/]+)$/.exec(path);
+      if (!m) throw new NotFound('image');
+      return await image(f, m[1]!, m[2]!, url, ifNoneMatch);
+    }
+    return bundleFile(f, path);
+  } catch (e) {
+    return errorResponse(toApiError(e), f.csp);
+  }
+}
