@@ -18,11 +18,14 @@ import { appPaths, type AppPaths } from './paths.js';
 import { camdBin } from './package-root.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
 import { childProcessLauncher, type Launcher } from '../supervisor/launcher.js';
+import { nodeCommand, type CamdCommand } from './camd-command.js';
 
 export interface AppOptions {
   dataDir: string;
   /** How workers are started (default: `node camd.js worker` child processes; Electron passes its utilityProcess adapter). */
   launcher?: Launcher;
+  /** How one-shot camd commands run (default: `node camd.js …` child processes; Electron passes utility processes). */
+  command?: CamdCommand;
   supervisor?: SupervisorOptions;
 }
 
@@ -47,10 +50,11 @@ export class App {
     this.datasets = new Datasets(this.store, this.jobs, this.bus);
     this.images = new Images(this.store, this.paths.thumbs);
     this.supervisor = new Supervisor(this.store, this.bus, opts.launcher ?? childProcessLauncher(camdBin()), this.paths.db, this.paths.logs, opts.supervisor);
-    this.runs = new Runs(this.store, this.paths, this.datasets, this.supervisor, this.bus, camdBin());
+    const command = opts.command ?? nodeCommand(camdBin());
+    this.runs = new Runs(this.store, this.paths, this.datasets, this.supervisor, this.bus, command);
     this.metrics = new Metrics(this.store);
-    this.results = new Results(this.store, camdBin(), this.paths.exports);
-    this.system = new System(this.paths, camdBin());
+    this.results = new Results(this.store, command, this.paths.exports);
+    this.system = new System(this.paths, command);
     this.supervisor.recover();
   }
 

@@ -3,21 +3,18 @@
  * checkpoints (with whether the file is still there), and exports of a checkpoint through the
  * trainer's exporters (`camd export` in a child process: TensorFlow.js stays out of this one).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CamdError, isAbsolutePath, type Store } from 'camd-studio/trainer';
 import type { z } from 'zod';
 import type { Checkpoint, Evaluation } from '../common/contract.js';
 import { NotFound } from './errors.js';
-
-const run = promisify(execFile);
+import { failureLine, type CamdCommand } from './camd-command.js';
 
 export class Results {
   constructor(
     private readonly store: Store,
-    private readonly camdBin: string,
+    private readonly camd: CamdCommand,
     private readonly exportsDir: string,
   ) {}
 
@@ -38,13 +35,8 @@ export class Results {
     if (out !== undefined && !isAbsolutePath(out)) throw new CamdError('input', `out must be an absolute path, got '${out}'`, 'out');
     mkdirSync(this.exportsDir, { recursive: true });
     const target = out ?? join(this.exportsDir, `${ck.run_id.slice(0, 8)}-${ck.kind}-${ck.step}${format === 'safetensors' ? '.safetensors' : ''}`);
-    try {
-      const r = await run(process.execPath, [this.camdBin, 'export', '--checkpoint', ck.path, '--format', format, '--out', target], { timeout: 600_000, maxBuffer: 1 << 20 });
-      return { out: target, message: r.stdout.trim() };
-    } catch (e) {
-      const err = e as { stderr?: string; code?: number };
-      const line = (err.stderr ?? '').trim().split('\n').pop()?.replace(/^camd: /, '') ?? String(e);
-      throw new CamdError(err.code === 2 ? 'input' : 'io', line, err.code === 2 ? 'out' : undefined);
-    }
+    const r = await this.camd(['export', '--checkpoint', ck.path, '--format', format, '--out', target], { timeoutMs: 600_000, maxBuffer: 1 << 20 });
+    if (r.code !== 0) throw new CamdError(r.code === 2 ? 'input' : 'io', failureLine(r), r.code === 2 ? 'out' : undefined);
+    return { out: target, message: r.stdout.trim() };
   }
 }

@@ -12,6 +12,7 @@ import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from './run-rows.js';
 import { estimatePretrain } from './estimate.js';
+import type { CamdCommand } from './camd-command.js';
 import { RunLog } from '../supervisor/run-log.js';
 import type { Datasets } from './datasets.js';
 import type { EventBus } from './bus.js';
@@ -28,7 +29,7 @@ export class Runs {
     private readonly datasets: Datasets,
     private readonly supervisor: Supervisor,
     private readonly bus: EventBus,
-    private readonly camdBin: string,
+    private readonly camd: CamdCommand,
   ) {}
 
   create(input: CreateRun): Run {
@@ -107,7 +108,7 @@ export class Runs {
   /** The time a pre-training would take, from three measured steps of its settings (see estimate.ts). */
   estimate(dataset: number, settings: z.infer<typeof PretrainSettings>): Promise<z.infer<typeof Estimate>> {
     const d = this.datasets.get(dataset);
-    return estimatePretrain(this.camdBin, d.image_count, settings);
+    return estimatePretrain(this.camd, d.image_count, settings);
   }
 
   get(id: string): Run {

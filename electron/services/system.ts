@@ -3,28 +3,26 @@
  * ladder (loaded, or why not and what to do) — `camd info --json` in a child process, so that the
  * probing (TensorFlow.js, Dawn, CUDA) never loads into this process. Cached for ten minutes.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { z } from 'zod';
 import type { SystemInfo } from '../common/contract.js';
 import type { AppPaths } from './paths.js';
 import { packageVersion } from './package-root.js';
-
-const run = promisify(execFile);
+import { failureLine, type CamdCommand } from './camd-command.js';
 
 export class System {
   private cached: { at: number; backends: Record<string, unknown> } | null = null;
 
   constructor(
     private readonly paths: AppPaths,
-    private readonly camdBin: string,
+    private readonly camd: CamdCommand,
   ) {}
 
   async info(): Promise<z.infer<typeof SystemInfo>> {
     if (!this.cached || Date.now() - this.cached.at > 600_000) {
       let backends: Record<string, unknown>;
+      const r = await this.camd(['info', '--json'], { timeoutMs: 120_000, maxBuffer: 4 << 20 });
       try {
-        const r = await run(process.execPath, [this.camdBin, 'info', '--json'], { timeout: 120_000, maxBuffer: 4 << 20 });
+        if (r.code !== 0) throw new Error(failureLine(r));
         backends = JSON.parse(r.stdout) as Record<string, unknown>;
       } catch (e) {
         backends = { error: `camd info failed: ${(e as Error).message.split('\n')[0]}` };

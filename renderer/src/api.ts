@@ -7,7 +7,7 @@
 import { ref } from 'vue';
 import { z } from 'zod';
 import { ApiCallError, ApiClient, httpCalls, webSocketTransport, type Transport } from '../../electron/common/client.js';
-import type { ApiError } from '../../electron/common/contract.js';
+import type { BridgeOpName, BridgeTopicName, CamdBridge, Envelope } from '../../electron/common/bridge.js';
 
 // Zod compiles fast paths with `new Function` unless told not to; the CSP forbids eval.
 z.config({ jitless: true });
@@ -59,15 +59,25 @@ function browserTransport(): Transport {
   };
 }
 
+function unwrap<T>(r: Envelope<T>): T {
+  if (r.error) throw new ApiCallError(r.error);
+  return r.result as T;
+}
+
 function electronTransport(bridge: CamdBridge): Transport {
   connected.value = true;
   return {
     call: async (op, params) => {
-      const r = (await bridge.call(op, params)) as { result?: unknown; error?: ApiError };
-      if (r.error) throw new ApiCallError(r.error);
-      return r.result;
+      const fn = bridge.ops[op as BridgeOpName];
+      if (!fn) throw new ApiCallError({ message: `unknown operation '${op}'`, cause: 'not-found' });
+      return unwrap(await fn(params));
     },
-    subscribe: (topic, params, onEvent) => bridge.subscribe(topic, params, onEvent),
+    subscribe: async (topic, params, onEvent) => {
+      const fn = bridge.topics[topic as BridgeTopicName];
+      if (!fn) throw new ApiCallError({ message: `unknown topic '${topic}'`, cause: 'not-found' });
+      const { id } = unwrap(await fn(params, onEvent));
+      return () => bridge.unsubscribe(id);
+    },
     close: () => undefined,
   };
 }

@@ -5,15 +5,7 @@ declare module '*.vue' {
   export default component;
 }
 
-/** What the Electron preload exposes (absent in browser mode). */
-interface CamdBridge {
-  call(op: string, params: unknown): Promise<unknown>;
-  subscribe(topic: string, params: unknown, onEvent: (data: unknown) => void): Promise<() => void>;
-  /** The path of a dropped file or folder (Electron's webUtils.getPathForFile). */
-  pathForFile(file: File): string;
-  /** A native folder picker; null when cancelled. */
-  pickFolder(): Promise<string | null>;
-}
+/** What the Electron preload exposes (absent in browser mode): electron/common/bridge.ts. */
 interface Window {
-  camd?: CamdBridge;
+  camd?: import('../../electron/common/bridge.js').CamdBridge;
 }

@@ -33,7 +33,7 @@ function walk(entry: string): { files: Set<string>; bare: Set<string> } {
 }
 
 describe('the shared modules', () => {
-  for (const entry of ['electron/common/contract.ts', 'electron/common/client.ts', 'electron/common/csp.ts', 'trainer/src/api/protocol.ts']) {
+  for (const entry of ['electron/common/contract.ts', 'electron/common/client.ts', 'electron/common/csp.ts', 'electron/common/names.ts', 'electron/common/bridge.ts', 'trainer/src/api/protocol.ts']) {
     it(`${entry} imports only zod and pure modules`, () => {
       const { files, bare } = walk(entry);
       expect([...bare].filter((b) => b !== 'zod')).toEqual([]);

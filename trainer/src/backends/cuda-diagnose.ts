@@ -15,6 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { findOptional } from './optional-packages.js';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -642,7 +643,7 @@ export async function probeCuda(options: ProbeCudaOptions = {}): Promise<CudaPro
     if (env['LD_LIBRARY_PATH'] !== undefined) probe.ldLibraryPath = env['LD_LIBRARY_PATH'];
 
     // Package and its native parts.
-    const pkgDir = resolvePackageDir(cwd);
+    const pkgDir = resolvePackageDir(cwd) ?? (options.cwd === undefined ? findOptional(TFJS_NODE_GPU, env)?.dir : undefined);
     if (pkgDir) {
       probe.packageInstalled = true;
       probe.packageDir = pkgDir;

@@ -4,6 +4,7 @@
  * and why the others were skipped.
  */
 import * as tf from '@tensorflow/tfjs';
+import { BACKENDS_DIR_ENV, backendsDir, findOptional, importOptional } from './optional-packages.js';
 import { createRequire } from 'node:module';
 import { installWasmKernelFixes, PATCHED_WASM_KERNELS } from './wasm/register.js';
 import { diagnoseCuda, probeCuda, type CudaDiagnosis } from './cuda-diagnose.js';
@@ -78,7 +79,8 @@ let tensorflowLoaded: string | null = null;
 /** Tries tfjs-node-gpu, then tfjs-node. Both register the backend 'tensorflow'. */
 async function loadTensorflowRung(reports: RungReport[]): Promise<boolean> {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
-    const version = packageVersion(pkg);
+    const found = findOptional(pkg);
+    const version = found?.version ?? null;
     const report: RungReport = { backend: 'tensorflow', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
     reports.push(report);
     if (tensorflowLoaded === pkg) {
@@ -86,7 +88,7 @@ async function loadTensorflowRung(reports: RungReport[]): Promise<boolean> {
       return true;
     }
     if (version === null) {
-      report.reason = 'not installed (optional dependency: npm skips it when its install script cannot download libtensorflow 2.9.1)';
+      report.reason = `not installed (optional dependency: npm skips it when its install script cannot download libtensorflow 2.9.1; the desktop app looks in $${BACKENDS_DIR_ENV}${backendsDir() ? ` = ${backendsDir()}` : ''})`;
       if (pkg === '@tensorflow/tfjs-node-gpu') report.details['cuda'] = diagnoseCuda(await probeCuda());
       continue;
     }
@@ -94,7 +96,8 @@ async function loadTensorflowRung(reports: RungReport[]): Promise<boolean> {
       report.reason = `${tensorflowLoaded} is already loaded in this process`;
       continue;
     }
-    const r = await withStderrCapture(() => import(pkg));
+    if (found!.external) report.details['from'] = found!.dir;
+    const r = await withStderrCapture(() => importOptional(found!));
     if (r.error !== undefined) {
       report.reason = `installed but failed to load: ${oneLine(r.error)}`;
       if (pkg === '@tensorflow/tfjs-node-gpu') {

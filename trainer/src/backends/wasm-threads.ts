@@ -66,6 +66,9 @@ function prepareWorkerScript(): { workerPath: string } | { error: string } {
   try {
     const require = createRequire(import.meta.url);
     pkgDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+    // in the packaged app the package is unpacked beside app.asar: pthread workers load it from there
+    const unpacked = pkgDir.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+    if (unpacked !== pkgDir && fs.existsSync(unpacked)) pkgDir = unpacked;
     const mainJs = path.join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
     const workerModule = path.join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js');
     if (!fs.existsSync(mainJs) || !fs.existsSync(path.join(pkgDir, 'dist', 'tfjs-backend-wasm-threaded-simd.wasm'))) {
