@@ -45,6 +45,29 @@ export class FakeWebContents extends EventEmitter {
   ) {
     super();
   }
+  /**
+   * Chrome DevTools Protocol: drag events with files (Input.dispatchDragEvent). A drop is handled
+   * as the renderer's FolderInput does (tests/renderer/folder-input.test.ts): the preload's
+   * pathForFile, then datasets.add.
+   */
+  readonly debugger = {
+    attached: false,
+    attach: () => void (this.debugger.attached = true),
+    detach: () => void (this.debugger.attached = false),
+    sendCommand: async (method: string, params: { type: string; data: { files?: string[] } }) => {
+      if (!this.debugger.attached) throw new Error('debugger not attached');
+      if (method !== 'Input.dispatchDragEvent') throw new Error(`fake debugger: ${method}`);
+      if (params.type !== 'drop') return {};
+      const page = this.pages.find((p) => p.frame === this.mainFrame)!;
+      const bridge = page.world['camd'] as { pathForFile(f: unknown): string; ops: Record<string, (p: unknown) => Promise<unknown>> };
+      const first = params.data.files?.[0];
+      if (first) {
+        const path = bridge.pathForFile({ name: first.split('/').pop(), path: first });
+        if (path) await bridge.ops['datasets.add']!({ path });
+      }
+      return {};
+    },
+  };
   isLoading(): boolean {
     return false;
   }
@@ -184,6 +207,9 @@ export class FakeBrowserWindow extends EventEmitter {
   show(): void {
     this.visible = true;
   }
+  getContentSize(): [number, number] {
+    return [Number(this.options['width'] ?? 800), Number(this.options['height'] ?? 600)];
+  }
   setTitle(t: string): void {
     this.title = t;
   }
@@ -232,6 +258,14 @@ class FakeApp extends EventEmitter {
     if (name !== 'userData') throw new Error(`fake app.getPath: ${name}`);
     return this.userData;
   }
+  setPath(name: string, value: string): void {
+    if (name !== 'userData') throw new Error(`fake app.setPath: ${name}`);
+    this.userData = value;
+  }
+  /** The utility processes alive, as Electron lists them. */
+  getAppMetrics(): { type: string; name?: string; pid: number }[] {
+    return fake.forked.filter((f) => f.alive).map((f) => ({ type: 'Utility', name: (f.options as { serviceName?: string }).serviceName, pid: f.pid! }));
+  }
   /** As Electron: before-quit (cancellable), then the app ends. */
   quit(): void {
     this.quitRequests++;
@@ -260,7 +294,9 @@ class FakeUtilityProcess extends EventEmitter {
     this.pid = this.child.pid;
     this.stdout = this.child.stdout;
     this.stderr = this.child.stderr;
-    fake.forked.push({ modulePath, args, options, pid: this.pid });
+    const record = { modulePath, args, options, pid: this.pid, alive: true };
+    fake.forked.push(record);
+    this.child.on('exit', () => (record.alive = false));
     this.child.on('spawn', () => this.emit('spawn'));
     this.child.on('exit', (code, signal) => {
       const exitCode = code ?? 128 + (signal ? (constants.signals as Record<string, number>)[signal]! : 0);
@@ -306,7 +342,7 @@ export const fake = {
   messageBoxes: [] as Record<string, unknown>[],
   errorBoxes: [] as [string, string][],
   openedPaths: [] as string[],
-  forked: [] as { modulePath: string; args: string[]; options: unknown; pid: number | undefined }[],
+  forked: [] as { modulePath: string; args: string[]; options: unknown; pid: number | undefined; alive: boolean }[],
   requireGoneListener: true,
   /** A request of the camd:// scheme, as the window's loads would make it. */
   async request(url: string, init?: RequestInit): Promise<Response> {
