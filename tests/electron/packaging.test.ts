@@ -70,6 +70,22 @@ describe('the package (electron-builder, dir target)', () => {
     expect(missing.filter((m) => !/^@tensorflow\/tfjs-node(-gpu)? /.test(m))).toEqual([]);
   });
 
+  it("every packaged module's entry point is there", () => {
+    const missing: string[] = [];
+    for (const f of files) {
+      const m = /^(.*\/node_modules\/((?:@[^/]+\/)?[^/]+))\/package\.json$/.exec(f);
+      if (!m) continue;
+      const meta = JSON.parse(asar.extractFile(archive, f.slice(1)).toString()) as { main?: unknown; exports?: unknown; types?: unknown; typings?: unknown };
+      if (!meta.main && (meta.types !== undefined || meta.typings !== undefined)) continue; // type declarations only
+      const entry = typeof meta.main === 'string' && meta.main ? meta.main : 'index.js';
+      if (meta.exports !== undefined && typeof meta.main !== 'string') continue; // exports maps: the import walk above
+      const main = posix.join(m[1]!, entry);
+      const candidates = [main, `${main}.js`, `${main}.json`, `${main}.node`, posix.join(main, 'index.js')];
+      if (!candidates.some((c) => files.has(c))) missing.push(`${m[2]} → ${entry}`);
+    }
+    expect(missing.filter((x) => !x.startsWith('@types/'))).toEqual([]);
+  });
+
   it('native code unpacked beside the archive (better-sqlite3, sharp and its @img builds, our addons, wasm, Dawn for this platform only)', () => {
     const nodeFiles = [...files].filter((f) => f.endsWith('.node'));
     expect(nodeFiles.length).toBeGreaterThan(2);
