@@ -14,7 +14,8 @@ import { SCHEME } from './protocol.js';
 
 /** The main frame of one of the app's pages. */
 export function isAppFrame(frame: WebFrameMain | null | undefined): boolean {
-  if (!frame || frame.parent !== null) return false;
+  // a frame that navigated away (detached, Electron ≥ 33) is no longer the page that asked
+  if (!frame || frame.parent !== null || frame.detached) return false;
   try {
     const u = new URL(frame.url);
     return u.protocol === `${SCHEME}:` && u.host === 'app';

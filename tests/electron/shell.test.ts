@@ -241,6 +241,8 @@ describe('the bridge', () => {
     expect(await fake.handlers.get(CHANNELS.call)!(ev, { op: 1 }, {})).toEqual({ error: expect.objectContaining({ cause: 'usage' }) });
     expect(await fake.handlers.get(CHANNELS.subscribe)!(ev, -1, 'runs', {})).toEqual({ error: expect.objectContaining({ cause: 'usage' }) });
     expect(await fake.handlers.get(CHANNELS.call)!({ sender: win.webContents, senderFrame: null }, 'datasets.list', {})).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
+    const detached = { url: 'camd://app/index.html', parent: null, detached: true };
+    expect(await fake.handlers.get(CHANNELS.call)!({ sender: win.webContents, senderFrame: detached }, 'datasets.list', {})).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
     // IPC clones its arguments: a function in the params never reaches the main process
     await expect(bridge.ops['datasets.list']({ f: () => 1 })).rejects.toThrow(/could not be cloned/);
     // the folder picker answers the app's page
