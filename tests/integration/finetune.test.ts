@@ -9,6 +9,8 @@ import { CELEBA_ATTRIBUTES } from '../../trainer/src/finetune/labels.js';
 import { RunEvent } from '../../trainer/src/api/events.js';
 import { attributeCsv, expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
+import { Store } from '../../trainer/src/store/store.js';
+import * as L from '../../trainer/src/labels/index.js';
 
 const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url));
 
@@ -46,6 +48,38 @@ function rafdbLayout(src: string): string {
 }
 
 describe('camd finetune', () => {
+  it('labels made in the app train with --format store: the schema by name, people\'s labels only, a stratified split kept in the store', () => {
+    const db = join(tempDir('db'), 'camd.db');
+    const scan = camd(['scan', folders, '--db', db]);
+    expect(scan.status, scan.stderr).toBe(0);
+    const store = new Store(db);
+    const d = store.datasetByRoot(folders)!;
+    const s = L.createSchema(store.db, { datasetId: d.id, name: 'expressions', task: 'fer', names: ['smile', 'frown', 'surprise'] });
+    const byName = new Map(s.fields.map((f) => [f.name, f.id]));
+    const images = store.images(d.id, 'ok');
+    for (const im of images) L.writeLabels(store.db, { schemaId: s.id, imageIds: [im.id], labeller: 'ana', changes: [{ slot: 0, value: byName.get(im.rel_path.split('/')[0]!)! }] });
+    // a model's accepted guess is not a label for training unless asked
+    store.createRun({ id: 'guesser', kind: 'finetune', config: {}, seed: 0 });
+    const spare = images.slice(0, 5).map((im) => im.id);
+    L.writeLabels(store.db, { schemaId: s.id, imageIds: spare, labeller: 'ben', changes: [{ slot: 0, value: byName.get('smile')! }], source: 'accepted', runId: 'guesser' });
+    store.close();
+    const missing = camd(['finetune', '--task', 'fer', '--format', 'store', '--data', folders, '--init', 'none', '--db', db, '--out', join(tempDir('run'), 'x')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.trim()).toBe('camd: --schema is required with --format store (the label schema: its name or id)');
+    const wrong = camd(['finetune', '--task', 'fer', '--format', 'store', '--schema', 'poses', '--data', folders, '--init', 'none', '--db', db, '--out', join(tempDir('run'), 'y')]);
+    expect(wrong.stderr.trim()).toBe(`camd: the dataset ${folders} has no label schema 'poses' (it has 'expressions')`);
+    const r = camd(['finetune', '--json', '--task', 'fer', '--format', 'store', '--schema', 'expressions', '--data', folders, '--init', 'none', '--preset', 'micro', '--epochs', '1', '--batch', '16', '--aa', 'none', '--out', join(tempDir('run'), 'ft'), '--db', db]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(of(r.events, 'start')[0]).toMatchObject({ format: 'store', classes: 3, train: 192, val: 24, test: 24 });
+    expect(of(r.events, 'log').some((e) => /240 labelled face\(s\) had no split: assigned from seed 0/.test(String(e.message)))).toBe(true);
+    const after = new Store(db);
+    // the split is the store's: 8/8 per class in val and test
+    expect(L.splitCounts(after.db, s.id, true).byClass).toEqual({ smile: { train: 64, val: 8, test: 8 }, frown: { train: 64, val: 8, test: 8 }, surprise: { train: 64, val: 8, test: 8 } });
+    const run = after.db.prepare("SELECT config FROM runs WHERE kind = 'finetune' AND id != 'guesser'").pluck().get() as string;
+    expect(JSON.parse(run)).toMatchObject({ format: 'store', schema_id: s.id, field_ids: s.fields.map((f) => f.id), labels: 'human', names: ['smile', 'frown', 'surprise'] });
+    after.close();
+  });
+
   it('from random init learns the expressions of held-out rendered faces clearly above chance', () => {
     const db = join(tempDir('db'), 'camd.db');
     const r = camd(['finetune', '--json', '--task', 'fer', '--format', 'folders', '--data', folders, '--init', 'none', '--preset', 'micro', '--epochs', '16', '--batch', '16', '--blr', '0.032', '--warmup-epochs', '1', '--aa', 'none', '--reprob', '0', '--min-crop-scale', '0.6', '--drop-path', '0', '--layer-decay', '0.9', '--out', join(tempDir('run'), 'ft'), '--db', db]);
@@ -134,7 +168,7 @@ describe('camd finetune', () => {
     sql.close();
     const bad = camd(['finetune', '--task', 'fer', '--format', 'celeba', '--data', root, '--init', 'none', '--db', db]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim()).toBe('camd: the celeba labels are a far task, not fer');
+    expect(bad.stderr.trim()).toBe('camd: the celeba labels are attributes (far), not fer');
     const noinit = camd(['finetune', '--task', 'far', '--format', 'celeba', '--data', root, '--init', '/no/such.ckpt', '--db', db]);
     expect(noinit.status).toBe(2);
     expect(noinit.stderr.trim()).toBe('camd: checkpoint /no/such.ckpt does not exist');

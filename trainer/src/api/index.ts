@@ -10,6 +10,7 @@
  *   runEval(spec, sink, signal)       a fine-tuned classifier alone on val/test
  *   scan(spec, sink, signal)          index a folder of images into the store
  *   maskPreview(spec)                 the two views and block mask the trainer would make
+ *   labels.*(store.db, …)             labelling: schemas, writes, undo/redo, queue, progress, splits, exports
  */
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { scanDataset, type ScanReport } from '../data/scan.js';
@@ -22,6 +23,8 @@ import { EvalSpec, FinetuneSpec, MaskPreviewSpec, PretrainSpec, ScanSpec, parseS
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 
 export * from './protocol.js';
+/** Labelling over the store: schemas, label writes with undo/redo, queue, progress, splits, import/export, predictions. */
+export * as labels from '../labels/index.js';
 export { describeUserFacing } from '../util/system-errors.js';
 export type { ScanReport } from '../data/scan.js';
 export type { MaskPreview, PreviewImage } from '../data/preview.js';

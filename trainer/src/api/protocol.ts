@@ -11,3 +11,6 @@ export { CamdError, ERROR_CAUSES, EXIT_CODE, type ErrorCause } from '../util/err
 export { PRESET_NAMES, presetConfig, gridOf, maskedCount, parameterCounts, DEFAULT_MASK_RATIO, type PresetName, type ModelConfig } from '../model/config.js';
 export { BACKEND_NAMES, type BackendName, type BackendChoice } from '../backends/names.js';
 export { FORMATS, type LabelFormat } from '../finetune/formats.js';
+export { FILE_FORMATS } from '../finetune/formats.js';
+export { TEMPLATES, TEMPLATE_IDS, RESERVED_KEYS, defaultShortcuts, shortcutProblem, templateOf, type Template, type SchemaTask, type FieldKind } from '../labels/templates.js';
+export { CELEBA_ATTRIBUTES, RAFDB_CLASSES, FERPLUS_CLASSES } from '../finetune/label-names.js';

@@ -30,6 +30,8 @@ const backend = z.enum(['auto', ...BACKEND_NAMES], { message: `must be auto, ${B
 const threads = z.union([z.literal('auto'), z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 64)], { message: "must be 'auto' or an integer 1..64" });
 const task = z.enum(['far', 'fer'], { message: 'must be far or fer' });
 const format = z.enum(FORMATS, { message: `must be one of ${FORMATS.join(', ')}` });
+const schemaRef = z.string().min(1, { message: 'names a label schema' }).max(100);
+const labelUse = z.enum(['human', 'human+accepted'], { message: 'must be human or human+accepted' });
 
 /** A pre-training run: a new one in `out`, or (resume) the run that `out` holds. */
 /** A run id chosen by the caller (the app records a queued run before its worker starts). */
@@ -91,11 +93,17 @@ export const FinetuneFields = z
     backend: backend.optional(),
     threads: threads.optional(),
     maxPixels: atLeast1('pixels').optional(),
+    /** --format store: the label schema of the dataset (its name, or its id). */
+    schema: schemaRef.optional(),
+    /** --format store: people's and files' labels only (default), or accepted predictions too. */
+    labels: labelUse.optional(),
   })
   .strict();
 
 /** A fine-tuning (or linear-probe) run on a labelled dataset, in the new folder `out`. */
-export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.preset === undefined, { message: 'goes with --init none; a checkpoint brings its own architecture', path: ['preset'] });
+export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.preset === undefined, { message: 'goes with --init none; a checkpoint brings its own architecture', path: ['preset'] })
+  .refine((s) => s.format !== 'store' || s.schema !== undefined, { message: 'is required with --format store (the label schema: its name or id)', path: ['schema'] })
+  .refine((s) => s.format === 'store' || (s.schema === undefined && s.labels === undefined), { message: 'goes with --format store', path: ['schema'] });
 export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
 
 /** A fine-tuned classifier alone on a labelled dataset's validation and test splits. */
@@ -110,8 +118,11 @@ export const EvalSpec = z
     split: z.enum(['random', 'lfwa-release'], { message: 'must be random or lfwa-release' }).optional(),
     seed: nonNegInt.optional(),
     backend: backend.optional(),
+    schema: schemaRef.optional(),
+    labels: labelUse.optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.format !== 'store' || s.schema !== undefined, { message: 'is required with --format store (the label schema: its name or id)', path: ['schema'] });
 export type EvalSpec = z.infer<typeof EvalSpec>;
 
 /** Index a folder of images into the store. */

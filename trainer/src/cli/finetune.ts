@@ -11,6 +11,8 @@ export interface FinetuneCliOptions {
   task?: string;
   format?: string;
   data?: string;
+  schema?: string;
+  labels?: string;
   init?: string;
   preset?: string;
   fewShot?: string;
@@ -88,6 +90,8 @@ export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
     task: required('--task far|fer', o.task),
     format: required('--format', o.format),
     data: resolve(required('--data DIR', o.data)),
+    schema: o.schema,
+    labels: o.labels,
     init: init === 'none' ? 'none' : resolve(init),
     out: resolve(o.out ?? join('runs', `finetune-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
     db: o.db === undefined ? undefined : resolve(o.db),
@@ -125,6 +129,8 @@ export interface EvalCliOptions {
   task?: string;
   format?: string;
   data?: string;
+  schema?: string;
+  labels?: string;
   split?: string;
   seed?: string;
   backend?: string;
@@ -138,6 +144,8 @@ export async function evalCommand(o: EvalCliOptions): Promise<void> {
     task: required('--task far|fer', o.task),
     format: required('--format', o.format),
     data: resolve(required('--data DIR', o.data)),
+    schema: o.schema,
+    labels: o.labels,
     split: o.split,
     seed: parseNumber('--seed', o.seed, 'int'),
     backend: o.backend,

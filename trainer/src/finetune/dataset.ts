@@ -1,9 +1,12 @@
 /**
  * A labelled dataset ready for fine-tuning: parse the label files of a format, index the images
- * (store), record the labels, and resolve every item to a cached image.
+ * (store), record the labels (labels/exchange.ts: a schema of the dataset, labeller
+ * `import:<format>`), and resolve every item to a cached image. `--format store` reads the labels
+ * made in the app instead: the dataset folder's schema, resolved (labels/resolve.ts), split from
+ * the seed where faces have no split yet.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { FORMATS, checkDuplicates, fewShot, LabelError, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb, type LabeledSet, type LabelFormat, type LfwaSplit, type Split } from './labels.js';
@@ -11,6 +14,10 @@ import { scanDataset } from '../data/scan.js';
 import type { Store } from '../store/store.js';
 import { camdHome } from '../util/paths.js';
 import { UserError } from '../util/errors.js';
+import { importLabeled } from '../labels/exchange.js';
+import { getSchema, schemaByName } from '../labels/schema.js';
+import { leftOutNote, resolveLabels, type LabelUse } from '../labels/resolve.js';
+import { makeSplit } from '../labels/split.js';
 
 export interface ResolvedItem {
   path: string;
@@ -28,6 +35,51 @@ export interface ResolvedDataset {
   dropped: { path: string; reason: string }[];
   /** What the user should know: label-file warnings, the first dropped items by name. */
   notes: string[];
+  /** The schema the labels are in, and the field behind each name (predictions map back through them). */
+  schemaId: number;
+  fieldIds: number[];
+}
+
+/** The labels made in the app: the dataset of this folder, its schema by name or id. */
+async function fromStore(store: Store, data: string, opts: { seed: number; schema?: string; labels?: LabelUse; maxPixels: number; onProgress?: (done: number, total: number) => void }): Promise<{ set: LabeledSet; schemaId: number; fieldIds: number[]; notes: string[] }> {
+  const root = realpathSync(data);
+  const d = store.datasetByRoot(root);
+  if (!d) throw new UserError(`${data} is not a dataset of the store ${store.file}: add it in the app (or \`camd scan\`) and label it first`, 2, 'data');
+  // the files as they are now (labels follow moved files by content)
+  await scanDataset(store, root, { maxPixels: opts.maxPixels, onProgress: opts.onProgress });
+  const ref = opts.schema ?? '';
+  const s = schemaByName(store.db, d.id, ref) ?? (/^\d+$/.test(ref) ? (() => {
+    try {
+      const byId = getSchema(store.db, Number(ref));
+      return byId.dataset_id === d.id ? byId : undefined;
+    } catch {
+      return undefined;
+    }
+  })() : undefined);
+  if (!s) {
+    const names = (store.db.prepare('SELECT name FROM label_schemas WHERE dataset_id = ? ORDER BY id').pluck().all(d.id) as string[]).map((n) => `'${n}'`);
+    throw new UserError(`the dataset ${root} has no label schema '${ref}'${names.length ? ` (it has ${names.join(', ')})` : ' (it has none: create one in the app)'}`, 2, 'schema');
+  }
+  const use = opts.labels ?? 'human';
+  const notes: string[] = [];
+  let r = resolveLabels(store.db, s.id, use);
+  if (r.items.some((i) => !i.split)) {
+    const seed = s.split_seed ?? opts.seed;
+    const c = makeSplit(store.db, s.id, { seed, use });
+    notes.push(`${c.assigned} labelled face(s) had no split: assigned from seed ${seed} (stratified by class where there are classes)`);
+    r = resolveLabels(store.db, s.id, use);
+  }
+  const left = leftOutNote(r);
+  if (left) notes.push(left);
+  if (r.items.length === 0) throw new UserError(`the schema '${s.name}' has no usable labels yet${left ? ` (${left})` : ''}`, 2, 'schema');
+  const set: LabeledSet = {
+    task: r.task,
+    format: 'store',
+    names: r.names,
+    items: r.items.map((i) => ({ path: i.rel_path, labels: i.labels, split: i.split! })),
+    splitNote: `the store's split of '${s.name}' (seed ${store.db.prepare('SELECT split_seed FROM label_schemas WHERE id = ?').pluck().get(s.id) ?? opts.seed}); labels: ${use === 'human' ? "people's and files'" : "people's, files' and accepted predictions"}`,
+  };
+  return { set, schemaId: s.id, fieldIds: r.fieldIds, notes };
 }
 
 /** The raw FERPlus CSV pair becomes PNG files once, under CAMD_HOME/derived, in the generator's folder names. */
@@ -47,14 +99,20 @@ async function materialiseFerplusRaw(root: string): Promise<{ root: string; set:
   return { root: out, set };
 }
 
-export async function loadLabeled(store: Store, format: string, dataIn: string, opts: { split?: LfwaSplit; seed: number; fewShot?: number; maxPixels: number; onProgress?: (done: number, total: number) => void }): Promise<ResolvedDataset> {
+export async function loadLabeled(store: Store, format: string, dataIn: string, opts: { split?: LfwaSplit; seed: number; fewShot?: number; maxPixels: number; onProgress?: (done: number, total: number) => void; schema?: string; labels?: LabelUse }): Promise<ResolvedDataset> {
   if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
   const data = resolve(dataIn);
   if (!existsSync(data)) throw new UserError(`the folder ${dataIn} does not exist`);
   let root = data;
-  let set: LabeledSet;
+  let set!: LabeledSet;
+  let fromApp: Awaited<ReturnType<typeof fromStore>> | null = null;
   try {
     switch (format as LabelFormat) {
+      case 'store':
+        fromApp = await fromStore(store, data, { seed: opts.seed, schema: opts.schema, labels: opts.labels, maxPixels: opts.maxPixels, onProgress: opts.onProgress });
+        root = realpathSync(data);
+        set = fromApp.set;
+        break;
       case 'celeba':
         set = parseCelebA(data);
         break;
@@ -90,7 +148,7 @@ export async function loadLabeled(store: Store, format: string, dataIn: string, 
       throw new UserError((e as Error).message);
     }
   }
-  const report = await scanDataset(store, root, { maxPixels: opts.maxPixels, onProgress: opts.onProgress });
+  const report = fromApp ? { datasetId: store.datasetByRoot(root)!.id } : await scanDataset(store, root, { maxPixels: opts.maxPixels, onProgress: opts.onProgress });
   const rows = new Map(store.images(report.datasetId).map((r) => [r.rel_path, r]));
   const items: ResolvedItem[] = [];
   const dropped: { path: string; reason: string }[] = [];
@@ -100,16 +158,20 @@ export async function loadLabeled(store: Store, format: string, dataIn: string, 
     else if (row.status !== 'ok' || !row.sha256) dropped.push({ path: it.path, reason: row.error ?? 'unreadable' });
     else items.push({ path: it.path, sha256: row.sha256, labels: it.labels, split: it.split });
   }
-  // labels in the store, for the app
-  store.addLabels(
-    items.flatMap((it) => {
-      const image_id = rows.get(it.path)!.id;
-      return set.task === 'far' ? it.labels.map((v, k) => ({ image_id, task: 'far', name: set.names[k]!, value: v, split: it.split })) : [{ image_id, task: 'fer', name: 'class', value: it.labels[0]!, split: it.split }];
-    }),
-  );
+  // a label file's labels land in the store, as a schema of the dataset, for the app
+  let schemaId: number;
+  let fieldIds: number[];
+  if (fromApp) ({ schemaId, fieldIds } = fromApp);
+  else {
+    const usable = new Set(items.map((i) => i.path));
+    const imported = importLabeled(store.db, report.datasetId, { ...set, items: set.items.filter((i) => usable.has(i.path)) }, (p) => rows.get(p)?.id);
+    schemaId = imported.schema.id;
+    const main = imported.schema.fields.filter((f) => f.kind === (set.task === 'far' ? 'attribute' : 'class'));
+    fieldIds = set.names.map((n) => main.find((f) => f.name === n)!.id);
+  }
   if (!items.some((i) => i.split === 'train')) throw new UserError(`no usable training image in ${dataIn}${dropped.length ? ` (${dropped.length} listed image(s) missing or unreadable, e.g. ${dropped[0]!.path}: ${dropped[0]!.reason})` : ''}`);
   if (!items.some((i) => i.split !== 'train')) throw new UserError(`no validation or test image in ${dataIn}: nothing to evaluate on`);
-  const notes = [...(set.warnings ?? [])];
+  const notes = [...(fromApp?.notes ?? []), ...(set.warnings ?? [])];
   if (dropped.length) notes.push(`${dropped.length} listed image(s) missing or unreadable, left out: ${dropped.slice(0, 5).map((d) => `${d.path} (${d.reason})`).join(', ')}${dropped.length > 5 ? ', …' : ''}`);
-  return { root, datasetId: report.datasetId, set, items, dropped, notes };
+  return { root, datasetId: report.datasetId, set, items, dropped, notes, schemaId, fieldIds };
 }

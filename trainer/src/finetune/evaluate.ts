@@ -38,7 +38,7 @@ export async function evaluateCheckpoint(spec: EvalSpec, emit: EventSink, signal
     try {
       store.reapDeadRuns();
       const t0 = performance.now();
-      const ds = await loadLabeled(store, spec.format, spec.data, { split: spec.split, seed: spec.seed ?? 0, maxPixels: DEFAULT_MAX_PIXELS, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }) });
+      const ds = await loadLabeled(store, spec.format, spec.data, { split: spec.split, seed: spec.seed ?? 0, maxPixels: DEFAULT_MAX_PIXELS, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }), schema: spec.schema, labels: spec.labels });
       for (const n of ds.notes) emit({ type: 'log', level: 'warn', message: n });
       if (ds.set.names.join('\n') !== names.join('\n')) throw new UserError(`the dataset's ${ds.set.task === 'far' ? 'attributes' : 'classes'} differ from the checkpoint's`, 2, 'data');
       const cache = new DecodeCache(cacheDirFor(dbPath), evalSide(S));

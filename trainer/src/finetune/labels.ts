@@ -12,7 +12,9 @@ import { IMAGE_EXTENSIONS } from '../data/image-io.js';
 export type Task = 'far' | 'fer';
 export type Split = 'train' | 'val' | 'test';
 import { FORMATS, type LabelFormat } from './formats.js';
+import { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } from './label-names.js';
 export { FORMATS, type LabelFormat };
+export { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES };
 
 export interface LabeledItem {
   /** Image path relative to the dataset root, '/'-separated. */
@@ -47,14 +49,6 @@ function readLines(file: string): string[] {
   if (!existsSync(file)) throw new LabelError(file, null, 'file not found');
   return readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
 }
-
-/** The 40 CelebA attributes, in file order. */
-export const CELEBA_ATTRIBUTES = [
-  '5_o_Clock_Shadow', 'Arched_Eyebrows', 'Attractive', 'Bags_Under_Eyes', 'Bald', 'Bangs', 'Big_Lips', 'Big_Nose', 'Black_Hair', 'Blond_Hair',
-  'Blurry', 'Brown_Hair', 'Bushy_Eyebrows', 'Chubby', 'Double_Chin', 'Eyeglasses', 'Goatee', 'Gray_Hair', 'Heavy_Makeup', 'High_Cheekbones',
-  'Male', 'Mouth_Slightly_Open', 'Mustache', 'Narrow_Eyes', 'No_Beard', 'Oval_Face', 'Pale_Skin', 'Pointy_Nose', 'Receding_Hairline', 'Rosy_Cheeks',
-  'Sideburns', 'Smiling', 'Straight_Hair', 'Wavy_Hair', 'Wearing_Earrings', 'Wearing_Hat', 'Wearing_Lipstick', 'Wearing_Necklace', 'Wearing_Necktie', 'Young',
-] as const;
 
 /** CelebA: Anno/list_attr_celeba.txt + Eval/list_eval_partition.txt, images in img_align_celeba/ (§5). */
 export function parseCelebA(root: string): LabeledSet {
@@ -140,8 +134,6 @@ export function parseLfwa(root: string, split: LfwaSplit = 'random', seed = 0): 
   return { task: 'far', format: 'lfwa', names: [...CELEBA_ATTRIBUTES], items, splitNote };
 }
 
-export const RAFDB_CLASSES = ['Surprise', 'Fear', 'Disgust', 'Happy', 'Sad', 'Anger', 'Neutral'] as const;
-
 /** RAF-DB basic: EmoLabel/list_patition_label.txt (`train_00001.jpg 5`, labels 1–7), Image/aligned/<stem>_aligned.jpg. */
 export function parseRafdb(root: string): LabeledSet {
   const file = join(root, 'EmoLabel', 'list_patition_label.txt');
@@ -160,8 +152,6 @@ export function parseRafdb(root: string): LabeledSet {
   });
   return { task: 'fer', format: 'rafdb', names: [...RAFDB_CLASSES], items, splitNote: "file names ('train_*' / 'test_*'); no validation split" };
 }
-
-export const FERPLUS_CLASSES = ['neutral', 'happiness', 'surprise', 'sadness', 'anger', 'disgust', 'fear', 'contempt'] as const;
 
 /** FERPlus majority vote (§5): counts ≤ 1 zeroed; argmax if max > ½·sum, else unknown; keep classes < 8. Returns null to drop. */
 export function ferplusVote(counts: number[]): number | null {

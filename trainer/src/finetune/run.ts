@@ -107,8 +107,8 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
   for (const r of store.reapDeadRuns()) emit({ type: 'log', level: 'info', message: `run ${r.id} was shown as running, but its process (pid ${r.pid}) is gone: marked interrupted` });
   try {
     // ---- the labelled data, decoded once ----
-    const ds: ResolvedDataset = await loadLabeled(store, spec.format, spec.data, { split: spec.split, seed, fewShot: spec.fewShot, maxPixels, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }) });
-    if (ds.set.task !== task) throw new UserError(`the ${ds.set.format} labels are a ${ds.set.task} task, not ${task}`, 2, 'task');
+    const ds: ResolvedDataset = await loadLabeled(store, spec.format, spec.data, { split: spec.split, seed, fewShot: spec.fewShot, maxPixels, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }), schema: spec.schema, labels: spec.labels });
+    if (ds.set.task !== task) throw new UserError(`the ${ds.set.format === 'store' ? `schema's` : ds.set.format} labels are ${ds.set.task === 'far' ? 'attributes (far)' : 'classes (fer)'}, not ${task}`, 2, 'task');
     for (const n of ds.notes) emit({ type: 'log', level: 'warn', message: n });
     const K = ds.set.names.length;
     const bySplit = (s: Split) => ds.items.filter((i) => i.split === s);
@@ -153,7 +153,7 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
       // ---- run record: folder, then store ----
       const runId = spec.runId ?? randomUUID();
       const normalisation = { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD };
-      const config = { task, format: ds.set.format, data: ds.root, init: spec.init, model, outputs: K, names: ds.set.names, split: ds.set.splitNote, few_shot: spec.fewShot ?? null, linear_probe: linearProbe, epochs, batch, blr, lr: lr0, warmup_epochs: warmup, layer_decay: decay, drop_path: clf.spec.dropPath, augmentation: aug, min_lr: minLr, seed, pos_embed: posNote, normalisation };
+      const config = { task, format: ds.set.format, data: ds.root, schema_id: ds.schemaId, field_ids: ds.fieldIds, labels: spec.labels ?? (spec.format === 'store' ? 'human' : null), init: spec.init, model, outputs: K, names: ds.set.names, split: ds.set.splitNote, few_shot: spec.fewShot ?? null, linear_probe: linearProbe, epochs, batch, blr, lr: lr0, warmup_epochs: warmup, layer_decay: decay, drop_path: clf.spec.dropPath, augmentation: aug, min_lr: minLr, seed, pos_embed: posNote, normalisation };
       const parentRunId = encoder?.runId && store.run(encoder.runId) ? encoder.runId : null;
       if (store.run(runId)) store.updateRun(runId, { config: JSON.stringify(config), dataset_id: ds.datasetId, parent_run_id: parentRunId, out_dir: outDir, total_steps: epochs * plan.stepsPerEpoch }); // queued by the app
       else store.createRun({ id: runId, kind: 'finetune', datasetId: ds.datasetId, parentRunId, config, seed, outDir, totalSteps: epochs * plan.stepsPerEpoch });

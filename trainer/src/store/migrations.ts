@@ -1,7 +1,7 @@
 /**
  * Versioned schema of the CAMD store (PRAGMA user_version = number of migrations applied).
- * This is the schema the app reads: datasets → images (→ labels); runs → metrics, checkpoints,
- * evaluations. Append new migrations; never edit an applied one.
+ * This is the schema the app reads: datasets → images → annotations (label schemas, fields,
+ * predictions, splits); runs → metrics, checkpoints, evaluations. Append new migrations; never edit an applied one.
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -155,5 +155,160 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE metrics ADD COLUMN t REAL;
   ALTER TABLE runs ADD COLUMN spec TEXT;
+  `,
+  // 4: labelling. Per dataset, label schemas (multi-label binary attributes, or one class
+  //    among several), their fields (attributes, classes, optional numbers and points), soft
+  //    deletion (a deleted field keeps its labels, hidden, and can be restored); annotations by
+  //    labeller with their source (a person, an imported file, an accepted model prediction) and
+  //    when; every change logged for undo/redo and for who-did-what; model predictions kept apart;
+  //    seeded splits per schema. The labels of schema 1–3 are moved over (class names unknown to
+  //    them become "class N"); `labels` stays as a read-only view of the same rows. An image whose
+  //    file goes away keeps its annotations aside, by content hash, until a file with that content
+  //    comes back in the dataset (a moved or renamed file keeps its labels).
+  `
+  CREATE TABLE label_schemas (
+    id          INTEGER PRIMARY KEY,
+    dataset_id  INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    task        TEXT NOT NULL CHECK (task IN ('far', 'fer')),   -- far: binary attributes; fer: one class
+    template    TEXT,                                           -- celeba40 | rafdb7 | ferplus8 | null
+    split_seed  INTEGER,                                        -- the seed of the last split made
+    created_at  TEXT NOT NULL,
+    UNIQUE (dataset_id, name)
+  );
+
+  CREATE TABLE label_fields (
+    id          INTEGER PRIMARY KEY,
+    schema_id   INTEGER NOT NULL REFERENCES label_schemas(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL CHECK (kind IN ('attribute', 'class', 'number', 'point')),
+    name        TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    shortcut    TEXT,                                           -- one key
+    min         REAL,                                           -- numbers: bounds and unit
+    max         REAL,
+    unit        TEXT,
+    deleted_at  TEXT                                            -- deleted: hidden with its labels, restorable
+  );
+  CREATE UNIQUE INDEX label_fields_live_name ON label_fields(schema_id, kind, name) WHERE deleted_at IS NULL;
+  CREATE INDEX label_fields_by_schema ON label_fields(schema_id, position);
+
+  CREATE TABLE annotations (
+    image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    schema_id  INTEGER NOT NULL REFERENCES label_schemas(id) ON DELETE CASCADE,
+    slot       INTEGER NOT NULL,                                -- 0: the schema's class; else a label_fields id
+    labeller   TEXT NOT NULL,                                   -- who; 'import:<format>' for a label file
+    value      REAL NOT NULL,                                   -- attribute 0|1; class: its label_fields id; number; point x
+    y          REAL,                                            -- point y
+    source     TEXT NOT NULL CHECK (source IN ('human', 'import', 'accepted')),
+    run_id     TEXT,                                            -- accepted: the run that predicted it
+    at         TEXT NOT NULL,
+    PRIMARY KEY (image_id, schema_id, slot, labeller)
+  ) WITHOUT ROWID;
+  CREATE INDEX annotations_by_schema ON annotations(schema_id, slot, value);
+
+  CREATE TABLE annotation_log (
+    seq          INTEGER PRIMARY KEY,
+    batch        INTEGER NOT NULL,                              -- one action (a key, a grid apply): undone together
+    schema_id    INTEGER NOT NULL,
+    image_id     INTEGER NOT NULL,
+    slot         INTEGER NOT NULL,
+    labeller     TEXT NOT NULL,
+    before_value REAL, before_y REAL, before_source TEXT, before_run TEXT,   -- null value: there was none
+    after_value  REAL, after_y REAL, after_source TEXT, after_run TEXT,      -- null value: removed
+    at           TEXT NOT NULL,
+    state        INTEGER NOT NULL DEFAULT 0                     -- 0 done, 1 undone, 2 undone and replaced by a newer action
+  );
+  CREATE INDEX annotation_log_by_labeller ON annotation_log(schema_id, labeller, batch);
+
+  CREATE TABLE annotations_orphaned (
+    dataset_id  INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    rel_path    TEXT NOT NULL,
+    schema_id   INTEGER NOT NULL,
+    slot        INTEGER NOT NULL,
+    labeller    TEXT NOT NULL,
+    value       REAL NOT NULL,
+    y           REAL,
+    source      TEXT NOT NULL,
+    run_id      TEXT,
+    at          TEXT NOT NULL,
+    orphaned_at TEXT NOT NULL
+  );
+  CREATE INDEX annotations_orphaned_by_hash ON annotations_orphaned(dataset_id, sha256);
+  CREATE TRIGGER images_keep_annotations BEFORE DELETE ON images WHEN OLD.sha256 IS NOT NULL BEGIN
+    INSERT INTO annotations_orphaned (dataset_id, sha256, rel_path, schema_id, slot, labeller, value, y, source, run_id, at, orphaned_at)
+      SELECT OLD.dataset_id, OLD.sha256, OLD.rel_path, a.schema_id, a.slot, a.labeller, a.value, a.y, a.source, a.run_id, a.at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      FROM annotations a WHERE a.image_id = OLD.id;
+  END;
+  CREATE TRIGGER images_restore_annotations AFTER INSERT ON images WHEN NEW.sha256 IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO annotations (image_id, schema_id, slot, labeller, value, y, source, run_id, at)
+      SELECT NEW.id, o.schema_id, o.slot, o.labeller, o.value, o.y, o.source, o.run_id, o.at
+      FROM annotations_orphaned o JOIN label_schemas s ON s.id = o.schema_id
+      WHERE o.dataset_id = NEW.dataset_id AND o.sha256 = NEW.sha256;
+    DELETE FROM annotations_orphaned WHERE dataset_id = NEW.dataset_id AND sha256 = NEW.sha256;
+  END;
+  CREATE TRIGGER images_restore_annotations_on_update AFTER UPDATE OF sha256 ON images WHEN NEW.sha256 IS NOT NULL AND NEW.sha256 IS NOT OLD.sha256 BEGIN
+    INSERT OR IGNORE INTO annotations (image_id, schema_id, slot, labeller, value, y, source, run_id, at)
+      SELECT NEW.id, o.schema_id, o.slot, o.labeller, o.value, o.y, o.source, o.run_id, o.at
+      FROM annotations_orphaned o JOIN label_schemas s ON s.id = o.schema_id
+      WHERE o.dataset_id = NEW.dataset_id AND o.sha256 = NEW.sha256;
+    DELETE FROM annotations_orphaned WHERE dataset_id = NEW.dataset_id AND sha256 = NEW.sha256;
+  END;
+
+  CREATE TABLE predictions (
+    run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    schema_id  INTEGER NOT NULL REFERENCES label_schemas(id) ON DELETE CASCADE,
+    slot       INTEGER NOT NULL,                                -- as annotations
+    value      REAL NOT NULL,                                   -- the predicted class (label_fields id) or attribute (0|1)
+    confidence REAL NOT NULL,                                   -- class: its probability; attribute: max(p, 1 - p)
+    probs      TEXT,                                            -- JSON: class id → probability, or [p]
+    at         TEXT NOT NULL,
+    PRIMARY KEY (run_id, schema_id, image_id, slot)
+  ) WITHOUT ROWID;
+  CREATE INDEX predictions_by_image ON predictions(image_id);
+
+  CREATE TABLE label_splits (
+    schema_id INTEGER NOT NULL REFERENCES label_schemas(id) ON DELETE CASCADE,
+    image_id  INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    split     TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+    PRIMARY KEY (schema_id, image_id)
+  ) WITHOUT ROWID;
+
+  -- the labels of schema 1–3: one schema per dataset and task
+  INSERT INTO label_schemas (dataset_id, name, task, created_at)
+    SELECT DISTINCT i.dataset_id, CASE l.task WHEN 'far' THEN 'attributes (imported)' ELSE 'classes (imported)' END, l.task, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM labels l JOIN images i ON i.id = l.image_id WHERE l.task IN ('far', 'fer');
+  INSERT INTO label_fields (schema_id, kind, name, position)
+    SELECT s.id, 'attribute', n.name, row_number() OVER (PARTITION BY s.id ORDER BY n.name) - 1
+    FROM (SELECT DISTINCT i.dataset_id, l.name FROM labels l JOIN images i ON i.id = l.image_id WHERE l.task = 'far') n
+    JOIN label_schemas s ON s.dataset_id = n.dataset_id AND s.task = 'far';
+  INSERT INTO label_fields (schema_id, kind, name, position)
+    SELECT s.id, 'class', 'class ' || CAST(v.value AS INTEGER), row_number() OVER (PARTITION BY s.id ORDER BY v.value) - 1
+    FROM (SELECT DISTINCT i.dataset_id, l.value FROM labels l JOIN images i ON i.id = l.image_id WHERE l.task = 'fer') v
+    JOIN label_schemas s ON s.dataset_id = v.dataset_id AND s.task = 'fer';
+  INSERT INTO annotations (image_id, schema_id, slot, labeller, value, source, at)
+    SELECT l.image_id, s.id, f.id, 'import', l.value, 'import', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM labels l JOIN images i ON i.id = l.image_id JOIN label_schemas s ON s.dataset_id = i.dataset_id AND s.task = 'far'
+    JOIN label_fields f ON f.schema_id = s.id AND f.kind = 'attribute' AND f.name = l.name WHERE l.task = 'far';
+  INSERT INTO annotations (image_id, schema_id, slot, labeller, value, source, at)
+    SELECT l.image_id, s.id, 0, 'import', f.id, 'import', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    FROM labels l JOIN images i ON i.id = l.image_id JOIN label_schemas s ON s.dataset_id = i.dataset_id AND s.task = 'fer'
+    JOIN label_fields f ON f.schema_id = s.id AND f.kind = 'class' AND f.name = 'class ' || CAST(l.value AS INTEGER) WHERE l.task = 'fer';
+  INSERT OR IGNORE INTO label_splits (schema_id, image_id, split)
+    SELECT s.id, l.image_id, l.split FROM labels l JOIN images i ON i.id = l.image_id JOIN label_schemas s ON s.dataset_id = i.dataset_id AND s.task = l.task
+    WHERE l.split IN ('train', 'val', 'test');
+  DROP TABLE labels;
+
+  -- the old shape, read-only, for readers of schema 3: people's and imported labels (not accepted predictions), class as its position
+  CREATE VIEW labels AS
+    SELECT a.image_id, s.task,
+           CASE WHEN a.slot = 0 THEN 'class' ELSE f.name END AS name,
+           CASE WHEN a.slot = 0 THEN (SELECT c.position FROM label_fields c WHERE c.id = CAST(a.value AS INTEGER)) ELSE a.value END AS value,
+           sp.split
+    FROM annotations a JOIN label_schemas s ON s.id = a.schema_id
+    LEFT JOIN label_fields f ON f.id = a.slot
+    LEFT JOIN label_splits sp ON sp.schema_id = a.schema_id AND sp.image_id = a.image_id
+    WHERE a.source != 'accepted' AND (a.slot = 0 OR f.kind = 'attribute');
   `,
 ];

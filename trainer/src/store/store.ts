@@ -200,14 +200,6 @@ export class Store {
     })();
   }
 
-  /** Records labels (one row per image, task and attribute/class) in one transaction. */
-  addLabels(rows: readonly { image_id: number; task: string; name: string; value: number; split: string | null }[]): void {
-    const ins = this.db.prepare('INSERT OR REPLACE INTO labels (image_id, task, name, value, split) VALUES (?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      for (const r of rows) ins.run(r.image_id, r.task, r.name, r.value, r.split);
-    })();
-  }
-
   // ---- runs ----
 
   createRun(r: { id: string; kind: RunKind; name?: string | null; datasetId?: number | null; parentRunId?: string | null; config: unknown; seed: number; outDir?: string | null; totalSteps?: number | null; spec?: unknown }): RunRow {
