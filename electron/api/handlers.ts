@@ -50,6 +50,26 @@ export function handlers(app: App): Handlers {
     'evaluations.list': (p) => app.results.evaluations(p.run),
     'checkpoints.list': (p) => app.results.checkpoints(p.run),
     'checkpoints.export': (p) => app.results.export(p.id, p.format, p.out),
+    'labels.schemas': (p) => app.labels.schemas(p.dataset),
+    'labels.createSchema': (p) => app.labels.createSchema(p),
+    'labels.deleteSchema': (p) => app.labels.deleteSchema(p.id),
+    'labels.addField': ({ schema, ...e }) => app.labels.addField(schema, e),
+    'labels.renameField': (p) => app.labels.renameField(p.id, p.name),
+    'labels.deleteField': (p) => app.labels.deleteField(p.id),
+    'labels.restoreField': (p) => app.labels.restoreField(p.id),
+    'labels.setShortcut': (p) => app.labels.setShortcut(p.id, p.key),
+    'labels.write': (p) => app.labels.write(p),
+    'labels.undo': (p) => app.labels.undo(p.schema, p.labeller),
+    'labels.redo': (p) => app.labels.redo(p.schema, p.labeller),
+    'labels.undoState': (p) => app.labels.undoState(p.schema, p.labeller),
+    'labels.of': (p) => app.labels.of(p.schema, p.images, p.run),
+    'labels.queue': (p) => app.labels.queue(p),
+    'labels.progress': (p) => app.labels.progress(p.schema),
+    'labels.split': (p) => app.labels.split(p),
+    'labels.export': (p) => app.labels.export(p),
+    'labels.predictionRuns': (p) => app.labels.predictionRuns(p.schema),
+    'labels.predict': (p) => app.labels.predict(p.schema, p.run),
+    'labels.curve': (p) => app.labels.curve(p.schema, p.checkpoint, p.labels),
   };
 }
 
@@ -130,6 +150,10 @@ export function subscribe(app: App, topic: string, params: unknown, send: (data:
         const values = names ? Object.fromEntries(Object.entries(e.values).filter(([k]) => names.includes(k))) : e.values;
         send({ ...e, values });
       });
+    }
+    case 'labels': {
+      const schema = (p.data as { schema?: number }).schema;
+      return app.bus.on('labels', (e) => (schema === undefined || e.schema === schema) && send(e));
     }
     default:
       return app.bus.on(topic, (e: unknown) => send(e));

@@ -86,13 +86,15 @@ export type DatasetStats = z.infer<typeof DatasetStats>;
 
 export const Job = z.object({
   id: z.string(),
-  kind: z.enum(['scan']),
+  kind: z.enum(['scan', 'predict', 'curve']),
   dataset: Id.nullable(),
   status: z.enum(['running', 'done', 'failed', 'stopped']),
   phase: z.string(),
   done: z.number().int(),
   total: z.number().int(),
   message: z.string().nullable(),
+  /** What a finished job produced (the label curve of a `curve` job). */
+  result: z.unknown().nullable().optional(),
   started_at: Iso,
   finished_at: Iso.nullable(),
 });
@@ -265,6 +267,152 @@ export const SystemInfo = z.object({
   backends: z.record(z.string(), z.unknown()),
 });
 
+// ---- labelling (store schema 4: trainer/src/labels) ----
+
+const FieldKind = z.enum(['attribute', 'class', 'number', 'point']);
+const Labeller = z.string().trim().min(1).max(64);
+const FieldName = z.string().max(100);
+
+export const LabelField = z.object({
+  id: Id,
+  schema_id: Id,
+  kind: FieldKind,
+  name: z.string(),
+  position: z.number().int(),
+  shortcut: z.string().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  unit: z.string().nullable(),
+  deleted_at: Iso.nullable(),
+});
+export type LabelField = z.infer<typeof LabelField>;
+
+export const LabelSchema = z.object({
+  id: Id,
+  dataset_id: Id,
+  name: z.string(),
+  task: z.enum(['far', 'fer']),
+  template: z.string().nullable(),
+  split_seed: z.number().int().nullable(),
+  created_at: Iso,
+  /** Live fields: attributes or classes first (by position), then numbers and points. */
+  fields: z.array(LabelField),
+  /** Deleted fields, restorable, their labels kept. */
+  deleted: z.array(LabelField),
+});
+export type LabelSchema = z.infer<typeof LabelSchema>;
+
+export const NewLabelSchema = z
+  .object({
+    dataset: Id,
+    name: z.string().max(100).optional(),
+    /** celeba40 | rafdb7 | ferplus8, or the user's own `names` with a task. */
+    template: z.enum(['celeba40', 'rafdb7', 'ferplus8']).optional(),
+    task: z.enum(['far', 'fer']).optional(),
+    names: z.array(FieldName).min(1).max(200).optional(),
+    extras: z.array(z.object({ kind: z.enum(['number', 'point']), name: FieldName, min: z.number().optional(), max: z.number().optional(), unit: z.string().max(20).optional() }).strict()).max(50).optional(),
+  })
+  .strict();
+
+/** What an edit touched: how many labels and faces (shown to the user, who can undo). */
+const Affected = z.object({ field: LabelField, labels: z.number().int(), images: z.number().int() });
+
+export const Annotation = z.object({
+  image_id: Id,
+  schema_id: Id,
+  slot: z.number().int().min(0),
+  labeller: z.string(),
+  value: z.number(),
+  y: z.number().nullable(),
+  source: z.enum(['human', 'import', 'accepted']),
+  run_id: z.string().nullable(),
+  at: Iso,
+});
+export type Annotation = z.infer<typeof Annotation>;
+
+export const Prediction = z.object({
+  image_id: Id,
+  slot: z.number().int().min(0),
+  value: z.number(),
+  confidence: z.number(),
+  probs: z.union([z.array(z.number()), z.record(z.string(), z.number())]).nullable(),
+});
+export type Prediction = z.infer<typeof Prediction>;
+
+export const LabelWrite = z
+  .object({
+    schema: Id,
+    images: z.array(Id).min(1).max(10_000),
+    labeller: Labeller,
+    /** slot 0: the class of a class schema (value: the class's field id); else a field id. value null: remove. */
+    changes: z.array(z.object({ slot: z.number().int().min(0), value: z.number().nullable(), y: z.number().nullable().optional() }).strict()).min(1).max(500),
+    /** 'accepted': a model's prediction taken as it is; `run` says whose. */
+    source: z.enum(['human', 'accepted']).default('human'),
+    run: RunId.optional(),
+  })
+  .strict();
+export type LabelWrite = z.input<typeof LabelWrite>;
+
+const UndoState = z.object({ canUndo: z.boolean(), canRedo: z.boolean() });
+export const UndoOutcome = UndoState.extend({ undone: z.object({ batch: z.number().int(), images: z.array(Id), changes: z.number().int() }).nullable() });
+
+export const QUEUE_FILTERS = ['all', 'unlabelled', 'labelled', 'not-mine', 'disagreement', 'model-disagreement', 'low-confidence'] as const;
+export const LabelQueueQuery = z
+  .object({
+    schema: Id,
+    filter: z.enum(QUEUE_FILTERS).default('all'),
+    label: z.object({ slot: z.number().int().min(0), value: z.number() }).strict().optional(),
+    run: RunId.optional(),
+    order: z.enum(['path', 'uncertainty']).default('path'),
+    threshold: z.number().gt(0).lte(1).optional(),
+    labeller: Labeller.optional(),
+    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+export type LabelQueueQuery = z.input<typeof LabelQueueQuery>;
+export const QueueItem = z.object({ image_id: Id, rel_path: z.string(), width: z.number().int().nullable(), height: z.number().int().nullable(), labelled: z.boolean(), confidence: z.number().nullable() });
+export type QueueItem = z.infer<typeof QueueItem>;
+
+export const LabelProgress = z.object({
+  images: z.number().int(),
+  labelled: z.number().int(),
+  acceptedOnly: z.number().int(),
+  complete: z.number().int(),
+  fields: z.array(z.object({ id: Id, name: z.string(), kind: z.enum(['attribute', 'class']), present: z.number().int(), absent: z.number().int() })),
+  labellers: z.array(z.object({ labeller: z.string(), images: z.number().int(), labels: z.number().int(), last: Iso })),
+  agreement: z.array(z.object({ a: z.string(), b: z.string(), compared: z.number().int(), agreement: z.number(), kappa: z.number().nullable() })),
+  splits: z.object({ train: z.number().int(), val: z.number().int(), test: z.number().int() }),
+});
+export type LabelProgress = z.infer<typeof LabelProgress>;
+
+const SplitTriple = z.object({ train: z.number().int(), val: z.number().int(), test: z.number().int() });
+export const SplitResult = SplitTriple.extend({ assigned: z.number().int(), byClass: z.record(z.string(), SplitTriple).optional() });
+
+export const LabelExport = z
+  .object({
+    schema: Id,
+    /** csv: what `camd finetune --format csv` reads; full: every label with who, when and from where; celeba: list_attr_celeba.txt + list_eval_partition.txt. */
+    format: z.enum(['csv', 'full', 'celeba']),
+    labels: z.enum(['human', 'human+accepted']).default('human'),
+    /** A folder (absolute) to write into; default: a new folder under the data folder's exports/. */
+    out: z.string().max(4096).optional(),
+  })
+  .strict();
+export const LabelExportResult = z.object({ folder: z.string(), files: z.array(z.string()), rows: z.number().int(), notes: z.array(z.string()) });
+
+export const PredictionRun = z.object({ run_id: RunId, name: z.string().nullable(), images: z.number().int(), at: Iso, status: RunState.nullable() });
+
+/** The "labels needed" learning curve: quick linear probes on cached encoder features as labels grow. */
+export const LabelCurve = z.object({
+  metric: z.string(),
+  points: z.array(z.object({ labels: z.number().int(), value: z.number() })),
+  hint: z.string(),
+  features: z.object({ computed: z.number().int(), cached: z.number().int() }),
+  seconds: z.number(),
+});
+export type LabelCurve = z.infer<typeof LabelCurve>;
+
 // ---- the operations ----
 
 const op = <P extends z.ZodType, R extends z.ZodType>(params: P, result: R) => ({ params, result });
@@ -300,6 +448,26 @@ export const OPS = {
   'evaluations.list': op(z.object({ run: RunId }).strict(), z.array(Evaluation)),
   'checkpoints.list': op(z.object({ run: RunId }).strict(), z.array(Checkpoint)),
   'checkpoints.export': op(z.object({ id: Id, format: z.enum(['tfjs', 'safetensors']), out: z.string().max(4096).optional() }).strict(), z.object({ out: z.string(), message: z.string() })),
+  'labels.schemas': op(z.object({ dataset: Id }).strict(), z.array(LabelSchema)),
+  'labels.createSchema': op(NewLabelSchema, LabelSchema),
+  'labels.deleteSchema': op(z.object({ id: Id }).strict(), z.object({ labels: z.number().int() })),
+  'labels.addField': op(z.object({ schema: Id, kind: FieldKind, name: FieldName, min: z.number().optional(), max: z.number().optional(), unit: z.string().max(20).optional(), shortcut: z.string().max(4).optional() }).strict(), LabelField),
+  'labels.renameField': op(z.object({ id: Id, name: FieldName }).strict(), Affected.extend({ previous: z.string() })),
+  'labels.deleteField': op(z.object({ id: Id }).strict(), Affected),
+  'labels.restoreField': op(z.object({ id: Id }).strict(), Affected),
+  'labels.setShortcut': op(z.object({ id: Id, key: z.string().max(4).nullable() }).strict(), LabelField),
+  'labels.write': op(LabelWrite, UndoState.extend({ batch: z.number().int().nullable(), changed: z.number().int() })),
+  'labels.undo': op(z.object({ schema: Id, labeller: Labeller }).strict(), UndoOutcome),
+  'labels.redo': op(z.object({ schema: Id, labeller: Labeller }).strict(), UndoOutcome),
+  'labels.undoState': op(z.object({ schema: Id, labeller: Labeller }).strict(), UndoState),
+  'labels.of': op(z.object({ schema: Id, images: z.array(Id).min(1).max(1000), run: RunId.optional() }).strict(), z.object({ annotations: z.array(Annotation), predictions: z.array(Prediction) })),
+  'labels.queue': op(LabelQueueQuery, z.object({ total: z.number().int(), items: z.array(QueueItem) })),
+  'labels.progress': op(z.object({ schema: Id }).strict(), LabelProgress),
+  'labels.split': op(z.object({ schema: Id, seed: z.number().int().min(0).default(0), val: z.number().min(0).lt(1).optional(), test: z.number().min(0).lt(1).optional(), reassign: z.boolean().default(false), labels: z.enum(['human', 'human+accepted']).default('human') }).strict(), SplitResult),
+  'labels.export': op(LabelExport, LabelExportResult),
+  'labels.predictionRuns': op(z.object({ schema: Id }).strict(), z.array(PredictionRun)),
+  'labels.predict': op(z.object({ schema: Id, run: RunId }).strict(), Job),
+  'labels.curve': op(z.object({ schema: Id, checkpoint: Id, labels: z.enum(['human', 'human+accepted']).default('human') }).strict(), Job),
 } as const;
 
 export type OpName = keyof typeof OPS;
@@ -323,6 +491,8 @@ export const TOPICS = {
   jobs: { params: none, event: Job },
   /** A dataset was added, changed by a scan, or deleted (deleted: true). */
   datasets: { params: none, event: z.object({ id: Id, deleted: z.boolean(), dataset: Dataset.nullable() }) },
+  /** Labels of a schema changed (a write, an undo or redo, predictions saved): the faces touched. */
+  labels: { params: z.object({ schema: Id.optional() }).strict(), event: z.object({ schema: Id, images: z.array(Id), labeller: z.string().nullable(), what: z.enum(['write', 'undo', 'redo', 'schema', 'predictions']) }) },
 } as const;
 export type TopicName = keyof typeof TOPICS;
 export type TopicParams<K extends TopicName> = z.input<(typeof TOPICS)[K]['params']>;

@@ -32,9 +32,29 @@ export const OP_NAMES = [
   'evaluations.list',
   'checkpoints.list',
   'checkpoints.export',
+  'labels.schemas',
+  'labels.createSchema',
+  'labels.deleteSchema',
+  'labels.addField',
+  'labels.renameField',
+  'labels.deleteField',
+  'labels.restoreField',
+  'labels.setShortcut',
+  'labels.write',
+  'labels.undo',
+  'labels.redo',
+  'labels.undoState',
+  'labels.of',
+  'labels.queue',
+  'labels.progress',
+  'labels.split',
+  'labels.export',
+  'labels.predictionRuns',
+  'labels.predict',
+  'labels.curve',
 ] as const;
 
-export const TOPIC_NAMES = ['runs', 'run', 'metrics', 'jobs', 'datasets'] as const;
+export const TOPIC_NAMES = ['runs', 'run', 'metrics', 'jobs', 'datasets', 'labels'] as const;
 
 /** IPC channels between the preload and the main process (the preload's only use of ipcRenderer). */
 export const CHANNELS = {

@@ -1,6 +1,6 @@
 /**
  * The app's services over one data folder: the store, background jobs, datasets, images, mask
- * previews, runs and their supervisor, metrics, results and system information, and the event
+ * previews, runs and their supervisor, metrics, results, labelling and system information, and the event
  * bus they publish on. Plain Node (no Electron): the Electron main process, the browser-mode host
  * and the tests all open the same App.
  */
@@ -14,6 +14,7 @@ import { Runs } from './runs.js';
 import { Metrics } from './metrics.js';
 import { Results } from './results.js';
 import { System } from './system.js';
+import { Labels } from './labels.js';
 import { appPaths, type AppPaths } from './paths.js';
 import { camdBin } from './package-root.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
@@ -41,6 +42,7 @@ export class App {
   readonly metrics: Metrics;
   readonly results: Results;
   readonly system: System;
+  readonly labels: Labels;
 
   constructor(opts: AppOptions) {
     this.paths = appPaths(opts.dataDir);
@@ -55,6 +57,7 @@ export class App {
     this.metrics = new Metrics(this.store);
     this.results = new Results(this.store, command, this.paths.exports);
     this.system = new System(this.paths, command);
+    this.labels = new Labels(this.store, this.datasets, this.jobs, this.bus, command, this.paths.exports);
     this.supervisor.recover();
   }
 

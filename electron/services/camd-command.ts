@@ -18,6 +18,10 @@ export interface CommandOptions {
   timeoutMs: number;
   /** Most bytes kept of stdout (and of stderr). */
   maxBuffer: number;
+  /** Each whole line of stdout as it comes (progress of `--json` commands). */
+  onLine?: (line: string) => void;
+  /** Stops the command (killed). */
+  signal?: AbortSignal;
 }
 
 /** Runs `camd <args>`; never rejects: a failure to start is code null with the reason on stderr. */
@@ -40,10 +44,19 @@ export function collect(p: CommandProcess, o: CommandOptions): Promise<CommandRe
     let outSize = 0;
     let errSize = 0;
     let timedOut = false;
+    let partial = '';
     p.stdout?.on('data', (c: Buffer) => {
       if (outSize < o.maxBuffer) out.push(c.subarray(0, o.maxBuffer - outSize));
       outSize += c.length;
+      if (o.onLine) {
+        const lines = (partial + c.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) if (l.trim()) o.onLine(l);
+      }
     });
+    const onAbort = () => p.kill();
+    if (o.signal?.aborted) p.kill();
+    else o.signal?.addEventListener('abort', onAbort, { once: true });
     p.stderr?.on('data', (c: Buffer) => {
       if (errSize < o.maxBuffer) err.push(c.subarray(0, o.maxBuffer - errSize));
       errSize += c.length;
@@ -57,6 +70,8 @@ export function collect(p: CommandProcess, o: CommandOptions): Promise<CommandRe
       if (ended) return;
       ended = true;
       clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      if (o.onLine && partial.trim()) o.onLine(partial);
       let stderr = Buffer.concat(err).toString('utf8');
       if (startError) stderr += `${stderr ? '\n' : ''}cannot start camd: ${startError}`;
       if (timedOut) stderr += `${stderr ? '\n' : ''}camd: stopped after ${Math.round(o.timeoutMs / 1000)} s`;

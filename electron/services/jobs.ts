@@ -1,5 +1,5 @@
 /**
- * Background jobs of the services (dataset scans): each has a phase and done/total for a progress
+ * Background jobs of the services (dataset scans, model predictions, label curves): each has a phase and done/total for a progress
  * bar, can be stopped, and is published on the `jobs` topic as it goes (at most ten times a second,
  * and always at a phase change and at the end). Jobs live in memory; what they produce is in the store.
  */
@@ -9,7 +9,8 @@ import type { EventBus } from './bus.js';
 import { NotFound } from './errors.js';
 
 export type Report = (phase: string, done: number, total: number) => void;
-export type JobWork = (report: Report, signal: AbortSignal) => Promise<string | null>;
+/** A job's work: its message at the end (and what it produced, for jobs whose result the view shows). */
+export type JobWork = (report: Report, signal: AbortSignal) => Promise<string | null | { message: string | null; result: unknown }>;
 
 export class Jobs {
   private readonly jobs = new Map<string, { job: Job; ctl: AbortController; last: number }>();
@@ -18,7 +19,7 @@ export class Jobs {
 
   start(kind: Job['kind'], dataset: number | null, work: JobWork): Job {
     const ctl = new AbortController();
-    const job: Job = { id: randomUUID(), kind, dataset, status: 'running', phase: 'starting', done: 0, total: 0, message: null, started_at: new Date().toISOString(), finished_at: null };
+    const job: Job = { id: randomUUID(), kind, dataset, status: 'running', phase: 'starting', done: 0, total: 0, message: null, result: null, started_at: new Date().toISOString(), finished_at: null };
     const entry = { job, ctl, last: 0 };
     this.jobs.set(job.id, entry);
     this.bus.emit('jobs', { ...job });
@@ -32,7 +33,10 @@ export class Jobs {
       }
     };
     void work(report, ctl.signal).then(
-      (message) => this.finish(job, ctl.signal.aborted ? 'stopped' : 'done', message),
+      (out) => {
+        if (out !== null && typeof out === 'object') job.result = out.result;
+        this.finish(job, ctl.signal.aborted ? 'stopped' : 'done', out !== null && typeof out === 'object' ? out.message : out);
+      },
       (e: unknown) => this.finish(job, 'failed', e instanceof Error ? e.message : String(e)),
     );
     return { ...job };
