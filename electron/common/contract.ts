@@ -259,6 +259,8 @@ export const DiskPart = z.object({ part: z.string(), path: z.string(), bytes: z.
 
 export const SystemInfo = z.object({
   version: z.string(),
+  /** The account's user name: the default labeller. */
+  user: z.string(),
   node: z.string(),
   platform: z.string(),
   dataDir: z.string(),

@@ -3,6 +3,7 @@
  * ladder (loaded, or why not and what to do) — `camd info --json` in a child process, so that the
  * probing (TensorFlow.js, Dawn, CUDA) never loads into this process. Cached for ten minutes.
  */
+import { userInfo } from 'node:os';
 import type { z } from 'zod';
 import type { SystemInfo } from '../common/contract.js';
 import type { AppPaths } from './paths.js';
@@ -29,6 +30,15 @@ export class System {
       }
       this.cached = { at: Date.now(), backends };
     }
-    return { version: packageVersion(), node: process.version, platform: `${process.platform}-${process.arch}`, dataDir: this.paths.root, store: this.paths.db, backends: this.cached.backends };
+    return { version: packageVersion(), user: userName(), node: process.version, platform: `${process.platform}-${process.arch}`, dataDir: this.paths.root, store: this.paths.db, backends: this.cached.backends };
+  }
+}
+
+/** The account's user name ('' when the system cannot say: no passwd entry in a container). */
+function userName(): string {
+  try {
+    return userInfo().username.slice(0, 64);
+  } catch {
+    return '';
   }
 }

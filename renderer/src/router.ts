@@ -7,6 +7,7 @@ export const router = createRouter({
     { path: '/', redirect: '/datasets' },
     { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue'), meta: { title: 'Datasets' } },
     { path: '/datasets/:id', name: 'dataset', component: () => import('./views/DatasetView.vue'), props: (r) => ({ id: Number(r.params['id']) }), meta: { title: 'Dataset' } },
+    { path: '/label', name: 'label', component: () => import('./views/LabelView.vue'), meta: { title: 'Label' } },
     { path: '/pretrain', name: 'pretrain', component: () => import('./views/PretrainView.vue'), meta: { title: 'Pre-train' } },
     { path: '/finetune', name: 'finetune', component: () => import('./views/FinetuneView.vue'), meta: { title: 'Fine-tune' } },
     { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue'), meta: { title: 'Runs' } },
