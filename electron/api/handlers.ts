@@ -67,6 +67,7 @@ export function handlers(app: App): Handlers {
     'labels.progress': (p) => app.labels.progress(p.schema),
     'labels.split': (p) => app.labels.split(p),
     'labels.export': (p) => app.labels.export(p),
+    'labels.import': (p) => app.labels.import(p.dataset, p.format),
     'labels.predictionRuns': (p) => app.labels.predictionRuns(p.schema),
     'labels.predict': (p) => app.labels.predict(p.schema, p.run),
     'labels.curve': (p) => app.labels.curve(p.schema, p.checkpoint, p.labels),

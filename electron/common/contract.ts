@@ -467,6 +467,7 @@ export const OPS = {
   'labels.progress': op(z.object({ schema: Id }).strict(), LabelProgress),
   'labels.split': op(z.object({ schema: Id, seed: z.number().int().min(0).default(0), val: z.number().min(0).lt(1).optional(), test: z.number().min(0).lt(1).optional(), reassign: z.boolean().default(false), labels: z.enum(['human', 'human+accepted']).default('human') }).strict(), SplitResult),
   'labels.export': op(LabelExport, LabelExportResult),
+  'labels.import': op(z.object({ dataset: Id, format: z.enum(['celeba', 'lfwa', 'rafdb', 'ferplus', 'folders', 'csv']) }).strict(), z.object({ schema: LabelSchema, images: z.number().int(), notes: z.array(z.string()) })),
   'labels.predictionRuns': op(z.object({ schema: Id }).strict(), z.array(PredictionRun)),
   'labels.predict': op(z.object({ schema: Id, run: RunId }).strict(), Job),
   'labels.curve': op(z.object({ schema: Id, checkpoint: Id, labels: z.enum(['human', 'human+accepted']).default('human') }).strict(), Job),

@@ -49,6 +49,7 @@ export const OP_NAMES = [
   'labels.progress',
   'labels.split',
   'labels.export',
+  'labels.import',
   'labels.predictionRuns',
   'labels.predict',
   'labels.curve',

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CamdError, isAbsolutePath, labels as L, type Store } from 'camd-studio/trainer';
+import { CamdError, importLabelFiles, isAbsolutePath, labels as L, type Store } from 'camd-studio/trainer';
 import type { z } from 'zod';
 import type { Job, LabelCurve, LabelExport, LabelProgress, LabelQueueQuery, LabelSchema, LabelWrite, NewLabelSchema, PredictionRun, QueueItem, SplitResult, UndoOutcome } from '../common/contract.js';
 import { LabelCurve as LabelCurveSchema } from '../common/contract.js';
@@ -173,6 +173,15 @@ export class Labels {
       throw new CamdError('io', `cannot write the export to ${folder}: ${(e as Error).message}`, 'out');
     }
     return { folder, files: files.map(([rel]) => join(folder, rel)), rows, notes };
+  }
+
+  /** A dataset's label file (CelebA, LFWA, RAF-DB, FERPlus, class folders, CSV) into a schema, labeller `import:<format>`. */
+  async import(dataset: number, format: string): Promise<{ schema: Schema; images: number; notes: string[] }> {
+    const d = this.datasets.get(dataset);
+    const r = await importLabelFiles(this.store, format, d.root);
+    const schema = this.schema(r.schemaId);
+    this.changed(schema.id, [], null, 'schema');
+    return { schema, images: r.images, notes: r.notes };
   }
 
   predictionRuns(schema: number): z.infer<typeof PredictionRun>[] {

@@ -3,9 +3,10 @@
 // labeller, the queue and its filters, progress with agreement, splits, exports read back by the
 // trainer's own label parsers, the `labels` topic, and refusals at the boundary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
+import { attributeCsv } from '../support/rendered-faces.js';
 import { hosted, until, type Hosted } from '../support/app-host.js';
 import { ApiCallError } from '../../electron/common/client.js';
 import { parseCsv } from '../../trainer/src/finetune/labels.js';
@@ -128,6 +129,26 @@ describe('labelling over the contract', () => {
     expect(part.filter((l) => l.endsWith(' 2'))).toHaveLength(2);
     expect(await errorOf(h.client.call('labels.export', { schema: fer.id, format: 'celeba' }))).toMatchObject({ cause: 'input', field: 'format' });
     expect(await errorOf(h.client.call('labels.export', { schema: far.id, format: 'csv', out: 'relative/dir' }))).toMatchObject({ field: 'out' });
+  });
+
+  it('imports a dataset folder\'s label file into a schema with its source; a broken file is refused with its line', async () => {
+    const root = await attributeCsv(8, 2);
+    const jobs: Job[] = [];
+    const off = await h.client.subscribe('jobs', {}, (j) => jobs.push(j));
+    const added = await h.client.call('datasets.add', { path: root });
+    await until('the scan', () => jobs.find((j) => j.id === added.job.id && j.status !== 'running'), Boolean);
+    off();
+    const r = await h.client.call('labels.import', { dataset: added.dataset.id, format: 'csv' });
+    expect(r.images).toBe(8);
+    expect(r.schema.fields.map((f) => f.name)).toEqual(['Smiling', 'Eyeglasses']);
+    const p = await h.client.call('labels.progress', { schema: r.schema.id });
+    expect(p).toMatchObject({ labelled: 8, complete: 8, labellers: [expect.objectContaining({ labeller: 'import:csv', images: 8 })] });
+    expect(p.splits.train + p.splits.val + p.splits.test).toBe(8);
+    // importing again updates the same schema, never a second one
+    expect((await h.client.call('labels.import', { dataset: added.dataset.id, format: 'csv' })).schema.id).toBe(r.schema.id);
+    writeFileSync(join(root, 'labels.csv'), 'path,Smiling,Eyeglasses\nf0.png,1,2\n');
+    expect(await errorOf(h.client.call('labels.import', { dataset: added.dataset.id, format: 'csv' }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/labels\.csv:2/) });
+    expect(await errorOf(h.client.call('labels.import', { dataset: added.dataset.id, format: 'celeba' }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/list_attr_celeba\.txt/) });
   });
 
   it('refuses at the boundary: unknown fields, a value outside a field, an image of another dataset, a reserved labeller', async () => {

@@ -25,6 +25,20 @@ import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 export * from './protocol.js';
 /** Labelling over the store: schemas, label writes with undo/redo, queue, progress, splits, import/export, predictions. */
 export * as labels from '../labels/index.js';
+
+/**
+ * Imports a label file of a dataset folder (celeba, lfwa, rafdb, ferplus, folders, csv) into the
+ * store: the folder indexed, the labels recorded as a schema of the dataset with labeller
+ * `import:<format>` and the files' splits. Returns the schema's id and how many faces got labels.
+ */
+export async function importLabelFiles(store: Store, format: string, data: string, seed = 0): Promise<{ schemaId: number; images: number; notes: string[] }> {
+  if (format === 'store') throw new CamdError('input', "'store' labels are already in the store", 'format');
+  const { readLabels } = await import('../finetune/dataset.js');
+  const ds = await readLabels(store, format, data, { seed, maxPixels: DEFAULT_MAX_PIXELS }).catch((e: unknown) => {
+    throw e instanceof CamdError ? e : new CamdError('input', (e as Error).message, 'format');
+  });
+  return { schemaId: ds.schemaId, images: ds.items.length, notes: ds.notes };
+}
 export { describeUserFacing } from '../util/system-errors.js';
 export type { ScanReport } from '../data/scan.js';
 export type { MaskPreview, PreviewImage } from '../data/preview.js';

@@ -99,7 +99,27 @@ async function materialiseFerplusRaw(root: string): Promise<{ root: string; set:
   return { root: out, set };
 }
 
-export async function loadLabeled(store: Store, format: string, dataIn: string, opts: { split?: LfwaSplit; seed: number; fewShot?: number; maxPixels: number; onProgress?: (done: number, total: number) => void; schema?: string; labels?: LabelUse }): Promise<ResolvedDataset> {
+export interface LabeledOptions {
+  split?: LfwaSplit;
+  seed: number;
+  fewShot?: number;
+  maxPixels: number;
+  onProgress?: (done: number, total: number) => void;
+  schema?: string;
+  labels?: LabelUse;
+}
+
+/** A labelled dataset for training: its labels read and recorded, with a training split and something to evaluate on. */
+export async function loadLabeled(store: Store, format: string, dataIn: string, opts: LabeledOptions): Promise<ResolvedDataset> {
+  const ds = await readLabels(store, format, dataIn, opts);
+  const { items, dropped } = ds;
+  if (!items.some((i) => i.split === 'train')) throw new UserError(`no usable training image in ${dataIn}${dropped.length ? ` (${dropped.length} listed image(s) missing or unreadable, e.g. ${dropped[0]!.path}: ${dropped[0]!.reason})` : ''}`);
+  if (!items.some((i) => i.split !== 'train')) throw new UserError(`no validation or test image in ${dataIn}: nothing to evaluate on`);
+  return ds;
+}
+
+/** The labels of a dataset folder in a format: parsed, checked, the folder indexed, the labels recorded in the store (a schema of the dataset, labeller `import:<format>`). */
+export async function readLabels(store: Store, format: string, dataIn: string, opts: LabeledOptions): Promise<ResolvedDataset> {
   if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
   const data = resolve(dataIn);
   if (!existsSync(data)) throw new UserError(`the folder ${dataIn} does not exist`);
@@ -169,8 +189,6 @@ export async function loadLabeled(store: Store, format: string, dataIn: string, 
     const main = imported.schema.fields.filter((f) => f.kind === (set.task === 'far' ? 'attribute' : 'class'));
     fieldIds = set.names.map((n) => main.find((f) => f.name === n)!.id);
   }
-  if (!items.some((i) => i.split === 'train')) throw new UserError(`no usable training image in ${dataIn}${dropped.length ? ` (${dropped.length} listed image(s) missing or unreadable, e.g. ${dropped[0]!.path}: ${dropped[0]!.reason})` : ''}`);
-  if (!items.some((i) => i.split !== 'train')) throw new UserError(`no validation or test image in ${dataIn}: nothing to evaluate on`);
   const notes = [...(fromApp?.notes ?? []), ...(set.warnings ?? [])];
   if (dropped.length) notes.push(`${dropped.length} listed image(s) missing or unreadable, left out: ${dropped.slice(0, 5).map((d) => `${d.path} (${d.reason})`).join(', ')}${dropped.length > 5 ? ', …' : ''}`);
   return { root, datasetId: report.datasetId, set, items, dropped, notes, schemaId, fieldIds };
