@@ -77,6 +77,18 @@ export async function runEval(spec: unknown, sink: EventSink = ignore, signal: A
   return evaluateCheckpoint(s, sink, signal);
 }
 
+/** A fine-tuned classifier's predictions on every face of a dataset of the store, under its run (labels/predict.ts). */
+export async function runPredict(spec: import('../labels/predict.js').PredictSpec, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<import('../labels/predict.js').PredictResult> {
+  const { runPredict: run } = await import('../labels/predict.js');
+  return run(spec, sink, signal);
+}
+
+/** The "labels needed" learning curve of a schema on an encoder's features (labels/label-curve.ts). */
+export async function runLabelCurve(spec: import('../labels/label-curve.js').LabelCurveSpec, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<import('../labels/label-curve.js').LabelCurveResult> {
+  const { runLabelCurve: run } = await import('../labels/label-curve.js');
+  return run(spec, sink, signal);
+}
+
 /** Indexes a folder (progress as `scanning` events); a stop records what was inspected so far (`complete: false`). */
 export async function scan(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<ScanReport & { db: string }> {
   const s = parseSpec(ScanSpec, spec);

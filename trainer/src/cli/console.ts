@@ -57,6 +57,7 @@ export const PHASE_LABEL: Record<RunEventOf<'progress'>['phase'], string> = {
   features: 'features        ',
   evaluating: 'evaluating      ',
   checkpoint: 'checkpoint      ',
+  predicting: 'predicting      ',
 };
 
 /** JSON lines on stdout; warnings also on stderr, for the person watching the terminal. */

@@ -55,6 +55,8 @@ export interface FinetuneContext {
   signal: AbortSignal;
   /** Completed optimiser steps (read by the hard-exit hook). */
   step: number;
+  /** After a completed run, before it is marked done: given the selected model's file (predictions for labelling). */
+  afterTraining?: (bestFile: string) => Promise<void>;
 }
 
 export type FinetuneOutcome = 'completed' | 'stopped' | 'diverged';
@@ -199,6 +201,7 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
     store.selectEvaluationEpoch(runId, selected.epoch);
     store.addEvaluation({ run_id: runId, dataset_id: c.datasetId, epoch: bestTest.epoch, split: 'test', metric: `${metricName}_best_over_epochs`, value: bestTest.test, detail: { note: 'maximum test value over epochs, the released protocol; not a model selection' } });
   }
+  if (stoppedIn === null && bestFile && c.afterTraining) await c.afterTraining(bestFile);
   store.updateRun(runId, { status: stoppedIn !== null ? 'stopped' : 'done', finished_at: new Date().toISOString(), last_step: c.step });
   send({ type: 'done', kind: 'finetune', reason: stoppedIn !== null ? 'interrupted' : 'completed', step: c.step, selected_epoch: selected?.epoch ?? null, selected_by: selected ? (byVal ? 'val' : 'last') : null, test_at_selected: selected?.test ?? null, best_test: bestTest?.test ?? null, best_test_epoch: bestTest?.epoch ?? null, metric: metricName, checkpoint: bestFile, last: lastFile, seconds: (performance.now() - t0) / 1000 });
   return stoppedIn !== null ? 'stopped' : 'completed';

@@ -165,6 +165,20 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
         emit(e);
       };
       const ctx: FinetuneContext = { task, names: ds.set.names, model, S, train, val, test, datasetId: ds.datasetId, cache, clf, opt, vars, lrScale, linearProbe, aug, epochs, batch, stepsPerEpoch: plan.stepsPerEpoch, lr0, warmup, minLr, seed, normalisation, store, runId, outDir, send, signal, step: 0 };
+      // labels made in the app: the selected model's predictions on every face, for model-assisted labelling
+      if (ds.set.format === 'store')
+        ctx.afterTraining = async (bestFile) => {
+          const { predictFaces } = await import('../labels/predict.js');
+          const { loadClassifier } = await import('./classifier-file.js');
+          const { getSchema } = await import('../labels/schema.js');
+          const best = loadClassifier(bestFile);
+          try {
+            const n = await predictFaces({ store, schema: getSchema(store.db, ds.schemaId), runId, clf: best.clf, task: best.task, names: best.names, imgSize: best.imgSize, root: ds.root, emit: send, signal, maxPixels });
+            send({ type: 'log', level: 'info', message: `predictions on ${n} face(s) saved for labelling (model-assisted; kept apart from the labels)` });
+          } finally {
+            best.clf.dispose();
+          }
+        };
       const st = store;
       const offHardExit = onHardExit((reason) => {
         const msg = `quit at once (${reason}) after step ${ctx.step}; nothing was written for the unfinished epoch`;

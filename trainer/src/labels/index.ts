@@ -8,3 +8,4 @@ export * from './queue.js';
 export * from './progress.js';
 export * from './exchange.js';
 export * from './predictions.js';
+export * from './curve.js';

@@ -1,0 +1,96 @@
+/** `camd predict` and `camd label-curve`: model assistance for labelling (labels/predict.ts, labels/label-curve.ts). */
+import { resolve } from 'node:path';
+import { runLabelCurve, runPredict, type RunEvent } from '../api/index.js';
+import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
+import { stopOnSignals } from './signals.js';
+import { CamdError } from '../util/errors.js';
+import { parseNumber } from './parse.js';
+
+export interface PredictCliOptions {
+  checkpoint?: string;
+  data?: string;
+  schema?: string;
+  db?: string;
+  runId?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+export interface LabelCurveCliOptions {
+  encoder?: string;
+  data?: string;
+  schema?: string;
+  db?: string;
+  labels?: string;
+  seed?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+function required(flag: string, v: string | undefined): string {
+  if (!v) throw new CamdError('usage', `${flag} is required`);
+  return v;
+}
+
+/** Progress bars by phase, warnings as lines. */
+function progress(con: CliConsole): (e: RunEvent) => void {
+  let phase = '';
+  return (e) => {
+    if (e.type === 'progress') {
+      if (phase !== e.phase) {
+        phase = e.phase;
+        con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL[e.phase] });
+      }
+      con.update(e.done);
+    } else if (e.type === 'log') con.line(e.level === 'warn' ? `camd: warning: ${e.message}` : `camd: ${e.message}`);
+  };
+}
+
+export async function predictCommand(o: PredictCliOptions): Promise<void> {
+  const spec = {
+    checkpoint: resolve(required('--checkpoint FILE', o.checkpoint)),
+    data: resolve(required('--data DIR', o.data)),
+    schema: required('--schema NAME|ID', o.schema),
+    ...(o.db !== undefined ? { db: resolve(o.db) } : {}),
+    ...(o.runId !== undefined ? { runId: o.runId } : {}),
+    ...(o.backend !== undefined ? { backend: o.backend } : {}),
+  };
+  const con = new CliConsole();
+  const stop = stopOnSignals('nothing is saved');
+  try {
+    const r = await runPredict(spec, o.json ? jsonRenderer() : progress(con), stop.signal);
+    if (o.json) process.stdout.write(JSON.stringify({ type: 'done', kind: 'predict', images: r.images, run_id: r.runId, schema_id: r.schemaId, seconds: r.seconds }) + '\n');
+    else con.final(stop.signal.aborted ? 'stopped: nothing saved' : `predictions of run ${r.runId} on ${r.images} face(s) saved for labelling (${r.seconds.toFixed(1)} s)`);
+  } finally {
+    con.stop();
+    stop.dispose();
+  }
+}
+
+export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> {
+  if (o.labels !== undefined && o.labels !== 'human' && o.labels !== 'human+accepted') throw new CamdError('usage', `--labels must be human or human+accepted, got '${o.labels}'`);
+  const seed = parseNumber('--seed', o.seed, 'int');
+  const spec = {
+    encoder: resolve(required('--encoder FILE', o.encoder)),
+    data: resolve(required('--data DIR', o.data)),
+    schema: required('--schema NAME|ID', o.schema),
+    ...(o.db !== undefined ? { db: resolve(o.db) } : {}),
+    ...(o.labels !== undefined ? { labels: o.labels as 'human' | 'human+accepted' } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(o.backend !== undefined ? { backend: o.backend } : {}),
+  };
+  const con = new CliConsole();
+  const stop = stopOnSignals('no curve');
+  try {
+    const r = await runLabelCurve(spec, o.json ? jsonRenderer() : progress(con), stop.signal);
+    if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+    else {
+      con.stop();
+      for (const p of r.points) process.stdout.write(`${String(p.labels).padStart(7)} training labels: ${r.metric} ${p.value.toFixed(3)}\n`);
+      process.stdout.write(`${r.hint}\n(features: ${r.features.computed} computed, ${r.features.cached} cached; ${r.seconds.toFixed(1)} s)\n`);
+    }
+  } finally {
+    con.stop();
+    stop.dispose();
+  }
+}
