@@ -319,6 +319,42 @@ describe('the bridge', () => {
     const exp = await api.call('checkpoints.export', { id: encoder.id, format: 'safetensors' });
     expect(existsSync(exp.out)).toBe(true);
     expect(shell.services.store.db.prepare('SELECT count(*) FROM metrics WHERE run_id = ?').pluck().get(run.id)).toBeGreaterThanOrEqual(stopped.last_step);
+    // labelling: a schema, labels with undo and redo, the queue, progress, split, export
+    const schema = await api.call('labels.createSchema', { dataset, task: 'fer', names: ['a', 'b'] });
+    expect((await api.call('labels.schemas', { dataset })).map((x) => x.id)).toEqual([schema.id]);
+    const [ca, cb] = schema.fields;
+    const faceIds = (await api.call('datasets.images', { dataset, status: 'ok' })).items.map((i) => i.id);
+    for (const [k, id] of faceIds.entries()) await api.call('labels.write', { schema: schema.id, images: [id], labeller: 'ana', changes: [{ slot: 0, value: k % 2 ? cb!.id : ca!.id }] });
+    expect((await api.call('labels.undo', { schema: schema.id, labeller: 'ana' })).undone!.images).toEqual([faceIds.at(-1)]);
+    expect(await api.call('labels.redo', { schema: schema.id, labeller: 'ana' })).toMatchObject({ canUndo: true, canRedo: false });
+    expect(await api.call('labels.undoState', { schema: schema.id, labeller: 'ana' })).toEqual({ canUndo: true, canRedo: false });
+    expect((await api.call('labels.of', { schema: schema.id, images: [faceIds[0]!] })).annotations).toHaveLength(1);
+    expect((await api.call('labels.queue', { schema: schema.id, filter: 'labelled' })).total).toBe(faceIds.length);
+    expect((await api.call('labels.progress', { schema: schema.id })).labelled).toBe(faceIds.length);
+    expect((await api.call('labels.split', { schema: schema.id, seed: 1 })).assigned).toBe(faceIds.length);
+    expect(existsSync((await api.call('labels.export', { schema: schema.id, format: 'csv' })).files[0]!)).toBe(true);
+    const extra = await api.call('labels.addField', { schema: schema.id, kind: 'class', name: 'c' });
+    expect((await api.call('labels.renameField', { id: extra.id, name: 'c2' })).previous).toBe('c');
+    expect((await api.call('labels.setShortcut', { id: extra.id, key: 'x' })).shortcut).toBe('x');
+    expect((await api.call('labels.deleteField', { id: extra.id })).labels).toBe(0);
+    expect((await api.call('labels.restoreField', { id: extra.id })).field.deleted_at).toBeNull();
+    expect(await api.call('labels.predictionRuns', { schema: schema.id })).toEqual([]);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
+    writeFileSync(join(dir, 'labels.csv'), ['path,label', ...files.map((f, k) => `${f},${k % 2 ? 'x' : 'y'}`)].join('\n') + '\n');
+    expect(await api.call('labels.import', { dataset, format: 'csv' })).toMatchObject({ images: files.length, schema: { name: 'labels (CSV)' } });
+    // the label curve: camd label-curve in a utility process, on the encoder just exported
+    const curveJob = await api.call('labels.curve', { schema: schema.id, checkpoint: encoder.id });
+    const curveEnd = await until('the curve job', () => api.call('jobs.list', {}), (js) => js.some((j) => j.id === curveJob.id && j.status !== 'running'));
+    const curve = curveEnd.find((j) => j.id === curveJob.id)!;
+    expect(curve.status, curve.message ?? '').toBe('done');
+    expect(fake.forked.some((f) => f.args[0] === 'label-curve')).toBe(true);
+    // predictions: a fine-tuned run of the store whose model file has gone fails as a job, with the reason
+    shell.services.store.createRun({ id: 'gone-model', kind: 'finetune', datasetId: dataset, config: {}, seed: 0 });
+    shell.services.store.db.prepare("INSERT INTO checkpoints (run_id, step, kind, path, sha256, bytes, created_at) VALUES ('gone-model', 1, 'classifier', ?, 'x', 1, ?)").run(join(tempDir('gone'), 'best.safetensors'), new Date().toISOString());
+    const predictJob = await api.call('labels.predict', { schema: schema.id, run: 'gone-model' });
+    const predictEnd = (await until('the predict job', () => api.call('jobs.list', {}), (js) => js.some((j) => j.id === predictJob.id && j.status !== 'running'))).find((j) => j.id === predictJob.id)!;
+    expect(predictEnd).toMatchObject({ status: 'failed', message: expect.stringMatching(/best\.safetensors/) });
+    expect(await api.call('labels.deleteSchema', { id: schema.id })).toEqual({ labels: faceIds.length });
     expect((await api.call('system.clean', { what: 'exports' })).part).toBe('exports');
     expect(await api.call('runs.delete', { id: run.id, files: true })).toEqual({ deleted: true });
     const other = await addAndScan(faceFolder(2, 'to-delete'));
