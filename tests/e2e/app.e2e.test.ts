@@ -159,6 +159,125 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await axe('finetune-run');
   });
 
+  // labelling the 12 real faces of the first dataset: 'crop' (a tight face crop) or 'full' (a wider photo), by the file's name
+  const classOf = (path: string) => (path.includes('_crop') ? 'crop' : 'full');
+  let schemaId = 0;
+
+  it('labels faces with the keyboard only: a schema of my own, one key a face, the counts, undo and redo, an export', async () => {
+    await view('/label?dataset=1');
+    // no schema yet: the schema editor is shown
+    await b.page.selectOption('#se-source', 'own');
+    await b.page.selectOption('#se-task', 'fer');
+    await b.page.fill('#se-name', 'framing');
+    await b.page.fill('#se-names', 'crop\nfull');
+    await b.shot('label-schema');
+    await axe('label (schemas)');
+    await b.page.click('button:has-text("Create schema")');
+    await expect.poll(() => b.page.locator('#lb-schema option').allTextContents()).toEqual(['framing (2 classes)']);
+    schemaId = Number(new URL(b.page.url().replace('#/', '')).searchParams.get('schema'));
+    await b.page.fill('#lb-who', 'ana');
+    await b.page.locator('.face img').focus();
+    const position = () => b.page.getByTestId('queue-position').textContent();
+    await expect.poll(position).toBe('1 of 12');
+    for (let k = 1; k <= 12; k++) {
+      await expect.poll(position).toBe(`${k} of 12`);
+      const path = (await b.page.locator('.face figcaption .mono').textContent())!;
+      await b.page.keyboard.press(classOf(path) === 'crop' ? '1' : '2');
+      // saved before the view moves on (the last face stays: the end of the queue)
+      if (k < 12) await expect.poll(position).toBe(`${k + 1} of 12`);
+    }
+    await expect.poll(() => b.page.locator('.status').textContent()).toMatch(/Saved 1 label on 1 face|end of the queue/);
+    await expect.poll(() => b.page.getByTestId('last-change').textContent()).toMatch(/^Last change: ana, /);
+    await b.shot('label-one');
+    await axe('label (one face)');
+    const counted = async () => {
+      await b.page.click('button[role="tab"]:has-text("Progress and export")');
+      const n = await b.page.getByTestId('labelled-count').textContent();
+      await b.page.click('button[role="tab"]:has-text("Label")');
+      return n;
+    };
+    await expect.poll(counted).toBe('12');
+    // Ctrl+Z takes back my last label; Ctrl+Shift+Z brings it back
+    await b.page.locator('.face img').focus();
+    await b.page.keyboard.press('Control+z');
+    await expect.poll(() => b.page.locator('.status').textContent()).toMatch(/^Undone: 1 change on 1 face/);
+    await expect.poll(counted).toBe('11');
+    await b.page.locator('.face img').focus();
+    await b.page.keyboard.press('Control+Shift+z');
+    await expect.poll(() => b.page.locator('.status').textContent()).toMatch(/^Redone/);
+    await expect.poll(counted).toBe('12');
+    // the grid: every face with its label
+    await b.page.selectOption('#lb-filter', 'all');
+    await b.page.click('button:has-text("Grid")');
+    const cells = b.page.locator('.labelgrid .cell');
+    await expect.poll(() => cells.count()).toBe(12);
+    for (const label of await cells.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''))) expect(label.split(': ')[1]).toBe(classOf(label.split(': ')[0]!));
+    await expect.poll(() => b.page.locator('.labelgrid img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 }).toBe(12);
+    await b.page.click('.labelgrid .cell >> nth=1');
+    await b.page.click('.labelgrid .cell >> nth=3', { modifiers: ['Shift'] });
+    await b.shot('label-grid');
+    await axe('label (grid)');
+    // one key labels the three selected faces at once; one Ctrl+Z takes the three back
+    const captions = () => b.page.locator('.labelgrid .cap').allTextContents();
+    const before = await captions();
+    await b.page.keyboard.press('2');
+    await expect.poll(captions).toEqual(before.map((c, k) => (k >= 1 && k <= 3 ? 'full' : c)));
+    await b.page.keyboard.press('Control+z');
+    await expect.poll(captions).toEqual(before);
+    // progress and export
+    await b.page.click('button[role="tab"]:has-text("Progress and export")');
+    await b.page.click('button:has-text("Export CSV")');
+    await expect.poll(() => b.page.getByTestId('export-result').textContent()).toMatch(/^12 rows written to \/.*exports\/framing-csv-/);
+    await b.shot('label-progress');
+    await axe('label (progress)');
+  });
+
+  it('fine-tunes on those labels (--format store) and the model helps: predictions with confidences, least confident first', async () => {
+    await view(`/finetune?schema=${schemaId}`);
+    await b.page.selectOption('#ft-dataset', '1');
+    await expect.poll(() => b.page.locator('#ft-schema option').allTextContents()).toEqual(['framing']);
+    await b.page.selectOption('#ft-format', 'store');
+    const option = (await b.page.locator('#ft-init option').allTextContents()).find((t) => t.includes('ratio 0.60'))!;
+    await b.page.selectOption('#ft-init', { label: option });
+    await b.page.fill('#ft-epochs', '4');
+    await b.page.fill('#ft-batch', '4');
+    await b.page.fill('#ft-blr', '0.05');
+    await b.page.uncheck('#ft-aug');
+    await b.shot('finetune-store');
+    await axe('finetune (store)');
+    await b.page.click('button:has-text("Start fine-tuning")');
+    await b.page.waitForURL(/#\/runs\/[0-9a-f-]+$/);
+    await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 120_000 }).toBe('done');
+    await view(`/label?dataset=1&schema=${schemaId}`);
+    await b.page.fill('#lb-who', 'ana');
+    await expect.poll(() => b.page.locator('#lb-run option').allTextContents()).toEqual(['none', expect.stringMatching(/ — 12 faces predicted$/)]);
+    await expect.poll(() => b.page.locator('#lb-run').inputValue()).not.toBe('');
+    await b.page.selectOption('#lb-filter', 'all');
+    await expect.poll(() => b.page.getByTestId('confidence').textContent()).toMatch(/^\d+\.\d % sure$/);
+    await b.shot('label-model');
+    await axe('label (model)');
+    await b.page.click('button:has-text("Grid")');
+    const cells = b.page.locator('.labelgrid .cell');
+    await expect.poll(() => cells.count()).toBe(12);
+    const paths = async () => (await cells.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''))).map((l) => l.split(': ')[0]);
+    const byPath = await paths();
+    expect(byPath).toEqual([...byPath].sort());
+    await b.page.selectOption('#lb-order', 'uncertainty');
+    await expect.poll(paths).not.toEqual(byPath);
+    const conf = (await b.page.locator('.labelgrid .conf').allTextContents()).map((t) => Number(t.replace(/[^\d.]/g, '')));
+    expect(conf).toHaveLength(12);
+    expect(conf).toEqual([...conf].sort((x, y) => x - y));
+    await b.shot('label-uncertainty');
+    // one key accepts the model's answer: stored as an accepted prediction, by its labeller, apart from people's labels
+    await b.page.click('button:has-text("One face")');
+    await b.page.fill('#lb-who', 'ben');
+    await b.page.locator('.face img').focus();
+    await b.page.keyboard.press('Shift+Enter');
+    await expect.poll(() => b.page.locator('.status').textContent()).toMatch(/^Saved 1 label on 1 face/);
+    await b.page.keyboard.press('ArrowLeft');
+    await expect.poll(() => b.page.getByTestId('last-change').textContent()).toMatch(/^Last change: ben, .* \(accepted prediction\)$/);
+  });
+
   it('the system view; the dark theme; and not one console error, CSP violation or serious accessibility problem on the way', async () => {
     await view('/system');
     await expect.poll(() => b.page.getByText('used by auto').isVisible(), { timeout: 60_000 }).toBe(true);
