@@ -26,6 +26,12 @@ describe('the learning-curve fit', () => {
     expect(curveHint([{ labels: 8, value: 0.5 }, { labels: 12, value: 0.6 }], 'top-1')).toMatch(/^12 training labels so far: a curve needs at least three sizes/);
     expect(curveSizes(12)).toEqual([8, 12]);
     expect(curveSizes(100)).toEqual([8, 16, 32, 64, 100]);
+    // the hint says a curve needs 16 training labels: 16 must give three sizes, and a fit
+    expect(curveSizes(16)).toEqual([8, 11, 16]);
+    expect(curveSizes(17)).toEqual([8, 16, 17]);
+    for (let N = 16; N <= 300; N++) expect(curveSizes(N).length, `N = ${N}`).toBeGreaterThanOrEqual(3);
+    const at16 = curveSizes(16).map((n) => ({ labels: n, value: 0.9 - 0.8 * Math.pow(n, -0.5) }));
+    expect(curveHint(at16, 'top-1 accuracy')).not.toMatch(/a curve needs/);
   });
 });
 

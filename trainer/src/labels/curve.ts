@@ -7,7 +7,8 @@
  * from zero weights (deterministic: no random draw), a fixed number of steps. Metric: top-1 for
  * classes, mean accuracy over attributes.
  *
- * Curve: training subsets of 8, 16, 32, … labels and all of them, each drawn three times from the
+ * Curve: training subsets of 8, 16, 32, … labels and all of them (8, 11, 16 for 16 labels: three
+ * sizes from 16 labels on, as the hint promises), each drawn three times from the
  * seed (classes kept in proportion: a round-robin over per-class shuffles), evaluated on the
  * validation and test faces, averaged. Fit: value(n) = a − b·n^(−c), the usual power law of
  * learning curves, by least squares — c on a grid over [0.05, 2], a and b in closed form for each c
@@ -147,11 +148,13 @@ export function probeAccuracy(
   return total ? correct / total : 0;
 }
 
-/** Training-subset sizes: 8, 16, 32, … below N, then N. */
+/** Training-subset sizes: 8, 16, 32, … below N, then N; three (8, 11, 16) for 16 labels. */
 export function curveSizes(N: number): number[] {
   const out: number[] = [];
   for (let n = 8; n < N; n *= 2) out.push(n);
   if (N > 0) out.push(N);
+  // 16 labels give only 8 and 16: their geometric middle is the third size a fit needs
+  if (N >= 16 && out.length < 3) out.splice(1, 0, Math.round(Math.sqrt(out[0]! * N)));
   return out;
 }
 
