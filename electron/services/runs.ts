@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, type Store } from 'camd-studio/trainer';
+import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type Store } from 'camd-studio/trainer';
 import type { CreateRun, Estimate, PretrainSettings, Run, RunDetail } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -42,6 +42,11 @@ export class Runs {
     if (req.kind === 'pretrain') {
       spec = { ...req.settings, data: dataset.root, out };
       parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
+      if (req.settings.backend === 'wasm') {
+        const preset = req.settings.preset ?? PRETRAIN_DEFAULTS.preset;
+        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? presetConfig(preset).model.imgSize }), req.settings.batch ?? PRETRAIN_DEFAULTS.batch);
+        if (tooBig) throw new CamdError('input', tooBig, 'batch');
+      }
     } else {
       const { init, ...settings } = req.settings;
       let initPath = 'none';

@@ -19,6 +19,7 @@ import { Rng } from '../util/rng.js';
 import { median } from '../util/stats.js';
 import { benchPipeline } from './pipeline.js';
 import { compareTorch, type TorchComparison } from './compare-torch.js';
+import { estimateWasmPretrain, wasmMemoryProblem } from '../train/memory.js';
 
 interface Options {
   backends?: string;
@@ -89,6 +90,14 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
   const rows: string[][] = [];
   for (const backend of wanted) {
+    if (backend === 'wasm') {
+      const tooBig = wasmMemoryProblem(cfg, batch);
+      if (tooBig) {
+        process.stderr.write(`[bench] wasm: skipped: ${tooBig}\n`);
+        results[backend] = { skipped: tooBig, estimate_bytes: estimateWasmPretrain(cfg, batch).totalBytes };
+        continue;
+      }
+    }
     await selectBackend(backend);
     process.stderr.write(`[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`);
     const gflops = await matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
@@ -115,6 +124,10 @@ async function main(): Promise<void> {
       gpu_bytes_in_use: (mem as { numBytesInGPU?: number }).numBytesInGPU ?? null,
       gpu_bytes_allocated: (mem as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? null,
       rss_bytes: process.memoryUsage().rss,
+      // the process's peak resident set so far, and the wasm heap's size: it never shrinks, so it is the step's high-water mark
+      max_rss_bytes: process.resourceUsage().maxRSS * 1024,
+      wasm_heap_bytes: backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null,
+      wasm_heap_estimate_bytes: backend === 'wasm' ? estimateWasmPretrain(cfg, batch).totalBytes : null,
       params_online: trainer.model.params.count('online'),
     };
     rows.push([backend, (stepMs / 1000).toFixed(3), ((batch * 1000) / stepMs).toFixed(2), gflops.toFixed(1)]);
@@ -123,21 +136,22 @@ async function main(): Promise<void> {
   }
 
   let torch: TorchComparison | null = null;
-  if (o.compareTorch) {
+  if (o.compareTorch && (results[wanted[0]!] as { skipped?: string }).skipped) process.stderr.write(`[bench] the PyTorch comparison needs the ${wanted[0]} step, which was skipped\n`);
+  else if (o.compareTorch) {
     await selectBackend(wanted[0]!);
     const peak = (results[wanted[0]!] as { matmul_gflops: number }).matmul_gflops;
     torch = await compareTorch(cfg, batch, steps, warmup, peak);
   }
   process.stderr.write(`[bench] data pipeline: ${o.pipelineBatches} batches of ${batch}\n`);
   const pipeline = await benchPipeline(cfg, batch, Number(o.pipelineBatches), o.data);
-  const fastest = Math.max(...Object.values(results).map((r) => (r as { images_per_s: number }).images_per_s));
+  const fastest = Math.max(0, ...Object.values(results).map((r) => (r as { images_per_s?: number }).images_per_s ?? 0)) || null;
   const out = {
     kind: 'camd-train-step',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_bytes: totalmem(), node: process.versions.node, platform: `${process.platform}-${process.arch}`, tfjs: tf.version_core },
     config: { preset, img_size: imgSize, batch, mask_ratio: cfg.mask.ratio, steps, warmup, matmul_n: Number(o.matmul) },
     results,
-    pipeline: { ...pipeline, ratio_to_fastest_trainer: pipeline.images_per_s / fastest },
+    pipeline: { ...pipeline, ratio_to_fastest_trainer: fastest ? pipeline.images_per_s / fastest : null },
     ...(torch ? { ratio: torch.ratio, compare_torch: torch } : {}),
   };
   const file = resolve(o.out);
@@ -149,7 +163,8 @@ async function main(): Promise<void> {
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`);
   process.stdout.write([fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n') + '\n');
-  process.stdout.write(`data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above (${pipeline.source})\n`);
+  process.stdout.write(`data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s${fastest ? `, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above` : ''} (${pipeline.source})\n`);
+  for (const [k, r] of Object.entries(results)) if ((r as { skipped?: string }).skipped) process.stdout.write(`${k}: skipped: ${(r as { skipped: string }).skipped}\n`);
   if (torch) {
     process.stdout.write(
       `same step in PyTorch ${torch.torch_version} (OpenBLAS, 1 torch thread, 2 BLAS threads), alternating, median of ${torch.steps}:\n` +

@@ -11,6 +11,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
+import { wasmMemoryProblem } from './memory.js';
 import { gridOf, maskedCount, PRESET_NAMES, presetConfig, type CamdConfig } from '../model/config.js';
 import { PRETRAIN_DEFAULTS } from '../api/defaults.js';
 import { Store } from '../store/store.js';
@@ -170,6 +171,9 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
       threads: flags.threads ?? saved?.options?.threads ?? 'auto',
     };
     if (!isBackendChoice(options.backend)) throw new UserError(`run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`, 2, 'backend');
+    // a step that cannot fit in the wasm heap is refused now, not by an abort mid-run (train/memory.ts)
+    const tooBig = options.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch) : null;
+    if (tooBig) throw new UserError(tooBig, 2, 'batch');
     if (saved?.options) {
       const changed = (Object.keys(options) as (keyof RunOptions)[]).filter((k) => options[k] !== saved!.options![k]).map((k) => `${k} ${String(saved!.options![k])} → ${String(options[k])}`);
       if (changed.length) log('info', `run options changed on resume: ${changed.join(', ')}`);
@@ -227,6 +231,8 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     } catch (e) {
       throw new UserError((e as Error).message);
     }
+    const tooBigHere = sel.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch) : null; // auto chose wasm
+    if (tooBigHere) throw new UserError(tooBigHere, 2, 'batch');
     const trainer = new CamdTrainer(cfg, settings.seed, { epochs, itersPerEpoch: ipe, batchSize: settings.batch });
     try {
       // ---- resume from the newest sound checkpoint; damaged ones are moved aside ----
