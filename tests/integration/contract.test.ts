@@ -389,7 +389,7 @@ describe('runs that cannot fit', () => {
     const { id } = await addAndScan(faceFolder(4, 'too-big'));
     const before = (await h.client.call('runs.list', {})).length;
     const e = await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: id, settings: { preset: 'base', batch: 4, backend: 'wasm' }, start: false }));
-    expect(e).toMatchObject({ cause: 'input', field: 'batch', message: expect.stringMatching(/^base\/224 at batch 4 needs about 8\.6 GB of wasm memory/) });
+    expect(e).toMatchObject({ cause: 'input', field: 'batch', message: expect.stringMatching(/^base\/224 at batch 4 needs about 8\.1 GB of wasm memory/) });
     expect((await h.client.call('runs.list', {})).length).toBe(before);
   });
 });

@@ -161,8 +161,10 @@ export async function initWasmBackend(opts: { threads: number | 'auto' }): Promi
   } finally {
     URL.createObjectURL = origCreateObjectURL;
     os.cpus = origCpus;
-    // All 8 pool workers have loaded the script by now (init waits for them); none are spawned later.
-    fs.rmSync(path.dirname(workerPath), { recursive: true, force: true });
+    // The script stays: it is one file per script content shared by every process, and removing it
+    // here raced with another process starting at the same moment (its pool workers then failed to
+    // load it and the process died: two camd commands started together, as the app does).
+
   }
   if (!ok) {
     cached = await initSingle(simd, `threaded-simd init failed${err ? `: ${err}` : ''}; using single-threaded build`);

@@ -103,13 +103,12 @@ export class CamdModel {
 
   /** θ_mm ← m·θ_mm + (1 − m)·θ_online for every module with a momentum copy (§2.1). */
   emaUpdate(m: number): void {
-    tf.tidy(() => {
-      for (const name of this.params.names('momentum')) {
-        const mm = this.params.get(name);
-        const online = this.params.get(name.slice(3));
-        mm.assign(mm.mul(m).add(online.mul(1 - m)));
-      }
-    });
+    // one tidy a parameter: the products are freed before the next, not held for the whole copy
+    for (const name of this.params.names('momentum')) {
+      const mm = this.params.get(name);
+      const online = this.params.get(name.slice(3));
+      tf.tidy(() => mm.assign(mm.mul(m).add(online.mul(1 - m))));
+    }
   }
 
   /** patch_embed(x) + pos_embed[1:], (B, N, C). */

@@ -70,18 +70,21 @@ export class AdamW {
         const decay = weightDecay > 0 && this.decayFn(name, p.shape) ? 1 - lr * weightDecay : 1;
         const m = this.slot(this.m, name, p);
         const v = this.slot(this.v, name, p);
-        if (fused) {
-          const [p2, m2, v2] = fusedAdamW(p, g, m, v, scale, { lr, beta1, beta2, eps, decay, bc1, bc2 });
-          m.assign(m2);
-          v.assign(v2);
-          p.assign(p2);
-          continue;
-        }
-        const gs = gradScale ? g.mul(scale) : g;
-        m.assign(m.mul(beta1).add(gs.mul(1 - beta1)));
-        v.assign(v.mul(beta2).add(gs.square().mul(1 - beta2)));
-        const decayed = decay !== 1 ? p.mul(decay) : p;
-        p.assign(decayed.sub(m.div(v.sqrt().div(bc2).add(eps)).mul(lr / bc1)));
+        // one tidy a parameter: its temporaries are freed before the next parameter's
+        tf.tidy(() => {
+          if (fused) {
+            const [p2, m2, v2] = fusedAdamW(p, g, m, v, scale, { lr, beta1, beta2, eps, decay, bc1, bc2 });
+            m.assign(m2);
+            v.assign(v2);
+            p.assign(p2);
+            return;
+          }
+          const gs = gradScale ? g.mul(scale) : g;
+          m.assign(m.mul(beta1).add(gs.mul(1 - beta1)));
+          v.assign(v.mul(beta2).add(gs.square().mul(1 - beta2)));
+          const decayed = decay !== 1 ? p.mul(decay) : p;
+          p.assign(decayed.sub(m.div(v.sqrt().div(bc2).add(eps)).mul(lr / bc1)));
+        });
       }
     });
   }
@@ -100,7 +103,9 @@ export class AdamW {
  */
 export function clipCoefficient(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; coef: tf.Scalar | null } {
   // stack + sum rather than addN: WebGPU caps a kernel's inputs (16 storage buffers on some adapters)
-  const norm = tf.sqrt(tf.stack([...grads.values()].map((g) => g.square().sum())).sum()) as tf.Scalar;
+  // each square is freed as soon as it is summed: inside the step's tidy they would otherwise all
+  // live until its end, one more copy of every gradient at the step's memory high-water mark
+  const norm = tf.tidy(() => tf.sqrt(tf.stack([...grads.values()].map((g) => tf.tidy(() => g.square().sum()))).sum())) as tf.Scalar;
   if (!(maxNorm > 0)) return { norm, coef: null };
   return { norm, coef: tf.minimum(tf.scalar(1), tf.scalar(maxNorm).div(norm.add(1e-6))) as tf.Scalar };
 }

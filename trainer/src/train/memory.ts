@@ -8,15 +8,15 @@
  * The estimate is fitted to the heap high-water mark measured after two steps (HEAPU8.length;
  * `node` on the 2-core machine of the README, tfjs-backend-wasm 4.22, default mask ratio):
  *
- *   heap ≈ 30 MiB + 4.8 × 4 bytes × (online + momentum + frozen parameters)      (weights, gradients,
- *          + batch × 1.05 × (0.005527·N·D + 0.0025·N²) MiB × (depth + 6) / 18      AdamW moments, update
+ *   heap ≈ 30 MiB + 4.1 × 4 bytes × (online + momentum + frozen parameters)      (weights, gradients,
+ *          + batch × 1.08 × (0.005527·N·D + 0.0025·N²) MiB × (depth + 6) / 18      AdamW moments, update
  *                                                                                  temporaries; activations)
  *
- * with N patches a view and D the width. Measured → estimated (MiB): tiny/112 b1 358 → 363,
- * b4 515 → 546, b16 1294 → 1277, b32 2195 → 2251; tiny/224 b4 1623 → 1579, b8 2888 → 2856;
- * small/112 b4 1482 → 1567, b8 1871 → 2029, b16 2850 → 2953; small/224 b4 3258 → 3255 (−3 … +9 %;
- * the heap grows in steps, so its high-water mark is itself rounded up). ViT-B's weights, gradients,
- * AdamW state and momentum copy alone (≈ 4.3 GiB) are past the ceiling, at any batch.
+ * with N patches a view and D the width. Measured → estimated (MiB): tiny/112 b1 298 → 325,
+ * b4 515 → 513, b16 1294 → 1265; tiny/224 b4 1618 → 1576; small/112 b4 1389 → 1423, b8 1868 →
+ * 1899, b16 2848 → 2849; small/224 b4 3176 → 3160 (−3 … +9 %; the heap grows in steps, so its
+ * high-water mark is itself rounded up). ViT-B at 112 px and batch 1 took the heap to its very
+ * ceiling (4 095.9 MiB) for one step: refused, as every ViT-B step is.
  */
 import { gridOf, parameterCounts, presetConfig, type CamdConfig, type ModelConfig, type PresetName } from '../model/config.js';
 
@@ -46,17 +46,16 @@ function layersOf(m: ModelConfig): number {
 export function estimateWasmPretrain(cfg: CamdConfig, batch: number): MemoryEstimate {
   const m = cfg.model;
   const p = parameterCounts(m);
-  const fixedBytes = 30 * MiB + 4.8 * 4 * (p.online + p.momentum + p.frozen);
+  const fixedBytes = 30 * MiB + 4.1 * 4 * (p.online + p.momentum + p.frozen);
   const { tokens: N } = gridOf(m);
   const D = Math.max(m.embedDim, m.decoderDim);
-  const perImageBytes = 1.05 * (0.005527 * N * D + 0.0025 * N * N) * MiB * (layersOf(m) / 18);
+  const perImageBytes = 1.08 * (0.005527 * N * D + 0.0025 * N * N) * MiB * (layersOf(m) / 18);
   const totalBytes = fixedBytes + batch * perImageBytes;
   const ceilingBytes = WASM_HEAP_MAX * USABLE;
   const maxBatch = Math.max(0, Math.floor((ceilingBytes - fixedBytes) / perImageBytes));
   return { fixedBytes, perImageBytes, totalBytes, ceilingBytes, maxBatch, fits: totalBytes <= ceilingBytes };
 }
 
-const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
 
 /**
  * One line saying why a pre-training cannot run on the wasm backend and what to change (a batch
@@ -66,6 +65,9 @@ const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
 export function wasmMemoryProblem(cfg: CamdConfig, batch: number): string | null {
   const e = estimateWasmPretrain(cfg, batch);
   if (e.fits) return null;
+  // one decimal, two where the need and the ceiling would read the same
+  const close = (e.totalBytes / 1e9).toFixed(1) === (e.ceilingBytes / 1e9).toFixed(1);
+  const gb = (b: number) => `${(b / 1e9).toFixed(close ? 2 : 1)} GB`;
   const m = cfg.model;
   const what = `${cfg.preset}/${m.imgSize} at batch ${batch}`;
   const need = `needs about ${gb(e.totalBytes)} of wasm memory (weights, gradients, AdamW state and momentum copy ${gb(e.fixedBytes)}, activations ${gb(e.totalBytes - e.fixedBytes)})`;
