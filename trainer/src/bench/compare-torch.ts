@@ -44,6 +44,11 @@ export interface TorchComparison {
   torch_matmul_peak_gflops: number;
   torch_version: string;
   steps: number;
+  /** Peak resident set of each process (ours: the bench process, which ran only this configuration), and our wasm heap's high-water mark. */
+  tfjs_max_rss_bytes: number;
+  torch_max_rss_bytes: number | null;
+  memory_ratio: number | null;
+  tfjs_wasm_heap_bytes: number | null;
 }
 
 export async function compareTorch(cfg: CamdConfig, batch: number, steps: number, warmup: number, tfjsMatmulPeak: number, python = '/usr/bin/python3'): Promise<TorchComparison> {
@@ -68,12 +73,14 @@ export async function compareTorch(cfg: CamdConfig, batch: number, steps: number
     const b = toDeviceBatch(syntheticHostBatch(cfg, batch, new Rng(0)));
     const tj: number[] = [];
     const pt: number[] = [];
+    let torchRss: number | null = null;
     for (let i = 0; i < warmup + steps; i++) {
       const t0 = performance.now();
       await trainer.trainStep(b);
       const dt = (performance.now() - t0) / 1000;
       child.stdin!.write('step\n');
       const r = await next();
+      if (typeof r['max_rss_bytes'] === 'number') torchRss = r['max_rss_bytes'];
       if (i >= warmup) {
         tj.push(dt);
         pt.push(r['seconds'] as number);
@@ -87,7 +94,13 @@ export async function compareTorch(cfg: CamdConfig, batch: number, steps: number
     trainer.dispose();
     const t = median(tj);
     const p = median(pt);
+    const rss = process.resourceUsage().maxRSS * 1024;
+    const heap = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null;
     return {
+      tfjs_max_rss_bytes: rss,
+      torch_max_rss_bytes: torchRss,
+      memory_ratio: torchRss ? rss / torchRss : null,
+      tfjs_wasm_heap_bytes: heap,
       tfjs_step_s: t,
       torch_step_s: p,
       ratio: t / p,

@@ -169,7 +169,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       `same step in PyTorch ${torch.torch_version} (OpenBLAS, 1 torch thread, 2 BLAS threads), alternating, median of ${torch.steps}:\n` +
         `  tfjs ${wanted[0]} ${torch.tfjs_step_s.toFixed(3)} s, PyTorch ${torch.torch_step_s.toFixed(3)} s, ratio ${torch.ratio.toFixed(2)}\n` +
-        `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n`,
+        `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n` +
+        `  peak resident memory: tfjs ${(torch.tfjs_max_rss_bytes / 2 ** 20).toFixed(0)} MiB${torch.tfjs_wasm_heap_bytes ? ` (wasm heap ${(torch.tfjs_wasm_heap_bytes / 2 ** 20).toFixed(0)} MiB)` : ''}, PyTorch ${torch.torch_max_rss_bytes ? `${(torch.torch_max_rss_bytes / 2 ** 20).toFixed(0)} MiB, ratio ${torch.memory_ratio!.toFixed(2)}` : 'not reported'}\n`,
     );
   }
   process.stdout.write(`wrote ${file}\n`);
