@@ -174,7 +174,8 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
           const best = loadClassifier(bestFile);
           try {
             const n = await predictFaces({ store, schema: getSchema(store.db, ds.schemaId), runId, clf: best.clf, task: best.task, names: best.names, imgSize: best.imgSize, root: ds.root, emit: send, signal, maxPixels });
-            send({ type: 'log', level: 'info', message: `predictions on ${n} face(s) saved for labelling (model-assisted; kept apart from the labels)` });
+            if (signal.aborted) send({ type: 'log', level: 'info', message: 'stopped while predicting: no predictions saved for labelling (camd predict, or Predict in the Label view, makes them)' });
+            else send({ type: 'log', level: 'info', message: `predictions on ${n} face(s) saved for labelling (model-assisted; kept apart from the labels)` });
           } finally {
             best.clf.dispose();
           }
