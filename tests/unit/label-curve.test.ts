@@ -74,8 +74,10 @@ describe('the linear probe', () => {
     const y = Array.from({ length: 30 }, (_, i) => [i % 3]);
     const first9 = drawOrder('fer', y, 0).slice(0, 9).map((i) => y[i]![0]);
     expect([0, 1, 2].map((k) => first9.filter((c) => c === k).length)).toEqual([3, 3, 3]);
-    const pts = learningCurve('fer', 4, 3, blobs(64, 7), blobs(60, 8), 0);
+    const seen: string[] = [];
+    const pts = learningCurve('fer', 4, 3, blobs(64, 7), blobs(60, 8), 0, 3, (d, t) => seen.push(`${d}/${t}`));
     expect(pts.map((p) => p.labels)).toEqual([8, 16, 32, 64]);
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, k) => `${k + 1}/10`)); // three draws of 8, 16, 32; one of all
     expect(pts.at(-1)!.value).toBeGreaterThanOrEqual(pts[0]!.value);
   });
 });

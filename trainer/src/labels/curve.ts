@@ -179,15 +179,19 @@ export function drawOrder(task: 'far' | 'fer', y: readonly number[][], seed: num
 }
 
 /** The curve: each size drawn `draws` times from the seed and averaged. */
-export function learningCurve(task: 'far' | 'fer', D: number, K: number, train: { x: Float32Array[]; y: number[][] }, test: { x: Float32Array[]; y: number[][] }, seed: number, draws = 3): CurvePoint[] {
+export function learningCurve(task: 'far' | 'fer', D: number, K: number, train: { x: Float32Array[]; y: number[][] }, test: { x: Float32Array[]; y: number[][] }, seed: number, draws = 3, onProbe?: (done: number, total: number) => void): CurvePoint[] {
   if (test.x.length === 0 || train.x.length === 0) return [];
-  return curveSizes(train.x.length).map((size) => {
-    const reps = size === train.x.length ? 1 : draws;
+  const sizes = curveSizes(train.x.length);
+  const reps = (size: number) => (size === train.x.length ? 1 : draws);
+  const total = sizes.reduce((t, s) => t + reps(s), 0);
+  let done = 0;
+  return sizes.map((size) => {
     let sum = 0;
-    for (let r = 0; r < reps; r++) {
+    for (let r = 0; r < reps(size); r++) {
       const order = drawOrder(task, train.y, seed + r).slice(0, size);
       sum += probeAccuracy(task, D, K, { x: order.map((i) => train.x[i]!), y: order.map((i) => train.y[i]!) }, test);
+      onProbe?.(++done, total);
     }
-    return { labels: size, value: sum / reps };
+    return { labels: size, value: sum / reps(size) };
   });
 }

@@ -148,7 +148,8 @@ export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signa
     const train = part((i) => i.split === 'train');
     const test = part((i) => i.split !== 'train');
     const metric = r.task === 'far' ? ('mean_acc' as const) : ('top1' as const);
-    const points = learningCurve(r.task, D, K, train, test, spec.seed ?? 0);
+    // each probe is a progress step: many attributes on thousands of faces take a while
+    const points = learningCurve(r.task, D, K, train, test, spec.seed ?? 0, 3, (done, total) => emit({ type: 'progress', phase: 'evaluating', done, total }));
     const hint = test.x.length === 0 ? `No validation or test face to measure on: split the labelled faces first (${train.x.length} are in training).` : curveHint(points, metric === 'top1' ? 'top-1 accuracy' : 'mean accuracy');
     return { metric, points, hint, features: { computed: todo.length, cached }, seconds: (performance.now() - t0) / 1000 };
   } finally {
