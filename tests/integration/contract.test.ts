@@ -7,9 +7,8 @@ import sharp from 'sharp';
 import WebSocket from 'ws';
 import { faceFolder, mixedFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
-import { hosted, until, type Hosted } from '../support/app-host.js';
+import { errorOf, hosted, until, type Hosted } from '../support/app-host.js';
 import { hostilePaths } from '../support/hostile-paths.js';
-import { ApiCallError } from '../../electron/common/client.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
 import type { Job, Run, TopicEvent } from '../../electron/common/contract.js';
 
@@ -32,15 +31,6 @@ async function addAndScan(path: string): Promise<{ id: number; jobs: Job[] }> {
   return { id: dataset.id, jobs: jobs.filter((j) => j.id === job.id) };
 }
 
-const errorOf = async (p: Promise<unknown>): Promise<ApiCallError['error']> => {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiCallError) return e.error;
-    throw e;
-  }
-  throw new Error('expected a failure');
-};
 
 describe('datasets', () => {
   it('adding a folder scans it in the background with progress; bad files come with their reasons; pages, filters, stats', async () => {

@@ -7,8 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { attributeCsv } from '../support/rendered-faces.js';
-import { hosted, until, type Hosted } from '../support/app-host.js';
-import { ApiCallError } from '../../electron/common/client.js';
+import { errorOf, hosted, until, type Hosted } from '../support/app-host.js';
 import { parseCsv } from '../../trainer/src/finetune/labels.js';
 import type { Job, LabelSchema, TopicEvent } from '../../electron/common/contract.js';
 
@@ -29,15 +28,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const errorOf = async (p: Promise<unknown>): Promise<ApiCallError['error']> => {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiCallError) return e.error;
-    throw e;
-  }
-  throw new Error('expected a failure');
-};
 
 describe('labelling over the contract', () => {
   let fer: LabelSchema;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { App, type AppOptions } from '../../electron/services/app.js';
 import { startHost, type Host } from '../../electron/host/http-host.js';
-import { ApiClient, httpCalls, webSocketTransport } from '../../electron/common/client.js';
+import { ApiCallError, ApiClient, httpCalls, webSocketTransport } from '../../electron/common/client.js';
 import { tempDir } from './folders.js';
 
 export interface Hosted {
@@ -71,4 +71,15 @@ export async function until<T>(what: string, get: () => T | Promise<T>, pred: (v
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)?.slice(0, 400)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The contract error a call fails with (a test failure when it succeeds or fails otherwise). */
+export async function errorOf(p: Promise<unknown>): Promise<ApiCallError['error']> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ApiCallError) return e.error;
+    throw e;
+  }
+  throw new Error('expected a failure');
 }

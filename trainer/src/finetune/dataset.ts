@@ -15,7 +15,7 @@ import type { Store } from '../store/store.js';
 import { camdHome } from '../util/paths.js';
 import { UserError } from '../util/errors.js';
 import { importLabeled } from '../labels/exchange.js';
-import { getSchema, schemaByName } from '../labels/schema.js';
+import { datasetOfFolder, schemaOfDataset } from '../labels/store-dataset.js';
 import { leftOutNote, resolveLabels, type LabelUse } from '../labels/resolve.js';
 import { makeSplit } from '../labels/split.js';
 
@@ -42,24 +42,10 @@ export interface ResolvedDataset {
 
 /** The labels made in the app: the dataset of this folder, its schema by name or id. */
 async function fromStore(store: Store, data: string, opts: { seed: number; schema?: string; labels?: LabelUse; maxPixels: number; onProgress?: (done: number, total: number) => void }): Promise<{ set: LabeledSet; schemaId: number; fieldIds: number[]; notes: string[] }> {
-  const root = realpathSync(data);
-  const d = store.datasetByRoot(root);
-  if (!d) throw new UserError(`${data} is not a dataset of the store ${store.file}: add it in the app (or \`camd scan\`) and label it first`, 2, 'data');
+  const { root, datasetId } = datasetOfFolder(store, data, 'and label it first');
   // the files as they are now (labels follow moved files by content)
   await scanDataset(store, root, { maxPixels: opts.maxPixels, onProgress: opts.onProgress });
-  const ref = opts.schema ?? '';
-  const s = schemaByName(store.db, d.id, ref) ?? (/^\d+$/.test(ref) ? (() => {
-    try {
-      const byId = getSchema(store.db, Number(ref));
-      return byId.dataset_id === d.id ? byId : undefined;
-    } catch {
-      return undefined;
-    }
-  })() : undefined);
-  if (!s) {
-    const names = (store.db.prepare('SELECT name FROM label_schemas WHERE dataset_id = ? ORDER BY id').pluck().all(d.id) as string[]).map((n) => `'${n}'`);
-    throw new UserError(`the dataset ${root} has no label schema '${ref}'${names.length ? ` (it has ${names.join(', ')})` : ' (it has none: create one in the app)'}`, 2, 'schema');
-  }
+  const s = schemaOfDataset(store, datasetId, opts.schema ?? '', root);
   const use = opts.labels ?? 'human';
   const notes: string[] = [];
   let r = resolveLabels(store.db, s.id, use);

@@ -5,7 +5,7 @@
  * the learning curve of quick linear probes (curve.ts) and what it says.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Classifier, readEncoder } from '../finetune/classifier.js';
@@ -22,7 +22,7 @@ import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { resolveLabels, type LabelUse } from './resolve.js';
 import { makeSplit } from './split.js';
-import { schemaOfDataset } from './predict.js';
+import { datasetOfFolder, schemaOfDataset } from './store-dataset.js';
 import { curveHint, learningCurve, type CurvePoint } from './curve.js';
 
 export interface LabelCurveSpec {
@@ -89,23 +89,16 @@ export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signa
   const store = new Store(spec.db ?? defaultDbPath());
   try {
     store.reapDeadRuns();
-    let root: string;
-    try {
-      root = realpathSync(spec.data);
-    } catch {
-      throw new UserError(`the folder ${spec.data} does not exist`, 2, 'data');
-    }
-    const d = store.datasetByRoot(root);
-    if (!d) throw new UserError(`${spec.data} is not a dataset of the store ${store.file}: add it in the app (or \`camd scan\`) first`, 2, 'data');
+    const { root, datasetId } = datasetOfFolder(store, spec.data);
     await scanDataset(store, root, { maxPixels: DEFAULT_MAX_PIXELS, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }), signal });
-    const schema = schemaOfDataset(store, d.id, spec.schema, root);
+    const schema = schemaOfDataset(store, datasetId, spec.schema, root);
     const use = spec.labels ?? 'human';
     let r = resolveLabels(store.db, schema.id, use);
     if (r.items.some((i) => !i.split)) {
       makeSplit(store.db, schema.id, { seed: schema.split_seed ?? spec.seed ?? 0, use });
       r = resolveLabels(store.db, schema.id, use);
     }
-    const shaOf = new Map(store.images(d.id, 'ok').map((i) => [i.id, i.sha256]));
+    const shaOf = new Map(store.images(datasetId, 'ok').map((i) => [i.id, i.sha256]));
     const items: (ResolvedItem & { image: number })[] = r.items.filter((i) => shaOf.get(i.image_id)).map((i) => ({ image: i.image_id, path: i.rel_path, sha256: shaOf.get(i.image_id)!, labels: i.labels, split: i.split! }));
     const model = enc.model;
     const S = model.imgSize;

@@ -22,7 +22,8 @@ import { Store } from '../store/store.js';
 import type { EventSink } from '../api/events.js';
 import { UserError } from '../util/errors.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
-import { getSchema, mainKind, type LabelSchema } from './schema.js';
+import { mainKind, type LabelSchema } from './schema.js';
+import { datasetOfFolder, schemaOfDataset } from './store-dataset.js';
 import { clearPredictions, savePredictions, type Prediction } from './predictions.js';
 
 export interface PredictInput {
@@ -96,18 +97,6 @@ export async function predictFaces(p: PredictInput): Promise<number> {
   return ids.length;
 }
 
-/** A dataset's schema by name, or by id when the name is a number that names none. */
-export function schemaOfDataset(store: Store, datasetId: number, ref: string, root: string): LabelSchema {
-  const byName = store.db.prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND name = ?').pluck().get(datasetId, ref) as number | undefined;
-  const byId = /^\d+$/.test(ref) ? (store.db.prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND id = ?').pluck().get(datasetId, Number(ref)) as number | undefined) : undefined;
-  const id = byName ?? byId;
-  if (id === undefined) {
-    const names = (store.db.prepare('SELECT name FROM label_schemas WHERE dataset_id = ? ORDER BY id').pluck().all(datasetId) as string[]).map((n) => `'${n}'`);
-    throw new UserError(`the dataset ${root} has no label schema '${ref}'${names.length ? ` (it has ${names.join(', ')})` : ' (it has none: create one in the app)'}`, 2, 'schema');
-  }
-  return getSchema(store.db, id);
-}
-
 /** The run a classifier file belongs to: the store's checkpoint row for it, or the run whose folder holds it. */
 export function runOfCheckpoint(store: Store, file: string): string | null {
   const abs = resolve(file);
@@ -154,19 +143,12 @@ export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: Ab
     const store = new Store(spec.db ?? defaultDbPath());
     try {
       store.reapDeadRuns();
-      let root: string;
-      try {
-        root = realpathSync(spec.data);
-      } catch {
-        throw new UserError(`the folder ${spec.data} does not exist`, 2, 'data');
-      }
-      const d = store.datasetByRoot(root);
-      if (!d) throw new UserError(`${spec.data} is not a dataset of the store ${store.file}: add it in the app (or \`camd scan\`) first`, 2, 'data');
+      const { root, datasetId } = datasetOfFolder(store, spec.data);
       const runId = spec.runId ?? runOfCheckpoint(store, spec.checkpoint);
       if (!runId) throw new UserError(`${spec.checkpoint} is not a checkpoint of a run in the store ${store.file}: say whose predictions these are with --run-id`, 2, 'runId');
       if (!store.run(runId)) throw new UserError(`there is no run ${runId} in the store ${store.file}`, 2, 'runId');
       await scanDataset(store, root, { maxPixels: DEFAULT_MAX_PIXELS, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }), signal });
-      const schema = schemaOfDataset(store, d.id, spec.schema, root);
+      const schema = schemaOfDataset(store, datasetId, spec.schema, root);
       const images = await predictFaces({ store, schema, runId, clf, task, names, imgSize, root, emit, signal });
       return { images, runId, schemaId: schema.id, seconds: (performance.now() - t0) / 1000 };
     } finally {
