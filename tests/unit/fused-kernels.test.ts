@@ -7,7 +7,7 @@ import { nativeOps } from '../../trainer/src/backends/native.js';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { ADAMW, GELU, hasFusedKernel, LAYER_NORM } from '../../trainer/src/ops/fused.js';
 import { gelu, layerNorm } from '../../trainer/src/model/vit.js';
-import { AdamW } from '../../trainer/src/optim/adamw.js';
+import { AdamW, momentValues } from '../../trainer/src/optim/adamw.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 import { maxRelErr, randArray } from '../support/compare.js';
 
@@ -107,10 +107,14 @@ if (!ops.ops) {
       const shapes = [[6, 5], [5], [1, 1, 5]];
       const init = shapes.map((s) => scaled(s.reduce((a, b) => a * b), 1));
       const grads = [0, 1, 2].map(() => shapes.map((s) => scaled(s.reduce((a, b) => a * b), 0.1)));
-      const run = async (backend: 'cpu' | 'wasm') => {
+      // wasm: the fused kernel with tensor moments (CAMD_HOST_STATE=0), then with host moments
+      const run = async (backend: 'cpu' | 'wasm', hostMoments = false) => {
         await selectBackend(backend);
         expect(hasFusedKernel(ADAMW)).toBe(backend === 'wasm');
+        if (!hostMoments) process.env['CAMD_HOST_STATE'] = '0';
         const opt = new AdamW({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.05 });
+        delete process.env['CAMD_HOST_STATE'];
+        expect(opt.host !== null).toBe(hostMoments);
         const params = new Map(names.map((n, i) => [n, tf.variable(tf.tensor(init[i]!, shapes[i]!), true, `${backend}.${n}`)]));
         const lrScale = new Map([['w.bias', 0.5]]);
         grads.forEach((gs, step) => {
@@ -119,14 +123,19 @@ if (!ops.ops) {
           opt.apply(params, g, 1e-2, lrScale, scale);
           tf.dispose([...g.values(), scale]);
         });
-        const out = [...params.values(), ...opt.m.values(), ...opt.v.values()].map((v) => v.dataSync().slice() as Float32Array);
+        const out = [...params.values()].map((v) => v.dataSync().slice() as Float32Array);
+        for (const s of [...opt.m.values(), ...opt.v.values()]) out.push((await momentValues(s)).slice());
         opt.dispose();
         tf.dispose([...params.values()]);
         return out;
       };
       const cpu = await run('cpu');
       const wasm = await run('wasm');
+      const host = await run('wasm', true);
+      expect(wasm.length).toBe(3 * names.length);
       cpu.forEach((c, i) => expect(maxRelErr(wasm[i]!, c)).toBeLessThanOrEqual(1e-5));
+      // the same C arithmetic with the moments elsewhere: equal to the bit
+      wasm.forEach((w, i) => expect(Array.from(host[i]!)).toEqual(Array.from(w)));
     });
   });
 }

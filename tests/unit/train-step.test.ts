@@ -21,7 +21,7 @@ function microConfig(): CamdConfig {
 }
 
 function snapshot(tr: CamdTrainer, names: string[]): Map<string, Float32Array> {
-  return new Map(names.map((n) => [n, tr.model.params.get(n).dataSync().slice() as Float32Array]));
+  return new Map(names.map((n) => [n, tr.model.params.valuesSync(n)]));
 }
 
 function changed(a: Float32Array, b: Float32Array): boolean {

@@ -4,8 +4,8 @@
     {
       "target_name": "camd_ops",
       "sources": ["src/camd_ops.c"],
-      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"],
-      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"] }
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-ffp-contract=off"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-ffp-contract=off"] }
     }
   ],
   "conditions": [

@@ -137,6 +137,32 @@ VECTORISED static void adamw(const float *restrict p, const float *restrict g, c
   }
 }
 
+/*
+ * The same AdamW update with the moments m, v held outside the wasm heap (host memory owned by
+ * JavaScript) and updated in place; p and g are on the heap, p2 is the new parameter.
+ */
+VECTORISED static void adamw_host(const float *restrict p, const float *restrict g, float *restrict p2, float *restrict m, float *restrict v, int64_t n,
+                                  float scale, float lr, float beta1, float beta2, float eps, float decay, float bc1, float bc2) {
+  const float step = lr / bc1, inv_bc2 = 1.0f / bc2;
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i] * scale;
+    float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+    float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p2[i] = p[i] * decay - step * mi / (sqrtf(vi) * inv_bc2 + eps);
+  }
+}
+
+/*
+ * EMA of §2.1 into a momentum copy held in host memory: mm ← mm·a + p·b with a = m and b = 1 − m
+ * rounded to float32 first, each product rounded, then the sum (the tfjs chain
+ * mm.mul(m).add(p.mul(1 − m)) to the bit; built with -ffp-contract=off so no FMA fuses them).
+ */
+VECTORISED static void ema_host(const float *restrict p, float *restrict mm, int64_t n, float a, float b) {
+  for (int64_t i = 0; i < n; i++) mm[i] = mm[i] * a + p[i] * b;
+}
+
 /* ---- Node-API glue: argument checking against the heap's length ---- */
 
 #define MAX_ARGS 17
@@ -258,6 +284,52 @@ static napi_value adamw_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A host Float32Array of exactly `count` floats in argument i (not the heap). */
+static float *host_arg(Args *a, size_t i, int64_t count) {
+  if (a->failed) return NULL;
+  napi_typedarray_type type;
+  size_t len, offset;
+  void *data;
+  napi_value ab;
+  if (napi_get_typedarray_info(a->env, a->argv[i], &type, &len, &data, &ab, &offset) != napi_ok || type != napi_float32_array) {
+    fail(a, "camd_ops: host state must be a Float32Array");
+    return NULL;
+  }
+  if ((int64_t)len != count) {
+    fail(a, "camd_ops: host state has the wrong length");
+    return NULL;
+  }
+  return (float *)data;
+}
+
+/* adamwHost(heap, p, g, p2, n, m, v, scale, lr, beta1, beta2, eps, decay, bc1, bc2) */
+static napi_value adamw_host_js(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(&a, env, info, 15)) return NULL;
+  int64_t n = int_arg(&a, 4);
+  if (a.failed) return NULL;
+  float *p = tensor_arg(&a, 1, n), *g = tensor_arg(&a, 2, n), *p2 = tensor_arg(&a, 3, n);
+  float *m = host_arg(&a, 5, n), *v = host_arg(&a, 6, n);
+  float f[8];
+  for (size_t i = 0; i < 8; i++) f[i] = float_arg(&a, i + 7);
+  if (a.failed) return NULL;
+  adamw_host(p, g, p2, m, v, n, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+  return NULL;
+}
+
+/* emaHost(heap, p, n, mm, a, b) */
+static napi_value ema_host_js(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(&a, env, info, 6)) return NULL;
+  int64_t n = int_arg(&a, 2);
+  if (a.failed) return NULL;
+  float *p = tensor_arg(&a, 1, n), *mm = host_arg(&a, 3, n);
+  float fa = float_arg(&a, 4), fb = float_arg(&a, 5);
+  if (a.failed) return NULL;
+  ema_host(p, mm, n, fa, fb);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   struct {
     const char *name;
@@ -268,6 +340,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"layerNormForward", layer_norm_forward_js},
       {"layerNormBackward", layer_norm_backward_js},
       {"adamw", adamw_js},
+      {"adamwHost", adamw_host_js},
+      {"emaHost", ema_host_js},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

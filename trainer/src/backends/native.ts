@@ -23,6 +23,10 @@ export interface NativeOps {
   layerNormForward(heap: Float32Array, x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, rows: number, cols: number, eps: number): void;
   layerNormBackward(heap: Float32Array, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, cols: number): void;
   adamw(heap: Float32Array, p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number, scale: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+  /** AdamW with the moments in host arrays (updated in place); p, g, p2 are heap offsets. */
+  adamwHost(heap: Float32Array, p: number, g: number, p2: number, n: number, m: Float32Array, v: Float32Array, scale: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+  /** mm ← mm·a + p·b for a host array mm; p is a heap offset. */
+  emaHost(heap: Float32Array, p: number, n: number, mm: Float32Array, a: number, b: number): void;
 }
 
 interface Loaded<T> {
@@ -57,6 +61,6 @@ export function nativeBlas(): { blas: NativeBlas | null; reason: string } {
 }
 
 export function nativeOps(): { ops: NativeOps | null; reason: string } {
-  ops ??= load<NativeOps>('camd_ops.node', 'CAMD_NATIVE_OPS', 'native fused-kernel addon not built (needs a C compiler at npm run setup)', () => 'fused GELU, LayerNorm and AdamW through Node-API');
+  ops ??= load<NativeOps>('camd_ops.node', 'CAMD_NATIVE_OPS', 'native fused-kernel addon not built (needs a C compiler at npm run setup)', () => 'fused GELU, LayerNorm and AdamW, host-memory optimiser state, through Node-API');
   return { ops: ops.lib, reason: ops.reason };
 }

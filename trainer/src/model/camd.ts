@@ -9,10 +9,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { gridOf, type CamdConfig, type ModelConfig } from './config.js';
 import { ParamStore, normalInit } from './params.js';
-import { addBlock, addEncoder, addLinear, block, linear, patchify, type Getter } from './vit.js';
+import { addBlock, addEncoder, addLinear, block, linear, maybeRecomputedBlock, patchify, type Getter } from './vit.js';
 import { relativeEmbedding, sincosTable2d, type RelativeGeometry } from './posembed.js';
 import { agmdLoss, denseLoss, globalLoss, totalLoss, type LossParts } from './losses.js';
 import { Rng } from '../util/rng.js';
+import { hostStateKernels, type HostStateKernels } from '../ops/host-state.js';
 
 /** One pre-training batch as the model consumes it. */
 export interface CamdBatch {
@@ -63,6 +64,14 @@ export class CamdModel {
   readonly posEmbed: tf.Tensor2D;
   readonly decoderPosEmbed: tf.Tensor2D;
   private readonly p: Getter;
+  /**
+   * Recompute the student's block activations in the backward pass instead of keeping them
+   * (ops/recompute.ts): the same step in much less memory, for about a third more student compute.
+   * Chosen per run from the memory estimate (train/memory.ts).
+   */
+  recompute = false;
+  /** Set when the momentum copies live in host memory (ops/host-state.ts); fixed at construction. */
+  readonly host: HostStateKernels | null;
 
   constructor(cfg: CamdConfig, seed: number) {
     this.cfg = cfg;
@@ -72,8 +81,15 @@ export class CamdModel {
     this.tokens = tokens;
     this.posEmbed = tf.tensor2d(sincosTable2d(this.m.embedDim, grid), [1 + tokens, this.m.embedDim]);
     this.decoderPosEmbed = tf.tensor2d(sincosTable2d(this.m.decoderDim, grid), [1 + tokens, this.m.decoderDim]);
-    this.p = (name) => this.params.get(name);
+    // momentum weights held in host memory are uploaded when the teacher asks for them, inside
+    // the tidy of the block that uses them: one block's weights in the backend at a time
+    this.p = (name) => {
+      const h = this.params.host(name);
+      return h ? tf.tensor(h.data, h.shape) : this.params.get(name);
+    };
     this.init(new Rng(seed).fork('init'));
+    this.host = hostStateKernels();
+    if (this.host) for (const name of this.params.names('momentum')) this.params.moveToHost(name);
   }
 
   /** Parameters and initialisation of §2. */
@@ -105,8 +121,13 @@ export class CamdModel {
   emaUpdate(m: number): void {
     // one tidy a parameter: the products are freed before the next, not held for the whole copy
     for (const name of this.params.names('momentum')) {
-      const mm = this.params.get(name);
       const online = this.params.get(name.slice(3));
+      const host = this.params.host(name);
+      if (host) {
+        this.host!.ema(online, host.data, m);
+        continue;
+      }
+      const mm = this.params.get(name);
       tf.tidy(() => mm.assign(mm.mul(m).add(online.mul(1 - m))));
     }
   }
@@ -138,19 +159,19 @@ export class CamdModel {
     // 2. encoder, recording block outputs without cls
     const locals: tf.Tensor3D[] = [];
     for (let i = 0; i < depth; i++) {
-      x = block(x, p, `blocks.${i}`, numHeads, 'ln') as tf.Tensor3D;
+      x = maybeRecomputedBlock(this.recompute, x, p, `blocks.${i}`, numHeads, 'ln') as tf.Tensor3D;
       if (this.m.distillLayers.includes(i)) locals.push(x.slice([0, 1, 0], [-1, -1, -1]));
     }
     // 3. projector: decoder_embed then BN blocks (no final encoder LayerNorm, §2)
     let z = linear(x, p('decoder_embed.weight'), p('decoder_embed.bias'));
-    for (let i = 0; i < projectorDepth; i++) z = block(z, p, `projector_decoder_blocks.${i}`, decoderHeads, 'bn');
+    for (let i = 0; i < projectorDepth; i++) z = maybeRecomputedBlock(this.recompute, z, p, `projector_decoder_blocks.${i}`, decoderHeads, 'bn');
     // 4. predictor input: [z_cls] ‖ [z_vis + decoder_pos_embed at visible x1 positions] ‖ [mask_token + decoder_pos_mlp(e_rel)]
     const zCls = z.slice([0, 0, 0], [-1, 1, -1]);
     const zVis = z.slice([0, 1, 0], [-1, -1, -1]).add(tf.gather(this.decoderPosEmbed, vis.rows).reshape([B, V, D]));
     const queries = linear(relEmbed, p('decoder_pos_mlp.weight'), p('decoder_pos_mlp.bias')).add(p('mask_token'));
     let h = tf.concat([zCls, zVis, queries], 1);
     // 5. predictor blocks, decoder_pred; pred = the last N tokens (decoder_pred is per token, so slicing first is equal)
-    for (let i = 0; i < predictorDepth; i++) h = block(h, p, `predictor_decoder_blocks.${i}`, decoderHeads, 'bn');
+    for (let i = 0; i < predictorDepth; i++) h = maybeRecomputedBlock(this.recompute, h, p, `predictor_decoder_blocks.${i}`, decoderHeads, 'bn');
     const pred = linear(h.slice([0, 1 + V, 0], [-1, N, -1]), p('decoder_pred.weight'), p('decoder_pred.bias')) as tf.Tensor3D;
     return { locals, pred };
   }
@@ -159,15 +180,25 @@ export class CamdModel {
   teacher(x2: tf.Tensor4D): TeacherOut {
     const { depth, numHeads, decoderHeads, projectorDepth } = this.m;
     const p = this.p;
-    let x = this.withCls(this.embedPatches(x2, 'mm_'), 'mm_cls_token');
+    // No gradient flows here, so nothing inside a block is needed once the block is done: each
+    // block runs in its own tidy and only its output (and the distilled layers' features) stays.
+    // Without this every block's intermediates would live until the end of the training step.
+    const step = (x: tf.Tensor3D, f: (x: tf.Tensor3D) => tf.Tensor3D): tf.Tensor3D => {
+      const y = tf.tidy(() => f(x));
+      x.dispose();
+      return y;
+    };
+    let x = tf.tidy(() => this.withCls(this.embedPatches(x2, 'mm_'), 'mm_cls_token'));
     const globals: tf.Tensor3D[] = [];
     for (let i = 0; i < depth; i++) {
-      x = block(x, p, `mm_blocks.${i}`, numHeads, 'ln') as tf.Tensor3D;
+      x = step(x, (h) => block(h, p, `mm_blocks.${i}`, numHeads, 'ln') as tf.Tensor3D);
       if (this.m.distillLayers.includes(i)) globals.push(x.slice([0, 1, 0], [-1, -1, -1]));
     }
-    let z = linear(x, p('mm_decoder_embed.weight'), p('mm_decoder_embed.bias'));
-    for (let i = 0; i < projectorDepth; i++) z = block(z, p, `mm_projector_decoder_blocks.${i}`, decoderHeads, 'bn');
-    return { globals, target: z.slice([0, 1, 0], [-1, -1, -1]) as tf.Tensor3D };
+    let z = step(x, (h) => linear(h, p('mm_decoder_embed.weight'), p('mm_decoder_embed.bias')) as tf.Tensor3D);
+    for (let i = 0; i < projectorDepth; i++) z = step(z, (h) => block(h, p, `mm_projector_decoder_blocks.${i}`, decoderHeads, 'bn') as tf.Tensor3D);
+    const target = z.slice([0, 1, 0], [-1, -1, -1]) as tf.Tensor3D;
+    z.dispose();
+    return { globals, target };
   }
 
   /** Flat indices b·N + n of the visible cells (ascending per sample); all masks must have the same count. */

@@ -9,6 +9,7 @@ import { constInit, normalInit, uniformInit, type ParamRole, type ParamStore, xa
 import type { ModelConfig } from './config.js';
 import type { Rng } from '../util/rng.js';
 import { fusedGelu, fusedLayerNorm, GELU, hasFusedKernel, LAYER_NORM } from '../ops/fused.js';
+import { recomputed } from '../ops/recompute.js';
 
 export type Getter = (name: string) => tf.Tensor;
 export type NormKind = 'ln' | 'bn';
@@ -88,6 +89,28 @@ export function block(x: tf.Tensor, p: Getter, prefix: string, heads: number, ki
   const h = x.add(drop(attention(norm(x, kind, p, `${prefix}.norm1`), p, `${prefix}.attn`, heads)));
   const m = linear(gelu(linear(norm(h, kind, p, `${prefix}.norm2`), p(`${prefix}.mlp.fc1.weight`), p(`${prefix}.mlp.fc1.bias`))), p(`${prefix}.mlp.fc2.weight`), p(`${prefix}.mlp.fc2.bias`));
   return h.add(drop(m));
+}
+
+/** The parameters of a block, as suffixes of its prefix (the order addBlock defines them in). */
+export const BLOCK_PARAMS = [
+  'norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.proj.weight', 'attn.proj.bias',
+  'norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias',
+] as const;
+
+/**
+ * `block`, or with `recompute` the same block whose activations are recomputed in the backward
+ * pass instead of kept (ops/recompute.ts): the same values and gradients in far less memory, for
+ * one more forward pass of the block.
+ */
+export function maybeRecomputedBlock(recompute: boolean, x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, dropMask?: tf.Tensor): tf.Tensor {
+  if (!recompute) return block(x, p, prefix, heads, kind, dropMask);
+  const names = BLOCK_PARAMS.map((s) => `${prefix}.${s}`);
+  return recomputed(
+    (h, ps, consts) => block(h, (name) => ps[names.indexOf(name as (typeof names)[number])] ?? p(name), prefix, heads, kind, consts[0]),
+    x,
+    names.map(p),
+    dropMask ? [dropMask] : [],
+  );
 }
 
 /** (B, S, S, 3) → (B·G², p·p·3), patch features in (row-in-patch, col-in-patch, channel) order. */

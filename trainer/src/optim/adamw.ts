@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ADAMW, fusedAdamW, hasFusedKernel } from '../ops/fused.js';
+import { hostStateKernels, type HostStateKernels } from '../ops/host-state.js';
 
 export interface AdamWOptions {
   beta1: number;
@@ -20,10 +21,15 @@ export function decays(name: string, shape: readonly number[]): boolean {
   return !(shape.length <= 1 || name.endsWith('.bias'));
 }
 
-export interface AdamWState {
-  step: number;
-  m: Map<string, tf.Variable>;
-  v: Map<string, tf.Variable>;
+/**
+ * One moment of one parameter: a tensor variable, or a host array where the backend keeps the
+ * optimiser state outside its memory (ops/host-state.ts).
+ */
+export type Moment = tf.Variable | Float32Array;
+
+/** A moment's values as a host array (a copy for variables, the array itself for host moments). */
+export async function momentValues(s: Moment): Promise<Float32Array> {
+  return s instanceof Float32Array ? s : ((await s.data()) as Float32Array);
 }
 
 export class AdamW {
@@ -31,21 +37,32 @@ export class AdamW {
   /** Which parameters are decayed; the §4 grouping unless given. */
   readonly decayFn: (name: string, shape: readonly number[]) => boolean;
   step = 0;
-  readonly m = new Map<string, tf.Variable>();
-  readonly v = new Map<string, tf.Variable>();
+  readonly m = new Map<string, Moment>();
+  readonly v = new Map<string, Moment>();
+  /** Set when the moments live in host memory (fixed at construction, with the backend of that time). */
+  readonly host: HostStateKernels | null;
 
   constructor(opts: AdamWOptions, decayFn: (name: string, shape: readonly number[]) => boolean = decays) {
     this.opts = opts;
     this.decayFn = decayFn;
+    this.host = hostStateKernels();
   }
 
-  private slot(map: Map<string, tf.Variable>, name: string, like: tf.Tensor): tf.Variable {
+  private slot(map: Map<string, Moment>, name: string, like: tf.Tensor): Moment {
     let s = map.get(name);
     if (!s) {
-      s = tf.variable(tf.zerosLike(like), false);
+      s = this.host ? new Float32Array(like.size) : tf.variable(tf.zerosLike(like), false);
       map.set(name, s);
     }
     return s;
+  }
+
+  /** Restores one moment (from a checkpoint) in this optimiser's kind of storage. */
+  setMoment(which: 'm' | 'v', name: string, data: Float32Array, shape: number[]): void {
+    const map = which === 'm' ? this.m : this.v;
+    const old = map.get(name);
+    if (old && !(old instanceof Float32Array)) old.dispose();
+    map.set(name, this.host ? data.slice() : tf.tidy(() => tf.variable(tf.tensor(data, shape), false)));
   }
 
   /**
@@ -53,7 +70,7 @@ export class AdamW {
    * p ← p·(1 − lr·wd) (decayed params only), m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
    * p ← p − (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε). `gradScale` (a scalar tensor, the clipping
    * coefficient) multiplies every gradient first. Where the backend has the fused kernel, each
-   * parameter is one kernel instead of about fourteen.
+   * parameter is one kernel instead of about fourteen; with host moments, one native call.
    */
   apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, baseLr: number, lrScale?: ReadonlyMap<string, number>, gradScale?: tf.Scalar): void {
     this.step++;
@@ -70,6 +87,10 @@ export class AdamW {
         const decay = weightDecay > 0 && this.decayFn(name, p.shape) ? 1 - lr * weightDecay : 1;
         const m = this.slot(this.m, name, p);
         const v = this.slot(this.v, name, p);
+        if (m instanceof Float32Array || v instanceof Float32Array) {
+          this.host!.adamw(p, g, m as Float32Array, v as Float32Array, scale, { lr, beta1, beta2, eps, decay, bc1, bc2 });
+          continue;
+        }
         // one tidy a parameter: its temporaries are freed before the next parameter's
         tf.tidy(() => {
           if (fused) {
@@ -90,7 +111,7 @@ export class AdamW {
   }
 
   dispose(): void {
-    for (const s of [...this.m.values(), ...this.v.values()]) s.dispose();
+    for (const s of [...this.m.values(), ...this.v.values()]) if (!(s instanceof Float32Array)) s.dispose();
     this.m.clear();
     this.v.clear();
   }

@@ -35,7 +35,11 @@ export interface TensorFile {
 
 const HeaderEntry = z.object({ dtype: z.literal('F32'), shape: z.array(z.number().int().nonnegative()), data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]) });
 
-/** Serialises tensors + state; returns the bytes and the sha256 of the whole file. */
+/**
+ * Serialises tensors + state; returns the bytes and the sha256 of the whole file. The file is
+ * written into one buffer of its final size (the tensors are copied once): a ViT-B checkpoint with
+ * its AdamW moments is ~2 GB, and every extra staging copy would be on top of the training memory.
+ */
 export function encodeTensorFile(format: string, state: unknown, tensors: readonly NamedArray[]): { bytes: Buffer; sha256: string } {
   const header: Record<string, unknown> = {};
   let offset = 0;
@@ -45,21 +49,21 @@ export function encodeTensorFile(format: string, state: unknown, tensors: readon
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }
-  const data = Buffer.alloc(offset);
-  let o = 0;
-  for (const t of tensors) {
-    const b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    b.copy(data, o); // host order is little-endian on every platform we ship
-    o += b.length;
-  }
-  const dataSha = createHash('sha256').update(data).digest('hex');
-  header['__metadata__'] = { format, version: FORMAT_VERSION, state: JSON.stringify(state), data_sha256: dataSha };
+  const dataHash = createHash('sha256');
+  for (const t of tensors) dataHash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  header['__metadata__'] = { format, version: FORMAT_VERSION, state: JSON.stringify(state), data_sha256: dataHash.digest('hex') };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8; // keep the data 8-byte aligned
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const bytes = Buffer.concat([len, json, data]);
+  const bytes = Buffer.allocUnsafe(8 + json.length + offset);
+  bytes.writeBigUInt64LE(BigInt(json.length), 0);
+  json.copy(bytes, 8);
+  let o = 8 + json.length;
+  for (const t of tensors) {
+    // host order is little-endian on every platform we ship
+    bytes.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), o);
+    o += t.data.byteLength;
+  }
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CamdModel, type CamdBatch } from '../model/camd.js';
-import { AdamW, clipCoefficient } from '../optim/adamw.js';
+import { AdamW, clipCoefficient, momentValues } from '../optim/adamw.js';
 import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
 import type { CamdConfig } from '../model/config.js';
 import { readAll, type NamedArray } from './checkpoint.js';
@@ -33,6 +33,11 @@ export interface ScheduleInfo {
   batchSize: number;
 }
 
+export interface TrainerOptions {
+  /** Recompute the student's activations in the backward pass (CamdModel.recompute); off by default. */
+  recompute?: boolean;
+}
+
 export class CamdTrainer {
   readonly model: CamdModel;
   readonly optimizer: AdamW;
@@ -41,10 +46,11 @@ export class CamdTrainer {
   /** Completed optimiser steps. */
   step = 0;
 
-  constructor(cfg: CamdConfig, seed: number, sched: ScheduleInfo) {
+  constructor(cfg: CamdConfig, seed: number, sched: ScheduleInfo, opts: TrainerOptions = {}) {
     this.cfg = cfg;
     this.sched = sched;
     this.model = new CamdModel(cfg, seed);
+    this.model.recompute = opts.recompute ?? false;
     const o = cfg.optim;
     this.optimizer = new AdamW({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
   }
@@ -125,11 +131,14 @@ export class CamdTrainer {
 
   /** Every weight (online, frozen, momentum) and the AdamW moments, as host arrays. */
   async exportTensors(): Promise<NamedArray[]> {
-    const all: [string, tf.Tensor][] = this.model.params.names().map((name) => [name, this.model.params.get(name)]);
+    // host-held values (momentum copies, moments) are handed over as they are, not copied: the
+    // caller encodes them before the next step changes them
+    const ps = this.model.params;
+    const out = await Promise.all(ps.names().map(async (name) => ({ name, shape: ps.shapeOf(name), data: await ps.values(name) })));
     for (const [prefix, slots] of [[OPT_M, this.optimizer.m], [OPT_V, this.optimizer.v]] as const) {
-      for (const [name, v] of slots) all.push([prefix + name, v]);
+      for (const [name, v] of slots) out.push({ name: prefix + name, shape: ps.shapeOf(name), data: await momentValues(v) });
     }
-    return readAll(all);
+    return out;
   }
 
   /** The online encoder as fine-tuning loads it: patch_embed, cls_token, pos_embed, blocks.* (§4 last bullet). */
@@ -147,23 +156,23 @@ export class CamdTrainer {
    */
   importTensors(tensors: Map<string, NamedArray>, step: number, optimizerStep: number, what: string): void {
     const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-    for (const name of this.model.params.names()) {
+    const ps = this.model.params;
+    for (const name of ps.names()) {
       const t = tensors.get(name);
-      const v = this.model.params.get(name);
+      const shape = ps.shapeOf(name);
       if (!t) throw new Error(`${what} has no tensor ${name}: it was written for another model configuration`);
-      if (!sameShape(t.shape, v.shape)) throw new Error(`${what}: tensor ${name} has shape [${t.shape}], this model needs [${v.shape}]`);
+      if (!sameShape(t.shape, shape)) throw new Error(`${what}: tensor ${name} has shape [${t.shape}], this model needs [${shape}]`);
     }
-    tf.tidy(() => {
-      for (const name of this.model.params.names()) this.model.params.get(name).assign(tf.tensor(tensors.get(name)!.data, this.model.params.get(name).shape));
-    });
+    for (const [key, t] of tensors) {
+      if (!key.startsWith(OPT_M) && !key.startsWith(OPT_V)) continue;
+      const name = key.slice(OPT_M.length);
+      if (!ps.has(name) || ps.roles.get(name) !== 'online') throw new Error(`${what}: optimiser state for unknown parameter ${name}`);
+      if (!sameShape(t.shape, ps.shapeOf(name))) throw new Error(`${what}: optimiser state ${key} has the wrong shape`);
+    }
+    for (const name of ps.names()) ps.setValues(name, tensors.get(name)!.data);
     this.optimizer.dispose();
     for (const [key, t] of tensors) {
-      const slot = key.startsWith(OPT_M) ? this.optimizer.m : key.startsWith(OPT_V) ? this.optimizer.v : null;
-      if (!slot) continue;
-      const name = key.slice(OPT_M.length);
-      if (!this.model.params.has(name)) throw new Error(`${what}: optimiser state for unknown parameter ${name}`);
-      if (!sameShape(t.shape, this.model.params.get(name).shape)) throw new Error(`${what}: optimiser state ${key} has the wrong shape`);
-      slot.set(name, tf.tidy(() => tf.variable(tf.tensor(t.data, t.shape), false)));
+      if (key.startsWith(OPT_M) || key.startsWith(OPT_V)) this.optimizer.setMoment(key.startsWith(OPT_M) ? 'm' : 'v', key.slice(OPT_M.length), t.data, t.shape);
     }
     this.step = step;
     this.optimizer.step = optimizerStep;

@@ -1,7 +1,8 @@
 /**
  * Installs our wasm kernel fixes (see README "Backend ladder"): fast BatchMatMul routing,
  * rank-reducing Transpose, the missing UnsortedSegmentSum, and, with the native camd_ops addon,
- * the fused GELU / LayerNorm / AdamW kernels of ops/fused.ts. Idempotent.
+ * the fused GELU / LayerNorm / AdamW kernels of ops/fused.ts and the host-state kernels of
+ * ops/host-state.ts. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeFastBatchMatMul } from './batch-matmul.js';
@@ -12,6 +13,8 @@ import { shareIdentity } from './identity.js';
 import { fusedWasmKernels } from './fused.js';
 import { nativeOps } from '../native.js';
 import { registerFusedGradients } from '../../ops/fused.js';
+import { registerHostStateKernels } from '../../ops/host-state.js';
+import { wasmHostStateKernels } from './host-state.js';
 
 let installed = false;
 
@@ -36,5 +39,6 @@ export function installWasmKernelFixes(): void {
   registerFusedGradients();
   const ops = nativeOps().ops;
   if (ops) for (const k of fusedWasmKernels(ops)) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+  if (ops) registerHostStateKernels(wasmHostStateKernels(ops));
   installed = true;
 }
