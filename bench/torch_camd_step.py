@@ -8,6 +8,7 @@ student forward, dense + global + AGMD losses, backward, global-norm clipping, A
 {"seconds": …, "loss": …}; "quit" exits.
 """
 import copy
+import ctypes
 import json
 import math
 import resource
@@ -169,6 +170,9 @@ def unigrad(P, T, lam):
     return (pos + lam * neg) / D
 
 
+MATMUL_OPS = {"aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::addbmm"}
+
+
 def main():
     m = json.loads(sys.argv[1])
     torch.manual_seed(0)
@@ -187,11 +191,39 @@ def main():
     for b in range(B):
         mask[b, torch.randperm(N)[: m["maskCount"]]] = True
     rel = torch.randn(B, N, 2 * m["decoderDim"])
+
+    def step():
+        pred, target, locs, globs = model(x1, x2, mask, rel, 0.995)
+        D = pred.shape[-1]
+        dense = unigrad(pred.reshape(-1, D), model.teacher_norm(target).reshape(-1, D), 0.02)
+        glob = unigrad(pred.mean(0), target.mean(0), 0.02)
+        agmd = sum(F.mse_loss(l.mean(1), model.agmd(l, g).mean(1)) for l, g in zip(locs, globs))
+        wd = 0.01 if agmd.item() > 1 else (0.1 if agmd.item() < 1 else 0.0)
+        loss = dense + 0.25 * glob + wd * agmd
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        opt.step()
+        return loss.item()
+
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "quit":
             break
+        if cmd.startswith("threads"):
+            # the thread sweep: torch's intra-op threads, and OpenBLAS's where torch calls it (Debian's build)
+            n = int(cmd.split()[1])
+            torch.set_num_threads(n)
+            with open("/proc/self/maps") as maps:
+                libs = {line.split()[-1] for line in maps if "openblas" in line and line.split()[-1].startswith("/")}
+            for lib in libs:  # already loaded by torch: dlopen returns that copy
+                try:
+                    ctypes.CDLL(lib).openblas_set_num_threads(n)
+                except (AttributeError, OSError):
+                    pass
+            print(json.dumps({"threads": torch.get_num_threads()}), flush=True)
+            continue
         if cmd.startswith("matmul"):
             n = int(cmd.split()[1])
             a, b = torch.randn(n, n), torch.randn(n, n)
@@ -204,20 +236,19 @@ def main():
                 ts.append((time.perf_counter() - t0) / 10)
             print(json.dumps({"gflops": 2 * n**3 / sorted(ts)[2] / 1e9}), flush=True)
             continue
+        if cmd == "profile":
+            # share of one step's operator self time spent in matrix products
+            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+                step()
+            events = prof.key_averages()
+            total = sum(e.self_cpu_time_total for e in events)
+            mm = sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS)
+            print(json.dumps({"matmul_share": mm / total if total else None}), flush=True)
+            continue
         t0 = time.perf_counter()
-        pred, target, locs, globs = model(x1, x2, mask, rel, 0.995)
-        D = pred.shape[-1]
-        dense = unigrad(pred.reshape(-1, D), model.teacher_norm(target).reshape(-1, D), 0.02)
-        glob = unigrad(pred.mean(0), target.mean(0), 0.02)
-        agmd = sum(F.mse_loss(l.mean(1), model.agmd(l, g).mean(1)) for l, g in zip(locs, globs))
-        wd = 0.01 if agmd.item() > 1 else (0.1 if agmd.item() < 1 else 0.0)
-        loss = dense + 0.25 * glob + wd * agmd
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-        opt.step()
+        loss = step()
         # the process's peak resident set so far (Linux reports KiB), for the memory comparison
-        print(json.dumps({"seconds": time.perf_counter() - t0, "loss": loss.item(), "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}), flush=True)
+        print(json.dumps({"seconds": time.perf_counter() - t0, "loss": loss, "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}), flush=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ export async function estimatePretrain(camd: CamdCommand, images: number, s: z.i
   const args = ['selftest', '--json', '--steps', '3', '--preset', s.preset ?? PRETRAIN_DEFAULTS.preset, '--batch', String(batch), '--backend', s.backend ?? 'auto', '--threads', String(s.threads ?? 'auto')];
   if (s.imgSize !== undefined) args.push('--img-size', String(s.imgSize));
   if (s.maskRatio !== undefined) args.push('--mask-ratio', String(s.maskRatio));
+  if (s.recompute !== undefined) args.push('--recompute', s.recompute);
   const res = await camd(args, { timeoutMs: 600_000, maxBuffer: 4 << 20 });
   if (res.code !== 0) throw new CamdError('input', failureLine(res), 'backend');
   const r = JSON.parse(res.stdout) as { backend: string; steps: { ms: number }[] };

@@ -44,7 +44,7 @@ export class Runs {
       parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
       if (req.settings.backend === 'wasm') {
         const preset = req.settings.preset ?? PRETRAIN_DEFAULTS.preset;
-        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? presetConfig(preset).model.imgSize }), req.settings.batch ?? PRETRAIN_DEFAULTS.batch);
+        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? presetConfig(preset).model.imgSize }), req.settings.batch ?? PRETRAIN_DEFAULTS.batch, req.settings.recompute ?? 'auto');
         if (tooBig) throw new CamdError('input', tooBig, 'batch');
       }
     } else {

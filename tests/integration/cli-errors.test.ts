@@ -73,7 +73,9 @@ beforeAll(() => {
   P('--img-size the preset cannot use', ['--img-size', '50', '--out', out('h'), '--db', db], 2, /50/);
   P('--stop-at 0', ['--stop-at', '0', '--out', out('i'), '--db', db], 2, /^--stop-at must be an integer of at least 1/);
   P('an unknown flag', ['--frobnicate'], 2, /^unknown option '--frobnicate'/);
-  P('ViT-B on the wasm backend (past its 4 GB heap)', ['--preset', 'base', '--batch', '4', '--backend', 'wasm', '--out', out('n'), '--db', db], 2, /^base\/224 at batch 4 needs about 8\.1 GB of wasm memory \(.*\); the wasm backend can use at most 4\.1 GB: use --preset small, or a GPU backend/);
+  P('ViT-B past the wasm heap (4 GB) even recomputed', ['--preset', 'base', '--batch', '32', '--backend', 'wasm', '--out', out('n'), '--db', db], 2, /^base\/224 at batch 32 needs about 7\.1 GB of wasm memory even with activations recomputed \(.*\); the wasm backend can use at most 4\.2 GB: use --batch 16 or less, --img-size 112, --preset small, or a GPU backend/);
+  P('ViT-B that fits only recomputed, with --recompute off', ['--preset', 'base', '--batch', '16', '--backend', 'wasm', '--recompute', 'off', '--out', out('o'), '--db', db], 2, /^base\/224 at batch 16 needs about [\d.]+ GB of wasm memory \(.*\); the wasm backend can use at most 4\.2 GB: use --recompute auto, --batch 4 or less/);
+  P('--recompute sometimes', ['--recompute', 'sometimes', '--out', out('p'), '--db', db], 2, /recompute/);
   P('a missing --data folder', ['--data', join(w, 'nope'), '--out', out('j'), '--db', db], 2, /does not exist$/);
   cases.push({ name: '--resume with a damaged run.json', args: ['pretrain', '--resume', damaged], code: 2, message: /run\.json is damaged: not valid JSON/, json: true });
   cases.push({ name: '--resume without images.json', args: ['pretrain', '--resume', noImages], code: 2, message: /images\.json is missing: the run's image list is lost/, json: true });

@@ -64,8 +64,23 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* setThreads(n): OpenBLAS's thread count for the following calls (the bench's thread sweep). */
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_range_error(env, NULL, "camd_blas: setThreads needs a positive integer");
+    return NULL;
+  }
+  openblas_set_num_threads(n);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value f, g;
+  napi_value f, g, h;
+  napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &h);
+  napi_set_named_property(env, exports, "setThreads", h);
   napi_create_function(env, "sgemmBatched", NAPI_AUTO_LENGTH, sgemm_batched, NULL, &f);
   napi_set_named_property(env, exports, "sgemmBatched", f);
   napi_create_function(env, "threads", NAPI_AUTO_LENGTH, threads, NULL, &g);

@@ -44,6 +44,10 @@ export const PretrainStart = z.object({
   total_steps: z.number(),
   first_step: z.number(),
   resumed_from: z.string().nullable(),
+  /** Student activations recomputed in the backward pass (to fit the wasm heap, or asked for). */
+  recompute: z.boolean().optional(),
+  /** The wasm heap the step is estimated to need (wasm backend only). */
+  wasm_heap_estimate_bytes: z.number().optional(),
 });
 
 export const FinetuneStart = z.object({

@@ -10,7 +10,7 @@ export * from './defaults.js';
 export { CamdError, ERROR_CAUSES, EXIT_CODE, type ErrorCause } from '../util/errors.js';
 export { PRESET_NAMES, presetConfig, gridOf, maskedCount, parameterCounts, DEFAULT_MASK_RATIO, type PresetName, type ModelConfig } from '../model/config.js';
 export { BACKEND_NAMES, type BackendName, type BackendChoice } from '../backends/names.js';
-export { estimateWasmPretrain, wasmMemoryProblem, WASM_HEAP_MAX, type MemoryEstimate } from '../train/memory.js';
+export { estimateWasmPretrain, planWasmPretrain, wasmMemoryProblem, WASM_HEAP_MAX, RECOMPUTE_MODES, type MemoryEstimate, type RecomputeMode } from '../train/memory.js';
 export { FORMATS, type LabelFormat } from '../finetune/formats.js';
 export { FILE_FORMATS } from '../finetune/formats.js';
 export { TEMPLATES, TEMPLATE_IDS, RESERVED_KEYS, defaultShortcuts, shortcutProblem, templateOf, type Template, type SchemaTask, type FieldKind } from '../labels/templates.js';

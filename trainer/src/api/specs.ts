@@ -27,6 +27,7 @@ const fraction = (lo: '(' | '[', hi: ')' | ']') =>
   z.number().refine((v) => (lo === '(' ? v > 0 : v >= 0) && (hi === ')' ? v < 1 : v <= 1), { message: `must be in ${lo}0, 1${hi}` });
 const preset = z.enum(PRESET_NAMES, { message: `must be one of ${PRESET_NAMES.join(', ')}` });
 const backend = z.enum(['auto', ...BACKEND_NAMES], { message: `must be auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES.at(-1)}` });
+const recompute = z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' });
 const threads = z.union([z.literal('auto'), z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 64)], { message: "must be 'auto' or an integer 1..64" });
 const task = z.enum(['far', 'fer'], { message: 'must be far or fer' });
 const format = z.enum(FORMATS, { message: `must be one of ${FORMATS.join(', ')}` });
@@ -56,6 +57,8 @@ export const PretrainSpec = z
     maxPixels: atLeast1('pixels').optional(),
     backend: backend.optional(),
     threads: threads.optional(),
+    /** Recompute activations in the backward pass: when needed to fit the wasm heap (auto), always, never. */
+    recompute: recompute.optional(),
     checkpointEvery: atLeast1('steps between checkpoints').optional(),
     keepCheckpoints: atLeast1('a run keeps at least its newest checkpoint').optional(),
     stopAt: atLeast1('the step after which to stop').optional(),

@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeBlas {
   sgemmBatched(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, c: Float32Array, cOffset: number, batch: number, M: number, N: number, K: number, transA: number, transB: number, strideA: number, strideB: number, strideC: number): void;
   threads(): number;
+  /** Sets OpenBLAS's thread count for the calls that follow. */
+  setThreads(n: number): void;
 }
 
 /** Offsets and sizes are in float32 elements of `heap`. */

@@ -1,36 +1,67 @@
 /**
  * `npm run bench -- --compare-torch`: the same CAMD step in tfjs (this process) and in PyTorch
  * (bench/torch_camd_step.py, a child process), alternating step by step, with medians, the ratio
- * tfjs ÷ PyTorch, and GFLOP/s against each side's measured matMul peak.
- * PyTorch runs as Debian's python3-torch with OpenBLAS (torch threads 1, OpenBLAS threads 2).
+ * tfjs ÷ PyTorch, GFLOP/s against each side's measured matMul peak and each side's share of the
+ * step spent in matrix products. Both sides use the same number of threads (all cores unless told):
+ * ours through OpenBLAS's thread count, PyTorch's through torch.set_num_threads (and OpenBLAS's,
+ * for Debian's python3-torch, which calls OpenBLAS). A thread sweep repeats the comparison at each
+ * given count.
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { gridOf, maskedCount, type CamdConfig } from '../model/config.js';
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
+import { nativeBlas } from '../backends/native.js';
 import { median } from '../util/stats.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../bench/torch_camd_step.py', import.meta.url));
 
 
-/** Matmul FLOPs of one training step, from the kernels tfjs actually ran. */
-async function stepFlops(run: () => Promise<void>): Promise<number> {
+/**
+ * Matmul FLOPs of one training step, from the kernels tfjs actually ran, and the share of the
+ * step's kernel time spent in them (wasm kernels run synchronously, so their times are real).
+ */
+async function stepProfile(run: () => Promise<void>): Promise<{ flops: number; matmulShare: number }> {
   const info = await tf.profile(run);
   let flops = 0;
+  let matmulMs = 0;
+  let allMs = 0;
   for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    allMs += ms;
     if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul') continue;
+    matmulMs += ms;
     const a = k.inputShapes[0]!;
     const out = k.outputShapes[0]!;
     const M = out[out.length - 2]!;
     const K = a[a.length - 2] === M ? a[a.length - 1]! : a[a.length - 2]!;
     flops += 2 * out.reduce((x, y) => x * y, 1) * K;
   }
-  return flops;
+  return { flops, matmulShare: allMs > 0 ? matmulMs / allMs : 0 };
+}
+
+export interface ThreadPoint {
+  threads: number;
+  tfjs_step_s: number;
+  torch_step_s: number;
+  ratio: number;
+}
+
+export interface CompareOptions {
+  steps: number;
+  warmup: number;
+  /** Threads on both sides for the main comparison (default: every core). */
+  threads?: number;
+  /** Further thread counts to repeat the comparison at (the scaling measurement). */
+  sweep?: number[];
+  python?: string;
+  /** Recompute activations (the memory plan's choice for this configuration). */
+  recompute?: boolean;
 }
 
 export interface TorchComparison {
@@ -44,6 +75,13 @@ export interface TorchComparison {
   torch_matmul_peak_gflops: number;
   torch_version: string;
   steps: number;
+  threads: number;
+  /** Share of the step's kernel time spent in matrix products, each side. */
+  tfjs_matmul_share: number;
+  torch_matmul_share: number | null;
+  /** The same comparison at other thread counts. */
+  scaling: ThreadPoint[];
+  recompute: boolean;
   /** Peak resident set of each process (ours: the bench process, which ran only this configuration), and our wasm heap's high-water mark. */
   tfjs_max_rss_bytes: number;
   torch_max_rss_bytes: number | null;
@@ -51,49 +89,70 @@ export interface TorchComparison {
   tfjs_wasm_heap_bytes: number | null;
 }
 
-export async function compareTorch(cfg: CamdConfig, batch: number, steps: number, warmup: number, tfjsMatmulPeak: number, python = '/usr/bin/python3'): Promise<TorchComparison> {
-  if (!existsSync(python)) throw new Error(`${python} not found: --compare-torch needs Debian's python3 with python3-torch (apt-get install python3-torch libopenblas0-pthread)`);
+export async function compareTorch(cfg: CamdConfig, batch: number, tfjsMatmulPeak: number, o: CompareOptions): Promise<TorchComparison> {
+  const python = o.python ?? 'python3';
   const { tokens } = gridOf(cfg.model);
   const m = { ...cfg.model, batch, maskCount: maskedCount(cfg.mask.ratio, tokens) };
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['OPENBLAS_CORETYPE'];
   delete env['OPENBLAS_L2_SIZE'];
   const child = spawn(python, [SCRIPT, JSON.stringify(m)], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const spawned = new Promise<never>((_, reject) => child.on('error', (e) => reject(new Error(`cannot run ${python}: ${e.message} (--compare-torch needs Python 3 with PyTorch: Debian python3-torch, or --python PATH)`))));
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => {
-    const r = await lines.next();
-    if (r.done) throw new Error('the PyTorch reference exited early (is python3-torch installed?)');
+    const r = await Promise.race([lines.next(), spawned]);
+    if (r.done) throw new Error(`the PyTorch reference exited early (does ${python} have torch?)`);
     return JSON.parse(r.value) as Record<string, unknown>;
+  };
+  const blas = nativeBlas().blas;
+  const setThreads = async (n: number) => {
+    blas?.setThreads(n);
+    child.stdin!.write(`threads ${n}\n`);
+    await next();
   };
   try {
     const ready = await next();
+    const threads = o.threads ?? availableParallelism();
+    await setThreads(threads);
     child.stdin!.write('matmul 512\n');
     const torchPeak = (await next())['gflops'] as number;
-    const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch });
+    const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch }, { recompute: o.recompute ?? false });
     const b = toDeviceBatch(syntheticHostBatch(cfg, batch, new Rng(0)));
-    const tj: number[] = [];
-    const pt: number[] = [];
     let torchRss: number | null = null;
-    for (let i = 0; i < warmup + steps; i++) {
-      const t0 = performance.now();
-      await trainer.trainStep(b);
-      const dt = (performance.now() - t0) / 1000;
-      child.stdin!.write('step\n');
-      const r = await next();
-      if (typeof r['max_rss_bytes'] === 'number') torchRss = r['max_rss_bytes'];
-      if (i >= warmup) {
-        tj.push(dt);
-        pt.push(r['seconds'] as number);
+    /** warm-up + timed steps, alternating; medians of the timed ones */
+    const alternate = async (label: string): Promise<{ t: number; p: number }> => {
+      const tj: number[] = [];
+      const pt: number[] = [];
+      for (let i = 0; i < o.warmup + o.steps; i++) {
+        const t0 = performance.now();
+        await trainer.trainStep(b);
+        const dt = (performance.now() - t0) / 1000;
+        child.stdin!.write('step\n');
+        const r = await next();
+        if (typeof r['max_rss_bytes'] === 'number') torchRss = r['max_rss_bytes'];
+        if (i >= o.warmup) {
+          tj.push(dt);
+          pt.push(r['seconds'] as number);
+        }
+        process.stderr.write(`[compare-torch] ${label} step ${i + 1}/${o.warmup + o.steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < o.warmup ? ' (warm-up)' : ''}\n`);
       }
-      process.stderr.write(`[compare-torch] step ${i + 1}/${warmup + steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`);
-    }
-    const flops = await stepFlops(async () => {
+      return { t: median(tj), p: median(pt) };
+    };
+    const main = await alternate(`${threads} threads`);
+    const prof = await stepProfile(async () => {
       await trainer.trainStep(b);
     });
+    child.stdin!.write('profile\n');
+    const torchShare = (await next())['matmul_share'];
+    const scaling: ThreadPoint[] = [];
+    for (const n of o.sweep ?? []) {
+      await setThreads(n);
+      const r = await alternate(`${n} threads`);
+      scaling.push({ threads: n, tfjs_step_s: r.t, torch_step_s: r.p, ratio: r.t / r.p });
+    }
+    await setThreads(threads);
     disposeBatch(b);
     trainer.dispose();
-    const t = median(tj);
-    const p = median(pt);
     const rss = process.resourceUsage().maxRSS * 1024;
     const heap = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null;
     return {
@@ -101,16 +160,21 @@ export async function compareTorch(cfg: CamdConfig, batch: number, steps: number
       torch_max_rss_bytes: torchRss,
       memory_ratio: torchRss ? rss / torchRss : null,
       tfjs_wasm_heap_bytes: heap,
-      tfjs_step_s: t,
-      torch_step_s: p,
-      ratio: t / p,
-      gflop_per_step: flops / 1e9,
-      tfjs_gflops: flops / 1e9 / t,
-      torch_gflops: flops / 1e9 / p,
+      tfjs_step_s: main.t,
+      torch_step_s: main.p,
+      ratio: main.t / main.p,
+      gflop_per_step: prof.flops / 1e9,
+      tfjs_gflops: prof.flops / 1e9 / main.t,
+      torch_gflops: prof.flops / 1e9 / main.p,
       tfjs_matmul_peak_gflops: tfjsMatmulPeak,
       torch_matmul_peak_gflops: torchPeak,
+      tfjs_matmul_share: prof.matmulShare,
+      torch_matmul_share: typeof torchShare === 'number' ? torchShare : null,
       torch_version: String(ready['torch']),
-      steps,
+      steps: o.steps,
+      threads,
+      scaling,
+      recompute: o.recompute ?? false,
     };
   } finally {
     child.stdin!.end('quit\n');

@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--backends wasm,cpu] [--preset tiny] [--img-size 112] [--batch 16]
  *                    [--steps 5] [--warmup 2] [--out bench/results.json]
+ *                    [--compare-torch [--threads N] [--thread-sweep 1,2,4] [--python PATH]]
  */
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
@@ -19,7 +20,8 @@ import { Rng } from '../util/rng.js';
 import { median } from '../util/stats.js';
 import { benchPipeline } from './pipeline.js';
 import { compareTorch, type TorchComparison } from './compare-torch.js';
-import { estimateWasmPretrain, wasmMemoryProblem } from '../train/memory.js';
+import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../train/memory.js';
+import { hostStateKernels } from '../ops/host-state.js';
 
 interface Options {
   backends?: string;
@@ -33,6 +35,10 @@ interface Options {
   data?: string;
   pipelineBatches: string;
   compareTorch?: boolean;
+  threads?: string;
+  threadSweep?: string;
+  python?: string;
+  recompute: string;
 }
 
 
@@ -71,6 +77,10 @@ async function main(): Promise<void> {
     .option('--data <dir>', 'real images for the data-pipeline measurement (default: generated JPEGs)')
     .option('--pipeline-batches <n>', 'batches timed for the data pipeline', '20')
     .option('--compare-torch', 'also run the same step in PyTorch (bench/torch_camd_step.py), alternating, and report the ratio')
+    .option('--threads <n>', 'threads on both sides of the PyTorch comparison (default: every core)')
+    .option('--thread-sweep <list>', 'repeat the PyTorch comparison at these thread counts, e.g. 1,2,4,8')
+    .option('--python <path>', 'Python with PyTorch for --compare-torch', 'python3')
+    .option('--recompute <mode>', 'recompute activations in the backward pass: auto (when the step would not fit the wasm heap otherwise), on, off', 'auto')
     .parse(process.argv);
   const o = program.opts<Options>();
   if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new Error(`unknown preset ${o.preset}`);
@@ -80,6 +90,9 @@ async function main(): Promise<void> {
   const steps = Number(o.steps);
   const warmup = Number(o.warmup);
   const cfg = presetConfig(preset, { imgSize });
+  if (!(RECOMPUTE_MODES as readonly string[]).includes(o.recompute)) throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(', ')}`);
+  const recomputeMode = o.recompute as RecomputeMode;
+  let recompute = recomputeMode === 'on';
 
   const { reports } = await probeAll();
   const available = BACKEND_NAMES.filter((n) => reports.some((r) => r.backend === n && r.loaded));
@@ -91,17 +104,25 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const backend of wanted) {
     if (backend === 'wasm') {
-      const tooBig = wasmMemoryProblem(cfg, batch);
+      const tooBig = wasmMemoryProblem(cfg, batch, recomputeMode);
       if (tooBig) {
         process.stderr.write(`[bench] wasm: skipped: ${tooBig}\n`);
-        results[backend] = { skipped: tooBig, estimate_bytes: estimateWasmPretrain(cfg, batch).totalBytes };
+        results[backend] = { skipped: tooBig, estimate_bytes: planWasmPretrain(cfg, batch, recomputeMode).totalBytes };
         continue;
       }
     }
     await selectBackend(backend);
+    const plan = backend === 'wasm' ? planWasmPretrain(cfg, batch, recomputeMode, hostStateKernels() !== null) : null;
+    recompute = plan ? plan.recompute : recomputeMode === 'on';
     process.stderr.write(`[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`);
     const gflops = await matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
-    const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch });
+    if (o.compareTorch) {
+      // the comparison times this backend's step itself, alternating with PyTorch, in this process:
+      // one model in memory, so the peak resident set it reports is the step's
+      results[backend] = { matmul_gflops: gflops, recompute, host_state: hostStateKernels() !== null, wasm_heap_estimate_bytes: plan ? plan.totalBytes : null };
+      continue;
+    }
+    const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch }, { recompute });
     const b = toDeviceBatch(host);
     const times: number[] = [];
     for (let i = 0; i < warmup + steps; i++) {
@@ -127,7 +148,9 @@ async function main(): Promise<void> {
       // the process's peak resident set so far, and the wasm heap's size: it never shrinks, so it is the step's high-water mark
       max_rss_bytes: process.resourceUsage().maxRSS * 1024,
       wasm_heap_bytes: backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null,
-      wasm_heap_estimate_bytes: backend === 'wasm' ? estimateWasmPretrain(cfg, batch).totalBytes : null,
+      wasm_heap_estimate_bytes: plan ? plan.totalBytes : null,
+      recompute,
+      host_state: hostStateKernels() !== null,
       params_online: trainer.model.params.count('online'),
     };
     rows.push([backend, (stepMs / 1000).toFixed(3), ((batch * 1000) / stepMs).toFixed(2), gflops.toFixed(1)]);
@@ -140,7 +163,13 @@ async function main(): Promise<void> {
   else if (o.compareTorch) {
     await selectBackend(wanted[0]!);
     const peak = (results[wanted[0]!] as { matmul_gflops: number }).matmul_gflops;
-    torch = await compareTorch(cfg, batch, steps, warmup, peak);
+    const list = (s: string | undefined) => (s ? s.split(',').map((x) => Number(x.trim())) : []);
+    const sweep = list(o.threadSweep);
+    if (sweep.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--thread-sweep takes positive integers, e.g. 1,2,4,8');
+    torch = await compareTorch(cfg, batch, peak, { steps, warmup, threads: o.threads ? Number(o.threads) : undefined, sweep, python: o.python, recompute });
+    const r = results[wanted[0]!] as Record<string, unknown>;
+    Object.assign(r, { step_ms_median: torch.tfjs_step_s * 1000, images_per_s: batch / torch.tfjs_step_s, max_rss_bytes: torch.tfjs_max_rss_bytes, wasm_heap_bytes: torch.tfjs_wasm_heap_bytes });
+    rows.push([wanted[0]!, torch.tfjs_step_s.toFixed(3), (batch / torch.tfjs_step_s).toFixed(2), (r['matmul_gflops'] as number).toFixed(1)]);
   }
   process.stderr.write(`[bench] data pipeline: ${o.pipelineBatches} batches of ${batch}\n`);
   const pipeline = await benchPipeline(cfg, batch, Number(o.pipelineBatches), o.data);
@@ -167,9 +196,11 @@ async function main(): Promise<void> {
   for (const [k, r] of Object.entries(results)) if ((r as { skipped?: string }).skipped) process.stdout.write(`${k}: skipped: ${(r as { skipped: string }).skipped}\n`);
   if (torch) {
     process.stdout.write(
-      `same step in PyTorch ${torch.torch_version} (OpenBLAS, 1 torch thread, 2 BLAS threads), alternating, median of ${torch.steps}:\n` +
+      `same step in PyTorch ${torch.torch_version}, ${torch.threads} threads each side, alternating, median of ${torch.steps}${torch.recompute ? ' (ours with activations recomputed)' : ''}:\n` +
         `  tfjs ${wanted[0]} ${torch.tfjs_step_s.toFixed(3)} s, PyTorch ${torch.torch_step_s.toFixed(3)} s, ratio ${torch.ratio.toFixed(2)}\n` +
         `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n` +
+        `  matMul share of the step: tfjs ${(100 * torch.tfjs_matmul_share).toFixed(0)} %, PyTorch ${torch.torch_matmul_share === null ? 'not reported' : `${(100 * torch.torch_matmul_share).toFixed(0)} %`}\n` +
+        torch.scaling.map((p) => `  ${String(p.threads).padStart(2)} threads: tfjs ${p.tfjs_step_s.toFixed(3)} s, PyTorch ${p.torch_step_s.toFixed(3)} s, ratio ${p.ratio.toFixed(2)}\n`).join('') +
         `  peak resident memory: tfjs ${(torch.tfjs_max_rss_bytes / 2 ** 20).toFixed(0)} MiB${torch.tfjs_wasm_heap_bytes ? ` (wasm heap ${(torch.tfjs_wasm_heap_bytes / 2 ** 20).toFixed(0)} MiB)` : ''}, PyTorch ${torch.torch_max_rss_bytes ? `${(torch.torch_max_rss_bytes / 2 ** 20).toFixed(0)} MiB, ratio ${torch.memory_ratio!.toFixed(2)}` : 'not reported'}\n`,
     );
   }

@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--mask-ratio <r>', 'fraction of view-1 patches masked (default 0.602)')
     .option('--batch <n>', 'batch size', '4')
     .option('--steps <n>', 'training steps', '3')
+    .option('--recompute <mode>', 'recompute activations in the backward pass: auto, on, off', 'auto')
     .option('--json', 'print one JSON object')
     .action(async (opts: SelftestOptions) => (await import('./selftest.js')).selftest(opts));
 
@@ -82,6 +83,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'seed of every random draw (default 0)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--threads <n>', "wasm threads: 'auto' or a count (default auto)")
+    .option('--recompute <mode>', 'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)')
     .option('--out <dir>', 'run folder for checkpoints and the encoder (default runs/pretrain-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')

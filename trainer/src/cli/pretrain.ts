@@ -23,6 +23,7 @@ export interface PretrainCliOptions {
   seed?: string;
   backend?: string;
   threads?: string;
+  recompute?: string;
   out?: string;
   db?: string;
   resume?: string;
@@ -53,6 +54,7 @@ export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
     maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int'),
     backend: o.backend,
     threads: o.threads === undefined ? undefined : parseThreads(o.threads),
+    recompute: o.recompute,
     checkpointEvery: parseNumber('--checkpoint-every', o.checkpointEvery, 'int'),
     keepCheckpoints: parseNumber('--keep-checkpoints', o.keepCheckpoints, 'int'),
     stopAt: parseNumber('--stop-at', o.stopAt, 'int'),

@@ -9,6 +9,8 @@ import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../train/memory.js';
+import { hostStateKernels } from '../ops/host-state.js';
 
 export interface SelftestOptions {
   backend: string;
@@ -18,6 +20,7 @@ export interface SelftestOptions {
   batch: string;
   steps: string;
   threads: string;
+  recompute?: string;
   json?: boolean;
 }
 
@@ -55,7 +58,17 @@ export async function selftest(o: SelftestOptions): Promise<void> {
     throw new UserError((e as Error).message);
   }
   cfg.optim.warmupEpochs = 0; // update from the first step
-  const trainer = new CamdTrainer(cfg, 0, { epochs: 10, itersPerEpoch: 10, batchSize: batch });
+  const mode = (o.recompute ?? 'auto') as RecomputeMode;
+  if (!RECOMPUTE_MODES.includes(mode)) throw new UserError(`--recompute must be ${RECOMPUTE_MODES.join(', ')}, got '${o.recompute}'`);
+  // the same memory plan as training: refused when it cannot fit, recomputed when only that fits
+  const hostState = hostStateKernels() !== null;
+  if (sel.backend === 'wasm') {
+    const tooBig = wasmMemoryProblem(cfg, batch, mode, hostState);
+    if (tooBig) throw new UserError(tooBig, 2, 'batch');
+  }
+  const recompute = sel.backend === 'wasm' ? planWasmPretrain(cfg, batch, mode, hostState).recompute : mode === 'on';
+  if (recompute) log('activations recomputed in the backward pass');
+  const trainer = new CamdTrainer(cfg, 0, { epochs: 10, itersPerEpoch: 10, batchSize: batch }, { recompute });
   const b = toDeviceBatch(syntheticHostBatch(cfg, batch, new Rng(0)));
   const results = [];
   for (let i = 0; i < steps; i++) {
@@ -69,6 +82,6 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   disposeBatch(b);
   trainer.dispose();
   const leaked = tf.memory().numTensors;
-  if (o.json) process.stdout.write(JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, imgSize: cfg.model.imgSize, batch, steps: results, liveTensors: leaked }) + '\n');
+  if (o.json) process.stdout.write(JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, imgSize: cfg.model.imgSize, batch, recompute, steps: results, liveTensors: leaked }) + '\n');
   else log(`ok: ${steps} CAMD training step(s) of preset ${o.preset} on ${sel.backend}`);
 }

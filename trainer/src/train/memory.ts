@@ -1,33 +1,49 @@
 /**
- * Will a pre-training step fit in the wasm backend's memory? tfjs-backend-wasm is a wasm32 module:
- * its heap grows up to 4 GiB − 64 KiB (emscripten's getHeapMax) and never shrinks; past that a
- * step does not fail cleanly (it aborts, traps with "memory access out of bounds", or spins). So a
- * run whose step would need more is refused before it starts, with the estimate, the ceiling and
- * what to change.
+ * Will a pre-training step fit in the wasm backend's memory, and does it need its activations
+ * recomputed to fit? tfjs-backend-wasm is a wasm32 module: its heap grows up to 4 GiB − 64 KiB
+ * (emscripten's getHeapMax) and never shrinks; past that a step does not fail cleanly (it aborts,
+ * traps with "memory access out of bounds", or spins). So a run whose step would need more is
+ * refused before it starts, with the estimate, the ceiling and what to change.
  *
- * The estimate is fitted to the heap high-water mark measured after two steps (HEAPU8.length;
- * `node` on the 2-core machine of the README, tfjs-backend-wasm 4.22, default mask ratio):
+ * What lives in the heap (with the native camd_ops addon, ops/host-state.ts): the online and
+ * frozen weights, their gradients and the update's temporaries, one teacher block's momentum
+ * weights at a time, and the activations. AdamW's moments and the momentum copy are host arrays
+ * outside it. Without the addon they are tensors too (4 bytes × (2 × online + momentum) more).
  *
- *   heap ≈ 30 MiB + 4.1 × 4 bytes × (online + momentum + frozen parameters)      (weights, gradients,
- *          + batch × 1.08 × (0.005527·N·D + 0.0025·N²) MiB × (depth + 6) / 18      AdamW moments, update
- *                                                                                  temporaries; activations)
- *
- * with N patches a view and D the width. Measured → estimated (MiB): tiny/112 b1 298 → 325,
- * b4 515 → 513, b16 1294 → 1265; tiny/224 b4 1618 → 1576; small/112 b4 1389 → 1423, b8 1868 →
- * 1899, b16 2848 → 2849; small/224 b4 3176 → 3160 (−3 … +9 %; the heap grows in steps, so its
- * high-water mark is itself rounded up). ViT-B at 112 px and batch 1 took the heap to its very
- * ceiling (4 095.9 MiB) for one step: refused, as every ViT-B step is.
+ * The estimate is fitted to the heap's high-water mark after three steps (HEAPU8.length; node,
+ * tfjs-backend-wasm 4.22, default mask ratio; the measurements and the fit are in the README),
+ * P parameters (online + frozen), per image of the batch, with V visible patches and N positions:
+ *   rows  = D · ((depth + projector depth)·(V + 1) + predictor depth·(1 + V + N))   (block activations)
+ *   att   = heads·(depth)·(V + 1)² + 16·(projector depth·(V + 1)² + predictor depth·(1 + V + N)²)
+ *   one   = D·(1 + V + N)·16 + 16·(1 + V + N)²                                    (one predictor block)
+ *   kept activations:        heap ≈ 8 MiB + 2.7 × 4P + batch × 4 bytes × (82·rows + 5·att)
+ *   recomputed activations:  heap ≈        2.1 × 4P + batch × 4 bytes × (1.9·rows + 9.5·one)
+ * Measured → estimated over tiny/small/base at 112 and 224 px, batch 1–16: −6 … +6 % kept,
+ * −1 … +15 % recomputed (the heap grows in steps, so its high-water mark is itself rounded up).
  */
-import { gridOf, parameterCounts, presetConfig, type CamdConfig, type ModelConfig, type PresetName } from '../model/config.js';
+import { gridOf, maskedCount, parameterCounts, presetConfig, type CamdConfig, type PresetName } from '../model/config.js';
 
 const MiB = 1024 * 1024;
 /** emscripten's getHeapMax() of tfjs-backend-wasm's build: 4 GiB − 64 KiB. */
 export const WASM_HEAP_MAX = 4294901760;
-/** Refuse above this share of the ceiling (the estimate is within −3 … +9 % of the measurements). */
-const USABLE = 0.95;
+/** Refuse above this share of the ceiling (ViT-B/224 at batch 16, recomputed, measured 3 750 MiB, estimated 3 922). */
+const USABLE = 0.97;
+/** Heads of the projector and predictor blocks (CAMD.md §2: 16 for every preset). */
+const DECODER_HEADS = 16;
+
+/** Recompute activations in the backward pass: only when needed to fit (auto), always, never. */
+export type RecomputeMode = 'auto' | 'on' | 'off';
+export const RECOMPUTE_MODES: readonly RecomputeMode[] = ['auto', 'on', 'off'];
+
+export interface MemoryOptions {
+  /** Activations recomputed in the backward pass (ops/recompute.ts). */
+  recompute?: boolean;
+  /** AdamW moments and momentum copy outside the heap (the native camd_ops addon); default true. */
+  hostState?: boolean;
+}
 
 export interface MemoryEstimate {
-  /** Weights, gradients, AdamW moments and the momentum copy. */
+  /** Weights, gradients, update temporaries (and the optimiser state where it is not in host memory). */
   fixedBytes: number;
   /** Activations and temporaries of one image of the batch. */
   perImageBytes: number;
@@ -36,62 +52,80 @@ export interface MemoryEstimate {
   /** The largest batch that fits (0: not even one image). */
   maxBatch: number;
   fits: boolean;
-}
-
-function layersOf(m: ModelConfig): number {
-  return m.depth + m.predictorDepth + m.projectorDepth;
+  /** Whether this estimate is for recomputed activations. */
+  recompute: boolean;
 }
 
 /** The wasm heap a pre-training step of this configuration needs at this batch. */
-export function estimateWasmPretrain(cfg: CamdConfig, batch: number): MemoryEstimate {
+export function estimateWasmPretrain(cfg: CamdConfig, batch: number, o: MemoryOptions = {}): MemoryEstimate {
   const m = cfg.model;
+  const recompute = o.recompute ?? false;
   const p = parameterCounts(m);
-  const fixedBytes = 30 * MiB + 4.1 * 4 * (p.online + p.momentum + p.frozen);
+  const P = p.online + p.frozen;
   const { tokens: N } = gridOf(m);
+  const V = N - maskedCount(cfg.mask.ratio, N);
   const D = Math.max(m.embedDim, m.decoderDim);
-  const perImageBytes = 1.08 * (0.005527 * N * D + 0.0025 * N * N) * MiB * (layersOf(m) / 18);
+  const enc = V + 1;
+  const pred = 1 + V + N;
+  const rows = D * ((m.depth + m.projectorDepth) * enc + m.predictorDepth * pred);
+  const state = o.hostState === false ? 4 * (2 * p.online + p.momentum) : 0;
+  let fixedBytes: number;
+  let perImageBytes: number;
+  if (recompute) {
+    const one = D * pred * 16 + DECODER_HEADS * pred * pred;
+    fixedBytes = 2.1 * 4 * P + state;
+    perImageBytes = 4 * (1.9 * rows + 9.5 * one);
+  } else {
+    const att = m.numHeads * m.depth * enc * enc + DECODER_HEADS * (m.projectorDepth * enc * enc + m.predictorDepth * pred * pred);
+    fixedBytes = 8 * MiB + 2.7 * 4 * P + state;
+    perImageBytes = 4 * (82 * rows + 5 * att);
+  }
   const totalBytes = fixedBytes + batch * perImageBytes;
   const ceilingBytes = WASM_HEAP_MAX * USABLE;
   const maxBatch = Math.max(0, Math.floor((ceilingBytes - fixedBytes) / perImageBytes));
-  return { fixedBytes, perImageBytes, totalBytes, ceilingBytes, maxBatch, fits: totalBytes <= ceilingBytes };
+  return { fixedBytes, perImageBytes, totalBytes, ceilingBytes, maxBatch, fits: totalBytes <= ceilingBytes, recompute };
 }
 
+/**
+ * The memory plan of a run: activations kept when that fits (faster), recomputed when only that
+ * fits (`auto`), or as forced. The estimate returned is the one the run will have.
+ */
+export function planWasmPretrain(cfg: CamdConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): MemoryEstimate {
+  if (mode !== 'auto') return estimateWasmPretrain(cfg, batch, { recompute: mode === 'on', hostState });
+  const kept = estimateWasmPretrain(cfg, batch, { recompute: false, hostState });
+  return kept.fits ? kept : estimateWasmPretrain(cfg, batch, { recompute: true, hostState });
+}
 
 /**
  * One line saying why a pre-training cannot run on the wasm backend and what to change (a batch
- * that fits, a smaller image size, a smaller preset that fits at this batch, a GPU backend); null
- * when it fits.
+ * that fits, recomputation where it was turned off, a smaller image size, a smaller preset that
+ * fits at this batch, a GPU backend); null when it fits.
  */
-export function wasmMemoryProblem(cfg: CamdConfig, batch: number): string | null {
-  const e = estimateWasmPretrain(cfg, batch);
+export function wasmMemoryProblem(cfg: CamdConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): string | null {
+  const e = planWasmPretrain(cfg, batch, mode, hostState);
   if (e.fits) return null;
   // one decimal, two where the need and the ceiling would read the same
   const close = (e.totalBytes / 1e9).toFixed(1) === (e.ceilingBytes / 1e9).toFixed(1);
   const gb = (b: number) => `${(b / 1e9).toFixed(close ? 2 : 1)} GB`;
   const m = cfg.model;
   const what = `${cfg.preset}/${m.imgSize} at batch ${batch}`;
-  const need = `needs about ${gb(e.totalBytes)} of wasm memory (weights, gradients, AdamW state and momentum copy ${gb(e.fixedBytes)}, activations ${gb(e.totalBytes - e.fixedBytes)})`;
+  const how = e.recompute ? (mode === 'on' ? ' with activations recomputed' : ' even with activations recomputed') : '';
+  const need = `needs about ${gb(e.totalBytes)} of wasm memory${how} (weights, gradients${hostState ? '' : ', AdamW state and momentum copy'} ${gb(e.fixedBytes)}, activations ${gb(e.totalBytes - e.fixedBytes)})`;
   const ceiling = `the wasm backend can use at most ${gb(e.ceilingBytes)}`;
   const gpu = 'or a GPU backend (--backend tensorflow with CUDA, or webgpu)';
-  const fitsAs = (p: PresetName): boolean => {
+  const fits = (c: CamdConfig) => {
     try {
-      return estimateWasmPretrain(presetConfig(p, { imgSize: m.imgSize }), batch).fits;
+      return planWasmPretrain(c, batch, mode === 'off' ? 'auto' : mode, hostState).fits;
     } catch {
       return false; // an image size that preset cannot use
     }
   };
-  const others = (['small', 'tiny'] as const).filter((p) => p !== cfg.preset && fitsAs(p)).slice(0, 1).map((p) => `--preset ${p}`);
   const change: string[] = [];
+  if (mode === 'off' && planWasmPretrain(cfg, batch, 'auto', hostState).fits) change.push('--recompute auto');
   if (e.maxBatch >= 1) change.push(`--batch ${e.maxBatch} or less`);
-  const at112 = (): boolean => {
-    try {
-      return m.imgSize > 112 && estimateWasmPretrain({ ...cfg, model: { ...m, imgSize: 112 } }, batch).fits;
-    } catch {
-      return false;
-    }
-  };
-  if (at112()) change.push('--img-size 112');
-  if (others.length) change.push(others.join(' or '));
+  if (m.imgSize > 112 && fits({ ...cfg, model: { ...m, imgSize: 112 } })) change.push('--img-size 112');
+  const other = (['small', 'tiny'] as const).find((p: PresetName) => p !== cfg.preset && fits(presetConfig(p, { imgSize: m.imgSize })));
+  if (other) change.push(`--preset ${other}`);
   if (!change.length) change.push('--preset tiny');
   return `${what} ${need}; ${ceiling}: use ${change.join(', ')}, ${gpu}`;
 }

@@ -11,7 +11,8 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
-import { wasmMemoryProblem } from './memory.js';
+import { planWasmPretrain, wasmMemoryProblem } from './memory.js';
+import { hostStateKernels } from '../ops/host-state.js';
 import { gridOf, maskedCount, PRESET_NAMES, presetConfig, type CamdConfig } from '../model/config.js';
 import { PRETRAIN_DEFAULTS } from '../api/defaults.js';
 import { Store } from '../store/store.js';
@@ -169,10 +170,11 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
       keepCheckpoints: flags.keepCheckpoints ?? saved?.options?.keepCheckpoints ?? DEFAULTS.keepCheckpoints,
       backend: flags.backend ?? saved?.options?.backend ?? 'auto',
       threads: flags.threads ?? saved?.options?.threads ?? 'auto',
+      recompute: flags.recompute ?? saved?.options?.recompute ?? 'auto',
     };
     if (!isBackendChoice(options.backend)) throw new UserError(`run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`, 2, 'backend');
     // a step that cannot fit in the wasm heap is refused now, not by an abort mid-run (train/memory.ts)
-    const tooBig = options.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch) : null;
+    const tooBig = options.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute) : null;
     if (tooBig) throw new UserError(tooBig, 2, 'batch');
     if (saved?.options) {
       const changed = (Object.keys(options) as (keyof RunOptions)[]).filter((k) => options[k] !== saved!.options![k]).map((k) => `${k} ${String(saved!.options![k])} → ${String(options[k])}`);
@@ -231,9 +233,14 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     } catch (e) {
       throw new UserError((e as Error).message);
     }
-    const tooBigHere = sel.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch) : null; // auto chose wasm
+    // auto may have chosen wasm; the plan is exact now that we know whether the state can live outside its heap
+    const hostState = hostStateKernels() !== null;
+    const tooBigHere = sel.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute, hostState) : null;
     if (tooBigHere) throw new UserError(tooBigHere, 2, 'batch');
-    const trainer = new CamdTrainer(cfg, settings.seed, { epochs, itersPerEpoch: ipe, batchSize: settings.batch });
+    const plan = sel.backend === 'wasm' ? planWasmPretrain(cfg, settings.batch, options.recompute, hostState) : null;
+    const recompute = plan ? plan.recompute : options.recompute === 'on';
+    if (plan?.recompute && options.recompute === 'auto') log('info', `activations are recomputed in the backward pass: kept, this step would not fit the wasm heap (about ${(planWasmPretrain(cfg, settings.batch, 'off', hostState).totalBytes / 1e9).toFixed(1)} GB); recomputed it needs about ${(plan.totalBytes / 1e9).toFixed(1)} GB, for about a fifth more time a step`);
+    const trainer = new CamdTrainer(cfg, settings.seed, { epochs, itersPerEpoch: ipe, batchSize: settings.batch }, { recompute });
     try {
       // ---- resume from the newest sound checkpoint; damaged ones are moved aside ----
       if (saved && flags.runId && flags.runId !== saved.run_id) throw new UserError(`${folder.dir} holds run ${saved.run_id}, not ${flags.runId}`, 2, 'runId');
@@ -322,6 +329,8 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
         total_steps: totalSteps,
         first_step: trainer.step + 1,
         resumed_from: resumedFrom,
+        recompute,
+        ...(plan ? { wasm_heap_estimate_bytes: plan.totalBytes } : {}),
       });
       try {
         const outcome = await trainLoop(ctx);

@@ -24,6 +24,8 @@ export const RunOptions = z.object({
   keepCheckpoints: z.number().int().positive(),
   backend: z.string(),
   threads: z.union([z.number().int().positive(), z.literal('auto')]),
+  /** Activation recomputation (train/memory.ts); absent in runs made before it existed (= auto). */
+  recompute: z.enum(['auto', 'on', 'off']).optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
