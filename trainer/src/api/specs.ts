@@ -95,6 +95,8 @@ export const FinetuneFields = z
     split: z.enum(['random', 'lfwa-release'], { message: 'must be random or lfwa-release' }).optional(),
     backend: backend.optional(),
     threads: threads.optional(),
+    /** Recompute activations in the backward pass: when needed to fit the wasm heap (auto), always, never. */
+    recompute: recompute.optional(),
     maxPixels: atLeast1('pixels').optional(),
     /** --format store: the label schema of the dataset (its name, or its id). */
     schema: schemaRef.optional(),

@@ -30,6 +30,7 @@ export interface FinetuneCliOptions {
   seed?: string;
   split?: string;
   backend?: string;
+  recompute?: string;
   threads?: string;
   out?: string;
   db?: string;
@@ -112,6 +113,7 @@ export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
     split: o.split,
     backend: o.backend,
     threads: o.threads === undefined ? undefined : parseThreads(o.threads),
+    recompute: o.recompute,
   });
   const con = new CliConsole();
   const stop = stopOnSignals('the model as it is (last.safetensors)');

@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'seed (default 0)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--threads <n>', "wasm threads: 'auto' or a count")
+    .option('--recompute <mode>', 'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)')
     .option('--out <dir>', 'run folder (default runs/finetune-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
     .option('--json', 'one JSON object per line instead of a progress bar')

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { ParamStore, constInit } from '../model/params.js';
-import { addEncoder, block, layerNorm, linear, patchify, type Getter } from '../model/vit.js';
+import { addEncoder, layerNorm, linear, patchify, type Getter, maybeRecomputedBlock } from '../model/vit.js';
 import { sincosTable2d } from '../model/posembed.js';
 import { readAll, readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
@@ -84,6 +84,8 @@ export class Classifier {
   readonly grid: number;
   readonly tokens: number;
   private readonly p: Getter;
+  /** Recompute the encoder blocks' activations in the backward pass (ops/recompute.ts); chosen per run (train/memory.ts). */
+  recompute = false;
 
   /** A classifier with the encoder initialised as for pre-training (the `--init none` baseline). */
   constructor(spec: ClassifierSpec, seed: number) {
@@ -132,7 +134,7 @@ export class Classifier {
     h = h.add(this.posEmbed.slice([1, 0], [this.tokens, -1]));
     const cls = p('cls_token').add(this.posEmbed.slice([0, 0], [1, -1])).tile([B, 1, 1]);
     h = tf.concat([cls, h], 1);
-    for (let i = 0; i < m.depth; i++) h = block(h, p, `blocks.${i}`, m.numHeads, 'ln', dropMasks?.[i]);
+    for (let i = 0; i < m.depth; i++) h = maybeRecomputedBlock(this.recompute, h, p, `blocks.${i}`, m.numHeads, 'ln', dropMasks?.[i]);
     return h as tf.Tensor3D;
   }
 

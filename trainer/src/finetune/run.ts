@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../backends/ladder.js';
+import { planWasmFinetune, wasmFinetuneProblem } from '../train/memory.js';
+import { hostStateKernels } from '../ops/host-state.js';
 import { presetConfig, ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { Store } from '../store/store.js';
 import { DecodeCache } from '../data/decode-cache.js';
@@ -127,7 +129,18 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
       throw new UserError((e as Error).message, 2, 'backend');
     }
     const linearProbe = Boolean(spec.linearProbe);
+    // the memory plan on wasm, as for pre-training: refused when it cannot fit, recomputed when only that fits
+    const batchWanted = Math.min(spec.batch ?? DEFAULTS.batch, train.length);
+    const hostState = hostStateKernels() !== null;
+    const mode = spec.recompute ?? 'auto';
+    if (sel.backend === 'wasm' && !linearProbe) {
+      const tooBig = wasmFinetuneProblem(model, batchWanted, mode, hostState);
+      if (tooBig) throw new UserError(tooBig, 2, 'batch');
+    }
+    const recompute = !linearProbe && (sel.backend === 'wasm' ? planWasmFinetune(model, batchWanted, mode, hostState).recompute : mode === 'on');
+    if (recompute && mode === 'auto') emit({ type: 'log', level: 'info', message: 'activations are recomputed in the backward pass: kept, this step would not fit the wasm heap' });
     const clf = new Classifier({ model, outputs: K, dropPath: linearProbe ? 0 : (spec.dropPath ?? DEFAULTS.dropPath) }, seed);
+    clf.recompute = recompute;
     const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: spec.weightDecay ?? DEFAULTS.weightDecay }, (name, shape) => !(shape.length <= 1 || name === 'cls_token' || name === 'pos_embed'));
     try {
       let posNote = '2-D sin-cos table (random init)';

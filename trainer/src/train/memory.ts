@@ -21,7 +21,7 @@
  * Measured → estimated over tiny/small/base at 112 and 224 px, batch 1–16: −6 … +6 % kept,
  * −1 … +15 % recomputed (the heap grows in steps, so its high-water mark is itself rounded up).
  */
-import { gridOf, maskedCount, parameterCounts, presetConfig, type CamdConfig, type PresetName } from '../model/config.js';
+import { gridOf, maskedCount, parameterCounts, presetConfig, type CamdConfig, type ModelConfig, type PresetName } from '../model/config.js';
 
 const MiB = 1024 * 1024;
 /** emscripten's getHeapMax() of tfjs-backend-wasm's build: 4 GiB − 64 KiB. */
@@ -84,6 +84,55 @@ export function estimateWasmPretrain(cfg: CamdConfig, batch: number, o: MemoryOp
   const ceilingBytes = WASM_HEAP_MAX * USABLE;
   const maxBatch = Math.max(0, Math.floor((ceilingBytes - fixedBytes) / perImageBytes));
   return { fixedBytes, perImageBytes, totalBytes, ceilingBytes, maxBatch, fits: totalBytes <= ceilingBytes, recompute };
+}
+
+/**
+ * The wasm heap of a fine-tuning step (finetune/classifier.ts: the encoder over all 1 + N tokens,
+ * fc_norm, the head), with the per-row and per-attention-entry costs fitted for pre-training,
+ * scaled to fine-tuning's own measurements: ViT-B/224 b4 kept 3 008 MiB → estimated 3 182 (+6 %),
+ * b16 recomputed 1 820 MiB → 2 001 (+10 %).
+ */
+export function estimateWasmFinetune(m: ModelConfig, batch: number, o: MemoryOptions = {}): MemoryEstimate {
+  const recompute = o.recompute ?? false;
+  const C = m.embedDim;
+  const L = 1 + (m.imgSize / m.patchSize) ** 2;
+  const P = encoderParameters(m);
+  const rows = C * m.depth * L;
+  const state = o.hostState === false ? 4 * 2 * P : 0;
+  const fixedBytes = (recompute ? 2.1 : 2.7) * 4 * P + (recompute ? 0 : 8 * MiB) + state;
+  // pre-training's per-row costs, scaled to fine-tuning's measurements (no teacher, no losses over N × D)
+  const perImageBytes = recompute ? 0.7 * 4 * (1.9 * rows + 9.5 * (C * L * 16 + m.numHeads * L * L)) : 0.85 * 4 * (82 * rows + 5 * m.numHeads * m.depth * L * L);
+  const totalBytes = fixedBytes + batch * perImageBytes;
+  const ceilingBytes = WASM_HEAP_MAX * USABLE;
+  const maxBatch = Math.max(0, Math.floor((ceilingBytes - fixedBytes) / perImageBytes));
+  return { fixedBytes, perImageBytes, totalBytes, ceilingBytes, maxBatch, fits: totalBytes <= ceilingBytes, recompute };
+}
+
+/** Fine-tuning's plan: activations kept when that fits, recomputed when only that fits. */
+export function planWasmFinetune(m: ModelConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): MemoryEstimate {
+  if (mode !== 'auto') return estimateWasmFinetune(m, batch, { recompute: mode === 'on', hostState });
+  const kept = estimateWasmFinetune(m, batch, { recompute: false, hostState });
+  return kept.fits ? kept : estimateWasmFinetune(m, batch, { recompute: true, hostState });
+}
+
+/** One line saying why a fine-tuning step cannot fit the wasm heap and what to change; null when it fits. */
+export function wasmFinetuneProblem(m: ModelConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): string | null {
+  const e = planWasmFinetune(m, batch, mode, hostState);
+  if (e.fits) return null;
+  const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
+  const change: string[] = [];
+  if (mode === 'off' && planWasmFinetune(m, batch, 'auto', hostState).fits) change.push('--recompute auto');
+  if (e.maxBatch >= 1) change.push(`--batch ${e.maxBatch} or less`);
+  change.push('a smaller --img-size or preset', 'or a GPU backend (--backend tensorflow with CUDA, or webgpu)');
+  return `fine-tuning ${m.embedDim}-wide ViT at ${m.imgSize} px, batch ${batch}, needs about ${gb(e.totalBytes)} of wasm memory${e.recompute ? ' even with activations recomputed' : ''}; the wasm backend can use at most ${gb(e.ceilingBytes)}: use ${change.join(', ')}`;
+}
+
+/** Parameters of the encoder alone (patch embedding, cls token, blocks). */
+function encoderParameters(m: ModelConfig): number {
+  const C = m.embedDim;
+  const H = Math.round(C * m.mlpRatio);
+  const block = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * H + H) + (H * C + C);
+  return m.patchSize * m.patchSize * 3 * C + C + C + m.depth * block;
 }
 
 /**
