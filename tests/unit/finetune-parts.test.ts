@@ -8,6 +8,7 @@ import { farMetrics, ferMetrics } from '../../trainer/src/finetune/metrics.js';
 import { sincosTable2d } from '../../trainer/src/model/posembed.js';
 import { presetConfig } from '../../trainer/src/model/config.js';
 import { Rng } from '../../trainer/src/util/rng.js';
+import { maxRelErr } from '../support/compare.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -76,19 +77,53 @@ describe('classifier', () => {
     expect(clf.layerId('cls_token')).toBe(0);
     expect(clf.layerId('blocks.1.mlp.fc1.weight')).toBe(2);
     expect(clf.layerId('head.weight')).toBe(3);
-    const masks = clf.dropPathMasks(400, new Rng(2))!;
-    const kept = masks.map((m) => m.dataSync().filter((v) => v > 0).length / 400);
-    expect(kept[0]).toBe(1); // rate 0 at the first block
-    expect(kept[1]).toBeGreaterThan(0.4);
-    expect(kept[1]).toBeLessThan(0.6);
-    expect(masks[1]!.dataSync().find((v) => v > 0)).toBeCloseTo(2, 6); // 1 / keep
+    const n = 4000;
+    const masks = clf.dropPathMasks(n, new Rng(2))!;
+    expect(masks.length).toBe(model.depth);
+    const zero = (m: tf.Tensor) => Array.from(m.dataSync(), (v) => v === 0);
+    expect(masks[0]!.every((m) => zero(m).every((z) => !z))).toBe(true); // rate 0 at the first block
+    // block 1 (rate 0.5): each branch dropped for about half the samples, independently (timm's
+    // DropPath twice): both at once about a quarter of the time, not half as with one shared mask
+    const [attn, mlp] = masks[1]!.map(zero) as [boolean[], boolean[]];
+    const frac = (f: (i: number) => boolean) => Array.from({ length: n }, (_, i) => f(i)).filter(Boolean).length / n;
+    expect(frac((i) => attn[i]!)).toBeGreaterThan(0.46);
+    expect(frac((i) => attn[i]!)).toBeLessThan(0.54);
+    expect(frac((i) => mlp[i]!)).toBeGreaterThan(0.46);
+    expect(frac((i) => mlp[i]!)).toBeLessThan(0.54);
+    expect(frac((i) => attn[i]! && mlp[i]!)).toBeGreaterThan(0.22);
+    expect(frac((i) => attn[i]! && mlp[i]!)).toBeLessThan(0.28);
+    expect(masks[1]![0].dataSync().find((v) => v > 0)).toBeCloseTo(2, 6); // 1 / keep
     const n0 = tf.memory().numTensors;
     const logits = tf.tidy(() => clf.logits(tf.randomNormal([3, 32, 32, 3])));
     expect(logits.shape).toEqual([3, 5]);
     logits.dispose();
     expect(tf.memory().numTensors).toBe(n0);
-    tf.dispose(masks);
+    tf.dispose(masks.flat());
     clf.dispose();
+  });
+});
+
+describe('drop path per branch', () => {
+  it('each residual branch is scaled by its own mask: the attention branch dropped alone leaves x + MLP(norm2 x)', async () => {
+    const { block, linear, gelu, layerNorm, addBlock } = await import('../../trainer/src/model/vit.js');
+    const { ParamStore } = await import('../../trainer/src/model/params.js');
+    const store = new ParamStore();
+    addBlock(store, new Rng(3), 'b', 8, 4, 'online');
+    const p = (n: string) => store.get(n);
+    const x = tf.randomNormal([2, 3, 8], 0, 1, 'float32', 5);
+    const zeros = tf.zeros([2, 1, 1]);
+    const ones = tf.ones([2, 1, 1]);
+    const both = tf.tidy(() => block(x, p, 'b', 2, 'ln', [zeros, zeros]).dataSync().slice());
+    expect(Array.from(both)).toEqual(Array.from(x.dataSync())); // both dropped: the identity
+    const onlyMlp = tf.tidy(() => block(x, p, 'b', 2, 'ln', [zeros, ones]).dataSync().slice());
+    const expected = tf.tidy(() => {
+      const h = layerNorm(x, 1e-6, p('b.norm2.weight'), p('b.norm2.bias'));
+      return x.add(linear(gelu(linear(h, p('b.mlp.fc1.weight'), p('b.mlp.fc1.bias'))), p('b.mlp.fc2.weight'), p('b.mlp.fc2.bias'))).dataSync().slice();
+    });
+    expect(maxRelErr(onlyMlp, expected)).toBeLessThan(1e-6);
+    expect(Array.from(onlyMlp)).not.toEqual(Array.from(both));
+    tf.dispose([x, zeros, ones]);
+    store.dispose();
   });
 });
 

@@ -60,7 +60,7 @@ describe.each(['cpu', 'wasm'] as const)('recomputed activations on %s', (backend
     addBlock(store, new Rng(1), 'b', 16, 4, 'online');
     const p = (n: string) => store.get(n);
     const x = tf.randomNormal([3, 5, 16], 0, 1, 'float32', 4);
-    const mask = tf.tensor([1 / 0.9, 0, 1 / 0.9]).reshape([3, 1, 1]);
+    const mask: [tf.Tensor, tf.Tensor] = [tf.tensor([1 / 0.9, 0, 1 / 0.9]).reshape([3, 1, 1]), tf.tensor([0, 1 / 0.9, 1 / 0.9]).reshape([3, 1, 1])];
     const vars = store.names().map(p);
     const run = (recompute: boolean) =>
       tf.tidy(() => {
@@ -75,7 +75,7 @@ describe.each(['cpu', 'wasm'] as const)('recomputed activations on %s', (backend
     const direct = tf.tidy(() => maybeRecomputedBlock(true, x, p, 'b', 2, 'ln', mask).dataSync().slice());
     const plain = tf.tidy(() => block(x, p, 'b', 2, 'ln', mask).dataSync().slice());
     expect(Array.from(direct)).toEqual(Array.from(plain));
-    tf.dispose([x, mask]);
+    tf.dispose([x, ...mask]);
     store.dispose();
   });
 

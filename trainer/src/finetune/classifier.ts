@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { ParamStore, constInit } from '../model/params.js';
-import { addEncoder, layerNorm, linear, patchify, type Getter, maybeRecomputedBlock } from '../model/vit.js';
+import { addEncoder, layerNorm, linear, patchify, type DropMasks, type Getter, maybeRecomputedBlock } from '../model/vit.js';
 import { sincosTable2d } from '../model/posembed.js';
 import { readAll, readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
@@ -125,8 +125,8 @@ export class Classifier {
     return how;
   }
 
-  /** Tokens after the encoder, (B, 1 + N, C). `dropMasks[i]` is the per-sample keep mask of block i (training only). */
-  private encode(x: tf.Tensor4D, dropMasks: tf.Tensor[] | null): tf.Tensor3D {
+  /** Tokens after the encoder, (B, 1 + N, C). `dropMasks[i]` are block i's per-sample keep masks (training only). */
+  private encode(x: tf.Tensor4D, dropMasks: DropMasks[] | null): tf.Tensor3D {
     const m = this.spec.model;
     const p = this.p;
     const B = x.shape[0];
@@ -139,7 +139,7 @@ export class Classifier {
   }
 
   /** fc_norm(mean of the patch tokens), (B, C): the features of the linear probe. */
-  features(x: tf.Tensor4D, dropMasks: tf.Tensor[] | null = null): tf.Tensor2D {
+  features(x: tf.Tensor4D, dropMasks: DropMasks[] | null = null): tf.Tensor2D {
     const h = this.encode(x, dropMasks);
     const pooled = h.slice([0, 1, 0], [-1, -1, -1]).mean(1);
     return layerNorm(pooled, 1e-6, this.p('fc_norm.weight'), this.p('fc_norm.bias')) as tf.Tensor2D;
@@ -149,19 +149,24 @@ export class Classifier {
     return linear(features, this.p('head.weight'), this.p('head.bias')) as tf.Tensor2D;
   }
 
-  logits(x: tf.Tensor4D, dropMasks: tf.Tensor[] | null = null): tf.Tensor2D {
+  logits(x: tf.Tensor4D, dropMasks: DropMasks[] | null = null): tf.Tensor2D {
     return this.head(this.features(x, dropMasks));
   }
 
-  /** Per-sample stochastic-depth masks for a training batch: keep/(1 − rate_i) or 0, rate_i = dropPath·i/(depth − 1). */
-  dropPathMasks(batch: number, rng: Rng): tf.Tensor[] | null {
+  /**
+   * Per-sample stochastic-depth masks for a training batch, two independent ones per block (the
+   * attention and the MLP branch, as timm's DropPath twice): 1/(1 − rate_i) or 0, rate_i =
+   * dropPath·i/(depth − 1). Both branches of a block vanish together with probability rate², not rate.
+   */
+  dropPathMasks(batch: number, rng: Rng): DropMasks[] | null {
     const { depth } = this.spec.model;
     if (!(this.spec.dropPath > 0)) return null;
     return Array.from({ length: depth }, (_, i) => {
       const rate = depth > 1 ? (this.spec.dropPath * i) / (depth - 1) : this.spec.dropPath;
       const keep = 1 - rate;
-      const v = new Float32Array(batch).map(() => (rng.next() < keep ? 1 / keep : 0));
-      return tf.tensor3d(v, [batch, 1, 1]);
+      const mask = () => tf.tensor3d(new Float32Array(batch).map(() => (rng.next() < keep ? 1 / keep : 0)), [batch, 1, 1]);
+      const attn = mask();
+      return [attn, mask()] as const;
     });
   }
 

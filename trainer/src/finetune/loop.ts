@@ -155,7 +155,7 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
         const x = tf.tensor4d(xb, [items.length, S, S, 3]);
         const masks = clf.dropPathMasks(items.length, rng);
         loss = await optimiserStep(c, () => lossOf(task, clf.logits(x, masks), y), lr);
-        tf.dispose([x, ...(masks ?? [])]);
+        tf.dispose([x, ...(masks ?? []).flat()]);
       }
       y.dispose();
       c.step++;

@@ -81,14 +81,24 @@ function norm(x: tf.Tensor, kind: NormKind, p: Getter, prefix: string): tf.Tenso
 }
 
 /**
- * Pre-norm transformer block: x + attn(norm1 x), then x + mlp(norm2 x). No LayerScale; drop-path
- * only in fine-tuning (§5), as a per-sample mask (B, 1, 1) that scales both residual branches.
+ * Drop-path (stochastic depth) masks of one block in fine-tuning (§5): per-sample (B, 1, 1) keep
+ * masks (1/keep or 0), one for the attention branch and an independent one for the MLP branch,
+ * as timm's Block applies its DropPath twice.
  */
-export function block(x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, dropMask?: tf.Tensor): tf.Tensor {
-  const drop = (y: tf.Tensor) => (dropMask ? y.mul(dropMask) : y);
-  const h = x.add(drop(attention(norm(x, kind, p, `${prefix}.norm1`), p, `${prefix}.attn`, heads)));
+export type DropMasks = readonly [attn: tf.Tensor, mlp: tf.Tensor];
+
+/**
+ * Pre-norm transformer block: x + attn(norm1 x), then x + mlp(norm2 x). No LayerScale; drop-path
+ * only in fine-tuning (§5), each residual branch scaled by its own per-sample mask.
+ */
+export function block(x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, drop?: DropMasks): tf.Tensor {
+  const h = x.add(dropped(attention(norm(x, kind, p, `${prefix}.norm1`), p, `${prefix}.attn`, heads), drop?.[0]));
   const m = linear(gelu(linear(norm(h, kind, p, `${prefix}.norm2`), p(`${prefix}.mlp.fc1.weight`), p(`${prefix}.mlp.fc1.bias`))), p(`${prefix}.mlp.fc2.weight`), p(`${prefix}.mlp.fc2.bias`));
-  return h.add(drop(m));
+  return h.add(dropped(m, drop?.[1]));
+}
+
+function dropped(y: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
+  return mask ? y.mul(mask) : y;
 }
 
 /** The parameters of a block, as suffixes of its prefix (the order addBlock defines them in). */
@@ -102,14 +112,14 @@ export const BLOCK_PARAMS = [
  * pass instead of kept (ops/recompute.ts): the same values and gradients in far less memory, for
  * one more forward pass of the block.
  */
-export function maybeRecomputedBlock(recompute: boolean, x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, dropMask?: tf.Tensor): tf.Tensor {
-  if (!recompute) return block(x, p, prefix, heads, kind, dropMask);
+export function maybeRecomputedBlock(recompute: boolean, x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, drop?: DropMasks): tf.Tensor {
+  if (!recompute) return block(x, p, prefix, heads, kind, drop);
   const names = BLOCK_PARAMS.map((s) => `${prefix}.${s}`);
   return recomputed(
-    (h, ps, consts) => block(h, (name) => ps[names.indexOf(name as (typeof names)[number])] ?? p(name), prefix, heads, kind, consts[0]),
+    (h, ps, consts) => block(h, (name) => ps[names.indexOf(name as (typeof names)[number])] ?? p(name), prefix, heads, kind, consts.length ? [consts[0]!, consts[1]!] : undefined),
     x,
     names.map(p),
-    dropMask ? [dropMask] : [],
+    drop ? [...drop] : [],
   );
 }
 
