@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
 """Reference CAMD training step in PyTorch, written from ../shared/CAMD.md (not the release),
-for `npm run bench -- --compare-torch`. Never run by tests; it installs nothing.
+for `npm run bench -- --compare-torch`, and the independent check of the trainer's objective
+(`--check FILE`, tests/integration/torch-parity.test.ts): it installs nothing.
+
+--check FILE: FILE is a tensor file written by the test (our checkpoint layout: 8-byte header
+length, JSON header, raw float32) with the trainer's initial weights under our names and layouts,
+the batch (batch.x1, batch.x2 NHWC, batch.mask 1 = masked, batch.rel the relative embedding), and
+in its metadata the model, loss and optimiser settings, each step's lr and EMA momentum and the
+names of the gradients to report. It loads them into this module (Linear weights transposed, the
+patch embedding reshaped to a convolution), runs the steps and prints one JSON line per step:
+every loss term, the gradient norm before clipping and the named gradients in our layout.
 
 Protocol: started with one JSON argument (the model configuration of the tfjs side); it then
 reads commands from stdin: "step" runs one full training step (EMA update, teacher forward,
@@ -170,10 +179,137 @@ def unigrad(P, T, lam):
     return (pos + lam * neg) / D
 
 
+def read_tensor_file(path):
+    """Our tensor file (safetensors layout): {name: float32 tensor}, metadata state (parsed JSON)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    meta = header.pop("__metadata__")
+    out = {}
+    for name, e in header.items():
+        b, en = e["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[b:en]), dtype=torch.float32).reshape(e["shape"])
+    return out, json.loads(meta["state"])
+
+
+# our parameter names → this module's, with the layout change (our Linear weights are (in, out))
+NAME_RULES = [
+    (r"patch_embed\.proj\.(weight|bias)", r"patch_embed.\1"),
+    (r"cls_token", "cls_token"),
+    (r"mask_token", "mask_token"),
+    (r"blocks\.(\d+)\.(norm[12])\.(weight|bias)", r"blocks.\1.\2.\3"),
+    (r"blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)", r"blocks.\1.attn.\2.\3"),
+    (r"blocks\.(\d+)\.mlp\.(fc[12])\.(weight|bias)", r"blocks.\1.\2.\3"),
+    (r"projector_decoder_blocks\.(\d+)\.(norm[12])\.(weight|bias)", r"projector.\1.\2.bn.\3"),
+    (r"projector_decoder_blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)", r"projector.\1.attn.\2.\3"),
+    (r"projector_decoder_blocks\.(\d+)\.mlp\.(fc[12])\.(weight|bias)", r"projector.\1.\2.\3"),
+    (r"predictor_decoder_blocks\.(\d+)\.(norm[12])\.(weight|bias)", r"predictor.\1.\2.bn.\3"),
+    (r"predictor_decoder_blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)", r"predictor.\1.attn.\2.\3"),
+    (r"predictor_decoder_blocks\.(\d+)\.mlp\.(fc[12])\.(weight|bias)", r"predictor.\1.\2.\3"),
+    (r"(decoder_embed|decoder_pred|decoder_pos_mlp)\.(weight|bias)", r"\1.\2"),
+    (r"multihead_attention_topk\.q_proj\.(weight|bias)", r"agmd.q.\1"),
+    (r"multihead_attention_topk\.k_proj\.(weight|bias)", r"agmd.kp.\1"),
+    (r"multihead_attention_topk\.v_proj\.(weight|bias)", r"agmd.v.\1"),
+    (r"multihead_attention_topk\.out_proj\.(weight|bias)", r"agmd.o.\1"),
+]
+
+
+def torch_name(ours):
+    import re
+
+    pre = ""
+    if ours.startswith("mm_"):
+        pre, ours = "mm_", ours[3:]
+    for pat, rep in NAME_RULES:
+        if re.fullmatch(pat, ours):
+            return pre + re.sub(pat, rep, ours)
+    raise KeyError(f"no PyTorch name for {pre}{ours}")
+
+
+def to_torch_layout(ours_name, t, patch):
+    base = ours_name[3:] if ours_name.startswith("mm_") else ours_name
+    if base == "patch_embed.proj.weight":  # (p·p·3, C), rows (row, col, channel) → conv (C, 3, p, p)
+        return t.reshape(patch, patch, 3, -1).permute(3, 2, 0, 1).contiguous()
+    if base.endswith(".weight") and t.dim() == 2:
+        return t.t().contiguous()
+    return t
+
+
+def from_torch_layout(ours_name, t, patch):
+    base = ours_name[3:] if ours_name.startswith("mm_") else ours_name
+    if base == "patch_embed.proj.weight":
+        return t.permute(2, 3, 1, 0).reshape(patch * patch * 3, -1)
+    if base.endswith(".weight") and t.dim() == 2:
+        return t.t()
+    return t
+
+
+def check(path):
+    tensors, spec = read_tensor_file(path)
+    m, loss_cfg, optim = spec["model"], spec["loss"], spec["optim"]
+    torch.manual_seed(0)
+    model = CAMD(m)
+    if m.get("trainPatchEmbed"):
+        model.patch_embed.requires_grad_(True)
+    params = dict(model.named_parameters())
+    buffers = dict(model.named_buffers())
+    loaded = set()
+    with torch.no_grad():
+        for name, t in tensors.items():
+            if name.startswith("batch."):
+                continue
+            tn = torch_name(name)
+            target = params.get(tn)
+            if target is None:
+                target = buffers[tn]
+            target.copy_(to_torch_layout(name, t, m["patchSize"]))
+            loaded.add(tn)
+    missing = [n for n in params if n not in loaded]
+    if missing:
+        raise SystemExit(f"weights not in the file: {missing[:5]}")
+    x1 = tensors["batch.x1"].permute(0, 3, 1, 2).contiguous()
+    x2 = tensors["batch.x2"].permute(0, 3, 1, 2).contiguous()
+    mask = tensors["batch.mask"] > 0.5
+    rel = tensors["batch.rel"]
+    decay, no_decay = [], []
+    for n, prm in model.named_parameters():
+        if prm.requires_grad:
+            (no_decay if prm.ndim <= 1 or n.endswith(".bias") else decay).append(prm)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": optim["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=1e-3, betas=(optim["beta1"], optim["beta2"]), eps=optim["eps"],
+    )
+    lam = loss_cfg["negWeight"]
+    for st in spec["steps"]:
+        for g in opt.param_groups:
+            g["lr"] = st["lr"]
+        pred, target, locs, globs = model(x1, x2, mask, rel, st["mm"])
+        D = pred.shape[-1]
+        dense = unigrad(pred.reshape(-1, D), model.teacher_norm(target).reshape(-1, D), lam)
+        glob_t = model.teacher_norm(target) if loss_cfg.get("globalNormalisedTarget") else target
+        glob = unigrad(pred.mean(0), glob_t.mean(0), lam)
+        agmd = sum(F.mse_loss(l.mean(1), model.agmd(l, g).mean(1)) for l, g in zip(locs, globs))
+        a = agmd.item()
+        wd = loss_cfg["agmdWeightAbove1"] if a > 1 else (loss_cfg["agmdWeightBelow1"] if a < 1 else 0.0)
+        loss = loss_cfg["denseWeight"] * dense + loss_cfg["globalWeight"] * glob + wd * agmd
+        opt.zero_grad()
+        loss.backward()
+        grads = {n: from_torch_layout(n, params[torch_name(n)].grad, m["patchSize"]).reshape(-1).tolist() for n in spec["grads"]}
+        norm = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], optim["clipGrad"])
+        opt.step()
+        print(json.dumps({"loss": loss.item(), "dense": dense.item(), "global": glob.item(), "agmd": a, "grad_norm": norm.item(), "grads": grads}), flush=True)
+
+
 MATMUL_OPS = {"aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::addbmm"}
 
 
 def main():
+    if sys.argv[1] == "--check":
+        torch.set_num_threads(1)
+        check(sys.argv[2])
+        return
     m = json.loads(sys.argv[1])
     torch.manual_seed(0)
     torch.set_num_threads(1)

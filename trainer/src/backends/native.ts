@@ -28,6 +28,8 @@ export interface NativeOps {
   adamw(heap: Float32Array, p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number, scale: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
   /** AdamW with the moments in host arrays (updated in place); p, g, p2 are heap offsets. */
   adamwHost(heap: Float32Array, p: number, g: number, p2: number, n: number, m: Float32Array, v: Float32Array, scale: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+  /** y[r] = Σ_c x[r·cols + c] (÷ cols when mean), accumulated in double; x, y heap offsets. */
+  sumRows(heap: Float32Array, x: number, y: number, rows: number, cols: number, mean: boolean): void;
   /** mm ← mm·a + p·b for a host array mm; p is a heap offset. */
   emaHost(heap: Float32Array, p: number, n: number, mm: Float32Array, a: number, b: number): void;
 }

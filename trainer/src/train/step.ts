@@ -72,9 +72,10 @@ export class CamdTrainer {
 
   /**
    * Runs one optimiser step on a batch and returns its metrics: one asynchronous read-back per
-   * step, so GPU backends (webgpu) queue the whole step without a sync point.
+   * step, so GPU backends (webgpu) queue the whole step without a sync point. `inspect`, if given,
+   * sees the gradients by parameter name before clipping (inside the step: read them synchronously).
    */
-  async trainStep(batch: CamdBatch): Promise<StepMetrics> {
+  async trainStep(batch: CamdBatch, inspect?: (grads: ReadonlyMap<string, tf.Tensor>) => void): Promise<StepMetrics> {
     const lr = this.lrAt(this.step);
     const mm = this.momentumAt(this.step);
     const model = this.model;
@@ -96,6 +97,7 @@ export class CamdTrainer {
         const g = grads[v.name];
         if (g) byName.set(model.params.nameOf(v), g);
       }
+      inspect?.(byName); // the gradients before clipping (the independent PyTorch check reads some)
       const { norm, coef } = clipCoefficient(byName, this.cfg.optim.clipGrad);
       this.optimizer.apply(onlineByName, byName, lr, undefined, coef ?? undefined);
       const out = tf.concat([parts!, norm.reshape([1])]);

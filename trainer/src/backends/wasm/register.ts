@@ -15,6 +15,7 @@ import { nativeOps } from '../native.js';
 import { registerFusedGradients } from '../../ops/fused.js';
 import { registerHostStateKernels } from '../../ops/host-state.js';
 import { wasmHostStateKernels } from './host-state.js';
+import { makeAccurateReduce } from './reduce.js';
 
 let installed = false;
 
@@ -40,5 +41,9 @@ export function installWasmKernelFixes(): void {
   const ops = nativeOps().ops;
   if (ops) for (const k of fusedWasmKernels(ops)) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   if (ops) registerHostStateKernels(wasmHostStateKernels(ops));
+  if (ops) {
+    replace('Sum', (orig) => makeAccurateReduce(orig, ops, false));
+    replace('Mean', (orig) => makeAccurateReduce(orig, ops, true));
+  }
   installed = true;
 }
