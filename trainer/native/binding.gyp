@@ -15,6 +15,7 @@
           "target_name": "camd_blas",
           "sources": ["src/camd_blas.c"],
           "libraries": ["-lopenblas"],
+          "include_dirs": ["/usr/include/openblas", "/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu"],
           "cflags": ["-O2"]
         }
       ]

@@ -46,6 +46,19 @@ static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
   int64_t ao = v[0], bo = v[1], co = v[2], batch = v[3], M = v[4], N = v[5], K = v[6];
   int ta = (int)v[7], tb = (int)v[8];
   int64_t sa = v[9], sb = v[10], sc = v[11];
+  /* every size, offset and stride non-negative and small enough that the bounds below cannot overflow,
+     and the GEMM sizes within cblas's int */
+  const int64_t LIM = (int64_t)1 << 40;
+  for (int i = 0; i < 12; i++) {
+    if (v[i] < 0 || v[i] > LIM) {
+      napi_throw_range_error(env, NULL, "camd_blas: sizes, offsets and strides must be non-negative and below 2^40");
+      return NULL;
+    }
+  }
+  if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "camd_blas: a matrix side exceeds 2^31 - 1");
+    return NULL;
+  }
   if (batch < 0 || M < 0 || N < 0 || K < 0 || ao < 0 || bo < 0 || co < 0 ||
       ao + (batch - 1) * sa + M * K > (int64_t)la || bo + (batch - 1) * sb + K * N > (int64_t)lb || co + (batch - 1) * sc + M * N > (int64_t)lc) {
     napi_throw_range_error(env, NULL, "camd_blas: operands out of bounds");
