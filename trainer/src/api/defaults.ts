@@ -1,5 +1,5 @@
 /**
- * The documented defaults of every spec (README flag tables), in one place: the trainer fills
+ * The documented defaults of every spec (docs/pretraining.md and docs/finetuning.md flag tables), in one place: the trainer fills
  * omitted fields with them, and the app's forms show them. No Node import.
  */
 import { DEFAULT_MASK_RATIO } from '../model/config.js';

@@ -163,7 +163,7 @@ async function loadCpuRung(reports: RungReport[]): Promise<boolean> {
     const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
     if (cpu) cpu.firstUse = false;
     if (!report.loaded) report.reason = 'tf.setBackend("cpu") returned false';
-    report.details = { note: 'plain JavaScript kernels, over 100× slower than wasm (README, Benchmark)' };
+    report.details = { note: 'plain JavaScript kernels, over 100× slower than wasm (docs/performance.md)' };
   } catch (e) {
     report.reason = oneLine(e);
   }

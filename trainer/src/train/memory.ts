@@ -11,7 +11,7 @@
  * outside it. Without the addon they are tensors too (4 bytes × (2 × online + momentum) more).
  *
  * The estimate is fitted to the heap's high-water mark after three steps (HEAPU8.length; node,
- * tfjs-backend-wasm 4.22, default mask ratio; the measurements and the fit are in the README),
+ * tfjs-backend-wasm 4.22, default mask ratio; the measurements and the fit are in docs/backends.md),
  * P parameters (online + frozen), per image of the batch, with V visible patches and N positions:
  *   rows  = D · ((depth + projector depth)·(V + 1) + predictor depth·(1 + V + N))   (block activations)
  *   att   = heads·(depth)·(V + 1)² + 16·(projector depth·(V + 1)² + predictor depth·(1 + V + N)²)

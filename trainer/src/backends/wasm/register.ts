@@ -1,5 +1,5 @@
 /**
- * Installs our wasm kernel fixes (see README "Backend ladder"): fast BatchMatMul routing,
+ * Installs our wasm kernel fixes (see docs/backends.md): fast BatchMatMul routing,
  * rank-reducing Transpose, the missing UnsortedSegmentSum, and, with the native camd_ops addon,
  * the fused GELU / LayerNorm / AdamW kernels of ops/fused.ts and the host-state kernels of
  * ops/host-state.ts. Idempotent.
