@@ -11,6 +11,11 @@ import { attributeCsv, expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
 import { Store } from '../../trainer/src/store/store.js';
 import * as L from '../../trainer/src/labels/index.js';
+import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { CLASSIFIER_FORMAT } from '../../trainer/src/finetune/classifier-file.js';
+import { Classifier } from '../../trainer/src/finetune/classifier.js';
+import { presetConfig } from '../../trainer/src/model/config.js';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
 
 const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url));
 
@@ -136,6 +141,21 @@ describe('camd finetune', () => {
     expect(start).toMatchObject({ task: 'far', classes: 2, linear_probe: true, train: 24 }); // ⌊0.5 · 48⌋
     expect(of(far.events, 'eval').every((e) => e.metric === 'mean_acc')).toBe(true);
     expect(of(far.events, 'progress').some((e) => e.phase === 'features')).toBe(true);
+    // a linear probe trains the head only: the saved encoder is the initial one to the bit (the
+    // run's seed 0 and --init none give the classifier built here), the head is not
+    const done = of(far.events, 'done')[0] as { checkpoint: string; run_id?: string };
+    const saved = readTensorFile(done.checkpoint, CLASSIFIER_FORMAT).tensors;
+    await selectBackend('cpu');
+    const init = new Classifier({ model: presetConfig('micro').model, outputs: 2, dropPath: 0 }, 0);
+    const encoderNames = init.params.names().filter((n) => !n.startsWith('head.') && !n.startsWith('fc_norm.'));
+    expect(encoderNames.length).toBeGreaterThan(10);
+    for (const n of encoderNames) expect(Array.from(saved.get(n)!.data), n).toEqual(Array.from(init.params.get(n).dataSync()));
+    expect(Array.from(saved.get('head.weight')!.data)).not.toEqual(Array.from(init.params.get('head.weight').dataSync()));
+    init.dispose();
+    // and the store records it with its own kind (a completed run keeps no separate 'last' state)
+    const runId = (of(far.events, 'start')[0] as { run_id: string }).run_id;
+    const kinds = new Database(db, { readonly: true }).prepare('SELECT kind, path FROM checkpoints WHERE run_id = ? ORDER BY kind').all(runId) as { kind: string; path: string }[];
+    expect(kinds).toEqual([{ kind: 'classifier', path: done.checkpoint }]);
   });
 
   it('a CelebA-layout folder parses, trains and records per-attribute accuracy; wrong inputs are one line', async () => {

@@ -169,7 +169,7 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('worker')
-    .description("run one job driven by JSON commands on stdin (the app's supervisor starts runs this way; README: worker protocol)")
+    .description("run one job driven by JSON commands on stdin (the app's supervisor starts runs this way; docs/library.md: worker protocol)")
     .action(async () => (await import('./worker.js')).workerCommand());
 
   program
