@@ -116,3 +116,29 @@ describe('what fine-tuning tells about its data', () => {
     expect(empty.stderr.trim()).toMatch(/labels\.csv:2: empty label$/);
   });
 });
+
+describe('fine-tuning that fails frees what it allocated', () => {
+  it('a diverging run (the loss becomes NaN) stops with its event and leaves no tensor behind; so does a run stopped mid-epoch', async () => {
+    const { finetune } = await import('../../trainer/src/finetune/run.js');
+    const { selectBackend } = await import('../../trainer/src/backends/ladder.js');
+    const tf = await import('@tensorflow/tfjs');
+    await selectBackend('wasm');
+    const base = { task: 'fer' as const, format: 'folders' as const, data: folders, init: 'none' as const, preset: 'micro' as const, randAugment: 'none' as const, reprob: 0, warmupEpochs: 0, batch: 16, db: join(tempDir('db'), 'camd.db'), backend: 'wasm' as const };
+    const events: { type: string; cause?: string }[] = [];
+    // one run first: kernels' first use can keep backend constants for the process's life
+    await finetune({ ...base, epochs: 1, blr: 1e9, out: join(tempDir('run'), 'warm') }, () => undefined, new AbortController().signal);
+    const before = tf.memory().numTensors;
+    // a learning rate of 10⁹ sends the weights to ±∞ within a step or two
+    const r = await finetune({ ...base, epochs: 3, blr: 1e9, out: join(tempDir('run'), 'nan') }, (e) => events.push(e as { type: string; cause?: string }), new AbortController().signal);
+    expect(r.outcome).toBe('diverged');
+    expect(events.some((e) => e.type === 'error' && e.cause === 'diverged')).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    // stopped on request after its first step
+    const stop = new AbortController();
+    const r2 = await finetune({ ...base, epochs: 3, out: join(tempDir('run'), 'stop') }, (e) => {
+      if ((e as { type: string }).type === 'step') stop.abort();
+    }, stop.signal);
+    expect(r2.outcome).toBe('stopped');
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+});

@@ -86,7 +86,7 @@ const CELEBA_FROM_LFW: [string, string][] = [
 ];
 
 describe('LFWA → CelebA attributes (CAMD.md §5; the table above, by name)', () => {
-  it('each CelebA attribute reads its LFW column, and Attractive also Attractive Woman', () => {
+  it('each CelebA attribute reads its LFW column, and Attractive also Attractive Woman (score ≥ 0, as released)', () => {
     expect(LFW_73.length).toBe(73);
     const root = tempDir('lfw-map');
     mkdirSync(root, { recursive: true });
@@ -95,8 +95,10 @@ describe('LFWA → CelebA attributes (CAMD.md §5; the table above, by name)', (
       const scores = LFW_73.map((n) => (n === lfw ? 1 : -1));
       return `Person ${i}\t1\t${scores.join('\t')}`;
     });
-    // and one where only Attractive Woman is positive
+    // and one where only Attractive Woman is positive, one where it is exactly 0 (the release binarises
+    // first, score ≥ 0 → 1, then tests it: FAR_datasets/LFWA.py:189-195)
     rows.push(`Someone Else\t1\t${LFW_73.map((n) => (n === 'Attractive Woman' ? 1 : -1)).join('\t')}`);
+    rows.push(`Exactly Zero\t1\t${LFW_73.map((n) => (n === 'Attractive Woman' ? 0 : -1)).join('\t')}`);
     writeFileSync(join(root, 'lfw_attributes.txt'), `# LFW attributes\n#\tperson\timagenum\t${LFW_73.join('\t')}\n${rows.join('\n')}\n`);
     const set = parseLfwa(root, 'lfwa-release');
     expect(set.names).toEqual(CELEBA_FROM_LFW.map(([c]) => c));
@@ -106,5 +108,6 @@ describe('LFWA → CelebA attributes (CAMD.md §5; the table above, by name)', (
       expect(labels.map((v, j) => (v ? set.names[j] : null)).filter(Boolean), celeba).toEqual([celeba]);
     });
     expect(byPath.get('lfw/Someone_Else/Someone_Else_0001.jpg')!.map((v, j) => (v ? set.names[j] : null)).filter(Boolean)).toEqual(['Attractive']);
+    expect(byPath.get('lfw/Exactly_Zero/Exactly_Zero_0001.jpg')!.map((v, j) => (v ? set.names[j] : null)).filter(Boolean)).toEqual(['Attractive']);
   });
 });

@@ -51,5 +51,6 @@ export function lossOf(task: Task, logits: tf.Tensor2D, labels: tf.Tensor): tf.S
 
 export function labelTensor(task: Task, items: ResolvedItem[], K: number): tf.Tensor {
   if (task === 'far') return tf.tensor2d(items.flatMap((i) => i.labels), [items.length, K]);
-  return tf.oneHot(tf.tensor1d(items.map((i) => i.labels[0]!), 'int32'), K).toFloat();
+  // one tidy: the int32 indices and the integer one-hot are intermediates (they leaked two tensors a step)
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(items.map((i) => i.labels[0]!), 'int32'), K).toFloat());
 }

@@ -114,7 +114,8 @@ export function parseLfwa(root: string, split: LfwaSplit = 'random', seed = 0): 
     if (bad >= 0) throw new LabelError(file, i + 1, `score ${bad + 1} is not a number ('${tok[tok.length - 73 + bad]}')`);
     const row = [num, ...scores];
     const labels = LFWA_TO_CELEBA.map((k) => (row[k]! >= 0 ? 1 : 0)); // binarise at 0
-    if (row[57]! > 0) labels[2] = 1; // "Attractive" also when Attractive Woman > 0 (§5)
+    // "Attractive" also when Attractive Woman ≥ 0 (§5): the release tests the already binarised score (LFWA.py:189-195)
+    if (row[57]! >= 0) labels[2] = 1;
     rows.push({ path: `lfw/${name}/${name}_${String(num).padStart(4, '0')}.jpg`, labels, source: `${file}:${i + 1}` });
   }
   let items: LabeledItem[];
