@@ -2,10 +2,11 @@
  * Two-view augmentation of CAMD.md §1.2, producing x1 (view 1, masked later), x2 (view 2, the
  * whole image) and the relative geometry of §1.3. All random parameters of a batch are drawn
  * first, in a fixed order, so a batch is a pure function of (images, rng state); the pixel work
- * (crop + bicubic resize in libvips, colour ops in JS) follows.
+ * (crop + bicubic resize exactly as PIL in resample.ts, colour ops in JS) follows.
  */
 import type { Rng } from '../util/rng.js';
-import { cropResize, type RgbImage } from './image-io.js';
+import type { RgbImage } from './image-io.js';
+import { resizedCrop } from './resample.js';
 import { relativeGeometry, sampleResizedCrop, VIEW1_SCALE, VIEW2_SCALE, type Crop } from './crop.js';
 import type { RelativeGeometry } from '../model/posembed.js';
 
@@ -58,7 +59,7 @@ export function drawTwoViews(W: number, H: number, rng: Rng): { v1: ViewParams; 
 /** Crop (given in flipped-image coordinates) + bicubic resize to S×S, then the flip. Returns floats in [0, 1], HWC. */
 async function viewPixels(img: RgbImage, v: ViewParams, S: number): Promise<Float32Array> {
   const { i, j, h, w } = v.crop;
-  const data = await cropResize(img, { i, j: v.flip ? img.width - j - w : j, h, w }, S); // the same pixels in the unflipped image
+  const data = resizedCrop(img, { i, j: v.flip ? img.width - j - w : j, h, w }, S); // the same pixels in the unflipped image
   const out = new Float32Array(S * S * 3);
   for (let y = 0; y < S; y++) {
     for (let x = 0; x < S; x++) {

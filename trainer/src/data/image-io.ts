@@ -120,11 +120,3 @@ export async function resizeShorterSide(img: RgbImage, side: number): Promise<Rg
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
-/** The pixels of a crop (top i, left j, h × w) resized to S × S, bicubic: uint8 RGB, row-major. */
-export async function cropResize(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Promise<Buffer> {
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .extract({ left: crop.j, top: crop.i, width: crop.w, height: crop.h })
-    .resize(S, S, { fit: 'fill', kernel: 'cubic' })
-    .raw()
-    .toBuffer();
-}

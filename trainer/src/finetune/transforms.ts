@@ -7,7 +7,8 @@
  * Random parameters are drawn first from the Rng; pixels are uint8-valued floats (as PIL) until normalisation.
  */
 import type { Rng } from '../util/rng.js';
-import { cropResize, type RgbImage } from '../data/image-io.js';
+import type { RgbImage } from '../data/image-io.js';
+import { resizedCrop } from '../data/resample.js';
 import { sampleResizedCrop } from '../data/crop.js';
 import { FINETUNE_DEFAULTS } from '../api/defaults.js';
 
@@ -215,7 +216,7 @@ export function applyRandOp(x: Float32Array, S: number, d: RandOpDraw): void {
 }
 
 async function cropPixels(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Promise<Float32Array> {
-  return Float32Array.from(await cropResize(img, crop, S));
+  return Float32Array.from(resizedCrop(img, crop, S));
 }
 
 function normalise(x: Float32Array): void {
