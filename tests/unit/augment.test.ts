@@ -60,6 +60,19 @@ describe('two-view augmentation', () => {
     for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) for (let c = 0; c < 3; c++) expect(x2[(y * 64 + x) * 3 + c]).toBeCloseTo(x1[(y * 64 + (63 - x)) * 3 + c]!, 5);
   });
 
+  it('the blur σ is drawn for 224 px views and scaled with the view size (σ·S/224)', () => {
+    const S = 16;
+    const x = new Float32Array(S * S * 3).map((_, k) => ((k * 37) % 101) / 101);
+    const viaColour = x.slice();
+    applyColour(viaColour, S, { ...plain, blurSigma: 2 }, [0, 0, 0], [1, 1, 1]);
+    const direct = x.slice();
+    gaussianBlur(direct, S, (2 * 16) / 224);
+    expect(Array.from(viaColour)).toEqual(Array.from(direct));
+    const unscaled = x.slice();
+    gaussianBlur(unscaled, S, 2);
+    expect(Array.from(viaColour)).not.toEqual(Array.from(unscaled));
+  });
+
   it('colour ops: grey equalises channels, solarize inverts the bright half, blur keeps a flat image flat', () => {
     const S = 8;
     const x = new Float32Array(S * S * 3).map((_, k) => (k % 7) / 7);

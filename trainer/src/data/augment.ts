@@ -10,6 +10,9 @@ import { resizedCrop } from './resample.js';
 import { relativeGeometry, sampleResizedCrop, VIEW1_SCALE, VIEW2_SCALE, type Crop } from './crop.js';
 import type { RelativeGeometry } from '../model/posembed.js';
 
+/** The view size the release's augmentation parameters are given for (§1.2): blur σ scales with S / 224. */
+export const REFERENCE_SIZE = 224;
+
 /** VGGFace2 statistics used by pre-training (§1.2 step 5). */
 export const VGGFACE2_MEAN = [0.5231, 0.4044, 0.3489] as const;
 export const VGGFACE2_STD = [0.2536, 0.2194, 0.207] as const;
@@ -190,7 +193,8 @@ export function applyColour(x: Float32Array, S: number, c: ColourParams, mean: r
     }
   }
   if (c.grey) toGrey(x);
-  if (c.blurSigma !== null) gaussianBlur(x, S, c.blurSigma);
+  // σ ∈ [0.1, 2] is drawn for the release's 224 px views (§1.2); at S px the same blur is σ·S/224
+  if (c.blurSigma !== null) gaussianBlur(x, S, (c.blurSigma * S) / REFERENCE_SIZE);
   if (c.solarize) for (let k = 0; k < x.length; k++) if (x[k]! >= 128 / 255) x[k] = 1 - x[k]!;
   for (let k = 0; k < x.length; k++) x[k] = (x[k]! - mean[k % 3]!) / std[k % 3]!;
 }

@@ -83,30 +83,59 @@ function blend(x: Float32Array, other: Float32Array | number, f: number): void {
   }
 }
 
-/** Inverse-mapped affine warp (PIL transform with AFFINE, bilinear), fill outside. */
+/** PIL's cubic of Image.transform (Geometry.c BICUBIC: Keys' kernel with a = −1) at offset d ∈ [0, 1). */
+function cubic(v1: number, v2: number, v3: number, v4: number, d: number): number {
+  const p1 = v2;
+  const p2 = -v1 + v3;
+  const p3 = 2 * (v1 - v2) + v3 - v4;
+  const p4 = -v1 + v2 - v3 + v4;
+  return p1 + d * (p2 + d * (p3 + d * p4));
+}
+
+/**
+ * Inverse-mapped affine warp exactly as PIL's Image.transform(AFFINE, resample=BICUBIC), which
+ * timm's RandAugment uses with the fine-tuning interpolation (bicubic): output pixel (x, y) reads
+ * the source at (a·(x + ½) + b·(y + ½) + c, d·(x + ½) + e·(y + ½) + f); outside the image → the fill
+ * colour; 4×4 taps with clamped columns, rows past the edge repeat the last row read, the result
+ * truncated to 8 bits (Pillow's Geometry.c).
+ */
 function affine(x: Float32Array, S: number, m: [number, number, number, number, number, number]): void {
   const src = x.slice();
   const [a, b, c, d, e, f] = m;
+  const xclip = (v: number) => (v < 0 ? 0 : v >= S ? S - 1 : v);
+  const row = (yy: number, x0: number, x1: number, x2: number, x3: number, ch: number, dx: number) => {
+    const o = yy * S;
+    return cubic(src[(o + x0) * 3 + ch]!, src[(o + x1) * 3 + ch]!, src[(o + x2) * 3 + ch]!, src[(o + x3) * 3 + ch]!, dx);
+  };
   for (let y = 0; y < S; y++) {
     for (let xx = 0; xx < S; xx++) {
-      const sx = a * (xx + 0.5) + b * (y + 0.5) + c - 0.5;
-      const sy = d * (xx + 0.5) + e * (y + 0.5) + f - 0.5;
+      let xin = a * (xx + 0.5) + b * (y + 0.5) + c;
+      let yin = d * (xx + 0.5) + e * (y + 0.5) + f;
       const o = (y * S + xx) * 3;
-      if (sx < -0.5 || sy < -0.5 || sx > S - 0.5 || sy > S - 0.5) {
+      if (xin < 0 || xin >= S || yin < 0 || yin >= S) {
         x[o] = FILL[0]!;
         x[o + 1] = FILL[1]!;
         x[o + 2] = FILL[2]!;
         continue;
       }
-      const x0 = Math.max(0, Math.min(S - 1, Math.floor(sx)));
-      const y0 = Math.max(0, Math.min(S - 1, Math.floor(sy)));
-      const x1 = Math.min(S - 1, x0 + 1);
-      const y1 = Math.min(S - 1, y0 + 1);
-      const wx = Math.min(1, Math.max(0, sx - x0));
-      const wy = Math.min(1, Math.max(0, sy - y0));
+      xin -= 0.5;
+      yin -= 0.5;
+      const ix = Math.floor(xin);
+      const iy = Math.floor(yin);
+      const dx = xin - ix;
+      const dy = yin - iy;
+      const x0 = xclip(ix - 1);
+      const x1 = xclip(ix);
+      const x2 = xclip(ix + 1);
+      const x3 = xclip(ix + 2);
+      const y0 = iy - 1;
       for (let ch = 0; ch < 3; ch++) {
-        const v = (1 - wy) * ((1 - wx) * src[(y0 * S + x0) * 3 + ch]! + wx * src[(y0 * S + x1) * 3 + ch]!) + wy * ((1 - wx) * src[(y1 * S + x0) * 3 + ch]! + wx * src[(y1 * S + x1) * 3 + ch]!);
-        x[o + ch] = clamp255(v);
+        const v1 = row(y0 < 0 ? 0 : y0 >= S ? S - 1 : y0, x0, x1, x2, x3, ch, dx);
+        const v2 = y0 + 1 >= 0 && y0 + 1 < S ? row(y0 + 1, x0, x1, x2, x3, ch, dx) : v1;
+        const v3 = y0 + 2 >= 0 && y0 + 2 < S ? row(y0 + 2, x0, x1, x2, x3, ch, dx) : v2;
+        const v4 = y0 + 3 >= 0 && y0 + 3 < S ? row(y0 + 3, x0, x1, x2, x3, ch, dx) : v3;
+        const v = cubic(v1, v2, v3, v4, dy);
+        x[o + ch] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
       }
     }
   }
@@ -148,12 +177,13 @@ export function applyRandOp(x: Float32Array, S: number, d: RandOpDraw): void {
       for (let k = 0; k < x.length; k++) x[k] = 255 - x[k]!;
       break;
     case 'Rotate': {
+      // Image.rotate(deg) of PIL (counter-clockwise for positive degrees), about the centre
       const deg = sgn * m * 30;
       const r = (-deg * Math.PI) / 180;
+      const cos = Math.round(Math.cos(r) * 1e15) / 1e15; // PIL rounds the matrix to 15 decimals
+      const sin = Math.round(Math.sin(r) * 1e15) / 1e15;
       const c = S / 2;
-      const cos = Math.cos(r);
-      const sin = Math.sin(r);
-      affine(x, S, [cos, -sin, c - cos * c + sin * c, sin, cos, c - sin * c - cos * c]);
+      affine(x, S, [cos, sin, c - cos * c - sin * c, -sin, cos, c + sin * c - cos * c]);
       break;
     }
     case 'PosterizeIncreasing': {
