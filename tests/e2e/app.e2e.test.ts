@@ -264,6 +264,8 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     expect(byPath).toEqual([...byPath].sort());
     await b.page.selectOption('#lb-order', 'uncertainty');
     await expect.poll(paths).not.toEqual(byPath);
+    // the reordered cells show their confidences once the predictions of the new page are in
+    await expect.poll(() => b.page.locator('.labelgrid .conf').count()).toBe(12);
     const conf = (await b.page.locator('.labelgrid .conf').allTextContents()).map((t) => Number(t.replace(/[^\d.]/g, '')));
     expect(conf).toHaveLength(12);
     expect(conf).toEqual([...conf].sort((x, y) => x - y));
