@@ -73,6 +73,11 @@ describe('camd export', () => {
     const h = pt.get('head.weight')!;
     const viaPt = tf.matMul(f, tf.tensor2d(h.data, [3, 32]), false, true).add(tf.tensor1d(pt.get('head.bias')!.data));
     expect(maxRelErr(viaPt.dataSync(), clf.head(f).dataSync())).toBeLessThan(1e-5);
+    // a non-square layer by value, not only by shape: PyTorch's fc1 (out 128, in 32) is ours (in 32, out 128) transposed
+    const fc1 = pt.get('blocks.0.mlp.fc1.weight')!.data;
+    const ourFc1 = clf.params.get('blocks.0.mlp.fc1.weight').dataSync();
+    for (let o = 0; o < 128; o++) for (let i = 0; i < 32; i++) expect(fc1[o * 32 + i]).toBe(ourFc1[i * 128 + o]);
+    expect(Array.from(pt.get('blocks.0.mlp.fc1.bias')!.data)).toEqual(Array.from(clf.params.get('blocks.0.mlp.fc1.bias').dataSync()));
   });
 
   it('refuses a file that is not ours and a bad format', () => {
