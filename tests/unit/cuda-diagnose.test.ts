@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import {
   diagnoseCuda,
@@ -441,8 +442,10 @@ describe('probeCuda on this machine', () => {
     expect(probe.packageInstalled).toBe(false);
     expect(probe.loadError).toBeUndefined();
     expect(probe.tfStderr).toBeUndefined();
-    if (process.platform === 'linux') expect(typeof probe.ldconfig === 'string' || probe.ldconfig === undefined).toBe(true);
-    expect(probe.nvidiaSmi === null || typeof probe.nvidiaSmi === 'string').toBe(true);
+    // where ldconfig exists (Debian and CI), the probe read its cache: libc is always in it
+    if (process.platform === 'linux' && ['/sbin/ldconfig', '/usr/sbin/ldconfig'].some((f) => existsSync(f))) expect(probe.ldconfig).toMatch(/libc\.so\.6/);
+    // nvidia-smi's report where there is one, else null
+    if (probe.nvidiaSmi !== null) expect(probe.nvidiaSmi).toMatch(/NVIDIA|Driver|GPU/i);
 
     const d = diagnoseCuda(probe);
     expect(d.usable).toBe(false);
