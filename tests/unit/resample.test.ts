@@ -40,6 +40,17 @@ describe('resizedCrop equals Pillow', () => {
     expect(createHash('sha1').update(out).digest('hex')).toBe(sha1);
   });
 
+  it('the decode cache resizes as torchvision Resize(side) on PIL: shorter side → side, longer ⌊side·long/short⌋', async () => {
+    // Pillow 9.4: im.resize((13, 10), BICUBIC) and im.resize((40, 30), BICUBIC) of the same image
+    const { resizeShorterSide } = await import('../../trainer/src/data/image-io.js');
+    for (const [side, w, h, sum, sha1] of [[10, 13, 10, 49726, '119bcbc7d4dd639d37901123c7a37f4832e874c0'], [30, 40, 30, 458589, '38026cf7c54506966ba2ef33d3b4c4f7bc0540c2']] as const) {
+      const r = await resizeShorterSide(img, side);
+      expect([r.width, r.height]).toEqual([w, h]);
+      expect(r.data.reduce((a, b) => a + b, 0)).toBe(sum);
+      expect(createHash('sha1').update(r.data).digest('hex')).toBe(sha1);
+    }
+  });
+
   it('refuses a crop outside the image', () => {
     expect(() => resizedCrop(img, { i: 10, j: 0, h: 10, w: 5 }, 4)).toThrow(/not inside the 23×17 image/);
     expect(() => resizedCrop(img, { i: 0, j: 0.5, h: 3, w: 3 }, 4)).toThrow(/not inside/);

@@ -8,7 +8,7 @@
  * against this (0.35–0.53 px measured), and view-1 crops are enlargements in most draws, which
  * displaced view 1 from the geometry §1.3 encodes. Tested to equal Pillow 9.4's bytes.
  */
-import type { RgbImage } from './image-io.js';
+import type { RgbImage } from './image-io.js'; // type only: no cycle at run time
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
@@ -76,6 +76,11 @@ const clip8 = (v: number) => {
 
 /** The crop (top i, left j, height h, width w) of an RGB image, resized to S×S: 8-bit RGB, HWC. */
 export function resizedCrop(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Uint8Array {
+  return resample(img, crop, S, S);
+}
+
+/** The crop of an RGB image resized to outW × outH (PIL's Image.crop(...).resize((outW, outH), BICUBIC)). */
+export function resample(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, outW: number, outH: number): Uint8Array {
   const { i, j, h, w } = crop;
   if (!(Number.isInteger(i) && Number.isInteger(j) && h >= 1 && w >= 1 && i >= 0 && j >= 0 && i + h <= img.height && j + w <= img.width)) {
     throw new Error(`resizedCrop: crop ${JSON.stringify(crop)} is not inside the ${img.width}×${img.height} image`);
@@ -84,15 +89,15 @@ export function resizedCrop(img: RgbImage, crop: { i: number; j: number; h: numb
   const W = img.width;
   // horizontal pass over the crop's rows (skipped when the width does not change, as PIL)
   let mid: Uint8Array;
-  if (w === S) {
-    mid = new Uint8Array(h * S * 3);
-    for (let y = 0; y < h; y++) mid.set(src.subarray(((i + y) * W + j) * 3, ((i + y) * W + j + w) * 3), y * S * 3);
+  if (w === outW) {
+    mid = new Uint8Array(h * outW * 3);
+    for (let y = 0; y < h; y++) mid.set(src.subarray(((i + y) * W + j) * 3, ((i + y) * W + j + w) * 3), y * outW * 3);
   } else {
-    const t = taps(w, S);
-    mid = new Uint8Array(h * S * 3);
+    const t = taps(w, outW);
+    mid = new Uint8Array(h * outW * 3);
     for (let y = 0; y < h; y++) {
       const row = ((i + y) * W + j) * 3;
-      for (let x = 0; x < S; x++) {
+      for (let x = 0; x < outW; x++) {
         const o = x * t.maxTaps;
         let r = 0;
         let g = 0;
@@ -104,31 +109,31 @@ export function resizedCrop(img: RgbImage, crop: { i: number; j: number; h: numb
           g += src[p + 1]! * c;
           b += src[p + 2]! * c;
         }
-        const q = (y * S + x) * 3;
+        const q = (y * outW + x) * 3;
         mid[q] = clip8(r);
         mid[q + 1] = clip8(g);
         mid[q + 2] = clip8(b);
       }
     }
   }
-  if (h === S) return mid;
+  if (h === outH) return mid;
   // vertical pass
-  const t = taps(h, S);
-  const out = new Uint8Array(S * S * 3);
-  for (let y = 0; y < S; y++) {
+  const t = taps(h, outH);
+  const out = new Uint8Array(outW * outH * 3);
+  for (let y = 0; y < outH; y++) {
     const o = y * t.maxTaps;
-    for (let x = 0; x < S; x++) {
+    for (let x = 0; x < outW; x++) {
       let r = 0;
       let g = 0;
       let b = 0;
       for (let k = 0; k < t.count[y]!; k++) {
-        const p = ((t.start[y]! + k) * S + x) * 3;
+        const p = ((t.start[y]! + k) * outW + x) * 3;
         const c = t.weights[o + k]!;
         r += mid[p]! * c;
         g += mid[p + 1]! * c;
         b += mid[p + 2]! * c;
       }
-      const q = (y * S + x) * 3;
+      const q = (y * outW + x) * 3;
       out[q] = clip8(r);
       out[q + 1] = clip8(g);
       out[q + 2] = clip8(b);
