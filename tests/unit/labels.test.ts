@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CELEBA_ATTRIBUTES, LFWA_TO_CELEBA, csvFields, fewShot, ferplusVote, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb, type LabeledItem } from '../../trainer/src/finetune/labels.js';
+import { CELEBA_ATTRIBUTES, csvFields, fewShot, ferplusVote, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb, type LabeledItem } from '../../trainer/src/finetune/labels.js';
 import { tempDir } from '../support/folders.js';
 
 /** Items without their source line (checked on its own). */
@@ -61,10 +61,12 @@ describe('LFWA', () => {
   it('joins the name, pads the image number, maps 73 → 40 by the §5 index list, binarises at 0', () => {
     const s = parseLfwa(lfw(6), 'lfwa-release');
     expect(s.items[0]!.path).toBe('lfw/Aaron_Eckhart/Aaron_Eckhart_0001.jpg');
-    const scores = Array.from({ length: 73 }, (_, k) => (k % 3) - 1 + 0.25);
-    const row = [1, ...scores];
-    const expected = LFWA_TO_CELEBA.map((k) => (row[k]! >= 0 ? 1 : 0));
-    if (row[57]! > 0) expected[2] = 1;
+    // column a_m of the first row scores (m − 1) mod 3 − 0.75: positive unless m ≡ 1 (mod 3). The CelebA
+    // attributes read, in order, these LFW columns (CAMD.md §5's list, typed here, not the code's constant;
+    // tests/unit/reference-values.test.ts checks the same mapping by attribute name):
+    const columns = [65, 36, 56, 60, 13, 30, 41, 39, 10, 11, 21, 12, 35, 20, 49, 15, 47, 59, 61, 69, 1, 43, 17, 37, 46, 51, 64, 40, 29, 62, 31, 18, 28, 27, 71, 50, 67, 73, 72, 7];
+    const expected = columns.map((m) => (m % 3 === 1 ? 0 : 1));
+    expected[2] = 1; // Attractive: also Attractive Woman (a57, positive here)
     expect(s.items[0]!.labels).toEqual(expected);
     expect(s.items.map((i) => i.split)).toEqual(['train', 'test', 'train', 'test', 'train', 'test']);
   });
