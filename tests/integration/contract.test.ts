@@ -10,7 +10,7 @@ import { expressionFolders } from '../support/rendered-faces.js';
 import { errorOf, hosted, until, type Hosted } from '../support/app-host.js';
 import { hostilePaths } from '../support/hostile-paths.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
-import type { Job, Run, TopicEvent } from '../../electron/common/contract.js';
+import type { Job, TopicEvent } from '../../electron/common/contract.js';
 
 let h: Hosted;
 beforeAll(async () => {

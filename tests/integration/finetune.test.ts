@@ -143,7 +143,7 @@ describe('camd finetune', () => {
     expect(of(far.events, 'progress').some((e) => e.phase === 'features')).toBe(true);
     // a linear probe trains the head only: the saved encoder is the initial one to the bit (the
     // run's seed 0 and --init none give the classifier built here), the head is not
-    const done = of(far.events, 'done')[0] as { checkpoint: string; run_id?: string };
+    const done = of(far.events, 'done')[0] as unknown as { checkpoint: string; run_id?: string };
     const saved = readTensorFile(done.checkpoint, CLASSIFIER_FORMAT).tensors;
     await selectBackend('cpu');
     const init = new Classifier({ model: presetConfig('micro').model, outputs: 2, dropPath: 0 }, 0);
@@ -153,7 +153,7 @@ describe('camd finetune', () => {
     expect(Array.from(saved.get('head.weight')!.data)).not.toEqual(Array.from(init.params.get('head.weight').dataSync()));
     init.dispose();
     // and the store records it with its own kind (a completed run keeps no separate 'last' state)
-    const runId = (of(far.events, 'start')[0] as { run_id: string }).run_id;
+    const runId = (of(far.events, 'start')[0] as unknown as { run_id: string }).run_id;
     const kinds = new Database(db, { readonly: true }).prepare('SELECT kind, path FROM checkpoints WHERE run_id = ? ORDER BY kind').all(runId) as { kind: string; path: string }[];
     expect(kinds).toEqual([{ kind: 'classifier', path: done.checkpoint }]);
   });

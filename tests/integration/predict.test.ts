@@ -106,8 +106,11 @@ describe('predictions for labelling', () => {
     expect(c1.metric).toBe('top1');
     expect(points.length).toBeGreaterThanOrEqual(3);
     expect(points.map((p) => p.labels)).toEqual([...points.map((p) => p.labels)].sort((a, b) => a - b));
-    for (const p of points) expect(p.value).toBeGreaterThanOrEqual(0), expect(p.value).toBeLessThanOrEqual(1);
-    expect(String(c1.hint)).toMatch(/^(Still rising|The curve has flattened)/);
+    // the hint is about these points: it quotes the last two sizes and their measured values
+    const [prev, last] = points.slice(-2) as [{ labels: number; value: number }, { labels: number; value: number }];
+    expect(String(c1.hint)).toMatch(/^(Still rising|The curve has flattened): top-1 accuracy went from /);
+    expect(String(c1.hint)).toContain(`went from ${prev.value.toFixed(2)} to ${last.value.toFixed(2)} between ${prev.labels} and ${last.labels} training labels`);
+    expect(new Set(points.map((p) => p.value)).size).toBeGreaterThan(1); // measured per size, not one number repeated
     expect(c1.features).toEqual({ computed: 48, cached: 0 });
     const second = camd(['label-curve', '--json', '--encoder', encoder, '--data', folders, '--schema', 'expressions', '--db', db]);
     const c2 = second.lines.at(-1)!;

@@ -1,7 +1,8 @@
 // Dataset index on real images decoded by the real decoder, stored in a real SQLite file.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, rmSync, utimesSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../../trainer/src/store/store.js';
@@ -19,11 +20,21 @@ describe('dataset index', () => {
     const r = await scanDataset(store, dir);
     const rows = store.images(r.datasetId);
     expect(rows.filter((x) => x.status === 'ok').map((x) => x.rel_path)).toEqual(good);
+    // sizes from the files' own headers (sharp's metadata; the BMP was written at 64×64), bytes from stat, hashes of the bytes on disk
+    const faces = clmFaces();
+    const size = async (f: string) => { const m = await sharp(f).metadata(); return [m.width, m.height]; };
+    const expected: Record<string, [number, number, string]> = {
+      'a.jpg': [...(await size(faces[0]!)), 'jpeg'] as [number, number, string],
+      'sub/B.JPEG': [...(await size(faces[1]!)), 'jpeg'] as [number, number, string],
+      'sub/c.PNG': [...(await size(faces[2]!)), 'png'] as [number, number, string],
+      'sub/deeper/d.webp': [...(await size(faces[3]!)), 'webp'] as [number, number, string],
+      'e.bmp': [64, 64, 'bmp'],
+    };
     for (const x of rows.filter((x) => x.status === 'ok')) {
-      expect(x.width).toBeGreaterThan(0);
-      expect(x.height).toBeGreaterThan(0);
-      expect(x.sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(x.bytes).toBeGreaterThan(0);
+      const abs = join(dir, x.rel_path);
+      expect([x.width, x.height, x.format], x.rel_path).toEqual(expected[x.rel_path]);
+      expect(x.bytes, x.rel_path).toBe(statSync(abs).size);
+      expect(x.sha256, x.rel_path).toBe(createHash('sha256').update(readFileSync(abs)).digest('hex'));
     }
     expect(r.bad.map((b) => b.path).sort()).toEqual(Object.keys(bad).sort());
     for (const b of r.bad) expect(b.reason, b.path).toMatch(bad[b.path]!);

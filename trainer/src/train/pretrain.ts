@@ -8,7 +8,7 @@
  */
 import { randomUUID, createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
 import { planWasmPretrain, wasmMemoryProblem } from './memory.js';
