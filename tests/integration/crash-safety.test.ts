@@ -221,8 +221,9 @@ describe('soak: 20 random kill -9 / resume cycles', () => {
     const a = camd(['pretrain', '--json', ...args, '--out', straight, '--db', db]);
     expect(a.status, a.stderr).toBe(0);
     const out = join(tempDir('run'), 'soak');
-    // a seeded schedule of kill points: most after the run started (0–600 ms: any step, during
-    // checkpoint writes too), some at any moment from the process start (indexing, decoding, setup)
+    // a seeded schedule of kill points: most after the run made 2–4 steps (then 0–600 ms later: any
+    // step, during checkpoint writes too; counted in steps so that a loaded machine still moves the
+    // run on), some at any moment from the process start (indexing, decoding, setup)
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     let completed = false;
@@ -233,6 +234,8 @@ describe('soak: 20 random kill -9 / resume cycles', () => {
       const cmd = first ? ['pretrain', '--json', ...args, '--out', out, '--db', db] : ['pretrain', '--json', '--resume', out];
       const early = rand() < 0.2;
       const delay = Math.floor(rand() * (early ? 1500 : 600));
+      const afterSteps = 2 + Math.floor(rand() * 3);
+      let steps = 0;
       let timer: NodeJS.Timeout | null = null;
       const kill = (pid: number) => {
         timer = setTimeout(() => {
@@ -244,10 +247,8 @@ describe('soak: 20 random kill -9 / resume cycles', () => {
         }, delay);
       };
       const live = camdLive(cmd, (e, pid) => {
-        if (e.type === 'start') {
-          firstSteps.add(e['first_step'] as number);
-          if (!early) kill(pid);
-        }
+        if (e.type === 'start') firstSteps.add(e['first_step'] as number);
+        if (e.type === 'step' && ++steps === afterSteps && !early) kill(pid);
       });
       if (early) kill(live.pid);
       const r = await live.done;
