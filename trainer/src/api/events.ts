@@ -18,7 +18,7 @@ import { ERROR_CAUSES } from '../util/errors.js';
 export const RUN_KINDS = ['pretrain', 'finetune', 'eval'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
-export const PROGRESS_PHASES = ['scanning', 'decoding', 'features', 'evaluating', 'checkpoint', 'predicting'] as const;
+export const PROGRESS_PHASES = ['scanning', 'decoding', 'features', 'evaluating', 'checkpoint', 'predicting', 'detecting'] as const;
 export const ProgressEvent = z.object({ type: z.literal('progress'), phase: z.enum(PROGRESS_PHASES), done: z.number(), total: z.number() });
 
 const startCommon = {

@@ -9,6 +9,7 @@
  *   runFinetune(spec, sink, signal)   fine-tune or linear-probe, evaluating every epoch
  *   runEval(spec, sink, signal)       a fine-tuned classifier alone on val/test
  *   scan(spec, sink, signal)          index a folder of images into the store
+ *   scanFaces(spec, sink, signal)     …and find, align and crop its faces into a derived dataset
  *   maskPreview(spec)                 the two views and block mask the trainer would make
  *   labels.*(store.db, …)             labelling: schemas, writes, undo/redo, queue, progress, splits, exports
  */
@@ -19,7 +20,8 @@ import { Store } from '../store/store.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { CamdError } from '../util/errors.js';
 import type { EventSink } from './events.js';
-import { EvalSpec, FinetuneSpec, MaskPreviewSpec, PretrainSpec, ScanSpec, parseSpec } from './specs.js';
+import { EvalSpec, FaceScanSpec, FinetuneSpec, MaskPreviewSpec, PretrainSpec, ScanSpec, parseSpec } from './specs.js';
+import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 
 export * from './protocol.js';
@@ -96,6 +98,31 @@ export async function scan(spec: unknown, sink: EventSink = ignore, signal: Abor
   try {
     store.reapDeadRuns(); // any command that opens the store tells dead runs from live ones
     const r = await scanDataset(store, s.dir, { maxPixels: s.maxPixels ?? DEFAULT_MAX_PIXELS, signal, onProgress: (done, total) => sink({ type: 'progress', phase: 'scanning', done, total }) }).catch((e: unknown) => {
+      throw e instanceof CamdError ? e : new CamdError('input', (e as Error).message, 'dir');
+    });
+    return { ...r, db: store.file };
+  } finally {
+    store.close();
+  }
+}
+
+export async function scanFaces(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<FaceReport & { db: string }> {
+  const s = parseSpec(FaceScanSpec, spec);
+  const { ingestFaces } = await import('../faces/ingest.js');
+  const store = new Store(s.db ?? defaultDbPath());
+  try {
+    store.reapDeadRuns();
+    const r = await ingestFaces(store, s.dir, {
+      ...(s.maxPixels !== undefined ? { maxPixels: s.maxPixels } : {}),
+      ...(s.out !== undefined ? { out: s.out } : {}),
+      ...(s.minScore !== undefined ? { minScore: s.minScore } : {}),
+      ...(s.minFace !== undefined ? { minFace: s.minFace } : {}),
+      ...(s.margin !== undefined ? { margin: s.margin } : {}),
+      ...(s.size !== undefined ? { size: s.size } : {}),
+      ...(s.dedupe !== undefined ? { dedupe: s.dedupe } : {}),
+      signal,
+      onProgress: (phase, done, total) => sink({ type: 'progress', phase: phase === 'indexing' ? 'scanning' : phase, done, total }),
+    }).catch((e: unknown) => {
       throw e instanceof CamdError ? e : new CamdError('input', (e as Error).message, 'dir');
     });
     return { ...r, db: store.file };

@@ -134,6 +134,22 @@ export type EvalSpec = z.infer<typeof EvalSpec>;
 export const ScanSpec = z.object({ dir: absPath, db: absPath.optional(), maxPixels: atLeast1('pixels').optional() }).strict();
 export type ScanSpec = z.infer<typeof ScanSpec>;
 
+/** Find, align and crop the faces of a photo folder into a derived dataset (`camd scan DIR --faces`). */
+export const FaceScanSpec = z
+  .object({
+    dir: absPath,
+    db: absPath.optional(),
+    maxPixels: atLeast1('pixels').optional(),
+    out: absPath.optional(),
+    minScore: z.number().min(0).max(1).optional(),
+    minFace: z.number().min(0).max(100_000).optional(),
+    margin: z.number().min(0).max(2).optional(),
+    size: z.number().int().min(32).max(2048).optional(),
+    dedupe: z.number().int().min(0).max(64).nullable().optional(),
+  })
+  .strict();
+export type FaceScanSpec = z.infer<typeof FaceScanSpec>;
+
 /** The two views and the block mask of one image, as the trainer makes them for a sample. */
 export const MaskPreviewSpec = z
   .object({

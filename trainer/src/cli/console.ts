@@ -58,6 +58,7 @@ export const PHASE_LABEL: Record<RunEventOf<'progress'>['phase'], string> = {
   evaluating: 'evaluating      ',
   checkpoint: 'checkpoint      ',
   predicting: 'predicting      ',
+  detecting: 'finding faces   ',
 };
 
 /** JSON lines on stdout; warnings also on stderr, for the person watching the terminal. */

@@ -1,6 +1,6 @@
 /** `camd scan DIR`: the dataset index report (counts, and every unreadable file with its reason). */
 import { resolve } from 'node:path';
-import { scan } from '../api/index.js';
+import { scan, scanFaces } from '../api/index.js';
 import { UserError } from '../util/errors.js';
 import { CliConsole, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
@@ -10,9 +10,22 @@ export interface ScanCliOptions {
   db?: string;
   json?: boolean;
   maxPixels?: string;
+  faces?: boolean;
+  facesOut?: string;
+  minScore?: string;
+  minFace?: string;
+  margin?: string;
+  faceSize?: string;
+  dedupe?: string;
 }
 
+const FACE_FLAGS = ['facesOut', 'minScore', 'minFace', 'margin', 'faceSize', 'dedupe'] as const;
+const FLAG_NAME: Record<(typeof FACE_FLAGS)[number], string> = { facesOut: '--faces-out', minScore: '--min-score', minFace: '--min-face', margin: '--margin', faceSize: '--face-size', dedupe: '--dedupe' };
+
 export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void> {
+  if (o.faces) return facesCommand(dir, o);
+  const stray = FACE_FLAGS.find((k) => o[k] !== undefined);
+  if (stray) throw new UserError(`${FLAG_NAME[stray]} only applies with --faces`);
   const spec = { dir: resolve(dir), ...(o.db ? { db: resolve(o.db) } : {}), ...(o.maxPixels !== undefined ? { maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int') } : {}) };
   const con = new CliConsole();
   const stop = stopOnSignals('the files indexed so far are kept');
@@ -46,4 +59,60 @@ export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void>
     con.stop();
     stop.dispose();
   }
+}
+
+async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
+  const spec = {
+    dir: resolve(dir),
+    ...(o.db ? { db: resolve(o.db) } : {}),
+    ...(o.maxPixels !== undefined ? { maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int') } : {}),
+    ...(o.facesOut !== undefined ? { out: resolve(o.facesOut) } : {}),
+    ...(o.minScore !== undefined ? { minScore: parseNumber('--min-score', o.minScore, 'float') } : {}),
+    ...(o.minFace !== undefined ? { minFace: parseNumber('--min-face', o.minFace, 'float') } : {}),
+    ...(o.margin !== undefined ? { margin: parseNumber('--margin', o.margin, 'float') } : {}),
+    ...(o.faceSize !== undefined ? { size: parseNumber('--face-size', o.faceSize, 'int') } : {}),
+    ...(o.dedupe !== undefined ? { dedupe: parseNumber('--dedupe', o.dedupe, 'int') } : {}),
+  };
+  const con = new CliConsole();
+  const stop = stopOnSignals('the faces found so far are kept');
+  let phase = '';
+  try {
+    const r = await scanFaces(spec, (e) => {
+      if (o.json || e.type !== 'progress' || !con.tty) return;
+      if (e.phase !== phase) {
+        con.stop();
+        con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL[e.phase] });
+        phase = e.phase;
+      }
+      con.update(e.done);
+    }, stop.signal);
+    con.stop();
+    if (o.json) {
+      process.stdout.write(JSON.stringify(r) + '\n');
+      if (r.derived.images === 0) throw new UserError(`no face kept in ${dir} (${r.faces.found} found)`);
+      return;
+    }
+    const f = r.faces;
+    const lines = [
+      `${r.source.root}`,
+      `  ${r.source.images} readable photo(s), ${r.source.bad.length} unreadable file(s)`,
+      ...r.source.bad.map((b) => `  unreadable: ${b.path}: ${b.reason}`),
+      `  faces: ${f.found} found in ${r.photos.withFaces} photo(s); ${r.photos.withoutFace} photo(s) without a usable face${r.photos.withoutFace ? ` (e.g. ${r.photos.withoutFaceExamples.slice(0, 3).join(', ')})` : ''}`,
+      `  kept ${f.kept}; not kept: ${f.small} too small (< ${r.settings.minFace} px), ${f.lowScore} below score ${r.settings.minScore}, ${f.repeats} repeated detection(s) of one face, ${f.dropped} dropped by a person${r.settings.dedupe !== null ? `, ${f.collapsed} near-duplicate(s) collapsed (dHash ≤ ${r.settings.dedupe})` : ''}`,
+      ...(f.nearDuplicates && r.settings.dedupe === null ? [`  ${f.nearDuplicates} face(s) look like near-duplicates of another (dHash ≤ 6 bits, e.g. ${r.nearDuplicatePairs[0]!.a} ~ ${r.nearDuplicatePairs[0]!.b}); --dedupe 6 collapses them`] : []),
+      `  detections: ${r.detections.computed} photo(s) analysed in ${r.detections.seconds.toFixed(1)} s, ${r.detections.cached} from the cache (${r.settings.detector})`,
+      `  face crops (${r.settings.size}×${r.settings.size}, margin ${r.settings.margin}): ${r.derived.root}${r.complete ? '' : ' (stopped: the rest on the next scan)'}`,
+      `  pre-train on them: camd pretrain --data ${shellQuote(r.derived.root)}${o.db ? ` --db ${shellQuote(resolve(o.db))}` : ''}`,
+      `  index: ${r.db}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    if (r.derived.images === 0) throw new UserError(`no face kept in ${dir} (${f.found} found; see the counts above)`);
+  } finally {
+    con.stop();
+    stop.dispose();
+  }
+}
+
+function shellQuote(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

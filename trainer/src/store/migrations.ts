@@ -311,4 +311,40 @@ export const MIGRATIONS: readonly string[] = [
     LEFT JOIN label_splits sp ON sp.schema_id = a.schema_id AND sp.image_id = a.image_id
     WHERE a.source != 'accepted' AND (a.slot = 0 OR f.kind = 'attribute');
   `,
+  // 5: faces at ingest. A derived dataset (a folder of aligned face crops the trainer writes) names
+  //    its source dataset and what made it; one row per detected face of a source photo, with
+  //    its box, five landmarks, pose, score, what became of it (kept, too small, low score, a
+  //    repeated detection of the same face, a near-duplicate collapsed, dropped by a person), the
+  //    crop's path in the derived dataset, and the bundled models' suggestions (never labels).
+  `
+  ALTER TABLE datasets ADD COLUMN source_dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL;
+  ALTER TABLE datasets ADD COLUMN derive TEXT;        -- JSON: detector, thresholds, margin, size
+  CREATE TABLE faces (
+    id              INTEGER PRIMARY KEY,
+    dataset_id      INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,  -- the derived dataset
+    source_image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    face_index      INTEGER NOT NULL,                -- order of the detector's output for that photo
+    source_sha256   TEXT NOT NULL,
+    score           REAL NOT NULL,
+    box             TEXT NOT NULL,                   -- JSON [x, y, w, h], photo pixels
+    landmarks       TEXT NOT NULL,                   -- JSON {rightEye, leftEye, nose, rightMouth, leftMouth}
+    pose            TEXT NOT NULL,                   -- JSON {roll, yaw, pitch}, degrees
+    status          TEXT NOT NULL CHECK (status IN ('kept', 'small', 'low-score', 'repeat', 'near-duplicate', 'dropped')),
+    crop_path       TEXT,                            -- relative to the derived dataset's root (kept faces)
+    outside         REAL,                            -- fraction of the crop beyond the photo (mirrored)
+    dhash           TEXT,                            -- 64-bit difference hash of the crop, hex
+    suggestions     TEXT,                            -- JSON: the bundled models' age/gender/expression, with their source
+    UNIQUE (dataset_id, source_image_id, face_index)
+  );
+  CREATE INDEX faces_by_source ON faces(source_image_id);
+  CREATE INDEX faces_by_crop ON faces(dataset_id, crop_path);
+  -- a person's "this is not a face", kept by content so that it survives a re-scan or a move
+  CREATE TABLE face_drops (
+    dataset_id    INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    source_sha256 TEXT NOT NULL,
+    face_index    INTEGER NOT NULL,
+    dropped_at    TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, source_sha256, face_index)
+  ) WITHOUT ROWID;
+  `,
 ];

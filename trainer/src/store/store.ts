@@ -25,6 +25,9 @@ export interface DatasetRow {
   scanned_at: string | null;
   image_count: number;
   bad_count: number;
+  /** A derived dataset (face crops): its source dataset, and what made it (JSON). */
+  source_dataset_id: number | null;
+  derive: string | null;
 }
 
 export interface ImageRow {

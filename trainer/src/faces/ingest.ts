@@ -1,0 +1,258 @@
+/**
+ * Faces at ingest: scans a photo folder, finds every face, and writes a *derived* dataset — a
+ * folder of aligned face crops, indexed like any folder — that pre-training and fine-tuning read
+ * exactly as they read a plain one. Data flow: source scan → detections (cached per photo by
+ * content hash and detector) → thresholds, repeats, a person's drops → alignment and crop
+ * (crop files named after their photo: `sub/photo.face0.png`, so folder-per-class labels carry
+ * over) → near-duplicate report (collapsed only with `dedupe`) → index of the crops → face rows.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, sep } from 'node:path';
+import sharp from 'sharp';
+import type { Store } from '../store/store.js';
+import { scanDataset, type ScanReport } from '../data/scan.js';
+import { decodeRgb, DEFAULT_MAX_PIXELS } from '../data/image-io.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { cacheDirFor } from '../util/paths.js';
+import { FACES_DEFAULTS } from '../api/defaults.js';
+import { alignmentFor, outsideFraction, warpAligned, type FivePoints } from './align.js';
+import { detectorId, FaceDetector, type DetectedFace } from './detector.js';
+import { dhash, hamming } from './dhash.js';
+import { droppedKeys, linkDerived, replaceFaces, type FaceRecord } from './face-store.js';
+
+export interface FaceOptions {
+  minScore?: number;
+  minFace?: number;
+  margin?: number;
+  size?: number;
+  /** Collapse faces whose crops are within this dHash distance of an earlier kept face; null: report only. */
+  dedupe?: number | null;
+  /** Where the crops go; default: `faces/<folder>-<hash>` beside the store. */
+  out?: string;
+  maxPixels?: number;
+  wasmThreads?: number | 'auto';
+  onProgress?: (phase: 'scanning' | 'detecting' | 'indexing', done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface FaceReport {
+  source: ScanReport;
+  derived: ScanReport & { sourceDatasetId: number };
+  photos: { withFaces: number; withoutFace: number; withoutFaceExamples: string[] };
+  faces: { found: number; kept: number; small: number; lowScore: number; repeats: number; nearDuplicates: number; collapsed: number; dropped: number };
+  /** Pairs of kept faces within `reportNearDuplicates` bits of each other (not collapsed unless `dedupe`). */
+  nearDuplicatePairs: { a: string; b: string; distance: number }[];
+  detections: { computed: number; cached: number; seconds: number };
+  settings: { minScore: number; minFace: number; margin: number; size: number; dedupe: number | null; detector: string };
+  /** false when stopped: crops made so far are indexed, the rest on the next scan. */
+  complete: boolean;
+}
+
+interface CachedDetections {
+  detector: string;
+  width: number;
+  height: number;
+  faces: DetectedFace[];
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+/** Face size in photo pixels: max(2·eye distance, 1.8·eye-to-mouth), as the alignment measures it. */
+export function faceSize(p: FivePoints): number {
+  const e = Math.hypot(p.leftEye[0] - p.rightEye[0], p.leftEye[1] - p.rightEye[1]);
+  const em = [(p.leftMouth[0] + p.rightMouth[0] - p.leftEye[0] - p.rightEye[0]) / 2, (p.leftMouth[1] + p.rightMouth[1] - p.leftEye[1] - p.rightEye[1]) / 2] as const;
+  return Math.max(2 * e, 1.8 * Math.hypot(em[0], em[1]));
+}
+
+/** Indices of detections that repeat an earlier one (eyes' midpoints closer than the larger eye distance). */
+export function repeatedDetections(faces: readonly DetectedFace[]): Set<number> {
+  const mid = (f: DetectedFace) => [(f.points.leftEye[0] + f.points.rightEye[0]) / 2, (f.points.leftEye[1] + f.points.rightEye[1]) / 2];
+  const iod = (f: DetectedFace) => Math.hypot(f.points.leftEye[0] - f.points.rightEye[0], f.points.leftEye[1] - f.points.rightEye[1]);
+  const order = faces.map((_, i) => i).sort((a, b) => faces[b]!.score - faces[a]!.score || a - b);
+  const kept: number[] = [];
+  const repeats = new Set<number>();
+  for (const i of order) {
+    const [x, y] = mid(faces[i]!);
+    const dup = kept.some((k) => {
+      const [u, v] = mid(faces[k]!);
+      return Math.hypot(x! - u!, y! - v!) < Math.max(iod(faces[i]!), iod(faces[k]!));
+    });
+    if (dup) repeats.add(i);
+    else kept.push(i);
+  }
+  return repeats;
+}
+
+export function cropName(relPath: string, faceIndex: number): string {
+  const ext = extname(relPath);
+  return `${ext ? relPath.slice(0, -ext.length) : relPath}.face${faceIndex}.png`;
+}
+
+export async function defaultFacesRoot(store: Store, root: string, o: { minScore: number; minFace: number; margin: number; size: number; dedupe: number | null }): Promise<string> {
+  const key = createHash('sha256').update(JSON.stringify({ root, margin: o.margin, size: o.size })).digest('hex').slice(0, 8);
+  return join(dirname(store.file), 'faces', `${basename(root)}-${key}`);
+}
+
+export async function ingestFaces(store: Store, dir: string, opts: FaceOptions = {}): Promise<FaceReport> {
+  const s = {
+    minScore: opts.minScore ?? FACES_DEFAULTS.minScore,
+    minFace: opts.minFace ?? FACES_DEFAULTS.minFace,
+    margin: opts.margin ?? FACES_DEFAULTS.margin,
+    size: opts.size ?? FACES_DEFAULTS.size,
+    dedupe: opts.dedupe ?? null,
+  };
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const source = await scanDataset(store, dir, { maxPixels, ...(opts.signal ? { signal: opts.signal } : {}), onProgress: (d, t) => opts.onProgress?.('scanning', d, t) });
+  const root = source.root;
+  const outRoot = opts.out ?? (await defaultFacesRoot(store, root, s));
+  mkdirSync(outRoot, { recursive: true });
+  const derivedRoot = await realpath(outRoot);
+  if (derivedRoot === root || derivedRoot.startsWith(root + sep)) throw new Error(`the crops folder ${outRoot} is inside the photo folder ${dir}: choose another (--faces-out)`);
+  if (root.startsWith(derivedRoot + sep)) throw new Error(`the photo folder ${dir} is inside the crops folder ${outRoot}: choose another (--faces-out)`);
+
+  const derivedDs = store.ensureDataset(derivedRoot, `${basename(root)} (faces)`);
+  if (derivedDs.source_dataset_id !== null && derivedDs.source_dataset_id !== source.datasetId) throw new Error(`the folder ${outRoot} holds the faces of another dataset (${store.dataset(derivedDs.source_dataset_id)?.root ?? derivedDs.source_dataset_id}): choose another (--faces-out)`);
+  const detector = detectorId();
+  linkDerived(store.db, derivedDs.id, source.datasetId, { kind: 'faces', detector, ...s });
+  const drops = droppedKeys(store.db, derivedDs.id);
+
+  const cacheDir = join(cacheDirFor(store.file), 'faces');
+  mkdirSync(cacheDir, { recursive: true });
+  const photos = store.images(source.datasetId, 'ok');
+  let det: FaceDetector | null = null;
+  let computed = 0;
+  let cached = 0;
+  let detectSeconds = 0;
+  const records: FaceRecord[] = [];
+  const crops = new Map<string, FaceRecord>();
+  const withoutFace: string[] = [];
+  let withFaces = 0;
+  let complete = true;
+  const counts = { found: 0, kept: 0, small: 0, lowScore: 0, repeats: 0, nearDuplicates: 0, collapsed: 0, dropped: 0 };
+  const kept: { rec: FaceRecord; name: string }[] = [];
+  for (let i = 0; i < photos.length; i++) {
+    if (opts.signal?.aborted) {
+      complete = false;
+      break;
+    }
+    const photo = photos[i]!;
+    const sha = photo.sha256!;
+    const cacheFile = join(cacheDir, `${sha}.json`);
+    let result: CachedDetections | null = null;
+    if (existsSync(cacheFile)) {
+      try {
+        const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as CachedDetections;
+        if (c.detector === detector && Array.isArray(c.faces)) result = c;
+      } catch {
+        result = null; // unreadable cache entry: detect again
+      }
+    }
+    let img: Awaited<ReturnType<typeof decodeRgb>> | null = null;
+    const decode = async () => (img ??= await decodeRgb(readFileSync(join(root, photo.rel_path)), maxPixels));
+    if (result) cached++;
+    else {
+      const t0 = performance.now();
+      det ??= await FaceDetector.create(opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {});
+      const im = await decode();
+      result = { detector, width: im.width, height: im.height, faces: await det.detect(im) };
+      detectSeconds += (performance.now() - t0) / 1000;
+      writeFileAtomic(cacheFile, Buffer.from(JSON.stringify(result)));
+      computed++;
+    }
+    opts.onProgress?.('detecting', i + 1, photos.length);
+    const repeats = repeatedDetections(result.faces);
+    let any = false;
+    for (let k = 0; k < result.faces.length; k++) {
+      const f = result.faces[k]!;
+      counts.found++;
+      const status: FaceRecord['status'] = repeats.has(k) ? 'repeat' : f.score < s.minScore ? 'low-score' : faceSize(f.points) < s.minFace ? 'small' : drops.has(`${sha}#${k}`) ? 'dropped' : 'kept';
+      if (status !== 'repeat' && status !== 'low-score') any = true;
+      const rec: FaceRecord = { sourceImageId: photo.id, faceIndex: k, sourceSha256: sha, score: round(f.score), box: f.box.map(round) as FaceRecord['box'], landmarks: roundPoints(f.points), pose: f.pose, status, cropPath: null, outside: null, dhash: null, suggestions: { source: detector.replace('blazeface+facemesh+iris', 'faceres (age, gender) + emotion'), ...f.suggestions } };
+      records.push(rec);
+      if (status !== 'kept') {
+        if (status === 'small') counts.small++;
+        else if (status === 'low-score') counts.lowScore++;
+        else if (status === 'repeat') counts.repeats++;
+        else counts.dropped++;
+        continue;
+      }
+      const a = alignmentFor(f.points, s.size, s.margin);
+      const crop = warpAligned(await decode(), a);
+      rec.outside = round(outsideFraction(a, result.width, result.height));
+      rec.dhash = dhash(crop);
+      const name = cropName(photo.rel_path, k);
+      kept.push({ rec, name });
+      // written when missing or when its photo changed (the name stays, the content follows the photo)
+      const file = join(derivedRoot, name);
+      const prev = crops.get(name);
+      if (prev) throw new Error(`two faces map to one crop name ${name}`);
+      crops.set(name, rec);
+      const png = await sharp(Buffer.from(crop.data.buffer, crop.data.byteOffset, crop.data.byteLength), { raw: { width: crop.width, height: crop.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+      if (!existsSync(file) || !readFileSync(file).equals(png)) {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileAtomic(file, png);
+      }
+    }
+    if (any) withFaces++;
+    else withoutFace.push(photo.rel_path);
+  }
+
+  // near-duplicates among kept faces: always reported, collapsed only when asked
+  const pairs: FaceReport['nearDuplicatePairs'] = [];
+  const survivors: { rec: FaceRecord; name: string }[] = [];
+  for (const k of kept) {
+    let closest: { name: string; d: number } | null = null;
+    for (const o of survivors) {
+      const d = hamming(k.rec.dhash!, o.rec.dhash!);
+      if (!closest || d < closest.d) closest = { name: o.name, d };
+    }
+    if (closest && closest.d <= FACES_DEFAULTS.reportNearDuplicates) pairs.push({ a: closest.name, b: k.name, distance: closest.d });
+    if (closest && s.dedupe !== null && closest.d <= s.dedupe) {
+      k.rec.status = 'near-duplicate';
+      counts.collapsed++;
+      crops.delete(k.name);
+      rmSync(join(derivedRoot, k.name), { force: true });
+    } else survivors.push(k);
+  }
+  counts.nearDuplicates = pairs.length;
+  for (const k of survivors) k.rec.cropPath = k.name;
+  counts.kept = survivors.length;
+
+  // crops of faces that are gone (a photo removed or changed, a face dropped), only after a whole pass
+  if (complete) {
+    for (const f of listPngs(derivedRoot)) if (!crops.has(f)) rmSync(join(derivedRoot, f), { force: true });
+  }
+  const derived = await scanDataset(store, derivedRoot, { maxPixels, onProgress: (d, t) => opts.onProgress?.('indexing', d, t) });
+  replaceFaces(store.db, derivedDs.id, records);
+  return {
+    source,
+    derived: { ...derived, sourceDatasetId: source.datasetId },
+    photos: { withFaces, withoutFace: withoutFace.length, withoutFaceExamples: withoutFace.slice(0, 20) },
+    faces: counts,
+    nearDuplicatePairs: pairs,
+    detections: { computed, cached, seconds: round(detectSeconds) },
+    settings: { ...s, detector },
+    complete,
+  };
+}
+
+function roundPoints(p: FivePoints): FivePoints {
+  const r = (q: [number, number]): [number, number] => [round(q[0]), round(q[1])];
+  return { rightEye: r(p.rightEye), leftEye: r(p.leftEye), nose: r(p.nose), rightMouth: r(p.rightMouth), leftMouth: r(p.leftMouth) };
+}
+
+/** Every `.png` below a folder, '/'-separated relative paths. */
+function listPngs(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.toLowerCase().endsWith('.png')) out.push(relative(root, p).split(sep).join('/'));
+    }
+  };
+  if (existsSync(root) && statSync(root).isDirectory()) walk(root);
+  return out;
+}
