@@ -20,7 +20,7 @@ import { FACES_DEFAULTS } from '../api/defaults.js';
 import { alignmentFor, outsideFraction, warpAligned, type FivePoints } from './align.js';
 import { detectorId, FaceDetector, type DetectedFace } from './detector.js';
 import { dhash, hamming } from './dhash.js';
-import { droppedKeys, linkDerived, replaceFaces, type FaceRecord } from './face-store.js';
+import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type FaceRecord, type FaceRow } from './face-store.js';
 
 export interface FaceOptions {
   minScore?: number;
@@ -255,4 +255,32 @@ function listPngs(root: string): string[] {
   };
   if (existsSync(root) && statSync(root).isDirectory()) walk(root);
   return out;
+}
+
+/**
+ * A person's "not a face" (or, with `undo`, "it is one after all"). Dropping removes the crop from
+ * the derived dataset at once and records the drop by the photo's content, so every later scan
+ * keeps it out; undoing makes the derived dataset again from its source (detections come from the
+ * cache: no model runs) so the crop comes back. Returns the face's row after the change.
+ */
+export async function dropFace(store: Store, faceId: number, undo = false): Promise<FaceRow> {
+  const f = faceById(store.db, faceId);
+  if (!f) throw new Error(`there is no face ${faceId} in the store`);
+  const ds = store.dataset(f.dataset_id)!;
+  if (!undo) {
+    if (f.status !== 'kept' && f.status !== 'dropped') throw new Error(`face ${faceId} was not kept (${f.status}): there is no crop to drop`);
+    recordDrop(store.db, f.dataset_id, f.source_sha256, f.face_index);
+    if (f.crop_path) {
+      rmSync(join(ds.root, f.crop_path), { force: true });
+      store.applyScan(ds.id, [], [f.crop_path]);
+    }
+    store.db.prepare("UPDATE faces SET status = 'dropped', crop_path = NULL WHERE id = ?").run(faceId);
+    return faceById(store.db, faceId)!;
+  }
+  recordDrop(store.db, f.dataset_id, f.source_sha256, f.face_index, true);
+  const source = ds.source_dataset_id !== null ? store.dataset(ds.source_dataset_id) : undefined;
+  if (!source) throw new Error(`the photos the faces of ${ds.root} came from are no longer in the store: scan them again with --faces`);
+  const d = JSON.parse(ds.derive ?? '{}') as Partial<{ minScore: number; minFace: number; margin: number; size: number; dedupe: number | null }>;
+  await ingestFaces(store, source.root, { out: ds.root, ...(d.minScore !== undefined ? { minScore: d.minScore } : {}), ...(d.minFace !== undefined ? { minFace: d.minFace } : {}), ...(d.margin !== undefined ? { margin: d.margin } : {}), ...(d.size !== undefined ? { size: d.size } : {}), dedupe: d.dedupe ?? null });
+  return store.db.prepare('SELECT * FROM faces WHERE dataset_id = ? AND source_sha256 = ? AND face_index = ? ORDER BY id LIMIT 1').get(f.dataset_id, f.source_sha256, f.face_index) as FaceRow;
 }
