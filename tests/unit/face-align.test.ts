@@ -1,7 +1,7 @@
 // Face alignment maths, the crop warp, near-duplicate hashes and repeated detections, on inputs
 // whose answers are known by construction.
 import { describe, expect, it } from 'vitest';
-import { alignmentFor, mirror, outsideFraction, toCrop, warpAligned, type FivePoints } from '../../trainer/src/faces/align.js';
+import { alignmentFor, outsideFraction, toCrop, warpAligned, type FivePoints } from '../../trainer/src/faces/align.js';
 import { dhash, hamming } from '../../trainer/src/faces/dhash.js';
 import { cropName, faceSize, repeatedDetections } from '../../trainer/src/faces/ingest.js';
 import type { DetectedFace } from '../../trainer/src/faces/detector.js';
@@ -80,8 +80,24 @@ describe('alignment', () => {
     for (let i = 0; i < crop.data.length; i++) expect(Math.abs(crop.data[i]! - 100)).toBeLessThanOrEqual(15);
   });
 
-  it('beyond the photo the photo is mirrored', () => {
-    expect([-3, -2, -1, 0, 1, 4, 5, 6, 9, 10].map((i) => mirror(i, 5))).toEqual([2, 1, 0, 0, 1, 4, 4, 3, 0, 0]);
+  it('beyond the photo the edge fades into the mean colour: no streaks of edge pixels, no reflected features', () => {
+    // top half bright (200), bottom half dark (0); a face near the left border
+    const W = 100, H = 100;
+    const data = new Uint8Array(W * H * 3);
+    for (let y = 0; y < 50; y++) data.fill(200, y * W * 3, (y + 1) * W * 3);
+    const a = alignmentFor(tilted(10, 50, 8, 0), 64); // side 64 px at scale 1: the crop's left ~third lies beyond x = 0
+    expect(a.scale).toBeCloseTo(1, 12);
+    expect(outsideFraction(a, W, H)).toBeGreaterThan(0.3);
+    const crop = warpAligned({ width: W, height: H, data }, a);
+    const at = (u: number, v: number) => crop.data[(v * 64 + u) * 3]!;
+    // inside the photo the halves are there
+    expect(at(40, 5)).toBe(200);
+    expect(at(40, 60)).toBe(0);
+    // far outside (more than 8 % of the side from the edge) one flat colour, between the halves
+    const far = [5, 20, 32, 45, 60].map((v) => at(0, v));
+    expect(new Set(far).size).toBe(1);
+    expect(far[0]).toBeGreaterThan(60);
+    expect(far[0]).toBeLessThan(140);
   });
 });
 

@@ -24,6 +24,7 @@ import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMod
 import { hostStateKernels } from '../ops/host-state.js';
 
 interface Options {
+  faces?: string;
   backends?: string;
   preset: string;
   imgSize: string;
@@ -80,9 +81,15 @@ async function main(): Promise<void> {
     .option('--threads <n>', 'threads on both sides of the PyTorch comparison (default: every core)')
     .option('--thread-sweep <list>', 'repeat the PyTorch comparison at these thread counts, e.g. 1,2,4,8')
     .option('--python <path>', 'Python with PyTorch for --compare-torch', 'python3')
+    .option('--faces <dir>', 'instead: faces found and aligned per second over the photos of this folder (writes bench/faces.json unless --out)')
     .option('--recompute <mode>', 'recompute activations in the backward pass: auto (when the step would not fit the wasm heap otherwise), on, off', 'auto')
     .parse(process.argv);
   const o = program.opts<Options>();
+  if (o.faces) {
+    const { benchFaces } = await import('./faces.js');
+    await benchFaces(resolve(o.faces), program.getOptionValueSource('out') === 'default' ? 'bench/faces.json' : o.out);
+    return;
+  }
   if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new Error(`unknown preset ${o.preset}`);
   const preset = o.preset as PresetName;
   const imgSize = Number(o.imgSize);

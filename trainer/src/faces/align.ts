@@ -9,9 +9,10 @@
  * margin 0 is a tight crop (eyes at about ¼ and ¾ of the width), 0.5 (the default) FFHQ's framing.
  *
  * Sampling: pixel i covers [i, i+1); the output pixel centre (u+½, v+½) maps to a point of the
- * photo, read with bicubic interpolation (Keys, a = −½). Beyond the photo's edges the photo is
- * mirrored (as FFHQ pads by reflection): a face at the border gets a plausible continuation,
- * not streaks of repeated edge pixels. When the crop shrinks the
+ * photo, read with bicubic interpolation (Keys, a = −½). Beyond the photo's edges (a face that
+ * fills its photo, at the default margin) the edge pixels fade into the mean colour of the photo
+ * region over 8 % of the crop's side: mirroring would add ghost faces (eyes reflected at the
+ * border), repeating the edge would add long streaks; a flat fill adds neither. When the crop shrinks the
  * face by more than 1.5×, the photo region is first averaged over n×n blocks (exact area
  * reduction) so that the bicubic step never skips pixels.
  */
@@ -72,7 +73,7 @@ export function toCrop(a: Alignment, q: Point): Point {
   return [(dx * a.ax[0] + dy * a.ax[1]) / s2, (dx * a.ay[0] + dy * a.ay[1]) / s2];
 }
 
-/** Fraction of the crop that lies outside the photo (filled by mirroring it). */
+/** Fraction of the crop that lies outside the photo (filled as described above). */
 export function outsideFraction(a: Alignment, width: number, height: number): number {
   const n = 16;
   let out = 0;
@@ -134,10 +135,20 @@ function reduce(img: RgbImage, r: { x0: number; y0: number; x1: number; y1: numb
   return { width: w, height: h, data: out };
 }
 
-/** Index i of a row of n pixels mirrored at both ends (…, 1, 0 | 0, 1, …, n−1 | n−1, n−2, …). */
-export function mirror(i: number, n: number): number {
-  const m = ((i % (2 * n)) + 2 * n) % (2 * n);
-  return m < n ? m : 2 * n - 1 - m;
+/** Mean colour of a region of an image (the whole image when the region is empty). */
+function meanColour(img: RgbImage, reg: { x0: number; y0: number; x1: number; y1: number }): [number, number, number] {
+  const [x0, y0, x1, y1] = reg.x1 > reg.x0 && reg.y1 > reg.y0 ? [reg.x0, reg.y0, reg.x1, reg.y1] : [0, 0, img.width, img.height];
+  let r = 0, g = 0, b = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const o = (y * img.width + x) * 3;
+      r += img.data[o]!;
+      g += img.data[o + 1]!;
+      b += img.data[o + 2]!;
+    }
+  }
+  const n = (x1 - x0) * (y1 - y0);
+  return [r / n, g / n, b / n];
 }
 
 /** The aligned crop, size×size RGB. */
@@ -161,6 +172,8 @@ export function warpAligned(img: RgbImage, a: Alignment): RgbImage {
   const H = src.height;
   const out = new Uint8Array(S * S * 3);
   const d = src.data;
+  const ramp = 0.08 * S * Math.hypot(ax[0], ax[1]);
+  const mean = meanColour(src, regionOf({ ...a, origin, ax, ay }, W, H));
   for (let v = 0; v < S; v++) {
     for (let u = 0; u < S; u++) {
       const x = u + 0.5;
@@ -174,14 +187,23 @@ export function warpAligned(img: RgbImage, a: Alignment): RgbImage {
       const wy = keys(py - iy);
       let r = 0, g = 0, b = 0;
       for (let j = 0; j < 4; j++) {
-        const sy = mirror(iy - 1 + j, H);
+        const sy = Math.min(H - 1, Math.max(0, iy - 1 + j));
         let rr = 0, gg = 0, bb = 0;
         for (let i = 0; i < 4; i++) {
-          const sx = mirror(ix - 1 + i, W);
+          const sx = Math.min(W - 1, Math.max(0, ix - 1 + i));
           const o = (sy * W + sx) * 3;
           rr += wx[i]! * d[o]!; gg += wx[i]! * d[o + 1]!; bb += wx[i]! * d[o + 2]!;
         }
         r += wy[j]! * rr; g += wy[j]! * gg; b += wy[j]! * bb;
+      }
+      // outside the photo: fade to the mean colour (distance in photo pixels, from the edge)
+      const dx = Math.max(0, -(px + 0.5), px + 0.5 - W);
+      const dy = Math.max(0, -(py + 0.5), py + 0.5 - H);
+      if (dx > 0 || dy > 0) {
+        const w = Math.min(1, Math.hypot(dx, dy) / ramp);
+        r += (mean[0] - r) * w;
+        g += (mean[1] - g) * w;
+        b += (mean[2] - b) * w;
       }
       const o = (v * S + u) * 3;
       out[o] = Math.min(255, Math.max(0, Math.round(r)));
