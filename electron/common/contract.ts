@@ -28,8 +28,43 @@ export const Dataset = z.object({
   image_count: z.number().int(),
   bad_count: z.number().int(),
   labelled_count: z.number().int(),
+  /** A derived dataset of face crops: the dataset of the photos they came from. */
+  source_dataset_id: Id.nullable(),
 });
 export type Dataset = z.infer<typeof Dataset>;
+
+/** Faces at ingest: what `camd scan --faces` takes (defaults in docs/faces.md). */
+export const FaceSettings = z
+  .object({
+    minScore: z.number().min(0).max(1).optional(),
+    minFace: z.number().min(0).max(100_000).optional(),
+    margin: z.number().min(0).max(2).optional(),
+    size: z.number().int().min(32).max(2048).optional(),
+    dedupe: z.number().int().min(0).max(64).nullable().optional(),
+  })
+  .strict();
+export type FaceSettings = z.infer<typeof FaceSettings>;
+
+const Point = z.tuple([z.number(), z.number()]);
+/** One detected face of a photo, and what became of it. */
+export const Face = z.object({
+  id: Id,
+  /** The derived dataset (face crops). */
+  dataset_id: Id,
+  source_image_id: Id,
+  /** The crop's image in the derived dataset (kept faces). */
+  crop_image_id: Id.nullable(),
+  face_index: z.number().int(),
+  score: z.number(),
+  box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  landmarks: z.object({ rightEye: Point, leftEye: Point, nose: Point, rightMouth: Point, leftMouth: Point }),
+  pose: z.object({ roll: z.number(), yaw: z.number(), pitch: z.number() }),
+  status: z.enum(['kept', 'small', 'low-score', 'repeat', 'near-duplicate', 'dropped']),
+  outside: z.number().nullable(),
+  /** The bundled models' age/gender/expression guesses, with their source: suggestions, never labels. */
+  suggestions: z.unknown().nullable(),
+});
+export type Face = z.infer<typeof Face>;
 
 export const ImageSummary = z.object({
   id: Id,
@@ -426,12 +461,14 @@ export const OPS = {
   'system.clean': op(z.object({ what: z.enum(['cache', 'thumbs', 'exports']) }).strict(), z.object({ part: z.string(), freedBytes: z.number() })),
   'runs.estimate': op(z.object({ dataset: Id, settings: PretrainSettings }).strict(), Estimate),
   'datasets.list': op(none, z.array(Dataset)),
-  'datasets.add': op(z.object({ path: z.string().min(1).max(4096), maxPixels: z.number().int().positive().optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
+  'datasets.add': op(z.object({ path: z.string().min(1).max(4096), maxPixels: z.number().int().positive().optional(), faces: FaceSettings.optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
   'datasets.rescan': op(z.object({ id: Id }).strict(), Job),
   'datasets.delete': op(z.object({ id: Id }).strict(), z.object({ deleted: z.boolean() })),
   'datasets.stats': op(z.object({ id: Id }).strict(), DatasetStats),
   'datasets.images': op(ImageQuery, z.object({ total: z.number().int(), items: z.array(ImageSummary) })),
   'datasets.image': op(z.object({ id: Id }).strict(), ImageDetail),
+  'faces.ofImage': op(z.object({ id: Id }).strict(), z.array(Face)),
+  'faces.drop': op(z.object({ face: Id, undo: z.boolean().optional() }).strict(), z.object({ face: Face.nullable(), job: Job.nullable() })),
   'datasets.completePath': op(z.object({ prefix: z.string().max(4096) }).strict(), z.array(z.string())),
   'jobs.list': op(none, z.array(Job)),
   'jobs.stop': op(z.object({ id: z.string() }).strict(), Job),

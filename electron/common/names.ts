@@ -15,6 +15,8 @@ export const OP_NAMES = [
   'datasets.images',
   'datasets.image',
   'datasets.completePath',
+  'faces.ofImage',
+  'faces.drop',
   'jobs.list',
   'jobs.stop',
   'preview.mask',

@@ -49,10 +49,10 @@ export class App {
     for (const d of [this.paths.root, this.paths.runs, this.paths.logs]) mkdirSync(d, { recursive: true });
     this.store = new Store(this.paths.db);
     this.jobs = new Jobs(this.bus);
-    this.datasets = new Datasets(this.store, this.jobs, this.bus);
+    const command = opts.command ?? nodeCommand(camdBin());
+    this.datasets = new Datasets(this.store, this.jobs, this.bus, command);
     this.images = new Images(this.store, this.paths.thumbs);
     this.supervisor = new Supervisor(this.store, this.bus, opts.launcher ?? childProcessLauncher(camdBin()), this.paths.db, this.paths.logs, opts.supervisor);
-    const command = opts.command ?? nodeCommand(camdBin());
     this.runs = new Runs(this.store, this.paths, this.datasets, this.supervisor, this.bus, command);
     this.metrics = new Metrics(this.store);
     this.results = new Results(this.store, command, this.paths.exports);

@@ -7,14 +7,15 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
-import { CamdError, DEFAULT_MAX_PIXELS, scanDataset, type Store } from 'camd-studio/trainer';
-import type { Dataset, DatasetStats, ImageDetail, ImageQuery, ImageSummary, Job } from '../common/contract.js';
+import { CamdError, DEFAULT_MAX_PIXELS, dropFace, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, type FaceRow, type Store } from 'camd-studio/trainer';
+import type { Dataset, DatasetStats, Face, FaceSettings, ImageDetail, ImageQuery, ImageSummary, Job } from '../common/contract.js';
+import { failureLine, type CamdCommand } from './camd-command.js';
 import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
 import type { EventBus } from './bus.js';
 import type { Jobs } from './jobs.js';
 import { NotFound } from './errors.js';
 
-const DATASET_COLUMNS = `d.id, d.name, d.root, d.created_at, d.scanned_at, d.image_count, d.bad_count,
+const DATASET_COLUMNS = `d.id, d.name, d.root, d.created_at, d.scanned_at, d.image_count, d.bad_count, d.source_dataset_id,
   (SELECT count(DISTINCT l.image_id) FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = d.id) AS labelled_count`;
 
 /** Shorter-side buckets of the resolution histogram. */
@@ -25,6 +26,8 @@ export class Datasets {
     private readonly store: Store,
     private readonly jobs: Jobs,
     private readonly bus: EventBus,
+    /** Runs `camd` commands in their own process: finding faces loads TensorFlow.js and the face models, never into the app's. */
+    private readonly camd: CamdCommand | null = null,
   ) {}
 
   list(): Dataset[] {
@@ -37,8 +40,12 @@ export class Datasets {
     return d;
   }
 
-  /** Adds a folder (absolute, or starting with ~) and scans it in the background. Adding it again rescans. */
-  async add(path: string, maxPixels?: number): Promise<{ dataset: Dataset; job: Job }> {
+  /**
+   * Adds a folder (absolute, or starting with ~) and scans it in the background. Adding it again
+   * rescans. With `faces`, the job also finds, aligns and crops every face into a derived dataset
+   * (`camd scan --faces` in its own process), which appears in the list when it is made.
+   */
+  async add(path: string, maxPixels?: number, faces?: FaceSettings): Promise<{ dataset: Dataset; job: Job }> {
     const expanded = path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
     if (!expanded.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(expanded)) throw new CamdError('input', `${path}: give the folder's full path (it starts with / or ~)`, 'path');
     let root: string;
@@ -49,8 +56,93 @@ export class Datasets {
     }
     if (!(await stat(root)).isDirectory()) throw new CamdError('input', `${path} is a file, not a folder`, 'path');
     const row = this.store.ensureDataset(root, basename(root) || root);
-    const job = this.scan(row.id, maxPixels);
+    const job = faces ? this.scanFaces(row.id, faces, maxPixels) : this.scan(row.id, maxPixels);
     return { dataset: this.get(row.id), job };
+  }
+
+  /** `camd scan ROOT --faces` as a job: the photos indexed, the faces found and cropped into a derived dataset. */
+  private scanFaces(id: number, f: FaceSettings, maxPixels = DEFAULT_MAX_PIXELS, out?: string): Job {
+    const camd = this.camd;
+    if (!camd) throw new CamdError('input', 'finding faces needs the camd command, which this host was started without', 'faces');
+    const running = this.jobs.runningFor(id);
+    if (running) return running;
+    const root = this.get(id).root;
+    const args = ['scan', root, '--faces', '--json', '--db', this.store.file, '--max-pixels', String(maxPixels)];
+    if (out) args.push('--faces-out', out);
+    if (f.minScore !== undefined) args.push('--min-score', String(f.minScore));
+    if (f.minFace !== undefined) args.push('--min-face', String(f.minFace));
+    if (f.margin !== undefined) args.push('--margin', String(f.margin));
+    if (f.size !== undefined) args.push('--face-size', String(f.size));
+    if (f.dedupe !== undefined && f.dedupe !== null) args.push('--dedupe', String(f.dedupe));
+    return this.jobs.start('scan', id, async (report, signal) => {
+      report('scanning', 0, 0);
+      let last: Record<string, unknown> | null = null;
+      const onLine = (line: string) => {
+        let e: Record<string, unknown>;
+        try {
+          e = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        if (e['type'] === 'progress' && typeof e['phase'] === 'string' && typeof e['done'] === 'number' && typeof e['total'] === 'number') report(e['phase'], e['done'], e['total']);
+        else if (e['faces']) last = e;
+      };
+      const r = await camd(args, { timeoutMs: 24 * 3_600_000, maxBuffer: 8 << 20, onLine, signal });
+      this.bus.emit('datasets', { id, deleted: false, dataset: this.get(id) });
+      const rep = last as { derived?: { datasetId?: number }; faces?: { kept: number; found: number }; photos?: { withoutFace: number } } | null;
+      const derivedId = rep?.derived?.datasetId;
+      if (typeof derivedId === 'number') this.bus.emit('datasets', { id: derivedId, deleted: false, dataset: this.get(derivedId) });
+      if (signal.aborted) return 'stopped: the faces found so far are kept';
+      if (r.code !== 0) throw new Error(failureLine(r));
+      return `${rep?.faces?.kept ?? 0} face crop(s) from ${rep?.faces?.found ?? 0} face(s) found; ${rep?.photos?.withoutFace ?? 0} photo(s) without a usable face`;
+    });
+  }
+
+  /** The faces of a photo (every detection, with what became of it), or the face a crop shows. */
+  facesOfImage(imageId: number): Face[] {
+    this.image(imageId);
+    const crop = faceOfCrop(this.store.db, imageId);
+    const rows = crop ? [crop] : facesOfSourceImage(this.store.db, imageId);
+    return rows.map((r) => this.face(r));
+  }
+
+  /**
+   * "Not a face": the crop leaves its derived dataset now and on every later scan. Undo makes the
+   * derived dataset again from its photos (detections from the cache) as a job.
+   */
+  async dropFace(faceId: number, undo: boolean): Promise<{ face: Face | null; job: Job | null }> {
+    const f = faceById(this.store.db, faceId);
+    if (!f) throw new NotFound(`face ${faceId}`);
+    const ds = this.get(f.dataset_id);
+    if (!undo) {
+      if (f.status !== 'kept' && f.status !== 'dropped') throw new CamdError('input', `face ${faceId} was not kept (${f.status}): there is no crop to drop`, 'face');
+      const row = await dropFace(this.store, faceId);
+      this.bus.emit('datasets', { id: ds.id, deleted: false, dataset: this.get(ds.id) });
+      return { face: this.face(row), job: null };
+    }
+    if (ds.source_dataset_id === null) throw new CamdError('input', `face ${faceId} belongs to no derived dataset`, 'face');
+    recordDrop(this.store.db, f.dataset_id, f.source_sha256, f.face_index, true);
+    const derive = JSON.parse((this.store.dataset(ds.id)?.derive as string | null) ?? '{}') as FaceSettings;
+    const job = this.scanFaces(ds.source_dataset_id, { ...(derive.minScore !== undefined ? { minScore: derive.minScore } : {}), ...(derive.minFace !== undefined ? { minFace: derive.minFace } : {}), ...(derive.margin !== undefined ? { margin: derive.margin } : {}), ...(derive.size !== undefined ? { size: derive.size } : {}), dedupe: derive.dedupe ?? null }, DEFAULT_MAX_PIXELS, ds.root);
+    return { face: null, job };
+  }
+
+  private face(r: FaceRow): Face {
+    const crop = r.crop_path ? (this.store.db.prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?').pluck().get(r.dataset_id, r.crop_path) as number | undefined) : undefined;
+    return {
+      id: r.id,
+      dataset_id: r.dataset_id,
+      source_image_id: r.source_image_id,
+      crop_image_id: crop ?? null,
+      face_index: r.face_index,
+      score: r.score,
+      box: JSON.parse(r.box) as Face['box'],
+      landmarks: JSON.parse(r.landmarks) as Face['landmarks'],
+      pose: JSON.parse(r.pose) as Face['pose'],
+      status: r.status,
+      outside: r.outside,
+      suggestions: r.suggestions ? (JSON.parse(r.suggestions) as unknown) : null,
+    };
   }
 
   rescan(id: number, maxPixels?: number): Job {

@@ -1,7 +1,8 @@
 // The API contract over its browser-mode transport (HTTP + WebSocket) against a real host: real
 // SQLite files, real sharp thumbnails, the real trainer worker, real face photographs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import WebSocket from 'ws';
@@ -109,6 +110,43 @@ describe('datasets', () => {
     const completions = await h.client.call('datasets.completePath', { prefix: parent + 'todel' });
     expect(completions).toEqual([dir]);
   });
+});
+
+describe('faces at ingest', () => {
+  it('adding photos with "find faces" makes a dataset of face crops; a photo lists its faces; "not a face" removes a crop, restore brings it back', async () => {
+    const dir = tempDir('app-faces');
+    for (const f of ['franck_02159.jpg', 'audrey.jpg']) copyFileSync(join(CLM_DIR, f), join(dir, f));
+    copyFileSync(join(SKIMAGE_DIR, 'coffee.png'), join(dir, 'coffee.png'));
+    const jobs: Job[] = [];
+    const off = await h.client.subscribe('jobs', {}, (j) => jobs.push(j));
+    const { dataset, job } = await h.client.call('datasets.add', { path: dir, faces: { margin: 0.4 } });
+    await until('the face scan to end', () => jobs.find((j) => j.id === job.id && j.status !== 'running'), Boolean);
+    const last = jobs.filter((j) => j.id === job.id).at(-1)!;
+    expect(last.status, String(last.message)).toBe('done');
+    expect(last.message).toBe('2 face crop(s) from 2 face(s) found; 1 photo(s) without a usable face');
+    expect(jobs.some((j) => j.id === job.id && j.phase === 'detecting' && j.total === 3)).toBe(true);
+    const derived = (await h.client.call('datasets.list', {})).find((d) => d.source_dataset_id === dataset.id)!;
+    expect(derived).toMatchObject({ image_count: 2, name: `${dir.split('/').pop()} (faces)` });
+    const photos = (await h.client.call('datasets.images', { dataset: dataset.id })).items;
+    const audrey = photos.find((p) => p.rel_path === 'audrey.jpg')!;
+    const [face] = await h.client.call('faces.ofImage', { id: audrey.id });
+    expect(face).toMatchObject({ dataset_id: derived.id, source_image_id: audrey.id, face_index: 0, status: 'kept' });
+    // the eyes lie inside the box, the box inside the photo
+    const [x, y, w, hh] = face!.box;
+    for (const p of [face!.landmarks.rightEye, face!.landmarks.leftEye]) expect(p[0] > x && p[0] < x + w && p[1] > y && p[1] < y + hh).toBe(true);
+    expect(await h.client.call('faces.ofImage', { id: photos.find((p) => p.rel_path === 'coffee.png')!.id })).toEqual([]);
+    expect(await h.client.call('faces.ofImage', { id: face!.crop_image_id! })).toEqual([face]);
+    // not a face: the crop leaves the derived dataset at once
+    const dropped = await h.client.call('faces.drop', { face: face!.id });
+    expect(dropped).toMatchObject({ face: { status: 'dropped', crop_image_id: null }, job: null });
+    expect((await h.client.call('datasets.images', { dataset: derived.id })).items.map((i) => i.rel_path)).toEqual(['franck_02159.face0.png']);
+    expect(await errorOf(h.client.call('faces.drop', { face: 99999 }))).toMatchObject({ cause: 'not-found' });
+    // restore: the derived dataset is made again (a job; detections from the cache)
+    const restore = await h.client.call('faces.drop', { face: face!.id, undo: true });
+    await until('the restore to end', () => jobs.find((j) => j.id === restore.job!.id && j.status !== 'running'), Boolean);
+    off();
+    expect((await h.client.call('datasets.images', { dataset: derived.id })).items.map((i) => i.rel_path).sort()).toEqual(['audrey.face0.png', 'franck_02159.face0.png']);
+  }, 240_000);
 });
 
 describe('runs', () => {

@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { api } from '../api.js';
-import type { Dataset, Job } from '../../../electron/common/contract.js';
+import type { Dataset, Job, FaceSettings } from '../../../electron/common/contract.js';
 
 export const useDatasets = defineStore('datasets', () => {
   const list = ref<Dataset[]>([]);
@@ -30,8 +30,8 @@ export const useDatasets = defineStore('datasets', () => {
     return started;
   }
 
-  async function add(path: string): Promise<{ dataset: Dataset; job: Job }> {
-    const r = await api.call('datasets.add', { path });
+  async function add(path: string, faces?: FaceSettings): Promise<{ dataset: Dataset; job: Job }> {
+    const r = await api.call('datasets.add', faces ? { path, faces } : { path });
     upsert(r.dataset);
     jobs.value = { ...jobs.value, [r.job.id]: r.job };
     return r;

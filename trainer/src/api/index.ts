@@ -144,3 +144,5 @@ export { processState, currentProcess } from '../util/process-identity.js';
 export { writeFileAtomic } from '../util/atomic-file.js';
 export { reasonOf } from '../util/system-errors.js';
 export { scanDataset, type BadFile } from '../data/scan.js';
+export { dropFace } from '../faces/ingest.js';
+export { facesOfSourceImage, faceOfCrop, faceById, recordDrop, type FaceRow } from '../faces/face-store.js';

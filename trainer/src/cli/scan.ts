@@ -78,7 +78,11 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
   let phase = '';
   try {
     const r = await scanFaces(spec, (e) => {
-      if (o.json || e.type !== 'progress' || !con.tty) return;
+      if (o.json) {
+        if (e.type === 'progress') process.stdout.write(JSON.stringify(e) + '\n'); // the app's job bar
+        return;
+      }
+      if (e.type !== 'progress' || !con.tty) return;
       if (e.phase !== phase) {
         con.stop();
         con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL[e.phase] });

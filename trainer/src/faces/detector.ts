@@ -15,10 +15,11 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { RgbImage } from '../data/image-io.js';
 import type { FivePoints, Point } from './align.js';
 import { selectBackend } from '../backends/ladder.js';
+import { facePackageDir } from './model-files.js';
+export { FACE_PACKAGE, detectorId, facePackageDir, facePackageVersion } from './model-files.js';
 
 const require = createRequire(import.meta.url);
 
-export const FACE_PACKAGE = '@vladmandic/human';
 
 /** Longest side of the image the detector sees; larger photos are averaged down by a whole factor. */
 export const DETECT_MAX_SIDE = 1024;
@@ -50,19 +51,6 @@ interface HumanInstance {
   init(): Promise<void>;
   detect(input: tf.Tensor): Promise<{ face: HumanFace[]; error?: string | null }>;
   version: string;
-}
-
-export function facePackageDir(): string {
-  return resolve(dirname(require.resolve(FACE_PACKAGE)), '..');
-}
-
-export function facePackageVersion(): string {
-  return (JSON.parse(readFileSync(join(facePackageDir(), 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-/** What made a detection: recorded with every cached result, so a different model is a different key. */
-export function detectorId(): string {
-  return `${FACE_PACKAGE}@${facePackageVersion()} blazeface+facemesh+iris`;
 }
 
 let routerFor: string | null = null;

@@ -18,7 +18,8 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { cacheDirFor } from '../util/paths.js';
 import { FACES_DEFAULTS } from '../api/defaults.js';
 import { alignmentFor, outsideFraction, warpAligned, type FivePoints } from './align.js';
-import { detectorId, FaceDetector, type DetectedFace } from './detector.js';
+import type { DetectedFace, FaceDetector } from './detector.js';
+import { detectorId } from './model-files.js';
 import { dhash, hamming } from './dhash.js';
 import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type FaceRecord, type FaceRow } from './face-store.js';
 
@@ -154,7 +155,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     if (result) cached++;
     else {
       const t0 = performance.now();
-      det ??= await FaceDetector.create(opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {});
+      det ??= await (await import('./detector.js')).FaceDetector.create(opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {});
       const im = await decode();
       result = { detector, width: im.width, height: im.height, faces: await det.detect(im) };
       detectSeconds += (performance.now() - t0) / 1000;
