@@ -3,10 +3,12 @@
 // console error or CSP violation and on any serious or critical accessibility violation; saves a
 // screenshot of each view under tests/e2e/out/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { faceFolder } from '../support/folders.js';
+import { faceFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { hosted, type Hosted } from '../support/app-host.js';
 import { browserMissing, openBrowser, type Browser } from '../support/browser.js';
@@ -278,6 +280,37 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await expect.poll(() => b.page.locator('.status').textContent()).toMatch(/^Saved 1 label on 1 face/);
     await b.page.keyboard.press('ArrowLeft');
     await expect.poll(() => b.page.getByTestId('last-change').textContent()).toMatch(/^Last change: ben, .* \(accepted prediction\)$/);
+  });
+
+  it('finds the faces of a folder of photos: a dataset of face crops, boxes and landmarks over the photo, a wrong detection dropped', async () => {
+    const photos = tempDir('e2e-photos');
+    const tiles = await Promise.all(['franck_02159.jpg', 'audrey.jpg', 'obama4_crop.jpg'].map((f) => sharp(join(CLM_DIR, f)).resize(280, 280, { fit: 'cover' }).toBuffer()));
+    await sharp({ create: { width: 1080, height: 420, channels: 3, background: '#6b7380' } })
+      .composite(tiles.map((input, i) => ({ input, left: 40 + i * 340, top: 70 })))
+      .jpeg({ quality: 90 })
+      .toFile(join(photos, 'group.jpg'));
+    copyFileSync(join(SKIMAGE_DIR, 'coffee.png'), join(photos, 'coffee.png'));
+    await view('/datasets');
+    await b.page.fill('#folder-path', photos);
+    await b.page.check('text=Find faces');
+    await b.shot('datasets-faces-option');
+    await b.page.click('button:has-text("Add folder")');
+    await b.page.waitForURL(/#\/datasets\/\d+$/);
+    await view('/datasets');
+    await expect.poll(() => b.page.locator('tr', { hasText: 'face crops of e2e-photos' }).count(), { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => b.page.locator('tr', { hasText: 'face crops of e2e-photos' }).locator('td.num').first().textContent(), { timeout: 60_000 }).toBe('3');
+    await b.shot('datasets-with-faces');
+    // the photo: its three faces drawn over it
+    await b.page.click('a:has-text("e2e-photos")');
+    await b.page.locator('.thumbgrid img').first().waitFor();
+    await b.page.locator('.thumbgrid button.thumb[title="group.jpg"]').click();
+    await expect.poll(() => b.page.locator('svg.overlay g.face.kept').count(), { timeout: 20_000 }).toBe(3);
+    await b.shot('faces-in-photo');
+    await axe('faces-in-photo');
+    await b.page.locator('table.faces button:has-text("Not a face")').first().click();
+    await expect.poll(() => b.page.locator('svg.overlay g.face.dropped').count()).toBe(1);
+    await expect.poll(() => b.page.getByText('dropped by you').isVisible()).toBe(true);
+    await b.page.keyboard.press('Escape');
   });
 
   it('the system view; the dark theme; and not one console error, CSP violation or serious accessibility problem on the way', async () => {

@@ -78,6 +78,15 @@ describe('faces at ingest', () => {
     });
     expect(quadrants.sort()).toEqual([0, 1, 2, 3]);
     expect(readdirSync(r.derived.root).sort()).toEqual(kept.map((f) => f.crop_path).sort());
+    // a wide group photo (the detector's square view would squeeze it: it sees it padded square)
+    await sharp({ create: { width: 1080, height: 420, channels: 3, background: '#6b7380' } })
+      .composite((await Promise.all(four.slice(0, 3).map((f) => sharp(f).resize(280, 280, { fit: 'cover' }).toBuffer()))).map((input, i) => ({ input, left: 40 + i * 340, top: 70 })))
+      .jpeg({ quality: 90 })
+      .toFile(join(dir, 'wide.jpg'));
+    const w = await ingestFaces(store, dir);
+    const wide = store.images(w.source.datasetId).find((i) => i.rel_path === 'wide.jpg')!;
+    const thirds = facesOf(store.db, w.derived.datasetId).filter((f) => f.source_image_id === wide.id && f.status === 'kept').map((f) => Math.floor((JSON.parse(f.landmarks) as { nose: [number, number] }).nose[0] / 360));
+    expect(thirds.sort()).toEqual([0, 1, 2]);
     store.close();
   }, 120_000);
 

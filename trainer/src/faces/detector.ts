@@ -151,7 +151,7 @@ export class FaceDetector {
     // the detector works on 256×256 (boxes) and 192×192 (mesh) views: a photo larger than
     // DETECT_MAX_SIDE is averaged over n×n blocks first, and the results scaled back by n
     const n = Math.max(1, Math.ceil(Math.max(img.width, img.height) / DETECT_MAX_SIDE));
-    const small = n > 1 ? boxReduce(img, n) : img;
+    const small = squared(n > 1 ? boxReduce(img, n) : img);
     const input = tf.tidy(() => tf.tensor4d(small.data, [1, small.height, small.width, 3], 'int32'));
     let res: Awaited<ReturnType<HumanInstance['detect']>>;
     try {
@@ -191,6 +191,19 @@ export class FaceDetector {
     }
     return out;
   }
+}
+
+/**
+ * The photo on a square canvas (grey to the right or below; coordinates unchanged): BlazeFace
+ * reads a 256×256 view, and a wide or tall photo squeezed into it loses the faces that the
+ * squeeze makes narrow (measured: one face of three in a 1080×420 group photo, three with this).
+ */
+export function squared(img: RgbImage): RgbImage {
+  if (img.width === img.height) return img;
+  const S = Math.max(img.width, img.height);
+  const out = new Uint8Array(S * S * 3).fill(128);
+  for (let y = 0; y < img.height; y++) out.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), y * S * 3);
+  return { width: S, height: S, data: out };
 }
 
 /** n×n block average of a whole photo. */

@@ -19,7 +19,7 @@ import { cacheDirFor } from '../util/paths.js';
 import { FACES_DEFAULTS } from '../api/defaults.js';
 import { alignmentFor, outsideFraction, warpAligned, type FivePoints } from './align.js';
 import type { DetectedFace, FaceDetector } from './detector.js';
-import { detectorId } from './model-files.js';
+import { detectorId, suggestionSource } from './model-files.js';
 import { dhash, hamming } from './dhash.js';
 import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type FaceRecord, type FaceRow } from './face-store.js';
 
@@ -116,6 +116,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
   const derivedDs = store.ensureDataset(derivedRoot, `${basename(root)} (faces)`);
   if (derivedDs.source_dataset_id !== null && derivedDs.source_dataset_id !== source.datasetId) throw new Error(`the folder ${outRoot} holds the faces of another dataset (${store.dataset(derivedDs.source_dataset_id)?.root ?? derivedDs.source_dataset_id}): choose another (--faces-out)`);
   const detector = detectorId();
+  const suggestions = suggestionSource();
   linkDerived(store.db, derivedDs.id, source.datasetId, { kind: 'faces', detector, ...s });
   const drops = droppedKeys(store.db, derivedDs.id);
 
@@ -170,7 +171,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
       counts.found++;
       const status: FaceRecord['status'] = repeats.has(k) ? 'repeat' : f.score < s.minScore ? 'low-score' : faceSize(f.points) < s.minFace ? 'small' : drops.has(`${sha}#${k}`) ? 'dropped' : 'kept';
       if (status !== 'repeat' && status !== 'low-score') any = true;
-      const rec: FaceRecord = { sourceImageId: photo.id, faceIndex: k, sourceSha256: sha, score: round(f.score), box: f.box.map(round) as FaceRecord['box'], landmarks: roundPoints(f.points), pose: f.pose, status, cropPath: null, outside: null, dhash: null, suggestions: { source: detector.replace('blazeface+facemesh+iris', 'faceres (age, gender) + emotion'), ...f.suggestions } };
+      const rec: FaceRecord = { sourceImageId: photo.id, faceIndex: k, sourceSha256: sha, score: round(f.score), box: f.box.map(round) as FaceRecord['box'], landmarks: roundPoints(f.points), pose: f.pose, status, cropPath: null, outside: null, dhash: null, suggestions: { source: suggestions, ...f.suggestions } };
       records.push(rec);
       if (status !== 'kept') {
         if (status === 'small') counts.small++;

@@ -20,3 +20,8 @@ export function detectorId(): string {
   return `${FACE_PACKAGE}@${facePackageVersion()} blazeface+facemesh+iris`;
 }
 
+
+/** Where the age/gender/expression suggestions come from, recorded with each. */
+export function suggestionSource(): string {
+  return `${FACE_PACKAGE}@${facePackageVersion()} faceres (age, gender) + emotion`;
+}
