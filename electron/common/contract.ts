@@ -60,6 +60,8 @@ export const Face = z.object({
   landmarks: z.object({ rightEye: Point, leftEye: Point, nose: Point, rightMouth: Point, leftMouth: Point }),
   pose: z.object({ roll: z.number(), yaw: z.number(), pitch: z.number() }),
   status: z.enum(['kept', 'small', 'low-score', 'repeat', 'near-duplicate', 'dropped']),
+  /** The square the aligned crop takes from the photo (its four corners, clockwise from the crop's top left). */
+  crop: z.tuple([Point, Point, Point, Point]),
   outside: z.number().nullable(),
   /** The bundled models' age/gender/expression guesses, with their source: suggestions, never labels. */
   suggestions: z.unknown().nullable(),

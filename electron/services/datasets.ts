@@ -7,7 +7,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
-import { CamdError, DEFAULT_MAX_PIXELS, dropFace, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, type FaceRow, type Store } from 'camd-studio/trainer';
+import { alignmentFor, CamdError, DEFAULT_MAX_PIXELS, dropFace, FACES_DEFAULTS, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, type FaceRow, type Store } from 'camd-studio/trainer';
 import type { Dataset, DatasetStats, Face, FaceSettings, ImageDetail, ImageQuery, ImageSummary, Job } from '../common/contract.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
@@ -128,6 +128,11 @@ export class Datasets {
   }
 
   private face(r: FaceRow): Face {
+    const landmarks = JSON.parse(r.landmarks) as Face['landmarks'];
+    const d = JSON.parse((this.store.dataset(r.dataset_id)?.derive as string | null) ?? '{}') as FaceSettings;
+    const a = alignmentFor(landmarks, d.size ?? FACES_DEFAULTS.size, d.margin ?? FACES_DEFAULTS.margin);
+    const at = (x: number, y: number): [number, number] => [a.origin[0] + x * a.ax[0] + y * a.ay[0], a.origin[1] + x * a.ax[1] + y * a.ay[1]];
+    const S = a.size;
     const crop = r.crop_path ? (this.store.db.prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?').pluck().get(r.dataset_id, r.crop_path) as number | undefined) : undefined;
     return {
       id: r.id,
@@ -137,9 +142,10 @@ export class Datasets {
       face_index: r.face_index,
       score: r.score,
       box: JSON.parse(r.box) as Face['box'],
-      landmarks: JSON.parse(r.landmarks) as Face['landmarks'],
+      landmarks,
       pose: JSON.parse(r.pose) as Face['pose'],
       status: r.status,
+      crop: [at(0, 0), at(S, 0), at(S, S), at(0, S)],
       outside: r.outside,
       suggestions: r.suggestions ? (JSON.parse(r.suggestions) as unknown) : null,
     };

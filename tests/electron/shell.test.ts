@@ -4,7 +4,8 @@
 // only 'electron', and forks REAL trainer processes for utilityProcess. Everything behind the
 // bridge is real: the services, SQLite files, sharp, the trainer worker, face photographs.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { CLM_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { faceFolder, tempDir } from '../support/folders.js';
@@ -269,6 +270,20 @@ describe('the bridge', () => {
     expect((await api.call('datasets.stats', { id: dataset })).formats['jpeg']).toBeGreaterThan(0);
     const first = (await api.call('datasets.images', { dataset, limit: 1 })).items[0]!;
     expect((await api.call('datasets.image', { id: first.id })).sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(await api.call('faces.ofImage', { id: first.id })).toEqual([]); // no faces looked for in this folder
+    // faces at ingest: `camd scan --faces` as a command in a utility process; a photo's face, dropped
+    const photos = tempDir('shell-photos');
+    copyFileSync(join(CLM_DIR, 'audrey.jpg'), join(photos, 'audrey.jpg'));
+    const faceJobs: Job[] = [];
+    const offFaces = await api.subscribe('jobs', {}, (j) => faceJobs.push(j));
+    const added = await api.call('datasets.add', { path: photos, faces: { size: 96 } });
+    await until('the face scan to end', () => faceJobs.find((j) => j.id === added.job.id && j.status !== 'running'), Boolean);
+    offFaces();
+    expect(faceJobs.filter((j) => j.id === added.job.id).at(-1)).toMatchObject({ status: 'done', message: '1 face crop(s) from 1 face(s) found; 0 photo(s) without a usable face' });
+    const photo = (await api.call('datasets.images', { dataset: added.dataset.id })).items[0]!;
+    const [face] = await api.call('faces.ofImage', { id: photo.id });
+    expect(face).toMatchObject({ status: 'kept', source_image_id: photo.id });
+    expect(await api.call('faces.drop', { face: face!.id })).toMatchObject({ face: { status: 'dropped' }, job: null });
     const rescan = await api.call('datasets.rescan', { id: dataset });
     expect((await api.call('jobs.list', {})).map((j) => j.id)).toContain(rescan.id);
     expect((await api.call('jobs.stop', { id: rescan.id })).id).toBe(rescan.id);

@@ -134,6 +134,14 @@ describe('faces at ingest', () => {
     // the eyes lie inside the box, the box inside the photo
     const [x, y, w, hh] = face!.box;
     for (const p of [face!.landmarks.rightEye, face!.landmarks.leftEye]) expect(p[0] > x && p[0] < x + w && p[1] > y && p[1] < y + hh).toBe(true);
+    // the crop square: side F·(1 + 2·0.4), F = max(2·eye distance, 1.8·eyes-to-mouth), its top edge parallel to the eye line
+    const L = face!.landmarks;
+    const F = Math.max(2 * Math.hypot(L.leftEye[0] - L.rightEye[0], L.leftEye[1] - L.rightEye[1]), 1.8 * Math.hypot((L.leftMouth[0] + L.rightMouth[0] - L.leftEye[0] - L.rightEye[0]) / 2, (L.leftMouth[1] + L.rightMouth[1] - L.leftEye[1] - L.rightEye[1]) / 2));
+    const [c0, c1, , c3] = face!.crop;
+    expect(Math.hypot(c1[0] - c0[0], c1[1] - c0[1])).toBeCloseTo(F * 1.8, 0);
+    expect(Math.hypot(c3[0] - c0[0], c3[1] - c0[1])).toBeCloseTo(F * 1.8, 0);
+    const eyeLine = Math.atan2(L.leftEye[1] - L.rightEye[1], L.leftEye[0] - L.rightEye[0]);
+    expect(Math.atan2(c1[1] - c0[1], c1[0] - c0[0])).toBeCloseTo(eyeLine, 6);
     expect(await h.client.call('faces.ofImage', { id: photos.find((p) => p.rel_path === 'coffee.png')!.id })).toEqual([]);
     expect(await h.client.call('faces.ofImage', { id: face!.crop_image_id! })).toEqual([face]);
     // not a face: the crop leaves the derived dataset at once

@@ -145,4 +145,6 @@ export { writeFileAtomic } from '../util/atomic-file.js';
 export { reasonOf } from '../util/system-errors.js';
 export { scanDataset, type BadFile } from '../data/scan.js';
 export { dropFace } from '../faces/ingest.js';
+export { alignmentFor } from '../faces/align.js';
+export { FACES_DEFAULTS } from './defaults.js';
 export { facesOfSourceImage, faceOfCrop, faceById, recordDrop, type FaceRow } from '../faces/face-store.js';

@@ -62,6 +62,11 @@ export const PretrainSpec = z
     checkpointEvery: atLeast1('steps between checkpoints').optional(),
     keepCheckpoints: atLeast1('a run keeps at least its newest checkpoint').optional(),
     stopAt: atLeast1('the step after which to stop').optional(),
+    /** A labelled folder (any format fine-tuning reads) whose k-NN and linear-probe accuracy is measured during the run. */
+    probeData: absPath.optional(),
+    probeFormat: format.optional(),
+    probeSchema: z.string().min(1).max(200).optional(),
+    probeEvery: atLeast1('epochs between probes').optional(),
   })
   .strict();
 export type PretrainSpec = z.infer<typeof PretrainSpec>;

@@ -9,6 +9,7 @@ import { describeUserFacing } from '../util/system-errors.js';
 import { runHardExitHooks } from '../util/exit-hooks.js';
 import type { SelftestOptions } from './selftest.js';
 import type { ScanCliOptions } from './scan.js';
+import type { ProbeCliOptions } from './probe.js';
 import type { PretrainCliOptions } from './pretrain.js';
 import type { EvalCliOptions, FinetuneCliOptions } from './finetune.js';
 import type { ExportCliOptions } from './export.js';
@@ -90,6 +91,10 @@ async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'seed of every random draw (default 0)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--threads <n>', "wasm threads: 'auto' or a count (default auto)")
+    .option('--probe-data <dir>', 'a labelled folder whose k-NN and linear-probe accuracy is measured during the run (teacher and online encoders)')
+    .option('--probe-format <f>', 'its labels: celeba, lfwa, rafdb, ferplus, folders, csv or store')
+    .option('--probe-schema <name|id>', 'with --probe-format store: the label schema')
+    .option('--probe-every <epochs>', 'epochs between probes (default: a tenth of the run), and always at the end')
     .option('--recompute <mode>', 'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)')
     .option('--out <dir>', 'run folder for checkpoints and the encoder (default runs/pretrain-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
@@ -173,6 +178,23 @@ async function main(argv: string[]): Promise<void> {
     .option('--db <file>', 'the store (default ~/.camd/camd.db)')
     .option('--json', 'print one JSON object {metric, points, hint, features, seconds}')
     .action(async (opts: LabelCurveCliOptions) => (await import('./predict.js')).labelCurveCommand(opts));
+
+  program
+    .command('probe')
+    .description('is the representation good for faces? k-NN and linear-probe accuracy of encoders on a labelled folder, in one table')
+    .option('--checkpoint <file>', 'a pre-training checkpoint, encoder.safetensors or fine-tuned classifier (repeat to compare several)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--random', 'also an untrained network of the same architecture')
+    .option('--pixels', 'also the raw-pixel baseline (no network)')
+    .option('--data <dir>', 'the labelled folder')
+    .option('--format <f>', 'its labels: celeba, lfwa, rafdb, ferplus, folders, csv or store')
+    .option('--schema <name|id>', "with --format store: the dataset's label schema")
+    .option('--preset <name>', 'architecture of --random without a checkpoint (default tiny)')
+    .option('--img-size <px>', 'input size of --random without a checkpoint')
+    .option('--seed <n>', 'seed of the 70/30 split of a folder without held-out faces (default 0)')
+    .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
+    .option('--db <file>', 'the store (default ~/.camd/camd.db)')
+    .option('--json', 'one JSON object {type: "probe", task, classes, split, rows}')
+    .action(async (opts: ProbeCliOptions) => (await import('./probe.js')).probeCommand(opts));
 
   program
     .command('worker')

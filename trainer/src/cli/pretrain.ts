@@ -31,6 +31,10 @@ export interface PretrainCliOptions {
   keepCheckpoints?: string;
   maxPixels?: string;
   stopAt?: string;
+  probeData?: string;
+  probeFormat?: string;
+  probeSchema?: string;
+  probeEvery?: string;
   json?: boolean;
 }
 
@@ -58,6 +62,10 @@ export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
     checkpointEvery: parseNumber('--checkpoint-every', o.checkpointEvery, 'int'),
     keepCheckpoints: parseNumber('--keep-checkpoints', o.keepCheckpoints, 'int'),
     stopAt: parseNumber('--stop-at', o.stopAt, 'int'),
+    probeData: o.probeData === undefined ? undefined : resolve(o.probeData),
+    probeFormat: o.probeFormat,
+    probeSchema: o.probeSchema,
+    probeEvery: parseNumber('--probe-every', o.probeEvery, 'int'),
   };
   for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
   return spec;

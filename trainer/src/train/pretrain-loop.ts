@@ -3,6 +3,7 @@
  * is done or stopped, metrics to the store in batched transactions, a checkpoint every N steps,
  * at a stop and at the end, retention of old checkpoints, then the encoder export.
  */
+import { probeEncoder, type ProbeSet } from '../probe/evaluate.js';
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { CamdTrainer } from './step.js';
@@ -37,6 +38,8 @@ export interface LoopContext {
   /** Checkpoints written by this process. */
   written: string[];
   stopAt?: number;
+  /** The representation-quality monitor: a labelled probe set, probed every `every` epochs and at the end. */
+  probe?: { set: ProbeSet; every: number } | null;
 }
 
 export type LoopOutcome = 'completed' | 'stopped' | 'diverged';
@@ -84,6 +87,31 @@ async function writeEncoder(c: LoopContext): Promise<string> {
   writeFileAtomic(file, bytes);
   store.replaceCheckpoint({ run_id: runId, step: trainer.step, kind: 'encoder', path: file, sha256, bytes: bytes.length });
   return file;
+}
+
+/**
+ * The probe monitor (probe/evaluate.ts) on the momentum (teacher) and the online encoder at this
+ * step: k-NN and linear-probe accuracy recorded as metrics `probe/knn_<m>`, `probe/linear_<m>`
+ * (teacher) and `probe/online_knn_<m>`, `probe/online_linear_<m>` (m: top1 or mean_acc), with the
+ * seconds it took as `probe/seconds`.
+ */
+async function runMonitor(c: LoopContext, epoch: number, push: (name: string, value: number) => void): Promise<void> {
+  const p = c.probe!;
+  const t0 = performance.now();
+  const scores = [];
+  for (const which of ['momentum', 'online'] as const) {
+    const tensors = new Map((await c.trainer.exportEncoder(which)).map((t) => [t.name, t]));
+    scores.push(await probeEncoder(c.cfg.model, tensors, p.set, c.store.file));
+  }
+  const [teacher, online] = scores as [Awaited<ReturnType<typeof probeEncoder>>, Awaited<ReturnType<typeof probeEncoder>>];
+  const m = teacher.metric;
+  const seconds = (performance.now() - t0) / 1000;
+  push(`probe/knn_${m}`, teacher.knn);
+  push(`probe/linear_${m}`, teacher.linear);
+  push(`probe/online_knn_${m}`, online.knn);
+  push(`probe/online_linear_${m}`, online.linear);
+  push('probe/seconds', seconds);
+  c.send({ type: 'log', level: 'info', message: `probe at epoch ${epoch} (step ${c.trainer.step}): k-NN ${m} ${teacher.knn.toFixed(3)} (online ${online.knn.toFixed(3)}), linear ${teacher.linear.toFixed(3)} (online ${online.linear.toFixed(3)}) on ${teacher.test} held-out face(s), ${seconds.toFixed(1)} s` });
 }
 
 const METRIC_NAMES = ['loss', 'loss_dense', 'loss_global', 'loss_agmd', 'lr', 'mm', 'grad_norm', 'images_per_s'] as const;
@@ -137,6 +165,12 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
         sinceCheckpoint = 0;
       }
       if (stopHere) break;
+      // the probe monitor at the end of every `every`-th epoch, and at the end of the run
+      if (c.probe && ((step % ipe === 0 && (step / ipe) % c.probe.every === 0) || last)) {
+        const at = Date.now();
+        await runMonitor(c, Math.ceil(step / ipe), (name, value) => pending.push({ step, epoch: step / ipe, name, value, t: at }));
+        flush();
+      }
       await new Promise((r) => setImmediate(r)); // let signals in between steps
     }
   } finally {

@@ -76,6 +76,11 @@ const COMPUTATION_FLAGS: [keyof PretrainSpec & keyof RunSettings, string][] = [
 ];
 
 /** A resumed run keeps its computation: a flag that would change it is refused. */
+/** By default the monitor probes every tenth of the run (at most ten probes, and the last): it stays a small part of training. */
+function defaultProbeEvery(epochs: number): number {
+  return Math.max(1, Math.ceil(epochs / 10));
+}
+
 function checkUnchanged(flags: PretrainSpec, saved: RunSettings): void {
   for (const [k, flag] of COMPUTATION_FLAGS) {
     if (flags[k] !== undefined && flags[k] !== saved[k]) throw new UserError(`${flag} ${String(flags[k])} differs from the resumed run's ${String(saved[k])}; a resumed run keeps its configuration`, 2, k);
@@ -165,19 +170,22 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
       settings = saved.settings;
     } else settings = settingsFrom(flags, saved?.settings ?? null);
     const cfg = configFor(settings); // an image size the preset cannot use is refused here, before any work
+    if ((flags.probeData === undefined) !== (flags.probeFormat === undefined)) throw new UserError('--probe-data and --probe-format go together (--probe-data DIR --probe-format F)', 2, flags.probeData === undefined ? 'probeData' : 'probeFormat');
     const options: RunOptions = {
       checkpointEvery: flags.checkpointEvery ?? saved?.options?.checkpointEvery ?? DEFAULTS.checkpointEvery,
       keepCheckpoints: flags.keepCheckpoints ?? saved?.options?.keepCheckpoints ?? DEFAULTS.keepCheckpoints,
       backend: flags.backend ?? saved?.options?.backend ?? 'auto',
       threads: flags.threads ?? saved?.options?.threads ?? 'auto',
       recompute: flags.recompute ?? saved?.options?.recompute ?? 'auto',
+      probe: flags.probeData ? { data: flags.probeData, format: flags.probeFormat!, ...(flags.probeSchema ? { schema: flags.probeSchema } : {}), every: flags.probeEvery ?? saved?.options?.probe?.every ?? null } : (saved?.options?.probe ?? null),
     };
     if (!isBackendChoice(options.backend)) throw new UserError(`run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`, 2, 'backend');
     // a step that cannot fit in the wasm heap is refused now, not by an abort mid-run (train/memory.ts)
     const tooBig = options.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute) : null;
     if (tooBig) throw new UserError(tooBig, 2, 'batch');
     if (saved?.options) {
-      const changed = (Object.keys(options) as (keyof RunOptions)[]).filter((k) => options[k] !== saved!.options![k]).map((k) => `${k} ${String(saved!.options![k])} → ${String(options[k])}`);
+      const shown = (v: unknown) => (v && typeof v === 'object' ? JSON.stringify(v) : String(v));
+      const changed = (Object.keys(options) as (keyof RunOptions)[]).filter((k) => shown(options[k]) !== shown(saved!.options![k])).map((k) => `${k} ${shown(saved!.options![k])} → ${shown(options[k])}`);
       if (changed.length) log('info', `run options changed on resume: ${changed.join(', ')}`);
     }
 
@@ -295,7 +303,17 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
         if (e.type !== 'progress') folder.appendEvent(e);
         emit(e);
       };
-      const ctx: LoopContext = { trainer, source, store, folder, runId, settings, settingsRecord: settings, totalSteps, checkpointEvery: options.checkpointEvery, keep: options.keepCheckpoints, cfg, signal, send, lastCheckpoint: resumedFrom, resumedFrom, written: [], stopAt: flags.stopAt };
+      let probe: LoopContext['probe'] = null;
+      if (options.probe) {
+        const { loadProbeSet } = await import('../probe/evaluate.js');
+        const set = await loadProbeSet(store, options.probe.format, options.probe.data, { seed: settings.seed, ...(options.probe.schema ? { schema: options.probe.schema } : {}) }).catch((e: unknown) => {
+          throw e instanceof UserError ? new UserError(`--probe-data: ${e.message}`, 2, 'probeData') : e;
+        });
+        const every = options.probe.every ?? defaultProbeEvery(Math.ceil(totalSteps / source.itersPerEpoch));
+        probe = { set, every };
+        log('info', `probe monitor: ${set.names.length} ${set.task === 'far' ? 'attributes' : 'classes'} from ${options.probe.data} (${set.splitNote}), every ${every} epoch(s) and at the end`);
+      }
+      const ctx: LoopContext = { trainer, source, store, folder, runId, settings, settingsRecord: settings, totalSteps, checkpointEvery: options.checkpointEvery, keep: options.keepCheckpoints, cfg, signal, send, lastCheckpoint: resumedFrom, resumedFrom, written: [], stopAt: flags.stopAt, probe };
       // a hard quit (second Ctrl-C) still records the run's state
       const st = store;
       const offHardExit = onHardExit((reason) => {

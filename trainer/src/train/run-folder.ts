@@ -26,6 +26,8 @@ export const RunOptions = z.object({
   threads: z.union([z.number().int().positive(), z.literal('auto')]),
   /** Activation recomputation (train/memory.ts); absent in runs made before it existed (= auto). */
   recompute: z.enum(['auto', 'on', 'off']).optional(),
+  /** The representation-quality monitor (probe/): a labelled folder probed every `every` epochs (null: a tenth of the run) and at the end. */
+  probe: z.object({ data: z.string(), format: z.string(), schema: z.string().optional(), every: z.number().int().positive().nullable() }).nullable().optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 

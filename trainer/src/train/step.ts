@@ -143,9 +143,19 @@ export class CamdTrainer {
     return out;
   }
 
-  /** The online encoder as fine-tuning loads it: patch_embed, cls_token, pos_embed, blocks.* (§4 last bullet). */
-  async exportEncoder(): Promise<NamedArray[]> {
-    const names = this.model.params.names().filter((n) => n.startsWith('patch_embed.') || n === 'cls_token' || n.startsWith('blocks.'));
+  /** The online (or the momentum) encoder as fine-tuning loads it: patch_embed, cls_token, pos_embed, blocks.* (§4 last bullet). */
+  async exportEncoder(which: 'online' | 'momentum' = 'online'): Promise<NamedArray[]> {
+    const isEncoder = (n: string) => n.startsWith('patch_embed.') || n === 'cls_token' || n.startsWith('blocks.');
+    if (which === 'momentum') {
+      // the teacher's copy (§2.1), named as the online encoder; host-held values are copied
+      const ps = this.model.params;
+      const names = ps.names('momentum').filter((n) => isEncoder(n.slice('mm_'.length)));
+      const out: NamedArray[] = await Promise.all(names.map(async (name) => ({ name: name.slice('mm_'.length), shape: ps.shapeOf(name), data: new Float32Array(await ps.values(name)) })));
+      const pe = this.model.posEmbed;
+      out.push({ name: 'pos_embed', shape: [1, ...pe.shape], data: (await pe.data()) as Float32Array });
+      return out;
+    }
+    const names = this.model.params.names().filter(isEncoder);
     const out = await readAll(names.map((name) => [name, this.model.params.get(name)]));
     const pe = this.model.posEmbed;
     out.push({ name: 'pos_embed', shape: [1, ...pe.shape], data: (await pe.data()) as Float32Array });
