@@ -74,6 +74,7 @@ export class Datasets {
     if (f.margin !== undefined) args.push('--margin', String(f.margin));
     if (f.size !== undefined) args.push('--face-size', String(f.size));
     if (f.dedupe !== undefined && f.dedupe !== null) args.push('--dedupe', String(f.dedupe));
+    if (f.tiles !== undefined) args.push('--tiles', String(f.tiles));
     return this.jobs.start('scan', id, async (report, signal) => {
       report('scanning', 0, 0);
       let last: Record<string, unknown> | null = null;
@@ -123,7 +124,7 @@ export class Datasets {
     if (ds.source_dataset_id === null) throw new CamdError('input', `face ${faceId} belongs to no derived dataset`, 'face');
     recordDrop(this.store.db, f.dataset_id, f.source_sha256, f.face_index, true);
     const derive = JSON.parse((this.store.dataset(ds.id)?.derive as string | null) ?? '{}') as FaceSettings;
-    const job = this.scanFaces(ds.source_dataset_id, { ...(derive.minScore !== undefined ? { minScore: derive.minScore } : {}), ...(derive.minFace !== undefined ? { minFace: derive.minFace } : {}), ...(derive.margin !== undefined ? { margin: derive.margin } : {}), ...(derive.size !== undefined ? { size: derive.size } : {}), dedupe: derive.dedupe ?? null }, DEFAULT_MAX_PIXELS, ds.root);
+    const job = this.scanFaces(ds.source_dataset_id, { ...(derive.minScore !== undefined ? { minScore: derive.minScore } : {}), ...(derive.minFace !== undefined ? { minFace: derive.minFace } : {}), ...(derive.margin !== undefined ? { margin: derive.margin } : {}), ...(derive.size !== undefined ? { size: derive.size } : {}), ...(derive.tiles !== undefined ? { tiles: derive.tiles } : {}), dedupe: derive.dedupe ?? null }, DEFAULT_MAX_PIXELS, ds.root);
     return { face: null, job };
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Store } from '../../trainer/src/store/store.js';
 import { dropFace, ingestFaces } from '../../trainer/src/faces/ingest.js';
-import { FaceDetector } from '../../trainer/src/faces/detector.js';
+import { FaceDetector, facePackageDir } from '../../trainer/src/faces/detector.js';
 import { facesOf } from '../../trainer/src/faces/face-store.js';
 import { decodeRgb } from '../../trainer/src/data/image-io.js';
 import { CLM_DIR, NON_FACE_PHOTOS, SKIMAGE_DIR } from '../support/fixtures.js';
@@ -89,6 +89,27 @@ describe('faces at ingest', () => {
     expect(thirds.sort()).toEqual([0, 1, 2]);
     store.close();
   }, 120_000);
+
+  it('small faces: reading the photo as 2×2 tiles finds most of the ~130 small faces of a face grid that the whole-photo view misses', async () => {
+    // the face-match screenshot of the face models' own package: a 1920×954 grid of real faces, about 60 px each
+    const dir = tempDir('faces-tiles');
+    copyFileSync(join(facePackageDir(), 'assets', 'screenshot-facematch.jpg'), join(dir, 'grid.jpg'));
+    const store = new Store(join(tempDir('db'), 'camd.db'));
+    const whole = await ingestFaces(store, dir, { minFace: 24 });
+    const tiled = await ingestFaces(store, dir, { minFace: 24, tiles: 2 });
+    expect(whole.faces.kept).toBeLessThan(60);
+    expect(tiled.faces.kept).toBeGreaterThanOrEqual(100);
+    expect(tiled.settings.detector).toMatch(/tiles 2×2$/);
+    expect(tiled.detections.computed).toBe(1); // another detector setting: detected again, not read from the cache
+    // no face twice: the eyes of two kept faces are never within one eye distance
+    const kept = facesOf(store.db, tiled.derived.datasetId).filter((f) => f.status === 'kept').map((f) => JSON.parse(f.landmarks) as { rightEye: [number, number]; leftEye: [number, number] });
+    for (let i = 0; i < kept.length; i++) for (let j = i + 1; j < kept.length; j++) {
+      const [a, b] = [kept[i]!, kept[j]!];
+      const d = Math.hypot((a.rightEye[0] + a.leftEye[0] - b.rightEye[0] - b.leftEye[0]) / 2, (a.rightEye[1] + a.leftEye[1] - b.rightEye[1] - b.leftEye[1]) / 2);
+      expect(d).toBeGreaterThan(Math.hypot(a.leftEye[0] - a.rightEye[0], a.leftEye[1] - a.rightEye[1]));
+    }
+    store.close();
+  }, 180_000);
 
   it('after alignment the eyes are level within 2° (measured by detecting again on the crop), and a rotated copy of a photo gives the same crop', async () => {
     const dir = tempDir('faces-rot');

@@ -15,7 +15,8 @@ export const FINETUNE_DEFAULTS = { preset: 'tiny', epochs: 50, batch: 32, blr: 2
  * Faces at ingest (`camd scan DIR --faces`): detection score and face size (pixels across the face,
  * max(2·eye distance, 1.8·eye-to-mouth)) below which a face is not kept, the crop's border as a
  * fraction of the face size on each side, the crop's side (258 = the decode cache's side for
- * 224-pixel training, so crops enter training without another resize), and the dHash distance at
+ * 224-pixel training, so crops enter training without another resize), the tiling (1: the whole
+ * photo only; 2 or 3 for group photos with small faces), and the dHash distance at
  * which near-duplicates are reported (they are collapsed only when asked, with --dedupe).
  */
-export const FACES_DEFAULTS = { minScore: 0.5, minFace: 40, margin: 0.5, size: 258, reportNearDuplicates: 6 } as const;
+export const FACES_DEFAULTS = { minScore: 0.5, minFace: 40, margin: 0.5, size: 258, tiles: 1, reportNearDuplicates: 6 } as const;

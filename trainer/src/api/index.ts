@@ -120,6 +120,7 @@ export async function scanFaces(spec: unknown, sink: EventSink = ignore, signal:
       ...(s.margin !== undefined ? { margin: s.margin } : {}),
       ...(s.size !== undefined ? { size: s.size } : {}),
       ...(s.dedupe !== undefined ? { dedupe: s.dedupe } : {}),
+      ...(s.tiles !== undefined ? { tiles: s.tiles } : {}),
       signal,
       onProgress: (phase, done, total) => sink({ type: 'progress', phase: phase === 'indexing' ? 'scanning' : phase, done, total }),
     }).catch((e: unknown) => {

@@ -151,6 +151,7 @@ export const FaceScanSpec = z
     margin: z.number().min(0).max(2).optional(),
     size: z.number().int().min(32).max(2048).optional(),
     dedupe: z.number().int().min(0).max(64).nullable().optional(),
+    tiles: z.number().int().min(1).max(6).optional(),
   })
   .strict();
 export type FaceScanSpec = z.infer<typeof FaceScanSpec>;

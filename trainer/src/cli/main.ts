@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--min-face <px>', 'with --faces: face size in photo pixels (max of 2× eye distance, 1.8× eye-to-mouth) below which a face is not kept (default 40)')
     .option('--margin <m>', 'with --faces: border around the face on each side, as a fraction of the face size (default 0.5: FFHQ framing; 0: tight)')
     .option('--face-size <px>', 'with --faces: side of the square crops (default 258, the decode cache side for 224-px training)')
+    .option('--tiles <n>', 'with --faces: also read each photo as n×n overlapping tiles, for small faces in group photos (default 1: the whole photo; 2–3 cost 5–10× the time)')
     .option('--dedupe <bits>', 'with --faces: collapse faces whose crops are within this many dHash bits of an earlier face (burst photos, video frames); near-duplicates are reported either way')
     .action(async (dir: string, opts: ScanCliOptions) => (await import('./scan.js')).scanCommand(dir, opts));
 

@@ -17,10 +17,11 @@ export interface ScanCliOptions {
   margin?: string;
   faceSize?: string;
   dedupe?: string;
+  tiles?: string;
 }
 
-const FACE_FLAGS = ['facesOut', 'minScore', 'minFace', 'margin', 'faceSize', 'dedupe'] as const;
-const FLAG_NAME: Record<(typeof FACE_FLAGS)[number], string> = { facesOut: '--faces-out', minScore: '--min-score', minFace: '--min-face', margin: '--margin', faceSize: '--face-size', dedupe: '--dedupe' };
+const FACE_FLAGS = ['facesOut', 'minScore', 'minFace', 'margin', 'faceSize', 'dedupe', 'tiles'] as const;
+const FLAG_NAME: Record<(typeof FACE_FLAGS)[number], string> = { facesOut: '--faces-out', minScore: '--min-score', minFace: '--min-face', margin: '--margin', faceSize: '--face-size', dedupe: '--dedupe', tiles: '--tiles' };
 
 export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void> {
   if (o.faces) return facesCommand(dir, o);
@@ -72,6 +73,7 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
     ...(o.margin !== undefined ? { margin: parseNumber('--margin', o.margin, 'float') } : {}),
     ...(o.faceSize !== undefined ? { size: parseNumber('--face-size', o.faceSize, 'int') } : {}),
     ...(o.dedupe !== undefined ? { dedupe: parseNumber('--dedupe', o.dedupe, 'int') } : {}),
+    ...(o.tiles !== undefined ? { tiles: parseNumber('--tiles', o.tiles, 'int') } : {}),
   };
   const con = new CliConsole();
   const stop = stopOnSignals('the faces found so far are kept');

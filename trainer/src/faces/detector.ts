@@ -16,6 +16,7 @@ import type { RgbImage } from '../data/image-io.js';
 import type { FivePoints, Point } from './align.js';
 import { selectBackend } from '../backends/ladder.js';
 import { facePackageDir } from './model-files.js';
+import { repeatedDetections } from './repeats.js';
 export { FACE_PACKAGE, detectorId, facePackageDir, facePackageVersion } from './model-files.js';
 
 const require = createRequire(import.meta.url);
@@ -146,8 +147,32 @@ export class FaceDetector {
     return new FaceDetector(human);
   }
 
-  /** Every face of a decoded photo, in photo pixels. */
-  async detect(img: RgbImage): Promise<DetectedFace[]> {
+  /**
+   * Every face of a decoded photo, in photo pixels. With `tiles` = n > 1 the photo is also read as
+   * n×n overlapping tiles (each a quarter wider and taller than its share), so that faces too small
+   * for BlazeFace's 256-px view of the whole photo are found too; a face seen twice is kept once
+   * (the higher score).
+   */
+  async detect(img: RgbImage, o: { tiles?: number } = {}): Promise<DetectedFace[]> {
+    const n = Math.max(1, Math.floor(o.tiles ?? 1));
+    const found = await this.detectIn(img);
+    if (n > 1) {
+      const tw = Math.min(img.width, Math.ceil((img.width / n) * 1.25));
+      const th = Math.min(img.height, Math.ceil((img.height / n) * 1.25));
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < n; i++) {
+          const x0 = Math.round((i * (img.width - tw)) / (n - 1));
+          const y0 = Math.round((j * (img.height - th)) / (n - 1));
+          for (const f of await this.detectIn(subImage(img, x0, y0, tw, th))) found.push(shifted(f, x0, y0));
+        }
+      }
+      const repeats = repeatedDetections(found);
+      return found.filter((_, k) => !repeats.has(k));
+    }
+    return found;
+  }
+
+  private async detectIn(img: RgbImage): Promise<DetectedFace[]> {
     // the detector works on 256×256 (boxes) and 192×192 (mesh) views: a photo larger than
     // DETECT_MAX_SIDE is averaged over n×n blocks first, and the results scaled back by n
     const n = Math.max(1, Math.ceil(Math.max(img.width, img.height) / DETECT_MAX_SIDE));
@@ -191,6 +216,18 @@ export class FaceDetector {
     }
     return out;
   }
+}
+
+function subImage(img: RgbImage, x0: number, y0: number, w: number, h: number): RgbImage {
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+  return { width: w, height: h, data: out };
+}
+
+function shifted(f: DetectedFace, dx: number, dy: number): DetectedFace {
+  const p = (q: Point): Point => [q[0] + dx, q[1] + dy];
+  const s = f.points;
+  return { ...f, box: [f.box[0] + dx, f.box[1] + dy, f.box[2], f.box[3]], points: { rightEye: p(s.rightEye), leftEye: p(s.leftEye), nose: p(s.nose), rightMouth: p(s.rightMouth), leftMouth: p(s.leftMouth) } };
 }
 
 /**

@@ -20,6 +20,8 @@ import { FACES_DEFAULTS } from '../api/defaults.js';
 import { alignmentFor, outsideFraction, warpAligned, type FivePoints } from './align.js';
 import type { DetectedFace, FaceDetector } from './detector.js';
 import { detectorId, suggestionSource } from './model-files.js';
+import { repeatedDetections } from './repeats.js';
+export { repeatedDetections } from './repeats.js';
 import { dhash, hamming } from './dhash.js';
 import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type FaceRecord, type FaceRow } from './face-store.js';
 
@@ -30,6 +32,8 @@ export interface FaceOptions {
   size?: number;
   /** Collapse faces whose crops are within this dHash distance of an earlier kept face; null: report only. */
   dedupe?: number | null;
+  /** Also read each photo as n×n overlapping tiles (small faces in group photos); 1: the whole photo only. */
+  tiles?: number;
   /** Where the crops go; default: `faces/<folder>-<hash>` beside the store. */
   out?: string;
   maxPixels?: number;
@@ -46,7 +50,7 @@ export interface FaceReport {
   /** Pairs of kept faces within `reportNearDuplicates` bits of each other (not collapsed unless `dedupe`). */
   nearDuplicatePairs: { a: string; b: string; distance: number }[];
   detections: { computed: number; cached: number; seconds: number };
-  settings: { minScore: number; minFace: number; margin: number; size: number; dedupe: number | null; detector: string };
+  settings: { minScore: number; minFace: number; margin: number; size: number; dedupe: number | null; tiles: number; detector: string };
   /** false when stopped: crops made so far are indexed, the rest on the next scan. */
   complete: boolean;
 }
@@ -67,31 +71,12 @@ export function faceSize(p: FivePoints): number {
   return Math.max(2 * e, 1.8 * Math.hypot(em[0], em[1]));
 }
 
-/** Indices of detections that repeat an earlier one (eyes' midpoints closer than the larger eye distance). */
-export function repeatedDetections(faces: readonly DetectedFace[]): Set<number> {
-  const mid = (f: DetectedFace) => [(f.points.leftEye[0] + f.points.rightEye[0]) / 2, (f.points.leftEye[1] + f.points.rightEye[1]) / 2];
-  const iod = (f: DetectedFace) => Math.hypot(f.points.leftEye[0] - f.points.rightEye[0], f.points.leftEye[1] - f.points.rightEye[1]);
-  const order = faces.map((_, i) => i).sort((a, b) => faces[b]!.score - faces[a]!.score || a - b);
-  const kept: number[] = [];
-  const repeats = new Set<number>();
-  for (const i of order) {
-    const [x, y] = mid(faces[i]!);
-    const dup = kept.some((k) => {
-      const [u, v] = mid(faces[k]!);
-      return Math.hypot(x! - u!, y! - v!) < Math.max(iod(faces[i]!), iod(faces[k]!));
-    });
-    if (dup) repeats.add(i);
-    else kept.push(i);
-  }
-  return repeats;
-}
-
 export function cropName(relPath: string, faceIndex: number): string {
   const ext = extname(relPath);
   return `${ext ? relPath.slice(0, -ext.length) : relPath}.face${faceIndex}.png`;
 }
 
-export async function defaultFacesRoot(store: Store, root: string, o: { minScore: number; minFace: number; margin: number; size: number; dedupe: number | null }): Promise<string> {
+export async function defaultFacesRoot(store: Store, root: string, o: { margin: number; size: number }): Promise<string> {
   const key = createHash('sha256').update(JSON.stringify({ root, margin: o.margin, size: o.size })).digest('hex').slice(0, 8);
   return join(dirname(store.file), 'faces', `${basename(root)}-${key}`);
 }
@@ -103,6 +88,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     margin: opts.margin ?? FACES_DEFAULTS.margin,
     size: opts.size ?? FACES_DEFAULTS.size,
     dedupe: opts.dedupe ?? null,
+    tiles: opts.tiles ?? FACES_DEFAULTS.tiles,
   };
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const source = await scanDataset(store, dir, { maxPixels, ...(opts.signal ? { signal: opts.signal } : {}), onProgress: (d, t) => opts.onProgress?.('scanning', d, t) });
@@ -115,7 +101,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
 
   const derivedDs = store.ensureDataset(derivedRoot, `${basename(root)} (faces)`);
   if (derivedDs.source_dataset_id !== null && derivedDs.source_dataset_id !== source.datasetId) throw new Error(`the folder ${outRoot} holds the faces of another dataset (${store.dataset(derivedDs.source_dataset_id)?.root ?? derivedDs.source_dataset_id}): choose another (--faces-out)`);
-  const detector = detectorId();
+  const detector = detectorId(s.tiles);
   const suggestions = suggestionSource();
   linkDerived(store.db, derivedDs.id, source.datasetId, { kind: 'faces', detector, ...s });
   const drops = droppedKeys(store.db, derivedDs.id);
@@ -158,7 +144,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
       const t0 = performance.now();
       det ??= await (await import('./detector.js')).FaceDetector.create(opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {});
       const im = await decode();
-      result = { detector, width: im.width, height: im.height, faces: await det.detect(im) };
+      result = { detector, width: im.width, height: im.height, faces: await det.detect(im, { tiles: s.tiles }) };
       detectSeconds += (performance.now() - t0) / 1000;
       writeFileAtomic(cacheFile, Buffer.from(JSON.stringify(result)));
       computed++;
@@ -282,7 +268,7 @@ export async function dropFace(store: Store, faceId: number, undo = false): Prom
   recordDrop(store.db, f.dataset_id, f.source_sha256, f.face_index, true);
   const source = ds.source_dataset_id !== null ? store.dataset(ds.source_dataset_id) : undefined;
   if (!source) throw new Error(`the photos the faces of ${ds.root} came from are no longer in the store: scan them again with --faces`);
-  const d = JSON.parse(ds.derive ?? '{}') as Partial<{ minScore: number; minFace: number; margin: number; size: number; dedupe: number | null }>;
-  await ingestFaces(store, source.root, { out: ds.root, ...(d.minScore !== undefined ? { minScore: d.minScore } : {}), ...(d.minFace !== undefined ? { minFace: d.minFace } : {}), ...(d.margin !== undefined ? { margin: d.margin } : {}), ...(d.size !== undefined ? { size: d.size } : {}), dedupe: d.dedupe ?? null });
+  const d = JSON.parse(ds.derive ?? '{}') as Partial<{ minScore: number; minFace: number; margin: number; size: number; dedupe: number | null; tiles: number }>;
+  await ingestFaces(store, source.root, { out: ds.root, ...(d.tiles !== undefined ? { tiles: d.tiles } : {}), ...(d.minScore !== undefined ? { minScore: d.minScore } : {}), ...(d.minFace !== undefined ? { minFace: d.minFace } : {}), ...(d.margin !== undefined ? { margin: d.margin } : {}), ...(d.size !== undefined ? { size: d.size } : {}), dedupe: d.dedupe ?? null });
   return store.db.prepare('SELECT * FROM faces WHERE dataset_id = ? AND source_sha256 = ? AND face_index = ? ORDER BY id LIMIT 1').get(f.dataset_id, f.source_sha256, f.face_index) as FaceRow;
 }

@@ -16,8 +16,8 @@ export function facePackageVersion(): string {
 }
 
 /** What made a detection: recorded with every cached result, so a different model is a different key. */
-export function detectorId(): string {
-  return `${FACE_PACKAGE}@${facePackageVersion()} blazeface+facemesh+iris`;
+export function detectorId(tiles = 1): string {
+  return `${FACE_PACKAGE}@${facePackageVersion()} blazeface+facemesh+iris${tiles > 1 ? ` tiles ${tiles}×${tiles}` : ''}`;
 }
 
 
