@@ -5,6 +5,18 @@ import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { camd, sql } from '../support/cli.js';
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { CLM_DIR } from '../support/fixtures.js';
+import { seeFace, teacherTokens } from '../../trainer/src/probe/see.js';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
+import { CHECKPOINT_FORMAT, readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { presetConfig } from '../../trainer/src/model/config.js';
+import { CamdTrainer } from '../../trainer/src/train/step.js';
+import { IDENTITY_GEOMETRY } from '../../trainer/src/model/posembed.js';
+import { layerNorm } from '../../trainer/src/model/vit.js';
+import { VGGFACE2_MEAN, VGGFACE2_STD } from '../../trainer/src/data/augment.js';
 
 describe('probe', () => {
   it('camd pretrain --probe-data: k-NN and linear-probe metrics of both encoders at every 2nd epoch and at the end; camd probe compares', async () => {
@@ -45,5 +57,79 @@ describe('probe', () => {
     const half = camd(['pretrain', '--data', data, '--probe-data', probe, '--out', join(tempDir('run'), 'x'), '--db', db]);
     expect(half.status).toBe(2);
     expect(half.stderr).toMatch(/probeFormat|--probe-format/);
+  }, 240_000);
+
+  it('what the model sees: per-patch prediction quality and attention as the model computes them, PNGs of the grid, a 2-D map with labels', async () => {
+    const data = faceFolder(8, 'see-faces');
+    const db = join(tempDir('db'), 'camd.db');
+    const out = join(tempDir('run'), 'pre');
+    const r = camd(['pretrain', '--json', '--data', data, '--preset', 'micro', '--img-size', '32', '--batch', '4', '--steps', '4', '--warmup-epochs', '0', '--blr', '0.05', '--out', out, '--db', db]);
+    expect(r.status, r.stderr).toBe(0);
+    const ck = String(r.events.find((e) => e.type === 'done')!['checkpoint']);
+    const face = join(CLM_DIR, 'audrey.jpg');
+    await selectBackend('cpu');
+    const v = await seeFace({ checkpoint: ck, image: face, maskRatio: 0.5, seed: 3 });
+    expect([v.grid, v.cosine.length, v.attention.length, v.mask.length]).toEqual([4, 16, 16, 16]);
+    expect(v.mask.filter((m) => m === 1)).toHaveLength(8); // round(0.5 · 16)
+    expect(v.attention.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    // the same numbers from the model's own student and teacher, with the same mask and identity geometry
+    const file = readTensorFile(ck, CHECKPOINT_FORMAT);
+    const st = file.state as { step: number; optimizer_step: number; settings: { preset: 'micro'; imgSize: number } };
+    const cfg = presetConfig('micro', { imgSize: 32, maskRatio: 0.5 });
+    const trainer = new CamdTrainer(cfg, 0, { epochs: 1, itersPerEpoch: 1, batchSize: 1 });
+    trainer.importTensors(file.tensors, st.step, st.optimizer_step, ck);
+    const x = tf.tidy(() => tf.tensor(Array.from(v.face), [1, 32, 32, 3]).div(255).sub(tf.tensor1d([...VGGFACE2_MEAN])).div(tf.tensor1d([...VGGFACE2_STD]))) as tf.Tensor4D;
+    const t = trainer.model.teacher(x);
+    const s = trainer.model.student(x, trainer.model.visibleIndices([Uint8Array.from(v.mask)]), trainer.model.relativeEmbedding([IDENTITY_GEOMETRY]));
+    const P = (await s.pred.array()) as number[][][];
+    const T = (await layerNorm(t.target, 1e-5).array()) as number[][][];
+    for (let n = 0; n < 16; n++) {
+      const dot = P[0]![n]!.reduce((a, p, d) => a + p * T[0]![n]![d]!, 0);
+      const cos = dot / (Math.hypot(...P[0]![n]!) * Math.hypot(...T[0]![n]!));
+      expect(v.cosine[n]!).toBeCloseTo(cos, 4);
+    }
+    const masked = v.cosine.filter((_, n) => v.mask[n] === 1);
+    expect(v.meanCosineMasked).toBeCloseTo(masked.reduce((a, b) => a + b, 0) / masked.length, 9);
+    // the attention's encoder path is the teacher's: its tokens after every block equal the teacher's last distilled layer
+    const tokens = teacherTokens(file.tensors, cfg.model, x, cfg.model.depth);
+    const mine = (await tokens.slice([0, 1, 0], [-1, -1, -1]).array()) as number[][][];
+    const theirs = (await t.globals.at(-1)!.array()) as number[][][];
+    expect(cfg.model.distillLayers.at(-1)).toBe(cfg.model.depth - 1);
+    for (let n = 0; n < 16; n++) for (let c = 0; c < cfg.model.embedDim; c += 7) expect(mine[0]![n]![c]!).toBeCloseTo(theirs[0]![n]![c]!, 4);
+    tf.dispose([x, tokens, s.pred, ...s.locals, t.target, ...t.globals]);
+    trainer.dispose();
+
+    // the CLI writes the pictures: the grid scaled up (32 px × 8), the masked patches outlined in white
+    const pics = tempDir('see');
+    const c = camd(['see', '--json', '--checkpoint', ck, '--image', face, '--mask-ratio', '0.5', '--seed', '3', '--out', pics]);
+    expect(c.status, c.stderr).toBe(0);
+    expect((c.events.at(-1) as unknown as { face: { meanCosineMasked: number } }).face.meanCosineMasked).toBeCloseTo(v.meanCosineMasked, 4);
+    const png = await sharp(join(pics, 'prediction.png')).raw().toBuffer({ resolveWithObject: true });
+    expect([png.info.width, png.info.height]).toEqual([256, 256]);
+    const white = (x: number, y: number) => [0, 1, 2].every((k) => png.data[(y * 256 + x) * png.info.channels + k] === 255);
+    for (let n = 0; n < 16; n++) {
+      const [gy, gx] = [Math.floor(n / 4), n % 4];
+      const centre = white(gx * 64 + 32, gy * 64 + 32);
+      expect(centre).toBe(false); // the inside of a patch is its colour
+    }
+    // the top edge of a patch is white exactly when the patch is masked and the one above is not (or it is the top row)
+    for (let n = 0; n < 16; n++) {
+      const edge = v.mask[n] === 1 && (n < 4 || v.mask[n - 4] === 0);
+      expect(white((n % 4) * 64 + 32, Math.floor(n / 4) * 64 + 1), `patch ${n}`).toBe(edge);
+    }
+    expect(v.mask.some((m, n) => m === 1 && (n < 4 || v.mask[n - 4] === 0))).toBe(true);
+    const bad = camd(['see', '--checkpoint', join(out, 'encoder.safetensors'), '--image', face, '--out', pics]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/needs a pre-training checkpoint/);
+
+    // a 2-D map of a labelled folder: one point per face, labels from the folder names
+    const probe = await expressionFolders(4, 5);
+    const m = camd(['see', '--json', '--checkpoint', ck, '--data', probe, '--format', 'folders', '--out', pics, '--db', db]);
+    expect(m.status, m.stderr).toBe(0);
+    const map = JSON.parse(readFileSync(join(pics, 'projection.json'), 'utf8')) as { points: { label: string; x: number; y: number }[]; explained: [number, number]; labels: string[] };
+    expect(map.points).toHaveLength(12);
+    expect(map.labels).toEqual(['frown', 'smile', 'surprise']);
+    expect(map.explained[0]).toBeGreaterThanOrEqual(map.explained[1]);
+    expect((await sharp(join(pics, 'projection.png')).metadata()).width).toBe(900);
   }, 240_000);
 });

@@ -5,6 +5,7 @@ import { knnAccuracy } from '../../trainer/src/probe/knn.js';
 import { scoreFeatures, type ProbeSet } from '../../trainer/src/probe/evaluate.js';
 import { probeAccuracy } from '../../trainer/src/labels/curve.js';
 import { Rng } from '../../trainer/src/util/rng.js';
+import { pca2 } from '../../trainer/src/probe/projection.js';
 
 const f = (...v: number[]) => Float32Array.from(v);
 
@@ -66,5 +67,21 @@ describe('the probe itself', () => {
     // XOR: no line does it; the probe cannot reach 100 %
     const xor = { x: [f(1, 1), f(-1, -1), f(1, -1), f(-1, 1)], y: [[0], [0], [1], [1]] };
     expect(probeAccuracy('fer', 2, 2, xor, xor)).toBeLessThanOrEqual(0.75);
+  });
+});
+
+describe('the 2-D map', () => {
+  it('PCA: points on a line project onto it (first component (1, 2)/√5, all the variance); an axis-aligned cloud gives its axes', () => {
+    const line = pca2([f(-1, -2), f(0, 0), f(1, 2), f(2, 4)].map((x) => Float32Array.from(x, (v) => v + 1))); // shifted: PCA centres
+    expect(line.explained[0]).toBeCloseTo(1, 9);
+    expect(line.explained[1]).toBeCloseTo(0, 9);
+    const s5 = Math.sqrt(5);
+    // centred points t·(1, 2) with t = −1.5, −0.5, 0.5, 1.5: coordinates t·√5 (sign: the larger entry, 2, positive)
+    expect(line.coords.map((c) => c[0])).toEqual([-1.5 * s5, -0.5 * s5, 0.5 * s5, 1.5 * s5].map((v) => expect.closeTo(v, 6)));
+    // variance 4 along x, 1 along y: components x then y, shares 0.8 and 0.2
+    const cloud = pca2([f(2, 0), f(-2, 0), f(0, 1), f(0, -1)]);
+    expect(cloud.explained[0]).toBeCloseTo(8 / 10, 9);
+    expect(cloud.explained[1]).toBeCloseTo(2 / 10, 9);
+    expect(cloud.coords.map((c) => c.map((v) => Math.round(v * 1e6) / 1e6 + 0))).toEqual([[2, 0], [-2, 0], [0, 1], [0, -1]]);
   });
 });
