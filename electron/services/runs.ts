@@ -40,6 +40,12 @@ export class Runs {
     let spec: Record<string, unknown>;
     let parent: string | null = null;
     if (req.kind === 'pretrain') {
+      // a probe set is one of the app's datasets (labelled in the app), never a path of the renderer's choosing
+      if (req.settings.probeData !== undefined) {
+        const known = this.store.db.prepare('SELECT root FROM datasets WHERE root = ?').pluck().get(req.settings.probeData) as string | undefined;
+        if (!known) throw new CamdError('input', 'the probe set must be one of your datasets', 'probeData');
+        if (req.settings.probeFormat !== 'store') throw new CamdError('input', "the probe set's labels are the ones made in the app (format store)", 'probeFormat');
+      }
       spec = { ...req.settings, data: dataset.root, out };
       parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
       if (req.settings.backend === 'wasm') {

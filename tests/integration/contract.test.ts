@@ -302,6 +302,14 @@ describe('fine-tuning, labels, evaluations, system', () => {
     expect(existsSync(join(h.app.paths.runs, run.id))).toBe(false);
   });
 
+  it('a probe set must be one of the app\'s datasets, with its labels from the store', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(8, 'probe-app'));
+    const other = tempDir('not-a-dataset');
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 2, probeData: other, probeFormat: 'store' } }))).toMatchObject({ cause: 'input', field: 'probeData' });
+    const root = (await h.client.call('datasets.list', {})).find((d) => d.id === dataset)!.root;
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 2, probeData: root, probeFormat: 'folders' } }))).toMatchObject({ cause: 'input', field: 'probeFormat' });
+  });
+
   it('an estimate of the time per epoch from three measured steps; runs listed with their key settings and headline number', async () => {
     const { id: dataset } = await addAndScan(faceFolder(12, 'estimate'));
     const e = await h.client.call('runs.estimate', { dataset, settings: { preset: 'micro', batch: 4, epochs: 10 } });

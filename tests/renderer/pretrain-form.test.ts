@@ -11,7 +11,7 @@ vi.mock('../../renderer/src/api.js', () => ({
   api: {
     call: vi.fn(async (op: string, params: unknown) => {
       calls.push({ op, params });
-      if (op === 'datasets.list') return [{ id: 7, name: 'faces', root: '/f', created_at: '', scanned_at: '', image_count: 40, bad_count: 0, labelled_count: 0 }];
+      if (op === 'datasets.list') return [{ id: 7, name: 'faces', root: '/f', created_at: '', scanned_at: '', image_count: 40, bad_count: 0, labelled_count: 0, source_dataset_id: null }, { id: 8, name: 'expressions', root: '/e', created_at: '', scanned_at: '', image_count: 60, bad_count: 0, labelled_count: 48, source_dataset_id: null }];
       if (op === 'jobs.list') return [];
       if (op === 'datasets.images') return { total: 0, items: [] };
       if (op === 'system.info') return { version: '0', node: 'v20', platform: 'linux', dataDir: '/d', store: '/d/camd.db', backends: { wasm: { loaded: true, selectedByAuto: true }, cpu: { loaded: true } } };
@@ -85,5 +85,20 @@ describe('the pre-training form', () => {
     const create = calls.find((c) => c.op === 'runs.create')!;
     expect(create.params).toMatchObject({ kind: 'pretrain', dataset: 7, name: 'my run', settings: { preset: 'micro', batch: 4, maskRatio: 0.4, epochs: 100, backend: 'auto' } });
     expect(router.currentRoute.value.path).toBe('/runs/new-run');
+  });
+
+  it('a probe set: only datasets with labels are offered; the run gets the probe monitor on their labels', async () => {
+    const { w } = await form();
+    const options = w.findAll('#p-probe option').map((o) => o.text());
+    expect(options).toEqual(['none', 'expressions (48 labelled)']);
+    expect(w.find('#p-probe-every').exists()).toBe(false);
+    await w.find('#p-probe').setValue('8');
+    await w.find('#p-probe-every').setValue('5');
+    await w.find('#p-preset').setValue('micro');
+    await w.find('#p-batch').setValue('4');
+    await w.find('form').trigger('submit');
+    await flushPromises();
+    const create = calls.filter((c) => c.op === 'runs.create').at(-1)!;
+    expect((create.params as { settings: unknown }).settings).toMatchObject({ probeData: '/e', probeFormat: 'store', probeEvery: 5 });
   });
 });

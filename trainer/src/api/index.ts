@@ -11,6 +11,8 @@
  *   scan(spec, sink, signal)          index a folder of images into the store
  *   scanFaces(spec, sink, signal)     …and find, align and crop its faces into a derived dataset
  *   maskPreview(spec)                 the two views and block mask the trainer would make
+ *   runProbe(spec, sink)              k-NN and linear-probe accuracy of encoders on a labelled folder
+ *   seeFace / runSee(spec, sink)      what the model sees: per-patch prediction quality, attention, a 2-D map
  *   labels.*(store.db, …)             labelling: schemas, writes, undo/redo, queue, progress, splits, exports
  */
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
@@ -146,6 +148,10 @@ export { writeFileAtomic } from '../util/atomic-file.js';
 export { reasonOf } from '../util/system-errors.js';
 export { scanDataset, type BadFile } from '../data/scan.js';
 export { dropFace } from '../faces/ingest.js';
+export { runProbe, type ProbeSpec, type ProbeResult, type ProbeRow } from '../probe/run.js';
+export { seeFace, heatPng, type FaceView } from '../probe/see.js';
+export { runSee, type SeeSpec, type SeeResult } from '../probe/see-run.js';
+export { pca2, projectionPng } from '../probe/projection.js';
 export { alignmentFor } from '../faces/align.js';
 export { FACES_DEFAULTS } from './defaults.js';
 export { facesOfSourceImage, faceOfCrop, faceById, recordDrop, type FaceRow } from '../faces/face-store.js';
