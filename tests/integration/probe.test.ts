@@ -51,6 +51,9 @@ describe('probe', () => {
     const human = camd(['probe', '--checkpoint', join(out, 'encoder.safetensors'), '--data', probe, '--format', 'folders', '--db', db]);
     expect(human.stdout).toMatch(/^3 classes, top-1 accuracy; /);
     expect(human.stdout).toMatch(/encoder\.safetensors\s+\d\.\d{3}\s+\d\.\d{3}\s+\d+\.\d/);
+    const cv = camd(['probe', '--json', '--pixels', '--folds', '3', '--data', probe, '--format', 'folders', '--db', db]);
+    expect(cv.status, cv.stderr).toBe(0);
+    expect(cv.events.at(-1)).toMatchObject({ split: '3-fold cross-validation over all 36 probe faces', rows: [{ name: 'pixels', test: 36 }] });
     const none = camd(['probe', '--data', probe, '--format', 'folders', '--db', db]);
     expect(none.status).toBe(2);
     expect(none.stderr.trim()).toBe('camd: nothing to probe: give --checkpoint FILE (any number), --random or --pixels');

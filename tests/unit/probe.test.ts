@@ -2,7 +2,7 @@
 // sanity of the probe itself: features without the label score at chance, features with it high.
 import { describe, expect, it } from 'vitest';
 import { knnAccuracy } from '../../trainer/src/probe/knn.js';
-import { scoreFeatures, type ProbeSet } from '../../trainer/src/probe/evaluate.js';
+import { crossValidated, scoreFeatures, type ProbeSet } from '../../trainer/src/probe/evaluate.js';
 import { probeAccuracy } from '../../trainer/src/labels/curve.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 import { pca2 } from '../../trainer/src/probe/projection.js';
@@ -59,6 +59,21 @@ describe('the probe itself', () => {
     const s1 = scoreFeatures(clear.set, clear.feats);
     expect(s1.knn).toBeGreaterThan(0.9);
     expect(s1.linear).toBeGreaterThan(0.95);
+  });
+
+  it('cross-validation measures every face once, by probes that never saw it', () => {
+    const clear = synthetic(4, 50);
+    const cv = crossValidated(clear.set, clear.feats, 5);
+    expect(cv.test).toBe(50);
+    expect(cv.train).toBe(40);
+    expect(cv.knn).toBeGreaterThan(0.9);
+    // a face whose feature is unique but whose label is noise: 1-NN on itself would be perfect, held out it is chance
+    const rng = new Rng(11);
+    const items = Array.from({ length: 60 }, (_, i) => ({ path: `${i}`, sha256: String(i).padStart(64, '0'), labels: [rng.next() < 0.5 ? 1 : 0], split: 'train' as const }));
+    const feats = new Map(items.map((it) => [it.sha256, Float32Array.from({ length: 8 }, () => rng.normal())]));
+    const noise = crossValidated({ root: '/', task: 'fer', names: ['a', 'b'], train: items, test: [], splitNote: '' }, feats, 6);
+    expect(Math.abs(noise.knn - 0.5)).toBeLessThan(0.2);
+    expect(() => crossValidated(clear.set, clear.feats, 1)).toThrow(/--folds must be between 2/);
   });
 
   it('the linear probe separates what a line separates, and only that', () => {

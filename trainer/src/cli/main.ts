@@ -193,6 +193,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--preset <name>', 'architecture of --random without a checkpoint (default tiny)')
     .option('--img-size <px>', 'input size of --random without a checkpoint')
     .option('--seed <n>', 'seed of the 70/30 split of a folder without held-out faces (default 0)')
+    .option('--folds <k>', 'k-fold cross-validation over every probe face instead of the split (steadier on small probe sets)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--db <file>', 'the store (default ~/.camd/camd.db)')
     .option('--json', 'one JSON object {type: "probe", task, classes, split, rows}')

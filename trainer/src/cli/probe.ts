@@ -16,6 +16,7 @@ export interface ProbeCliOptions {
   preset?: string;
   imgSize?: string;
   seed?: string;
+  folds?: string;
   backend?: string;
   db?: string;
   json?: boolean;
@@ -27,6 +28,7 @@ export async function probeCommand(o: ProbeCliOptions): Promise<void> {
   if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
   const imgSize = parseNumber('--img-size', o.imgSize, 'int');
   const seed = parseNumber('--seed', o.seed, 'int');
+  const folds = parseNumber('--folds', o.folds, 'int');
   const con = new CliConsole();
   let bar = false;
   try {
@@ -41,6 +43,7 @@ export async function probeCommand(o: ProbeCliOptions): Promise<void> {
         ...(o.preset ? { preset: o.preset as PresetName } : {}),
         ...(imgSize !== undefined ? { imgSize } : {}),
         ...(seed !== undefined ? { seed } : {}),
+        ...(folds !== undefined ? { folds } : {}),
         ...(o.backend ? { backend: o.backend } : {}),
         ...(o.db ? { db: resolve(o.db) } : {}),
       },

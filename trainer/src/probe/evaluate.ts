@@ -113,9 +113,34 @@ export function scoreFeatures(set: ProbeSet, feats: Map<string, Float32Array>, s
   return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knnAccuracy(set.task, K, train, test), linear: probeAccuracy(set.task, D, K, train, test), train: train.x.length, test: test.x.length, seconds };
 }
 
-/** Features and both probes for one encoder. */
-export async function probeEncoder(model: ModelConfig, tensors: Map<string, NamedArray> | 'random' | 'pixels', set: ProbeSet, dbFile: string, onProgress?: (done: number, total: number) => void): Promise<ProbeScores> {
+/**
+ * k-fold cross-validation over every probe face (train and test alike): each face is measured
+ * once, by probes trained on the other folds; the accuracies are the folds' counts pooled. Folds
+ * are a seeded shuffle (by content hash first, so the same faces give the same folds).
+ */
+export function crossValidated(set: ProbeSet, feats: Map<string, Float32Array>, folds: number, seed = 0, seconds = 0): ProbeScores {
+  const all = [...set.train, ...set.test].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+  if (folds < 2 || folds > all.length) throw new UserError(`--folds must be between 2 and the ${all.length} probe faces, got ${folds}`, 2, 'folds');
+  const rng = new Rng(seed);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  let knn = 0;
+  let linear = 0;
+  for (let k = 0; k < folds; k++) {
+    const test = all.filter((_, i) => i % folds === k);
+    const train = all.filter((_, i) => i % folds !== k);
+    const s = scoreFeatures({ ...set, train, test }, feats);
+    knn += s.knn * test.length;
+    linear += s.linear * test.length;
+  }
+  return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knn / all.length, linear: linear / all.length, train: all.length - Math.ceil(all.length / folds), test: all.length, seconds };
+}
+
+/** Features and both probes for one encoder (`folds`: cross-validated instead of the split). */
+export async function probeEncoder(model: ModelConfig, tensors: Map<string, NamedArray> | 'random' | 'pixels', set: ProbeSet, dbFile: string, onProgress?: (done: number, total: number) => void, folds?: number): Promise<ProbeScores> {
   const t0 = performance.now();
   const feats = await probeFeatures(model, tensors, set, dbFile, onProgress);
-  return scoreFeatures(set, feats, (performance.now() - t0) / 1000);
+  return folds ? crossValidated(set, feats, folds, 0, (performance.now() - t0) / 1000) : scoreFeatures(set, feats, (performance.now() - t0) / 1000);
 }

@@ -25,6 +25,8 @@ export interface ProbeSpec {
   preset?: PresetName;
   imgSize?: number;
   seed?: number;
+  /** k-fold cross-validation over every probe face instead of the split (small probe sets). */
+  folds?: number;
   db?: string;
   backend?: string;
 }
@@ -64,10 +66,12 @@ export async function runProbe(spec: ProbeSpec, emit: EventSink): Promise<ProbeR
     const set = await loadProbeSet(store, spec.format, spec.data, { ...(spec.seed !== undefined ? { seed: spec.seed } : {}), ...(spec.schema ? { schema: spec.schema } : {}) });
     const rows: ProbeRow[] = [];
     const progress = (done: number, total: number) => emit({ type: 'progress', phase: 'features', done, total });
-    for (const e of encoders) rows.push({ name: basename(e.file), source: e.file, ...(await probeEncoder(e.model, e.tensors, set, store.file, progress)) });
-    if (spec.random) rows.push({ name: 'untrained (random init)', source: `same architecture, fine-tuning's initialisation, seed 0 (${base.embedDim} wide, ${base.depth} deep, ${base.imgSize} px)`, ...(await probeEncoder(base, 'random', set, store.file, progress)) });
-    if (spec.pixels) rows.push({ name: 'pixels', source: `the normalised ${base.imgSize}-px input averaged to 16×16×3`, ...(await probeEncoder(base, 'pixels', set, store.file, progress)) });
-    return { task: set.task, classes: set.names.length, split: set.splitNote, rows };
+    const f = spec.folds;
+    for (const e of encoders) rows.push({ name: basename(e.file), source: e.file, ...(await probeEncoder(e.model, e.tensors, set, store.file, progress, f)) });
+    if (spec.random) rows.push({ name: 'untrained (random init)', source: `same architecture, fine-tuning's initialisation, seed 0 (${base.embedDim} wide, ${base.depth} deep, ${base.imgSize} px)`, ...(await probeEncoder(base, 'random', set, store.file, progress, f)) });
+    if (spec.pixels) rows.push({ name: 'pixels', source: `the normalised ${base.imgSize}-px input averaged to 16×16×3`, ...(await probeEncoder(base, 'pixels', set, store.file, progress, f)) });
+    const n = set.train.length + set.test.length;
+    return { task: set.task, classes: set.names.length, split: f ? `${f}-fold cross-validation over all ${n} probe faces` : set.splitNote, rows };
   } finally {
     store.close();
   }
