@@ -282,6 +282,26 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await expect.poll(() => b.page.getByTestId('last-change').textContent()).toMatch(/^Last change: ben, .* \(accepted prediction\)$/);
   });
 
+  it('a pre-training run with a probe set: the labelled faces measure the representation, drawn as curves', async () => {
+    await fillPretrain('probed', '0.5');
+    await b.page.fill('#p-steps', '12');
+    const probeOption = await b.page.locator('#p-probe option').filter({ hasText: 'labelled' }).first().getAttribute('value');
+    expect(probeOption).not.toBeNull();
+    await b.page.selectOption('#p-probe', probeOption!);
+    await b.page.fill('#p-probe-every', '1');
+    await b.shot('pretrain-probe');
+    await b.page.click('button:has-text("Start pre-training")');
+    await b.page.waitForURL(/#\/runs\//);
+    await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 150_000 }).toMatch(/^(done|failed|stopped)$/);
+    await b.shot('run-probe');
+    expect(await b.page.locator('h1 .badge').textContent(), (await b.page.locator('main').textContent())?.slice(-1500)).toBe('done');
+    const chart = b.page.getByTestId('probe-chart');
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => chart.textContent()).toMatch(/k-NN \(teacher\)/);
+    await b.shot('run-probe');
+    await axe('run-probe');
+  }, 200_000);
+
   it('finds the faces of a folder of photos: a dataset of face crops, boxes and landmarks over the photo, a wrong detection dropped', async () => {
     const photos = tempDir('e2e-photos');
     const tiles = await Promise.all(['franck_02159.jpg', 'audrey.jpg', 'obama4_crop.jpg'].map((f) => sharp(join(CLM_DIR, f)).resize(280, 280, { fit: 'cover' }).toBuffer()));

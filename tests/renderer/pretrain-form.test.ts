@@ -15,6 +15,7 @@ vi.mock('../../renderer/src/api.js', () => ({
       if (op === 'jobs.list') return [];
       if (op === 'datasets.images') return { total: 0, items: [] };
       if (op === 'system.info') return { version: '0', node: 'v20', platform: 'linux', dataDir: '/d', store: '/d/camd.db', backends: { wasm: { loaded: true, selectedByAuto: true }, cpu: { loaded: true } } };
+      if (op === 'labels.schemas') return [{ id: 3, dataset_id: 8, name: 'expressions', task: 'fer', template: null, split_seed: null, created_at: '', fields: [] }];
       if (op === 'runs.create') return { id: 'new-run', kind: 'pretrain', name: null, status: 'queued', last_step: 0 };
       return [];
     }),
@@ -93,12 +94,14 @@ describe('the pre-training form', () => {
     expect(options).toEqual(['none', 'expressions (48 labelled)']);
     expect(w.find('#p-probe-every').exists()).toBe(false);
     await w.find('#p-probe').setValue('8');
+    await flushPromises();
+    expect(w.findAll('#p-probe-schema option').map((o) => o.text())).toEqual(['expressions (one class a face)']);
     await w.find('#p-probe-every').setValue('5');
     await w.find('#p-preset').setValue('micro');
     await w.find('#p-batch').setValue('4');
     await w.find('form').trigger('submit');
     await flushPromises();
     const create = calls.filter((c) => c.op === 'runs.create').at(-1)!;
-    expect((create.params as { settings: unknown }).settings).toMatchObject({ probeData: '/e', probeFormat: 'store', probeEvery: 5 });
+    expect((create.params as { settings: unknown }).settings).toMatchObject({ probeData: '/e', probeFormat: 'store', probeSchema: '3', probeEvery: 5 });
   });
 });
