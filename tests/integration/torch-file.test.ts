@@ -1,0 +1,63 @@
+// The .pth reader on files PyTorch itself wrote (Debian's python3-torch): every tensor's values,
+// dtypes converted, strided views and offsets into shared storages, nested containers and
+// argparse.Namespace; and hostile or broken files refused without running anything.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { flattenTensors, readTorchFile, TorchFileError } from '../../trainer/src/interop/torch-file.js';
+import { PickleRefused, PyObject } from '../../trainer/src/interop/pickle.js';
+import { tempDir } from '../support/folders.js';
+
+const SCRIPT = fileURLToPath(new URL('../support/torch_files.py', import.meta.url));
+const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)).find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+const missing = python ? null : 'no Python with torch (install python3-torch; .ci/run does)';
+if (missing && process.env['CI']) throw new Error(`torch-file tests need ${missing}`);
+if (missing) console.log(`[torch-file] skipped: ${missing}`);
+
+let dir: string;
+beforeAll(() => {
+  if (missing) return;
+  dir = tempDir('torch-files');
+  const r = spawnSync(python!, [SCRIPT, dir], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(r.stderr);
+}, 180_000);
+
+describe.skipIf(missing !== null)('reading torch.save files', () => {
+  it('every tensor as PyTorch has it: float32/16, bfloat16, float64, int64; transposed views and slices of a shared storage; parameters; scalars', async () => {
+    const f = await readTorchFile(join(dir, 'good.pth'));
+    const root = f.root as Map<string, unknown>;
+    expect([...root.keys()]).toEqual(['model', 'epoch', 'args', 'acc', 'tags', 'pair']);
+    expect(root.get('epoch')).toBe(41);
+    expect(root.get('acc')).toBe(0.875);
+    expect(root.get('tags')).toEqual(['a', 'b']);
+    expect(root.get('pair')).toEqual([1, 2]);
+    const args = root.get('args') as PyObject;
+    expect(args).toBeInstanceOf(PyObject);
+    expect(args.state).toEqual({ model: 'vit_tiny', input_size: 112, mask_ratio: 0.6, blr: 1.5e-4 });
+    const tensors = flattenTensors(root.get('model'));
+    const expected = readFileSync(join(dir, 'good.expected'), 'utf8').trim().split('\n').map((l) => {
+      const [name, shape, ...values] = l.split(' ');
+      return { name: name!, shape: JSON.parse(shape!) as number[], values: values.map(Number) };
+    });
+    expect([...tensors.keys()]).toEqual(expected.map((e) => e.name));
+    for (const e of expected) {
+      const t = tensors.get(e.name)!;
+      expect(t.shape, e.name).toEqual(e.shape);
+      expect(Array.from(t.values()), e.name).toEqual(e.values.map((v) => Math.fround(v)));
+    }
+    expect(tensors.get('half')!.dtype).toBe('float16');
+    expect(tensors.get('bf16')!.dtype).toBe('bfloat16');
+    expect(tensors.get('num_batches_tracked')!.dtype).toBe('int64');
+  });
+
+  it('hostile files are refused by name and nothing runs; a truncated or legacy file is one clear error', async () => {
+    await expect(readTorchFile(join(dir, 'evil-os-system.pth'))).rejects.toThrow(new PickleRefused('the file refers to the Python object posix.system, which a checkpoint has no need of: refused (nothing was run)'));
+    await expect(readTorchFile(join(dir, 'evil-eval.pth'))).rejects.toThrow(/the Python object (__builtin__|builtins)\.eval, which a checkpoint has no need of: refused/);
+    expect(existsSync(join(dir, 'PWNED'))).toBe(false);
+    expect(existsSync(join(dir, 'PWNED2'))).toBe(false);
+    await expect(readTorchFile(join(dir, 'truncated.pth'))).rejects.toThrow(TorchFileError);
+    await expect(readTorchFile(join(dir, 'legacy.pth'))).rejects.toThrow(/legacy format .* torch\.save\(torch\.load\(path\), path\) in PyTorch ≥ 1\.6/);
+  });
+});
