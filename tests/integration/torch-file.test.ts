@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { flattenTensors, readTorchFile, TorchFileError } from '../../trainer/src/interop/torch-file.js';
 import { PickleRefused, PyObject } from '../../trainer/src/interop/pickle.js';
 import { tempDir } from '../support/folders.js';
+import { camd } from '../support/cli.js';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
+import { Classifier, readEncoder } from '../../trainer/src/finetune/classifier.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/torch_files.py', import.meta.url));
 const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)).find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
@@ -59,5 +63,31 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     expect(existsSync(join(dir, 'PWNED2'))).toBe(false);
     await expect(readTorchFile(join(dir, 'truncated.pth'))).rejects.toThrow(TorchFileError);
     await expect(readTorchFile(join(dir, 'legacy.pth'))).rejects.toThrow(/legacy format .* torch\.save\(torch\.load\(path\), path\) in PyTorch ≥ 1\.6/);
+  });
+
+  it('camd import: a timm-style ViT (a DDP checkpoint) becomes our encoder, whose features equal PyTorch\'s on the same input', async () => {
+    const out = join(tempDir('import'), 'encoder.safetensors');
+    const r = camd(['import', join(dir, 'vit-micro.pth'), '--out', out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.events.at(-1)).toMatchObject({ type: 'import', preset: 'micro', which: 'online', tensors: 28, ignored: ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias'] });
+    const [feats, input] = readFileSync(join(dir, 'vit-micro.features'), 'utf8').trim().split('\n').map((l) => Float32Array.from(l.split(' ').map(Number)));
+    await selectBackend('cpu');
+    const enc = readEncoder(out);
+    expect(enc.model).toMatchObject({ embedDim: 32, depth: 2, numHeads: 2, patchSize: 8, imgSize: 32 });
+    const clf = new Classifier({ model: enc.model, outputs: 1, dropPath: 0 }, 0);
+    clf.loadEncoder(enc.tensors, out);
+    const f = tf.tidy(() => clf.features(tf.tensor4d(input!, [2, 32, 32, 3])));
+    const ours = (await f.data()) as Float32Array;
+    f.dispose();
+    clf.dispose();
+    const scale = Math.max(...Array.from(feats!, Math.abs));
+    for (let i = 0; i < feats!.length; i++) expect(Math.abs(ours[i]! - feats![i]!) / scale, `feature ${i}`).toBeLessThan(1e-5);
+    // the teacher of a file without one, and a width no preset has, are refused with what to do
+    const t = camd(['import', join(dir, 'vit-micro.pth'), '--out', out, '--teacher']);
+    expect(t.status).toBe(2);
+    expect(t.stderr).toMatch(/has no mm_patch_embed\.proj\.weight: not a ViT encoder we can read \(--teacher needs a CAMD pre-training checkpoint/);
+    const bad = camd(['import', join(dir, 'evil-eval.pth'), '--out', out]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/eval, which a checkpoint has no need of: refused \(nothing was run\)/);
   });
 });

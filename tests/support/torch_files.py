@@ -40,3 +40,47 @@ with open(os.path.join(out, 'good.pth'), 'rb') as f:
 with open(os.path.join(out, 'truncated.pth'), 'wb') as f:
     f.write(data[: len(data) // 2])
 print('ok')
+
+# a timm-style ViT (the micro preset's shape: 32 wide, 2 deep, 2 heads, 8-px patches, 32 px), its
+# weights saved as a DDP checkpoint {'model': {'module.…': …}}, and the features of a fixed input as
+# an independent PyTorch forward computes them: LayerNorm(mean of the patch tokens), eps 1e-6
+C, depth, heads, p, S = 32, 2, 2, 8, 32
+N = (S // p) ** 2
+g = torch.Generator().manual_seed(1)
+r = lambda *s: torch.randn(*s, generator=g) * 0.2
+vit = collections.OrderedDict()
+vit['cls_token'] = r(1, 1, C)
+vit['pos_embed'] = r(1, N + 1, C)
+vit['patch_embed.proj.weight'] = r(C, 3, p, p)
+vit['patch_embed.proj.bias'] = r(C)
+for i in range(depth):
+    b = f'blocks.{i}.'
+    vit[b + 'norm1.weight'] = 1 + r(C); vit[b + 'norm1.bias'] = r(C)
+    vit[b + 'attn.qkv.weight'] = r(3 * C, C); vit[b + 'attn.qkv.bias'] = r(3 * C)
+    vit[b + 'attn.proj.weight'] = r(C, C); vit[b + 'attn.proj.bias'] = r(C)
+    vit[b + 'norm2.weight'] = 1 + r(C); vit[b + 'norm2.bias'] = r(C)
+    vit[b + 'mlp.fc1.weight'] = r(4 * C, C); vit[b + 'mlp.fc1.bias'] = r(4 * C)
+    vit[b + 'mlp.fc2.weight'] = r(C, 4 * C); vit[b + 'mlp.fc2.bias'] = r(C)
+vit['fc_norm.weight'] = torch.ones(C); vit['fc_norm.bias'] = torch.zeros(C)
+vit['head.weight'] = r(7, C); vit['head.bias'] = r(7)
+torch.save({'model': collections.OrderedDict(('module.' + k, v) for k, v in vit.items()), 'epoch': 3}, os.path.join(out, 'vit-micro.pth'))
+
+import torch.nn.functional as F
+x = torch.linspace(-2, 2, 2 * 3 * S * S).reshape(2, 3, S, S)
+with torch.no_grad():
+    h = F.conv2d(x, vit['patch_embed.proj.weight'], vit['patch_embed.proj.bias'], stride=p).flatten(2).transpose(1, 2)
+    h = h + vit['pos_embed'][:, 1:]
+    h = torch.cat([(vit['cls_token'] + vit['pos_embed'][:, :1]).expand(2, -1, -1), h], 1)
+    for i in range(depth):
+        b = f'blocks.{i}.'
+        y = F.layer_norm(h, (C,), vit[b + 'norm1.weight'], vit[b + 'norm1.bias'], 1e-6)
+        qkv = F.linear(y, vit[b + 'attn.qkv.weight'], vit[b + 'attn.qkv.bias']).reshape(2, N + 1, 3, heads, C // heads).permute(2, 0, 3, 1, 4)
+        a = ((qkv[0] * (C // heads) ** -0.5) @ qkv[1].transpose(-2, -1)).softmax(-1)
+        h = h + F.linear((a @ qkv[2]).transpose(1, 2).reshape(2, N + 1, C), vit[b + 'attn.proj.weight'], vit[b + 'attn.proj.bias'])
+        y = F.layer_norm(h, (C,), vit[b + 'norm2.weight'], vit[b + 'norm2.bias'], 1e-6)
+        h = h + F.linear(F.gelu(F.linear(y, vit[b + 'mlp.fc1.weight'], vit[b + 'mlp.fc1.bias'])), vit[b + 'mlp.fc2.weight'], vit[b + 'mlp.fc2.bias'])
+    feats = F.layer_norm(h[:, 1:].mean(1), (C,), eps=1e-6)
+with open(os.path.join(out, 'vit-micro.features'), 'w') as f:
+    f.write(' '.join(repr(float(v)) for v in feats.flatten().tolist()) + '\n')
+    f.write(' '.join(repr(float(v)) for v in x.permute(0, 2, 3, 1).flatten().tolist()) + '\n')
+print('vit ok')

@@ -11,6 +11,7 @@ import type { SelftestOptions } from './selftest.js';
 import type { ScanCliOptions } from './scan.js';
 import type { ProbeCliOptions } from './probe.js';
 import type { SeeCliOptions } from './see.js';
+import type { ImportCliOptions } from './import.js';
 import type { PretrainCliOptions } from './pretrain.js';
 import type { EvalCliOptions, FinetuneCliOptions } from './finetune.js';
 import type { ExportCliOptions } from './export.js';
@@ -214,6 +215,16 @@ async function main(argv: string[]): Promise<void> {
     .option('--db <file>', 'the store (default ~/.camd/camd.db)')
     .option('--json', 'one JSON object {type: "see", files, face | projection}')
     .action(async (opts: SeeCliOptions) => (await import('./see.js')).seeCommand(opts));
+
+  program
+    .command('import')
+    .description('a PyTorch ViT encoder (.pth/.pt: timm or MAE ViT weights, a released CAMD classifier or pre-training checkpoint) as our encoder file')
+    .argument('<file>', 'the PyTorch file (torch.save zip format; read without Python and without running anything in it)')
+    .option('--out <file>', 'the encoder file to write (e.g. encoder.safetensors)')
+    .option('--teacher', 'from a CAMD pre-training checkpoint: the momentum (mm_*) encoder instead of the online one')
+    .option('--preset <name>', 'the preset whose head count the weights have (default: the preset of their width and depth)')
+    .option('--json', 'print one JSON object')
+    .action(async (file: string, opts: ImportCliOptions) => (await import('./import.js')).importCommand(file, opts));
 
   program
     .command('worker')
