@@ -82,6 +82,24 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     clf.dispose();
     const scale = Math.max(...Array.from(feats!, Math.abs));
     for (let i = 0; i < feats!.length; i++) expect(Math.abs(ours[i]! - feats![i]!) / scale, `feature ${i}`).toBeLessThan(1e-5);
+    // and back: camd export --format pytorch writes a .pth that torch.load(weights_only=True) reads,
+    // equal to the original weights to the bit; importing it again gives our encoder to the bit
+    const pth = join(tempDir('export'), 'encoder.pth');
+    const x = camd(['export', '--checkpoint', out, '--format', 'pytorch', '--out', pth]);
+    expect(x.status, x.stderr).toBe(0);
+    const check = spawnSync(python!, ['-c', `import torch
+d = torch.load(${JSON.stringify(pth)}, weights_only=True)['model']
+ref = {k[7:]: v for k, v in torch.load(${JSON.stringify(join(dir, 'vit-micro.pth'))})['model'].items() if not k.startswith('module.head') and not k.startswith('module.fc_norm')}
+assert sorted(d) == sorted(ref), (sorted(d), sorted(ref))
+bad = [k for k in d if not torch.equal(d[k], ref[k])]
+print('differ', bad)`], { encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.stdout.trim()).toBe('differ []');
+    const again = join(tempDir('import2'), 'encoder.safetensors');
+    expect(camd(['import', pth, '--out', again]).status).toBe(0);
+    const [e1, e2] = [readEncoder(out), readEncoder(again)];
+    expect([...e2.tensors.keys()].sort()).toEqual([...e1.tensors.keys()].sort());
+    for (const [k, t] of e1.tensors) expect(Array.from(e2.tensors.get(k)!.data), k).toEqual(Array.from(t.data));
     // the teacher of a file without one, and a width no preset has, are refused with what to do
     const t = camd(['import', join(dir, 'vit-micro.pth'), '--out', out, '--teacher']);
     expect(t.status).toBe(2);

@@ -1,7 +1,8 @@
-/** `camd export`: TensorFlow.js LayersModel folder or timm/PyTorch safetensors. */
+/** `camd export`: TensorFlow.js LayersModel folder, timm/PyTorch safetensors, or a PyTorch .pth. */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { exportSafetensors, exportTfjs, readExportable } from '../finetune/export.js';
+import { exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
+import { writeTorchFile } from '../interop/torch-write.js';
 import { selectBackend } from '../backends/ladder.js';
 import { UserError } from '../util/errors.js';
 import { reasonOf } from '../util/system-errors.js';
@@ -25,20 +26,25 @@ function writable(target: string, shown: string): void {
 
 export async function exportCommand(o: ExportCliOptions): Promise<void> {
   if (!o.checkpoint) throw new UserError('--checkpoint is required');
-  if (o.format !== 'tfjs' && o.format !== 'safetensors') throw new UserError(`--format must be tfjs or safetensors, got '${o.format ?? ''}'`);
+  if (o.format !== 'tfjs' && o.format !== 'safetensors' && o.format !== 'pytorch') throw new UserError(`--format must be tfjs, safetensors or pytorch, got '${o.format ?? ''}'`);
   if (!o.out) throw new UserError('--out is required');
   const out = resolve(o.out);
   const kind = existsSync(out) ? (statSync(out).isDirectory() ? 'folder' : 'file') : null;
-  if (o.format === 'safetensors') {
-    if (kind === 'folder') throw new UserError(`--out ${o.out} is a folder; safetensors export writes one file (e.g. ${o.out}/encoder.safetensors)`);
+  const oneFile = o.format === 'safetensors' || o.format === 'pytorch';
+  if (oneFile) {
+    if (kind === 'folder') throw new UserError(`--out ${o.out} is a folder; ${o.format} export writes one file (e.g. ${o.out}/${o.format === 'pytorch' ? 'encoder.pth' : 'encoder.safetensors'})`);
     const parent = dirname(out);
     if (!existsSync(parent)) throw new UserError(`--out ${o.out}: the folder ${parent} does not exist`);
     if (!statSync(parent).isDirectory()) throw new UserError(`--out ${o.out}: ${parent} is a file, not a folder`);
   } else if (kind === 'file') throw new UserError(`--out ${o.out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
-  writable(o.format === 'safetensors' ? dirname(out) : out, o.out);
+  writable(oneFile ? dirname(out) : out, o.out);
   const e = readExportable(resolve(o.checkpoint));
   if (o.format === 'safetensors') exportSafetensors(e, out);
-  else {
+  else if (o.format === 'pytorch') {
+    // {'model': state_dict}, as the released fine-tuning script and timm's loaders read it
+    const sd = new Map(torchTensors(e).map((t) => [t.name, { shape: t.shape, data: t.data }]));
+    await writeTorchFile(out, new Map([['model', sd]]));
+  } else {
     await selectBackend('auto');
     await exportTfjs(e, out);
   }

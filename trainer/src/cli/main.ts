@@ -235,7 +235,7 @@ async function main(argv: string[]): Promise<void> {
     .command('export')
     .description('export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors')
     .option('--checkpoint <file>', 'a camd pretrain checkpoint, encoder.safetensors, or a fine-tuned best.safetensors')
-    .option('--format <name>', 'tfjs (a folder with model.json + weights.bin) or safetensors (timm / PyTorch names and layouts)')
+    .option('--format <name>', 'tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) or pytorch (a .pth that torch.load(weights_only=True) reads: {\'model\': state_dict})')
     .option('--out <path>', 'output folder (tfjs) or file (safetensors)')
     .action(async (opts: ExportCliOptions) => (await import('./export.js')).exportCommand(opts));
 
