@@ -84,3 +84,19 @@ with open(os.path.join(out, 'vit-micro.features'), 'w') as f:
     f.write(' '.join(repr(float(v)) for v in feats.flatten().tolist()) + '\n')
     f.write(' '.join(repr(float(v)) for v in x.permute(0, 2, 3, 1).flatten().tolist()) + '\n')
 print('vit ok')
+
+# the output folders of the released scripts: log.txt as they write it, a checkpoint with their args
+import json
+pre = os.path.join(out, 'torchrun-pretrain')
+os.makedirs(pre, exist_ok=True)
+with open(os.path.join(pre, 'log.txt'), 'w') as f:
+    for e in range(3):
+        f.write(json.dumps({'train_lr': 1e-4 * (e + 1), 'train_loss': 2.0 - 0.5 * e, 'train_loss_dense': 1.0 - 0.1 * e, 'epoch': e}) + '\n')
+pargs = argparse.Namespace(model='CAMD_vit_tiny_patch16', input_size=112, mask_ratio=0.6, batch_size=64, epochs=400, blr=1.5e-4, warmup_epochs=40, seed=0, output_dir=pre)
+torch.save({'model': {'cls_token': torch.zeros(1, 1, 4)}, 'optimizer': {}, 'epoch': 2, 'scaler': {}, 'args': pargs}, os.path.join(pre, 'checkpoint-2.pth'))
+fin = os.path.join(out, 'torchrun-finetune')
+os.makedirs(fin, exist_ok=True)
+with open(os.path.join(fin, 'log.txt'), 'w') as f:
+    for e, acc in enumerate([61.5, 70.25, 68.0]):
+        f.write(json.dumps({'train_lr': 5e-4, 'train_loss': 1.5 - 0.2 * e, 'test_loss': 1.2 - 0.1 * e, 'test_acc1': acc, 'test_acc5': 99.0, 'epoch': e, 'n_parameters': 5526000}) + '\n')
+print('runs ok')

@@ -23,3 +23,30 @@ export async function importCommand(file: string, o: ImportCliOptions): Promise<
       `  written: ${r.out} (camd finetune --init, camd probe --checkpoint, camd see --data read it)\n`,
   );
 }
+
+export interface ImportRunCliOptions {
+  name?: string;
+  db?: string;
+  json?: boolean;
+}
+
+/** `camd import-run DIR`: a torchrun run of the released scripts into the store (interop/import-run.ts). */
+export async function importRunCommand(dir: string, o: ImportRunCliOptions): Promise<void> {
+  const { importRun } = await import('../interop/import-run.js');
+  const { Store } = await import('../store/store.js');
+  const { defaultDbPath } = await import('../util/paths.js');
+  const store = new Store(o.db ? resolve(o.db) : defaultDbPath());
+  try {
+    const r = await importRun(store, resolve(dir), o.name ? { name: o.name } : {});
+    if (o.json) return void process.stdout.write(JSON.stringify({ type: 'import-run', ...r, db: store.file }) + '\n');
+    process.stdout.write(
+      `${r.updated ? 'updated' : 'imported'}: a ${r.kind} run of ${r.epochs} epoch(s) from ${resolve(dir)} (run ${r.runId})\n` +
+        `  metrics by epoch: ${r.metrics.join(', ')}\n` +
+        `  settings: ${r.args ? `the args of ${r.checkpoints[0]?.split('/').pop()}` : 'none found (no readable checkpoint-*.pth with args)'}\n` +
+        `  checkpoints: ${r.checkpoints.length ? r.checkpoints.map((c) => c.split('/').pop()).join(', ') : 'none'} (camd import FILE reads their encoder)\n` +
+        `  store: ${store.file}\n`,
+    );
+  } finally {
+    store.close();
+  }
+}

@@ -11,7 +11,7 @@ import type { SelftestOptions } from './selftest.js';
 import type { ScanCliOptions } from './scan.js';
 import type { ProbeCliOptions } from './probe.js';
 import type { SeeCliOptions } from './see.js';
-import type { ImportCliOptions } from './import.js';
+import type { ImportCliOptions, ImportRunCliOptions } from './import.js';
 import type { PretrainCliOptions } from './pretrain.js';
 import type { EvalCliOptions, FinetuneCliOptions } from './finetune.js';
 import type { ExportCliOptions } from './export.js';
@@ -225,6 +225,15 @@ async function main(argv: string[]): Promise<void> {
     .option('--preset <name>', 'the preset whose head count the weights have (default: the preset of their width and depth)')
     .option('--json', 'print one JSON object')
     .action(async (file: string, opts: ImportCliOptions) => (await import('./import.js')).importCommand(file, opts));
+
+  program
+    .command('import-run')
+    .description("a run of the released scripts (torchrun CAMD_pretrain.py / CAMD_finetune.py: its --output_dir with log.txt and checkpoint-*.pth) into the store, beside local runs")
+    .argument('<dir>', 'the run\'s output folder')
+    .option('--name <name>', 'the run\'s name in the store (default: "<folder> (torchrun)")')
+    .option('--db <file>', 'the store (default ~/.camd/camd.db)')
+    .option('--json', 'print one JSON object')
+    .action(async (dir: string, opts: ImportRunCliOptions) => (await import('./import.js')).importRunCommand(dir, opts));
 
   program
     .command('worker')

@@ -40,7 +40,7 @@ interface StorageRef {
   numel: number;
 }
 
-function readZip(file: string): Promise<Map<string, Buffer>> {
+function readZip(file: string, only?: RegExp): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) return reject(new TorchFileError(`${file} is not a readable zip archive (${err?.message ?? 'unknown error'})`));
@@ -48,7 +48,7 @@ function readZip(file: string): Promise<Map<string, Buffer>> {
       zip.on('error', (e: Error) => reject(new TorchFileError(`${file}: the zip archive is damaged or truncated (${e.message})`)));
       zip.on('end', () => resolve(out));
       zip.on('entry', (entry: yauzl.Entry) => {
-        if (/\/$/.test(entry.fileName)) return zip.readEntry();
+        if (/\/$/.test(entry.fileName) || (only && !only.test(entry.fileName))) return zip.readEntry();
         zip.openReadStream(entry, (e, stream) => {
           if (e || !stream) return reject(new TorchFileError(`${file}: cannot read ${entry.fileName} (${e?.message ?? 'unknown error'})`));
           const parts: Buffer[] = [];
@@ -113,10 +113,14 @@ export interface TorchFile {
   tensors: number;
 }
 
-/** Reads a `torch.save` file. Throws TorchFileError (or PickleRefused) with a message a person can act on. */
-export async function readTorchFile(file: string): Promise<TorchFile> {
+/**
+ * Reads a `torch.save` file. Throws TorchFileError (or PickleRefused) with a message a person can
+ * act on. `pickleOnly` reads the structure without the tensors' storages (their `values()` then
+ * fail): for the `args` and `epoch` of a large checkpoint.
+ */
+export async function readTorchFile(file: string, o: { pickleOnly?: boolean } = {}): Promise<TorchFile> {
   if (isLegacy(file)) throw new TorchFileError(`${file} is in PyTorch's legacy format (saved with _use_new_zipfile_serialization=False or by PyTorch < 1.6), which is not read: load and save it again with torch.save(torch.load(path), path) in PyTorch ≥ 1.6`);
-  const entries = await readZip(file);
+  const entries = await readZip(file, o.pickleOnly ? /\/(data\.pkl|byteorder)$/ : undefined);
   const pkl = [...entries.keys()].find((k) => /^[^/]+\/data\.pkl$/.test(k));
   if (!pkl) throw new TorchFileError(`${file} is a zip archive but not a PyTorch checkpoint (no */data.pkl)`);
   const prefix = pkl.slice(0, -'data.pkl'.length);

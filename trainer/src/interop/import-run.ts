@@ -1,0 +1,102 @@
+/**
+ * `camd import-run DIR`: a run of the released training scripts (`torchrun … CAMD_pretrain.py` or
+ * `CAMD_finetune.py`, their `--output_dir`) into the store, beside local runs: `log.txt` (one JSON
+ * object per epoch: `train_*`, for fine-tuning `test_*`, `epoch`) becomes the run's metrics — their
+ * step is the epoch (1-based), the released scripts log nothing finer — and, for fine-tuning, its
+ * per-epoch test accuracies become evaluations (percentages → fractions, as ours). The `args` the
+ * scripts save in their newest `checkpoint-*.pth` (read without its tensors) become the run's
+ * configuration, with `source: "torchrun"`. Importing the folder again updates the same run.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Store } from '../store/store.js';
+import { UserError } from '../util/errors.js';
+import { readTorchFile } from './torch-file.js';
+import { PyObject } from './pickle.js';
+
+export interface ImportedRun {
+  runId: string;
+  kind: 'pretrain' | 'finetune';
+  epochs: number;
+  metrics: string[];
+  checkpoints: string[];
+  args: Record<string, unknown> | null;
+  updated: boolean;
+}
+
+/** The released names → ours where there is one (so curves of both kinds of run line up in Compare). */
+const RENAME: Record<string, string> = { train_loss: 'loss', train_lr: 'lr' };
+const PERCENT = /^test_acc\d*$/;
+
+export async function importRun(store: Store, dirIn: string, o: { name?: string } = {}): Promise<ImportedRun> {
+  if (!existsSync(dirIn) || !statSync(dirIn).isDirectory()) throw new UserError(`the folder ${dirIn} does not exist`, 2, 'dir');
+  const dir = realpathSync(dirIn);
+  const logFile = join(dir, 'log.txt');
+  if (!existsSync(logFile)) throw new UserError(`${dir} has no log.txt: not the --output_dir of CAMD_pretrain.py or CAMD_finetune.py`, 2, 'dir');
+  const rows: Record<string, unknown>[] = [];
+  readFileSync(logFile, 'utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new UserError(`${logFile} line ${i + 1} is not JSON: ${line.slice(0, 80)}`, 2, 'dir');
+    }
+    if (!v || typeof v !== 'object' || !Number.isInteger((v as { epoch?: unknown }).epoch)) throw new UserError(`${logFile} line ${i + 1} has no integer "epoch"`, 2, 'dir');
+    rows.push(v as Record<string, unknown>);
+  });
+  if (rows.length === 0) throw new UserError(`${logFile} is empty: the run has not finished an epoch`, 2, 'dir');
+  const kind = rows.some((r) => Object.keys(r).some((k) => k.startsWith('test_'))) ? 'finetune' : 'pretrain';
+
+  const checkpoints = readdirSync(dir).filter((f) => /^checkpoint-(\d+|latest)\.pth$/.test(f)).sort((a, b) => (parseInt(b.slice(11), 10) || -1) - (parseInt(a.slice(11), 10) || -1));
+  let args: Record<string, unknown> | null = null;
+  for (const ck of checkpoints) {
+    try {
+      const f = await readTorchFile(join(dir, ck), { pickleOnly: true });
+      const a = f.root instanceof Map ? f.root.get('args') : undefined;
+      if (a instanceof PyObject) {
+        args = Object.fromEntries(Object.entries(a.state).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string'))));
+        break;
+      }
+    } catch {
+      // a checkpoint we cannot read says nothing about the run's settings: the next one may
+    }
+  }
+
+  const points: { step: number; epoch: number; name: string; value: number; t: null }[] = [];
+  const names = new Set<string>();
+  for (const r of rows) {
+    const epoch = (r['epoch'] as number) + 1;
+    for (const [k, v] of Object.entries(r)) {
+      if (k === 'epoch' || k === 'n_parameters' || typeof v !== 'number' || !Number.isFinite(v)) continue;
+      const name = RENAME[k] ?? k;
+      names.add(name);
+      points.push({ step: epoch, epoch, name, value: PERCENT.test(k) ? v / 100 : v, t: null });
+    }
+  }
+  const epochs = Math.max(...rows.map((r) => (r['epoch'] as number) + 1));
+  const planned = typeof args?.['epochs'] === 'number' ? (args['epochs'] as number) : null;
+  const existing = store.db.prepare('SELECT id FROM runs WHERE out_dir = ?').pluck().get(dir) as string | undefined;
+  const runId = existing ?? randomUUID();
+  const config = { source: 'torchrun', log: logFile, checkpoints: checkpoints.map((c) => join(dir, c)), args };
+  const seed = typeof args?.['seed'] === 'number' ? (args['seed'] as number) : 0;
+  store.db.transaction(() => {
+    if (existing) {
+      store.db.prepare('DELETE FROM metrics WHERE run_id = ?').run(runId);
+      store.db.prepare('DELETE FROM evaluations WHERE run_id = ?').run(runId);
+      store.updateRun(runId, { config: JSON.stringify(config) } as never);
+    } else store.createRun({ id: runId, kind, name: o.name ?? `${basename(dir)} (torchrun)`, config, seed, outDir: dir, totalSteps: planned });
+    store.addMetrics(runId, points);
+    if (kind === 'finetune') {
+      const best = Math.max(...rows.map((r) => Number(r['test_acc1'] ?? r['test_acc'] ?? -Infinity)));
+      for (const r of rows) {
+        const acc = r['test_acc1'] ?? r['test_acc'];
+        if (typeof acc !== 'number') continue;
+        store.addEvaluation({ run_id: runId, dataset_id: null, epoch: (r['epoch'] as number) + 1, split: 'test', metric: 'test_acc1' in r ? 'top1' : 'mean_acc', value: acc / 100, selected: acc === best });
+      }
+    }
+    store.updateRun(runId, { status: planned !== null && epochs < planned ? 'stopped' : 'done', last_step: epochs, total_steps: planned ?? epochs, finished_at: new Date(statSync(logFile).mtimeMs).toISOString() });
+  })();
+  return { runId, kind, epochs, metrics: [...names].sort(), checkpoints: config.checkpoints, args, updated: existing !== undefined };
+}
