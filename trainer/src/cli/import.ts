@@ -50,3 +50,23 @@ export async function importRunCommand(dir: string, o: ImportRunCliOptions): Pro
     store.close();
   }
 }
+
+export interface ClusterPackCliOptions {
+  out?: string;
+  gpus?: string;
+  preset?: string;
+  copy?: boolean;
+  json?: boolean;
+}
+
+/** `camd cluster-pack RUN_DIR --out DIR` (interop/cluster-pack.ts). */
+export async function clusterPackCommand(runDir: string, o: ClusterPackCliOptions): Promise<void> {
+  if (!o.out) throw new CamdError('usage', 'camd cluster-pack needs --out DIR');
+  if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
+  const { clusterPack } = await import('../interop/cluster-pack.js');
+  const { parseNumber } = await import('./parse.js');
+  const gpus = parseNumber('--gpus', o.gpus, 'int');
+  const r = clusterPack(resolve(runDir), resolve(o.out), { ...(gpus !== undefined ? { gpus } : {}), ...(o.preset ? { preset: o.preset as PresetName } : {}), ...(o.copy ? { copy: true } : {}) });
+  if (o.json) return void process.stdout.write(JSON.stringify({ type: 'cluster-pack', ...r }) + '\n');
+  process.stdout.write(`${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), flags.json\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box, in a checkout of the released code: NUM_GPUS=N sh run.sh; back here: camd import-run output\n`);
+}

@@ -11,7 +11,7 @@ import type { SelftestOptions } from './selftest.js';
 import type { ScanCliOptions } from './scan.js';
 import type { ProbeCliOptions } from './probe.js';
 import type { SeeCliOptions } from './see.js';
-import type { ImportCliOptions, ImportRunCliOptions } from './import.js';
+import type { ClusterPackCliOptions, ImportCliOptions, ImportRunCliOptions } from './import.js';
 import type { PretrainCliOptions } from './pretrain.js';
 import type { EvalCliOptions, FinetuneCliOptions } from './finetune.js';
 import type { ExportCliOptions } from './export.js';
@@ -234,6 +234,17 @@ async function main(argv: string[]): Promise<void> {
     .option('--db <file>', 'the store (default ~/.camd/camd.db)')
     .option('--json', 'print one JSON object')
     .action(async (dir: string, opts: ImportRunCliOptions) => (await import('./import.js')).importRunCommand(dir, opts));
+
+  program
+    .command('cluster-pack')
+    .description("what a GPU box needs to pre-train a run's setup with the released code under torchrun: the images as its loader reads them, run.sh with the flags, flags.json")
+    .argument('<run>', 'a camd pretrain run folder')
+    .option('--out <dir>', 'the folder to write')
+    .option('--gpus <n>', 'GPUs on the box (the batch is split over them; default 8)')
+    .option('--preset <name>', 'the model size there: base, large or huge (the released code has no tiny or small; default: the run\'s, or base)')
+    .option('--copy', 'copy the images instead of linking them')
+    .option('--json', 'print one JSON object')
+    .action(async (run: string, opts: ClusterPackCliOptions) => (await import('./import.js')).clusterPackCommand(run, opts));
 
   program
     .command('worker')
