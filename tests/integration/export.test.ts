@@ -86,6 +86,6 @@ describe('camd export', () => {
     expect(bad.stderr).toMatch(/is not a usable CAMD checkpoint/);
     const fmt = camd(['export', '--checkpoint', best, '--format', 'onnx', '--out', tempDir('x')]);
     expect(fmt.status).toBe(2);
-    expect(fmt.stderr.trim()).toBe("camd: --format must be tfjs, safetensors or pytorch, got 'onnx'");
+    expect(fmt.stderr.trim()).toBe("camd: --format must be tfjs, safetensors, pytorch or camd-pth, got 'onnx'");
   });
 });

@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
-import { writeTorchFile } from '../interop/torch-write.js';
+import { writeTorchFile, type PickleValue } from '../interop/torch-write.js';
 import { selectBackend } from '../backends/ladder.js';
 import { UserError } from '../util/errors.js';
 import { reasonOf } from '../util/system-errors.js';
@@ -26,11 +26,11 @@ function writable(target: string, shown: string): void {
 
 export async function exportCommand(o: ExportCliOptions): Promise<void> {
   if (!o.checkpoint) throw new UserError('--checkpoint is required');
-  if (o.format !== 'tfjs' && o.format !== 'safetensors' && o.format !== 'pytorch') throw new UserError(`--format must be tfjs, safetensors or pytorch, got '${o.format ?? ''}'`);
+  if (o.format !== 'tfjs' && o.format !== 'safetensors' && o.format !== 'pytorch' && o.format !== 'camd-pth') throw new UserError(`--format must be tfjs, safetensors, pytorch or camd-pth, got '${o.format ?? ''}'`);
   if (!o.out) throw new UserError('--out is required');
   const out = resolve(o.out);
   const kind = existsSync(out) ? (statSync(out).isDirectory() ? 'folder' : 'file') : null;
-  const oneFile = o.format === 'safetensors' || o.format === 'pytorch';
+  const oneFile = o.format === 'safetensors' || o.format === 'pytorch' || o.format === 'camd-pth';
   if (oneFile) {
     if (kind === 'folder') throw new UserError(`--out ${o.out} is a folder; ${o.format} export writes one file (e.g. ${o.out}/${o.format === 'pytorch' ? 'encoder.pth' : 'encoder.safetensors'})`);
     const parent = dirname(out);
@@ -38,6 +38,7 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
     if (!statSync(parent).isDirectory()) throw new UserError(`--out ${o.out}: ${parent} is a file, not a folder`);
   } else if (kind === 'file') throw new UserError(`--out ${o.out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
   writable(oneFile ? dirname(out) : out, o.out);
+  if (o.format === 'camd-pth') return exportReleased(resolve(o.checkpoint), out);
   const e = readExportable(resolve(o.checkpoint));
   if (o.format === 'safetensors') exportSafetensors(e, out);
   else if (o.format === 'pytorch') {
@@ -49,4 +50,26 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
     await exportTfjs(e, out);
   }
   process.stdout.write(`${e.outputs !== null ? `classifier (${e.outputs} outputs)` : 'encoder'} ${e.model.embedDim}×${e.model.depth} at ${e.model.imgSize} px → ${out}\n`);
+}
+
+/** A pre-training checkpoint in the released models_CAMD.py layout: {'model': state_dict, 'epoch': last completed epoch}. */
+async function exportReleased(file: string, out: string): Promise<void> {
+  const { CHECKPOINT_FORMAT, readTensorFile } = await import('../train/checkpoint.js');
+  const { presetConfig } = await import('../model/config.js');
+  const { releasedStateDict } = await import('../interop/camd-export.js');
+  let ck;
+  try {
+    ck = readTensorFile(file, CHECKPOINT_FORMAT);
+  } catch (e) {
+    throw new UserError(`${(e as Error).message} (--format camd-pth takes a camd pretrain checkpoint)`);
+  }
+  const st = ck.state as { step?: unknown; settings?: { preset?: unknown; imgSize?: unknown; maskRatio?: unknown }; schedule?: { itersPerEpoch?: unknown } };
+  const s = st.settings;
+  if (typeof st.step !== 'number' || !s || typeof s.preset !== 'string' || typeof s.imgSize !== 'number' || typeof s.maskRatio !== 'number') throw new UserError(`${file}: its state has no step or settings`);
+  const cfg = presetConfig(s.preset as never, { imgSize: s.imgSize, maskRatio: s.maskRatio });
+  const params = [...ck.tensors.values()].filter((t) => !t.name.startsWith('optim.'));
+  const ipe = typeof st.schedule?.itersPerEpoch === 'number' && st.schedule.itersPerEpoch > 0 ? st.schedule.itersPerEpoch : 1;
+  const epoch = Math.max(0, Math.floor(st.step / ipe) - 1);
+  await writeTorchFile(out, new Map<string, PickleValue>([['model', releasedStateDict(params, cfg) as Map<string, PickleValue>], ['epoch', epoch]]));
+  process.stdout.write(`pre-training checkpoint (step ${st.step}, epoch ${epoch}) in the released models_CAMD.py layout → ${out}\n`);
 }

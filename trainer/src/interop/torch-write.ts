@@ -3,8 +3,8 @@
  * stored entries aligned to 64 bytes, `archive/data.pkl` in pickle protocol 2, one storage a
  * tensor under `archive/data/<key>`, `archive/version`, `archive/byteorder`), using only the names
  * `torch.load(weights_only=True)` accepts: `collections.OrderedDict`,
- * `torch._utils._rebuild_tensor_v2`, `torch.FloatStorage`. Values may be numbers, strings, nested
- * plain objects (dicts) and tensors.
+ * `torch._utils._rebuild_tensor_v2`, `torch.FloatStorage`, `torch.LongStorage`. Values may be
+ * numbers, strings, nested plain objects (dicts) and float32 or int64 tensors.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -15,13 +15,22 @@ export interface Float32Tensor {
   data: Float32Array;
 }
 
-export type PickleValue = number | string | boolean | null | Float32Tensor | PickleValue[] | { [k: string]: PickleValue } | Map<string, PickleValue>;
+/** An int64 tensor (BatchNorm's `num_batches_tracked`). */
+export interface Int64Tensor {
+  shape: number[];
+  int64: number[];
+}
+
+export type TorchValue = Float32Tensor | Int64Tensor;
+
+export type PickleValue = number | string | boolean | null | Float32Tensor | Int64Tensor | PickleValue[] | { [k: string]: PickleValue } | Map<string, PickleValue>;
 
 const isTensor = (v: unknown): v is Float32Tensor => !!v && typeof v === 'object' && 'shape' in v && 'data' in v && (v as Float32Tensor).data instanceof Float32Array;
+const isInt64 = (v: unknown): v is Int64Tensor => !!v && typeof v === 'object' && 'shape' in v && 'int64' in v;
 
 class Writer {
   private parts: Buffer[] = [];
-  readonly storages: Float32Array[] = [];
+  readonly storages: (Float32Array | BigInt64Array)[] = [];
   byte(...b: number[]): void {
     this.parts.push(Buffer.from(b));
   }
@@ -70,7 +79,8 @@ class Writer {
     if (v === false) return this.byte(0x89);
     if (typeof v === 'number') return this.int(v);
     if (typeof v === 'string') return this.str(v);
-    if (isTensor(v)) return this.tensor(v);
+    if (isTensor(v)) return this.tensor(v.shape, v.data, 'FloatStorage');
+    if (isInt64(v)) return this.tensor(v.shape, BigInt64Array.from(v.int64.map((x) => BigInt(x))), 'LongStorage');
     if (Array.isArray(v)) {
       this.byte(0x5d); // EMPTY_LIST
       if (v.length) {
@@ -92,14 +102,15 @@ class Writer {
       this.byte(0x75); // SETITEMS
     }
   }
-  tensor(t: Float32Tensor): void {
+  tensor(shape: number[], data: Float32Array | BigInt64Array, storage: 'FloatStorage' | 'LongStorage'): void {
+    const t = { shape, data };
     const key = String(this.storages.length);
     this.storages.push(t.data);
     const strides = t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
     this.global('torch._utils', '_rebuild_tensor_v2');
     this.tuple([
       () => {
-        this.tuple([() => this.str('storage'), () => this.global('torch', 'FloatStorage'), () => this.str(key), () => this.str('cpu'), () => this.int(t.data.length)]);
+        this.tuple([() => this.str('storage'), () => this.global('torch', storage), () => this.str(key), () => this.str('cpu'), () => this.int(t.data.length)]);
         this.byte(0x51); // BINPERSID
       },
       () => this.int(0),
@@ -119,7 +130,7 @@ class Writer {
 }
 
 /** The pickle bytes and storages of a value (exposed for tests). */
-export function pickleStateDict(v: PickleValue): { pickle: Buffer; storages: Float32Array[] } {
+export function pickleStateDict(v: PickleValue): { pickle: Buffer; storages: (Float32Array | BigInt64Array)[] } {
   const w = new Writer();
   w.value(v);
   return { pickle: w.done(), storages: w.storages };
