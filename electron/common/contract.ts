@@ -10,7 +10,7 @@
  * trainer's causes: { error: { message, cause, field? } }.
  */
 import { z } from 'zod';
-import { ERROR_CAUSES, FinetuneFields, PRESET_NAMES, PretrainSpec, RunEvent } from 'camd-studio/trainer/protocol';
+import { ERROR_CAUSES, FaceScanSpec, FinetuneFields, PRESET_NAMES, PretrainSpec, RunEvent } from 'camd-studio/trainer/protocol';
 import type { OP_NAMES, TOPIC_NAMES } from './names.js';
 
 const Id = z.number().int().positive();
@@ -33,17 +33,8 @@ export const Dataset = z.object({
 });
 export type Dataset = z.infer<typeof Dataset>;
 
-/** Faces at ingest: what `camd scan --faces` takes (defaults in docs/faces.md). */
-export const FaceSettings = z
-  .object({
-    minScore: z.number().min(0).max(1).optional(),
-    minFace: z.number().min(0).max(100_000).optional(),
-    margin: z.number().min(0).max(2).optional(),
-    size: z.number().int().min(32).max(2048).optional(),
-    dedupe: z.number().int().min(0).max(64).nullable().optional(),
-    tiles: z.number().int().min(1).max(6).optional(),
-  })
-  .strict();
+/** Faces at ingest: what `camd scan --faces` takes (defaults in docs/faces.md), the trainer's own schema. */
+export const FaceSettings = FaceScanSpec.omit({ dir: true, db: true, maxPixels: true, out: true });
 export type FaceSettings = z.infer<typeof FaceSettings>;
 
 const Point = z.tuple([z.number(), z.number()]);

@@ -104,7 +104,11 @@ export class Datasets {
     this.image(imageId);
     const crop = faceOfCrop(this.store.db, imageId);
     const rows = crop ? [crop] : facesOfSourceImage(this.store.db, imageId);
-    return rows.map((r) => this.face(r));
+    const derive = new Map<number, FaceSettings>(); // one parse per derived dataset, not per face
+    return rows.map((r) => {
+      if (!derive.has(r.dataset_id)) derive.set(r.dataset_id, this.deriveOf(r.dataset_id));
+      return this.face(r, derive.get(r.dataset_id)!);
+    });
   }
 
   /**
@@ -123,14 +127,18 @@ export class Datasets {
     }
     if (ds.source_dataset_id === null) throw new CamdError('input', `face ${faceId} belongs to no derived dataset`, 'face');
     recordDrop(this.store.db, f.dataset_id, f.source_sha256, f.face_index, true);
-    const derive = JSON.parse((this.store.dataset(ds.id)?.derive as string | null) ?? '{}') as FaceSettings;
+    const derive = this.deriveOf(ds.id);
     const job = this.scanFaces(ds.source_dataset_id, { ...(derive.minScore !== undefined ? { minScore: derive.minScore } : {}), ...(derive.minFace !== undefined ? { minFace: derive.minFace } : {}), ...(derive.margin !== undefined ? { margin: derive.margin } : {}), ...(derive.size !== undefined ? { size: derive.size } : {}), ...(derive.tiles !== undefined ? { tiles: derive.tiles } : {}), dedupe: derive.dedupe ?? null }, DEFAULT_MAX_PIXELS, ds.root);
     return { face: null, job };
   }
 
-  private face(r: FaceRow): Face {
+  /** What made a derived dataset (its face settings), from the store. */
+  private deriveOf(datasetId: number): FaceSettings {
+    return JSON.parse((this.store.dataset(datasetId)?.derive as string | null) ?? '{}') as FaceSettings;
+  }
+
+  private face(r: FaceRow, d: FaceSettings = this.deriveOf(r.dataset_id)): Face {
     const landmarks = JSON.parse(r.landmarks) as Face['landmarks'];
-    const d = JSON.parse((this.store.dataset(r.dataset_id)?.derive as string | null) ?? '{}') as FaceSettings;
     const a = alignmentFor(landmarks, d.size ?? FACES_DEFAULTS.size, d.margin ?? FACES_DEFAULTS.margin);
     const at = (x: number, y: number): [number, number] => [a.origin[0] + x * a.ax[0] + y * a.ay[0], a.origin[1] + x * a.ax[1] + y * a.ay[1]];
     const S = a.size;

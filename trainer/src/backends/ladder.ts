@@ -11,6 +11,7 @@ import { diagnoseCuda, probeCuda, type CudaDiagnosis } from './cuda-diagnose.js'
 import { initWasmBackend } from './wasm-threads.js';
 import { nativeBlas, nativeOps } from './native.js';
 import { loadWebGpu, TFJS_WEBGPU_PACKAGE } from './webgpu.js';
+import { UserError } from '../util/errors.js';
 
 export interface BackendOptions {
   /** Threads of the wasm rung: a count, or 'auto' (one per CPU, at most 8). Fixed at first use in a process. */
@@ -233,6 +234,18 @@ export async function selectBackend(choice: BackendChoice, opts: BackendOptions 
   }
   const why = reports.map((r) => `${r.package}: ${r.reason}`).join('; ');
   throw new Error(choice === 'auto' ? `no TensorFlow.js backend could be loaded (${why})` : `backend ${choice} is not available: ${why}`);
+}
+
+/**
+ * selectBackend for a command's `--backend` (a string from a spec, default auto): an unknown or
+ * unavailable backend is the user's input error, field `backend`, with the ladder's reason.
+ */
+export async function selectBackendFor(choice: string | undefined): Promise<Selection> {
+  try {
+    return await selectBackend((choice ?? 'auto') as BackendChoice);
+  } catch (e) {
+    throw new UserError((e as Error).message, 2, 'backend');
+  }
 }
 
 /** Probes every rung (for `camd info`), leaving the best one selected. */

@@ -112,7 +112,7 @@ function regionOf(a: Alignment, width: number, height: number): { x0: number; y0
 }
 
 /** Averages n×n blocks of a region of the photo: the returned image's pixel j covers photo [x0 + n·j, x0 + n·j + n). */
-function reduce(img: RgbImage, r: { x0: number; y0: number; x1: number; y1: number }, n: number): RgbImage {
+export function blockAverage(img: RgbImage, r: { x0: number; y0: number; x1: number; y1: number }, n: number): RgbImage {
   const w = Math.max(1, Math.floor((r.x1 - r.x0) / n));
   const h = Math.max(1, Math.floor((r.y1 - r.y0) / n));
   const out = new Uint8Array(w * h * 3);
@@ -161,7 +161,7 @@ export function warpAligned(img: RgbImage, a: Alignment): RgbImage {
   if (n > 1) {
     const r = regionOf(a, img.width, img.height);
     if (r.x1 > r.x0 && r.y1 > r.y0) {
-      src = reduce(img, r, n);
+      src = blockAverage(img, r, n);
       origin = [(a.origin[0] - r.x0) / n, (a.origin[1] - r.y0) / n];
       ax = [a.ax[0] / n, a.ax[1] / n];
       ay = [a.ay[0] / n, a.ay[1] / n];

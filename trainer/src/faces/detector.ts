@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { RgbImage } from '../data/image-io.js';
-import type { FivePoints, Point } from './align.js';
+import { blockAverage, type FivePoints, type Point } from './align.js';
 import { selectBackend } from '../backends/ladder.js';
 import { facePackageDir } from './model-files.js';
 import { repeatedDetections } from './repeats.js';
@@ -176,7 +176,7 @@ export class FaceDetector {
     // the detector works on 256×256 (boxes) and 192×192 (mesh) views: a photo larger than
     // DETECT_MAX_SIDE is averaged over n×n blocks first, and the results scaled back by n
     const n = Math.max(1, Math.ceil(Math.max(img.width, img.height) / DETECT_MAX_SIDE));
-    const small = squared(n > 1 ? boxReduce(img, n) : img);
+    const small = squared(n > 1 ? blockAverage(img, { x0: 0, y0: 0, x1: img.width, y1: img.height }, n) : img);
     const input = tf.tidy(() => tf.tensor4d(small.data, [1, small.height, small.width, 3], 'int32'));
     let res: Awaited<ReturnType<HumanInstance['detect']>>;
     try {
@@ -243,31 +243,3 @@ export function squared(img: RgbImage): RgbImage {
   return { width: S, height: S, data: out };
 }
 
-/** n×n block average of a whole photo. */
-export function boxReduce(img: RgbImage, n: number): RgbImage {
-  const w = Math.max(1, Math.floor(img.width / n));
-  const h = Math.max(1, Math.floor(img.height / n));
-  const out = new Uint8Array(w * h * 3);
-  const acc = new Float64Array(w * 3);
-  for (let y = 0; y < h; y++) {
-    acc.fill(0);
-    for (let dy = 0; dy < n; dy++) {
-      const row = (y * n + dy) * img.width * 3;
-      for (let x = 0; x < w; x++) {
-        const o = row + x * n * 3;
-        let r = 0, g = 0, b = 0;
-        for (let dx = 0; dx < n; dx++) {
-          r += img.data[o + dx * 3]!;
-          g += img.data[o + dx * 3 + 1]!;
-          b += img.data[o + dx * 3 + 2]!;
-        }
-        acc[x * 3] = acc[x * 3]! + r;
-        acc[x * 3 + 1] = acc[x * 3 + 1]! + g;
-        acc[x * 3 + 2] = acc[x * 3 + 2]! + b;
-      }
-    }
-    const k = n * n;
-    for (let i = 0; i < w * 3; i++) out[y * w * 3 + i] = Math.round(acc[i]! / k);
-  }
-  return { width: w, height: h, data: out };
-}

@@ -90,13 +90,14 @@ function storageValues(ref: StorageRef, raw: Buffer): Float64Array | Float32Arra
   const n = Math.floor(raw.length / ref.bytes);
   if (n < ref.numel) throw new TorchFileError(`storage ${ref.key} holds ${n} values, the file says ${ref.numel}: damaged`);
   const v = ref.dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  const widen = Buffer.alloc(4); // bfloat16 → float32: the 16 bits become the high half
   for (let i = 0; i < n; i++) {
     const o = i * ref.bytes;
     switch (ref.dtype) {
       case 'float32': v[i] = raw.readFloatLE(o); break;
       case 'float64': v[i] = raw.readDoubleLE(o); break;
       case 'float16': v[i] = halfToFloat(raw.readUInt16LE(o)); break;
-      case 'bfloat16': { const b = Buffer.alloc(4); b.writeUInt16LE(raw.readUInt16LE(o), 2); v[i] = b.readFloatLE(0); break; }
+      case 'bfloat16': widen.writeUInt16LE(raw.readUInt16LE(o), 2); v[i] = widen.readFloatLE(0); break;
       case 'int64': v[i] = Number(raw.readBigInt64LE(o)); break;
       case 'int32': v[i] = raw.readInt32LE(o); break;
       case 'int16': v[i] = raw.readInt16LE(o); break;

@@ -7,10 +7,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { Classifier, readEncoder } from '../finetune/classifier.js';
+import { readEncoder } from '../finetune/classifier.js';
 import type { ResolvedItem } from '../finetune/dataset.js';
-import { evalBatches } from '../finetune/eval-batches.js';
+import { pooledFeatures } from '../probe/evaluate.js';
 import { evalSide } from '../finetune/transforms.js';
 import { DecodeCache } from '../data/decode-cache.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
@@ -73,12 +72,8 @@ function writeFeatures(file: string, m: Map<string, Float32Array>, D: number): v
 
 export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signal?: AbortSignal): Promise<LabelCurveResult> {
   const t0 = performance.now();
-  const { selectBackend } = await import('../backends/ladder.js');
-  try {
-    await selectBackend((spec.backend ?? 'auto') as never);
-  } catch (e) {
-    throw new UserError((e as Error).message, 2, 'backend');
-  }
+  const { selectBackendFor } = await import('../backends/ladder.js');
+  await selectBackendFor(spec.backend);
   if (!existsSync(spec.encoder)) throw new UserError(`the encoder ${spec.encoder} does not exist`, 2, 'encoder');
   let enc;
   try {
@@ -114,22 +109,8 @@ export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signa
       const cache = new DecodeCache(cacheDirFor(store.file), evalSide(S));
       const c = await cache.ensure(todo.map((i) => ({ abs: join(root, i.path), sha256: i.sha256 })), DEFAULT_MAX_PIXELS, (done, total) => emit({ type: 'progress', phase: 'decoding', done, total }));
       if (c.failed.length) throw new UserError(`cannot decode ${c.failed[0]!.path}: ${c.failed[0]!.reason}`);
-      const clf = new Classifier({ model, outputs: 1, dropPath: 0 }, 0);
-      try {
-        clf.loadEncoder(enc.tensors, spec.encoder);
-        let done = 0;
-        for await (const b of evalBatches(todo, cache, S, 32)) {
-          const f = tf.tidy(() => clf.features(tf.tensor4d(b.x, [b.n, S, S, 3])));
-          const data = (await f.data()) as Float32Array;
-          f.dispose();
-          b.items.forEach((it, k) => known.set(it.sha256, data.slice(k * D, (k + 1) * D)));
-          done += b.n;
-          emit({ type: 'progress', phase: 'features', done, total: todo.length });
-          if (signal?.aborted) break;
-        }
-      } finally {
-        clf.dispose();
-      }
+      const feats = await pooledFeatures(model, enc.tensors, todo, cache, { what: spec.encoder, onProgress: (done, total) => emit({ type: 'progress', phase: 'features', done, total }), ...(signal ? { signal } : {}) });
+      for (const [sha, v] of feats) known.set(sha, v);
       writeFeatures(file, known, D);
     }
     const K = r.names.length;

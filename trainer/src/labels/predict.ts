@@ -131,13 +131,9 @@ export interface PredictResult {
 /** `camd predict`: a fine-tuned classifier's predictions on a dataset of the store, under its run. */
 export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: AbortSignal): Promise<PredictResult> {
   const t0 = performance.now();
-  const { selectBackend } = await import('../backends/ladder.js');
+  const { selectBackendFor } = await import('../backends/ladder.js');
   const { loadClassifier } = await import('../finetune/classifier-file.js');
-  try {
-    await selectBackend((spec.backend ?? 'auto') as never);
-  } catch (e) {
-    throw new UserError((e as Error).message, 2, 'backend');
-  }
+  await selectBackendFor(spec.backend);
   const { clf, task, names, imgSize } = loadClassifier(spec.checkpoint);
   try {
     const store = new Store(spec.db ?? defaultDbPath());

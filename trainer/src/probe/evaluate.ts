@@ -74,15 +74,30 @@ export async function loadProbeSet(store: Store, format: string, data: string, o
  * `pixels` is the baseline without a network: the normalised input averaged to 16×16×3.
  */
 export async function probeFeatures(model: ModelConfig, tensors: Map<string, NamedArray> | 'random' | 'pixels', set: ProbeSet, dbFile: string, onProgress?: (done: number, total: number) => void): Promise<Map<string, Float32Array>> {
-  const S = model.imgSize;
   const items = [...set.train, ...set.test];
-  const cache = new DecodeCache(cacheDirFor(dbFile), evalSide(S));
+  const cache = new DecodeCache(cacheDirFor(dbFile), evalSide(model.imgSize));
   const c = await cache.ensure(items.map((i) => ({ abs: join(set.root, i.path), sha256: i.sha256 })), DEFAULT_MAX_PIXELS);
   if (c.failed.length) throw new UserError(`cannot decode the probe image ${c.failed[0]!.path}: ${c.failed[0]!.reason}`, 2, 'probe-data');
+  return pooledFeatures(model, tensors, items, cache, { what: 'the encoder', ...(onProgress ? { onProgress } : {}) });
+}
+
+/**
+ * The features loop itself, for items already in the decode cache: fc_norm(mean of the patch
+ * tokens) as fine-tuning pools them (or the pixel baseline), 32 faces a batch, by content hash.
+ * Stops after the batch in progress when `signal` is aborted (what was computed is returned).
+ */
+export async function pooledFeatures(
+  model: ModelConfig,
+  tensors: Map<string, NamedArray> | 'random' | 'pixels',
+  items: ResolvedItem[],
+  cache: DecodeCache,
+  o: { what: string; onProgress?: (done: number, total: number) => void; signal?: AbortSignal },
+): Promise<Map<string, Float32Array>> {
+  const S = model.imgSize;
   const clf = new Classifier({ model, outputs: 1, dropPath: 0 }, 0);
   const out = new Map<string, Float32Array>();
   try {
-    if (tensors instanceof Map) clf.loadEncoder(tensors, 'the encoder');
+    if (tensors instanceof Map) clf.loadEncoder(tensors, o.what);
     const pool = Math.max(1, Math.floor(S / 16));
     const D = tensors === 'pixels' ? Math.floor(S / pool) ** 2 * 3 : model.embedDim;
     let done = 0;
@@ -95,7 +110,8 @@ export async function probeFeatures(model: ModelConfig, tensors: Map<string, Nam
       f.dispose();
       b.items.forEach((it, k) => out.set(it.sha256, data.slice(k * D, (k + 1) * D)));
       done += b.n;
-      onProgress?.(done, items.length);
+      o.onProgress?.(done, items.length);
+      if (o.signal?.aborted) break;
     }
   } finally {
     clf.dispose();

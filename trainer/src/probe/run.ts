@@ -44,12 +44,8 @@ export interface ProbeResult {
 }
 
 export async function runProbe(spec: ProbeSpec, emit: EventSink): Promise<ProbeResult> {
-  const { selectBackend } = await import('../backends/ladder.js');
-  try {
-    await selectBackend((spec.backend ?? 'auto') as never);
-  } catch (e) {
-    throw new UserError((e as Error).message, 2, 'backend');
-  }
+  const { selectBackendFor } = await import('../backends/ladder.js');
+  await selectBackendFor(spec.backend);
   if (spec.checkpoints.length === 0 && !spec.random && !spec.pixels) throw new UserError('nothing to probe: give --checkpoint FILE (any number), --random or --pixels', 2, 'checkpoint');
   const encoders = spec.checkpoints.map((file) => {
     if (!existsSync(file)) throw new UserError(`the checkpoint ${file} does not exist`, 2, 'checkpoint');

@@ -41,12 +41,8 @@ export interface SeeResult {
 
 export async function runSee(spec: SeeSpec, emit: EventSink): Promise<SeeResult> {
   if (!spec.image === !spec.data) throw new UserError('camd see takes --image FILE (one face) or --data DIR (a map of a folder)', 2, 'image');
-  const { selectBackend } = await import('../backends/ladder.js');
-  try {
-    await selectBackend((spec.backend ?? 'auto') as never);
-  } catch (e) {
-    throw new UserError((e as Error).message, 2, 'backend');
-  }
+  const { selectBackendFor } = await import('../backends/ladder.js');
+  await selectBackendFor(spec.backend);
   mkdirSync(spec.out, { recursive: true });
   if (spec.image) {
     const v = await seeFace({ checkpoint: spec.checkpoint, image: spec.image, ...(spec.maskRatio !== undefined ? { maskRatio: spec.maskRatio } : {}), ...(spec.seed !== undefined ? { seed: spec.seed } : {}) });
