@@ -13,7 +13,7 @@ import { CamdError } from '../util/errors.js';
 
 /** The `camd` flag of a spec field. */
 export function flagOf(field: string): string {
-  const special: Record<string, string> = { randAugment: '--aa', out: '--out', resume: '--resume' };
+  const special: Record<string, string> = { randAugment: '--aa', out: '--out', resume: '--resume', size: '--face-size' };
   return special[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
@@ -146,12 +146,12 @@ export const FaceScanSpec = z
     db: absPath.optional(),
     maxPixels: atLeast1('pixels').optional(),
     out: absPath.optional(),
-    minScore: z.number().min(0).max(1).optional(),
-    minFace: z.number().min(0).max(100_000).optional(),
-    margin: z.number().min(0).max(2).optional(),
-    size: z.number().int().min(32).max(2048).optional(),
-    dedupe: z.number().int().min(0).max(64).nullable().optional(),
-    tiles: z.number().int().min(1).max(6).optional(),
+    minScore: z.number().refine((v) => v >= 0 && v <= 1, { message: 'must be between 0 and 1' }).optional(),
+    minFace: z.number().refine((v) => v >= 0 && v <= 100_000, { message: 'must be between 0 and 100000 (pixels)' }).optional(),
+    margin: z.number().refine((v) => v >= 0 && v <= 2, { message: 'must be between 0 and 2 (fractions of the face size)' }).optional(),
+    size: z.number().refine((v) => Number.isInteger(v) && v >= 32 && v <= 2048, { message: 'must be an integer from 32 to 2048 (pixels)' }).optional(),
+    dedupe: z.number().refine((v) => Number.isInteger(v) && v >= 0 && v <= 64, { message: 'must be an integer from 0 to 64 (bits)' }).nullable().optional(),
+    tiles: z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 6, { message: 'must be an integer from 1 to 6' }).optional(),
   })
   .strict();
 export type FaceScanSpec = z.infer<typeof FaceScanSpec>;
