@@ -5,13 +5,15 @@ import { lstatSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
+import { flattenTensors, readTorchFile } from '../../trainer/src/interop/torch-file.js';
+import { CHECKPOINT_FORMAT, readTensorFile } from '../../trainer/src/train/checkpoint.js';
 
 describe('camd cluster-pack', () => {
-  it('run.sh carries the run\'s settings as the released flags; data/train/faces holds its images; what does not carry over is said', () => {
+  it('run.sh carries the run\'s settings as the released flags; data/train/faces holds its images; its checkpoint resumes there; what does not carry over is said', async () => {
     const data = faceFolder(10, 'pack-faces');
     const db = join(tempDir('db'), 'camd.db');
     const run = join(tempDir('run'), 'pre');
-    const r = camd(['pretrain', '--json', '--data', data, '--preset', 'micro', '--batch', '4', '--steps', '6', '--mask-ratio', '0.5', '--blr', '2e-4', '--warmup-epochs', '1', '--seed', '3', '--out', run, '--db', db]);
+    const r = camd(['pretrain', '--json', '--data', data, '--preset', 'micro', '--batch', '4', '--steps', '6', '--mask-ratio', '0.5', '--blr', '2e-4', '--warmup-epochs', '1', '--seed', '3', '--stop-at', '4', '--out', run, '--db', db]);
     expect(r.status, r.stderr).toBe(0);
     const out = join(tempDir('pack'), 'box');
     const p = camd(['cluster-pack', run, '--out', out, '--gpus', '2', '--json']);
@@ -22,7 +24,9 @@ describe('camd cluster-pack', () => {
     expect(rep.notes).toEqual([
       'the run is micro; the released code defines base, large and huge only: packed as base (--preset large or huge for more)',
       'the run was 6 steps of 2 a epoch: 3 epochs',
+      'its checkpoint (micro) is not packed: a base model cannot load it; the cluster run starts from scratch',
     ]);
+    expect(p.events.at(-1)).toMatchObject({ resume: null });
     // ViT-B/16 at 224 px: 196 patches, half masked; the batch of 4 split over 2 GPUs
     expect(rep.flags).toMatchObject({ input_size: 224, batch_size: 2, epochs: 3, warmup_epochs: 1, blr: 2e-4, blockwise_num_masking_patches: 98, seed: 3, dis_lay: [2, 5, 8, 11], select_top_k: 2, xi_1: 1, xi_2: 0.25, beta_dis: 0.1, neg_weight: 0.02, mm: 0.995, mmschedule: 'cosine' });
     const sh = readFileSync(join(out, 'run.sh'), 'utf8');
@@ -42,6 +46,20 @@ describe('camd cluster-pack', () => {
     expect(lstatSync(join(copied, 'data', 'train', 'faces', f0)).isSymbolicLink()).toBe(false);
     expect(readFileSync(join(copied, 'data', 'train', 'faces', f0)).equals(readFileSync(join(data, f0)))).toBe(true);
     expect(JSON.parse(readFileSync(join(copied, 'flags.json'), 'utf8')).flags).toMatchObject({ model: 'CAMD_vit_large_patch16', decoder_embed_dim: expect.any(Number), dis_lay: [5, 11, 17, 23] });
+    // at the run's own size under a model function the user added to models_CAMD.py: the checkpoint goes in the box
+    const own = join(tempDir('pack'), 'own');
+    const o = camd(['cluster-pack', run, '--out', own, '--model-name', 'CAMD_vit_micro_patch8', '--gpus', '2', '--json']);
+    expect(o.status, o.stderr).toBe(0);
+    const ownRep = o.events.at(-1) as unknown as { flags: Record<string, unknown>; resume: { step: number; epoch: number; file: string }; notes: string[] };
+    expect(ownRep.flags).toMatchObject({ model: 'CAMD_vit_micro_patch8', input_size: 32, decoder_embed_dim: 32, epochs: 3 });
+    expect(ownRep.resume).toMatchObject({ step: 4, epoch: 1, file: join(own, 'output', 'checkpoint-latest.pth') });
+    expect(ownRep.notes).toContain('output/checkpoint-latest.pth is the run at step 4 (2 of 3 epochs done), with its AdamW state: CAMD_pretrain.py resumes from it at epoch 3');
+    const pth = (await readTorchFile(ownRep.resume.file)).root as Map<string, unknown>;
+    expect([...pth.keys()]).toEqual(['model', 'optimizer', 'epoch']);
+    expect(pth.get('epoch')).toBe(1);
+    const ours = readTensorFile(join(run, 'checkpoints', 'step-00000004.ckpt'), CHECKPOINT_FORMAT).tensors;
+    expect(Array.from(flattenTensors(pth.get('model')).get('mm_blocks.1.norm2.weight')!.values())).toEqual(Array.from(ours.get('mm_blocks.1.norm2.weight')!.data));
+    expect(readFileSync(join(own, 'run.sh'), 'utf8')).toMatch(/output\/checkpoint-latest\.pth holds .* at step 4 \(2 of 3 epochs done\): the released\n# auto-resume from --output_dir continues it with its AdamW state/);
     const tiny = camd(['cluster-pack', run, '--out', join(tempDir('pack'), 't'), '--preset', 'tiny']);
     expect(tiny.status).toBe(2);
     expect(tiny.stderr.trim()).toBe('camd: the released models_CAMD.py defines ViT-B/16, ViT-L/16 and ViT-H/14 only: --preset base, large or huge');

@@ -43,6 +43,10 @@ export const PretrainSpec = z
     runId: runId.optional(),
     out: absPath,
     resume: z.boolean().optional(),
+    /** Start from another run's checkpoint (ours, or a released CAMD_pretrain.py checkpoint-*.pth): its weights, optimiser state, settings and place in the schedule. */
+    continueFrom: absPath.optional(),
+    /** Start from a checkpoint's weights only (fresh optimiser, step 1). */
+    init: absPath.optional(),
     data: absPath.optional(),
     db: absPath.optional(),
     preset: preset.optional(),

@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
-import { writeTorchFile, type PickleValue } from '../interop/torch-write.js';
+import { writeTorchFile } from '../interop/torch-write.js';
 import { selectBackend } from '../backends/ladder.js';
 import { UserError } from '../util/errors.js';
 import { reasonOf } from '../util/system-errors.js';
@@ -52,24 +52,23 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
   process.stdout.write(`${e.outputs !== null ? `classifier (${e.outputs} outputs)` : 'encoder'} ${e.model.embedDim}×${e.model.depth} at ${e.model.imgSize} px → ${out}\n`);
 }
 
-/** A pre-training checkpoint in the released models_CAMD.py layout: {'model': state_dict, 'epoch': last completed epoch}. */
+/** A pre-training checkpoint in the released layout: {'model', 'optimizer', 'epoch'} (interop/camd-released.ts). */
 async function exportReleased(file: string, out: string): Promise<void> {
   const { CHECKPOINT_FORMAT, readTensorFile } = await import('../train/checkpoint.js');
-  const { presetConfig } = await import('../model/config.js');
-  const { releasedStateDict } = await import('../interop/camd-export.js');
+  const { releasedCheckpoint } = await import('../interop/camd-released.js');
   let ck;
   try {
     ck = readTensorFile(file, CHECKPOINT_FORMAT);
   } catch (e) {
     throw new UserError(`${(e as Error).message} (--format camd-pth takes a camd pretrain checkpoint)`);
   }
-  const st = ck.state as { step?: unknown; settings?: { preset?: unknown; imgSize?: unknown; maskRatio?: unknown }; schedule?: { itersPerEpoch?: unknown } };
-  const s = st.settings;
-  if (typeof st.step !== 'number' || !s || typeof s.preset !== 'string' || typeof s.imgSize !== 'number' || typeof s.maskRatio !== 'number') throw new UserError(`${file}: its state has no step or settings`);
-  const cfg = presetConfig(s.preset as never, { imgSize: s.imgSize, maskRatio: s.maskRatio });
-  const params = [...ck.tensors.values()].filter((t) => !t.name.startsWith('optim.'));
-  const ipe = typeof st.schedule?.itersPerEpoch === 'number' && st.schedule.itersPerEpoch > 0 ? st.schedule.itersPerEpoch : 1;
-  const epoch = Math.max(0, Math.floor(st.step / ipe) - 1);
-  await writeTorchFile(out, new Map<string, PickleValue>([['model', releasedStateDict(params, cfg) as Map<string, PickleValue>], ['epoch', epoch]]));
-  process.stdout.write(`pre-training checkpoint (step ${st.step}, epoch ${epoch}) in the released models_CAMD.py layout → ${out}\n`);
+  let r;
+  try {
+    r = releasedCheckpoint(ck, file);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  await writeTorchFile(out, r.value);
+  const partial = r.stepsIntoEpoch > 0 ? `; its ${r.stepsIntoEpoch} step(s) into epoch ${r.epoch + 2} are not counted there: CAMD_pretrain.py --resume starts that epoch afresh` : '';
+  process.stdout.write(`pre-training checkpoint (step ${r.step}, ${r.epoch + 1} epoch(s) done${partial}) with its AdamW state, in the released models_CAMD.py layout → ${out}\n`);
 }

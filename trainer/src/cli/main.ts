@@ -102,6 +102,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--out <dir>', 'run folder for checkpoints and the encoder (default runs/pretrain-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')
+    .option('--continue <file>', "a new run that carries on another's checkpoint (a CAMD_pretrain.py checkpoint-*.pth or a camd step-*.ckpt): its weights, AdamW state, settings and epoch")
+    .option('--init <file>', "a new run that starts from a checkpoint's weights (fresh optimiser, step 1, its own settings)")
     .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
     .option('--keep-checkpoints <n>', 'how many recent checkpoints to keep (default 2)')
     .option('--max-pixels <n>', 'refuse images with more pixels than this (default 50000000)')
@@ -243,6 +245,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--gpus <n>', 'GPUs on the box (the batch is split over them; default 8)')
     .option('--preset <name>', 'the model size there: base, large or huge (the released code has no tiny or small; default: the run\'s, or base)')
     .option('--copy', 'copy the images instead of linking them')
+    .option('--model-name <fn>', "pack the run at its own size under this models_CAMD.py function (one you added there, e.g. for tiny or small)")
     .option('--json', 'print one JSON object')
     .action(async (run: string, opts: ClusterPackCliOptions) => (await import('./import.js')).clusterPackCommand(run, opts));
 

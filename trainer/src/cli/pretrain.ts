@@ -27,6 +27,8 @@ export interface PretrainCliOptions {
   out?: string;
   db?: string;
   resume?: string;
+  continue?: string;
+  init?: string;
   checkpointEvery?: string;
   keepCheckpoints?: string;
   maxPixels?: string;
@@ -44,6 +46,8 @@ export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
   const spec: Record<string, unknown> = {
     out: resolve(o.resume ?? o.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
     resume: o.resume ? true : undefined,
+    continueFrom: o.continue === undefined ? undefined : resolve(o.continue),
+    init: o.init === undefined ? undefined : resolve(o.init),
     data: o.data === undefined ? undefined : resolve(o.data),
     db: o.db === undefined ? undefined : resolve(o.db),
     preset: o.preset,

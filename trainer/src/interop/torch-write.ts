@@ -4,7 +4,7 @@
  * tensor under `archive/data/<key>`, `archive/version`, `archive/byteorder`), using only the names
  * `torch.load(weights_only=True)` accepts: `collections.OrderedDict`,
  * `torch._utils._rebuild_tensor_v2`, `torch.FloatStorage`, `torch.LongStorage`. Values may be
- * numbers, strings, nested plain objects (dicts) and float32 or int64 tensors.
+ * numbers, strings, booleans, None, lists, dicts (string or integer keys) and float32 or int64 tensors.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ export interface Int64Tensor {
 
 export type TorchValue = Float32Tensor | Int64Tensor;
 
-export type PickleValue = number | string | boolean | null | Float32Tensor | Int64Tensor | PickleValue[] | { [k: string]: PickleValue } | Map<string, PickleValue>;
+export type PickleValue = number | string | boolean | null | Float32Tensor | Int64Tensor | PickleValue[] | { [k: string]: PickleValue } | Map<string | number, PickleValue>;
 
 const isTensor = (v: unknown): v is Float32Tensor => !!v && typeof v === 'object' && 'shape' in v && 'data' in v && (v as Float32Tensor).data instanceof Float32Array;
 const isInt64 = (v: unknown): v is Int64Tensor => !!v && typeof v === 'object' && 'shape' in v && 'int64' in v;
@@ -96,7 +96,8 @@ class Writer {
     if (entries.length) {
       this.byte(0x28);
       for (const [k, x] of entries) {
-        this.str(k);
+        if (typeof k === 'number') this.int(k);
+        else this.str(k);
         this.value(x);
       }
       this.byte(0x75); // SETITEMS

@@ -19,6 +19,9 @@ export { writeFileAtomic, type WriteFs } from '../util/atomic-file.js';
 export const CHECKPOINT_FORMAT = 'camd-checkpoint';
 export const ENCODER_FORMAT = 'camd-encoder';
 export const FORMAT_VERSION = '1';
+/** Name prefixes of a full checkpoint's AdamW moments: `optim.m/<parameter>`, `optim.v/<parameter>`. */
+export const OPT_M = 'optim.m/';
+export const OPT_V = 'optim.v/';
 
 export interface NamedArray {
   name: string;

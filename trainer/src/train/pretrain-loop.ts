@@ -61,7 +61,7 @@ function stateOf(c: LoopContext): Record<string, unknown> {
   };
 }
 
-async function writeCheckpoint(c: LoopContext): Promise<void> {
+export async function writeCheckpoint(c: LoopContext): Promise<void> {
   const { trainer, folder, runId, store } = c;
   const file = join(folder.checkpointsDir, checkpointName(trainer.step));
   c.send({ type: 'progress', phase: 'checkpoint', done: 0, total: 1 });

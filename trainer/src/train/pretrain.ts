@@ -25,7 +25,8 @@ import { readTensorFile, CheckpointError, CHECKPOINT_FORMAT } from './checkpoint
 import type { EventSink } from '../api/events.js';
 import type { PretrainSpec } from '../api/specs.js';
 import { RunFolder, RunOptions, stepOfCheckpoint } from './run-folder.js';
-import { trainLoop, type LoopContext, type LoopOutcome } from './pretrain-loop.js';
+import { trainLoop, writeCheckpoint, type LoopContext, type LoopOutcome } from './pretrain-loop.js';
+import { readStartingPoint, tensorsFor, type StartingPoint, type StartMode } from './start-from.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { CamdError, UserError } from '../util/errors.js';
 import { describeUserFacing } from '../util/system-errors.js';
@@ -48,7 +49,10 @@ export const RunSettings = z.object({
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 
-const RunFile = z.object({ format: z.literal('camd-run'), version: z.literal(1), run_id: z.string(), db: z.string(), settings: RunSettings, options: RunOptions.optional(), created_at: z.string() });
+/** What a run started from when not from random weights (--continue / --init; train/start-from.ts). */
+const RunStart = z.object({ mode: z.enum(['continue', 'init']), file: z.string(), sha256: z.string(), format: z.enum(['released', 'camd']), epochs_done: z.number().int().nonnegative(), step: z.number().int().nonnegative(), optimizer: z.boolean() });
+type RunStart = z.infer<typeof RunStart>;
+const RunFile = z.object({ format: z.literal('camd-run'), version: z.literal(1), run_id: z.string(), db: z.string(), settings: RunSettings, options: RunOptions.optional(), start: RunStart.optional(), created_at: z.string() });
 type RunFile = z.infer<typeof RunFile>;
 const ImagesFile = z.object({ root: z.string(), images: z.array(z.object({ path: z.string(), sha256: z.string() })) });
 
@@ -115,6 +119,25 @@ function settingsFrom(flags: PretrainSpec, base: RunSettings | null): RunSetting
   return r.data;
 }
 
+/** The defaults a starting point gives the run's settings: the architecture always, the rest under --continue. */
+function startBase(p: StartingPoint, mode: StartMode, data: string | undefined): RunSettings {
+  const g = p.suggested;
+  const cont = mode === 'continue';
+  return {
+    data: data ?? '',
+    preset: g.preset,
+    imgSize: g.imgSize ?? presetConfig(g.preset).model.imgSize,
+    maskRatio: (cont ? g.maskRatio : undefined) ?? DEFAULTS.maskRatio,
+    batch: DEFAULTS.batch,
+    epochs: (cont ? g.epochs : undefined) ?? DEFAULTS.epochs,
+    steps: null,
+    blr: (cont ? g.blr : undefined) ?? DEFAULTS.blr,
+    warmupEpochs: (cont ? g.warmupEpochs : undefined) ?? DEFAULTS.warmupEpochs,
+    seed: (cont ? g.seed : undefined) ?? DEFAULTS.seed,
+    maxPixels: DEFAULT_MAX_PIXELS,
+  };
+}
+
 function configFor(s: RunSettings): CamdConfig {
   let cfg: CamdConfig;
   try {
@@ -164,11 +187,23 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     // ---- settings: fixed once the run has a checkpoint; options may change on resume ----
     const candidates = saved ? folder.checkpoints() : [];
     let restart = saved !== null && candidates.length === 0;
+    // a starting point: --continue/--init for a new run; the recorded one for a run restarted before its first checkpoint
+    if (flags.continueFrom && flags.init) throw new UserError('give --continue or --init, not both', 2, 'init');
+    if (flags.resume && (flags.continueFrom || flags.init)) throw new UserError(`${flags.continueFrom ? '--continue' : '--init'} starts a new run; --resume continues the run in its folder`, 2, flags.continueFrom ? 'continueFrom' : 'init');
+    const startMode: StartMode | null = flags.continueFrom ? 'continue' : flags.init ? 'init' : saved?.start ? saved.start.mode : null;
+    const startFile = flags.continueFrom ?? flags.init ?? saved?.start?.file ?? null;
+    let start: StartingPoint | null = null;
+    if (startMode && startFile && (!saved || restart)) {
+      start = await readStartingPoint(startFile);
+      if (saved?.start && saved.start.sha256 !== start.sha256) throw new UserError(`${startFile}, which the run started from, has changed since: the run cannot restart from it; start a new run`, 2, 'resume');
+      const flag = startMode === 'continue' ? '--continue' : '--init';
+      if (flags.preset && flags.preset !== start.suggested.preset) throw new UserError(`--preset ${flags.preset}: ${startFile} holds a ViT-${start.suggested.preset}, and its weights fix the architecture (leave out --preset with ${flag})`, 2, 'preset');
+    }
     let settings: RunSettings;
     if (saved && !restart) {
       checkUnchanged(flags, saved.settings);
       settings = saved.settings;
-    } else settings = settingsFrom(flags, saved?.settings ?? null);
+    } else settings = settingsFrom(flags, saved?.settings ?? (start && startMode ? startBase(start, startMode, flags.data) : null));
     const cfg = configFor(settings); // an image size the preset cannot use is refused here, before any work
     if ((flags.probeData === undefined) !== (flags.probeFormat === undefined)) throw new UserError('--probe-data and --probe-format go together (--probe-data DIR --probe-format F)', 2, flags.probeData === undefined ? 'probeData' : 'probeFormat');
     const options: RunOptions = {
@@ -277,14 +312,34 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
       }
       if (saved && !resumedFrom) {
         restart = true;
-        log('warn', `no ${damaged ? 'sound ' : ''}checkpoint in ${folder.checkpointsDir}${damaged ? ` (${damaged} damaged)` : ''}: restarting the run from step 1`);
+        log('warn', `no ${damaged ? 'sound ' : ''}checkpoint in ${folder.checkpointsDir}${damaged ? ` (${damaged} damaged)` : ''}: restarting the run from ${saved.start ? `${saved.start.file} again` : 'step 1'}`);
+        if (saved.start && !start) {
+          start = await readStartingPoint(saved.start.file);
+          if (start.sha256 !== saved.start.sha256) throw new UserError(`${saved.start.file}, which the run started from, has changed since: the run cannot restart from it; start a new run`, 2, 'resume');
+        }
+      }
+      // ---- a starting point's weights (and, to continue, its moments and place in the schedule) ----
+      let runStart: RunStart | null = !resumedFrom || !saved?.start ? null : saved.start;
+      if (start && startMode && !resumedFrom) {
+        const flag = startMode === 'continue' ? '--continue' : '--init';
+        const step0 = startMode === 'continue' ? start.epochsDone * ipe : 0;
+        if (step0 >= totalSteps) throw new UserError(`${flag} ${start.file}: its run completed ${start.epochsDone} epoch(s), and this run is ${+epochs.toFixed(2)} epoch(s) long: nothing is left to train (give --epochs more than ${start.epochsDone}, or --init to start a schedule of its own from these weights)`, 2, 'epochs');
+        const withMoments = startMode === 'continue' && start.optimizerNote === null;
+        try {
+          trainer.importTensors(tensorsFor(start, startMode), step0, withMoments ? start.optimizerStep : 0, start.file);
+        } catch (e) {
+          throw new UserError(`${flag} ${(e as Error).message}`, 2, startMode === 'continue' ? 'continueFrom' : 'init');
+        }
+        if (startMode === 'continue' && start.optimizerNote) log('warn', `${start.file}: ${start.optimizerNote}; AdamW starts afresh at epoch ${start.epochsDone + 1}`);
+        log('info', startMode === 'continue' ? `continuing ${start.format === 'released' ? 'a run of the released code' : 'a camd run'} from ${start.file}: ${start.epochsDone} epoch(s) done, this run starts at step ${step0 + 1} (epoch ${start.epochsDone + 1} of ${+epochs.toFixed(2)})${withMoments ? ' with its AdamW state' : ''}` : `starting from the weights of ${start.file} (a fresh optimiser, step 1)`);
+        runStart = { mode: startMode, file: start.file, sha256: start.sha256, format: start.format, epochs_done: start.epochsDone, step: step0, optimizer: withMoments };
       }
       if (flags.stopAt !== undefined && flags.stopAt <= trainer.step) throw new UserError(`--stop-at ${flags.stopAt}: the run is already at step ${trainer.step}`, 2, 'stopAt');
 
       // ---- run record: run folder, then store ----
       if (!saved || restart) folder.writeJson(folder.imagesFile, { root: settings.data, images });
-      folder.writeJson(folder.runFile, { format: 'camd-run', version: 1, run_id: runId, db: dbPath, settings, options, created_at: saved?.created_at ?? new Date().toISOString() });
-      const config = { settings, model: cfg, images: images.length, image_list_sha256: createHash('sha256').update(images.map((i) => i.sha256).join('\n')).digest('hex') };
+      folder.writeJson(folder.runFile, { format: 'camd-run', version: 1, run_id: runId, db: dbPath, settings, options, ...(runStart ? { start: runStart } : {}), created_at: saved?.created_at ?? new Date().toISOString() });
+      const config = { settings, model: cfg, images: images.length, image_list_sha256: createHash('sha256').update(images.map((i) => i.sha256).join('\n')).digest('hex'), ...(runStart ? { start: runStart } : {}) };
       const prior = store.run(runId);
       if (!prior) store.createRun({ id: runId, kind: 'pretrain', datasetId: report.datasetId, config, seed: settings.seed, outDir: folder.dir, totalSteps });
       else if (restart || !saved) store.updateRun(runId, { config: JSON.stringify(config), total_steps: totalSteps, dataset_id: report.datasetId, out_dir: folder.dir }); // a run the app queued, or one restarted with new settings
@@ -351,6 +406,8 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
         ...(plan ? { wasm_heap_estimate_bytes: plan.totalBytes } : {}),
       });
       try {
+        // a run that starts from a file has its starting point as a checkpoint at once: a crash before the first regular one resumes from it
+        if (start && !resumedFrom) await writeCheckpoint(ctx);
         const outcome = await trainLoop(ctx);
         return { outcome, outDir: folder.dir, runId };
       } catch (e) {

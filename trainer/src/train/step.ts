@@ -8,10 +8,8 @@ import { CamdModel, type CamdBatch } from '../model/camd.js';
 import { AdamW, clipCoefficient, momentValues } from '../optim/adamw.js';
 import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
 import type { CamdConfig } from '../model/config.js';
-import { readAll, type NamedArray } from './checkpoint.js';
+import { OPT_M, OPT_V, readAll, type NamedArray } from './checkpoint.js';
 
-const OPT_M = 'optim.m/';
-const OPT_V = 'optim.v/';
 
 export interface StepMetrics {
   loss: number;
