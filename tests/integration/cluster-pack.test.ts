@@ -1,7 +1,8 @@
 // camd cluster-pack: a local run's setup as the released code's torchrun line, and its images as
 // the released loader reads them.
 import { describe, expect, it } from 'vitest';
-import { lstatSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
@@ -30,7 +31,19 @@ describe('camd cluster-pack', () => {
     // ViT-B/16 at 224 px: 196 patches, half masked; the batch of 4 split over 2 GPUs
     expect(rep.flags).toMatchObject({ input_size: 224, batch_size: 2, epochs: 3, warmup_epochs: 1, blr: 2e-4, blockwise_num_masking_patches: 98, seed: 3, dis_lay: [2, 5, 8, 11], select_top_k: 2, xi_1: 1, xi_2: 0.25, beta_dis: 0.1, neg_weight: 0.02, mm: 0.995, mmschedule: 'cosine' });
     const sh = readFileSync(join(out, 'run.sh'), 'utf8');
-    expect(sh).toContain('torchrun --nproc_per_node=${NUM_GPUS:-2} CAMD_pretrain.py \\\n    --model CAMD_vit_base_patch16 \\\n    --input_size 224');
+    expect(sh).toContain('cd "$(dirname "$0")"\n: "${CAMD_CODE:?set CAMD_CODE to a checkout of github.com/mumumu-wss/CAMD}"\ntorchrun --nproc_per_node=${NUM_GPUS:-2} "$CAMD_CODE/CAMD_pretrain.py" \\\n    --model CAMD_vit_base_patch16 \\\n    --input_size 224');
+    // the script runs as written: a shell with a stand-in torchrun (PATH) sees the flags, in the box's folder
+    const bin = tempDir('fake-torchrun');
+    writeFileSync(join(bin, 'torchrun'), '#!/bin/sh\npwd > torchrun.args\nfor a in "$@"; do echo "$a" >> torchrun.args; done\n', { mode: 0o755 });
+    const ran = spawnSync('sh', [join(out, 'run.sh')], { encoding: 'utf8', cwd: tempDir('elsewhere'), env: { ...process.env, PATH: `${bin}:${process.env['PATH']}`, CAMD_CODE: '/opt/CAMD', NUM_GPUS: '4' } });
+    expect(ran.status, ran.stderr).toBe(0);
+    const argv = readFileSync(join(out, 'torchrun.args'), 'utf8').trim().split('\n');
+    expect(argv.slice(0, 5)).toEqual([realpathSync(out), '--nproc_per_node=4', '/opt/CAMD/CAMD_pretrain.py', '--model', 'CAMD_vit_base_patch16']);
+    expect(argv).toContain('--with_blockwise_mask');
+    expect(argv.slice(argv.indexOf('--dis_lay'), argv.indexOf('--dis_lay') + 5)).toEqual(['--dis_lay', '2', '5', '8', '11']);
+    const unset = spawnSync('sh', [join(out, 'run.sh')], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env['PATH']}`, CAMD_CODE: '' } });
+    expect(unset.status).not.toBe(0);
+    expect(unset.stderr).toMatch(/set CAMD_CODE to a checkout of github\.com\/mumumu-wss\/CAMD/);
     expect(sh).toContain('--blockwise_num_masking_patches 98');
     expect(sh).toContain('--dis_lay 2 5 8 11');
     expect(sh).toMatch(/--with_blockwise_mask \\\n/);

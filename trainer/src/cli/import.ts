@@ -69,5 +69,5 @@ export async function clusterPackCommand(runDir: string, o: ClusterPackCliOption
   const gpus = parseNumber('--gpus', o.gpus, 'int');
   const r = await clusterPack(resolve(runDir), resolve(o.out), { ...(gpus !== undefined ? { gpus } : {}), ...(o.preset ? { preset: o.preset as PresetName } : {}), ...(o.copy ? { copy: true } : {}), ...(o.modelName !== undefined ? { modelName: o.modelName } : {}) });
   if (o.json) return void process.stdout.write(JSON.stringify({ type: 'cluster-pack', ...r }) + '\n');
-  process.stdout.write(`${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), flags.json${r.resume ? ', output/checkpoint-latest.pth' : ''}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box, in a checkout of the released code: NUM_GPUS=N sh run.sh; back here: camd import-run output\n`);
+  process.stdout.write(`${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), flags.json${r.resume ? ', output/checkpoint-latest.pth' : ''}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box: CAMD_CODE=<checkout of the released code> NUM_GPUS=N sh run.sh; back here: camd import-run output\n`);
 }

@@ -142,14 +142,17 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
     .join(' \\\n    ');
   const sh = `#!/bin/sh
 # Pre-train with the authors' released code (github.com/mumumu-wss/CAMD) on ${gpus} GPU(s) — made by camd cluster-pack
-# from ${runDir}. Run from a checkout of that repository with this folder's data/ beside it (or change --data_path):
-#   NUM_GPUS=${gpus} sh run.sh
-# then bring the run back:  camd import-run output   (and carry it on here: camd pretrain --continue output/checkpoint-latest.pth --data …)
+# from ${runDir}. On the GPU box, with this folder copied there and a checkout of that repository:
+#   CAMD_CODE=/path/to/CAMD NUM_GPUS=${gpus} sh run.sh
+# It runs in this folder: data/ is read, output/ written. Then bring the run back:  camd import-run output
+# (and carry it on locally: camd pretrain --continue output/checkpoint-latest.pth --data …)
 ${resume ? `# output/checkpoint-latest.pth holds ${runDir} at step ${resume.step} (${resume.epoch + 1} of ${epochs} epochs done): the released
 # auto-resume from --output_dir continues it with its AdamW state (the cluster's own checkpoint-latest.pth replaces it
 # every --save_latest_freq epochs).
 ` : ''}set -e
-torchrun --nproc_per_node=\${NUM_GPUS:-${gpus}} CAMD_pretrain.py \\
+cd "$(dirname "$0")"
+: "\${CAMD_CODE:?set CAMD_CODE to a checkout of github.com/mumumu-wss/CAMD}"
+torchrun --nproc_per_node=\${NUM_GPUS:-${gpus}} "\$CAMD_CODE/CAMD_pretrain.py" \\
     ${line}
 `;
   writeFileSync(join(out, 'run.sh'), sh, { mode: 0o755 });
