@@ -14,6 +14,7 @@ import { Store } from '../../trainer/src/store/store.js';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { Classifier, readEncoder } from '../../trainer/src/finetune/classifier.js';
+import { loadClassifier } from '../../trainer/src/finetune/classifier-file.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/torch_files.py', import.meta.url));
 const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)).find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
@@ -71,7 +72,7 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     const r = camd(['import', join(dir, 'vit-micro.pth'), '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.events.at(-1)).toMatchObject({ type: 'import', preset: 'micro', which: 'online', tensors: 28, ignored: ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias'] });
-    const [feats, input] = readFileSync(join(dir, 'vit-micro.features'), 'utf8').trim().split('\n').map((l) => Float32Array.from(l.split(' ').map(Number)));
+    const [feats, input, logits] = readFileSync(join(dir, 'vit-micro.features'), 'utf8').trim().split('\n').map((l) => Float32Array.from(l.split(' ').map(Number)));
     await selectBackend('cpu');
     const enc = readEncoder(out);
     expect(enc.model).toMatchObject({ embedDim: 32, depth: 2, numHeads: 2, patchSize: 8, imgSize: 32 });
@@ -101,6 +102,32 @@ print('differ', bad)`], { encoding: 'utf8' });
     const [e1, e2] = [readEncoder(out), readEncoder(again)];
     expect([...e2.tensors.keys()].sort()).toEqual([...e1.tensors.keys()].sort());
     for (const [k, t] of e1.tensors) expect(Array.from(e2.tensors.get(k)!.data), k).toEqual(Array.from(t.data));
+    // with --head: the fine-tuned classifier (fc_norm + head) as ours, whose logits equal PyTorch's
+    const clfFile = join(tempDir('import-clf'), 'rafdb.safetensors');
+    const clfDb = join(tempDir('import-clf-db'), 'camd.db');
+    const h = camd(['import', join(dir, 'vit-micro.pth'), '--out', clfFile, '--head', 'rafdb', '--db', clfDb, '--json']);
+    expect(h.status, h.stderr).toBe(0);
+    expect(h.events.at(-1)).toMatchObject({ head: { task: 'fer', names: ['Surprise', 'Fear', 'Disgust', 'Happy', 'Sad', 'Anger', 'Neutral'] }, ignored: [] });
+    // …recorded as a fine-tuned run whose classifier is that file (what predictions and the labelling view use); again: the same run
+    const st = new Store(clfDb);
+    const runId = String(h.events.at(-1)!['run_id']);
+    expect(st.run(runId)).toMatchObject({ kind: 'finetune', status: 'done', name: 'vit-micro.pth (imported)' });
+    expect(st.db.prepare('SELECT kind, path FROM checkpoints WHERE run_id = ?').all(runId)).toEqual([{ kind: 'classifier', path: clfFile }]);
+    st.close();
+    const h2 = camd(['import', join(dir, 'vit-micro.pth'), '--out', clfFile, '--head', 'rafdb', '--db', clfDb, '--json']);
+    expect(h2.events.at(-1)!['run_id']).toBe(runId);
+    const loaded = loadClassifier(clfFile);
+    expect([loaded.task, loaded.imgSize]).toEqual(['fer', 32]);
+    const lg = tf.tidy(() => loaded.clf.logits(tf.tensor4d(input!, [2, 32, 32, 3])));
+    const ourLogits = (await lg.data()) as Float32Array;
+    lg.dispose();
+    loaded.clf.dispose();
+    const lscale = Math.max(...Array.from(logits!, Math.abs));
+    expect(ourLogits).toHaveLength(14);
+    for (let i = 0; i < logits!.length; i++) expect(Math.abs(ourLogits[i]! - logits![i]!) / lscale, `logit ${i}`).toBeLessThan(1e-5);
+    const eight = camd(['import', join(dir, 'vit-micro.pth'), '--out', clfFile, '--head', 'ferplus']);
+    expect(eight.status).toBe(2);
+    expect(eight.stderr).toMatch(/its head has 7 output\(s\); --head names 8 class\(es\) \(neutral, happiness/);
     // the teacher of a file without one, and a width no preset has, are refused with what to do
     const t = camd(['import', join(dir, 'vit-micro.pth'), '--out', out, '--teacher']);
     expect(t.status).toBe(2);

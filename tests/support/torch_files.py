@@ -61,7 +61,7 @@ for i in range(depth):
     vit[b + 'norm2.weight'] = 1 + r(C); vit[b + 'norm2.bias'] = r(C)
     vit[b + 'mlp.fc1.weight'] = r(4 * C, C); vit[b + 'mlp.fc1.bias'] = r(4 * C)
     vit[b + 'mlp.fc2.weight'] = r(C, 4 * C); vit[b + 'mlp.fc2.bias'] = r(C)
-vit['fc_norm.weight'] = torch.ones(C); vit['fc_norm.bias'] = torch.zeros(C)
+vit['fc_norm.weight'] = 1 + r(C); vit['fc_norm.bias'] = r(C)
 vit['head.weight'] = r(7, C); vit['head.bias'] = r(7)
 torch.save({'model': collections.OrderedDict(('module.' + k, v) for k, v in vit.items()), 'epoch': 3}, os.path.join(out, 'vit-micro.pth'))
 
@@ -80,9 +80,12 @@ with torch.no_grad():
         y = F.layer_norm(h, (C,), vit[b + 'norm2.weight'], vit[b + 'norm2.bias'], 1e-6)
         h = h + F.linear(F.gelu(F.linear(y, vit[b + 'mlp.fc1.weight'], vit[b + 'mlp.fc1.bias'])), vit[b + 'mlp.fc2.weight'], vit[b + 'mlp.fc2.bias'])
     feats = F.layer_norm(h[:, 1:].mean(1), (C,), eps=1e-6)
+    # the classifier of models_vit.py with global_pool: fc_norm over the mean of the patch tokens, then the head
+    logits = F.linear(F.layer_norm(h[:, 1:].mean(1), (C,), vit['fc_norm.weight'], vit['fc_norm.bias'], 1e-6), vit['head.weight'], vit['head.bias'])
 with open(os.path.join(out, 'vit-micro.features'), 'w') as f:
     f.write(' '.join(repr(float(v)) for v in feats.flatten().tolist()) + '\n')
     f.write(' '.join(repr(float(v)) for v in x.permute(0, 2, 3, 1).flatten().tolist()) + '\n')
+    f.write(' '.join(repr(float(v)) for v in logits.flatten().tolist()) + '\n')
 print('vit ok')
 
 # the output folders of the released scripts: log.txt as they write it, a checkpoint with their args

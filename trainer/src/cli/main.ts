@@ -220,11 +220,13 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('import')
-    .description('a PyTorch ViT encoder (.pth/.pt: timm or MAE ViT weights, a released CAMD classifier or pre-training checkpoint) as our encoder file')
+    .description('a PyTorch ViT encoder (.pth/.pt: timm or MAE ViT weights, a released CAMD classifier or pre-training checkpoint) as our encoder file, or with --head a fine-tuned classifier as ours')
     .argument('<file>', 'the PyTorch file (torch.save zip format; read without Python and without running anything in it)')
     .option('--out <file>', 'the encoder file to write (e.g. encoder.safetensors)')
     .option('--teacher', 'from a CAMD pre-training checkpoint: the momentum (mm_*) encoder instead of the online one')
     .option('--preset <name>', 'the preset whose head count the weights have (default: the preset of their width and depth)')
+    .option('--head <classes>', 'a fine-tuned classifier (fc_norm + head) as our classifier file: the classes its head was trained on — rafdb, ferplus, celeba, lfwa, or fer:A,B,… / far:A,B,…')
+    .option('--db <file>', 'with --head: the store that records it as a fine-tuned run (default ~/.camd/camd.db)')
     .option('--json', 'print one JSON object')
     .action(async (file: string, opts: ImportCliOptions) => (await import('./import.js')).importCommand(file, opts));
 

@@ -10,12 +10,21 @@
  * the patch-embedding conv (C, 3, p, p) → ours (p·p·3, C), rows ordered (row, column, channel).
  * The architecture is read from the shapes (width, depth, patch, input size from pos_embed) and the
  * head count from the preset of that width and depth (a ViT's weights do not say it).
+ *
+ * With `head` (the classes the head was trained on), a fine-tuned classifier — the released
+ * models_vit.py with `global_pool` (fc_norm over the mean of the patch tokens, then `head`), as
+ * ours — becomes our classifier file (what `camd predict` and model-assisted labelling read).
  */
-import { basename } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { basename, dirname } from 'node:path';
+import type { Store } from '../store/store.js';
 import { ENCODER_FORMAT, encodeTensorFile, type NamedArray } from '../train/checkpoint.js';
 import { PRESET_NAMES, presetConfig, type ModelConfig, type PresetName } from '../model/config.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
+import { CLASSIFIER_FORMAT } from '../finetune/classifier-file.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../finetune/transforms.js';
+import type { Task } from '../finetune/labels.js';
 import { flattenTensors, readTorchFile, type TorchTensor } from './torch-file.js';
 
 export interface ImportReport {
@@ -26,6 +35,29 @@ export interface ImportReport {
   which: 'online' | 'teacher';
   tensors: number;
   ignored: string[];
+  /** Written as a classifier: its task and classes. */
+  head: { task: Task; names: string[] } | null;
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * An imported classifier as a fine-tuning run of the store (status done, its file as the run's
+ * classifier checkpoint), so that `camd predict` and the app's model-assisted labelling can use it
+ * like a run fine-tuned here. Importing to the same file again updates that run.
+ */
+export function recordImportedClassifier(store: Store, r: ImportReport): string {
+  if (!r.head) throw new Error('recordImportedClassifier: not a classifier');
+  const existing = store.db.prepare("SELECT run_id FROM checkpoints WHERE path = ? AND kind = 'classifier'").pluck().get(r.out) as string | undefined;
+  const runId = existing ?? randomUUID();
+  const config = { source: 'pytorch', file: r.source, task: r.head.task, names: r.head.names, model: r.model, outputs: r.head.names.length };
+  store.db.transaction(() => {
+    if (existing) store.updateRun(runId, { config: JSON.stringify(config) } as never);
+    else store.createRun({ id: runId, kind: 'finetune', name: `${basename(r.source)} (imported)`, config, seed: 0, outDir: dirname(r.out), totalSteps: null });
+    store.addCheckpoint({ run_id: runId, step: 0, kind: 'classifier', path: r.out, sha256: r.sha256, bytes: r.bytes });
+    store.updateRun(runId, { status: 'done', last_step: 0, finished_at: new Date().toISOString() });
+  })();
+  return runId;
 }
 
 const BLOCK = /^blocks\.(\d+)\.(norm1\.(weight|bias)|attn\.qkv\.(weight|bias)|attn\.proj\.(weight|bias)|norm2\.(weight|bias)|mlp\.fc1\.(weight|bias)|mlp\.fc2\.(weight|bias))$/;
@@ -40,7 +72,7 @@ function stateDictOf(root: unknown): Map<string, TorchTensor> {
   return flattenTensors(root);
 }
 
-export async function importVit(file: string, out: string, o: { teacher?: boolean; preset?: PresetName } = {}): Promise<ImportReport> {
+export async function importVit(file: string, out: string, o: { teacher?: boolean; preset?: PresetName; head?: { task: Task; names: string[] } } = {}): Promise<ImportReport> {
   const f = await readTorchFile(file).catch((e: unknown) => {
     throw new UserError((e as Error).message, 2, 'file');
   });
@@ -107,9 +139,26 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
     for (const n of ['norm1.weight', 'norm1.bias', 'attn.qkv.bias', 'attn.proj.bias', 'norm2.weight', 'norm2.bias', 'mlp.fc1.bias', 'mlp.fc2.bias']) copy(`blocks.${i}.${n}`);
     for (const n of ['attn.qkv.weight', 'attn.proj.weight', 'mlp.fc1.weight', 'mlp.fc2.weight']) linearT(`blocks.${i}.${n}`);
   }
-  const state = { kind: 'camd-encoder', model, source: { file: basename(file), format: 'pytorch', which: o.teacher ? 'teacher (mm_*)' : 'online' }, normalisation: { name: 'as its source trained it' } };
-  const { bytes } = encodeTensorFile(ENCODER_FORMAT, state, tensors);
-  writeFileAtomic(out, bytes);
+  const source = { file: basename(file), format: 'pytorch', which: o.teacher ? 'teacher (mm_*)' : 'online' };
+  let file_: { bytes: Buffer; sha256: string };
+  if (o.head) {
+    // fc_norm over the mean of the patch tokens, then the head (models_vit.py with global_pool, as ours)
+    if (!sd.has('fc_norm.weight')) throw new UserError(`${file} has no fc_norm.weight: ${sd.has('norm.weight') && sd.has('head.weight') ? "a classifier on the class token (global_pool='token'); ours pools the patch tokens — import the encoder (without --head) and fine-tune it" : 'not a fine-tuned ViT classifier'}`, 2, 'head');
+    const head = need('head.weight');
+    const K = head.shape[0]!;
+    if (head.shape.length !== 2 || head.shape[1] !== C) throw new UserError(`${file}: head.weight has shape [${head.shape}], not (classes, ${C})`, 2, 'file');
+    if (K !== o.head.names.length) throw new UserError(`${file}: its head has ${K} output(s); --head names ${o.head.names.length} class(es) (${o.head.names.slice(0, 8).join(', ')}${o.head.names.length > 8 ? ', …' : ''})`, 2, 'head');
+    copy('fc_norm.weight');
+    copy('fc_norm.bias');
+    linearT('head.weight');
+    copy('head.bias');
+    const state = { kind: CLASSIFIER_FORMAT, task: o.head.task, names: o.head.names, spec: { model, outputs: K, dropPath: 0 }, img_size: model.imgSize, normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD }, source };
+    file_ = encodeTensorFile(CLASSIFIER_FORMAT, state, tensors);
+  } else {
+    const state = { kind: 'camd-encoder', model, source, normalisation: { name: 'as its source trained it' } };
+    file_ = encodeTensorFile(ENCODER_FORMAT, state, tensors);
+  }
+  writeFileAtomic(out, file_.bytes);
   const ignored = [...sd.keys()].filter((k) => !used.has(k));
-  return { out, source: file, model, preset, which: o.teacher ? 'teacher' : 'online', tensors: tensors.length, ignored };
+  return { out, source: file, model, preset, which: o.teacher ? 'teacher' : 'online', tensors: tensors.length, ignored, head: o.head ?? null, sha256: file_.sha256, bytes: file_.bytes.length };
 }
