@@ -195,7 +195,18 @@ export const RunDetail = Run.extend({
 export type RunDetail = z.infer<typeof RunDetail>;
 
 /** The settings of a new pre-training run: the trainer's spec fields, less the paths (the app's) and the stop step. */
-export const PretrainSettings = PretrainSpec.omit({ runId: true, out: true, resume: true, data: true, db: true, stopAt: true });
+export const PretrainSettings = PretrainSpec.omit({ runId: true, out: true, resume: true, data: true, db: true, stopAt: true, continueFrom: true, init: true });
+
+/** A run of the released scripts (torchrun), read into the store from its --output_dir. */
+export const ImportedRun = z.object({
+  run: Run,
+  kind: z.enum(['pretrain', 'finetune']),
+  epochs: z.number().int(),
+  metrics: z.array(z.string()),
+  checkpoints: z.array(z.string()),
+  updated: z.boolean(),
+});
+export type ImportedRun = z.infer<typeof ImportedRun>;
 
 /** The settings of a new fine-tuning run: the trainer's fields, the encoder named by a checkpoint of the store (or none). */
 export const FinetuneSettings = FinetuneFields.omit({ runId: true, out: true, db: true, data: true, init: true }).extend({
@@ -475,6 +486,7 @@ export const OPS = {
   'runs.delete': op(z.object({ id: RunId, files: z.boolean().default(false) }).strict(), z.object({ deleted: z.boolean() })),
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
+  'runs.importTorchrun': op(z.object({ dir: z.string().min(1).max(4096) }).strict(), ImportedRun),
   'runs.log': op(z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(), z.object({ lines: z.array(z.string()) })),
   'metrics.names': op(z.object({ runs: z.array(RunId).min(1).max(50) }).strict(), z.array(z.string())),
   'metrics.series': op(SeriesQuery, z.array(Series)),

@@ -28,6 +28,7 @@ export const OP_NAMES = [
   'runs.delete',
   'runs.list',
   'runs.get',
+  'runs.importTorchrun',
   'runs.log',
   'metrics.names',
   'metrics.series',

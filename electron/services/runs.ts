@@ -4,15 +4,16 @@
  * request is validated with the trainer's own spec schema before anything is recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type Store } from 'camd-studio/trainer';
-import type { CreateRun, Estimate, PretrainSettings, Run, RunDetail } from '../common/contract.js';
+import type { CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from './run-rows.js';
 import { estimatePretrain } from './estimate.js';
-import type { CamdCommand } from './camd-command.js';
+import { failureLine, type CamdCommand } from './camd-command.js';
 import { RunLog } from '../supervisor/run-log.js';
 import type { Datasets } from './datasets.js';
 import type { EventBus } from './bus.js';
@@ -69,6 +70,30 @@ export class Runs {
     this.store.createRun({ id, kind: req.kind, name: req.name ?? null, datasetId: dataset.id, parentRunId: parent, config: {}, seed: typeof req.settings.seed === 'number' ? req.settings.seed : 0, outDir: out, totalSteps: null, spec });
     this.bus.emit('runs', this.supervisor.run(id));
     return req.start ? this.supervisor.enqueue(id) : this.supervisor.run(id);
+  }
+
+  /**
+   * A run of the released scripts into the store (`camd import-run`, in its own process: it reads
+   * log.txt and the checkpoints' pickles with the restricted reader). The folder is the user's
+   * choice, as a dataset's is; nothing in it is written.
+   */
+  async importTorchrun(dirIn: string): Promise<ImportedRun> {
+    const expanded = dirIn.trim().replace(/^~(?=$|[\\/])/, homedir());
+    if (!isAbsolute(expanded)) throw new CamdError('input', `give the full path of the run's folder (the --output_dir of CAMD_pretrain.py or CAMD_finetune.py), not ${dirIn}`, 'dir');
+    const dir = resolve(expanded);
+    let st;
+    try {
+      st = statSync(dir);
+    } catch {
+      throw new CamdError('input', `the folder ${dir} does not exist`, 'dir');
+    }
+    if (!st.isDirectory()) throw new CamdError('input', `${dir} is a file: give the run's folder (the one holding log.txt)`, 'dir');
+    const r = await this.camd(['import-run', dir, '--db', this.paths.db, '--json'], { timeoutMs: 120_000, maxBuffer: 1 << 20 });
+    if (r.code !== 0) throw new CamdError('input', failureLine(r), 'dir');
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { runId: string; kind: 'pretrain' | 'finetune'; epochs: number; metrics: string[]; checkpoints: string[]; updated: boolean };
+    const run = this.supervisor.run(out.runId);
+    this.bus.emit('runs', run);
+    return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, updated: out.updated };
   }
 
   start(id: string): Run {

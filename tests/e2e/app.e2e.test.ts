@@ -4,6 +4,8 @@
 // screenshot of each view under tests/e2e/out/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
@@ -14,6 +16,12 @@ import { hosted, type Hosted } from '../support/app-host.js';
 import { browserMissing, openBrowser, type Browser } from '../support/browser.js';
 
 const missing = browserMissing();
+/** A Python with torch (Debian's python3-torch; .ci/run installs it), for files the released code would write. */
+function torchPython(): string {
+  const p = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((x): x is string => Boolean(x)).find((x) => spawnSync(x, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+  if (!p) throw new Error('the cluster-run step needs a Python with torch (python3-torch)');
+  return p;
+}
 let h: Hosted;
 let b: Browser;
 const axeFindings: string[] = [];
@@ -332,6 +340,30 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await expect.poll(() => b.page.getByText('dropped by you').isVisible()).toBe(true);
     await b.page.keyboard.press('Escape');
     await b.page.mouse.move(0, 0); // the pointer left over a table row would hover it in the next view
+  });
+
+  it('brings in a run of the released code from a GPU cluster: its curves by epoch, where it came from, what its checkpoints are for', async () => {
+    // the released scripts' --output_dir as they write it: log.txt, and a checkpoint whose pickle holds their args (made by PyTorch)
+    const out = tempDir('e2e-torchrun');
+    const py = spawnSync(torchPython(), [fileURLToPath(new URL('../support/torch_files.py', import.meta.url)), out], { encoding: 'utf8', timeout: 120_000 });
+    expect(py.status, py.stderr).toBe(0);
+    await view('/runs');
+    await b.page.click('summary:has-text("Bring in a run from a GPU cluster")');
+    await b.page.fill('#tr-dir', join(out, 'torchrun-pretrain'));
+    await b.page.click('[data-testid="import-torchrun"] button:has-text("Import")');
+    await expect.poll(() => b.page.getByTestId('imported-run').textContent(), { timeout: 60_000 }).toMatch(/Imported: torchrun-pretrain \(torchrun\), a pre-training run of 3 epoch\(s\) — loss, lr, train_loss_dense; 1 checkpoint\(s\)\./);
+    await b.page.mouse.move(0, 0);
+    await b.shot('runs-import-torchrun');
+    await axe('runs (import from a cluster)');
+    await b.page.getByTestId('imported-run').locator('a').click();
+    await b.page.waitForURL(/#\/runs\//);
+    const from = b.page.getByTestId('provenance');
+    await expect.poll(() => from.textContent()).toMatch(/CAMD_vit_tiny_patch16 · 112 px · batch 64 a GPU · 400 epochs · blr 0\.00015 · warm-up 40/);
+    await expect.poll(() => from.locator('pre').textContent()).toContain(`camd pretrain --continue ${join(out, 'torchrun-pretrain', 'checkpoint-2.pth')} --data YOUR_FACES`);
+    const chart = b.page.getByTestId('loss-chart');
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBe(3);
+    await b.shot('run-torchrun');
+    await axe('run from a cluster');
   });
 
   it('the system view; the dark theme; and not one console error, CSP violation or serious accessibility problem on the way', async () => {

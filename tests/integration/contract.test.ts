@@ -302,6 +302,25 @@ describe('fine-tuning, labels, evaluations, system', () => {
     expect(existsSync(join(h.app.paths.runs, run.id))).toBe(false);
   });
 
+  it('a run of the released code from a cluster: its log into the store, its metrics by epoch; bad folders refused with the field', async () => {
+    const dir = tempDir('torchrun-out');
+    writeFileSync(join(dir, 'log.txt'), [0, 1, 2, 3].map((e) => JSON.stringify({ train_lr: 1e-4, train_loss: 1 - 0.2 * e, epoch: e })).join('\n') + '\n');
+    const seen: string[] = [];
+    const off = await h.client.subscribe('runs', {}, (r) => seen.push(r.id));
+    const r = await h.client.call('runs.importTorchrun', { dir });
+    expect(r).toMatchObject({ kind: 'pretrain', epochs: 4, metrics: ['loss', 'lr'], checkpoints: [], updated: false, run: { kind: 'pretrain', status: 'done', name: expect.stringMatching(/ \(torchrun\)$/) as unknown as string, last_step: 4 } });
+    await until('the runs topic to tell', () => seen, (ids) => ids.includes(r.run.id));
+    off();
+    const series = await h.client.call('metrics.series', { runs: [r.run.id], names: ['loss'] });
+    expect(series[0]!.x).toEqual([1, 2, 3, 4]);
+    expect((await h.client.call('runs.get', { id: r.run.id })).config).toMatchObject({ source: 'torchrun' });
+    expect(await h.client.call('runs.importTorchrun', { dir })).toMatchObject({ updated: true, run: { id: r.run.id } });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: 'relative/out' }))).toMatchObject({ cause: 'input', field: 'dir', message: expect.stringMatching(/give the full path of the run's folder/) as unknown as string });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: join(dir, 'nope') }))).toMatchObject({ cause: 'input', field: 'dir', message: `the folder ${join(dir, 'nope')} does not exist` });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: join(dir, 'log.txt') }))).toMatchObject({ cause: 'input', field: 'dir', message: expect.stringMatching(/is a file: give the run's folder/) as unknown as string });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: tempDir('no-log') }))).toMatchObject({ cause: 'input', field: 'dir', message: expect.stringMatching(/has no log\.txt: not the --output_dir of CAMD_pretrain\.py/) as unknown as string });
+  });
+
   it('a probe set must be one of the app\'s datasets, with its labels from the store', async () => {
     const { id: dataset } = await addAndScan(faceFolder(8, 'probe-app'));
     const other = tempDir('not-a-dataset');

@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { api } from '../api.js';
-import type { CreateRun, Run } from '../../../electron/common/contract.js';
+import type { CreateRun, ImportedRun, Run } from '../../../electron/common/contract.js';
 
 export const ACTIVE = ['queued', 'running', 'pausing', 'stopping'];
 
@@ -41,5 +41,12 @@ export const useRuns = defineStore('runs', () => {
     list.value = list.value.filter((r) => r.id !== id);
   }
 
-  return { list, loaded, start, byId, create, startRun: act('runs.start'), pause: act('runs.pause'), resume: act('runs.resume'), stop: act('runs.stop'), remove };
+  /** A run of the released scripts (torchrun), from its output folder. */
+  async function importTorchrun(dir: string): Promise<ImportedRun> {
+    const r = await api.call('runs.importTorchrun', { dir });
+    upsert(r.run);
+    return r;
+  }
+
+  return { list, loaded, start, byId, create, importTorchrun, startRun: act('runs.start'), pause: act('runs.pause'), resume: act('runs.resume'), stop: act('runs.stop'), remove };
 });

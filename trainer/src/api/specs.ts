@@ -13,7 +13,7 @@ import { CamdError } from '../util/errors.js';
 
 /** The `camd` flag of a spec field. */
 export function flagOf(field: string): string {
-  const special: Record<string, string> = { randAugment: '--aa', out: '--out', resume: '--resume', size: '--face-size' };
+  const special: Record<string, string> = { randAugment: '--aa', out: '--out', resume: '--resume', size: '--face-size', continueFrom: '--continue' };
   return special[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
