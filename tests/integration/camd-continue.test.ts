@@ -104,6 +104,12 @@ describe.skipIf(missing !== null)('a run to the released code and back', () => {
     expect([...h0.tensors.keys()].some((k) => k.startsWith('optim.'))).toBe(false);
     for (const k of ['blocks.1.attn.qkv.weight', 'mm_blocks.0.mlp.fc2.weight', 'multihead_attention_topk.q_proj.weight', 'projector_decoder_blocks.1.norm2.weight']) expect(Array.from(h0.tensors.get(k)!.data), k).toEqual(Array.from(ours.get(k)!.data));
 
+    // the released model as a safetensors state dict: --init reads it the same
+    const initSt = join(tempDir('h-st'), 'run');
+    pretrain(['--init', `${torchPth}.safetensors`, '--batch', '4', '--steps', '2', '--out', initSt]);
+    const s0 = readTensorFile(join(initSt, 'checkpoints', 'step-00000000.ckpt'), CHECKPOINT_FORMAT);
+    for (const [k, t] of h0.tensors) expect(Buffer.from(s0.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+
     // refused, in words: a run with nothing left, another architecture, with --resume, an encoder
     const done = camd(['pretrain', '--continue', pth, '--data', faces, '--db', db, '--batch', '4', '--steps', '4', '--out', join(tempDir('x'), 'run')]);
     expect(done.status).toBe(2);

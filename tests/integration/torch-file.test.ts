@@ -102,6 +102,16 @@ print('differ', bad)`], { encoding: 'utf8' });
     const [e1, e2] = [readEncoder(out), readEncoder(again)];
     expect([...e2.tensors.keys()].sort()).toEqual([...e1.tensors.keys()].sort());
     for (const [k, t] of e1.tensors) expect(Array.from(e2.tensors.get(k)!.data), k).toEqual(Array.from(t.data));
+    // the same weights as a safetensors file (not ours: a flat state dict) give the same encoder, to the bit
+    const fromSt = join(tempDir('import-st'), 'encoder.safetensors');
+    const sti = camd(['import', join(dir, 'vit-micro.safetensors'), '--out', fromSt, '--json']);
+    expect(sti.status, sti.stderr).toBe(0);
+    const [a1, a2] = [readEncoder(out), readEncoder(fromSt)];
+    for (const [k, t] of a1.tensors) expect(Array.from(a2.tensors.get(k)!.data), k).toEqual(Array.from(t.data));
+    // a tensor of another shape is refused by name, with the shape it should have
+    const shape = camd(['import', join(dir, 'vit-micro-badshape.pth'), '--out', join(tempDir('bad'), 'x.safetensors')]);
+    expect(shape.status).toBe(2);
+    expect(shape.stderr).toMatch(/blocks\.1\.mlp\.fc1\.weight has shape \[100,32\]; a ViT 32 wide needs \[128,32\]/);
     // with --head: the fine-tuned classifier (fc_norm + head) as ours, whose logits equal PyTorch's
     const clfFile = join(tempDir('import-clf'), 'rafdb.safetensors');
     const clfDb = join(tempDir('import-clf-db'), 'camd.db');

@@ -6,7 +6,8 @@ released code (it needs timm, which may not be installed at test time):
   optimizer.load_state_dict; one optimiser step.
 Prints JSON: the epoch, group sizes, and per parameter name (step, sum of exp_avg, sum of exp_avg_sq).
 Then saves the file again the way the released scripts save checkpoints (torch's own optimizer
-state_dict, an argparse.Namespace of args, the loss scaler's state) to OUT.
+state_dict, an argparse.Namespace of args, the loss scaler's state) to OUT, and the model alone as
+safetensors to OUT.safetensors.
 
 python3 camd_pth_resume.py IN.pth OUT.pth"""
 import argparse, json, sys
@@ -36,6 +37,18 @@ for k, p in trainable:
 args = argparse.Namespace(model='CAMD_vit_micro_for_tests', input_size=32, batch_size=2, world_size=2, accum_iter=1, epochs=7, blr=2e-4,
                           warmup_epochs=1, seed=3, with_blockwise_mask=True, blockwise_num_masking_patches=10, output_dir='./output')
 torch.save({'model': sd, 'optimizer': opt.state_dict(), 'epoch': ck['epoch'], 'scaler': {'scale': 65536.0, 'growth_factor': 2.0, 'backoff_factor': 0.5, 'growth_interval': 2000, '_growth_tracker': 0}, 'args': args}, out)
+
+# the model alone as a safetensors file (written by hand: header length, JSON, raw little-endian data)
+import struct
+blobs, header, pos = [], {}, 0
+for k, v in sd.items():
+    dt, arr = ('I64', v.numpy().astype('<i8')) if v.dtype == torch.int64 else ('F32', v.contiguous().numpy().astype('<f4'))
+    b = arr.tobytes()
+    header[k] = {'dtype': dt, 'shape': list(v.shape), 'data_offsets': [pos, pos + len(b)]}
+    blobs.append(b); pos += len(b)
+h = json.dumps(header).encode()
+with open(out + '.safetensors', 'wb') as f:
+    f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
 
 # the cluster's first iteration: a step runs on the loaded state
 for k, p in trainable:

@@ -64,6 +64,20 @@ for i in range(depth):
 vit['fc_norm.weight'] = 1 + r(C); vit['fc_norm.bias'] = r(C)
 vit['head.weight'] = r(7, C); vit['head.bias'] = r(7)
 torch.save({'model': collections.OrderedDict(('module.' + k, v) for k, v in vit.items()), 'epoch': 3}, os.path.join(out, 'vit-micro.pth'))
+# the same weights as a safetensors file (as the Hugging Face hub serves timm's), written by hand: header length, JSON, raw data
+import json as _json, struct
+blobs, header, pos = [], {'__metadata__': {'format': 'pt'}}, 0
+for k, v in vit.items():
+    b = v.contiguous().numpy().astype('<f4').tobytes()
+    header[k] = {'dtype': 'F32', 'shape': list(v.shape), 'data_offsets': [pos, pos + len(b)]}
+    blobs.append(b); pos += len(b)
+h = _json.dumps(header).encode()
+with open(os.path.join(out, 'vit-micro.safetensors'), 'wb') as f:
+    f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+# a tensor of the wrong shape: refused by name
+bad = collections.OrderedDict(vit)
+bad['blocks.1.mlp.fc1.weight'] = r(100, C)
+torch.save({'model': bad}, os.path.join(out, 'vit-micro-badshape.pth'))
 
 import torch.nn.functional as F
 x = torch.linspace(-2, 2, 2 * 3 * S * S).reshape(2, 3, S, S)

@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { readTorchFile } from './torch-file.js';
-import { PyObject } from './pickle.js';
+import { plainArgs } from './camd-released.js';
 
 export interface ImportedRun {
   runId: string;
@@ -54,11 +54,8 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
   for (const ck of checkpoints) {
     try {
       const f = await readTorchFile(join(dir, ck), { pickleOnly: true });
-      const a = f.root instanceof Map ? f.root.get('args') : undefined;
-      if (a instanceof PyObject) {
-        args = Object.fromEntries(Object.entries(a.state).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string'))));
-        break;
-      }
+      args = plainArgs(f.root instanceof Map ? f.root.get('args') : undefined);
+      if (args) break;
     } catch {
       // a checkpoint we cannot read says nothing about the run's settings: the next one may
     }

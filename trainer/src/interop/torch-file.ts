@@ -33,7 +33,7 @@ export interface TorchTensor {
   values(): Float32Array;
 }
 
-interface StorageRef {
+export interface StorageRef {
   dtype: string;
   bytes: number;
   key: string;
@@ -86,7 +86,8 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-function storageValues(ref: StorageRef, raw: Buffer): Float64Array | Float32Array {
+/** A storage's raw little-endian bytes as numbers (float32 stays float32; other types widen to float64). */
+export function storageValues(ref: StorageRef, raw: Buffer): Float64Array | Float32Array {
   const n = Math.floor(raw.length / ref.bytes);
   if (n < ref.numel) throw new TorchFileError(`storage ${ref.key} holds ${n} values, the file says ${ref.numel}: damaged`);
   const v = ref.dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);

@@ -1,5 +1,6 @@
 /**
- * `camd import FILE --out encoder.safetensors`: a PyTorch ViT encoder — timm/MAE `vit_*_patch16`
+ * `camd import FILE --out encoder.safetensors`: a PyTorch ViT encoder (a `torch.save` file or a
+ * safetensors file, weights-file.ts) — timm/MAE `vit_*_patch16`
  * weights, the released CAMD fine-tuned classifiers (models_vit.py) or the encoder of a released
  * CAMD pre-training checkpoint (models_CAMD.py: `blocks.*` online, `mm_blocks.*` teacher) — as our
  * encoder file, which `camd finetune --init`, `camd probe` and `camd see --data` read.
@@ -19,13 +20,14 @@ import { randomUUID } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import type { Store } from '../store/store.js';
 import { ENCODER_FORMAT, encodeTensorFile, type NamedArray } from '../train/checkpoint.js';
-import { PRESET_NAMES, presetConfig, type ModelConfig, type PresetName } from '../model/config.js';
+import { PRESET_NAMES, presetConfig, presetOfShape, type ModelConfig, type PresetName } from '../model/config.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
 import { CLASSIFIER_FORMAT } from '../finetune/classifier-file.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../finetune/transforms.js';
 import type { Task } from '../finetune/labels.js';
-import { flattenTensors, readTorchFile, type TorchTensor } from './torch-file.js';
+import { flattenTensors, type TorchTensor } from './torch-file.js';
+import { readWeightsFile } from './weights-file.js';
 
 export interface ImportReport {
   out: string;
@@ -73,7 +75,7 @@ function stateDictOf(root: unknown): Map<string, TorchTensor> {
 }
 
 export async function importVit(file: string, out: string, o: { teacher?: boolean; preset?: PresetName; head?: { task: Task; names: string[] } } = {}): Promise<ImportReport> {
-  const f = await readTorchFile(file).catch((e: unknown) => {
+  const f = await readWeightsFile(file).catch((e: unknown) => {
     throw new UserError((e as Error).message, 2, 'file');
   });
   const all = stateDictOf(f.root);
@@ -100,15 +102,33 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
   const tokens = pe ? pe.shape[pe.shape.length - 2]! - 1 : null;
   const grid = tokens !== null ? Math.round(Math.sqrt(tokens)) : null;
   if (grid !== null && grid * grid !== tokens) throw new UserError(`${file}: pos_embed has ${tokens} patch rows, not a square grid`, 2, 'file');
-  const preset = o.preset ?? PRESET_NAMES.find((n) => presetConfig(n).model.embedDim === C && presetConfig(n).model.depth === depth && presetConfig(n).model.patchSize === p);
+  const preset = o.preset ?? presetOfShape(C, depth, p);
   if (!preset) throw new UserError(`${file}: a ViT ${C} wide and ${depth} deep with ${p}-px patches matches no preset (${PRESET_NAMES.join(', ')}); give --preset to say which head count it has`, 2, 'preset');
   const base = presetConfig(preset).model;
   if (base.embedDim !== C || base.depth !== depth || base.patchSize !== p) throw new UserError(`${file}: the weights are ${C} wide, ${depth} deep, ${p}-px patches; --preset ${preset} is ${base.embedDim} wide, ${base.depth} deep, ${base.patchSize}-px patches`, 2, 'preset');
   const model = presetConfig(preset, { imgSize: grid !== null ? grid * p : base.imgSize }).model;
 
+  // every tensor's shape, in PyTorch's layout, as a ViT of this width needs it: a file with another is refused by name
+  const H = Math.round(C * model.mlpRatio);
+  const K = o.head ? o.head.names.length : 0;
+  const SHAPES: [RegExp, number[]][] = [
+    [/^patch_embed\.proj\.bias$|^blocks\.\d+\.(norm[12]\.(weight|bias)|attn\.proj\.bias|mlp\.fc2\.bias)$|^fc_norm\.(weight|bias)$/, [C]],
+    [/^cls_token$/, [1, 1, C]],
+    [/^blocks\.\d+\.attn\.qkv\.weight$/, [3 * C, C]],
+    [/^blocks\.\d+\.attn\.qkv\.bias$/, [3 * C]],
+    [/^blocks\.\d+\.attn\.proj\.weight$/, [C, C]],
+    [/^blocks\.\d+\.mlp\.fc1\.weight$/, [H, C]],
+    [/^blocks\.\d+\.mlp\.fc1\.bias$/, [H]],
+    [/^blocks\.\d+\.mlp\.fc2\.weight$/, [C, H]],
+    [/^head\.weight$/, [K, C]],
+    [/^head\.bias$/, [K]],
+  ];
   const tensors: NamedArray[] = [];
   const used = new Set<string>();
   const put = (name: string, t: TorchTensor, shape: number[], data: Float32Array) => {
+    const want = SHAPES.find(([re]) => re.test(name))?.[1];
+    const given = name === 'cls_token' && t.shape.length === 1 ? [1, 1, ...t.shape] : t.shape;
+    if (want && given.join() !== want.join()) throw new UserError(`${file}: ${name} has shape [${t.shape}]; a ViT ${C} wide${name.startsWith('head.') ? ` with ${K} outputs` : ''} needs [${want}]`, 2, 'file');
     used.add(name);
     tensors.push({ name, shape, data });
   };
@@ -140,7 +160,7 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
     for (const n of ['attn.qkv.weight', 'attn.proj.weight', 'mlp.fc1.weight', 'mlp.fc2.weight']) linearT(`blocks.${i}.${n}`);
   }
   const source = { file: basename(file), format: 'pytorch', which: o.teacher ? 'teacher (mm_*)' : 'online' };
-  let file_: { bytes: Buffer; sha256: string };
+  let encoded: { bytes: Buffer; sha256: string };
   if (o.head) {
     // fc_norm over the mean of the patch tokens, then the head (models_vit.py with global_pool, as ours)
     if (!sd.has('fc_norm.weight')) throw new UserError(`${file} has no fc_norm.weight: ${sd.has('norm.weight') && sd.has('head.weight') ? "a classifier on the class token (global_pool='token'); ours pools the patch tokens — import the encoder (without --head) and fine-tune it" : 'not a fine-tuned ViT classifier'}`, 2, 'head');
@@ -153,12 +173,12 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
     linearT('head.weight');
     copy('head.bias');
     const state = { kind: CLASSIFIER_FORMAT, task: o.head.task, names: o.head.names, spec: { model, outputs: K, dropPath: 0 }, img_size: model.imgSize, normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD }, source };
-    file_ = encodeTensorFile(CLASSIFIER_FORMAT, state, tensors);
+    encoded = encodeTensorFile(CLASSIFIER_FORMAT, state, tensors);
   } else {
     const state = { kind: 'camd-encoder', model, source, normalisation: { name: 'as its source trained it' } };
-    file_ = encodeTensorFile(ENCODER_FORMAT, state, tensors);
+    encoded = encodeTensorFile(ENCODER_FORMAT, state, tensors);
   }
-  writeFileAtomic(out, file_.bytes);
+  writeFileAtomic(out, encoded.bytes);
   const ignored = [...sd.keys()].filter((k) => !used.has(k));
-  return { out, source: file, model, preset, which: o.teacher ? 'teacher' : 'online', tensors: tensors.length, ignored, head: o.head ?? null, sha256: file_.sha256, bytes: file_.bytes.length };
+  return { out, source: file, model, preset, which: o.teacher ? 'teacher' : 'online', tensors: tensors.length, ignored, head: o.head ?? null, sha256: encoded.sha256, bytes: encoded.bytes.length };
 }

@@ -151,6 +151,11 @@ export interface PresetOverrides {
 }
 
 /** Full configuration of a preset, with optional size overrides. */
+/** The preset of a ViT's shape (width, depth, patch size), as its weights show it; undefined when none has it. */
+export function presetOfShape(embedDim: number, depth: number, patchSize: number): PresetName | undefined {
+  return PRESET_NAMES.find((n) => ARCH[n].embedDim === embedDim && ARCH[n].depth === depth && ARCH[n].patchSize === patchSize);
+}
+
 export function presetConfig(name: PresetName, o: PresetOverrides = {}): CamdConfig {
   const a = ARCH[name];
   const model: ModelConfig = {

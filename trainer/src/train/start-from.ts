@@ -5,15 +5,16 @@
  *                     schedule (the epochs it completed, counted in this run's steps);
  *   --init FILE       its weights only: the run starts at step 1 with a fresh optimiser and its own
  *                     settings (the architecture is the file's).
- * FILE is a released CAMD pre-training checkpoint (`CAMD_pretrain.py`'s `checkpoint-*.pth`,
- * interop/camd-released.ts maps it) or one of our checkpoints (`step-*.ckpt`).
+ * FILE is a released CAMD pre-training checkpoint (`CAMD_pretrain.py`'s `checkpoint-*.pth`, or its
+ * state dict as safetensors; interop/camd-released.ts maps it) or one of our checkpoints (`step-*.ckpt`).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js';
+import { PRESET_NAMES, presetOfShape, type PresetName } from '../model/config.js';
 import { fromReleased } from '../interop/camd-released.js';
 import { readTorchFile } from '../interop/torch-file.js';
+import { readSafetensors, weightsKind } from '../interop/weights-file.js';
 import { CHECKPOINT_FORMAT, OPT_M, OPT_V, decodeTensorFile, type NamedArray } from './checkpoint.js';
 import { UserError } from '../util/errors.js';
 
@@ -48,10 +49,7 @@ export interface StartingPoint {
 const RELEASED_MODEL = /^CAMD_vit_(base|large|huge)_patch\d+$/;
 
 function presetOf(embedDim: number, depth: number, patchSize: number, file: string): PresetName {
-  const p = PRESET_NAMES.find((n) => {
-    const m = presetConfig(n).model;
-    return m.embedDim === embedDim && m.depth === depth && m.patchSize === patchSize;
-  });
+  const p = presetOfShape(embedDim, depth, patchSize);
   if (!p) throw new UserError(`${file}: a ViT ${embedDim} wide and ${depth} deep with ${patchSize}-px patches matches no preset (${PRESET_NAMES.join(', ')})`, 2, 'preset');
   return p;
 }
@@ -75,14 +73,22 @@ export async function readStartingPoint(file: string): Promise<StartingPoint> {
     throw new UserError(code === 'ENOENT' ? `${file} does not exist` : code === 'EISDIR' ? `${file} is a folder, not a checkpoint` : `cannot read ${file}: ${(e as Error).message}`, 2, 'from');
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  // a zip archive (PK): torch.save; otherwise ours
-  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50) {
-    const f = await readTorchFile(file).catch((e: unknown) => {
-      throw new UserError((e as Error).message, 2, 'from');
-    });
+  // a torch.save zip archive, or a safetensors file not of ours (a state dict): the released layout; otherwise ours
+  let root: unknown = null;
+  try {
+    const kind = weightsKind(file);
+    if (kind === 'zip') root = (await readTorchFile(file)).root;
+    else if (kind === 'safetensors') {
+      const st = readSafetensors(file);
+      if (!st.metadata['format']?.startsWith('camd-')) root = new Map([['model', st.tensors]]);
+    }
+  } catch (e) {
+    throw new UserError((e as Error).message, 2, 'from');
+  }
+  if (root !== null) {
     let r;
     try {
-      r = fromReleased(f.root, file);
+      r = fromReleased(root, file);
     } catch (e) {
       throw new UserError((e as Error).message, 2, 'from');
     }
