@@ -17,6 +17,7 @@ import { Classifier, readEncoder } from '../../trainer/src/finetune/classifier.j
 import { loadClassifier } from '../../trainer/src/finetune/classifier-file.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/torch_files.py', import.meta.url));
+const VIT_MODULE = fileURLToPath(new URL('../support/vit_module.py', import.meta.url));
 const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)).find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
 const missing = python ? null : 'no Python with torch (install python3-torch; .ci/run does)';
 if (missing && process.env['CI']) throw new Error(`torch-file tests need ${missing}`);
@@ -135,6 +136,15 @@ print('differ', bad)`], { encoding: 'utf8' });
     const lscale = Math.max(...Array.from(logits!, Math.abs));
     expect(ourLogits).toHaveLength(14);
     for (let i = 0; i < logits!.length; i++) expect(Math.abs(ourLogits[i]! - logits![i]!) / lscale, `logit ${i}`).toBeLessThan(1e-5);
+    // …and exported again (camd export --format pytorch), an independent PyTorch ViT classifier with timm's names
+    // loads it with strict=True and gives the same logits
+    const clfPth = join(tempDir('export-clf'), 'rafdb.pth');
+    expect(camd(['export', '--checkpoint', clfFile, '--format', 'pytorch', '--out', clfPth]).status).toBe(0);
+    const mod = spawnSync(python!, [VIT_MODULE, clfPth, join(dir, 'vit-micro.features'), '32', '2', '2', '8', '32', '7'], { encoding: 'utf8' });
+    expect(mod.status, mod.stderr).toBe(0);
+    const theirs = mod.stdout.trim().split(' ').map(Number);
+    expect(theirs).toHaveLength(14);
+    for (let i = 0; i < theirs.length; i++) expect(Math.abs(theirs[i]! - logits![i]!) / lscale, `logit ${i} (strict-loaded module)`).toBeLessThan(1e-5);
     const eight = camd(['import', join(dir, 'vit-micro.pth'), '--out', clfFile, '--head', 'ferplus']);
     expect(eight.status).toBe(2);
     expect(eight.stderr).toMatch(/its head has 7 output\(s\); --head names 8 class\(es\) \(neutral, happiness/);
