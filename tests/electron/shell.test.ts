@@ -326,6 +326,10 @@ describe('the bridge', () => {
     expect((await api.call('runs.list', { kind: 'pretrain' })).map((r) => r.id)).toContain(run.id);
     expect((await api.call('runs.log', { id: run.id, lines: 50 })).lines.join('\n')).toMatch(/starting pretrain run/);
     expect(await api.call('metrics.names', { runs: [run.id] })).toContain('loss');
+    // a run of the released code from a cluster: camd import-run in a utility process
+    const torchrunOut = tempDir('shell-torchrun');
+    writeFileSync(join(torchrunOut, 'log.txt'), [0, 1].map((e) => JSON.stringify({ train_loss: 1 - e / 2, train_lr: 1e-4, epoch: e })).join('\n') + '\n');
+    expect(await api.call('runs.importTorchrun', { dir: torchrunOut })).toMatchObject({ kind: 'pretrain', epochs: 2, metrics: ['loss', 'lr'], updated: false });
     const [loss] = await api.call('metrics.series', { runs: [run.id], names: ['loss'] });
     expect(loss!.x).toHaveLength(stopped.last_step);
     expect(await api.call('evaluations.list', { run: run.id })).toEqual([]);
