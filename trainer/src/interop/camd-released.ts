@@ -25,7 +25,7 @@ import { parseConfig, type CamdConfig, type ModelConfig } from '../model/config.
 import { absoluteLr, learningRateAt } from '../optim/schedule.js';
 import { sincosTable2d } from '../model/posembed.js';
 import { OPT_M, OPT_V, type NamedArray, type TensorFile } from '../train/checkpoint.js';
-import { decays } from '../optim/adamw.js';
+import { decays } from '../optim/weight-decay.js';
 import type { PickleValue, TorchValue } from './torch-write.js';
 import { flattenTensors, type TorchTensor } from './torch-file.js';
 import { PyObject } from './pickle.js';

@@ -13,13 +13,9 @@ export interface AdamWOptions {
   weightDecay: number;
 }
 
-/**
- * timm `param_groups_weight_decay`: no decay for parameters with ndim ≤ 1 or names ending in
- * `.bias`; everything else is decayed, including cls_token and mask_token (§4).
- */
-export function decays(name: string, shape: readonly number[]): boolean {
-  return !(shape.length <= 1 || name.endsWith('.bias'));
-}
+import { decays } from './weight-decay.js';
+
+export { decays };
 
 /**
  * One moment of one parameter: a tensor variable, or a host array where the backend keeps the
