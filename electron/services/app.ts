@@ -66,6 +66,7 @@ export class App {
     for (const j of this.jobs.list()) if (j.status === 'running') this.jobs.stop(j.id);
     await this.supervisor.shutdown();
     for (const j of this.jobs.list()) if (j.status === 'running') await this.jobs.settled(j.id);
+    this.labels.flush();
     this.store.close();
   }
 }

@@ -15,8 +15,15 @@ import type { EventBus } from './bus.js';
 import type { Jobs } from './jobs.js';
 import { NotFound } from './errors.js';
 
+/**
+ * A dataset's row. Labelled: images with a label (made in the app, read from a label file, or an
+ * accepted prediction) on a field that is not deleted — a class label names its class field, any
+ * other its own field.
+ */
 const DATASET_COLUMNS = `d.id, d.name, d.root, d.created_at, d.scanned_at, d.image_count, d.bad_count, d.source_dataset_id,
-  (SELECT count(DISTINCT l.image_id) FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = d.id) AS labelled_count`;
+  (SELECT count(*) FROM images i WHERE i.dataset_id = d.id AND EXISTS (
+     SELECT 1 FROM annotations a JOIN label_fields f ON f.id = CASE WHEN a.slot = 0 THEN CAST(a.value AS INTEGER) ELSE a.slot END
+     WHERE a.image_id = i.id AND f.deleted_at IS NULL)) AS labelled_count`;
 
 /** Shorter-side buckets of the resolution histogram. */
 const RESOLUTION_EDGES = [0, 32, 64, 112, 128, 224, 256, 384, 512, 768, 1024, 2048, Infinity];

@@ -34,6 +34,8 @@ export class Labels {
     private readonly exportsDir: string,
   ) {}
 
+  private readonly recounts = new Map<number, NodeJS.Timeout>();
+
   private get db() {
     return this.store.db;
   }
@@ -60,7 +62,7 @@ export class Labels {
     const active = this.db.prepare("SELECT count(*) FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running') AND json_extract(spec, '$.schema') IN (?, ?)").pluck().get(s.dataset_id, String(id), s.name) as number;
     if (active > 0) throw new CamdError('busy', `the schema '${s.name}' is being trained on by ${active} run(s); stop them first`);
     const r = L.deleteSchema(this.db, id);
-    this.changed(id, [], null, 'schema');
+    this.changed(id, [], null, 'schema', s.dataset_id);
     return r;
   }
 
@@ -249,7 +251,39 @@ export class Labels {
     return parsed;
   }
 
-  private changed(schema: number, images: readonly number[], labeller: string | null, what: 'write' | 'undo' | 'redo' | 'schema' | 'predictions'): void {
+  private changed(schema: number, images: readonly number[], labeller: string | null, what: 'write' | 'undo' | 'redo' | 'schema' | 'predictions', dataset?: number): void {
     this.bus.emit('labels', { schema, images: [...images], labeller, what });
+    if (what === 'predictions') return;
+    const id = dataset ?? (this.db.prepare('SELECT dataset_id FROM label_schemas WHERE id = ?').pluck().get(schema) as number | undefined);
+    if (id !== undefined) this.recount(id);
+  }
+
+  /** The dataset's labelled count, told to the list at most once a second while labels are being made. */
+  private recount(dataset: number): void {
+    if (this.recounts.has(dataset)) return;
+    const t = setTimeout(() => {
+      this.recounts.delete(dataset);
+      if (!this.store.db.open) return;
+      try {
+        this.bus.emit('datasets', { id: dataset, deleted: false, dataset: this.datasets.get(dataset) });
+      } catch {
+        // the dataset was deleted meanwhile: its own event said so
+      }
+    }, 1000);
+    t.unref();
+    this.recounts.set(dataset, t);
+  }
+
+  /** Sends the pending counts now (the app is closing). */
+  flush(): void {
+    for (const [dataset, t] of this.recounts) {
+      clearTimeout(t);
+      this.recounts.delete(dataset);
+      try {
+        this.bus.emit('datasets', { id: dataset, deleted: false, dataset: this.datasets.get(dataset) });
+      } catch {
+        // deleted meanwhile
+      }
+    }
   }
 }

@@ -91,8 +91,16 @@ describe('labelling over the contract', () => {
     const d = await h.client.call('labels.deleteField', { id: sadField.id });
     expect(d).toMatchObject({ labels: 3, images: 3 });
     expect((await h.client.call('labels.progress', { schema: fer.id })).labelled).toBe(1);
+    // the datasets list counts the faces labelled in the app, without the deleted class's, and is told
+    const row = async () => (await h.client.call('datasets.list', {})).find((x) => x.id === dataset)!;
+    expect((await row()).labelled_count).toBe(1);
+    const told: number[] = [];
+    const off = await h.client.subscribe('datasets', {}, (e) => e.dataset && e.id === dataset && told.push(e.dataset.labelled_count));
     await h.client.call('labels.restoreField', { id: sadField.id });
     expect((await h.client.call('labels.progress', { schema: fer.id })).labelled).toBe(3);
+    expect((await row()).labelled_count).toBe(3);
+    await until('the datasets topic to tell the new count', () => told, (t) => t.includes(3), 5_000);
+    off();
   });
 
   it('a seeded split, then exports: CSV read back by --format csv, CelebA layout by --format celeba', async () => {
