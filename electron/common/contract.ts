@@ -213,8 +213,17 @@ export const FinetuneSettings = FinetuneFields.omit({ runId: true, out: true, db
   init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]),
 });
 
+/**
+ * Where a new pre-training run starts, when not from random weights: the newest checkpoint of a run
+ * of the store — one of this machine's (its full checkpoint) or one brought in from a cluster — to
+ * carry that run on (weights, AdamW state, settings, epoch) or to take its weights only. A run, never
+ * a path: the service finds the file.
+ */
+export const StartFrom = z.object({ run: RunId, mode: z.enum(['continue', 'init']) }).strict();
+export type StartFrom = z.infer<typeof StartFrom>;
+
 export const CreateRun = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('pretrain'), name: z.string().max(200).optional(), dataset: Id, settings: PretrainSettings, start: z.boolean().default(true) }).strict(),
+  z.object({ kind: z.literal('pretrain'), name: z.string().max(200).optional(), dataset: Id, settings: PretrainSettings, from: StartFrom.optional(), start: z.boolean().default(true) }).strict(),
   z.object({ kind: z.literal('finetune'), name: z.string().max(200).optional(), dataset: Id, settings: FinetuneSettings, start: z.boolean().default(true) }).strict(),
 ]);
 export type CreateRun = z.input<typeof CreateRun>;

@@ -4,7 +4,7 @@
  * request is validated with the trainer's own spec schema before anything is recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type Store } from 'camd-studio/trainer';
@@ -48,6 +48,13 @@ export class Runs {
         if (req.settings.probeFormat !== 'store') throw new CamdError('input', "the probe set's labels are the ones made in the app (format store)", 'probeFormat');
       }
       spec = { ...req.settings, data: dataset.root, out };
+      if (req.from) {
+        if (req.settings.preset !== undefined) throw new CamdError('input', "the starting checkpoint fixes the model: leave out the preset", 'preset');
+        const src = this.store.run(req.from.run);
+        if (!src) throw new NotFound(`run ${req.from.run}`);
+        spec[req.from.mode === 'continue' ? 'continueFrom' : 'init'] = this.startingFile(src);
+        parent = src.id;
+      }
       parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
       if (req.settings.backend === 'wasm') {
         const preset = req.settings.preset ?? PRETRAIN_DEFAULTS.preset;
@@ -94,6 +101,28 @@ export class Runs {
     const run = this.supervisor.run(out.runId);
     this.bus.emit('runs', run);
     return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, updated: out.updated };
+  }
+
+  /** The newest checkpoint of a run that a new pre-training run can start from; refused in words when it has none. */
+  private startingFile(src: { id: string; kind: string; name: string | null; config: string }): string {
+    const name = src.name ?? src.id;
+    let config: Record<string, unknown> = {};
+    try {
+      config = JSON.parse(src.config) as Record<string, unknown>;
+    } catch {
+      // no configuration recorded: a run of this machine, found by its checkpoint rows
+    }
+    if (config['source'] === 'torchrun') {
+      const files = Array.isArray(config['checkpoints']) ? (config['checkpoints'] as unknown[]).filter((f): f is string => typeof f === 'string') : [];
+      const there = files.find((f) => existsSync(f));
+      if (!there) throw new CamdError('input', files.length ? `none of ${name}'s checkpoints is there any more (${files[0]}…); import its folder again` : `${name} has no checkpoint (the released scripts write checkpoint-*.pth beside log.txt)`, 'from');
+      return there;
+    }
+    if (src.kind !== 'pretrain') throw new CamdError('input', `${name} is a ${src.kind} run: a pre-training run starts from a pre-training checkpoint`, 'from');
+    const rows = this.store.db.prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC").pluck().all(src.id) as string[];
+    const there = rows.find((f) => existsSync(f));
+    if (!there) throw new CamdError('input', `${name} has no checkpoint to start from${rows.length ? ' (its files are gone)' : ''}`, 'from');
+    return there;
   }
 
   start(id: string): Run {

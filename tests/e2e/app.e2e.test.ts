@@ -364,6 +364,18 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBe(3);
     await b.shot('run-torchrun');
     await axe('run from a cluster');
+    // carried on here: the pre-train form starts from it, with its settings, on one of my datasets
+    await b.page.click('a:has-text("Carry it on here")');
+    await b.page.waitForURL(/#\/pretrain\?continue=/);
+    await expect.poll(() => b.page.locator('#p-start').inputValue()).toBe('continue');
+    await expect.poll(() => b.page.getByTestId('carry-on').textContent()).toMatch(/Carrying on torchrun-pretrain \(torchrun\) from its newest checkpoint \(3 epoch\(s\) logged on the cluster\).*base learning rate 0\.00015, warm-up 40 epoch\(s\) and seed 0/);
+    expect(await b.page.locator('#p-epochs').inputValue()).toBe('400');
+    expect(await b.page.locator('#p-blr').count()).toBe(0);
+    // the masks drawn as the run will draw them: ViT-Tiny at 112 px, 7 × 7 patches, its ratio
+    await expect.poll(() => b.page.getByTestId('masked-count').textContent(), { timeout: 30_000 }).toBe(String(Math.round(0.6 * 49)));
+    await expect.poll(() => b.page.getByTestId('from-model').textContent()).toMatch(/^tiny — ViT 192×12, 112 px/);
+    await b.shot('pretrain-carry-on');
+    await axe('pre-train (carry on a cluster run)');
   });
 
   it('the system view; the dark theme; and not one console error, CSP violation or serious accessibility problem on the way', async () => {

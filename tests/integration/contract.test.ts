@@ -10,6 +10,7 @@ import { faceFolder, mixedFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { errorOf, hosted, until, type Hosted } from '../support/app-host.js';
 import { hostilePaths } from '../support/hostile-paths.js';
+import { camd } from '../support/cli.js';
 import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
 import type { Job, TopicEvent } from '../../electron/common/contract.js';
 
@@ -261,6 +262,40 @@ describe('runs', () => {
     const series = await h.client.call('metrics.series', { runs: [run.id], names: ['loss', 'lr'] });
     for (const s of series) expect(s.x).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
+
+  it('a new run from a run of the store: carried on from its checkpoint (one of this machine\'s, or a cluster run\'s), or its weights; refused in words', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(8, 'appfrom'));
+    // 8 faces, batch 4: 2 steps an epoch; 4 steps = 2 epochs
+    const first = await h.client.call('runs.create', { kind: 'pretrain', name: 'first', dataset, settings: { ...MICRO, steps: 4 } });
+    await until('done', () => h.client.call('runs.get', { id: first.id }), (r) => r.status === 'done', 120_000);
+    const cont = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6 }, from: { run: first.id, mode: 'continue' } });
+    const c = await until('done', () => h.client.call('runs.get', { id: cont.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    expect(c.status, c.error ?? '').toBe('done');
+    expect(c.config).toMatchObject({ settings: { preset: 'micro', blr: 0.05, warmupEpochs: 0 }, start: { mode: 'continue', format: 'camd', epochs_done: 2, step: 4, optimizer: true } });
+    expect(h.app.store.run(cont.id)!.parent_run_id).toBe(first.id);
+    const [loss] = await h.client.call('metrics.series', { runs: [cont.id], names: ['loss'] });
+    expect(loss!.x).toEqual([5, 6]); // it went on from step 4
+    // a cluster run: its checkpoint in the released layout (camd export), its log; carried on here
+    const box = tempDir('appfrom-cluster');
+    const full = (await h.client.call('checkpoints.list', { run: first.id })).find((k) => k.kind === 'full')!;
+    expect(camd(['export', '--checkpoint', full.path, '--format', 'camd-pth', '--out', join(box, 'checkpoint-1.pth')]).status).toBe(0);
+    writeFileSync(join(box, 'log.txt'), [0, 1].map((e) => JSON.stringify({ train_loss: 1, train_lr: 1e-4, epoch: e })).join('\n') + '\n');
+    const imported = await h.client.call('runs.importTorchrun', { dir: box });
+    const fromCluster = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6, blr: 0.05, warmupEpochs: 0 }, from: { run: imported.run.id, mode: 'continue' } });
+    const fc = await until('done', () => h.client.call('runs.get', { id: fromCluster.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    expect(fc.status, fc.error ?? '').toBe('done');
+    expect(fc.config).toMatchObject({ start: { mode: 'continue', format: 'released', file: join(box, 'checkpoint-1.pth'), epochs_done: 2, optimizer: true } });
+    const init = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 2 }, from: { run: first.id, mode: 'init' } });
+    const i = await until('done', () => h.client.call('runs.get', { id: init.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    expect(i.config).toMatchObject({ start: { mode: 'init', step: 0, optimizer: false } });
+    // refused: the model given too, a run with no checkpoint, a fine-tuning run, an unknown run
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { preset: 'tiny' }, from: { run: first.id, mode: 'init' } }))).toMatchObject({ cause: 'input', field: 'preset' });
+    const bare = tempDir('appfrom-bare');
+    writeFileSync(join(bare, 'log.txt'), JSON.stringify({ train_loss: 1, epoch: 0 }) + '\n');
+    const noCk = await h.client.call('runs.importTorchrun', { dir: bare });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: noCk.run.id, mode: 'continue' } }))).toMatchObject({ cause: 'input', field: 'from', message: expect.stringMatching(/has no checkpoint/) as unknown as string });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: 'nope', mode: 'continue' } }))).toMatchObject({ cause: 'not-found' });
+  }, 300_000);
 
   it('bad run requests are refused with the field at fault, before anything is recorded', async () => {
     const { id: dataset } = await addAndScan(faceFolder(4, 'appbad'));

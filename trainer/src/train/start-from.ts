@@ -46,7 +46,8 @@ export interface StartingPoint {
   suggested: SuggestedSettings;
 }
 
-const RELEASED_MODEL = /^CAMD_vit_(base|large|huge)_patch\d+$/;
+/** The released model functions, and the tiny/small ones people add beside them (cluster-pack --model-name). */
+const RELEASED_MODEL = /^CAMD_vit_(tiny|small|base|large|huge)_patch\d+$/;
 
 function presetOf(embedDim: number, depth: number, patchSize: number, file: string): PresetName {
   const p = presetOfShape(embedDim, depth, patchSize);
