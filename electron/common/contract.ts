@@ -197,6 +197,21 @@ export type RunDetail = z.infer<typeof RunDetail>;
 /** The settings of a new pre-training run: the trainer's spec fields, less the paths (the app's) and the stop step. */
 export const PretrainSettings = PretrainSpec.omit({ runId: true, out: true, resume: true, data: true, db: true, stopAt: true, continueFrom: true, init: true });
 
+/** What a pre-training run's model sees on one face of its dataset (`camd see --image`). */
+export const SeeFace = z.object({
+  image: z.object({ id: Id, rel_path: z.string() }),
+  /** The checkpoint's step. */
+  step: z.number().int(),
+  /** PNG data URLs: the student's per-patch prediction quality over the face (masked patches outlined), and the teacher's attention. */
+  prediction: z.string(),
+  attention: z.string(),
+  meanCosineMasked: z.number(),
+  meanCosineVisible: z.number(),
+  masked: z.number().int(),
+  grid: z.number().int(),
+});
+export type SeeFace = z.infer<typeof SeeFace>;
+
 /** A run of the released scripts (torchrun), read into the store from its --output_dir. */
 export const ImportedRun = z.object({
   run: Run,
@@ -495,6 +510,7 @@ export const OPS = {
   'runs.delete': op(z.object({ id: RunId, files: z.boolean().default(false) }).strict(), z.object({ deleted: z.boolean() })),
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
+  'runs.see': op(z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(), SeeFace),
   'runs.importTorchrun': op(z.object({ dir: z.string().min(1).max(4096) }).strict(), ImportedRun),
   'runs.log': op(z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(), z.object({ lines: z.array(z.string()) })),
   'metrics.names': op(z.object({ runs: z.array(RunId).min(1).max(50) }).strict(), z.array(z.string())),

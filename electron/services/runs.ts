@@ -4,11 +4,11 @@
  * request is validated with the trainer's own spec schema before anything is recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type Store } from 'camd-studio/trainer';
-import type { CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail } from '../common/contract.js';
+import type { CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail, SeeFace } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from './run-rows.js';
@@ -101,6 +101,34 @@ export class Runs {
     const run = this.supervisor.run(out.runId);
     this.bus.emit('runs', run);
     return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, updated: out.updated };
+  }
+
+  /**
+   * What a pre-training run's model sees on one face of its dataset: `camd see --image` on its
+   * newest checkpoint, in its own process; the pictures come back as PNG data URLs. Without an
+   * image, the seed picks one of the dataset's readable images (and the block mask).
+   */
+  async see(id: string, imageId: number | undefined, seed: number): Promise<SeeFace> {
+    const row = this.store.run(id);
+    if (!row) throw new NotFound(`run ${id}`);
+    if (row.kind !== 'pretrain') throw new CamdError('input', `run ${id} is a ${row.kind} run: what the model sees is shown for pre-training runs`, 'id');
+    const ck = (this.store.db.prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC").pluck().all(id) as string[]).find((f) => existsSync(f));
+    if (!ck) throw new CamdError('input', `run ${id} has no checkpoint yet${JSON.parse(row.config || '{}')?.source === 'torchrun' ? ' here (a cluster run: carry it on here first)' : ''}`, 'id');
+    if (row.dataset_id === null) throw new CamdError('input', `run ${id} has no dataset in the store`, 'id');
+    const ds = this.datasets.get(row.dataset_id);
+    const count = this.store.db.prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().get(ds.id) as number;
+    if (count === 0) throw new CamdError('input', `${ds.name} has no readable image`, 'image');
+    const image = (imageId !== undefined
+      ? this.store.db.prepare("SELECT id, rel_path FROM images WHERE id = ? AND dataset_id = ? AND status = 'ok'").get(imageId, ds.id)
+      : this.store.db.prepare("SELECT id, rel_path FROM images WHERE dataset_id = ? AND status = 'ok' ORDER BY id LIMIT 1 OFFSET ?").get(ds.id, seed % count)) as { id: number; rel_path: string } | undefined;
+    if (!image) throw new CamdError('input', `image ${imageId} is not a readable image of ${ds.name}`, 'image');
+    const out = join(this.paths.exports, 'see', id, `${image.id}-${seed}`);
+    const r = await this.camd(['see', '--checkpoint', ck, '--image', join(ds.root, image.rel_path), '--seed', String(seed), '--out', out, '--json'], { timeoutMs: 600_000, maxBuffer: 1 << 20 });
+    if (r.code !== 0) throw new CamdError('input', failureLine(r), 'id');
+    const res = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { face?: { meanCosineMasked: number; meanCosineVisible: number; grid: number; masked: number; step: number } };
+    if (!res.face) throw new CamdError('internal', 'camd see gave no result');
+    const png = (f: string) => `data:image/png;base64,${readFileSync(join(out, f)).toString('base64')}`;
+    return { image, prediction: png('prediction.png'), attention: png('attention.png'), ...res.face };
   }
 
   /** The newest checkpoint of a run that a new pre-training run can start from; refused in words when it has none. */

@@ -115,6 +115,15 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await axe('run');
     await b.page.click('button:has-text("Stop")');
     await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 60_000 }).toBe('stopped');
+    // what it sees: one face through its checkpoint, prediction quality and attention
+    const seePanel = b.page.getByTestId('see');
+    await seePanel.locator('button:has-text("Show on a face")').click();
+    await expect.poll(() => seePanel.locator('img').count(), { timeout: 90_000 }).toBe(2);
+    await expect.poll(() => seePanel.locator('figcaption').first().textContent()).toMatch(/^Prediction vs the teacher \(cosine\): masked -?\d\.\d\d, visible -?\d\.\d\d — 10 of 16 patches masked$/); // micro: 4 × 4 patches, ratio 0.6
+    expect(await seePanel.locator('img').first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await seePanel.scrollIntoViewIfNeeded();
+    await b.shot('run-see');
+    await axe('run (what it sees)');
   });
 
   it('a second run with another ratio; the two compared: curves overlaid, exactly the changed setting', async () => {

@@ -326,6 +326,8 @@ describe('the bridge', () => {
     expect((await api.call('runs.list', { kind: 'pretrain' })).map((r) => r.id)).toContain(run.id);
     expect((await api.call('runs.log', { id: run.id, lines: 50 })).lines.join('\n')).toMatch(/starting pretrain run/);
     expect(await api.call('metrics.names', { runs: [run.id] })).toContain('loss');
+    // what it sees: camd see in a utility process, its pictures back as data URLs
+    expect((await api.call('runs.see', { id: run.id })).prediction).toMatch(/^data:image\/png;base64,/);
     // a run of the released code from a cluster: camd import-run in a utility process
     const torchrunOut = tempDir('shell-torchrun');
     writeFileSync(join(torchrunOut, 'log.txt'), [0, 1].map((e) => JSON.stringify({ train_loss: 1 - e / 2, train_lr: 1e-4, epoch: e })).join('\n') + '\n');

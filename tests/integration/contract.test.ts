@@ -268,6 +268,17 @@ describe('runs', () => {
     // 8 faces, batch 4: 2 steps an epoch; 4 steps = 2 epochs
     const first = await h.client.call('runs.create', { kind: 'pretrain', name: 'first', dataset, settings: { ...MICRO, steps: 4 } });
     await until('done', () => h.client.call('runs.get', { id: first.id }), (r) => r.status === 'done', 120_000);
+    // what it sees: one face of its dataset through its newest checkpoint (camd see), as pictures
+    const seen = await h.client.call('runs.see', { id: first.id, seed: 3 });
+    const faces = (await h.client.call('datasets.images', { dataset, status: 'ok' })).items;
+    expect(seen.image).toEqual({ id: faces[3 % faces.length]!.id, rel_path: faces[3 % faces.length]!.rel_path });
+    expect(seen).toMatchObject({ step: 4, grid: 4, masked: 10 }); // micro at 32 px: 4 × 4 patches, 118/196 of them masked
+    for (const png of [seen.prediction, seen.attention]) {
+      expect(png).toMatch(/^data:image\/png;base64,/);
+      expect((await sharp(Buffer.from(png.split(',')[1]!, 'base64')).metadata()).format).toBe('png');
+    }
+    for (const c of [seen.meanCosineMasked, seen.meanCosineVisible]) expect(Math.abs(c)).toBeLessThanOrEqual(1);
+    expect(await errorOf(h.client.call('runs.see', { id: first.id, image: 999_999 }))).toMatchObject({ cause: 'input', field: 'image' });
     const cont = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6 }, from: { run: first.id, mode: 'continue' } });
     const c = await until('done', () => h.client.call('runs.get', { id: cont.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
     expect(c.status, c.error ?? '').toBe('done');
@@ -295,6 +306,7 @@ describe('runs', () => {
     const noCk = await h.client.call('runs.importTorchrun', { dir: bare });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: noCk.run.id, mode: 'continue' } }))).toMatchObject({ cause: 'input', field: 'from', message: expect.stringMatching(/has no checkpoint/) as unknown as string });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: 'nope', mode: 'continue' } }))).toMatchObject({ cause: 'not-found' });
+    expect(await errorOf(h.client.call('runs.see', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/has no checkpoint yet here \(a cluster run: carry it on here first\)/) as unknown as string });
   }, 300_000);
 
   it('bad run requests are refused with the field at fault, before anything is recorded', async () => {
