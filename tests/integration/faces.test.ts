@@ -54,10 +54,19 @@ describe('faces at ingest', () => {
     expect(s.emotion.length).toBeGreaterThan(0);
     // a second pass reads every detection from the cache and writes the same crops
     const before = new Map(readdirSync(r.derived.root, { recursive: true }).map(String).filter((p) => p.endsWith('.png')).map((p) => [p, readFileSync(join(r.derived.root, p))]));
+    const rowsBefore = facesOf(store.db, r.derived.datasetId).map((x) => [x.crop_path, x.outside, x.dhash]);
     const again = await ingestFaces(store, dir);
     expect(again.detections).toMatchObject({ computed: 0, cached: faces.length + NON_FACE_PHOTOS.length });
     expect(again.faces).toEqual(r.faces);
     for (const [p, bytes] of before) expect(readFileSync(join(r.derived.root, p)).equals(bytes), p).toBe(true);
+    // …without making any crop again: nothing that makes one changed; their rows are the same
+    expect(r.crops).toEqual({ made: r.faces.kept, reused: 0 });
+    expect(again.crops).toEqual({ made: 0, reused: r.faces.kept });
+    expect(facesOf(store.db, again.derived.datasetId).map((x) => [x.crop_path, x.outside, x.dhash])).toEqual(rowsBefore);
+    // another crop size makes them all again (the detections still from the cache)
+    const bigger = await ingestFaces(store, dir, { size: 128 });
+    expect(bigger.crops).toEqual({ made: r.faces.kept, reused: 0 });
+    expect((await sharp(join(bigger.derived.root, [...before.keys()][0]!)).metadata()).width).toBe(128);
     store.close();
   }, 240_000);
 
@@ -162,6 +171,7 @@ describe('faces at ingest', () => {
     expect(r.nearDuplicatePairs[0]).toMatchObject({ a: 'a.face0.png', b: 'b.face0.png' });
     const d = await ingestFaces(store, dir, { dedupe: 6 });
     expect(d.faces).toMatchObject({ kept: 2, collapsed: 1 });
+    expect(d.crops).toEqual({ made: 0, reused: 3 }); // the same crops; the collapsed one then removed
     expect(readdirSync(d.derived.root).sort()).toEqual(['a.face0.png', 'c.face0.png']);
     // a person drops audrey's face: its crop leaves the dataset, and a re-scan keeps it out
     const audrey = facesOf(store.db, d.derived.datasetId).find((f) => f.crop_path === 'c.face0.png')!;
@@ -173,6 +183,7 @@ describe('faces at ingest', () => {
     await dropFace(store, facesOf(store.db, e.derived.datasetId).find((f) => f.status === 'dropped')!.id, true);
     const f = await ingestFaces(store, dir, { dedupe: 6 });
     expect(f.faces).toMatchObject({ kept: 2, dropped: 0 });
+    expect(readdirSync(f.derived.root).sort()).toEqual(['a.face0.png', 'c.face0.png']); // the restored face's crop made again
     store.close();
   }, 120_000);
 

@@ -2,7 +2,8 @@
  * `npm run bench -- --faces DIR`: faces found and aligned per second on the wasm rung (decode →
  * detect → align + crop + PNG), over the photos of DIR, each photo timed once after one warm-up.
  * Writes JSON (default bench/faces.json) and prints a line with the time a 10 000-photo folder
- * would take at that rate.
+ * would take at that rate. Then the whole ingest as `camd scan --faces` does it (a fresh store):
+ * a first scan, and a re-scan of the unchanged folder (detections from the cache, crops reused).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,10 @@ import { alignmentFor, warpAligned } from '../faces/align.js';
 import { FACES_DEFAULTS } from '../api/defaults.js';
 import { nativeBlas, nativeOps } from '../backends/native.js';
 import { median } from '../util/stats.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Store } from '../store/store.js';
+import { ingestFaces } from '../faces/ingest.js';
 
 export async function benchFaces(dir: string, outFile: string): Promise<void> {
   const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
@@ -39,6 +44,21 @@ export async function benchFaces(dir: string, outFile: string): Promise<void> {
     process.stderr.write(`[bench] faces ${per.length}/${files.length}: ${faces.length} face(s), ${(d - a).toFixed(0)} ms\n`);
   }
   const total = per.reduce((s, p) => s + p.decode + p.detect + p.crop, 0) / 1000;
+  // the whole ingest, twice: a first scan and a re-scan of the unchanged folder
+  const work = mkdtempSync(join(tmpdir(), 'camd-bench-faces-'));
+  const store = new Store(join(work, 'camd.db'));
+  let ingest;
+  try {
+    const i0 = performance.now();
+    const first = await ingestFaces(store, dir);
+    const i1 = performance.now();
+    const again = await ingestFaces(store, dir);
+    const i2 = performance.now();
+    ingest = { first_seconds: (i1 - i0) / 1000, rescan_seconds: (i2 - i1) / 1000, kept: first.faces.kept, rescan_detections: again.detections, rescan_crops: again.crops };
+  } finally {
+    store.close();
+    rmSync(work, { recursive: true, force: true });
+  }
   const faces = per.reduce((s, p) => s + p.faces, 0);
   const out = {
     kind: 'camd-faces',
@@ -55,6 +75,7 @@ export async function benchFaces(dir: string, outFile: string): Promise<void> {
     photos_per_s: files.length / total,
     faces_per_s: faces / total,
     minutes_for_10000_photos: (10000 / (files.length / total)) / 60,
+    ingest,
   };
   const file = resolve(outFile);
   mkdirSync(dirname(file), { recursive: true });
@@ -62,6 +83,7 @@ export async function benchFaces(dir: string, outFile: string): Promise<void> {
   process.stdout.write(
     `faces at ingest (${out.detector}, ${tf.getBackend()}, ${cpus().length} CPU cores): ${files.length} photos (median ${out.megapixels_median.toFixed(2)} MP), ${faces} faces in ${total.toFixed(1)} s\n` +
       `  ${out.photos_per_s.toFixed(1)} photos/s, ${out.faces_per_s.toFixed(1)} faces/s; per photo (median): decode ${out.ms_median.decode.toFixed(0)} ms, detect ${out.ms_median.detect.toFixed(0)} ms; align + crop + PNG ${out.ms_median.crop_per_face.toFixed(0)} ms per face\n` +
-      `  a 10 000-photo folder at this rate: ${out.minutes_for_10000_photos.toFixed(0)} min\n`,
+      `  a 10 000-photo folder at this rate: ${out.minutes_for_10000_photos.toFixed(0)} min\n` +
+      `  camd scan --faces on the folder: ${ingest.first_seconds.toFixed(1)} s; again, nothing changed: ${ingest.rescan_seconds.toFixed(2)} s (${ingest.rescan_crops.reused} crop(s) reused, ${ingest.rescan_crops.made} made)\n`,
   );
 }

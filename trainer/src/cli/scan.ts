@@ -107,7 +107,7 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
       `  kept ${f.kept}; not kept: ${f.small} too small (< ${r.settings.minFace} px), ${f.lowScore} below score ${r.settings.minScore}, ${f.repeats} repeated detection(s) of one face, ${f.dropped} dropped by a person${r.settings.dedupe !== null ? `, ${f.collapsed} near-duplicate(s) collapsed (dHash ≤ ${r.settings.dedupe})` : ''}`,
       ...(f.nearDuplicates && r.settings.dedupe === null ? [`  ${f.nearDuplicates} face(s) look like near-duplicates of another (dHash ≤ 6 bits, e.g. ${r.nearDuplicatePairs[0]!.a} ~ ${r.nearDuplicatePairs[0]!.b}); --dedupe 6 collapses them`] : []),
       `  detections: ${r.detections.computed} photo(s) analysed in ${r.detections.seconds.toFixed(1)} s, ${r.detections.cached} from the cache (${r.settings.detector})`,
-      `  face crops (${r.settings.size}×${r.settings.size}, margin ${r.settings.margin}): ${r.derived.root}${r.complete ? '' : ' (stopped: the rest on the next scan)'}`,
+      `  face crops (${r.settings.size}×${r.settings.size}, margin ${r.settings.margin}): ${r.derived.root}${r.complete ? '' : ' (stopped: the rest on the next scan)'}; ${r.crops.made} made, ${r.crops.reused} unchanged since the last scan`,
       `  pre-train on them: camd pretrain --data ${shellQuote(r.derived.root)}${o.db ? ` --db ${shellQuote(resolve(o.db))}` : ''}`,
       `  index: ${r.db}`,
     ];

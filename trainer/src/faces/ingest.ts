@@ -12,6 +12,7 @@ import { realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import type { Store } from '../store/store.js';
+import type Database from 'better-sqlite3';
 import { scanDataset, type ScanReport } from '../data/scan.js';
 import { decodeRgb, DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -50,6 +51,8 @@ export interface FaceReport {
   /** Pairs of kept faces within `reportNearDuplicates` bits of each other (not collapsed unless `dedupe`). */
   nearDuplicatePairs: { a: string; b: string; distance: number }[];
   detections: { computed: number; cached: number; seconds: number };
+  /** Kept faces' crops made (aligned, hashed, written when new or changed) and reused from the previous scan (same photo, landmarks, size and margin, and the file still there). */
+  crops: { made: number; reused: number };
   settings: { minScore: number; minFace: number; margin: number; size: number; dedupe: number | null; tiles: number; detector: string };
   /** false when stopped: crops made so far are indexed, the rest on the next scan. */
   complete: boolean;
@@ -63,6 +66,25 @@ interface CachedDetections {
 }
 
 const round = (v: number) => Math.round(v * 100) / 100;
+
+/**
+ * The crops the previous scan of this derived dataset made, by photo content and face index, when
+ * it made them at the same size and margin (what, besides the photo and its landmarks, decides a
+ * crop's pixels): their file, landmarks, outside fraction and hash.
+ */
+function previousCrops(db: Database.Database, derived: { id: number; derive: string | null }, s: { size: number; margin: number }): Map<string, { cropPath: string; landmarks: string; outside: number; dhash: string }> {
+  const out = new Map<string, { cropPath: string; landmarks: string; outside: number; dhash: string }>();
+  let was: { size?: unknown; margin?: unknown } = {};
+  try {
+    was = JSON.parse(derived.derive ?? '{}') as typeof was;
+  } catch {
+    return out;
+  }
+  if (was.size !== s.size || was.margin !== s.margin) return out;
+  const rows = db.prepare('SELECT source_sha256, face_index, crop_path, landmarks, outside, dhash FROM faces WHERE dataset_id = ? AND crop_path IS NOT NULL AND outside IS NOT NULL AND dhash IS NOT NULL').all(derived.id) as { source_sha256: string; face_index: number; crop_path: string; landmarks: string; outside: number; dhash: string }[];
+  for (const r of rows) out.set(`${r.source_sha256}#${r.face_index}`, { cropPath: r.crop_path, landmarks: r.landmarks, outside: r.outside, dhash: r.dhash });
+  return out;
+}
 
 /** Face size in photo pixels: max(2·eye distance, 1.8·eye-to-mouth), as the alignment measures it. */
 export function faceSize(p: FivePoints): number {
@@ -103,6 +125,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
   if (derivedDs.source_dataset_id !== null && derivedDs.source_dataset_id !== source.datasetId) throw new Error(`the folder ${outRoot} holds the faces of another dataset (${store.dataset(derivedDs.source_dataset_id)?.root ?? derivedDs.source_dataset_id}): choose another (--faces-out)`);
   const detector = detectorId(s.tiles);
   const suggestions = suggestionSource();
+  const reusable = previousCrops(store.db, derivedDs, s);
   linkDerived(store.db, derivedDs.id, source.datasetId, { kind: 'faces', detector, ...s });
   const drops = droppedKeys(store.db, derivedDs.id);
 
@@ -119,6 +142,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
   let withFaces = 0;
   let complete = true;
   const counts = { found: 0, kept: 0, small: 0, lowScore: 0, repeats: 0, nearDuplicates: 0, collapsed: 0, dropped: 0 };
+  const cropCounts = { made: 0, reused: 0 };
   const kept: { rec: FaceRecord; name: string }[] = [];
   for (let i = 0; i < photos.length; i++) {
     if (opts.signal?.aborted) {
@@ -166,17 +190,25 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
         else counts.dropped++;
         continue;
       }
+      const name = cropName(photo.rel_path, k);
+      kept.push({ rec, name });
+      const file = join(derivedRoot, name);
+      if (crops.has(name)) throw new Error(`two faces map to one crop name ${name}`);
+      crops.set(name, rec);
+      // the previous scan's crop of this face, when nothing that makes it has changed: not made again
+      const before = reusable.get(`${sha}#${k}`);
+      if (before && before.cropPath === name && before.landmarks === JSON.stringify(rec.landmarks) && existsSync(file)) {
+        rec.outside = before.outside;
+        rec.dhash = before.dhash;
+        cropCounts.reused++;
+        continue;
+      }
       const a = alignmentFor(f.points, s.size, s.margin);
       const crop = warpAligned(await decode(), a);
       rec.outside = round(outsideFraction(a, result.width, result.height));
       rec.dhash = dhash(crop);
-      const name = cropName(photo.rel_path, k);
-      kept.push({ rec, name });
+      cropCounts.made++;
       // written when missing or when its photo changed (the name stays, the content follows the photo)
-      const file = join(derivedRoot, name);
-      const prev = crops.get(name);
-      if (prev) throw new Error(`two faces map to one crop name ${name}`);
-      crops.set(name, rec);
       const png = await sharp(Buffer.from(crop.data.buffer, crop.data.byteOffset, crop.data.byteLength), { raw: { width: crop.width, height: crop.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
       if (!existsSync(file) || !readFileSync(file).equals(png)) {
         mkdirSync(dirname(file), { recursive: true });
@@ -221,6 +253,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     faces: counts,
     nearDuplicatePairs: pairs,
     detections: { computed, cached, seconds: round(detectSeconds) },
+    crops: cropCounts,
     settings: { ...s, detector },
     complete,
   };
