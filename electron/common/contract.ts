@@ -212,6 +212,20 @@ export const SeeFace = z.object({
 });
 export type SeeFace = z.infer<typeof SeeFace>;
 
+/** What a GPU box needs to pre-train a run's setup with the released code (`camd cluster-pack`). */
+export const ClusterPack = z.object({
+  /** The folder written: data/train/faces, run.sh, flags.json, output/checkpoint-latest.pth when the checkpoint went in. */
+  out: z.string(),
+  images: z.number().int(),
+  model: z.string(),
+  flags: z.record(z.string(), z.unknown()),
+  resume: z.object({ step: z.number().int(), epoch: z.number().int(), file: z.string() }).passthrough().nullable(),
+  notes: z.array(z.string()),
+  /** run.sh as written. */
+  script: z.string(),
+});
+export type ClusterPack = z.infer<typeof ClusterPack>;
+
 /** A run of the released scripts (torchrun), read into the store from its --output_dir. */
 export const ImportedRun = z.object({
   run: Run,
@@ -511,6 +525,7 @@ export const OPS = {
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
   'runs.see': op(z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(), SeeFace),
+  'runs.clusterPack': op(z.object({ id: RunId, gpus: z.number().int().min(1).max(1024).default(8), copy: z.boolean().default(false) }).strict(), ClusterPack),
   'runs.importTorchrun': op(z.object({ dir: z.string().min(1).max(4096) }).strict(), ImportedRun),
   'runs.log': op(z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(), z.object({ lines: z.array(z.string()) })),
   'metrics.names': op(z.object({ runs: z.array(RunId).min(1).max(50) }).strict(), z.array(z.string())),

@@ -29,6 +29,7 @@ export const OP_NAMES = [
   'runs.list',
   'runs.get',
   'runs.importTorchrun',
+  'runs.clusterPack',
   'runs.see',
   'runs.log',
   'metrics.names',

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type Store } from 'camd-studio/trainer';
-import type { CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail, SeeFace } from '../common/contract.js';
+import type { ClusterPack, CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail, SeeFace } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from './run-rows.js';
@@ -101,6 +101,25 @@ export class Runs {
     const run = this.supervisor.run(out.runId);
     this.bus.emit('runs', run);
     return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, updated: out.updated };
+  }
+
+  /**
+   * What a GPU box needs to pre-train a run's setup with the released code: `camd cluster-pack`
+   * in its own process, into the app's exports folder (`cluster/<run>`, made afresh each time): the
+   * images (links, or copies), run.sh, flags.json, and the run's newest checkpoint when the
+   * released code can load it.
+   */
+  async clusterPack(id: string, gpus: number, copy: boolean): Promise<ClusterPack> {
+    const row = this.store.run(id);
+    if (!row) throw new NotFound(`run ${id}`);
+    if (row.kind !== 'pretrain' || !row.out_dir || !existsSync(join(row.out_dir, 'run.json'))) throw new CamdError('input', `run ${id} is not a pre-training run of this machine (no run folder): there is nothing to pack`, 'id');
+    if (ACTIVE.includes(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}: pack it when it has stopped (its checkpoint is still being written)`, 'id');
+    const out = join(this.paths.exports, 'cluster', id);
+    rmSync(out, { recursive: true, force: true });
+    const r = await this.camd(['cluster-pack', row.out_dir, '--out', out, '--gpus', String(gpus), ...(copy ? ['--copy'] : []), '--json'], { timeoutMs: 3_600_000, maxBuffer: 4 << 20 });
+    if (r.code !== 0) throw new CamdError('input', failureLine(r), 'id');
+    const rep = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Omit<ClusterPack, 'script'>;
+    return { out: rep.out, images: rep.images, model: rep.model, flags: rep.flags, resume: rep.resume, notes: rep.notes, script: readFileSync(join(out, 'run.sh'), 'utf8') };
   }
 
   /**

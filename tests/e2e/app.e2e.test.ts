@@ -124,6 +124,16 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await seePanel.scrollIntoViewIfNeeded();
     await b.shot('run-see');
     await axe('run (what it sees)');
+    // taken to a GPU cluster: the box is packed, with the command to run there
+    const packPanel = b.page.getByTestId('cluster-pack');
+    await packPanel.locator('summary').click();
+    await b.page.fill('#pack-gpus', '4');
+    await packPanel.locator('button:has-text("Pack")').click();
+    await expect.poll(() => b.page.getByTestId('packed').textContent(), { timeout: 60_000 }).toMatch(/Written to .*cluster.*: 12 image\(s\), run\.sh \(CAMD_vit_base_patch16\)/);
+    await expect.poll(() => b.page.getByTestId('packed').locator('pre').first().textContent()).toContain('CAMD_CODE=~/CAMD NUM_GPUS=4 sh run.sh');
+    await packPanel.scrollIntoViewIfNeeded();
+    await b.shot('run-cluster-pack');
+    await axe('run (take it to a cluster)');
   });
 
   it('a second run with another ratio; the two compared: curves overlaid, exactly the changed setting', async () => {

@@ -326,6 +326,8 @@ describe('the bridge', () => {
     expect((await api.call('runs.list', { kind: 'pretrain' })).map((r) => r.id)).toContain(run.id);
     expect((await api.call('runs.log', { id: run.id, lines: 50 })).lines.join('\n')).toMatch(/starting pretrain run/);
     expect(await api.call('metrics.names', { runs: [run.id] })).toContain('loss');
+    // taken to a cluster: camd cluster-pack in a utility process
+    expect((await api.call('runs.clusterPack', { id: run.id, gpus: 1 })).script).toContain('CAMD_pretrain.py');
     // what it sees: camd see in a utility process, its pictures back as data URLs
     expect((await api.call('runs.see', { id: run.id })).prediction).toMatch(/^data:image\/png;base64,/);
     // a run of the released code from a cluster: camd import-run in a utility process

@@ -24,7 +24,7 @@ describe('camd cluster-pack', () => {
     expect(rep.model).toBe('CAMD_vit_base_patch16');
     expect(rep.notes).toEqual([
       'the run is micro; the released code defines base, large and huge only: packed as base (--preset large or huge for more)',
-      'the run was 6 steps of 2 a epoch: 3 epochs',
+      'the run was 6 steps, 2 an epoch: 3 epochs there',
       'its checkpoint (micro) is not packed: a base model cannot load it; the cluster run starts from scratch',
     ]);
     expect(p.events.at(-1)).toMatchObject({ resume: null });

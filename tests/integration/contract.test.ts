@@ -1,7 +1,7 @@
 // The API contract over its browser-mode transport (HTTP + WebSocket) against a real host: real
 // SQLite files, real sharp thumbnails, the real trainer worker, real face photographs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -279,6 +279,12 @@ describe('runs', () => {
     }
     for (const c of [seen.meanCosineMasked, seen.meanCosineVisible]) expect(Math.abs(c)).toBeLessThanOrEqual(1);
     expect(await errorOf(h.client.call('runs.see', { id: first.id, image: 999_999 }))).toMatchObject({ cause: 'input', field: 'image' });
+    // taken to a cluster: camd cluster-pack into the app's exports (micro is packed as ViT-B, without its checkpoint)
+    const pack = await h.client.call('runs.clusterPack', { id: first.id, gpus: 2 });
+    expect(pack).toMatchObject({ out: join(h.app.paths.exports, 'cluster', first.id), images: 8, model: 'CAMD_vit_base_patch16', resume: null });
+    expect(pack.notes).toContain('its checkpoint (micro) is not packed: a base model cannot load it; the cluster run starts from scratch');
+    expect(pack.script).toContain('torchrun --nproc_per_node=${NUM_GPUS:-2} "$CAMD_CODE/CAMD_pretrain.py"');
+    expect(readdirSync(join(pack.out, 'data', 'train', 'faces'))).toHaveLength(8);
     const cont = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6 }, from: { run: first.id, mode: 'continue' } });
     const c = await until('done', () => h.client.call('runs.get', { id: cont.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
     expect(c.status, c.error ?? '').toBe('done');
@@ -307,6 +313,7 @@ describe('runs', () => {
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: noCk.run.id, mode: 'continue' } }))).toMatchObject({ cause: 'input', field: 'from', message: expect.stringMatching(/has no checkpoint/) as unknown as string });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: 'nope', mode: 'continue' } }))).toMatchObject({ cause: 'not-found' });
     expect(await errorOf(h.client.call('runs.see', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/has no checkpoint yet here \(a cluster run: carry it on here first\)/) as unknown as string });
+    expect(await errorOf(h.client.call('runs.clusterPack', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/not a pre-training run of this machine/) as unknown as string });
   }, 300_000);
 
   it('bad run requests are refused with the field at fault, before anything is recorded', async () => {

@@ -67,7 +67,7 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
   const N = (imgSize / m.patchSize) ** 2;
   const itersPerEpoch = Math.max(1, Math.floor(list.images.length / s.batch));
   const epochs = s.epochs ?? Math.max(1, Math.ceil((s.steps ?? itersPerEpoch) / itersPerEpoch));
-  if (s.epochs == null) notes.push(`the run was ${s.steps} steps of ${itersPerEpoch} a epoch: ${epochs} epochs`);
+  if (s.epochs == null) notes.push(`the run was ${s.steps} steps, ${itersPerEpoch} an epoch: ${epochs} epochs there`);
   const perGpu = Math.max(1, Math.round(s.batch / gpus));
   if (perGpu * gpus !== s.batch) notes.push(`batch ${s.batch} over ${gpus} GPUs: ${perGpu} a GPU, ${perGpu * gpus} in all (lr = blr × ${perGpu * gpus} / 256 there)`);
   if (cfg.loss.agmdWeightAbove1 !== 0.01) notes.push(`the released engine weighs L_AGMD > 1 by 0.01, hard-coded; this run's weight ${cfg.loss.agmdWeightAbove1} has no flag there`);
