@@ -47,7 +47,7 @@ export function handlers(app: App): Handlers {
     'runs.list': (p) => app.runs.list(p),
     'runs.get': (p) => app.runs.detail(p.id),
     'runs.importTorchrun': (p) => app.runs.importTorchrun(p.dir),
-    'runs.clusterPack': (p) => app.runs.clusterPack(p.id, p.gpus ?? 8, p.copy ?? false),
+    'runs.clusterPack': (p) => app.runs.clusterPack(p.id, p.gpus ?? 8, p.copy ?? false, p.preset),
     'runs.see': (p) => app.runs.see(p.id, p.image, p.seed ?? 0),
     'runs.log': (p) => app.runs.log(p.id, p.lines),
     'metrics.names': (p) => app.metrics.names(p.runs),

@@ -525,7 +525,7 @@ export const OPS = {
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
   'runs.see': op(z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(), SeeFace),
-  'runs.clusterPack': op(z.object({ id: RunId, gpus: z.number().int().min(1).max(1024).default(8), copy: z.boolean().default(false) }).strict(), ClusterPack),
+  'runs.clusterPack': op(z.object({ id: RunId, gpus: z.number().int().min(1).max(1024).default(8), copy: z.boolean().default(false), preset: z.enum(['base', 'large', 'huge']).optional() }).strict(), ClusterPack),
   'runs.importTorchrun': op(z.object({ dir: z.string().min(1).max(4096) }).strict(), ImportedRun),
   'runs.log': op(z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(), z.object({ lines: z.array(z.string()) })),
   'metrics.names': op(z.object({ runs: z.array(RunId).min(1).max(50) }).strict(), z.array(z.string())),

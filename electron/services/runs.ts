@@ -107,16 +107,16 @@ export class Runs {
    * What a GPU box needs to pre-train a run's setup with the released code: `camd cluster-pack`
    * in its own process, into the app's exports folder (`cluster/<run>`, made afresh each time): the
    * images (links, or copies), run.sh, flags.json, and the run's newest checkpoint when the
-   * released code can load it.
+   * released code can load it; `preset` packs it at another released size (without its checkpoint).
    */
-  async clusterPack(id: string, gpus: number, copy: boolean): Promise<ClusterPack> {
+  async clusterPack(id: string, gpus: number, copy: boolean, preset?: 'base' | 'large' | 'huge'): Promise<ClusterPack> {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
     if (row.kind !== 'pretrain' || !row.out_dir || !existsSync(join(row.out_dir, 'run.json'))) throw new CamdError('input', `run ${id} is not a pre-training run of this machine (no run folder): there is nothing to pack`, 'id');
     if (ACTIVE.includes(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}: pack it when it has stopped (its checkpoint is still being written)`, 'id');
     const out = join(this.paths.exports, 'cluster', id);
     rmSync(out, { recursive: true, force: true });
-    const r = await this.camd(['cluster-pack', row.out_dir, '--out', out, '--gpus', String(gpus), ...(copy ? ['--copy'] : []), '--json'], { timeoutMs: 3_600_000, maxBuffer: 4 << 20 });
+    const r = await this.camd(['cluster-pack', row.out_dir, '--out', out, '--gpus', String(gpus), ...(copy ? ['--copy'] : []), ...(preset ? ['--preset', preset] : []), '--json'], { timeoutMs: 3_600_000, maxBuffer: 4 << 20 });
     if (r.code !== 0) throw new CamdError('input', failureLine(r), 'id');
     const rep = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Omit<ClusterPack, 'script'>;
     return { out: rep.out, images: rep.images, model: rep.model, flags: rep.flags, resume: rep.resume, notes: rep.notes, script: readFileSync(join(out, 'run.sh'), 'utf8') };

@@ -285,6 +285,7 @@ describe('runs', () => {
     expect(pack.notes).toContain('its checkpoint (micro) is not packed: a base model cannot load it; the cluster run starts from scratch');
     expect(pack.script).toContain('torchrun --nproc_per_node=${NUM_GPUS:-2} "$CAMD_CODE/CAMD_pretrain.py"');
     expect(readdirSync(join(pack.out, 'data', 'train', 'faces'))).toHaveLength(8);
+    expect(await h.client.call('runs.clusterPack', { id: first.id, gpus: 8, preset: 'large' })).toMatchObject({ model: 'CAMD_vit_large_patch16', flags: { dis_lay: [5, 11, 17, 23] } });
     const cont = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6 }, from: { run: first.id, mode: 'continue' } });
     const c = await until('done', () => h.client.call('runs.get', { id: cont.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
     expect(c.status, c.error ?? '').toBe('done');
