@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type Store } from 'camd-studio/trainer';
+import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRESET_NAMES, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type PresetName, type Store } from 'camd-studio/trainer';
 import type { ClusterPack, CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail, SeeFace } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -22,6 +22,24 @@ import { NotFound } from './errors.js';
 import type { z } from 'zod';
 
 const ACTIVE = ['running', 'pausing', 'stopping'];
+
+/** A run's model as its record says: a cluster run's `args` (model, input size), or a local run's settings; null when unknown. */
+function modelOfRun(configJson: string): { preset: PresetName; imgSize?: number } | null {
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(configJson) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const known = (p: unknown): p is PresetName => typeof p === 'string' && (PRESET_NAMES as readonly string[]).includes(p);
+  if (c['source'] === 'torchrun') {
+    const a = (c['args'] ?? {}) as Record<string, unknown>;
+    const m = typeof a['model'] === 'string' ? /^CAMD_vit_(tiny|small|base|large|huge)_patch\d+$/.exec(a['model']) : null;
+    return m && known(m[1]) ? { preset: m[1], ...(typeof a['input_size'] === 'number' ? { imgSize: a['input_size'] } : {}) } : null;
+  }
+  const st = (c['settings'] ?? {}) as Record<string, unknown>;
+  return known(st['preset']) ? { preset: st['preset'], ...(typeof st['imgSize'] === 'number' ? { imgSize: st['imgSize'] } : {}) } : null;
+}
 
 export class Runs {
   constructor(
@@ -48,17 +66,20 @@ export class Runs {
         if (req.settings.probeFormat !== 'store') throw new CamdError('input', "the probe set's labels are the ones made in the app (format store)", 'probeFormat');
       }
       spec = { ...req.settings, data: dataset.root, out };
+      let sourceModel: { preset: PresetName; imgSize?: number } | null = null;
       if (req.from) {
         if (req.settings.preset !== undefined) throw new CamdError('input', "the starting checkpoint fixes the model: leave out the preset", 'preset');
         const src = this.store.run(req.from.run);
         if (!src) throw new NotFound(`run ${req.from.run}`);
         spec[req.from.mode === 'continue' ? 'continueFrom' : 'init'] = this.startingFile(src);
         parent = src.id;
+        sourceModel = modelOfRun(src.config);
       }
       parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
       if (req.settings.backend === 'wasm') {
-        const preset = req.settings.preset ?? PRETRAIN_DEFAULTS.preset;
-        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? presetConfig(preset).model.imgSize }), req.settings.batch ?? PRETRAIN_DEFAULTS.batch, req.settings.recompute ?? 'auto');
+        // the model the run will have: the form's, or (from a checkpoint) the starting run's
+        const preset = req.settings.preset ?? sourceModel?.preset ?? PRETRAIN_DEFAULTS.preset;
+        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? sourceModel?.imgSize ?? presetConfig(preset).model.imgSize }), req.settings.batch ?? PRETRAIN_DEFAULTS.batch, req.settings.recompute ?? 'auto');
         if (tooBig) throw new CamdError('input', tooBig, 'batch');
       }
     } else {

@@ -315,6 +315,10 @@ describe('runs', () => {
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: 'nope', mode: 'continue' } }))).toMatchObject({ cause: 'not-found' });
     expect(await errorOf(h.client.call('runs.see', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/has no checkpoint yet here \(a cluster run: carry it on here first\)/) as unknown as string });
     expect(await errorOf(h.client.call('runs.clusterPack', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/not a pre-training run of this machine/) as unknown as string });
+    // the wasm memory check is of the model the run will have: a ViT-H/14 cluster run's, not the form's default
+    h.app.store.createRun({ id: 'cluster-huge', kind: 'pretrain', name: 'huge (torchrun)', config: { source: 'torchrun', args: { model: 'CAMD_vit_huge_patch14', input_size: 224 }, checkpoints: [join(box, 'checkpoint-1.pth')] }, seed: 0, outDir: box });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 64 }, from: { run: 'cluster-huge', mode: 'init' } }))).toMatchObject({ cause: 'input', field: 'batch' });
+    expect((await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 64 }, from: { run: first.id, mode: 'init' }, start: false })).status).toBe('created'); // micro fits
   }, 300_000);
 
   it('bad run requests are refused with the field at fault, before anything is recorded', async () => {
