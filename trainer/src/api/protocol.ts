@@ -15,3 +15,4 @@ export { FORMATS, type LabelFormat } from '../finetune/formats.js';
 export { FILE_FORMATS } from '../finetune/formats.js';
 export { TEMPLATES, TEMPLATE_IDS, RESERVED_KEYS, defaultShortcuts, shortcutProblem, templateOf, type Template, type SchemaTask, type FieldKind } from '../labels/templates.js';
 export { CELEBA_ATTRIBUTES, RAFDB_CLASSES, FERPLUS_CLASSES } from '../finetune/label-names.js';
+export { settingsOfReleasedArgs, settingsOfRun, type LentSettings } from './run-origin.js';

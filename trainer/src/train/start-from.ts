@@ -17,19 +17,12 @@ import { readTorchFile } from '../interop/torch-file.js';
 import { readSafetensors, weightsKind } from '../interop/weights-file.js';
 import { CHECKPOINT_FORMAT, OPT_M, OPT_V, decodeTensorFile, type NamedArray } from './checkpoint.js';
 import { UserError } from '../util/errors.js';
+import { settingsOfReleasedArgs, type LentSettings } from '../api/run-origin.js';
 
 export type StartMode = 'continue' | 'init';
 
 /** Settings a file suggests as this run's defaults (what the flags do not give). */
-export interface SuggestedSettings {
-  preset: PresetName;
-  imgSize?: number;
-  maskRatio?: number;
-  epochs?: number;
-  blr?: number;
-  warmupEpochs?: number;
-  seed?: number;
-}
+export type SuggestedSettings = LentSettings & { preset: PresetName };
 
 export interface StartingPoint {
   file: string;
@@ -46,16 +39,11 @@ export interface StartingPoint {
   suggested: SuggestedSettings;
 }
 
-/** The released model functions, and the tiny/small ones people add beside them (cluster-pack --model-name). */
-const RELEASED_MODEL = /^CAMD_vit_(tiny|small|base|large|huge)_patch\d+$/;
-
 function presetOf(embedDim: number, depth: number, patchSize: number, file: string): PresetName {
   const p = presetOfShape(embedDim, depth, patchSize);
   if (!p) throw new UserError(`${file}: a ViT ${embedDim} wide and ${depth} deep with ${patchSize}-px patches matches no preset (${PRESET_NAMES.join(', ')})`, 2, 'preset');
   return p;
 }
-
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 const OurState = z.object({
   step: z.number().int().nonnegative(),
@@ -93,13 +81,9 @@ export async function readStartingPoint(file: string): Promise<StartingPoint> {
     } catch (e) {
       throw new UserError((e as Error).message, 2, 'from');
     }
-    const a = r.args ?? {};
-    const named = typeof a['model'] === 'string' ? RELEASED_MODEL.exec(a['model']) : null;
-    const preset = named ? (named[1] as PresetName) : presetOf(r.arch.embedDim, r.arch.depth, r.arch.patchSize, file);
-    const imgSize = num(a['input_size']) ?? r.arch.imgSize ?? undefined;
-    const tokens = imgSize ? (imgSize / r.arch.patchSize) ** 2 : null;
-    const masked = a['with_blockwise_mask'] === true ? num(a['blockwise_num_masking_patches']) : undefined;
-    const maskRatio = masked !== undefined && tokens ? masked / tokens : num(a['mask_ratio']);
+    // the input size from the args, else the weights' pos_embed; the preset from the args, else the shapes
+    const args = r.args ?? {};
+    const lent = settingsOfReleasedArgs({ ...args, input_size: typeof args['input_size'] === 'number' ? args['input_size'] : (r.arch.imgSize ?? undefined) }, r.arch.patchSize);
     return {
       file,
       sha256,
@@ -108,15 +92,7 @@ export async function readStartingPoint(file: string): Promise<StartingPoint> {
       epochsDone: r.epoch === null ? 0 : r.epoch + 1,
       optimizerStep: r.optimizerStep ?? 0,
       optimizerNote: r.optimizerNote,
-      suggested: {
-        preset,
-        ...(imgSize !== undefined ? { imgSize } : {}),
-        ...(maskRatio !== undefined && maskRatio > 0 && maskRatio < 1 ? { maskRatio } : {}),
-        ...(num(a['epochs']) !== undefined ? { epochs: num(a['epochs'])! } : {}),
-        ...(num(a['blr']) !== undefined ? { blr: num(a['blr'])! } : {}),
-        ...(num(a['warmup_epochs']) !== undefined ? { warmupEpochs: num(a['warmup_epochs'])! } : {}),
-        ...(Number.isInteger(a['seed']) ? { seed: a['seed'] as number } : {}),
-      },
+      suggested: { ...lent, preset: lent.preset ?? presetOf(r.arch.embedDim, r.arch.depth, r.arch.patchSize, file) },
     };
   }
   let ck;
