@@ -263,12 +263,7 @@ export class Labels {
     if (this.recounts.has(dataset)) return;
     const t = setTimeout(() => {
       this.recounts.delete(dataset);
-      if (!this.store.db.open) return;
-      try {
-        this.bus.emit('datasets', { id: dataset, deleted: false, dataset: this.datasets.get(dataset) });
-      } catch {
-        // the dataset was deleted meanwhile: its own event said so
-      }
+      if (this.store.db.open) this.tellCount(dataset);
     }, 1000);
     t.unref();
     this.recounts.set(dataset, t);
@@ -279,11 +274,15 @@ export class Labels {
     for (const [dataset, t] of this.recounts) {
       clearTimeout(t);
       this.recounts.delete(dataset);
-      try {
-        this.bus.emit('datasets', { id: dataset, deleted: false, dataset: this.datasets.get(dataset) });
-      } catch {
-        // deleted meanwhile
-      }
+      this.tellCount(dataset);
+    }
+  }
+
+  private tellCount(dataset: number): void {
+    try {
+      this.bus.emit('datasets', { id: dataset, deleted: false, dataset: this.datasets.get(dataset) });
+    } catch {
+      // the dataset was deleted meanwhile: its own event said so
     }
   }
 }

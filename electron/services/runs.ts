@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRESET_NAMES, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type PresetName, type Store } from 'camd-studio/trainer';
+import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type PresetName, type Store } from 'camd-studio/trainer';
+import { settingsOfRun } from 'camd-studio/trainer/protocol';
 import type { ClusterPack, CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail, SeeFace } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -23,22 +24,14 @@ import type { z } from 'zod';
 
 const ACTIVE = ['running', 'pausing', 'stopping'];
 
-/** A run's model as its record says: a cluster run's `args` (model, input size), or a local run's settings; null when unknown. */
-function modelOfRun(configJson: string): { preset: PresetName; imgSize?: number } | null {
-  let c: Record<string, unknown>;
+/** A run's recorded configuration; {} when there is none to read. */
+function configOf(json: string | null): Record<string, unknown> {
   try {
-    c = JSON.parse(configJson) as Record<string, unknown>;
+    const c = JSON.parse(json || '{}') as unknown;
+    return c && typeof c === 'object' ? (c as Record<string, unknown>) : {};
   } catch {
-    return null;
+    return {};
   }
-  const known = (p: unknown): p is PresetName => typeof p === 'string' && (PRESET_NAMES as readonly string[]).includes(p);
-  if (c['source'] === 'torchrun') {
-    const a = (c['args'] ?? {}) as Record<string, unknown>;
-    const m = typeof a['model'] === 'string' ? /^CAMD_vit_(tiny|small|base|large|huge)_patch\d+$/.exec(a['model']) : null;
-    return m && known(m[1]) ? { preset: m[1], ...(typeof a['input_size'] === 'number' ? { imgSize: a['input_size'] } : {}) } : null;
-  }
-  const st = (c['settings'] ?? {}) as Record<string, unknown>;
-  return known(st['preset']) ? { preset: st['preset'], ...(typeof st['imgSize'] === 'number' ? { imgSize: st['imgSize'] } : {}) } : null;
 }
 
 export class Runs {
@@ -73,7 +66,8 @@ export class Runs {
         if (!src) throw new NotFound(`run ${req.from.run}`);
         spec[req.from.mode === 'continue' ? 'continueFrom' : 'init'] = this.startingFile(src);
         parent = src.id;
-        sourceModel = modelOfRun(src.config);
+        const { preset, imgSize } = settingsOfRun(configOf(src.config));
+        sourceModel = preset ? { preset, ...(imgSize !== undefined ? { imgSize } : {}) } : null;
       }
       parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
       if (req.settings.backend === 'wasm') {
@@ -100,6 +94,13 @@ export class Runs {
     return req.start ? this.supervisor.enqueue(id) : this.supervisor.run(id);
   }
 
+  /** A one-shot `camd … --json` command: its last line, parsed; its error line refused under `field`. */
+  private async camdJson<T>(args: string[], timeoutMs: number, field: string): Promise<T> {
+    const r = await this.camd([...args, '--json'], { timeoutMs, maxBuffer: 4 << 20 });
+    if (r.code !== 0) throw new CamdError('input', failureLine(r), field);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as T;
+  }
+
   /**
    * A run of the released scripts into the store (`camd import-run`, in its own process: it reads
    * log.txt and the checkpoints' pickles with the restricted reader). The folder is the user's
@@ -116,9 +117,7 @@ export class Runs {
       throw new CamdError('input', `the folder ${dir} does not exist`, 'dir');
     }
     if (!st.isDirectory()) throw new CamdError('input', `${dir} is a file: give the run's folder (the one holding log.txt)`, 'dir');
-    const r = await this.camd(['import-run', dir, '--db', this.paths.db, '--json'], { timeoutMs: 120_000, maxBuffer: 1 << 20 });
-    if (r.code !== 0) throw new CamdError('input', failureLine(r), 'dir');
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { runId: string; kind: 'pretrain' | 'finetune'; epochs: number; metrics: string[]; checkpoints: string[]; updated: boolean };
+    const out = await this.camdJson<{ runId: string; kind: 'pretrain' | 'finetune'; epochs: number; metrics: string[]; checkpoints: string[]; updated: boolean }>(['import-run', dir, '--db', this.paths.db], 120_000, 'dir');
     const run = this.supervisor.run(out.runId);
     this.bus.emit('runs', run);
     return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, updated: out.updated };
@@ -137,9 +136,7 @@ export class Runs {
     if (ACTIVE.includes(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}: pack it when it has stopped (its checkpoint is still being written)`, 'id');
     const out = join(this.paths.exports, 'cluster', id);
     rmSync(out, { recursive: true, force: true });
-    const r = await this.camd(['cluster-pack', row.out_dir, '--out', out, '--gpus', String(gpus), ...(copy ? ['--copy'] : []), ...(preset ? ['--preset', preset] : []), '--json'], { timeoutMs: 3_600_000, maxBuffer: 4 << 20 });
-    if (r.code !== 0) throw new CamdError('input', failureLine(r), 'id');
-    const rep = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Omit<ClusterPack, 'script'>;
+    const rep = await this.camdJson<Omit<ClusterPack, 'script'>>(['cluster-pack', row.out_dir, '--out', out, '--gpus', String(gpus), ...(copy ? ['--copy'] : []), ...(preset ? ['--preset', preset] : [])], 3_600_000, 'id');
     return { out: rep.out, images: rep.images, model: rep.model, flags: rep.flags, resume: rep.resume, notes: rep.notes, script: readFileSync(join(out, 'run.sh'), 'utf8') };
   }
 
@@ -153,7 +150,7 @@ export class Runs {
     if (!row) throw new NotFound(`run ${id}`);
     if (row.kind !== 'pretrain') throw new CamdError('input', `run ${id} is a ${row.kind} run: what the model sees is shown for pre-training runs`, 'id');
     const ck = (this.store.db.prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC").pluck().all(id) as string[]).find((f) => existsSync(f));
-    if (!ck) throw new CamdError('input', `run ${id} has no checkpoint yet${JSON.parse(row.config || '{}')?.source === 'torchrun' ? ' here (a cluster run: carry it on here first)' : ''}`, 'id');
+    if (!ck) throw new CamdError('input', `run ${id} has no checkpoint yet${configOf(row.config)['source'] === 'torchrun' ? ' here (a cluster run: carry it on here first)' : ''}`, 'id');
     if (row.dataset_id === null) throw new CamdError('input', `run ${id} has no dataset in the store`, 'id');
     const ds = this.datasets.get(row.dataset_id);
     const count = this.store.db.prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().get(ds.id) as number;
@@ -163,9 +160,7 @@ export class Runs {
       : this.store.db.prepare("SELECT id, rel_path FROM images WHERE dataset_id = ? AND status = 'ok' ORDER BY id LIMIT 1 OFFSET ?").get(ds.id, seed % count)) as { id: number; rel_path: string } | undefined;
     if (!image) throw new CamdError('input', `image ${imageId} is not a readable image of ${ds.name}`, 'image');
     const out = join(this.paths.exports, 'see', id, `${image.id}-${seed}`);
-    const r = await this.camd(['see', '--checkpoint', ck, '--image', join(ds.root, image.rel_path), '--seed', String(seed), '--out', out, '--json'], { timeoutMs: 600_000, maxBuffer: 1 << 20 });
-    if (r.code !== 0) throw new CamdError('input', failureLine(r), 'id');
-    const res = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { face?: { meanCosineMasked: number; meanCosineVisible: number; grid: number; masked: number; step: number } };
+    const res = await this.camdJson<{ face?: { meanCosineMasked: number; meanCosineVisible: number; grid: number; masked: number; step: number } }>(['see', '--checkpoint', ck, '--image', join(ds.root, image.rel_path), '--seed', String(seed), '--out', out], 600_000, 'id');
     if (!res.face) throw new CamdError('internal', 'camd see gave no result');
     const png = (f: string) => `data:image/png;base64,${readFileSync(join(out, f)).toString('base64')}`;
     return { image, prediction: png('prediction.png'), attention: png('attention.png'), ...res.face };
@@ -174,12 +169,7 @@ export class Runs {
   /** The newest checkpoint of a run that a new pre-training run can start from; refused in words when it has none. */
   private startingFile(src: { id: string; kind: string; name: string | null; config: string }): string {
     const name = src.name ?? src.id;
-    let config: Record<string, unknown> = {};
-    try {
-      config = JSON.parse(src.config) as Record<string, unknown>;
-    } catch {
-      // no configuration recorded: a run of this machine, found by its checkpoint rows
-    }
+    const config = configOf(src.config);
     if (config['source'] === 'torchrun') {
       const files = Array.isArray(config['checkpoints']) ? (config['checkpoints'] as unknown[]).filter((f): f is string => typeof f === 'string') : [];
       const there = files.find((f) => existsSync(f));

@@ -119,6 +119,13 @@ function settingsFrom(flags: PretrainSpec, base: RunSettings | null): RunSetting
   return r.data;
 }
 
+/** Reads a run's starting point; for a run restarted from it, the file must be the one it started from. */
+async function startingPoint(file: string, recorded: RunStart | undefined): Promise<StartingPoint> {
+  const p = await readStartingPoint(file);
+  if (recorded && recorded.sha256 !== p.sha256) throw new UserError(`${file}, which the run started from, has changed since: the run cannot restart from it; start a new run`, 2, 'resume');
+  return p;
+}
+
 /** The defaults a starting point gives the run's settings: the architecture always, the rest under --continue. */
 function startBase(p: StartingPoint, mode: StartMode, data: string | undefined): RunSettings {
   const g = p.suggested;
@@ -194,8 +201,7 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     const startFile = flags.continueFrom ?? flags.init ?? saved?.start?.file ?? null;
     let start: StartingPoint | null = null;
     if (startMode && startFile && (!saved || restart)) {
-      start = await readStartingPoint(startFile);
-      if (saved?.start && saved.start.sha256 !== start.sha256) throw new UserError(`${startFile}, which the run started from, has changed since: the run cannot restart from it; start a new run`, 2, 'resume');
+      start = await startingPoint(startFile, saved?.start);
       const flag = startMode === 'continue' ? '--continue' : '--init';
       if (flags.preset && flags.preset !== start.suggested.preset) throw new UserError(`--preset ${flags.preset}: ${startFile} holds a ViT-${start.suggested.preset}, and its weights fix the architecture (leave out --preset with ${flag})`, 2, 'preset');
     }
@@ -314,8 +320,7 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
         restart = true;
         log('warn', `no ${damaged ? 'sound ' : ''}checkpoint in ${folder.checkpointsDir}${damaged ? ` (${damaged} damaged)` : ''}: restarting the run from ${saved.start ? `${saved.start.file} again` : 'step 1'}`);
         if (saved.start && !start) {
-          start = await readStartingPoint(saved.start.file);
-          if (start.sha256 !== saved.start.sha256) throw new UserError(`${saved.start.file}, which the run started from, has changed since: the run cannot restart from it; start a new run`, 2, 'resume');
+          start = await startingPoint(saved.start.file, saved.start);
         }
       }
       // ---- a starting point's weights (and, to continue, its moments and place in the schedule) ----
