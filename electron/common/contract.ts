@@ -214,7 +214,7 @@ export type SeeFace = z.infer<typeof SeeFace>;
 
 /** What a GPU box needs to pre-train a run's setup with the released code (`camd cluster-pack`). */
 export const ClusterPack = z.object({
-  /** The folder written: data/train/faces, run.sh, flags.json, output/checkpoint-latest.pth when the checkpoint went in. */
+  /** The folder written: data/train/faces, camd_launch.py, run.sh, flags.json, start/checkpoint.pth when the checkpoint went in. */
   out: z.string(),
   images: z.number().int(),
   model: z.string(),
@@ -233,6 +233,8 @@ export const ImportedRun = z.object({
   epochs: z.number().int(),
   metrics: z.array(z.string()),
   checkpoints: z.array(z.string()),
+  /** What could not be read (a damaged checkpoint, no args), said rather than dropped. */
+  notes: z.array(z.string()),
   updated: z.boolean(),
 });
 export type ImportedRun = z.infer<typeof ImportedRun>;

@@ -117,17 +117,17 @@ export class Runs {
       throw new CamdError('input', `the folder ${dir} does not exist`, 'dir');
     }
     if (!st.isDirectory()) throw new CamdError('input', `${dir} is a file: give the run's folder (the one holding log.txt)`, 'dir');
-    const out = await this.camdJson<{ runId: string; kind: 'pretrain' | 'finetune'; epochs: number; metrics: string[]; checkpoints: string[]; updated: boolean }>(['import-run', dir, '--db', this.paths.db], 120_000, 'dir');
+    const out = await this.camdJson<{ runId: string; kind: 'pretrain' | 'finetune'; epochs: number; metrics: string[]; checkpoints: string[]; notes: string[]; updated: boolean }>(['import-run', dir, '--db', this.paths.db], 120_000, 'dir');
     const run = this.supervisor.run(out.runId);
     this.bus.emit('runs', run);
-    return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, updated: out.updated };
+    return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, notes: out.notes, updated: out.updated };
   }
 
   /**
    * What a GPU box needs to pre-train a run's setup with the released code: `camd cluster-pack`
    * in its own process, into the app's exports folder (`cluster/<run>`, made afresh each time): the
-   * images (links, or copies), run.sh, flags.json, and the run's newest checkpoint when the
-   * released code can load it; `preset` packs it at another released size (without its checkpoint).
+   * images (links, or copies), camd_launch.py, run.sh, flags.json, and the run's newest checkpoint;
+   * `preset` packs a new run at another released size (without the checkpoint).
    */
   async clusterPack(id: string, gpus: number, copy: boolean, preset?: 'base' | 'large' | 'huge'): Promise<ClusterPack> {
     const row = this.store.run(id);

@@ -128,9 +128,9 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     const packPanel = b.page.getByTestId('cluster-pack');
     await packPanel.locator('summary').click();
     await b.page.fill('#pack-gpus', '4');
-    expect(await b.page.locator('#pack-model option').first().textContent()).toBe('ViT-B/16 (the released code has no micro model): a new start');
+    expect(await b.page.locator('#pack-model option').first().textContent()).toBe("this run's (micro), with its checkpoint");
     await packPanel.locator('button:has-text("Pack")').click();
-    await expect.poll(() => b.page.getByTestId('packed').textContent(), { timeout: 60_000 }).toMatch(/Written to .*cluster.*: 12 image\(s\), run\.sh \(CAMD_vit_base_patch16\)/);
+    await expect.poll(() => b.page.getByTestId('packed').textContent(), { timeout: 60_000 }).toMatch(/Written to .*cluster.*: 12 image\(s\), run\.sh \(CAMD_vit_micro_patch8\), and the run at step [\d,]+ as start\/checkpoint\.pth\./);
     await expect.poll(() => b.page.getByTestId('packed').locator('pre').first().textContent()).toContain('CAMD_CODE=~/CAMD NUM_GPUS=4 sh run.sh');
     await packPanel.scrollIntoViewIfNeeded();
     await b.shot('run-cluster-pack');

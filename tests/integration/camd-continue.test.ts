@@ -55,8 +55,10 @@ describe.skipIf(missing !== null)('a run to the released code and back', () => {
     expect(x.status, x.stderr).toBe(0);
     expect(x.stdout).toMatch(/step 4, 2 epoch\(s\) done\) with its AdamW state/);
     const root = (await readTorchFile(pth)).root as Map<string, unknown>;
-    expect([...root.keys()]).toEqual(['model', 'optimizer', 'epoch']);
+    expect([...root.keys()]).toEqual(['model', 'optimizer', 'epoch', 'args']);
     expect(root.get('epoch')).toBe(1); // the released scripts resume at epoch + 1 = 2 (0-based)
+    // the run's settings as the released flags, in a dict (torch.load(weights_only=True) reads it)
+    expect(Object.fromEntries(root.get('args') as Map<string, unknown>)).toMatchObject({ model: 'CAMD_vit_micro_patch8', input_size: 32, batch_size: 4, world_size: 1, epochs: 3, warmup_epochs: 1, blockwise_num_masking_patches: 10, with_blockwise_mask: true, seed: 0 });
 
     // PyTorch: the state loads into an AdamW grouped as the released training groups, by name
     const torchPth = join(tempDir('c-torch'), 'checkpoint-1.pth');
@@ -78,16 +80,16 @@ describe.skipIf(missing !== null)('a run to the released code and back', () => {
     }
     expect(rep.stepped).toBe(true);
 
-    // --continue from our export: steps 5 and 6 equal an uninterrupted 6-step run's
+    // --continue from our export, its length and warm-up from its args: steps 5 and 6 equal an uninterrupted 6-step run's
     const cont = join(tempDir('e'), 'run');
-    const e = pretrain(['--continue', pth, '--batch', '4', '--steps', '6', '--warmup-epochs', '1', '--out', cont]);
+    const e = pretrain(['--continue', pth, '--batch', '4', '--out', cont]);
     expect(e.events.find((ev) => ev.type === 'start')).toMatchObject({ first_step: 5, total_steps: 6 });
     expect(e.events.some((ev) => ev.type === 'log' && /2 epoch\(s\) done, this run starts at step 5 \(epoch 3 of 3\) with its AdamW state/.test(String(ev['message'])))).toBe(true);
     expectSameCheckpoint(ck, join(cont, 'checkpoints', 'step-00000004.ckpt')); // the starting point, written at once
     const whole = join(tempDir('d'), 'run');
     pretrain([...RUN, '--steps', '6', '--out', whole]);
     expectSameCheckpoint(join(whole, 'checkpoints', 'step-00000006.ckpt'), join(cont, 'checkpoints', 'step-00000006.ckpt'));
-    expect(JSON.parse(readFileSync(join(cont, 'run.json'), 'utf8'))).toMatchObject({ settings: { preset: 'micro', imgSize: 32 }, start: { mode: 'continue', file: pth, format: 'released', epochs_done: 2, step: 4, optimizer: true } });
+    expect(JSON.parse(readFileSync(join(cont, 'run.json'), 'utf8'))).toMatchObject({ settings: { preset: 'micro', imgSize: 32, epochs: 3, warmupEpochs: 1, maskRatio: 10 / 16, seed: 0 }, start: { mode: 'continue', file: pth, format: 'released', epochs_done: 2, step: 4, optimizer: true } });
 
     // the file as the released scripts save it (torch's own optimizer state_dict, args, scaler):
     // its settings come from the args, its state is ours to the bit

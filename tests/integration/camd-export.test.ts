@@ -26,7 +26,7 @@ describe('camd export --format camd-pth', () => {
     const f = await readTorchFile(out);
     const root = f.root as Map<string, unknown>;
     expect(root.get('epoch')).toBe(0);
-    expect([...root.keys()]).toEqual(['model', 'optimizer', 'epoch']);
+    expect([...root.keys()]).toEqual(['model', 'optimizer', 'epoch', 'args']);
     const sd = flattenTensors(root.get('model'));
     // ViT-B (C = D = 768, 197 tokens) → ViT-Tiny/112 (C = D = 192, 50 tokens)
     const scale: Record<number, number> = { 768: 192, 2304: 576, 3072: 768, 1536: 384, 197: 50 };

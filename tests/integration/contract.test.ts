@@ -281,10 +281,11 @@ describe('runs', () => {
     expect(await errorOf(h.client.call('runs.see', { id: first.id, image: 999_999 }))).toMatchObject({ cause: 'input', field: 'image' });
     // taken to a cluster: camd cluster-pack into the app's exports (micro is packed as ViT-B, without its checkpoint)
     const pack = await h.client.call('runs.clusterPack', { id: first.id, gpus: 2 });
-    expect(pack).toMatchObject({ out: join(h.app.paths.exports, 'cluster', first.id), images: 8, model: 'CAMD_vit_base_patch16', resume: null });
-    expect(pack.notes).toContain('its checkpoint (micro) is not packed: a base model cannot load it; the cluster run starts from scratch');
-    expect(pack.script).toContain('torchrun --nproc_per_node=${NUM_GPUS:-2} "$CAMD_CODE/CAMD_pretrain.py"');
+    expect(pack).toMatchObject({ out: join(h.app.paths.exports, 'cluster', first.id), images: 8, model: 'CAMD_vit_micro_patch8', resume: { step: 4, epoch: 1, file: join(h.app.paths.exports, 'cluster', first.id, 'start', 'checkpoint.pth') } });
+    expect(pack.notes).toContain('micro at 32 px: camd_launch.py gives the released code this model size and input size, which its models_CAMD.py and mask generator do not have');
+    expect(pack.script).toContain('torchrun --nproc_per_node=${NUM_GPUS:-2} camd_launch.py --camd_start start/checkpoint.pth \\\n    --model CAMD_vit_micro_patch8');
     expect(readdirSync(join(pack.out, 'data', 'train', 'faces'))).toHaveLength(8);
+    expect(readdirSync(pack.out).sort()).toEqual(['camd_launch.py', 'data', 'flags.json', 'run.sh', 'start']);
     expect(await h.client.call('runs.clusterPack', { id: first.id, gpus: 8, preset: 'large' })).toMatchObject({ model: 'CAMD_vit_large_patch16', flags: { dis_lay: [5, 11, 17, 23] } });
     const cont = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6 }, from: { run: first.id, mode: 'continue' } });
     const c = await until('done', () => h.client.call('runs.get', { id: cont.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);

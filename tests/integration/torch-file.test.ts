@@ -3,11 +3,11 @@
 // argparse.Namespace; and hostile or broken files refused without running anything.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flattenTensors, readTorchFile, TorchFileError } from '../../trainer/src/interop/torch-file.js';
-import { PickleRefused, PyObject } from '../../trainer/src/interop/pickle.js';
+import { PickleRefused, PyObject, dictAttributes } from '../../trainer/src/interop/pickle.js';
 import { tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
 import { Store } from '../../trainer/src/store/store.js';
@@ -57,6 +57,52 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     expect(tensors.get('half')!.dtype).toBe('float16');
     expect(tensors.get('bf16')!.dtype).toBe('bfloat16');
     expect(tensors.get('num_batches_tracked')!.dtype).toBe('int64');
+  });
+
+  it('a module\'s state_dict() as PyTorch saves it: an OrderedDict whose _metadata (set by BUILD) is kept aside, the items exactly its tensors', async () => {
+    const f = await readTorchFile(join(dir, 'linear.pth'));
+    const root = f.root as Map<string, unknown>;
+    expect([...root.keys()]).toEqual(['weight', 'bias']);
+    expect(dictAttributes.get(root)).toEqual(new Map([['_metadata', new Map([['', new Map([['version', 1]])]])]]));
+    const tensors = flattenTensors(root);
+    for (const l of readFileSync(join(dir, 'linear.expected'), 'utf8').trim().split('\n')) {
+      const [name, shape, ...values] = l.split(' ');
+      expect(tensors.get(name!)!.shape).toEqual(JSON.parse(shape!));
+      expect(Array.from(tensors.get(name!)!.values())).toEqual(values.map((v) => Math.fround(Number(v))));
+    }
+    // camd import reads it, and says what it is not
+    const r = camd(['import', join(dir, 'linear.pth'), '--out', join(tempDir('linear'), 'x.safetensors')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/linear\.pth has no patch_embed\.proj\.weight: not a ViT encoder we can read/);
+  });
+
+  it('one ViT as PyTorch writes it every way: bare state_dict() (timm, the hub), through DDP, in PyTorch 2\'s archive layout — the same encoder to the bit; in float16 and bfloat16 — the same within their precision', async () => {
+    const enc = (name: string) => {
+      const out = join(tempDir('import-' + name), 'encoder.safetensors');
+      const r = camd(['import', join(dir, name), '--out', out, '--json']);
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      return readEncoder(out);
+    };
+    const ddp = enc('vit-micro.pth');
+    for (const name of ['vit-micro-timm.pth', 'vit-micro-torch2.pth']) {
+      const e = enc(name);
+      expect([...e.tensors.keys()].sort(), name).toEqual([...ddp.tensors.keys()].sort());
+      for (const [k, t] of ddp.tensors) expect(Array.from(e.tensors.get(k)!.data), `${name} ${k}`).toEqual(Array.from(t.data));
+    }
+    for (const [name, rel] of [['vit-micro-float16.pth', 2 ** -11], ['vit-micro-bfloat16.pth', 2 ** -8]] as const) {
+      const e = enc(name);
+      let differ = 0;
+      for (const [k, t] of ddp.tensors) {
+        const h = e.tensors.get(k)!.data;
+        for (let i = 0; i < t.data.length; i++) {
+          expect(Math.abs(h[i]! - t.data[i]!), `${name} ${k}[${i}]`).toBeLessThanOrEqual(Math.abs(t.data[i]!) * rel + 1e-7);
+          if (h[i] !== t.data[i]) differ++;
+        }
+      }
+      expect(differ, `${name}: the values went through ${name.split('-').pop()!.slice(0, -4)}`).toBeGreaterThan(100);
+    }
+    const torch2 = await readTorchFile(join(dir, 'vit-micro-torch2.pth'));
+    expect(dictAttributes.get(torch2.root as Map<string, unknown>)?.has('_metadata')).toBe(true);
   });
 
   it('hostile files are refused by name and nothing runs; a truncated or legacy file is one clear error', async () => {
@@ -161,7 +207,19 @@ print('differ', bad)`], { encoding: 'utf8' });
     const db = join(tempDir('import-run'), 'camd.db');
     const pre = camd(['import-run', join(dir, 'torchrun-pretrain'), '--db', db, '--json']);
     expect(pre.status, pre.stderr).toBe(0);
-    expect(pre.events.at(-1)).toMatchObject({ kind: 'pretrain', epochs: 3, metrics: ['loss', 'lr', 'train_loss_dense'], updated: false, args: { model: 'CAMD_vit_tiny_patch16', input_size: 112, mask_ratio: 0.6, batch_size: 64, epochs: 400, blr: 1.5e-4, warmup_epochs: 40, seed: 0 } });
+    // its checkpoint-2.pth is misc.save_model's dict: a module's state_dict(), AdamW's state_dict(), the GradScaler's, args
+    expect(pre.events.at(-1)).toMatchObject({ kind: 'pretrain', epochs: 3, metrics: ['loss', 'lr', 'train_loss_dense'], updated: false, notes: [], argsFrom: join(dir, 'torchrun-pretrain', 'checkpoint-2.pth'), args: { model: 'CAMD_vit_tiny_patch16', input_size: 112, mask_ratio: 0.6, batch_size: 64, epochs: 400, blr: 1.5e-4, warmup_epochs: 40, seed: 0, dis_lay: [2, 5, 8, 11], lr: null, distributed: true } });
+    // a damaged newest checkpoint is said, and the settings come from the one before
+    const damaged = tempDir('import-run-damaged');
+    cpSync(join(dir, 'torchrun-pretrain'), damaged, { recursive: true });
+    writeFileSync(join(damaged, 'checkpoint-3.pth'), readFileSync(join(damaged, 'checkpoint-2.pth')).subarray(0, 300));
+    const d = camd(['import-run', damaged, '--db', join(tempDir('import-run-damaged-db'), 'camd.db')]);
+    expect(d.status, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/settings: the args of checkpoint-2\.pth\n/);
+    expect(d.stdout).toMatch(/note: checkpoint-3\.pth could not be read: .*(damaged|truncated|zip)/);
+    copyFileSync(join(dir, 'linear.pth'), join(damaged, 'checkpoint-2.pth'));
+    const noArgs = camd(['import-run', damaged, '--db', join(tempDir('import-run-damaged-db2'), 'camd.db'), '--json']);
+    expect(noArgs.events.at(-1)).toMatchObject({ args: null, notes: [expect.stringMatching(/^checkpoint-3\.pth could not be read/), 'checkpoint-2.pth has no args', "no checkpoint gave the run's settings (args): the run is imported with its log only"] });
     const fin = camd(['import-run', join(dir, 'torchrun-finetune'), '--db', db, '--json']);
     expect(fin.status, fin.stderr).toBe(0);
     const store = new Store(db);

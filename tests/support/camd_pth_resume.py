@@ -5,9 +5,10 @@ released code (it needs timm, which may not be installed at test time):
   param_groups_weight_decay grouping (no decay for ndim <= 1 and biases) with betas (0.9, 0.95);
   optimizer.load_state_dict; one optimiser step.
 Prints JSON: the epoch, group sizes, and per parameter name (step, sum of exp_avg, sum of exp_avg_sq).
-Then saves the file again the way the released scripts save checkpoints (torch's own optimizer
-state_dict, an argparse.Namespace of args, the loss scaler's state) to OUT, and the model alone as
-safetensors to OUT.safetensors.
+Then saves the file again the way the released scripts save checkpoints (misc.save_model: the
+model's own state_dict() — an nn.Module holding these parameters under these names, so an
+OrderedDict with `_metadata` — torch's own optimizer state_dict, the loss scaler's state and an
+argparse.Namespace of args) to OUT, and the model alone as safetensors to OUT.safetensors.
 
 python3 camd_pth_resume.py IN.pth OUT.pth"""
 import argparse, json, sys
@@ -19,7 +20,29 @@ ck = torch.load(src, map_location='cpu', weights_only=int(torch.__version__.spli
 sd = ck['model']
 BUFFERS = ('.running_mean', '.running_var', '.num_batches_tracked')
 frozen = lambda k: k.startswith('mm_') or k in ('pos_embed', 'decoder_pos_embed') or k.startswith('patch_embed.')
-params = [(k, torch.nn.Parameter(v.clone(), requires_grad=not frozen(k))) for k, v in sd.items() if not k.endswith(BUFFERS)]
+
+
+def module_of(state):
+    """An nn.Module tree whose state_dict() has exactly these names, in this order (a module per dotted
+    prefix; parameters, or buffers for BatchNorm's statistics), as the released CAMDViT registers them."""
+    root = torch.nn.Module()
+    for name, v in state.items():
+        *path, leaf = name.split('.')
+        m = root
+        for part in path:
+            if part not in m._modules:
+                m.add_module(part, torch.nn.Module())
+            m = m._modules[part]
+        if name.endswith(BUFFERS):
+            m.register_buffer(leaf, v.clone())
+        else:
+            m.register_parameter(leaf, torch.nn.Parameter(v.clone(), requires_grad=not frozen(name)))
+    return root
+
+
+model = module_of(sd)
+assert list(model.state_dict()) == list(sd), 'the module tree does not give the file\'s order'
+params = [(k, p) for k, p in model.named_parameters()]
 trainable = [(k, p) for k, p in params if p.requires_grad]
 no_decay = [p for k, p in trainable if p.ndim <= 1 or k.endswith('.bias')]
 decay = [p for k, p in trainable if not (p.ndim <= 1 or k.endswith('.bias'))]
@@ -36,7 +59,9 @@ for k, p in trainable:
 
 args = argparse.Namespace(model='CAMD_vit_micro_for_tests', input_size=32, batch_size=2, world_size=2, accum_iter=1, epochs=7, blr=2e-4,
                           warmup_epochs=1, seed=3, with_blockwise_mask=True, blockwise_num_masking_patches=10, output_dir='./output')
-torch.save({'model': sd, 'optimizer': opt.state_dict(), 'epoch': ck['epoch'], 'scaler': {'scale': 65536.0, 'growth_factor': 2.0, 'backoff_factor': 0.5, 'growth_interval': 2000, '_growth_tracker': 0}, 'args': args}, out)
+saved = model.state_dict()
+assert hasattr(saved, '_metadata')
+torch.save({'model': saved, 'optimizer': opt.state_dict(), 'epoch': ck['epoch'], 'scaler': {'scale': 65536.0, 'growth_factor': 2.0, 'backoff_factor': 0.5, 'growth_interval': 2000, '_growth_tracker': 0}, 'args': args}, out)
 
 # the model alone as a safetensors file (written by hand: header length, JSON, raw little-endian data)
 import struct

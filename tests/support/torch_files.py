@@ -1,7 +1,12 @@
-"""Writes PyTorch files for the .pth reader's tests (run with a Python that has torch):
-good ones made by torch.save, and hostile or broken ones. python3 torch_files.py OUTDIR"""
-import argparse, collections, io, os, pickle, sys, zipfile
+"""Writes PyTorch files for the .pth reader's tests (run with a Python that has torch): what
+PyTorch itself writes — state dicts of real torch.nn modules (an OrderedDict carrying `_metadata`),
+through DistributedDataParallel on gloo, in float16 and bfloat16, the released scripts' checkpoint
+dict (model, AdamW optimizer, epoch, GradScaler, argparse.Namespace) — and hostile or broken ones.
+python3 torch_files.py OUTDIR"""
+import argparse, collections, copy, io, os, pickle, struct, sys, zipfile
 import torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vit_module import make_vit
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
@@ -63,7 +68,38 @@ for i in range(depth):
     vit[b + 'mlp.fc2.weight'] = r(C, 4 * C); vit[b + 'mlp.fc2.bias'] = r(C)
 vit['fc_norm.weight'] = 1 + r(C); vit['fc_norm.bias'] = r(C)
 vit['head.weight'] = r(7, C); vit['head.bias'] = r(7)
-torch.save({'model': collections.OrderedDict(('module.' + k, v) for k, v in vit.items()), 'epoch': 3}, os.path.join(out, 'vit-micro.pth'))
+# the module itself, with these weights: what torch.save writes is its state_dict(), an OrderedDict with _metadata
+module = make_vit(C, depth, heads, p, S, 7)
+module.load_state_dict(vit, strict=True)
+# trained under DistributedDataParallel (gloo, one process): {'model': ddp.state_dict()} has module.-prefixed names
+import torch.distributed as dist
+dist.init_process_group('gloo', init_method='file://' + os.path.join(out, 'gloo-rendezvous'), rank=0, world_size=1)
+ddp = torch.nn.parallel.DistributedDataParallel(module)
+ddp_state = ddp.state_dict()
+assert hasattr(ddp_state, '_metadata') and all(k.startswith('module.') for k in ddp_state)
+torch.save({'model': ddp_state, 'epoch': 3}, os.path.join(out, 'vit-micro.pth'))
+dist.destroy_process_group()
+# as timm and the Hugging Face hub's pytorch_model.bin have it: the bare state dict; and in half precision
+torch.save(module.state_dict(), os.path.join(out, 'vit-micro-timm.pth'))
+torch.save(copy.deepcopy(module).half().state_dict(), os.path.join(out, 'vit-micro-float16.pth'))
+torch.save(copy.deepcopy(module).to(torch.bfloat16).state_dict(), os.path.join(out, 'vit-micro-bfloat16.pth'))
+linear = torch.nn.Linear(4, 4)
+torch.save(linear.state_dict(), os.path.join(out, 'linear.pth'))
+with open(os.path.join(out, 'linear.expected'), 'w') as f:
+    for k, v in linear.state_dict().items():
+        f.write(k + ' ' + str(list(v.shape)).replace(' ', '') + ' ' + ' '.join(repr(float(x)) for x in v.flatten().tolist()) + '\n')
+# PyTorch 2's archive layout (the same pickle and storages): records under archive/, the .format_version,
+# .storage_alignment and .data/serialization_id records, storages aligned to 64 bytes by an extra field
+with zipfile.ZipFile(os.path.join(out, 'vit-micro-timm.pth')) as src, zipfile.ZipFile(os.path.join(out, 'vit-micro-torch2.pth'), 'w', zipfile.ZIP_STORED) as dst:
+    recs = {n.split('/', 1)[1]: src.read(n) for n in src.namelist()}
+    recs.update({'.format_version': b'1', '.storage_alignment': b'64', '.data/serialization_id': b'1234567890123456789012345678901234567890', 'version': b'3\n'})
+    order = ['data.pkl', '.format_version', '.storage_alignment', 'byteorder'] + sorted(k for k in recs if k.startswith('data/')) + ['version', '.data/serialization_id']
+    for name in order:
+        info = zipfile.ZipInfo('archive/' + name, date_time=(1980, 1, 1, 0, 0, 0))
+        header = dst.fp.tell() + 30 + len(info.filename) + 4
+        pad = (-header) % 64
+        info.extra = struct.pack('<HH', 0x4246, pad) + b'Z' * pad
+        dst.writestr(info, recs.get(name, b'little' if name == 'byteorder' else b''))
 # the same weights as a safetensors file (as the Hugging Face hub serves timm's), written by hand: header length, JSON, raw data
 import json as _json, struct
 blobs, header, pos = [], {'__metadata__': {'format': 'pt'}}, 0
@@ -109,8 +145,13 @@ os.makedirs(pre, exist_ok=True)
 with open(os.path.join(pre, 'log.txt'), 'w') as f:
     for e in range(3):
         f.write(json.dumps({'train_lr': 1e-4 * (e + 1), 'train_loss': 2.0 - 0.5 * e, 'train_loss_dense': 1.0 - 0.1 * e, 'epoch': e}) + '\n')
-pargs = argparse.Namespace(model='CAMD_vit_tiny_patch16', input_size=112, mask_ratio=0.6, batch_size=64, epochs=400, blr=1.5e-4, warmup_epochs=40, seed=0, output_dir=pre)
-torch.save({'model': {'cls_token': torch.zeros(1, 1, 4)}, 'optimizer': {}, 'epoch': 2, 'scaler': {}, 'args': pargs}, os.path.join(pre, 'checkpoint-2.pth'))
+pargs = argparse.Namespace(model='CAMD_vit_tiny_patch16', input_size=112, mask_ratio=0.6, batch_size=64, epochs=400, blr=1.5e-4, warmup_epochs=40, seed=0, output_dir=pre, dis_lay=[2, 5, 8, 11], resume='', lr=None, distributed=True)
+# misc.save_model's dict: a module's state_dict(), AdamW's state_dict() after a step, the GradScaler's state, args
+opt = torch.optim.AdamW(module.parameters(), lr=1e-4, betas=(0.9, 0.95))
+module(torch.zeros(1, 3, S, S)).sum().backward()
+opt.step()
+scaler = torch.cuda.amp.GradScaler(enabled=False)
+torch.save({'model': module.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 2, 'scaler': scaler.state_dict(), 'args': pargs}, os.path.join(pre, 'checkpoint-2.pth'))
 fin = os.path.join(out, 'torchrun-finetune')
 os.makedirs(fin, exist_ok=True)
 with open(os.path.join(fin, 'log.txt'), 'w') as f:

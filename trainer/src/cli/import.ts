@@ -74,9 +74,10 @@ export async function importRunCommand(dir: string, o: ImportRunCliOptions): Pro
     process.stdout.write(
       `${r.updated ? 'updated' : 'imported'}: a ${r.kind} run of ${r.epochs} epoch(s) from ${resolve(dir)} (run ${r.runId})\n` +
         `  metrics by epoch: ${r.metrics.join(', ')}\n` +
-        `  settings: ${r.args ? `the args of ${r.checkpoints[0]?.split('/').pop()}` : 'none found (no readable checkpoint-*.pth with args)'}\n` +
+        `  settings: ${r.argsFrom ? `the args of ${r.argsFrom.split('/').pop()}` : 'none found (no readable checkpoint-*.pth with args)'}\n` +
         `  checkpoints: ${r.checkpoints.length ? r.checkpoints.map((c) => c.split('/').pop()).join(', ') : 'none'} (camd import FILE reads their encoder)\n` +
-        `  store: ${store.file}\n`,
+        `  store: ${store.file}\n` +
+        r.notes.map((n) => `  note: ${n}\n`).join(''),
     );
   } finally {
     store.close();
@@ -88,7 +89,6 @@ export interface ClusterPackCliOptions {
   gpus?: string;
   preset?: string;
   copy?: boolean;
-  modelName?: string;
   json?: boolean;
 }
 
@@ -99,7 +99,7 @@ export async function clusterPackCommand(runDir: string, o: ClusterPackCliOption
   const { clusterPack } = await import('../interop/cluster-pack.js');
   const { parseNumber } = await import('./parse.js');
   const gpus = parseNumber('--gpus', o.gpus, 'int');
-  const r = await clusterPack(resolve(runDir), resolve(o.out), { ...(gpus !== undefined ? { gpus } : {}), ...(o.preset ? { preset: o.preset as PresetName } : {}), ...(o.copy ? { copy: true } : {}), ...(o.modelName !== undefined ? { modelName: o.modelName } : {}) });
+  const r = await clusterPack(resolve(runDir), resolve(o.out), { ...(gpus !== undefined ? { gpus } : {}), ...(o.preset ? { preset: o.preset as PresetName } : {}), ...(o.copy ? { copy: true } : {}) });
   if (o.json) return void process.stdout.write(JSON.stringify({ type: 'cluster-pack', ...r }) + '\n');
-  process.stdout.write(`${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), flags.json${r.resume ? ', output/checkpoint-latest.pth' : ''}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box: CAMD_CODE=<checkout of the released code> NUM_GPUS=N sh run.sh; back here: camd import-run output\n`);
+  process.stdout.write(`${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), camd_launch.py, flags.json${r.resume ? `, ${r.resume.file.slice(r.out.length + 1)}` : ''}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box: CAMD_CODE=<checkout of the released code> NUM_GPUS=N sh run.sh; back here: camd import-run output\n`);
 }

@@ -241,13 +241,12 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('cluster-pack')
-    .description("what a GPU box needs to pre-train a run's setup with the released code under torchrun: the images as its loader reads them, run.sh with the flags, flags.json")
+    .description("what a GPU box needs to go on with a run under torchrun with the released code: the images as its loader reads them, the run's checkpoint, camd_launch.py (runs the released CAMD_pretrain.py, supplying what it lacks), run.sh with the flags, flags.json")
     .argument('<run>', 'a camd pretrain run folder')
     .option('--out <dir>', 'the folder to write')
     .option('--gpus <n>', 'GPUs on the box (the batch is split over them; default 8)')
-    .option('--preset <name>', 'the model size there: base, large or huge (the released code has no tiny or small; default: the run\'s, or base)')
+    .option('--preset <name>', 'a new run of another size there: base, large or huge at 224 px, without the checkpoint (default: the run itself, at its own size)')
     .option('--copy', 'copy the images instead of linking them')
-    .option('--model-name <fn>', "pack the run at its own size under this models_CAMD.py function (one you added there, e.g. for tiny or small)")
     .option('--json', 'print one JSON object')
     .action(async (run: string, opts: ClusterPackCliOptions) => (await import('./import.js')).clusterPackCommand(run, opts));
 

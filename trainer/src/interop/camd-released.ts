@@ -29,6 +29,7 @@ import { decays } from '../optim/weight-decay.js';
 import type { PickleValue, TorchValue } from './torch-write.js';
 import { flattenTensors, type TorchTensor } from './torch-file.js';
 import { PyObject } from './pickle.js';
+import { releasedArgs, releasedFlags, type FlagValue, type ReleasedRun } from './released-args.js';
 
 const AGMD: Record<string, string> = { q_proj: 'query', k_proj: 'key', v_proj: 'value', out_proj: 'fc_out' };
 const AGMD_BACK: Record<string, string> = Object.fromEntries(Object.entries(AGMD).map(([a, b]) => [b, a]));
@@ -207,18 +208,27 @@ const CheckpointState = z.object({
   optimizer_step: z.number().int().nonnegative(),
   schedule: z.object({ epochs: z.number().positive(), itersPerEpoch: z.number().int().positive(), batchSize: z.number().int().positive() }),
   config: z.unknown(),
+  settings: z.object({ preset: z.string(), imgSize: z.number().int(), seed: z.number().int(), warmupEpochs: z.number() }).passthrough().optional(),
 });
+
+/** The run one of our checkpoints records, on one GPU; its epochs and warm-up as they are (they may be fractional: these args are read back, not parsed by argparse). */
+function releasedRunOf(st: z.infer<typeof CheckpointState>, cfg: CamdConfig): ReleasedRun {
+  const preset = (st.settings?.preset ?? cfg.preset ?? 'base') as ReleasedRun['preset'];
+  return { preset, imgSize: st.settings?.imgSize ?? cfg.model.imgSize, batchPerGpu: st.schedule.batchSize, gpus: 1, epochs: st.schedule.epochs, warmupEpochs: st.settings?.warmupEpochs ?? cfg.optim.warmupEpochs, seed: st.settings?.seed ?? 0 };
+}
 
 /**
  * One of our pre-training checkpoints as the released `CAMD_pretrain.py --resume` (and its
  * auto-resume from `--output_dir`) reads it: `{'model', 'optimizer', 'epoch'}`. The released
  * scripts continue at `epoch + 1`, so `epoch` is the last epoch the run completed (−1 before the
  * first: the cluster run then starts at epoch 0 with these weights and moments); steps into an
- * unfinished epoch are not counted there. No `args` (an argparse.Namespace would make the file
- * unreadable to `torch.load(weights_only=True)`; the released scripts do not read it back) and no
- * `scaler` (the cluster's loss scaler starts afresh).
+ * unfinished epoch are not counted there. `args` holds the run's settings as the released flags
+ * (released-args.ts: a dict, so `torch.load(weights_only=True)` reads the file; `camd import-run`
+ * and `--continue` read the epochs, warm-up and every setting from it): the flags of the box when
+ * `opts.args` gives them (cluster-pack), else the run's own on one GPU. No `scaler` (the cluster's
+ * loss scaler starts afresh).
  */
-export function releasedCheckpoint(ck: TensorFile, what: string): { value: Map<string, PickleValue>; step: number; epoch: number; stepsIntoEpoch: number; cfg: CamdConfig } {
+export function releasedCheckpoint(ck: TensorFile, what: string, opts: { args?: Record<string, FlagValue> } = {}): { value: Map<string, PickleValue>; step: number; epoch: number; stepsIntoEpoch: number; cfg: CamdConfig; args: Record<string, FlagValue> } {
   const r = CheckpointState.safeParse(ck.state);
   if (!r.success) throw new Error(`${what}: its state has no step, schedule or configuration (written by another version?)`);
   const st = r.data;
@@ -228,12 +238,15 @@ export function releasedCheckpoint(ck: TensorFile, what: string): { value: Map<s
   const epoch = Math.floor(st.step / ipe) - 1;
   const o = cfg.optim;
   const lr = learningRateAt(st.step / ipe, absoluteLr(o.blr, st.schedule.batchSize), o.warmupEpochs, st.schedule.epochs, o.minLr);
+  const run = releasedRunOf(st, cfg);
+  const args = opts.args ?? releasedArgs(releasedFlags(cfg, run), run);
   const value = new Map<string, PickleValue>([
     ['model', releasedStateDict(tensors, cfg) as Map<string, PickleValue>],
     ['optimizer', releasedOptimizer(tensors, st.optimizer_step, lr, cfg)],
     ['epoch', epoch],
+    ['args', args as PickleValue],
   ]);
-  return { value, step: st.step, epoch, stepsIntoEpoch: st.step - (epoch + 1) * ipe, cfg };
+  return { value, step: st.step, epoch, stepsIntoEpoch: st.step - (epoch + 1) * ipe, cfg, args };
 }
 
 // ---- released → ours ----
@@ -260,7 +273,7 @@ export interface ReleasedCheckpoint {
   optimizerStep: number | null;
   /** Why the optimiser state was not used (absent, or what did not match); null when it was. */
   optimizerNote: string | null;
-  /** `args` (argparse.Namespace) as plain values, when the file has them. */
+  /** `args` (an argparse.Namespace, or a dict as our exports write it) as plain values, when the file has them. */
   args: Record<string, unknown> | null;
   /** Released tensors not used (BatchNorm buffers and the sin-cos tables are expected here). */
   ignored: string[];
@@ -268,10 +281,14 @@ export interface ReleasedCheckpoint {
 
 const isTensor = (v: unknown): v is TorchTensor => !!v && typeof v === 'object' && '__tensor' in v;
 
-/** Plain values of a pickled argparse.Namespace (numbers, strings, booleans, None, lists of them). */
+/**
+ * Plain values (numbers, strings, booleans, None, lists of them) of a checkpoint's `args`: the
+ * argparse.Namespace the released scripts save, or the dict our exports write (released-args.ts).
+ */
 export function plainArgs(a: unknown): Record<string, unknown> | null {
-  if (!(a instanceof PyObject)) return null;
-  return Object.fromEntries(Object.entries(a.state).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string'))));
+  const entries = a instanceof PyObject && a.type === 'argparse.Namespace' ? Object.entries(a.state) : a instanceof Map && [...a.keys()].every((k) => typeof k === 'string') ? ([...a] as [string, unknown][]) : null;
+  if (!entries) return null;
+  return Object.fromEntries(entries.filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string'))));
 }
 
 /**

@@ -22,6 +22,10 @@ export interface ImportedRun {
   metrics: string[];
   checkpoints: string[];
   args: Record<string, unknown> | null;
+  /** The checkpoint the args were read from (the newest that has them). */
+  argsFrom: string | null;
+  /** Checkpoints that could not be read, and why: a run's settings are never dropped without a word. */
+  notes: string[];
   updated: boolean;
 }
 
@@ -51,15 +55,23 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
 
   const checkpoints = readdirSync(dir).filter((f) => /^checkpoint-(\d+|latest)\.pth$/.test(f)).sort((a, b) => (parseInt(b.slice(11), 10) || -1) - (parseInt(a.slice(11), 10) || -1));
   let args: Record<string, unknown> | null = null;
+  let argsFrom: string | null = null;
+  const notes: string[] = [];
   for (const ck of checkpoints) {
     try {
       const f = await readTorchFile(join(dir, ck), { pickleOnly: true });
       args = plainArgs(f.root instanceof Map ? f.root.get('args') : undefined);
-      if (args) break;
-    } catch {
-      // a checkpoint we cannot read says nothing about the run's settings: the next one may
+      if (args) {
+        argsFrom = join(dir, ck);
+        break;
+      }
+      notes.push(`${ck} has no args`);
+    } catch (e) {
+      // said, and the next (older) checkpoint may have them
+      notes.push(`${ck} could not be read: ${(e as Error).message.replace(join(dir, ck), ck)}`);
     }
   }
+  if (!args) notes.push(checkpoints.length ? 'no checkpoint gave the run\'s settings (args): the run is imported with its log only' : 'the folder has no checkpoint-*.pth: the run is imported with its log only, without its settings');
 
   const points: { step: number; epoch: number; name: string; value: number; t: null }[] = [];
   const names = new Set<string>();
@@ -95,5 +107,5 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
     }
     store.updateRun(runId, { status: planned !== null && epochs < planned ? 'stopped' : 'done', last_step: epochs, total_steps: planned ?? epochs, finished_at: new Date(statSync(logFile).mtimeMs).toISOString() });
   })();
-  return { runId, kind, epochs, metrics: [...names].sort(), checkpoints: config.checkpoints, args, updated: existing !== undefined };
+  return { runId, kind, epochs, metrics: [...names].sort(), checkpoints: config.checkpoints, args, argsFrom, notes, updated: existing !== undefined };
 }

@@ -22,6 +22,31 @@ export interface UnpickleOptions {
   persistentLoad: (pid: unknown) => unknown;
 }
 
+/**
+ * The attributes a pickle gave a dict (an `OrderedDict`'s `__dict__`: PyTorch's `_metadata`), by the
+ * Map that stands for it. Kept out of the Map so a state dict's items stay exactly its tensors.
+ */
+export const dictAttributes = new WeakMap<Map<unknown, unknown>, Map<string, unknown>>();
+
+/**
+ * A BUILD state applied as `obj.__dict__.update(state)` (Python's default, for objects without
+ * `__setstate__`): a dict of attribute names, or the `(dict | None, slots dict | None)` pair of
+ * objects with `__slots__`. Anything else would need the class's own `__setstate__`: refused.
+ */
+function attributeState(state: unknown, type: string): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const parts = Array.isArray(state) && state.length === 2 ? state : [state];
+  for (const part of parts) {
+    if (part === NONE) continue;
+    if (!(part instanceof Map)) throw new PickleRefused(`the pickle sets the state of ${type} in a way a checkpoint never does: refused`);
+    for (const [k, v] of part) {
+      if (typeof k !== 'string') throw new PickleRefused(`the pickle gives ${type} an attribute whose name is not text: refused`);
+      out.set(k, v);
+    }
+  }
+  return out;
+}
+
 /** Python's None. */
 export const NONE = null;
 
@@ -238,10 +263,12 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
         if (obj instanceof PyObject) {
           const g = o.globals[obj.type] as AllowedGlobal | undefined;
           if (g && 'build' in g && g.build) stack[stack.length - 1] = g.build(obj, state);
-          else if (state instanceof Map) for (const [k, v] of state) obj.state[String(k)] = v;
-          else throw new PickleRefused(`the pickle sets the state of ${obj.type} in a way a checkpoint never does: refused`);
-        } else if (obj instanceof Map && state instanceof Map && state.size === 0) {
-          // an OrderedDict's empty state
+          else for (const [k, v] of attributeState(state, obj.type)) obj.state[k] = v;
+        } else if (obj instanceof Map) {
+          // an OrderedDict's __dict__: `nn.Module.state_dict()` sets `_metadata` (the modules' versions)
+          // on every state dict it returns. Attributes never change the dict's items; kept aside.
+          const attrs = attributeState(state, 'collections.OrderedDict');
+          if (attrs.size > 0) dictAttributes.set(obj, new Map([...(dictAttributes.get(obj) ?? []), ...attrs]));
         } else if (obj && typeof obj === 'object' && '__tensor' in obj) {
           // a tensor's state (requires_grad, hooks): nothing we keep
         } else throw new PickleRefused('the pickle sets the state of an object that has none to set: refused');
