@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { applyRandOp, drawTrain, RAND_OPS, DEFAULT_AUG } from '../../trainer/src/finetune/transforms.js';
-import { adaptPosEmbed, Classifier } from '../../trainer/src/finetune/classifier.js';
+import { adaptPosEmbed, Classifier, truncNormal } from '../../trainer/src/finetune/classifier.js';
 import { farMetrics, ferMetrics } from '../../trainer/src/finetune/metrics.js';
 import { sincosTable2d } from '../../trainer/src/model/posembed.js';
 import { presetConfig } from '../../trainer/src/model/config.js';
@@ -69,6 +69,29 @@ describe('classifier', () => {
     expect(i.how).toMatch(/bilinear interpolation from 4×4 to 8×8/);
     expect(i.table.length).toBe((1 + 64) * C);
     expect([...i.table.subarray(0, C)]).toEqual([...learned.subarray(0, C)]); // cls row kept
+  });
+  it("the head's init is timm's trunc_normal_(std=2e-5): cut at the absolute bounds ±2, so a plain normal — not cut at ±2 std", async () => {
+    const stats = (v: Float32Array, std: number) => {
+      const sd = Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
+      return { sd: sd / std, beyond2sd: v.filter((x) => Math.abs(x) > 2 * std).length / v.length, max: Math.max(...Array.from(v, Math.abs)) };
+    };
+    const head = stats(truncNormal(new Rng(5), 40_000, 2e-5), 2e-5);
+    expect(head.sd).toBeGreaterThan(0.98); // cut at ±2 std it was 0.88
+    expect(head.sd).toBeLessThan(1.02);
+    expect(head.beyond2sd).toBeGreaterThan(0.04); // a normal has 4.55 % beyond 2 std
+    expect(head.beyond2sd).toBeLessThan(0.051);
+    // the bounds are absolute: at std 1 they cut at ±2 (torch.nn.init.trunc_normal_'s 0.88 std)
+    const unit = stats(truncNormal(new Rng(6), 40_000, 1), 1);
+    expect(unit.max).toBeLessThanOrEqual(2);
+    expect(unit.sd).toBeGreaterThan(0.86);
+    expect(unit.sd).toBeLessThan(0.90);
+    // and it is what a classifier's head starts from
+    const clf = new Classifier({ model: presetConfig('micro').model, outputs: 500, dropPath: 0 }, 3);
+    const w = (await clf.exportTensors()).find((t) => t.name === 'head.weight')!.data;
+    clf.dispose();
+    const h = stats(w, 2e-5);
+    expect(h.sd).toBeGreaterThan(0.96);
+    expect(h.beyond2sd).toBeGreaterThan(0.035);
   });
   it('layer ids for layer-wise lr decay, drop-path masks rising over depth, logits shape', () => {
     const model = presetConfig('micro').model;

@@ -2,12 +2,18 @@
  * Two-view augmentation of CAMD.md §1.2, producing x1 (view 1, masked later), x2 (view 2, the
  * whole image) and the relative geometry of §1.3. All random parameters of a batch are drawn
  * first, in a fixed order, so a batch is a pure function of (images, rng state); the pixel work
- * (crop + bicubic resize exactly as PIL in resample.ts, colour ops in JS) follows.
+ * follows on 8-bit values, as the reference's PIL images hold them: crop + bicubic resize exactly
+ * as PIL (resample.ts); ColorJitter and RandomGrayscale exactly as torchvision's PIL path does them
+ * (ImageEnhance Brightness / Contrast / Color, adjust_hue through PIL's HSV, convert('L'):
+ * pil-colour.ts); a Gaussian blur (the reference's PIL GaussianBlur is a box-blur approximation,
+ * not reproduced), rounded to 8 bits as PIL returns it; solarize at 128; then ToTensor's /255 and
+ * the normalisation.
  */
 import type { Rng } from '../util/rng.js';
 import type { RgbImage } from './image-io.js';
 import { resizedCrop } from './resample.js';
 import { relativeGeometry, sampleResizedCrop, VIEW1_SCALE, VIEW2_SCALE, type Crop } from './crop.js';
+import { adjustHue, enhanceBrightness, enhanceColor, enhanceContrast, greyOf } from './pil-colour.js';
 import type { RelativeGeometry } from '../model/posembed.js';
 
 /** The view size the release's augmentation parameters are given for (§1.2): blur σ scales with S / 224. */
@@ -59,7 +65,7 @@ export function drawTwoViews(W: number, H: number, rng: Rng): { v1: ViewParams; 
   return { v1: { crop: c1, flip: flip1, colour: col1 }, v2: { crop: c2, flip: flip2, colour: col2 }, geometry: relativeGeometry(c1, c2, W, flip1, flip2) };
 }
 
-/** Crop (given in flipped-image coordinates) + bicubic resize to S×S, then the flip. Returns floats in [0, 1], HWC. */
+/** Crop (given in flipped-image coordinates) + bicubic resize to S×S, then the flip. Returns 8-bit values (0–255) as floats, HWC. */
 async function viewPixels(img: RgbImage, v: ViewParams, S: number): Promise<Float32Array> {
   const { i, j, h, w } = v.crop;
   const data = resizedCrop(img, { i, j: v.flip ? img.width - j - w : j, h, w }, S); // the same pixels in the unflipped image
@@ -69,83 +75,12 @@ async function viewPixels(img: RgbImage, v: ViewParams, S: number): Promise<Floa
       const sx = v.flip ? S - 1 - x : x;
       const o = (y * S + x) * 3;
       const s = (y * S + sx) * 3;
-      out[o] = data[s]! / 255;
-      out[o + 1] = data[s + 1]! / 255;
-      out[o + 2] = data[s + 2]! / 255;
+      out[o] = data[s]!;
+      out[o + 1] = data[s + 1]!;
+      out[o + 2] = data[s + 2]!;
     }
   }
   return out;
-}
-
-const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
-const grayOf = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
-
-function adjustBrightness(x: Float32Array, f: number): void {
-  for (let k = 0; k < x.length; k++) x[k] = clamp01(x[k]! * f);
-}
-
-function adjustContrast(x: Float32Array, f: number): void {
-  let mean = 0;
-  for (let k = 0; k < x.length; k += 3) mean += grayOf(x[k]!, x[k + 1]!, x[k + 2]!);
-  mean /= x.length / 3;
-  for (let k = 0; k < x.length; k++) x[k] = clamp01(f * x[k]! + (1 - f) * mean);
-}
-
-function adjustSaturation(x: Float32Array, f: number): void {
-  for (let k = 0; k < x.length; k += 3) {
-    const g = grayOf(x[k]!, x[k + 1]!, x[k + 2]!);
-    x[k] = clamp01(f * x[k]! + (1 - f) * g);
-    x[k + 1] = clamp01(f * x[k + 1]! + (1 - f) * g);
-    x[k + 2] = clamp01(f * x[k + 2]! + (1 - f) * g);
-  }
-}
-
-/** Hue shift by `f` of a full turn, through HSV (torchvision adjust_hue). */
-function adjustHue(x: Float32Array, f: number): void {
-  for (let k = 0; k < x.length; k += 3) {
-    const r = x[k]!;
-    const g = x[k + 1]!;
-    const b = x[k + 2]!;
-    const max = Math.max(r, g, b);
-    const min = Math.min(r, g, b);
-    const d = max - min;
-    let h = 0;
-    if (d > 0) {
-      if (max === r) h = ((g - b) / d) % 6;
-      else if (max === g) h = (b - r) / d + 2;
-      else h = (r - g) / d + 4;
-      h /= 6;
-      if (h < 0) h += 1;
-    }
-    const s = max === 0 ? 0 : d / max;
-    const v = max;
-    h = (((h + f) % 1) + 1) % 1;
-    const i = Math.floor(h * 6);
-    const fr = h * 6 - i;
-    const p = v * (1 - s);
-    const q = v * (1 - fr * s);
-    const t = v * (1 - (1 - fr) * s);
-    const [rr, gg, bb] = [
-      [v, t, p],
-      [q, v, p],
-      [p, v, t],
-      [p, q, v],
-      [t, p, v],
-      [v, p, q],
-    ][i % 6]!;
-    x[k] = rr!;
-    x[k + 1] = gg!;
-    x[k + 2] = bb!;
-  }
-}
-
-function toGrey(x: Float32Array): void {
-  for (let k = 0; k < x.length; k += 3) {
-    const g = grayOf(x[k]!, x[k + 1]!, x[k + 2]!);
-    x[k] = g;
-    x[k + 1] = g;
-    x[k + 2] = g;
-  }
 }
 
 /** Separable Gaussian blur with standard deviation sigma (pixels), edges clamped. */
@@ -182,21 +117,29 @@ export function gaussianBlur(x: Float32Array, S: number, sigma: number): void {
   }
 }
 
-/** Applies the colour pipeline in place (floats in [0, 1]), then normalises with mean/std. */
+/**
+ * Applies the colour pipeline in place to 8-bit values (0–255, as floats), then ToTensor's /255 and
+ * the normalisation with mean/std: ColorJitter's four ops in their drawn order, grey, blur, solarize
+ * (§1.2 step 4), each on 8-bit values as on the reference's PIL image.
+ */
 export function applyColour(x: Float32Array, S: number, c: ColourParams, mean: readonly number[], std: readonly number[]): void {
   if (c.jitter) {
     for (const op of c.jitter.order) {
-      if (op === 0) adjustBrightness(x, c.jitter.brightness);
-      else if (op === 1) adjustContrast(x, c.jitter.contrast);
-      else if (op === 2) adjustSaturation(x, c.jitter.saturation);
+      if (op === 0) enhanceBrightness(x, c.jitter.brightness);
+      else if (op === 1) enhanceContrast(x, c.jitter.contrast);
+      else if (op === 2) enhanceColor(x, c.jitter.saturation);
       else adjustHue(x, c.jitter.hue);
     }
   }
-  if (c.grey) toGrey(x);
+  if (c.grey) x.set(greyOf(x));
   // σ ∈ [0.1, 2] is drawn for the release's 224 px views (§1.2); at S px the same blur is σ·S/224
-  if (c.blurSigma !== null) gaussianBlur(x, S, (c.blurSigma * S) / REFERENCE_SIZE);
-  if (c.solarize) for (let k = 0; k < x.length; k++) if (x[k]! >= 128 / 255) x[k] = 1 - x[k]!;
-  for (let k = 0; k < x.length; k++) x[k] = (x[k]! - mean[k % 3]!) / std[k % 3]!;
+  if (c.blurSigma !== null) {
+    gaussianBlur(x, S, (c.blurSigma * S) / REFERENCE_SIZE);
+    for (let k = 0; k < x.length; k++) x[k] = Math.min(255, Math.max(0, Math.round(x[k]!)));
+  }
+  // ImageOps.solarize(threshold=128)
+  if (c.solarize) for (let k = 0; k < x.length; k++) if (x[k]! >= 128) x[k] = 255 - x[k]!;
+  for (let k = 0; k < x.length; k++) x[k] = (x[k]! / 255 - mean[k % 3]!) / std[k % 3]!;
 }
 
 /** One sample's two views (HWC floats, normalised) and geometry. */

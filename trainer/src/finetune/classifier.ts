@@ -21,15 +21,19 @@ export interface ClassifierSpec {
   dropPath: number;
 }
 
-/** Draws truncated-normal values (timm trunc_normal_, cut at ±2 std). */
-function truncNormal(rng: Rng, n: number, std: number): Float32Array {
-  const a = new Float32Array(n);
+/**
+ * timm's `trunc_normal_(t, std, a=-2., b=2.)` (§5): N(0, std²) cut at the *absolute* bounds a and b
+ * — not at ±2 std. For the head's std 2e-5 the bounds lie 10⁵ std away, so the draw is a plain
+ * normal (cutting at ±2 std instead narrowed it to 0.88 std).
+ */
+export function truncNormal(rng: Rng, n: number, std: number, a = -2, b = 2): Float32Array {
+  const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let v = rng.normal(0, std);
-    while (Math.abs(v) > 2 * std) v = rng.normal(0, std);
-    a[i] = v;
+    while (v < a || v > b) v = rng.normal(0, std);
+    out[i] = v;
   }
-  return a;
+  return out;
 }
 
 /** Bilinear resampling of a (G, G, C) position grid to (G2, G2, C), half-pixel centres. */

@@ -3,7 +3,8 @@
  *  train: RandomResizedCrop(S, scale 0.08–1, ratio 3/4–4/3, bicubic) → flip 0.5 →
  *         RandAugment rand-m9-mstd0.5-inc1 (2 ops, each p 0.5, magnitude ~ N(9, 0.5) in [0, 10]) →
  *         ImageNet normalisation → RandomErasing p 0.25 (per-pixel N(0, 1), area 2–33 %, log aspect 0.3–3.3)
- *  eval:  shorter side → S/0.875 (bicubic), centre crop S, ImageNet normalisation.
+ *  eval:  shorter side → int(S / crop_pct) (bicubic; crop_pct 224/256 up to 224 px, 1.0 above),
+ *         centre crop S (torchvision's rounding), ImageNet normalisation — torchvision's bytes.
  * Random parameters are drawn first from the Rng; pixels are uint8-valued floats (as PIL) until normalisation.
  */
 import type { Rng } from '../util/rng.js';
@@ -11,6 +12,7 @@ import type { RgbImage } from '../data/image-io.js';
 import { resizedCrop } from '../data/resample.js';
 import { sampleResizedCrop } from '../data/crop.js';
 import { FINETUNE_DEFAULTS } from '../api/defaults.js';
+import { autocontrast, enhanceBrightness, enhanceColor, enhanceContrast, enhanceSharpness } from '../data/pil-colour.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -71,16 +73,6 @@ export function drawTrain(W: number, H: number, S: number, rng: Rng, aug: AugOpt
     }
   }
   return { crop, flip, ops, erase };
-}
-
-const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
-const grey = (x: Float32Array, k: number) => 0.299 * x[k]! + 0.587 * x[k + 1]! + 0.114 * x[k + 2]!;
-
-function blend(x: Float32Array, other: Float32Array | number, f: number): void {
-  for (let k = 0; k < x.length; k++) {
-    const o = typeof other === 'number' ? other : other[k]!;
-    x[k] = clamp255(o + f * (x[k]! - o));
-  }
 }
 
 /** PIL's cubic of Image.transform (Geometry.c BICUBIC: Keys' kernel with a = −1) at offset d ∈ [0, 1). */
@@ -147,15 +139,7 @@ export function applyRandOp(x: Float32Array, S: number, d: RandOpDraw): void {
   const sgn = d.sign;
   switch (d.op) {
     case 'AutoContrast':
-      for (let ch = 0; ch < 3; ch++) {
-        let lo = 255;
-        let hi = 0;
-        for (let k = ch; k < x.length; k += 3) {
-          lo = Math.min(lo, x[k]!);
-          hi = Math.max(hi, x[k]!);
-        }
-        if (hi > lo) for (let k = ch; k < x.length; k += 3) x[k] = clamp255(((x[k]! - lo) * 255) / (hi - lo));
-      }
+      autocontrast(x);
       break;
     case 'Equalize':
       for (let ch = 0; ch < 3; ch++) {
@@ -202,34 +186,19 @@ export function applyRandOp(x: Float32Array, S: number, d: RandOpDraw): void {
       for (let k = 0; k < x.length; k++) if (x[k]! < 128) x[k] = Math.min(255, x[k]! + add);
       break;
     }
-    case 'ColorIncreasing': {
-      const g = new Float32Array(x.length);
-      for (let k = 0; k < x.length; k += 3) g[k] = g[k + 1] = g[k + 2] = grey(x, k);
-      blend(x, g, 1 + sgn * m * 0.9);
+    // ImageEnhance's Color, Contrast, Brightness and Sharpness at factor 1 ± 0.9·m, Pillow's bytes (data/pil-colour.ts)
+    case 'ColorIncreasing':
+      enhanceColor(x, 1 + sgn * m * 0.9);
       break;
-    }
-    case 'ContrastIncreasing': {
-      let mean = 0;
-      for (let k = 0; k < x.length; k += 3) mean += Math.round(grey(x, k));
-      blend(x, Math.floor(mean / (x.length / 3) + 0.5), 1 + sgn * m * 0.9);
+    case 'ContrastIncreasing':
+      enhanceContrast(x, 1 + sgn * m * 0.9);
       break;
-    }
     case 'BrightnessIncreasing':
-      blend(x, 0, 1 + sgn * m * 0.9);
+      enhanceBrightness(x, 1 + sgn * m * 0.9);
       break;
-    case 'SharpnessIncreasing': {
-      // PIL ImageEnhance.Sharpness: blend with the SMOOTH filter (1 1 1 / 1 5 1 / 1 1 1)/13, borders unchanged
-      const smooth = x.slice();
-      for (let y = 1; y < S - 1; y++)
-        for (let xx = 1; xx < S - 1; xx++)
-          for (let ch = 0; ch < 3; ch++) {
-            let acc = 0;
-            for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) acc += x[((y + dy) * S + xx + dx) * 3 + ch]! * (dx === 0 && dy === 0 ? 5 : 1);
-            smooth[(y * S + xx) * 3 + ch] = clamp255(acc / 13);
-          }
-      blend(x, smooth, 1 + sgn * m * 0.9);
+    case 'SharpnessIncreasing':
+      enhanceSharpness(x, S, S, 1 + sgn * m * 0.9);
       break;
-    }
     case 'ShearX':
       affine(x, S, [1, sgn * m * 0.3, 0, 0, 1, 0]);
       break;
@@ -276,16 +245,37 @@ export async function trainTransform(img: RgbImage, S: number, d: TrainDraw, noi
   return x;
 }
 
-/** The evaluation view: centre S×S of an image whose shorter side is S/0.875 (the decode cache stores exactly that). */
-export async function evalTransform(img: RgbImage, S: number): Promise<Float32Array> {
-  const i = Math.round((img.height - S) / 2);
-  const j = Math.round((img.width - S) / 2);
+/**
+ * The evaluation view before normalisation: the centre S×S of an image whose shorter side is
+ * evalSide(S) (the decode cache stores exactly that), placed as torchvision's CenterCrop places it —
+ * int(round((H − S) / 2)), Python's round, halves to even.
+ */
+export function evalView(img: RgbImage, S: number): Uint8Array {
+  const i = centreOffset(img.height, S);
+  const j = centreOffset(img.width, S);
   if (i < 0 || j < 0) throw new Error(`evaluation image ${img.width}×${img.height} is smaller than ${S}`);
-  const x = await cropPixels(img, { i, j, h: S, w: S }, S);
+  return resizedCrop(img, { i, j, h: S, w: S }, S);
+}
+
+/** (size − S) / 2 rounded as Python's round() does: an exact half goes to the even neighbour. */
+export function centreOffset(size: number, S: number): number {
+  const d = size - S;
+  if (d % 2 === 0) return d / 2;
+  const lo = Math.floor(d / 2);
+  return lo % 2 === 0 ? lo : lo + 1;
+}
+
+/** The evaluation view, normalised (HWC floats). */
+export async function evalTransform(img: RgbImage, S: number): Promise<Float32Array> {
+  const x = Float32Array.from(evalView(img, S));
   normalise(x);
   return x;
 }
 
+/**
+ * The shorter side the evaluation view is cut from, as the released build_transform computes it:
+ * int(S / crop_pct) with crop_pct = 224/256 up to 224 px and 1.0 above (truncated, not rounded).
+ */
 export function evalSide(S: number): number {
-  return Math.round(S / 0.875);
+  return S <= 224 ? Math.trunc(S / (224 / 256)) : S;
 }
