@@ -178,7 +178,8 @@ export const Run = z.object({
   /** Settings that tell runs apart in a table (preset, image size, batch, mask ratio, task…). */
   key: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
   /** The run's headline number: the last loss of a pre-training, the selected test value of a fine-tuning. */
-  metric: z.object({ name: z.string(), value: z.number() }).nullable(),
+  /** The headline number; for an accuracy, its baselines (always the most common answer; chance) and the one answer the model gives to every face, if it gives one. */
+  metric: z.object({ name: z.string(), value: z.number(), majority: z.number().nullable().optional(), chance: z.number().nullable().optional(), one_answer: z.string().nullable().optional() }).nullable(),
 });
 export type Run = z.infer<typeof Run>;
 

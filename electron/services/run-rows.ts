@@ -11,7 +11,10 @@ const COLUMNS = `r.id, r.kind, r.name, r.status, r.dataset_id, r.parent_run_id, 
   CASE r.kind WHEN 'pretrain' THEN (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'loss' ORDER BY m.step DESC LIMIT 1)
     ELSE (SELECT value FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_value,
   CASE r.kind WHEN 'pretrain' THEN 'loss'
-    ELSE (SELECT metric FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_name`;
+    ELSE (SELECT metric FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_name,
+  CASE r.kind WHEN 'pretrain' THEN NULL
+    ELSE (SELECT json_object('majority', json_extract(e.detail, '$.baselines.majority'), 'chance', json_extract(e.detail, '$.baselines.chance'), 'predicted', json_extract(e.detail, '$.predicted_classes'), 'constant', json_array_length(json_extract(e.detail, '$.constant_attributes')))
+      FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_baselines`;
 
 const KEYS: Record<Run['kind'], string[]> = {
   pretrain: ['preset', 'imgSize', 'maskRatio', 'batch', 'epochs', 'steps', 'blr', 'seed'],
@@ -19,7 +22,16 @@ const KEYS: Record<Run['kind'], string[]> = {
   eval: ['task', 'format', 'checkpoint'],
 };
 
-type Raw = Omit<Run, 'key' | 'metric'> & { spec: string | null; config: string; metric_value: number | null; metric_name: string | null };
+type Raw = Omit<Run, 'key' | 'metric'> & { spec: string | null; config: string; metric_value: number | null; metric_name: string | null; metric_baselines: string | null };
+
+/** The headline's baselines from its evaluation's detail (absent for evaluations recorded before they were). */
+function baselinesOf(json: string | null): { majority: number | null; chance: number | null; one_answer: string | null } {
+  const b = parse(json);
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const predicted = typeof b['predicted'] === 'string' ? (parse(b['predicted']) as unknown) : b['predicted'];
+  const one = Array.isArray(predicted) && predicted.length === 1 && typeof predicted[0] === 'string' ? predicted[0] : typeof b['constant'] === 'number' && b['constant'] > 0 ? `${b['constant']} attribute(s) the same for every face` : null;
+  return { majority: num(b['majority']), chance: num(b['chance']), one_answer: one };
+}
 
 function parse(s: string | null): Record<string, unknown> {
   try {
@@ -39,8 +51,8 @@ function toRun(r: Raw): Run {
     const v = settings[k];
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') key[k] = v;
   }
-  const { spec: _s, config: _c, metric_value, metric_name, ...row } = r;
-  return { ...row, key, metric: metric_value !== null && metric_name ? { name: metric_name, value: metric_value } : null };
+  const { spec: _s, config: _c, metric_value, metric_name, metric_baselines, ...row } = r;
+  return { ...row, key, metric: metric_value !== null && metric_name ? { name: metric_name, value: metric_value, ...baselinesOf(metric_baselines) } : null };
 }
 
 export function runRow(store: Store, id: string): Run | undefined {

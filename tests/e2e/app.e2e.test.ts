@@ -96,6 +96,19 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await expect.poll(maskCells).toBe(10);
     await b.shot('pretrain');
     await axe('pretrain');
+    // how long, without a button: three steps measured, the 400-step schedule's duration shown
+    const dur = b.page.getByTestId('duration');
+    await expect.poll(() => dur.textContent(), { timeout: 90_000 }).toMatch(/^\s*About .+ for 400 steps \(133 epoch\(s\) of 3 steps\) — measured on \w+: .+ a step, \d+\.\d images\/s\.\s*$/);
+    // as a time budget: the measured speed turns minutes into steps, and the duration follows
+    await b.page.selectOption('#p-length', 'minutes');
+    await b.page.fill('#p-minutes', '1');
+    await expect.poll(() => b.page.locator('#p-minutes-hint').textContent()).toMatch(/^[\d,]+ steps at the measured speed$/);
+    const budget = Number((await b.page.locator('#p-minutes-hint').textContent())!.replace(/\D/g, ''));
+    await expect.poll(() => dur.textContent()).toMatch(new RegExp(`^\\s*About (5\\d s|60 s|1 min 0 s) for ${budget.toLocaleString('en-US')} steps `));
+    await dur.scrollIntoViewIfNeeded();
+    await b.shot('pretrain-duration');
+    await b.page.selectOption('#p-length', 'steps');
+    await b.page.fill('#p-steps', '400');
   });
 
   const runUntilStep = async (n: number) => {
@@ -185,6 +198,22 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     const matrix = b.page.getByTestId('confusion');
     await expect.poll(() => matrix.locator('thead th').allTextContents()).toEqual(['true \\ predicted', 'frown', 'smile', 'surprise', 'accuracy']);
     expect(await matrix.locator('tbody tr').count()).toBe(3);
+    // the accuracy beside its baselines, and true to the matrix shown: the most common class's share, chance 1/3
+    const rows = await matrix.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td.cell'), (td) => Number(td.textContent))));
+    const totals = rows.map((r) => r.reduce((a, v) => a + v, 0));
+    const n = totals.reduce((a, v) => a + v, 0);
+    const majority = `${((100 * Math.max(...totals)) / n).toFixed(1)} %`;
+    const baselines = await b.page.getByTestId('eval-baselines').textContent();
+    expect(baselines!.replace(/\s+/g, ' ').trim()).toMatch(new RegExp(`^Baselines on ${n} images: always answering the most common class \\((frown|smile|surprise)\\) scores ${majority.replace('.', '\\.')}; guessing, 33\\.3 %\\.$`));
+    const predicted = rows[0]!.map((_, j) => rows.reduce((a, r) => a + r[j]!, 0)).filter((c) => c > 0).length;
+    expect(await b.page.getByTestId('eval-one-answer').count()).toBe(predicted === 1 ? 1 : 0);
+    const worth = (await b.page.getByTestId('worth').textContent())!;
+    if (predicted === 1) {
+      // its accuracy is the share of the one class it answers: that class's row of the matrix over all images
+      const only = rows[0]!.findIndex((_, j) => rows.some((r) => r[j]! > 0));
+      const cls = (await matrix.locator('thead th').allTextContents())[only + 1]!;
+      expect(worth).toBe(`The model answers "${cls}" for every face: its ${((100 * totals[only]!) / n).toFixed(1)} % is only the share of "${cls}" in the test split, not something it learned (always answering the most common class scores ${majority}).`);
+    } else expect(worth).toMatch(/(points above always giving the most common answer|^No better than always giving the most common answer)/);
     await b.shot('finetune-run');
     await axe('finetune-run');
   });
@@ -326,6 +355,8 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     const chart = b.page.getByTestId('probe-chart');
     await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(() => chart.textContent()).toMatch(/k-NN \(teacher\)/);
+    // in words: whether the probe moved from the start and from an untrained network, by more than one held-out face
+    await expect.poll(() => b.page.getByTestId('probe-verdict').textContent()).toMatch(/^(The probe moves|Better than at the start|Worse than at the start|The probe has not moved yet)\b.* — k-NN \d\.\d{3}, linear \d\.\d{3} now; \d\.\d{3}, \d\.\d{3} at the start; \d\.\d{3}, \d\.\d{3} for an untrained network \(teacher, \d+ held-out faces: one face is \d+\.\d points\)\.$/);
     await b.shot('run-probe');
     await axe('run-probe');
   }, 200_000);

@@ -27,18 +27,24 @@ describe('probe', () => {
     const r = camd(['pretrain', '--json', '--data', data, '--preset', 'micro', '--img-size', '32', '--batch', '8', '--steps', '10', '--warmup-epochs', '0', '--blr', '0.05', '--out', out, '--db', db, '--probe-data', probe, '--probe-format', 'folders', '--probe-every', '2']);
     expect(r.status, r.stderr).toBe(0);
     const logs = r.events.filter((e) => e.type === 'log' && /^probe at epoch/.test(String(e['message'])));
-    // epochs 2 and 4 (steps 4 and 8), and the end (step 10, epoch 5)
-    expect(logs.map((e) => /^probe at epoch (\d+) \(step (\d+)\)/.exec(String(e['message']))!.slice(1, 3).join('@'))).toEqual(['2@4', '4@8', '5@10']);
+    // the start (step 0, the references), epochs 2 and 4 (steps 4 and 8), and the end (step 10, epoch 5)
+    expect(logs.map((e) => /^probe at epoch (\d+) \(step (\d+)\)/.exec(String(e['message']))!.slice(1, 3).join('@'))).toEqual(['0@0', '2@4', '4@8', '5@10']);
     const rows = sql<{ name: string; step: number; value: number }>(db, "SELECT m.name, m.step, m.value FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.out_dir = ? AND m.name LIKE 'probe/%' ORDER BY m.step, m.name", out);
     const names = ['probe/knn_top1', 'probe/linear_top1', 'probe/online_knn_top1', 'probe/online_linear_top1', 'probe/seconds'];
-    expect([...new Set(rows.map((x) => x.step))]).toEqual([4, 8, 10]);
+    expect([...new Set(rows.map((x) => x.step))]).toEqual([0, 4, 8, 10]);
+    expect(rows.filter((x) => x.step === 0).map((x) => x.name)).toEqual(['probe/held_out', ...names, 'probe/untrained_knn_top1', 'probe/untrained_linear_top1']);
     for (const step of [4, 8, 10]) expect(rows.filter((x) => x.step === step).map((x) => x.name)).toEqual(names);
-    // accuracies are counts over the held-out faces: a multiple of 1/n, n from the log line
+    // at the start of a run from random weights, teacher and online are the same network
+    const at0 = (name: string) => rows.find((x) => x.step === 0 && x.name === name)!.value;
+    expect(at0('probe/knn_top1')).toBe(at0('probe/online_knn_top1'));
+    // accuracies are counts over the held-out faces: a multiple of 1/n, n from the log line and recorded
     const n = Number(/on (\d+) held-out/.exec(String(logs[0]!['message']))![1]);
-    for (const x of rows.filter((x) => x.name !== 'probe/seconds')) expect(Math.abs(x.value * n - Math.round(x.value * n)), x.name).toBeLessThan(1e-9);
+    expect(at0('probe/held_out')).toBe(n);
+    for (const x of rows.filter((x) => !['probe/seconds', 'probe/held_out'].includes(x.name))) expect(Math.abs(x.value * n - Math.round(x.value * n)), x.name).toBeLessThan(1e-9);
     // the last probe's teacher numbers are those the log line printed
     const last = rows.filter((x) => x.step === 10);
-    expect(String(logs[2]!['message'])).toContain(`k-NN top1 ${last.find((x) => x.name === 'probe/knn_top1')!.value.toFixed(3)}`);
+    expect(String(logs[3]!['message'])).toContain(`k-NN top1 ${last.find((x) => x.name === 'probe/knn_top1')!.value.toFixed(3)}`);
+    expect(r.events.some((e) => e.type === 'log' && /^probe of an untrained network \(the reference\): k-NN top1 \d\.\d{3}, linear \d\.\d{3} on \d+ held-out/.test(String(e['message'])))).toBe(true);
 
     // camd probe: the run's encoder beside an untrained network and raw pixels; the expressions are
     // drawn into the faces, so raw pixels carry them (a sanity check of the probe, not of CAMD)

@@ -17,6 +17,11 @@ vi.mock('../../renderer/src/api.js', () => ({
       if (op === 'system.info') return { version: '0', node: 'v20', platform: 'linux', dataDir: '/d', store: '/d/camd.db', backends: { wasm: { loaded: true, selectedByAuto: true }, cpu: { loaded: true } } };
       if (op === 'labels.schemas') return [{ id: 3, dataset_id: 8, name: 'expressions', task: 'fer', template: null, split_seed: null, created_at: '', fields: [] }];
       if (op === 'runs.create') return { id: 'new-run', kind: 'pretrain', name: null, status: 'queued', last_step: 0 };
+      // three measured steps: half a second each at this batch
+      if (op === 'runs.estimate') {
+        const b = (params as { settings: { batch?: number } }).settings.batch ?? 16;
+        return { backend: 'wasm', batch: b, stepSeconds: b / 32, imagesPerSecond: 32, stepsPerEpoch: Math.floor(40 / b), epochSeconds: (Math.floor(40 / b) * b) / 32, totalSteps: Math.floor(40 / b), totalSeconds: (Math.floor(40 / b) * b) / 32, measuredSteps: 3 };
+      }
       return [];
     }),
     subscribe: vi.fn(async () => () => undefined),
@@ -86,6 +91,42 @@ describe('the pre-training form', () => {
     const create = calls.find((c) => c.op === 'runs.create')!;
     expect(create.params).toMatchObject({ kind: 'pretrain', dataset: 7, name: 'my run', settings: { preset: 'micro', batch: 4, maskRatio: 0.4, epochs: 100, backend: 'auto' } });
     expect(router.currentRoute.value.path).toBe('/runs/new-run');
+  });
+
+  it('the duration of the schedule is measured without asking, follows the length, and a time budget becomes steps', async () => {
+    const settle = async () => {
+      await new Promise((r) => setTimeout(r, 700));
+      await flushPromises();
+    };
+    await settle(); // the forms of the tests before have measured by now
+    calls.length = 0;
+    const { w } = await form();
+    await settle();
+    // 40 images, batch 16: 2 steps an epoch, 0.5 s a step; 100 epochs = 200 steps = 100 s
+    const measures = () => calls.filter((c) => c.op === 'runs.estimate');
+    expect(measures().length).toBe(1);
+    expect((measures()[0]!.params as { settings: Record<string, unknown> }).settings).toMatchObject({ preset: 'tiny', batch: 16, epochs: 1 });
+    expect(w.find('[data-testid="duration"]').text()).toBe('About 1 min 40 s for 200 steps (100 epoch(s) of 2 steps) — measured on wasm: 500 ms a step, 32.0 images/s.');
+    // the length alone does not measure again
+    await w.find('#p-epochs').setValue('10');
+    await settle();
+    expect(measures().length).toBe(1);
+    expect(w.find('[data-testid="duration"]').text()).toMatch(/^About 10 s for 20 steps \(10 epoch\(s\) of 2 steps\)/);
+    // the batch changes the speed: measured again (batch 8: 5 steps an epoch, 0.25 s a step)
+    await w.find('#p-batch').setValue('8');
+    await settle();
+    expect(measures().length).toBe(2);
+    expect(w.find('[data-testid="duration"]').text()).toMatch(/^About 13 s for 50 steps/);
+    // a time budget of 2 minutes: 480 steps at 0.25 s, sent as steps
+    await w.find('#p-length').setValue('minutes');
+    await w.find('#p-minutes').setValue('2');
+    expect(w.find('#p-minutes-hint').text()).toBe('480 steps at the measured speed');
+    expect(w.find('[data-testid="duration"]').text()).toMatch(/^About 2 min 0 s for 480 steps \(96 epoch\(s\) of 5 steps\)/);
+    await w.find('form').trigger('submit');
+    await flushPromises();
+    const create = calls.filter((c) => c.op === 'runs.create').at(-1)!;
+    expect((create.params as { settings: Record<string, unknown> }).settings).toMatchObject({ batch: 8, steps: 480 });
+    expect((create.params as { settings: Record<string, unknown> }).settings['epochs']).toBeUndefined();
   });
 
   it('a probe set: only datasets with labels are offered; the run gets the probe monitor on their labels', async () => {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { applyRandOp, drawTrain, RAND_OPS, DEFAULT_AUG } from '../../trainer/src/finetune/transforms.js';
 import { adaptPosEmbed, Classifier, truncNormal } from '../../trainer/src/finetune/classifier.js';
-import { farMetrics, ferMetrics } from '../../trainer/src/finetune/metrics.js';
+import { baselineFields, baselineWords, farMetrics, ferMetrics } from '../../trainer/src/finetune/metrics.js';
 import { sincosTable2d } from '../../trainer/src/model/posembed.js';
 import { presetConfig } from '../../trainer/src/model/config.js';
 import { Rng } from '../../trainer/src/util/rng.js';
@@ -161,5 +161,28 @@ describe('metrics', () => {
     expect(m.value).toBeCloseTo(2 / 3, 12);
     expect(m.confusion).toEqual([[1, 0, 0], [0, 1, 1], [0, 0, 0]]);
     expect(m.per_class['b']).toBe(0.5);
+    expect(m.baselines).toEqual({ majority: 2 / 3, chance: 1 / 3, majority_class: 'b' });
+    expect(m.predicted_classes).toEqual(['a', 'b', 'c']);
+    expect(baselineFields(m)).toEqual({ majority: 2 / 3, chance: 1 / 3, one_answer: null });
+  });
+  it('baselines: a model that answers one class for every face is told, and scores exactly the majority class', () => {
+    // 5 faces, 4 of class "neutral": always "neutral" is right 4 times in 5
+    const logits = Float32Array.from([0, 9, 0, 9, 0, 9, 0, 9, 0, 9]);
+    const m = ferMetrics(logits, [1, 1, 0, 1, 1], ['happy', 'neutral']);
+    expect([m.value, m.baselines.majority, m.baselines.majority_class]).toEqual([0.8, 0.8, 'neutral']);
+    expect(m.predicted_classes).toEqual(['neutral']);
+    const f = baselineFields(m);
+    expect(f.one_answer).toBe('neutral');
+    expect(baselineWords(m.value, f, 'top1')).toBe('majority class 80.0 %, chance 50.0 % — the model answers neutral for every face: no better than always answering it');
+    // a model that varies but does no better than the majority, and one that does better
+    const same = ferMetrics(Float32Array.from([9, 0, 0, 9, 0, 9, 0, 9, 0, 9]), [1, 0, 0, 1, 1], ['happy', 'neutral']);
+    expect(baselineWords(same.value, baselineFields(same), 'top1')).toBe('majority class 60.0 %, chance 50.0 % — no better than always giving the most common answer');
+    const good = ferMetrics(Float32Array.from([9, 0, 9, 0, 0, 9, 0, 9, 0, 9]), [0, 0, 1, 1, 1], ['happy', 'neutral']);
+    expect(baselineWords(good.value, baselineFields(good), 'top1')).toBe('majority class 60.0 %, chance 50.0 %');
+    // attributes: the majority answer per attribute, and the attributes never varied
+    const far = farMetrics(Float32Array.from([1, -1, 1, 1, 1, -1, 1, 1]), [[1, 0], [1, 1], [0, 0], [1, 0]], ['Smiling', 'Eyeglasses']);
+    expect(far.baselines).toEqual({ majority: (3 / 4 + 3 / 4) / 2, chance: 0.5 });
+    expect(far.constant_attributes).toEqual(['Smiling']);
+    expect(baselineFields(far).one_answer).toBe('1 of 2 attributes the same for every face');
   });
 });

@@ -102,8 +102,12 @@ export const FinetuneStep = z.object({ type: z.literal('step'), kind: z.literal(
 export const StepEvent = z.discriminatedUnion('kind', [PretrainStep, FinetuneStep]);
 
 const Metric = z.enum(['mean_acc', 'top1']);
-/** `epoch` null: the evaluation of a checkpoint alone (camd eval). */
-export const EvalEvent = z.object({ type: z.literal('eval'), epoch: z.number().int().nullable(), split: z.enum(['val', 'test']), metric: Metric, value: z.number(), n: z.number().int() });
+/**
+ * `epoch` null: the evaluation of a checkpoint alone (camd eval). `majority`: the value of always
+ * giving the split's most common answer; `chance`: of guessing; `one_answer`: what the model says
+ * for every face when it says one thing only (a class; for attributes, how many it never varies).
+ */
+export const EvalEvent = z.object({ type: z.literal('eval'), epoch: z.number().int().nullable(), split: z.enum(['val', 'test']), metric: Metric, value: z.number(), n: z.number().int(), majority: z.number().optional(), chance: z.number().optional(), one_answer: z.string().nullable().optional() });
 
 /** `role`: full (a resumable pre-training checkpoint), best (the selected fine-tuned model), last (the model when a run stopped). */
 export const CheckpointEvent = z.object({ type: z.literal('checkpoint'), role: z.enum(['full', 'best', 'last']), step: z.number().int(), epoch: z.number().int().optional(), path: z.string(), sha256: z.string() });

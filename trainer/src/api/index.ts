@@ -27,6 +27,8 @@ import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 
 export * from './protocol.js';
+/** What an accuracy is worth beside its majority-class and chance baselines, in words. */
+export { baselineWords } from '../finetune/metrics.js';
 /** Labelling over the store: schemas, label writes with undo/redo, queue, progress, splits, import/export, predictions. */
 export * as labels from '../labels/index.js';
 

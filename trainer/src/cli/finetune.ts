@@ -1,6 +1,6 @@
 /** `camd finetune` and `camd eval`: flag parsing and rendering (progress bar, or JSON lines). */
 import { join, resolve } from 'node:path';
-import { runEval, runFinetune, type RunEvent } from '../api/index.js';
+import { baselineWords, runEval, runFinetune, type RunEvent } from '../api/index.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
 import { CamdError, EXIT_CODE } from '../util/errors.js';
@@ -50,6 +50,10 @@ const defined = (o: Record<string, unknown>) => {
 /** Human rendering of fine-tuning and evaluation events. */
 function humanRenderer(con: CliConsole): (e: RunEvent) => void {
   const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(2)} %`);
+  const worth = (e: Extract<RunEvent, { type: 'eval' }>) => {
+    const w = baselineWords(e.value, e, e.metric);
+    return w ? ` (${w})` : '';
+  };
   let phase = '';
   return (e) => {
     if (e.type === 'progress') {
@@ -75,8 +79,8 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
       if (e.epoch === null) {
         phase = '';
         con.stop();
-        process.stdout.write(`${e.split}: ${e.metric} ${pct(e.value)} on ${e.n} images\n`);
-      } else con.line(`epoch ${e.epoch} ${e.split} ${e.metric}: ${pct(e.value)}`);
+        process.stdout.write(`${e.split}: ${e.metric} ${pct(e.value)} on ${e.n} images${worth(e)}\n`);
+      } else con.line(`epoch ${e.epoch} ${e.split} ${e.metric}: ${pct(e.value)}${worth(e)}`);
     } else if (e.type === 'done' && e.kind === 'finetune') {
       const sel = e.selected_epoch === null ? 'no epoch was evaluated' : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${pct(e.test_at_selected)}; best test over epochs ${pct(e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
       con.final(e.reason === 'completed' ? `done: ${sel}` : `stopped at step ${e.step}: the model then is ${e.last}; ${sel}`);

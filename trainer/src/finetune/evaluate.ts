@@ -7,7 +7,7 @@ import { DecodeCache } from '../data/decode-cache.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { loadLabeled } from './dataset.js';
 import { evalSide } from './transforms.js';
-import { farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
+import { baselineFields, farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
 import { logitsOver } from './eval-batches.js';
 import { loadClassifier } from './classifier-file.js';
 import type { EventSink } from '../api/events.js';
@@ -59,7 +59,7 @@ export async function evaluateCheckpoint(spec: EvalSpec, emit: EventSink, signal
         const r = task === 'far' ? farMetrics(logits, items.map((i) => i.labels), names) : ferMetrics(logits, items.map((i) => i.labels[0]!), names);
         results[split] = r;
         store.addEvaluation({ run_id: runId, dataset_id: ds.datasetId, epoch: null, split, metric: r.metric, value: r.value, detail: r, selected: true });
-        emit({ type: 'eval', epoch: null, split, metric: r.metric, value: r.value, n: items.length });
+        emit({ type: 'eval', epoch: null, split, metric: r.metric, value: r.value, n: items.length, ...baselineFields(r) });
       }
       const stopped = Object.keys(results).length < splits.length;
       store.updateRun(runId, { status: stopped ? 'stopped' : 'done', finished_at: new Date().toISOString() });

@@ -16,7 +16,7 @@ import { encodeTensorFile, writeFileAtomic } from '../train/checkpoint.js';
 import type { Classifier } from './classifier.js';
 import type { ResolvedItem } from './dataset.js';
 import { drawTrain, trainTransform, type AugOptions } from './transforms.js';
-import { farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
+import { baselineFields, farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
 import type { Task } from './labels.js';
 import { cachedImage, evalBatches, labelTensor, logitsOver, lossOf } from './eval-batches.js';
 import { CLASSIFIER_FORMAT } from './classifier-file.js';
@@ -177,7 +177,7 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
     // ---- evaluation every epoch ----
     const rec = (split: 'val' | 'test', r: FarMetrics | FerMetrics, n: number) => {
       store.addEvaluation({ run_id: runId, dataset_id: c.datasetId, epoch, split, metric: r.metric, value: r.value, detail: r });
-      send({ type: 'eval', epoch, split, metric: r.metric, value: r.value, n });
+      send({ type: 'eval', epoch, split, metric: r.metric, value: r.value, n, ...baselineFields(r) });
     };
     const v = val.length ? await evaluate(val) : null;
     if (v) rec('val', v, val.length);

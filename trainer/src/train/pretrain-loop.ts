@@ -114,6 +114,22 @@ async function runMonitor(c: LoopContext, epoch: number, push: (name: string, va
   c.send({ type: 'log', level: 'info', message: `probe at epoch ${epoch} (step ${c.trainer.step}): k-NN ${m} ${teacher.knn.toFixed(3)} (online ${online.knn.toFixed(3)}), linear ${teacher.linear.toFixed(3)} (online ${online.linear.toFixed(3)}) on ${teacher.test} held-out face(s), ${seconds.toFixed(1)} s` });
 }
 
+/**
+ * The monitor's references, once, before the run's first step: the probe of the weights the run
+ * starts from (at its starting step, as the curves' first point) and of an untrained network of the
+ * same architecture (`probe/untrained_*`: fine-tuning's initialisation, as `camd probe --random`),
+ * and the number of held-out faces (`probe/held_out`: one face is 1/n of an accuracy) — what the
+ * run view's verdict compares the later probes with.
+ */
+async function probeReferences(c: LoopContext, push: (name: string, value: number) => void): Promise<void> {
+  await runMonitor(c, Math.floor(c.trainer.step / c.source.itersPerEpoch), push);
+  const untrained = await probeEncoder(c.cfg.model, 'random', c.probe!.set, c.store.file);
+  push(`probe/untrained_knn_${untrained.metric}`, untrained.knn);
+  push(`probe/untrained_linear_${untrained.metric}`, untrained.linear);
+  push('probe/held_out', untrained.test);
+  c.send({ type: 'log', level: 'info', message: `probe of an untrained network (the reference): k-NN ${untrained.metric} ${untrained.knn.toFixed(3)}, linear ${untrained.linear.toFixed(3)} on ${untrained.test} held-out face(s)` });
+}
+
 const METRIC_NAMES = ['loss', 'loss_dense', 'loss_global', 'loss_agmd', 'lr', 'mm', 'grad_norm', 'images_per_s'] as const;
 
 /** Steps until done or stopped; checkpoints every N steps, at a stop and at the end. */
@@ -128,6 +144,13 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
     store.updateRun(runId, { last_step: trainer.step });
     flushed = performance.now();
   };
+  // the probe's references before the first step of the run (not again when it resumes)
+  if (c.probe && store.metrics([runId], ['probe/held_out']).length === 0) {
+    const at = Date.now();
+    const s0 = trainer.step;
+    await probeReferences(c, (name, value) => pending.push({ step: s0, epoch: s0 / ipe, name, value, t: at }));
+    flush();
+  }
   let prefetch: Promise<HostBatch> | null = trainer.step < totalSteps ? source.batch(trainer.step) : null;
   let sinceCheckpoint = 0;
   try {
