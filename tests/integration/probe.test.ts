@@ -57,12 +57,24 @@ describe('probe', () => {
     const human = camd(['probe', '--checkpoint', join(out, 'encoder.safetensors'), '--data', probe, '--format', 'folders', '--db', db]);
     expect(human.stdout).toMatch(/^3 classes, top-1 accuracy; /);
     expect(human.stdout).toMatch(/encoder\.safetensors\s+\d\.\d{3}\s+\d\.\d{3}\s+\d+\.\d/);
-    const cv = camd(['probe', '--json', '--pixels', '--folds', '3', '--data', probe, '--format', 'folders', '--db', db]);
+    // cross-validated with the positive control (Human's face-description network), each with its fold-to-fold spread
+    const cv = camd(['probe', '--json', '--pixels', '--control', '--folds', '3', '--data', probe, '--format', 'folders', '--db', db]);
     expect(cv.status, cv.stderr).toBe(0);
-    expect(cv.events.at(-1)).toMatchObject({ split: '3-fold cross-validation over all 36 probe faces', rows: [{ name: 'pixels', test: 36 }] });
+    const cvr = cv.events.at(-1) as unknown as { split: string; rows: { name: string; test: number; knn: number; linear: number; spread: { knn: number; linear: number } }[] };
+    expect(cvr).toMatchObject({ split: '3-fold cross-validation over all 36 probe faces', rows: [{ name: 'pixels', test: 36 }, { name: 'face descriptor (control)', test: 36 }] });
+    for (const row of cvr.rows) {
+      for (const v of [row.knn, row.linear]) expect(Math.abs(v * 36 - Math.round(v * 36)), row.name).toBeLessThan(1e-9);
+      expect(row.spread.knn).toBeGreaterThanOrEqual(0);
+      expect(Number.isFinite(row.spread.linear)).toBe(true);
+    }
+    // the expressions are drawn into these faces: a network trained on faces reads them far above chance (1/3)
+    expect(cvr.rows[1]!.linear).toBeGreaterThan(0.6);
+    const table = camd(['probe', '--control', '--folds', '3', '--data', probe, '--format', 'folders', '--db', db]);
+    expect(table.stdout).toMatch(/face descriptor \(control\)\s+\d\.\d{3} ± \d\.\d{3}\s+\d\.\d{3} ± \d\.\d{3}/);
+    expect(table.stdout).toContain("± the standard deviation of the folds' accuracies (fold-to-fold spread)");
     const none = camd(['probe', '--data', probe, '--format', 'folders', '--db', db]);
     expect(none.status).toBe(2);
-    expect(none.stderr.trim()).toBe('camd: nothing to probe: give --checkpoint FILE (any number), --random or --pixels');
+    expect(none.stderr.trim()).toBe('camd: nothing to probe: give --checkpoint FILE (any number), --random, --pixels or --control');
     const half = camd(['pretrain', '--data', data, '--probe-data', probe, '--out', join(tempDir('run'), 'x'), '--db', db]);
     expect(half.status).toBe(2);
     expect(half.stderr).toMatch(/probeFormat|--probe-format/);

@@ -190,6 +190,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--checkpoint <file>', 'a pre-training checkpoint, encoder.safetensors or fine-tuned classifier (repeat to compare several)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--random', 'also an untrained network of the same architecture')
     .option('--pixels', 'also the raw-pixel baseline (no network)')
+    .option('--control', "also the positive control: the face-description network of @vladmandic/human (a probe set it cannot rank above the others has no signal)")
     .option('--data <dir>', 'the labelled folder')
     .option('--format <f>', 'its labels: celeba, lfwa, rafdb, ferplus, folders, csv or store')
     .option('--schema <name|id>', "with --format store: the dataset's label schema")

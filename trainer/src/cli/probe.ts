@@ -13,6 +13,7 @@ export interface ProbeCliOptions {
   schema?: string;
   random?: boolean;
   pixels?: boolean;
+  control?: boolean;
   preset?: string;
   imgSize?: string;
   seed?: string;
@@ -40,6 +41,7 @@ export async function probeCommand(o: ProbeCliOptions): Promise<void> {
         ...(o.schema ? { schema: o.schema } : {}),
         ...(o.random ? { random: true } : {}),
         ...(o.pixels ? { pixels: true } : {}),
+        ...(o.control ? { control: true } : {}),
         ...(o.preset ? { preset: o.preset as PresetName } : {}),
         ...(imgSize !== undefined ? { imgSize } : {}),
         ...(seed !== undefined ? { seed } : {}),
@@ -66,11 +68,13 @@ export async function probeCommand(o: ProbeCliOptions): Promise<void> {
     }
     const metric = r.rows[0]?.metric === 'mean_acc' ? 'mean accuracy' : 'top-1 accuracy';
     const head = ['encoder', `k-NN (k=20)`, 'linear probe', 'seconds'];
-    const rows = r.rows.map((x) => [x.name, x.knn.toFixed(3), x.linear.toFixed(3), x.seconds.toFixed(1)]);
+    const pm = (v: number, sd: number | undefined) => (sd === undefined ? v.toFixed(3) : `${v.toFixed(3)} ± ${sd.toFixed(3)}`);
+    const rows = r.rows.map((x) => [x.name, pm(x.knn, x.spread?.knn), pm(x.linear, x.spread?.linear), x.seconds.toFixed(1)]);
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
     process.stdout.write(`${r.task === 'far' ? `${r.classes} attributes` : `${r.classes} classes`}, ${metric}; ${r.split}\n`);
     process.stdout.write([line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n') + '\n');
+    if (rows.some((x) => x[1]!.includes('±'))) process.stdout.write('± the standard deviation of the folds\' accuracies (fold-to-fold spread)\n');
   } finally {
     con.stop();
   }

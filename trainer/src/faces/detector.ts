@@ -56,6 +56,13 @@ interface HumanInstance {
 
 let routerFor: string | null = null;
 
+/** One of the package's bundled graph models (faceres.json, …), read through the router below: nothing is fetched. */
+export async function loadPackageModel(name: string): Promise<tf.GraphModel> {
+  const modelsDir = join(facePackageDir(), 'models');
+  registerModelRouter(modelsDir);
+  return tf.loadGraphModel(`file://${join(modelsDir, name)}`);
+}
+
 /** A tfjs load handler for `file://` URLs inside the package's models folder only. */
 function registerModelRouter(modelsDir: string): void {
   if (routerFor === modelsDir) return;

@@ -39,6 +39,8 @@ export interface ProbeScores {
   train: number;
   test: number;
   seconds: number;
+  /** With cross-validation: the standard deviation of the folds' accuracies (fold-to-fold spread). */
+  spread?: { knn: number; linear: number };
 }
 
 /**
@@ -144,19 +146,30 @@ export function crossValidated(set: ProbeSet, feats: Map<string, Float32Array>, 
   }
   let knn = 0;
   let linear = 0;
+  const per: { knn: number; linear: number }[] = [];
   for (let k = 0; k < folds; k++) {
     const test = all.filter((_, i) => i % folds === k);
     const train = all.filter((_, i) => i % folds !== k);
     const s = scoreFeatures({ ...set, train, test }, feats);
     knn += s.knn * test.length;
     linear += s.linear * test.length;
+    per.push({ knn: s.knn, linear: s.linear });
   }
-  return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knn / all.length, linear: linear / all.length, train: all.length - Math.ceil(all.length / folds), test: all.length, seconds };
+  const sd = (v: number[]) => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1));
+  };
+  return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knn / all.length, linear: linear / all.length, train: all.length - Math.ceil(all.length / folds), test: all.length, seconds, spread: { knn: sd(per.map((p) => p.knn)), linear: sd(per.map((p) => p.linear)) } };
 }
 
 /** Features and both probes for one encoder (`folds`: cross-validated instead of the split). */
 export async function probeEncoder(model: ModelConfig, tensors: Map<string, NamedArray> | 'random' | 'pixels', set: ProbeSet, dbFile: string, onProgress?: (done: number, total: number) => void, folds?: number): Promise<ProbeScores> {
   const t0 = performance.now();
   const feats = await probeFeatures(model, tensors, set, dbFile, onProgress);
-  return folds ? crossValidated(set, feats, folds, 0, (performance.now() - t0) / 1000) : scoreFeatures(set, feats, (performance.now() - t0) / 1000);
+  return scoreAll(set, feats, (performance.now() - t0) / 1000, folds);
+}
+
+/** Both probes on computed features: on the split, or cross-validated. */
+export function scoreAll(set: ProbeSet, feats: Map<string, Float32Array>, seconds: number, folds?: number): ProbeScores {
+  return folds ? crossValidated(set, feats, folds, 0, seconds) : scoreFeatures(set, feats, seconds);
 }
