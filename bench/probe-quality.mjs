@@ -82,7 +82,7 @@ mdb.close();
 const probeSeconds = series.filter((x) => x.name === 'probe/seconds').reduce((a, x) => a + x.value, 0);
 
 // 4. the comparison
-const cmp = lastJson(camd(['probe', '--json', '--checkpoint', done.encoder, '--random', '--pixels', '--folds', '5', '--data', probe, '--format', 'folders', '--db', db]));
+const cmp = lastJson(camd(['probe', '--json', '--checkpoint', done.encoder, '--random', '--pixels', '--control', '--folds', '5', '--data', probe, '--format', 'folders', '--db', db]));
 const majority = Math.max(counts.smiling, counts['not-smiling']) / rows.length;
 const out = {
   kind: 'camd-probe-quality',

