@@ -17,7 +17,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js';
+import { PRESET_NAMES, presetConfig, runConfig, type PresetName } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { CHECKPOINT_FORMAT, readTensorFile } from '../train/checkpoint.js';
 import { releasedCheckpoint } from './camd-released.js';
@@ -58,10 +58,8 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
   const ownSize = preset === s.preset;
   if (!ownSize && !RELEASED_MODELS[preset]) throw new UserError(`--preset packs a new run at one of the released sizes: base, large or huge (the run itself, ${s.preset}, goes at its own size without --preset)`, 2, 'preset');
   const imgSize = ownSize ? s.imgSize : presetConfig(preset).model.imgSize;
-  // the run's configuration as camd pretrain builds it (configFor): the preset at this size, the run's masking and schedule
-  const cfg = presetConfig(preset, { imgSize, maskRatio: s.maskRatio });
-  cfg.optim.blr = s.blr;
-  cfg.optim.warmupEpochs = s.warmupEpochs;
+  // the run's configuration as camd pretrain builds it, at the size packed
+  const cfg = runConfig({ ...s, preset, imgSize });
   const m = cfg.model;
   if (!ownSize) notes.push(`packed as a new ${preset} run at ${imgSize} px (--preset): the run's ${s.preset} checkpoint cannot be loaded there`);
   if (!RELEASED_MODELS[preset]) notes.push(`${preset} at ${imgSize} px: camd_launch.py gives the released code this model size and input size, which its models_CAMD.py and mask generator do not have`);

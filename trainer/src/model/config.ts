@@ -150,6 +150,18 @@ export interface PresetOverrides {
   maskRatio?: number;
 }
 
+/**
+ * A pre-training run's configuration from its recorded settings: the preset at the run's image size
+ * and mask ratio, with its base learning rate and warm-up (what `camd pretrain` trains, and what
+ * `camd cluster-pack` turns into the released flags).
+ */
+export function runConfig(s: { preset: PresetName; imgSize: number; maskRatio: number; blr: number; warmupEpochs: number }): CamdConfig {
+  const cfg = presetConfig(s.preset, { imgSize: s.imgSize, maskRatio: s.maskRatio });
+  cfg.optim.blr = s.blr;
+  cfg.optim.warmupEpochs = s.warmupEpochs;
+  return cfg;
+}
+
 /** Full configuration of a preset, with optional size overrides. */
 /** The preset of a ViT's shape (width, depth, patch size), as its weights show it; undefined when none has it. */
 export function presetOfShape(embedDim: number, depth: number, patchSize: number): PresetName | undefined {

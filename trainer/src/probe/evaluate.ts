@@ -4,6 +4,7 @@
  * probe (labels/curve.ts probeAccuracy: standardised features, full-batch logistic/softmax
  * regression, 300 steps) trained on the probe set's training split and measured on the rest.
  */
+import { sampleSd } from '../util/stats.js';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config.js';
@@ -155,11 +156,7 @@ export function crossValidated(set: ProbeSet, feats: Map<string, Float32Array>, 
     linear += s.linear * test.length;
     per.push({ knn: s.knn, linear: s.linear });
   }
-  const sd = (v: number[]) => {
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1));
-  };
-  return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knn / all.length, linear: linear / all.length, train: all.length - Math.ceil(all.length / folds), test: all.length, seconds, spread: { knn: sd(per.map((p) => p.knn)), linear: sd(per.map((p) => p.linear)) } };
+  return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knn / all.length, linear: linear / all.length, train: all.length - Math.ceil(all.length / folds), test: all.length, seconds, spread: { knn: sampleSd(per.map((p) => p.knn)), linear: sampleSd(per.map((p) => p.linear)) } };
 }
 
 /** Features and both probes for one encoder (`folds`: cross-validated instead of the split). */

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
 import { planWasmPretrain, wasmMemoryProblem } from './memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
-import { gridOf, maskedCount, PRESET_NAMES, presetConfig, type CamdConfig } from '../model/config.js';
+import { gridOf, maskedCount, PRESET_NAMES, presetConfig, runConfig, type CamdConfig } from '../model/config.js';
 import { PRETRAIN_DEFAULTS } from '../api/defaults.js';
 import { Store } from '../store/store.js';
 import { scanDataset } from '../data/scan.js';
@@ -146,15 +146,11 @@ function startBase(p: StartingPoint, mode: StartMode, data: string | undefined):
 }
 
 function configFor(s: RunSettings): CamdConfig {
-  let cfg: CamdConfig;
   try {
-    cfg = presetConfig(s.preset, { imgSize: s.imgSize, maskRatio: s.maskRatio });
+    return runConfig(s);
   } catch (e) {
     throw new UserError((e as Error).message, 2, 'imgSize');
   }
-  cfg.optim.blr = s.blr;
-  cfg.optim.warmupEpochs = s.warmupEpochs;
-  return cfg;
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
