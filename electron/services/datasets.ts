@@ -7,7 +7,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
-import { alignmentFor, CamdError, DEFAULT_MAX_PIXELS, dropFace, FACES_DEFAULTS, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, type FaceRow, type Store } from 'camd-studio/trainer';
+import { alignmentFor, CamdError, DEFAULT_MAX_PIXELS, dropFace, FACES_DEFAULTS, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, findsImages, IMAGE_EXTENSIONS, type FaceRow, type Store } from 'camd-studio/trainer';
 import type { Dataset, DatasetStats, Face, FaceSettings, ImageDetail, ImageQuery, ImageSummary, Job } from '../common/contract.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
@@ -62,6 +62,11 @@ export class Datasets {
       throw new CamdError('input', `the folder ${path} does not exist`, 'path');
     }
     if (!(await stat(root)).isDirectory()) throw new CamdError('input', `${path} is a file, not a folder`, 'path');
+    // a new folder with no image in it is refused now, with its reason (one already known is rescanned: its images may have gone)
+    if (!this.store.datasetByRoot(root)) {
+      const seen = await findsImages(root);
+      if (!seen.found && seen.looked) throw new CamdError('input', `no images found in ${path}: camd reads ${IMAGE_EXTENSIONS.join(', ')} files${seen.others ? ` (it has ${seen.others} other file(s))` : ' (the folder is empty)'}`, 'path');
+    }
     const row = this.store.ensureDataset(root, basename(root) || root);
     const job = faces ? this.scanFaces(row.id, faces, maxPixels) : this.scan(row.id, maxPixels);
     return { dataset: this.get(row.id), job };

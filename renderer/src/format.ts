@@ -48,14 +48,27 @@ export function runLabel(r: { id: string; name: string | null; kind: string }): 
   return r.name ?? `${r.kind} ${shortId(r.id)}`;
 }
 
-/** Axis tick labels with just enough digits to tell them apart (1.0991, 1.0993, … not 1.099 three times). */
+/** One end of a chart's range as written under it: whole numbers (steps, epochs) exactly, others to four digits. */
+export function rangeEnd(v: number): string {
+  return Number.isInteger(v) ? v.toLocaleString('en-US') : Number(v.toPrecision(4)).toLocaleString('en-US', { maximumSignificantDigits: 4 });
+}
+
+/**
+ * Axis tick labels with just enough digits to tell them apart and to say each value truly
+ * (1.0991, 1.0993, … not 1.099 three times; 15, not 20, between 10 and 20).
+ */
 export function tickLabels(values: readonly number[]): string[] {
   const finite = values.filter((v) => Number.isFinite(v));
   const big = Math.max(0, ...finite.map((v) => Math.abs(v)));
   const tiny = big !== 0 && big < 1e-3;
+  // the spacing of the ticks: a label may be off by a thousandth of it, no more
+  const sorted = [...finite].sort((a, b) => a - b);
+  const gaps = sorted.slice(1).map((v, i) => v - sorted[i]!).filter((d) => d > 0);
+  const gap = gaps.length ? Math.min(...gaps) : Math.max(big, 1e-300);
   for (let digits = 1; digits <= 10; digits++) {
     const out = values.map((v) => (!Number.isFinite(v) ? '' : v === 0 ? '0' : tiny || Math.abs(v) >= 1e6 ? v.toExponential(Math.max(0, digits - 1)) : String(Number(v.toPrecision(digits)))));
-    if (new Set(out.filter(Boolean)).size === finite.length) return out;
+    const true_ = values.every((v, i) => !Number.isFinite(v) || Math.abs(Number(out[i]) - v) <= 1e-3 * gap);
+    if (true_ && new Set(out.filter(Boolean)).size === finite.length) return out;
   }
   return values.map((v) => String(v));
 }

@@ -101,6 +101,15 @@ describe('datasets', () => {
   it('adding a missing folder or a file is one message with its field; deleting forgets the index, not the files', async () => {
     expect(await errorOf(h.client.call('datasets.add', { path: '/no/such/folder' }))).toEqual({ message: 'the folder /no/such/folder does not exist', cause: 'input', field: 'path' });
     expect(await errorOf(h.client.call('datasets.add', { path: 'relative/faces' }))).toMatchObject({ cause: 'input', field: 'path' });
+    // a folder with no image is refused at once with its reason, not made a dataset of 0 images
+    const empty = tempDir('contract-empty');
+    expect(await errorOf(h.client.call('datasets.add', { path: empty }))).toEqual({ message: `no images found in ${empty}: camd reads .jpg, .jpeg, .png, .webp, .bmp files (the folder is empty)`, cause: 'input', field: 'path' });
+    const labelsOnly = tempDir('contract-labels');
+    writeFileSync(join(labelsOnly, 'labels.csv'), 'file,label\na.jpg,happy\n');
+    mkdirSync(join(labelsOnly, 'notes'));
+    writeFileSync(join(labelsOnly, 'notes', 'readme.txt'), 'no pictures here');
+    expect(await errorOf(h.client.call('datasets.add', { path: labelsOnly }))).toEqual({ message: `no images found in ${labelsOnly}: camd reads .jpg, .jpeg, .png, .webp, .bmp files (it has 2 other file(s))`, cause: 'input', field: 'path' });
+    expect((await h.client.call('datasets.list', {})).some((d) => d.root === empty || d.root === labelsOnly)).toBe(false);
     const dir = faceFolder(2, 'todelete');
     const { id } = await addAndScan(dir);
     expect(await h.client.call('datasets.delete', { id })).toEqual({ deleted: true });

@@ -21,12 +21,14 @@ const face = (id: number, index: number, status: string, crop: number | null) =>
   outside: 0,
   suggestions: { source: '@vladmandic/human@3.3.6 faceres (age, gender) + emotion', age: 31.4, gender: 'female', emotion: [{ emotion: 'happy', score: 0.91 }] },
 });
+const photo = { id: 5, dataset_id: 1, rel_path: 'group.jpg', width: 900, height: 400, status: 'ok', error: null as string | null, bytes: 1000, mtime_ms: 0, format: 'jpeg', sha256: 'a'.repeat(64), labels: [] };
+const reply = { image: photo, faces: [face(11, 0, 'kept', 21), face(12, 1, 'small', null)] };
 vi.mock('../../renderer/src/api.js', () => ({
   api: {
     call: vi.fn(async (op: string, params: unknown) => {
       calls.push({ op, params });
-      if (op === 'datasets.image') return { id: 5, dataset_id: 1, rel_path: 'group.jpg', width: 900, height: 400, status: 'ok', error: null, bytes: 1000, mtime_ms: 0, format: 'jpeg', sha256: 'a'.repeat(64), labels: [] };
-      if (op === 'faces.ofImage') return [face(11, 0, 'kept', 21), face(12, 1, 'small', null)];
+      if (op === 'datasets.image') return reply.image;
+      if (op === 'faces.ofImage') return reply.faces;
       if (op === 'faces.drop') return { face: face(11, 0, 'dropped', null), job: null };
       throw new Error(`unexpected ${op}`);
     }),
@@ -60,5 +62,24 @@ describe('faces in the image view', () => {
     expect(w.find('table.faces tbody tr').text()).toContain('dropped by you');
     expect(w.find('table.faces button').text()).toBe('Restore');
     w.unmount();
+  });
+
+  it('an ordinary readable image shows no error; an unreadable one says why', async () => {
+    const { default: ImageDetail } = await import('../../renderer/src/components/ImageDetail.vue');
+    reply.faces = [];
+    reply.image = { ...photo, rel_path: 'plain.jpg' };
+    const ok = mount(ImageDetail, { props: { id: null }, attachTo: document.body });
+    await ok.setProps({ id: 6 } as never);
+    await flushPromises();
+    expect(ok.find('img').exists()).toBe(true);
+    expect(ok.text()).not.toContain('cannot be used');
+    expect(ok.find('.banner.bad').exists()).toBe(false);
+    ok.unmount();
+    reply.image = { ...photo, rel_path: 'broken.jpg', status: 'error', error: 'the file is not a JPEG, PNG or WebP image', width: 0, height: 0 };
+    const bad = mount(ImageDetail, { props: { id: null }, attachTo: document.body });
+    await bad.setProps({ id: 7 } as never);
+    await flushPromises();
+    expect(bad.find('.banner.bad').text()).toBe('This file cannot be used: the file is not a JPEG, PNG or WebP image');
+    bad.unmount();
   });
 });

@@ -48,6 +48,10 @@ describe('formats', () => {
     expect(tickLabels([1.0991, 1.0993, 1.0995])).toEqual(['1.0991', '1.0993', '1.0995']);
     expect(tickLabels([0.0002, 0.0004])).toEqual(['2e-4', '4e-4']);
     expect(tickLabels([0, 10, 20])).toEqual(['0', '10', '20']);
+    // true to the value, not only distinct: 15 is not "20" (one digit would make 2e+1 of it)
+    expect(tickLabels([5, 10, 15])).toEqual(['5', '10', '15']);
+    expect(tickLabels([0.95, 1, 1.05])).toEqual(['0.95', '1', '1.05']);
+    expect(tickLabels([7.78e-4, 7.8e-4, 7.82e-4])).toEqual(['7.78e-4', '7.80e-4', '7.82e-4']);
   });
 
   it('failures come with what to do', () => {

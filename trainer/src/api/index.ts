@@ -148,7 +148,7 @@ export { decodeRgb, IMAGE_EXTENSIONS, ImageError, type RgbImage } from '../data/
 export { processState, currentProcess } from '../util/process-identity.js';
 export { writeFileAtomic } from '../util/atomic-file.js';
 export { reasonOf } from '../util/system-errors.js';
-export { scanDataset, type BadFile } from '../data/scan.js';
+export { findsImages, scanDataset, type BadFile } from '../data/scan.js';
 export { dropFace } from '../faces/ingest.js';
 export { runProbe, type ProbeSpec, type ProbeResult, type ProbeRow } from '../probe/run.js';
 export { seeFace, heatPng, type FaceView } from '../probe/see.js';

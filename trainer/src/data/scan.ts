@@ -47,6 +47,46 @@ interface Candidate {
   mtimeMs: number;
 }
 
+/**
+ * Whether `root` holds at least one image file (by extension, as the scan counts them), looking at
+ * no more than `limit` entries: what adding a folder checks first, so that a folder of label files
+ * or an empty one is refused at once with its reason instead of becoming a dataset of 0 images.
+ * `others` counts the files with other extensions seen; `looked` is false when the limit stopped the
+ * search (a huge folder: its scan decides).
+ */
+export async function findsImages(root: string, limit = 100_000): Promise<{ found: boolean; others: number; looked: boolean }> {
+  const stack = [root];
+  const seen = new Set<string>();
+  let entriesSeen = 0;
+  let others = 0;
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let real: string;
+    let entries;
+    try {
+      real = await realpath(dir);
+      if (seen.has(real)) continue;
+      seen.add(real);
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const ent of entries) {
+      if (++entriesSeen > limit) return { found: false, others, looked: false };
+      if (ent.name.startsWith('.')) continue;
+      const abs = join(dir, ent.name);
+      const st = await stat(abs).catch(() => null);
+      if (!st) continue;
+      if (st.isDirectory()) stack.push(abs);
+      else if (st.isFile()) {
+        if ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(ent.name).toLowerCase())) return { found: true, others, looked: true };
+        others++;
+      }
+    }
+  }
+  return { found: false, others, looked: true };
+}
+
 /** Walks `root`, following links to folders at most once each (by real path). */
 async function walk(root: string): Promise<{ files: Candidate[]; ignored: number; unreadable: BadFile[] }> {
   const files: Candidate[] = [];
