@@ -4,6 +4,7 @@
  * contract's schemas before any service runs (unknown fields and wrong types are refused), results
  * are checked against it, and every failure becomes an ApiError with its cause.
  */
+import { join } from 'node:path';
 import { CamdError, describeIssue, describeUserFacing } from 'camd-studio/trainer';
 import { ApiError, HTTP_STATUS, OPS, TOPICS, type OpName, type TopicName } from '../common/contract.js';
 import type { App } from '../services/app.js';
@@ -23,6 +24,7 @@ export function handlers(app: App): Handlers {
     'runs.estimate': (p) => app.runs.estimate(p.dataset, p.settings),
     'datasets.list': () => app.datasets.list(),
     'datasets.add': (p) => app.datasets.add(p.path, p.maxPixels, p.faces),
+    'datasets.addSample': () => app.datasets.addSample(join(app.paths.root, 'sample-photos')),
     'datasets.rescan': (p) => app.datasets.rescan(p.id),
     'datasets.delete': (p) => app.datasets.delete(p.id),
     'datasets.stats': (p) => app.datasets.stats(p.id),

@@ -508,6 +508,7 @@ export const OPS = {
   'runs.estimate': op(z.object({ dataset: Id, settings: PretrainSettings }).strict(), Estimate),
   'datasets.list': op(none, z.array(Dataset)),
   'datasets.add': op(z.object({ path: z.string().min(1).max(4096), maxPixels: z.number().int().positive().optional(), faces: FaceSettings.optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
+  'datasets.addSample': op(z.object({}).strict(), z.object({ dataset: Dataset, job: Job })),
   'datasets.rescan': op(z.object({ id: Id }).strict(), Job),
   'datasets.delete': op(z.object({ id: Id }).strict(), z.object({ deleted: z.boolean() })),
   'datasets.stats': op(z.object({ id: Id }).strict(), DatasetStats),

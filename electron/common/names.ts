@@ -9,6 +9,7 @@ export const OP_NAMES = [
   'runs.estimate',
   'datasets.list',
   'datasets.add',
+  'datasets.addSample',
   'datasets.rescan',
   'datasets.delete',
   'datasets.stats',

@@ -7,7 +7,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
-import { alignmentFor, CamdError, DEFAULT_MAX_PIXELS, dropFace, FACES_DEFAULTS, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, findsImages, IMAGE_EXTENSIONS, type FaceRow, type Store } from 'camd-studio/trainer';
+import { alignmentFor, CamdError, DEFAULT_MAX_PIXELS, dropFace, FACES_DEFAULTS, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, findsImages, IMAGE_EXTENSIONS, copySamplePhotos, SAMPLE_FACE_SETTINGS, type FaceRow, type Store } from 'camd-studio/trainer';
 import type { Dataset, DatasetStats, Face, FaceSettings, ImageDetail, ImageQuery, ImageSummary, Job } from '../common/contract.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
@@ -70,6 +70,15 @@ export class Datasets {
     const row = this.store.ensureDataset(root, basename(root) || root);
     const job = faces ? this.scanFaces(row.id, faces, maxPixels) : this.scan(row.id, maxPixels);
     return { dataset: this.get(row.id), job };
+  }
+
+  /**
+   * The sample faces that come with the installed packages (the face-model package's photographs,
+   * trainer faces/sample.ts), copied into `dir` and added with face finding: for a first run without
+   * a folder of one's own.
+   */
+  async addSample(dir: string): Promise<{ dataset: Dataset; job: Job }> {
+    return this.add(copySamplePhotos(dir), undefined, { ...SAMPLE_FACE_SETTINGS });
   }
 
   /** `camd scan ROOT --faces` as a job: the photos indexed, the faces found and cropped into a derived dataset. */

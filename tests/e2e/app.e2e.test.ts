@@ -54,6 +54,9 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     writeFileSync(join(faces, 'broken.jpg'), 'this is not an image');
     await view('/datasets');
     await expect.poll(() => b.page.getByText('No dataset yet').isVisible()).toBe(true);
+    // nothing of one's own yet: the sample faces are offered (the contract test follows the click through)
+    expect(await b.page.getByTestId('try-sample').isVisible()).toBe(true);
+    expect(await b.page.getByTestId('try-sample').textContent()).toBe('Try it on sample faces');
     await b.shot('datasets-empty');
     await b.page.fill('#folder-path', faces);
     await b.page.click('button:has-text("Add folder")');

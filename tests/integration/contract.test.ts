@@ -165,6 +165,29 @@ describe('faces at ingest', () => {
     off();
     expect((await h.client.call('datasets.images', { dataset: derived.id })).items.map((i) => i.rel_path).sort()).toEqual(['audrey.face0.png', 'franck_02159.face0.png']);
   }, 240_000);
+
+  it('sample faces for a first run: the face-model package\'s photographs, their faces cropped into a dataset; `camd pretrain --data sample` trains on the same crops', async () => {
+    const jobs: Job[] = [];
+    const off = await h.client.subscribe('jobs', {}, (j) => jobs.push(j));
+    const { dataset, job } = await h.client.call('datasets.addSample', {});
+    expect(dataset).toMatchObject({ name: 'sample-photos', root: join(h.app.paths.root, 'sample-photos') });
+    expect(readdirSync(dataset.root).sort()).toEqual(['samples.jpg', 'screenshot-facedetect.jpg', 'screenshot-faceid.jpg', 'screenshot-facematch.jpg']);
+    await until('the sample faces to be found', () => jobs.find((j) => j.id === job.id && j.status !== 'running'), Boolean, 240_000);
+    off();
+    const last = jobs.filter((j) => j.id === job.id).at(-1)!;
+    expect(last.status, String(last.message)).toBe('done');
+    const crops = (await h.client.call('datasets.list', {})).find((d) => d.source_dataset_id === dataset.id)!;
+    expect(crops.image_count).toBeGreaterThanOrEqual(100); // about 130 real faces in four photographs
+    expect(last.message).toMatch(new RegExp(`^${crops.image_count} face crop\\(s\\) from \\d+ face\\(s\\) found`));
+    // the command line, on the same store: the same crops (made once), then a real step on them
+    const out = tempDir('sample-run');
+    const r = camd(['pretrain', '--data', 'sample', '--preset', 'micro', '--batch', '4', '--steps', '1', '--json', '--db', h.app.paths.db, '--out', join(out, 'run')]);
+    expect(r.status, r.stderr).toBe(0);
+    const said = r.events.find((e) => e['type'] === 'log' && String(e['message']).startsWith('--data sample:'));
+    expect(said?.['message']).toBe(`--data sample: ${crops.image_count} face crops from the photographs in @vladmandic/human@3.3.6's assets (samples.jpg, screenshot-facematch.jpg, screenshot-facedetect.jpg, screenshot-faceid.jpg), in ${crops.root}`);
+    expect(r.events.find((e) => e['type'] === 'start')).toMatchObject({ images: crops.image_count });
+    expect(r.events.at(-1)).toMatchObject({ type: 'done', reason: 'completed', step: 1 });
+  }, 300_000);
 });
 
 describe('runs', () => {

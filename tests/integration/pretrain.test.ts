@@ -220,7 +220,7 @@ describe('camd pretrain on real faces', () => {
     const j = pretrain(['--data', junk, '--db', db]);
     expect(j.status).toBe(2);
     expect(j.stderr.trim()).toMatch(/no readable image in .*\(1 unreadable file\(s\), e\.g\. a\.jpg: not an image/);
-    expect(pretrain(['--db', db]).stderr.trim()).toBe('camd: --data DIR is required (the folder of face images)');
+    expect(pretrain(['--db', db]).stderr.trim()).toBe('camd: --data DIR is required (the folder of face images; --data sample pre-trains on the sample faces that come with the installed packages)');
     const { dir } = await mixedFolder();
     const mixed = pretrain([...MICRO, '--data', dir, '--steps', '2', '--out', join(tempDir('run'), 'mixed'), '--db', db]);
     expect(mixed.status, mixed.stderr).toBe(0);

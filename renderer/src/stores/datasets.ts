@@ -37,6 +37,14 @@ export const useDatasets = defineStore('datasets', () => {
     return r;
   }
 
+  /** The sample faces that come with the app: their photos added, their faces found into a dataset of face crops. */
+  async function addSample(): Promise<{ dataset: Dataset; job: Job }> {
+    const r = await api.call('datasets.addSample', {});
+    upsert(r.dataset);
+    jobs.value = { ...jobs.value, [r.job.id]: r.job };
+    return r;
+  }
+
   async function rescan(id: number): Promise<void> {
     const j = await api.call('datasets.rescan', { id });
     jobs.value = { ...jobs.value, [j.id]: j };
@@ -56,5 +64,5 @@ export const useDatasets = defineStore('datasets', () => {
       .sort((a, b) => (a.started_at < b.started_at ? 1 : -1))[0];
   }
 
-  return { list, jobs, loaded, start, add, rescan, remove, running, jobOf };
+  return { list, jobs, loaded, start, add, addSample, rescan, remove, running, jobOf };
 });

@@ -19,6 +19,7 @@ import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { scanDataset, type ScanReport } from '../data/scan.js';
 import { maskPreview as makePreview, type MaskPreview } from '../data/preview.js';
 import { Store } from '../store/store.js';
+import { dirname, join } from 'node:path';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { CamdError } from '../util/errors.js';
 import type { EventSink } from './events.js';
@@ -134,6 +135,21 @@ export async function scanFaces(spec: unknown, sink: EventSink = ignore, signal:
   } finally {
     store.close();
   }
+}
+
+/**
+ * The sample faces (faces/sample.ts): the face-model package's photographs copied into
+ * `sample-photos/` beside the store and their faces found and cropped (once; later calls reuse the
+ * crops). Returns the face-finding report; its `derived.root` is the folder to pre-train on.
+ */
+export { copySamplePhotos, SAMPLE_FACE_SETTINGS, sampleSource } from '../faces/sample.js';
+
+export async function sampleFaces(spec: { db?: string }, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<FaceReport & { db: string; photos_from: string }> {
+  const { copySamplePhotos, sampleSource, SAMPLE_FACE_SETTINGS } = await import('../faces/sample.js');
+  const db = spec.db ?? defaultDbPath();
+  const dir = copySamplePhotos(join(dirname(db), 'sample-photos'));
+  const r = await scanFaces({ dir, db, ...SAMPLE_FACE_SETTINGS }, sink, signal);
+  return { ...r, photos_from: sampleSource() };
 }
 
 export async function maskPreview(spec: unknown): Promise<MaskPreview> {

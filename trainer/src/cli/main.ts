@@ -82,7 +82,7 @@ async function main(argv: string[]): Promise<void> {
   program
     .command('pretrain')
     .description('pre-train a CAMD encoder on a folder of face images')
-    .option('--data <dir>', 'folder of face images (required unless --resume)')
+    .option('--data <dir>', "folder of face images (required unless --resume); 'sample': the sample faces that come with the installed packages")
     .option('--preset <name>', 'model size: tiny | small | base | large | huge (default tiny)')
     .option('--img-size <px>', 'input size in pixels, a multiple of the patch size (default: the preset\'s, 112 for tiny)')
     .option('--mask-ratio <r>', 'fraction of patches masked in view 1 (default 118/196 ≈ 0.602)')

@@ -2,8 +2,10 @@
  * `camd pretrain`: flag parsing and rendering of the run's events — a progress bar with step,
  * epoch, loss, images/s and ETA for people, or one JSON object per line with --json.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runPretrain, type RunEvent } from '../api/index.js';
+import { runPretrain, sampleFaces, type RunEvent } from '../api/index.js';
+import { SAMPLE_WORD } from '../faces/sample.js';
 import { EXIT_CODE, UserError } from '../util/errors.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
@@ -120,15 +122,37 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function pretrainCommand(o: PretrainCliOptions): Promise<void> {
-  const spec = toSpec(o);
   const stop = stopOnSignals('a checkpoint');
   const con = new CliConsole();
   const emit = o.json ? jsonRenderer() : humanRenderer(con);
   try {
+    // `--data sample` (when no folder of that name is here): the sample faces that come with the installed packages
+    if (o.data === SAMPLE_WORD && !existsSync(resolve(SAMPLE_WORD)) && !o.resume) o = { ...o, data: await sampleData(o, con, emit, stop.signal) };
+    const spec = toSpec(o);
     const r = await runPretrain(spec, emit, stop.signal);
     if (r.outcome === 'diverged') process.exitCode = EXIT_CODE.diverged;
   } finally {
     con.stop(); // before any error line
     stop.dispose();
   }
+}
+
+/** Finds the sample faces (once: later runs reuse the crops) and says where they came from. */
+async function sampleData(o: PretrainCliOptions, con: CliConsole, emit: (e: RunEvent) => void, signal: AbortSignal): Promise<string> {
+  let phase = '';
+  const r = await sampleFaces(o.db ? { db: resolve(o.db) } : {}, (e) => {
+    if (e.type !== 'progress') return;
+    if (o.json) return emit(e);
+    if (!con.tty) return;
+    if (e.phase !== phase) {
+      con.stop();
+      con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: `sample faces: ${PHASE_LABEL[e.phase]}` });
+      phase = e.phase;
+    }
+    con.update(e.done);
+  }, signal);
+  con.stop();
+  if (r.derived.images === 0) throw new UserError(`no sample face was found in ${r.source.root}`);
+  emit({ type: 'log', level: 'info', message: `--data sample: ${r.derived.images} face crops from ${r.photos_from}, in ${r.derived.root}` });
+  return r.derived.root;
 }

@@ -95,7 +95,7 @@ function checkUnchanged(flags: PretrainSpec, saved: RunSettings): void {
 /** Settings from the flags, falling back to `base` (a run restarted from step 1) and the defaults. */
 function settingsFrom(flags: PretrainSpec, base: RunSettings | null): RunSettings {
   const data = flags.data ?? base?.data;
-  if (!data) throw new UserError('--data DIR is required (the folder of face images)', 2, 'data');
+  if (!data) throw new UserError('--data DIR is required (the folder of face images; --data sample pre-trains on the sample faces that come with the installed packages)', 2, 'data');
   if (flags.epochs !== undefined && flags.steps !== undefined) throw new UserError('give --epochs or --steps, not both', 2, 'steps');
   const preset = flags.preset ?? base?.preset ?? DEFAULTS.preset;
   const length = flags.steps !== undefined ? { epochs: null, steps: flags.steps } : flags.epochs !== undefined ? { epochs: flags.epochs, steps: null } : base ? { epochs: base.epochs, steps: base.steps } : { epochs: DEFAULTS.epochs, steps: null };
