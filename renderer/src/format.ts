@@ -48,6 +48,17 @@ export function runLabel(r: { id: string; name: string | null; kind: string }): 
   return r.name ?? `${r.kind} ${shortId(r.id)}`;
 }
 
+/**
+ * A run's key setting as the runs list writes it: fractions to three significant digits (a masking
+ * ratio of 118/196 is 0.602, not 0.6020408163265306), and a starting checkpoint by the name of the run
+ * it belongs to (`runOf` finds it by folder), else by its file name.
+ */
+export function settingText(name: string, value: unknown, runOf: (path: string) => string | null = () => null): string {
+  if (typeof value === 'number') return Number.isInteger(value) || Math.abs(value) < 1e-3 ? String(value) : String(Number(value.toPrecision(3)));
+  if ((name === 'init' || name === 'checkpoint') && typeof value === 'string') return runOf(value) ?? value.split(/[\\/]/).pop() ?? value;
+  return String(value);
+}
+
 /** One end of a chart's range as written under it: whole numbers (steps, epochs) exactly, others to four digits. */
 export function rangeEnd(v: number): string {
   return Number.isInteger(v) ? v.toLocaleString('en-US') : Number(v.toPrecision(4)).toLocaleString('en-US', { maximumSignificantDigits: 4 });

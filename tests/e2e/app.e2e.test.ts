@@ -13,6 +13,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { hosted, type Hosted } from '../support/app-host.js';
+import { RECIPES } from '../../trainer/src/api/defaults.js';
 import { browserMissing, openBrowser, type Browser } from '../support/browser.js';
 
 const missing = browserMissing();
@@ -112,6 +113,19 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await b.shot('pretrain-duration');
     await b.page.selectOption('#p-length', 'steps');
     await b.page.fill('#p-steps', '400');
+    // the recipe: these are settings of one's own; one click gives the paper's, one the desktop's (the defaults)
+    expect(await b.page.getByTestId('recipe-note').textContent()).toBe('your own settings');
+    await b.page.click('[data-testid="recipe-paper"]');
+    expect([await b.page.inputValue('#p-blr'), await b.page.inputValue('#p-epochs'), await b.page.getByTestId('recipe-paper').getAttribute('aria-pressed')]).toEqual(['0.00003125', '400', 'true']);
+    expect(await b.page.getByTestId('recipe-note').textContent()).toMatch(/^the released script's: blr 0\.00003125 for a batch of 1024 on 4 GPUs, 400 epochs/);
+    await b.page.click('[data-testid="recipe-desktop"]');
+    expect([await b.page.inputValue('#p-blr'), await b.page.inputValue('#p-epochs'), await b.page.getByTestId('recipe-desktop').getAttribute('aria-pressed')]).toEqual([String(RECIPES.desktop.blr), '100', 'true']);
+    await b.shot('pretrain-recipe');
+    // back to this test's settings; the form keeps them when it is left and opened again
+    await fillPretrain('ratio 0.60', '0.6');
+    await view('/datasets');
+    await view('/pretrain');
+    expect([await b.page.inputValue('#p-name'), await b.page.inputValue('#p-blr'), await b.page.inputValue('#p-steps'), await b.page.inputValue('#p-preset')]).toEqual(['ratio 0.60', '0.05', '400', 'micro']);
   });
 
   const runUntilStep = async (n: number) => {
@@ -193,6 +207,11 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await b.page.goto(running);
     await b.page.click('button:has-text("Stop")');
     await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 60_000 }).toBe('stopped');
+    // again with these settings: the form filled from this run
+    await b.page.click('[data-testid="again"]');
+    await b.page.waitForURL(/#\/pretrain\?again=/);
+    await expect.poll(() => b.page.inputValue('#p-name')).toBe('ratio 0.40 again');
+    expect([await b.page.inputValue('#p-preset'), await b.page.inputValue('#p-steps'), await b.page.locator('label[for="p-ratio"]').textContent()]).toEqual(['micro', '400', 'Masking ratio: 0.40']);
   });
 
   it('fine-tunes from the first run on a labelled folder and shows the confusion matrix', async () => {

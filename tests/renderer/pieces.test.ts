@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { configDiff, flatten } from '../../renderer/src/config-diff.js';
-import { bytes, duration, tickLabels } from '../../renderer/src/format.js';
+import { bytes, duration, settingText, tickLabels } from '../../renderer/src/format.js';
 import { adviceFor } from '../../renderer/src/advice.js';
 import EvalResults from '../../renderer/src/components/EvalResults.vue';
 
@@ -52,6 +52,12 @@ describe('formats', () => {
     expect(tickLabels([5, 10, 15])).toEqual(['5', '10', '15']);
     expect(tickLabels([0.95, 1, 1.05])).toEqual(['0.95', '1', '1.05']);
     expect(tickLabels([7.78e-4, 7.8e-4, 7.82e-4])).toEqual(['7.78e-4', '7.80e-4', '7.82e-4']);
+    // a run's settings as the runs list writes them
+    expect(settingText('maskRatio', 118 / 196)).toBe('0.602');
+    expect(settingText('blr', 3.125e-5)).toBe('0.00003125');
+    expect(settingText('batch', 16)).toBe('16');
+    expect(settingText('init', '/data/runs/abc/encoder.safetensors', (p) => (p.startsWith('/data/runs/abc/') ? 'run "ratio 0.60"' : null))).toBe('run "ratio 0.60"');
+    expect(settingText('init', '/elsewhere/camd-b.safetensors', () => null)).toBe('camd-b.safetensors');
   });
 
   it('failures come with what to do', () => {

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The pre-training form: the trainer's own checks before anything is sent, the warm-up note, and
 // the request it sends.
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia } from 'pinia';
 import { createMemoryHistory, createRouter } from 'vue-router';
@@ -42,6 +42,39 @@ async function form() {
 }
 
 describe('the pre-training form', () => {
+  // every test opens the form as a first visit would (the form keeps what it was left with: tested below)
+  beforeEach(() => localStorage.clear());
+
+  it('starts from what was left in it (the e2e test follows "Again with these settings")', async () => {
+    const first = await form();
+    await first.w.find('#p-name').setValue('kept');
+    await first.w.find('#p-preset').setValue('micro');
+    await first.w.find('#p-length').setValue('steps');
+    await first.w.find('#p-steps').setValue('321');
+    await first.w.find('#p-ratio').setValue('0.45');
+    first.w.unmount();
+    const again = await form();
+    expect([(again.w.find('#p-name').element as HTMLInputElement).value, (again.w.find('#p-preset').element as HTMLSelectElement).value, (again.w.find('#p-steps').element as HTMLInputElement).value, again.w.find('label[for="p-ratio"]').text()]).toEqual(['kept', 'micro', '321', 'Masking ratio: 0.45']);
+    // something stored that is not the form's (another version, a hand edit): the defaults, no error
+    again.w.unmount();
+    localStorage.setItem('camd.pretrain.form', JSON.stringify({ preset: 42, steps: 'many', name: ['x'] }));
+    const odd = await form();
+    expect([(odd.w.find('#p-name').element as HTMLInputElement).value, (odd.w.find('#p-preset').element as HTMLSelectElement).value]).toEqual(['', 'tiny']);
+    odd.w.unmount();
+  });
+
+  it('the recipes: the desktop one is the defaults; the paper\'s is one click away', async () => {
+    const { w } = await form();
+    const { RECIPES } = await import('../../trainer/src/api/defaults.js');
+    expect(w.find('[data-testid="recipe-desktop"]').attributes('aria-pressed')).toBe('true');
+    expect((w.find('#p-blr').element as HTMLInputElement).value).toBe(String(RECIPES.desktop.blr));
+    await w.find('[data-testid="recipe-paper"]').trigger('click');
+    expect([(w.find('#p-blr').element as HTMLInputElement).value, (w.find('#p-epochs').element as HTMLInputElement).value, w.find('[data-testid="recipe-paper"]').attributes('aria-pressed')]).toEqual(['0.00003125', '400', 'true']);
+    expect(w.find('#p-blr-hint').text()).toBe('lr = blr × batch / 256 = 1.95e-6');
+    await w.find('#p-blr').setValue('0.001');
+    expect(w.find('[data-testid="recipe-note"]').text()).toBe('your own settings');
+    w.unmount();
+  });
   it('refuses what the trainer would refuse, in its words, with the start button disabled', async () => {
     const { w } = await form();
     const start = () => w.find('button[type="submit"]');
