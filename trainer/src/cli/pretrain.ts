@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runPretrain, sampleFaces, type RunEvent } from '../api/index.js';
 import { SAMPLE_WORD } from '../faces/sample.js';
+import { RECIPE_NAMES, RECIPES, type RecipeName } from '../api/defaults.js';
 import { EXIT_CODE, UserError } from '../util/errors.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
@@ -19,6 +20,7 @@ export interface PretrainCliOptions {
   maskRatio?: string;
   batch?: string;
   epochs?: string;
+  recipe?: string;
   steps?: string;
   blr?: string;
   warmupEpochs?: string;
@@ -73,6 +75,17 @@ export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
     probeSchema: o.probeSchema,
     probeEvery: parseNumber('--probe-every', o.probeEvery, 'int'),
   };
+  if (o.recipe !== undefined) {
+    if (!(RECIPE_NAMES as string[]).includes(o.recipe)) throw new UserError(`--recipe must be one of ${RECIPE_NAMES.join(', ')}, not ${JSON.stringify(o.recipe)}`);
+    // the recipe fills what the flags leave out (a run carried on keeps its own)
+    if (!o.resume && o.continue === undefined) {
+      const r = RECIPES[o.recipe as RecipeName];
+      spec['blr'] ??= r.blr;
+      spec['warmupEpochs'] ??= r.warmupEpochs;
+      spec['maskRatio'] ??= r.maskRatio;
+      if (spec['epochs'] === undefined && spec['steps'] === undefined) spec['epochs'] = r.epochs;
+    }
+  }
   for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
   return spec;
 }
