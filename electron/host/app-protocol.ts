@@ -3,7 +3,9 @@
  * `camd://app/…` scheme (protocol.handle) and browser mode's HTTP host. It serves the built
  * renderer's files (a path is a file of the bundle, or a 404: the renderer routes with the URL's
  * hash) and the images of the store by id (`/api/images/<id>/thumb|file`: the store's row,
- * realpath, containment in the dataset's folder), every response with the app's
+ * realpath, containment in the dataset's folder), the label exports as downloads
+ * (`/api/downloads/labels?schema=&format=&labels=`: an attachment, so the browser downloads it and
+ * the desktop window asks where to save it), every response with the app's
  * Content-Security-Policy. Authentication is the transport's business (the token in browser
  * mode; only the app's own window can load camd://).
  */
@@ -12,7 +14,8 @@ import { extname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import type { App } from '../services/app.js';
 import { NotFound } from '../services/errors.js';
-import { HTTP_STATUS, type ApiError } from '../common/contract.js';
+import { HTTP_STATUS, LabelExport, type ApiError } from '../common/contract.js';
+import yazl from 'yazl';
 import { toApiError } from '../api/handlers.js';
 
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json', '.ico': 'image/x-icon', '.webp': 'image/webp' };
@@ -59,6 +62,31 @@ async function image(f: AppFiles, idText: string, kind: string, url: URL, ifNone
   return new Response(fileBody(file.path), { status: 200, headers: { ...headers, 'Content-Type': file.mime } });
 }
 
+/** Zips [path, text] pairs in memory (an export of more than one file, e.g. CelebA's layout). */
+function zipOf(files: [string, string][]): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [rel, text] of files) zip.addBuffer(Buffer.from(text), rel.split(sep).join('/'));
+  zip.end();
+  return new Promise((ok, fail) => {
+    const parts: Buffer[] = [];
+    zip.outputStream.on('data', (b: Buffer) => parts.push(b)).on('end', () => ok(Buffer.concat(parts))).on('error', fail);
+  });
+}
+
+/** A label export as a download: one CSV file as it is, several files as a zip. The query is checked as the operation's parameters are. */
+async function labelDownload(f: AppFiles, url: URL): Promise<Response> {
+  const q = LabelExport.omit({ out: true }).safeParse({ schema: Number(url.searchParams.get('schema')), format: url.searchParams.get('format') ?? undefined, labels: url.searchParams.get('labels') ?? undefined });
+  if (!q.success) return errorResponse({ message: 'a label download needs schema (an id), format (csv, full or celeba) and optionally labels (human or human+accepted)', cause: 'usage' }, f.csp);
+  const { name, files } = f.app.labels.exportFiles(q.data);
+  const headers = { ...securityHeaders(f.csp), 'Cache-Control': 'no-store' };
+  if (files.length === 1) {
+    const [rel, text] = files[0]!;
+    const file = `${name}-${rel.split(sep).pop()!}`;
+    return new Response(text, { status: 200, headers: { ...headers, 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${file}"` } });
+  }
+  return new Response(new Uint8Array(await zipOf(files)), { status: 200, headers: { ...headers, 'Content-Type': 'application/zip', 'Content-Disposition': `attachment; filename="${name}.zip"` } });
+}
+
 function bundleFile(f: AppFiles, pathname: string): Response {
   const headers = securityHeaders(f.csp);
   if (!f.staticRoot) {
@@ -89,6 +117,7 @@ export async function appResponse(f: AppFiles, url: URL, ifNoneMatch: string | n
       if (!m) throw new NotFound('image');
       return await image(f, m[1]!, m[2]!, url, ifNoneMatch);
     }
+    if (path === '/api/downloads/labels') return await labelDownload(f, url);
     return bundleFile(f, path);
   } catch (e) {
     return errorResponse(toApiError(e), f.csp);

@@ -152,8 +152,8 @@ export async function startHost(o: HostOptions): Promise<Host> {
       }
       const path = url.pathname;
       try {
-        if (path.startsWith('/api/images/')) {
-          if (req.method !== 'GET') throw new NotFound('image');
+        if (path.startsWith('/api/images/') || path.startsWith('/api/downloads/')) {
+          if (req.method !== 'GET') throw new NotFound(path.startsWith('/api/images/') ? 'image' : 'download');
           return await send(res, await appResponse(files, url, req.headers['if-none-match'] ?? null), false);
         }
         if (path.startsWith('/api/')) {

@@ -151,9 +151,23 @@ export class Labels {
 
   /** Writes the schema's labels as files: a new folder under exports/ (or the given absolute folder). */
   export(p: z.infer<typeof LabelExport>): { folder: string; files: string[]; rows: number; notes: string[] } {
-    const s = this.schema(p.schema);
     if (p.out !== undefined && !isAbsolutePath(p.out)) throw new CamdError('input', `out must be an absolute folder path, got '${p.out}'`, 'out');
-    const folder = p.out ?? join(this.exportsDir, `${slug(s.name)}-${p.format}-${stamp()}`);
+    const { name, files, rows, notes } = this.exportFiles(p);
+    const folder = p.out ?? join(this.exportsDir, `${name}-${stamp()}`);
+    try {
+      for (const [rel, text] of files) {
+        mkdirSync(join(folder, rel, '..'), { recursive: true });
+        writeFileSync(join(folder, rel), text);
+      }
+    } catch (e) {
+      throw new CamdError('io', `cannot write the export to ${folder}: ${(e as Error).message}`, 'out');
+    }
+    return { folder, files: files.map(([rel]) => join(folder, rel)), rows, notes };
+  }
+
+  /** The files of an export (relative path, text) and a name for them — written by `export`, or downloaded (app-protocol.ts). */
+  exportFiles(p: Pick<z.infer<typeof LabelExport>, 'schema' | 'format' | 'labels'>): { name: string; files: [string, string][]; rows: number; notes: string[] } {
+    const s = this.schema(p.schema);
     const files: [string, string][] = [];
     let rows: number;
     let notes: string[];
@@ -166,15 +180,7 @@ export class Labels {
       files.push([p.format === 'csv' ? 'labels.csv' : 'labels-full.csv', r.text]);
       ({ rows, notes } = r);
     }
-    try {
-      for (const [rel, text] of files) {
-        mkdirSync(join(folder, rel, '..'), { recursive: true });
-        writeFileSync(join(folder, rel), text);
-      }
-    } catch (e) {
-      throw new CamdError('io', `cannot write the export to ${folder}: ${(e as Error).message}`, 'out');
-    }
-    return { folder, files: files.map(([rel]) => join(folder, rel)), rows, notes };
+    return { name: `${slug(s.name)}-${p.format}`, files, rows, notes };
   }
 
   /** A dataset's label file (CelebA, LFWA, RAF-DB, FERPlus, class folders, CSV) into a schema, labeller `import:<format>`. */

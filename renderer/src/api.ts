@@ -99,3 +99,9 @@ export function fieldOf(e: unknown): string | undefined {
 export function imageSrc(id: number, kind: 'thumb' | 'file', size = 256): string {
   return window.camd ? `camd://app/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}` : `/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}`;
 }
+
+/** A label export as a download (an attachment: the browser's download, the desktop's save dialog). */
+export function labelDownload(schema: number, format: 'csv' | 'full' | 'celeba', labels: 'human' | 'human+accepted'): string {
+  const q = new URLSearchParams({ schema: String(schema), format, labels });
+  return `${window.camd ? 'camd://app' : ''}/api/downloads/labels?${q.toString()}`;
+}

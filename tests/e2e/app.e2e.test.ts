@@ -3,7 +3,7 @@
 // console error or CSP violation and on any serious or critical accessibility violation; saves a
 // screenshot of each view under tests/e2e/out/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -339,8 +339,12 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await expect.poll(captions).toEqual(before);
     // progress and export
     await b.page.click('button[role="tab"]:has-text("Progress and export")');
-    await b.page.click('button:has-text("Export CSV")');
-    await expect.poll(() => b.page.getByTestId('export-result').textContent()).toMatch(/^12 rows written to \/.*exports\/framing-csv-/);
+    // a download, as the browser gives it: the file itself, not a folder on the server
+    const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.click('[data-testid="download-csv"]')]);
+    expect(download.suggestedFilename()).toBe('framing-csv-labels.csv');
+    const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(13); // a header and the 12 labelled faces
+    expect(csv.slice(1).every((l) => /,(crop|full)(,|$)/.test(l))).toBe(true);
     await b.shot('label-progress');
     await axe('label (progress)');
   });

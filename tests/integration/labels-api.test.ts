@@ -127,6 +127,18 @@ describe('labelling over the contract', () => {
     expect(part.filter((l) => l.endsWith(' 2'))).toHaveLength(2);
     expect(await errorOf(h.client.call('labels.export', { schema: fer.id, format: 'celeba' }))).toMatchObject({ cause: 'input', field: 'format' });
     expect(await errorOf(h.client.call('labels.export', { schema: far.id, format: 'csv', out: 'relative/dir' }))).toMatchObject({ field: 'out' });
+    // the same exports as downloads (what the app's buttons are): an attachment, the same bytes; CelebA's two files as a zip
+    const dl = await h.raw(`/api/downloads/labels?schema=${far.id}&format=csv&labels=human`);
+    expect([dl.status, dl.headers.get('content-type'), dl.headers.get('content-disposition')]).toEqual([200, 'text/csv; charset=utf-8', `attachment; filename="${far.name.toLowerCase()}-csv-labels.csv"`]);
+    expect(dl.body.toString('utf8')).toBe(readFileSync(csv.files[0]!, 'utf8'));
+    const zip = await h.raw(`/api/downloads/labels?schema=${far.id}&format=celeba`);
+    expect([zip.status, zip.headers.get('content-type'), zip.body.subarray(0, 4).toString('latin1')]).toEqual([200, 'application/zip', 'PK\x03\x04']);
+    expect(zip.body.includes(Buffer.from('Anno/list_attr_celeba.txt')) && zip.body.includes(Buffer.from('Eval/list_eval_partition.txt'))).toBe(true);
+    // a bad query is a 400 with its reason; a POST is not a download; no token, no file
+    const bad = await h.raw(`/api/downloads/labels?schema=abc&format=csv`);
+    expect([bad.status, JSON.parse(bad.body.toString()).error.cause]).toEqual([400, 'usage']);
+    expect((await h.raw(`/api/downloads/labels?schema=${far.id}&format=csv`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await h.raw(`/api/downloads/labels?schema=${far.id}&format=csv`, { token: null })).status).toBe(401);
   });
 
   it('imports a dataset folder\'s label file into a schema with its source; a broken file is refused with its line', async () => {

@@ -30,24 +30,32 @@ export const useDatasets = defineStore('datasets', () => {
     return started;
   }
 
+  /**
+   * An answer that started a scan. The topics may have told newer news already — a small folder's
+   * scan can end before the answer arrives — so the answer only fills in what is not known yet
+   * (else a finished scan would show as running, and a scanned dataset as empty, until a reload).
+   */
+  function arrived(r: { dataset: Dataset; job: Job }): void {
+    if (!list.value.some((d) => d.id === r.dataset.id)) upsert(r.dataset);
+    if (!jobs.value[r.job.id]) jobs.value = { ...jobs.value, [r.job.id]: r.job };
+  }
+
   async function add(path: string, faces?: FaceSettings): Promise<{ dataset: Dataset; job: Job }> {
     const r = await api.call('datasets.add', faces ? { path, faces } : { path });
-    upsert(r.dataset);
-    jobs.value = { ...jobs.value, [r.job.id]: r.job };
+    arrived(r);
     return r;
   }
 
   /** The sample faces that come with the app: their photos added, their faces found into a dataset of face crops. */
   async function addSample(): Promise<{ dataset: Dataset; job: Job }> {
     const r = await api.call('datasets.addSample', {});
-    upsert(r.dataset);
-    jobs.value = { ...jobs.value, [r.job.id]: r.job };
+    arrived(r);
     return r;
   }
 
   async function rescan(id: number): Promise<void> {
     const j = await api.call('datasets.rescan', { id });
-    jobs.value = { ...jobs.value, [j.id]: j };
+    if (!jobs.value[j.id]) jobs.value = { ...jobs.value, [j.id]: j };
   }
 
   async function remove(id: number): Promise<void> {
