@@ -350,6 +350,11 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
   });
 
   it('fine-tunes on those labels (--format store) and the model helps: predictions with confidences, least confident first', async () => {
+    // right after labelling, the form starts from it: the labelled dataset (not the newest one) and its labels made here
+    await view('/finetune');
+    await expect.poll(() => b.page.inputValue('#ft-format')).toBe('store');
+    expect(await b.page.inputValue('#ft-dataset')).toBe('1');
+    expect(await b.page.locator('#ft-task option:checked').textContent()).toBe('classes: one class an image — expressions, or classes of your own (top-1)');
     await view(`/finetune?schema=${schemaId}`);
     await b.page.selectOption('#ft-dataset', '1');
     await expect.poll(() => b.page.locator('#ft-schema option').allTextContents()).toEqual(['framing']);
