@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--recipe <name>', "the defaults of --blr, --warmup-epochs, --mask-ratio and --epochs: 'desktop' (measured at desktop scale, docs/quality.md) or 'paper' (the released script's, for a GPU cluster: blr 3.125e-5, 400 epochs) (default desktop)")
     .option('--epochs <n>', 'length of the run in epochs (default 100)')
     .option('--steps <n>', 'length of the run in steps (instead of --epochs)')
-    .option('--blr <x>', 'base learning rate; lr = blr × batch / 256 (default 2e-3: lr 1.25e-4 at batch 16, the paper\'s own lr)')
+    .option('--blr <x>', 'base learning rate; lr = blr × batch / 256 (default 1.6e-3: lr 1e-4 at batch 16, measured in docs/quality.md)')
     .option('--warmup-epochs <n>', 'linear warm-up length in epochs (default 5)')
     .option('--seed <n>', 'seed of every random draw (default 0)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
