@@ -319,6 +319,10 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await b.page.keyboard.press('Control+Shift+z');
     await expect.poll(() => b.page.locator('.status').textContent()).toMatch(/^Redone/);
     await expect.poll(counted).toBe('12');
+    // "unlabelled faces" says that its faces are labelled now, and shows only the unlabelled ones on request
+    await expect.poll(() => b.page.getByTestId('labelled-since').textContent()).toBe('12 of the 12 faces shown have a label now; they stay until the queue is loaded again. Show only the unlabelled');
+    await b.page.click('button:has-text("Show only the unlabelled")');
+    await expect.poll(() => b.page.getByText('No face to show').isVisible()).toBe(true);
     // the grid: every face with its label
     await b.page.selectOption('#lb-filter', 'all');
     await b.page.click('button:has-text("Grid")');
