@@ -44,7 +44,8 @@ export interface Host {
   close(): Promise<void>;
 }
 
-const COOKIE = 'camd_token';
+/** The token cookie's name, one per port: cookies ignore ports, so two hosts (or a host restarted on another port) must not share one. */
+const cookieName = (port: number) => `camd_token_${port}`;
 
 /** A web Response (the shared handler's) written to Node's ServerResponse. */
 async function send(res: ServerResponse, r: Response, headOnly: boolean): Promise<void> {
@@ -107,7 +108,8 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const tokenOf = (req: IncomingMessage, url: URL) => {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) return auth.slice(7);
-    return cookieOf(req, COOKIE) ?? url.searchParams.get('token');
+    // the URL's token first: it is the one just printed; a cookie may be a previous launch's (every launch makes a new token)
+    return url.searchParams.get('token') ?? cookieOf(req, cookieName(port));
   };
 
   const readBody = (req: IncomingMessage): Promise<unknown> =>
@@ -145,7 +147,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
       if (!sameToken(tokenOf(req, url), token)) return fail(res, { message: 'a valid token is required: open the URL printed by `npm run web`', cause: 'unauthorized' });
       // the first page load trades the token in the URL for a cookie, and drops it from the address bar
       if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
-        res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+        res.setHeader('Set-Cookie', `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`);
         headers(res);
         res.writeHead(302, { Location: url.pathname });
         return res.end();

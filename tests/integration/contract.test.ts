@@ -486,9 +486,16 @@ describe('hostile requests', () => {
     expect(r.status).toBe(302);
     expect(r.headers.get('location')).toBe('/');
     const cookie = r.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^camd_token=[^;]+; HttpOnly; SameSite=Strict; Path=\//);
+    expect(cookie).toMatch(new RegExp(`^camd_token_${h.host.port}=[^;]+; HttpOnly; SameSite=Strict; Path=/`));
     const page = await h.raw('/', { token: null, headers: { Cookie: cookie.split(';')[0]! } });
     expect(page.status).toBe(200);
+    // a stale cookie of an earlier launch does not beat the token just printed (the URL's), and is replaced
+    const stale = `camd_token_${h.host.port}=${'0'.repeat(h.host.token.length)}`;
+    const fresh = await h.raw(`/?token=${h.host.token}`, { token: null, headers: { Cookie: stale } });
+    expect([fresh.status, fresh.headers.get('set-cookie')?.split(';')[0]]).toEqual([302, cookie.split(';')[0]]);
+    expect((await h.raw(`/api/datasets.list?token=${h.host.token}`, { method: 'POST', token: null, headers: { Cookie: stale } })).status).toBe(200);
+    // another host's cookie (another port) is not this host's
+    expect((await h.raw('/', { token: null, headers: { Cookie: `camd_token_1=${h.host.token}` } })).status).toBe(401);
     for (const res of [r, page, await h.raw('/api/images/1/thumb', { token: null })]) {
       expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'; script-src 'self';.*object-src 'none'.*frame-ancestors 'none'/);
     }
