@@ -105,6 +105,25 @@ describe('camd worker', () => {
     expect(w.messages.some((m) => m.type === 'checkpoint')).toBe(true);
   });
 
+  it('a stdout with no reader (the host died, its input still open) stops the job with its checkpoint, not at once', async () => {
+    const data = faceFolder(12, 'orphan-out');
+    const out = join(tempDir('run'), 'o');
+    const db = join(tempDir('db'), 'camd.db');
+    const { child, w } = stdioWorker();
+    await w.next((m) => m.type === 'ready');
+    w.send({ cmd: 'start', kind: 'pretrain', spec: { ...MICRO, out, data, db, steps: 400, checkpointEvery: 1000 } });
+    await w.next((m) => m.type === 'step' && m.step === 2);
+    child.stdout!.destroy(); // nobody reads our events any more: the next write is EPIPE
+    expect(await w.exit).toBe(0);
+    // the run stopped with a checkpoint at its last step, as a stop would, and says so in the store
+    const ckpt = sql(db, "SELECT max(step) AS s FROM checkpoints WHERE kind = 'full'")[0] as { s: number | null };
+    const run = sql(db, 'SELECT status, last_step FROM runs')[0] as { status: string; last_step: number };
+    expect(ckpt.s).toBeGreaterThanOrEqual(2);
+    expect(ckpt.s).toBe(run.last_step);
+    expect(run.status).toBe('stopped');
+    expect(w.stderr()).not.toMatch(/EPIPE|internal error/);
+  });
+
   it('takes its commands from process.parentPort where there is one (Electron utility process)', async () => {
     // a stand-in for Electron's parentPort: messages of the IPC channel as {data} events
     const shim = join(tempDir('shim'), 'parent-port.mjs');

@@ -2,7 +2,9 @@
  * `camd worker`: one job (pre-training, fine-tuning or evaluation) driven by JSON commands and
  * reporting JSON events (api/worker-protocol.ts) — the process the app's supervisor starts for a
  * run. Commands come on stdin, or through process.parentPort in an Electron utility process
- * (which has no stdin). A closed stdin means the parent is gone: the job is stopped as by `stop`.
+ * (which has no stdin). A closed stdin means the parent is gone: the job is stopped as by `stop`;
+ * so does a stdout nobody reads any more (EPIPE: the host died before our input was closed) — the
+ * run ends at its next step with a checkpoint, its events no longer written.
  */
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
@@ -16,7 +18,11 @@ interface ParentPort {
   on(event: 'message', listener: (e: { data: unknown }) => void): void;
 }
 
+/** Set when stdout has no reader any more: events are dropped (the store still records the run). */
+let readerGone = false;
+
 function send(m: WorkerMessage): void {
+  if (readerGone) return;
   const r = WorkerMessage.safeParse(m);
   const out = r.success ? m : ({ type: 'error', cause: 'internal', message: `internal error: an invalid worker message (${r.error.issues[0]!.message})` } as WorkerMessage);
   process.stdout.write(JSON.stringify(out) + '\n');
@@ -96,6 +102,14 @@ export async function workerCommand(): Promise<void> {
     ctl.abort();
     if (!job) resolveDone(0);
   };
+  // the parent died with our stdout: a write fails with EPIPE (asynchronously). Without a handler that
+  // error would end the process at once — the steps since the last checkpoint lost; stop as by `stop`.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    readerGone = true;
+    ctl.abort();
+    if (!job) resolveDone(0);
+  });
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   send({ type: 'ready', pid: process.pid, version });
