@@ -114,6 +114,24 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     await expect(readTorchFile(join(dir, 'legacy.pth'))).rejects.toThrow(/legacy format .* torch\.save\(torch\.load\(path\), path\) in PyTorch ≥ 1\.6/);
   });
 
+  it('graphs built to hurt: 2⁴⁰ paths in 2 KB, objects that contain themselves, 300 levels — one line each, at once, from the reader and every command', async () => {
+    expect(readFileSync(join(dir, 'laughs.pth')).length).toBeLessThan(4096);
+    const t0 = performance.now();
+    await expect(readTorchFile(join(dir, 'laughs.pth'))).rejects.toThrow(/refer to each other in more than 1,000,000 ways .*: refused$/);
+    await expect(readTorchFile(join(dir, 'self-dict.pth'))).rejects.toThrow(new PickleRefused('the pickle builds an object that contains itself, which no checkpoint does: refused'));
+    await expect(readTorchFile(join(dir, 'self-list.pth'))).rejects.toThrow(new PickleRefused('the pickle builds an object that contains itself, which no checkpoint does: refused'));
+    await expect(readTorchFile(join(dir, 'deep.pth'))).rejects.toThrow(new PickleRefused('the pickle nests its objects more than 200 levels deep, which no checkpoint does: refused'));
+    expect(performance.now() - t0).toBeLessThan(20_000); // bounded: the 2⁴⁰ walk would never end
+    // the commands that read a .pth: one line, exit 2, no stack trace
+    const data = tempDir('laughs-faces');
+    copyFileSync(join(dir, 'good.pth'), join(data, 'not-an-image.pth')); // (the folder check comes after the file's)
+    for (const args of [['import', join(dir, 'laughs.pth'), '--out', join(tempDir('laughs-out'), 'e.safetensors')], ['pretrain', '--init', join(dir, 'self-dict.pth'), '--data', data, '--db', join(tempDir('laughs-db'), 'camd.db')], ['pretrain', '--continue', join(dir, 'laughs.pth'), '--data', data, '--db', join(tempDir('laughs-db2'), 'camd.db')]]) {
+      const r = camd(args);
+      expect([r.status, r.stderr.trim().split('\n').length], `${args.join(' ')}: ${r.stderr}`).toEqual([2, 1]);
+      expect(r.stderr).toMatch(/^camd: .*(refer to each other in more than|contains itself).*refused/);
+    }
+  });
+
   it('camd import: a timm-style ViT (a DDP checkpoint) becomes our encoder, whose features equal PyTorch\'s on the same input', async () => {
     const out = join(tempDir('import'), 'encoder.safetensors');
     const r = camd(['import', join(dir, 'vit-micro.pth'), '--out', out, '--json']);

@@ -39,6 +39,23 @@ class Eval:
     def __reduce__(self):
         return (eval, ("open(" + repr(os.path.join(out, 'PWNED2')) + ", 'w').write('x')",))
 torch.save({'evil': Eval()}, os.path.join(out, 'evil-eval.pth'))
+# hostile graphs, saved by torch.save itself (its pickler's memo makes them small): dicts that hold
+# the previous one twice, 40 levels deep (2^40 paths in under 2 KB: "billion laughs"), a dict and a
+# list that contain themselves, and 300 nested lists
+laughs = {'w': a}
+for _ in range(40):
+    laughs = {'x': laughs, 'y': laughs}
+torch.save(laughs, os.path.join(out, 'laughs.pth'))
+me = {'w': a}
+me['me'] = me
+torch.save(me, os.path.join(out, 'self-dict.pth'))
+loop = [a]
+loop.append(loop)
+torch.save({'model': loop}, os.path.join(out, 'self-list.pth'))
+deep = [a]
+for _ in range(300):
+    deep = [deep]
+torch.save({'model': deep}, os.path.join(out, 'deep.pth'))
 # truncated: the archive cut in half
 with open(os.path.join(out, 'good.pth'), 'rb') as f:
     data = f.read()

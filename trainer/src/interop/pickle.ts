@@ -61,6 +61,51 @@ export class PyObject {
   ) {}
 }
 
+/**
+ * What a checkpoint's object graph may be. Memo references let a few bytes build a graph with more
+ * paths than atoms in the universe (dicts that hold the previous one twice, 40 levels deep: 2⁴⁰
+ * paths from 1 KB) or one that contains itself; anything that walks such a graph — finding the
+ * tensors, reading `args` — would run forever or overflow the stack. So every graph is measured once,
+ * here, before anyone walks it: no cycle, at most `MAX_DEPTH` levels, at most `MAX_PATHS` container
+ * visits counting each way of reaching a node (a state dict of a ViT-H is about 600).
+ */
+export const GRAPH_LIMITS = { maxDepth: 200, maxPaths: 1_000_000 } as const;
+
+function bounded(root: unknown): unknown {
+  const children = (v: unknown): unknown[] | null => {
+    if (v instanceof Map) {
+      const attrs = dictAttributes.get(v);
+      return [...v.keys(), ...v.values(), ...(attrs ? attrs.values() : [])];
+    }
+    if (Array.isArray(v)) return v;
+    if (v instanceof PyObject) return Object.values(v.state);
+    return null;
+  };
+  let paths = 0;
+  const onPath = new Set<unknown>();
+  // an explicit stack (a deep graph must not overflow the JavaScript one): [node, its children, next child]
+  const stack: { node: unknown; kids: unknown[]; next: number }[] = [];
+  const enter = (v: unknown) => {
+    const kids = children(v);
+    if (!kids) return;
+    if (onPath.has(v)) throw new PickleRefused('the pickle builds an object that contains itself, which no checkpoint does: refused');
+    if (++paths > GRAPH_LIMITS.maxPaths) throw new PickleRefused(`the pickle's objects refer to each other in more than ${GRAPH_LIMITS.maxPaths.toLocaleString('en-US')} ways (objects shared over and over, as a pickle built to exhaust its reader is), which no checkpoint does: refused`);
+    if (stack.length >= GRAPH_LIMITS.maxDepth) throw new PickleRefused(`the pickle nests its objects more than ${GRAPH_LIMITS.maxDepth} levels deep, which no checkpoint does: refused`);
+    onPath.add(v);
+    stack.push({ node: v, kids, next: 0 });
+  };
+  enter(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.kids.length) enter(top.kids[top.next++]);
+    else {
+      onPath.delete(top.node);
+      stack.pop();
+    }
+  }
+  return root;
+}
+
 export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
@@ -128,7 +173,7 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
         pos += 8;
         break;
       case 0x2e: // STOP
-        return pop();
+        return bounded(pop());
       case 0x28: // MARK
         stack.push(MARK);
         break;
