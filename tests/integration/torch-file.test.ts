@@ -114,7 +114,7 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     await expect(readTorchFile(join(dir, 'legacy.pth'))).rejects.toThrow(/legacy format .* torch\.save\(torch\.load\(path\), path\) in PyTorch ≥ 1\.6/);
   });
 
-  it('graphs built to hurt: 2⁴⁰ paths in 2 KB, objects that contain themselves, 300 levels — one line each, at once, from the reader and every command', async () => {
+  it('graphs and archives built to hurt: 2⁴⁰ paths in 2 KB, objects that contain themselves, 300 levels, 200 MB of zeros in 200 KB — one line each, at once, from the reader and every command', async () => {
     expect(readFileSync(join(dir, 'laughs.pth')).length).toBeLessThan(4096);
     const t0 = performance.now();
     await expect(readTorchFile(join(dir, 'laughs.pth'))).rejects.toThrow(/refer to each other in more than 1,000,000 ways .*: refused$/);
@@ -122,6 +122,9 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     await expect(readTorchFile(join(dir, 'self-list.pth'))).rejects.toThrow(new PickleRefused('the pickle builds an object that contains itself, which no checkpoint does: refused'));
     await expect(readTorchFile(join(dir, 'deep.pth'))).rejects.toThrow(new PickleRefused('the pickle nests its objects more than 200 levels deep, which no checkpoint does: refused'));
     expect(performance.now() - t0).toBeLessThan(20_000); // bounded: the 2⁴⁰ walk would never end
+    // zip bombs: an entry nobody refers to is never inflated; a storage may not declare more than its tensors hold
+    expect(flattenTensors((await readTorchFile(join(dir, 'bomb-unused.pth'))).root).size).toBe(flattenTensors((await readTorchFile(join(dir, 'good.pth'))).root).size);
+    await expect(readTorchFile(join(dir, 'bomb-storage.pth'))).rejects.toThrow(/data\/0 declares [\d,]+ bytes, more than the [\d,]+ it can hold: damaged, or built to exhaust memory$/);
     // the commands that read a .pth: one line, exit 2, no stack trace
     const data = tempDir('laughs-faces');
     copyFileSync(join(dir, 'good.pth'), join(data, 'not-an-image.pth')); // (the folder check comes after the file's)

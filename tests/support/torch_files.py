@@ -56,6 +56,22 @@ deep = [a]
 for _ in range(300):
     deep = [deep]
 torch.save({'model': deep}, os.path.join(out, 'deep.pth'))
+# zip bombs: good.pth's entries again, deflated, plus an entry of 200 MB of zeros nobody refers to;
+# and one whose storage entry holds 200 MB more than its tensor (both about 200 KB on disk)
+import zipfile
+with zipfile.ZipFile(os.path.join(out, 'good.pth')) as src:
+    names = src.namelist()
+    prefix = names[0].split('/')[0]
+    with zipfile.ZipFile(os.path.join(out, 'bomb-unused.pth'), 'w', zipfile.ZIP_DEFLATED) as z:
+        for n in names:
+            z.writestr(n, src.read(n))
+        z.writestr(prefix + '/data/zeros', b'\0' * (200 << 20))
+    with zipfile.ZipFile(os.path.join(out, 'bomb-storage.pth'), 'w', zipfile.ZIP_DEFLATED) as z:
+        for n in names:
+            d = src.read(n)
+            if n == prefix + '/data/0':
+                d = d + b'\0' * (200 << 20)
+            z.writestr(n, d)
 # truncated: the archive cut in half
 with open(os.path.join(out, 'good.pth'), 'rb') as f:
     data = f.read()

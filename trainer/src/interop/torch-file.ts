@@ -40,7 +40,16 @@ export interface StorageRef {
   numel: number;
 }
 
-function readZip(file: string, only?: RegExp): Promise<Map<string, Buffer>> {
+/** The most a `data.pkl` may declare: the structure of a checkpoint, not its numbers (a ViT-H's is under 1 MB). */
+const MAX_PICKLE_BYTES = 64 << 20;
+
+/**
+ * The entries of the archive that `want` names, inflated — and only those: an entry nobody reads
+ * costs nothing, however large. Each must declare at most `cap(name)` bytes (checked before
+ * inflating; yauzl then holds the entry to its declared size), so a small file cannot make the
+ * reader allocate gigabytes.
+ */
+function readZip(file: string, want: (name: string) => boolean, cap: (name: string) => number): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) return reject(new TorchFileError(`${file} is not a readable zip archive (${err?.message ?? 'unknown error'})`));
@@ -48,7 +57,12 @@ function readZip(file: string, only?: RegExp): Promise<Map<string, Buffer>> {
       zip.on('error', (e: Error) => reject(new TorchFileError(`${file}: the zip archive is damaged or truncated (${e.message})`)));
       zip.on('end', () => resolve(out));
       zip.on('entry', (entry: yauzl.Entry) => {
-        if (/\/$/.test(entry.fileName) || (only && !only.test(entry.fileName))) return zip.readEntry();
+        if (/\/$/.test(entry.fileName) || !want(entry.fileName)) return zip.readEntry();
+        const most = cap(entry.fileName);
+        if (entry.uncompressedSize > most) {
+          zip.close();
+          return reject(new TorchFileError(`${file}: ${entry.fileName} declares ${entry.uncompressedSize.toLocaleString('en-US')} bytes, more than the ${most.toLocaleString('en-US')} it can hold: damaged, or built to exhaust memory`));
+        }
         zip.openReadStream(entry, (e, stream) => {
           if (e || !stream) return reject(new TorchFileError(`${file}: cannot read ${entry.fileName} (${e?.message ?? 'unknown error'})`));
           const parts: Buffer[] = [];
@@ -122,13 +136,15 @@ export interface TorchFile {
  */
 export async function readTorchFile(file: string, o: { pickleOnly?: boolean } = {}): Promise<TorchFile> {
   if (isLegacy(file)) throw new TorchFileError(`${file} is in PyTorch's legacy format (saved with _use_new_zipfile_serialization=False or by PyTorch < 1.6), which is not read: load and save it again with torch.save(torch.load(path), path) in PyTorch ≥ 1.6`);
-  const entries = await readZip(file, o.pickleOnly ? /\/(data\.pkl|byteorder)$/ : undefined);
+  // first the structure (data.pkl, byteorder); then only the storages it refers to, each no larger than its tensors need
+  const entries = await readZip(file, (n) => /\/(data\.pkl|byteorder)$/.test(n), (n) => (n.endsWith('byteorder') ? 16 : MAX_PICKLE_BYTES));
   const pkl = [...entries.keys()].find((k) => /^[^/]+\/data\.pkl$/.test(k));
   if (!pkl) throw new TorchFileError(`${file} is a zip archive but not a PyTorch checkpoint (no */data.pkl)`);
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const byteorder = entries.get(`${prefix}byteorder`)?.toString('latin1');
   if (byteorder && byteorder !== 'little') throw new TorchFileError(`${file} was saved on a ${byteorder}-endian machine: not read`);
   const cache = new Map<string, Float64Array | Float32Array>();
+  const referenced = new Map<string, number>(); // storage entry → the bytes it holds (numel × element size)
   let tensors = 0;
   const storage = (ref: StorageRef) => {
     let v = cache.get(ref.key);
@@ -210,9 +226,12 @@ export async function readTorchFile(file: string, o: { pickleOnly?: boolean } = 
       const type = pid[1] as { storage?: string; dtype?: string; bytes?: number } | null;
       if (!type || typeof type !== 'object' || !type.dtype || !type.bytes) throw new PickleRefused('a storage of an unknown type: refused');
       if (typeof pid[2] !== 'string' || !/^[\w.]+$/.test(pid[2])) throw new PickleRefused('a storage with a malformed key: refused');
-      return { dtype: type.dtype, bytes: type.bytes, key: pid[2], numel: num(pid[4], 'storage size') } satisfies StorageRef;
+      const ref = { dtype: type.dtype, bytes: type.bytes, key: pid[2], numel: num(pid[4], 'storage size') } satisfies StorageRef;
+      referenced.set(`${prefix}data/${ref.key}`, ref.numel * ref.bytes);
+      return ref;
     },
   });
+  if (!o.pickleOnly && referenced.size) for (const [k, v] of await readZip(file, (n) => referenced.has(n), (n) => referenced.get(n)!)) entries.set(k, v);
   return { root, tensors };
 }
 
