@@ -1,5 +1,6 @@
 // Runs that the app's supervisor starts, stops, kills and resumes all day: every case through the
 // real CLI on real faces with a real store.
+import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -277,6 +278,27 @@ describe('soak: 20 random kill -9 / resume cycles', () => {
 });
 
 describe('a full disk', () => {
+  it('under the store (its files cannot grow to index a folder): disk-full, exit 4 — not an input error', (ctx) => {
+    withTmpfs('size=1m', ctx, (mnt) => {
+      const db = join(mnt, 'camd.db');
+      expect(camd(['scan', faceFolder(2, 'storefull-a'), '--db', db]).status).toBe(0);
+      // the rest of the disk taken, then a folder of 40 images to index
+      const filler = join(mnt, 'filler');
+      try {
+        for (;;) appendFileSync(filler, Buffer.alloc(16 << 10));
+      } catch {
+        // full
+      }
+      for (const args of [['scan', faceFolder(40, 'storefull-b'), '--json', '--db', db], ['pretrain', '--json', '--preset', 'micro', '--batch', '4', '--steps', '1', '--data', faceFolder(40, 'storefull-c'), '--out', join(tempDir('run'), 'sf'), '--db', db]]) {
+        const r = camd(args);
+        expect(r.status, `${args[0]}: ${r.stderr}`).toBe(4);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(/disk is full/);
+        expect(of(r.events, 'error')[0]).toMatchObject({ cause: 'disk-full' });
+      }
+    });
+  });
+
   it('while building the decode cache: one line that says the disk is full, exit 4', (ctx) => {
     withTmpfs('size=700k', ctx, (mnt) => {
       const data = faceFolder(40, 'cachefull');

@@ -22,6 +22,7 @@ import { Store } from '../store/store.js';
 import { dirname, join } from 'node:path';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { CamdError } from '../util/errors.js';
+import { asInputError } from '../util/system-errors.js';
 import type { EventSink } from './events.js';
 import { EvalSpec, FaceScanSpec, FinetuneSpec, MaskPreviewSpec, PretrainSpec, ScanSpec, parseSpec } from './specs.js';
 import type { FaceReport } from '../faces/ingest.js';
@@ -103,7 +104,7 @@ export async function scan(spec: unknown, sink: EventSink = ignore, signal: Abor
   try {
     store.reapDeadRuns(); // any command that opens the store tells dead runs from live ones
     const r = await scanDataset(store, s.dir, { maxPixels: s.maxPixels ?? DEFAULT_MAX_PIXELS, signal, onProgress: (done, total) => sink({ type: 'progress', phase: 'scanning', done, total }) }).catch((e: unknown) => {
-      throw e instanceof CamdError ? e : new CamdError('input', (e as Error).message, 'dir');
+      throw asInputError(e, 'dir');
     });
     return { ...r, db: store.file };
   } finally {
@@ -129,7 +130,7 @@ export async function scanFaces(spec: unknown, sink: EventSink = ignore, signal:
       signal,
       onProgress: (phase, done, total) => sink({ type: 'progress', phase: phase === 'indexing' ? 'scanning' : phase, done, total }),
     }).catch((e: unknown) => {
-      throw e instanceof CamdError ? e : new CamdError('input', (e as Error).message, 'dir');
+      throw asInputError(e, 'dir');
     });
     return { ...r, db: store.file };
   } finally {

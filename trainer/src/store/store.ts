@@ -124,7 +124,10 @@ export class Store {
     } catch (e) {
       db?.close();
       if (e instanceof CamdError) throw e;
-      throw new CamdError('input', `cannot open ${where}: ${storeReason(e)}`);
+      // the machine's failures are theirs (a full disk is disk-full, exit 4); a bad file is an input error
+      const code = (e as { code?: string }).code ?? '';
+      const kind = code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE' || (isSystemError(e) && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) ? 'disk-full' : code.startsWith('SQLITE_IOERR') ? 'io' : 'input';
+      throw new CamdError(kind, `cannot open ${where}: ${storeReason(e)}`);
     }
   }
 
@@ -338,6 +341,7 @@ function storeReason(e: unknown): string {
   if (code.startsWith('SQLITE_READONLY')) return 'it is read-only (a read-only file system or file)';
   if (code.startsWith('SQLITE_CANTOPEN')) return 'it cannot be opened or created (a read-only or missing folder?)';
   if (code === 'SQLITE_FULL') return 'the disk is full';
+  if (code === 'SQLITE_IOERR_SHMSIZE') return 'the disk is full (its shared-memory file cannot grow)';
   if (code.startsWith('SQLITE_IOERR')) return `an input/output error (${code})`;
   if (isSystemError(e)) return systemReason(e);
   return (e as Error).message;

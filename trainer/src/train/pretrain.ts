@@ -29,7 +29,7 @@ import { trainLoop, writeCheckpoint, type LoopContext, type LoopOutcome } from '
 import { readStartingPoint, tensorsFor, type StartingPoint, type StartMode } from './start-from.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { CamdError, UserError } from '../util/errors.js';
-import { describeUserFacing } from '../util/system-errors.js';
+import { asInputError, describeUserFacing } from '../util/system-errors.js';
 import { currentProcess } from '../util/process-identity.js';
 import { onHardExit } from '../util/exit-hooks.js';
 
@@ -234,7 +234,7 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     // ---- dataset: index, then the fixed image list of the run ----
     if (!existsSync(settings.data)) throw new UserError(`the folder ${settings.data} does not exist`);
     const report = await scanDataset(store, settings.data, { maxPixels: settings.maxPixels, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }) }).catch((e: unknown) => {
-      throw e instanceof CamdError ? e : new UserError((e as Error).message);
+      throw asInputError(e); // a full disk under the store is disk-full, not an input error
     });
     const scanned = () => {
       const list = store!.images(report.datasetId, 'ok').map((r) => ({ path: r.rel_path, sha256: r.sha256! }));

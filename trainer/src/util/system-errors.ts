@@ -78,7 +78,8 @@ export function describeUserFacing(e: unknown): { kind: ErrorCause; message: str
   if (isSystemError(e)) return { kind: systemCause(e, 'run'), message: systemMessage(e) };
   if (e instanceof Error && e.name === 'SqliteError') {
     const code = (e as Error & { code?: string }).code ?? '';
-    if (code === 'SQLITE_FULL') return { kind: 'disk-full', message: `the store's disk is full (${e.message})` };
+    // SQLite says a full disk two ways: SQLITE_FULL, and a shared-memory file that cannot grow
+    if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') return { kind: 'disk-full', message: `the store's disk is full (${e.message})` };
     if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
       return { kind: 'io', message: `the store failed: ${e.message} (${code})` };
     }
@@ -111,4 +112,16 @@ export function makeFolder(dir: string, what: string): void {
   } catch (e) {
     throw new CamdError('input', `cannot create ${what} ${dir}: ${mkdirReason(dir, e)}`);
   }
+}
+
+/**
+ * An error of reading the user's input, as the error it is: ours as they are, a failure of the
+ * machine (a full disk, a failing store, a read-only file system) by its own cause — never an input
+ * error, which it is not — and anything else as an input error on `field`.
+ */
+export function asInputError(e: unknown, field?: string): CamdError {
+  if (e instanceof CamdError) return e;
+  const uf = describeUserFacing(e);
+  if (uf) return new CamdError(uf.kind, uf.message, uf.field);
+  return new CamdError('input', e instanceof Error ? e.message : String(e), field);
 }
