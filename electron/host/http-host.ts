@@ -160,6 +160,17 @@ export async function startHost(o: HostOptions): Promise<Host> {
         }
         if (path.startsWith('/api/')) {
           if (req.method !== 'POST') throw new ApiFailure({ message: 'operations are POST requests', cause: 'usage' });
+          // a request that carries only the cookie could come from another site's page in the same browser
+          // (cookies ignore ports): it must say it is JSON (which a page of another origin cannot send
+          // without asking first) and come from this origin when the browser says where it comes from
+          if (!req.headers.authorization && !url.searchParams.has('token')) {
+            const origin = req.headers.origin;
+            const site = req.headers['sec-fetch-site'];
+            const ours = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+            if (!ours || (site !== undefined && site !== 'same-origin' && site !== 'none') || !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+              return fail(res, { message: "refused: an operation from another site's page, or not sent as JSON (the app's own pages send JSON from its origin)", cause: 'unauthorized' }, 403);
+            }
+          }
           if (Number(req.headers['content-length'] ?? 0) > maxBody) {
             // refused unread; the connection closes after the answer
             res.setHeader('Connection', 'close');

@@ -462,6 +462,20 @@ describe('fine-tuning, labels, evaluations, system', () => {
     expect(Object.keys(info.backends)).toEqual(expect.arrayContaining(['wasm', 'cpu']));
     expect((info.backends['wasm'] as { loaded: boolean }).loaded).toBe(true);
   });
+
+  it('system information asked 30 times at once starts one `camd info`, not 30', async () => {
+    const { System } = await import('../../electron/services/system.js');
+    let started = 0;
+    const command = (async () => {
+      started++;
+      await new Promise((r) => setTimeout(r, 200));
+      return { code: 0, signal: null, stdout: '{"wasm":{"loaded":true}}', stderr: '' };
+    }) as never;
+    const system = new System(h.app.paths, command);
+    const answers = await Promise.all(Array.from({ length: 30 }, () => system.info()));
+    expect(started).toBe(1);
+    expect(answers.every((a) => (a.backends['wasm'] as { loaded: boolean }).loaded)).toBe(true);
+  });
 });
 
 describe('hostile requests', () => {
@@ -494,6 +508,14 @@ describe('hostile requests', () => {
     const fresh = await h.raw(`/?token=${h.host.token}`, { token: null, headers: { Cookie: stale } });
     expect([fresh.status, fresh.headers.get('set-cookie')?.split(';')[0]]).toEqual([302, cookie.split(';')[0]]);
     expect((await h.raw(`/api/datasets.list?token=${h.host.token}`, { method: 'POST', token: null, headers: { Cookie: stale } })).status).toBe(200);
+    // with the cookie alone, an operation must be JSON from this origin: another site's page cannot make the host work
+    const jar = { Cookie: cookie.split(';')[0]! };
+    const post = (headers: Record<string, string>, body?: string) => h.raw('/api/system.info', { method: 'POST', token: null, headers: { ...jar, ...headers }, ...(body !== undefined ? { body } : {}) });
+    expect((await post({})).status).toBe(403); // an empty body without a content type (a form or a beacon)
+    expect((await post({ 'Content-Type': 'text/plain' }, '{}')).status).toBe(403);
+    expect((await post({ 'Content-Type': 'application/json', Origin: 'http://127.0.0.1:1' }, '{}')).status).toBe(403);
+    expect((await post({ 'Content-Type': 'application/json', 'Sec-Fetch-Site': 'same-site' }, '{}')).status).toBe(403);
+    expect((await post({ 'Content-Type': 'application/json', Origin: `http://127.0.0.1:${h.host.port}`, 'Sec-Fetch-Site': 'same-origin' }, '{}')).status).toBe(200);
     // another host's cookie (another port) is not this host's
     expect((await h.raw('/', { token: null, headers: { Cookie: `camd_token_1=${h.host.token}` } })).status).toBe(401);
     for (const res of [r, page, await h.raw('/api/images/1/thumb', { token: null })]) {
