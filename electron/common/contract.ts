@@ -14,6 +14,8 @@ import { ERROR_CAUSES, FaceScanSpec, FinetuneFields, PRESET_NAMES, PretrainSpec,
 import type { OP_NAMES, TOPIC_NAMES } from './names.js';
 
 const Id = z.number().int().positive();
+/** A path as the renderer sends it: no NUL byte (no file system has one; Node would throw on it). */
+const PathText = z.string().max(4096).refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte');
 const RunId = z.string().min(1).max(64);
 const Iso = z.string();
 
@@ -92,7 +94,7 @@ export const ImageQuery = z
     /** Images with this label (task, name and value). */
     label: z.object({ task: z.string().max(64), name: z.string().max(256), value: z.number() }).strict().optional(),
     /** Images under this folder (a '/'-separated path relative to the dataset root). */
-    folder: z.string().max(4096).optional(),
+    folder: PathText.optional(),
     /** A substring of the relative path. */
     search: z.string().max(256).optional(),
   })
@@ -479,7 +481,7 @@ export const LabelExport = z
     format: z.enum(['csv', 'full', 'celeba']),
     labels: z.enum(['human', 'human+accepted']).default('human'),
     /** A folder (absolute) to write into; default: a new folder under the data folder's exports/. */
-    out: z.string().max(4096).optional(),
+    out: PathText.optional(),
   })
   .strict();
 export const LabelExportResult = z.object({ folder: z.string(), files: z.array(z.string()), rows: z.number().int(), notes: z.array(z.string()) });
@@ -507,7 +509,7 @@ export const OPS = {
   'system.clean': op(z.object({ what: z.enum(['cache', 'thumbs', 'exports']) }).strict(), z.object({ part: z.string(), freedBytes: z.number() })),
   'runs.estimate': op(z.object({ dataset: Id, settings: PretrainSettings }).strict(), Estimate),
   'datasets.list': op(none, z.array(Dataset)),
-  'datasets.add': op(z.object({ path: z.string().min(1).max(4096), maxPixels: z.number().int().positive().optional(), faces: FaceSettings.optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
+  'datasets.add': op(z.object({ path: PathText.refine((v) => v.length > 0, 'give a folder'), maxPixels: z.number().int().positive().optional(), faces: FaceSettings.optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
   'datasets.addSample': op(z.object({}).strict(), z.object({ dataset: Dataset, job: Job })),
   'datasets.rescan': op(z.object({ id: Id }).strict(), Job),
   'datasets.delete': op(z.object({ id: Id }).strict(), z.object({ deleted: z.boolean() })),
@@ -516,7 +518,7 @@ export const OPS = {
   'datasets.image': op(z.object({ id: Id }).strict(), ImageDetail),
   'faces.ofImage': op(z.object({ id: Id }).strict(), z.array(Face)),
   'faces.drop': op(z.object({ face: Id, undo: z.boolean().optional() }).strict(), z.object({ face: Face.nullable(), job: Job.nullable() })),
-  'datasets.completePath': op(z.object({ prefix: z.string().max(4096) }).strict(), z.array(z.string())),
+  'datasets.completePath': op(z.object({ prefix: PathText }).strict(), z.array(z.string())),
   'jobs.list': op(none, z.array(Job)),
   'jobs.stop': op(z.object({ id: z.string() }).strict(), Job),
   'preview.mask': op(MaskPreviewParams, MaskPreviewResult),
@@ -530,13 +532,13 @@ export const OPS = {
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
   'runs.see': op(z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(), SeeFace),
   'runs.clusterPack': op(z.object({ id: RunId, gpus: z.number().int().min(1).max(1024).default(8), copy: z.boolean().default(false), preset: z.enum(['base', 'large', 'huge']).optional() }).strict(), ClusterPack),
-  'runs.importTorchrun': op(z.object({ dir: z.string().min(1).max(4096) }).strict(), ImportedRun),
+  'runs.importTorchrun': op(z.object({ dir: PathText.refine((v) => v.length > 0, 'give a folder') }).strict(), ImportedRun),
   'runs.log': op(z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(), z.object({ lines: z.array(z.string()) })),
   'metrics.names': op(z.object({ runs: z.array(RunId).min(1).max(50) }).strict(), z.array(z.string())),
   'metrics.series': op(SeriesQuery, z.array(Series)),
   'evaluations.list': op(z.object({ run: RunId }).strict(), z.array(Evaluation)),
   'checkpoints.list': op(z.object({ run: RunId }).strict(), z.array(Checkpoint)),
-  'checkpoints.export': op(z.object({ id: Id, format: z.enum(['tfjs', 'safetensors']), out: z.string().max(4096).optional() }).strict(), z.object({ out: z.string(), message: z.string() })),
+  'checkpoints.export': op(z.object({ id: Id, format: z.enum(['tfjs', 'safetensors']), out: PathText.optional() }).strict(), z.object({ out: z.string(), message: z.string() })),
   'labels.schemas': op(z.object({ dataset: Id }).strict(), z.array(LabelSchema)),
   'labels.createSchema': op(NewLabelSchema, LabelSchema),
   'labels.deleteSchema': op(z.object({ id: Id }).strict(), z.object({ labels: z.number().int() })),

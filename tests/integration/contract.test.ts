@@ -235,6 +235,9 @@ describe('runs', () => {
     expect(encoder.step).toBe(stopped.last_step);
     const exp = await h.client.call('checkpoints.export', { id: encoder.id, format: 'safetensors' });
     expect(existsSync(exp.out)).toBe(true);
+    // a NUL byte in a path is refused at the boundary with its field, not a 500
+    expect(await errorOf(h.client.call('checkpoints.export', { id: encoder.id, format: 'safetensors', out: '/tmp/a\0b.safetensors' }))).toMatchObject({ cause: 'usage', field: 'out' });
+    expect(await errorOf(h.client.call('datasets.add', { path: '/tmp/a\0b' }))).toMatchObject({ cause: 'usage', field: 'path' });
   });
 
   it('kill -9 of the worker mid-run: the run is failed with the reason in words, its metrics and last checkpoint are kept', async () => {
