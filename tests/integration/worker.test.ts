@@ -48,6 +48,18 @@ function stdioWorker() {
   return { child, w: worker(child, (cmd) => child.stdin!.write((typeof cmd === 'string' ? cmd : JSON.stringify(cmd)) + '\n')) };
 }
 
+/** A stdio worker pre-training a micro run of 400 steps on 12 faces, at its step 2 (no checkpoint yet). */
+async function trainingWorker(name: string) {
+  const data = faceFolder(12, name);
+  const out = join(tempDir('run'), 'o');
+  const db = join(tempDir('db'), 'camd.db');
+  const { child, w } = stdioWorker();
+  await w.next((m) => m.type === 'ready');
+  w.send({ cmd: 'start', kind: 'pretrain', spec: { ...MICRO, out, data, db, steps: 400, checkpointEvery: 1000 } });
+  await w.next((m) => m.type === 'step' && m.step === 2);
+  return { child, w, db };
+}
+
 const MICRO = { preset: 'micro', batch: 4, warmupEpochs: 0, blr: 0.05 };
 
 describe('camd worker', () => {
@@ -92,13 +104,7 @@ describe('camd worker', () => {
   });
 
   it('a closed stdin (the parent is gone) stops the job with its checkpoint', async () => {
-    const data = faceFolder(12, 'orphan');
-    const out = join(tempDir('run'), 'o');
-    const db = join(tempDir('db'), 'camd.db');
-    const { child, w } = stdioWorker();
-    await w.next((m) => m.type === 'ready');
-    w.send({ cmd: 'start', kind: 'pretrain', spec: { ...MICRO, out, data, db, steps: 400, checkpointEvery: 1000 } });
-    await w.next((m) => m.type === 'step' && m.step === 2);
+    const { child, w } = await trainingWorker('orphan');
     child.stdin!.end();
     expect(await w.next((m) => m.type === 'done')).toMatchObject({ reason: 'interrupted' });
     expect(await w.exit).toBe(0);
@@ -106,13 +112,7 @@ describe('camd worker', () => {
   });
 
   it('a stdout with no reader (the host died, its input still open) stops the job with its checkpoint, not at once', async () => {
-    const data = faceFolder(12, 'orphan-out');
-    const out = join(tempDir('run'), 'o');
-    const db = join(tempDir('db'), 'camd.db');
-    const { child, w } = stdioWorker();
-    await w.next((m) => m.type === 'ready');
-    w.send({ cmd: 'start', kind: 'pretrain', spec: { ...MICRO, out, data, db, steps: 400, checkpointEvery: 1000 } });
-    await w.next((m) => m.type === 'step' && m.step === 2);
+    const { child, w, db } = await trainingWorker('orphan-out');
     child.stdout!.destroy(); // nobody reads our events any more: the next write is EPIPE
     expect(await w.exit).toBe(0);
     // the run stopped with a checkpoint at its last step, as a stop would, and says so in the store
