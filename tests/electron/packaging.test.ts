@@ -105,6 +105,24 @@ describe('the package (electron-builder, dir target)', () => {
     expect([...files].filter((f) => f.startsWith('/node_modules/@tensorflow/tfjs-node'))).toEqual([]);
   });
 
+  it("the native rebuild step `npm run dist` runs (@electron/rebuild, which declares Node ≥ 22.12) works on this Node", async () => {
+    // npm warns EBADENGINE for @electron/rebuild 4 and its node-abi on Node 20; this is the helper
+    // electron-builder forks for `npmRebuild`, run as it runs it, over an app with no native module
+    // (a real rebuild needs Electron's headers from the network: the release checklist's step).
+    const app = tempDir('rebuild');
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'rebuild-check', version: '1.0.0' }));
+    const helper = join(dirname(require.resolve('app-builder-lib/package.json')), 'helpers', 'remote-rebuild.js');
+    const options = { buildPath: app, electronVersion: '40.10.2', arch: process.arch, platform: process.platform, projectRootPath: app, mode: 'sequential', disablePreGypCopy: true };
+    const { fork } = await import('node:child_process');
+    const child = fork(helper, [JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
+    const messages: string[] = [];
+    let stderr = '';
+    child.on('message', (m: { msg: string; err?: { message: string } }) => void messages.push(m.err ? `${m.msg}: ${m.err.message}` : m.msg));
+    child.stderr!.on('data', (b: Buffer) => void (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect({ code, messages, stderr }).toEqual({ code: 0, messages: ['rebuild-done'], stderr: '' });
+  }, 60_000);
+
   it('fuses, targets and rebuild as the release needs them', () => {
     expect(config['electronFuses']).toEqual({
       runAsNode: false,
