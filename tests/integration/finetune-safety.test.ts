@@ -51,7 +51,7 @@ describe('camd finetune stops like pre-training', () => {
       const r = camd(['finetune', '--json', ...FT, '--data', folders, '--epochs', '2', '--batch', '16', '--out', join(mnt, 'ft'), '--db', db]);
       expect(r.status, r.stderr).toBe(4);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr.trim()).toMatch(/^camd: disk full while writing .*best\.safetensors \(the previous file is intact\) \(at step \d+\)$/);
+      expect(r.stderr.trim()).toMatch(/^camd: disk full while writing .*best\.safetensors \(no partial file was left\) \(at step \d+\)$/);
       expect(of(r.events, 'error').pop()).toMatchObject({ cause: 'disk-full' });
       const row = sql<{ status: string; error: string }>(db, 'SELECT status, error FROM runs')[0]!;
       expect(row.status).toBe('failed');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { withTmpfs } from '../support/tmpfs.js';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -257,6 +257,34 @@ describe('camd pretrain on real faces', () => {
 });
 
 describe('disk full while writing a checkpoint', () => {
+  it('a disk with room for --keep-checkpoints files and no more is enough, fresh and after --resume (tmpfs of 4.2 MB, checkpoints of 1.6 MB)', (ctx) => {
+    // the old ones beyond keep − 1 go before the new one is written, not after
+    withTmpfs('size=4200k', ctx, (mnt) => {
+      const data = faceFolder(12, 'room');
+      const out = join(mnt, 'run');
+      const db = join(tempDir('db'), 'camd.db');
+      const listed = () => {
+        const sql = new Database(db, { readonly: true });
+        const rows = sql.prepare("SELECT path FROM checkpoints WHERE kind = 'full' ORDER BY step").all() as { path: string }[];
+        sql.close();
+        return rows.map((r) => r.path.split('/').pop());
+      };
+      const first = pretrain([...MICRO, '--data', data, '--steps', '12', '--checkpoint-every', '2', '--keep-checkpoints', '2', '--stop-at', '4', '--out', out, '--db', db]);
+      expect(first.status, first.stderr).toBe(0);
+      const again = pretrain(['--resume', out]);
+      expect(again.status, again.stderr).toBe(0);
+      expect(of(again.events, 'checkpoint').filter((c) => c.role === 'full').map((c) => c.step)).toEqual([6, 8, 10, 12]);
+      expect(readdirSync(join(out, 'checkpoints'))).toEqual(['step-00000010.ckpt', 'step-00000012.ckpt']);
+      expect(listed()).toEqual(['step-00000010.ckpt', 'step-00000012.ckpt']);
+      const fresh = join(mnt, 'fresh');
+      rmSync(out, { recursive: true });
+      const r = pretrain([...MICRO, '--data', data, '--steps', '8', '--checkpoint-every', '2', '--keep-checkpoints', '2', '--out', fresh, '--db', db]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(readdirSync(join(fresh, 'checkpoints'))).toEqual(['step-00000006.ckpt', 'step-00000008.ckpt']);
+    });
+  });
+
+
   it('fails with one line, and the previous checkpoint survives (tmpfs of 2.2 MB)', (ctx) => {
     // where tmpfs cannot be mounted, the unit test in tests/unit/checkpoint.test.ts still covers ENOSPC
     withTmpfs('size=2200k', ctx, (mnt) => {
@@ -266,7 +294,7 @@ describe('disk full while writing a checkpoint', () => {
       const r = pretrain([...MICRO, '--data', data, '--steps', '10', '--checkpoint-every', '2', '--out', out, '--db', db]);
       expect(r.status).toBe(4);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/disk full while writing .*step-00000004\.ckpt \(the previous file is intact\)/);
+      expect(r.stderr).toMatch(/disk full while writing .*step-00000004\.ckpt \(no partial file was left\)/);
       const ok = of(r.events, 'checkpoint');
       expect(ok.map((c) => c.step)).toEqual([2]);
       expect(() => readTensorFile(ok[0]!.path, 'camd-checkpoint')).not.toThrow();

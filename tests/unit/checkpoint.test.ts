@@ -59,5 +59,10 @@ describe('checkpoint files', () => {
     writeFileAtomic(file, Buffer.from('next'));
     expect(readFileSync(file, 'utf8')).toBe('next');
     expect(existsSync(join(dir, `.step.ckpt.tmp-${process.pid}`))).toBe(false);
+    // a new file: no previous one to speak of
+    const fresh = join(dir, 'new.ckpt');
+    written = 0;
+    expect(() => writeFileAtomic(fresh, Buffer.alloc(10_000, 1), fullDisk)).toThrow(/^disk full while writing .*new\.ckpt \(no partial file was left\)$/);
+    expect(existsSync(fresh)).toBe(false);
   });
 });

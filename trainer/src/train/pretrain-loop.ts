@@ -65,6 +65,10 @@ export async function writeCheckpoint(c: LoopContext): Promise<void> {
   const { trainer, folder, runId, store } = c;
   const file = join(folder.checkpointsDir, checkpointName(trainer.step));
   c.send({ type: 'progress', phase: 'checkpoint', done: 0, total: 1 });
+  // room first: on a nearly full disk the new file must not need the space of the ones it replaces.
+  // Down to keep − 1 (never below one intact checkpoint) before writing, to keep after.
+  const early = folder.prune(Math.max(1, c.keep - 1), resumedFromProtected(c, 1));
+  if (early.length) store.removeCheckpoints(runId, early);
   const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(c), await trainer.exportTensors());
   writeFileAtomic(file, bytes);
   store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes: bytes.length });
@@ -72,11 +76,15 @@ export async function writeCheckpoint(c: LoopContext): Promise<void> {
   c.written.push(file);
   c.send({ type: 'progress', phase: 'checkpoint', done: 1, total: 1 });
   c.send({ type: 'checkpoint', role: 'full', step: trainer.step, path: file, sha256 });
-  // retention: never the checkpoint we resumed from while fewer than `keep` newer ones exist
-  const protect = new Set<string>();
-  if (c.resumedFrom && c.written.filter((f) => f !== c.resumedFrom).length < c.keep) protect.add(c.resumedFrom);
-  const removed = c.folder.prune(c.keep, protect);
+  const removed = c.folder.prune(c.keep, resumedFromProtected(c, 0));
   if (removed.length) store.removeCheckpoints(runId, removed);
+}
+
+/** Retention: never the checkpoint we resumed from while fewer than `keep` newer ones exist (`pending`: written soon). */
+function resumedFromProtected(c: LoopContext, pending: number): Set<string> {
+  const protect = new Set<string>();
+  if (c.resumedFrom && c.written.filter((f) => f !== c.resumedFrom).length + pending < c.keep) protect.add(c.resumedFrom);
+  return protect;
 }
 
 async function writeEncoder(c: LoopContext): Promise<string> {

@@ -3,7 +3,7 @@
  * fsync of the folder. A crash or a full disk leaves the previous file untouched; a crash can
  * leave the temporary file, which `removeStaleTemps` clears once the folder is locked again.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CamdError } from './errors.js';
 import { reasonOf } from './system-errors.js';
@@ -31,6 +31,7 @@ export const TEMP_FILE = /^\..+\.tmp-(\d+)$/;
 /** Writes bytes to `path` atomically. On any failure the temp file is removed and `path` is untouched. */
 export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = realFs): void {
   const tmp = tempPathOf(path);
+  const existed = existsSync(path);
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'w', 0o644);
@@ -54,7 +55,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = r
       /* a read-only folder: nothing was created */
     }
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new CamdError('disk-full', `disk full while writing ${path} (the previous file is intact)`);
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new CamdError('disk-full', `disk full while writing ${path} (${existed ? 'the previous file is intact' : 'no partial file was left'})`);
     throw new CamdError('io', `cannot write ${path}: ${reasonOf(e)}`);
   }
   try {
