@@ -2,7 +2,7 @@
 // stdout with --json), never a stack trace: every command with a set of hostile arguments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { faceFolder, tempDir } from '../support/folders.js';
@@ -93,6 +93,9 @@ beforeAll(() => {
   cases.push({ name: 'export safetensors onto a folder', args: ['export', '--checkpoint', ckpt, '--format', 'safetensors', '--out', dbdir], code: 2, message: /is a folder; safetensors export writes one file/ });
   cases.push({ name: 'export tfjs onto a file', args: ['export', '--checkpoint', ckpt, '--format', 'tfjs', '--out', afile], code: 2, message: /is a file; tfjs export writes a folder/ });
   cases.push({ name: 'export onto a read-only file system', args: ['export', '--checkpoint', ckpt, '--format', 'safetensors', '--out', `${mnt}/x.safetensors`], code: 2, message: /cannot write in .*tmpfs-[^/]+: the file system is read-only$/, needsRo: true });
+  cases.push({ name: 'see --out on a read-only file system', args: ['see', '--checkpoint', ckpt, '--image', join(data, readdirSync(data)[0]!), '--out', `${mnt}/see`, '--backend', 'cpu'], code: 2, message: /^cannot create the folder .*\/tmpfs-[^/]+\/see: the file system is read-only$/, json: true, needsRo: true });
+  cases.push({ name: 'cluster-pack --out on a read-only file system', args: ['cluster-pack', run, '--out', `${mnt}/pack`], code: 2, message: /^cannot create the folder .*\/tmpfs-[^/]+\/pack: the file system is read-only$/, json: true, needsRo: true });
+  cases.push({ name: 'scan --faces-out on a read-only file system', args: ['scan', data, '--faces', '--faces-out', `${mnt}/crops`, '--db', db], code: 2, message: /^cannot create the crops folder .*\/tmpfs-[^/]+\/crops: the file system is read-only$/, json: true, needsRo: true });
   cases.push({ name: 'export of a file that is not a checkpoint', args: ['export', '--checkpoint', afile, '--format', 'tfjs', '--out', out('m')], code: 2, message: /is not a usable CAMD checkpoint/ });
   cases.push({ name: 'selftest with an unknown preset', args: ['selftest', '--preset', 'gigantic'], code: 2, message: /--preset must be one of/, json: true });
   cases.push({ name: 'info with an unknown flag', args: ['info', '--verbose'], code: 2, message: /^unknown option '--verbose'/, json: true });

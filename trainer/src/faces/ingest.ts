@@ -25,6 +25,7 @@ import { repeatedDetections } from './repeats.js';
 export { repeatedDetections } from './repeats.js';
 import { dhash, hamming } from './dhash.js';
 import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type FaceRecord, type FaceRow } from './face-store.js';
+import { makeFolder } from '../util/system-errors.js';
 
 export interface FaceOptions {
   minScore?: number;
@@ -143,7 +144,7 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
   const source = await scanDataset(store, dir, { maxPixels, ...(opts.signal ? { signal: opts.signal } : {}), onProgress: (d, t) => opts.onProgress?.('scanning', d, t) });
   const root = source.root;
   const outRoot = opts.out ?? (await defaultFacesRoot(store, root, s));
-  mkdirSync(outRoot, { recursive: true });
+  makeFolder(outRoot, 'the crops folder');
   const derivedRoot = await realpath(outRoot);
   if (derivedRoot === root || derivedRoot.startsWith(root + sep)) throw new Error(`the crops folder ${outRoot} is inside the photo folder ${dir}: choose another (--faces-out)`);
   if (root.startsWith(derivedRoot + sep)) throw new Error(`the photo folder ${dir} is inside the crops folder ${outRoot}: choose another (--faces-out)`);

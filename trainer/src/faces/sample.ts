@@ -5,9 +5,10 @@
  * run through face finding with the settings small faces in group photos need. Nothing is
  * downloaded. `camd pretrain --data sample` and the app's *Try it on sample faces* use it.
  */
-import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FACE_PACKAGE, facePackageDir, facePackageVersion } from './model-files.js';
+import { makeFolder } from '../util/system-errors.js';
 
 /** The package's photographs of people (its other assets are icons, fonts and UI screenshots). */
 export const SAMPLE_PHOTOS = ['samples.jpg', 'screenshot-facematch.jpg', 'screenshot-facedetect.jpg', 'screenshot-faceid.jpg'] as const;
@@ -26,7 +27,7 @@ export function sampleSource(): string {
 /** Copies the sample photographs into `dir` (once; a copy of the same size is kept) and returns it. */
 export function copySamplePhotos(dir: string): string {
   const from = join(facePackageDir(), 'assets');
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir, 'the folder of the sample photographs');
   for (const f of SAMPLE_PHOTOS) {
     const src = join(from, f);
     if (!existsSync(src)) throw new Error(`the sample photograph ${src} is missing: reinstall with npm run setup`);

@@ -24,6 +24,7 @@ import { releasedCheckpoint } from './camd-released.js';
 import { writeTorchFile } from './torch-write.js';
 import { RELEASED_MODELS, releasedArgs, releasedFlags, type FlagValue, type ReleasedRun } from './released-args.js';
 import { launcherScript } from './cluster-launcher.js';
+import { makeFolder } from '../util/system-errors.js';
 
 const RunFile = z.object({ settings: z.object({ preset: z.enum(PRESET_NAMES), imgSize: z.number().int(), maskRatio: z.number(), batch: z.number().int(), epochs: z.number().nullable().optional(), steps: z.number().int().nullable().optional(), blr: z.number(), warmupEpochs: z.number(), seed: z.number().int() }).passthrough() }).passthrough();
 const ImagesFile = z.object({ root: z.string(), images: z.array(z.object({ path: z.string(), sha256: z.string() })) });
@@ -82,7 +83,8 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
     // the cluster's own checkpoint-latest.pth every epoch: the released auto-resume prefers it to checkpoint-N.pth
     save_latest_freq: 1,
   };
-  mkdirSync(join(out, 'data', 'train', 'faces'), { recursive: true });
+  makeFolder(out, 'the folder');
+  makeFolder(join(out, 'data', 'train', 'faces'), 'the folder');
   const taken = new Set<string>();
   for (const im of list.images) {
     // flat, unique names (folders of the dataset joined by "__"), so one class folder holds them all

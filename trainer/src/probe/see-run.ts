@@ -5,7 +5,7 @@
  *   --data DIR: projection.png and projection.json, the folder's faces on their two principal
  *     components under the encoder, framed by label where --format gives labels.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -19,6 +19,7 @@ import type { EventSink } from '../api/events.js';
 import { heatPng, seeFace } from './see.js';
 import { loadProbeSet, probeFeatures, type ProbeSet } from './evaluate.js';
 import { pca2, projectionPng, type ProjectedPoint } from './projection.js';
+import { makeFolder } from '../util/system-errors.js';
 
 export interface SeeSpec {
   checkpoint: string;
@@ -43,7 +44,7 @@ export async function runSee(spec: SeeSpec, emit: EventSink): Promise<SeeResult>
   if (!spec.image === !spec.data) throw new UserError('camd see takes --image FILE (one face) or --data DIR (a map of a folder)', 2, 'image');
   const { selectBackendFor } = await import('../backends/ladder.js');
   await selectBackendFor(spec.backend);
-  mkdirSync(spec.out, { recursive: true });
+  makeFolder(spec.out, 'the folder');
   if (spec.image) {
     const v = await seeFace({ checkpoint: spec.checkpoint, image: spec.image, ...(spec.maskRatio !== undefined ? { maskRatio: spec.maskRatio } : {}), ...(spec.seed !== undefined ? { seed: spec.seed } : {}) });
     const pred = join(spec.out, 'prediction.png');

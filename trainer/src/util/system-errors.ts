@@ -69,7 +69,9 @@ export function systemCause(e: NodeJS.ErrnoException, during: 'setup' | 'run' = 
 export function systemMessage(e: NodeJS.ErrnoException, what?: string): string {
   const verb = VERBS[e.syscall ?? ''] ?? 'use';
   const target = what ?? e.path ?? 'a file';
-  return `cannot ${verb} ${target}: ${systemReason(e)}`;
+  // a recursive mkdir says ENOENT for a read-only or unwritable ancestor: ask the ancestor
+  const reason = e.syscall === 'mkdir' && e.path ? mkdirReason(e.path, e) : systemReason(e);
+  return `cannot ${verb} ${target}: ${reason}`;
 }
 
 /** One line for any error a user can cause; null for a bug. */
