@@ -1,9 +1,11 @@
 /**
- * Image files by id, never by path: id → store row → the dataset's root → realpath → a
- * containment check (a symbolic link or a changed row cannot lead outside the dataset's folder).
+ * Image files by id, never by path: id → store row → the dataset's root → realpath. A dataset is
+ * what its scan indexed, links followed as the trainer follows them (docs/pretraining.md): a
+ * file a link leads to outside the folder is served only when the scan read it as an image;
+ * anything else outside (a row changed since, a link to a non-image) is not found.
  * Thumbnails are WebP (sharp), cached by content hash and size, so the grid never loads originals.
  */
-import { mkdir, readFile, realpath, rename, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, stat, writeFile, rm } from 'node:fs/promises';
 import { dirname, extname, join, sep } from 'node:path';
 import sharp from 'sharp';
 import { decodeRgb, DEFAULT_MAX_PIXELS, type Store } from 'camd-studio/trainer';
@@ -34,7 +36,7 @@ export class Images {
     } catch {
       throw new NotFound(`the file of image ${id}`);
     }
-    if (!real.startsWith(root + sep)) throw new NotFound(`image ${id} inside its dataset's folder`);
+    if (!real.startsWith(root + sep) && !(row.status === 'ok' && MIME[extname(real).toLowerCase()] && (await stat(real)).isFile())) throw new NotFound(`image ${id} inside its dataset's folder`);
     return { path: real, mime: MIME[extname(real).toLowerCase()] ?? 'application/octet-stream', sha256: row.sha256, status: row.status };
   }
 

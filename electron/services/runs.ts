@@ -70,12 +70,25 @@ export class Runs {
         sourceModel = preset ? { preset, ...(imgSize !== undefined ? { imgSize } : {}) } : null;
       }
       parseSpec(PretrainSpec, { ...spec, runId: id, db: this.paths.db }); // refused here, with its field, before anything is recorded
+      // the model the run will have: the form's, or (from a checkpoint) the starting run's
+      const preset = req.settings.preset ?? sourceModel?.preset ?? PRETRAIN_DEFAULTS.preset;
+      const batch = req.settings.batch ?? PRETRAIN_DEFAULTS.batch;
+      if (req.settings.imgSize !== undefined) {
+        // as the start would refuse it: the image must be a whole number of the model's patches
+        const patch = presetConfig(preset).model.patchSize;
+        if (req.settings.imgSize % patch !== 0) throw new CamdError('input', `the image size ${req.settings.imgSize} is not a multiple of the ${patch}-px patches of ${preset} (112 and 224 are)`, 'imgSize');
+        try {
+          presetConfig(preset, { imgSize: req.settings.imgSize });
+        } catch (e) {
+          throw new CamdError('input', (e as Error).message, 'imgSize');
+        }
+      }
       if (req.settings.backend === 'wasm') {
-        // the model the run will have: the form's, or (from a checkpoint) the starting run's
-        const preset = req.settings.preset ?? sourceModel?.preset ?? PRETRAIN_DEFAULTS.preset;
-        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? sourceModel?.imgSize ?? presetConfig(preset).model.imgSize }), req.settings.batch ?? PRETRAIN_DEFAULTS.batch, req.settings.recompute ?? 'auto');
+        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? sourceModel?.imgSize ?? presetConfig(preset).model.imgSize }), batch, req.settings.recompute ?? 'auto');
         if (tooBig) throw new CamdError('input', tooBig, 'batch');
       }
+      // a scanned dataset's readable images are known: a batch larger than them could never start
+      if (dataset.scanned_at && batch > dataset.image_count) throw new CamdError('input', `the dataset has ${dataset.image_count} readable image(s), fewer than the batch size ${batch}; lower the batch or add images`, 'batch');
     } else {
       const { init, ...settings } = req.settings;
       let initPath = 'none';

@@ -1,7 +1,7 @@
 // The API contract over its browser-mode transport (HTTP + WebSocket) against a real host: real
 // SQLite files, real sharp thumbnails, the real trainer worker, real face photographs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -353,8 +353,8 @@ describe('runs', () => {
     expect(await errorOf(h.client.call('runs.clusterPack', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/not a pre-training run of this machine/) as unknown as string });
     // the wasm memory check is of the model the run will have: a ViT-H/14 cluster run's, not the form's default
     h.app.store.createRun({ id: 'cluster-huge', kind: 'pretrain', name: 'huge (torchrun)', config: { source: 'torchrun', args: { model: 'CAMD_vit_huge_patch14', input_size: 224 }, checkpoints: [join(box, 'checkpoint-1.pth')] }, seed: 0, outDir: box });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 64 }, from: { run: 'cluster-huge', mode: 'init' } }))).toMatchObject({ cause: 'input', field: 'batch' });
-    expect((await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 64 }, from: { run: first.id, mode: 'init' }, start: false })).status).toBe('created'); // micro fits
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 8 }, from: { run: 'cluster-huge', mode: 'init' } }))).toMatchObject({ cause: 'input', field: 'batch' });
+    expect((await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 8 }, from: { run: first.id, mode: 'init' }, start: false })).status).toBe('created'); // micro fits
   }, 300_000);
 
   it('bad run requests are refused with the field at fault, before anything is recorded', async () => {
@@ -363,6 +363,9 @@ describe('runs', () => {
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 0 } }))).toMatchObject({ cause: 'input', field: 'batch', message: '--batch must be an integer of at least 1 (images per step), got 0' });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batchSize: 4 } as never }))).toMatchObject({ cause: 'usage', message: "unknown field(s) 'batchSize'", field: 'batchSize' });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: 999, settings: {} }))).toMatchObject({ cause: 'not-found' });
+    // what only the start used to find: a model that cannot take the image size, a batch larger than the dataset
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { preset: 'tiny', imgSize: 33, batch: 4 } }))).toMatchObject({ cause: 'input', field: 'imgSize', message: 'the image size 33 is not a multiple of the 16-px patches of tiny (112 and 224 are)' });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 100000 } }))).toMatchObject({ cause: 'input', field: 'batch', message: 'the dataset has 4 readable image(s), fewer than the batch size 100000; lower the batch or add images' });
     expect((await h.client.call('runs.list', {})).length).toBe(before);
     expect(await errorOf(h.client.call('runs.get', { id: 'nope' }))).toMatchObject({ cause: 'not-found' });
   });
@@ -531,13 +534,25 @@ describe('hostile requests', () => {
     const outside = tempDir('outside');
     writeFileSync(join(outside, 'secret.jpg'), 'not for you');
     symlinkSync(join(outside, 'secret.jpg'), join(dir, 'link.jpg'));
+    const elsewhere = join(tempDir('elsewhere'), 'face.jpg');
+    const src = faceFolder(2, 'elsewhere-src');
+    copyFileSync(join(src, readdirSync(src).sort()[1]!), elsewhere);
+    symlinkSync(elsewhere, join(dir, 'elsewhere.jpg'));
     mkdirSync(join(dir, 'sub'));
     symlinkSync(outside, join(dir, 'sub', 'out'));
     const { id } = await addAndScan(dir);
     const imgs = (await h.client.call('datasets.images', { dataset: id })).items;
     // the symlinked file is indexed (it is bad: not an image), but never served: it resolves outside the folder
     const link = imgs.find((i) => i.rel_path === 'link.jpg');
-    if (link) expect((await h.raw(`/api/images/${link.id}/file`)).status).toBe(404);
+    expect(link?.status).toBe('bad');
+    expect((await h.raw(`/api/images/${link!.id}/file`)).status).toBe(404);
+    // a link to a real image elsewhere is part of the dataset, as the trainer follows it: indexed, shown
+    const face = imgs.find((i) => i.rel_path === 'elsewhere.jpg');
+    expect(face?.status).toBe('ok');
+    const shown = await h.raw(`/api/images/${face!.id}/file`);
+    expect(shown.status).toBe(200);
+    expect(shown.body.equals(readFileSync(elsewhere))).toBe(true);
+    expect((await h.raw(`/api/images/${face!.id}/thumb?size=128`)).status).toBe(200);
     const paths = hostilePaths(imgs[0]!.id);
     for (const p of paths) {
       const r = await h.raw(p);

@@ -1,6 +1,6 @@
 // Fine-tuning under stops, full disks and imperfect label files, through the real CLI.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
@@ -42,6 +42,19 @@ describe('camd finetune stops like pre-training', () => {
     const again = camd(['finetune', ...FT, '--data', folders, '--epochs', '1', '--out', out, '--db', db]);
     expect(again.status).toBe(2);
     expect(again.stderr.trim()).toBe(`camd: ${out} already holds a fine-tuning run; choose another --out`);
+    // nor does a run of the other kind go into it, or this one into a pre-training run's folder
+    const events = readFileSync(join(out, 'events.jsonl'), 'utf8');
+    const pre = camd(['pretrain', '--preset', 'micro', '--batch', '4', '--data', folders, '--steps', '1', '--out', out, '--db', db]);
+    expect([pre.status, pre.stderr.trim()]).toEqual([2, `camd: ${out} holds a fine-tuning run; choose another --out`]);
+    expect(readFileSync(join(out, 'events.jsonl'), 'utf8')).toBe(events);
+    expect(readdirSync(out).sort()).not.toContain('checkpoints');
+    const preOut = join(tempDir('run'), 'pre');
+    expect(camd(['pretrain', '--preset', 'micro', '--batch', '4', '--data', folders, '--steps', '1', '--out', preOut, '--db', db]).status).toBe(0);
+    const preEvents = readFileSync(join(preOut, 'events.jsonl'), 'utf8');
+    const into = camd(['finetune', ...FT, '--data', folders, '--epochs', '1', '--out', preOut, '--db', db]);
+    expect([into.status, into.stderr.trim()]).toEqual([2, `camd: ${preOut} holds a pre-training run; choose another --out (to fine-tune its encoder: --init ${join(preOut, 'encoder.safetensors')})`]);
+    expect(readFileSync(join(preOut, 'events.jsonl'), 'utf8')).toBe(preEvents);
+    expect(readdirSync(preOut)).not.toContain('finetune.json');
   });
 
   it('a full disk while writing best.safetensors fails the run with one line and exit 4', (ctx) => {

@@ -59,6 +59,11 @@ function openRunFolder(outDir: string): { lock: FolderLock; created: boolean } {
     lock.release();
     throw new UserError(`${outDir} already holds a fine-tuning run; choose another --out`, 2, 'out');
   }
+  if (existsSync(join(outDir, 'run.json'))) {
+    lock.release();
+    const encoder = join(outDir, 'encoder.safetensors');
+    throw new UserError(`${outDir} holds a pre-training run; choose another --out${existsSync(encoder) ? ` (to fine-tune its encoder: --init ${encoder})` : ''}`, 2, 'out');
+  }
   return { lock, created };
 }
 

@@ -165,6 +165,7 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     if (!existsSync(folder.dir)) throw new UserError(`${folder.dir} does not exist`, 2, 'resume');
     if (!existsSync(folder.runFile)) throw new UserError(`${folder.dir} is not a CAMD run folder (no run.json)`, 2, 'resume');
   } else if (existsSync(folder.dir) && !statSync(folder.dir).isDirectory()) throw new UserError(`--out ${folder.dir} is a file, not a folder`, 2, 'out');
+  else if (existsSync(join(folder.dir, 'finetune.json'))) throw new UserError(`${folder.dir} holds a fine-tuning run; choose another --out`, 2, 'out');
   const created = !existsSync(folder.dir);
   folder.create();
   let cleaned;
