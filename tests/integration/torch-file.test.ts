@@ -135,6 +135,30 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
     }
   });
 
+  it('camd import of a diverged run (every weight NaN, or one Inf): refused with one line naming a tensor, nothing written', () => {
+    const work = tempDir('import-nan');
+    const make = spawnSync(python!, ['-c', `import torch, sys
+def walk(v, f):
+    if isinstance(v, torch.Tensor): f(v)
+    elif isinstance(v, dict): [walk(x, f) for x in v.values()]
+ck = torch.load(sys.argv[1], map_location='cpu', weights_only=True)
+walk(ck, lambda t: t.fill_(float('nan')) if t.is_floating_point() else None)
+torch.save(ck, sys.argv[2])
+ck = torch.load(sys.argv[1], map_location='cpu', weights_only=True)
+sd = ck.get('model', ck)
+k = [k for k in sd if k.endswith('blocks.1.mlp.fc2.weight')][0]
+sd[k][0, 0] = float('inf')
+torch.save(ck, sys.argv[3])`, join(dir, 'vit-micro.pth'), join(work, 'nan.pth'), join(work, 'inf.pth')], { encoding: 'utf8' });
+    expect(make.status, make.stderr).toBe(0);
+    for (const [f, message] of [['nan.pth', /nan\.pth: 28 of 28 tensors hold NaN or infinite values \(patch_embed\.proj\.weight: 6144 of 6144\), as a run that diverged leaves them; import an earlier checkpoint$/], ['inf.pth', /inf\.pth: 1 of 28 tensors hold NaN or infinite values \(blocks\.1\.mlp\.fc2\.weight: 1 of 4096\)/]] as const) {
+      const out = join(work, `${f}.safetensors`);
+      const r = camd(['import', join(work, f), '--out', out]);
+      expect([r.status, r.stderr.trim().split('\n').length], r.stderr).toEqual([2, 1]);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it('camd import: a timm-style ViT (a DDP checkpoint) becomes our encoder, whose features equal PyTorch\'s on the same input', async () => {
     const out = join(tempDir('import'), 'encoder.safetensors');
     const r = camd(['import', join(dir, 'vit-micro.pth'), '--out', out, '--json']);

@@ -178,6 +178,13 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
     const state = { kind: 'camd-encoder', model, source, normalisation: { name: 'as its source trained it' } };
     encoded = encodeTensorFile(ENCODER_FORMAT, state, tensors);
   }
+  // weights of a run that diverged are NaN or infinite: an encoder of them computes nothing
+  const broken = tensors.filter((t) => t.data.some((v) => !Number.isFinite(v)));
+  if (broken.length) {
+    const first = broken[0]!;
+    const bad = first.data.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
+    throw new UserError(`${file}: ${broken.length} of ${tensors.length} tensors hold NaN or infinite values (${first.name}: ${bad} of ${first.data.length}), as a run that diverged leaves them; import an earlier checkpoint`, 2, 'file');
+  }
   writeFileAtomic(out, encoded.bytes);
   const ignored = [...sd.keys()].filter((k) => !used.has(k));
   return { out, source: file, model, preset, which: o.teacher ? 'teacher' : 'online', tensors: tensors.length, ignored, head: o.head ?? null, sha256: encoded.sha256, bytes: encoded.bytes.length };
