@@ -45,6 +45,11 @@ describe('resume keeps the run options, and they may change', () => {
       expect(r.stderr).toMatch(new RegExp(`^camd: ${flag} must be an integer of at least 1`));
       expect(r.events).toEqual([]);
     }
+    // an empty value is no number (Number('') is 0: it used to say "got 0")
+    for (const v of ['', ' ']) {
+      const r = camd(['pretrain', ...MICRO, '--data', data, '--steps', '3', '--out', join(tempDir('run'), 'k'), '--db', db, '--keep-checkpoints', v]);
+      expect([r.status, r.stderr.trim()]).toEqual([2, `camd: --keep-checkpoints must be an integer, got '${v}'`]);
+    }
     expect(existsSync(db)).toBe(false); // refused before any work
     const out = join(tempDir('run'), 'k1');
     const r = camd(['pretrain', '--json', ...MICRO, '--data', data, '--steps', '5', '--checkpoint-every', '1', '--keep-checkpoints', '1', '--out', out, '--db', db]);

@@ -3,7 +3,8 @@ import { UserError } from '../util/errors.js';
 
 export function parseNumber(flag: string, v: string | undefined, kind: 'int' | 'float'): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
+  // Number('') and Number(' ') are 0: an empty value is no number
+  const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new UserError(`${flag} must be ${kind === 'int' ? 'an integer' : 'a number'}, got '${v}'`);
   return n;
 }

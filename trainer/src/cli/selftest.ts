@@ -9,6 +9,7 @@ import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { parseNumber } from './parse.js';
 import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../train/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
 
@@ -53,7 +54,7 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   for (const s of sel.skipped) log(`  skipped ${s}`);
   let cfg;
   try {
-    cfg = presetConfig(o.preset as PresetName, { imgSize: o.imgSize === undefined ? undefined : positiveInt('--img-size', o.imgSize), maskRatio: o.maskRatio === undefined ? undefined : Number(o.maskRatio) });
+    cfg = presetConfig(o.preset as PresetName, { imgSize: o.imgSize === undefined ? undefined : positiveInt('--img-size', o.imgSize), maskRatio: parseNumber('--mask-ratio', o.maskRatio, 'float') });
   } catch (e) {
     throw new UserError((e as Error).message);
   }
