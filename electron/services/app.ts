@@ -5,7 +5,8 @@
  * and the tests all open the same App.
  */
 import { mkdirSync } from 'node:fs';
-import { Store } from 'camd-studio/trainer';
+import { basename } from 'node:path';
+import { CamdError, mkdirReason, Store } from 'camd-studio/trainer';
 import { EventBus } from './bus.js';
 import { Jobs } from './jobs.js';
 import { Datasets } from './datasets.js';
@@ -46,8 +47,15 @@ export class App {
 
   constructor(opts: AppOptions) {
     this.paths = appPaths(opts.dataDir);
-    for (const d of [this.paths.root, this.paths.runs, this.paths.logs]) mkdirSync(d, { recursive: true });
-    this.store = new Store(this.paths.db);
+    for (const d of [this.paths.root, this.paths.runs, this.paths.logs]) {
+      try {
+        mkdirSync(d, { recursive: true });
+      } catch (e) {
+        const what = d === this.paths.root ? 'the data folder' : `the data folder's ${basename(d)} folder`;
+        throw new CamdError('input', `cannot create ${what} ${d}: ${mkdirReason(d, e)}; use another data folder (--data-dir)`);
+      }
+    }
+    this.store = new Store(this.paths.db, { chooser: 'data folder (--data-dir)' });
     this.jobs = new Jobs(this.bus);
     const command = opts.command ?? nodeCommand(camdBin());
     this.datasets = new Datasets(this.store, this.jobs, this.bus, command);

@@ -99,7 +99,11 @@ export class Store {
   readonly db!: Database.Database;
   readonly file: string;
 
-  constructor(file: string) {
+  private readonly chooser: string;
+
+  /** `chooser`: how the user names another store, for the messages (the CLI's `--db`; the app's data folder). */
+  constructor(file: string, o: { chooser?: string } = {}) {
+    const chooser = (this.chooser = o.chooser ?? '--db');
     this.file = resolve(file);
     const where = `the store ${this.file}`;
     try {
@@ -108,7 +112,7 @@ export class Store {
       throw new CamdError('input', `cannot create the folder of ${where}: ${mkdirReason(dirname(this.file), e)}`);
     }
     try {
-      if (statSync(this.file).isDirectory()) throw new CamdError('input', `${this.file} is a folder; --db names the store file (e.g. ${this.file}/camd.db)`);
+      if (statSync(this.file).isDirectory()) throw new CamdError('input', chooser === '--db' ? `${this.file} is a folder; --db names the store file (e.g. ${this.file}/camd.db)` : `${this.file} is a folder where the store's file belongs; use another ${chooser}`);
     } catch (e) {
       if (e instanceof CamdError) throw e; // a missing file is created below
     }
@@ -127,7 +131,7 @@ export class Store {
       // the machine's failures are theirs (a full disk is disk-full, exit 4); a bad file is an input error
       const code = (e as { code?: string }).code ?? '';
       const kind = code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE' || (isSystemError(e) && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) ? 'disk-full' : code.startsWith('SQLITE_IOERR') ? 'io' : 'input';
-      throw new CamdError(kind, `cannot open ${where}: ${storeReason(e)}`);
+      throw new CamdError(kind, `cannot open ${where}: ${storeReason(e, chooser)}`);
     }
   }
 
@@ -135,11 +139,11 @@ export class Store {
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw new CamdError('input', `the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio, or use another --db`);
+      throw new CamdError('input', `the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio, or use another ${this.chooser}`);
     }
     if (version === 0) {
       const tables = (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
-      if (tables > 0) throw new CamdError('input', `${this.file} is an SQLite database of another application, not a CAMD store; use another --db`);
+      if (tables > 0) throw new CamdError('input', `${this.file} is an SQLite database of another application, not a CAMD store; use another ${this.chooser}`);
     }
     if (version === MIGRATIONS.length) return;
     // tables are rebuilt by some migrations: foreign keys must be off (outside a transaction)
@@ -334,9 +338,9 @@ export class Store {
 }
 
 /** A store failure in words. */
-function storeReason(e: unknown): string {
+function storeReason(e: unknown, chooser: string): string {
   const code = (e as { code?: string }).code ?? '';
-  if (code === 'SQLITE_NOTADB') return 'it is not an SQLite database (not a CAMD store); use another --db';
+  if (code === 'SQLITE_NOTADB') return `it is not an SQLite database (not a CAMD store); use another ${chooser}`;
   if (code.startsWith('SQLITE_CORRUPT')) return 'the database is damaged (corrupt)';
   if (code.startsWith('SQLITE_READONLY')) return 'it is read-only (a read-only file system or file)';
   if (code.startsWith('SQLITE_CANTOPEN')) return 'it cannot be opened or created (a read-only or missing folder?)';
