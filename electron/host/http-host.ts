@@ -18,6 +18,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { CamdError } from 'camd-studio/trainer';
 import { ClientMessage, HTTP_STATUS, type ApiError, type ServerMessage } from '../common/contract.js';
 import { contentSecurityPolicy } from '../common/csp.js';
 import type { App } from '../services/app.js';
@@ -35,7 +36,12 @@ export interface HostOptions {
   token?: string;
   /** Largest request body (bytes). */
   maxBody?: number;
+  /** Bytes a socket may have waiting for its reader before the host drops it (default 16 MB). */
+  socketBufferLimit?: number;
 }
+
+/** Subscriptions one socket may hold at once (the renderer uses a handful). */
+export const MAX_SUBSCRIPTIONS = 256;
 
 export interface Host {
   url: string;
@@ -195,6 +201,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody });
+  const bufferLimit = o.socketBufferLimit ?? 16 << 20;
   server.on('upgrade', (req, socket, head) => {
     let url: URL;
     try {
@@ -214,7 +221,11 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const serveSocket = (ws: WebSocket) => {
     const subs = new Map<number, () => void>();
     const send = (m: ServerMessage) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+      if (ws.readyState !== ws.OPEN) return;
+      // a client that does not read (a paused or stuck page) must not make the host hold its output
+      // without bound: past the limit the socket is dropped, its subscriptions with it
+      if (ws.bufferedAmount > bufferLimit) return void ws.terminate();
+      ws.send(JSON.stringify(m));
     };
     ws.on('message', (raw) => {
       let msg: ClientMessage;
@@ -232,6 +243,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
         );
       } else if (msg.type === 'subscribe') {
         try {
+          if (!subs.has(msg.id) && subs.size >= MAX_SUBSCRIPTIONS) throw new CamdError('busy', `at most ${MAX_SUBSCRIPTIONS} subscriptions on one connection; unsubscribe first`);
           subs.get(msg.id)?.();
           subs.set(msg.id, subscribe(o.app, msg.topic, msg.params, (data) => send({ type: 'event', id: msg.id, data })));
           send({ type: 'result', id: msg.id, result: { subscribed: msg.topic } });

@@ -104,11 +104,14 @@ describe('camd worker', () => {
   });
 
   it('a closed stdin (the parent is gone) stops the job with its checkpoint', async () => {
-    const { child, w } = await trainingWorker('orphan');
+    const { child, w, db } = await trainingWorker('orphan');
     child.stdin!.end();
     expect(await w.next((m) => m.type === 'done')).toMatchObject({ reason: 'interrupted' });
     expect(await w.exit).toBe(0);
     expect(w.messages.some((m) => m.type === 'checkpoint')).toBe(true);
+    // recorded as interrupted with why, not as a stop someone asked for
+    const run = sql(db, 'SELECT status, error, last_step FROM runs')[0] as { status: string; error: string; last_step: number };
+    expect(run).toEqual({ status: 'interrupted', error: `the app that ran it closed (its worker's input ended); it stopped at step ${run.last_step} with a checkpoint: resume it to go on`, last_step: run.last_step });
   });
 
   it('a stdout with no reader (the host died, its input still open) stops the job with its checkpoint, not at once', async () => {
@@ -117,10 +120,11 @@ describe('camd worker', () => {
     expect(await w.exit).toBe(0);
     // the run stopped with a checkpoint at its last step, as a stop would, and says so in the store
     const ckpt = sql(db, "SELECT max(step) AS s FROM checkpoints WHERE kind = 'full'")[0] as { s: number | null };
-    const run = sql(db, 'SELECT status, last_step FROM runs')[0] as { status: string; last_step: number };
+    const run = sql(db, 'SELECT status, error, last_step FROM runs')[0] as { status: string; error: string; last_step: number };
     expect(ckpt.s).toBeGreaterThanOrEqual(2);
     expect(ckpt.s).toBe(run.last_step);
-    expect(run.status).toBe('stopped');
+    expect(run.status).toBe('interrupted');
+    expect(run.error).toBe(`the app that ran it quit or crashed (nothing read its progress any more); it stopped at step ${run.last_step} with a checkpoint: resume it to go on`);
     expect(w.stderr()).not.toMatch(/EPIPE|internal error/);
   });
 

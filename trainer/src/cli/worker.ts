@@ -8,7 +8,8 @@
  */
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
-import { runEval, runFinetune, runPretrain, type RunEvent } from '../api/index.js';
+import { runEval, runFinetune, runPretrain, Store, type RunEvent } from '../api/index.js';
+import { defaultDbPath } from '../util/paths.js';
 import { WorkerCommand, WorkerMessage } from '../api/worker-protocol.js';
 import { EXIT_CODE } from '../util/errors.js';
 import { describeUserFacing } from '../util/system-errors.js';
@@ -20,6 +21,28 @@ interface ParentPort {
 
 /** Set when stdout has no reader any more: events are dropped (the store still records the run). */
 let readerGone = false;
+/** Why the job stopped without being asked to: its parent is gone. */
+let orphaned: string | null = null;
+
+/**
+ * A run stopped because its parent went away is recorded as interrupted, with why and what is
+ * kept — not as a stop someone asked for. The app shows it and offers to go on.
+ */
+function recordOrphaned(kind: 'pretrain' | 'finetune' | 'eval', spec: unknown, runId: string, why: string): void {
+  const db = (spec as { db?: unknown }).db;
+  let store: Store | null = null;
+  try {
+    store = new Store(typeof db === 'string' ? db : defaultDbPath());
+    const row = store.run(runId);
+    if (!row || row.status !== 'stopped') return;
+    const kept = kind === 'pretrain' ? `it stopped at step ${row.last_step ?? 0} with a checkpoint: resume it to go on` : kind === 'finetune' ? `it stopped at step ${row.last_step ?? 0}; its model then is kept (last.safetensors)` : 'its evaluation stopped before the end';
+    store.updateRun(runId, { status: 'interrupted', error: `${why}; ${kept}` });
+  } catch (e) {
+    process.stderr.write(`camd worker: could not record why run ${runId} stopped: ${e instanceof Error ? e.message : String(e)}\n`);
+  } finally {
+    store?.close();
+  }
+}
 
 function send(m: WorkerMessage): void {
   if (readerGone) return;
@@ -38,7 +61,10 @@ export async function workerCommand(): Promise<void> {
     const sink = (e: RunEvent) => send(e);
     const run = kind === 'pretrain' ? runPretrain(spec, sink, ctl.signal) : kind === 'finetune' ? runFinetune(spec, sink, ctl.signal) : runEval(spec, sink, ctl.signal);
     return run.then(
-      (r) => (r.outcome === 'diverged' ? EXIT_CODE.diverged : 0),
+      (r) => {
+        if (orphaned && r.outcome === 'stopped') recordOrphaned(kind, spec, r.runId, orphaned);
+        return r.outcome === 'diverged' ? EXIT_CODE.diverged : 0;
+      },
       (e: unknown) => {
         const uf = describeUserFacing(e);
         if (uf) send({ type: 'error', message: uf.message, cause: uf.kind, ...(uf.field ? { field: uf.field } : {}) });
@@ -89,6 +115,7 @@ export async function workerCommand(): Promise<void> {
     });
     rl.on('close', () => {
       // the parent is gone (or closed our input): stop as asked, never run on unattended
+      if (!ctl.signal.aborted) orphaned = 'the app that ran it closed (its worker\'s input ended)';
       ctl.abort();
       if (!job) resolveDone(0);
     });
@@ -106,6 +133,7 @@ export async function workerCommand(): Promise<void> {
   // error would end the process at once — the steps since the last checkpoint lost; stop as by `stop`.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (!ctl.signal.aborted) orphaned = 'the app that ran it quit or crashed (nothing read its progress any more)';
     readerGone = true;
     ctl.abort();
     if (!job) resolveDone(0);
