@@ -586,6 +586,47 @@ describe('hostile requests', () => {
   });
 });
 
+describe('a socket that subscribes without end, or stops reading', () => {
+  it('at most 256 subscriptions on one connection; a reader that does not read is dropped past its buffer limit, and the host serves on', async () => {
+    const raw = new WebSocket(`ws://127.0.0.1:${h.host.port}/api/ws?token=${h.host.token}`);
+    await new Promise((res, rej) => (raw.once('open', res), raw.once('error', rej)));
+    const replies = new Map<number, { type: string; error?: { cause: string; message: string } }>();
+    raw.on('message', (b) => {
+      const m = JSON.parse(b.toString()) as { type: string; id: number | null; error?: { cause: string; message: string } };
+      if (m.id !== null && m.type !== 'event') replies.set(m.id, m);
+    });
+    for (let id = 1; id <= 300; id++) raw.send(JSON.stringify({ type: 'subscribe', id, topic: 'jobs', params: {} }));
+    await until('300 replies', () => replies.size, (n) => n === 300, 20_000);
+    const refused = [...replies.entries()].filter(([, m]) => m.type === 'error');
+    expect(refused.map(([id]) => id)).toEqual(Array.from({ length: 44 }, (_, i) => 257 + i));
+    expect(refused[0]![1].error).toEqual({ cause: 'busy', message: 'at most 256 subscriptions on one connection; unsubscribe first' });
+    raw.close();
+
+    // a host whose sockets may hold 256 KB unread; this client stops reading and keeps asking
+    const { startHost } = await import('../../electron/host/http-host.js');
+    const small = await startHost({ app: h.app, port: 0, socketBufferLimit: 256 << 10 });
+    try {
+      const { id: dataset } = await addAndScan(faceFolder(40, 'paused-reader'));
+      const slow = new WebSocket(`ws://127.0.0.1:${small.port}/api/ws?token=${small.token}`);
+      await new Promise((res, rej) => (slow.once('open', res), slow.once('error', rej)));
+      const closed = new Promise<number>((res) => slow.once('close', (code) => res(code)));
+      let answered = 0;
+      slow.on('message', () => void answered++);
+      (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const asks = 3000;
+      for (let id = 1; id <= asks; id++) slow.send(JSON.stringify({ type: 'call', id, op: 'datasets.images', params: { dataset, limit: 100 } }));
+      await new Promise((r) => setTimeout(r, 3000));
+      (slow as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect(await closed).toBe(1006); // dropped by the host, not closed by either side's handshake
+      expect(answered).toBeLessThan(asks);
+      // the host and its other clients are untouched
+      expect(Array.isArray(await h.client.call('datasets.list', {}))).toBe(true);
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
+});
+
 describe('runs that cannot fit', () => {
   it('a pre-training whose step would not fit in the wasm heap is refused before anything is recorded, naming the batch', async () => {
     const { id } = await addAndScan(faceFolder(4, 'too-big'));
