@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference CAMD training step in PyTorch, written from ../shared/CAMD.md (not the release),
+"""Reference CAMD training step in PyTorch, written from the method (docs/method.md; not the release),
 for `npm run bench -- --compare-torch`, and the independent check of the trainer's objective
 (`--check FILE`, tests/integration/torch-parity.test.ts): it installs nothing.
 
@@ -43,7 +43,7 @@ def sincos_2d(dim, grid, cls=True):
     return t.unsqueeze(0)
 
 
-class PermuteBN(nn.Module):  # BN1d over channels, statistics over batch x tokens (CAMD.md §2)
+class PermuteBN(nn.Module):  # BN1d over channels, statistics over batch x tokens (method.md §2)
     def __init__(self, dim):
         super().__init__()
         self.bn = nn.BatchNorm1d(dim, eps=1e-5)

@@ -113,8 +113,9 @@ describe.skipIf(missing !== null && process.env['CI'] !== 'true')('the objective
   }, 600_000);
 });
 
-if (missing) {
+if (missing && process.env['CI'] !== 'true') {
+  // reported as skipped, with the reason in its title (in CI the suite above fails instead)
   describe('the objective against an independent PyTorch step', () => {
-    it.skipIf(process.env['CI'] === 'true')(`skipped: ${missing}`, () => undefined);
+    it.skip(`needs ${missing}`, () => undefined);
   });
 }

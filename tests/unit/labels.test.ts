@@ -1,4 +1,4 @@
-// Every label format of CAMD.md §5, in its exact layout, including malformed lines.
+// Every label format of method.md §5, in its exact layout, including malformed lines.
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,7 +62,7 @@ describe('LFWA', () => {
     const s = parseLfwa(lfw(6), 'lfwa-release');
     expect(s.items[0]!.path).toBe('lfw/Aaron_Eckhart/Aaron_Eckhart_0001.jpg');
     // column a_m of the first row scores (m − 1) mod 3 − 0.75: positive unless m ≡ 1 (mod 3). The CelebA
-    // attributes read, in order, these LFW columns (CAMD.md §5's list, typed here, not the code's constant;
+    // attributes read, in order, these LFW columns (method.md §5's list, typed here, not the code's constant;
     // tests/unit/reference-values.test.ts checks the same mapping by attribute name):
     const columns = [65, 36, 56, 60, 13, 30, 41, 39, 10, 11, 21, 12, 35, 20, 49, 15, 47, 59, 61, 69, 1, 43, 17, 37, 46, 51, 64, 40, 29, 62, 31, 18, 28, 27, 71, 50, 67, 73, 72, 7];
     const expected = columns.map((m) => (m % 3 === 1 ? 0 : 1));

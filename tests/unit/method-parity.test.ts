@@ -1,4 +1,4 @@
-// The parity checks of CAMD.md §7 plus the pure pieces of §1.4 / §1.5 / §3.
+// The parity checks of method.md §7 plus the pure pieces of §1.4 / §1.5 / §3.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';

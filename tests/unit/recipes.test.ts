@@ -8,7 +8,7 @@ describe('--recipe', () => {
   it('desktop is the defaults; paper gives the released script\'s settings; flags win', () => {
     expect(PRETRAIN_DEFAULTS).toMatchObject(RECIPES.desktop);
     expect(RECIPES.paper).toMatchObject({ blr: 3.125e-5, warmupEpochs: 5, epochs: 400 });
-    // at batch 16 the desktop recipe's lr is 1e-4 (measured, docs/quality.md), near the paper's own 1.25e-4 (CAMD.md §4), not 1.95e-6
+    // at batch 16 the desktop recipe's lr is 1e-4 (measured, docs/quality.md), near the paper's own 1.25e-4 (method.md §4), not 1.95e-6
     expect((RECIPES.desktop.blr * 16) / 256).toBeCloseTo(1e-4, 12);
     expect(toSpec({ data: 'f', recipe: 'paper' })).toMatchObject({ blr: 3.125e-5, warmupEpochs: 5, epochs: 400, maskRatio: RECIPES.paper.maskRatio });
     expect(toSpec({ data: 'f', recipe: 'paper', blr: '1e-4', steps: '50' })).toMatchObject({ blr: 1e-4, steps: 50 });

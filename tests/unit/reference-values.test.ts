@@ -16,7 +16,7 @@ const close = (got: ArrayLike<number>, want: number[], tol: number) => {
 };
 
 describe('§1.4 position tables (values from Python math.sin/cos of the spec formulas, F = D/4, ω_k = 10000^(−k/F))', () => {
-  // Which axis comes first: the row. CAMD.md §1.4: "the first D/2 dims encode the row (sin‖cos) and
+  // Which axis comes first: the row. method.md §1.4: "the first D/2 dims encode the row (sin‖cos) and
   // the last D/2 encode the column" — the released code builds its tables as SiameseIM does, row
   // first. MAE's get_2d_sincos_pos_embed puts the column (its meshgrid's first output, w) first;
   // a table built that way fails the row below.
@@ -40,7 +40,7 @@ describe('§1.4 position tables (values from Python math.sin/cos of the spec for
   });
 });
 
-describe('§3 loss values on a fixed tiny input (reference: PyTorch float64, formulas of CAMD.md §3 written out separately)', () => {
+describe('§3 loss values on a fixed tiny input (reference: PyTorch float64, formulas of method.md §3 written out separately)', () => {
   // pred[b,n,d] = sin(1 + 12b + 4n + d), target = cos(0.5·(1 + 12b + 4n + d)), B = 2, N = 3, D = 4, λ = 0.02.
   // AGMD: local[b,v,c] = sin(0.3·(8b + 4v + c)) (B = 2, V = 2, C = 4), global[b,n,c] = cos(0.7·(12b + 4n + c)),
   // 2 heads, k = 2; W_i (in, out) = 0.5·sin(4·in + out + i), bias_i = 0.1·cos(out + i) for q, k, v, out = 1, 2, 3, 4.
@@ -73,7 +73,7 @@ describe('§3 loss values on a fixed tiny input (reference: PyTorch float64, for
 /** The 73 attribute columns of LFW's lfw_attributes.txt (Kumar et al.), in file order: a1 … a73. */
 const LFW_73 = ['Male', 'Asian', 'White', 'Black', 'Baby', 'Child', 'Youth', 'Middle Aged', 'Senior', 'Black Hair', 'Blond Hair', 'Brown Hair', 'Bald', 'No Eyewear', 'Eyeglasses', 'Sunglasses', 'Mustache', 'Smiling', 'Frowning', 'Chubby', 'Blurry', 'Harsh Lighting', 'Flash', 'Soft Lighting', 'Outdoor', 'Curly Hair', 'Wavy Hair', 'Straight Hair', 'Receding Hairline', 'Bangs', 'Sideburns', 'Fully Visible Forehead', 'Partially Visible Forehead', 'Obstructed Forehead', 'Bushy Eyebrows', 'Arched Eyebrows', 'Narrow Eyes', 'Eyes Open', 'Big Nose', 'Pointy Nose', 'Big Lips', 'Mouth Closed', 'Mouth Slightly Open', 'Mouth Wide Open', 'Teeth Not Visible', 'No Beard', 'Goatee', 'Round Jaw', 'Double Chin', 'Wearing Hat', 'Oval Face', 'Square Face', 'Round Face', 'Color Photo', 'Posed Photo', 'Attractive Man', 'Attractive Woman', 'Indian', 'Gray Hair', 'Bags Under Eyes', 'Heavy Makeup', 'Rosy Cheeks', 'Shiny Skin', 'Pale Skin', "5 o' Clock Shadow", 'Strong Nose-Mouth Lines', 'Wearing Lipstick', 'Flushed Face', 'High Cheekbones', 'Brown Eyes', 'Wearing Earrings', 'Wearing Necktie', 'Wearing Necklace'];
 
-/** CelebA's 40 attributes in their file order, each with the LFW attribute it is read from (CAMD.md §5). */
+/** CelebA's 40 attributes in their file order, each with the LFW attribute it is read from (method.md §5). */
 const CELEBA_FROM_LFW: [string, string][] = [
   ['5_o_Clock_Shadow', "5 o' Clock Shadow"], ['Arched_Eyebrows', 'Arched Eyebrows'], ['Attractive', 'Attractive Man'], ['Bags_Under_Eyes', 'Bags Under Eyes'],
   ['Bald', 'Bald'], ['Bangs', 'Bangs'], ['Big_Lips', 'Big Lips'], ['Big_Nose', 'Big Nose'], ['Black_Hair', 'Black Hair'], ['Blond_Hair', 'Blond Hair'],
@@ -85,7 +85,7 @@ const CELEBA_FROM_LFW: [string, string][] = [
   ['Wearing_Hat', 'Wearing Hat'], ['Wearing_Lipstick', 'Wearing Lipstick'], ['Wearing_Necklace', 'Wearing Necklace'], ['Wearing_Necktie', 'Wearing Necktie'], ['Young', 'Youth'],
 ];
 
-describe('LFWA → CelebA attributes (CAMD.md §5; the table above, by name)', () => {
+describe('LFWA → CelebA attributes (method.md §5; the table above, by name)', () => {
   it('each CelebA attribute reads its LFW column, and Attractive also Attractive Woman (score ≥ 0, as released)', () => {
     expect(LFW_73.length).toBe(73);
     const root = tempDir('lfw-map');

@@ -15,7 +15,7 @@ export const DEFAULT_MAX_PIXELS = 50_000_000;
  *   (all within the fold-to-fold spread), so the tie is broken on the objective: blr 1.6e-3 (lr 1e-4
  *   at batch 16, near the paper's own 1.25e-4) ended with the lowest dense loss (0.84, against 1.21
  *   at the paper's blr, which gives lr 1.95e-6 at batch 16, and 0.88 at lr 4e-4).
- * - `paper`: the released script's (CAMD.md §4): blr 3.125e-5 for an effective batch of 1024 on
+ * - `paper`: the released script's (method.md §4): blr 3.125e-5 for an effective batch of 1024 on
  *   4 GPUs (lr 1.25e-4), 5 warm-up epochs, 400 epochs — for a GPU cluster.
  * Both scale lr = blr × batch / 256 at any batch.
  */

@@ -1,5 +1,5 @@
 /**
- * Two-view augmentation of CAMD.md §1.2, producing x1 (view 1, masked later), x2 (view 2, the
+ * Two-view augmentation of method.md §1.2, producing x1 (view 1, masked later), x2 (view 2, the
  * whole image) and the relative geometry of §1.3. All random parameters of a batch are drawn
  * first, in a fixed order, so a batch is a pure function of (images, rng state); the pixel work
  * follows on 8-bit values, as the reference's PIL images hold them: crop + bicubic resize exactly

@@ -1,5 +1,5 @@
 /**
- * Crop sampling of the two views (CAMD.md §1.2) and the relative geometry of view 2 in
+ * Crop sampling of the two views (method.md §1.2) and the relative geometry of view 2 in
  * view-1 crop units (§1.3). Pure functions of the image size and an Rng.
  */
 import type { Rng } from '../util/rng.js';

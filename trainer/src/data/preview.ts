@@ -1,6 +1,6 @@
 /**
  * Mask preview: the two views and the block mask of one image, made by the trainer's own batch
- * code (BatchSource: drawTwoViews, blockMask, twoViews, CAMD.md §1.2–§1.5) as a batch of one at
+ * code (BatchSource: drawTwoViews, blockMask, twoViews, method.md §1.2–§1.5) as a batch of one at
  * step `sample`, then turned back from VGGFace2-normalised floats into RGB for display.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The fine-tuning model of CAMD.md §5: the pre-trained ViT encoder (patch_embed, cls_token, the
+ * The fine-tuning model of method.md §5: the pre-trained ViT encoder (patch_embed, cls_token, the
  * fixed pos_embed, blocks), mean pooling over the patch tokens (cls excluded, though it takes part
  * in attention), fc_norm (LayerNorm eps 1e-6) and a linear head. Drop-path rises linearly from 0
  * to `dropPath` over the blocks. Loads a `camd pretrain` checkpoint or an exported encoder.

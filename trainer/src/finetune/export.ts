@@ -1,6 +1,6 @@
 /**
  * Exports an encoder or a fine-tuned classifier for use outside CAMD Studio:
- *  - safetensors with the timm / PyTorch names and layouts of CAMD.md §2 and §5
+ *  - safetensors with the timm / PyTorch names and layouts of method.md §2 and §5
  *    (Linear weights (out, in), patch_embed.proj.weight (C, 3, p, p)), loadable with
  *    `safetensors.torch.load_file` into timm's VisionTransformer (global_pool='avg');
  *  - a TensorFlow.js LayersModel directory (model.json + weights.bin) built only from standard

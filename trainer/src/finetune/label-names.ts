@@ -1,4 +1,4 @@
-/** The attribute and class names of the downstream datasets (CAMD.md §5), alone: no Node import (the app's forms and labelling templates use them). */
+/** The attribute and class names of the downstream datasets (method.md §5), alone: no Node import (the app's forms and labelling templates use them). */
 
 /** The 40 CelebA attributes, in file order. */
 export const CELEBA_ATTRIBUTES = [

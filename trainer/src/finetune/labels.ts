@@ -1,5 +1,5 @@
 /**
- * Label files of the downstream datasets (CAMD.md §5), parsed into one shape:
+ * Label files of the downstream datasets (method.md §5), parsed into one shape:
  * a task (far: 40 binary attributes; fer: one class), class/attribute names, and items
  * (image path relative to the dataset root, labels, split). Malformed input is refused with an
  * error naming the file and the line.

@@ -1,5 +1,5 @@
 /**
- * The fine-tuning loop (CAMD.md §5): epochs of optimiser steps, an evaluation after each epoch on
+ * The fine-tuning loop (method.md §5): epochs of optimiser steps, an evaluation after each epoch on
  * the validation (selection) and test splits, the selected model kept as best.safetensors. A stop
  * finishes the step and writes the model as it is (last.safetensors). Selection is by validation
  * when the dataset has one ("Our decisions"); the best test value over epochs is reported too,

@@ -1,5 +1,5 @@
 /**
- * Evaluation metrics of CAMD.md §5: FAR mean accuracy over attributes, FER top-1 with per-class
+ * Evaluation metrics of method.md §5: FAR mean accuracy over attributes, FER top-1 with per-class
  * accuracy and confusion — each with the baselines an accuracy must be read against: always
  * answering the split's most common class (per attribute for FAR) and guessing at random, and
  * whether the model answers one class for every face (then its accuracy is only the majority's).

@@ -1,6 +1,6 @@
 /**
  * `camd finetune`: fine-tune (or linear-probe) an encoder on a labelled face dataset and evaluate
- * it every epoch (CAMD.md §5). This module prepares a run — the encoder, the run folder and its
+ * it every epoch (method.md §5). This module prepares a run — the encoder, the run folder and its
  * lock, the store record, the labelled data and its decode cache, the backend, the classifier and
  * its optimiser — and loop.ts runs its epochs.
  */

@@ -1,5 +1,5 @@
 /**
- * Fine-tuning transforms of CAMD.md §5 (timm create_transform):
+ * Fine-tuning transforms of method.md §5 (timm create_transform):
  *  train: RandomResizedCrop(S, scale 0.08–1, ratio 3/4–4/3, bicubic) → flip 0.5 →
  *         RandAugment rand-m9-mstd0.5-inc1 (2 ops, each p 0.5, magnitude ~ N(9, 0.5) in [0, 10]) →
  *         ImageNet normalisation → RandomErasing p 0.25 (per-pixel N(0, 1), area 2–33 %, log aspect 0.3–3.3)

@@ -1,5 +1,5 @@
 /**
- * CAMD: Context-Aware Masked Distillation (CAMD.md §2). One file with the whole model, in the
+ * CAMD: Context-Aware Masked Distillation (method.md §2). One file with the whole model, in the
  * order of the method:
  *   student: visible patches of view 1 → 12 blocks (per-layer outputs kept) → projector →
  *            predictor over [cls, visible tokens, one query per view-2 position] → pred (B, N, D)

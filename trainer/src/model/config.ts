@@ -1,5 +1,5 @@
 /**
- * Model, loss and optimisation configuration with the presets of CAMD.md "Our decisions".
+ * Model, loss and optimisation configuration with the presets of method.md "Our decisions".
  * Everything a run needs to rebuild the same computation lives here and is validated with zod
  * at every boundary (CLI flags, checkpoints, messages from the app).
  */
@@ -16,7 +16,7 @@ export const ModelConfigSchema = z
     depth: z.number().int().min(1).max(64),
     numHeads: z.number().int().min(1).max(64),
     mlpRatio: z.number().positive().max(16),
-    /** D: width of projector / predictor / targets (CAMD.md §2; defaults to embedDim). */
+    /** D: width of projector / predictor / targets (method.md §2; defaults to embedDim). */
     decoderDim: z.number().int().min(4).max(4096),
     /** Heads of the BatchNorm projector/predictor blocks (16 in the release, §2). */
     decoderHeads: z.number().int().min(1).max(64),
@@ -105,7 +105,7 @@ interface Arch {
   decoderHeads: number;
 }
 
-/** Presets of CAMD.md "Our decisions"; `micro` is a test-only size. */
+/** Presets of method.md "Our decisions"; `micro` is a test-only size. */
 const ARCH: Record<PresetName, Arch> = {
   micro: { embedDim: 32, depth: 2, numHeads: 2, patchSize: 8, imgSize: 32, decoderHeads: 4 },
   tiny: { embedDim: 192, depth: 12, numHeads: 3, patchSize: 16, imgSize: 112, decoderHeads: 16 },

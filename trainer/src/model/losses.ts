@@ -1,5 +1,5 @@
 /**
- * CAMD losses (CAMD.md §3), computed in fp32.
+ * CAMD losses (method.md §3), computed in fp32.
  */
 import * as tf from '@tensorflow/tfjs';
 import { layerNorm, linear, mergeHeads, splitHeads, type Getter } from './vit.js';

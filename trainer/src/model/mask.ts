@@ -1,5 +1,5 @@
 /**
- * Block-wise mask generator (BEiT style) on view 1 only, CAMD.md §1.5.
+ * Block-wise mask generator (BEiT style) on view 1 only, method.md §1.5.
  * Output: Uint8Array of G·G cells, row-major, 1 = masked, with exactly `count` ones.
  */
 import type { Rng } from '../util/rng.js';

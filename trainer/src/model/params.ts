@@ -3,7 +3,7 @@
  *  - online: trained by AdamW (in varList);
  *  - frozen: part of the online network but not trained (patch embedding unless trainPatchEmbed, §2);
  *  - momentum: EMA copies, never in varList (§2.1).
- * Names follow the timm / PyTorch names of CAMD.md §2 (`blocks.0.attn.qkv.weight` …).
+ * Names follow the timm / PyTorch names of method.md §2 (`blocks.0.attn.qkv.weight` …).
  * Layout note: Linear weights are stored (in, out), the transpose of PyTorch's (out, in).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -108,7 +108,7 @@ export class ParamStore {
   }
 }
 
-// ---- initialisers (CAMD.md §2 "Initialisation") ----
+// ---- initialisers (method.md §2 "Initialisation") ----
 
 export function xavierUniform(rng: Rng, fanIn: number, fanOut: number): Float32Array {
   const limit = Math.sqrt(6 / (fanIn + fanOut));

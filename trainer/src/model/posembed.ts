@@ -1,9 +1,9 @@
 /**
- * Fixed 2-D sin-cos position tables and the relative embedding of view-2 queries (CAMD.md §1.4).
+ * Fixed 2-D sin-cos position tables and the relative embedding of view-2 queries (method.md §1.4).
  * Pure functions on Float32Arrays; the model turns them into constant tensors.
  */
 
-/** Relative geometry of view 2 in view-1 crop units (CAMD.md §1.3), one per sample. */
+/** Relative geometry of view 2 in view-1 crop units (method.md §1.3), one per sample. */
 export interface RelativeGeometry {
   di: number; // δi = (i2 − i1)/h1
   dj: number; // δj = (j2 − j1)/w1

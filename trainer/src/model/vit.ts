@@ -1,5 +1,5 @@
 /**
- * ViT building blocks as pure functions of named parameters (CAMD.md §2):
+ * ViT building blocks as pure functions of named parameters (method.md §2):
  * pre-norm blocks, MHSA with qkv bias, MLP with exact-erf GELU, LayerNorm (eps 1e-6) for the
  * encoder, BatchNorm with batch statistics ("PermuteBN", eps 1e-5) for projector/predictor.
  * Everything stays rank ≤ 4 so that no backend takes a slow rank-5 path.

@@ -1,6 +1,6 @@
 /**
  * AdamW with decoupled weight decay (PyTorch semantics) and the timm weight-decay grouping
- * of CAMD.md §4, plus global-L2-norm gradient clipping.
+ * of method.md §4, plus global-L2-norm gradient clipping.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ADAMW, fusedAdamW, hasFusedKernel } from '../ops/fused.js';

@@ -1,5 +1,5 @@
 /**
- * Per-iteration schedules of CAMD.md §4 and §2.1, with t = epoch + it/iters_per_epoch.
+ * Per-iteration schedules of method.md §4 and §2.1, with t = epoch + it/iters_per_epoch.
  */
 
 /** Warm-up then half-cosine to minLr (§4): lr·t/W for t < W, else minLr + (lr − minLr)·½(1 + cos(π(t − W)/(E − W))). */

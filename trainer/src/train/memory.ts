@@ -28,7 +28,7 @@ const MiB = 1024 * 1024;
 export const WASM_HEAP_MAX = 4294901760;
 /** Refuse above this share of the ceiling (ViT-B/224 at batch 16, recomputed, measured 3 750 MiB, estimated 3 922). */
 const USABLE = 0.97;
-/** Heads of the projector and predictor blocks (CAMD.md §2: 16 for every preset). */
+/** Heads of the projector and predictor blocks (method.md §2: 16 for every preset). */
 const DECODER_HEADS = 16;
 
 /** Recompute activations in the backward pass: only when needed to fit (auto), always, never. */

@@ -1,5 +1,5 @@
 /**
- * One CAMD pre-training step (CAMD.md §2–§4): EMA update, teacher forward, student forward,
+ * One CAMD pre-training step (method.md §2–§4): EMA update, teacher forward, student forward,
  * losses, backward, global-norm clipping, AdamW. Everything allocated is released: the number
  * of live tensors is the same before and after a step.
  */
