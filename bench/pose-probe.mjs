@@ -115,7 +115,7 @@ const table = names.map((name) => {
 });
 const counts = Object.fromEntries(['yaw-low', 'yaw-mid', 'yaw-high'].map((b) => [b, Object.fromEntries([...thresholds.keys()].map((p) => [p, faces.filter((f) => binOf(f) === b && person(video(f)) === p).length]))]));
 const out = { frames: readdirSync(frames).length, faces: faces.length, per_video: Object.fromEntries([...perVideo].map(([k, v]) => [k, v.length])), yaw_bins: Object.fromEntries([...thresholds].map(([p, [a, b, lo, hi]]) => [p, { range: [lo, hi], thresholds: [a, b] }])), classes: counts, checkpoints, splits: '3 grouped splits: 10 consecutive blocks a video, blocks k ≡ g (mod 3) tested in split g', table };
-writeFileSync(join(repo, 'bench', 'pose-probe.json'), JSON.stringify(out, null, 2) + '\n');
+writeFileSync(join(repo, 'bench', 'pose-probe.json'), `${JSON.stringify(out, null, 2)}\n`);
 console.log(`${faces.length} faces from ${out.frames} frames (${Object.entries(out.per_video).map(([k, v]) => `${k} ${v}`).join(', ')}); yaw bins per man: ${[...thresholds].map(([p, [a, b, lo, hi]]) => `${p} ${lo.toFixed(1)}…${hi.toFixed(1)}° cut at ${a.toFixed(1)}° and ${b.toFixed(1)}°`).join('; ')}`);
 console.log('encoder                        k-NN top-1        linear probe top-1');
 for (const r of table) console.log(`${r.name.padEnd(30)} ${r.knn.mean.toFixed(3)} ± ${r.knn.sd.toFixed(3)}   ${r.linear.mean.toFixed(3)} ± ${r.linear.sd.toFixed(3)}`);

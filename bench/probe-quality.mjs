@@ -50,7 +50,7 @@ const out = {
   monitor: series,
   comparison: cmp.rows.map((r) => ({ encoder: r.name, knn_top1: r.knn, linear_top1: r.linear })),
 };
-writeFileSync(join(repo, 'bench', 'probe-quality.json'), JSON.stringify(out, null, 2) + '\n');
+writeFileSync(join(repo, 'bench', 'probe-quality.json'), `${JSON.stringify(out, null, 2)}\n`);
 process.stdout.write(`probe set: ${set.faces} real faces, ${counts.smiling} smiling / ${counts['not-smiling']} not (pseudo-labels from the face models' expression model); ${cmp.split}\n`);
 process.stdout.write(`pre-training: ${preset}/${imgSize}, ${steps} steps on ${set.unlabelledFaces} unlabelled faces, ${pretrainSeconds.toFixed(0)} s (the probe monitor ${(100 * probeSeconds / pretrainSeconds).toFixed(1)} % of it)\n`);
 process.stdout.write(`${cmp.split}; always answering the larger class scores ${majority.toFixed(3)}\n`);

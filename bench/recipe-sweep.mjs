@@ -55,7 +55,7 @@ const report = {
   settings: results,
   references,
 };
-writeFileSync(join(repo, 'bench', 'recipe-sweep.json'), JSON.stringify(report, null, 2) + '\n');
+writeFileSync(join(repo, 'bench', 'recipe-sweep.json'), `${JSON.stringify(report, null, 2)}\n`);
 const pm = (v, s) => `${v.toFixed(3)}${s === undefined ? '' : ` ± ${s.toFixed(3)}`}`;
 process.stdout.write(`${cmp.split}; always answering the larger class scores ${set.majority.toFixed(3)}\n`);
 for (const r of results) process.stdout.write(`  ${r.name.padEnd(34)} k-NN ${pm(r.knn_top1, r.spread?.knn)}  linear ${pm(r.linear_top1, r.spread?.linear)}  dense ${r.dense_first.toFixed(2)}→${r.dense_last.toFixed(2)}  ${r.seconds.toFixed(0)} s\n`);

@@ -175,6 +175,6 @@ check('camd finetune --init of that encoder runs and evaluates', !!evalEv, evalE
 report.seconds.total = (Date.now() - t0) / 1000;
 report.passed = failed === 0;
 mkdirSync(join(REPO, 'bench', 'out'), { recursive: true });
-writeFileSync(join(REPO, 'bench', 'out', 'released-roundtrip.json'), JSON.stringify(report, null, 2) + '\n');
+writeFileSync(join(REPO, 'bench', 'out', 'released-roundtrip.json'), `${JSON.stringify(report, null, 2)}\n`);
 console.log(`${failed === 0 ? 'all hand-overs hold' : `${failed} check(s) failed`} (${report.seconds.total.toFixed(0)} s; work folder ${work}; bench/out/released-roundtrip.json)`);
 process.exit(failed === 0 ? 0 : 1);

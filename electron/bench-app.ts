@@ -165,8 +165,8 @@ async function main(): Promise<void> {
     };
     const out = resolve(o.out);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -113,8 +113,8 @@ async function main(): Promise<void> {
     const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' }, browser: `Chromium ${ctx.browser()?.version() ?? '(persistent context)'}`, grid, chart };
     const out = resolve(o.out);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await ctx.close();
     await host.close();

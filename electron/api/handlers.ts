@@ -117,11 +117,11 @@ function invalid(what: string, err: z.ZodError): ApiFailure {
 }
 
 export function isOp(name: string): name is OpName {
-  return Object.prototype.hasOwnProperty.call(OPS, name);
+  return  Object.hasOwn(OPS, name);
 }
 
 export function isTopic(name: string): name is TopicName {
-  return Object.prototype.hasOwnProperty.call(TOPICS, name);
+  return  Object.hasOwn(TOPICS, name);
 }
 
 /** Runs one operation: validated parameters in, a result the contract allows out; ApiFailure otherwise. */

@@ -11,7 +11,7 @@ export function contentSecurityPolicy(connect: readonly string[] = []): string {
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
-    `connect-src 'self'${connect.length ? ' ' + connect.join(' ') : ''}`,
+    `connect-src 'self'${connect.length ? ` ${connect.join(' ')}` : ''}`,
     "object-src 'none'",
     "base-uri 'none'",
     "frame-ancestors 'none'",

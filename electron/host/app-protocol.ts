@@ -100,7 +100,7 @@ function bundleFile(f: AppFiles, pathname: string): Response {
     throw new NotFound('file');
   }
   if (rel.includes('\0')) throw new NotFound('file');
-  const file = resolve(f.staticRoot, '.' + (rel === '/' ? '/index.html' : rel));
+  const file = resolve(f.staticRoot, `.${rel === '/' ? '/index.html' : rel}`);
   if (!file.startsWith(f.staticRoot + sep) || !existsSync(file) || !statSync(file).isFile()) throw new NotFound('file');
   const real = realpathSync(file);
   if (!real.startsWith(f.staticRoot + sep)) throw new NotFound('file');

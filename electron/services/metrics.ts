@@ -56,7 +56,7 @@ export class Metrics {
     const key = `${run}\u0000${name}`;
     const db = this.store.db;
     let c = this.cache.get(key);
-    if (c && c.n) {
+    if (c?.n) {
       const lastStep = c.step[c.n - 1]!;
       const now = db.prepare('SELECT value FROM metrics WHERE run_id = ? AND name = ? AND step = ?').pluck().get(run, name, lastStep) as number | undefined;
       if (now === undefined || now !== c.y[c.n - 1]) c = undefined; // rewritten since: read it again

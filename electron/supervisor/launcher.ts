@@ -59,7 +59,7 @@ export function childProcessLauncher(camdBin: string, env: NodeJS.ProcessEnv = p
     return {
       pid: child.pid,
       send: (cmd) => {
-        if (child.stdin.writable) child.stdin.write(JSON.stringify(cmd) + '\n');
+        if (child.stdin.writable) child.stdin.write(`${JSON.stringify(cmd)}\n`);
       },
       kill: (signal) => {
         child.kill(signal);

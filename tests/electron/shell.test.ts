@@ -337,7 +337,7 @@ describe('the bridge', () => {
     expect((await api.call('runs.see', { id: run.id })).prediction).toMatch(/^data:image\/png;base64,/);
     // a run of the released code from a cluster: camd import-run in a utility process
     const torchrunOut = tempDir('shell-torchrun');
-    writeFileSync(join(torchrunOut, 'log.txt'), [0, 1].map((e) => JSON.stringify({ train_loss: 1 - e / 2, train_lr: 1e-4, epoch: e })).join('\n') + '\n');
+    writeFileSync(join(torchrunOut, 'log.txt'), `${[0, 1].map((e) => JSON.stringify({ train_loss: 1 - e / 2, train_lr: 1e-4, epoch: e })).join('\n')}\n`);
     expect(await api.call('runs.importTorchrun', { dir: torchrunOut })).toMatchObject({ kind: 'pretrain', epochs: 2, metrics: ['loss', 'lr'], updated: false });
     const [loss] = await api.call('metrics.series', { runs: [run.id], names: ['loss'] });
     expect(loss!.x).toHaveLength(stopped.last_step);
@@ -368,7 +368,7 @@ describe('the bridge', () => {
     expect((await api.call('labels.restoreField', { id: extra.id })).field.deleted_at).toBeNull();
     expect(await api.call('labels.predictionRuns', { schema: schema.id })).toEqual([]);
     const files = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
-    writeFileSync(join(dir, 'labels.csv'), ['path,label', ...files.map((f, k) => `${f},${k % 2 ? 'x' : 'y'}`)].join('\n') + '\n');
+    writeFileSync(join(dir, 'labels.csv'), `${['path,label', ...files.map((f, k) => `${f},${k % 2 ? 'x' : 'y'}`)].join('\n')}\n`);
     expect(await api.call('labels.import', { dataset, format: 'csv' })).toMatchObject({ images: files.length, schema: { name: 'labels (CSV)' } });
     // the label curve: camd label-curve in a utility process, on the encoder just exported
     const curveJob = await api.call('labels.curve', { schema: schema.id, checkpoint: encoder.id });

@@ -127,7 +127,7 @@ describe('hostile arguments to every command', () => {
         if (json.status !== c.code) problems.push(`${c.name} --json: exit ${json.status}`);
         const out = json.stdout.trim().split('\n').filter(Boolean);
         const last = out.length ? (JSON.parse(out[out.length - 1]!) as { type: string; message: string; cause: string }) : null;
-        if (!last || last.type !== 'error' || !c.message.test(last.message)) problems.push(`${c.name} --json: last line ${out[out.length - 1]}`);
+        if (last?.type !== 'error' || !c.message.test(last.message)) problems.push(`${c.name} --json: last line ${out[out.length - 1]}`);
         if (!noStack(json.stderr + json.stdout)) problems.push(`${c.name} --json: stack trace`);
       }
     }

@@ -14,6 +14,7 @@ function inTerminal(args: string[]): { status: number | null; text: string } {
   const cmd = [process.execPath, CAMD, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const r = spawnSync('script', ['-qefc', cmd, '/dev/null'], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, COLUMNS: '160' } });
   // drop terminal control sequences
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences (ESC [ …) are what it removes
   return { status: r.status, text: (r.stdout + r.stderr).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
 }
 

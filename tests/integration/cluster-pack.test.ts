@@ -44,6 +44,7 @@ describe('camd cluster-pack', () => {
     const ours = readTensorFile(join(run, 'checkpoints', 'step-00000004.ckpt'), CHECKPOINT_FORMAT).tensors;
     expect(Array.from(flattenTensors(pth.get('model')).get('mm_blocks.1.norm2.weight')!.values())).toEqual(Array.from(ours.get('mm_blocks.1.norm2.weight')!.data));
     const sh = readFileSync(join(out, 'run.sh'), 'utf8');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell script's own ${…} expansions, as written
     expect(sh).toContain('cd "$(dirname "$0")"\n: "${CAMD_CODE:?set CAMD_CODE to a checkout of github.com/mumumu-wss/CAMD}"\nexport CAMD_CODE\ntorchrun --nproc_per_node=${NUM_GPUS:-2} camd_launch.py --camd_start start/checkpoint.pth \\\n    --model CAMD_vit_micro_patch8 \\\n    --input_size 32');
     expect(sh).toMatch(/--with_blockwise_mask \\\n/);
     // the script runs as written: a shell with a stand-in torchrun (PATH) sees the flags, in the box's folder

@@ -117,7 +117,7 @@ describe('datasets', () => {
     expect(existsSync(dir)).toBe(true);
     expect(await errorOf(h.client.call('datasets.stats', { id }))).toMatchObject({ cause: 'not-found' });
     const parent = dir.slice(0, dir.lastIndexOf('/') + 1);
-    const completions = await h.client.call('datasets.completePath', { prefix: parent + 'todel' });
+    const completions = await h.client.call('datasets.completePath', { prefix: `${parent}todel` });
     expect(completions).toEqual([dir]);
   });
 });
@@ -318,6 +318,7 @@ describe('runs', () => {
     const pack = await h.client.call('runs.clusterPack', { id: first.id, gpus: 2 });
     expect(pack).toMatchObject({ out: join(h.app.paths.exports, 'cluster', first.id), images: 8, model: 'CAMD_vit_micro_patch8', resume: { step: 4, epoch: 1, file: join(h.app.paths.exports, 'cluster', first.id, 'start', 'checkpoint.pth') } });
     expect(pack.notes).toContain('micro at 32 px: camd_launch.py gives the released code this model size and input size, which its models_CAMD.py and mask generator do not have');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell script's own ${NUM_GPUS:-2}, as written
     expect(pack.script).toContain('torchrun --nproc_per_node=${NUM_GPUS:-2} camd_launch.py --camd_start start/checkpoint.pth \\\n    --model CAMD_vit_micro_patch8');
     expect(readdirSync(join(pack.out, 'data', 'train', 'faces'))).toHaveLength(8);
     expect(readdirSync(pack.out).sort()).toEqual(['camd_launch.py', 'data', 'flags.json', 'run.sh', 'start']);
@@ -333,7 +334,7 @@ describe('runs', () => {
     const box = tempDir('appfrom-cluster');
     const full = (await h.client.call('checkpoints.list', { run: first.id })).find((k) => k.kind === 'full')!;
     expect(camd(['export', '--checkpoint', full.path, '--format', 'camd-pth', '--out', join(box, 'checkpoint-1.pth')]).status).toBe(0);
-    writeFileSync(join(box, 'log.txt'), [0, 1].map((e) => JSON.stringify({ train_loss: 1, train_lr: 1e-4, epoch: e })).join('\n') + '\n');
+    writeFileSync(join(box, 'log.txt'), `${[0, 1].map((e) => JSON.stringify({ train_loss: 1, train_lr: 1e-4, epoch: e })).join('\n')}\n`);
     const imported = await h.client.call('runs.importTorchrun', { dir: box });
     const fromCluster = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6, blr: 0.05, warmupEpochs: 0 }, from: { run: imported.run.id, mode: 'continue' } });
     const fc = await until('done', () => h.client.call('runs.get', { id: fromCluster.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
@@ -345,7 +346,7 @@ describe('runs', () => {
     // refused: the model given too, a run with no checkpoint, a fine-tuning run, an unknown run
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { preset: 'tiny' }, from: { run: first.id, mode: 'init' } }))).toMatchObject({ cause: 'input', field: 'preset' });
     const bare = tempDir('appfrom-bare');
-    writeFileSync(join(bare, 'log.txt'), JSON.stringify({ train_loss: 1, epoch: 0 }) + '\n');
+    writeFileSync(join(bare, 'log.txt'), `${JSON.stringify({ train_loss: 1, epoch: 0 })}\n`);
     const noCk = await h.client.call('runs.importTorchrun', { dir: bare });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: noCk.run.id, mode: 'continue' } }))).toMatchObject({ cause: 'input', field: 'from', message: expect.stringMatching(/has no checkpoint/) as unknown as string });
     expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: 'nope', mode: 'continue' } }))).toMatchObject({ cause: 'not-found' });
@@ -402,7 +403,7 @@ describe('fine-tuning, labels, evaluations, system', () => {
 
   it('a run of the released code from a cluster: its log into the store, its metrics by epoch; bad folders refused with the field', async () => {
     const dir = tempDir('torchrun-out');
-    writeFileSync(join(dir, 'log.txt'), [0, 1, 2, 3].map((e) => JSON.stringify({ train_lr: 1e-4, train_loss: 1 - 0.2 * e, epoch: e })).join('\n') + '\n');
+    writeFileSync(join(dir, 'log.txt'), `${[0, 1, 2, 3].map((e) => JSON.stringify({ train_lr: 1e-4, train_loss: 1 - 0.2 * e, epoch: e })).join('\n')}\n`);
     const seen: string[] = [];
     const off = await h.client.subscribe('runs', {}, (r) => seen.push(r.id));
     const r = await h.client.call('runs.importTorchrun', { dir });

@@ -106,7 +106,7 @@ describe('what fine-tuning tells about its data', () => {
     for (const e of ['smile', 'frown', 'surprise']) for (const file of readdirSync(join(csvRoot, e))) rows.push(`${e}/${file},${e === 'smile' ? ' smile' : e}`);
     rows[1] = `${join(csvRoot, rows[1]!.split(',')[0]!)},smile`; // absolute, inside the root
     rows.push('gone/a.png,smile', 'gone/b.png,frown', 'gone/c.png,Frown');
-    writeFileSync(join(csvRoot, 'labels.csv'), rows.join('\n') + '\n');
+    writeFileSync(join(csvRoot, 'labels.csv'), `${rows.join('\n')}\n`);
     const c = camd(['finetune', '--json', ...FT.map((a) => (a === 'folders' ? 'csv' : a)), '--data', csvRoot, '--epochs', '1', '--batch', '16', '--out', join(tempDir('run'), 'l2'), '--db', db]);
     expect(c.status, c.stderr).toBe(0);
     const warns = of(c.events, 'log').map((e) => e['message'] as string);

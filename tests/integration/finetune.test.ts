@@ -48,7 +48,7 @@ function rafdbLayout(src: string): string {
       lines.push(`${stem}.jpg ${label[e]}`);
     });
   }
-  writeFileSync(join(root, 'EmoLabel', 'list_patition_label.txt'), lines.join('\n') + '\n');
+  writeFileSync(join(root, 'EmoLabel', 'list_patition_label.txt'), `${lines.join('\n')}\n`);
   return root;
 }
 
@@ -176,7 +176,7 @@ describe('camd finetune', () => {
       parts.push(`${name} ${i % 6 === 0 ? 2 : i % 6 === 1 ? 1 : 0}`);
     });
     writeFileSync(join(root, 'Anno', 'list_attr_celeba.txt'), `${rows.length}\n${CELEBA_ATTRIBUTES.join(' ')}\n${rows.join('\n')}\n`);
-    writeFileSync(join(root, 'Eval', 'list_eval_partition.txt'), parts.join('\n') + '\n');
+    writeFileSync(join(root, 'Eval', 'list_eval_partition.txt'), `${parts.join('\n')}\n`);
     const db = join(tempDir('db'), 'camd.db');
     const r = camd(['finetune', '--json', '--task', 'far', '--format', 'celeba', '--data', root, '--init', 'none', '--preset', 'micro', '--epochs', '1', '--batch', '8', '--out', join(tempDir('run'), 'celeba'), '--db', db]);
     expect(r.status, r.stderr).toBe(0);

@@ -25,7 +25,7 @@ function scriptLauncher(source: string, launched: unknown[] = []): Launcher {
       pid: child.pid,
       send: (cmd) => {
         if (cmd.cmd === 'start') launched.push(cmd);
-        if (child.stdin.writable) child.stdin.write(JSON.stringify(cmd) + '\n');
+        if (child.stdin.writable) child.stdin.write(`${JSON.stringify(cmd)}\n`);
       },
       kill: (s) => void child.kill(s),
       onMessage: (f) => msgs.push(f as never),

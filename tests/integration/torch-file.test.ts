@@ -78,7 +78,7 @@ describe.skipIf(missing !== null)('reading torch.save files', () => {
 
   it('one ViT as PyTorch writes it every way: bare state_dict() (timm, the hub), through DDP, in PyTorch 2\'s archive layout — the same encoder to the bit; in float16 and bfloat16 — the same within their precision', async () => {
     const enc = (name: string) => {
-      const out = join(tempDir('import-' + name), 'encoder.safetensors');
+      const out = join(tempDir(`import-${name}`), 'encoder.safetensors');
       const r = camd(['import', join(dir, name), '--out', out, '--json']);
       expect(r.status, `${name}: ${r.stderr}`).toBe(0);
       return readEncoder(out);

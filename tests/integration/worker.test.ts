@@ -45,7 +45,7 @@ function worker(child: ChildProcess, send: (cmd: unknown) => void) {
 
 function stdioWorker() {
   const child = spawn(process.execPath, [CAMD, 'worker'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  return { child, w: worker(child, (cmd) => child.stdin!.write((typeof cmd === 'string' ? cmd : JSON.stringify(cmd)) + '\n')) };
+  return { child, w: worker(child, (cmd) => child.stdin!.write(`${typeof cmd === 'string' ? cmd : JSON.stringify(cmd)}\n`)) };
 }
 
 /** A stdio worker pre-training a micro run of 400 steps on 12 faces, at its step 2 (no checkpoint yet). */

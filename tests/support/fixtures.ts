@@ -119,7 +119,7 @@ export default async function setup({ provide }: { provide: (key: 'tmpRoot', val
   return () => {
     // a tmpfs left mounted by a failed test would make the removal fail: unmount what is ours first
     try {
-      const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(root + '/'));
+      const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${root}/`));
       for (const m of mounts) execFileSync('umount', [m], { stdio: 'ignore' });
     } catch {
       /* no /proc/mounts, or nothing to unmount */

@@ -62,6 +62,6 @@ export async function attributeCsv(n: number, seed: number): Promise<string> {
     await sharp(Buffer.from(faceSvg(spec, rng))).png().toFile(join(root, `f${i}.png`));
     rows.push(`f${i}.png,${spec.expression === 'smile' ? 1 : -1},${spec.glasses ? 1 : -1}`);
   }
-  writeFileSync(join(root, 'labels.csv'), rows.join('\n') + '\n');
+  writeFileSync(join(root, 'labels.csv'), `${rows.join('\n')}\n`);
   return root;
 }

@@ -65,7 +65,7 @@ const LDCONFIG_CUDNN8 = [
   '\tlibcudnn.so.8 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcudnn.so.8',
 ];
 
-const ld = (...parts: string[][]): string => parts.flat().join('\n') + '\n';
+const ld = (...parts: string[][]): string => `${parts.flat().join('\n')}\n`;
 
 /** The log of issue 8362: CUDA 12 installed, TensorFlow wants libcudart.so.11.0. */
 const TF_LOG_CUDA12 = [

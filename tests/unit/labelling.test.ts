@@ -110,22 +110,22 @@ describe('label writes, undo and redo', () => {
     const { db, dataset, id } = fixture(faces(5));
     const s = L.createSchema(db, { datasetId: dataset, template: 'rafdb7' });
     const cls = (n: string) => s.fields.find((f) => f.name === n)!.id;
-    const valueOf = (img: string, who = 'ana') => (db.prepare('SELECT value FROM annotations WHERE image_id = ? AND labeller = ?').pluck().get(id(img), who) as number | undefined) ?? null;
+    const labelOf = (img: string, who = 'ana') => (db.prepare('SELECT value FROM annotations WHERE image_id = ? AND labeller = ?').pluck().get(id(img), who) as number | undefined) ?? null;
     L.writeLabels(db, { schemaId: s.id, imageIds: [id('f000.jpg')], labeller: 'ana', changes: [{ slot: 0, value: cls('Happy') }] });
     L.writeLabels(db, { schemaId: s.id, imageIds: [id('f000.jpg')], labeller: 'ana', changes: [{ slot: 0, value: cls('Sad') }] });
     L.writeLabels(db, { schemaId: s.id, imageIds: faces(5).map(id), labeller: 'ana', changes: [{ slot: 0, value: cls('Neutral') }] }); // grid
     L.writeLabels(db, { schemaId: s.id, imageIds: [id('f001.jpg')], labeller: 'ben', changes: [{ slot: 0, value: cls('Fear') }] });
     expect(L.undoState(db, s.id, 'ana')).toEqual({ canUndo: true, canRedo: false });
     expect(L.undoLabels(db, s.id, 'ana')).toMatchObject({ changes: 5, images: expect.arrayContaining(faces(5).map(id)) });
-    expect(faces(5).map((f) => valueOf(f))).toEqual([cls('Sad'), null, null, null, null]);
-    expect(valueOf('f001.jpg', 'ben')).toBe(cls('Fear'));
+    expect(faces(5).map((f) => labelOf(f))).toEqual([cls('Sad'), null, null, null, null]);
+    expect(labelOf('f001.jpg', 'ben')).toBe(cls('Fear'));
     L.undoLabels(db, s.id, 'ana');
-    expect(valueOf('f000.jpg')).toBe(cls('Happy'));
+    expect(labelOf('f000.jpg')).toBe(cls('Happy'));
     expect(L.undoState(db, s.id, 'ana')).toEqual({ canUndo: true, canRedo: true });
     L.redoLabels(db, s.id, 'ana');
-    expect(valueOf('f000.jpg')).toBe(cls('Sad'));
+    expect(labelOf('f000.jpg')).toBe(cls('Sad'));
     L.redoLabels(db, s.id, 'ana');
-    expect(faces(5).map((f) => valueOf(f))).toEqual(faces(5).map(() => cls('Neutral')));
+    expect(faces(5).map((f) => labelOf(f))).toEqual(faces(5).map(() => cls('Neutral')));
     expect(L.redoLabels(db, s.id, 'ana')).toBeNull();
     L.undoLabels(db, s.id, 'ana');
     L.writeLabels(db, { schemaId: s.id, imageIds: [id('f004.jpg')], labeller: 'ana', changes: [{ slot: 0, value: cls('Anger') }] });
@@ -136,7 +136,7 @@ describe('label writes, undo and redo', () => {
     L.undoLabels(db, s.id, 'ana');
     expect(L.undoLabels(db, s.id, 'ana')).toBeNull();
     expect(db.prepare("SELECT count(*) FROM annotations WHERE labeller = 'ana'").pluck().get()).toBe(0);
-    expect(valueOf('f001.jpg', 'ben')).toBe(cls('Fear'));
+    expect(labelOf('f001.jpg', 'ben')).toBe(cls('Fear'));
   });
 });
 

@@ -18,7 +18,7 @@ function write(root: string, rel: string, text: string): string {
 function celeba(rows: [string, number[]][], parts: [string, number][]): string {
   const root = tempDir('celeba');
   write(root, 'Anno/list_attr_celeba.txt', `${rows.length}\n${CELEBA_ATTRIBUTES.join(' ')}\n${rows.map(([n, v]) => `${n} ${v.map((x) => (x ? ' 1' : '-1')).join(' ')}`).join('\n')}\n`);
-  write(root, 'Eval/list_eval_partition.txt', parts.map(([n, p]) => `${n} ${p}`).join('\n') + '\n');
+  write(root, 'Eval/list_eval_partition.txt', `${parts.map(([n, p]) => `${n} ${p}`).join('\n')}\n`);
   return root;
 }
 
@@ -50,12 +50,12 @@ describe('CelebA', () => {
 describe('LFWA', () => {
   function lfw(n: number): string {
     const root = tempDir('lfwa');
-    const lines = ['# 2 header lines', '#\tperson\timagenum\t' + Array.from({ length: 73 }, (_, i) => `a${i + 1}`).join('\t')];
+    const lines = ['# 2 header lines', `#\tperson\timagenum\t${Array.from({ length: 73 }, (_, i) => `a${i + 1}`).join('\t')}`];
     for (let r = 0; r < n; r++) {
       const scores = Array.from({ length: 73 }, (_, k) => ((k + r) % 3) - 1 + 0.25);
       lines.push(`Aaron Eckhart ${r + 1}\t${scores.join('\t')}`.replace(' ', '\t').replace(`Aaron\tEckhart`, 'Aaron Eckhart'));
     }
-    write(root, 'lfw_attributes.txt', lines.join('\n') + '\n');
+    write(root, 'lfw_attributes.txt', `${lines.join('\n')}\n`);
     return root;
   }
   it('joins the name, pads the image number, maps 73 → 40 by the §5 index list, binarises at 0', () => {

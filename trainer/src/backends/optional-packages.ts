@@ -50,7 +50,7 @@ function lookIn(from: string, name: string, external: boolean): FoundPackage | n
 /** The folder of separately installed backends, if set. */
 export function backendsDir(env: NodeJS.ProcessEnv = process.env): string | null {
   const d = env[BACKENDS_DIR_ENV];
-  return d && d.trim() ? d : null;
+  return d?.trim() ? d : null;
 }
 
 export function findOptional(name: string, env: NodeJS.ProcessEnv = process.env): FoundPackage | null {

@@ -37,7 +37,7 @@ const GLX_NVIDIA = ['/usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0', '/usr/lib64/
 function ldconfigHas(soname: string): string | null {
   try {
     const out = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
-    const line = out.split('\n').find((l) => l.trim().startsWith(soname + ' '));
+    const line = out.split('\n').find((l) => l.trim().startsWith(`${soname} `));
     return line ? (line.split('=>')[1]?.trim() ?? soname) : null;
   } catch {
     return null;

@@ -79,7 +79,7 @@ export async function benchFaces(dir: string, outFile: string): Promise<void> {
   };
   const file = resolve(outFile);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   process.stdout.write(
     `faces at ingest (${out.detector}, ${tf.getBackend()}, ${cpus().length} CPU cores): ${files.length} photos (median ${out.megapixels_median.toFixed(2)} MP), ${faces} faces in ${total.toFixed(1)} s\n` +
       `  ${out.photos_per_s.toFixed(1)} photos/s, ${out.faces_per_s.toFixed(1)} faces/s; per photo (median): decode ${out.ms_median.decode.toFixed(0)} ms, detect ${out.ms_median.detect.toFixed(0)} ms; align + crop + PNG ${out.ms_median.crop_per_face.toFixed(0)} ms per face\n` +

@@ -192,13 +192,13 @@ async function main(): Promise<void> {
   };
   const file = resolve(o.out);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 
   const header = ['backend', 'step (s, median)', 'images/s', `matMul ${o.matmul}³ GFLOP/s`];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`);
-  process.stdout.write([fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n') + '\n');
+  process.stdout.write(`${[fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n')}\n`);
   process.stdout.write(`data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s${fastest ? `, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above` : ''} (${pipeline.source})\n`);
   for (const [k, r] of Object.entries(results)) if ((r as { skipped?: string }).skipped) process.stdout.write(`${k}: skipped: ${(r as { skipped: string }).skipped}\n`);
   if (torch) {

@@ -30,9 +30,9 @@ export class CliConsole {
   /** A line above the bar (or alone when no bar is shown). */
   line(s: string): void {
     if (this.multi && this.tty) {
-      this.multi.log(s + '\n');
+      this.multi.log(`${s}\n`);
       this.multi.update(); // flush now: a buffered line is lost if the bar stops first
-    } else process.stderr.write(s + '\n');
+    } else process.stderr.write(`${s}\n`);
   }
 
   /** Stops the bars; later lines go straight to stderr. */
@@ -46,7 +46,7 @@ export class CliConsole {
   /** A closing line: after the bars have stopped. */
   final(s: string): void {
     this.stop();
-    process.stderr.write(s + '\n');
+    process.stderr.write(`${s}\n`);
   }
 }
 
@@ -64,7 +64,7 @@ export const PHASE_LABEL: Record<RunEventOf<'progress'>['phase'], string> = {
 /** JSON lines on stdout; warnings also on stderr, for the person watching the terminal. */
 export function jsonRenderer(): (e: RunEvent) => void {
   return (e) => {
-    process.stdout.write(JSON.stringify(e) + '\n');
+    process.stdout.write(`${JSON.stringify(e)}\n`);
     if (e.type === 'log' && e.level === 'warn') process.stderr.write(`camd: warning: ${e.message}\n`);
   };
 }

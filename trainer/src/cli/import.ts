@@ -46,7 +46,7 @@ export async function importCommand(file: string, o: ImportCliOptions): Promise<
       store.close();
     }
   }
-  if (o.json) return void process.stdout.write(JSON.stringify({ type: 'import', ...r, run_id: runId, db }) + '\n');
+  if (o.json) return void process.stdout.write(`${JSON.stringify({ type: 'import', ...r, run_id: runId, db })}\n`);
   const m = r.model;
   process.stdout.write(
     `${r.source}: ${r.head ? `a ${r.head.task} classifier (${r.head.names.length} ${r.head.task === 'far' ? 'attributes' : 'classes'}) on the` : `the ${r.which}`} ViT encoder, ${m.embedDim} wide, ${m.depth} deep, ${m.numHeads} heads (preset ${r.preset}), ${m.patchSize}-px patches at ${m.imgSize} px; ${r.tensors} tensors\n` +
@@ -70,7 +70,7 @@ export async function importRunCommand(dir: string, o: ImportRunCliOptions): Pro
   const store = new Store(o.db ? resolve(o.db) : defaultDbPath());
   try {
     const r = await importRun(store, resolve(dir), o.name ? { name: o.name } : {});
-    if (o.json) return void process.stdout.write(JSON.stringify({ type: 'import-run', ...r, db: store.file }) + '\n');
+    if (o.json) return void process.stdout.write(`${JSON.stringify({ type: 'import-run', ...r, db: store.file })}\n`);
     process.stdout.write(
       `${r.updated ? 'updated' : 'imported'}: a ${r.kind} run of ${r.epochs} epoch(s) from ${resolve(dir)} (run ${r.runId})\n` +
         `  metrics by epoch: ${r.metrics.join(', ')}\n` +
@@ -100,6 +100,6 @@ export async function clusterPackCommand(runDir: string, o: ClusterPackCliOption
   const { parseNumber } = await import('./parse.js');
   const gpus = parseNumber('--gpus', o.gpus, 'int');
   const r = await clusterPack(resolve(runDir), resolve(o.out), { ...(gpus !== undefined ? { gpus } : {}), ...(o.preset ? { preset: o.preset as PresetName } : {}), ...(o.copy ? { copy: true } : {}) });
-  if (o.json) return void process.stdout.write(JSON.stringify({ type: 'cluster-pack', ...r }) + '\n');
+  if (o.json) return void process.stdout.write(`${JSON.stringify({ type: 'cluster-pack', ...r })}\n`);
   process.stdout.write(`${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), camd_launch.py, flags.json${r.resume ? `, ${r.resume.file.slice(r.out.length + 1)}` : ''}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box: CAMD_CODE=<checkout of the released code> NUM_GPUS=N sh run.sh; back here: camd import-run output\n`);
 }

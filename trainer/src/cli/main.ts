@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
     .action(async (opts: { json?: boolean }) => {
       const { collectInfo, formatInfo } = await import('./info.js');
       const info = await collectInfo();
-      process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info) + '\n');
+      process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : `${formatInfo(info)}\n`);
     });
 
   program
@@ -278,17 +278,17 @@ function report(e: unknown): number {
   if (e instanceof CommanderError) {
     // commander printed its one line (or the help, or the version)
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-    if (json && e.exitCode !== 0) process.stdout.write(JSON.stringify({ type: 'error', message: e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '), cause: 'usage' }) + '\n');
+    if (json && e.exitCode !== 0) process.stdout.write(`${JSON.stringify({ type: 'error', message: e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '), cause: 'usage' })}\n`);
     return e.exitCode === 0 ? 0 : EXIT_CODE.usage;
   }
   const uf = describeUserFacing(e);
   if (uf) {
-    if (json) process.stdout.write(JSON.stringify({ type: 'error', message: uf.message, cause: uf.kind }) + '\n');
+    if (json) process.stdout.write(`${JSON.stringify({ type: 'error', message: uf.message, cause: uf.kind })}\n`);
     process.stderr.write(`camd: ${uf.message}\n`);
     return EXIT_CODE[uf.kind];
   }
   const msg = e instanceof Error ? e.message : String(e);
-  if (json) process.stdout.write(JSON.stringify({ type: 'error', message: `internal error: ${msg}`, cause: 'internal' }) + '\n');
+  if (json) process.stdout.write(`${JSON.stringify({ type: 'error', message: `internal error: ${msg}`, cause: 'internal' })}\n`);
   process.stderr.write(`camd: internal error (a bug; please report it with this text): ${e instanceof Error ? (e.stack ?? msg) : msg}\n`);
   return EXIT_CODE.internal;
 }

@@ -59,7 +59,7 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
   const stop = stopOnSignals('nothing is saved');
   try {
     const r = await runPredict(spec, o.json ? jsonRenderer() : progress(con), stop.signal);
-    if (o.json) process.stdout.write(JSON.stringify({ type: 'done', kind: 'predict', images: r.images, run_id: r.runId, schema_id: r.schemaId, seconds: r.seconds }) + '\n');
+    if (o.json) process.stdout.write(`${JSON.stringify({ type: 'done', kind: 'predict', images: r.images, run_id: r.runId, schema_id: r.schemaId, seconds: r.seconds })}\n`);
     else con.final(stop.signal.aborted ? 'stopped: nothing saved' : `predictions of run ${r.runId} on ${r.images} face(s) saved for labelling (${r.seconds.toFixed(1)} s)`);
   } finally {
     con.stop();
@@ -83,7 +83,7 @@ export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> 
   const stop = stopOnSignals('no curve');
   try {
     const r = await runLabelCurve(spec, o.json ? jsonRenderer() : progress(con), stop.signal);
-    if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else {
       con.stop();
       for (const p of r.points) process.stdout.write(`${String(p.labels).padStart(7)} training labels: ${r.metric} ${p.value.toFixed(3)}\n`);

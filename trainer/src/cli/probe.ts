@@ -63,7 +63,7 @@ export async function probeCommand(o: ProbeCliOptions): Promise<void> {
     );
     con.stop();
     if (o.json) {
-      process.stdout.write(JSON.stringify({ type: 'probe', ...r }) + '\n');
+      process.stdout.write(`${JSON.stringify({ type: 'probe', ...r })}\n`);
       return;
     }
     const metric = r.rows[0]?.metric === 'mean_acc' ? 'mean accuracy' : 'top-1 accuracy';
@@ -73,7 +73,7 @@ export async function probeCommand(o: ProbeCliOptions): Promise<void> {
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
     process.stdout.write(`${r.task === 'far' ? `${r.classes} attributes` : `${r.classes} classes`}, ${metric}; ${r.split}\n`);
-    process.stdout.write([line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n') + '\n');
+    process.stdout.write(`${[line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n')}\n`);
     if (rows.some((x) => x[1]!.includes('±'))) process.stdout.write('± the standard deviation of the folds\' accuracies (fold-to-fold spread)\n');
   } finally {
     con.stop();

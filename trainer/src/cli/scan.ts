@@ -41,11 +41,11 @@ export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void>
     con.stop();
     if (r.images === 0) {
       const why = r.bad.length ? `; ${r.bad.length} file(s) could not be read, e.g. ${r.bad[0]!.path}: ${r.bad[0]!.reason}` : '';
-      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+      if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
       throw new UserError(`no readable image in ${dir}${why}`);
     }
     if (o.json) {
-      process.stdout.write(JSON.stringify(r) + '\n');
+      process.stdout.write(`${JSON.stringify(r)}\n`);
       return;
     }
     const lines = [
@@ -55,7 +55,7 @@ export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void>
       ...r.bad.map((b) => `  unreadable: ${b.path}: ${b.reason}`),
       `  index: ${r.db}`,
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     con.stop();
     stop.dispose();
@@ -81,7 +81,7 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
   try {
     const r = await scanFaces(spec, (e) => {
       if (o.json) {
-        if (e.type === 'progress') process.stdout.write(JSON.stringify(e) + '\n'); // the app's job bar
+        if (e.type === 'progress') process.stdout.write(`${JSON.stringify(e)}\n`); // the app's job bar
         return;
       }
       if (e.type !== 'progress' || !con.tty) return;
@@ -94,7 +94,7 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
     }, stop.signal);
     con.stop();
     if (o.json) {
-      process.stdout.write(JSON.stringify(r) + '\n');
+      process.stdout.write(`${JSON.stringify(r)}\n`);
       if (r.derived.images === 0) throw new UserError(`no face kept in ${dir} (${r.faces.found} found)`);
       return;
     }
@@ -111,7 +111,7 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
       `  pre-train on them: camd pretrain --data ${shellQuote(r.derived.root)}${o.db ? ` --db ${shellQuote(resolve(o.db))}` : ''}`,
       `  index: ${r.db}`,
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
     if (r.derived.images === 0) throw new UserError(`no face kept in ${dir} (${f.found} found; see the counts above)`);
   } finally {
     con.stop();

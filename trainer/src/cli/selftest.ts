@@ -49,7 +49,7 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   } catch (e) {
     throw new UserError(e instanceof Error ? e.message : String(e));
   }
-  const log = (s: string) => (o.json ? undefined : process.stdout.write(s + '\n'));
+  const log = (s: string) => (o.json ? undefined : process.stdout.write(`${s}\n`));
   log(`backend: ${sel.backend} (${sel.package})`);
   for (const s of sel.skipped) log(`  skipped ${s}`);
   let cfg;
@@ -83,6 +83,6 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   disposeBatch(b);
   trainer.dispose();
   const leaked = tf.memory().numTensors;
-  if (o.json) process.stdout.write(JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, imgSize: cfg.model.imgSize, batch, recompute, steps: results, liveTensors: leaked }) + '\n');
+  if (o.json) process.stdout.write(`${JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, imgSize: cfg.model.imgSize, batch, recompute, steps: results, liveTensors: leaked })}\n`);
   else log(`ok: ${steps} CAMD training step(s) of preset ${o.preset} on ${sel.backend}`);
 }

@@ -34,7 +34,7 @@ function recordOrphaned(kind: 'pretrain' | 'finetune' | 'eval', spec: unknown, r
   try {
     store = new Store(typeof db === 'string' ? db : defaultDbPath());
     const row = store.run(runId);
-    if (!row || row.status !== 'stopped') return;
+    if (row?.status !== 'stopped') return;
     const kept = kind === 'pretrain' ? `it stopped at step ${row.last_step ?? 0} with a checkpoint: resume it to go on` : kind === 'finetune' ? `it stopped at step ${row.last_step ?? 0}; its model then is kept (last.safetensors)` : 'its evaluation stopped before the end';
     store.updateRun(runId, { status: 'interrupted', error: `${why}; ${kept}` });
   } catch (e) {
@@ -48,7 +48,7 @@ function send(m: WorkerMessage): void {
   if (readerGone) return;
   const r = WorkerMessage.safeParse(m);
   const out = r.success ? m : ({ type: 'error', cause: 'internal', message: `internal error: an invalid worker message (${r.error.issues[0]!.message})` } as WorkerMessage);
-  process.stdout.write(JSON.stringify(out) + '\n');
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 export async function workerCommand(): Promise<void> {

@@ -175,11 +175,11 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
       const parentRunId = encoder?.runId && store.run(encoder.runId) ? encoder.runId : null;
       if (store.run(runId)) store.updateRun(runId, { config: JSON.stringify(config), dataset_id: ds.datasetId, parent_run_id: parentRunId, out_dir: outDir, total_steps: epochs * plan.stepsPerEpoch }); // queued by the app
       else store.createRun({ id: runId, kind: 'finetune', datasetId: ds.datasetId, parentRunId, config, seed, outDir, totalSteps: epochs * plan.stepsPerEpoch });
-      writeFileAtomic(join(outDir, 'finetune.json'), Buffer.from(JSON.stringify({ format: 'camd-finetune', version: 1, run_id: runId, db: dbPath, config, created_at: new Date().toISOString() }, null, 2) + '\n'));
+      writeFileAtomic(join(outDir, 'finetune.json'), Buffer.from(`${JSON.stringify({ format: 'camd-finetune', version: 1, run_id: runId, db: dbPath, config, created_at: new Date().toISOString() }, null, 2)}\n`));
       store.claimRun(runId, currentProcess(), { backend: sel.backend, backend_detail: JSON.stringify({ package: sel.package, skipped: sel.skipped, details: sel.reports.find((r) => r.loaded && r.backend === sel.backend)?.details ?? {} }), started_at: new Date().toISOString() });
       const eventsFile = join(outDir, 'events.jsonl');
       const send: EventSink = (e) => {
-        if (e.type !== 'progress') appendFileSync(eventsFile, JSON.stringify(e) + '\n');
+        if (e.type !== 'progress') appendFileSync(eventsFile, `${JSON.stringify(e)}\n`);
         emit(e);
       };
       const ctx: FinetuneContext = { task, names: ds.set.names, model, S, train, val, test, datasetId: ds.datasetId, cache, clf, opt, vars, lrScale, linearProbe, aug, epochs, batch, stepsPerEpoch: plan.stepsPerEpoch, lr0, warmup, minLr, seed, normalisation, store, runId, outDir, send, signal, step: 0 };
@@ -202,7 +202,7 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
       const offHardExit = onHardExit((reason) => {
         const msg = `quit at once (${reason}) after step ${ctx.step}; nothing was written for the unfinished epoch`;
         st.updateRun(runId, { status: 'interrupted', error: msg, finished_at: new Date().toISOString(), last_step: ctx.step });
-        appendFileSync(eventsFile, JSON.stringify({ type: 'error', message: msg, cause: 'io' }) + '\n');
+        appendFileSync(eventsFile, `${JSON.stringify({ type: 'error', message: msg, cause: 'io' })}\n`);
         lock.release();
       });
       try {
@@ -216,7 +216,7 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
         const uf = describeUserFacing(e);
         const msg = uf ? `${uf.message} (at step ${ctx.step})` : `internal error at step ${ctx.step}: ${(e as Error).message}`;
         store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString(), last_step: ctx.step });
-        appendFileSync(eventsFile, JSON.stringify({ type: 'error', message: msg, cause: uf?.kind ?? 'internal' }) + '\n');
+        appendFileSync(eventsFile, `${JSON.stringify({ type: 'error', message: msg, cause: uf?.kind ?? 'internal' })}\n`);
         if (!uf) throw e;
         throw new CamdError(uf.kind === 'disk-full' ? 'disk-full' : 'io', msg);
       } finally {

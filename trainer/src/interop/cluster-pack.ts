@@ -142,6 +142,6 @@ torchrun --nproc_per_node=\${NUM_GPUS:-${gpus}} camd_launch.py ${resume ? `--cam
     ${line}
 `;
   writeFileSync(join(out, 'run.sh'), sh, { mode: 0o755 });
-  writeFileSync(join(out, 'flags.json'), JSON.stringify({ from: runDir, images: list.images.length, flags, resume, notes }, null, 2) + '\n');
+  writeFileSync(join(out, 'flags.json'), `${JSON.stringify({ from: runDir, images: list.images.length, flags, resume, notes }, null, 2)}\n`);
   return { out, images: list.images.length, model: flags.model as string, flags, resume, notes };
 }

@@ -147,7 +147,7 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
   };
   const global = (module: string, name: string): unknown => {
     const key = `${module}.${name}`;
-    const g = Object.prototype.hasOwnProperty.call(o.globals, key) ? o.globals[key] : undefined;
+    const g = Object.hasOwn(o.globals, key) ? o.globals[key] : undefined;
     if (!g) throw new PickleRefused(`the file refers to the Python object ${key}, which a checkpoint has no need of: refused (nothing was run)`);
     return 'value' in g ? g.value : { __global: key, ...g };
   };

@@ -74,13 +74,13 @@ class Writer {
     this.byte(0x74); // TUPLE
   }
   value(v: PickleValue): void {
-    if (v === null) return this.byte(0x4e);
-    if (v === true) return this.byte(0x88);
-    if (v === false) return this.byte(0x89);
-    if (typeof v === 'number') return this.int(v);
-    if (typeof v === 'string') return this.str(v);
-    if (isTensor(v)) return this.tensor(v.shape, v.data, 'FloatStorage');
-    if (isInt64(v)) return this.tensor(v.shape, BigInt64Array.from(v.int64.map((x) => BigInt(x))), 'LongStorage');
+    if (v === null) return void this.byte(0x4e);
+    if (v === true) return void this.byte(0x88);
+    if (v === false) return void this.byte(0x89);
+    if (typeof v === 'number') return void this.int(v);
+    if (typeof v === 'string') return void this.str(v);
+    if (isTensor(v)) return void this.tensor(v.shape, v.data, 'FloatStorage');
+    if (isInt64(v)) return void this.tensor(v.shape, BigInt64Array.from(v.int64.map((x) => BigInt(x))), 'LongStorage');
     if (Array.isArray(v)) {
       this.byte(0x5d); // EMPTY_LIST
       if (v.length) {

@@ -87,7 +87,7 @@ export function exportCsv(db: Database.Database, schemaId: number, use: LabelUse
   for (const it of r.items) lines.push([it.rel_path, ...(r.task === 'far' ? it.labels.map(String) : [r.names[it.labels[0]!]!]), it.split ?? 'train'].map(csvField).join(','));
   const left = leftOutNote(r);
   if (left) notes.push(left);
-  return { text: lines.join('\n') + '\n', rows: r.items.length, notes };
+  return { text: `${lines.join('\n')}\n`, rows: r.items.length, notes };
 }
 
 /** Every annotation with who, when and from where; numbers and points included. */
@@ -107,7 +107,7 @@ export function exportFullCsv(db: Database.Database, schemaId: number): Exported
     const value = r.slot === 0 ? (f?.name ?? `class ${r.value}`) : String(r.value);
     lines.push([r.rel_path, field, r.slot === 0 ? 'class' : (f?.kind ?? ''), value, r.y === null ? '' : String(r.y), r.labeller, r.source, r.run_id ?? '', r.at, r.split ?? '', f?.deleted_at ? 'yes' : ''].map(csvField).join(','));
   }
-  return { text: lines.join('\n') + '\n', rows: rows.length, notes: [] };
+  return { text: `${lines.join('\n')}\n`, rows: rows.length, notes: [] };
 }
 
 /**

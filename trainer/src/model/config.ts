@@ -199,7 +199,7 @@ export function parseConfig(raw: unknown): CamdConfig {
   const r = CamdConfigSchema.safeParse(raw);
   if (!r.success) {
     const first = r.error.issues[0];
-    const where = first && first.path.length ? first.path.join('.') + ': ' : '';
+    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
     throw new Error(`invalid CAMD configuration: ${where}${first?.message ?? 'unknown error'}`);
   }
   return r.data;

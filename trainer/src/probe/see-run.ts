@@ -52,7 +52,7 @@ export async function runSee(spec: SeeSpec, emit: EventSink): Promise<SeeResult>
     writeFileAtomic(pred, await heatPng(v, v.cosine, { lo: -1, hi: 1, outline: true }));
     writeFileAtomic(att, await heatPng(v, v.attention, { lo: 0, hi: Math.max(...v.attention) }));
     const json = join(spec.out, 'face.json');
-    writeFileAtomic(json, Buffer.from(JSON.stringify({ ...v, face: undefined }) + '\n'));
+    writeFileAtomic(json, Buffer.from(`${JSON.stringify({ ...v, face: undefined })}\n`));
     return { files: [pred, att, json], face: { meanCosineMasked: v.meanCosineMasked, meanCosineVisible: v.meanCosineVisible, grid: v.grid, masked: v.mask.filter((m) => m).length, step: v.step } };
   }
   let enc;
@@ -87,7 +87,7 @@ export async function runSee(spec: SeeSpec, emit: EventSink): Promise<SeeResult>
     const json = join(spec.out, 'projection.json');
     writeFileAtomic(png, await projectionPng(points, thumbs, t));
     const labels = [...new Set(points.map((p) => p.label).filter((l): l is string => l !== null))].sort();
-    writeFileAtomic(json, Buffer.from(JSON.stringify({ explained, labels, points }) + '\n'));
+    writeFileAtomic(json, Buffer.from(`${JSON.stringify({ explained, labels, points })}\n`));
     return { files: [png, json], projection: { points: points.length, explained, labels } };
   } finally {
     store.close();

@@ -105,11 +105,11 @@ export class RunFolder {
   }
 
   writeJson(file: string, value: unknown): void {
-    writeFileAtomic(file, Buffer.from(JSON.stringify(value, null, 2) + '\n'));
+    writeFileAtomic(file, Buffer.from(`${JSON.stringify(value, null, 2)}\n`));
   }
 
   appendEvent(e: unknown): void {
-    appendFileSync(this.eventsFile, JSON.stringify(e) + '\n');
+    appendFileSync(this.eventsFile, `${JSON.stringify(e)}\n`);
   }
 
   /** Checkpoints, newest first. */

@@ -59,7 +59,7 @@ export class FolderLock {
     try {
       db.pragma('locking_mode = EXCLUSIVE');
       // the first write in exclusive mode takes the exclusive file lock and keeps it until close
-      db.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER, since TEXT); DELETE FROM holder; INSERT INTO holder VALUES (' + process.pid + ", datetime('now')); COMMIT;");
+      db.exec(`BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER, since TEXT); DELETE FROM holder; INSERT INTO holder VALUES (${process.pid}, datetime('now')); COMMIT;`);
     } catch (e) {
       db.close();
       const code = (e as { code?: string }).code ?? '';
@@ -73,7 +73,7 @@ export class FolderLock {
     const me = currentProcess();
     const prev = FolderLock.holder(dir);
     try {
-      writeFileAtomic(FolderLock.infoFile(dir), Buffer.from(JSON.stringify({ pid: me.pid, host: me.host, start: me.start, command, since: new Date().toISOString() }) + '\n'));
+      writeFileAtomic(FolderLock.infoFile(dir), Buffer.from(`${JSON.stringify({ pid: me.pid, host: me.host, start: me.start, command, since: new Date().toISOString() })}\n`));
     } catch (e) {
       db.close();
       throw e;

@@ -32,7 +32,7 @@ export interface WasmBackendInternals {
 
 export function asWasm(backend: unknown): WasmBackendInternals {
   const b = backend as Partial<WasmBackendInternals>;
-  if (!b || !b.wasm || !b.dataIdMap || typeof b.makeOutput !== 'function') {
+  if (!b?.wasm || !b.dataIdMap || typeof b.makeOutput !== 'function') {
     throw new Error('wasm kernels: backend is not tfjs-backend-wasm (internals missing)');
   }
   return b as WasmBackendInternals;
