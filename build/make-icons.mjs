@@ -10,5 +10,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const svg = join(here, 'icon.svg');
 await sharp(svg, { density: 288 }).resize(1024, 1024).png().toFile(join(here, 'icon.png'));
 mkdirSync(join(here, 'icons'), { recursive: true });
-for (const n of [16, 32, 48, 64, 128, 256, 512]) await sharp(svg, { density: 288 }).resize(n, n).png().toFile(join(here, 'icons', `${n}x${n}.png`));
+for (const n of [16, 32, 48, 64, 128, 256, 512])
+  await sharp(svg, { density: 288 })
+    .resize(n, n)
+    .png()
+    .toFile(join(here, 'icons', `${n}x${n}.png`));
 console.log(`icons written under ${here}`);

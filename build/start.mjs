@@ -19,7 +19,9 @@ try {
   // electron (a dev dependency) is not installed at all
 }
 if (!binary) {
-  process.stderr.write('camd-studio: the Electron binary is not installed (npm run setup skips its download); on a machine with network access run `node node_modules/electron/install.js` once, then `npm start` — or use the app in a browser now: `npm run web` (docs/desktop.md)\n');
+  process.stderr.write(
+    'camd-studio: the Electron binary is not installed (npm run setup skips its download); on a machine with network access run `node node_modules/electron/install.js` once, then `npm start` — or use the app in a browser now: `npm run web` (docs/desktop.md)\n',
+  );
   process.exit(1);
 }
 const child = spawn(binary, [root, ...process.argv.slice(2)], { stdio: 'inherit' });

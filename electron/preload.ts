@@ -17,12 +17,14 @@ ipcRenderer.on(CHANNELS.event, (_e, id: unknown, data: unknown) => {
 });
 
 function op(name: BridgeOpName) {
-  return (params?: unknown): Promise<Envelope> => ipcRenderer.invoke(CHANNELS.call, name, params ?? {}) as Promise<Envelope>;
+  return (params?: unknown): Promise<Envelope> =>
+    ipcRenderer.invoke(CHANNELS.call, name, params ?? {}) as Promise<Envelope>;
 }
 
 function topic(name: BridgeTopicName) {
   return async (params: unknown, onEvent: (data: unknown) => void): Promise<Envelope<{ id: number }>> => {
-    if (typeof onEvent !== 'function') return { error: { message: `${name}: a listener function is required`, cause: 'usage' } };
+    if (typeof onEvent !== 'function')
+      return { error: { message: `${name}: a listener function is required`, cause: 'usage' } };
     const id = nextId++;
     // listening before asking: an event sent right after the subscription is not lost
     listeners.set(id, onEvent);

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     .name('npm run web --')
     .description('CAMD Studio in a browser, on 127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', '0')
-    .option('--data-dir <dir>', 'the data folder (default $CAMD_DATA_DIR, else the CLI\'s: $CAMD_HOME or ~/.camd)')
+    .option('--data-dir <dir>', "the data folder (default $CAMD_DATA_DIR, else the CLI's: $CAMD_HOME or ~/.camd)")
     .exitOverride()
     .configureOutput({ outputError: (s, w) => w(`camd web: ${s.replace(/^error: /, '')}`) });
   program.parse(process.argv);
@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const close = async () => {
     if (closing) process.exit(130);
     closing = true;
-    process.stderr.write('camd web: pausing the running run (checkpoint) and closing; press Ctrl-C again to quit at once\n');
+    process.stderr.write(
+      'camd web: pausing the running run (checkpoint) and closing; press Ctrl-C again to quit at once\n',
+    );
     await host.close();
     await app.close();
     process.exit(0);

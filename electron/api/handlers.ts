@@ -112,16 +112,24 @@ function invalid(what: string, err: z.ZodError): ApiFailure {
     return new ApiFailure({ message: d.message, cause: d.kind, ...(d.field ? { field: d.field } : {}) });
   }
   const path = i.path.join('.');
-  if (i.code === 'unrecognized_keys') return new ApiFailure({ message: `${what}: unknown field(s) ${(i as { keys: string[] }).keys.map((k) => `'${k}'`).join(', ')}`, cause: 'usage' });
-  return new ApiFailure({ message: `${what}: ${path ? `${path}: ` : ''}${i.message}`, cause: 'usage', ...(path ? { field: path } : {}) });
+  if (i.code === 'unrecognized_keys')
+    return new ApiFailure({
+      message: `${what}: unknown field(s) ${(i as { keys: string[] }).keys.map((k) => `'${k}'`).join(', ')}`,
+      cause: 'usage',
+    });
+  return new ApiFailure({
+    message: `${what}: ${path ? `${path}: ` : ''}${i.message}`,
+    cause: 'usage',
+    ...(path ? { field: path } : {}),
+  });
 }
 
 export function isOp(name: string): name is OpName {
-  return  Object.hasOwn(OPS, name);
+  return Object.hasOwn(OPS, name);
 }
 
 export function isTopic(name: string): name is TopicName {
-  return  Object.hasOwn(TOPICS, name);
+  return Object.hasOwn(TOPICS, name);
 }
 
 /** Runs one operation: validated parameters in, a result the contract allows out; ApiFailure otherwise. */
@@ -137,7 +145,11 @@ export async function call(table: Handlers, op: string, params: unknown): Promis
     throw new ApiFailure(toApiError(e));
   }
   const r = spec.result.safeParse(result);
-  if (!r.success) throw new ApiFailure({ message: `internal error: ${op} answered outside the contract (${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message})`, cause: 'internal' });
+  if (!r.success)
+    throw new ApiFailure({
+      message: `internal error: ${op} answered outside the contract (${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message})`,
+      cause: 'internal',
+    });
   return r.data;
 }
 
@@ -155,7 +167,9 @@ export function subscribe(app: App, topic: string, params: unknown, send: (data:
       const { runs, names } = p.data as { runs: string[]; names?: string[] };
       return app.bus.on('metrics', (e) => {
         if (!runs.includes(e.run)) return;
-        const values = names ? Object.fromEntries(Object.entries(e.values).filter(([k]) => names.includes(k))) : e.values;
+        const values = names
+          ? Object.fromEntries(Object.entries(e.values).filter(([k]) => names.includes(k)))
+          : e.values;
         send({ ...e, values });
       });
     }

@@ -17,7 +17,12 @@ export interface CamdBridge {
   /** `ops['runs.list'](params)`: one operation of the contract (params checked by the main process). */
   readonly ops: { readonly [K in BridgeOpName]: (params?: unknown) => Promise<Envelope> };
   /** `topics.run(params, onEvent)`: a subscription; its id ends it with `unsubscribe`. */
-  readonly topics: { readonly [K in BridgeTopicName]: (params: unknown, onEvent: (data: unknown) => void) => Promise<Envelope<{ id: number }>> };
+  readonly topics: {
+    readonly [K in BridgeTopicName]: (
+      params: unknown,
+      onEvent: (data: unknown) => void,
+    ) => Promise<Envelope<{ id: number }>>;
+  };
   unsubscribe(id: number): void;
   /** The path of a dropped file or folder (Electron's webUtils.getPathForFile); '' when it has none. */
   pathForFile(file: File): string;

@@ -4,7 +4,16 @@
  * through the preload in the app (the shell's). No Node and no DOM import: fetch and a WebSocket
  * constructor are handed in.
  */
-import type { ApiError, OpName, OpParams, OpResult, ServerMessage, TopicEvent, TopicName, TopicParams } from './contract.js';
+import type {
+  ApiError,
+  OpName,
+  OpParams,
+  OpResult,
+  ServerMessage,
+  TopicEvent,
+  TopicName,
+  TopicParams,
+} from './contract.js';
 
 export interface Transport {
   call(op: string, params: unknown): Promise<unknown>;
@@ -28,7 +37,11 @@ export class ApiClient {
     return this.transport.call(op, params) as Promise<OpResult<K>>;
   }
 
-  subscribe<K extends TopicName>(topic: K, params: TopicParams<K>, listener: (e: TopicEvent<K>) => void): Promise<() => void> {
+  subscribe<K extends TopicName>(
+    topic: K,
+    params: TopicParams<K>,
+    listener: (e: TopicEvent<K>) => void,
+  ): Promise<() => void> {
     return this.transport.subscribe(topic, params, listener as (d: unknown) => void);
   }
 
@@ -37,14 +50,26 @@ export class ApiClient {
   }
 }
 
-type FetchFn = (url: string, init: { method: string; headers: Record<string, string>; body: string; credentials?: 'same-origin' }) => Promise<{ status: number; json(): Promise<unknown> }>;
+type FetchFn = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; credentials?: 'same-origin' },
+) => Promise<{ status: number; json(): Promise<unknown> }>;
 
 /** Operations as POST /api/<op> (the page's cookie carries the token; other clients pass it). */
-export function httpCalls(base: string, fetchFn: FetchFn, token?: string): (op: string, params: unknown) => Promise<unknown> {
+export function httpCalls(
+  base: string,
+  fetchFn: FetchFn,
+  token?: string,
+): (op: string, params: unknown) => Promise<unknown> {
   return async (op, params) => {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (token) headers['Authorization'] = `Bearer ${token}`;
-    const res = await fetchFn(`${base}/api/${op}`, { method: 'POST', headers, body: JSON.stringify(params ?? {}), credentials: 'same-origin' });
+    const res = await fetchFn(`${base}/api/${op}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(params ?? {}),
+      credentials: 'same-origin',
+    });
     const body = (await res.json()) as { error?: ApiError };
     if (res.status !== 200) throw new ApiCallError(body.error ?? { message: `HTTP ${res.status}`, cause: 'internal' });
     return body;
@@ -65,7 +90,12 @@ interface SocketLike {
  * Calls and subscriptions over one WebSocket (/api/ws). Calls may also go over HTTP (`calls`);
  * subscriptions always use the socket.
  */
-export function webSocketTransport(wsUrl: string, WebSocketCtor: new (url: string) => SocketLike, calls?: (op: string, params: unknown) => Promise<unknown>, hooks: { onOpen?: () => void; onClose?: () => void } = {}): Transport {
+export function webSocketTransport(
+  wsUrl: string,
+  WebSocketCtor: new (url: string) => SocketLike,
+  calls?: (op: string, params: unknown) => Promise<unknown>,
+  hooks: { onOpen?: () => void; onClose?: () => void } = {},
+): Transport {
   const ws = new WebSocketCtor(wsUrl);
   let next = 1;
   const pending = new Map<number, { res: (v: unknown) => void; rej: (e: unknown) => void }>();
@@ -75,7 +105,13 @@ export function webSocketTransport(wsUrl: string, WebSocketCtor: new (url: strin
       res();
       hooks.onOpen?.();
     };
-    ws.onerror = (e) => rej(new ApiCallError({ message: `cannot connect to ${wsUrl}: ${String((e as { message?: string }).message ?? 'refused')}`, cause: 'unauthorized' }));
+    ws.onerror = (e) =>
+      rej(
+        new ApiCallError({
+          message: `cannot connect to ${wsUrl}: ${String((e as { message?: string }).message ?? 'refused')}`,
+          cause: 'unauthorized',
+        }),
+      );
   });
   ws.onmessage = (ev) => {
     const m = JSON.parse(String(ev.data)) as ServerMessage;
@@ -88,7 +124,8 @@ export function webSocketTransport(wsUrl: string, WebSocketCtor: new (url: strin
     }
   };
   ws.onclose = () => {
-    for (const p of pending.values()) p.rej(new ApiCallError({ message: 'the connection to CAMD Studio was closed', cause: 'io' }));
+    for (const p of pending.values())
+      p.rej(new ApiCallError({ message: 'the connection to CAMD Studio was closed', cause: 'io' }));
     pending.clear();
     hooks.onClose?.();
   };

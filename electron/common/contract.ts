@@ -10,12 +10,22 @@
  * trainer's causes: { error: { message, cause, field? } }.
  */
 import { z } from 'zod';
-import { ERROR_CAUSES, FaceScanSpec, FinetuneFields, PRESET_NAMES, PretrainSpec, RunEvent } from 'camd-studio/trainer/protocol';
+import {
+  ERROR_CAUSES,
+  FaceScanSpec,
+  FinetuneFields,
+  PRESET_NAMES,
+  PretrainSpec,
+  RunEvent,
+} from 'camd-studio/trainer/protocol';
 import type { OP_NAMES, TOPIC_NAMES } from './names.js';
 
 const Id = z.number().int().positive();
 /** A path as the renderer sends it: no NUL byte (no file system has one; Node would throw on it). */
-const PathText = z.string().max(4096).refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte');
+const PathText = z
+  .string()
+  .max(4096)
+  .refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte');
 const RunId = z.string().min(1).max(64);
 const Iso = z.string();
 
@@ -92,7 +102,10 @@ export const ImageQuery = z
     status: z.enum(['ok', 'bad']).optional(),
     labelled: z.boolean().optional(),
     /** Images with this label (task, name and value). */
-    label: z.object({ task: z.string().max(64), name: z.string().max(256), value: z.number() }).strict().optional(),
+    label: z
+      .object({ task: z.string().max(64), name: z.string().max(256), value: z.number() })
+      .strict()
+      .optional(),
     /** Images under this folder (a '/'-separated path relative to the dataset root). */
     folder: PathText.optional(),
     /** A substring of the relative path. */
@@ -109,7 +122,14 @@ export const DatasetStats = z.object({
   /** Top-level folders and their readable image counts ('' = the root itself). */
   folders: z.array(z.object({ folder: z.string(), count: z.number().int() })),
   /** Labels by task and name: counts per value, and per split. */
-  labels: z.array(z.object({ task: z.string(), name: z.string(), values: z.record(z.string(), z.number().int()), splits: z.record(z.string(), z.number().int()) })),
+  labels: z.array(
+    z.object({
+      task: z.string(),
+      name: z.string(),
+      values: z.record(z.string(), z.number().int()),
+      splits: z.record(z.string(), z.number().int()),
+    }),
+  ),
 });
 export type DatasetStats = z.infer<typeof DatasetStats>;
 
@@ -159,7 +179,18 @@ export type MaskPreviewResult = z.infer<typeof MaskPreviewResult>;
 
 // ---- runs ----
 
-export const RUN_STATES = ['created', 'queued', 'running', 'pausing', 'paused', 'stopping', 'stopped', 'interrupted', 'done', 'failed'] as const;
+export const RUN_STATES = [
+  'created',
+  'queued',
+  'running',
+  'pausing',
+  'paused',
+  'stopping',
+  'stopped',
+  'interrupted',
+  'done',
+  'failed',
+] as const;
 export const RunState = z.enum(RUN_STATES);
 
 export const Run = z.object({
@@ -181,7 +212,15 @@ export const Run = z.object({
   key: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
   /** The run's headline number: the last loss of a pre-training, the selected test value of a fine-tuning. */
   /** The headline number; for an accuracy, its baselines (always the most common answer; chance) and the one answer the model gives to every face, if it gives one. */
-  metric: z.object({ name: z.string(), value: z.number(), majority: z.number().nullable().optional(), chance: z.number().nullable().optional(), one_answer: z.string().nullable().optional() }).nullable(),
+  metric: z
+    .object({
+      name: z.string(),
+      value: z.number(),
+      majority: z.number().nullable().optional(),
+      chance: z.number().nullable().optional(),
+      one_answer: z.string().nullable().optional(),
+    })
+    .nullable(),
 });
 export type Run = z.infer<typeof Run>;
 
@@ -198,7 +237,16 @@ export const RunDetail = Run.extend({
 export type RunDetail = z.infer<typeof RunDetail>;
 
 /** The settings of a new pre-training run: the trainer's spec fields, less the paths (the app's) and the stop step. */
-export const PretrainSettings = PretrainSpec.omit({ runId: true, out: true, resume: true, data: true, db: true, stopAt: true, continueFrom: true, init: true });
+export const PretrainSettings = PretrainSpec.omit({
+  runId: true,
+  out: true,
+  resume: true,
+  data: true,
+  db: true,
+  stopAt: true,
+  continueFrom: true,
+  init: true,
+});
 
 /** What a pre-training run's model sees on one face of its dataset (`camd see --image`). */
 export const SeeFace = z.object({
@@ -243,7 +291,13 @@ export const ImportedRun = z.object({
 export type ImportedRun = z.infer<typeof ImportedRun>;
 
 /** The settings of a new fine-tuning run: the trainer's fields, the encoder named by a checkpoint of the store (or none). */
-export const FinetuneSettings = FinetuneFields.omit({ runId: true, out: true, db: true, data: true, init: true }).extend({
+export const FinetuneSettings = FinetuneFields.omit({
+  runId: true,
+  out: true,
+  db: true,
+  data: true,
+  init: true,
+}).extend({
   init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]),
 });
 
@@ -257,8 +311,25 @@ export const StartFrom = z.object({ run: RunId, mode: z.enum(['continue', 'init'
 export type StartFrom = z.infer<typeof StartFrom>;
 
 export const CreateRun = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('pretrain'), name: z.string().max(200).optional(), dataset: Id, settings: PretrainSettings, from: StartFrom.optional(), start: z.boolean().default(true) }).strict(),
-  z.object({ kind: z.literal('finetune'), name: z.string().max(200).optional(), dataset: Id, settings: FinetuneSettings, start: z.boolean().default(true) }).strict(),
+  z
+    .object({
+      kind: z.literal('pretrain'),
+      name: z.string().max(200).optional(),
+      dataset: Id,
+      settings: PretrainSettings,
+      from: StartFrom.optional(),
+      start: z.boolean().default(true),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('finetune'),
+      name: z.string().max(200).optional(),
+      dataset: Id,
+      settings: FinetuneSettings,
+      start: z.boolean().default(true),
+    })
+    .strict(),
 ]);
 export type CreateRun = z.input<typeof CreateRun>;
 
@@ -338,7 +409,13 @@ export const Estimate = z.object({
   measuredSteps: z.number().int(),
 });
 
-export const DiskPart = z.object({ part: z.string(), path: z.string(), bytes: z.number(), files: z.number().int(), cleanable: z.boolean() });
+export const DiskPart = z.object({
+  part: z.string(),
+  path: z.string(),
+  bytes: z.number(),
+  files: z.number().int(),
+  cleanable: z.boolean(),
+});
 
 export const SystemInfo = z.object({
   version: z.string(),
@@ -395,7 +472,20 @@ export const NewLabelSchema = z
     template: z.enum(['celeba40', 'rafdb7', 'ferplus8']).optional(),
     task: z.enum(['far', 'fer']).optional(),
     names: z.array(FieldName).min(1).max(200).optional(),
-    extras: z.array(z.object({ kind: z.enum(['number', 'point']), name: FieldName, min: z.number().optional(), max: z.number().optional(), unit: z.string().max(20).optional() }).strict()).max(50).optional(),
+    extras: z
+      .array(
+        z
+          .object({
+            kind: z.enum(['number', 'point']),
+            name: FieldName,
+            min: z.number().optional(),
+            max: z.number().optional(),
+            unit: z.string().max(20).optional(),
+          })
+          .strict(),
+      )
+      .max(50)
+      .optional(),
   })
   .strict();
 
@@ -430,7 +520,14 @@ export const LabelWrite = z
     images: z.array(Id).min(1).max(10_000),
     labeller: Labeller,
     /** slot 0: the class of a class schema (value: the class's field id); else a field id. value null: remove. */
-    changes: z.array(z.object({ slot: z.number().int().min(0), value: z.number().nullable(), y: z.number().nullable().optional() }).strict()).min(1).max(500),
+    changes: z
+      .array(
+        z
+          .object({ slot: z.number().int().min(0), value: z.number().nullable(), y: z.number().nullable().optional() })
+          .strict(),
+      )
+      .min(1)
+      .max(500),
     /** 'accepted': a model's prediction taken as it is; `run` says whose. */
     source: z.enum(['human', 'accepted']).default('human'),
     run: RunId.optional(),
@@ -439,14 +536,27 @@ export const LabelWrite = z
 export type LabelWrite = z.input<typeof LabelWrite>;
 
 const UndoState = z.object({ canUndo: z.boolean(), canRedo: z.boolean() });
-export const UndoOutcome = UndoState.extend({ undone: z.object({ batch: z.number().int(), images: z.array(Id), changes: z.number().int() }).nullable() });
+export const UndoOutcome = UndoState.extend({
+  undone: z.object({ batch: z.number().int(), images: z.array(Id), changes: z.number().int() }).nullable(),
+});
 
-export const QUEUE_FILTERS = ['all', 'unlabelled', 'labelled', 'not-mine', 'disagreement', 'model-disagreement', 'low-confidence'] as const;
+export const QUEUE_FILTERS = [
+  'all',
+  'unlabelled',
+  'labelled',
+  'not-mine',
+  'disagreement',
+  'model-disagreement',
+  'low-confidence',
+] as const;
 export const LabelQueueQuery = z
   .object({
     schema: Id,
     filter: z.enum(QUEUE_FILTERS).default('all'),
-    label: z.object({ slot: z.number().int().min(0), value: z.number() }).strict().optional(),
+    label: z
+      .object({ slot: z.number().int().min(0), value: z.number() })
+      .strict()
+      .optional(),
     run: RunId.optional(),
     order: z.enum(['path', 'uncertainty']).default('path'),
     threshold: z.number().gt(0).lte(1).optional(),
@@ -456,7 +566,14 @@ export const LabelQueueQuery = z
   })
   .strict();
 export type LabelQueueQuery = z.input<typeof LabelQueueQuery>;
-export const QueueItem = z.object({ image_id: Id, rel_path: z.string(), width: z.number().int().nullable(), height: z.number().int().nullable(), labelled: z.boolean(), confidence: z.number().nullable() });
+export const QueueItem = z.object({
+  image_id: Id,
+  rel_path: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  labelled: z.boolean(),
+  confidence: z.number().nullable(),
+});
 export type QueueItem = z.infer<typeof QueueItem>;
 
 export const LabelProgress = z.object({
@@ -464,15 +581,34 @@ export const LabelProgress = z.object({
   labelled: z.number().int(),
   acceptedOnly: z.number().int(),
   complete: z.number().int(),
-  fields: z.array(z.object({ id: Id, name: z.string(), kind: z.enum(['attribute', 'class']), present: z.number().int(), absent: z.number().int() })),
+  fields: z.array(
+    z.object({
+      id: Id,
+      name: z.string(),
+      kind: z.enum(['attribute', 'class']),
+      present: z.number().int(),
+      absent: z.number().int(),
+    }),
+  ),
   labellers: z.array(z.object({ labeller: z.string(), images: z.number().int(), labels: z.number().int(), last: Iso })),
-  agreement: z.array(z.object({ a: z.string(), b: z.string(), compared: z.number().int(), agreement: z.number(), kappa: z.number().nullable() })),
+  agreement: z.array(
+    z.object({
+      a: z.string(),
+      b: z.string(),
+      compared: z.number().int(),
+      agreement: z.number(),
+      kappa: z.number().nullable(),
+    }),
+  ),
   splits: z.object({ train: z.number().int(), val: z.number().int(), test: z.number().int() }),
 });
 export type LabelProgress = z.infer<typeof LabelProgress>;
 
 const SplitTriple = z.object({ train: z.number().int(), val: z.number().int(), test: z.number().int() });
-export const SplitResult = SplitTriple.extend({ assigned: z.number().int(), byClass: z.record(z.string(), SplitTriple).optional() });
+export const SplitResult = SplitTriple.extend({
+  assigned: z.number().int(),
+  byClass: z.record(z.string(), SplitTriple).optional(),
+});
 
 export const LabelExport = z
   .object({
@@ -484,9 +620,20 @@ export const LabelExport = z
     out: PathText.optional(),
   })
   .strict();
-export const LabelExportResult = z.object({ folder: z.string(), files: z.array(z.string()), rows: z.number().int(), notes: z.array(z.string()) });
+export const LabelExportResult = z.object({
+  folder: z.string(),
+  files: z.array(z.string()),
+  rows: z.number().int(),
+  notes: z.array(z.string()),
+});
 
-export const PredictionRun = z.object({ run_id: RunId, name: z.string().nullable(), images: z.number().int(), at: Iso, status: RunState.nullable() });
+export const PredictionRun = z.object({
+  run_id: RunId,
+  name: z.string().nullable(),
+  images: z.number().int(),
+  at: Iso,
+  status: RunState.nullable(),
+});
 
 /** The "labels needed" learning curve: quick linear probes on cached encoder features as labels grow. */
 export const LabelCurve = z.object({
@@ -506,10 +653,22 @@ const none = z.object({}).strict();
 export const OPS = {
   'system.info': op(none, SystemInfo),
   'system.disk': op(none, z.array(DiskPart)),
-  'system.clean': op(z.object({ what: z.enum(['cache', 'thumbs', 'exports']) }).strict(), z.object({ part: z.string(), freedBytes: z.number() })),
+  'system.clean': op(
+    z.object({ what: z.enum(['cache', 'thumbs', 'exports']) }).strict(),
+    z.object({ part: z.string(), freedBytes: z.number() }),
+  ),
   'runs.estimate': op(z.object({ dataset: Id, settings: PretrainSettings }).strict(), Estimate),
   'datasets.list': op(none, z.array(Dataset)),
-  'datasets.add': op(z.object({ path: PathText.refine((v) => v.length > 0, 'give a folder'), maxPixels: z.number().int().positive().optional(), faces: FaceSettings.optional() }).strict(), z.object({ dataset: Dataset, job: Job })),
+  'datasets.add': op(
+    z
+      .object({
+        path: PathText.refine((v) => v.length > 0, 'give a folder'),
+        maxPixels: z.number().int().positive().optional(),
+        faces: FaceSettings.optional(),
+      })
+      .strict(),
+    z.object({ dataset: Dataset, job: Job }),
+  ),
   'datasets.addSample': op(z.object({}).strict(), z.object({ dataset: Dataset, job: Job })),
   'datasets.rescan': op(z.object({ id: Id }).strict(), Job),
   'datasets.delete': op(z.object({ id: Id }).strict(), z.object({ deleted: z.boolean() })),
@@ -517,7 +676,10 @@ export const OPS = {
   'datasets.images': op(ImageQuery, z.object({ total: z.number().int(), items: z.array(ImageSummary) })),
   'datasets.image': op(z.object({ id: Id }).strict(), ImageDetail),
   'faces.ofImage': op(z.object({ id: Id }).strict(), z.array(Face)),
-  'faces.drop': op(z.object({ face: Id, undo: z.boolean().optional() }).strict(), z.object({ face: Face.nullable(), job: Job.nullable() })),
+  'faces.drop': op(
+    z.object({ face: Id, undo: z.boolean().optional() }).strict(),
+    z.object({ face: Face.nullable(), job: Job.nullable() }),
+  ),
   'datasets.completePath': op(z.object({ prefix: PathText }).strict(), z.array(z.string())),
   'jobs.list': op(none, z.array(Job)),
   'jobs.stop': op(z.object({ id: z.string() }).strict(), Job),
@@ -527,22 +689,60 @@ export const OPS = {
   'runs.pause': op(z.object({ id: RunId }).strict(), Run),
   'runs.resume': op(z.object({ id: RunId }).strict(), Run),
   'runs.stop': op(z.object({ id: RunId }).strict(), Run),
-  'runs.delete': op(z.object({ id: RunId, files: z.boolean().default(false) }).strict(), z.object({ deleted: z.boolean() })),
+  'runs.delete': op(
+    z.object({ id: RunId, files: z.boolean().default(false) }).strict(),
+    z.object({ deleted: z.boolean() }),
+  ),
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
-  'runs.see': op(z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(), SeeFace),
-  'runs.clusterPack': op(z.object({ id: RunId, gpus: z.number().int().min(1).max(1024).default(8), copy: z.boolean().default(false), preset: z.enum(['base', 'large', 'huge']).optional() }).strict(), ClusterPack),
-  'runs.importTorchrun': op(z.object({ dir: PathText.refine((v) => v.length > 0, 'give a folder') }).strict(), ImportedRun),
-  'runs.log': op(z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(), z.object({ lines: z.array(z.string()) })),
+  'runs.see': op(
+    z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(),
+    SeeFace,
+  ),
+  'runs.clusterPack': op(
+    z
+      .object({
+        id: RunId,
+        gpus: z.number().int().min(1).max(1024).default(8),
+        copy: z.boolean().default(false),
+        preset: z.enum(['base', 'large', 'huge']).optional(),
+      })
+      .strict(),
+    ClusterPack,
+  ),
+  'runs.importTorchrun': op(
+    z.object({ dir: PathText.refine((v) => v.length > 0, 'give a folder') }).strict(),
+    ImportedRun,
+  ),
+  'runs.log': op(
+    z.object({ id: RunId, lines: z.number().int().min(1).max(5000).default(200) }).strict(),
+    z.object({ lines: z.array(z.string()) }),
+  ),
   'metrics.names': op(z.object({ runs: z.array(RunId).min(1).max(50) }).strict(), z.array(z.string())),
   'metrics.series': op(SeriesQuery, z.array(Series)),
   'evaluations.list': op(z.object({ run: RunId }).strict(), z.array(Evaluation)),
   'checkpoints.list': op(z.object({ run: RunId }).strict(), z.array(Checkpoint)),
-  'checkpoints.export': op(z.object({ id: Id, format: z.enum(['tfjs', 'safetensors']), out: PathText.optional() }).strict(), z.object({ out: z.string(), message: z.string() })),
+  'checkpoints.export': op(
+    z.object({ id: Id, format: z.enum(['tfjs', 'safetensors']), out: PathText.optional() }).strict(),
+    z.object({ out: z.string(), message: z.string() }),
+  ),
   'labels.schemas': op(z.object({ dataset: Id }).strict(), z.array(LabelSchema)),
   'labels.createSchema': op(NewLabelSchema, LabelSchema),
   'labels.deleteSchema': op(z.object({ id: Id }).strict(), z.object({ labels: z.number().int() })),
-  'labels.addField': op(z.object({ schema: Id, kind: FieldKind, name: FieldName, min: z.number().optional(), max: z.number().optional(), unit: z.string().max(20).optional(), shortcut: z.string().max(4).optional() }).strict(), LabelField),
+  'labels.addField': op(
+    z
+      .object({
+        schema: Id,
+        kind: FieldKind,
+        name: FieldName,
+        min: z.number().optional(),
+        max: z.number().optional(),
+        unit: z.string().max(20).optional(),
+        shortcut: z.string().max(4).optional(),
+      })
+      .strict(),
+    LabelField,
+  ),
   'labels.renameField': op(z.object({ id: Id, name: FieldName }).strict(), Affected.extend({ previous: z.string() })),
   'labels.deleteField': op(z.object({ id: Id }).strict(), Affected),
   'labels.restoreField': op(z.object({ id: Id }).strict(), Affected),
@@ -551,22 +751,44 @@ export const OPS = {
   'labels.undo': op(z.object({ schema: Id, labeller: Labeller }).strict(), UndoOutcome),
   'labels.redo': op(z.object({ schema: Id, labeller: Labeller }).strict(), UndoOutcome),
   'labels.undoState': op(z.object({ schema: Id, labeller: Labeller }).strict(), UndoState),
-  'labels.of': op(z.object({ schema: Id, images: z.array(Id).min(1).max(1000), run: RunId.optional() }).strict(), z.object({ annotations: z.array(Annotation), predictions: z.array(Prediction) })),
+  'labels.of': op(
+    z.object({ schema: Id, images: z.array(Id).min(1).max(1000), run: RunId.optional() }).strict(),
+    z.object({ annotations: z.array(Annotation), predictions: z.array(Prediction) }),
+  ),
   'labels.queue': op(LabelQueueQuery, z.object({ total: z.number().int(), items: z.array(QueueItem) })),
   'labels.progress': op(z.object({ schema: Id }).strict(), LabelProgress),
-  'labels.split': op(z.object({ schema: Id, seed: z.number().int().min(0).default(0), val: z.number().min(0).lt(1).optional(), test: z.number().min(0).lt(1).optional(), reassign: z.boolean().default(false), labels: z.enum(['human', 'human+accepted']).default('human') }).strict(), SplitResult),
+  'labels.split': op(
+    z
+      .object({
+        schema: Id,
+        seed: z.number().int().min(0).default(0),
+        val: z.number().min(0).lt(1).optional(),
+        test: z.number().min(0).lt(1).optional(),
+        reassign: z.boolean().default(false),
+        labels: z.enum(['human', 'human+accepted']).default('human'),
+      })
+      .strict(),
+    SplitResult,
+  ),
   'labels.export': op(LabelExport, LabelExportResult),
-  'labels.import': op(z.object({ dataset: Id, format: z.enum(['celeba', 'lfwa', 'rafdb', 'ferplus', 'folders', 'csv']) }).strict(), z.object({ schema: LabelSchema, images: z.number().int(), notes: z.array(z.string()) })),
+  'labels.import': op(
+    z.object({ dataset: Id, format: z.enum(['celeba', 'lfwa', 'rafdb', 'ferplus', 'folders', 'csv']) }).strict(),
+    z.object({ schema: LabelSchema, images: z.number().int(), notes: z.array(z.string()) }),
+  ),
   'labels.predictionRuns': op(z.object({ schema: Id }).strict(), z.array(PredictionRun)),
   'labels.predict': op(z.object({ schema: Id, run: RunId }).strict(), Job),
-  'labels.curve': op(z.object({ schema: Id, checkpoint: Id, labels: z.enum(['human', 'human+accepted']).default('human') }).strict(), Job),
+  'labels.curve': op(
+    z.object({ schema: Id, checkpoint: Id, labels: z.enum(['human', 'human+accepted']).default('human') }).strict(),
+    Job,
+  ),
 } as const;
 
 export type OpName = keyof typeof OPS;
 
 // the names the preload exposes are exactly the contract's (a type error otherwise)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export const NAMES_AGREE: Same<OpName, (typeof OP_NAMES)[number]> & Same<keyof typeof TOPICS, (typeof TOPIC_NAMES)[number]> = true;
+export const NAMES_AGREE: Same<OpName, (typeof OP_NAMES)[number]> &
+  Same<keyof typeof TOPICS, (typeof TOPIC_NAMES)[number]> = true;
 export type OpParams<K extends OpName> = z.input<(typeof OPS)[K]['params']>;
 export type OpResult<K extends OpName> = z.infer<(typeof OPS)[K]['result']>;
 
@@ -578,13 +800,30 @@ export const TOPICS = {
   /** Every event of one run's worker as it comes (steps, evaluations, checkpoints, logs…). */
   run: { params: z.object({ id: RunId }).strict(), event: RunEvent },
   /** New metric points of these runs (and names, if given), as they are reported. */
-  metrics: { params: z.object({ runs: z.array(RunId).min(1).max(50), names: z.array(z.string()).optional() }).strict(), event: z.object({ run: RunId, step: z.number().int(), epoch: z.number().nullable(), t: z.number(), values: z.record(z.string(), z.number()) }) },
+  metrics: {
+    params: z.object({ runs: z.array(RunId).min(1).max(50), names: z.array(z.string()).optional() }).strict(),
+    event: z.object({
+      run: RunId,
+      step: z.number().int(),
+      epoch: z.number().nullable(),
+      t: z.number(),
+      values: z.record(z.string(), z.number()),
+    }),
+  },
   /** Background jobs (scans): progress and end. */
   jobs: { params: none, event: Job },
   /** A dataset was added, changed by a scan, or deleted (deleted: true). */
   datasets: { params: none, event: z.object({ id: Id, deleted: z.boolean(), dataset: Dataset.nullable() }) },
   /** Labels of a schema changed (a write, an undo or redo, predictions saved): the faces touched. */
-  labels: { params: z.object({ schema: Id.optional() }).strict(), event: z.object({ schema: Id, images: z.array(Id), labeller: z.string().nullable(), what: z.enum(['write', 'undo', 'redo', 'schema', 'predictions']) }) },
+  labels: {
+    params: z.object({ schema: Id.optional() }).strict(),
+    event: z.object({
+      schema: Id,
+      images: z.array(Id),
+      labeller: z.string().nullable(),
+      what: z.enum(['write', 'undo', 'redo', 'schema', 'predictions']),
+    }),
+  },
 } as const;
 export type TopicName = keyof typeof TOPICS;
 export type TopicParams<K extends TopicName> = z.input<(typeof TOPICS)[K]['params']>;
@@ -592,16 +831,32 @@ export type TopicEvent<K extends TopicName> = z.infer<(typeof TOPICS)[K]['event'
 
 // ---- errors ----
 
-export const ApiError = z.object({ message: z.string(), cause: z.enum([...ERROR_CAUSES, 'not-found', 'unauthorized']), field: z.string().optional() });
+export const ApiError = z.object({
+  message: z.string(),
+  cause: z.enum([...ERROR_CAUSES, 'not-found', 'unauthorized']),
+  field: z.string().optional(),
+});
 export type ApiError = z.infer<typeof ApiError>;
 
 /** HTTP status of an error cause. */
-export const HTTP_STATUS: Record<ApiError['cause'], number> = { usage: 400, input: 400, busy: 409, io: 500, 'disk-full': 507, diverged: 500, internal: 500, 'not-found': 404, unauthorized: 401 };
+export const HTTP_STATUS: Record<ApiError['cause'], number> = {
+  usage: 400,
+  input: 400,
+  busy: 409,
+  io: 500,
+  'disk-full': 507,
+  diverged: 500,
+  internal: 500,
+  'not-found': 404,
+  unauthorized: 401,
+};
 
 /** WebSocket messages: client → server, and server → client. */
 export const ClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('call'), id: z.number().int(), op: z.string().max(64), params: z.unknown() }).strict(),
-  z.object({ type: z.literal('subscribe'), id: z.number().int(), topic: z.string().max(64), params: z.unknown() }).strict(),
+  z
+    .object({ type: z.literal('subscribe'), id: z.number().int(), topic: z.string().max(64), params: z.unknown() })
+    .strict(),
   z.object({ type: z.literal('unsubscribe'), id: z.number().int() }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
@@ -614,4 +869,5 @@ export const ServerMessage = z.discriminatedUnion('type', [
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 /** Where the images of the store are served (by id, never by path). */
-export const imageUrl = (id: number, kind: 'thumb' | 'file', size?: number): string => `/api/images/${id}/${kind}${kind === 'thumb' && size ? `?size=${size}` : ''}`;
+export const imageUrl = (id: number, kind: 'thumb' | 'file', size?: number): string =>
+  `/api/images/${id}/${kind}${kind === 'thumb' && size ? `?size=${size}` : ''}`;

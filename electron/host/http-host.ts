@@ -93,7 +93,12 @@ export async function startHost(o: HostOptions): Promise<Host> {
   let port = 0;
   const csp = () => contentSecurityPolicy([`ws://127.0.0.1:${port}`]);
   // the files and images: the same handler as the Electron window's camd:// scheme
-  const files = { ...appFiles(o.app, o.staticDir, ''), get csp() { return csp(); } };
+  const files = {
+    ...appFiles(o.app, o.staticDir, ''),
+    get csp() {
+      return csp();
+    },
+  };
 
   const headers = (res: ServerResponse, type?: string) => {
     for (const [k, v] of Object.entries(securityHeaders(csp()))) res.setHeader(k, v);
@@ -150,7 +155,11 @@ export async function startHost(o: HostOptions): Promise<Host> {
       } catch {
         return fail(res, { message: 'bad request', cause: 'usage' });
       }
-      if (!sameToken(tokenOf(req, url), token)) return fail(res, { message: 'a valid token is required: open the URL printed by `npm run web`', cause: 'unauthorized' });
+      if (!sameToken(tokenOf(req, url), token))
+        return fail(res, {
+          message: 'a valid token is required: open the URL printed by `npm run web`',
+          cause: 'unauthorized',
+        });
       // the first page load trades the token in the URL for a cookie, and drops it from the address bar
       if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
         res.setHeader('Set-Cookie', `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`);
@@ -172,9 +181,22 @@ export async function startHost(o: HostOptions): Promise<Host> {
           if (!req.headers.authorization && !url.searchParams.has('token')) {
             const origin = req.headers.origin;
             const site = req.headers['sec-fetch-site'];
-            const ours = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
-            if (!ours || (site !== undefined && site !== 'same-origin' && site !== 'none') || !(req.headers['content-type'] ?? '').startsWith('application/json')) {
-              return fail(res, { message: "refused: an operation from another site's page, or not sent as JSON (the app's own pages send JSON from its origin)", cause: 'unauthorized' }, 403);
+            const ours =
+              origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+            if (
+              !ours ||
+              (site !== undefined && site !== 'same-origin' && site !== 'none') ||
+              !(req.headers['content-type'] ?? '').startsWith('application/json')
+            ) {
+              return fail(
+                res,
+                {
+                  message:
+                    "refused: an operation from another site's page, or not sent as JSON (the app's own pages send JSON from its origin)",
+                  cause: 'unauthorized',
+                },
+                403,
+              );
             }
           }
           if (Number(req.headers['content-length'] ?? 0) > maxBody) {
@@ -184,7 +206,11 @@ export async function startHost(o: HostOptions): Promise<Host> {
             req.resume();
             return;
           }
-          if (!(req.headers['content-type'] ?? '').startsWith('application/json') && Number(req.headers['content-length'] ?? 0) > 0) throw new ApiFailure({ message: 'the body must be application/json', cause: 'usage' });
+          if (
+            !(req.headers['content-type'] ?? '').startsWith('application/json') &&
+            Number(req.headers['content-length'] ?? 0) > 0
+          )
+            throw new ApiFailure({ message: 'the body must be application/json', cause: 'usage' });
           const body = await readBody(req);
           const result = await call(table, path.slice('/api/'.length), body);
           headers(res, 'application/json; charset=utf-8');
@@ -192,7 +218,8 @@ export async function startHost(o: HostOptions): Promise<Host> {
           res.writeHead(200).end(JSON.stringify(result));
           return;
         }
-        if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiFailure({ message: 'method not allowed', cause: 'usage' });
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          throw new ApiFailure({ message: 'method not allowed', cause: 'usage' });
         return await send(res, await appResponse(files, url), req.method === 'HEAD');
       } catch (e) {
         fail(res, toApiError(e));
@@ -210,7 +237,8 @@ export async function startHost(o: HostOptions): Promise<Host> {
       return socket.destroy();
     }
     const origin = req.headers.origin;
-    const originOk = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+    const originOk =
+      origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
     if (!hostOk(req) || !originOk || url.pathname !== '/api/ws' || !sameToken(tokenOf(req, url), token)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
@@ -231,7 +259,12 @@ export async function startHost(o: HostOptions): Promise<Host> {
       let msg: ClientMessage;
       try {
         const parsed = ClientMessage.safeParse(JSON.parse(raw.toString()));
-        if (!parsed.success) return send({ type: 'error', id: null, error: { message: `invalid message: ${parsed.error.issues[0]!.message}`, cause: 'usage' } });
+        if (!parsed.success)
+          return send({
+            type: 'error',
+            id: null,
+            error: { message: `invalid message: ${parsed.error.issues[0]!.message}`, cause: 'usage' },
+          });
         msg = parsed.data;
       } catch {
         return send({ type: 'error', id: null, error: { message: 'the message is not JSON', cause: 'usage' } });
@@ -243,9 +276,16 @@ export async function startHost(o: HostOptions): Promise<Host> {
         );
       } else if (msg.type === 'subscribe') {
         try {
-          if (!subs.has(msg.id) && subs.size >= MAX_SUBSCRIPTIONS) throw new CamdError('busy', `at most ${MAX_SUBSCRIPTIONS} subscriptions on one connection; unsubscribe first`);
+          if (!subs.has(msg.id) && subs.size >= MAX_SUBSCRIPTIONS)
+            throw new CamdError(
+              'busy',
+              `at most ${MAX_SUBSCRIPTIONS} subscriptions on one connection; unsubscribe first`,
+            );
           subs.get(msg.id)?.();
-          subs.set(msg.id, subscribe(o.app, msg.topic, msg.params, (data) => send({ type: 'event', id: msg.id, data })));
+          subs.set(
+            msg.id,
+            subscribe(o.app, msg.topic, msg.params, (data) => send({ type: 'event', id: msg.id, data })),
+          );
           send({ type: 'result', id: msg.id, result: { subscribed: msg.topic } });
         } catch (e) {
           send({ type: 'error', id: msg.id, error: toApiError(e) });

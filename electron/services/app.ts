@@ -52,7 +52,10 @@ export class App {
         mkdirSync(d, { recursive: true });
       } catch (e) {
         const what = d === this.paths.root ? 'the data folder' : `the data folder's ${basename(d)} folder`;
-        throw new CamdError('input', `cannot create ${what} ${d}: ${mkdirReason(d, e)}; use another data folder (--data-dir)`);
+        throw new CamdError(
+          'input',
+          `cannot create ${what} ${d}: ${mkdirReason(d, e)}; use another data folder (--data-dir)`,
+        );
       }
     }
     this.store = new Store(this.paths.db, { chooser: 'data folder (--data-dir)' });
@@ -60,7 +63,14 @@ export class App {
     const command = opts.command ?? nodeCommand(camdBin());
     this.datasets = new Datasets(this.store, this.jobs, this.bus, command);
     this.images = new Images(this.store, this.paths.thumbs);
-    this.supervisor = new Supervisor(this.store, this.bus, opts.launcher ?? childProcessLauncher(camdBin()), this.paths.db, this.paths.logs, opts.supervisor);
+    this.supervisor = new Supervisor(
+      this.store,
+      this.bus,
+      opts.launcher ?? childProcessLauncher(camdBin()),
+      this.paths.db,
+      this.paths.logs,
+      opts.supervisor,
+    );
     this.runs = new Runs(this.store, this.paths, this.datasets, this.supervisor, this.bus, command);
     this.metrics = new Metrics(this.store);
     this.results = new Results(this.store, command, this.paths.exports);

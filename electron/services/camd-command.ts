@@ -101,6 +101,9 @@ export function nodeCommand(camdBin: string, env: NodeJS.ProcessEnv = process.en
 
 /** The last line of a failed command's stderr, without the `camd: ` prefix. */
 export function failureLine(r: CommandResult): string {
-  const lines = r.stderr.trim().split('\n').filter((l) => l.trim());
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim());
   return (lines.pop() ?? `camd exited with code ${r.code}`).replace(/^camd: /, '');
 }

@@ -7,8 +7,34 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
-import { alignmentFor, CamdError, DEFAULT_MAX_PIXELS, dropFace, FACES_DEFAULTS, faceById, faceOfCrop, facesOfSourceImage, recordDrop, scanDataset, findsImages, IMAGE_EXTENSIONS, copySamplePhotos, SAMPLE_FACE_SETTINGS, type FaceRow, type Store } from 'camd-studio/trainer';
-import type { Dataset, DatasetStats, Face, FaceSettings, ImageDetail, ImageQuery, ImageSummary, Job } from '../common/contract.js';
+import {
+  alignmentFor,
+  CamdError,
+  DEFAULT_MAX_PIXELS,
+  dropFace,
+  FACES_DEFAULTS,
+  faceById,
+  faceOfCrop,
+  facesOfSourceImage,
+  recordDrop,
+  scanDataset,
+  findsImages,
+  IMAGE_EXTENSIONS,
+  copySamplePhotos,
+  SAMPLE_FACE_SETTINGS,
+  type FaceRow,
+  type Store,
+} from 'camd-studio/trainer';
+import type {
+  Dataset,
+  DatasetStats,
+  Face,
+  FaceSettings,
+  ImageDetail,
+  ImageQuery,
+  ImageSummary,
+  Job,
+} from '../common/contract.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
 import type { EventBus } from './bus.js';
@@ -38,11 +64,15 @@ export class Datasets {
   ) {}
 
   list(): Dataset[] {
-    return this.store.db.prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d ORDER BY d.created_at, d.id`).all() as Dataset[];
+    return this.store.db
+      .prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d ORDER BY d.created_at, d.id`)
+      .all() as Dataset[];
   }
 
   get(id: number): Dataset {
-    const d = this.store.db.prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as Dataset | undefined;
+    const d = this.store.db.prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as
+      | Dataset
+      | undefined;
     if (!d) throw new NotFound(`dataset ${id}`);
     return d;
   }
@@ -54,7 +84,8 @@ export class Datasets {
    */
   async add(path: string, maxPixels?: number, faces?: FaceSettings): Promise<{ dataset: Dataset; job: Job }> {
     const expanded = path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
-    if (!expanded.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(expanded)) throw new CamdError('input', `${path}: give the folder's full path (it starts with / or ~)`, 'path');
+    if (!expanded.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(expanded))
+      throw new CamdError('input', `${path}: give the folder's full path (it starts with / or ~)`, 'path');
     let root: string;
     try {
       root = await realpath(expanded);
@@ -65,7 +96,12 @@ export class Datasets {
     // a new folder with no image in it is refused now, with its reason (one already known is rescanned: its images may have gone)
     if (!this.store.datasetByRoot(root)) {
       const seen = await findsImages(root);
-      if (!seen.found && seen.looked) throw new CamdError('input', `no images found in ${path}: camd reads ${IMAGE_EXTENSIONS.join(', ')} files${seen.others ? ` (it has ${seen.others} other file(s))` : ' (the folder is empty)'}`, 'path');
+      if (!seen.found && seen.looked)
+        throw new CamdError(
+          'input',
+          `no images found in ${path}: camd reads ${IMAGE_EXTENSIONS.join(', ')} files${seen.others ? ` (it has ${seen.others} other file(s))` : ' (the folder is empty)'}`,
+          'path',
+        );
     }
     const row = this.store.ensureDataset(root, basename(root) || root);
     const job = faces ? this.scanFaces(row.id, faces, maxPixels) : this.scan(row.id, maxPixels);
@@ -84,7 +120,12 @@ export class Datasets {
   /** `camd scan ROOT --faces` as a job: the photos indexed, the faces found and cropped into a derived dataset. */
   private scanFaces(id: number, f: FaceSettings, maxPixels = DEFAULT_MAX_PIXELS, out?: string): Job {
     const camd = this.camd;
-    if (!camd) throw new CamdError('input', 'finding faces needs the camd command, which this host was started without', 'faces');
+    if (!camd)
+      throw new CamdError(
+        'input',
+        'finding faces needs the camd command, which this host was started without',
+        'faces',
+      );
     const running = this.jobs.runningFor(id);
     if (running) return running;
     const root = this.get(id).root;
@@ -106,14 +147,25 @@ export class Datasets {
         } catch {
           return;
         }
-        if (e['type'] === 'progress' && typeof e['phase'] === 'string' && typeof e['done'] === 'number' && typeof e['total'] === 'number') report(e['phase'], e['done'], e['total']);
+        if (
+          e['type'] === 'progress' &&
+          typeof e['phase'] === 'string' &&
+          typeof e['done'] === 'number' &&
+          typeof e['total'] === 'number'
+        )
+          report(e['phase'], e['done'], e['total']);
         else if (e['faces']) last = e;
       };
       const r = await camd(args, { timeoutMs: 24 * 3_600_000, maxBuffer: 8 << 20, onLine, signal });
       this.bus.emit('datasets', { id, deleted: false, dataset: this.get(id) });
-      const rep = last as { derived?: { datasetId?: number }; faces?: { kept: number; found: number }; photos?: { withoutFace: number } } | null;
+      const rep = last as {
+        derived?: { datasetId?: number };
+        faces?: { kept: number; found: number };
+        photos?: { withoutFace: number };
+      } | null;
       const derivedId = rep?.derived?.datasetId;
-      if (typeof derivedId === 'number') this.bus.emit('datasets', { id: derivedId, deleted: false, dataset: this.get(derivedId) });
+      if (typeof derivedId === 'number')
+        this.bus.emit('datasets', { id: derivedId, deleted: false, dataset: this.get(derivedId) });
       if (signal.aborted) return 'stopped: the faces found so far are kept';
       if (r.code !== 0) throw new Error(failureLine(r));
       return `${rep?.faces?.kept ?? 0} face crop(s) from ${rep?.faces?.found ?? 0} face(s) found; ${rep?.photos?.withoutFace ?? 0} photo(s) without a usable face`;
@@ -141,15 +193,29 @@ export class Datasets {
     if (!f) throw new NotFound(`face ${faceId}`);
     const ds = this.get(f.dataset_id);
     if (!undo) {
-      if (f.status !== 'kept' && f.status !== 'dropped') throw new CamdError('input', `face ${faceId} was not kept (${f.status}): there is no crop to drop`, 'face');
+      if (f.status !== 'kept' && f.status !== 'dropped')
+        throw new CamdError('input', `face ${faceId} was not kept (${f.status}): there is no crop to drop`, 'face');
       const row = await dropFace(this.store, faceId);
       this.bus.emit('datasets', { id: ds.id, deleted: false, dataset: this.get(ds.id) });
       return { face: this.face(row), job: null };
     }
-    if (ds.source_dataset_id === null) throw new CamdError('input', `face ${faceId} belongs to no derived dataset`, 'face');
+    if (ds.source_dataset_id === null)
+      throw new CamdError('input', `face ${faceId} belongs to no derived dataset`, 'face');
     recordDrop(this.store.db, f.dataset_id, f.source_sha256, f.face_index, true);
     const derive = this.deriveOf(ds.id);
-    const job = this.scanFaces(ds.source_dataset_id, { ...(derive.minScore !== undefined ? { minScore: derive.minScore } : {}), ...(derive.minFace !== undefined ? { minFace: derive.minFace } : {}), ...(derive.margin !== undefined ? { margin: derive.margin } : {}), ...(derive.size !== undefined ? { size: derive.size } : {}), ...(derive.tiles !== undefined ? { tiles: derive.tiles } : {}), dedupe: derive.dedupe ?? null }, DEFAULT_MAX_PIXELS, ds.root);
+    const job = this.scanFaces(
+      ds.source_dataset_id,
+      {
+        ...(derive.minScore !== undefined ? { minScore: derive.minScore } : {}),
+        ...(derive.minFace !== undefined ? { minFace: derive.minFace } : {}),
+        ...(derive.margin !== undefined ? { margin: derive.margin } : {}),
+        ...(derive.size !== undefined ? { size: derive.size } : {}),
+        ...(derive.tiles !== undefined ? { tiles: derive.tiles } : {}),
+        dedupe: derive.dedupe ?? null,
+      },
+      DEFAULT_MAX_PIXELS,
+      ds.root,
+    );
     return { face: null, job };
   }
 
@@ -161,9 +227,17 @@ export class Datasets {
   private face(r: FaceRow, d: FaceSettings = this.deriveOf(r.dataset_id)): Face {
     const landmarks = JSON.parse(r.landmarks) as Face['landmarks'];
     const a = alignmentFor(landmarks, d.size ?? FACES_DEFAULTS.size, d.margin ?? FACES_DEFAULTS.margin);
-    const at = (x: number, y: number): [number, number] => [a.origin[0] + x * a.ax[0] + y * a.ay[0], a.origin[1] + x * a.ax[1] + y * a.ay[1]];
+    const at = (x: number, y: number): [number, number] => [
+      a.origin[0] + x * a.ax[0] + y * a.ay[0],
+      a.origin[1] + x * a.ax[1] + y * a.ay[1],
+    ];
     const S = a.size;
-    const crop = r.crop_path ? (this.store.db.prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?').pluck().get(r.dataset_id, r.crop_path) as number | undefined) : undefined;
+    const crop = r.crop_path
+      ? (this.store.db
+          .prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?')
+          .pluck()
+          .get(r.dataset_id, r.crop_path) as number | undefined)
+      : undefined;
     return {
       id: r.id,
       dataset_id: r.dataset_id,
@@ -192,7 +266,11 @@ export class Datasets {
     const root = this.get(id).root;
     return this.jobs.start('scan', id, async (report, signal) => {
       report('scanning', 0, 0);
-      const r = await scanDataset(this.store, root, { maxPixels, signal, onProgress: (done, total) => report('scanning', done, total) });
+      const r = await scanDataset(this.store, root, {
+        maxPixels,
+        signal,
+        onProgress: (done, total) => report('scanning', done, total),
+      });
       this.bus.emit('datasets', { id, deleted: false, dataset: this.get(id) });
       return `${r.images} readable image(s), ${r.bad.length} unreadable; ${r.added} added, ${r.changed} changed, ${r.removed} removed${r.complete ? '' : ' (stopped: the rest at the next scan)'}`;
     });
@@ -203,8 +281,13 @@ export class Datasets {
     this.get(id);
     const job = this.jobs.runningFor(id);
     if (job) this.jobs.stop(job.id);
-    const active = this.store.db.prepare("SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running', 'pausing', 'stopping')").get(id) as { n: number };
-    if (active.n > 0) throw new CamdError('busy', `dataset ${id} is used by ${active.n} queued or running run(s); stop them first`);
+    const active = this.store.db
+      .prepare(
+        "SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running', 'pausing', 'stopping')",
+      )
+      .get(id) as { n: number };
+    if (active.n > 0)
+      throw new CamdError('busy', `dataset ${id} is used by ${active.n} queued or running run(s); stop them first`);
     this.store.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
     this.bus.emit('datasets', { id, deleted: true, dataset: null });
     return { deleted: true };
@@ -219,46 +302,80 @@ export class Datasets {
       where.push('i.status = @status');
       args['status'] = p.status;
     }
-    if (p.labelled !== undefined) where.push(`${p.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id)`);
+    if (p.labelled !== undefined)
+      where.push(`${p.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id)`);
     if (p.label) {
-      where.push('EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.task = @ltask AND l.name = @lname AND l.value = @lvalue)');
+      where.push(
+        'EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.task = @ltask AND l.name = @lname AND l.value = @lvalue)',
+      );
       Object.assign(args, { ltask: p.label.task, lname: p.label.name, lvalue: p.label.value });
     }
     if (p.folder) {
       // rel_path under the folder: a range on the (dataset, rel_path) index, no LIKE escaping needed
       const f = p.folder.replace(/^\/+|\/+$/g, '');
-      where.push("i.rel_path >= @fromPath AND i.rel_path < @toPath");
+      where.push('i.rel_path >= @fromPath AND i.rel_path < @toPath');
       Object.assign(args, { fromPath: `${f}/`, toPath: `${f}0` }); // '0' follows '/' in code-point order
     }
     if (p.search) {
-      where.push("instr(lower(i.rel_path), lower(@search)) > 0");
+      where.push('instr(lower(i.rel_path), lower(@search)) > 0');
       args['search'] = p.search;
     }
     const w = where.join(' AND ');
     const total = (this.store.db.prepare(`SELECT count(*) AS n FROM images i WHERE ${w}`).get(args) as { n: number }).n;
-    const items = this.store.db.prepare(`SELECT i.id, i.rel_path, i.width, i.height, i.status, i.error FROM images i WHERE ${w} ORDER BY i.rel_path LIMIT @limit OFFSET @offset`).all(args) as ImageSummary[];
+    const items = this.store.db
+      .prepare(
+        `SELECT i.id, i.rel_path, i.width, i.height, i.status, i.error FROM images i WHERE ${w} ORDER BY i.rel_path LIMIT @limit OFFSET @offset`,
+      )
+      .all(args) as ImageSummary[];
     return { total, items };
   }
 
   image(id: number): ImageDetail {
-    const row = this.store.db.prepare('SELECT id, dataset_id, rel_path, bytes, mtime_ms, width, height, format, sha256, status, error FROM images WHERE id = ?').get(id) as Omit<ImageDetail, 'labels'> | undefined;
+    const row = this.store.db
+      .prepare(
+        'SELECT id, dataset_id, rel_path, bytes, mtime_ms, width, height, format, sha256, status, error FROM images WHERE id = ?',
+      )
+      .get(id) as Omit<ImageDetail, 'labels'> | undefined;
     if (!row) throw new NotFound(`image ${id}`);
-    const labels = this.store.db.prepare('SELECT task, name, value, split FROM labels WHERE image_id = ? ORDER BY task, name').all(id) as ImageDetail['labels'];
+    const labels = this.store.db
+      .prepare('SELECT task, name, value, split FROM labels WHERE image_id = ? ORDER BY task, name')
+      .all(id) as ImageDetail['labels'];
     return { ...row, labels };
   }
 
   stats(id: number): DatasetStats {
     const dataset = this.get(id);
     const db = this.store.db;
-    const formats = Object.fromEntries((db.prepare("SELECT coalesce(format, 'unreadable') AS f, count(*) AS n FROM images WHERE dataset_id = ? GROUP BY f").all(id) as { f: string; n: number }[]).map((r) => [r.f, r.n]));
-    const sides = db.prepare("SELECT min(width, height) AS s FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().all(id) as number[];
-    const resolution = RESOLUTION_EDGES.slice(0, -1).map((from, k) => ({ from, to: RESOLUTION_EDGES[k + 1]!, count: 0 }));
+    const formats = Object.fromEntries(
+      (
+        db
+          .prepare(
+            "SELECT coalesce(format, 'unreadable') AS f, count(*) AS n FROM images WHERE dataset_id = ? GROUP BY f",
+          )
+          .all(id) as { f: string; n: number }[]
+      ).map((r) => [r.f, r.n]),
+    );
+    const sides = db
+      .prepare("SELECT min(width, height) AS s FROM images WHERE dataset_id = ? AND status = 'ok'")
+      .pluck()
+      .all(id) as number[];
+    const resolution = RESOLUTION_EDGES.slice(0, -1).map((from, k) => ({
+      from,
+      to: RESOLUTION_EDGES[k + 1]!,
+      count: 0,
+    }));
     for (const s of sides) resolution.find((b) => s >= b.from && s < b.to)!.count++;
     const shown = resolution.map((b) => ({ ...b, to: Number.isFinite(b.to) ? b.to : null }));
     const folders = db
-      .prepare("SELECT CASE WHEN instr(rel_path, '/') > 0 THEN substr(rel_path, 1, instr(rel_path, '/') - 1) ELSE '' END AS folder, count(*) AS count FROM images WHERE dataset_id = ? AND status = 'ok' GROUP BY folder ORDER BY folder")
+      .prepare(
+        "SELECT CASE WHEN instr(rel_path, '/') > 0 THEN substr(rel_path, 1, instr(rel_path, '/') - 1) ELSE '' END AS folder, count(*) AS count FROM images WHERE dataset_id = ? AND status = 'ok' GROUP BY folder ORDER BY folder",
+      )
       .all(id) as { folder: string; count: number }[];
-    const rows = db.prepare('SELECT l.task, l.name, l.value, coalesce(l.split, \'\') AS split, count(*) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? GROUP BY l.task, l.name, l.value, l.split').all(id) as { task: string; name: string; value: number; split: string; n: number }[];
+    const rows = db
+      .prepare(
+        "SELECT l.task, l.name, l.value, coalesce(l.split, '') AS split, count(*) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? GROUP BY l.task, l.name, l.value, l.split",
+      )
+      .all(id) as { task: string; name: string; value: number; split: string; n: number }[];
     const labels = new Map<string, DatasetStats['labels'][number]>();
     for (const r of rows) {
       const k = `${r.task}\u0000${r.name}`;

@@ -41,16 +41,32 @@ export function usage(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
-export function diskUse(paths: AppPaths): { part: string; path: string; bytes: number; files: number; cleanable: boolean }[] {
-  const parts: [string, string][] = [['store', paths.db], ['cache', paths.cache], ['thumbs', paths.thumbs], ['runs', paths.runs], ['exports', paths.exports], ['logs', paths.logs]];
+export function diskUse(
+  paths: AppPaths,
+): { part: string; path: string; bytes: number; files: number; cleanable: boolean }[] {
+  const parts: [string, string][] = [
+    ['store', paths.db],
+    ['cache', paths.cache],
+    ['thumbs', paths.thumbs],
+    ['runs', paths.runs],
+    ['exports', paths.exports],
+    ['logs', paths.logs],
+  ];
   return parts.map(([part, path]) => {
-    const u = part === 'store' ? ['', '-wal', '-shm'].reduce((a, x) => (existsSync(path + x) ? { bytes: a.bytes + lstatSync(path + x).size, files: a.files + 1 } : a), { bytes: 0, files: 0 }) : usage(path);
+    const u =
+      part === 'store'
+        ? ['', '-wal', '-shm'].reduce(
+            (a, x) => (existsSync(path + x) ? { bytes: a.bytes + lstatSync(path + x).size, files: a.files + 1 } : a),
+            { bytes: 0, files: 0 },
+          )
+        : usage(path);
     return { part, path, ...u, cleanable: (CLEANABLE as readonly string[]).includes(part) };
   });
 }
 
 export function clean(paths: AppPaths, what: Cleanable, activeRuns: number): { part: string; freedBytes: number } {
-  if (what === 'cache' && activeRuns > 0) throw new CamdError('busy', 'a run is using the decode cache; clean it when no run is running', 'what');
+  if (what === 'cache' && activeRuns > 0)
+    throw new CamdError('busy', 'a run is using the decode cache; clean it when no run is running', 'what');
   const dir = { cache: paths.cache, thumbs: paths.thumbs, exports: paths.exports }[what];
   const { bytes } = usage(dir);
   rmSync(dir, { recursive: true, force: true });

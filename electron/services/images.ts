@@ -13,7 +13,13 @@ import { NotFound } from './errors.js';
 
 export const THUMB_SIZES = [128, 256, 512] as const;
 
-const MIME: Record<string, string> = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.bmp': 'image/bmp' };
+const MIME: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.bmp': 'image/bmp',
+};
 
 export class Images {
   private readonly inflight = new Map<string, Promise<Buffer>>();
@@ -26,7 +32,11 @@ export class Images {
   /** The real path of an image of the store, inside its dataset's folder; NotFound otherwise. */
   async file(id: number): Promise<{ path: string; mime: string; sha256: string | null; status: string }> {
     if (!Number.isSafeInteger(id) || id <= 0) throw new NotFound(`image ${id}`);
-    const row = this.store.db.prepare('SELECT i.rel_path, i.sha256, i.status, d.root FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = ?').get(id) as { rel_path: string; sha256: string | null; status: string; root: string } | undefined;
+    const row = this.store.db
+      .prepare(
+        'SELECT i.rel_path, i.sha256, i.status, d.root FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = ?',
+      )
+      .get(id) as { rel_path: string; sha256: string | null; status: string; root: string } | undefined;
     if (!row) throw new NotFound(`image ${id}`);
     let root: string;
     let real: string;
@@ -36,8 +46,17 @@ export class Images {
     } catch {
       throw new NotFound(`the file of image ${id}`);
     }
-    if (!real.startsWith(root + sep) && !(row.status === 'ok' && MIME[extname(real).toLowerCase()] && (await stat(real)).isFile())) throw new NotFound(`image ${id} inside its dataset's folder`);
-    return { path: real, mime: MIME[extname(real).toLowerCase()] ?? 'application/octet-stream', sha256: row.sha256, status: row.status };
+    if (
+      !real.startsWith(root + sep) &&
+      !(row.status === 'ok' && MIME[extname(real).toLowerCase()] && (await stat(real)).isFile())
+    )
+      throw new NotFound(`image ${id} inside its dataset's folder`);
+    return {
+      path: real,
+      mime: MIME[extname(real).toLowerCase()] ?? 'application/octet-stream',
+      sha256: row.sha256,
+      status: row.status,
+    };
   }
 
   /** A WebP thumbnail whose longer side is `size` (cached by content hash). */
@@ -64,9 +83,14 @@ export class Images {
     let img: sharp.Sharp;
     if (extname(file).toLowerCase() === '.bmp') {
       const rgb = await decodeRgb(await readFile(file), DEFAULT_MAX_PIXELS); // libvips has no BMP loader
-      img = sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), { raw: { width: rgb.width, height: rgb.height, channels: 3 } });
+      img = sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), {
+        raw: { width: rgb.width, height: rgb.height, channels: 3 },
+      });
     } else img = sharp(file, { limitInputPixels: DEFAULT_MAX_PIXELS }).rotate();
-    const out = await img.resize(size, size, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 78 }).toBuffer();
+    const out = await img
+      .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 78 })
+      .toBuffer();
     await mkdir(dirname(cached), { recursive: true });
     const tmp = `${cached}.tmp-${process.pid}`;
     try {

@@ -10,7 +10,10 @@ import { NotFound } from './errors.js';
 
 export type Report = (phase: string, done: number, total: number) => void;
 /** A job's work: its message at the end (and what it produced, for jobs whose result the view shows). */
-export type JobWork = (report: Report, signal: AbortSignal) => Promise<string | null | { message: string | null; result: unknown }>;
+export type JobWork = (
+  report: Report,
+  signal: AbortSignal,
+) => Promise<string | null | { message: string | null; result: unknown }>;
 
 export class Jobs {
   private readonly jobs = new Map<string, { job: Job; ctl: AbortController; last: number }>();
@@ -19,7 +22,19 @@ export class Jobs {
 
   start(kind: Job['kind'], dataset: number | null, work: JobWork): Job {
     const ctl = new AbortController();
-    const job: Job = { id: randomUUID(), kind, dataset, status: 'running', phase: 'starting', done: 0, total: 0, message: null, result: null, started_at: new Date().toISOString(), finished_at: null };
+    const job: Job = {
+      id: randomUUID(),
+      kind,
+      dataset,
+      status: 'running',
+      phase: 'starting',
+      done: 0,
+      total: 0,
+      message: null,
+      result: null,
+      started_at: new Date().toISOString(),
+      finished_at: null,
+    };
     const entry = { job, ctl, last: 0 };
     this.jobs.set(job.id, entry);
     this.bus.emit('jobs', { ...job });
@@ -35,7 +50,11 @@ export class Jobs {
     void work(report, ctl.signal).then(
       (out) => {
         if (out !== null && typeof out === 'object') job.result = out.result;
-        this.finish(job, ctl.signal.aborted ? 'stopped' : 'done', out !== null && typeof out === 'object' ? out.message : out);
+        this.finish(
+          job,
+          ctl.signal.aborted ? 'stopped' : 'done',
+          out !== null && typeof out === 'object' ? out.message : out,
+        );
       },
       (e: unknown) => this.finish(job, 'failed', e instanceof Error ? e.message : String(e)),
     );
@@ -53,7 +72,8 @@ export class Jobs {
 
   /** The running job of a dataset, if any. */
   runningFor(dataset: number): Job | null {
-    for (const e of this.jobs.values()) if (e.job.dataset === dataset && e.job.status === 'running') return { ...e.job };
+    for (const e of this.jobs.values())
+      if (e.job.dataset === dataset && e.job.status === 'running') return { ...e.job };
     return null;
   }
 

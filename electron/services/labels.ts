@@ -10,7 +10,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CamdError, importLabelFiles, isAbsolutePath, labels as L, type Store } from 'camd-studio/trainer';
 import type { z } from 'zod';
-import type { Job, LabelCurve, LabelExport, LabelProgress, LabelQueueQuery, LabelSchema, LabelWrite, NewLabelSchema, PredictionRun, QueueItem, SplitResult, UndoOutcome } from '../common/contract.js';
+import type {
+  Job,
+  LabelCurve,
+  LabelExport,
+  LabelProgress,
+  LabelQueueQuery,
+  LabelSchema,
+  LabelWrite,
+  NewLabelSchema,
+  PredictionRun,
+  QueueItem,
+  SplitResult,
+  UndoOutcome,
+} from '../common/contract.js';
 import { LabelCurve as LabelCurveSchema } from '../common/contract.js';
 import type { EventBus } from './bus.js';
 import type { Jobs, Report } from './jobs.js';
@@ -21,7 +34,12 @@ import { NotFound } from './errors.js';
 type Schema = z.infer<typeof LabelSchema>;
 
 /** A name for files and folders: letters, digits, dashes. */
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'labels';
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40) || 'labels';
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 export class Labels {
@@ -52,22 +70,45 @@ export class Labels {
 
   createSchema(p: z.infer<typeof NewLabelSchema>): Schema {
     this.datasets.get(p.dataset);
-    const s = L.createSchema(this.db, { datasetId: p.dataset, name: p.name, template: p.template, task: p.task, names: p.names, extras: p.extras });
+    const s = L.createSchema(this.db, {
+      datasetId: p.dataset,
+      name: p.name,
+      template: p.template,
+      task: p.task,
+      names: p.names,
+      extras: p.extras,
+    });
     this.changed(s.id, [], null, 'schema');
     return s;
   }
 
   deleteSchema(id: number): { labels: number } {
     const s = this.schema(id);
-    const active = this.db.prepare("SELECT count(*) FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running') AND json_extract(spec, '$.schema') IN (?, ?)").pluck().get(s.dataset_id, String(id), s.name) as number;
-    if (active > 0) throw new CamdError('busy', `the schema '${s.name}' is being trained on by ${active} run(s); stop them first`);
+    const active = this.db
+      .prepare(
+        "SELECT count(*) FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running') AND json_extract(spec, '$.schema') IN (?, ?)",
+      )
+      .pluck()
+      .get(s.dataset_id, String(id), s.name) as number;
+    if (active > 0)
+      throw new CamdError('busy', `the schema '${s.name}' is being trained on by ${active} run(s); stop them first`);
     const r = L.deleteSchema(this.db, id);
     this.changed(id, [], null, 'schema', s.dataset_id);
     return r;
   }
 
   /** Field edits: each says how many labels and faces it touches (renames and deletes keep the labels). */
-  addField(schema: number, e: { kind: 'attribute' | 'class' | 'number' | 'point'; name: string; min?: number; max?: number; unit?: string; shortcut?: string }) {
+  addField(
+    schema: number,
+    e: {
+      kind: 'attribute' | 'class' | 'number' | 'point';
+      name: string;
+      min?: number;
+      max?: number;
+      unit?: string;
+      shortcut?: string;
+    },
+  ) {
     this.schema(schema);
     const f = L.addField(this.db, schema, e);
     this.changed(schema, [], null, 'schema');
@@ -101,7 +142,14 @@ export class Labels {
   /** One action (a key, a grid apply, an accepted prediction): committed, then answered. */
   write(p: z.infer<typeof LabelWrite>): { batch: number | null; changed: number; canUndo: boolean; canRedo: boolean } {
     this.schema(p.schema);
-    const r = L.writeLabels(this.db, { schemaId: p.schema, imageIds: p.images, labeller: p.labeller, changes: p.changes, source: p.source, runId: p.run });
+    const r = L.writeLabels(this.db, {
+      schemaId: p.schema,
+      imageIds: p.images,
+      labeller: p.labeller,
+      changes: p.changes,
+      source: p.source,
+      runId: p.run,
+    });
     if (r.changed) this.changed(p.schema, p.images, p.labeller, 'write');
     return { ...r, ...L.undoState(this.db, p.schema, p.labeller.trim()) };
   }
@@ -128,12 +176,25 @@ export class Labels {
   /** Everyone's labels of these faces, and the chosen run's predictions on them. */
   of(schema: number, images: number[], run?: string) {
     this.schema(schema);
-    return { annotations: L.annotationsOf(this.db, schema, images), predictions: run ? L.predictionsOf(this.db, run, schema, images) : [] };
+    return {
+      annotations: L.annotationsOf(this.db, schema, images),
+      predictions: run ? L.predictionsOf(this.db, run, schema, images) : [],
+    };
   }
 
   queue(q: z.infer<typeof LabelQueueQuery>): { total: number; items: QueueItem[] } {
     this.schema(q.schema);
-    return L.queue(this.db, { schemaId: q.schema, filter: q.filter, label: q.label, runId: q.run, order: q.order, threshold: q.threshold, labeller: q.labeller, offset: q.offset, limit: q.limit });
+    return L.queue(this.db, {
+      schemaId: q.schema,
+      filter: q.filter,
+      label: q.label,
+      runId: q.run,
+      order: q.order,
+      threshold: q.threshold,
+      labeller: q.labeller,
+      offset: q.offset,
+      limit: q.limit,
+    });
   }
 
   progress(schema: number): LabelProgress {
@@ -141,9 +202,22 @@ export class Labels {
     return L.progress(this.db, schema);
   }
 
-  split(p: { schema: number; seed: number; val?: number; test?: number; reassign: boolean; labels: 'human' | 'human+accepted' }): z.infer<typeof SplitResult> {
+  split(p: {
+    schema: number;
+    seed: number;
+    val?: number;
+    test?: number;
+    reassign: boolean;
+    labels: 'human' | 'human+accepted';
+  }): z.infer<typeof SplitResult> {
     this.schema(p.schema);
-    const r = L.makeSplit(this.db, p.schema, { seed: p.seed, val: p.val, test: p.test, reassign: p.reassign, use: p.labels });
+    const r = L.makeSplit(this.db, p.schema, {
+      seed: p.seed,
+      val: p.val,
+      test: p.test,
+      reassign: p.reassign,
+      use: p.labels,
+    });
     this.db.prepare('UPDATE label_schemas SET split_seed = ? WHERE id = ?').run(p.seed, p.schema);
     this.changed(p.schema, [], null, 'schema');
     return r;
@@ -151,7 +225,8 @@ export class Labels {
 
   /** Writes the schema's labels as files: a new folder under exports/ (or the given absolute folder). */
   export(p: z.infer<typeof LabelExport>): { folder: string; files: string[]; rows: number; notes: string[] } {
-    if (p.out !== undefined && !isAbsolutePath(p.out)) throw new CamdError('input', `out must be an absolute folder path, got '${p.out}'`, 'out');
+    if (p.out !== undefined && !isAbsolutePath(p.out))
+      throw new CamdError('input', `out must be an absolute folder path, got '${p.out}'`, 'out');
     const { name, files, rows, notes } = this.exportFiles(p);
     const folder = p.out ?? join(this.exportsDir, `${name}-${stamp()}`);
     try {
@@ -166,14 +241,22 @@ export class Labels {
   }
 
   /** The files of an export (relative path, text) and a name for them — written by `export`, or downloaded (app-protocol.ts). */
-  exportFiles(p: Pick<z.infer<typeof LabelExport>, 'schema' | 'format' | 'labels'>): { name: string; files: [string, string][]; rows: number; notes: string[] } {
+  exportFiles(p: Pick<z.infer<typeof LabelExport>, 'schema' | 'format' | 'labels'>): {
+    name: string;
+    files: [string, string][];
+    rows: number;
+    notes: string[];
+  } {
     const s = this.schema(p.schema);
     const files: [string, string][] = [];
     let rows: number;
     let notes: string[];
     if (p.format === 'celeba') {
       const r = L.exportCelebA(this.db, s.id, p.labels);
-      files.push([join('Anno', 'list_attr_celeba.txt'), r.attributes], [join('Eval', 'list_eval_partition.txt'), r.partition]);
+      files.push(
+        [join('Anno', 'list_attr_celeba.txt'), r.attributes],
+        [join('Eval', 'list_eval_partition.txt'), r.partition],
+      );
       ({ rows, notes } = r);
     } else {
       const r = p.format === 'csv' ? L.exportCsv(this.db, s.id, p.labels) : L.exportFullCsv(this.db, s.id);
@@ -195,7 +278,9 @@ export class Labels {
   predictionRuns(schema: number): z.infer<typeof PredictionRun>[] {
     this.schema(schema);
     return L.predictionRuns(this.db, schema).map((r) => {
-      const run = this.db.prepare('SELECT name, status FROM runs WHERE id = ?').get(r.run_id) as { name: string | null; status: z.infer<typeof PredictionRun>['status'] } | undefined;
+      const run = this.db.prepare('SELECT name, status FROM runs WHERE id = ?').get(r.run_id) as
+        | { name: string | null; status: z.infer<typeof PredictionRun>['status'] }
+        | undefined;
       return { ...r, name: run?.name ?? null, status: run?.status ?? null };
     });
   }
@@ -203,15 +288,40 @@ export class Labels {
   /** A fine-tuned run's predictions on every face of the schema's dataset (`camd predict`, a background job). */
   predict(schema: number, runId: string): Job {
     const s = this.schema(schema);
-    const run = this.db.prepare('SELECT kind, status FROM runs WHERE id = ?').get(runId) as { kind: string; status: string } | undefined;
+    const run = this.db.prepare('SELECT kind, status FROM runs WHERE id = ?').get(runId) as
+      | { kind: string; status: string }
+      | undefined;
     if (!run) throw new NotFound(`run ${runId}`);
-    if (run.kind !== 'finetune') throw new CamdError('input', `run ${runId} is a ${run.kind} run: predictions come from a fine-tuned run`, 'run');
-    const ck = this.db.prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind IN ('classifier', 'last') ORDER BY kind = 'classifier' DESC, step DESC LIMIT 1").pluck().get(runId) as string | undefined;
+    if (run.kind !== 'finetune')
+      throw new CamdError('input', `run ${runId} is a ${run.kind} run: predictions come from a fine-tuned run`, 'run');
+    const ck = this.db
+      .prepare(
+        "SELECT path FROM checkpoints WHERE run_id = ? AND kind IN ('classifier', 'last') ORDER BY kind = 'classifier' DESC, step DESC LIMIT 1",
+      )
+      .pluck()
+      .get(runId) as string | undefined;
     if (!ck) throw new CamdError('input', `run ${runId} has no fine-tuned model yet`, 'run');
     const root = this.datasets.get(s.dataset_id).root;
     return this.jobs.start('predict', s.dataset_id, async (report, signal) => {
       report('predicting', 0, 0);
-      const lines = await this.command(['predict', '--checkpoint', ck, '--data', root, '--schema', String(s.id), '--db', this.store.file, '--run-id', runId, '--json'], report, signal);
+      const lines = await this.command(
+        [
+          'predict',
+          '--checkpoint',
+          ck,
+          '--data',
+          root,
+          '--schema',
+          String(s.id),
+          '--db',
+          this.store.file,
+          '--run-id',
+          runId,
+          '--json',
+        ],
+        report,
+        signal,
+      );
       const done = lines.find((l) => l['type'] === 'done') as { images?: number } | undefined;
       this.changed(s.id, [], null, 'predictions');
       return { message: `predictions on ${done?.images ?? '?'} face(s) saved`, result: done ?? null };
@@ -221,13 +331,37 @@ export class Labels {
   /** The "labels needed" curve: quick linear probes on an encoder's cached features as labels grow (`camd label-curve`). */
   curve(schema: number, checkpoint: number, use: 'human' | 'human+accepted'): Job {
     const s = this.schema(schema);
-    const ck = this.db.prepare('SELECT path, kind FROM checkpoints WHERE id = ?').get(checkpoint) as { path: string; kind: string } | undefined;
+    const ck = this.db.prepare('SELECT path, kind FROM checkpoints WHERE id = ?').get(checkpoint) as
+      | { path: string; kind: string }
+      | undefined;
     if (!ck) throw new NotFound(`checkpoint ${checkpoint}`);
-    if (ck.kind !== 'full' && ck.kind !== 'encoder') throw new CamdError('input', `checkpoint ${checkpoint} is a fine-tuned ${ck.kind} model, not a pre-trained encoder`, 'checkpoint');
+    if (ck.kind !== 'full' && ck.kind !== 'encoder')
+      throw new CamdError(
+        'input',
+        `checkpoint ${checkpoint} is a fine-tuned ${ck.kind} model, not a pre-trained encoder`,
+        'checkpoint',
+      );
     const root = this.datasets.get(s.dataset_id).root;
     return this.jobs.start('curve', s.dataset_id, async (report, signal) => {
       report('features', 0, 0);
-      const lines = await this.command(['label-curve', '--encoder', ck.path, '--data', root, '--schema', String(s.id), '--db', this.store.file, '--labels', use, '--json'], report, signal);
+      const lines = await this.command(
+        [
+          'label-curve',
+          '--encoder',
+          ck.path,
+          '--data',
+          root,
+          '--schema',
+          String(s.id),
+          '--db',
+          this.store.file,
+          '--labels',
+          use,
+          '--json',
+        ],
+        report,
+        signal,
+      );
       const last = lines.at(-1);
       const curve = LabelCurveSchema.safeParse(last);
       if (!curve.success) throw new Error('camd label-curve answered something unexpected');
@@ -248,7 +382,13 @@ export class Labels {
       }
       if (!o || typeof o !== 'object') return;
       const e = o as Record<string, unknown>;
-      if (e['type'] === 'progress' && typeof e['phase'] === 'string' && typeof e['done'] === 'number' && typeof e['total'] === 'number') report(e['phase'], e['done'], e['total']);
+      if (
+        e['type'] === 'progress' &&
+        typeof e['phase'] === 'string' &&
+        typeof e['done'] === 'number' &&
+        typeof e['total'] === 'number'
+      )
+        report(e['phase'], e['done'], e['total']);
       else parsed.push(e);
     };
     const r = await this.camd(args, { timeoutMs: 3_600_000, maxBuffer: 4 << 20, onLine, signal });
@@ -257,10 +397,18 @@ export class Labels {
     return parsed;
   }
 
-  private changed(schema: number, images: readonly number[], labeller: string | null, what: 'write' | 'undo' | 'redo' | 'schema' | 'predictions', dataset?: number): void {
+  private changed(
+    schema: number,
+    images: readonly number[],
+    labeller: string | null,
+    what: 'write' | 'undo' | 'redo' | 'schema' | 'predictions',
+    dataset?: number,
+  ): void {
     this.bus.emit('labels', { schema, images: [...images], labeller, what });
     if (what === 'predictions') return;
-    const id = dataset ?? (this.db.prepare('SELECT dataset_id FROM label_schemas WHERE id = ?').pluck().get(schema) as number | undefined);
+    const id =
+      dataset ??
+      (this.db.prepare('SELECT dataset_id FROM label_schemas WHERE id = ?').pluck().get(schema) as number | undefined);
     if (id !== undefined) this.recount(id);
   }
 

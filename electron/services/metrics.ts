@@ -49,7 +49,10 @@ export class Metrics {
   constructor(private readonly store: Store) {}
 
   names(runs: readonly string[]): string[] {
-    return this.store.db.prepare(`SELECT DISTINCT name FROM metrics WHERE run_id IN (${runs.map(() => '?').join(',')}) ORDER BY name`).pluck().all(...runs) as string[];
+    return this.store.db
+      .prepare(`SELECT DISTINCT name FROM metrics WHERE run_id IN (${runs.map(() => '?').join(',')}) ORDER BY name`)
+      .pluck()
+      .all(...runs) as string[];
   }
 
   private load(run: string, name: string): Columns {
@@ -58,7 +61,10 @@ export class Metrics {
     let c = this.cache.get(key);
     if (c?.n) {
       const lastStep = c.step[c.n - 1]!;
-      const now = db.prepare('SELECT value FROM metrics WHERE run_id = ? AND name = ? AND step = ?').pluck().get(run, name, lastStep) as number | undefined;
+      const now = db
+        .prepare('SELECT value FROM metrics WHERE run_id = ? AND name = ? AND step = ?')
+        .pluck()
+        .get(run, name, lastStep) as number | undefined;
       if (now === undefined || now !== c.y[c.n - 1]) c = undefined; // rewritten since: read it again
     }
     if (!c) {
@@ -66,7 +72,10 @@ export class Metrics {
       if (this.cache.size >= MAX_CACHED_SERIES) this.cache.delete(this.cache.keys().next().value!);
     }
     const from = c.n ? c.step[c.n - 1]! : Number.MIN_SAFE_INTEGER;
-    const rows = db.prepare('SELECT step, epoch, t, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step').raw().all(run, name, from) as [number, number | null, number | null, number][];
+    const rows = db
+      .prepare('SELECT step, epoch, t, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step')
+      .raw()
+      .all(run, name, from) as [number, number | null, number | null, number][];
     for (const [step, epoch, t, v] of rows) c.push(step, epoch, t, v);
     this.cache.delete(key); // most recently used last
     this.cache.set(key, c);
@@ -96,7 +105,14 @@ export class Metrics {
         const kept = minMaxIndices(y, p.maxPoints);
         const x0 = p.x === 'time' ? x[0]! : 0;
         const scale = p.x === 'time' ? 1 / 1000 : 1;
-        out.push({ run, name, total: c.n, x: kept.map((k) => (x[k]! - x0) * scale), y: kept.map((k) => y[k]!), smoothed: kept.map((k) => sm[k]!) });
+        out.push({
+          run,
+          name,
+          total: c.n,
+          x: kept.map((k) => (x[k]! - x0) * scale),
+          y: kept.map((k) => y[k]!),
+          smoothed: kept.map((k) => sm[k]!),
+        });
       }
     }
     return out;

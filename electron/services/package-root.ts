@@ -10,7 +10,8 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'camd-studio') return (root = dir);
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'camd-studio')
+      return (root = dir);
     const up = dirname(dir);
     if (up === dir) throw new Error(`package.json of camd-studio not found above ${fileURLToPath(import.meta.url)}`);
     dir = up;

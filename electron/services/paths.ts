@@ -28,5 +28,13 @@ export function dataDirFrom(flag?: string): string {
 
 export function appPaths(root: string): AppPaths {
   const r = resolve(root);
-  return { root: r, db: join(r, 'camd.db'), cache: join(r, 'cache'), runs: join(r, 'runs'), thumbs: join(r, 'thumbs'), logs: join(r, 'logs'), exports: join(r, 'exports') };
+  return {
+    root: r,
+    db: join(r, 'camd.db'),
+    cache: join(r, 'cache'),
+    runs: join(r, 'runs'),
+    thumbs: join(r, 'thumbs'),
+    logs: join(r, 'logs'),
+    exports: join(r, 'exports'),
+  };
 }

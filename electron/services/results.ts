@@ -19,8 +19,19 @@ export class Results {
   ) {}
 
   evaluations(runId: string): z.infer<typeof Evaluation>[] {
-    const rows = this.store.db.prepare('SELECT id, run_id, dataset_id, epoch, split, metric, value, selected, detail FROM evaluations WHERE run_id = ? ORDER BY epoch, split, metric').all(runId) as (Omit<z.infer<typeof Evaluation>, 'selected' | 'detail'> & { selected: number; detail: string | null })[];
-    return rows.map((r) => ({ ...r, selected: r.selected === 1, detail: r.detail ? (JSON.parse(r.detail) as unknown) : null }));
+    const rows = this.store.db
+      .prepare(
+        'SELECT id, run_id, dataset_id, epoch, split, metric, value, selected, detail FROM evaluations WHERE run_id = ? ORDER BY epoch, split, metric',
+      )
+      .all(runId) as (Omit<z.infer<typeof Evaluation>, 'selected' | 'detail'> & {
+      selected: number;
+      detail: string | null;
+    })[];
+    return rows.map((r) => ({
+      ...r,
+      selected: r.selected === 1,
+      detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
+    }));
   }
 
   checkpoints(runId: string): z.infer<typeof Checkpoint>[] {
@@ -29,14 +40,26 @@ export class Results {
 
   /** Exports a checkpoint as a TensorFlow.js model folder or timm/PyTorch safetensors (default: under the data folder's exports/). */
   async export(id: number, format: 'tfjs' | 'safetensors', out?: string): Promise<{ out: string; message: string }> {
-    const ck = this.store.db.prepare('SELECT run_id, step, kind, path FROM checkpoints WHERE id = ?').get(id) as { run_id: string; step: number; kind: string; path: string } | undefined;
+    const ck = this.store.db.prepare('SELECT run_id, step, kind, path FROM checkpoints WHERE id = ?').get(id) as
+      | { run_id: string; step: number; kind: string; path: string }
+      | undefined;
     if (!ck) throw new NotFound(`checkpoint ${id}`);
     if (!existsSync(ck.path)) throw new CamdError('input', `the file of checkpoint ${id} is gone: ${ck.path}`, 'id');
-    if (out !== undefined && !isAbsolutePath(out)) throw new CamdError('input', `out must be an absolute path, got '${out}'`, 'out');
+    if (out !== undefined && !isAbsolutePath(out))
+      throw new CamdError('input', `out must be an absolute path, got '${out}'`, 'out');
     mkdirSync(this.exportsDir, { recursive: true });
-    const target = out ?? join(this.exportsDir, `${ck.run_id.slice(0, 8)}-${ck.kind}-${ck.step}${format === 'safetensors' ? '.safetensors' : ''}`);
-    const r = await this.camd(['export', '--checkpoint', ck.path, '--format', format, '--out', target], { timeoutMs: 600_000, maxBuffer: 1 << 20 });
-    if (r.code !== 0) throw new CamdError(r.code === 2 ? 'input' : 'io', failureLine(r), r.code === 2 ? 'out' : undefined);
+    const target =
+      out ??
+      join(
+        this.exportsDir,
+        `${ck.run_id.slice(0, 8)}-${ck.kind}-${ck.step}${format === 'safetensors' ? '.safetensors' : ''}`,
+      );
+    const r = await this.camd(['export', '--checkpoint', ck.path, '--format', format, '--out', target], {
+      timeoutMs: 600_000,
+      maxBuffer: 1 << 20,
+    });
+    if (r.code !== 0)
+      throw new CamdError(r.code === 2 ? 'input' : 'io', failureLine(r), r.code === 2 ? 'out' : undefined);
     return { out: target, message: r.stdout.trim() };
   }
 }

@@ -22,14 +22,29 @@ const KEYS: Record<Run['kind'], string[]> = {
   eval: ['task', 'format', 'checkpoint'],
 };
 
-type Raw = Omit<Run, 'key' | 'metric'> & { spec: string | null; config: string; metric_value: number | null; metric_name: string | null; metric_baselines: string | null };
+type Raw = Omit<Run, 'key' | 'metric'> & {
+  spec: string | null;
+  config: string;
+  metric_value: number | null;
+  metric_name: string | null;
+  metric_baselines: string | null;
+};
 
 /** The headline's baselines from its evaluation's detail (absent for evaluations recorded before they were). */
-function baselinesOf(json: string | null): { majority: number | null; chance: number | null; one_answer: string | null } {
+function baselinesOf(json: string | null): {
+  majority: number | null;
+  chance: number | null;
+  one_answer: string | null;
+} {
   const b = parse(json);
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const predicted = typeof b['predicted'] === 'string' ? (parse(b['predicted']) as unknown) : b['predicted'];
-  const one = Array.isArray(predicted) && predicted.length === 1 && typeof predicted[0] === 'string' ? predicted[0] : typeof b['constant'] === 'number' && b['constant'] > 0 ? `${b['constant']} attribute(s) the same for every face` : null;
+  const one =
+    Array.isArray(predicted) && predicted.length === 1 && typeof predicted[0] === 'string'
+      ? predicted[0]
+      : typeof b['constant'] === 'number' && b['constant'] > 0
+        ? `${b['constant']} attribute(s) the same for every face`
+        : null;
   return { majority: num(b['majority']), chance: num(b['chance']), one_answer: one };
 }
 
@@ -52,7 +67,14 @@ function toRun(r: Raw): Run {
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') key[k] = v;
   }
   const { spec: _s, config: _c, metric_value, metric_name, metric_baselines, ...row } = r;
-  return { ...row, key, metric: metric_value !== null && metric_name ? { name: metric_name, value: metric_value, ...baselinesOf(metric_baselines) } : null };
+  return {
+    ...row,
+    key,
+    metric:
+      metric_value !== null && metric_name
+        ? { name: metric_name, value: metric_value, ...baselinesOf(metric_baselines) }
+        : null,
+  };
 }
 
 export function runRow(store: Store, id: string): Run | undefined {
@@ -61,5 +83,9 @@ export function runRow(store: Store, id: string): Run | undefined {
 }
 
 export function runRows(store: Store, where: string, args: unknown[], orderBy: string): Run[] {
-  return (store.db.prepare(`SELECT ${COLUMNS} FROM runs r${where ? ` WHERE ${where}` : ''} ORDER BY ${orderBy}`).all(...args) as Raw[]).map(toRun);
+  return (
+    store.db
+      .prepare(`SELECT ${COLUMNS} FROM runs r${where ? ` WHERE ${where}` : ''} ORDER BY ${orderBy}`)
+      .all(...args) as Raw[]
+  ).map(toRun);
 }

@@ -7,9 +7,28 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { CamdError, FinetuneSpec, parseSpec, PretrainSpec, PRETRAIN_DEFAULTS, presetConfig, wasmMemoryProblem, type PresetName, type Store } from 'camd-studio/trainer';
+import {
+  CamdError,
+  FinetuneSpec,
+  parseSpec,
+  PretrainSpec,
+  PRETRAIN_DEFAULTS,
+  presetConfig,
+  wasmMemoryProblem,
+  type PresetName,
+  type Store,
+} from 'camd-studio/trainer';
 import { settingsOfRun } from 'camd-studio/trainer/protocol';
-import type { ClusterPack, CreateRun, Estimate, ImportedRun, PretrainSettings, Run, RunDetail, SeeFace } from '../common/contract.js';
+import type {
+  ClusterPack,
+  CreateRun,
+  Estimate,
+  ImportedRun,
+  PretrainSettings,
+  Run,
+  RunDetail,
+  SeeFace,
+} from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from './run-rows.js';
@@ -54,14 +73,23 @@ export class Runs {
     if (req.kind === 'pretrain') {
       // a probe set is one of the app's datasets (labelled in the app), never a path of the renderer's choosing
       if (req.settings.probeData !== undefined) {
-        const known = this.store.db.prepare('SELECT root FROM datasets WHERE root = ?').pluck().get(req.settings.probeData) as string | undefined;
+        const known = this.store.db
+          .prepare('SELECT root FROM datasets WHERE root = ?')
+          .pluck()
+          .get(req.settings.probeData) as string | undefined;
         if (!known) throw new CamdError('input', 'the probe set must be one of your datasets', 'probeData');
-        if (req.settings.probeFormat !== 'store') throw new CamdError('input', "the probe set's labels are the ones made in the app (format store)", 'probeFormat');
+        if (req.settings.probeFormat !== 'store')
+          throw new CamdError(
+            'input',
+            "the probe set's labels are the ones made in the app (format store)",
+            'probeFormat',
+          );
       }
       spec = { ...req.settings, data: dataset.root, out };
       let sourceModel: { preset: PresetName; imgSize?: number } | null = null;
       if (req.from) {
-        if (req.settings.preset !== undefined) throw new CamdError('input', "the starting checkpoint fixes the model: leave out the preset", 'preset');
+        if (req.settings.preset !== undefined)
+          throw new CamdError('input', 'the starting checkpoint fixes the model: leave out the preset', 'preset');
         const src = this.store.run(req.from.run);
         if (!src) throw new NotFound(`run ${req.from.run}`);
         spec[req.from.mode === 'continue' ? 'continueFrom' : 'init'] = this.startingFile(src);
@@ -76,7 +104,12 @@ export class Runs {
       if (req.settings.imgSize !== undefined) {
         // as the start would refuse it: the image must be a whole number of the model's patches
         const patch = presetConfig(preset).model.patchSize;
-        if (req.settings.imgSize % patch !== 0) throw new CamdError('input', `the image size ${req.settings.imgSize} is not a multiple of the ${patch}-px patches of ${preset} (112 and 224 are)`, 'imgSize');
+        if (req.settings.imgSize % patch !== 0)
+          throw new CamdError(
+            'input',
+            `the image size ${req.settings.imgSize} is not a multiple of the ${patch}-px patches of ${preset} (112 and 224 are)`,
+            'imgSize',
+          );
         try {
           presetConfig(preset, { imgSize: req.settings.imgSize });
         } catch (e) {
@@ -84,25 +117,54 @@ export class Runs {
         }
       }
       if (req.settings.backend === 'wasm') {
-        const tooBig = wasmMemoryProblem(presetConfig(preset, { imgSize: req.settings.imgSize ?? sourceModel?.imgSize ?? presetConfig(preset).model.imgSize }), batch, req.settings.recompute ?? 'auto');
+        const tooBig = wasmMemoryProblem(
+          presetConfig(preset, {
+            imgSize: req.settings.imgSize ?? sourceModel?.imgSize ?? presetConfig(preset).model.imgSize,
+          }),
+          batch,
+          req.settings.recompute ?? 'auto',
+        );
         if (tooBig) throw new CamdError('input', tooBig, 'batch');
       }
       // a scanned dataset's readable images are known: a batch larger than them could never start
-      if (dataset.scanned_at && batch > dataset.image_count) throw new CamdError('input', `the dataset has ${dataset.image_count} readable image(s), fewer than the batch size ${batch}; lower the batch or add images`, 'batch');
+      if (dataset.scanned_at && batch > dataset.image_count)
+        throw new CamdError(
+          'input',
+          `the dataset has ${dataset.image_count} readable image(s), fewer than the batch size ${batch}; lower the batch or add images`,
+          'batch',
+        );
     } else {
       const { init, ...settings } = req.settings;
       let initPath = 'none';
       if (init !== 'none') {
-        const ck = this.store.db.prepare("SELECT run_id, path, kind FROM checkpoints WHERE id = ?").get(init.checkpoint) as { run_id: string; path: string; kind: string } | undefined;
+        const ck = this.store.db
+          .prepare('SELECT run_id, path, kind FROM checkpoints WHERE id = ?')
+          .get(init.checkpoint) as { run_id: string; path: string; kind: string } | undefined;
         if (!ck) throw new NotFound(`checkpoint ${init.checkpoint}`);
-        if (ck.kind !== 'full' && ck.kind !== 'encoder') throw new CamdError('input', `checkpoint ${init.checkpoint} is a fine-tuned ${ck.kind} model, not a pre-trained encoder`, 'init');
+        if (ck.kind !== 'full' && ck.kind !== 'encoder')
+          throw new CamdError(
+            'input',
+            `checkpoint ${init.checkpoint} is a fine-tuned ${ck.kind} model, not a pre-trained encoder`,
+            'init',
+          );
         initPath = ck.path;
         parent = ck.run_id;
       }
       spec = { ...settings, init: initPath, data: dataset.root, out };
       parseSpec(FinetuneSpec, { ...spec, runId: id, db: this.paths.db });
     }
-    this.store.createRun({ id, kind: req.kind, name: req.name ?? null, datasetId: dataset.id, parentRunId: parent, config: {}, seed: typeof req.settings.seed === 'number' ? req.settings.seed : 0, outDir: out, totalSteps: null, spec });
+    this.store.createRun({
+      id,
+      kind: req.kind,
+      name: req.name ?? null,
+      datasetId: dataset.id,
+      parentRunId: parent,
+      config: {},
+      seed: typeof req.settings.seed === 'number' ? req.settings.seed : 0,
+      outDir: out,
+      totalSteps: null,
+      spec,
+    });
     this.bus.emit('runs', this.supervisor.run(id));
     return req.start ? this.supervisor.enqueue(id) : this.supervisor.run(id);
   }
@@ -121,7 +183,12 @@ export class Runs {
    */
   async importTorchrun(dirIn: string): Promise<ImportedRun> {
     const expanded = dirIn.trim().replace(/^~(?=$|[\\/])/, homedir());
-    if (!isAbsolute(expanded)) throw new CamdError('input', `give the full path of the run's folder (the --output_dir of CAMD_pretrain.py or CAMD_finetune.py), not ${dirIn}`, 'dir');
+    if (!isAbsolute(expanded))
+      throw new CamdError(
+        'input',
+        `give the full path of the run's folder (the --output_dir of CAMD_pretrain.py or CAMD_finetune.py), not ${dirIn}`,
+        'dir',
+      );
     const dir = resolve(expanded);
     let st;
     try {
@@ -129,11 +196,28 @@ export class Runs {
     } catch {
       throw new CamdError('input', `the folder ${dir} does not exist`, 'dir');
     }
-    if (!st.isDirectory()) throw new CamdError('input', `${dir} is a file: give the run's folder (the one holding log.txt)`, 'dir');
-    const out = await this.camdJson<{ runId: string; kind: 'pretrain' | 'finetune'; epochs: number; metrics: string[]; checkpoints: string[]; notes: string[]; updated: boolean }>(['import-run', dir, '--db', this.paths.db], 120_000, 'dir');
+    if (!st.isDirectory())
+      throw new CamdError('input', `${dir} is a file: give the run's folder (the one holding log.txt)`, 'dir');
+    const out = await this.camdJson<{
+      runId: string;
+      kind: 'pretrain' | 'finetune';
+      epochs: number;
+      metrics: string[];
+      checkpoints: string[];
+      notes: string[];
+      updated: boolean;
+    }>(['import-run', dir, '--db', this.paths.db], 120_000, 'dir');
     const run = this.supervisor.run(out.runId);
     this.bus.emit('runs', run);
-    return { run, kind: out.kind, epochs: out.epochs, metrics: out.metrics, checkpoints: out.checkpoints, notes: out.notes, updated: out.updated };
+    return {
+      run,
+      kind: out.kind,
+      epochs: out.epochs,
+      metrics: out.metrics,
+      checkpoints: out.checkpoints,
+      notes: out.notes,
+      updated: out.updated,
+    };
   }
 
   /**
@@ -145,12 +229,43 @@ export class Runs {
   async clusterPack(id: string, gpus: number, copy: boolean, preset?: 'base' | 'large' | 'huge'): Promise<ClusterPack> {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
-    if (row.kind !== 'pretrain' || !row.out_dir || !existsSync(join(row.out_dir, 'run.json'))) throw new CamdError('input', `run ${id} is not a pre-training run of this machine (no run folder): there is nothing to pack`, 'id');
-    if (ACTIVE.includes(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}: pack it when it has stopped (its checkpoint is still being written)`, 'id');
+    if (row.kind !== 'pretrain' || !row.out_dir || !existsSync(join(row.out_dir, 'run.json')))
+      throw new CamdError(
+        'input',
+        `run ${id} is not a pre-training run of this machine (no run folder): there is nothing to pack`,
+        'id',
+      );
+    if (ACTIVE.includes(row.status))
+      throw new CamdError(
+        'busy',
+        `run ${id} is ${row.status}: pack it when it has stopped (its checkpoint is still being written)`,
+        'id',
+      );
     const out = join(this.paths.exports, 'cluster', id);
     rmSync(out, { recursive: true, force: true });
-    const rep = await this.camdJson<Omit<ClusterPack, 'script'>>(['cluster-pack', row.out_dir, '--out', out, '--gpus', String(gpus), ...(copy ? ['--copy'] : []), ...(preset ? ['--preset', preset] : [])], 3_600_000, 'id');
-    return { out: rep.out, images: rep.images, model: rep.model, flags: rep.flags, resume: rep.resume, notes: rep.notes, script: readFileSync(join(out, 'run.sh'), 'utf8') };
+    const rep = await this.camdJson<Omit<ClusterPack, 'script'>>(
+      [
+        'cluster-pack',
+        row.out_dir,
+        '--out',
+        out,
+        '--gpus',
+        String(gpus),
+        ...(copy ? ['--copy'] : []),
+        ...(preset ? ['--preset', preset] : []),
+      ],
+      3_600_000,
+      'id',
+    );
+    return {
+      out: rep.out,
+      images: rep.images,
+      model: rep.model,
+      flags: rep.flags,
+      resume: rep.resume,
+      notes: rep.notes,
+      script: readFileSync(join(out, 'run.sh'), 'utf8'),
+    };
   }
 
   /**
@@ -161,19 +276,51 @@ export class Runs {
   async see(id: string, imageId: number | undefined, seed: number): Promise<SeeFace> {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
-    if (row.kind !== 'pretrain') throw new CamdError('input', `run ${id} is a ${row.kind} run: what the model sees is shown for pre-training runs`, 'id');
-    const ck = (this.store.db.prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC").pluck().all(id) as string[]).find((f) => existsSync(f));
-    if (!ck) throw new CamdError('input', `run ${id} has no checkpoint yet${configOf(row.config)['source'] === 'torchrun' ? ' here (a cluster run: carry it on here first)' : ''}`, 'id');
+    if (row.kind !== 'pretrain')
+      throw new CamdError(
+        'input',
+        `run ${id} is a ${row.kind} run: what the model sees is shown for pre-training runs`,
+        'id',
+      );
+    const ck = (
+      this.store.db
+        .prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC")
+        .pluck()
+        .all(id) as string[]
+    ).find((f) => existsSync(f));
+    if (!ck)
+      throw new CamdError(
+        'input',
+        `run ${id} has no checkpoint yet${configOf(row.config)['source'] === 'torchrun' ? ' here (a cluster run: carry it on here first)' : ''}`,
+        'id',
+      );
     if (row.dataset_id === null) throw new CamdError('input', `run ${id} has no dataset in the store`, 'id');
     const ds = this.datasets.get(row.dataset_id);
-    const count = this.store.db.prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().get(ds.id) as number;
+    const count = this.store.db
+      .prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'")
+      .pluck()
+      .get(ds.id) as number;
     if (count === 0) throw new CamdError('input', `${ds.name} has no readable image`, 'image');
-    const image = (imageId !== undefined
-      ? this.store.db.prepare("SELECT id, rel_path FROM images WHERE id = ? AND dataset_id = ? AND status = 'ok'").get(imageId, ds.id)
-      : this.store.db.prepare("SELECT id, rel_path FROM images WHERE dataset_id = ? AND status = 'ok' ORDER BY id LIMIT 1 OFFSET ?").get(ds.id, seed % count)) as { id: number; rel_path: string } | undefined;
+    const image = (
+      imageId !== undefined
+        ? this.store.db
+            .prepare("SELECT id, rel_path FROM images WHERE id = ? AND dataset_id = ? AND status = 'ok'")
+            .get(imageId, ds.id)
+        : this.store.db
+            .prepare(
+              "SELECT id, rel_path FROM images WHERE dataset_id = ? AND status = 'ok' ORDER BY id LIMIT 1 OFFSET ?",
+            )
+            .get(ds.id, seed % count)
+    ) as { id: number; rel_path: string } | undefined;
     if (!image) throw new CamdError('input', `image ${imageId} is not a readable image of ${ds.name}`, 'image');
     const out = join(this.paths.exports, 'see', id, `${image.id}-${seed}`);
-    const res = await this.camdJson<{ face?: { meanCosineMasked: number; meanCosineVisible: number; grid: number; masked: number; step: number } }>(['see', '--checkpoint', ck, '--image', join(ds.root, image.rel_path), '--seed', String(seed), '--out', out], 600_000, 'id');
+    const res = await this.camdJson<{
+      face?: { meanCosineMasked: number; meanCosineVisible: number; grid: number; masked: number; step: number };
+    }>(
+      ['see', '--checkpoint', ck, '--image', join(ds.root, image.rel_path), '--seed', String(seed), '--out', out],
+      600_000,
+      'id',
+    );
     if (!res.face) throw new CamdError('internal', 'camd see gave no result');
     const png = (f: string) => `data:image/png;base64,${readFileSync(join(out, f)).toString('base64')}`;
     return { image, prediction: png('prediction.png'), attention: png('attention.png'), ...res.face };
@@ -184,27 +331,55 @@ export class Runs {
     const name = src.name ?? src.id;
     const config = configOf(src.config);
     if (config['source'] === 'torchrun') {
-      const files = Array.isArray(config['checkpoints']) ? (config['checkpoints'] as unknown[]).filter((f): f is string => typeof f === 'string') : [];
+      const files = Array.isArray(config['checkpoints'])
+        ? (config['checkpoints'] as unknown[]).filter((f): f is string => typeof f === 'string')
+        : [];
       const there = files.find((f) => existsSync(f));
-      if (!there) throw new CamdError('input', files.length ? `none of ${name}'s checkpoints is there any more (${files[0]}…); import its folder again` : `${name} has no checkpoint (the released scripts write checkpoint-*.pth beside log.txt)`, 'from');
+      if (!there)
+        throw new CamdError(
+          'input',
+          files.length
+            ? `none of ${name}'s checkpoints is there any more (${files[0]}…); import its folder again`
+            : `${name} has no checkpoint (the released scripts write checkpoint-*.pth beside log.txt)`,
+          'from',
+        );
       return there;
     }
-    if (src.kind !== 'pretrain') throw new CamdError('input', `${name} is a ${src.kind} run: a pre-training run starts from a pre-training checkpoint`, 'from');
-    const rows = this.store.db.prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC").pluck().all(src.id) as string[];
+    if (src.kind !== 'pretrain')
+      throw new CamdError(
+        'input',
+        `${name} is a ${src.kind} run: a pre-training run starts from a pre-training checkpoint`,
+        'from',
+      );
+    const rows = this.store.db
+      .prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC")
+      .pluck()
+      .all(src.id) as string[];
     const there = rows.find((f) => existsSync(f));
-    if (!there) throw new CamdError('input', `${name} has no checkpoint to start from${rows.length ? ' (its files are gone)' : ''}`, 'from');
+    if (!there)
+      throw new CamdError(
+        'input',
+        `${name} has no checkpoint to start from${rows.length ? ' (its files are gone)' : ''}`,
+        'from',
+      );
     return there;
   }
 
   start(id: string): Run {
     const r = this.get(id);
-    if (r.status !== 'created') throw new CamdError('input', `run ${id} is ${r.status}; ${r.kind === 'pretrain' ? 'resume it instead' : 'create a new run'}`, 'id');
+    if (r.status !== 'created')
+      throw new CamdError(
+        'input',
+        `run ${id} is ${r.status}; ${r.kind === 'pretrain' ? 'resume it instead' : 'create a new run'}`,
+        'id',
+      );
     return this.supervisor.enqueue(id);
   }
 
   pause(id: string): Run {
     const r = this.get(id);
-    if (r.kind !== 'pretrain') throw new CamdError('input', `a ${r.kind} run cannot be paused (it cannot be resumed); stop it instead`, 'id');
+    if (r.kind !== 'pretrain')
+      throw new CamdError('input', `a ${r.kind} run cannot be paused (it cannot be resumed); stop it instead`, 'id');
     return this.supervisor.halt(id, 'pause');
   }
 
@@ -217,10 +392,17 @@ export class Runs {
   resume(id: string): Run {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
-    if (row.kind !== 'pretrain') throw new CamdError('input', `a ${row.kind} run cannot be resumed; create a new one`, 'id');
-    if (!['paused', 'stopped', 'interrupted', 'failed', 'done'].includes(row.status)) throw new CamdError('input', `run ${id} is ${row.status}`, 'id');
+    if (row.kind !== 'pretrain')
+      throw new CamdError('input', `a ${row.kind} run cannot be resumed; create a new one`, 'id');
+    if (!['paused', 'stopped', 'interrupted', 'failed', 'done'].includes(row.status))
+      throw new CamdError('input', `run ${id} is ${row.status}`, 'id');
     const spec = JSON.parse(row.spec ?? '{}') as Record<string, unknown>;
-    if (!spec['out']) throw new CamdError('input', `run ${id} was not made by the app (no spec); resume it with camd pretrain --resume ${row.out_dir ?? ''}`, 'id');
+    if (!spec['out'])
+      throw new CamdError(
+        'input',
+        `run ${id} was not made by the app (no spec); resume it with camd pretrain --resume ${row.out_dir ?? ''}`,
+        'id',
+      );
     return this.supervisor.enqueue(id); // its folder holds run.json: the supervisor resumes it
   }
 
@@ -230,7 +412,8 @@ export class Runs {
     if (!row) throw new NotFound(`run ${id}`);
     if (ACTIVE.includes(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}; stop it first`);
     // a run that has just ended may still have its worker process exiting
-    if (!(await this.supervisor.settled(id, 10_000))) throw new CamdError('busy', `the process of run ${id} is still ending; try again in a moment`);
+    if (!(await this.supervisor.settled(id, 10_000)))
+      throw new CamdError('busy', `the process of run ${id} is still ending; try again in a moment`);
     this.supervisor.dequeue(id);
     this.store.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
     RunLog.remove(this.paths.logs, id);
@@ -255,9 +438,9 @@ export class Runs {
     const p = RunQuery.parse(q);
     const where: string[] = [];
     const args: unknown[] = [];
-    if (p.kind) (where.push('r.kind = ?'), args.push(p.kind));
-    if (p.status?.length) (where.push(`r.status IN (${p.status.map(() => '?').join(',')})`), args.push(...p.status));
-    if (p.dataset) (where.push('r.dataset_id = ?'), args.push(p.dataset));
+    if (p.kind) where.push('r.kind = ?'), args.push(p.kind);
+    if (p.status?.length) where.push(`r.status IN (${p.status.map(() => '?').join(',')})`), args.push(...p.status);
+    if (p.dataset) where.push('r.dataset_id = ?'), args.push(p.dataset);
     const order = { created: 'r.created_at', name: 'coalesce(r.name, r.id)', status: 'r.status' }[p.sort];
     return runRows(this.store, where.join(' AND '), args, `${order} ${p.order === 'asc' ? 'ASC' : 'DESC'}, r.id`);
   }
@@ -273,8 +456,18 @@ export class Runs {
       }
     };
     const log = RunLog.tail(this.paths.logs, id, 40);
-    const exit = [...log].reverse().find((l) => l.includes('worker ended: ') && !l.endsWith('worker ended: exit code 0'));
-    return { ...run, spec: parse(row.spec), config: parse(row.config), backend_detail: row.backend_detail ? parse(row.backend_detail) : null, out_dir: row.out_dir, exit: exit ? exit.slice(exit.indexOf('worker ended: ') + 14) : null, log_tail: log };
+    const exit = [...log]
+      .reverse()
+      .find((l) => l.includes('worker ended: ') && !l.endsWith('worker ended: exit code 0'));
+    return {
+      ...run,
+      spec: parse(row.spec),
+      config: parse(row.config),
+      backend_detail: row.backend_detail ? parse(row.backend_detail) : null,
+      out_dir: row.out_dir,
+      exit: exit ? exit.slice(exit.indexOf('worker ended: ') + 14) : null,
+      log_tail: log,
+    };
   }
 
   log(id: string, lines: number): { lines: string[] } {

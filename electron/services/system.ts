@@ -35,7 +35,15 @@ export class System {
       })().finally(() => (this.asking = null));
       await this.asking;
     }
-    return { version: packageVersion(), user: userName(), node: process.version, platform: `${process.platform}-${process.arch}`, dataDir: this.paths.root, store: this.paths.db, backends: this.cached?.backends ?? { error: 'camd info gave no answer' } };
+    return {
+      version: packageVersion(),
+      user: userName(),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      dataDir: this.paths.root,
+      store: this.paths.db,
+      backends: this.cached?.backends ?? { error: 'camd info gave no answer' },
+    };
   }
 }
 

@@ -24,7 +24,9 @@ export function isAppFrame(frame: WebFrameMain | null | undefined): boolean {
   }
 }
 
-const REFUSED: Envelope<never> = { error: { message: 'refused: only the app\'s own window may call the app', cause: 'unauthorized' } };
+const REFUSED: Envelope<never> = {
+  error: { message: "refused: only the app's own window may call the app", cause: 'unauthorized' },
+};
 
 function usage(message: string): Envelope<never> {
   return { error: { message, cause: 'usage' } };
@@ -69,24 +71,28 @@ export function registerIpc(app: App, o: IpcOptions): () => void {
     }
   });
 
-  ipcMain.handle(CHANNELS.subscribe, (e: IpcMainInvokeEvent, id: unknown, topic: unknown, params: unknown): Envelope<{ id: number }> => {
-    if (!isAppFrame(e.senderFrame)) return REFUSED;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return usage('a subscription id must be a positive integer');
-    if (typeof topic !== 'string') return usage('the topic must be named by a string');
-    const wc = e.sender;
-    const mine = subsOf(wc);
-    mine.get(id)?.();
-    mine.delete(id);
-    try {
-      const off = subscribe(app, topic, params, (data) => {
-        if (!wc.isDestroyed()) wc.send(CHANNELS.event, id, data);
-      });
-      mine.set(id, off);
-      return { result: { id } };
-    } catch (err) {
-      return { error: toApiError(err) };
-    }
-  });
+  ipcMain.handle(
+    CHANNELS.subscribe,
+    (e: IpcMainInvokeEvent, id: unknown, topic: unknown, params: unknown): Envelope<{ id: number }> => {
+      if (!isAppFrame(e.senderFrame)) return REFUSED;
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
+        return usage('a subscription id must be a positive integer');
+      if (typeof topic !== 'string') return usage('the topic must be named by a string');
+      const wc = e.sender;
+      const mine = subsOf(wc);
+      mine.get(id)?.();
+      mine.delete(id);
+      try {
+        const off = subscribe(app, topic, params, (data) => {
+          if (!wc.isDestroyed()) wc.send(CHANNELS.event, id, data);
+        });
+        mine.set(id, off);
+        return { result: { id } };
+      } catch (err) {
+        return { error: toApiError(err) };
+      }
+    },
+  );
 
   ipcMain.handle(CHANNELS.unsubscribe, (e: IpcMainInvokeEvent, id: unknown): Envelope<{ unsubscribed: boolean }> => {
     if (!isAppFrame(e.senderFrame)) return REFUSED;
@@ -104,7 +110,8 @@ export function registerIpc(app: App, o: IpcOptions): () => void {
   });
 
   return () => {
-    for (const ch of [CHANNELS.call, CHANNELS.subscribe, CHANNELS.unsubscribe, CHANNELS.pickFolder]) ipcMain.removeHandler(ch);
+    for (const ch of [CHANNELS.call, CHANNELS.subscribe, CHANNELS.unsubscribe, CHANNELS.pickFolder])
+      ipcMain.removeHandler(ch);
     for (const m of subs.values()) for (const off of m.values()) off();
     subs.clear();
   };

@@ -15,7 +15,14 @@ export function menuTemplate(a: MenuActions): MenuItemConstructorOptions[] {
   const mac = process.platform === 'darwin';
   const view: MenuItemConstructorOptions[] = [{ role: 'reload' }];
   if (!app.isPackaged) view.push({ role: 'toggleDevTools' });
-  view.push({ type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' });
+  view.push(
+    { type: 'separator' },
+    { role: 'resetZoom' },
+    { role: 'zoomIn' },
+    { role: 'zoomOut' },
+    { type: 'separator' },
+    { role: 'togglefullscreen' },
+  );
   return [
     ...(mac ? [{ role: 'appMenu' as const }] : []),
     {

@@ -17,7 +17,12 @@ export const APP_URL = `${APP_ORIGIN}/index.html`;
  * so the bundle's module scripts load (no other origin exists in the app: no remote content).
  */
 export function registerScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, corsEnabled: true } }]);
+  protocol.registerSchemesAsPrivileged([
+    {
+      scheme: SCHEME,
+      privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, corsEnabled: true },
+    },
+  ]);
 }
 
 /** The response to one request of the scheme. */
@@ -28,8 +33,10 @@ export async function handleAppRequest(files: AppFiles, req: Request): Promise<R
   } catch {
     return errorResponse({ message: 'bad request', cause: 'usage' }, files.csp);
   }
-  if (url.protocol !== `${SCHEME}:` || url.host !== 'app') return errorResponse({ message: 'not found', cause: 'not-found' }, files.csp);
-  if (req.method !== 'GET' && req.method !== 'HEAD') return errorResponse({ message: 'method not allowed', cause: 'usage' }, files.csp, 405);
+  if (url.protocol !== `${SCHEME}:` || url.host !== 'app')
+    return errorResponse({ message: 'not found', cause: 'not-found' }, files.csp);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return errorResponse({ message: 'method not allowed', cause: 'usage' }, files.csp, 405);
   const res = await appResponse(files, url, req.headers.get('if-none-match'));
   if (req.method === 'HEAD' && res.body) {
     await res.body.cancel();

@@ -34,7 +34,8 @@ export function guardQuit(services: App, windowOf: () => BrowserWindow | null): 
       noLink: true,
       title: 'A run is training',
       message: `Run ${runId.slice(0, 8)} is training. Quit anyway?`,
-      detail: 'Quitting pauses it: the current step finishes and a checkpoint is written (usually a few seconds). Resume it from the Runs view when the app is open again.',
+      detail:
+        'Quitting pauses it: the current step finishes and a checkpoint is written (usually a few seconds). Resume it from the Runs view when the app is open again.',
     };
     const r = win && !win.isDestroyed() ? await dialog.showMessageBox(win, opts) : await dialog.showMessageBox(opts);
     return r.response === 0;
@@ -49,7 +50,8 @@ export function guardQuit(services: App, windowOf: () => BrowserWindow | null): 
     }
     state = 'closing';
     const win = windowOf();
-    if (win && !win.isDestroyed() && services.supervisor.active()) win.setTitle('CAMD Studio — pausing the run (writing a checkpoint) before quitting…');
+    if (win && !win.isDestroyed() && services.supervisor.active())
+      win.setTitle('CAMD Studio — pausing the run (writing a checkpoint) before quitting…');
     try {
       await services.close();
     } finally {

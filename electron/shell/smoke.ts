@@ -58,7 +58,20 @@ async function settle<T>(f: () => Promise<T>, fallback: T, failures: string[], w
 export async function smokeCheck(shell: Shell, timeoutMs = 60_000): Promise<SmokeReport> {
   const failures: string[] = [];
   const win = shell.window();
-  const r: SmokeReport = { ok: false, version: app.getVersion(), electron: process.versions.electron ?? '?', abi: process.versions.modules ?? '?', url: '', rendered: false, pageHasNode: true, preloadSandboxed: false, bridgeOps: 0, store: false, trainer: '', failures };
+  const r: SmokeReport = {
+    ok: false,
+    version: app.getVersion(),
+    electron: process.versions.electron ?? '?',
+    abi: process.versions.modules ?? '?',
+    url: '',
+    rendered: false,
+    pageHasNode: true,
+    preloadSandboxed: false,
+    bridgeOps: 0,
+    store: false,
+    trainer: '',
+    failures,
+  };
   if (!win) {
     failures.push('no window');
     return r;
@@ -70,7 +83,12 @@ export async function smokeCheck(shell: Shell, timeoutMs = 60_000): Promise<Smok
   r.rendered = await settle(
     async () => {
       for (let i = 0; i < 100; i++) {
-        if (await wc.executeJavaScript("document.querySelector('#app')?.children.length > 0 && document.querySelector('nav') !== null")) return true;
+        if (
+          await wc.executeJavaScript(
+            "document.querySelector('#app')?.children.length > 0 && document.querySelector('nav') !== null",
+          )
+        )
+          return true;
         await new Promise((res) => setTimeout(res, 100));
       }
       return false;
@@ -79,10 +97,36 @@ export async function smokeCheck(shell: Shell, timeoutMs = 60_000): Promise<Smok
     failures,
     'render',
   );
-  r.pageHasNode = await settle(() => wc.executeJavaScript("typeof process !== 'undefined' || typeof require !== 'undefined' || typeof module !== 'undefined'") as Promise<boolean>, true, failures, 'page globals');
-  r.preloadSandboxed = await settle(() => wc.executeJavaScriptInIsolatedWorld(PRELOAD_WORLD, [{ code: "typeof process === 'object' && process.sandboxed === true" }]) as Promise<boolean>, false, failures, 'preload world');
-  r.bridgeOps = await settle(() => wc.executeJavaScript('window.camd ? Object.keys(window.camd.ops).length : 0') as Promise<number>, 0, failures, 'bridge');
-  r.store = await settle(async () => shell.services.store.db.prepare('SELECT 1').pluck().get() === 1, false, failures, 'store');
+  r.pageHasNode = await settle(
+    () =>
+      wc.executeJavaScript(
+        "typeof process !== 'undefined' || typeof require !== 'undefined' || typeof module !== 'undefined'",
+      ) as Promise<boolean>,
+    true,
+    failures,
+    'page globals',
+  );
+  r.preloadSandboxed = await settle(
+    () =>
+      wc.executeJavaScriptInIsolatedWorld(PRELOAD_WORLD, [
+        { code: "typeof process === 'object' && process.sandboxed === true" },
+      ]) as Promise<boolean>,
+    false,
+    failures,
+    'preload world',
+  );
+  r.bridgeOps = await settle(
+    () => wc.executeJavaScript('window.camd ? Object.keys(window.camd.ops).length : 0') as Promise<number>,
+    0,
+    failures,
+    'bridge',
+  );
+  r.store = await settle(
+    async () => shell.services.store.db.prepare('SELECT 1').pluck().get() === 1,
+    false,
+    failures,
+    'store',
+  );
   r.trainer = await settle(
     async () => {
       const info = await shell.services.system.info();
@@ -98,7 +142,8 @@ export async function smokeCheck(shell: Shell, timeoutMs = 60_000): Promise<Smok
   if (!r.rendered) failures.push('the renderer did not render its navigation');
   if (r.pageHasNode) failures.push('the page sees Node globals');
   if (!r.preloadSandboxed) failures.push('the preload is not sandboxed');
-  if (r.bridgeOps !== OP_NAMES.length) failures.push(`the bridge has ${r.bridgeOps} operations, not ${OP_NAMES.length}`);
+  if (r.bridgeOps !== OP_NAMES.length)
+    failures.push(`the bridge has ${r.bridgeOps} operations, not ${OP_NAMES.length}`);
   if (!r.store) failures.push('SQLite did not answer');
   if (!r.trainer || r.trainer === 'none selected') failures.push('no trainer backend');
   r.ok = failures.length === 0;

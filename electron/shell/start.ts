@@ -41,8 +41,13 @@ export function dataDirOf(argv: readonly string[], env: NodeJS.ProcessEnv, userD
 }
 
 async function pickFolder(owner: BrowserWindow | null): Promise<string | null> {
-  const opts = { title: 'Add a folder of face images', buttonLabel: 'Add folder', properties: ['openDirectory' as const] };
-  const r = owner && !owner.isDestroyed() ? await dialog.showOpenDialog(owner, opts) : await dialog.showOpenDialog(opts);
+  const opts = {
+    title: 'Add a folder of face images',
+    buttonLabel: 'Add folder',
+    properties: ['openDirectory' as const],
+  };
+  const r =
+    owner && !owner.isDestroyed() ? await dialog.showOpenDialog(owner, opts) : await dialog.showOpenDialog(opts);
   return r.canceled || !r.filePaths[0] ? null : r.filePaths[0];
 }
 
@@ -64,7 +69,10 @@ export async function startShell(o: ShellOptions): Promise<Shell | null> {
   try {
     services = new App({ dataDir, launcher: utilityLauncher(camdBin()), command: utilityCommand(camdBin()) });
   } catch (e) {
-    dialog.showErrorBox('CAMD Studio cannot open its data folder', `${dataDir}\n\n${e instanceof Error ? e.message : String(e)}`);
+    dialog.showErrorBox(
+      'CAMD Studio cannot open its data folder',
+      `${dataDir}\n\n${e instanceof Error ? e.message : String(e)}`,
+    );
     app.exit(1);
     throw e;
   }

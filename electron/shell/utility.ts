@@ -66,7 +66,9 @@ let seq = 0;
 
 /** Resolves when both output streams have ended (or after a while: a stream may never end). */
 function drained(streams: (NodeJS.ReadableStream | null)[], ms = 2000): Promise<void> {
-  const ends = streams.filter((s): s is NodeJS.ReadableStream => s !== null && !(s as { readableEnded?: boolean }).readableEnded).map((s) => new Promise<void>((r) => s.once('end', () => r())));
+  const ends = streams
+    .filter((s): s is NodeJS.ReadableStream => s !== null && !(s as { readableEnded?: boolean }).readableEnded)
+    .map((s) => new Promise<void>((r) => s.once('end', () => r())));
   return Promise.race([Promise.all(ends).then(() => undefined), new Promise<void>((r) => setTimeout(r, ms))]);
 }
 
@@ -101,10 +103,18 @@ export function utilityLauncher(camdBin: string): Launcher {
     if (child) {
       const out = child.stdout;
       const err = child.stderr;
-      if (out) readWorkerOutput(out, err, (m) => messages.forEach((f) => f(m)), (l) => logs.forEach((f) => f(l)));
+      if (out)
+        readWorkerOutput(
+          out,
+          err,
+          (m) => messages.forEach((f) => f(m)),
+          (l) => logs.forEach((f) => f(l)),
+        );
       child.on('exit', (code) => {
         const reason = code === 0 && !killedWith ? Promise.resolve(undefined) : reasons.wait(name);
-        void Promise.all([reason, drained([out, err])]).then(([reason]) => end({ code: killedWith ? null : code, signal: killedWith, ...(reason ? { reason } : {}) }));
+        void Promise.all([reason, drained([out, err])]).then(([reason]) =>
+          end({ code: killedWith ? null : code, signal: killedWith, ...(reason ? { reason } : {}) }),
+        );
       });
     }
     return {
@@ -142,7 +152,11 @@ export function utilityCommand(camdBin: string): CamdCommand {
     try {
       child = fork(camdBin, args, name);
     } catch (e) {
-      return Promise.resolve({ stdout: '', stderr: `cannot start camd: ${e instanceof Error ? e.message : String(e)}`, code: null });
+      return Promise.resolve({
+        stdout: '',
+        stderr: `cannot start camd: ${e instanceof Error ? e.message : String(e)}`,
+        code: null,
+      });
     }
     const out = child.stdout;
     const err = child.stderr;
@@ -153,7 +167,9 @@ export function utilityCommand(camdBin: string): CamdCommand {
         kill: () => void child.kill(),
         onEnd: (fn) => {
           child.once('exit', (code) => {
-            void Promise.all([code === 0 ? Promise.resolve(undefined) : reasons.wait(name), drained([out, err])]).then(([reason]) => fn(code, reason ? `the process ${reason}` : undefined));
+            void Promise.all([code === 0 ? Promise.resolve(undefined) : reasons.wait(name), drained([out, err])]).then(
+              ([reason]) => fn(code, reason ? `the process ${reason}` : undefined),
+            );
           });
         },
       },

@@ -3,7 +3,15 @@
  * checklist): context isolation, the sandbox, no Node in the page, no webviews, no navigation
  * away from the app, no new windows, no permission granted, no request leaving the machine.
  */
-import { app, BrowserWindow, nativeTheme, session, type Session, type WebContents, type WebPreferences } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  nativeTheme,
+  session,
+  type Session,
+  type WebContents,
+  type WebPreferences,
+} from 'electron';
 import { APP_ORIGIN, SCHEME } from './protocol.js';
 
 /** The security settings of the app's pages (asserted by the tests). */
@@ -43,7 +51,9 @@ export function hardenSession(s: Session): void {
   s.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   s.setPermissionCheckHandler(() => false);
   s.setDevicePermissionHandler(() => false);
-  s.webRequest.onBeforeRequest({ urls: ['<all_urls>'] }, (details, callback) => callback({ cancel: !isAppUrl(details.url) }));
+  s.webRequest.onBeforeRequest({ urls: ['<all_urls>'] }, (details, callback) =>
+    callback({ cancel: !isAppUrl(details.url) }),
+  );
 }
 
 /** Rules of one web contents: no navigation, no new window, no webview. */

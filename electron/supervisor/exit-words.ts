@@ -38,7 +38,8 @@ const REASONS: Record<string, string> = {
 
 /** null for a clean exit (code 0); otherwise one line. */
 export function exitInWords(code: number | null, signal: string | null, reason?: string): string | null {
-  if (reason && REASONS[reason]) return `the trainer process ${REASONS[reason]}${code !== null ? ` (exit code ${code})` : ''}`;
+  if (reason && REASONS[reason])
+    return `the trainer process ${REASONS[reason]}${code !== null ? ` (exit code ${code})` : ''}`;
   if (signal) return `the trainer process was ${SIGNALS[signal] ?? `ended by ${signal}`}`;
   if (code === 0 || code === null) return null;
   return `the trainer process ${CODES[code] ?? `exited with code ${code}`}`;

@@ -28,7 +28,12 @@ export interface WorkerProcess {
 export type Launcher = () => WorkerProcess;
 
 /** Wires a process's stdout (JSON lines) and stderr to the handlers. */
-export function readWorkerOutput(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream | null, message: (m: WorkerMessage) => void, log: (line: string) => void): void {
+export function readWorkerOutput(
+  stdout: NodeJS.ReadableStream,
+  stderr: NodeJS.ReadableStream | null,
+  message: (m: WorkerMessage) => void,
+  log: (line: string) => void,
+): void {
   createInterface({ input: stdout }).on('line', (line) => {
     if (!line.trim()) return;
     let raw: unknown;
@@ -52,7 +57,12 @@ export function childProcessLauncher(camdBin: string, env: NodeJS.ProcessEnv = p
     const messages: ((m: WorkerMessage) => void)[] = [];
     const logs: ((l: string) => void)[] = [];
     const exits: ((e: ExitInfo) => void)[] = [];
-    readWorkerOutput(child.stdout, child.stderr, (m) => messages.forEach((f) => f(m)), (l) => logs.forEach((f) => f(l)));
+    readWorkerOutput(
+      child.stdout,
+      child.stderr,
+      (m) => messages.forEach((f) => f(m)),
+      (l) => logs.forEach((f) => f(l)),
+    );
     child.on('error', (e) => logs.forEach((f) => f(`cannot start the worker: ${e.message}`)));
     child.on('exit', (code, signal) => exits.forEach((f) => f({ code, signal })));
     child.stdin.on('error', () => undefined); // a dead worker's stdin: its exit is reported instead

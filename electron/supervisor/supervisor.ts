@@ -40,7 +40,6 @@ interface Current {
   announced: number;
 }
 
-
 export class Supervisor {
   private readonly queue: string[] = [];
   private current: Current | null = null;
@@ -63,7 +62,10 @@ export class Supervisor {
   /** At start-up: dead runs become interrupted, queued runs go back in the queue (oldest first). */
   recover(): void {
     for (const r of this.store.reapDeadRuns()) this.announce(r.id);
-    const queued = this.store.db.prepare("SELECT id FROM runs WHERE status = 'queued' ORDER BY updated_at, created_at").pluck().all() as string[];
+    const queued = this.store.db
+      .prepare("SELECT id FROM runs WHERE status = 'queued' ORDER BY updated_at, created_at")
+      .pluck()
+      .all() as string[];
     for (const id of queued) if (!this.queue.includes(id)) this.queue.push(id);
     this.pump();
   }
@@ -112,7 +114,8 @@ export class Supervisor {
     }
     const c = this.current;
     if (!c || c.runId !== id) {
-      if (['running', 'pausing', 'stopping'].includes(r.status)) throw new CamdError('busy', `run ${id} is ${r.status} in another process; stop it there`);
+      if (['running', 'pausing', 'stopping'].includes(r.status))
+        throw new CamdError('busy', `run ${id} is ${r.status} in another process; stop it there`);
       return this.run(id); // nothing to do: it is not running
     }
     if (c.requested === 'stop' && mode === 'pause') return this.run(id); // a stop stays a stop
@@ -186,7 +189,10 @@ export class Supervisor {
     try {
       this.launch(id);
     } catch (e) {
-      this.setStatus(id, 'failed', { error: `the trainer could not be started: ${(e as Error).message}`, finished_at: new Date().toISOString() });
+      this.setStatus(id, 'failed', {
+        error: `the trainer could not be started: ${(e as Error).message}`,
+        finished_at: new Date().toISOString(),
+      });
       this.pump();
     }
   }
@@ -196,7 +202,8 @@ export class Supervisor {
     const kind = row.kind;
     const asked = JSON.parse(row.spec ?? '{}') as Record<string, unknown>;
     // a folder that already holds the run (paused, interrupted, or queued again after a crash) is resumed
-    const resume = kind === 'pretrain' && typeof asked['out'] === 'string' && existsSync(join(asked['out'], 'run.json'));
+    const resume =
+      kind === 'pretrain' && typeof asked['out'] === 'string' && existsSync(join(asked['out'], 'run.json'));
     const spec = { ...asked, runId: id, db: this.db, ...(resume ? { resume: true } : {}) };
     const log = new RunLog(this.logsDir, id);
     log.write('supervisor', `starting ${kind} run ${id}`);
@@ -242,14 +249,26 @@ export class Supervisor {
     if (row) {
       const finished = new Date().toISOString();
       if (row.status === 'stopped' && c.requested === 'pause') this.setStatus(c.runId, 'paused');
-      else if (row.status === 'stopped' || row.status === 'done' || row.status === 'failed' || row.status === 'interrupted') this.announce(c.runId);
+      else if (
+        row.status === 'stopped' ||
+        row.status === 'done' ||
+        row.status === 'failed' ||
+        row.status === 'interrupted'
+      )
+        this.announce(c.runId);
       else {
         // the worker ended without recording why: it was killed, it crashed, or it refused to start
-        const tail = RunLog.tail(this.logsDir, c.runId, 5).map((l) => l.slice(36)).join(' | ');
+        const tail = RunLog.tail(this.logsDir, c.runId, 5)
+          .map((l) => l.slice(36))
+          .join(' | ');
         const why = c.lastError ?? words ?? 'the trainer process ended without a result';
         // killed by the stop button's last resort: resumable from its last checkpoint
         const status = c.requested && signal === 'SIGKILL' ? 'interrupted' : 'failed';
-        this.setStatus(c.runId, status, { error: `${why}${c.lastError && words ? ` (${words})` : ''}${tail && !c.lastError ? `; last log lines: ${tail}` : ''}`, finished_at: finished, pid: null });
+        this.setStatus(c.runId, status, {
+          error: `${why}${c.lastError && words ? ` (${words})` : ''}${tail && !c.lastError ? `; last log lines: ${tail}` : ''}`,
+          finished_at: finished,
+          pid: null,
+        });
       }
     }
     this.current = null;

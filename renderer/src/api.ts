@@ -6,7 +6,13 @@
  */
 import { ref } from 'vue';
 import { z } from 'zod';
-import { ApiCallError, ApiClient, httpCalls, webSocketTransport, type Transport } from '../../electron/common/client.js';
+import {
+  ApiCallError,
+  ApiClient,
+  httpCalls,
+  webSocketTransport,
+  type Transport,
+} from '../../electron/common/client.js';
 import type { BridgeOpName, BridgeTopicName, CamdBridge, Envelope } from '../../electron/common/bridge.js';
 
 // Zod compiles fast paths with `new Function` unless told not to; the CSP forbids eval.
@@ -28,20 +34,25 @@ function browserTransport(): Transport {
   let socket: Transport;
   let retry = 500;
   const open = () => {
-    socket = webSocketTransport(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`, WebSocket as never, calls, {
-      onOpen: () => {
-        connected.value = true;
-        retry = 500;
-        // subscriptions made before (or before a reconnection) are made on this socket
-        for (const s of subs) void socket.subscribe(s.topic, s.params, s.onEvent).then((off) => (s.off = off));
+    socket = webSocketTransport(
+      `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`,
+      WebSocket as never,
+      calls,
+      {
+        onOpen: () => {
+          connected.value = true;
+          retry = 500;
+          // subscriptions made before (or before a reconnection) are made on this socket
+          for (const s of subs) void socket.subscribe(s.topic, s.params, s.onEvent).then((off) => (s.off = off));
+        },
+        onClose: () => {
+          connected.value = false;
+          for (const s of subs) s.off = null;
+          setTimeout(open, retry);
+          retry = Math.min(retry * 2, 10_000);
+        },
       },
-      onClose: () => {
-        connected.value = false;
-        for (const s of subs) s.off = null;
-        setTimeout(open, retry);
-        retry = Math.min(retry * 2, 10_000);
-      },
-    });
+    );
   };
   open();
   return {
@@ -97,11 +108,17 @@ export function fieldOf(e: unknown): string | undefined {
 
 /** Where an image of the store is served (by id). */
 export function imageSrc(id: number, kind: 'thumb' | 'file', size = 256): string {
-  return window.camd ? `camd://app/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}` : `/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}`;
+  return window.camd
+    ? `camd://app/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}`
+    : `/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}`;
 }
 
 /** A label export as a download (an attachment: the browser's download, the desktop's save dialog). */
-export function labelDownload(schema: number, format: 'csv' | 'full' | 'celeba', labels: 'human' | 'human+accepted'): string {
+export function labelDownload(
+  schema: number,
+  format: 'csv' | 'full' | 'celeba',
+  labels: 'human' | 'human+accepted',
+): string {
   const q = new URLSearchParams({ schema: String(schema), format, labels });
   return `${window.camd ? 'camd://app' : ''}/api/downloads/labels?${q.toString()}`;
 }

@@ -6,8 +6,10 @@ export type Flat = Record<string, string>;
 
 export function flatten(value: unknown, prefix = '', out: Flat = {}): Flat {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (prefix) out[prefix] = value === undefined ? '' : Array.isArray(value) ? JSON.stringify(value) : String(value);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (prefix)
+    out[prefix] = value === undefined ? '' : Array.isArray(value) ? JSON.stringify(value) : String(value);
   return out;
 }
 

@@ -36,7 +36,13 @@ export function number(v: number | null | undefined, digits = 4): string {
 export function when(iso: string | null | undefined): string {
   if (!iso) return '–';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 export function shortId(id: string): string {
@@ -54,14 +60,18 @@ export function runLabel(r: { id: string; name: string | null; kind: string }): 
  * it belongs to (`runOf` finds it by folder), else by its file name.
  */
 export function settingText(name: string, value: unknown, runOf: (path: string) => string | null = () => null): string {
-  if (typeof value === 'number') return Number.isInteger(value) || Math.abs(value) < 1e-3 ? String(value) : String(Number(value.toPrecision(3)));
-  if ((name === 'init' || name === 'checkpoint') && typeof value === 'string') return runOf(value) ?? value.split(/[\\/]/).pop() ?? value;
+  if (typeof value === 'number')
+    return Number.isInteger(value) || Math.abs(value) < 1e-3 ? String(value) : String(Number(value.toPrecision(3)));
+  if ((name === 'init' || name === 'checkpoint') && typeof value === 'string')
+    return runOf(value) ?? value.split(/[\\/]/).pop() ?? value;
   return String(value);
 }
 
 /** One end of a chart's range as written under it: whole numbers (steps, epochs) exactly, others to four digits. */
 export function rangeEnd(v: number): string {
-  return Number.isInteger(v) ? v.toLocaleString('en-US') : Number(v.toPrecision(4)).toLocaleString('en-US', { maximumSignificantDigits: 4 });
+  return Number.isInteger(v)
+    ? v.toLocaleString('en-US')
+    : Number(v.toPrecision(4)).toLocaleString('en-US', { maximumSignificantDigits: 4 });
 }
 
 /**
@@ -74,10 +84,21 @@ export function tickLabels(values: readonly number[]): string[] {
   const tiny = big !== 0 && big < 1e-3;
   // the spacing of the ticks: a label may be off by a thousandth of it, no more
   const sorted = [...finite].sort((a, b) => a - b);
-  const gaps = sorted.slice(1).map((v, i) => v - sorted[i]!).filter((d) => d > 0);
+  const gaps = sorted
+    .slice(1)
+    .map((v, i) => v - sorted[i]!)
+    .filter((d) => d > 0);
   const gap = gaps.length ? Math.min(...gaps) : Math.max(big, 1e-300);
   for (let digits = 1; digits <= 10; digits++) {
-    const out = values.map((v) => (!Number.isFinite(v) ? '' : v === 0 ? '0' : tiny || Math.abs(v) >= 1e6 ? v.toExponential(Math.max(0, digits - 1)) : String(Number(v.toPrecision(digits)))));
+    const out = values.map((v) =>
+      !Number.isFinite(v)
+        ? ''
+        : v === 0
+          ? '0'
+          : tiny || Math.abs(v) >= 1e6
+            ? v.toExponential(Math.max(0, digits - 1))
+            : String(Number(v.toPrecision(digits))),
+    );
     const true_ = values.every((v, i) => !Number.isFinite(v) || Math.abs(Number(out[i]) - v) <= 1e-3 * gap);
     if (true_ && new Set(out.filter(Boolean)).size === finite.length) return out;
   }

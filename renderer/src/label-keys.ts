@@ -60,7 +60,14 @@ export function keyAction(k: KeyPress, fields: readonly FieldKey[]): KeyAction |
       return { do: 'help' };
   }
   // shortcuts are compared as typed: 'a' and 'A' differ only when the schema says so
-  const f = fields.find((x) => x.shortcut !== null && x.shortcut === k.key) ?? fields.find((x) => x.shortcut !== null && x.shortcut.toLowerCase() === k.key.toLowerCase() && !fields.some((y) => y.shortcut === k.key));
+  const f =
+    fields.find((x) => x.shortcut !== null && x.shortcut === k.key) ??
+    fields.find(
+      (x) =>
+        x.shortcut !== null &&
+        x.shortcut.toLowerCase() === k.key.toLowerCase() &&
+        !fields.some((y) => y.shortcut === k.key),
+    );
   if (f?.kind === 'class') return { do: 'class', field: f.id };
   if (f?.kind === 'attribute') return { do: 'toggle', field: f.id };
   if (k.key === 'g' || k.key === 'G') return { do: 'grid' };

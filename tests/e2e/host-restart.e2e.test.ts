@@ -27,8 +27,19 @@ describe.skipIf(missing !== null)('the host restarted, and two hosts, in one bro
 
   /** What the page shows: the app's navigation and the datasets list, read over the API with the cookie. */
   async function showsTheApp(page = b.page): Promise<void> {
-    await expect.poll(() => page.getByRole('navigation').getByText('Datasets').isVisible(), { timeout: 20_000 }).toBe(true);
-    const status = await page.evaluate(async () => (await fetch('/api/datasets.list', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status);
+    await expect
+      .poll(() => page.getByRole('navigation').getByText('Datasets').isVisible(), { timeout: 20_000 })
+      .toBe(true);
+    const status = await page.evaluate(
+      async () =>
+        (
+          await fetch('/api/datasets.list', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: '{}',
+          })
+        ).status,
+    );
     expect(status).toBe(200);
   }
 

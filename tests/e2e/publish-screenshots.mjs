@@ -9,9 +9,35 @@ const here = new URL('.', import.meta.url).pathname;
 const from = join(here, 'out');
 const to = join(here, '..', '..', 'resources', 'screenshots');
 mkdirSync(to, { recursive: true });
-const keep = ['datasets', 'dataset', 'pretrain', 'run', 'runs', 'compare', 'finetune', 'finetune-run', 'system', 'label-schema', 'label-one', 'label-grid', 'label-progress', 'label-uncertainty', 'faces-in-photo', 'datasets-with-faces', 'run-probe', 'run-torchrun', 'pretrain-carry-on', 'run-see', 'run-cluster-pack', 'pretrain-duration'];
+const keep = [
+  'datasets',
+  'dataset',
+  'pretrain',
+  'run',
+  'runs',
+  'compare',
+  'finetune',
+  'finetune-run',
+  'system',
+  'label-schema',
+  'label-one',
+  'label-grid',
+  'label-progress',
+  'label-uncertainty',
+  'faces-in-photo',
+  'datasets-with-faces',
+  'run-probe',
+  'run-torchrun',
+  'pretrain-carry-on',
+  'run-see',
+  'run-cluster-pack',
+  'pretrain-duration',
+];
 for (const f of readdirSync(from).filter((f) => keep.includes(f.replace(/\.png$/, '')))) {
   const out = join(to, f);
-  await sharp(join(from, f)).resize({ width: 1000 }).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(out);
+  await sharp(join(from, f))
+    .resize({ width: 1000 })
+    .png({ palette: true, quality: 90, compressionLevel: 9 })
+    .toFile(out);
   console.log(out);
 }

@@ -12,7 +12,11 @@ import { tempDir } from '../support/folders.js';
 const require = createRequire(import.meta.url);
 const ROOT = join(import.meta.dirname, '..', '..');
 const yaml = require('js-yaml') as { load(s: string): Record<string, unknown> };
-const asar = require('@electron/asar') as { listPackage(p: string, o?: unknown): string[]; extractFile(p: string, f: string): Buffer; statFile(p: string, f: string): { unpacked?: boolean } };
+const asar = require('@electron/asar') as {
+  listPackage(p: string, o?: unknown): string[];
+  extractFile(p: string, f: string): Buffer;
+  statFile(p: string, f: string): { unpacked?: boolean };
+};
 const config = yaml.load(readFileSync(join(ROOT, 'build', 'electron-builder.yml'), 'utf8'));
 
 let resources: string;
@@ -20,7 +24,12 @@ let archive: string;
 let files: Set<string>;
 
 beforeAll(async () => {
-  for (const built of ['electron/dist/main.js', 'electron/dist/preload.cjs', 'renderer/dist/index.html', 'trainer/dist/cli/main.js']) {
+  for (const built of [
+    'electron/dist/main.js',
+    'electron/dist/preload.cjs',
+    'renderer/dist/index.html',
+    'trainer/dist/cli/main.js',
+  ]) {
     if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
   }
   const out = tempDir('package');
@@ -29,9 +38,19 @@ beforeAll(async () => {
   writeFileSync(join(dist, 'electron'), '#!/bin/sh\necho "a stand-in for the Electron binary"\n');
   chmodSync(join(dist, 'electron'), 0o755);
   const { build, Platform } = require('electron-builder') as typeof import('electron-builder');
-  const cfg = { ...config, electronDist: dist, npmRebuild: false, directories: { ...(config['directories'] as object), output: join(out, 'out') } } as Record<string, unknown>;
+  const cfg = {
+    ...config,
+    electronDist: dist,
+    npmRebuild: false,
+    directories: { ...(config['directories'] as object), output: join(out, 'out') },
+  } as Record<string, unknown>;
   delete cfg['electronFuses'];
-  await build({ projectDir: ROOT, targets: Platform.LINUX.createTarget('dir'), config: cfg as never, publish: 'never' });
+  await build({
+    projectDir: ROOT,
+    targets: Platform.LINUX.createTarget('dir'),
+    config: cfg as never,
+    publish: 'never',
+  });
   resources = join(out, 'out', 'linux-unpacked', 'resources');
   archive = join(resources, 'app.asar');
   files = new Set(asar.listPackage(archive).map((f) => f.replaceAll('\\', '/')));
@@ -39,10 +58,26 @@ beforeAll(async () => {
 
 describe('the package (electron-builder, dir target)', () => {
   it('holds the built app — main, preload, renderer, trainer — and no sources, maps, tests or benchmarks', () => {
-    for (const f of ['/package.json', '/electron/dist/main.js', '/electron/dist/preload.cjs', '/electron/dist/shell/start.js', '/renderer/dist/index.html', '/trainer/bin/camd.js', '/trainer/dist/cli/main.js', '/trainer/dist/cli/worker.js']) expect(files.has(f), f).toBe(true);
+    for (const f of [
+      '/package.json',
+      '/electron/dist/main.js',
+      '/electron/dist/preload.cjs',
+      '/electron/dist/shell/start.js',
+      '/renderer/dist/index.html',
+      '/trainer/bin/camd.js',
+      '/trainer/dist/cli/main.js',
+      '/trainer/dist/cli/worker.js',
+    ])
+      expect(files.has(f), f).toBe(true);
     const ours = [...files].filter((f) => !f.includes('/node_modules/'));
     expect(ours.filter((f) => /\.(ts|map)$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
-    expect(ours.filter((f) => /^\/(tests|bench|trainer\/src|electron\/shell\/|renderer\/src|\.ci|build)\b/.test(f) || f.endsWith('/electron/dist/bench-app.js'))).toEqual([]);
+    expect(
+      ours.filter(
+        (f) =>
+          /^\/(tests|bench|trainer\/src|electron\/shell\/|renderer\/src|\.ci|build)\b/.test(f) ||
+          f.endsWith('/electron/dist/bench-app.js'),
+      ),
+    ).toEqual([]);
     const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString()) as { main: string; type: string };
     expect(pkg.main).toBe('electron/dist/main.js');
     expect(pkg.type).toBe('module');
@@ -57,8 +92,11 @@ describe('the package (electron-builder, dir target)', () => {
       seen.add(file);
       if (!files.has(file)) return void missing.push(file);
       const src = asar.extractFile(archive, file.slice(1)).toString();
-      for (const m of src.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) walk(posix.join(posix.dirname(file), m[1]!));
-      for (const m of src.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]((?:@[a-z0-9-]+\/)?[a-z0-9][a-z0-9._-]*)(?:\/[^'"]*)?['"]/g)) {
+      for (const m of src.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g))
+        walk(posix.join(posix.dirname(file), m[1]!));
+      for (const m of src.matchAll(
+        /(?:from\s+|import\s*\(\s*|import\s+)['"]((?:@[a-z0-9-]+\/)?[a-z0-9][a-z0-9._-]*)(?:\/[^'"]*)?['"]/g,
+      )) {
         const name = m[1]!;
         if (['electron', 'camd-studio'].includes(name) || name.startsWith('node:')) continue;
         if (!files.has(`/node_modules/${name}/package.json`)) missing.push(`${name} (imported by ${file})`);
@@ -75,7 +113,12 @@ describe('the package (electron-builder, dir target)', () => {
     for (const f of files) {
       const m = /^(.*\/node_modules\/((?:@[^/]+\/)?[^/]+))\/package\.json$/.exec(f);
       if (!m) continue;
-      const meta = JSON.parse(asar.extractFile(archive, f.slice(1)).toString()) as { main?: unknown; exports?: unknown; types?: unknown; typings?: unknown };
+      const meta = JSON.parse(asar.extractFile(archive, f.slice(1)).toString()) as {
+        main?: unknown;
+        exports?: unknown;
+        types?: unknown;
+        typings?: unknown;
+      };
       if (!meta.main && (meta.types !== undefined || meta.typings !== undefined)) continue; // type declarations only
       const entry = typeof meta.main === 'string' && meta.main ? meta.main : 'index.js';
       if (meta.exports !== undefined && typeof meta.main !== 'string') continue; // exports maps: the import walk above
@@ -95,9 +138,20 @@ describe('the package (electron-builder, dir target)', () => {
     }
     expect(nodeFiles.some((f) => f.includes('/better-sqlite3/build/Release/better_sqlite3.node'))).toBe(true);
     expect(nodeFiles.some((f) => /\/@img\/sharp-[a-z0-9-]+\/lib\/sharp-[a-z0-9-]+\.node$/.test(f))).toBe(true);
-    if (existsSync(join(ROOT, 'trainer/native/build/Release/camd_ops.node'))) expect(nodeFiles).toContain('/trainer/native/build/Release/camd_ops.node');
-    expect(existsSync(join(resources, 'app.asar.unpacked/node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js'))).toBe(true);
-    const dawn = [...files].filter((f) => f.startsWith('/node_modules/webgpu/dist/')).map((f) => f.split('/')[4]).filter(Boolean);
+    if (existsSync(join(ROOT, 'trainer/native/build/Release/camd_ops.node')))
+      expect(nodeFiles).toContain('/trainer/native/build/Release/camd_ops.node');
+    expect(
+      existsSync(
+        join(
+          resources,
+          'app.asar.unpacked/node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js',
+        ),
+      ),
+    ).toBe(true);
+    const dawn = [...files]
+      .filter((f) => f.startsWith('/node_modules/webgpu/dist/'))
+      .map((f) => f.split('/')[4])
+      .filter(Boolean);
     expect(new Set(dawn)).toEqual(new Set([`${process.platform}-${process.arch}`]));
   });
 
@@ -105,19 +159,31 @@ describe('the package (electron-builder, dir target)', () => {
     expect([...files].filter((f) => f.startsWith('/node_modules/@tensorflow/tfjs-node'))).toEqual([]);
   });
 
-  it("the native rebuild step `npm run dist` runs (@electron/rebuild, which declares Node ≥ 22.12) works on this Node", async () => {
+  it('the native rebuild step `npm run dist` runs (@electron/rebuild, which declares Node ≥ 22.12) works on this Node', async () => {
     // npm warns EBADENGINE for @electron/rebuild 4 and its node-abi on Node 20; this is the helper
     // electron-builder forks for `npmRebuild`, run as it runs it, over an app with no native module
     // (a real rebuild needs Electron's headers from the network: the release checklist's step).
     const app = tempDir('rebuild');
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'rebuild-check', version: '1.0.0' }));
     const helper = join(dirname(require.resolve('app-builder-lib/package.json')), 'helpers', 'remote-rebuild.js');
-    const options = { buildPath: app, electronVersion: '40.10.2', arch: process.arch, platform: process.platform, projectRootPath: app, mode: 'sequential', disablePreGypCopy: true };
+    const options = {
+      buildPath: app,
+      electronVersion: '40.10.2',
+      arch: process.arch,
+      platform: process.platform,
+      projectRootPath: app,
+      mode: 'sequential',
+      disablePreGypCopy: true,
+    };
     const { fork } = await import('node:child_process');
     const child = fork(helper, [JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
     const messages: string[] = [];
     let stderr = '';
-    child.on('message', (m: { msg: string; err?: { message: string } }) => void messages.push(m.err ? `${m.msg}: ${m.err.message}` : m.msg));
+    child.on(
+      'message',
+      (m: { msg: string; err?: { message: string } }) =>
+        void messages.push(m.err ? `${m.msg}: ${m.err.message}` : m.msg),
+    );
     child.stderr!.on('data', (b: Buffer) => void (stderr += b.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect({ code, messages, stderr }).toEqual({ code: 0, messages: ['rebuild-done'], stderr: '' });
@@ -139,10 +205,14 @@ describe('the package (electron-builder, dir target)', () => {
     expect((config['win'] as { target: string }).target).toBe('nsis');
     expect(config['npmRebuild']).toBe(true);
     expect(config['asar']).toBe(true);
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
     expect(pkg.devDependencies['electron']).toBe('40.10.2');
     // the renderer's libraries are bundled by vite: none of them ships as a node module
-    for (const lib of ['vue', 'pinia', 'vue-router', 'uplot', '@tanstack/vue-virtual']) expect(pkg.dependencies[lib], lib).toBeUndefined();
+    for (const lib of ['vue', 'pinia', 'vue-router', 'uplot', '@tanstack/vue-virtual'])
+      expect(pkg.dependencies[lib], lib).toBeUndefined();
     expect(dirname(archive)).toBe(resources);
   });
 });

@@ -15,7 +15,8 @@ const argv = process.argv;
 
 afterAll(() => {
   process.argv = argv;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(sig)) if (!before[sig].includes(l)) process.off(sig, l);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    for (const l of process.listeners(sig)) if (!before[sig].includes(l)) process.off(sig, l);
 });
 
 describe('build/release-check/check.mjs', () => {
@@ -24,11 +25,22 @@ describe('build/release-check/check.mjs', () => {
     const report = join(tempDir('release-report'), 'check.json');
     process.argv = ['electron', 'check.mjs', '--faces', faces, '--report', report];
     await import('../../build/release-check/check.mjs');
-    await until('the exit', () => fakeApp.exitCode, (c) => c !== null, 300_000);
+    await until(
+      'the exit',
+      () => fakeApp.exitCode,
+      (c) => c !== null,
+      300_000,
+    );
     const r = JSON.parse(readFileSync(report, 'utf8')) as { checks: { name: string; ok: boolean; detail?: unknown }[] };
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.checks.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['page has no Node globals', 'preload: process.sandboxed is true', 'a dropped folder reaches the dataset service', 'pre-train on auto in a utility process', 'closing with a run training pauses it with a checkpoint']),
+      expect.arrayContaining([
+        'page has no Node globals',
+        'preload: process.sandboxed is true',
+        'a dropped folder reaches the dataset service',
+        'pre-train on auto in a utility process',
+        'closing with a run training pauses it with a checkpoint',
+      ]),
     );
     expect(r.checks.length).toBe(10);
     expect(fakeApp.exitCode).toBe(0);

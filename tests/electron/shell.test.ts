@@ -20,7 +20,13 @@ import type { ApiClient } from '../../electron/common/client.js';
 import type { Shell } from '../../electron/shell/start.js';
 
 vi.mock('electron', async () => (await import('../support/fake-electron.js')).electronModule);
-const { fake, app: fakeApp, FakeBrowserWindow, FakeEvent, FakeWebContents } = await import('../support/fake-electron.js');
+const {
+  fake,
+  app: fakeApp,
+  FakeBrowserWindow,
+  FakeEvent,
+  FakeWebContents,
+} = await import('../support/fake-electron.js');
 
 const PRELOAD = join(import.meta.dirname, '..', '..', 'electron', 'dist', 'preload.cjs');
 const MICRO = { preset: 'micro' as const, batch: 4, warmupEpochs: 0, blr: 0.05 };
@@ -56,7 +62,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (shell && shell.quit.state() !== 'closed') await shell.quit.request(true);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(sig)) if (!signalListeners[sig].includes(l)) process.off(sig, l);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    for (const l of process.listeners(sig)) if (!signalListeners[sig].includes(l)) process.off(sig, l);
 });
 
 const errorOf = async (p: Promise<unknown>): Promise<ApiError> => {
@@ -105,7 +112,9 @@ describe('the window and its rules', () => {
     expect(win.webContents.mainFrame.url).toBe('camd://app/index.html');
     expect(win.visible).toBe(true);
     expect(fakeApp.sandboxed).toBe(true);
-    expect(fake.schemes).toEqual([{ scheme: 'camd', privileges: expect.objectContaining({ standard: true, secure: true, supportFetchAPI: true }) }]);
+    expect(fake.schemes).toEqual([
+      { scheme: 'camd', privileges: expect.objectContaining({ standard: true, secure: true, supportFetchAPI: true }) },
+    ]);
     expect(shell.services.paths.root).toBe(join(fakeApp.userData, 'data'));
     expect(existsSync(join(fakeApp.userData, 'data', 'camd.db'))).toBe(true);
     const labels = JSON.stringify(fake.menu!.template);
@@ -145,8 +154,16 @@ describe('the window and its rules', () => {
       return c;
     };
     expect(fake.session.beforeRequest!.filter.urls).toEqual(['<all_urls>']);
-    for (const u of ['https://example.com/x.js', 'http://127.0.0.1:8080/', 'ws://127.0.0.1:1/', 'file:///etc/passwd', 'camd://evil/index.html']) expect(cancelled(u), u).toBe(true);
-    for (const u of ['camd://app/index.html', 'camd://app/api/images/1/thumb?size=128', 'data:image/png;base64,AA==']) expect(cancelled(u), u).toBe(false);
+    for (const u of [
+      'https://example.com/x.js',
+      'http://127.0.0.1:8080/',
+      'ws://127.0.0.1:1/',
+      'file:///etc/passwd',
+      'camd://evil/index.html',
+    ])
+      expect(cancelled(u), u).toBe(true);
+    for (const u of ['camd://app/index.html', 'camd://app/api/images/1/thumb?size=128', 'data:image/png;base64,AA=='])
+      expect(cancelled(u), u).toBe(false);
   });
 });
 
@@ -222,28 +239,54 @@ describe('the bridge', () => {
     await foreign.loadURL('https://evil.example/');
     const evil = foreign.pages[0]!.world['camd'] as CamdBridge;
     expect(await evil.ops['datasets.list']({})).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
-    expect(await evil.ops['datasets.add']({ path: '/' })).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
-    expect(await evil.topics.runs({}, () => undefined)).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
+    expect(await evil.ops['datasets.add']({ path: '/' })).toEqual({
+      error: expect.objectContaining({ cause: 'unauthorized' }),
+    });
+    expect(await evil.topics.runs({}, () => undefined)).toEqual({
+      error: expect.objectContaining({ cause: 'unauthorized' }),
+    });
     fake.openDialogAnswer = { canceled: false, filePaths: ['/etc'] };
     expect(await evil.pickFolder()).toBeNull();
     // a frame inside the app's page (even of the app's own origin) is not the app
     const sub = win.webContents.openFrame('camd://app/index.html');
-    expect(await (sub.world['camd'] as CamdBridge).ops['system.disk']({})).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
+    expect(await (sub.world['camd'] as CamdBridge).ops['system.disk']({})).toEqual({
+      error: expect.objectContaining({ cause: 'unauthorized' }),
+    });
     win.webContents.pages.pop();
     // the app's page: every argument through the contract's schemas
-    expect(await bridge.ops['datasets.add']({ path: 42 })).toEqual({ error: expect.objectContaining({ cause: 'usage', field: 'path' }) });
-    expect(await bridge.ops['datasets.images']({ dataset: 1, extra: true })).toEqual({ error: expect.objectContaining({ cause: 'usage', message: expect.stringMatching(/extra/) }) });
-    expect(await bridge.ops['runs.create']({ kind: 'nope' })).toEqual({ error: expect.objectContaining({ cause: 'usage' }) });
+    expect(await bridge.ops['datasets.add']({ path: 42 })).toEqual({
+      error: expect.objectContaining({ cause: 'usage', field: 'path' }),
+    });
+    expect(await bridge.ops['datasets.images']({ dataset: 1, extra: true })).toEqual({
+      error: expect.objectContaining({ cause: 'usage', message: expect.stringMatching(/extra/) }),
+    });
+    expect(await bridge.ops['runs.create']({ kind: 'nope' })).toEqual({
+      error: expect.objectContaining({ cause: 'usage' }),
+    });
     expect(await errorOf(api.call('datasets.images', { dataset: -3 } as never))).toMatchObject({ cause: 'usage' });
-    expect(await errorOf(api.subscribe('nope' as never, {} as never, () => undefined))).toMatchObject({ cause: 'not-found' });
-    expect(await bridge.topics.metrics({ runs: [] }, () => undefined)).toEqual({ error: expect.objectContaining({ cause: 'usage' }) });
+    expect(await errorOf(api.subscribe('nope' as never, {} as never, () => undefined))).toMatchObject({
+      cause: 'not-found',
+    });
+    expect(await bridge.topics.metrics({ runs: [] }, () => undefined)).toEqual({
+      error: expect.objectContaining({ cause: 'usage' }),
+    });
     const ev = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
-    expect(await fake.handlers.get(CHANNELS.call)!(ev, 'system.exec', {})).toEqual({ error: expect.objectContaining({ cause: 'not-found' }) });
-    expect(await fake.handlers.get(CHANNELS.call)!(ev, { op: 1 }, {})).toEqual({ error: expect.objectContaining({ cause: 'usage' }) });
-    expect(await fake.handlers.get(CHANNELS.subscribe)!(ev, -1, 'runs', {})).toEqual({ error: expect.objectContaining({ cause: 'usage' }) });
-    expect(await fake.handlers.get(CHANNELS.call)!({ sender: win.webContents, senderFrame: null }, 'datasets.list', {})).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
+    expect(await fake.handlers.get(CHANNELS.call)!(ev, 'system.exec', {})).toEqual({
+      error: expect.objectContaining({ cause: 'not-found' }),
+    });
+    expect(await fake.handlers.get(CHANNELS.call)!(ev, { op: 1 }, {})).toEqual({
+      error: expect.objectContaining({ cause: 'usage' }),
+    });
+    expect(await fake.handlers.get(CHANNELS.subscribe)!(ev, -1, 'runs', {})).toEqual({
+      error: expect.objectContaining({ cause: 'usage' }),
+    });
+    expect(
+      await fake.handlers.get(CHANNELS.call)!({ sender: win.webContents, senderFrame: null }, 'datasets.list', {}),
+    ).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
     const detached = { url: 'camd://app/index.html', parent: null, detached: true };
-    expect(await fake.handlers.get(CHANNELS.call)!({ sender: win.webContents, senderFrame: detached }, 'datasets.list', {})).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
+    expect(
+      await fake.handlers.get(CHANNELS.call)!({ sender: win.webContents, senderFrame: detached }, 'datasets.list', {}),
+    ).toEqual({ error: expect.objectContaining({ cause: 'unauthorized' }) });
     // IPC clones its arguments: a function in the params never reaches the main process
     await expect(bridge.ops['datasets.list']({ f: () => 1 })).rejects.toThrow(/could not be cloned/);
     // the folder picker answers the app's page
@@ -257,7 +300,14 @@ describe('the bridge', () => {
     const info = await api.call('system.info', {});
     expect(info.dataDir).toBe(shell.services.paths.root);
     expect(info.backends).not.toHaveProperty('error');
-    expect(fake.forked.some((f) => f.args.join(' ') === 'info --json' && /camd\.js$/.test(f.modulePath) && /^camd-command-\d+$/.test((f.options as { serviceName: string }).serviceName))).toBe(true);
+    expect(
+      fake.forked.some(
+        (f) =>
+          f.args.join(' ') === 'info --json' &&
+          /camd\.js$/.test(f.modulePath) &&
+          /^camd-command-\d+$/.test((f.options as { serviceName: string }).serviceName),
+      ),
+    ).toBe(true);
     expect((await api.call('system.disk', {})).map((d) => d.part)).toContain('store');
     // a folder dropped on the window: the preload gives its path, the dataset service scans it
     const dir = faceFolder(12, 'dropped');
@@ -265,7 +315,12 @@ describe('the bridge', () => {
     expect(dropped).toBe(dir);
     expect(await api.call('datasets.completePath', { prefix: dir.slice(0, -3) })).toContain(dir);
     const dataset = await addAndScan(dropped);
-    expect(shell.services.store.db.prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().get(dataset)).toBe(12);
+    expect(
+      shell.services.store.db
+        .prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'")
+        .pluck()
+        .get(dataset),
+    ).toBe(12);
     expect((await api.call('datasets.list', {})).find((d) => d.id === dataset)).toMatchObject({ image_count: 12 });
     expect((await api.call('datasets.stats', { id: dataset })).formats['jpeg']).toBeGreaterThan(0);
     const first = (await api.call('datasets.images', { dataset, limit: 1 })).items[0]!;
@@ -277,9 +332,16 @@ describe('the bridge', () => {
     const faceJobs: Job[] = [];
     const offFaces = await api.subscribe('jobs', {}, (j) => faceJobs.push(j));
     const added = await api.call('datasets.add', { path: photos, faces: { size: 96 } });
-    await until('the face scan to end', () => faceJobs.find((j) => j.id === added.job.id && j.status !== 'running'), Boolean);
+    await until(
+      'the face scan to end',
+      () => faceJobs.find((j) => j.id === added.job.id && j.status !== 'running'),
+      Boolean,
+    );
     offFaces();
-    expect(faceJobs.filter((j) => j.id === added.job.id).at(-1)).toMatchObject({ status: 'done', message: '1 face crop(s) from 1 face(s) found; 0 photo(s) without a usable face' });
+    expect(faceJobs.filter((j) => j.id === added.job.id).at(-1)).toMatchObject({
+      status: 'done',
+      message: '1 face crop(s) from 1 face(s) found; 0 photo(s) without a usable face',
+    });
     const photo = (await api.call('datasets.images', { dataset: added.dataset.id })).items[0]!;
     const [face] = await api.call('faces.ofImage', { id: photo.id });
     expect(face).toMatchObject({ status: 'kept', source_image_id: photo.id });
@@ -288,11 +350,19 @@ describe('the bridge', () => {
     const sample = await api.call('datasets.addSample', {});
     expect(sample.dataset.name).toBe('sample-photos');
     await api.call('jobs.stop', { id: sample.job.id });
-    await until('the sample job to end', () => api.call('jobs.list', {}), (js) => js.find((j) => j.id === sample.job.id)?.status !== 'running');
+    await until(
+      'the sample job to end',
+      () => api.call('jobs.list', {}),
+      (js) => js.find((j) => j.id === sample.job.id)?.status !== 'running',
+    );
     const rescan = await api.call('datasets.rescan', { id: dataset });
     expect((await api.call('jobs.list', {})).map((j) => j.id)).toContain(rescan.id);
     expect((await api.call('jobs.stop', { id: rescan.id })).id).toBe(rescan.id);
-    await until('the rescan to end', () => api.call('jobs.list', {}), (js) => js.find((j) => j.id === rescan.id)?.status !== 'running');
+    await until(
+      'the rescan to end',
+      () => api.call('jobs.list', {}),
+      (js) => js.find((j) => j.id === rescan.id)?.status !== 'running',
+    );
     const preview = await api.call('preview.mask', { image: first.id, preset: 'micro', maskRatio: 0.5 });
     expect(preview.masked + preview.visible).toBe(preview.tokens);
     // camd selftest in a utility process
@@ -300,7 +370,13 @@ describe('the bridge', () => {
     expect(est.stepSeconds).toBeGreaterThan(0);
 
     // a run: the worker in a utility process, events over the bridge's subscriptions
-    const run = await api.call('runs.create', { kind: 'pretrain', name: 'in-the-app', dataset, settings: { ...MICRO, steps: 400, checkpointEvery: 3 }, start: false });
+    const run = await api.call('runs.create', {
+      kind: 'pretrain',
+      name: 'in-the-app',
+      dataset,
+      settings: { ...MICRO, steps: 400, checkpointEvery: 3 },
+      start: false,
+    });
     const points: TopicEvent<'metrics'>[] = [];
     const events: string[] = [];
     const statuses: string[] = [];
@@ -311,20 +387,47 @@ describe('the bridge', () => {
       await api.subscribe('datasets', {}, () => undefined),
     ];
     await api.call('runs.start', { id: run.id });
-    await until('4 loss points', () => points.length, (n) => n >= 4);
+    await until(
+      '4 loss points',
+      () => points.length,
+      (n) => n >= 4,
+    );
     const worker = fake.forked.find((f) => f.args[0] === 'worker')!;
-    expect(worker.options).toMatchObject({ stdio: ['ignore', 'pipe', 'pipe'], serviceName: expect.stringMatching(/^camd-trainer-\d+$/) });
+    expect(worker.options).toMatchObject({
+      stdio: ['ignore', 'pipe', 'pipe'],
+      serviceName: expect.stringMatching(/^camd-trainer-\d+$/),
+    });
     expect(shell.services.store.run(run.id)!.pid).toBe(worker.pid);
     await api.call('runs.pause', { id: run.id });
-    const paused = await until('paused', () => api.call('runs.get', { id: run.id }), (r) => r.status === 'paused');
-    expect((await api.call('checkpoints.list', { run: run.id })).some((c) => c.kind === 'full' && c.step === paused.last_step && c.exists)).toBe(true);
+    const paused = await until(
+      'paused',
+      () => api.call('runs.get', { id: run.id }),
+      (r) => r.status === 'paused',
+    );
+    expect(
+      (await api.call('checkpoints.list', { run: run.id })).some(
+        (c) => c.kind === 'full' && c.step === paused.last_step && c.exists,
+      ),
+    ).toBe(true);
     points.length = 0;
     await api.call('runs.resume', { id: run.id });
-    await until('steps after the resume', () => points.length, (n) => n >= 2);
+    await until(
+      'steps after the resume',
+      () => points.length,
+      (n) => n >= 2,
+    );
     expect(points[0]!.step).toBe(paused.last_step + 1);
     await api.call('runs.stop', { id: run.id });
-    const stopped = await until('stopped', () => api.call('runs.get', { id: run.id }), (r) => r.status === 'stopped');
-    await until('the stopped event', () => statuses, (st) => st.includes('stopped'));
+    const stopped = await until(
+      'stopped',
+      () => api.call('runs.get', { id: run.id }),
+      (r) => r.status === 'stopped',
+    );
+    await until(
+      'the stopped event',
+      () => statuses,
+      (st) => st.includes('stopped'),
+    );
     expect(statuses).toEqual(expect.arrayContaining(['running', 'pausing', 'paused', 'stopping', 'stopped']));
     expect(events).toContain('step');
     for (const off of offs) off();
@@ -337,8 +440,16 @@ describe('the bridge', () => {
     expect((await api.call('runs.see', { id: run.id })).prediction).toMatch(/^data:image\/png;base64,/);
     // a run of the released code from a cluster: camd import-run in a utility process
     const torchrunOut = tempDir('shell-torchrun');
-    writeFileSync(join(torchrunOut, 'log.txt'), `${[0, 1].map((e) => JSON.stringify({ train_loss: 1 - e / 2, train_lr: 1e-4, epoch: e })).join('\n')}\n`);
-    expect(await api.call('runs.importTorchrun', { dir: torchrunOut })).toMatchObject({ kind: 'pretrain', epochs: 2, metrics: ['loss', 'lr'], updated: false });
+    writeFileSync(
+      join(torchrunOut, 'log.txt'),
+      `${[0, 1].map((e) => JSON.stringify({ train_loss: 1 - e / 2, train_lr: 1e-4, epoch: e })).join('\n')}\n`,
+    );
+    expect(await api.call('runs.importTorchrun', { dir: torchrunOut })).toMatchObject({
+      kind: 'pretrain',
+      epochs: 2,
+      metrics: ['loss', 'lr'],
+      updated: false,
+    });
     const [loss] = await api.call('metrics.series', { runs: [run.id], names: ['loss'] });
     expect(loss!.x).toHaveLength(stopped.last_step);
     expect(await api.call('evaluations.list', { run: run.id })).toEqual([]);
@@ -346,16 +457,32 @@ describe('the bridge', () => {
     // camd export in a utility process
     const exp = await api.call('checkpoints.export', { id: encoder.id, format: 'safetensors' });
     expect(existsSync(exp.out)).toBe(true);
-    expect(shell.services.store.db.prepare('SELECT count(*) FROM metrics WHERE run_id = ?').pluck().get(run.id)).toBeGreaterThanOrEqual(stopped.last_step);
+    expect(
+      shell.services.store.db.prepare('SELECT count(*) FROM metrics WHERE run_id = ?').pluck().get(run.id),
+    ).toBeGreaterThanOrEqual(stopped.last_step);
     // labelling: a schema, labels with undo and redo, the queue, progress, split, export
     const schema = await api.call('labels.createSchema', { dataset, task: 'fer', names: ['a', 'b'] });
     expect((await api.call('labels.schemas', { dataset })).map((x) => x.id)).toEqual([schema.id]);
     const [ca, cb] = schema.fields;
     const faceIds = (await api.call('datasets.images', { dataset, status: 'ok' })).items.map((i) => i.id);
-    for (const [k, id] of faceIds.entries()) await api.call('labels.write', { schema: schema.id, images: [id], labeller: 'ana', changes: [{ slot: 0, value: k % 2 ? cb!.id : ca!.id }] });
-    expect((await api.call('labels.undo', { schema: schema.id, labeller: 'ana' })).undone!.images).toEqual([faceIds.at(-1)]);
-    expect(await api.call('labels.redo', { schema: schema.id, labeller: 'ana' })).toMatchObject({ canUndo: true, canRedo: false });
-    expect(await api.call('labels.undoState', { schema: schema.id, labeller: 'ana' })).toEqual({ canUndo: true, canRedo: false });
+    for (const [k, id] of faceIds.entries())
+      await api.call('labels.write', {
+        schema: schema.id,
+        images: [id],
+        labeller: 'ana',
+        changes: [{ slot: 0, value: k % 2 ? cb!.id : ca!.id }],
+      });
+    expect((await api.call('labels.undo', { schema: schema.id, labeller: 'ana' })).undone!.images).toEqual([
+      faceIds.at(-1),
+    ]);
+    expect(await api.call('labels.redo', { schema: schema.id, labeller: 'ana' })).toMatchObject({
+      canUndo: true,
+      canRedo: false,
+    });
+    expect(await api.call('labels.undoState', { schema: schema.id, labeller: 'ana' })).toEqual({
+      canUndo: true,
+      canRedo: false,
+    });
     expect((await api.call('labels.of', { schema: schema.id, images: [faceIds[0]!] })).annotations).toHaveLength(1);
     expect((await api.call('labels.queue', { schema: schema.id, filter: 'labelled' })).total).toBe(faceIds.length);
     expect((await api.call('labels.progress', { schema: schema.id })).labelled).toBe(faceIds.length);
@@ -367,20 +494,42 @@ describe('the bridge', () => {
     expect((await api.call('labels.deleteField', { id: extra.id })).labels).toBe(0);
     expect((await api.call('labels.restoreField', { id: extra.id })).field.deleted_at).toBeNull();
     expect(await api.call('labels.predictionRuns', { schema: schema.id })).toEqual([]);
-    const files = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
-    writeFileSync(join(dir, 'labels.csv'), `${['path,label', ...files.map((f, k) => `${f},${k % 2 ? 'x' : 'y'}`)].join('\n')}\n`);
-    expect(await api.call('labels.import', { dataset, format: 'csv' })).toMatchObject({ images: files.length, schema: { name: 'labels (CSV)' } });
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.jpg'))
+      .sort();
+    writeFileSync(
+      join(dir, 'labels.csv'),
+      `${['path,label', ...files.map((f, k) => `${f},${k % 2 ? 'x' : 'y'}`)].join('\n')}\n`,
+    );
+    expect(await api.call('labels.import', { dataset, format: 'csv' })).toMatchObject({
+      images: files.length,
+      schema: { name: 'labels (CSV)' },
+    });
     // the label curve: camd label-curve in a utility process, on the encoder just exported
     const curveJob = await api.call('labels.curve', { schema: schema.id, checkpoint: encoder.id });
-    const curveEnd = await until('the curve job', () => api.call('jobs.list', {}), (js) => js.some((j) => j.id === curveJob.id && j.status !== 'running'));
+    const curveEnd = await until(
+      'the curve job',
+      () => api.call('jobs.list', {}),
+      (js) => js.some((j) => j.id === curveJob.id && j.status !== 'running'),
+    );
     const curve = curveEnd.find((j) => j.id === curveJob.id)!;
     expect(curve.status, curve.message ?? '').toBe('done');
     expect(fake.forked.some((f) => f.args[0] === 'label-curve')).toBe(true);
     // predictions: a fine-tuned run of the store whose model file has gone fails as a job, with the reason
     shell.services.store.createRun({ id: 'gone-model', kind: 'finetune', datasetId: dataset, config: {}, seed: 0 });
-    shell.services.store.db.prepare("INSERT INTO checkpoints (run_id, step, kind, path, sha256, bytes, created_at) VALUES ('gone-model', 1, 'classifier', ?, 'x', 1, ?)").run(join(tempDir('gone'), 'best.safetensors'), new Date().toISOString());
+    shell.services.store.db
+      .prepare(
+        "INSERT INTO checkpoints (run_id, step, kind, path, sha256, bytes, created_at) VALUES ('gone-model', 1, 'classifier', ?, 'x', 1, ?)",
+      )
+      .run(join(tempDir('gone'), 'best.safetensors'), new Date().toISOString());
     const predictJob = await api.call('labels.predict', { schema: schema.id, run: 'gone-model' });
-    const predictEnd = (await until('the predict job', () => api.call('jobs.list', {}), (js) => js.some((j) => j.id === predictJob.id && j.status !== 'running'))).find((j) => j.id === predictJob.id)!;
+    const predictEnd = (
+      await until(
+        'the predict job',
+        () => api.call('jobs.list', {}),
+        (js) => js.some((j) => j.id === predictJob.id && j.status !== 'running'),
+      )
+    ).find((j) => j.id === predictJob.id)!;
     expect(predictEnd).toMatchObject({ status: 'failed', message: expect.stringMatching(/best\.safetensors/) });
     expect(await api.call('labels.deleteSchema', { id: schema.id })).toEqual({ labels: faceIds.length });
     expect((await api.call('system.clean', { what: 'exports' })).part).toBe('exports');
@@ -392,14 +541,26 @@ describe('the bridge', () => {
     expect([...answered].sort()).toEqual([...OP_NAMES].sort());
   });
 
-  it('a trainer process that dies: the run is failed with Electron\'s reason in words', async () => {
+  it("a trainer process that dies: the run is failed with Electron's reason in words", async () => {
     const dataset = await facesDataset();
-    const run = await api.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 400, checkpointEvery: 2 } });
+    const run = await api.call('runs.create', {
+      kind: 'pretrain',
+      dataset,
+      settings: { ...MICRO, steps: 400, checkpointEvery: 2 },
+    });
     const steps: number[] = [];
     const off = await api.subscribe('run', { id: run.id }, (e) => e.type === 'step' && steps.push(e.step));
-    await until('step 3', () => steps.length, (n) => n >= 3);
+    await until(
+      'step 3',
+      () => steps.length,
+      (n) => n >= 3,
+    );
     process.kill(shell.services.store.run(run.id)!.pid!, 'SIGKILL');
-    const failed = await until('failed', () => api.call('runs.get', { id: run.id }), (r) => r.status === 'failed');
+    const failed = await until(
+      'failed',
+      () => api.call('runs.get', { id: run.id }),
+      (r) => r.status === 'failed',
+    );
     off();
     expect(failed.error).toMatch(/^the trainer process was killed \(exit code 137\)/);
     expect((await api.call('checkpoints.list', { run: run.id })).some((c) => c.kind === 'full' && c.exists)).toBe(true);
@@ -409,19 +570,44 @@ describe('the bridge', () => {
 describe('quitting', () => {
   it('with a run training: asks; "Keep training" keeps it; "Pause and quit" writes a checkpoint, closes the store, quits', async () => {
     const dataset = await facesDataset();
-    const run = await api.call('runs.create', { kind: 'pretrain', name: 'quit', dataset, settings: { ...MICRO, steps: 400, checkpointEvery: 1000 } });
+    const run = await api.call('runs.create', {
+      kind: 'pretrain',
+      name: 'quit',
+      dataset,
+      settings: { ...MICRO, steps: 400, checkpointEvery: 1000 },
+    });
     const steps: number[] = [];
     const off = await api.subscribe('run', { id: run.id }, (e) => e.type === 'step' && steps.push(e.step));
-    await until('step 3', () => steps.length, (n) => n >= 3);
+    await until(
+      'step 3',
+      () => steps.length,
+      (n) => n >= 3,
+    );
     // the menu's Quit (or Cmd+Q): asked, kept
     fake.messageBoxAnswer = 1;
     fakeApp.quit();
-    await until('the question', () => fake.messageBoxes.length, (n) => n === 1);
-    expect(fake.messageBoxes[0]).toMatchObject({ buttons: ['Pause and quit', 'Keep training'], cancelId: 1, message: expect.stringContaining(run.id.slice(0, 8)) });
-    await until('asked', () => shell.quit.state(), (s) => s === 'open');
+    await until(
+      'the question',
+      () => fake.messageBoxes.length,
+      (n) => n === 1,
+    );
+    expect(fake.messageBoxes[0]).toMatchObject({
+      buttons: ['Pause and quit', 'Keep training'],
+      cancelId: 1,
+      message: expect.stringContaining(run.id.slice(0, 8)),
+    });
+    await until(
+      'asked',
+      () => shell.quit.state(),
+      (s) => s === 'open',
+    );
     expect(fakeApp.quitted).toBe(false);
     const n = steps.length;
-    await until('more steps', () => steps.length, (m) => m > n + 2);
+    await until(
+      'more steps',
+      () => steps.length,
+      (m) => m > n + 2,
+    );
     expect(shell.services.store.run(run.id)!.status).toBe('running');
     // the window's close button: asked, paused, quit
     fake.messageBoxAnswer = 0;
@@ -433,8 +619,13 @@ describe('quitting', () => {
     expect(shell.services.store.db.open).toBe(false);
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(shell.services.paths.db, { readonly: true });
-    const row = db.prepare('SELECT status, last_step FROM runs WHERE id = ?').get(run.id) as { status: string; last_step: number };
-    const ck = db.prepare("SELECT path, step FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC").get(run.id) as { path: string; step: number };
+    const row = db.prepare('SELECT status, last_step FROM runs WHERE id = ?').get(run.id) as {
+      status: string;
+      last_step: number;
+    };
+    const ck = db
+      .prepare("SELECT path, step FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC")
+      .get(run.id) as { path: string; step: number };
     db.close();
     expect(row.status).toBe('paused');
     // checkpointEvery 1000: this checkpoint is the pause's, complete and readable, and no temp is left

@@ -12,7 +12,8 @@ const { app: fakeApp, fake } = await import('../support/fake-electron.js');
 const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
 
 afterAll(() => {
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(sig)) if (!before[sig].includes(l)) process.off(sig, l);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    for (const l of process.listeners(sig)) if (!before[sig].includes(l)) process.off(sig, l);
 });
 
 describe('--smoke-test', () => {
@@ -20,17 +21,34 @@ describe('--smoke-test', () => {
     fakeApp.userData = tempDir('smoke-userdata');
     const lines: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      if (String(chunk).startsWith('{"ok"')) lines.push(String(chunk));
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    });
+    const spy = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        if (String(chunk).startsWith('{"ok"')) lines.push(String(chunk));
+        return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+      });
     const { startShell } = await import('../../electron/shell/start.js');
     const shell = (await startShell({ argv: ['camd-studio', '--smoke-test'], env: {} }))!;
-    await until('the exit', () => fakeApp.exitCode, (c) => c !== null, 120_000);
+    await until(
+      'the exit',
+      () => fakeApp.exitCode,
+      (c) => c !== null,
+      120_000,
+    );
     spy.mockRestore();
     expect(lines).toHaveLength(1);
     const r = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(r).toMatchObject({ ok: true, failures: [], url: 'camd://app/index.html', rendered: true, pageHasNode: false, preloadSandboxed: true, bridgeOps: OP_NAMES.length, store: true, trainer: 'wasm' });
+    expect(r).toMatchObject({
+      ok: true,
+      failures: [],
+      url: 'camd://app/index.html',
+      rendered: true,
+      pageHasNode: false,
+      preloadSandboxed: true,
+      bridgeOps: OP_NAMES.length,
+      store: true,
+      trainer: 'wasm',
+    });
     expect(fakeApp.exitCode).toBe(0);
     expect(shell.services.store.db.open).toBe(false);
     expect(fake.forked.some((f) => f.args.join(' ') === 'info --json')).toBe(true);

@@ -16,7 +16,9 @@ import { CHECKPOINT_FORMAT, OPT_M, OPT_V, readTensorFile } from '../../trainer/s
 import { decays } from '../../trainer/src/optim/adamw.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/camd_pth_resume.py', import.meta.url));
-const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)).find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3']
+  .filter((p): p is string => Boolean(p))
+  .find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
 const missing = python ? null : 'no Python with torch (install python3-torch; .ci/run does)';
 if (missing && process.env['CI']) throw new Error(`camd-continue tests need ${missing}`);
 if (missing) console.log(`[camd-continue] skipped: ${missing}`);
@@ -39,7 +41,8 @@ function pretrain(args: string[]) {
 function expectSameCheckpoint(a: string, b: string): void {
   const [x, y] = [readTensorFile(a, CHECKPOINT_FORMAT), readTensorFile(b, CHECKPOINT_FORMAT)];
   expect([...y.tensors.keys()].sort()).toEqual([...x.tensors.keys()].sort());
-  for (const [k, t] of x.tensors) expect(Buffer.from(y.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+  for (const [k, t] of x.tensors)
+    expect(Buffer.from(y.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
   const st = (f: typeof x) => f.state as { step: number; optimizer_step: number };
   expect([st(y).step, st(y).optimizer_step]).toEqual([st(x).step, st(x).optimizer_step]);
 }
@@ -58,13 +61,29 @@ describe.skipIf(missing !== null)('a run to the released code and back', () => {
     expect([...root.keys()]).toEqual(['model', 'optimizer', 'epoch', 'args']);
     expect(root.get('epoch')).toBe(1); // the released scripts resume at epoch + 1 = 2 (0-based)
     // the run's settings as the released flags, in a dict (torch.load(weights_only=True) reads it)
-    expect(Object.fromEntries(root.get('args') as Map<string, unknown>)).toMatchObject({ model: 'CAMD_vit_micro_patch8', input_size: 32, batch_size: 4, world_size: 1, epochs: 3, warmup_epochs: 1, blockwise_num_masking_patches: 10, with_blockwise_mask: true, seed: 0 });
+    expect(Object.fromEntries(root.get('args') as Map<string, unknown>)).toMatchObject({
+      model: 'CAMD_vit_micro_patch8',
+      input_size: 32,
+      batch_size: 4,
+      world_size: 1,
+      epochs: 3,
+      warmup_epochs: 1,
+      blockwise_num_masking_patches: 10,
+      with_blockwise_mask: true,
+      seed: 0,
+    });
 
     // PyTorch: the state loads into an AdamW grouped as the released training groups, by name
     const torchPth = join(tempDir('c-torch'), 'checkpoint-1.pth');
     const py = spawnSync(python!, [SCRIPT, pth, torchPth], { encoding: 'utf8', timeout: 120_000 });
     expect(py.status, py.stderr).toBe(0);
-    const rep = JSON.parse(py.stdout) as { epoch: number; groups: number[]; weight_decay: number[]; state: Record<string, [number, number, number]>; stepped: boolean };
+    const rep = JSON.parse(py.stdout) as {
+      epoch: number;
+      groups: number[];
+      weight_decay: number[];
+      state: Record<string, [number, number, number]>;
+      stepped: boolean;
+    };
     const ours = readTensorFile(ck, CHECKPOINT_FORMAT).tensors;
     const online = [...ours.keys()].filter((k) => ours.has(OPT_M + k));
     const noDecay = online.filter((k) => !decays(k, ours.get(k)!.shape)).length;
@@ -84,18 +103,39 @@ describe.skipIf(missing !== null)('a run to the released code and back', () => {
     const cont = join(tempDir('e'), 'run');
     const e = pretrain(['--continue', pth, '--batch', '4', '--out', cont]);
     expect(e.events.find((ev) => ev.type === 'start')).toMatchObject({ first_step: 5, total_steps: 6 });
-    expect(e.events.some((ev) => ev.type === 'log' && /2 epoch\(s\) done, this run starts at step 5 \(epoch 3 of 3\) with its AdamW state/.test(String(ev['message'])))).toBe(true);
+    expect(
+      e.events.some(
+        (ev) =>
+          ev.type === 'log' &&
+          /2 epoch\(s\) done, this run starts at step 5 \(epoch 3 of 3\) with its AdamW state/.test(
+            String(ev['message']),
+          ),
+      ),
+    ).toBe(true);
     expectSameCheckpoint(ck, join(cont, 'checkpoints', 'step-00000004.ckpt')); // the starting point, written at once
     const whole = join(tempDir('d'), 'run');
     pretrain([...RUN, '--steps', '6', '--out', whole]);
-    expectSameCheckpoint(join(whole, 'checkpoints', 'step-00000006.ckpt'), join(cont, 'checkpoints', 'step-00000006.ckpt'));
-    expect(JSON.parse(readFileSync(join(cont, 'run.json'), 'utf8'))).toMatchObject({ settings: { preset: 'micro', imgSize: 32, epochs: 3, warmupEpochs: 1, maskRatio: 10 / 16, seed: 0 }, start: { mode: 'continue', file: pth, format: 'released', epochs_done: 2, step: 4, optimizer: true } });
+    expectSameCheckpoint(
+      join(whole, 'checkpoints', 'step-00000006.ckpt'),
+      join(cont, 'checkpoints', 'step-00000006.ckpt'),
+    );
+    expect(JSON.parse(readFileSync(join(cont, 'run.json'), 'utf8'))).toMatchObject({
+      settings: { preset: 'micro', imgSize: 32, epochs: 3, warmupEpochs: 1, maskRatio: 10 / 16, seed: 0 },
+      start: { mode: 'continue', file: pth, format: 'released', epochs_done: 2, step: 4, optimizer: true },
+    });
 
     // the file as the released scripts save it (torch's own optimizer state_dict, args, scaler):
     // its settings come from the args, its state is ours to the bit
     const fromTorch = join(tempDir('g'), 'run');
     pretrain(['--continue', torchPth, '--batch', '4', '--out', fromTorch, '--stop-at', '5']);
-    expect(JSON.parse(readFileSync(join(fromTorch, 'run.json'), 'utf8')).settings).toMatchObject({ imgSize: 32, maskRatio: 10 / 16, epochs: 7, blr: 2e-4, warmupEpochs: 1, seed: 3 });
+    expect(JSON.parse(readFileSync(join(fromTorch, 'run.json'), 'utf8')).settings).toMatchObject({
+      imgSize: 32,
+      maskRatio: 10 / 16,
+      epochs: 7,
+      blr: 2e-4,
+      warmupEpochs: 1,
+      seed: 3,
+    });
     expectSameCheckpoint(ck, join(fromTorch, 'checkpoints', 'step-00000004.ckpt'));
 
     // --init: the weights only, a fresh optimiser, step 1
@@ -104,25 +144,72 @@ describe.skipIf(missing !== null)('a run to the released code and back', () => {
     expect(h.events.find((ev) => ev.type === 'start')).toMatchObject({ first_step: 1 });
     const h0 = readTensorFile(join(init, 'checkpoints', 'step-00000000.ckpt'), CHECKPOINT_FORMAT);
     expect([...h0.tensors.keys()].some((k) => k.startsWith('optim.'))).toBe(false);
-    for (const k of ['blocks.1.attn.qkv.weight', 'mm_blocks.0.mlp.fc2.weight', 'multihead_attention_topk.q_proj.weight', 'projector_decoder_blocks.1.norm2.weight']) expect(Array.from(h0.tensors.get(k)!.data), k).toEqual(Array.from(ours.get(k)!.data));
+    for (const k of [
+      'blocks.1.attn.qkv.weight',
+      'mm_blocks.0.mlp.fc2.weight',
+      'multihead_attention_topk.q_proj.weight',
+      'projector_decoder_blocks.1.norm2.weight',
+    ])
+      expect(Array.from(h0.tensors.get(k)!.data), k).toEqual(Array.from(ours.get(k)!.data));
 
     // the released model as a safetensors state dict: --init reads it the same
     const initSt = join(tempDir('h-st'), 'run');
     pretrain(['--init', `${torchPth}.safetensors`, '--batch', '4', '--steps', '2', '--out', initSt]);
     const s0 = readTensorFile(join(initSt, 'checkpoints', 'step-00000000.ckpt'), CHECKPOINT_FORMAT);
-    for (const [k, t] of h0.tensors) expect(Buffer.from(s0.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+    for (const [k, t] of h0.tensors)
+      expect(Buffer.from(s0.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
 
     // refused, in words: a run with nothing left, another architecture, with --resume, an encoder
-    const done = camd(['pretrain', '--continue', pth, '--data', faces, '--db', db, '--batch', '4', '--steps', '4', '--out', join(tempDir('x'), 'run')]);
+    const done = camd([
+      'pretrain',
+      '--continue',
+      pth,
+      '--data',
+      faces,
+      '--db',
+      db,
+      '--batch',
+      '4',
+      '--steps',
+      '4',
+      '--out',
+      join(tempDir('x'), 'run'),
+    ]);
     expect(done.status).toBe(2);
-    expect(done.stderr).toMatch(/its run completed 2 epoch\(s\), and this run is 2 epoch\(s\) long: nothing is left to train/);
-    const arch = camd(['pretrain', '--continue', pth, '--data', faces, '--db', db, '--preset', 'tiny', '--out', join(tempDir('x'), 'run')]);
+    expect(done.stderr).toMatch(
+      /its run completed 2 epoch\(s\), and this run is 2 epoch\(s\) long: nothing is left to train/,
+    );
+    const arch = camd([
+      'pretrain',
+      '--continue',
+      pth,
+      '--data',
+      faces,
+      '--db',
+      db,
+      '--preset',
+      'tiny',
+      '--out',
+      join(tempDir('x'), 'run'),
+    ]);
     expect(arch.stderr).toMatch(/--preset tiny: .* holds a ViT-micro, and its weights fix the architecture/);
     const both = camd(['pretrain', '--continue', pth, '--resume', run]);
     expect(both.stderr).toMatch(/--continue starts a new run; --resume continues the run in its folder/);
     const encPth = join(tempDir('enc'), 'encoder.pth');
-    expect(camd(['export', '--checkpoint', join(run, 'encoder.safetensors'), '--format', 'pytorch', '--out', encPth]).status).toBe(0);
-    const enc = camd(['pretrain', '--continue', encPth, '--data', faces, '--db', db, '--out', join(tempDir('x'), 'run')]);
+    expect(
+      camd(['export', '--checkpoint', join(run, 'encoder.safetensors'), '--format', 'pytorch', '--out', encPth]).status,
+    ).toBe(0);
+    const enc = camd([
+      'pretrain',
+      '--continue',
+      encPth,
+      '--data',
+      faces,
+      '--db',
+      db,
+      '--out',
+      join(tempDir('x'), 'run'),
+    ]);
     expect(enc.status).toBe(2);
     expect(enc.stderr).toMatch(/has no mm_blocks\.0\.norm1\.weight: not a CAMD pre-training checkpoint/);
   }, 180_000);

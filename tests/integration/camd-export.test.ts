@@ -17,7 +17,26 @@ const REFERENCE = fileURLToPath(new URL('../support/released-camd-base-keys.txt'
 describe('camd export --format camd-pth', () => {
   it('has exactly the released keys, shapes in the released layouts, our values where they belong', async () => {
     const run = join(tempDir('run'), 'tiny');
-    const r = camd(['pretrain', '--json', '--data', faceFolder(8, 'camd-pth'), '--preset', 'tiny', '--img-size', '112', '--batch', '4', '--steps', '2', '--warmup-epochs', '0', '--out', run, '--db', join(tempDir('db'), 'camd.db')]);
+    const r = camd([
+      'pretrain',
+      '--json',
+      '--data',
+      faceFolder(8, 'camd-pth'),
+      '--preset',
+      'tiny',
+      '--img-size',
+      '112',
+      '--batch',
+      '4',
+      '--steps',
+      '2',
+      '--warmup-epochs',
+      '0',
+      '--out',
+      run,
+      '--db',
+      join(tempDir('db'), 'camd.db'),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const ck = String(r.events.find((e) => e.type === 'done')!['checkpoint']);
     const out = join(tempDir('export'), 'camd.pth');
@@ -30,10 +49,13 @@ describe('camd export --format camd-pth', () => {
     const sd = flattenTensors(root.get('model'));
     // ViT-B (C = D = 768, 197 tokens) → ViT-Tiny/112 (C = D = 192, 50 tokens)
     const scale: Record<number, number> = { 768: 192, 2304: 576, 3072: 768, 1536: 384, 197: 50 };
-    const ref = readFileSync(REFERENCE, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
-      const [name, shape] = [l.slice(0, l.indexOf(' ')), JSON.parse(l.slice(l.indexOf(' ') + 1)) as number[]];
-      return { name, shape: shape.map((d) => scale[d] ?? d) };
-    });
+    const ref = readFileSync(REFERENCE, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => {
+        const [name, shape] = [l.slice(0, l.indexOf(' ')), JSON.parse(l.slice(l.indexOf(' ') + 1)) as number[]];
+        return { name, shape: shape.map((d) => scale[d] ?? d) };
+      });
     expect(ref).toHaveLength(458);
     expect([...sd.keys()]).toEqual(ref.map((x) => x.name)); // in state_dict() order too: AdamW numbers the parameters in it
     for (const { name, shape } of ref) expect(sd.get(name)!.shape, name).toEqual(shape);
@@ -41,16 +63,34 @@ describe('camd export --format camd-pth', () => {
     const ours = readTensorFile(ck, CHECKPOINT_FORMAT).tensors;
     const w = ours.get('blocks.3.mlp.fc1.weight')!; // (192, 768) in, out
     const rel = sd.get('blocks.3.mlp.fc1.weight')!.values(); // (768, 192)
-    for (const [i, j] of [[0, 0], [5, 700], [191, 767]] as const) expect(rel[j * 192 + i]).toBe(w.data[i * 768 + j]);
+    for (const [i, j] of [
+      [0, 0],
+      [5, 700],
+      [191, 767],
+    ] as const)
+      expect(rel[j * 192 + i]).toBe(w.data[i * 768 + j]);
     const q = ours.get('multihead_attention_topk.q_proj.weight')!;
     expect(sd.get('multihead_attention_topk.query.weight')!.values()[3 * 192 + 7]).toBe(q.data[7 * 192 + 3]);
-    expect(Array.from(sd.get('mm_projector_decoder_blocks.1.norm2.bn.weight')!.values())).toEqual(Array.from(ours.get('mm_projector_decoder_blocks.1.norm2.weight')!.data));
+    expect(Array.from(sd.get('mm_projector_decoder_blocks.1.norm2.bn.weight')!.values())).toEqual(
+      Array.from(ours.get('mm_projector_decoder_blocks.1.norm2.weight')!.data),
+    );
     expect(new Set(sd.get('predictor_decoder_blocks.0.norm1.bn.running_var')!.values())).toEqual(new Set([1]));
-    expect(sd.get('predictor_decoder_blocks.0.norm1.bn.num_batches_tracked')).toMatchObject({ dtype: 'int64', shape: [] });
+    expect(sd.get('predictor_decoder_blocks.0.norm1.bn.num_batches_tracked')).toMatchObject({
+      dtype: 'int64',
+      shape: [],
+    });
     expect(Array.from(sd.get('pos_embed')!.values())).toEqual(Array.from(sincosTable2d(192, 7)));
     expect(Array.from(sd.get('mm_cls_token')!.values())).toEqual(Array.from(ours.get('mm_cls_token')!.data));
     // a file that is not a pre-training checkpoint is refused
-    const bad = camd(['export', '--checkpoint', join(run, 'encoder.safetensors'), '--format', 'camd-pth', '--out', out]);
+    const bad = camd([
+      'export',
+      '--checkpoint',
+      join(run, 'encoder.safetensors'),
+      '--format',
+      'camd-pth',
+      '--out',
+      out,
+    ]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--format camd-pth takes a camd pretrain checkpoint/);
   }, 120_000);

@@ -12,7 +12,15 @@ function camd(args: string[]) {
 describe('camd info', () => {
   it('--json is an object keyed by backend name, with wasm picked by auto here', () => {
     const out = execFileSync(process.execPath, [CAMD, 'info', '--json'], { encoding: 'utf8', timeout: 60_000 });
-    const info = JSON.parse(out) as Record<string, { loaded: boolean; selectedByAuto: boolean; reason: string | null; packages: { package: string; version: string | null; installed: boolean }[] }>;
+    const info = JSON.parse(out) as Record<
+      string,
+      {
+        loaded: boolean;
+        selectedByAuto: boolean;
+        reason: string | null;
+        packages: { package: string; version: string | null; installed: boolean }[];
+      }
+    >;
     expect(Object.keys(info).sort()).toEqual(['cpu', 'tensorflow', 'wasm', 'webgpu']);
     expect(info['wasm']!.loaded).toBe(true);
     expect(info['cpu']!.loaded).toBe(true);
@@ -22,18 +30,23 @@ describe('camd info', () => {
     // tfjs-node(-gpu) cannot install on this machine (no libtensorflow download): the reason says so
     // the webgpu rung is there with its package; without an adapter it says why
     expect(info['webgpu']!.packages[0]!.package).toBe('@tensorflow/tfjs-backend-webgpu');
-    if (!info['webgpu']!.loaded) expect(info['webgpu']!.reason).toMatch(/no GPU adapter|software adapter|not installed/);
+    if (!info['webgpu']!.loaded)
+      expect(info['webgpu']!.reason).toMatch(/no GPU adapter|software adapter|not installed/);
     if (!info['tensorflow']!.loaded && !info['webgpu']!.loaded) {
       expect(autos[0]![0]).toBe('wasm');
       expect(info['tensorflow']!.reason).toMatch(/tfjs-node-gpu/);
-      expect(info['tensorflow']!.packages.map((p) => p.package)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+      expect(info['tensorflow']!.packages.map((p) => p.package)).toEqual([
+        '@tensorflow/tfjs-node-gpu',
+        '@tensorflow/tfjs-node',
+      ]);
     }
   });
 
   it('human output lists every rung and the auto choice', () => {
     const r = camd(['info']);
     expect(r.status).toBe(0);
-    for (const s of ['tfjs-node-gpu', 'tfjs-node', 'tfjs-backend-wasm', 'tfjs-backend-cpu', '--backend auto uses:']) expect(r.stdout).toContain(s);
+    for (const s of ['tfjs-node-gpu', 'tfjs-node', 'tfjs-backend-wasm', 'tfjs-backend-cpu', '--backend auto uses:'])
+      expect(r.stdout).toContain(s);
     expect(r.stdout).not.toContain('Hi, looks like');
   });
 
@@ -52,7 +65,12 @@ describe('camd selftest and --backend', () => {
   it('auto picks wasm here, says why the native rungs were skipped, and trains', () => {
     const r = camd(['selftest', '--json', '--steps', '2']);
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { backend: string; skipped: string[]; steps: { loss: number }[]; liveTensors: number };
+    const out = JSON.parse(r.stdout) as {
+      backend: string;
+      skipped: string[];
+      steps: { loss: number }[];
+      liveTensors: number;
+    };
     expect(out.backend).toBe('wasm');
     expect(out.skipped.some((s) => s.startsWith('@tensorflow/tfjs-node-gpu: '))).toBe(true);
     expect(out.steps).toHaveLength(2);

@@ -33,7 +33,6 @@ async function addAndScan(path: string): Promise<{ id: number; jobs: Job[] }> {
   return { id: dataset.id, jobs: jobs.filter((j) => j.id === job.id) };
 }
 
-
 describe('datasets', () => {
   it('adding a folder scans it in the background with progress; bad files come with their reasons; pages, filters, stats', async () => {
     const { dir, good, bad } = await mixedFolder();
@@ -51,12 +50,17 @@ describe('datasets', () => {
     const page2 = await h.client.call('datasets.images', { dataset: id, status: 'ok', limit: 2, offset: 2 });
     expect(page1.total).toBe(5);
     expect([...page1.items, ...page2.items].map((i) => i.rel_path)).toEqual(good.slice(0, 4));
-    expect((await h.client.call('datasets.images', { dataset: id, folder: 'sub' })).items.map((i) => i.rel_path)).toEqual(['sub/B.JPEG', 'sub/c.PNG', 'sub/deeper/d.webp']);
+    expect(
+      (await h.client.call('datasets.images', { dataset: id, folder: 'sub' })).items.map((i) => i.rel_path),
+    ).toEqual(['sub/B.JPEG', 'sub/c.PNG', 'sub/deeper/d.webp']);
     expect((await h.client.call('datasets.images', { dataset: id, search: 'deeper' })).total).toBe(1);
     const stats = await h.client.call('datasets.stats', { id });
     expect(stats.formats).toMatchObject({ jpeg: 2, png: 1, webp: 1, bmp: 1, unreadable: 4 });
     expect(stats.resolution.reduce((a, b) => a + b.count, 0)).toBe(5);
-    expect(stats.folders).toEqual([{ folder: '', count: 2 }, { folder: 'sub', count: 3 }]);
+    expect(stats.folders).toEqual([
+      { folder: '', count: 2 },
+      { folder: 'sub', count: 3 },
+    ]);
     const detail = await h.client.call('datasets.image', { id: page1.items[0]!.id });
     expect(detail).toMatchObject({ rel_path: 'a.jpg', status: 'ok', labels: [] });
     expect(detail.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -72,7 +76,9 @@ describe('datasets', () => {
     const meta = await sharp(t.body).metadata();
     expect(meta.format).toBe('webp');
     expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(128);
-    const again = await h.raw(`/api/images/${img.id}/thumb?size=128`, { headers: { 'If-None-Match': t.headers.get('etag')! } });
+    const again = await h.raw(`/api/images/${img.id}/thumb?size=128`, {
+      headers: { 'If-None-Match': t.headers.get('etag')! },
+    });
     expect(again.status).toBe(304);
     const sha = (await h.client.call('datasets.image', { id: img.id })).sha256!;
     expect(existsSync(join(h.app.paths.thumbs, '128', sha.slice(0, 2), `${sha}.webp`))).toBe(true);
@@ -85,7 +91,11 @@ describe('datasets', () => {
   it('the mask preview shows round(ratio·N) masked patches of the preset grid, and the views as PNG', async () => {
     const { id } = await addAndScan(faceFolder(2, 'maskprev'));
     const img = (await h.client.call('datasets.images', { dataset: id })).items[0]!;
-    for (const [preset, ratio, N] of [['tiny', 0.6, 49], ['tiny', 0.25, 49], ['micro', 0.5, 16]] as const) {
+    for (const [preset, ratio, N] of [
+      ['tiny', 0.6, 49],
+      ['tiny', 0.25, 49],
+      ['micro', 0.5, 16],
+    ] as const) {
       const p = await h.client.call('preview.mask', { image: img.id, preset, maskRatio: ratio, sample: 1 });
       expect(p.tokens).toBe(N);
       expect(p.masked).toBe(Math.round(ratio * N));
@@ -95,21 +105,41 @@ describe('datasets', () => {
       const v1 = await sharp(Buffer.from(p.view1.split(',')[1]!, 'base64')).metadata();
       expect([v1.width, v1.height]).toEqual([p.imgSize, p.imgSize]);
     }
-    expect(await errorOf(h.client.call('preview.mask', { image: img.id, maskRatio: 1.5 }))).toMatchObject({ cause: 'usage', field: 'maskRatio' });
+    expect(await errorOf(h.client.call('preview.mask', { image: img.id, maskRatio: 1.5 }))).toMatchObject({
+      cause: 'usage',
+      field: 'maskRatio',
+    });
   });
 
   it('adding a missing folder or a file is one message with its field; deleting forgets the index, not the files', async () => {
-    expect(await errorOf(h.client.call('datasets.add', { path: '/no/such/folder' }))).toEqual({ message: 'the folder /no/such/folder does not exist', cause: 'input', field: 'path' });
-    expect(await errorOf(h.client.call('datasets.add', { path: 'relative/faces' }))).toMatchObject({ cause: 'input', field: 'path' });
+    expect(await errorOf(h.client.call('datasets.add', { path: '/no/such/folder' }))).toEqual({
+      message: 'the folder /no/such/folder does not exist',
+      cause: 'input',
+      field: 'path',
+    });
+    expect(await errorOf(h.client.call('datasets.add', { path: 'relative/faces' }))).toMatchObject({
+      cause: 'input',
+      field: 'path',
+    });
     // a folder with no image is refused at once with its reason, not made a dataset of 0 images
     const empty = tempDir('contract-empty');
-    expect(await errorOf(h.client.call('datasets.add', { path: empty }))).toEqual({ message: `no images found in ${empty}: camd reads .jpg, .jpeg, .png, .webp, .bmp files (the folder is empty)`, cause: 'input', field: 'path' });
+    expect(await errorOf(h.client.call('datasets.add', { path: empty }))).toEqual({
+      message: `no images found in ${empty}: camd reads .jpg, .jpeg, .png, .webp, .bmp files (the folder is empty)`,
+      cause: 'input',
+      field: 'path',
+    });
     const labelsOnly = tempDir('contract-labels');
     writeFileSync(join(labelsOnly, 'labels.csv'), 'file,label\na.jpg,happy\n');
     mkdirSync(join(labelsOnly, 'notes'));
     writeFileSync(join(labelsOnly, 'notes', 'readme.txt'), 'no pictures here');
-    expect(await errorOf(h.client.call('datasets.add', { path: labelsOnly }))).toEqual({ message: `no images found in ${labelsOnly}: camd reads .jpg, .jpeg, .png, .webp, .bmp files (it has 2 other file(s))`, cause: 'input', field: 'path' });
-    expect((await h.client.call('datasets.list', {})).some((d) => d.root === empty || d.root === labelsOnly)).toBe(false);
+    expect(await errorOf(h.client.call('datasets.add', { path: labelsOnly }))).toEqual({
+      message: `no images found in ${labelsOnly}: camd reads .jpg, .jpeg, .png, .webp, .bmp files (it has 2 other file(s))`,
+      cause: 'input',
+      field: 'path',
+    });
+    expect((await h.client.call('datasets.list', {})).some((d) => d.root === empty || d.root === labelsOnly)).toBe(
+      false,
+    );
     const dir = faceFolder(2, 'todelete');
     const { id } = await addAndScan(dir);
     expect(await h.client.call('datasets.delete', { id })).toEqual({ deleted: true });
@@ -143,36 +173,64 @@ describe('faces at ingest', () => {
     expect(face).toMatchObject({ dataset_id: derived.id, source_image_id: audrey.id, face_index: 0, status: 'kept' });
     // the eyes lie inside the box, the box inside the photo
     const [x, y, w, hh] = face!.box;
-    for (const p of [face!.landmarks.rightEye, face!.landmarks.leftEye]) expect(p[0] > x && p[0] < x + w && p[1] > y && p[1] < y + hh).toBe(true);
+    for (const p of [face!.landmarks.rightEye, face!.landmarks.leftEye])
+      expect(p[0] > x && p[0] < x + w && p[1] > y && p[1] < y + hh).toBe(true);
     // the crop square: side F·(1 + 2·0.4), F = max(2·eye distance, 1.8·eyes-to-mouth), its top edge parallel to the eye line
     const L = face!.landmarks;
-    const F = Math.max(2 * Math.hypot(L.leftEye[0] - L.rightEye[0], L.leftEye[1] - L.rightEye[1]), 1.8 * Math.hypot((L.leftMouth[0] + L.rightMouth[0] - L.leftEye[0] - L.rightEye[0]) / 2, (L.leftMouth[1] + L.rightMouth[1] - L.leftEye[1] - L.rightEye[1]) / 2));
+    const F = Math.max(
+      2 * Math.hypot(L.leftEye[0] - L.rightEye[0], L.leftEye[1] - L.rightEye[1]),
+      1.8 *
+        Math.hypot(
+          (L.leftMouth[0] + L.rightMouth[0] - L.leftEye[0] - L.rightEye[0]) / 2,
+          (L.leftMouth[1] + L.rightMouth[1] - L.leftEye[1] - L.rightEye[1]) / 2,
+        ),
+    );
     const [c0, c1, , c3] = face!.crop;
     expect(Math.hypot(c1[0] - c0[0], c1[1] - c0[1])).toBeCloseTo(F * 1.8, 0);
     expect(Math.hypot(c3[0] - c0[0], c3[1] - c0[1])).toBeCloseTo(F * 1.8, 0);
     const eyeLine = Math.atan2(L.leftEye[1] - L.rightEye[1], L.leftEye[0] - L.rightEye[0]);
     expect(Math.atan2(c1[1] - c0[1], c1[0] - c0[0])).toBeCloseTo(eyeLine, 6);
-    expect(await h.client.call('faces.ofImage', { id: photos.find((p) => p.rel_path === 'coffee.png')!.id })).toEqual([]);
+    expect(await h.client.call('faces.ofImage', { id: photos.find((p) => p.rel_path === 'coffee.png')!.id })).toEqual(
+      [],
+    );
     expect(await h.client.call('faces.ofImage', { id: face!.crop_image_id! })).toEqual([face]);
     // not a face: the crop leaves the derived dataset at once
     const dropped = await h.client.call('faces.drop', { face: face!.id });
     expect(dropped).toMatchObject({ face: { status: 'dropped', crop_image_id: null }, job: null });
-    expect((await h.client.call('datasets.images', { dataset: derived.id })).items.map((i) => i.rel_path)).toEqual(['franck_02159.face0.png']);
+    expect((await h.client.call('datasets.images', { dataset: derived.id })).items.map((i) => i.rel_path)).toEqual([
+      'franck_02159.face0.png',
+    ]);
     expect(await errorOf(h.client.call('faces.drop', { face: 99999 }))).toMatchObject({ cause: 'not-found' });
     // restore: the derived dataset is made again (a job; detections from the cache)
     const restore = await h.client.call('faces.drop', { face: face!.id, undo: true });
-    await until('the restore to end', () => jobs.find((j) => j.id === restore.job!.id && j.status !== 'running'), Boolean);
+    await until(
+      'the restore to end',
+      () => jobs.find((j) => j.id === restore.job!.id && j.status !== 'running'),
+      Boolean,
+    );
     off();
-    expect((await h.client.call('datasets.images', { dataset: derived.id })).items.map((i) => i.rel_path).sort()).toEqual(['audrey.face0.png', 'franck_02159.face0.png']);
+    expect(
+      (await h.client.call('datasets.images', { dataset: derived.id })).items.map((i) => i.rel_path).sort(),
+    ).toEqual(['audrey.face0.png', 'franck_02159.face0.png']);
   }, 240_000);
 
-  it('sample faces for a first run: the face-model package\'s photographs, their faces cropped into a dataset; `camd pretrain --data sample` trains on the same crops', async () => {
+  it("sample faces for a first run: the face-model package's photographs, their faces cropped into a dataset; `camd pretrain --data sample` trains on the same crops", async () => {
     const jobs: Job[] = [];
     const off = await h.client.subscribe('jobs', {}, (j) => jobs.push(j));
     const { dataset, job } = await h.client.call('datasets.addSample', {});
     expect(dataset).toMatchObject({ name: 'sample-photos', root: join(h.app.paths.root, 'sample-photos') });
-    expect(readdirSync(dataset.root).sort()).toEqual(['samples.jpg', 'screenshot-facedetect.jpg', 'screenshot-faceid.jpg', 'screenshot-facematch.jpg']);
-    await until('the sample faces to be found', () => jobs.find((j) => j.id === job.id && j.status !== 'running'), Boolean, 240_000);
+    expect(readdirSync(dataset.root).sort()).toEqual([
+      'samples.jpg',
+      'screenshot-facedetect.jpg',
+      'screenshot-faceid.jpg',
+      'screenshot-facematch.jpg',
+    ]);
+    await until(
+      'the sample faces to be found',
+      () => jobs.find((j) => j.id === job.id && j.status !== 'running'),
+      Boolean,
+      240_000,
+    );
     off();
     const last = jobs.filter((j) => j.id === job.id).at(-1)!;
     expect(last.status, String(last.message)).toBe('done');
@@ -181,10 +239,27 @@ describe('faces at ingest', () => {
     expect(last.message).toMatch(new RegExp(`^${crops.image_count} face crop\\(s\\) from \\d+ face\\(s\\) found`));
     // the command line, on the same store: the same crops (made once), then a real step on them
     const out = tempDir('sample-run');
-    const r = camd(['pretrain', '--data', 'sample', '--preset', 'micro', '--batch', '4', '--steps', '1', '--json', '--db', h.app.paths.db, '--out', join(out, 'run')]);
+    const r = camd([
+      'pretrain',
+      '--data',
+      'sample',
+      '--preset',
+      'micro',
+      '--batch',
+      '4',
+      '--steps',
+      '1',
+      '--json',
+      '--db',
+      h.app.paths.db,
+      '--out',
+      join(out, 'run'),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const said = r.events.find((e) => e['type'] === 'log' && String(e['message']).startsWith('--data sample:'));
-    expect(said?.['message']).toBe(`--data sample: ${crops.image_count} face crops from the photographs in @vladmandic/human@3.3.6's assets (samples.jpg, screenshot-facematch.jpg, screenshot-facedetect.jpg, screenshot-faceid.jpg), in ${crops.root}`);
+    expect(said?.['message']).toBe(
+      `--data sample: ${crops.image_count} face crops from the photographs in @vladmandic/human@3.3.6's assets (samples.jpg, screenshot-facematch.jpg, screenshot-facedetect.jpg, screenshot-faceid.jpg), in ${crops.root}`,
+    );
     expect(r.events.find((e) => e['type'] === 'start')).toMatchObject({ images: crops.image_count });
     expect(r.events.at(-1)).toMatchObject({ type: 'done', reason: 'completed', step: 1 });
   }, 300_000);
@@ -196,16 +271,30 @@ describe('runs', () => {
     const sub = h.wsClient();
     const points: TopicEvent<'metrics'>[] = [];
     const statuses: string[] = [];
-    const run = await h.client.call('runs.create', { kind: 'pretrain', name: 'first', dataset, settings: { ...MICRO, steps: 400, checkpointEvery: 3 }, start: false });
+    const run = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      name: 'first',
+      dataset,
+      settings: { ...MICRO, steps: 400, checkpointEvery: 3 },
+      start: false,
+    });
     expect(run).toMatchObject({ status: 'created', name: 'first', kind: 'pretrain' });
     await sub.subscribe('metrics', { runs: [run.id], names: ['loss'] }, (e) => points.push(e));
     await sub.subscribe('runs', {}, (r) => r.id === run.id && statuses.push(r.status));
     await h.client.call('runs.start', { id: run.id });
-    await until('5 points', () => points.length, (n) => n >= 5);
+    await until(
+      '5 points',
+      () => points.length,
+      (n) => n >= 5,
+    );
     expect(points[0]).toMatchObject({ run: run.id, step: 1 });
     expect(Object.keys(points[0]!.values)).toEqual(['loss']);
     await h.client.call('runs.pause', { id: run.id });
-    const paused = await until('paused', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'paused');
+    const paused = await until(
+      'paused',
+      () => h.client.call('runs.get', { id: run.id }),
+      (r) => r.status === 'paused',
+    );
     expect(statuses).toEqual(expect.arrayContaining(['queued', 'running', 'pausing', 'paused']));
     const stoppedAt = paused.last_step;
     const cks = await h.client.call('checkpoints.list', { run: run.id });
@@ -213,10 +302,18 @@ describe('runs', () => {
     expect(cks.some((c) => c.kind === 'full' && c.step === stoppedAt)).toBe(true);
     points.length = 0;
     await h.client.call('runs.resume', { id: run.id });
-    await until('steps after the resume', () => points.length, (n) => n >= 2);
+    await until(
+      'steps after the resume',
+      () => points.length,
+      (n) => n >= 2,
+    );
     expect(points[0]!.step).toBe(stoppedAt + 1);
     await h.client.call('runs.stop', { id: run.id });
-    const stopped = await until('stopped', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'stopped');
+    const stopped = await until(
+      'stopped',
+      () => h.client.call('runs.get', { id: run.id }),
+      (r) => r.status === 'stopped',
+    );
     expect(stopped.spec).toMatchObject({ preset: 'micro', steps: 400 });
     expect(stopped.backend).toBe('wasm');
     expect(stopped.log_tail.some((l) => l.includes('"type":"done"'))).toBe(true);
@@ -224,7 +321,16 @@ describe('runs', () => {
     const [loss] = await h.client.call('metrics.series', { runs: [run.id], names: ['loss'], smoothing: 0.6 });
     expect(loss!.x).toEqual(Array.from({ length: stopped.last_step }, (_, i) => i + 1));
     expect(loss!.smoothed[0]).toBeCloseTo(loss!.y[0]!, 10); // debiased: the first value is the value
-    expect((await h.client.call('metrics.names', { runs: [run.id] })).sort()).toEqual(['grad_norm', 'images_per_s', 'loss', 'loss_agmd', 'loss_dense', 'loss_global', 'lr', 'mm']);
+    expect((await h.client.call('metrics.names', { runs: [run.id] })).sort()).toEqual([
+      'grad_norm',
+      'images_per_s',
+      'loss',
+      'loss_agmd',
+      'loss_dense',
+      'loss_global',
+      'lr',
+      'mm',
+    ]);
     const byTime = (await h.client.call('metrics.series', { runs: [run.id], names: ['lr'], x: 'time' }))[0]!;
     expect(byTime.x[0]).toBe(0);
     expect(byTime.x.every((v, i) => i === 0 || v >= byTime.x[i - 1]!)).toBe(true);
@@ -236,20 +342,39 @@ describe('runs', () => {
     const exp = await h.client.call('checkpoints.export', { id: encoder.id, format: 'safetensors' });
     expect(existsSync(exp.out)).toBe(true);
     // a NUL byte in a path is refused at the boundary with its field, not a 500
-    expect(await errorOf(h.client.call('checkpoints.export', { id: encoder.id, format: 'safetensors', out: '/tmp/a\0b.safetensors' }))).toMatchObject({ cause: 'usage', field: 'out' });
-    expect(await errorOf(h.client.call('datasets.add', { path: '/tmp/a\0b' }))).toMatchObject({ cause: 'usage', field: 'path' });
+    expect(
+      await errorOf(
+        h.client.call('checkpoints.export', { id: encoder.id, format: 'safetensors', out: '/tmp/a\0b.safetensors' }),
+      ),
+    ).toMatchObject({ cause: 'usage', field: 'out' });
+    expect(await errorOf(h.client.call('datasets.add', { path: '/tmp/a\0b' }))).toMatchObject({
+      cause: 'usage',
+      field: 'path',
+    });
   });
 
   it('kill -9 of the worker mid-run: the run is failed with the reason in words, its metrics and last checkpoint are kept', async () => {
     const { id: dataset } = await addAndScan(faceFolder(12, 'appkill'));
     const steps: number[] = [];
-    const run = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 400, checkpointEvery: 2 } });
+    const run = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      dataset,
+      settings: { ...MICRO, steps: 400, checkpointEvery: 2 },
+    });
     const off = await h.client.subscribe('run', { id: run.id }, (e) => e.type === 'step' && steps.push(e.step));
-    await until('step 7', () => steps.length, (n) => n >= 7);
+    await until(
+      'step 7',
+      () => steps.length,
+      (n) => n >= 7,
+    );
     const detail = await h.client.call('runs.get', { id: run.id });
     const pid = h.app.store.run(run.id)!.pid!;
     process.kill(pid, 'SIGKILL');
-    const failed = await until('failed', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'failed');
+    const failed = await until(
+      'failed',
+      () => h.client.call('runs.get', { id: run.id }),
+      (r) => r.status === 'failed',
+    );
     off();
     expect(detail.status).toBe('running');
     expect(failed.error).toMatch(/killed \(SIGKILL\): most often the system ran out of memory/);
@@ -265,16 +390,28 @@ describe('runs', () => {
     await h.client.call('runs.resume', { id: run.id });
     const resumed: number[] = [];
     const off2 = await h.client.subscribe('run', { id: run.id }, (e) => e.type === 'step' && resumed.push(e.step));
-    await until('a step after the resume', () => resumed.length, (n) => n >= 1);
+    await until(
+      'a step after the resume',
+      () => resumed.length,
+      (n) => n >= 1,
+    );
     off2();
     expect(resumed[0]).toBe(last.step + 1);
     await h.client.call('runs.stop', { id: run.id });
-    await until('stopped', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'stopped');
+    await until(
+      'stopped',
+      () => h.client.call('runs.get', { id: run.id }),
+      (r) => r.status === 'stopped',
+    );
   });
 
   it('20 clients read metrics while a run writes: no store error, no lost point', async () => {
     const { id: dataset } = await addAndScan(faceFolder(12, 'appread'));
-    const run = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 30, checkpointEvery: 1 } });
+    const run = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      dataset,
+      settings: { ...MICRO, steps: 30, checkpointEvery: 1 },
+    });
     const clients = Array.from({ length: 20 }, () => h.wsClient());
     const errors: unknown[] = [];
     let reads = 0;
@@ -289,7 +426,12 @@ describe('runs', () => {
         }
       }
     });
-    await until('done', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'done', 120_000);
+    await until(
+      'done',
+      () => h.client.call('runs.get', { id: run.id }),
+      (r) => r.status === 'done',
+      120_000,
+    );
     done = true;
     await Promise.all(readers);
     expect(errors).toEqual([]);
@@ -298,11 +440,21 @@ describe('runs', () => {
     for (const s of series) expect(s.x).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 
-  it('a new run from a run of the store: carried on from its checkpoint (one of this machine\'s, or a cluster run\'s), or its weights; refused in words', async () => {
+  it("a new run from a run of the store: carried on from its checkpoint (one of this machine's, or a cluster run's), or its weights; refused in words", async () => {
     const { id: dataset } = await addAndScan(faceFolder(8, 'appfrom'));
     // 8 faces, batch 4: 2 steps an epoch; 4 steps = 2 epochs
-    const first = await h.client.call('runs.create', { kind: 'pretrain', name: 'first', dataset, settings: { ...MICRO, steps: 4 } });
-    await until('done', () => h.client.call('runs.get', { id: first.id }), (r) => r.status === 'done', 120_000);
+    const first = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      name: 'first',
+      dataset,
+      settings: { ...MICRO, steps: 4 },
+    });
+    await until(
+      'done',
+      () => h.client.call('runs.get', { id: first.id }),
+      (r) => r.status === 'done',
+      120_000,
+    );
     // what it sees: one face of its dataset through its newest checkpoint (camd see), as pictures
     const seen = await h.client.call('runs.see', { id: first.id, seed: 3 });
     const faces = (await h.client.call('datasets.images', { dataset, status: 'ok' })).items;
@@ -313,60 +465,219 @@ describe('runs', () => {
       expect((await sharp(Buffer.from(png.split(',')[1]!, 'base64')).metadata()).format).toBe('png');
     }
     for (const c of [seen.meanCosineMasked, seen.meanCosineVisible]) expect(Math.abs(c)).toBeLessThanOrEqual(1);
-    expect(await errorOf(h.client.call('runs.see', { id: first.id, image: 999_999 }))).toMatchObject({ cause: 'input', field: 'image' });
+    expect(await errorOf(h.client.call('runs.see', { id: first.id, image: 999_999 }))).toMatchObject({
+      cause: 'input',
+      field: 'image',
+    });
     // taken to a cluster: camd cluster-pack into the app's exports (micro is packed as ViT-B, without its checkpoint)
     const pack = await h.client.call('runs.clusterPack', { id: first.id, gpus: 2 });
-    expect(pack).toMatchObject({ out: join(h.app.paths.exports, 'cluster', first.id), images: 8, model: 'CAMD_vit_micro_patch8', resume: { step: 4, epoch: 1, file: join(h.app.paths.exports, 'cluster', first.id, 'start', 'checkpoint.pth') } });
-    expect(pack.notes).toContain('micro at 32 px: camd_launch.py gives the released code this model size and input size, which its models_CAMD.py and mask generator do not have');
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell script's own ${NUM_GPUS:-2}, as written
-    expect(pack.script).toContain('torchrun --nproc_per_node=${NUM_GPUS:-2} camd_launch.py --camd_start start/checkpoint.pth \\\n    --model CAMD_vit_micro_patch8');
+    expect(pack).toMatchObject({
+      out: join(h.app.paths.exports, 'cluster', first.id),
+      images: 8,
+      model: 'CAMD_vit_micro_patch8',
+      resume: { step: 4, epoch: 1, file: join(h.app.paths.exports, 'cluster', first.id, 'start', 'checkpoint.pth') },
+    });
+    expect(pack.notes).toContain(
+      'micro at 32 px: camd_launch.py gives the released code this model size and input size, which its models_CAMD.py and mask generator do not have',
+    );
+    expect(pack.script).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell script's own ${NUM_GPUS:-2}, as written
+      'torchrun --nproc_per_node=${NUM_GPUS:-2} camd_launch.py --camd_start start/checkpoint.pth \\\n    --model CAMD_vit_micro_patch8',
+    );
     expect(readdirSync(join(pack.out, 'data', 'train', 'faces'))).toHaveLength(8);
     expect(readdirSync(pack.out).sort()).toEqual(['camd_launch.py', 'data', 'flags.json', 'run.sh', 'start']);
-    expect(await h.client.call('runs.clusterPack', { id: first.id, gpus: 8, preset: 'large' })).toMatchObject({ model: 'CAMD_vit_large_patch16', flags: { dis_lay: [5, 11, 17, 23] } });
-    const cont = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6 }, from: { run: first.id, mode: 'continue' } });
-    const c = await until('done', () => h.client.call('runs.get', { id: cont.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    expect(await h.client.call('runs.clusterPack', { id: first.id, gpus: 8, preset: 'large' })).toMatchObject({
+      model: 'CAMD_vit_large_patch16',
+      flags: { dis_lay: [5, 11, 17, 23] },
+    });
+    const cont = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      dataset,
+      settings: { batch: 4, steps: 6 },
+      from: { run: first.id, mode: 'continue' },
+    });
+    const c = await until(
+      'done',
+      () => h.client.call('runs.get', { id: cont.id }),
+      (r) => ['done', 'failed'].includes(r.status),
+      120_000,
+    );
     expect(c.status, c.error ?? '').toBe('done');
-    expect(c.config).toMatchObject({ settings: { preset: 'micro', blr: 0.05, warmupEpochs: 0 }, start: { mode: 'continue', format: 'camd', epochs_done: 2, step: 4, optimizer: true } });
+    expect(c.config).toMatchObject({
+      settings: { preset: 'micro', blr: 0.05, warmupEpochs: 0 },
+      start: { mode: 'continue', format: 'camd', epochs_done: 2, step: 4, optimizer: true },
+    });
     expect(h.app.store.run(cont.id)!.parent_run_id).toBe(first.id);
     const [loss] = await h.client.call('metrics.series', { runs: [cont.id], names: ['loss'] });
     expect(loss!.x).toEqual([5, 6]); // it went on from step 4
     // a cluster run: its checkpoint in the released layout (camd export), its log; carried on here
     const box = tempDir('appfrom-cluster');
     const full = (await h.client.call('checkpoints.list', { run: first.id })).find((k) => k.kind === 'full')!;
-    expect(camd(['export', '--checkpoint', full.path, '--format', 'camd-pth', '--out', join(box, 'checkpoint-1.pth')]).status).toBe(0);
-    writeFileSync(join(box, 'log.txt'), `${[0, 1].map((e) => JSON.stringify({ train_loss: 1, train_lr: 1e-4, epoch: e })).join('\n')}\n`);
+    expect(
+      camd(['export', '--checkpoint', full.path, '--format', 'camd-pth', '--out', join(box, 'checkpoint-1.pth')])
+        .status,
+    ).toBe(0);
+    writeFileSync(
+      join(box, 'log.txt'),
+      `${[0, 1].map((e) => JSON.stringify({ train_loss: 1, train_lr: 1e-4, epoch: e })).join('\n')}\n`,
+    );
     const imported = await h.client.call('runs.importTorchrun', { dir: box });
-    const fromCluster = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 6, blr: 0.05, warmupEpochs: 0 }, from: { run: imported.run.id, mode: 'continue' } });
-    const fc = await until('done', () => h.client.call('runs.get', { id: fromCluster.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    const fromCluster = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      dataset,
+      settings: { batch: 4, steps: 6, blr: 0.05, warmupEpochs: 0 },
+      from: { run: imported.run.id, mode: 'continue' },
+    });
+    const fc = await until(
+      'done',
+      () => h.client.call('runs.get', { id: fromCluster.id }),
+      (r) => ['done', 'failed'].includes(r.status),
+      120_000,
+    );
     expect(fc.status, fc.error ?? '').toBe('done');
-    expect(fc.config).toMatchObject({ start: { mode: 'continue', format: 'released', file: join(box, 'checkpoint-1.pth'), epochs_done: 2, optimizer: true } });
-    const init = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 4, steps: 2 }, from: { run: first.id, mode: 'init' } });
-    const i = await until('done', () => h.client.call('runs.get', { id: init.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    expect(fc.config).toMatchObject({
+      start: {
+        mode: 'continue',
+        format: 'released',
+        file: join(box, 'checkpoint-1.pth'),
+        epochs_done: 2,
+        optimizer: true,
+      },
+    });
+    const init = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      dataset,
+      settings: { batch: 4, steps: 2 },
+      from: { run: first.id, mode: 'init' },
+    });
+    const i = await until(
+      'done',
+      () => h.client.call('runs.get', { id: init.id }),
+      (r) => ['done', 'failed'].includes(r.status),
+      120_000,
+    );
     expect(i.config).toMatchObject({ start: { mode: 'init', step: 0, optimizer: false } });
     // refused: the model given too, a run with no checkpoint, a fine-tuning run, an unknown run
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { preset: 'tiny' }, from: { run: first.id, mode: 'init' } }))).toMatchObject({ cause: 'input', field: 'preset' });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: { preset: 'tiny' },
+          from: { run: first.id, mode: 'init' },
+        }),
+      ),
+    ).toMatchObject({ cause: 'input', field: 'preset' });
     const bare = tempDir('appfrom-bare');
     writeFileSync(join(bare, 'log.txt'), `${JSON.stringify({ train_loss: 1, epoch: 0 })}\n`);
     const noCk = await h.client.call('runs.importTorchrun', { dir: bare });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: noCk.run.id, mode: 'continue' } }))).toMatchObject({ cause: 'input', field: 'from', message: expect.stringMatching(/has no checkpoint/) as unknown as string });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: {}, from: { run: 'nope', mode: 'continue' } }))).toMatchObject({ cause: 'not-found' });
-    expect(await errorOf(h.client.call('runs.see', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/has no checkpoint yet here \(a cluster run: carry it on here first\)/) as unknown as string });
-    expect(await errorOf(h.client.call('runs.clusterPack', { id: noCk.run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/not a pre-training run of this machine/) as unknown as string });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: {},
+          from: { run: noCk.run.id, mode: 'continue' },
+        }),
+      ),
+    ).toMatchObject({
+      cause: 'input',
+      field: 'from',
+      message: expect.stringMatching(/has no checkpoint/) as unknown as string,
+    });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: {},
+          from: { run: 'nope', mode: 'continue' },
+        }),
+      ),
+    ).toMatchObject({ cause: 'not-found' });
+    expect(await errorOf(h.client.call('runs.see', { id: noCk.run.id }))).toMatchObject({
+      cause: 'input',
+      message: expect.stringMatching(
+        /has no checkpoint yet here \(a cluster run: carry it on here first\)/,
+      ) as unknown as string,
+    });
+    expect(await errorOf(h.client.call('runs.clusterPack', { id: noCk.run.id }))).toMatchObject({
+      cause: 'input',
+      message: expect.stringMatching(/not a pre-training run of this machine/) as unknown as string,
+    });
     // the wasm memory check is of the model the run will have: a ViT-H/14 cluster run's, not the form's default
-    h.app.store.createRun({ id: 'cluster-huge', kind: 'pretrain', name: 'huge (torchrun)', config: { source: 'torchrun', args: { model: 'CAMD_vit_huge_patch14', input_size: 224 }, checkpoints: [join(box, 'checkpoint-1.pth')] }, seed: 0, outDir: box });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 8 }, from: { run: 'cluster-huge', mode: 'init' } }))).toMatchObject({ cause: 'input', field: 'batch' });
-    expect((await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { backend: 'wasm', batch: 8 }, from: { run: first.id, mode: 'init' }, start: false })).status).toBe('created'); // micro fits
+    h.app.store.createRun({
+      id: 'cluster-huge',
+      kind: 'pretrain',
+      name: 'huge (torchrun)',
+      config: {
+        source: 'torchrun',
+        args: { model: 'CAMD_vit_huge_patch14', input_size: 224 },
+        checkpoints: [join(box, 'checkpoint-1.pth')],
+      },
+      seed: 0,
+      outDir: box,
+    });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: { backend: 'wasm', batch: 8 },
+          from: { run: 'cluster-huge', mode: 'init' },
+        }),
+      ),
+    ).toMatchObject({ cause: 'input', field: 'batch' });
+    expect(
+      (
+        await h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: { backend: 'wasm', batch: 8 },
+          from: { run: first.id, mode: 'init' },
+          start: false,
+        })
+      ).status,
+    ).toBe('created'); // micro fits
   }, 300_000);
 
   it('bad run requests are refused with the field at fault, before anything is recorded', async () => {
     const { id: dataset } = await addAndScan(faceFolder(4, 'appbad'));
     const before = (await h.client.call('runs.list', {})).length;
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 0 } }))).toMatchObject({ cause: 'input', field: 'batch', message: '--batch must be an integer of at least 1 (images per step), got 0' });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batchSize: 4 } as never }))).toMatchObject({ cause: 'usage', message: "unknown field(s) 'batchSize'", field: 'batchSize' });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: 999, settings: {} }))).toMatchObject({ cause: 'not-found' });
+    expect(
+      await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 0 } })),
+    ).toMatchObject({
+      cause: 'input',
+      field: 'batch',
+      message: '--batch must be an integer of at least 1 (images per step), got 0',
+    });
+    expect(
+      await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batchSize: 4 } as never })),
+    ).toMatchObject({ cause: 'usage', message: "unknown field(s) 'batchSize'", field: 'batchSize' });
+    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: 999, settings: {} }))).toMatchObject(
+      { cause: 'not-found' },
+    );
     // what only the start used to find: a model that cannot take the image size, a batch larger than the dataset
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { preset: 'tiny', imgSize: 33, batch: 4 } }))).toMatchObject({ cause: 'input', field: 'imgSize', message: 'the image size 33 is not a multiple of the 16-px patches of tiny (112 and 224 are)' });
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 100000 } }))).toMatchObject({ cause: 'input', field: 'batch', message: 'the dataset has 4 readable image(s), fewer than the batch size 100000; lower the batch or add images' });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: { preset: 'tiny', imgSize: 33, batch: 4 },
+        }),
+      ),
+    ).toMatchObject({
+      cause: 'input',
+      field: 'imgSize',
+      message: 'the image size 33 is not a multiple of the 16-px patches of tiny (112 and 224 are)',
+    });
+    expect(
+      await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { batch: 100000 } })),
+    ).toMatchObject({
+      cause: 'input',
+      field: 'batch',
+      message: 'the dataset has 4 readable image(s), fewer than the batch size 100000; lower the batch or add images',
+    });
     expect((await h.client.call('runs.list', {})).length).toBe(before);
     expect(await errorOf(h.client.call('runs.get', { id: 'nope' }))).toMatchObject({ cause: 'not-found' });
   });
@@ -375,13 +686,41 @@ describe('runs', () => {
 describe('fine-tuning, labels, evaluations, system', () => {
   it('a fine-tune from the app on a folder-per-class dataset: evaluations per epoch, labels in the store, filters by label', async () => {
     const { id: dataset } = await addAndScan(await expressionFolders(10, 5));
-    const run = await h.client.call('runs.create', { kind: 'finetune', dataset, settings: { task: 'fer', format: 'folders', init: 'none', preset: 'micro', epochs: 2, batch: 8, randAugment: 'none', reprob: 0, warmupEpochs: 0 } });
-    const done = await until('done', () => h.client.call('runs.get', { id: run.id }), (r) => ['done', 'failed'].includes(r.status), 120_000);
+    const run = await h.client.call('runs.create', {
+      kind: 'finetune',
+      dataset,
+      settings: {
+        task: 'fer',
+        format: 'folders',
+        init: 'none',
+        preset: 'micro',
+        epochs: 2,
+        batch: 8,
+        randAugment: 'none',
+        reprob: 0,
+        warmupEpochs: 0,
+      },
+    });
+    const done = await until(
+      'done',
+      () => h.client.call('runs.get', { id: run.id }),
+      (r) => ['done', 'failed'].includes(r.status),
+      120_000,
+    );
     expect(done.status, done.error ?? '').toBe('done');
     const evals = await h.client.call('evaluations.list', { run: run.id });
-    expect(evals.filter((e) => e.metric === 'top1').map((e) => [e.epoch, e.split])).toEqual([[1, 'test'], [1, 'val'], [2, 'test'], [2, 'val']]);
+    expect(evals.filter((e) => e.metric === 'top1').map((e) => [e.epoch, e.split])).toEqual([
+      [1, 'test'],
+      [1, 'val'],
+      [2, 'test'],
+      [2, 'val'],
+    ]);
     const test2 = evals.find((e) => e.epoch === 2 && e.split === 'test')!;
-    expect(test2.detail).toMatchObject({ metric: 'top1', per_class: expect.any(Object) as unknown, confusion: expect.any(Array) as unknown });
+    expect(test2.detail).toMatchObject({
+      metric: 'top1',
+      per_class: expect.any(Object) as unknown,
+      confusion: expect.any(Array) as unknown,
+    });
     expect(evals.some((e) => e.selected)).toBe(true);
     expect((await h.client.call('checkpoints.list', { run: run.id })).map((c) => c.kind)).toContain('classifier');
     const stats = await h.client.call('datasets.stats', { id: dataset });
@@ -390,12 +729,27 @@ describe('fine-tuning, labels, evaluations, system', () => {
     expect(Object.keys(cls.splits).sort()).toEqual(['test', 'train', 'val']);
     expect((await h.client.call('datasets.images', { dataset, labelled: true })).total).toBe(30);
     expect((await h.client.call('datasets.images', { dataset, labelled: false })).total).toBe(0);
-    expect((await h.client.call('datasets.images', { dataset, label: { task: 'fer', name: 'class', value: 0 } })).total).toBe(cls.values['0']);
+    expect(
+      (await h.client.call('datasets.images', { dataset, label: { task: 'fer', name: 'class', value: 0 } })).total,
+    ).toBe(cls.values['0']);
     const img = (await h.client.call('datasets.images', { dataset, limit: 1 })).items[0]!;
-    expect((await h.client.call('datasets.image', { id: img.id })).labels).toEqual([expect.objectContaining({ task: 'fer', name: 'class' })]);
+    expect((await h.client.call('datasets.image', { id: img.id })).labels).toEqual([
+      expect.objectContaining({ task: 'fer', name: 'class' }),
+    ]);
     // a fine-tune from a pre-trained checkpoint of the store names its parent
-    expect(await errorOf(h.client.call('runs.create', { kind: 'finetune', dataset, settings: { task: 'fer', format: 'folders', init: { checkpoint: 999999 } } }))).toMatchObject({ cause: 'not-found' });
-    expect(await errorOf(h.client.call('runs.pause', { id: run.id }))).toMatchObject({ cause: 'input', message: expect.stringMatching(/cannot be paused/) as unknown as string });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'finetune',
+          dataset,
+          settings: { task: 'fer', format: 'folders', init: { checkpoint: 999999 } },
+        }),
+      ),
+    ).toMatchObject({ cause: 'not-found' });
+    expect(await errorOf(h.client.call('runs.pause', { id: run.id }))).toMatchObject({
+      cause: 'input',
+      message: expect.stringMatching(/cannot be paused/) as unknown as string,
+    });
     expect(await errorOf(h.client.call('runs.resume', { id: run.id }))).toMatchObject({ cause: 'input' });
     expect(await h.client.call('runs.delete', { id: run.id, files: true })).toEqual({ deleted: true });
     expect(existsSync(join(h.app.paths.runs, run.id))).toBe(false);
@@ -403,29 +757,80 @@ describe('fine-tuning, labels, evaluations, system', () => {
 
   it('a run of the released code from a cluster: its log into the store, its metrics by epoch; bad folders refused with the field', async () => {
     const dir = tempDir('torchrun-out');
-    writeFileSync(join(dir, 'log.txt'), `${[0, 1, 2, 3].map((e) => JSON.stringify({ train_lr: 1e-4, train_loss: 1 - 0.2 * e, epoch: e })).join('\n')}\n`);
+    writeFileSync(
+      join(dir, 'log.txt'),
+      `${[0, 1, 2, 3].map((e) => JSON.stringify({ train_lr: 1e-4, train_loss: 1 - 0.2 * e, epoch: e })).join('\n')}\n`,
+    );
     const seen: string[] = [];
     const off = await h.client.subscribe('runs', {}, (r) => seen.push(r.id));
     const r = await h.client.call('runs.importTorchrun', { dir });
-    expect(r).toMatchObject({ kind: 'pretrain', epochs: 4, metrics: ['loss', 'lr'], checkpoints: [], updated: false, run: { kind: 'pretrain', status: 'done', name: expect.stringMatching(/ \(torchrun\)$/) as unknown as string, last_step: 4 } });
-    await until('the runs topic to tell', () => seen, (ids) => ids.includes(r.run.id));
+    expect(r).toMatchObject({
+      kind: 'pretrain',
+      epochs: 4,
+      metrics: ['loss', 'lr'],
+      checkpoints: [],
+      updated: false,
+      run: {
+        kind: 'pretrain',
+        status: 'done',
+        name: expect.stringMatching(/ \(torchrun\)$/) as unknown as string,
+        last_step: 4,
+      },
+    });
+    await until(
+      'the runs topic to tell',
+      () => seen,
+      (ids) => ids.includes(r.run.id),
+    );
     off();
     const series = await h.client.call('metrics.series', { runs: [r.run.id], names: ['loss'] });
     expect(series[0]!.x).toEqual([1, 2, 3, 4]);
     expect((await h.client.call('runs.get', { id: r.run.id })).config).toMatchObject({ source: 'torchrun' });
     expect(await h.client.call('runs.importTorchrun', { dir })).toMatchObject({ updated: true, run: { id: r.run.id } });
-    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: 'relative/out' }))).toMatchObject({ cause: 'input', field: 'dir', message: expect.stringMatching(/give the full path of the run's folder/) as unknown as string });
-    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: join(dir, 'nope') }))).toMatchObject({ cause: 'input', field: 'dir', message: `the folder ${join(dir, 'nope')} does not exist` });
-    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: join(dir, 'log.txt') }))).toMatchObject({ cause: 'input', field: 'dir', message: expect.stringMatching(/is a file: give the run's folder/) as unknown as string });
-    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: tempDir('no-log') }))).toMatchObject({ cause: 'input', field: 'dir', message: expect.stringMatching(/has no log\.txt: not the --output_dir of CAMD_pretrain\.py/) as unknown as string });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: 'relative/out' }))).toMatchObject({
+      cause: 'input',
+      field: 'dir',
+      message: expect.stringMatching(/give the full path of the run's folder/) as unknown as string,
+    });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: join(dir, 'nope') }))).toMatchObject({
+      cause: 'input',
+      field: 'dir',
+      message: `the folder ${join(dir, 'nope')} does not exist`,
+    });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: join(dir, 'log.txt') }))).toMatchObject({
+      cause: 'input',
+      field: 'dir',
+      message: expect.stringMatching(/is a file: give the run's folder/) as unknown as string,
+    });
+    expect(await errorOf(h.client.call('runs.importTorchrun', { dir: tempDir('no-log') }))).toMatchObject({
+      cause: 'input',
+      field: 'dir',
+      message: expect.stringMatching(/has no log\.txt: not the --output_dir of CAMD_pretrain\.py/) as unknown as string,
+    });
   });
 
-  it('a probe set must be one of the app\'s datasets, with its labels from the store', async () => {
+  it("a probe set must be one of the app's datasets, with its labels from the store", async () => {
     const { id: dataset } = await addAndScan(faceFolder(8, 'probe-app'));
     const other = tempDir('not-a-dataset');
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 2, probeData: other, probeFormat: 'store' } }))).toMatchObject({ cause: 'input', field: 'probeData' });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: { ...MICRO, steps: 2, probeData: other, probeFormat: 'store' },
+        }),
+      ),
+    ).toMatchObject({ cause: 'input', field: 'probeData' });
     const root = (await h.client.call('datasets.list', {})).find((d) => d.id === dataset)!.root;
-    expect(await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { ...MICRO, steps: 2, probeData: root, probeFormat: 'folders' } }))).toMatchObject({ cause: 'input', field: 'probeFormat' });
+    expect(
+      await errorOf(
+        h.client.call('runs.create', {
+          kind: 'pretrain',
+          dataset,
+          settings: { ...MICRO, steps: 2, probeData: root, probeFormat: 'folders' },
+        }),
+      ),
+    ).toMatchObject({ cause: 'input', field: 'probeFormat' });
   });
 
   it('an estimate of the time per epoch from three measured steps; runs listed with their key settings and headline number', async () => {
@@ -434,9 +839,19 @@ describe('fine-tuning, labels, evaluations, system', () => {
     expect(e).toMatchObject({ backend: 'wasm', batch: 4, stepsPerEpoch: 3, totalSteps: 30, measuredSteps: 3 });
     expect(e.stepSeconds).toBeGreaterThan(0);
     expect(e.epochSeconds).toBeCloseTo(e.stepSeconds * 3, 9);
-    expect(await errorOf(h.client.call('runs.estimate', { dataset, settings: { preset: 'micro', batch: 64 } }))).toMatchObject({ cause: 'input', field: 'batch' });
-    const run = await h.client.call('runs.create', { kind: 'pretrain', dataset, settings: { preset: 'micro', batch: 4, steps: 3, maskRatio: 0.5, warmupEpochs: 0 } });
-    const done = await until('done', () => h.client.call('runs.get', { id: run.id }), (r) => r.status === 'done');
+    expect(
+      await errorOf(h.client.call('runs.estimate', { dataset, settings: { preset: 'micro', batch: 64 } })),
+    ).toMatchObject({ cause: 'input', field: 'batch' });
+    const run = await h.client.call('runs.create', {
+      kind: 'pretrain',
+      dataset,
+      settings: { preset: 'micro', batch: 4, steps: 3, maskRatio: 0.5, warmupEpochs: 0 },
+    });
+    const done = await until(
+      'done',
+      () => h.client.call('runs.get', { id: run.id }),
+      (r) => r.status === 'done',
+    );
     const listed = (await h.client.call('runs.list', {})).find((r) => r.id === run.id)!;
     expect(listed.key).toMatchObject({ preset: 'micro', batch: 4, steps: 3, maskRatio: 0.5 });
     expect(listed.metric).toMatchObject({ name: 'loss' });
@@ -455,7 +870,10 @@ describe('fine-tuning, labels, evaluations, system', () => {
     expect(thumbs).toMatchObject({ cleanable: true });
     expect(thumbs.bytes).toBeGreaterThan(0);
     expect(parts.find((p) => p.part === 'store')!.bytes).toBeGreaterThan(0);
-    expect(await h.client.call('system.clean', { what: 'thumbs' })).toEqual({ part: 'thumbs', freedBytes: thumbs.bytes });
+    expect(await h.client.call('system.clean', { what: 'thumbs' })).toEqual({
+      part: 'thumbs',
+      freedBytes: thumbs.bytes,
+    });
     expect((await h.client.call('system.disk', {})).find((p) => p.part === 'thumbs')!.bytes).toBe(0);
     expect((await h.raw(`/api/images/${img.id}/thumb`)).status).toBe(200); // made again
     expect(await errorOf(h.client.call('system.clean', { what: 'runs' } as never))).toMatchObject({ cause: 'usage' });
@@ -488,18 +906,30 @@ describe('fine-tuning, labels, evaluations, system', () => {
 describe('hostile requests', () => {
   it('no token or a wrong one: 401 before any routing, for the API, images, pages and the socket', async () => {
     for (const path of ['/api/datasets.list', '/api/nope', '/api/images/1/thumb', '/', '/assets/x.js']) {
-      expect((await h.raw(path, { method: path.includes('.list') ? 'POST' : 'GET', token: null })).status, path).toBe(401);
+      expect((await h.raw(path, { method: path.includes('.list') ? 'POST' : 'GET', token: null })).status, path).toBe(
+        401,
+      );
       expect((await h.raw(path, { method: 'GET', token: 'wrong' })).status, path).toBe(401);
     }
     const ws = new WebSocket(`ws://127.0.0.1:${h.host.port}/api/ws?token=wrong`);
-    const status = await new Promise<number>((res) => ws.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)).on('open', () => res(101)));
+    const status = await new Promise<number>((res) =>
+      ws.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)).on('open', () => res(101)),
+    );
     expect(status).toBe(401);
-    const evil = new WebSocket(`ws://127.0.0.1:${h.host.port}/api/ws?token=${h.host.token}`, { headers: { Origin: 'http://evil.example' } });
-    expect(await new Promise<number>((res) => evil.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)).on('open', () => res(101)))).toBe(401);
+    const evil = new WebSocket(`ws://127.0.0.1:${h.host.port}/api/ws?token=${h.host.token}`, {
+      headers: { Origin: 'http://evil.example' },
+    });
+    expect(
+      await new Promise<number>((res) =>
+        evil.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)).on('open', () => res(101)),
+      ),
+    ).toBe(401);
     // another host name (DNS rebinding) is refused even with the token
     const rebound = await h.raw('/api/datasets.list', { method: 'POST', headers: { Host: 'evil.example' } });
     expect(rebound.status).toBe(401);
-    expect((await h.raw('/api/datasets.list', { method: 'POST', headers: { Host: `localhost:${h.host.port}` } })).status).toBe(200);
+    expect(
+      (await h.raw('/api/datasets.list', { method: 'POST', headers: { Host: `localhost:${h.host.port}` } })).status,
+    ).toBe(200);
   });
 
   it('the first page load trades the token for an HttpOnly SameSite=Strict cookie; every response carries the CSP', async () => {
@@ -514,19 +944,46 @@ describe('hostile requests', () => {
     const stale = `camd_token_${h.host.port}=${'0'.repeat(h.host.token.length)}`;
     const fresh = await h.raw(`/?token=${h.host.token}`, { token: null, headers: { Cookie: stale } });
     expect([fresh.status, fresh.headers.get('set-cookie')?.split(';')[0]]).toEqual([302, cookie.split(';')[0]]);
-    expect((await h.raw(`/api/datasets.list?token=${h.host.token}`, { method: 'POST', token: null, headers: { Cookie: stale } })).status).toBe(200);
+    expect(
+      (
+        await h.raw(`/api/datasets.list?token=${h.host.token}`, {
+          method: 'POST',
+          token: null,
+          headers: { Cookie: stale },
+        })
+      ).status,
+    ).toBe(200);
     // with the cookie alone, an operation must be JSON from this origin: another site's page cannot make the host work
     const jar = { Cookie: cookie.split(';')[0]! };
-    const post = (headers: Record<string, string>, body?: string) => h.raw('/api/system.info', { method: 'POST', token: null, headers: { ...jar, ...headers }, ...(body !== undefined ? { body } : {}) });
+    const post = (headers: Record<string, string>, body?: string) =>
+      h.raw('/api/system.info', {
+        method: 'POST',
+        token: null,
+        headers: { ...jar, ...headers },
+        ...(body !== undefined ? { body } : {}),
+      });
     expect((await post({})).status).toBe(403); // an empty body without a content type (a form or a beacon)
     expect((await post({ 'Content-Type': 'text/plain' }, '{}')).status).toBe(403);
     expect((await post({ 'Content-Type': 'application/json', Origin: 'http://127.0.0.1:1' }, '{}')).status).toBe(403);
     expect((await post({ 'Content-Type': 'application/json', 'Sec-Fetch-Site': 'same-site' }, '{}')).status).toBe(403);
-    expect((await post({ 'Content-Type': 'application/json', Origin: `http://127.0.0.1:${h.host.port}`, 'Sec-Fetch-Site': 'same-origin' }, '{}')).status).toBe(200);
+    expect(
+      (
+        await post(
+          {
+            'Content-Type': 'application/json',
+            Origin: `http://127.0.0.1:${h.host.port}`,
+            'Sec-Fetch-Site': 'same-origin',
+          },
+          '{}',
+        )
+      ).status,
+    ).toBe(200);
     // another host's cookie (another port) is not this host's
     expect((await h.raw('/', { token: null, headers: { Cookie: `camd_token_1=${h.host.token}` } })).status).toBe(401);
     for (const res of [r, page, await h.raw('/api/images/1/thumb', { token: null })]) {
-      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'; script-src 'self';.*object-src 'none'.*frame-ancestors 'none'/);
+      expect(res.headers.get('content-security-policy')).toMatch(
+        /default-src 'self'; script-src 'self';.*object-src 'none'.*frame-ancestors 'none'/,
+      );
     }
   });
 
@@ -563,7 +1020,8 @@ describe('hostile requests', () => {
   });
 
   it('bad bodies: not JSON, unknown fields, wrong types, oversize — a 4xx with the reason, and the host keeps serving', async () => {
-    const post = (op: string, body: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) => h.raw(`/api/${op}`, { method: 'POST', body, headers });
+    const post = (op: string, body: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
+      h.raw(`/api/${op}`, { method: 'POST', body, headers });
     const cases: [string, string, number, RegExp][] = [
       ['datasets.list', '{not json', 400, /not JSON/],
       ['datasets.images', JSON.stringify({ dataset: 1, extra: true }), 400, /unknown field\(s\) 'extra'/],
@@ -582,7 +1040,9 @@ describe('hostile requests', () => {
     expect((await post('datasets.list', '{}', { 'Content-Type': 'text/plain' })).status).toBe(400);
     const ws = h.wsClient();
     expect(await errorOf(ws.call('datasets.images', { dataset: -3 } as never))).toMatchObject({ cause: 'usage' });
-    expect(await errorOf(ws.subscribe('nope' as never, {} as never, () => undefined))).toMatchObject({ cause: 'not-found' });
+    expect(await errorOf(ws.subscribe('nope' as never, {} as never, () => undefined))).toMatchObject({
+      cause: 'not-found',
+    });
     expect(Array.isArray(await h.client.call('datasets.list', {}))).toBe(true);
   });
 });
@@ -593,14 +1053,26 @@ describe('a socket that subscribes without end, or stops reading', () => {
     await new Promise((res, rej) => (raw.once('open', res), raw.once('error', rej)));
     const replies = new Map<number, { type: string; error?: { cause: string; message: string } }>();
     raw.on('message', (b) => {
-      const m = JSON.parse(b.toString()) as { type: string; id: number | null; error?: { cause: string; message: string } };
+      const m = JSON.parse(b.toString()) as {
+        type: string;
+        id: number | null;
+        error?: { cause: string; message: string };
+      };
       if (m.id !== null && m.type !== 'event') replies.set(m.id, m);
     });
     for (let id = 1; id <= 300; id++) raw.send(JSON.stringify({ type: 'subscribe', id, topic: 'jobs', params: {} }));
-    await until('300 replies', () => replies.size, (n) => n === 300, 20_000);
+    await until(
+      '300 replies',
+      () => replies.size,
+      (n) => n === 300,
+      20_000,
+    );
     const refused = [...replies.entries()].filter(([, m]) => m.type === 'error');
     expect(refused.map(([id]) => id)).toEqual(Array.from({ length: 44 }, (_, i) => 257 + i));
-    expect(refused[0]![1].error).toEqual({ cause: 'busy', message: 'at most 256 subscriptions on one connection; unsubscribe first' });
+    expect(refused[0]![1].error).toEqual({
+      cause: 'busy',
+      message: 'at most 256 subscriptions on one connection; unsubscribe first',
+    });
     raw.close();
 
     // a host whose sockets may hold 256 KB unread; this client stops reading and keeps asking
@@ -615,7 +1087,8 @@ describe('a socket that subscribes without end, or stops reading', () => {
       slow.on('message', () => void answered++);
       (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
       const asks = 3000;
-      for (let id = 1; id <= asks; id++) slow.send(JSON.stringify({ type: 'call', id, op: 'datasets.images', params: { dataset, limit: 100 } }));
+      for (let id = 1; id <= asks; id++)
+        slow.send(JSON.stringify({ type: 'call', id, op: 'datasets.images', params: { dataset, limit: 100 } }));
       await new Promise((r) => setTimeout(r, 3000));
       (slow as unknown as { _socket: { resume(): void } })._socket.resume();
       expect(await closed).toBe(1006); // dropped by the host, not closed by either side's handshake
@@ -632,8 +1105,21 @@ describe('runs that cannot fit', () => {
   it('a pre-training whose step would not fit in the wasm heap is refused before anything is recorded, naming the batch', async () => {
     const { id } = await addAndScan(faceFolder(4, 'too-big'));
     const before = (await h.client.call('runs.list', {})).length;
-    const e = await errorOf(h.client.call('runs.create', { kind: 'pretrain', dataset: id, settings: { preset: 'base', batch: 32, backend: 'wasm' }, start: false }));
-    expect(e).toMatchObject({ cause: 'input', field: 'batch', message: expect.stringMatching(/^base\/224 at batch 32 needs about 7\.\d GB of wasm memory even with activations recomputed .* use --batch 16 or less/) });
+    const e = await errorOf(
+      h.client.call('runs.create', {
+        kind: 'pretrain',
+        dataset: id,
+        settings: { preset: 'base', batch: 32, backend: 'wasm' },
+        start: false,
+      }),
+    );
+    expect(e).toMatchObject({
+      cause: 'input',
+      field: 'batch',
+      message: expect.stringMatching(
+        /^base\/224 at batch 32 needs about 7\.\d GB of wasm memory even with activations recomputed .* use --batch 16 or less/,
+      ),
+    });
     expect((await h.client.call('runs.list', {})).length).toBe(before);
   });
 });

@@ -22,7 +22,32 @@ beforeAll(async () => {
   await selectBackend('wasm');
   const data = await expressionFolders(10, 5);
   const out = join(tempDir('run'), 'ft');
-  const r = camd(['finetune', '--json', '--task', 'fer', '--format', 'folders', '--data', data, '--init', 'none', '--preset', 'micro', '--epochs', '1', '--batch', '8', '--blr', '0.05', '--warmup-epochs', '0', '--out', out, '--db', join(tempDir('db'), 'camd.db')]);
+  const r = camd([
+    'finetune',
+    '--json',
+    '--task',
+    'fer',
+    '--format',
+    'folders',
+    '--data',
+    data,
+    '--init',
+    'none',
+    '--preset',
+    'micro',
+    '--epochs',
+    '1',
+    '--batch',
+    '8',
+    '--blr',
+    '0.05',
+    '--warmup-epochs',
+    '0',
+    '--out',
+    out,
+    '--db',
+    join(tempDir('db'), 'camd.db'),
+  ]);
   expect(r.status, r.stderr).toBe(0);
   best = join(out, 'best.safetensors');
 });
@@ -35,7 +60,11 @@ describe('camd export', () => {
     const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
     const weights = readFileSync(join(dir, 'weights.bin'));
     const model = await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) }),
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0].weights,
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length),
+      }),
     );
     const { clf } = loadClassifier(best);
     const x = tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
@@ -44,7 +73,21 @@ describe('camd export', () => {
     expect(a.length).toBe(9);
     expect(maxRelErr(a, b)).toBeLessThan(1e-4);
     const classes = new Set((json.modelTopology.config.layers as { class_name: string }[]).map((l) => l.class_name));
-    for (const c of classes) expect(['InputLayer', 'Conv2D', 'Reshape', 'GlobalAveragePooling2D', 'Dense', 'Add', 'Concatenate', 'LayerNormalization', 'Dot', 'Activation', 'Cropping2D', 'GlobalAveragePooling1D']).toContain(c);
+    for (const c of classes)
+      expect([
+        'InputLayer',
+        'Conv2D',
+        'Reshape',
+        'GlobalAveragePooling2D',
+        'Dense',
+        'Add',
+        'Concatenate',
+        'LayerNormalization',
+        'Dot',
+        'Activation',
+        'Cropping2D',
+        'GlobalAveragePooling1D',
+      ]).toContain(c);
   });
 
   it('safetensors: timm names, (out, in) Linear weights and a (C, 3, p, p) patch embedding that compute the same', () => {
@@ -65,8 +108,14 @@ describe('camd export', () => {
     // a PyTorch conv (OIHW) applied by tfjs (HWIO) equals our patch embedding
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     const w = pt.get('patch_embed.proj.weight')!;
-    const conv = tf.conv2d(x, tf.tensor4d(w.data, [32, 3, 8, 8]).transpose([2, 3, 1, 0]) as tf.Tensor4D, 8, 'valid').add(tf.tensor1d(pt.get('patch_embed.proj.bias')!.data));
-    const ours = linear(patchify(x, 8), clf.params.get('patch_embed.proj.weight'), clf.params.get('patch_embed.proj.bias'));
+    const conv = tf
+      .conv2d(x, tf.tensor4d(w.data, [32, 3, 8, 8]).transpose([2, 3, 1, 0]) as tf.Tensor4D, 8, 'valid')
+      .add(tf.tensor1d(pt.get('patch_embed.proj.bias')!.data));
+    const ours = linear(
+      patchify(x, 8),
+      clf.params.get('patch_embed.proj.weight'),
+      clf.params.get('patch_embed.proj.bias'),
+    );
     expect(maxRelErr(conv.reshape([-1]).dataSync(), ours.reshape([-1]).dataSync())).toBeLessThan(1e-5);
     // y = x Wᵀ + b with the exported (out, in) head
     const f = tf.randomNormal([4, 32], 0, 1, 'float32', 4) as tf.Tensor2D;
@@ -77,7 +126,9 @@ describe('camd export', () => {
     const fc1 = pt.get('blocks.0.mlp.fc1.weight')!.data;
     const ourFc1 = clf.params.get('blocks.0.mlp.fc1.weight').dataSync();
     for (let o = 0; o < 128; o++) for (let i = 0; i < 32; i++) expect(fc1[o * 32 + i]).toBe(ourFc1[i * 128 + o]);
-    expect(Array.from(pt.get('blocks.0.mlp.fc1.bias')!.data)).toEqual(Array.from(clf.params.get('blocks.0.mlp.fc1.bias').dataSync()));
+    expect(Array.from(pt.get('blocks.0.mlp.fc1.bias')!.data)).toEqual(
+      Array.from(clf.params.get('blocks.0.mlp.fc1.bias').dataSync()),
+    );
   });
 
   it('refuses a file that is not ours and a bad format', () => {

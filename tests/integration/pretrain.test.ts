@@ -29,15 +29,24 @@ function parseEvents(stdout: string): PretrainEvent[] {
 }
 
 function pretrain(args: string[], env: Record<string, string> = {}): Result {
-  const r = spawnSync(process.execPath, [CAMD, 'pretrain', '--json', ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [CAMD, 'pretrain', '--json', ...args], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, ...env },
+  });
   return { status: r.status, events: parseEvents(r.stdout), stderr: r.stderr };
 }
 
-const steps = (evs: PretrainEvent[]) => evs.filter((e) => e.type === 'step') as Extract<PretrainEvent, { type: 'step' }>[];
-const of = <T extends PretrainEvent['type']>(evs: PretrainEvent[], t: T) => evs.filter((e) => e.type === t) as Extract<PretrainEvent, { type: T }>[];
+const steps = (evs: PretrainEvent[]) =>
+  evs.filter((e) => e.type === 'step') as Extract<PretrainEvent, { type: 'step' }>[];
+const of = <T extends PretrainEvent['type']>(evs: PretrainEvent[], t: T) =>
+  evs.filter((e) => e.type === t) as Extract<PretrainEvent, { type: T }>[];
 
 /** Runs pretrain in the background and calls `onEvent` for each event; resolves with the exit. */
-function pretrainLive(args: string[], onEvent: (e: PretrainEvent, pid: number) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; events: PretrainEvent[]; stderr: string }> {
+function pretrainLive(
+  args: string[],
+  onEvent: (e: PretrainEvent, pid: number) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; events: PretrainEvent[]; stderr: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [CAMD, 'pretrain', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: PretrainEvent[] = [];
@@ -79,7 +88,24 @@ describe('camd pretrain on real faces', () => {
     const data = faceFolder(40, 'tiny');
     const out = join(tempDir('run'), 'tiny');
     const db = join(tempDir('db'), 'camd.db');
-    const r = pretrain(['--data', data, '--steps', '30', '--batch', '8', '--blr', '4e-3', '--warmup-epochs', '0', '--checkpoint-every', '15', '--out', out, '--db', db]);
+    const r = pretrain([
+      '--data',
+      data,
+      '--steps',
+      '30',
+      '--batch',
+      '8',
+      '--blr',
+      '4e-3',
+      '--warmup-epochs',
+      '0',
+      '--checkpoint-every',
+      '15',
+      '--out',
+      out,
+      '--db',
+      db,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const start = of(r.events, 'start')[0]!;
     expect(start.preset).toBe('tiny');
@@ -99,7 +125,12 @@ describe('camd pretrain on real faces', () => {
     expect(readTensorFile(done.encoder!, 'camd-encoder').tensors.has('blocks.11.mlp.fc2.weight')).toBe(true);
     // the store has the run, its metrics and checkpoints
     const sql = new Database(db, { readonly: true });
-    const run = sql.prepare('SELECT * FROM runs').get() as { status: string; last_step: number; backend: string; kind: string };
+    const run = sql.prepare('SELECT * FROM runs').get() as {
+      status: string;
+      last_step: number;
+      backend: string;
+      kind: string;
+    };
     expect(run).toMatchObject({ status: 'done', last_step: 30, backend: 'wasm', kind: 'pretrain' });
     expect((sql.prepare("SELECT count(*) AS n FROM metrics WHERE name = 'loss'").get() as { n: number }).n).toBe(30);
     expect((sql.prepare("SELECT count(*) AS n FROM checkpoints WHERE kind = 'full'").get() as { n: number }).n).toBe(2);
@@ -118,7 +149,21 @@ describe('camd pretrain on real faces', () => {
     const split = join(tempDir('run'), 'split');
     const a = pretrain([...MICRO, '--data', data, '--steps', '8', '--out', straight, '--db', db, '--seed', '3']);
     expect(a.status, a.stderr).toBe(0);
-    const b1 = pretrain([...MICRO, '--data', data, '--steps', '8', '--out', split, '--db', db, '--seed', '3', '--stop-at', '5']);
+    const b1 = pretrain([
+      ...MICRO,
+      '--data',
+      data,
+      '--steps',
+      '8',
+      '--out',
+      split,
+      '--db',
+      db,
+      '--seed',
+      '3',
+      '--stop-at',
+      '5',
+    ]);
     expect(b1.status, b1.stderr).toBe(0);
     expect(of(b1.events, 'done')[0]!.reason).toBe('interrupted');
     expect(of(b1.events, 'done')[0]!.step).toBe(5);
@@ -127,7 +172,9 @@ describe('camd pretrain on real faces', () => {
     expect(steps(b2.events)[0]!.step).toBe(6);
     expect(of(b2.events, 'done')[0]!.step).toBe(8);
     // same losses at the same steps, and bit-identical weights and optimiser state
-    const la = steps(a.events).slice(5).map((e) => e.loss);
+    const la = steps(a.events)
+      .slice(5)
+      .map((e) => e.loss);
     const lb = steps(b2.events).map((e) => e.loss);
     expect(lb).toEqual(la);
     const cmp = sameWeights(of(a.events, 'done')[0]!.checkpoint!, of(b2.events, 'done')[0]!.checkpoint!);
@@ -143,12 +190,15 @@ describe('camd pretrain on real faces', () => {
     const out = join(tempDir('run'), 'sigint');
     const db = join(tempDir('db'), 'camd.db');
     let sent = false;
-    const r = await pretrainLive([...MICRO, '--data', data, '--steps', '400', '--out', out, '--db', db, '--checkpoint-every', '1000'], (e, pid) => {
-      if (e.type === 'step' && e.step === 3 && !sent) {
-        sent = true;
-        process.kill(pid, 'SIGINT');
-      }
-    });
+    const r = await pretrainLive(
+      [...MICRO, '--data', data, '--steps', '400', '--out', out, '--db', db, '--checkpoint-every', '1000'],
+      (e, pid) => {
+        if (e.type === 'step' && e.step === 3 && !sent) {
+          sent = true;
+          process.kill(pid, 'SIGINT');
+        }
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     const done = of(r.events, 'done')[0]!;
     expect(done.reason).toBe('interrupted');
@@ -168,12 +218,15 @@ describe('camd pretrain on real faces', () => {
     const out = join(tempDir('run'), 'kill');
     const db = join(tempDir('db'), 'camd.db');
     let killed = false;
-    const r = await pretrainLive([...MICRO, '--data', data, '--steps', '400', '--out', out, '--db', db, '--checkpoint-every', '2'], (e, pid) => {
-      if (e.type === 'step' && e.step === 5 && !killed) {
-        killed = true;
-        process.kill(pid, 'SIGKILL');
-      }
-    });
+    const r = await pretrainLive(
+      [...MICRO, '--data', data, '--steps', '400', '--out', out, '--db', db, '--checkpoint-every', '2'],
+      (e, pid) => {
+        if (e.type === 'step' && e.step === 5 && !killed) {
+          killed = true;
+          process.kill(pid, 'SIGKILL');
+        }
+      },
+    );
     expect(r.signal).toBe('SIGKILL');
     const sql = new Database(db);
     expect(sql.pragma('integrity_check', { simple: true })).toBe('ok');
@@ -194,7 +247,26 @@ describe('camd pretrain on real faces', () => {
     const data = faceFolder(12, 'nan');
     const out = join(tempDir('run'), 'nan');
     const db = join(tempDir('db'), 'camd.db');
-    const r = pretrain(['--preset', 'micro', '--batch', '4', '--warmup-epochs', '0', '--blr', '1e9', '--data', data, '--steps', '20', '--out', out, '--db', db, '--checkpoint-every', '1']);
+    const r = pretrain([
+      '--preset',
+      'micro',
+      '--batch',
+      '4',
+      '--warmup-epochs',
+      '0',
+      '--blr',
+      '1e9',
+      '--data',
+      data,
+      '--steps',
+      '20',
+      '--out',
+      out,
+      '--db',
+      db,
+      '--checkpoint-every',
+      '1',
+    ]);
     expect(r.status).toBe(3);
     const err = of(r.events, 'error')[0]!;
     const good = of(r.events, 'checkpoint').pop()!;
@@ -220,12 +292,35 @@ describe('camd pretrain on real faces', () => {
     const j = pretrain(['--data', junk, '--db', db]);
     expect(j.status).toBe(2);
     expect(j.stderr.trim()).toMatch(/no readable image in .*\(1 unreadable file\(s\), e\.g\. a\.jpg: not an image/);
-    expect(pretrain(['--db', db]).stderr.trim()).toBe('camd: --data DIR is required (the folder of face images; --data sample pre-trains on the sample faces that come with the installed packages)');
+    expect(pretrain(['--db', db]).stderr.trim()).toBe(
+      'camd: --data DIR is required (the folder of face images; --data sample pre-trains on the sample faces that come with the installed packages)',
+    );
     const { dir } = await mixedFolder();
-    const mixed = pretrain([...MICRO, '--data', dir, '--steps', '2', '--out', join(tempDir('run'), 'mixed'), '--db', db]);
+    const mixed = pretrain([
+      ...MICRO,
+      '--data',
+      dir,
+      '--steps',
+      '2',
+      '--out',
+      join(tempDir('run'), 'mixed'),
+      '--db',
+      db,
+    ]);
     expect(mixed.status, mixed.stderr).toBe(0);
     expect(of(mixed.events, 'start')[0]).toMatchObject({ images: 5, bad_images: 4 });
-    const few = pretrain(['--preset', 'micro', '--data', dir, '--batch', '16', '--db', db, '--out', join(tempDir('run'), 'few')]);
+    const few = pretrain([
+      '--preset',
+      'micro',
+      '--data',
+      dir,
+      '--batch',
+      '16',
+      '--db',
+      db,
+      '--out',
+      join(tempDir('run'), 'few'),
+    ]);
     expect(few.status).toBe(2);
     expect(few.stderr).toMatch(/5 readable image\(s\), fewer than the batch size 16/);
   });
@@ -234,7 +329,21 @@ describe('camd pretrain on real faces', () => {
     const data = faceFolder(12, 'corrupt');
     const out = join(tempDir('run'), 'corrupt');
     const db = join(tempDir('db'), 'camd.db');
-    const r = pretrain([...MICRO, '--data', data, '--steps', '6', '--stop-at', '4', '--checkpoint-every', '2', '--out', out, '--db', db]);
+    const r = pretrain([
+      ...MICRO,
+      '--data',
+      data,
+      '--steps',
+      '6',
+      '--stop-at',
+      '4',
+      '--checkpoint-every',
+      '2',
+      '--out',
+      out,
+      '--db',
+      db,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const cks = of(r.events, 'checkpoint');
     const latest = cks.pop()!;
@@ -265,25 +374,60 @@ describe('disk full while writing a checkpoint', () => {
       const db = join(tempDir('db'), 'camd.db');
       const listed = () => {
         const sql = new Database(db, { readonly: true });
-        const rows = sql.prepare("SELECT path FROM checkpoints WHERE kind = 'full' ORDER BY step").all() as { path: string }[];
+        const rows = sql.prepare("SELECT path FROM checkpoints WHERE kind = 'full' ORDER BY step").all() as {
+          path: string;
+        }[];
         sql.close();
         return rows.map((r) => r.path.split('/').pop());
       };
-      const first = pretrain([...MICRO, '--data', data, '--steps', '12', '--checkpoint-every', '2', '--keep-checkpoints', '2', '--stop-at', '4', '--out', out, '--db', db]);
+      const first = pretrain([
+        ...MICRO,
+        '--data',
+        data,
+        '--steps',
+        '12',
+        '--checkpoint-every',
+        '2',
+        '--keep-checkpoints',
+        '2',
+        '--stop-at',
+        '4',
+        '--out',
+        out,
+        '--db',
+        db,
+      ]);
       expect(first.status, first.stderr).toBe(0);
       const again = pretrain(['--resume', out]);
       expect(again.status, again.stderr).toBe(0);
-      expect(of(again.events, 'checkpoint').filter((c) => c.role === 'full').map((c) => c.step)).toEqual([6, 8, 10, 12]);
+      expect(
+        of(again.events, 'checkpoint')
+          .filter((c) => c.role === 'full')
+          .map((c) => c.step),
+      ).toEqual([6, 8, 10, 12]);
       expect(readdirSync(join(out, 'checkpoints'))).toEqual(['step-00000010.ckpt', 'step-00000012.ckpt']);
       expect(listed()).toEqual(['step-00000010.ckpt', 'step-00000012.ckpt']);
       const fresh = join(mnt, 'fresh');
       rmSync(out, { recursive: true });
-      const r = pretrain([...MICRO, '--data', data, '--steps', '8', '--checkpoint-every', '2', '--keep-checkpoints', '2', '--out', fresh, '--db', db]);
+      const r = pretrain([
+        ...MICRO,
+        '--data',
+        data,
+        '--steps',
+        '8',
+        '--checkpoint-every',
+        '2',
+        '--keep-checkpoints',
+        '2',
+        '--out',
+        fresh,
+        '--db',
+        db,
+      ]);
       expect(r.status, r.stderr).toBe(0);
       expect(readdirSync(join(fresh, 'checkpoints'))).toEqual(['step-00000006.ckpt', 'step-00000008.ckpt']);
     });
   });
-
 
   it('fails with one line, and the previous checkpoint survives (tmpfs of 2.2 MB)', (ctx) => {
     // where tmpfs cannot be mounted, the unit test in tests/unit/checkpoint.test.ts still covers ENOSPC
@@ -291,7 +435,19 @@ describe('disk full while writing a checkpoint', () => {
       const data = faceFolder(12, 'full');
       const out = join(mnt, 'run');
       const db = join(tempDir('db'), 'camd.db');
-      const r = pretrain([...MICRO, '--data', data, '--steps', '10', '--checkpoint-every', '2', '--out', out, '--db', db]);
+      const r = pretrain([
+        ...MICRO,
+        '--data',
+        data,
+        '--steps',
+        '10',
+        '--checkpoint-every',
+        '2',
+        '--out',
+        out,
+        '--db',
+        db,
+      ]);
       expect(r.status).toBe(4);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/disk full while writing .*step-00000004\.ckpt \(no partial file was left\)/);
@@ -300,7 +456,9 @@ describe('disk full while writing a checkpoint', () => {
       expect(() => readTensorFile(ok[0]!.path, 'camd-checkpoint')).not.toThrow();
       expect(readdirSync(join(out, 'checkpoints'))).toEqual(['step-00000002.ckpt']); // no temp file left
       const sql = new Database(db, { readonly: true });
-      expect((sql.prepare('SELECT status, error FROM runs').get() as { status: string; error: string }).status).toBe('failed');
+      expect((sql.prepare('SELECT status, error FROM runs').get() as { status: string; error: string }).status).toBe(
+        'failed',
+      );
       sql.close();
     });
   });

@@ -22,7 +22,10 @@ describe('dataset index', () => {
     expect(rows.filter((x) => x.status === 'ok').map((x) => x.rel_path)).toEqual(good);
     // sizes from the files' own headers (sharp's metadata; the BMP was written at 64×64), bytes from stat, hashes of the bytes on disk
     const faces = clmFaces();
-    const size = async (f: string) => { const m = await sharp(f).metadata(); return [m.width, m.height]; };
+    const size = async (f: string) => {
+      const m = await sharp(f).metadata();
+      return [m.width, m.height];
+    };
     const expected: Record<string, [number, number, string]> = {
       'a.jpg': [...(await size(faces[0]!)), 'jpeg'] as [number, number, string],
       'sub/B.JPEG': [...(await size(faces[1]!)), 'jpeg'] as [number, number, string],
@@ -68,13 +71,26 @@ describe('camd scan', () => {
   it('the pixel limit of each scan decides: an image accepted under a raised --max-pixels is refused under the default, and back', async () => {
     const dir = tempDir('limit');
     copyFileSync(clmFaces()[0]!, join(dir, 'face.jpg'));
-    await sharp({ create: { width: 6000, height: 10000, channels: 3, background: { r: 90, g: 60, b: 40 } } }).png({ compressionLevel: 9 }).toFile(join(dir, 'big.png'));
+    await sharp({ create: { width: 6000, height: 10000, channels: 3, background: { r: 90, g: 60, b: 40 } } })
+      .png({ compressionLevel: 9 })
+      .toFile(join(dir, 'big.png'));
     const db = join(tempDir('db'), 'camd.db');
-    const scan = (extra: string[]) => JSON.parse(camd(['scan', dir, '--db', db, '--json', ...extra]).stdout) as { images: number; bad: { path: string; reason: string }[] };
+    const scan = (extra: string[]) =>
+      JSON.parse(camd(['scan', dir, '--db', db, '--json', ...extra]).stdout) as {
+        images: number;
+        bad: { path: string; reason: string }[];
+      };
     expect(scan(['--max-pixels', '100000000']).images).toBe(2);
     const strict = scan([]); // the default 50 000 000
     expect(strict.images).toBe(1);
-    expect(strict.bad).toEqual([{ path: 'big.png', reason: expect.stringMatching(/^too large: 6000×10000 = 60,000,000 pixels exceeds the limit of 50,000,000/) as unknown as string }]);
+    expect(strict.bad).toEqual([
+      {
+        path: 'big.png',
+        reason: expect.stringMatching(
+          /^too large: 6000×10000 = 60,000,000 pixels exceeds the limit of 50,000,000/,
+        ) as unknown as string,
+      },
+    ]);
     expect(scan(['--max-pixels', '100000000']).images).toBe(2);
   });
 

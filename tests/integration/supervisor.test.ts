@@ -18,7 +18,12 @@ function scriptLauncher(source: string, launched: unknown[] = []): Launcher {
     const msgs: ((m: never) => void)[] = [];
     const logs: ((l: string) => void)[] = [];
     const exits: ((e: { code: number | null; signal: string | null }) => void)[] = [];
-    readWorkerOutput(child.stdout, child.stderr, (m) => msgs.forEach((f) => f(m as never)), (l) => logs.forEach((f) => f(l)));
+    readWorkerOutput(
+      child.stdout,
+      child.stderr,
+      (m) => msgs.forEach((f) => f(m as never)),
+      (l) => logs.forEach((f) => f(l)),
+    );
     child.on('exit', (code, signal) => exits.forEach((f) => f({ code, signal })));
     child.stdin.on('error', () => undefined);
     const w: WorkerProcess = {
@@ -45,14 +50,31 @@ setInterval(() => {}, 1000);
 
 describe('supervisor', () => {
   it('the stop button always stops: a worker that ignores stop and SIGTERM is killed, and the run says so', async () => {
-    const app = new App({ dataDir: tempDir('sup'), launcher: scriptLauncher(STUBBORN), supervisor: { graceMs: 300, killMs: 300 } });
+    const app = new App({
+      dataDir: tempDir('sup'),
+      launcher: scriptLauncher(STUBBORN),
+      supervisor: { graceMs: 300, killMs: 300 },
+    });
     try {
       const { dataset } = await app.datasets.add(faceFolder(4, 'sup'));
-      const run = app.runs.create({ kind: 'pretrain', dataset: dataset.id, settings: { preset: 'micro', batch: 4, steps: 10 } });
-      await until('the worker to start', () => app.runs.log(run.id, 50).lines.join('\n'), (l) => l.includes('got start'));
+      const run = app.runs.create({
+        kind: 'pretrain',
+        dataset: dataset.id,
+        settings: { preset: 'micro', batch: 4, steps: 10 },
+      });
+      await until(
+        'the worker to start',
+        () => app.runs.log(run.id, 50).lines.join('\n'),
+        (l) => l.includes('got start'),
+      );
       const t0 = Date.now();
       expect(app.runs.stop(run.id).status).toBe('stopping');
-      const r = await until('the run to end', () => app.runs.get(run.id), (x) => x.status !== 'stopping', 10_000);
+      const r = await until(
+        'the run to end',
+        () => app.runs.get(run.id),
+        (x) => x.status !== 'stopping',
+        10_000,
+      );
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(r.status).toBe('interrupted');
       expect(r.error).toMatch(/killed \(SIGKILL\)/);
@@ -76,7 +98,8 @@ process.stdin.on('data', () => setTimeout(() => process.exit(0), 200));
     const app = new App({ dataDir: tempDir('sup2'), launcher: scriptLauncher(quick, launched as unknown[]) });
     try {
       const { dataset } = await app.datasets.add(faceFolder(4, 'sup2'));
-      const mk = () => app.runs.create({ kind: 'pretrain', dataset: dataset.id, settings: { preset: 'micro', batch: 4, steps: 10 } });
+      const mk = () =>
+        app.runs.create({ kind: 'pretrain', dataset: dataset.id, settings: { preset: 'micro', batch: 4, steps: 10 } });
       const a = mk();
       const b = mk();
       const c = mk();
@@ -86,7 +109,10 @@ process.stdin.on('data', () => setTimeout(() => process.exit(0), 200));
       await app.supervisor.idle();
       expect(launched.map((l) => l.spec.runId)).toEqual([a.id, b.id]);
       // they ended without a result: failed, with the reason
-      expect(app.runs.get(a.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/ended without a result/) as unknown as string });
+      expect(app.runs.get(a.id)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/ended without a result/) as unknown as string,
+      });
     } finally {
       await app.close();
     }
@@ -99,15 +125,36 @@ process.stdin.on('data', () => setTimeout(() => process.exit(0), 200));
       const c = spawn(process.execPath, ['-e', '0']);
       c.once('exit', () => res(c.pid!));
     });
-    store.createRun({ id: 'crashed', kind: 'pretrain', config: {}, seed: 0, spec: { out: join(dataDir, 'runs', 'crashed') } });
+    store.createRun({
+      id: 'crashed',
+      kind: 'pretrain',
+      config: {},
+      seed: 0,
+      spec: { out: join(dataDir, 'runs', 'crashed') },
+    });
     store.claimRun('crashed', { pid: gone, host: (await import('node:os')).hostname(), start: null });
-    store.createRun({ id: 'waiting', kind: 'pretrain', config: {}, seed: 0, spec: { out: join(dataDir, 'runs', 'waiting') } });
+    store.createRun({
+      id: 'waiting',
+      kind: 'pretrain',
+      config: {},
+      seed: 0,
+      spec: { out: join(dataDir, 'runs', 'waiting') },
+    });
     store.updateRun('waiting', { status: 'queued' });
     store.close();
     const launched: { spec: { runId: string } }[] = [];
-    const app = new App({ dataDir, launcher: scriptLauncher(`process.stdout.write(JSON.stringify({ type: 'ready', pid: process.pid, version: '0' }) + '\\n'); process.stdin.on('data', () => process.exit(0));`, launched as unknown[]) });
+    const app = new App({
+      dataDir,
+      launcher: scriptLauncher(
+        `process.stdout.write(JSON.stringify({ type: 'ready', pid: process.pid, version: '0' }) + '\\n'); process.stdin.on('data', () => process.exit(0));`,
+        launched as unknown[],
+      ),
+    });
     try {
-      expect(app.runs.get('crashed')).toMatchObject({ status: 'interrupted', error: expect.stringMatching(`pid ${gone}`) as unknown as string });
+      expect(app.runs.get('crashed')).toMatchObject({
+        status: 'interrupted',
+        error: expect.stringMatching(`pid ${gone}`) as unknown as string,
+      });
       await app.supervisor.idle();
       expect(launched.map((l) => l.spec.runId)).toEqual(['waiting']);
     } finally {

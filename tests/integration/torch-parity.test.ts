@@ -23,13 +23,28 @@ const SCRIPT = fileURLToPath(new URL('../../bench/torch_camd_step.py', import.me
 const STEPS = 3;
 const BATCH = 4;
 /** Gradients compared element by element (our names and layouts). */
-const GRADS = ['blocks.0.attn.qkv.weight', 'blocks.1.mlp.fc2.bias', 'cls_token', 'mask_token', 'decoder_pos_mlp.weight', 'projector_decoder_blocks.0.norm1.weight', 'predictor_decoder_blocks.3.attn.proj.weight', 'multihead_attention_topk.q_proj.weight', 'decoder_pred.bias'];
+const GRADS = [
+  'blocks.0.attn.qkv.weight',
+  'blocks.1.mlp.fc2.bias',
+  'cls_token',
+  'mask_token',
+  'decoder_pos_mlp.weight',
+  'projector_decoder_blocks.0.norm1.weight',
+  'predictor_decoder_blocks.3.attn.proj.weight',
+  'multihead_attention_topk.q_proj.weight',
+  'decoder_pred.bias',
+];
 
 // Debian's python3 (where python3-torch installs) before whatever python3 the PATH finds first
 const candidates = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p));
-const probes = candidates.map((py) => ({ py, r: spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }) }));
+const probes = candidates.map((py) => ({
+  py,
+  r: spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }),
+}));
 const PYTHON = probes.find((p) => p.r.status === 0)?.py ?? null;
-const missing = PYTHON ? null : `no Python with torch here (tried ${candidates.join(', ')}: ${(probes[probes.length - 1]!.r.stderr || String(probes[probes.length - 1]!.r.error)).trim().split('\n').pop()}); Debian: apt-get install python3-torch`;
+const missing = PYTHON
+  ? null
+  : `no Python with torch here (tried ${candidates.join(', ')}: ${(probes[probes.length - 1]!.r.stderr || String(probes[probes.length - 1]!.r.error)).trim().split('\n').pop()}); Debian: apt-get install python3-torch`;
 
 interface StepOut {
   loss: number;
@@ -51,67 +66,97 @@ function configs(): [string, CamdConfig][] {
     c.optim.warmupEpochs = 0;
     c.optim.blr = 0.05; // lr 7.8e-4: three updates move the weights visibly (AdamW's first steps are sign-like, so a larger lr only amplifies float32 noise)
   }
-  return [['micro', micro], ['tiny-width', tiny]];
+  return [
+    ['micro', micro],
+    ['tiny-width', tiny],
+  ];
 }
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
-describe.skipIf(missing !== null && process.env['CI'] !== 'true')('the objective against an independent PyTorch step', () => {
-  it.each(['cpu', 'wasm'] as const)('%s: three steps agree on every loss term, the gradient norm and the gradients', async (backend) => {
-    if (missing) throw new Error(missing); // in CI: never skipped
-    await selectBackend(backend);
-    for (const [what, cfg] of configs()) {
-      const live = tf.memory().numTensors;
-      const tr = new CamdTrainer(cfg, 7, { epochs: 10, itersPerEpoch: 10, batchSize: BATCH });
-      const host = syntheticHostBatch(cfg, BATCH, new Rng(3));
-      const relEmbed = tr.model.relativeEmbedding(host.geometry);
-      const tensors: NamedArray[] = await tr.exportTensors();
-      const [B, S] = host.shape;
-      const mask = new Float32Array(host.masks.flatMap((m) => Array.from(m)));
-      tensors.push(
-        { name: 'batch.x1', shape: [B, S, S, 3], data: host.x1 },
-        { name: 'batch.x2', shape: [B, S, S, 3], data: host.x2 },
-        { name: 'batch.mask', shape: [B, host.masks[0]!.length], data: mask },
-        { name: 'batch.rel', shape: [...relEmbed.shape], data: relEmbed.dataSync() as Float32Array },
-      );
-      relEmbed.dispose();
-      const steps = Array.from({ length: STEPS }, (_, i) => ({ lr: tr.lrAt(i), mm: tr.momentumAt(i) }));
-      const file = join(tempDir('parity'), `${what}.camd`);
-      writeFileSync(file, encodeTensorFile('camd-parity', { model: cfg.model, loss: cfg.loss, optim: cfg.optim, steps, grads: GRADS }, tensors).bytes);
-      const py = spawnSync(PYTHON!, [SCRIPT, '--check', file], { encoding: 'utf8', timeout: 300_000, maxBuffer: 256 << 20 });
-      expect(py.status, `${py.stderr} ${String(py.error ?? '')} ${py.signal ?? ''}`).toBe(0);
-      const ref = py.stdout.trim().split('\n').map((l) => JSON.parse(l) as StepOut);
-      expect(ref.length).toBe(STEPS);
+describe.skipIf(missing !== null && process.env['CI'] !== 'true')(
+  'the objective against an independent PyTorch step',
+  () => {
+    it.each(['cpu', 'wasm'] as const)(
+      '%s: three steps agree on every loss term, the gradient norm and the gradients',
+      async (backend) => {
+        if (missing) throw new Error(missing); // in CI: never skipped
+        await selectBackend(backend);
+        for (const [what, cfg] of configs()) {
+          const live = tf.memory().numTensors;
+          const tr = new CamdTrainer(cfg, 7, { epochs: 10, itersPerEpoch: 10, batchSize: BATCH });
+          const host = syntheticHostBatch(cfg, BATCH, new Rng(3));
+          const relEmbed = tr.model.relativeEmbedding(host.geometry);
+          const tensors: NamedArray[] = await tr.exportTensors();
+          const [B, S] = host.shape;
+          const mask = new Float32Array(host.masks.flatMap((m) => Array.from(m)));
+          tensors.push(
+            { name: 'batch.x1', shape: [B, S, S, 3], data: host.x1 },
+            { name: 'batch.x2', shape: [B, S, S, 3], data: host.x2 },
+            { name: 'batch.mask', shape: [B, host.masks[0]!.length], data: mask },
+            { name: 'batch.rel', shape: [...relEmbed.shape], data: relEmbed.dataSync() as Float32Array },
+          );
+          relEmbed.dispose();
+          const steps = Array.from({ length: STEPS }, (_, i) => ({ lr: tr.lrAt(i), mm: tr.momentumAt(i) }));
+          const file = join(tempDir('parity'), `${what}.camd`);
+          writeFileSync(
+            file,
+            encodeTensorFile(
+              'camd-parity',
+              { model: cfg.model, loss: cfg.loss, optim: cfg.optim, steps, grads: GRADS },
+              tensors,
+            ).bytes,
+          );
+          const py = spawnSync(PYTHON!, [SCRIPT, '--check', file], {
+            encoding: 'utf8',
+            timeout: 300_000,
+            maxBuffer: 256 << 20,
+          });
+          expect(py.status, `${py.stderr} ${String(py.error ?? '')} ${py.signal ?? ''}`).toBe(0);
+          const ref = py.stdout
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as StepOut);
+          expect(ref.length).toBe(STEPS);
 
-      const b = toDeviceBatch(host);
-      for (let i = 0; i < STEPS; i++) {
-        const grads: Record<string, Float32Array> = {};
-        const m = await tr.trainStep(b, (g) => {
-          for (const n of GRADS) grads[n] = g.get(n)!.dataSync().slice() as Float32Array;
-        });
-        const r = ref[i]!;
-        const at = `${backend} ${what} step ${i + 1}`;
-        for (const [ours, theirs, name] of [[m.loss, r.loss, 'loss'], [m.loss_dense, r.dense, 'dense'], [m.loss_global, r.global, 'global'], [m.loss_agmd, r.agmd, 'agmd'], [m.grad_norm, r.grad_norm, 'grad norm']] as const) {
-          expect(rel(ours, theirs), `${at}: ${name} ${ours} vs PyTorch ${theirs}`).toBeLessThanOrEqual(1e-5);
+          const b = toDeviceBatch(host);
+          for (let i = 0; i < STEPS; i++) {
+            const grads: Record<string, Float32Array> = {};
+            const m = await tr.trainStep(b, (g) => {
+              for (const n of GRADS) grads[n] = g.get(n)!.dataSync().slice() as Float32Array;
+            });
+            const r = ref[i]!;
+            const at = `${backend} ${what} step ${i + 1}`;
+            for (const [ours, theirs, name] of [
+              [m.loss, r.loss, 'loss'],
+              [m.loss_dense, r.dense, 'dense'],
+              [m.loss_global, r.global, 'global'],
+              [m.loss_agmd, r.agmd, 'agmd'],
+              [m.grad_norm, r.grad_norm, 'grad norm'],
+            ] as const) {
+              expect(rel(ours, theirs), `${at}: ${name} ${ours} vs PyTorch ${theirs}`).toBeLessThanOrEqual(1e-5);
+            }
+            for (const n of GRADS) {
+              const a = grads[n]!;
+              const t = r.grads[n]!;
+              expect(a.length, `${at}: ${n}`).toBe(t.length);
+              const scale = Math.max(...t.map(Math.abs));
+              const worst = Math.max(...t.map((v, j) => Math.abs(a[j]! - v)));
+              expect(scale, `${at}: ${n} has a gradient`).toBeGreaterThan(0);
+              expect(worst / scale, `${at}: gradient of ${n}`).toBeLessThanOrEqual(1e-4);
+            }
+          }
+          // the weights moved: the later steps compared the updated models (AdamW and EMA included)
+          expect(ref[2]!.loss).not.toBe(ref[0]!.loss);
+          disposeBatch(b);
+          tr.dispose();
+          expect(tf.memory().numTensors).toBe(live); // three steps with the gradients read leave nothing behind
         }
-        for (const n of GRADS) {
-          const a = grads[n]!;
-          const t = r.grads[n]!;
-          expect(a.length, `${at}: ${n}`).toBe(t.length);
-          const scale = Math.max(...t.map(Math.abs));
-          const worst = Math.max(...t.map((v, j) => Math.abs(a[j]! - v)));
-          expect(scale, `${at}: ${n} has a gradient`).toBeGreaterThan(0);
-          expect(worst / scale, `${at}: gradient of ${n}`).toBeLessThanOrEqual(1e-4);
-        }
-      }
-      // the weights moved: the later steps compared the updated models (AdamW and EMA included)
-      expect(ref[2]!.loss).not.toBe(ref[0]!.loss);
-      disposeBatch(b);
-      tr.dispose();
-      expect(tf.memory().numTensors).toBe(live); // three steps with the gradients read leave nothing behind
-    }
-  }, 600_000);
-});
+      },
+      600_000,
+    );
+  },
+);
 
 if (missing && process.env['CI'] !== 'true') {
   // reported as skipped, with the reason in its title (in CI the suite above fails instead)

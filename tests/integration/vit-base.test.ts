@@ -17,7 +17,26 @@ describe('ViT-B/224 on the wasm backend', () => {
     const data = faceFolder(8, 'base-faces');
     const db = join(tempDir('base-db'), 'camd.db');
     const out = join(tempDir('base-run'), 'pretrain');
-    const r = camd(['pretrain', '--json', '--data', data, '--preset', 'base', '--img-size', '224', '--batch', '4', '--steps', '1', '--backend', 'wasm', '--out', out, '--db', db]);
+    const r = camd([
+      'pretrain',
+      '--json',
+      '--data',
+      data,
+      '--preset',
+      'base',
+      '--img-size',
+      '224',
+      '--batch',
+      '4',
+      '--steps',
+      '1',
+      '--backend',
+      'wasm',
+      '--out',
+      out,
+      '--db',
+      db,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const start = of(r.events, 'start')[0]!;
     expect(start).toMatchObject({ backend: 'wasm', preset: 'base', img_size: 224, batch: 4, recompute: false });
@@ -29,7 +48,30 @@ describe('ViT-B/224 on the wasm backend', () => {
     expect(statSync(encoder).size).toBeGreaterThan(4 * 85e6); // ViT-B's 86 M encoder weights
     // fine-tuning from it: 3 expressions × 6 rendered faces, one epoch at batch 4
     const faces = await expressionFolders(6, 1);
-    const ft = camd(['finetune', '--json', '--task', 'fer', '--format', 'folders', '--data', faces, '--init', encoder, '--epochs', '1', '--batch', '4', '--aa', 'none', '--backend', 'wasm', '--out', join(tempDir('base-ft'), 'ft'), '--db', db]);
+    const ft = camd([
+      'finetune',
+      '--json',
+      '--task',
+      'fer',
+      '--format',
+      'folders',
+      '--data',
+      faces,
+      '--init',
+      encoder,
+      '--epochs',
+      '1',
+      '--batch',
+      '4',
+      '--aa',
+      'none',
+      '--backend',
+      'wasm',
+      '--out',
+      join(tempDir('base-ft'), 'ft'),
+      '--db',
+      db,
+    ]);
     expect(ft.status, ft.stderr).toBe(0);
     expect(of(ft.events, 'start')[0]).toMatchObject({ backend: 'wasm', init: encoder });
     expect(of(ft.events, 'done')[0]).toMatchObject({ reason: 'completed' });

@@ -9,7 +9,11 @@ const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url)
 
 function selftest(): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CAMD, 'selftest', '--backend', 'wasm', '--threads', '2', '--steps', '1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(
+      process.execPath,
+      [CAMD, 'selftest', '--backend', 'wasm', '--threads', '2', '--steps', '1', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     p.on('close', (code) => resolve({ code, stderr }));

@@ -5,8 +5,29 @@ import { describe, expect, it, vi } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 
 const listeners: Record<string, (e: unknown) => void> = {};
-const dataset = (image_count: number, scanned_at: string | null) => ({ id: 4, name: 'faces', root: '/f', created_at: 't0', scanned_at, image_count, bad_count: 0, labelled_count: 0, source_dataset_id: null });
-const job = (status: string) => ({ id: 'j1', kind: 'scan', dataset: 4, status, phase: 'scanning', done: status === 'done' ? 3 : 0, total: 3, started_at: 't0', message: null, result: null });
+const dataset = (image_count: number, scanned_at: string | null) => ({
+  id: 4,
+  name: 'faces',
+  root: '/f',
+  created_at: 't0',
+  scanned_at,
+  image_count,
+  bad_count: 0,
+  labelled_count: 0,
+  source_dataset_id: null,
+});
+const job = (status: string) => ({
+  id: 'j1',
+  kind: 'scan',
+  dataset: 4,
+  status,
+  phase: 'scanning',
+  done: status === 'done' ? 3 : 0,
+  total: 3,
+  started_at: 't0',
+  message: null,
+  result: null,
+});
 vi.mock('../../renderer/src/api.js', () => ({
   api: {
     call: vi.fn(async (op: string) => {
@@ -27,7 +48,7 @@ vi.mock('../../renderer/src/api.js', () => ({
 }));
 
 describe('the datasets store', () => {
-  it('an answer older than the topics\' news does not undo them', async () => {
+  it("an answer older than the topics' news does not undo them", async () => {
     setActivePinia(createPinia());
     const { useDatasets } = await import('../../renderer/src/stores/datasets.js');
     const ds = useDatasets();

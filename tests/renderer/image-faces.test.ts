@@ -14,14 +14,43 @@ const face = (id: number, index: number, status: string, crop: number | null) =>
   face_index: index,
   score: 0.97,
   box: [100 + 300 * index, 80, 120, 150],
-  landmarks: { rightEye: [130 + 300 * index, 130], leftEye: [190 + 300 * index, 130], nose: [160 + 300 * index, 165], rightMouth: [140 + 300 * index, 200], leftMouth: [180 + 300 * index, 200] },
+  landmarks: {
+    rightEye: [130 + 300 * index, 130],
+    leftEye: [190 + 300 * index, 130],
+    nose: [160 + 300 * index, 165],
+    rightMouth: [140 + 300 * index, 200],
+    leftMouth: [180 + 300 * index, 200],
+  },
   pose: { roll: 2.4, yaw: -11.6, pitch: 3 },
   status,
-  crop: [[40 + 300 * index, 20], [280 + 300 * index, 20], [280 + 300 * index, 260], [40 + 300 * index, 260]],
+  crop: [
+    [40 + 300 * index, 20],
+    [280 + 300 * index, 20],
+    [280 + 300 * index, 260],
+    [40 + 300 * index, 260],
+  ],
   outside: 0,
-  suggestions: { source: '@vladmandic/human@3.3.6 faceres (age, gender) + emotion', age: 31.4, gender: 'female', emotion: [{ emotion: 'happy', score: 0.91 }] },
+  suggestions: {
+    source: '@vladmandic/human@3.3.6 faceres (age, gender) + emotion',
+    age: 31.4,
+    gender: 'female',
+    emotion: [{ emotion: 'happy', score: 0.91 }],
+  },
 });
-const photo = { id: 5, dataset_id: 1, rel_path: 'group.jpg', width: 900, height: 400, status: 'ok', error: null as string | null, bytes: 1000, mtime_ms: 0, format: 'jpeg', sha256: 'a'.repeat(64), labels: [] };
+const photo = {
+  id: 5,
+  dataset_id: 1,
+  rel_path: 'group.jpg',
+  width: 900,
+  height: 400,
+  status: 'ok',
+  error: null as string | null,
+  bytes: 1000,
+  mtime_ms: 0,
+  format: 'jpeg',
+  sha256: 'a'.repeat(64),
+  labels: [],
+};
 const reply = { image: photo, faces: [face(11, 0, 'kept', 21), face(12, 1, 'small', null)] };
 vi.mock('../../renderer/src/api.js', () => ({
   api: {
@@ -40,7 +69,9 @@ vi.mock('../../renderer/src/api.js', () => ({
 
 describe('faces in the image view', () => {
   it('draws each face where it is, lists what became of it, and drops a wrong detection', async () => {
-    HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) { this.setAttribute('open', ''); };
+    HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) {
+      this.setAttribute('open', '');
+    };
     const { default: ImageDetail } = await import('../../renderer/src/components/ImageDetail.vue');
     const w = mount(ImageDetail, { props: { id: null }, attachTo: document.body });
     await w.setProps({ id: 5 } as never);
@@ -50,14 +81,25 @@ describe('faces in the image view', () => {
     const groups = w.findAll('svg.overlay g.face');
     expect(groups.map((g) => g.classes().filter((c) => c !== 'face'))).toEqual([['kept'], ['small']]);
     expect(groups[0]!.find('polygon').attributes('points')).toBe('40,20 280,20 280,260 40,260');
-    expect(groups[0]!.findAll('circle').map((c) => [c.attributes('cx'), c.attributes('cy')])).toEqual([['130', '130'], ['190', '130'], ['160', '165'], ['140', '200'], ['180', '200']]);
+    expect(groups[0]!.findAll('circle').map((c) => [c.attributes('cx'), c.attributes('cy')])).toEqual([
+      ['130', '130'],
+      ['190', '130'],
+      ['160', '165'],
+      ['140', '200'],
+      ['180', '200'],
+    ]);
     const rows = w.findAll('table.faces tbody tr').map((r) => r.findAll('td').map((td) => td.text()));
-    expect(rows).toEqual([['1', 'kept', '0.97', '2° / -12°', 'Not a face'], ['2', 'too small', '0.97', '2° / -12°', '']]);
+    expect(rows).toEqual([
+      ['1', 'kept', '0.97', '2° / -12°', 'Not a face'],
+      ['2', 'too small', '0.97', '2° / -12°', ''],
+    ]);
     expect(w.text()).toContain('Face 1, suggested: age ~31, female, happy (91 %)');
     expect(w.text()).toContain('a suggestion, not a label');
     await w.find('table.faces button').trigger('click');
     await flushPromises();
-    expect(calls.filter((c) => c.op === 'faces.drop')).toEqual([{ op: 'faces.drop', params: { face: 11, undo: false } }]);
+    expect(calls.filter((c) => c.op === 'faces.drop')).toEqual([
+      { op: 'faces.drop', params: { face: 11, undo: false } },
+    ]);
     expect(w.findAll('svg.overlay g.face')[0]!.classes()).toContain('dropped');
     expect(w.find('table.faces tbody tr').text()).toContain('dropped by you');
     expect(w.find('table.faces button').text()).toBe('Restore');
@@ -75,7 +117,14 @@ describe('faces in the image view', () => {
     expect(ok.text()).not.toContain('cannot be used');
     expect(ok.find('.banner.bad').exists()).toBe(false);
     ok.unmount();
-    reply.image = { ...photo, rel_path: 'broken.jpg', status: 'error', error: 'the file is not a JPEG, PNG or WebP image', width: 0, height: 0 };
+    reply.image = {
+      ...photo,
+      rel_path: 'broken.jpg',
+      status: 'error',
+      error: 'the file is not a JPEG, PNG or WebP image',
+      width: 0,
+      height: 0,
+    };
     const bad = mount(ImageDetail, { props: { id: null }, attachTo: document.body });
     await bad.setProps({ id: 7 } as never);
     await flushPromises();

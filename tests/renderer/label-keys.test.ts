@@ -3,9 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { keyAction, keyName, typingTarget, type FieldKey, type KeyPress } from '../../renderer/src/label-keys.js';
 import { defaultShortcuts, RESERVED_KEYS } from '../../trainer/src/labels/templates.js';
 
-const press = (key: string, m: Partial<KeyPress> = {}): KeyPress => ({ key, ctrl: false, meta: false, shift: false, alt: false, ...m });
+const press = (key: string, m: Partial<KeyPress> = {}): KeyPress => ({
+  key,
+  ctrl: false,
+  meta: false,
+  shift: false,
+  alt: false,
+  ...m,
+});
 const classes: FieldKey[] = defaultShortcuts('class', 7).map((k, i) => ({ id: 10 + i, kind: 'class', shortcut: k }));
-const attrs: FieldKey[] = defaultShortcuts('attribute', 40).map((k, i) => ({ id: 100 + i, kind: 'attribute', shortcut: k }));
+const attrs: FieldKey[] = defaultShortcuts('attribute', 40).map((k, i) => ({
+  id: 100 + i,
+  kind: 'attribute',
+  shortcut: k,
+}));
 
 describe('label keys', () => {
   it('a class key sets that class; an attribute key toggles that attribute', () => {

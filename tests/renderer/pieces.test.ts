@@ -12,7 +12,9 @@ import EvalResults from '../../renderer/src/components/EvalResults.vue';
 const listeners = new Map<string, (e: unknown) => void>();
 vi.mock('../../renderer/src/api.js', () => ({
   api: {
-    call: vi.fn(async (op: string) => (op === 'runs.list' ? [{ id: 'a', kind: 'pretrain', name: 'first', status: 'running', last_step: 3 }] : [])),
+    call: vi.fn(async (op: string) =>
+      op === 'runs.list' ? [{ id: 'a', kind: 'pretrain', name: 'first', status: 'running', last_step: 3 }] : [],
+    ),
     subscribe: vi.fn(async (topic: string, _p: unknown, fn: (e: unknown) => void) => {
       listeners.set(topic, fn);
       return () => listeners.delete(topic);
@@ -56,12 +58,18 @@ describe('formats', () => {
     expect(settingText('maskRatio', 118 / 196)).toBe('0.602');
     expect(settingText('blr', 3.125e-5)).toBe('0.00003125');
     expect(settingText('batch', 16)).toBe('16');
-    expect(settingText('init', '/data/runs/abc/encoder.safetensors', (p) => (p.startsWith('/data/runs/abc/') ? 'run "ratio 0.60"' : null))).toBe('run "ratio 0.60"');
+    expect(
+      settingText('init', '/data/runs/abc/encoder.safetensors', (p) =>
+        p.startsWith('/data/runs/abc/') ? 'run "ratio 0.60"' : null,
+      ),
+    ).toBe('run "ratio 0.60"');
     expect(settingText('init', '/elsewhere/camd-b.safetensors', () => null)).toBe('camd-b.safetensors');
   });
 
   it('failures come with what to do', () => {
-    expect(adviceFor('the trainer process was killed (SIGKILL): most often the system ran out of memory')).toMatch(/lower the batch/);
+    expect(adviceFor('the trainer process was killed (SIGKILL): most often the system ran out of memory')).toMatch(
+      /lower the batch/,
+    );
     expect(adviceFor('the loss became NaN at step 3')).toMatch(/lower learning rate/);
     expect(adviceFor('disk full while writing x')).toMatch(/free some space/);
     expect(adviceFor(null)).toBeNull();
@@ -69,20 +77,59 @@ describe('formats', () => {
 });
 
 describe('EvalResults', () => {
-  const ev = (epoch: number, split: string, value: number, selected = false, detail: unknown = null) => ({ id: epoch * 10 + (split === 'val' ? 1 : 2), run_id: 'r', dataset_id: 1, epoch, split, metric: 'top1', value, selected, detail });
+  const ev = (epoch: number, split: string, value: number, selected = false, detail: unknown = null) => ({
+    id: epoch * 10 + (split === 'val' ? 1 : 2),
+    run_id: 'r',
+    dataset_id: 1,
+    epoch,
+    split,
+    metric: 'top1',
+    value,
+    selected,
+    detail,
+  });
   it('epochs with the selected one marked, and the confusion matrix of the selected epoch as a table', () => {
-    const detail = { metric: 'top1', per_class: { frown: 0.5, smile: 1 }, confusion: [[1, 1], [0, 2]], n: 4 };
-    const w = mount(EvalResults, { props: { evaluations: [ev(1, 'val', 0.5), ev(1, 'test', 0.5), ev(2, 'val', 0.75, true), ev(2, 'test', 0.75, true, detail)] } });
+    const detail = {
+      metric: 'top1',
+      per_class: { frown: 0.5, smile: 1 },
+      confusion: [
+        [1, 1],
+        [0, 2],
+      ],
+      n: 4,
+    };
+    const w = mount(EvalResults, {
+      props: {
+        evaluations: [
+          ev(1, 'val', 0.5),
+          ev(1, 'test', 0.5),
+          ev(2, 'val', 0.75, true),
+          ev(2, 'test', 0.75, true, detail),
+        ],
+      },
+    });
     const rows = w.findAll('tbody tr');
     expect(rows[0]!.text()).toContain('50.0 %');
     expect(rows[1]!.text()).toContain('selected by validation');
     const matrix = w.find('[data-testid="confusion"]');
-    expect(matrix.findAll('thead th').map((t) => t.text())).toEqual(['true \\ predicted', 'frown', 'smile', 'accuracy']);
-    expect(matrix.findAll('tbody tr')[1]!.findAll('td').map((t) => t.text())).toEqual(['0', '2', '100.0 %']);
+    expect(matrix.findAll('thead th').map((t) => t.text())).toEqual([
+      'true \\ predicted',
+      'frown',
+      'smile',
+      'accuracy',
+    ]);
+    expect(
+      matrix
+        .findAll('tbody tr')[1]!
+        .findAll('td')
+        .map((t) => t.text()),
+    ).toEqual(['0', '2', '100.0 %']);
     expect(matrix.find('caption').text()).toContain('4 images');
   });
   it('says when there is nothing yet', () => {
-    expect(mount(EvalResults, { props: { evaluations: [] } }).text()).toContain('The first evaluation comes at the end of the first epoch');
+    expect(mount(EvalResults, { props: { evaluations: [] } }).text()).toContain(
+      'The first evaluation comes at the end of the first epoch',
+    );
   });
 });
 
@@ -95,7 +142,10 @@ describe('the runs store', () => {
     expect(runs.list.map((r) => r.status)).toEqual(['running']);
     listeners.get('runs')!({ id: 'a', kind: 'pretrain', name: 'first', status: 'paused', last_step: 9 });
     listeners.get('runs')!({ id: 'b', kind: 'finetune', name: null, status: 'queued', last_step: 0 });
-    expect(runs.list.map((r) => [r.id, r.status])).toEqual([['b', 'queued'], ['a', 'paused']]);
+    expect(runs.list.map((r) => [r.id, r.status])).toEqual([
+      ['b', 'queued'],
+      ['a', 'paused'],
+    ]);
     expect(runs.byId.get('a')!.last_step).toBe(9);
   });
 });

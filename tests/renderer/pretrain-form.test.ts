@@ -11,16 +11,70 @@ vi.mock('../../renderer/src/api.js', () => ({
   api: {
     call: vi.fn(async (op: string, params: unknown) => {
       calls.push({ op, params });
-      if (op === 'datasets.list') return [{ id: 7, name: 'faces', root: '/f', created_at: '', scanned_at: '', image_count: 40, bad_count: 0, labelled_count: 0, source_dataset_id: null }, { id: 8, name: 'expressions', root: '/e', created_at: '', scanned_at: '', image_count: 60, bad_count: 0, labelled_count: 48, source_dataset_id: null }];
+      if (op === 'datasets.list')
+        return [
+          {
+            id: 7,
+            name: 'faces',
+            root: '/f',
+            created_at: '',
+            scanned_at: '',
+            image_count: 40,
+            bad_count: 0,
+            labelled_count: 0,
+            source_dataset_id: null,
+          },
+          {
+            id: 8,
+            name: 'expressions',
+            root: '/e',
+            created_at: '',
+            scanned_at: '',
+            image_count: 60,
+            bad_count: 0,
+            labelled_count: 48,
+            source_dataset_id: null,
+          },
+        ];
       if (op === 'jobs.list') return [];
       if (op === 'datasets.images') return { total: 0, items: [] };
-      if (op === 'system.info') return { version: '0', node: 'v20', platform: 'linux', dataDir: '/d', store: '/d/camd.db', backends: { wasm: { loaded: true, selectedByAuto: true }, cpu: { loaded: true } } };
-      if (op === 'labels.schemas') return [{ id: 3, dataset_id: 8, name: 'expressions', task: 'fer', template: null, split_seed: null, created_at: '', fields: [] }];
+      if (op === 'system.info')
+        return {
+          version: '0',
+          node: 'v20',
+          platform: 'linux',
+          dataDir: '/d',
+          store: '/d/camd.db',
+          backends: { wasm: { loaded: true, selectedByAuto: true }, cpu: { loaded: true } },
+        };
+      if (op === 'labels.schemas')
+        return [
+          {
+            id: 3,
+            dataset_id: 8,
+            name: 'expressions',
+            task: 'fer',
+            template: null,
+            split_seed: null,
+            created_at: '',
+            fields: [],
+          },
+        ];
       if (op === 'runs.create') return { id: 'new-run', kind: 'pretrain', name: null, status: 'queued', last_step: 0 };
       // three measured steps: half a second each at this batch
       if (op === 'runs.estimate') {
         const b = (params as { settings: { batch?: number } }).settings.batch ?? 16;
-        return { backend: 'wasm', batch: b, stepSeconds: b / 32, imagesPerSecond: 32, stepsPerEpoch: Math.floor(40 / b), epochSeconds: (Math.floor(40 / b) * b) / 32, totalSteps: Math.floor(40 / b), totalSeconds: (Math.floor(40 / b) * b) / 32, measuredSteps: 3 };
+        return {
+          backend: 'wasm',
+          batch: b,
+          stepSeconds: b / 32,
+          imagesPerSecond: 32,
+          stepsPerEpoch: Math.floor(40 / b),
+          epochSeconds: (Math.floor(40 / b) * b) / 32,
+          totalSteps: Math.floor(40 / b),
+          totalSeconds: (Math.floor(40 / b) * b) / 32,
+          measuredSteps: 3,
+        };
       }
       return [];
     }),
@@ -34,7 +88,14 @@ vi.mock('../../renderer/src/api.js', () => ({
 
 async function form() {
   const { default: PretrainView } = await import('../../renderer/src/views/PretrainView.vue');
-  const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/pretrain', component: PretrainView }, { path: '/runs/:id', component: { template: '<p>run</p>' } }, { path: '/:p(.*)', component: { template: '<p />' } }] });
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [
+      { path: '/pretrain', component: PretrainView },
+      { path: '/runs/:id', component: { template: '<p>run</p>' } },
+      { path: '/:p(.*)', component: { template: '<p />' } },
+    ],
+  });
   await router.push('/pretrain?dataset=7');
   const w = mount(PretrainView, { global: { plugins: [createPinia(), router] } });
   await flushPromises();
@@ -54,22 +115,34 @@ describe('the pre-training form', () => {
     await first.w.find('#p-ratio').setValue('0.45');
     first.w.unmount();
     const again = await form();
-    expect([(again.w.find('#p-name').element as HTMLInputElement).value, (again.w.find('#p-preset').element as HTMLSelectElement).value, (again.w.find('#p-steps').element as HTMLInputElement).value, again.w.find('label[for="p-ratio"]').text()]).toEqual(['kept', 'micro', '321', 'Masking ratio: 0.45']);
+    expect([
+      (again.w.find('#p-name').element as HTMLInputElement).value,
+      (again.w.find('#p-preset').element as HTMLSelectElement).value,
+      (again.w.find('#p-steps').element as HTMLInputElement).value,
+      again.w.find('label[for="p-ratio"]').text(),
+    ]).toEqual(['kept', 'micro', '321', 'Masking ratio: 0.45']);
     // something stored that is not the form's (another version, a hand edit): the defaults, no error
     again.w.unmount();
     localStorage.setItem('camd.pretrain.form', JSON.stringify({ preset: 42, steps: 'many', name: ['x'] }));
     const odd = await form();
-    expect([(odd.w.find('#p-name').element as HTMLInputElement).value, (odd.w.find('#p-preset').element as HTMLSelectElement).value]).toEqual(['', 'tiny']);
+    expect([
+      (odd.w.find('#p-name').element as HTMLInputElement).value,
+      (odd.w.find('#p-preset').element as HTMLSelectElement).value,
+    ]).toEqual(['', 'tiny']);
     odd.w.unmount();
   });
 
-  it('the recipes: the desktop one is the defaults; the paper\'s is one click away', async () => {
+  it("the recipes: the desktop one is the defaults; the paper's is one click away", async () => {
     const { w } = await form();
     const { RECIPES } = await import('../../trainer/src/api/defaults.js');
     expect(w.find('[data-testid="recipe-desktop"]').attributes('aria-pressed')).toBe('true');
     expect((w.find('#p-blr').element as HTMLInputElement).value).toBe(String(RECIPES.desktop.blr));
     await w.find('[data-testid="recipe-paper"]').trigger('click');
-    expect([(w.find('#p-blr').element as HTMLInputElement).value, (w.find('#p-epochs').element as HTMLInputElement).value, w.find('[data-testid="recipe-paper"]').attributes('aria-pressed')]).toEqual(['0.00003125', '400', 'true']);
+    expect([
+      (w.find('#p-blr').element as HTMLInputElement).value,
+      (w.find('#p-epochs').element as HTMLInputElement).value,
+      w.find('[data-testid="recipe-paper"]').attributes('aria-pressed'),
+    ]).toEqual(['0.00003125', '400', 'true']);
     expect(w.find('#p-blr-hint').text()).toBe('lr = blr × batch / 256 = 1.95e-6');
     await w.find('#p-blr').setValue('0.001');
     expect(w.find('[data-testid="recipe-note"]').text()).toBe('your own settings');
@@ -98,14 +171,20 @@ describe('the pre-training form', () => {
   it('on the wasm backend (auto picks it here): the memory a step needs, and ViT-B refused before anything is sent', async () => {
     const { w } = await form();
     await flushPromises();
-    expect(w.find('[data-testid="wasm-memory"]').text()).toBe('memory on wasm: about 0.8 GB of 4.2 GB (batch 97 at most)');
+    expect(w.find('[data-testid="wasm-memory"]').text()).toBe(
+      'memory on wasm: about 0.8 GB of 4.2 GB (batch 97 at most)',
+    );
     await w.find('#p-preset').setValue('base');
     // ViT-B/224 at batch 16 fits only with its activations recomputed: said, and allowed
     await w.find('#p-batch').setValue('16');
-    expect(w.find('[data-testid="wasm-memory"]').text()).toBe('memory on wasm: about 4.1 GB of 4.2 GB, activations recomputed to fit (a step takes about a fifth longer) (batch 16 at most)');
+    expect(w.find('[data-testid="wasm-memory"]').text()).toBe(
+      'memory on wasm: about 4.1 GB of 4.2 GB, activations recomputed to fit (a step takes about a fifth longer) (batch 16 at most)',
+    );
     expect(w.find('button[type="submit"]').attributes('disabled')).toBeUndefined();
     await w.find('#p-batch').setValue('32');
-    expect(w.text()).toContain('base/224 at batch 32 needs about 7.1 GB of wasm memory even with activations recomputed');
+    expect(w.text()).toContain(
+      'base/224 at batch 32 needs about 7.1 GB of wasm memory even with activations recomputed',
+    );
     expect(w.find('button[type="submit"]').attributes('disabled')).toBeDefined();
     // on a GPU backend the wasm heap does not matter
     await w.find('#p-backend').setValue('cpu');
@@ -122,7 +201,12 @@ describe('the pre-training form', () => {
     await w.find('form').trigger('submit');
     await flushPromises();
     const create = calls.find((c) => c.op === 'runs.create')!;
-    expect(create.params).toMatchObject({ kind: 'pretrain', dataset: 7, name: 'my run', settings: { preset: 'micro', batch: 4, maskRatio: 0.4, epochs: 100, backend: 'auto' } });
+    expect(create.params).toMatchObject({
+      kind: 'pretrain',
+      dataset: 7,
+      name: 'my run',
+      settings: { preset: 'micro', batch: 4, maskRatio: 0.4, epochs: 100, backend: 'auto' },
+    });
     expect(router.currentRoute.value.path).toBe('/runs/new-run');
   });
 
@@ -138,8 +222,14 @@ describe('the pre-training form', () => {
     // 40 images, batch 16: 2 steps an epoch, 0.5 s a step; 100 epochs = 200 steps = 100 s
     const measures = () => calls.filter((c) => c.op === 'runs.estimate');
     expect(measures().length).toBe(1);
-    expect((measures()[0]!.params as { settings: Record<string, unknown> }).settings).toMatchObject({ preset: 'tiny', batch: 16, epochs: 1 });
-    expect(w.find('[data-testid="duration"]').text()).toBe('About 1 min 40 s for 200 steps (100 epoch(s) of 2 steps) — measured on wasm: 500 ms a step, 32.0 images/s.');
+    expect((measures()[0]!.params as { settings: Record<string, unknown> }).settings).toMatchObject({
+      preset: 'tiny',
+      batch: 16,
+      epochs: 1,
+    });
+    expect(w.find('[data-testid="duration"]').text()).toBe(
+      'About 1 min 40 s for 200 steps (100 epoch(s) of 2 steps) — measured on wasm: 500 ms a step, 32.0 images/s.',
+    );
     // the length alone does not measure again
     await w.find('#p-epochs').setValue('10');
     await settle();
@@ -154,7 +244,9 @@ describe('the pre-training form', () => {
     await w.find('#p-length').setValue('minutes');
     await w.find('#p-minutes').setValue('2');
     expect(w.find('#p-minutes-hint').text()).toBe('480 steps at the measured speed');
-    expect(w.find('[data-testid="duration"]').text()).toMatch(/^About 2 min 0 s for 480 steps \(96 epoch\(s\) of 5 steps\)/);
+    expect(w.find('[data-testid="duration"]').text()).toMatch(
+      /^About 2 min 0 s for 480 steps \(96 epoch\(s\) of 5 steps\)/,
+    );
     await w.find('form').trigger('submit');
     await flushPromises();
     const create = calls.filter((c) => c.op === 'runs.create').at(-1)!;
@@ -176,6 +268,11 @@ describe('the pre-training form', () => {
     await w.find('form').trigger('submit');
     await flushPromises();
     const create = calls.filter((c) => c.op === 'runs.create').at(-1)!;
-    expect((create.params as { settings: unknown }).settings).toMatchObject({ probeData: '/e', probeFormat: 'store', probeSchema: '3', probeEvery: 5 });
+    expect((create.params as { settings: unknown }).settings).toMatchObject({
+      probeData: '/e',
+      probeFormat: 'store',
+      probeSchema: '3',
+      probeEvery: 5,
+    });
   });
 });

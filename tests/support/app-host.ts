@@ -16,18 +16,27 @@ export interface Hosted {
   /** Calls and subscriptions both over the WebSocket. */
   wsClient: () => ApiClient;
   /** A raw HTTP request with the token (or without, or with another). */
-  raw: (path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string>; token?: string | null }) => Promise<{ status: number; headers: Headers; body: Buffer }>;
+  raw: (
+    path: string,
+    init?: { method?: string; body?: string | Buffer; headers?: Record<string, string>; token?: string | null },
+  ) => Promise<{ status: number; headers: Headers; body: Buffer }>;
   close: () => Promise<void>;
 }
 
 export async function hosted(opts: Partial<AppOptions> = {}): Promise<Hosted> {
-  const app = new App({ dataDir: opts.dataDir ?? tempDir('appdata'), supervisor: { graceMs: 20_000, killMs: 5_000, ...opts.supervisor }, ...(opts.launcher ? { launcher: opts.launcher } : {}) });
+  const app = new App({
+    dataDir: opts.dataDir ?? tempDir('appdata'),
+    supervisor: { graceMs: 20_000, killMs: 5_000, ...opts.supervisor },
+    ...(opts.launcher ? { launcher: opts.launcher } : {}),
+  });
   const host = await startHost({ app, port: 0, staticDir: join(import.meta.dirname, '..', '..', 'renderer', 'dist') });
   const base = `http://127.0.0.1:${host.port}`;
   const wsUrl = `ws://127.0.0.1:${host.port}/api/ws?token=${host.token}`;
   const clients: ApiClient[] = [];
   const make = (http: boolean) => {
-    const c = new ApiClient(webSocketTransport(wsUrl, WebSocket as never, http ? httpCalls(base, fetch as never, host.token) : undefined));
+    const c = new ApiClient(
+      webSocketTransport(wsUrl, WebSocket as never, http ? httpCalls(base, fetch as never, host.token) : undefined),
+    );
     clients.push(c);
     return c;
   };
@@ -41,7 +50,21 @@ export async function hosted(opts: Partial<AppOptions> = {}): Promise<Hosted> {
       const req = request({ host: '127.0.0.1', port: host.port, path, method: init.method ?? 'GET', headers }, (r) => {
         const chunks: Buffer[] = [];
         r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => res({ status: r.statusCode ?? 0, headers: new Headers(Object.entries(r.headers).flatMap(([k, v]) => (v === undefined ? [] : Array.isArray(v) ? v.map((x) => [k, x] as [string, string]) : [[k, v] as [string, string]]))), body: Buffer.concat(chunks) }));
+        r.on('end', () =>
+          res({
+            status: r.statusCode ?? 0,
+            headers: new Headers(
+              Object.entries(r.headers).flatMap(([k, v]) =>
+                v === undefined
+                  ? []
+                  : Array.isArray(v)
+                    ? v.map((x) => [k, x] as [string, string])
+                    : [[k, v] as [string, string]],
+              ),
+            ),
+            body: Buffer.concat(chunks),
+          }),
+        );
       });
       req.on('error', rej);
       if (init.body !== undefined) req.end(init.body);
@@ -63,7 +86,12 @@ export async function hosted(opts: Partial<AppOptions> = {}): Promise<Hosted> {
 }
 
 /** Waits until `pred` holds (polling), or fails with `what`. */
-export async function until<T>(what: string, get: () => T | Promise<T>, pred: (v: T) => boolean, ms = 60_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  get: () => T | Promise<T>,
+  pred: (v: T) => boolean,
+  ms = 60_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await get();

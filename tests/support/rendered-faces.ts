@@ -25,8 +25,10 @@ export function faceSvg(spec: FaceSpec, rng: Rng, size = 64): string {
   const my = cy + r * 0.42;
   const mw = r * 0.6;
   let mouth: string;
-  if (spec.expression === 'smile') mouth = `<path d="M ${cx - mw} ${my - 5} Q ${cx} ${my + 14} ${cx + mw} ${my - 5}" stroke="#400" stroke-width="5" fill="none"/>`;
-  else if (spec.expression === 'frown') mouth = `<path d="M ${cx - mw} ${my + 6} Q ${cx} ${my - 12} ${cx + mw} ${my + 6}" stroke="#400" stroke-width="5" fill="none"/>`;
+  if (spec.expression === 'smile')
+    mouth = `<path d="M ${cx - mw} ${my - 5} Q ${cx} ${my + 14} ${cx + mw} ${my - 5}" stroke="#400" stroke-width="5" fill="none"/>`;
+  else if (spec.expression === 'frown')
+    mouth = `<path d="M ${cx - mw} ${my + 6} Q ${cx} ${my - 12} ${cx + mw} ${my + 6}" stroke="#400" stroke-width="5" fill="none"/>`;
   else mouth = `<ellipse cx="${cx}" cy="${my}" rx="${mw * 0.45}" ry="${mw * 0.6}" fill="#300"/>`;
   const glasses = spec.glasses
     ? `<circle cx="${cx - ex}" cy="${ey}" r="6" stroke="#111" stroke-width="2.5" fill="none"/><circle cx="${cx + ex}" cy="${ey}" r="6" stroke="#111" stroke-width="2.5" fill="none"/><line x1="${cx - ex + 6}" y1="${ey}" x2="${cx + ex - 6}" y2="${ey}" stroke="#111" stroke-width="2.5"/>`
@@ -46,7 +48,9 @@ export async function expressionFolders(perClass: number, seed: number): Promise
   for (const e of EXPRESSIONS) {
     mkdirSync(join(root, e), { recursive: true });
     for (let i = 0; i < perClass; i++) {
-      await sharp(Buffer.from(faceSvg({ expression: e, glasses: rng.bernoulli(0.5) }, rng))).png().toFile(join(root, e, `${i}.png`));
+      await sharp(Buffer.from(faceSvg({ expression: e, glasses: rng.bernoulli(0.5) }, rng)))
+        .png()
+        .toFile(join(root, e, `${i}.png`));
     }
   }
   return root;
@@ -59,7 +63,9 @@ export async function attributeCsv(n: number, seed: number): Promise<string> {
   const rows = ['path,Smiling,Eyeglasses'];
   for (let i = 0; i < n; i++) {
     const spec: FaceSpec = { expression: rng.bernoulli(0.5) ? 'smile' : 'frown', glasses: rng.bernoulli(0.5) };
-    await sharp(Buffer.from(faceSvg(spec, rng))).png().toFile(join(root, `f${i}.png`));
+    await sharp(Buffer.from(faceSvg(spec, rng)))
+      .png()
+      .toFile(join(root, `f${i}.png`));
     rows.push(`f${i}.png,${spec.expression === 'smile' ? 1 : -1},${spec.glasses ? 1 : -1}`);
   }
   writeFileSync(join(root, 'labels.csv'), `${rows.join('\n')}\n`);

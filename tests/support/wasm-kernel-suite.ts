@@ -10,9 +10,11 @@ import { simplifyTranspose } from '../../trainer/src/backends/wasm/transpose.js'
 import { Rng } from '../../trainer/src/util/rng.js';
 import { maxRelErr, randArray } from './compare.js';
 
-
 /** Runs f on cpu and on wasm with the same inputs; returns both outputs as arrays. */
-async function onBoth(inputs: { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
+async function onBoth(
+  inputs: { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+) {
   const run = async (backend: 'cpu' | 'wasm') => {
     await selectBackend(backend);
     return tf.tidy(() => {
@@ -24,7 +26,6 @@ async function onBoth(inputs: { shape: number[]; data: Float32Array | Int32Array
   return { cpu: await run('cpu'), wasm: await run('wasm') };
 }
 
-
 function expectSame(r: Awaited<ReturnType<typeof onBoth>>) {
   expect(r.wasm.length).toBe(r.cpu.length);
   r.cpu.forEach((c, i) => {
@@ -35,10 +36,10 @@ function expectSame(r: Awaited<ReturnType<typeof onBoth>>) {
 }
 
 export function wasmKernelSuite(matmul: 'native' | 'xnnpack'): void {
-beforeAll(async () => {
+  beforeAll(async () => {
     await selectBackend('wasm');
   });
-  
+
   describe('wasm BatchMatMul (fast 2-D routing)', () => {
     const rng = new Rng(1);
     const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
@@ -57,8 +58,20 @@ beforeAll(async () => {
       it(`a=${c.a} b=${c.b} ta=${c.ta} tb=${c.tb}`, async () => {
         const r = await onBoth(
           [
-            { shape: c.a, data: randArray(rng, c.a.reduce((x, y) => x * y)) },
-            { shape: c.b, data: randArray(rng, c.b.reduce((x, y) => x * y)) },
+            {
+              shape: c.a,
+              data: randArray(
+                rng,
+                c.a.reduce((x, y) => x * y),
+              ),
+            },
+            {
+              shape: c.b,
+              data: randArray(
+                rng,
+                c.b.reduce((x, y) => x * y),
+              ),
+            },
           ],
           (a, b) => tf.matMul(a!, b!, c.ta, c.tb),
         );
@@ -79,7 +92,7 @@ beforeAll(async () => {
       expectSame(r);
     });
   });
-  
+
   describe('wasm Transpose (rank reduction, rank ≥ 5)', () => {
     const rng = new Rng(2);
     it('simplifies permutations', () => {
@@ -103,11 +116,13 @@ beforeAll(async () => {
     }
     it('int32 rank 5', async () => {
       const data = Int32Array.from({ length: 120 }, (_, i) => i * 7 - 300);
-      const r = await onBoth([{ shape: [2, 3, 2, 5, 2], data, dtype: 'int32' }], (x) => tf.transpose(x!, [3, 1, 4, 0, 2]));
+      const r = await onBoth([{ shape: [2, 3, 2, 5, 2], data, dtype: 'int32' }], (x) =>
+        tf.transpose(x!, [3, 1, 4, 0, 2]),
+      );
       expectSame(r);
     });
   });
-  
+
   describe('wasm SplitV (block copies)', () => {
     const rng = new Rng(4);
     const cases: { shape: number[]; sizes: number | number[]; axis: number }[] = [
@@ -125,7 +140,19 @@ beforeAll(async () => {
       });
     }
     it('gradient of a split', async () => {
-      const r = await onBoth([{ shape: [5, 9], data: randArray(rng, 45) }], (x) => tf.grad((t: tf.Tensor) => tf.split(t, 3, 1).map((p, i) => p.mul(i + 1).square().sum()).reduce((a, b) => a.add(b)))(x!));
+      const r = await onBoth([{ shape: [5, 9], data: randArray(rng, 45) }], (x) =>
+        tf.grad((t: tf.Tensor) =>
+          tf
+            .split(t, 3, 1)
+            .map((p, i) =>
+              p
+                .mul(i + 1)
+                .square()
+                .sum(),
+            )
+            .reduce((a, b) => a.add(b)),
+        )(x!),
+      );
       expectSame(r);
     });
   });

@@ -1,7 +1,16 @@
 // The trainer's library API in-process: specs, typed errors, events, stop, scan, mask preview.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { CamdError, maskPreview, parseSpec, PretrainSpec, FinetuneSpec, RunEvent, runPretrain, scan } from '../../trainer/src/api/index.js';
+import {
+  CamdError,
+  maskPreview,
+  parseSpec,
+  PretrainSpec,
+  FinetuneSpec,
+  RunEvent,
+  runPretrain,
+  scan,
+} from '../../trainer/src/api/index.js';
 import { BatchSource } from '../../trainer/src/data/batches.js';
 import { DecodeCache, cacheSideFor } from '../../trainer/src/data/decode-cache.js';
 import { cacheDirFor } from '../../trainer/src/util/paths.js';
@@ -21,13 +30,55 @@ const caught = (f: () => unknown): CamdError => {
 
 describe('specs', () => {
   it('name the field as its flag, with the cause and the field for a form', () => {
-    expect(caught(() => parseSpec(PretrainSpec, {}))).toMatchObject({ kind: 'usage', field: 'out', message: '--out is required' });
-    expect(caught(() => parseSpec(PretrainSpec, { out: 'runs/x' }))).toMatchObject({ kind: 'input', field: 'out', message: "--out must be an absolute path, got 'runs/x'" });
-    expect(caught(() => parseSpec(PretrainSpec, { out: '/r', imgSize: 1.5 }))).toMatchObject({ field: 'imgSize', message: '--img-size must be an integer of at least 1 (pixels), got 1.5' });
-    expect(caught(() => parseSpec(PretrainSpec, { out: '/r', preset: 'gigantic' }))).toMatchObject({ field: 'preset', message: "--preset must be one of micro, tiny, small, base, large, huge, got 'gigantic'" });
-    expect(caught(() => parseSpec(PretrainSpec, { out: '/r', batchSize: 4 }))).toMatchObject({ kind: 'usage', message: "unknown field(s) 'batchSize'" });
-    expect(caught(() => parseSpec(FinetuneSpec, { task: 'fer', format: 'folders', data: '/d', init: '/e.safetensors', out: '/o', preset: 'tiny' }))).toMatchObject({ field: 'preset', message: '--preset goes with --init none; a checkpoint brings its own architecture' });
-    expect(caught(() => parseSpec(FinetuneSpec, { task: 'fer', format: 'folders', data: '/d', init: '/e', out: '/o', randAugment: 'heavy' }))).toMatchObject({ field: 'randAugment', message: "--aa must be rand-m9-mstd0.5-inc1 or none, got 'heavy'" });
+    expect(caught(() => parseSpec(PretrainSpec, {}))).toMatchObject({
+      kind: 'usage',
+      field: 'out',
+      message: '--out is required',
+    });
+    expect(caught(() => parseSpec(PretrainSpec, { out: 'runs/x' }))).toMatchObject({
+      kind: 'input',
+      field: 'out',
+      message: "--out must be an absolute path, got 'runs/x'",
+    });
+    expect(caught(() => parseSpec(PretrainSpec, { out: '/r', imgSize: 1.5 }))).toMatchObject({
+      field: 'imgSize',
+      message: '--img-size must be an integer of at least 1 (pixels), got 1.5',
+    });
+    expect(caught(() => parseSpec(PretrainSpec, { out: '/r', preset: 'gigantic' }))).toMatchObject({
+      field: 'preset',
+      message: "--preset must be one of micro, tiny, small, base, large, huge, got 'gigantic'",
+    });
+    expect(caught(() => parseSpec(PretrainSpec, { out: '/r', batchSize: 4 }))).toMatchObject({
+      kind: 'usage',
+      message: "unknown field(s) 'batchSize'",
+    });
+    expect(
+      caught(() =>
+        parseSpec(FinetuneSpec, {
+          task: 'fer',
+          format: 'folders',
+          data: '/d',
+          init: '/e.safetensors',
+          out: '/o',
+          preset: 'tiny',
+        }),
+      ),
+    ).toMatchObject({
+      field: 'preset',
+      message: '--preset goes with --init none; a checkpoint brings its own architecture',
+    });
+    expect(
+      caught(() =>
+        parseSpec(FinetuneSpec, {
+          task: 'fer',
+          format: 'folders',
+          data: '/d',
+          init: '/e',
+          out: '/o',
+          randAugment: 'heavy',
+        }),
+      ),
+    ).toMatchObject({ field: 'randAugment', message: "--aa must be rand-m9-mstd0.5-inc1 or none, got 'heavy'" });
     expect(parseSpec(PretrainSpec, { out: '/r', steps: 3 })).toEqual({ out: '/r', steps: 3 });
   });
 });
@@ -46,7 +97,15 @@ describe('mask preview', () => {
     const other = await maskPreview({ image, db, preset: 'tiny', maskRatio: 0.5, seed: 3, sample: 5 });
     expect(other.mask).not.toEqual(p.mask);
     const sha = createHash('sha256').update(readFileSync(image)).digest('hex');
-    const b = await new BatchSource({ hashes: [sha], cache: new DecodeCache(cacheDirFor(db), cacheSideFor(112)), imgSize: 112, grid: 7, maskCount: 25, batchSize: 1, seed: 3 }).batch(4);
+    const b = await new BatchSource({
+      hashes: [sha],
+      cache: new DecodeCache(cacheDirFor(db), cacheSideFor(112)),
+      imgSize: 112,
+      grid: 7,
+      maskCount: 25,
+      batchSize: 1,
+      seed: 3,
+    }).batch(4);
     expect(Array.from(b.masks[0]!)).toEqual(p.mask);
     const def = await maskPreview({ image, db });
     expect(def.masked).toBe(Math.round((118 / 196) * 49));
@@ -60,12 +119,16 @@ describe('scan', () => {
     const db = join(tempDir('db'), 'camd.db');
     const ctl = new AbortController();
     const seen: number[] = [];
-    const part = await scan({ dir, db }, (e) => {
-      if (e.type === 'progress') {
-        seen.push(e.done);
-        if (e.done === 5) ctl.abort();
-      }
-    }, ctl.signal);
+    const part = await scan(
+      { dir, db },
+      (e) => {
+        if (e.type === 'progress') {
+          seen.push(e.done);
+          if (e.done === 5) ctl.abort();
+        }
+      },
+      ctl.signal,
+    );
     expect(part.complete).toBe(false);
     expect(part.images).toBeGreaterThanOrEqual(5);
     expect(part.images).toBeLessThan(20);
@@ -83,10 +146,14 @@ describe('runPretrain in-process', () => {
     const out = join(tempDir('run'), 'r');
     const ctl = new AbortController();
     const events: RunEvent[] = [];
-    const r = await runPretrain({ out, data, db: join(tempDir('db'), 'camd.db'), preset: 'micro', batch: 4, steps: 50, warmupEpochs: 0 }, (e) => {
-      events.push(RunEvent.parse(e));
-      if (e.type === 'step' && e.step === 2) ctl.abort();
-    }, ctl.signal);
+    const r = await runPretrain(
+      { out, data, db: join(tempDir('db'), 'camd.db'), preset: 'micro', batch: 4, steps: 50, warmupEpochs: 0 },
+      (e) => {
+        events.push(RunEvent.parse(e));
+        if (e.type === 'step' && e.step === 2) ctl.abort();
+      },
+      ctl.signal,
+    );
     expect(r).toMatchObject({ outcome: 'stopped', outDir: out });
     expect(events.filter((e) => e.type === 'step').map((e) => (e as { step: number }).step)).toEqual([1, 2]);
     expect(events.find((e) => e.type === 'checkpoint')).toMatchObject({ role: 'full', step: 2 });

@@ -2,7 +2,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resizedCrop } from '../../trainer/src/data/resample.js';
-import { applyColour, drawTwoViews, gaussianBlur, twoViews, VGGFACE2_MEAN, VGGFACE2_STD, type ViewParams } from '../../trainer/src/data/augment.js';
+import {
+  applyColour,
+  drawTwoViews,
+  gaussianBlur,
+  twoViews,
+  VGGFACE2_MEAN,
+  VGGFACE2_STD,
+  type ViewParams,
+} from '../../trainer/src/data/augment.js';
 import { decodeRgb, resizeShorterSide, type RgbImage } from '../../trainer/src/data/image-io.js';
 import { DecodeCache } from '../../trainer/src/data/decode-cache.js';
 import { BatchSource } from '../../trainer/src/data/batches.js';
@@ -51,12 +59,18 @@ describe('two-view augmentation', () => {
 
   it('a plain full view equals the PIL-exact bicubic resize of the image (resample.ts), and a flip mirrors it', async () => {
     const v: ViewParams = { crop: { i: 0, j: 0, h: face.height, w: face.width }, flip: false, colour: plain };
-    const out = await twoViews(face, 64, { v1: v, v2: { ...v, flip: true }, geometry: { di: 0, dj: 0, dh: 1, dw: 1, flip: true, fdj: 1 } });
+    const out = await twoViews(face, 64, {
+      v1: v,
+      v2: { ...v, flip: true },
+      geometry: { di: 0, dj: 0, dh: 1, dw: 1, flip: true, fdj: 1 },
+    });
     const ref = resizedCrop(face, { i: 0, j: 0, h: face.height, w: face.width }, 64);
     const x1 = denorm(out.x1);
     const x2 = denorm(out.x2);
     for (let k = 0; k < x1.length; k++) expect(Math.abs(x1[k]! - ref[k]! / 255)).toBeLessThan(1e-5);
-    for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) for (let c = 0; c < 3; c++) expect(x2[(y * 64 + x) * 3 + c]).toBeCloseTo(x1[(y * 64 + (63 - x)) * 3 + c]!, 5);
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 64; x++)
+        for (let c = 0; c < 3; c++) expect(x2[(y * 64 + x) * 3 + c]).toBeCloseTo(x1[(y * 64 + (63 - x)) * 3 + c]!, 5);
   });
 
   it('the blur σ is drawn for 224 px views and scaled with the view size (σ·S/224), its result in 8 bits as PIL returns it', () => {
@@ -66,7 +80,9 @@ describe('two-view augmentation', () => {
     applyColour(viaColour, S, { ...plain, blurSigma: 2 }, [0, 0, 0], [1, 1, 1]);
     const direct = x.slice();
     gaussianBlur(direct, S, (2 * 16) / 224);
-    expect(Array.from(viaColour)).toEqual(Array.from(direct, (v) => Math.fround(Math.min(255, Math.max(0, Math.round(v))) / 255)));
+    expect(Array.from(viaColour)).toEqual(
+      Array.from(direct, (v) => Math.fround(Math.min(255, Math.max(0, Math.round(v))) / 255)),
+    );
     const unscaled = x.slice();
     gaussianBlur(unscaled, S, 2);
     expect(Array.from(viaColour)).not.toEqual(Array.from(unscaled, (v) => Math.fround(Math.round(v) / 255)));
@@ -85,7 +101,13 @@ describe('two-view augmentation', () => {
     gaussianBlur(flat, S, 1.7);
     for (const v of flat) expect(v).toBeCloseTo(77, 3);
     const j = x.slice();
-    applyColour(j, S, { ...plain, jitter: { order: [3, 2, 1, 0], brightness: 1.3, contrast: 0.7, saturation: 1.1, hue: 0.05 } }, [0, 0, 0], [1, 1, 1]);
+    applyColour(
+      j,
+      S,
+      { ...plain, jitter: { order: [3, 2, 1, 0], brightness: 1.3, contrast: 0.7, saturation: 1.1, hue: 0.05 } },
+      [0, 0, 0],
+      [1, 1, 1],
+    );
     expect(j.every((v) => v >= 0 && v <= 1 && Number.isInteger(Math.round(v * 255 * 1e4) / 1e4))).toBe(true);
     expect(j).not.toEqual(Float32Array.from(x, (v) => v / 255));
   });
@@ -99,7 +121,15 @@ describe('batches', () => {
     const res = await cache.ensure(items, 50_000_000);
     expect(res.failed).toEqual([]);
     expect(cache.get(items[0]!.sha256)!.width).toBeGreaterThanOrEqual(37);
-    const src = new BatchSource({ hashes: items.map((i) => i.sha256), cache, imgSize: 32, grid: 4, maskCount: 10, batchSize: 3, seed: 5 });
+    const src = new BatchSource({
+      hashes: items.map((i) => i.sha256),
+      cache,
+      imgSize: 32,
+      grid: 4,
+      maskCount: 10,
+      batchSize: 3,
+      seed: 5,
+    });
     expect(src.itersPerEpoch).toBe(3);
     const seen = [0, 1, 2].flatMap((s) => src.indices(s));
     expect(new Set(seen).size).toBe(9);
@@ -110,6 +140,17 @@ describe('batches', () => {
     expect(b1.masks.every((m) => m.reduce((a, v) => a + v, 0) === 10)).toBe(true);
     expect((await src.batch(5)).x1).not.toEqual(b1.x1);
     expect(b1.shape).toEqual([3, 32, 32, 3]);
-    expect(() => new BatchSource({ hashes: items.slice(0, 2).map((i) => i.sha256), cache, imgSize: 32, grid: 4, maskCount: 10, batchSize: 3, seed: 5 })).toThrow(/2 readable image\(s\), fewer than the batch size 3/);
+    expect(
+      () =>
+        new BatchSource({
+          hashes: items.slice(0, 2).map((i) => i.sha256),
+          cache,
+          imgSize: 32,
+          grid: 4,
+          maskCount: 10,
+          batchSize: 3,
+          seed: 5,
+        }),
+    ).toThrow(/2 readable image\(s\), fewer than the batch size 3/);
   });
 });

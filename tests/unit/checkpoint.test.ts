@@ -1,7 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { decodeTensorFile, encodeTensorFile, readTensorFile, writeFileAtomic, type WriteFs } from '../../trainer/src/train/checkpoint.js';
+import {
+  decodeTensorFile,
+  encodeTensorFile,
+  readTensorFile,
+  writeFileAtomic,
+  type WriteFs,
+} from '../../trainer/src/train/checkpoint.js';
 import { tempDir } from '../support/folders.js';
 
 const tensors = [
@@ -14,7 +31,10 @@ describe('checkpoint files', () => {
     const { bytes, sha256 } = encodeTensorFile('camd-checkpoint', { step: 7, rng: { seed: 1 } }, tensors);
     expect(sha256).toMatch(/^[0-9a-f]{64}$/);
     const hlen = Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, 8 + hlen).toString()) as Record<string, { dtype: string; data_offsets: number[] }>;
+    const header = JSON.parse(bytes.subarray(8, 8 + hlen).toString()) as Record<
+      string,
+      { dtype: string; data_offsets: number[] }
+    >;
     expect(header['cls_token']).toMatchObject({ dtype: 'F32', shape: [1, 1, 3], data_offsets: [24, 36] });
     expect((8 + hlen) % 8).toBe(0);
     const back = decodeTensorFile(bytes, 'x');
@@ -24,10 +44,16 @@ describe('checkpoint files', () => {
 
   it('refuses truncated, corrupt, foreign and wrong-kind files with a clear message', () => {
     const { bytes } = encodeTensorFile('camd-checkpoint', {}, tensors);
-    expect(() => decodeTensorFile(bytes.subarray(0, bytes.length - 4), 'f')).toThrow(/checksum mismatch|outside the data/);
+    expect(() => decodeTensorFile(bytes.subarray(0, bytes.length - 4), 'f')).toThrow(
+      /checksum mismatch|outside the data/,
+    );
     expect(() => decodeTensorFile(bytes.subarray(0, 20), 'f')).toThrow(/truncated or another format/);
-    expect(() => decodeTensorFile(Buffer.from('hello world, not a checkpoint'), 'f')).toThrow(/not a usable CAMD checkpoint/);
-    expect(() => decodeTensorFile(bytes, 'f', 'camd-encoder')).toThrow(/it is a "camd-checkpoint" file, expected "camd-encoder"/);
+    expect(() => decodeTensorFile(Buffer.from('hello world, not a checkpoint'), 'f')).toThrow(
+      /not a usable CAMD checkpoint/,
+    );
+    expect(() => decodeTensorFile(bytes, 'f', 'camd-encoder')).toThrow(
+      /it is a "camd-checkpoint" file, expected "camd-encoder"/,
+    );
     // a safetensors file from another tool
     const other = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }));
     const len = Buffer.alloc(8);
@@ -53,7 +79,9 @@ describe('checkpoint files', () => {
       renameSync,
       rmSync,
     };
-    expect(() => writeFileAtomic(file, Buffer.alloc(10_000, 1), fullDisk)).toThrow(/^disk full while writing .*step\.ckpt \(the previous file is intact\)$/);
+    expect(() => writeFileAtomic(file, Buffer.alloc(10_000, 1), fullDisk)).toThrow(
+      /^disk full while writing .*step\.ckpt \(the previous file is intact\)$/,
+    );
     expect(readFileSync(file, 'utf8')).toBe('previous');
     expect(readdirSync(dir)).toEqual(['step.ckpt']);
     writeFileAtomic(file, Buffer.from('next'));
@@ -62,7 +90,9 @@ describe('checkpoint files', () => {
     // a new file: no previous one to speak of
     const fresh = join(dir, 'new.ckpt');
     written = 0;
-    expect(() => writeFileAtomic(fresh, Buffer.alloc(10_000, 1), fullDisk)).toThrow(/^disk full while writing .*new\.ckpt \(no partial file was left\)$/);
+    expect(() => writeFileAtomic(fresh, Buffer.alloc(10_000, 1), fullDisk)).toThrow(
+      /^disk full while writing .*new\.ckpt \(no partial file was left\)$/,
+    );
     expect(existsSync(fresh)).toBe(false);
   });
 });

@@ -34,18 +34,28 @@ function walk(entry: string): { files: Set<string>; bare: Set<string> } {
 
 /** The first use of Node or the DOM in a file's code (comments left out), or null. */
 function impure(f: string): string | null {
-  const code = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const code = readFileSync(f, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   return /\b(process|require|Buffer|__dirname)\b\.|\bwindow\.|\bdocument\./.exec(code)?.[0] ?? null;
 }
 
 describe('the shared modules', () => {
-  for (const entry of ['electron/common/contract.ts', 'electron/common/client.ts', 'electron/common/csp.ts', 'electron/common/names.ts', 'electron/common/bridge.ts', 'trainer/src/api/protocol.ts']) {
+  for (const entry of [
+    'electron/common/contract.ts',
+    'electron/common/client.ts',
+    'electron/common/csp.ts',
+    'electron/common/names.ts',
+    'electron/common/bridge.ts',
+    'trainer/src/api/protocol.ts',
+  ]) {
     it(`${entry} imports only zod and pure modules`, () => {
       const { files, bare } = walk(entry);
       expect([...bare].filter((b) => b !== 'zod')).toEqual([]);
       for (const f of files) expect(impure(f), f).toBeNull();
       // the walk followed every module the entry imports (not only the entry itself)
-      for (const spec of importsOf(resolve(ROOT, entry)).filter((s) => s.startsWith('.'))) expect(files.has(resolve(ROOT, dirname(entry), spec.replace(/\.js$/, '.ts'))), spec).toBe(true);
+      for (const spec of importsOf(resolve(ROOT, entry)).filter((s) => s.startsWith('.')))
+        expect(files.has(resolve(ROOT, dirname(entry), spec.replace(/\.js$/, '.ts'))), spec).toBe(true);
     });
   }
 

@@ -18,7 +18,7 @@ import {
 // ---------------------------------------------------------------------------
 
 const LDCONFIG_BASE = [
-  '612 libs found in cache `/etc/ld.so.cache\'',
+  "612 libs found in cache `/etc/ld.so.cache'",
   '\tlibz.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libz.so.1',
   '\tlibstdc++.so.6 (libc6,x86-64) => /lib/x86_64-linux-gnu/libstdc++.so.6',
   '\tlibm.so.6 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libm.so.6',
@@ -138,7 +138,9 @@ describe('parsers', () => {
 
   it('parseTfStderr reads dlerror lines, device creation and warnings', () => {
     const log = parseTfStderr(TF_LOG_CUDA12);
-    expect(log.failed.get('libcudart.so.11.0')).toBe('libcudart.so.11.0: cannot open shared object file: No such file or directory');
+    expect(log.failed.get('libcudart.so.11.0')).toBe(
+      'libcudart.so.11.0: cannot open shared object file: No such file or directory',
+    );
     expect([...log.failed.keys()]).toContain('libcudnn.so.8');
     expect(log.skippedGpu).toBe(true);
     expect(log.devices).toEqual([]);
@@ -232,7 +234,8 @@ describe('diagnoseCuda: package and platform', () => {
   it('other load errors are reported verbatim on one line', () => {
     const d = diagnoseCuda(
       linuxProbe({
-        loadError: 'Error: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.29\' not found\n    at Module._extensions..node',
+        loadError:
+          "Error: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.29' not found\n    at Module._extensions..node",
         ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN8),
       }),
     );
@@ -279,7 +282,12 @@ describe('diagnoseCuda: driver', () => {
     const d = diagnoseCuda(
       linuxProbe({
         nvidiaSmi: null,
-        ldconfig: ld(LDCONFIG_BASE, ['\tlibcuda.so.1 (libc6) => /usr/lib/i386-linux-gnu/libcuda.so.1'], LDCONFIG_CUDA112, LDCONFIG_CUDNN8),
+        ldconfig: ld(
+          LDCONFIG_BASE,
+          ['\tlibcuda.so.1 (libc6) => /usr/lib/i386-linux-gnu/libcuda.so.1'],
+          LDCONFIG_CUDA112,
+          LDCONFIG_CUDNN8,
+        ),
       }),
     );
     expect(d.codes).toEqual(['no-driver']);
@@ -298,7 +306,10 @@ describe('diagnoseCuda: driver', () => {
 
   it('driver too old for CUDA 11.2', () => {
     const d = diagnoseCuda(
-      linuxProbe({ nvidiaSmi: 'Tesla K80, 418.87.01', ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN8) }),
+      linuxProbe({
+        nvidiaSmi: 'Tesla K80, 418.87.01',
+        ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN8),
+      }),
     );
     expect(d.codes).toEqual(['driver-too-old']);
     expect(d.found['driver']).toBe('418.87.01');
@@ -306,7 +317,9 @@ describe('diagnoseCuda: driver', () => {
   });
 
   it('nvidia-smi missing from PATH but libcuda.so.1 present is only a note', () => {
-    const d = diagnoseCuda(linuxProbe({ nvidiaSmi: null, ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN8) }));
+    const d = diagnoseCuda(
+      linuxProbe({ nvidiaSmi: null, ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN8) }),
+    );
     expect(d.usable).toBe(true);
     expect(d.warnings.join(' ')).toMatch(/nvidia-smi is not on PATH/);
   });
@@ -314,7 +327,9 @@ describe('diagnoseCuda: driver', () => {
 
 describe('diagnoseCuda: CUDA / cuDNN libraries', () => {
   it('CUDA 12 only: libcudart.so.11.0 and the CUDA 11 cuBLAS/cuFFT/cuSPARSE are missing', () => {
-    const d = diagnoseCuda(linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA12, LDCONFIG_CUDNN8) }));
+    const d = diagnoseCuda(
+      linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA12, LDCONFIG_CUDNN8) }),
+    );
     expect(d.usable).toBe(false);
     expect(d.codes).toEqual(['cudart-11-missing', 'cuda11-libs-missing']);
     expect(d.problems[0]).toMatch(/libcudart\.so\.11\.0 .*found only libcudart\.so\.12/);
@@ -334,7 +349,9 @@ describe('diagnoseCuda: CUDA / cuDNN libraries', () => {
   });
 
   it('cuDNN 9 only: libcudnn.so.8 is missing', () => {
-    const d = diagnoseCuda(linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN9) }));
+    const d = diagnoseCuda(
+      linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN9) }),
+    );
     expect(d.codes).toEqual(['cudnn-8-missing']);
     expect(d.problems[0]).toMatch(/libcudnn\.so\.8 .*found only libcudnn\.so\.9/);
     expect(d.problems[0]).toMatch(/cannot use cuDNN 9/);
@@ -345,7 +362,9 @@ describe('diagnoseCuda: CUDA / cuDNN libraries', () => {
   });
 
   it('CUDA 12 + cuDNN 9 machine: every mismatch is listed', () => {
-    const d = diagnoseCuda(linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA12, LDCONFIG_CUDNN9) }));
+    const d = diagnoseCuda(
+      linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA12, LDCONFIG_CUDNN9) }),
+    );
     expect(d.codes).toEqual(['cudart-11-missing', 'cuda11-libs-missing', 'cudnn-8-missing']);
     expect(d.fixes.some((f) => /Do not symlink/.test(f))).toBe(true);
     expect(d.fixes.some((f) => /nvidia\/cuda:11\.2\.2-cudnn8-runtime/.test(f))).toBe(true);
@@ -375,7 +394,10 @@ describe('diagnoseCuda: CUDA / cuDNN libraries', () => {
 
   it('TensorFlow log of issue 8269: only cuDNN 8 missing', () => {
     const d = diagnoseCuda(
-      linuxProbe({ tfStderr: TF_LOG_CUDNN, ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN9) }),
+      linuxProbe({
+        tfStderr: TF_LOG_CUDNN,
+        ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN9),
+      }),
     );
     expect(d.codes).toEqual(['cudnn-8-missing']);
   });
@@ -392,7 +414,16 @@ describe('diagnoseCuda: CUDA / cuDNN libraries', () => {
 
   it('CUDA 11.2 installed off the loader path: suggests LD_LIBRARY_PATH only', () => {
     const dir = '/usr/local/cuda-11.2/lib64';
-    const files = ['libcudart.so.11.0', 'libcublas.so.11', 'libcublasLt.so.11', 'libcufft.so.10', 'libcurand.so.10', 'libcusolver.so.11', 'libcusparse.so.11', 'libcudnn.so.8'];
+    const files = [
+      'libcudart.so.11.0',
+      'libcublas.so.11',
+      'libcublasLt.so.11',
+      'libcufft.so.10',
+      'libcurand.so.10',
+      'libcusolver.so.11',
+      'libcusparse.so.11',
+      'libcudnn.so.8',
+    ];
     const d = diagnoseCuda(
       linuxProbe({
         ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA12),
@@ -407,7 +438,13 @@ describe('diagnoseCuda: CUDA / cuDNN libraries', () => {
     expect(d.fixes.join(' ')).not.toMatch(/apt-get install/);
 
     // With that folder on LD_LIBRARY_PATH the rung is usable.
-    const ok = diagnoseCuda(linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA12), ldLibraryPath: dir, libraryDirs: { [dir]: files } }));
+    const ok = diagnoseCuda(
+      linuxProbe({
+        ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA12),
+        ldLibraryPath: dir,
+        libraryDirs: { [dir]: files },
+      }),
+    );
     expect(ok.usable).toBe(true);
     expect(ok.found['libcudart.so.11.0']).toBe(`${dir}/libcudart.so.11.0`);
     expect(ok.found['libcudart.so.*']).toBe('libcudart.so.11.0, libcudart.so.12');
@@ -416,7 +453,9 @@ describe('diagnoseCuda: CUDA / cuDNN libraries', () => {
 
 describe('diagnoseCuda: working setups', () => {
   it('CUDA 11.2 + cuDNN 8.1 + driver: usable', () => {
-    const d = diagnoseCuda(linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN8, LDCONFIG_CUDA12) }));
+    const d = diagnoseCuda(
+      linuxProbe({ ldconfig: ld(LDCONFIG_BASE, LDCONFIG_DRIVER, LDCONFIG_CUDA112, LDCONFIG_CUDNN8, LDCONFIG_CUDA12) }),
+    );
     expect(d.usable).toBe(true);
     expect(d.problems).toEqual([]);
     expect(d.fixes).toEqual([]);
@@ -443,7 +482,8 @@ describe('probeCuda on this machine', () => {
     expect(probe.loadError).toBeUndefined();
     expect(probe.tfStderr).toBeUndefined();
     // where ldconfig exists (Debian and CI), the probe read its cache: libc is always in it
-    if (process.platform === 'linux' && ['/sbin/ldconfig', '/usr/sbin/ldconfig'].some((f) => existsSync(f))) expect(probe.ldconfig).toMatch(/libc\.so\.6/);
+    if (process.platform === 'linux' && ['/sbin/ldconfig', '/usr/sbin/ldconfig'].some((f) => existsSync(f)))
+      expect(probe.ldconfig).toMatch(/libc\.so\.6/);
     // nvidia-smi's report where there is one, else null
     if (probe.nvidiaSmi !== null) expect(probe.nvidiaSmi).toMatch(/NVIDIA|Driver|GPU/i);
 

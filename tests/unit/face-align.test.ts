@@ -9,8 +9,17 @@ import type { DetectedFace } from '../../trainer/src/faces/detector.js';
 /** A face tilted by `deg` around (cx, cy): eyes 2d apart, mouth 2.2d below the eyes' midpoint. */
 function tilted(cx: number, cy: number, d: number, deg: number): FivePoints {
   const t = (deg * Math.PI) / 180;
-  const at = (x: number, y: number): [number, number] => [cx + x * Math.cos(t) - y * Math.sin(t), cy + x * Math.sin(t) + y * Math.cos(t)];
-  return { rightEye: at(-d, 0), leftEye: at(d, 0), nose: at(0, 1.2 * d), rightMouth: at(-0.8 * d, 2.2 * d), leftMouth: at(0.8 * d, 2.2 * d) };
+  const at = (x: number, y: number): [number, number] => [
+    cx + x * Math.cos(t) - y * Math.sin(t),
+    cy + x * Math.sin(t) + y * Math.cos(t),
+  ];
+  return {
+    rightEye: at(-d, 0),
+    leftEye: at(d, 0),
+    nose: at(0, 1.2 * d),
+    rightMouth: at(-0.8 * d, 2.2 * d),
+    leftMouth: at(0.8 * d, 2.2 * d),
+  };
 }
 
 describe('alignment', () => {
@@ -23,7 +32,11 @@ describe('alignment', () => {
     expect(eyesRef[0]![0]).toBeCloseTo(64 - 20 / 1.25, 9);
     expect(eyesRef[1]![0]).toBeCloseTo(64 + 20 / 1.25, 9);
     expect(eyesRef[0]![1]).toBeCloseTo(64 - 4.4 / 1.25, 9);
-    for (const [deg, cx, d] of [[17, 300, 20], [-33, 50, 60], [90, 400, 5]] as const) {
+    for (const [deg, cx, d] of [
+      [17, 300, 20],
+      [-33, 50, 60],
+      [90, 400, 5],
+    ] as const) {
       const p = tilted(cx, 250, d, deg);
       const a = alignmentFor(p, 128);
       expect(a.rollDeg).toBeCloseTo(deg, 9);
@@ -47,19 +60,26 @@ describe('alignment', () => {
 
   it('the warp reads the photo where the transform says: a rotated coordinate ramp is read back at the mapped points', () => {
     // a photo whose pixel value encodes its own coordinates (smooth, so bicubic reproduces it)
-    const W = 200, H = 160;
+    const W = 200,
+      H = 160;
     const data = new Uint8Array(W * H * 3);
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      data[(y * W + x) * 3] = x; // R = x
-      data[(y * W + x) * 3 + 1] = y; // G = y
-      data[(y * W + x) * 3 + 2] = 7;
-    }
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        data[(y * W + x) * 3] = x; // R = x
+        data[(y * W + x) * 3 + 1] = y; // G = y
+        data[(y * W + x) * 3 + 2] = 7;
+      }
     const p = tilted(100, 70, 8, 25);
     const a = alignmentFor(p, 48); // side 4·2·8 = 64 px onto 48: scale 4/3, read directly (no averaging)
     expect(a.scale).toBeCloseTo(4 / 3, 12);
     const crop = warpAligned({ width: W, height: H, data }, a);
     expect(outsideFraction(a, W, H)).toBe(0);
-    for (const [u, v] of [[0, 0], [24, 24], [47, 10], [5, 40]] as const) {
+    for (const [u, v] of [
+      [0, 0],
+      [24, 24],
+      [47, 10],
+      [5, 40],
+    ] as const) {
       const x = a.origin[0] + (u + 0.5) * a.ax[0] + (v + 0.5) * a.ay[0];
       const y = a.origin[1] + (u + 0.5) * a.ax[1] + (v + 0.5) * a.ay[1];
       const o = (v * 48 + u) * 3;
@@ -71,9 +91,11 @@ describe('alignment', () => {
   });
 
   it('a face much larger than the crop is averaged first: a fine stripe pattern becomes its mean grey, not aliasing', () => {
-    const W = 800, H = 800;
+    const W = 800,
+      H = 800;
     const data = new Uint8Array(W * H * 3);
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data.fill(x % 2 ? 200 : 0, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) data.fill(x % 2 ? 200 : 0, (y * W + x) * 3, (y * W + x) * 3 + 3);
     const a = alignmentFor(tilted(400, 350, 120, 0), 64); // side 2·4·120 = 960 px: scale 15 = n (odd: a block holds 7 or 8 bright columns)
     expect(a.scale).toBeCloseTo(960 / 64, 9);
     const crop = warpAligned({ width: W, height: H, data }, a);
@@ -82,7 +104,8 @@ describe('alignment', () => {
 
   it('beyond the photo the edge fades into the mean colour: no streaks of edge pixels, no reflected features', () => {
     // top half bright (200), bottom half dark (0); a face near the left border
-    const W = 100, H = 100;
+    const W = 100,
+      H = 100;
     const data = new Uint8Array(W * H * 3);
     for (let y = 0; y < 50; y++) data.fill(200, y * W * 3, (y + 1) * W * 3);
     const a = alignmentFor(tilted(10, 50, 8, 0), 64); // side 64 px at scale 1: the crop's left ~third lies beyond x = 0
@@ -122,7 +145,13 @@ describe('near-duplicates and repeats', () => {
   });
 
   it('a second detection of the same face (eyes within an eye distance) is a repeat; the higher score stays', () => {
-    const face = (cx: number, score: number): DetectedFace => ({ score, box: [cx - 30, 0, 60, 80], points: tilted(cx, 40, 15, 0), pose: { roll: 0, yaw: 0, pitch: 0 }, suggestions: { age: null, gender: null, genderScore: null, emotion: [] } });
+    const face = (cx: number, score: number): DetectedFace => ({
+      score,
+      box: [cx - 30, 0, 60, 80],
+      points: tilted(cx, 40, 15, 0),
+      pose: { roll: 0, yaw: 0, pitch: 0 },
+      suggestions: { age: null, gender: null, genderScore: null, emotion: [] },
+    });
     expect([...repeatedDetections([face(100, 0.9), face(120, 0.95), face(200, 0.8)])]).toEqual([0]);
     expect([...repeatedDetections([face(100, 0.9), face(165, 0.95)])]).toEqual([]); // two faces side by side
   });

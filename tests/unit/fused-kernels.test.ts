@@ -18,7 +18,12 @@ async function onBoth(inputs: Arr[], f: (...xs: tf.Tensor[]) => tf.Tensor[], exp
   const run = async (backend: 'cpu' | 'wasm') => {
     await selectBackend(backend);
     expect(hasFusedKernel(expectFused as typeof GELU)).toBe(backend === 'wasm');
-    return tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape))).map((t) => ({ shape: t.shape, data: t.dataSync() as Float32Array })));
+    return tf.tidy(() =>
+      f(...inputs.map((i) => tf.tensor(i.data, i.shape))).map((t) => ({
+        shape: t.shape,
+        data: t.dataSync() as Float32Array,
+      })),
+    );
   };
   return { cpu: await run('cpu'), wasm: await run('wasm') };
 }
@@ -37,7 +42,8 @@ const ops = nativeOps();
 if (!ops.ops) {
   describe('fused kernels', () => {
     // CI builds the addons with CAMD_REQUIRE_NATIVE=1: there a missing addon fails instead of skipping
-    if (process.env['CAMD_REQUIRE_NATIVE'] === '1') it('the native addon is required here (CAMD_REQUIRE_NATIVE=1)', () => expect.fail(ops.reason));
+    if (process.env['CAMD_REQUIRE_NATIVE'] === '1')
+      it('the native addon is required here (CAMD_REQUIRE_NATIVE=1)', () => expect.fail(ops.reason));
     else it.skip(`skipped: ${ops.reason}`, () => undefined);
   });
 } else {
@@ -52,11 +58,18 @@ if (!ops.ops) {
       x[2] = -12;
       x[3] = -1e-8;
       const dy = randArray(rng, x.length);
-      const r = await onBoth([{ shape: [4, 33, 65], data: x }, { shape: [4, 33, 65], data: dy }], (t, d) => {
-        const y = gelu(t!);
-        const g = tf.grad((u: tf.Tensor) => gelu(u).mul(d!).sum())(t!);
-        return [y, g];
-      }, GELU);
+      const r = await onBoth(
+        [
+          { shape: [4, 33, 65], data: x },
+          { shape: [4, 33, 65], data: dy },
+        ],
+        (t, d) => {
+          const y = gelu(t!);
+          const g = tf.grad((u: tf.Tensor) => gelu(u).mul(d!).sum())(t!);
+          return [y, g];
+        },
+        GELU,
+      );
       expectClose(r, 2e-6);
     });
 
@@ -72,7 +85,12 @@ if (!ops.ops) {
       expect(out['wasm']![3]).toBeCloseTo(0.8413447, 6);
     });
 
-    for (const [shape, eps] of [[[3, 17, 48], 1e-6], [[5, 192], 1e-5], [[2, 3]] as unknown as [number[], number], [[1, 7, 3], 1e-6]] as [number[], number | undefined][]) {
+    for (const [shape, eps] of [
+      [[3, 17, 48], 1e-6],
+      [[5, 192], 1e-5],
+      [[2, 3]] as unknown as [number[], number],
+      [[1, 7, 3], 1e-6],
+    ] as [number[], number | undefined][]) {
       it(`LayerNorm ${JSON.stringify(shape)} forward and gradients of x, γ, β`, async () => {
         const n = shape.reduce((a, b) => a * b);
         const c = shape[shape.length - 1]!;
@@ -81,11 +99,24 @@ if (!ops.ops) {
         const b = scaled(c, 0.3);
         const dy = randArray(rng, n);
         const e = eps ?? 1e-6;
-        const r = await onBoth([{ shape, data: x }, { shape: [c], data: g }, { shape: [c], data: b }, { shape, data: dy }], (xt, gt, bt, d) => {
-          const y = layerNorm(xt!, e, gt, bt);
-          const grads = tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, e, v, w).mul(d!).sum())([xt!, gt!, bt!]);
-          return [y, ...grads];
-        }, LAYER_NORM);
+        const r = await onBoth(
+          [
+            { shape, data: x },
+            { shape: [c], data: g },
+            { shape: [c], data: b },
+            { shape, data: dy },
+          ],
+          (xt, gt, bt, d) => {
+            const y = layerNorm(xt!, e, gt, bt);
+            const grads = tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, e, v, w).mul(d!).sum())([
+              xt!,
+              gt!,
+              bt!,
+            ]);
+            return [y, ...grads];
+          },
+          LAYER_NORM,
+        );
         expectClose(r);
       });
     }
@@ -99,7 +130,11 @@ if (!ops.ops) {
       tf.tidy(() => {
         tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, 1e-6, v, w).square().sum())([x, g, b]);
       });
-      const dx = tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, 1e-6, v, w).square().sum())([x, g, b]);
+      const dx = tf.grads((u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => layerNorm(u, 1e-6, v, w).square().sum())([
+        x,
+        g,
+        b,
+      ]);
       expect(tf.memory().numTensors).toBe(before + 3);
       tf.dispose([...dx, x, g, b]);
     });
@@ -107,8 +142,20 @@ if (!ops.ops) {
     it('AdamW: three steps with weight decay, clipping scale and per-parameter lr equal the chain', async () => {
       const names = ['w.weight', 'w.bias', 'cls_token'];
       const shapes = [[6, 5], [5], [1, 1, 5]];
-      const init = shapes.map((s) => scaled(s.reduce((a, b) => a * b), 1));
-      const grads = [0, 1, 2].map(() => shapes.map((s) => scaled(s.reduce((a, b) => a * b), 0.1)));
+      const init = shapes.map((s) =>
+        scaled(
+          s.reduce((a, b) => a * b),
+          1,
+        ),
+      );
+      const grads = [0, 1, 2].map(() =>
+        shapes.map((s) =>
+          scaled(
+            s.reduce((a, b) => a * b),
+            0.1,
+          ),
+        ),
+      );
       // wasm: the fused kernel with tensor moments (CAMD_HOST_STATE=0), then with host moments
       const run = async (backend: 'cpu' | 'wasm', hostMoments = false) => {
         await selectBackend(backend);
@@ -117,7 +164,9 @@ if (!ops.ops) {
         const opt = new AdamW({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.05 });
         delete process.env['CAMD_HOST_STATE'];
         expect(opt.host !== null).toBe(hostMoments);
-        const params = new Map(names.map((n, i) => [n, tf.variable(tf.tensor(init[i]!, shapes[i]!), true, `${backend}.${n}`)]));
+        const params = new Map(
+          names.map((n, i) => [n, tf.variable(tf.tensor(init[i]!, shapes[i]!), true, `${backend}.${n}`)]),
+        );
         const lrScale = new Map([['w.bias', 0.5]]);
         grads.forEach((gs, step) => {
           const g = new Map(names.map((n, i) => [n, tf.tensor(gs[i]!, shapes[i]!)]));

@@ -43,7 +43,8 @@ const ops = nativeOps();
 if (!ops.ops) {
   describe('host-memory optimiser state', () => {
     // CI builds the addons with CAMD_REQUIRE_NATIVE=1: there a missing addon fails instead of skipping
-    if (process.env['CAMD_REQUIRE_NATIVE'] === '1') it('the native addon is required here (CAMD_REQUIRE_NATIVE=1)', () => expect.fail(ops.reason));
+    if (process.env['CAMD_REQUIRE_NATIVE'] === '1')
+      it('the native addon is required here (CAMD_REQUIRE_NATIVE=1)', () => expect.fail(ops.reason));
     else it.skip(`skipped: ${ops.reason}`, () => undefined);
   });
 } else {
@@ -77,7 +78,14 @@ if (!ops.ops) {
       const online = Float32Array.from({ length: n }, () => r.normal(0, 1));
       const mm = Float32Array.from({ length: n }, () => r.normal(0, 1));
       for (const m of [0.996, 0.9, 0.5]) {
-        const chain = tf.tidy(() => tf.tensor(mm).mul(m).add(tf.tensor(online).mul(1 - m)).dataSync().slice());
+        const chain = tf.tidy(() =>
+          tf
+            .tensor(mm)
+            .mul(m)
+            .add(tf.tensor(online).mul(1 - m))
+            .dataSync()
+            .slice(),
+        );
         const hostCopy = mm.slice();
         const t = tf.tensor(online);
         hostStateKernels()!.ema(t, hostCopy, m);

@@ -1,6 +1,13 @@
 // The "labels needed" maths: the power-law fit, the hint it gives, the logistic probe.
 import { describe, expect, it } from 'vitest';
-import { curveHint, curveSizes, drawOrder, fitCurve, learningCurve, probeAccuracy } from '../../trainer/src/labels/curve.js';
+import {
+  curveHint,
+  curveSizes,
+  drawOrder,
+  fitCurve,
+  learningCurve,
+  probeAccuracy,
+} from '../../trainer/src/labels/curve.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 
 describe('the learning-curve fit', () => {
@@ -11,7 +18,9 @@ describe('the learning-curve fit', () => {
     expect(f.b).toBeCloseTo(0.8, 1);
     expect(f.c).toBeCloseTo(0.5, 1);
     expect(f.at(256)).toBeCloseTo(0.9 - 0.8 / 16, 2);
-    expect(curveHint(pts, 'top-1 accuracy')).toMatch(/^Still rising: top-1 accuracy went from 0\.80 to 0\.83 between 64 and 128 training labels\. Doubling the training labels to 256 \(about 128 more\) is expected to add about 0\.02/);
+    expect(curveHint(pts, 'top-1 accuracy')).toMatch(
+      /^Still rising: top-1 accuracy went from 0\.80 to 0\.83 between 64 and 128 training labels\. Doubling the training labels to 256 \(about 128 more\) is expected to add about 0\.02/,
+    );
   });
 
   it('a flat curve says more labels of this kind add little; never a falling fit', () => {
@@ -22,8 +31,21 @@ describe('the learning-curve fit', () => {
   });
 
   it('too few sizes: says so instead of guessing', () => {
-    expect(fitCurve([{ labels: 8, value: 0.5 }, { labels: 12, value: 0.6 }])).toBeNull();
-    expect(curveHint([{ labels: 8, value: 0.5 }, { labels: 12, value: 0.6 }], 'top-1')).toMatch(/^12 training labels so far: a curve needs at least three sizes/);
+    expect(
+      fitCurve([
+        { labels: 8, value: 0.5 },
+        { labels: 12, value: 0.6 },
+      ]),
+    ).toBeNull();
+    expect(
+      curveHint(
+        [
+          { labels: 8, value: 0.5 },
+          { labels: 12, value: 0.6 },
+        ],
+        'top-1',
+      ),
+    ).toMatch(/^12 training labels so far: a curve needs at least three sizes/);
     expect(curveSizes(12)).toEqual([8, 12]);
     expect(curveSizes(100)).toEqual([8, 16, 32, 64, 100]);
     // the hint says a curve needs 16 training labels: 16 must give three sizes, and a fit
@@ -51,7 +73,9 @@ describe('the linear probe', () => {
   it('separable classes: all right on held-out points; the same answer every time', () => {
     const a = probeAccuracy('fer', 4, 3, blobs(60, 1), blobs(30, 2));
     expect(a).toBe(1);
-    expect(probeAccuracy('fer', 4, 3, blobs(60, 1), blobs(30, 3))).toBe(probeAccuracy('fer', 4, 3, blobs(60, 1), blobs(30, 3)));
+    expect(probeAccuracy('fer', 4, 3, blobs(60, 1), blobs(30, 3))).toBe(
+      probeAccuracy('fer', 4, 3, blobs(60, 1), blobs(30, 3)),
+    );
   });
 
   it('attributes: one sigmoid each, mean accuracy; chance-level labels stay near chance', () => {
@@ -72,7 +96,9 @@ describe('the linear probe', () => {
 
   it('draws keep classes in proportion; the curve grows with the labels on learnable data', () => {
     const y = Array.from({ length: 30 }, (_, i) => [i % 3]);
-    const first9 = drawOrder('fer', y, 0).slice(0, 9).map((i) => y[i]![0]);
+    const first9 = drawOrder('fer', y, 0)
+      .slice(0, 9)
+      .map((i) => y[i]![0]);
     expect([0, 1, 2].map((k) => first9.filter((c) => c === k).length)).toEqual([3, 3, 3]);
     const seen: string[] = [];
     const pts = learningCurve('fer', 4, 3, blobs(64, 7), blobs(60, 8), 0, 3, (d, t) => seen.push(`${d}/${t}`));

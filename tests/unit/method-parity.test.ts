@@ -5,7 +5,14 @@ import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { IDENTITY_GEOMETRY, relativeEmbedding, sincosTable2d } from '../../trainer/src/model/posembed.js';
 import { blockMask, roundHalfEven, splitMask } from '../../trainer/src/model/mask.js';
 import { maskedCount, DEFAULT_MASK_RATIO, defaultDistillLayers, presetConfig } from '../../trainer/src/model/config.js';
-import { agmdWeight, denseLoss, topkAttentionByGather, topkMask, unigrad, unigradNegDiagForm } from '../../trainer/src/model/losses.js';
+import {
+  agmdWeight,
+  denseLoss,
+  topkAttentionByGather,
+  topkMask,
+  unigrad,
+  unigradNegDiagForm,
+} from '../../trainer/src/model/losses.js';
 import { defaultLossConfig } from '../../trainer/src/model/config.js';
 import { relativeGeometry, sampleResizedCrop, VIEW1_SCALE, VIEW2_SCALE } from '../../trainer/src/data/crop.js';
 import { Rng } from '../../trainer/src/util/rng.js';
@@ -26,7 +33,12 @@ function components(mask: Uint8Array, grid: number): number {
       const c = stack.pop()!;
       const r = Math.floor(c / grid);
       const col = c % grid;
-      for (const [dr, dc] of [[1, 0], [-1, 0], [0, 1], [0, -1]] as const) {
+      for (const [dr, dc] of [
+        [1, 0],
+        [-1, 0],
+        [0, 1],
+        [0, -1],
+      ] as const) {
         const rr = r + dr;
         const cc = col + dc;
         if (rr < 0 || cc < 0 || rr >= grid || cc >= grid) continue;
@@ -42,7 +54,11 @@ function components(mask: Uint8Array, grid: number): number {
 }
 
 describe('§1.4 relative sin-cos embedding', () => {
-  for (const [D, G] of [[768, 14], [32, 4], [192, 7]] as const) {
+  for (const [D, G] of [
+    [768, 14],
+    [32, 4],
+    [192, 7],
+  ] as const) {
     it(`equals the absolute table at identity geometry (D=${D}, G=${G})`, () => {
       const abs = sincosTable2d(D, G);
       const rel = relativeEmbedding([IDENTITY_GEOMETRY], D, G);
@@ -117,7 +133,12 @@ describe('§1.5 block-wise mask', () => {
   });
   it('works at the small grids of tiny/112 and micro, with the count from the ratio', () => {
     const rng = new Rng(12);
-    for (const [grid, ratio] of [[7, DEFAULT_MASK_RATIO], [4, DEFAULT_MASK_RATIO], [7, 0.75], [14, 0.4]] as const) {
+    for (const [grid, ratio] of [
+      [7, DEFAULT_MASK_RATIO],
+      [4, DEFAULT_MASK_RATIO],
+      [7, 0.75],
+      [14, 0.4],
+    ] as const) {
       const count = maskedCount(ratio, grid * grid);
       for (let t = 0; t < 100; t++) {
         const m = blockMask({ grid, count }, rng);
@@ -137,8 +158,14 @@ describe('§3 losses', () => {
     const rng = new Rng(21);
     const n = 37;
     const D = 24;
-    const P = tf.tensor2d(Float32Array.from({ length: n * D }, () => rng.normal()), [n, D]);
-    const T = tf.tensor2d(Float32Array.from({ length: n * D }, () => rng.normal()), [n, D]);
+    const P = tf.tensor2d(
+      Float32Array.from({ length: n * D }, () => rng.normal()),
+      [n, D],
+    );
+    const T = tf.tensor2d(
+      Float32Array.from({ length: n * D }, () => rng.normal()),
+      [n, D],
+    );
     const diag = unigradNegDiagForm(P, T).dataSync()[0]!;
     // neg = (unigrad(λ=1) − unigrad(λ=0))·D
     const rowSum = (unigrad(P, T, 1).dataSync()[0]! - unigrad(P, T, 0).dataSync()[0]!) * D;
@@ -147,7 +174,10 @@ describe('§3 losses', () => {
   });
   it('dense loss is zero-pos when pred equals the normalised target and grows otherwise', () => {
     const rng = new Rng(22);
-    const t = tf.tensor3d(Float32Array.from({ length: 2 * 5 * 8 }, () => rng.normal()), [2, 5, 8]);
+    const t = tf.tensor3d(
+      Float32Array.from({ length: 2 * 5 * 8 }, () => rng.normal()),
+      [2, 5, 8],
+    );
     const { mean, variance } = tf.moments(t, -1, true);
     const normed = t.sub(mean).div(variance.add(1e-5).sqrt()) as tf.Tensor3D;
     const atTarget = denseLoss(normed, t, 0).dataSync()[0]!;
@@ -158,8 +188,14 @@ describe('§3 losses', () => {
   it('masked-softmax top-k equals gather-based top-k', () => {
     const rng = new Rng(23);
     const [B, H, L, N, d] = [2, 3, 5, 11, 4];
-    const S = tf.tensor4d(Float32Array.from({ length: B * H * L * N }, () => rng.normal() * 3), [B, H, L, N]);
-    const V = tf.tensor4d(Float32Array.from({ length: B * H * N * d }, () => rng.normal()), [B, H, N, d]);
+    const S = tf.tensor4d(
+      Float32Array.from({ length: B * H * L * N }, () => rng.normal() * 3),
+      [B, H, L, N],
+    );
+    const V = tf.tensor4d(
+      Float32Array.from({ length: B * H * N * d }, () => rng.normal()),
+      [B, H, N, d],
+    );
     for (const k of [1, 2, 4]) {
       const masked = tf.matMul(tf.softmax(S.add(topkMask(S, k, -Infinity, 0))), V);
       const gathered = topkAttentionByGather(S, V, k);
@@ -174,11 +210,26 @@ describe('§3 losses', () => {
     expect(Array.from(m).every((v) => v === 2)).toBe(true);
   });
   it('top-k mask: exactly k with ties (lower index wins), no gradient through the selection', () => {
-    const ties = tf.tensor2d([[1, 3, 3, 3, 0], [2, 2, 2, 2, 2], [5, 4, 3, 2, 1]]);
-    expect(topkMask(ties, 2).arraySync()).toEqual([[0, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 0, 0, 0]]);
-    expect(topkMask(ties, 4, -1, 7).arraySync()).toEqual([[7, 7, 7, 7, -1], [7, 7, 7, 7, -1], [7, 7, 7, 7, -1]]);
+    const ties = tf.tensor2d([
+      [1, 3, 3, 3, 0],
+      [2, 2, 2, 2, 2],
+      [5, 4, 3, 2, 1],
+    ]);
+    expect(topkMask(ties, 2).arraySync()).toEqual([
+      [0, 1, 1, 0, 0],
+      [1, 1, 0, 0, 0],
+      [1, 1, 0, 0, 0],
+    ]);
+    expect(topkMask(ties, 4, -1, 7).arraySync()).toEqual([
+      [7, 7, 7, 7, -1],
+      [7, 7, 7, 7, -1],
+      [7, 7, 7, 7, -1],
+    ]);
     // d/dS Σ mask(S)·S = mask(S): the mask itself contributes nothing
-    const S = tf.tensor2d([[0.3, -1, 2, 0.5], [1, 0, -2, 4]]);
+    const S = tf.tensor2d([
+      [0.3, -1, 2, 0.5],
+      [1, 0, -2, 4],
+    ]);
     const g = tf.grad((x: tf.Tensor) => topkMask(x, 2).mul(x).sum())(S);
     expect(g.arraySync()).toEqual(topkMask(S, 2).arraySync());
   });

@@ -11,7 +11,10 @@ function installFake(dir: string, name: string, version: string): void {
   const pkg = join(dir, 'node_modules', ...name.split('/'));
   mkdirSync(join(pkg, 'dist'), { recursive: true });
   writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name, version, main: 'dist/index.js' }));
-  writeFileSync(join(pkg, 'dist', 'index.js'), `exports.loadedFrom = __dirname; exports.version = ${JSON.stringify(version)};`);
+  writeFileSync(
+    join(pkg, 'dist', 'index.js'),
+    `exports.loadedFrom = __dirname; exports.version = ${JSON.stringify(version)};`,
+  );
 }
 
 describe('optional backend packages', () => {
@@ -25,7 +28,12 @@ describe('optional backend packages', () => {
     // (a stand-in name: the real tfjs-node-gpu may be installed in this checkout, and would come first)
     installFake(dir, '@camd-test/gpu-backend', '4.22.0');
     const found = findOptional('@camd-test/gpu-backend', { CAMD_BACKENDS_DIR: dir });
-    expect(found).toMatchObject({ name: '@camd-test/gpu-backend', version: '4.22.0', external: true, dir: join(dir, 'node_modules', '@camd-test', 'gpu-backend') });
+    expect(found).toMatchObject({
+      name: '@camd-test/gpu-backend',
+      version: '4.22.0',
+      external: true,
+      dir: join(dir, 'node_modules', '@camd-test', 'gpu-backend'),
+    });
     const mod = (await importOptional(found!)) as { loadedFrom: string; version: string };
     expect(mod.loadedFrom).toBe(join(found!.dir, 'dist'));
   });

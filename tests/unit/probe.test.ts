@@ -30,7 +30,14 @@ describe('k-NN (cosine, temperature-weighted votes)', () => {
   });
 
   it('attributes: per attribute the weighted mean of the neighbours decides; accuracy over faces × attributes', () => {
-    const train = { x: [f(1, 0), f(0.9, 0.1), f(0, 1)], y: [[1, 0], [1, 1], [0, 1]] };
+    const train = {
+      x: [f(1, 0), f(0.9, 0.1), f(0, 1)],
+      y: [
+        [1, 0],
+        [1, 1],
+        [0, 1],
+      ],
+    };
     // query (1, 0), k = 2, T huge (equal weights): neighbours 0 and 1 → attribute 0: mean 1 → 1; attribute 1: mean 0.5 → not > ½ → 0
     expect(knnAccuracy('far', 2, train, { x: [f(1, 0)], y: [[1, 0]] }, 2, 1e9)).toBe(1);
     expect(knnAccuracy('far', 2, train, { x: [f(1, 0)], y: [[1, 1]] }, 2, 1e9)).toBe(0.5);
@@ -43,9 +50,29 @@ describe('the probe itself', () => {
   /** A balanced two-class probe set whose features are noise, plus `signal` × the label on one dimension. */
   function synthetic(signal: number, n = 120, D = 16): { set: ProbeSet; feats: Map<string, Float32Array> } {
     const rng = new Rng(7);
-    const items = Array.from({ length: n }, (_, i) => ({ path: `${i}.png`, sha256: String(i).padStart(64, '0'), labels: [i % 2], split: (i < n * 0.7 ? 'train' : 'test') as 'train' | 'test' }));
-    const feats = new Map(items.map((it) => [it.sha256, Float32Array.from({ length: D }, (_, d) => rng.normal() + (d === 3 ? signal * (it.labels[0]! * 2 - 1) : 0))]));
-    return { set: { root: '/', task: 'fer', names: ['a', 'b'], train: items.filter((i) => i.split === 'train'), test: items.filter((i) => i.split === 'test'), splitNote: '' }, feats };
+    const items = Array.from({ length: n }, (_, i) => ({
+      path: `${i}.png`,
+      sha256: String(i).padStart(64, '0'),
+      labels: [i % 2],
+      split: (i < n * 0.7 ? 'train' : 'test') as 'train' | 'test',
+    }));
+    const feats = new Map(
+      items.map((it) => [
+        it.sha256,
+        Float32Array.from({ length: D }, (_, d) => rng.normal() + (d === 3 ? signal * (it.labels[0]! * 2 - 1) : 0)),
+      ]),
+    );
+    return {
+      set: {
+        root: '/',
+        task: 'fer',
+        names: ['a', 'b'],
+        train: items.filter((i) => i.split === 'train'),
+        test: items.filter((i) => i.split === 'test'),
+        splitNote: '',
+      },
+      feats,
+    };
   }
 
   it('features without the label score near chance; features that carry it score high', () => {
@@ -69,9 +96,18 @@ describe('the probe itself', () => {
     expect(cv.knn).toBeGreaterThan(0.9);
     // a face whose feature is unique but whose label is noise: 1-NN on itself would be perfect, held out it is chance
     const rng = new Rng(11);
-    const items = Array.from({ length: 60 }, (_, i) => ({ path: `${i}`, sha256: String(i).padStart(64, '0'), labels: [rng.next() < 0.5 ? 1 : 0], split: 'train' as const }));
+    const items = Array.from({ length: 60 }, (_, i) => ({
+      path: `${i}`,
+      sha256: String(i).padStart(64, '0'),
+      labels: [rng.next() < 0.5 ? 1 : 0],
+      split: 'train' as const,
+    }));
     const feats = new Map(items.map((it) => [it.sha256, Float32Array.from({ length: 8 }, () => rng.normal())]));
-    const noise = crossValidated({ root: '/', task: 'fer', names: ['a', 'b'], train: items, test: [], splitNote: '' }, feats, 6);
+    const noise = crossValidated(
+      { root: '/', task: 'fer', names: ['a', 'b'], train: items, test: [], splitNote: '' },
+      feats,
+      6,
+    );
     expect(Math.abs(noise.knn - 0.5)).toBeLessThan(0.2);
     expect(() => crossValidated(clear.set, clear.feats, 1)).toThrow(/--folds must be between 2/);
   });
@@ -92,11 +128,18 @@ describe('the 2-D map', () => {
     expect(line.explained[1]).toBeCloseTo(0, 9);
     const s5 = Math.sqrt(5);
     // centred points t·(1, 2) with t = −1.5, −0.5, 0.5, 1.5: coordinates t·√5 (sign: the larger entry, 2, positive)
-    expect(line.coords.map((c) => c[0])).toEqual([-1.5 * s5, -0.5 * s5, 0.5 * s5, 1.5 * s5].map((v) => expect.closeTo(v, 6)));
+    expect(line.coords.map((c) => c[0])).toEqual(
+      [-1.5 * s5, -0.5 * s5, 0.5 * s5, 1.5 * s5].map((v) => expect.closeTo(v, 6)),
+    );
     // variance 4 along x, 1 along y: components x then y, shares 0.8 and 0.2
     const cloud = pca2([f(2, 0), f(-2, 0), f(0, 1), f(0, -1)]);
     expect(cloud.explained[0]).toBeCloseTo(8 / 10, 9);
     expect(cloud.explained[1]).toBeCloseTo(2 / 10, 9);
-    expect(cloud.coords.map((c) => c.map((v) => Math.round(v * 1e6) / 1e6 + 0))).toEqual([[2, 0], [-2, 0], [0, 1], [0, -1]]);
+    expect(cloud.coords.map((c) => c.map((v) => Math.round(v * 1e6) / 1e6 + 0))).toEqual([
+      [2, 0],
+      [-2, 0],
+      [0, 1],
+      [0, -1],
+    ]);
   });
 });

@@ -15,7 +15,9 @@ import { applyRandOp, type RandOp } from '../../trainer/src/finetune/transforms.
 
 const S = 12;
 const base = new Float32Array(S * S * 3);
-for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) base[(y * S + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + ((x * y) % 17) * 7) % 256;
+for (let y = 0; y < S; y++)
+  for (let x = 0; x < S; x++)
+    for (let c = 0; c < 3; c++) base[(y * S + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + ((x * y) % 17) * 7) % 256;
 
 /** [case, op, magnitude (0–10), sign, byte sum, sha1] — magnitudes chosen so that the op's parameter is the reference's. */
 const PIL: [string, RandOp, number, number, number, string][] = [
@@ -23,7 +25,7 @@ const PIL: [string, RandOp, number, number, number, string][] = [
   ['rotate-13', 'Rotate', 13 / 3, -1, 54993, 'ebe9fa6d06c3e09f076cdcff83803e488d432da3'],
   ['shearx0.21', 'ShearX', 7, 1, 54853, '3a0fa1674a7946efda940b8ec37fb9514a2c6103'],
   ['sheary-0.17', 'ShearY', 17 / 3, -1, 54243, 'c86710e9429118ee39660ce6e3b43b6dae1fe1b0'],
-  ['translatex3.3', 'TranslateXRel', 3.3 / 0.45 / 12 * 10, 1, 53850, '3e1245891c9a159317dc1597d9f2b8e25e7238df'],
+  ['translatex3.3', 'TranslateXRel', (3.3 / 0.45 / 12) * 10, 1, 53850, '3e1245891c9a159317dc1597d9f2b8e25e7238df'],
   ['translatey-2.7', 'TranslateYRel', 5, -1, 53508, '5baadecc6234ca56b21f537e749a91c4acf969b9'],
 ];
 

@@ -60,11 +60,17 @@ describe.each(['cpu', 'wasm'] as const)('recomputed activations on %s', (backend
     addBlock(store, new Rng(1), 'b', 16, 4, 'online');
     const p = (n: string) => store.get(n);
     const x = tf.randomNormal([3, 5, 16], 0, 1, 'float32', 4);
-    const mask: [tf.Tensor, tf.Tensor] = [tf.tensor([1 / 0.9, 0, 1 / 0.9]).reshape([3, 1, 1]), tf.tensor([0, 1 / 0.9, 1 / 0.9]).reshape([3, 1, 1])];
+    const mask: [tf.Tensor, tf.Tensor] = [
+      tf.tensor([1 / 0.9, 0, 1 / 0.9]).reshape([3, 1, 1]),
+      tf.tensor([0, 1 / 0.9, 1 / 0.9]).reshape([3, 1, 1]),
+    ];
     const vars = store.names().map(p);
     const run = (recompute: boolean) =>
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => maybeRecomputedBlock(recompute, x, p, 'b', 2, 'ln', mask).square().mean() as tf.Scalar, vars);
+        const { value, grads } = tf.variableGrads(
+          () => maybeRecomputedBlock(recompute, x, p, 'b', 2, 'ln', mask).square().mean() as tf.Scalar,
+          vars,
+        );
         return { y: value.dataSync()[0]!, g: vars.map((v) => grads[v.name]!.dataSync().slice() as Float32Array) };
       });
     const a = run(false);

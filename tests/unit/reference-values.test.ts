@@ -25,7 +25,11 @@ describe('§1.4 position tables (values from Python math.sin/cos of the spec for
     close(t.subarray(0, 8), [0, 0, 0, 0, 0, 0, 0, 0], 0); // cls
     const row = 1 + 1 * 3 + 2;
     // [sin(1·ω), cos(1·ω), sin(2·ω), cos(2·ω)] with ω = (1, 0.01)
-    close(t.subarray(row * 8, row * 8 + 8), [0.841470985, 0.009999833, 0.540302306, 0.99995, 0.909297427, 0.019998667, -0.416146837, 0.999800007], 1e-7);
+    close(
+      t.subarray(row * 8, row * 8 + 8),
+      [0.841470985, 0.009999833, 0.540302306, 0.99995, 0.909297427, 0.019998667, -0.416146837, 0.999800007],
+      1e-7,
+    );
   });
 
   it('relative embedding, D = 8, G = 3, δi = 0.1, δj = −0.2, δh = 0.8, δw = 1.25, fδj = 1.3: token (r = 2, c = 1), without and with a flip', () => {
@@ -34,9 +38,23 @@ describe('§1.4 position tables (values from Python math.sin/cos of the spec for
     const geom = { di: 0.1, dj: -0.2, dh: 0.8, dw: 1.25, fdj: 1.3 };
     const tok = 2 * 3 + 1;
     const plain = relativeEmbedding([{ ...geom, flip: false }], 8, 3);
-    close(plain.subarray(tok * 16, tok * 16 + 16), [0.973847631, 0.017999028, -0.227202095, 0.999838004, 0.699716075, 0.007749922, 0.714421034, 0.999969969, -0.789600174, -0.022312503, -0.613621679, 0.999751045, 0.789600174, 0.022312503, -0.613621679, 0.999751045], 1e-7);
+    close(
+      plain.subarray(tok * 16, tok * 16 + 16),
+      [
+        0.973847631, 0.017999028, -0.227202095, 0.999838004, 0.699716075, 0.007749922, 0.714421034, 0.999969969,
+        -0.789600174, -0.022312503, -0.613621679, 0.999751045, 0.789600174, 0.022312503, -0.613621679, 0.999751045,
+      ],
+      1e-7,
+    );
     const flipped = relativeEmbedding([{ ...geom, flip: true }], 8, 3);
-    close(flipped.subarray(tok * 16, tok * 16 + 16), [0.973847631, 0.017999028, -0.227202095, 0.999838004, 0.998951531, 0.015249409, 0.04578032, 0.999883721, -0.789600174, -0.022312503, -0.613621679, 0.999751045, 0.789600174, 0.022312503, -0.613621679, 0.999751045], 1e-7);
+    close(
+      flipped.subarray(tok * 16, tok * 16 + 16),
+      [
+        0.973847631, 0.017999028, -0.227202095, 0.999838004, 0.998951531, 0.015249409, 0.04578032, 0.999883721,
+        -0.789600174, -0.022312503, -0.613621679, 0.999751045, 0.789600174, 0.022312503, -0.613621679, 0.999751045,
+      ],
+      1e-7,
+    );
   });
 });
 
@@ -47,42 +65,155 @@ describe('§3 loss values on a fixed tiny input (reference: PyTorch float64, for
   const DENSE = 1.6190502376646054;
   const GLOBAL = 0.9517261816895178;
   const AGMD = 0.2981318283426234;
-  it.each(['cpu', 'wasm'] as const)('%s: dense, global and AGMD equal the reference within float32 rounding', async (backend) => {
-    await selectBackend(backend);
-    const out = tf.tidy(() => {
-      const idx = tf.range(0, 24).reshape([2, 3, 4]);
-      const pred = idx.add(1).sin() as tf.Tensor3D;
-      const target = idx.add(1).mul(0.5).cos() as tf.Tensor3D;
-      const local = tf.range(0, 16).mul(0.3).sin().reshape([2, 2, 4]) as tf.Tensor3D;
-      const global = tf.range(0, 24).mul(0.7).cos().reshape([2, 3, 4]) as tf.Tensor3D;
-      const W = (i: number) => tf.range(0, 16).add(i).sin().mul(0.5).reshape([4, 4]);
-      const b = (i: number) => tf.range(0, 4).add(i).cos().mul(0.1);
-      const names: Record<string, tf.Tensor> = {};
-      ['q_proj', 'k_proj', 'v_proj', 'out_proj'].forEach((n, j) => {
-        names[`multihead_attention_topk.${n}.weight`] = W(j + 1);
-        names[`multihead_attention_topk.${n}.bias`] = b(j + 1);
+  it.each(['cpu', 'wasm'] as const)(
+    '%s: dense, global and AGMD equal the reference within float32 rounding',
+    async (backend) => {
+      await selectBackend(backend);
+      const out = tf.tidy(() => {
+        const idx = tf.range(0, 24).reshape([2, 3, 4]);
+        const pred = idx.add(1).sin() as tf.Tensor3D;
+        const target = idx.add(1).mul(0.5).cos() as tf.Tensor3D;
+        const local = tf.range(0, 16).mul(0.3).sin().reshape([2, 2, 4]) as tf.Tensor3D;
+        const global = tf.range(0, 24).mul(0.7).cos().reshape([2, 3, 4]) as tf.Tensor3D;
+        const W = (i: number) => tf.range(0, 16).add(i).sin().mul(0.5).reshape([4, 4]);
+        const b = (i: number) => tf.range(0, 4).add(i).cos().mul(0.1);
+        const names: Record<string, tf.Tensor> = {};
+        ['q_proj', 'k_proj', 'v_proj', 'out_proj'].forEach((n, j) => {
+          names[`multihead_attention_topk.${n}.weight`] = W(j + 1);
+          names[`multihead_attention_topk.${n}.bias`] = b(j + 1);
+        });
+        return [
+          denseLoss(pred, target, 0.02),
+          globalLoss(pred, target, 0.02),
+          agmdLoss([local], [global], (n) => names[n]!, 2, 2),
+        ].map((t) => t.dataSync()[0]!);
       });
-      return [denseLoss(pred, target, 0.02), globalLoss(pred, target, 0.02), agmdLoss([local], [global], (n) => names[n]!, 2, 2)].map((t) => t.dataSync()[0]!);
-    });
-    expect(Math.abs(out[0]! - DENSE) / DENSE).toBeLessThanOrEqual(2e-6);
-    expect(Math.abs(out[1]! - GLOBAL) / GLOBAL).toBeLessThanOrEqual(2e-6);
-    expect(Math.abs(out[2]! - AGMD) / AGMD).toBeLessThanOrEqual(2e-6);
-  });
+      expect(Math.abs(out[0]! - DENSE) / DENSE).toBeLessThanOrEqual(2e-6);
+      expect(Math.abs(out[1]! - GLOBAL) / GLOBAL).toBeLessThanOrEqual(2e-6);
+      expect(Math.abs(out[2]! - AGMD) / AGMD).toBeLessThanOrEqual(2e-6);
+    },
+  );
 });
 
 /** The 73 attribute columns of LFW's lfw_attributes.txt (Kumar et al.), in file order: a1 … a73. */
-const LFW_73 = ['Male', 'Asian', 'White', 'Black', 'Baby', 'Child', 'Youth', 'Middle Aged', 'Senior', 'Black Hair', 'Blond Hair', 'Brown Hair', 'Bald', 'No Eyewear', 'Eyeglasses', 'Sunglasses', 'Mustache', 'Smiling', 'Frowning', 'Chubby', 'Blurry', 'Harsh Lighting', 'Flash', 'Soft Lighting', 'Outdoor', 'Curly Hair', 'Wavy Hair', 'Straight Hair', 'Receding Hairline', 'Bangs', 'Sideburns', 'Fully Visible Forehead', 'Partially Visible Forehead', 'Obstructed Forehead', 'Bushy Eyebrows', 'Arched Eyebrows', 'Narrow Eyes', 'Eyes Open', 'Big Nose', 'Pointy Nose', 'Big Lips', 'Mouth Closed', 'Mouth Slightly Open', 'Mouth Wide Open', 'Teeth Not Visible', 'No Beard', 'Goatee', 'Round Jaw', 'Double Chin', 'Wearing Hat', 'Oval Face', 'Square Face', 'Round Face', 'Color Photo', 'Posed Photo', 'Attractive Man', 'Attractive Woman', 'Indian', 'Gray Hair', 'Bags Under Eyes', 'Heavy Makeup', 'Rosy Cheeks', 'Shiny Skin', 'Pale Skin', "5 o' Clock Shadow", 'Strong Nose-Mouth Lines', 'Wearing Lipstick', 'Flushed Face', 'High Cheekbones', 'Brown Eyes', 'Wearing Earrings', 'Wearing Necktie', 'Wearing Necklace'];
+const LFW_73 = [
+  'Male',
+  'Asian',
+  'White',
+  'Black',
+  'Baby',
+  'Child',
+  'Youth',
+  'Middle Aged',
+  'Senior',
+  'Black Hair',
+  'Blond Hair',
+  'Brown Hair',
+  'Bald',
+  'No Eyewear',
+  'Eyeglasses',
+  'Sunglasses',
+  'Mustache',
+  'Smiling',
+  'Frowning',
+  'Chubby',
+  'Blurry',
+  'Harsh Lighting',
+  'Flash',
+  'Soft Lighting',
+  'Outdoor',
+  'Curly Hair',
+  'Wavy Hair',
+  'Straight Hair',
+  'Receding Hairline',
+  'Bangs',
+  'Sideburns',
+  'Fully Visible Forehead',
+  'Partially Visible Forehead',
+  'Obstructed Forehead',
+  'Bushy Eyebrows',
+  'Arched Eyebrows',
+  'Narrow Eyes',
+  'Eyes Open',
+  'Big Nose',
+  'Pointy Nose',
+  'Big Lips',
+  'Mouth Closed',
+  'Mouth Slightly Open',
+  'Mouth Wide Open',
+  'Teeth Not Visible',
+  'No Beard',
+  'Goatee',
+  'Round Jaw',
+  'Double Chin',
+  'Wearing Hat',
+  'Oval Face',
+  'Square Face',
+  'Round Face',
+  'Color Photo',
+  'Posed Photo',
+  'Attractive Man',
+  'Attractive Woman',
+  'Indian',
+  'Gray Hair',
+  'Bags Under Eyes',
+  'Heavy Makeup',
+  'Rosy Cheeks',
+  'Shiny Skin',
+  'Pale Skin',
+  "5 o' Clock Shadow",
+  'Strong Nose-Mouth Lines',
+  'Wearing Lipstick',
+  'Flushed Face',
+  'High Cheekbones',
+  'Brown Eyes',
+  'Wearing Earrings',
+  'Wearing Necktie',
+  'Wearing Necklace',
+];
 
 /** CelebA's 40 attributes in their file order, each with the LFW attribute it is read from (method.md §5). */
 const CELEBA_FROM_LFW: [string, string][] = [
-  ['5_o_Clock_Shadow', "5 o' Clock Shadow"], ['Arched_Eyebrows', 'Arched Eyebrows'], ['Attractive', 'Attractive Man'], ['Bags_Under_Eyes', 'Bags Under Eyes'],
-  ['Bald', 'Bald'], ['Bangs', 'Bangs'], ['Big_Lips', 'Big Lips'], ['Big_Nose', 'Big Nose'], ['Black_Hair', 'Black Hair'], ['Blond_Hair', 'Blond Hair'],
-  ['Blurry', 'Blurry'], ['Brown_Hair', 'Brown Hair'], ['Bushy_Eyebrows', 'Bushy Eyebrows'], ['Chubby', 'Chubby'], ['Double_Chin', 'Double Chin'],
-  ['Eyeglasses', 'Eyeglasses'], ['Goatee', 'Goatee'], ['Gray_Hair', 'Gray Hair'], ['Heavy_Makeup', 'Heavy Makeup'], ['High_Cheekbones', 'High Cheekbones'],
-  ['Male', 'Male'], ['Mouth_Slightly_Open', 'Mouth Slightly Open'], ['Mustache', 'Mustache'], ['Narrow_Eyes', 'Narrow Eyes'], ['No_Beard', 'No Beard'],
-  ['Oval_Face', 'Oval Face'], ['Pale_Skin', 'Pale Skin'], ['Pointy_Nose', 'Pointy Nose'], ['Receding_Hairline', 'Receding Hairline'], ['Rosy_Cheeks', 'Rosy Cheeks'],
-  ['Sideburns', 'Sideburns'], ['Smiling', 'Smiling'], ['Straight_Hair', 'Straight Hair'], ['Wavy_Hair', 'Wavy Hair'], ['Wearing_Earrings', 'Wearing Earrings'],
-  ['Wearing_Hat', 'Wearing Hat'], ['Wearing_Lipstick', 'Wearing Lipstick'], ['Wearing_Necklace', 'Wearing Necklace'], ['Wearing_Necktie', 'Wearing Necktie'], ['Young', 'Youth'],
+  ['5_o_Clock_Shadow', "5 o' Clock Shadow"],
+  ['Arched_Eyebrows', 'Arched Eyebrows'],
+  ['Attractive', 'Attractive Man'],
+  ['Bags_Under_Eyes', 'Bags Under Eyes'],
+  ['Bald', 'Bald'],
+  ['Bangs', 'Bangs'],
+  ['Big_Lips', 'Big Lips'],
+  ['Big_Nose', 'Big Nose'],
+  ['Black_Hair', 'Black Hair'],
+  ['Blond_Hair', 'Blond Hair'],
+  ['Blurry', 'Blurry'],
+  ['Brown_Hair', 'Brown Hair'],
+  ['Bushy_Eyebrows', 'Bushy Eyebrows'],
+  ['Chubby', 'Chubby'],
+  ['Double_Chin', 'Double Chin'],
+  ['Eyeglasses', 'Eyeglasses'],
+  ['Goatee', 'Goatee'],
+  ['Gray_Hair', 'Gray Hair'],
+  ['Heavy_Makeup', 'Heavy Makeup'],
+  ['High_Cheekbones', 'High Cheekbones'],
+  ['Male', 'Male'],
+  ['Mouth_Slightly_Open', 'Mouth Slightly Open'],
+  ['Mustache', 'Mustache'],
+  ['Narrow_Eyes', 'Narrow Eyes'],
+  ['No_Beard', 'No Beard'],
+  ['Oval_Face', 'Oval Face'],
+  ['Pale_Skin', 'Pale Skin'],
+  ['Pointy_Nose', 'Pointy Nose'],
+  ['Receding_Hairline', 'Receding Hairline'],
+  ['Rosy_Cheeks', 'Rosy Cheeks'],
+  ['Sideburns', 'Sideburns'],
+  ['Smiling', 'Smiling'],
+  ['Straight_Hair', 'Straight Hair'],
+  ['Wavy_Hair', 'Wavy Hair'],
+  ['Wearing_Earrings', 'Wearing Earrings'],
+  ['Wearing_Hat', 'Wearing Hat'],
+  ['Wearing_Lipstick', 'Wearing Lipstick'],
+  ['Wearing_Necklace', 'Wearing Necklace'],
+  ['Wearing_Necktie', 'Wearing Necktie'],
+  ['Young', 'Youth'],
 ];
 
 describe('LFWA → CelebA attributes (method.md §5; the table above, by name)', () => {
@@ -99,7 +230,10 @@ describe('LFWA → CelebA attributes (method.md §5; the table above, by name)',
     // first, score ≥ 0 → 1, then tests it: FAR_datasets/LFWA.py:189-195)
     rows.push(`Someone Else\t1\t${LFW_73.map((n) => (n === 'Attractive Woman' ? 1 : -1)).join('\t')}`);
     rows.push(`Exactly Zero\t1\t${LFW_73.map((n) => (n === 'Attractive Woman' ? 0 : -1)).join('\t')}`);
-    writeFileSync(join(root, 'lfw_attributes.txt'), `# LFW attributes\n#\tperson\timagenum\t${LFW_73.join('\t')}\n${rows.join('\n')}\n`);
+    writeFileSync(
+      join(root, 'lfw_attributes.txt'),
+      `# LFW attributes\n#\tperson\timagenum\t${LFW_73.join('\t')}\n${rows.join('\n')}\n`,
+    );
     const set = parseLfwa(root, 'lfwa-release');
     expect(set.names).toEqual(CELEBA_FROM_LFW.map(([c]) => c));
     const byPath = new Map(set.items.map((it) => [it.path, it.labels]));
@@ -107,7 +241,17 @@ describe('LFWA → CelebA attributes (method.md §5; the table above, by name)',
       const labels = byPath.get(`lfw/Person_${i}/Person_${i}_0001.jpg`)!;
       expect(labels.map((v, j) => (v ? set.names[j] : null)).filter(Boolean), celeba).toEqual([celeba]);
     });
-    expect(byPath.get('lfw/Someone_Else/Someone_Else_0001.jpg')!.map((v, j) => (v ? set.names[j] : null)).filter(Boolean)).toEqual(['Attractive']);
-    expect(byPath.get('lfw/Exactly_Zero/Exactly_Zero_0001.jpg')!.map((v, j) => (v ? set.names[j] : null)).filter(Boolean)).toEqual(['Attractive']);
+    expect(
+      byPath
+        .get('lfw/Someone_Else/Someone_Else_0001.jpg')!
+        .map((v, j) => (v ? set.names[j] : null))
+        .filter(Boolean),
+    ).toEqual(['Attractive']);
+    expect(
+      byPath
+        .get('lfw/Exactly_Zero/Exactly_Zero_0001.jpg')!
+        .map((v, j) => (v ? set.names[j] : null))
+        .filter(Boolean),
+    ).toEqual(['Attractive']);
   });
 });

@@ -22,9 +22,13 @@ describe('store schema v2', () => {
     const v1 = new Database(file);
     v1.exec(MIGRATIONS[0]!);
     v1.pragma('user_version = 1');
-    v1.prepare("INSERT INTO runs (id, kind, config, status, seed, created_at) VALUES ('r1', 'pretrain', '{}', 'running', 0, 'now')").run();
+    v1.prepare(
+      "INSERT INTO runs (id, kind, config, status, seed, created_at) VALUES ('r1', 'pretrain', '{}', 'running', 0, 'now')",
+    ).run();
     v1.prepare("INSERT INTO metrics (run_id, name, step, epoch, value) VALUES ('r1', 'loss', 1, 0.1, 2.5)").run();
-    v1.prepare("INSERT INTO checkpoints (run_id, step, kind, path, sha256, bytes, created_at) VALUES ('r1', 1, 'full', '/x', 'ab', 1, 'now')").run();
+    v1.prepare(
+      "INSERT INTO checkpoints (run_id, step, kind, path, sha256, bytes, created_at) VALUES ('r1', 1, 'full', '/x', 'ab', 1, 'now')",
+    ).run();
     v1.close();
     const s = new Store(file);
     expect(s.schemaVersion()).toBe(MIGRATIONS.length);
@@ -49,16 +53,23 @@ describe('store schema v2', () => {
       const c = spawn(process.execPath, ['-e', '0']);
       c.once('exit', () => res(c.pid!));
     });
-    for (const id of ['dead', 'live', 'me', 'remote', 'reused', 'old']) s.createRun({ id, kind: 'pretrain', config: {}, seed: 0 });
+    for (const id of ['dead', 'live', 'me', 'remote', 'reused', 'old'])
+      s.createRun({ id, kind: 'pretrain', config: {}, seed: 0 });
     s.claimRun('dead', { pid: gonePid, host: hostname(), start: null });
     s.claimRun('live', { pid: child.pid!, host: hostname(), start: null });
     s.claimRun('me', currentProcess());
     s.claimRun('remote', { pid: gonePid, host: 'another-machine', start: null });
     s.claimRun('reused', { ...currentProcess(), start: currentProcess().start === null ? null : 'boot:1' }); // our pid, another process's start token
     s.updateRun('old', { status: 'running' }); // a run recorded before v2: no pid
-    const reaped = s.reapDeadRuns().map((r) => r.id).sort();
+    const reaped = s
+      .reapDeadRuns()
+      .map((r) => r.id)
+      .sort();
     expect(reaped).toEqual(currentProcess().start === null ? ['dead'] : ['dead', 'reused']);
-    expect(s.run('dead')).toMatchObject({ status: 'interrupted', error: expect.stringMatching(`pid ${gonePid} on ${hostname()}`) as unknown as string });
+    expect(s.run('dead')).toMatchObject({
+      status: 'interrupted',
+      error: expect.stringMatching(`pid ${gonePid} on ${hostname()}`) as unknown as string,
+    });
     expect(s.run('live')!.status).toBe('running');
     expect(s.run('me')!.status).toBe('running');
     expect(s.run('remote')!.status).toBe('running');
@@ -75,15 +86,25 @@ describe('store schema v2', () => {
 describe('folder lock', () => {
   it('one holder at a time across processes; released on exit; taken over from a killed holder', async () => {
     const dir = tempDir('lock');
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       const { FolderLock } = await import(${JSON.stringify(new URL('../../trainer/dist/util/folder-lock.js', import.meta.url).href)});
       globalThis.held = FolderLock.acquire(${JSON.stringify(dir)}, 'test holder'); // kept alive: a collected connection would drop the lock
       process.stdout.write('held\\n');
       setTimeout(() => {}, 60000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((res) => holder.stdout.once('data', () => res()));
-      expect(() => FolderLock.acquire(dir, 'test')).toThrow(new RegExp(`is in use by process ${holder.pid} on .* \\(test holder, since `));
+      expect(() => FolderLock.acquire(dir, 'test')).toThrow(
+        new RegExp(`is in use by process ${holder.pid} on .* \\(test holder, since `),
+      );
       expect(FolderLock.holder(dir)).toMatchObject({ pid: holder.pid, command: 'test holder' });
       holder.kill('SIGKILL');
       await new Promise((r) => holder.once('exit', r));
@@ -107,12 +128,22 @@ describe('run folder', () => {
     writeFileAtomic(join(f.checkpointsDir, 'step-00000001.ckpt'), Buffer.from('a'));
     writeFileSync(join(f.checkpointsDir, '.step-00000002.ckpt.tmp-999999'), Buffer.alloc(10));
     writeFileSync(join(f.checkpointsDir, `.step-00000003.ckpt.tmp-${process.pid}`), Buffer.alloc(10));
-    expect(removeStaleTemps(f.checkpointsDir)).toEqual({ files: [join(f.checkpointsDir, '.step-00000002.ckpt.tmp-999999')], bytes: 10 });
-    expect(readdirSync(f.checkpointsDir).sort()).toEqual([`.step-00000003.ckpt.tmp-${process.pid}`, 'step-00000001.ckpt']);
+    expect(removeStaleTemps(f.checkpointsDir)).toEqual({
+      files: [join(f.checkpointsDir, '.step-00000002.ckpt.tmp-999999')],
+      bytes: 10,
+    });
+    expect(readdirSync(f.checkpointsDir).sort()).toEqual([
+      `.step-00000003.ckpt.tmp-${process.pid}`,
+      'step-00000001.ckpt',
+    ]);
     for (const s of [2, 3, 4]) writeFileSync(join(f.checkpointsDir, `step-0000000${s}.ckpt`), 'x');
     const q = f.quarantine(join(f.checkpointsDir, 'step-00000004.ckpt'));
     expect(q.endsWith('step-00000004.ckpt.corrupt')).toBe(true);
-    expect(f.checkpoints().map((p) => p.split('/').pop())).toEqual(['step-00000003.ckpt', 'step-00000002.ckpt', 'step-00000001.ckpt']);
+    expect(f.checkpoints().map((p) => p.split('/').pop())).toEqual([
+      'step-00000003.ckpt',
+      'step-00000002.ckpt',
+      'step-00000001.ckpt',
+    ]);
     const removed = f.prune(1, new Set([join(f.checkpointsDir, 'step-00000001.ckpt')]));
     expect(removed.map((p) => p.split('/').pop()).sort()).toEqual(['step-00000002.ckpt', 'step-00000004.ckpt.corrupt']);
     expect(f.checkpoints().map((p) => p.split('/').pop())).toEqual(['step-00000003.ckpt', 'step-00000001.ckpt']);
@@ -134,10 +165,18 @@ describe('label checks', () => {
     mkdirSync(join(root, 'Anno'));
     mkdirSync(join(root, 'Eval'));
     const v = (x: number) => Array.from({ length: 40 }, (_, i) => (i === 31 ? x : -1)).join(' ');
-    writeFileSync(join(root, 'Anno', 'list_attr_celeba.txt'), `3\n${CELEBA_ATTRIBUTES.join(' ')}\na.jpg ${v(1)}\nb.jpg ${v(1)}\na.jpg ${v(-1)}\n`);
+    writeFileSync(
+      join(root, 'Anno', 'list_attr_celeba.txt'),
+      `3\n${CELEBA_ATTRIBUTES.join(' ')}\na.jpg ${v(1)}\nb.jpg ${v(1)}\na.jpg ${v(-1)}\n`,
+    );
     writeFileSync(join(root, 'Eval', 'list_eval_partition.txt'), 'a.jpg 0\nb.jpg 0\n');
-    expect(() => checkDuplicates(parseCelebA(root))).toThrow(/list_attr_celeba\.txt:5: img_align_celeba\/a\.jpg is listed twice with different labels \(attributes Smiling differ\): .*list_attr_celeba\.txt:3 and .*list_attr_celeba\.txt:5$/);
-    writeFileSync(join(root, 'Anno', 'list_attr_celeba.txt'), `3\n${CELEBA_ATTRIBUTES.join(' ')}\na.jpg ${v(1)}\nb.jpg ${v(1)}\na.jpg ${v(1)}\n`);
+    expect(() => checkDuplicates(parseCelebA(root))).toThrow(
+      /list_attr_celeba\.txt:5: img_align_celeba\/a\.jpg is listed twice with different labels \(attributes Smiling differ\): .*list_attr_celeba\.txt:3 and .*list_attr_celeba\.txt:5$/,
+    );
+    writeFileSync(
+      join(root, 'Anno', 'list_attr_celeba.txt'),
+      `3\n${CELEBA_ATTRIBUTES.join(' ')}\na.jpg ${v(1)}\nb.jpg ${v(1)}\na.jpg ${v(1)}\n`,
+    );
     const s = checkDuplicates(parseCelebA(root));
     expect(s.items).toHaveLength(2);
     expect(s.warnings).toEqual(['1 repeated line(s) with the same label ignored']);
@@ -146,7 +185,9 @@ describe('label checks', () => {
   it('paths of a label file: relative kept, absolute inside the root made relative, outside refused', () => {
     expect(relativeToRoot('a/b.jpg', '/data/set', 'l.csv', 2)).toBe('a/b.jpg');
     expect(relativeToRoot('/data/set/a/b.jpg', '/data/set', 'l.csv', 2)).toBe('a/b.jpg');
-    expect(() => relativeToRoot('../b.jpg', '/data/set', 'l.csv', 3)).toThrow(/^l\.csv:3: '\.\.\/b\.jpg' is outside the dataset root \/data\/set/);
+    expect(() => relativeToRoot('../b.jpg', '/data/set', 'l.csv', 3)).toThrow(
+      /^l\.csv:3: '\.\.\/b\.jpg' is outside the dataset root \/data\/set/,
+    );
     expect(() => relativeToRoot('/etc/passwd', '/data/set', 'l.csv', 4)).toThrow(/outside the dataset root/);
   });
 });

@@ -49,7 +49,10 @@ describe('min/max downsampling', () => {
     }
     // whereas smoothing the downsampled points (the tensorboard#610 mistake) gives another curve
     const keep = minMaxIndices(y, 200);
-    const wrong = debiasedEma(keep.map((k) => y[k]!), 0.95);
+    const wrong = debiasedEma(
+      keep.map((k) => y[k]!),
+      0.95,
+    );
     const diff = Math.max(...keep.map((k, j) => Math.abs(wrong[j]! - s[k]!)));
     expect(diff).toBeGreaterThan(0.1);
   });
@@ -58,7 +61,9 @@ describe('min/max downsampling', () => {
 describe('exit words', () => {
   it('say how a worker ended, in terms a user acts on', () => {
     expect(exitInWords(0, null)).toBeNull();
-    expect(exitInWords(null, 'SIGKILL')).toBe('the trainer process was killed (SIGKILL): most often the system ran out of memory');
+    expect(exitInWords(null, 'SIGKILL')).toBe(
+      'the trainer process was killed (SIGKILL): most often the system ran out of memory',
+    );
     expect(exitInWords(137, null)).toMatch(/killed \(SIGKILL\)/);
     expect(exitInWords(139, null)).toMatch(/segmentation fault/);
     expect(exitInWords(4, null)).toMatch(/disk is full/);

@@ -32,18 +32,32 @@ describe('store', () => {
     const ds = s.ensureDataset('/faces', 'faces');
     for (const id of ['r1', 'r2']) {
       s.createRun({ id, kind: 'pretrain', datasetId: ds.id, config: { a: 1 }, seed: 0 });
-      s.addMetrics(id, [1, 2, 3].flatMap((step) => [{ step, epoch: step / 10, name: 'loss', value: 10 - step }, { step, epoch: step / 10, name: 'lr', value: step }]));
+      s.addMetrics(
+        id,
+        [1, 2, 3].flatMap((step) => [
+          { step, epoch: step / 10, name: 'loss', value: 10 - step },
+          { step, epoch: step / 10, name: 'lr', value: step },
+        ]),
+      );
     }
     s.addMetrics('r2', [{ step: 4, epoch: 0.4, name: 'loss', value: 5 }]);
     s.addMetrics('r2', [{ step: 4, epoch: 0.4, name: 'loss', value: 4.5 }]); // replay after a resume replaces
     expect(s.metrics(['r1', 'r2'], ['loss']).map((m) => [m.run_id, m.step, m.value])).toEqual([
-      ['r1', 1, 9], ['r1', 2, 8], ['r1', 3, 7], ['r2', 1, 9], ['r2', 2, 8], ['r2', 3, 7], ['r2', 4, 4.5],
+      ['r1', 1, 9],
+      ['r1', 2, 8],
+      ['r1', 3, 7],
+      ['r2', 1, 9],
+      ['r2', 2, 8],
+      ['r2', 3, 7],
+      ['r2', 4, 4.5],
     ]);
     expect(s.latestStep('r2')).toBe(4);
     s.truncateMetrics('r2', 2);
     expect(s.latestStep('r2')).toBe(2);
     // the query plans use the indexes the app relies on
-    const plan = s.db.prepare("EXPLAIN QUERY PLAN SELECT max(step) FROM metrics WHERE run_id = 'r1'").all() as { detail: string }[];
+    const plan = s.db.prepare("EXPLAIN QUERY PLAN SELECT max(step) FROM metrics WHERE run_id = 'r1'").all() as {
+      detail: string;
+    }[];
     expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (COVERING )?INDEX/);
     s.addCheckpoint({ run_id: 'r1', step: 3, kind: 'full', path: '/x', sha256: 'ab', bytes: 10 });
     s.updateRun('r1', { status: 'done', last_step: 3 });

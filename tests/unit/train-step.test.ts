@@ -55,8 +55,19 @@ describe('EMA and frozen parameters', () => {
     expect(moved.sort()).toEqual(expected.sort());
     // the listed modules, and only those, have momentum copies
     expect(expected.some((n) => n.startsWith('mm_predictor'))).toBe(false);
-    expect(expected.some((n) => n.startsWith('mm_decoder_pred') || n.startsWith('mm_decoder_pos_mlp') || n.startsWith('mm_multihead'))).toBe(false);
-    for (const p of ['mm_patch_embed.proj.weight', 'mm_cls_token', 'mm_blocks.0.attn.qkv.weight', 'mm_decoder_embed.weight', 'mm_projector_decoder_blocks.1.norm1.weight', 'mm_mask_token']) {
+    expect(
+      expected.some(
+        (n) => n.startsWith('mm_decoder_pred') || n.startsWith('mm_decoder_pos_mlp') || n.startsWith('mm_multihead'),
+      ),
+    ).toBe(false);
+    for (const p of [
+      'mm_patch_embed.proj.weight',
+      'mm_cls_token',
+      'mm_blocks.0.attn.qkv.weight',
+      'mm_decoder_embed.weight',
+      'mm_projector_decoder_blocks.1.norm1.weight',
+      'mm_mask_token',
+    ]) {
       expect(expected).toContain(p);
     }
     // value check: θ_mm ← 0.9·θ_mm + 0.1·θ_online
@@ -69,7 +80,16 @@ describe('EMA and frozen parameters', () => {
 
   it('the frozen patch embedding gets no update; trainable parameters do', async () => {
     const tr = new CamdTrainer(microConfig(), 2, { epochs: 10, itersPerEpoch: 5, batchSize: BATCH });
-    const names = ['patch_embed.proj.weight', 'patch_embed.proj.bias', 'blocks.0.attn.qkv.weight', 'predictor_decoder_blocks.0.mlp.fc1.weight', 'multihead_attention_topk.k_proj.weight', 'decoder_pos_mlp.weight', 'mask_token', 'cls_token'];
+    const names = [
+      'patch_embed.proj.weight',
+      'patch_embed.proj.bias',
+      'blocks.0.attn.qkv.weight',
+      'predictor_decoder_blocks.0.mlp.fc1.weight',
+      'multihead_attention_topk.k_proj.weight',
+      'decoder_pos_mlp.weight',
+      'mask_token',
+      'cls_token',
+    ];
     const before = snapshot(tr, names);
     const b = toDeviceBatch(host);
     await tr.trainStep(b);
@@ -104,9 +124,18 @@ describe('optimiser and schedules (§4, §2.1)', () => {
 
   it('AdamW matches PyTorch’s update rule over 3 steps', () => {
     const opt = new AdamW({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.05 });
-    const p = tf.variable(tf.tensor2d([[1, -2], [3, 0.5]]));
+    const p = tf.variable(
+      tf.tensor2d([
+        [1, -2],
+        [3, 0.5],
+      ]),
+    );
     const params = new Map([['w.weight', p]]);
-    const gs = [[0.1, -0.2, 0.3, 0.0], [-0.5, 0.1, 0.2, 0.4], [0.05, 0.05, -0.1, 0.2]];
+    const gs = [
+      [0.1, -0.2, 0.3, 0.0],
+      [-0.5, 0.1, 0.2, 0.4],
+      [0.05, 0.05, -0.1, 0.2],
+    ];
     // reference, written out from torch.optim.AdamW
     const ref = [1, -2, 3, 0.5];
     const m = [0, 0, 0, 0];
@@ -130,7 +159,10 @@ describe('optimiser and schedules (§4, §2.1)', () => {
   });
 
   it('global-norm clipping scales to max norm 1 and leaves small gradients alone', () => {
-    const big = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]);
+    const big = new Map([
+      ['a', tf.tensor1d([3, 0])],
+      ['b', tf.tensor1d([0, 4])],
+    ]);
     const { norm, coef } = clipCoefficient(big, 1);
     expect(norm.dataSync()[0]).toBeCloseTo(5, 5);
     expect(coef!.dataSync()[0]).toBeCloseTo(0.2, 5);
@@ -205,7 +237,9 @@ describe('one training step on every available backend gives the same losses', (
       steps.forEach((s, i) =>
         s.forEach((v, j) => {
           const r = ref[i]![j]!;
-          expect(Math.abs(v - r) / Math.max(Math.abs(r), 1e-6), `${backend} step ${i} value ${j}`).toBeLessThanOrEqual(1e-3);
+          expect(Math.abs(v - r) / Math.max(Math.abs(r), 1e-6), `${backend} step ${i} value ${j}`).toBeLessThanOrEqual(
+            1e-3,
+          );
         }),
       );
     }

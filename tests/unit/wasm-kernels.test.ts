@@ -9,13 +9,15 @@ if (native.blas) wasmKernelSuite('native');
 else
   describe('wasm kernels with native OpenBLAS', () => {
     // CI builds the addons with CAMD_REQUIRE_NATIVE=1: there a missing addon fails instead of skipping
-    if (process.env['CAMD_REQUIRE_NATIVE'] === '1') it('the native addon is required here (CAMD_REQUIRE_NATIVE=1)', () => expect.fail(native.reason));
+    if (process.env['CAMD_REQUIRE_NATIVE'] === '1')
+      it('the native addon is required here (CAMD_REQUIRE_NATIVE=1)', () => expect.fail(native.reason));
     else it.skip(`skipped: ${native.reason}`, () => undefined);
   });
 
 describe('OpenBLAS kernels from the CPU flags (backends/native.ts)', () => {
   it('AVX-512 → SkylakeX, AVX2 + FMA → Haswell, older or foreign → none', () => {
-    const info = (flags: string) => `processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse sse2 ${flags}\n`;
+    const info = (flags: string) =>
+      `processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse sse2 ${flags}\n`;
     expect(openblasCoreType(info('avx avx2 fma avx512f avx512dq avx512bw avx512vl'))).toBe('SkylakeX');
     expect(openblasCoreType(info('avx avx2 fma avx512f'))).toBe('Haswell'); // Knights Landing-like: no BW/VL
     expect(openblasCoreType(info('avx avx2 fma'))).toBe('Haswell');
@@ -52,19 +54,34 @@ describe('accurate Sum and Mean on wasm (backends/wasm/reduce.ts)', () => {
     // small shapes, every axis combination, against the cpu backend
     const r = new Rng(4);
     const data = Float32Array.from({ length: 2 * 3 * 4 * 5 }, () => r.normal(0, 1));
-    const cases: [number | number[], boolean][] = [[0, false], [1, true], [3, false], [[0, 2], false], [[1, 3], true], [[0, 1, 2, 3], false], [-1, true]];
+    const cases: [number | number[], boolean][] = [
+      [0, false],
+      [1, true],
+      [3, false],
+      [[0, 2], false],
+      [[1, 3], true],
+      [[0, 1, 2, 3], false],
+      [-1, true],
+    ];
     const run = async (backend: 'cpu' | 'wasm') => {
       await selectBackend(backend);
       return tf.tidy(() => {
         const x = tf.tensor4d(data, [2, 3, 4, 5]);
-        return cases.flatMap(([axis, keep]) => [tf.sum(x, axis, keep), tf.mean(x, axis, keep)].map((y) => ({ shape: y.shape, data: Array.from(y.dataSync()) })));
+        return cases.flatMap(([axis, keep]) =>
+          [tf.sum(x, axis, keep), tf.mean(x, axis, keep)].map((y) => ({
+            shape: y.shape,
+            data: Array.from(y.dataSync()),
+          })),
+        );
       });
     };
     const cpu = await run('cpu');
     const wasm = await run('wasm');
     wasm.forEach((w, i) => {
       expect(w.shape).toEqual(cpu[i]!.shape);
-      w.data.forEach((x, j) => expect(Math.abs(x - cpu[i]!.data[j]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(cpu[i]!.data[j]!))));
+      w.data.forEach((x, j) =>
+        expect(Math.abs(x - cpu[i]!.data[j]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(cpu[i]!.data[j]!))),
+      );
     });
     // int32 keeps tfjs's own kernel
     await selectBackend('wasm');

@@ -4,7 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { presetConfig, type PresetName } from '../../trainer/src/model/config.js';
-import { estimateWasmPretrain, planWasmPretrain, wasmMemoryProblem, WASM_HEAP_MAX } from '../../trainer/src/train/memory.js';
+import {
+  estimateWasmPretrain,
+  planWasmPretrain,
+  wasmMemoryProblem,
+  WASM_HEAP_MAX,
+} from '../../trainer/src/train/memory.js';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { hostStateKernels } from '../../trainer/src/ops/host-state.js';
 import { CamdTrainer } from '../../trainer/src/train/step.js';
@@ -12,22 +17,44 @@ import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../../trainer/s
 import { Rng } from '../../trainer/src/util/rng.js';
 
 const MiB = 1024 * 1024;
-const est = (p: PresetName, img: number, b: number, recompute: boolean) => estimateWasmPretrain(presetConfig(p, { imgSize: img }), b, { recompute }).totalBytes / MiB;
+const est = (p: PresetName, img: number, b: number, recompute: boolean) =>
+  estimateWasmPretrain(presetConfig(p, { imgSize: img }), b, { recompute }).totalBytes / MiB;
 
 describe('the wasm memory estimate', () => {
   it('is within −8 … +16 % of the heap high-water marks it was fitted to (README machine, tfjs-backend-wasm 4.22, host state)', () => {
     // measured: HEAPU8.length after three steps, MiB (README "Memory on the wasm backend")
     const kept: [PresetName, number, number, number][] = [
-      ['tiny', 112, 1, 144], ['tiny', 112, 4, 248], ['tiny', 112, 16, 708], ['tiny', 224, 4, 1005],
-      ['small', 112, 4, 612], ['small', 112, 8, 902], ['small', 112, 16, 1488], ['small', 224, 4, 1790],
-      ['base', 112, 4, 1936], ['base', 224, 1, 1944], ['base', 224, 2, 2634], ['base', 224, 4, 3864],
+      ['tiny', 112, 1, 144],
+      ['tiny', 112, 4, 248],
+      ['tiny', 112, 16, 708],
+      ['tiny', 224, 4, 1005],
+      ['small', 112, 4, 612],
+      ['small', 112, 8, 902],
+      ['small', 112, 16, 1488],
+      ['small', 224, 4, 1790],
+      ['base', 112, 4, 1936],
+      ['base', 224, 1, 1944],
+      ['base', 224, 2, 2634],
+      ['base', 224, 4, 3864],
     ];
     const recomputed: [PresetName, number, number, number][] = [
-      ['tiny', 112, 4, 100], ['tiny', 112, 16, 248], ['tiny', 224, 16, 1202],
-      ['small', 112, 8, 429], ['small', 112, 16, 515], ['small', 224, 4, 618], ['small', 224, 16, 1969],
-      ['base', 112, 16, 1546], ['base', 224, 1, 1261], ['base', 224, 4, 1674], ['base', 224, 8, 2278], ['base', 224, 16, 3750],
+      ['tiny', 112, 4, 100],
+      ['tiny', 112, 16, 248],
+      ['tiny', 224, 16, 1202],
+      ['small', 112, 8, 429],
+      ['small', 112, 16, 515],
+      ['small', 224, 4, 618],
+      ['small', 224, 16, 1969],
+      ['base', 112, 16, 1546],
+      ['base', 224, 1, 1261],
+      ['base', 224, 4, 1674],
+      ['base', 224, 8, 2278],
+      ['base', 224, 16, 3750],
     ];
-    for (const [list, recompute] of [[kept, false], [recomputed, true]] as const) {
+    for (const [list, recompute] of [
+      [kept, false],
+      [recomputed, true],
+    ] as const) {
       for (const [p, img, b, mib] of list) {
         const r = est(p, img, b, recompute) / mib;
         expect(r, `${p}/${img} b${b}${recompute ? ' recomputed' : ''}`).toBeGreaterThan(0.92);
@@ -75,9 +102,13 @@ describe('the wasm memory estimate', () => {
       'base/224 at batch 17 needs about 4.3 GB of wasm memory even with activations recomputed (weights, gradients 1.1 GB, activations 3.2 GB); the wasm backend can use at most 4.2 GB: use --batch 16 or less, --img-size 112, --preset small, or a GPU backend (--backend tensorflow with CUDA, or webgpu)',
     );
     // turned off where only recomputation fits: says so first
-    expect(wasmMemoryProblem(presetConfig('base'), 16, 'off')).toMatch(/^base\/224 at batch 16 needs about [\d.]+ GB of wasm memory \(.*\); the wasm backend can use at most [\d.]+ GB: use --recompute auto, --batch 4 or less, /);
+    expect(wasmMemoryProblem(presetConfig('base'), 16, 'off')).toMatch(
+      /^base\/224 at batch 16 needs about [\d.]+ GB of wasm memory \(.*\); the wasm backend can use at most [\d.]+ GB: use --recompute auto, --batch 4 or less, /,
+    );
     // without the native addon the optimiser state is in the heap too
-    expect(wasmMemoryProblem(presetConfig('base'), 16, 'auto', false)).toMatch(/weights, gradients, AdamW state and momentum copy [\d.]+ GB/);
+    expect(wasmMemoryProblem(presetConfig('base'), 16, 'auto', false)).toMatch(
+      /weights, gradients, AdamW state and momentum copy [\d.]+ GB/,
+    );
     // the batch it names fits, one more does not
     const big = wasmMemoryProblem(presetConfig('small', { imgSize: 224 }), 64)!;
     const n = Number(/--batch (\d+) or less/.exec(big)![1]);

@@ -9,11 +9,14 @@ import { maxRelErr, randArray } from '../support/compare.js';
 
 let init: WasmInitResult;
 
-
-
 async function expectSameOnCpu(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor, seed: number) {
   const rng = new Rng(seed);
-  const data = shapes.map((s) => randArray(rng, s.reduce((a, b) => a * b, 1)));
+  const data = shapes.map((s) =>
+    randArray(
+      rng,
+      s.reduce((a, b) => a * b, 1),
+    ),
+  );
   const run = async (backend: string) => {
     await tf.setBackend(backend);
     // no "install tfjs-node" banner in test output
@@ -53,11 +56,33 @@ describe('initWasmBackend', () => {
 });
 
 describe('threaded wasm ops match the cpu backend', () => {
-  it('matMul', () => expectSameOnCpu([[200, 96], [96, 150]], (a, b) => tf.matMul(a!, b!), 1));
+  it('matMul', () =>
+    expectSameOnCpu(
+      [
+        [200, 96],
+        [96, 150],
+      ],
+      (a, b) => tf.matMul(a!, b!),
+      1,
+    ));
   it('matMul transposed, batched', () =>
-    expectSameOnCpu([[3, 40, 64], [3, 48, 64]], (a, b) => tf.matMul(a!, b!, false, true), 2));
+    expectSameOnCpu(
+      [
+        [3, 40, 64],
+        [3, 48, 64],
+      ],
+      (a, b) => tf.matMul(a!, b!, false, true),
+      2,
+    ));
   it('conv2d', () =>
-    expectSameOnCpu([[2, 20, 20, 8], [3, 3, 8, 16]], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), 3));
+    expectSameOnCpu(
+      [
+        [2, 20, 20, 8],
+        [3, 3, 8, 16],
+      ],
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+      3,
+    ));
   it('add / mul with broadcasting', () =>
     expectSameOnCpu([[300, 400], [400]], (a, b) => tf.mul(tf.add(a!, b!), a!), 4));
   it('softmax', () => expectSameOnCpu([[48, 50, 50]], (x) => tf.softmax(x!), 5));
@@ -65,5 +90,12 @@ describe('threaded wasm ops match the cpu backend', () => {
   it('erf', () => expectSameOnCpu([[100_000]], (x) => tf.erf(x!), 7));
   it('transpose rank 4', () => expectSameOnCpu([[16, 50, 3, 64]], (x) => tf.transpose(x!, [0, 2, 1, 3]), 8));
   it('gradient of a small dense layer', () =>
-    expectSameOnCpu([[64, 96], [96, 32]], (x, w) => tf.grad((ww: tf.Tensor) => tf.sum(tf.tanh(tf.matMul(x!, ww))))(w!), 9));
+    expectSameOnCpu(
+      [
+        [64, 96],
+        [96, 32],
+      ],
+      (x, w) => tf.grad((ww: tf.Tensor) => tf.sum(tf.tanh(tf.matMul(x!, ww))))(w!),
+      9,
+    ));
 });

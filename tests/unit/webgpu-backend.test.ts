@@ -50,10 +50,19 @@ describe.skipIf(why !== null)(`webgpu backend${why ? ` (skipped: ${why})` : ''}`
 
   it('top-k mask on the device equals the cpu one, and a step leaks no tensor', async () => {
     await selectBackend('webgpu');
-    const S = tf.tensor3d(Array.from({ length: 2 * 5 * 9 }, (_, i) => Math.sin(i * 1.7) * 3), [2, 5, 9]);
+    const S = tf.tensor3d(
+      Array.from({ length: 2 * 5 * 9 }, (_, i) => Math.sin(i * 1.7) * 3),
+      [2, 5, 9],
+    );
     const m = await topkMask(S, 3).array();
     await selectBackend('cpu');
-    const ref = topkMask(tf.tensor3d(Array.from({ length: 2 * 5 * 9 }, (_, i) => Math.sin(i * 1.7) * 3), [2, 5, 9]), 3).arraySync();
+    const ref = topkMask(
+      tf.tensor3d(
+        Array.from({ length: 2 * 5 * 9 }, (_, i) => Math.sin(i * 1.7) * 3),
+        [2, 5, 9],
+      ),
+      3,
+    ).arraySync();
     expect(m).toEqual(ref);
     await selectBackend('webgpu');
     const cfg = presetConfig('micro');

@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { diagnoseWebGpu, type VulkanProbe } from '../../trainer/src/backends/webgpu-diagnose.js';
 
-const base: VulkanProbe = { platform: 'linux', loader: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1', icds: [], nvidiaDriver: false, nvidiaGlx: null, renderNodes: [], dawnLog: '' };
+const base: VulkanProbe = {
+  platform: 'linux',
+  loader: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+  icds: [],
+  nvidiaDriver: false,
+  nvidiaGlx: null,
+  renderNodes: [],
+  dawnLog: '',
+};
 
 describe('webgpu diagnosis', () => {
   it('no Vulkan loader: names libvulkan1', () => {
@@ -15,7 +23,8 @@ describe('webgpu diagnosis', () => {
     const d = diagnoseWebGpu({
       ...base,
       icds: ['lvp_icd.x86_64.json', 'intel_icd.x86_64.json'],
-      dawnLog: 'error: XDG_RUNTIME_DIR is invalid or not set in the environment.\nWarning: Vulkan shaderUniform*ArrayDynamicIndexing required.\n - While initializing adapter\n',
+      dawnLog:
+        'error: XDG_RUNTIME_DIR is invalid or not set in the environment.\nWarning: Vulkan shaderUniform*ArrayDynamicIndexing required.\n - While initializing adapter\n',
     });
     expect(d.summary).toMatch(/no GPU is visible/);
     expect(d.problems.join('\n')).toMatch(/lavapipe.*shaderUniform\*ArrayDynamicIndexing/);
@@ -24,7 +33,11 @@ describe('webgpu diagnosis', () => {
   });
 
   it('NVIDIA driver without its Vulkan ICD: the ICD JSON to write, pointing at libGLX_nvidia', () => {
-    const d = diagnoseWebGpu({ ...base, nvidiaDriver: true, nvidiaGlx: '/usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0' });
+    const d = diagnoseWebGpu({
+      ...base,
+      nvidiaDriver: true,
+      nvidiaGlx: '/usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0',
+    });
     expect(d.summary).toMatch(/NVIDIA driver is loaded but its Vulkan driver is not registered/);
     expect(d.fixes[0]).toContain('"library_path":"/usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0"');
     const noGlx = diagnoseWebGpu({ ...base, nvidiaDriver: true });

@@ -10,7 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const headers = ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/aarch64-linux-gnu/cblas.h', '/usr/include/openblas/cblas.h'];
+const headers = [
+  '/usr/include/cblas.h',
+  '/usr/include/x86_64-linux-gnu/cblas.h',
+  '/usr/include/aarch64-linux-gnu/cblas.h',
+  '/usr/include/openblas/cblas.h',
+];
 if (process.env.CAMD_NATIVE === '0') {
   console.log('[native] skipped: CAMD_NATIVE=0');
   process.exit(0);
@@ -25,17 +30,24 @@ if (!withBlas) {
 }
 const strict = process.env.CAMD_REQUIRE_NATIVE === '1'; // CI: an addon that should build and does not is an error
 const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
-const build = (blas) => execFileSync(process.execPath, [gyp, 'rebuild', '--release', `--with_blas=${blas ? 1 : 0}`], { cwd: here, stdio: ['ignore', 'ignore', 'pipe'] });
+const build = (blas) =>
+  execFileSync(process.execPath, [gyp, 'rebuild', '--release', `--with_blas=${blas ? 1 : 0}`], {
+    cwd: here,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 // the compiler's own error lines when there are some, else the tail of node-gyp's output
 const why = (e) => {
-  const lines = String(e.stderr ?? e.message).split('\n').filter(Boolean);
+  const lines = String(e.stderr ?? e.message)
+    .split('\n')
+    .filter(Boolean);
   const errors = lines.filter((l) => /error/i.test(l) && !/gyp (ERR|info)/.test(l));
   return (errors.length ? errors.slice(0, 2) : lines.slice(-3)).join(' | ');
 };
 const failed = [];
 try {
   build(withBlas);
-  for (const name of withBlas ? ['camd_ops', 'camd_blas'] : ['camd_ops']) console.log(`[native] built ${join(here, 'build', 'Release', `${name}.node`)}`);
+  for (const name of withBlas ? ['camd_ops', 'camd_blas'] : ['camd_ops'])
+    console.log(`[native] built ${join(here, 'build', 'Release', `${name}.node`)}`);
 } catch (e) {
   // one addon failing must not cost the other: without OpenBLAS, build camd_ops alone
   if (withBlas) {
@@ -56,6 +68,8 @@ try {
   }
 }
 if (strict && (failed.length || (!withBlas && process.env.CAMD_NATIVE_BLAS !== '0'))) {
-  console.error(`[native] CAMD_REQUIRE_NATIVE=1: ${failed.length ? `${failed.join(' and ')} did not build` : 'OpenBLAS headers are missing, so camd_blas cannot build'}`);
+  console.error(
+    `[native] CAMD_REQUIRE_NATIVE=1: ${failed.length ? `${failed.join(' and ')} did not build` : 'OpenBLAS headers are missing, so camd_blas cannot build'}`,
+  );
   process.exit(1);
 }

@@ -34,7 +34,8 @@ export const useRuns = defineStore('runs', () => {
     return r;
   }
 
-  const act = (op: 'runs.start' | 'runs.pause' | 'runs.resume' | 'runs.stop') => async (id: string) => upsert(await api.call(op, { id }));
+  const act = (op: 'runs.start' | 'runs.pause' | 'runs.resume' | 'runs.stop') => async (id: string) =>
+    upsert(await api.call(op, { id }));
 
   async function remove(id: string, files: boolean): Promise<void> {
     await api.call('runs.delete', { id, files });
@@ -48,5 +49,17 @@ export const useRuns = defineStore('runs', () => {
     return r;
   }
 
-  return { list, loaded, start, byId, create, importTorchrun, startRun: act('runs.start'), pause: act('runs.pause'), resume: act('runs.resume'), stop: act('runs.stop'), remove };
+  return {
+    list,
+    loaded,
+    start,
+    byId,
+    create,
+    importTorchrun,
+    startRun: act('runs.start'),
+    pause: act('runs.pause'),
+    resume: act('runs.resume'),
+    stop: act('runs.stop'),
+    remove,
+  };
 });

@@ -4,7 +4,13 @@ import { ref } from 'vue';
 import { api } from '../api.js';
 import type { OpResult } from '../../../electron/common/contract.js';
 
-export type BackendReport = { loaded?: boolean; reason?: string; package?: string; version?: string; [k: string]: unknown };
+export type BackendReport = {
+  loaded?: boolean;
+  reason?: string;
+  package?: string;
+  version?: string;
+  [k: string]: unknown;
+};
 
 export const useSystem = defineStore('system', () => {
   const info = ref<OpResult<'system.info'> | null>(null);

@@ -26,9 +26,34 @@ export const RECIPES = {
 export type RecipeName = keyof typeof RECIPES;
 export const RECIPE_NAMES = Object.keys(RECIPES) as RecipeName[];
 
-export const PRETRAIN_DEFAULTS = { preset: 'tiny', batch: 16, ...RECIPES.desktop, seed: 0, checkpointEvery: 500, keepCheckpoints: 2, backend: 'auto', threads: 'auto' } as const;
+export const PRETRAIN_DEFAULTS = {
+  preset: 'tiny',
+  batch: 16,
+  ...RECIPES.desktop,
+  seed: 0,
+  checkpointEvery: 500,
+  keepCheckpoints: 2,
+  backend: 'auto',
+  threads: 'auto',
+} as const;
 
-export const FINETUNE_DEFAULTS = { preset: 'tiny', epochs: 50, batch: 32, blr: 2.5e-4, warmupEpochs: 5, layerDecay: 0.65, dropPath: 0.1, minLr: 1e-6, weightDecay: 0.05, seed: 0, randAugment: 'rand-m9-mstd0.5-inc1', reprob: 0.25, minCropScale: 0.08, backend: 'auto', threads: 'auto' } as const;
+export const FINETUNE_DEFAULTS = {
+  preset: 'tiny',
+  epochs: 50,
+  batch: 32,
+  blr: 2.5e-4,
+  warmupEpochs: 5,
+  layerDecay: 0.65,
+  dropPath: 0.1,
+  minLr: 1e-6,
+  weightDecay: 0.05,
+  seed: 0,
+  randAugment: 'rand-m9-mstd0.5-inc1',
+  reprob: 0.25,
+  minCropScale: 0.08,
+  backend: 'auto',
+  threads: 'auto',
+} as const;
 
 /**
  * Faces at ingest (`camd scan DIR --faces`): detection score and face size (pixels across the face,
@@ -38,4 +63,11 @@ export const FINETUNE_DEFAULTS = { preset: 'tiny', epochs: 50, batch: 32, blr: 2
  * photo only; 2 or 3 for group photos with small faces), and the dHash distance at
  * which near-duplicates are reported (they are collapsed only when asked, with --dedupe).
  */
-export const FACES_DEFAULTS = { minScore: 0.5, minFace: 40, margin: 0.5, size: 258, tiles: 1, reportNearDuplicates: 6 } as const;
+export const FACES_DEFAULTS = {
+  minScore: 0.5,
+  minFace: 40,
+  margin: 0.5,
+  size: 258,
+  tiles: 1,
+  reportNearDuplicates: 6,
+} as const;

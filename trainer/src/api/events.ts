@@ -18,8 +18,21 @@ import { ERROR_CAUSES } from '../util/errors.js';
 export const RUN_KINDS = ['pretrain', 'finetune', 'eval'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
-export const PROGRESS_PHASES = ['scanning', 'decoding', 'features', 'evaluating', 'checkpoint', 'predicting', 'detecting'] as const;
-export const ProgressEvent = z.object({ type: z.literal('progress'), phase: z.enum(PROGRESS_PHASES), done: z.number(), total: z.number() });
+export const PROGRESS_PHASES = [
+  'scanning',
+  'decoding',
+  'features',
+  'evaluating',
+  'checkpoint',
+  'predicting',
+  'detecting',
+] as const;
+export const ProgressEvent = z.object({
+  type: z.literal('progress'),
+  phase: z.enum(PROGRESS_PHASES),
+  done: z.number(),
+  total: z.number(),
+});
 
 const startCommon = {
   type: z.literal('start'),
@@ -97,7 +110,15 @@ export const PretrainStep = z.object({
   images_per_s: z.number(),
 });
 
-export const FinetuneStep = z.object({ type: z.literal('step'), kind: z.literal('finetune'), step: z.number().int(), epoch: z.number().int(), loss: z.number(), lr: z.number(), images_per_s: z.number() });
+export const FinetuneStep = z.object({
+  type: z.literal('step'),
+  kind: z.literal('finetune'),
+  step: z.number().int(),
+  epoch: z.number().int(),
+  loss: z.number(),
+  lr: z.number(),
+  images_per_s: z.number(),
+});
 
 export const StepEvent = z.discriminatedUnion('kind', [PretrainStep, FinetuneStep]);
 
@@ -107,16 +128,39 @@ const Metric = z.enum(['mean_acc', 'top1']);
  * giving the split's most common answer; `chance`: of guessing; `one_answer`: what the model says
  * for every face when it says one thing only (a class; for attributes, how many it never varies).
  */
-export const EvalEvent = z.object({ type: z.literal('eval'), epoch: z.number().int().nullable(), split: z.enum(['val', 'test']), metric: Metric, value: z.number(), n: z.number().int(), majority: z.number().optional(), chance: z.number().optional(), one_answer: z.string().nullable().optional() });
+export const EvalEvent = z.object({
+  type: z.literal('eval'),
+  epoch: z.number().int().nullable(),
+  split: z.enum(['val', 'test']),
+  metric: Metric,
+  value: z.number(),
+  n: z.number().int(),
+  majority: z.number().optional(),
+  chance: z.number().optional(),
+  one_answer: z.string().nullable().optional(),
+});
 
 /** `role`: full (a resumable pre-training checkpoint), best (the selected fine-tuned model), last (the model when a run stopped). */
-export const CheckpointEvent = z.object({ type: z.literal('checkpoint'), role: z.enum(['full', 'best', 'last']), step: z.number().int(), epoch: z.number().int().optional(), path: z.string(), sha256: z.string() });
+export const CheckpointEvent = z.object({
+  type: z.literal('checkpoint'),
+  role: z.enum(['full', 'best', 'last']),
+  step: z.number().int(),
+  epoch: z.number().int().optional(),
+  path: z.string(),
+  sha256: z.string(),
+});
 
 export const LogEvent = z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string() });
 
 const doneCommon = { type: z.literal('done'), reason: z.enum(['completed', 'interrupted']), seconds: z.number() };
 
-export const PretrainDone = z.object({ ...doneCommon, kind: z.literal('pretrain'), step: z.number().int(), checkpoint: z.string().nullable(), encoder: z.string().nullable() });
+export const PretrainDone = z.object({
+  ...doneCommon,
+  kind: z.literal('pretrain'),
+  step: z.number().int(),
+  checkpoint: z.string().nullable(),
+  encoder: z.string().nullable(),
+});
 
 export const FinetuneDone = z.object({
   ...doneCommon,
@@ -135,16 +179,35 @@ export const FinetuneDone = z.object({
   last: z.string().nullable(),
 });
 
-export const EvalDone = z.object({ ...doneCommon, kind: z.literal('eval'), results: z.record(z.string(), z.object({ metric: Metric, value: z.number(), n: z.number().int() })) });
+export const EvalDone = z.object({
+  ...doneCommon,
+  kind: z.literal('eval'),
+  results: z.record(z.string(), z.object({ metric: Metric, value: z.number(), n: z.number().int() })),
+});
 
 export const DoneEvent = z.discriminatedUnion('kind', [PretrainDone, FinetuneDone, EvalDone]);
 
 /** Why a run or a command failed (util/errors.ts). */
 export const ErrorCause = z.enum(ERROR_CAUSES);
 /** `field`: the spec field at fault, for a form to point at. */
-export const ErrorEvent = z.object({ type: z.literal('error'), message: z.string(), cause: ErrorCause, step: z.number().int().optional(), field: z.string().optional() });
+export const ErrorEvent = z.object({
+  type: z.literal('error'),
+  message: z.string(),
+  cause: ErrorCause,
+  step: z.number().int().optional(),
+  field: z.string().optional(),
+});
 
-export const RunEvent = z.discriminatedUnion('type', [ProgressEvent, StartEvent, StepEvent, EvalEvent, CheckpointEvent, LogEvent, DoneEvent, ErrorEvent]);
+export const RunEvent = z.discriminatedUnion('type', [
+  ProgressEvent,
+  StartEvent,
+  StepEvent,
+  EvalEvent,
+  CheckpointEvent,
+  LogEvent,
+  DoneEvent,
+  ErrorEvent,
+]);
 export type RunEvent = z.infer<typeof RunEvent>;
 export type RunEventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 

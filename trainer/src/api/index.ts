@@ -39,7 +39,12 @@ export * as labels from '../labels/index.js';
  * store: the folder indexed, the labels recorded as a schema of the dataset with labeller
  * `import:<format>` and the files' splits. Returns the schema's id and how many faces got labels.
  */
-export async function importLabelFiles(store: Store, format: string, data: string, seed = 0): Promise<{ schemaId: number; images: number; notes: string[] }> {
+export async function importLabelFiles(
+  store: Store,
+  format: string,
+  data: string,
+  seed = 0,
+): Promise<{ schemaId: number; images: number; notes: string[] }> {
   if (format === 'store') throw new CamdError('input', "'store' labels are already in the store", 'format');
   const { readLabels } = await import('../finetune/dataset.js');
   const ds = await readLabels(store, format, data, { seed, maxPixels: DEFAULT_MAX_PIXELS }).catch((e: unknown) => {
@@ -67,43 +72,71 @@ export interface EvalRunResult {
 const NEVER = new AbortController().signal;
 const ignore: EventSink = () => undefined;
 
-export async function runPretrain(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<RunResult> {
+export async function runPretrain(
+  spec: unknown,
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<RunResult> {
   const s = parseSpec(PretrainSpec, spec);
   const { pretrain } = await import('../train/pretrain.js'); // TensorFlow.js loads with the first run, not with the API
   return pretrain(s, sink, signal);
 }
 
-export async function runFinetune(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<RunResult> {
+export async function runFinetune(
+  spec: unknown,
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<RunResult> {
   const s = parseSpec(FinetuneSpec, spec);
   const { finetune } = await import('../finetune/run.js');
   return finetune(s, sink, signal);
 }
 
-export async function runEval(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<EvalRunResult> {
+export async function runEval(
+  spec: unknown,
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<EvalRunResult> {
   const s = parseSpec(EvalSpec, spec);
   const { evaluateCheckpoint } = await import('../finetune/evaluate.js');
   return evaluateCheckpoint(s, sink, signal);
 }
 
 /** A fine-tuned classifier's predictions on every face of a dataset of the store, under its run (labels/predict.ts). */
-export async function runPredict(spec: import('../labels/predict.js').PredictSpec, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<import('../labels/predict.js').PredictResult> {
+export async function runPredict(
+  spec: import('../labels/predict.js').PredictSpec,
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<import('../labels/predict.js').PredictResult> {
   const { runPredict: run } = await import('../labels/predict.js');
   return run(spec, sink, signal);
 }
 
 /** The "labels needed" learning curve of a schema on an encoder's features (labels/label-curve.ts). */
-export async function runLabelCurve(spec: import('../labels/label-curve.js').LabelCurveSpec, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<import('../labels/label-curve.js').LabelCurveResult> {
+export async function runLabelCurve(
+  spec: import('../labels/label-curve.js').LabelCurveSpec,
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<import('../labels/label-curve.js').LabelCurveResult> {
   const { runLabelCurve: run } = await import('../labels/label-curve.js');
   return run(spec, sink, signal);
 }
 
 /** Indexes a folder (progress as `scanning` events); a stop records what was inspected so far (`complete: false`). */
-export async function scan(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<ScanReport & { db: string }> {
+export async function scan(
+  spec: unknown,
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<ScanReport & { db: string }> {
   const s = parseSpec(ScanSpec, spec);
   const store = new Store(s.db ?? defaultDbPath());
   try {
     store.reapDeadRuns(); // any command that opens the store tells dead runs from live ones
-    const r = await scanDataset(store, s.dir, { maxPixels: s.maxPixels ?? DEFAULT_MAX_PIXELS, signal, onProgress: (done, total) => sink({ type: 'progress', phase: 'scanning', done, total }) }).catch((e: unknown) => {
+    const r = await scanDataset(store, s.dir, {
+      maxPixels: s.maxPixels ?? DEFAULT_MAX_PIXELS,
+      signal,
+      onProgress: (done, total) => sink({ type: 'progress', phase: 'scanning', done, total }),
+    }).catch((e: unknown) => {
       throw asInputError(e, 'dir');
     });
     return { ...r, db: store.file };
@@ -112,7 +145,11 @@ export async function scan(spec: unknown, sink: EventSink = ignore, signal: Abor
   }
 }
 
-export async function scanFaces(spec: unknown, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<FaceReport & { db: string }> {
+export async function scanFaces(
+  spec: unknown,
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<FaceReport & { db: string }> {
   const s = parseSpec(FaceScanSpec, spec);
   const { ingestFaces } = await import('../faces/ingest.js');
   const store = new Store(s.db ?? defaultDbPath());
@@ -128,7 +165,8 @@ export async function scanFaces(spec: unknown, sink: EventSink = ignore, signal:
       ...(s.dedupe !== undefined ? { dedupe: s.dedupe } : {}),
       ...(s.tiles !== undefined ? { tiles: s.tiles } : {}),
       signal,
-      onProgress: (phase, done, total) => sink({ type: 'progress', phase: phase === 'indexing' ? 'scanning' : phase, done, total }),
+      onProgress: (phase, done, total) =>
+        sink({ type: 'progress', phase: phase === 'indexing' ? 'scanning' : phase, done, total }),
     }).catch((e: unknown) => {
       throw asInputError(e, 'dir');
     });
@@ -145,7 +183,11 @@ export async function scanFaces(spec: unknown, sink: EventSink = ignore, signal:
  */
 export { copySamplePhotos, SAMPLE_FACE_SETTINGS, sampleSource } from '../faces/sample.js';
 
-export async function sampleFaces(spec: { db?: string }, sink: EventSink = ignore, signal: AbortSignal = NEVER): Promise<FaceReport & { db: string; photos_from: string }> {
+export async function sampleFaces(
+  spec: { db?: string },
+  sink: EventSink = ignore,
+  signal: AbortSignal = NEVER,
+): Promise<FaceReport & { db: string; photos_from: string }> {
   const { copySamplePhotos, sampleSource, SAMPLE_FACE_SETTINGS } = await import('../faces/sample.js');
   const db = spec.db ?? defaultDbPath();
   const dir = copySamplePhotos(join(dirname(db), 'sample-photos'));
@@ -159,7 +201,17 @@ export async function maskPreview(spec: unknown): Promise<MaskPreview> {
 }
 
 // ---- for the app's services: the store (one schema for the CLI and the app), paths, decoding ----
-export { Store, RUN_STATUSES, ACTIVE_STATUSES, type RunRow, type RunStatus, type DatasetRow, type ImageRow, type CheckpointRow, type MetricPoint } from '../store/store.js';
+export {
+  Store,
+  RUN_STATUSES,
+  ACTIVE_STATUSES,
+  type RunRow,
+  type RunStatus,
+  type DatasetRow,
+  type ImageRow,
+  type CheckpointRow,
+  type MetricPoint,
+} from '../store/store.js';
 export { camdHome, defaultDbPath, cacheDirFor } from '../util/paths.js';
 export { decodeRgb, IMAGE_EXTENSIONS, ImageError, type RgbImage } from '../data/image-io.js';
 export { processState, currentProcess } from '../util/process-identity.js';

@@ -20,7 +20,8 @@ export interface LentSettings {
 }
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const only = (s: LentSettings): LentSettings => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as LentSettings;
+const only = (s: LentSettings): LentSettings =>
+  Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as LentSettings;
 
 /**
  * The released args as our settings, where they say them: the preset from `--model`, the input
@@ -35,13 +36,36 @@ export function settingsOfReleasedArgs(a: Record<string, unknown>, patchSize?: n
   const tokens = imgSize && patch ? (imgSize / patch) ** 2 : undefined;
   const masked = a['with_blockwise_mask'] === true ? num(a['blockwise_num_masking_patches']) : undefined;
   const ratio = masked !== undefined && tokens ? masked / tokens : num(a['mask_ratio']);
-  return only({ preset, imgSize, maskRatio: ratio !== undefined && ratio > 0 && ratio < 1 ? ratio : undefined, epochs: num(a['epochs']), blr: num(a['blr']), warmupEpochs: num(a['warmup_epochs']), seed: Number.isInteger(a['seed']) ? (a['seed'] as number) : undefined });
+  return only({
+    preset,
+    imgSize,
+    maskRatio: ratio !== undefined && ratio > 0 && ratio < 1 ? ratio : undefined,
+    epochs: num(a['epochs']),
+    blr: num(a['blr']),
+    warmupEpochs: num(a['warmup_epochs']),
+    seed: Number.isInteger(a['seed']) ? (a['seed'] as number) : undefined,
+  });
 }
 
 /** A run's store record (its `config`): a torchrun run's args, or a local run's settings; `cluster` says which. */
 export function settingsOfRun(config: Record<string, unknown>): LentSettings & { cluster: boolean } {
-  if (config['source'] === 'torchrun') return { cluster: true, ...settingsOfReleasedArgs((config['args'] ?? {}) as Record<string, unknown>) };
+  if (config['source'] === 'torchrun')
+    return { cluster: true, ...settingsOfReleasedArgs((config['args'] ?? {}) as Record<string, unknown>) };
   const st = (config['settings'] ?? {}) as Record<string, unknown>;
-  const preset = typeof st['preset'] === 'string' && (PRESET_NAMES as readonly string[]).includes(st['preset']) ? (st['preset'] as PresetName) : undefined;
-  return { cluster: false, ...only({ preset, imgSize: num(st['imgSize']), maskRatio: num(st['maskRatio']), epochs: num(st['epochs']), blr: num(st['blr']), warmupEpochs: num(st['warmupEpochs']), seed: num(st['seed']) }) };
+  const preset =
+    typeof st['preset'] === 'string' && (PRESET_NAMES as readonly string[]).includes(st['preset'])
+      ? (st['preset'] as PresetName)
+      : undefined;
+  return {
+    cluster: false,
+    ...only({
+      preset,
+      imgSize: num(st['imgSize']),
+      maskRatio: num(st['maskRatio']),
+      epochs: num(st['epochs']),
+      blr: num(st['blr']),
+      warmupEpochs: num(st['warmupEpochs']),
+      seed: num(st['seed']),
+    }),
+  };
 }

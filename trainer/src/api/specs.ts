@@ -13,22 +13,38 @@ import { CamdError } from '../util/errors.js';
 
 /** The `camd` flag of a spec field. */
 export function flagOf(field: string): string {
-  const special: Record<string, string> = { randAugment: '--aa', out: '--out', resume: '--resume', size: '--face-size', continueFrom: '--continue' };
+  const special: Record<string, string> = {
+    randAugment: '--aa',
+    out: '--out',
+    resume: '--resume',
+    size: '--face-size',
+    continueFrom: '--continue',
+  };
   return special[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** Absolute on POSIX (/…) or Windows (C:\… or \\server\…); no Node import, so the app's renderer can check specs too. */
-export const isAbsolutePath = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+export const isAbsolutePath = (p: string): boolean =>
+  p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
 const absPath = z.string().min(1).refine(isAbsolutePath, { message: 'must be an absolute path' });
-const atLeast1 = (what: string) => z.number().refine((v) => Number.isInteger(v) && v >= 1, { message: `must be an integer of at least 1 (${what})` });
-const nonNegInt = z.number().refine((v) => Number.isInteger(v) && v >= 0, { message: 'must be a non-negative integer' });
+const atLeast1 = (what: string) =>
+  z.number().refine((v) => Number.isInteger(v) && v >= 1, { message: `must be an integer of at least 1 (${what})` });
+const nonNegInt = z
+  .number()
+  .refine((v) => Number.isInteger(v) && v >= 0, { message: 'must be a non-negative integer' });
 const positive = z.number().refine((v) => Number.isFinite(v) && v > 0, { message: 'must be a positive number' });
 const fraction = (lo: '(' | '[', hi: ')' | ']') =>
-  z.number().refine((v) => (lo === '(' ? v > 0 : v >= 0) && (hi === ')' ? v < 1 : v <= 1), { message: `must be in ${lo}0, 1${hi}` });
+  z.number().refine((v) => (lo === '(' ? v > 0 : v >= 0) && (hi === ')' ? v < 1 : v <= 1), {
+    message: `must be in ${lo}0, 1${hi}`,
+  });
 const preset = z.enum(PRESET_NAMES, { message: `must be one of ${PRESET_NAMES.join(', ')}` });
-const backend = z.enum(['auto', ...BACKEND_NAMES], { message: `must be auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES.at(-1)}` });
+const backend = z.enum(['auto', ...BACKEND_NAMES], {
+  message: `must be auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES.at(-1)}`,
+});
 const recompute = z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' });
-const threads = z.union([z.literal('auto'), z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 64)], { message: "must be 'auto' or an integer 1..64" });
+const threads = z.union([z.literal('auto'), z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 64)], {
+  message: "must be 'auto' or an integer 1..64",
+});
 const task = z.enum(['far', 'fer'], { message: 'must be far or fer' });
 const format = z.enum(FORMATS, { message: `must be one of ${FORMATS.join(', ')}` });
 const schemaRef = z.string().min(1, { message: 'names a label schema' }).max(100);
@@ -36,7 +52,9 @@ const labelUse = z.enum(['human', 'human+accepted'], { message: 'must be human o
 
 /** A pre-training run: a new one in `out`, or (resume) the run that `out` holds. */
 /** A run id chosen by the caller (the app records a queued run before its worker starts). */
-const runId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
+const runId = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
 
 export const PretrainSpec = z
   .object({
@@ -56,7 +74,10 @@ export const PretrainSpec = z
     epochs: positive.optional(),
     steps: atLeast1('the length of the run').optional(),
     blr: positive.optional(),
-    warmupEpochs: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
+    warmupEpochs: z
+      .number()
+      .refine((v) => v >= 0, { message: 'must be 0 or more' })
+      .optional(),
     seed: nonNegInt.optional(),
     maxPixels: atLeast1('pixels').optional(),
     backend: backend.optional(),
@@ -92,12 +113,23 @@ export const FinetuneFields = z
     batch: atLeast1('images per step').optional(),
     blr: positive.optional(),
     imgSize: atLeast1('pixels').optional(),
-    warmupEpochs: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
+    warmupEpochs: z
+      .number()
+      .refine((v) => v >= 0, { message: 'must be 0 or more' })
+      .optional(),
     layerDecay: fraction('(', ']').optional(),
     dropPath: fraction('[', ')').optional(),
-    minLr: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
-    weightDecay: z.number().refine((v) => v >= 0, { message: 'must be 0 or more' }).optional(),
-    randAugment: z.enum(['rand-m9-mstd0.5-inc1', 'none'], { message: 'must be rand-m9-mstd0.5-inc1 or none' }).optional(),
+    minLr: z
+      .number()
+      .refine((v) => v >= 0, { message: 'must be 0 or more' })
+      .optional(),
+    weightDecay: z
+      .number()
+      .refine((v) => v >= 0, { message: 'must be 0 or more' })
+      .optional(),
+    randAugment: z
+      .enum(['rand-m9-mstd0.5-inc1', 'none'], { message: 'must be rand-m9-mstd0.5-inc1 or none' })
+      .optional(),
     reprob: fraction('[', ']').optional(),
     minCropScale: fraction('(', ']').optional(),
     seed: nonNegInt.optional(),
@@ -115,9 +147,18 @@ export const FinetuneFields = z
   .strict();
 
 /** A fine-tuning (or linear-probe) run on a labelled dataset, in the new folder `out`. */
-export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.preset === undefined, { message: 'goes with --init none; a checkpoint brings its own architecture', path: ['preset'] })
-  .refine((s) => s.format !== 'store' || s.schema !== undefined, { message: 'is required with --format store (the label schema: its name or id)', path: ['schema'] })
-  .refine((s) => s.format === 'store' || (s.schema === undefined && s.labels === undefined), { message: 'goes with --format store', path: ['schema'] });
+export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.preset === undefined, {
+  message: 'goes with --init none; a checkpoint brings its own architecture',
+  path: ['preset'],
+})
+  .refine((s) => s.format !== 'store' || s.schema !== undefined, {
+    message: 'is required with --format store (the label schema: its name or id)',
+    path: ['schema'],
+  })
+  .refine((s) => s.format === 'store' || (s.schema === undefined && s.labels === undefined), {
+    message: 'goes with --format store',
+    path: ['schema'],
+  });
 export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
 
 /** A fine-tuned classifier alone on a labelled dataset's validation and test splits. */
@@ -136,11 +177,16 @@ export const EvalSpec = z
     labels: labelUse.optional(),
   })
   .strict()
-  .refine((s) => s.format !== 'store' || s.schema !== undefined, { message: 'is required with --format store (the label schema: its name or id)', path: ['schema'] });
+  .refine((s) => s.format !== 'store' || s.schema !== undefined, {
+    message: 'is required with --format store (the label schema: its name or id)',
+    path: ['schema'],
+  });
 export type EvalSpec = z.infer<typeof EvalSpec>;
 
 /** Index a folder of images into the store. */
-export const ScanSpec = z.object({ dir: absPath, db: absPath.optional(), maxPixels: atLeast1('pixels').optional() }).strict();
+export const ScanSpec = z
+  .object({ dir: absPath, db: absPath.optional(), maxPixels: atLeast1('pixels').optional() })
+  .strict();
 export type ScanSpec = z.infer<typeof ScanSpec>;
 
 /** Find, align and crop the faces of a photo folder into a derived dataset (`camd scan DIR --faces`). */
@@ -150,12 +196,33 @@ export const FaceScanSpec = z
     db: absPath.optional(),
     maxPixels: atLeast1('pixels').optional(),
     out: absPath.optional(),
-    minScore: z.number().refine((v) => v >= 0 && v <= 1, { message: 'must be between 0 and 1' }).optional(),
-    minFace: z.number().refine((v) => v >= 0 && v <= 100_000, { message: 'must be between 0 and 100000 (pixels)' }).optional(),
-    margin: z.number().refine((v) => v >= 0 && v <= 2, { message: 'must be between 0 and 2 (fractions of the face size)' }).optional(),
-    size: z.number().refine((v) => Number.isInteger(v) && v >= 32 && v <= 2048, { message: 'must be an integer from 32 to 2048 (pixels)' }).optional(),
-    dedupe: z.number().refine((v) => Number.isInteger(v) && v >= 0 && v <= 64, { message: 'must be an integer from 0 to 64 (bits)' }).nullable().optional(),
-    tiles: z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 6, { message: 'must be an integer from 1 to 6' }).optional(),
+    minScore: z
+      .number()
+      .refine((v) => v >= 0 && v <= 1, { message: 'must be between 0 and 1' })
+      .optional(),
+    minFace: z
+      .number()
+      .refine((v) => v >= 0 && v <= 100_000, { message: 'must be between 0 and 100000 (pixels)' })
+      .optional(),
+    margin: z
+      .number()
+      .refine((v) => v >= 0 && v <= 2, { message: 'must be between 0 and 2 (fractions of the face size)' })
+      .optional(),
+    size: z
+      .number()
+      .refine((v) => Number.isInteger(v) && v >= 32 && v <= 2048, {
+        message: 'must be an integer from 32 to 2048 (pixels)',
+      })
+      .optional(),
+    dedupe: z
+      .number()
+      .refine((v) => Number.isInteger(v) && v >= 0 && v <= 64, { message: 'must be an integer from 0 to 64 (bits)' })
+      .nullable()
+      .optional(),
+    tiles: z
+      .number()
+      .refine((v) => Number.isInteger(v) && v >= 1 && v <= 6, { message: 'must be an integer from 1 to 6' })
+      .optional(),
   })
   .strict();
 export type FaceScanSpec = z.infer<typeof FaceScanSpec>;
@@ -180,17 +247,28 @@ export type MaskPreviewSpec = z.infer<typeof MaskPreviewSpec>;
  * One line for a failed check of a spec field: the field named as its flag, the value, the field
  * for a form. `path` is where the spec sits in a larger request (its prefix is dropped).
  */
-export function describeIssue(i: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): { kind: 'usage' | 'input'; message: string; field?: string } {
+export function describeIssue(
+  i: z.core.$ZodIssue,
+  prefix: readonly PropertyKey[] = [],
+): { kind: 'usage' | 'input'; message: string; field?: string } {
   const path = i.path.slice(prefix.length);
   const field = path.length ? String(path[0]) : undefined;
   if (i.code === 'unrecognized_keys') {
     const keys = (i as { keys?: string[] }).keys ?? [];
-    return { kind: 'usage', message: `unknown field(s) ${keys.map((k) => `'${k}'`).join(', ')}`, ...(keys[0] ? { field: keys[0] } : {}) };
+    return {
+      kind: 'usage',
+      message: `unknown field(s) ${keys.map((k) => `'${k}'`).join(', ')}`,
+      ...(keys[0] ? { field: keys[0] } : {}),
+    };
   }
   const given = (i as { input?: unknown }).input;
-  const got = given !== undefined && (typeof given !== 'object' || given === null) ? `, got ${typeof given === 'string' ? `'${given}'` : JSON.stringify(given)}` : '';
+  const got =
+    given !== undefined && (typeof given !== 'object' || given === null)
+      ? `, got ${typeof given === 'string' ? `'${given}'` : JSON.stringify(given)}`
+      : '';
   if (!field) return { kind: 'input', message: `${i.message}${got}` };
-  if (path.length === 1 && given === undefined) return { kind: 'usage', message: `${flagOf(field)} is required`, field };
+  if (path.length === 1 && given === undefined)
+    return { kind: 'usage', message: `${flagOf(field)} is required`, field };
   return { kind: 'input', message: `${flagOf(field)} ${i.message}${got}`, field };
 }
 

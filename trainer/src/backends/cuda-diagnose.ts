@@ -120,17 +120,24 @@ const CUDA11_LIBS: readonly RequiredLib[] = [
   { soname: 'libcusparse.so.11', family: 'libcusparse.so.', what: 'cuSPARSE 11', apt: 'libcusparse-11-2' },
 ];
 const CUDNN8: RequiredLib = { soname: 'libcudnn.so.8', family: 'libcudnn.so.', what: 'cuDNN 8', apt: 'libcudnn8' };
-const LIBCUDA: RequiredLib = { soname: 'libcuda.so.1', family: 'libcuda.so.', what: 'NVIDIA driver', apt: 'nvidia-driver' };
+const LIBCUDA: RequiredLib = {
+  soname: 'libcuda.so.1',
+  family: 'libcuda.so.',
+  what: 'NVIDIA driver',
+  apt: 'nvidia-driver',
+};
 
 /** Every soname libtensorflow 2.9.1 GPU needs, in load order. */
 export const REQUIRED_SONAMES: readonly string[] = [LIBCUDA, ...CUDA11_LIBS, CUDNN8].map((l) => l.soname);
 
-const CUDA_LIB_FILE = /^lib(cuda|cudart|cublas|cublasLt|cufft|curand|cusolver|cusparse|cudnn|nvJitLink|nvrtc)\.so(\.\d+)*$/;
+const CUDA_LIB_FILE =
+  /^lib(cuda|cudart|cublas|cublasLt|cufft|curand|cusolver|cusparse|cudnn|nvJitLink|nvrtc)\.so(\.\d+)*$/;
 
 const APT_CUDNN8 = 'sudo apt-get install libcudnn8=8.1.1.33-1+cuda11.2';
 const FIX_DOCKER =
   'Or run the trainer in the nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 image (docker run --gpus all ...), which already has CUDA 11.2 and cuDNN 8.1.';
-const FIX_OTHER_RUNG = 'Until then the trainer falls back to the next rung: @tensorflow/tfjs-node (native CPU), then wasm, then cpu.';
+const FIX_OTHER_RUNG =
+  'Until then the trainer falls back to the next rung: @tensorflow/tfjs-node (native CPU), then wasm, then cpu.';
 
 // ---------------------------------------------------------------------------
 // Parsers (exported for tests and for the CLI's `doctor` output).
@@ -229,7 +236,10 @@ function compareVersions(a: string, b: string): number {
 }
 
 function splitPath(p: string | undefined): string[] {
-  return (p ?? '').split(delimiter).filter((d) => d.length > 0).map((d) => d.replace(/\/+$/, ''));
+  return (p ?? '')
+    .split(delimiter)
+    .filter((d) => d.length > 0)
+    .map((d) => d.replace(/\/+$/, ''));
 }
 
 /** Where the dynamic loader (and the folders we looked at) can see each library. */
@@ -247,7 +257,8 @@ class LibraryView {
       for (const f of dirs[dir] ?? []) if (!this.visible.has(f)) this.visible.set(f, `${dir}/${f}`);
     }
     if (p.ldconfig !== undefined) {
-      for (const e of parseLdconfig(p.ldconfig, p.arch)) if (!this.visible.has(e.soname)) this.visible.set(e.soname, e.path);
+      for (const e of parseLdconfig(p.ldconfig, p.arch))
+        if (!this.visible.has(e.soname)) this.visible.set(e.soname, e.path);
     }
     for (const [dir, files] of Object.entries(dirs)) {
       if (onPath.includes(dir.replace(/\/+$/, ''))) continue;
@@ -320,19 +331,35 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
   // 1. Platform: libtensorflow GPU builds exist for Linux x64 only.
   if (p.platform !== 'linux') {
     if (p.platform === 'darwin') {
-      problem('unsupported-platform', 'macOS has no CUDA: tfjs-node-gpu installs the CPU-only libtensorflow there, so it never uses a GPU.');
-      fix('On macOS use the wasm rung or @tensorflow/tfjs-node for native CPU speed; the CUDA rung needs Linux x64 with an NVIDIA GPU.');
+      problem(
+        'unsupported-platform',
+        'macOS has no CUDA: tfjs-node-gpu installs the CPU-only libtensorflow there, so it never uses a GPU.',
+      );
+      fix(
+        'On macOS use the wasm rung or @tensorflow/tfjs-node for native CPU speed; the CUDA rung needs Linux x64 with an NVIDIA GPU.',
+      );
     } else if (p.platform === 'win32') {
-      problem('unsupported-platform', `The CUDA rung supports Linux x64 only (tfjs-node-gpu ${CUDA_REQUIREMENTS.tfjsNodeGpu} README: Linux GPU with CUDA ${CUDA_REQUIREMENTS.cuda} + cuDNN 8); this is Windows.`);
-      fix(`On Windows run the trainer inside WSL2 Ubuntu (the Windows NVIDIA driver exposes the GPU there) with CUDA ${CUDA_REQUIREMENTS.cuda} + cuDNN ${CUDA_REQUIREMENTS.cudnn} installed in WSL, or use the wasm rung.`);
+      problem(
+        'unsupported-platform',
+        `The CUDA rung supports Linux x64 only (tfjs-node-gpu ${CUDA_REQUIREMENTS.tfjsNodeGpu} README: Linux GPU with CUDA ${CUDA_REQUIREMENTS.cuda} + cuDNN 8); this is Windows.`,
+      );
+      fix(
+        `On Windows run the trainer inside WSL2 Ubuntu (the Windows NVIDIA driver exposes the GPU there) with CUDA ${CUDA_REQUIREMENTS.cuda} + cuDNN ${CUDA_REQUIREMENTS.cudnn} installed in WSL, or use the wasm rung.`,
+      );
     } else {
-      problem('unsupported-platform', `No GPU build of libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} exists for ${p.platform}; the CUDA rung needs Linux x64.`);
+      problem(
+        'unsupported-platform',
+        `No GPU build of libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} exists for ${p.platform}; the CUDA rung needs Linux x64.`,
+      );
       fix('Use the wasm rung on this platform.');
     }
     return finish();
   }
   if (p.arch !== 'x64') {
-    problem('unsupported-arch', `No GPU build of libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} exists for linux-${p.arch} (npm install fails with "Unsupported system: gpu-linux-${p.arch}"); only linux-x64 is built.`);
+    problem(
+      'unsupported-arch',
+      `No GPU build of libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} exists for linux-${p.arch} (npm install fails with "Unsupported system: gpu-linux-${p.arch}"); only linux-x64 is built.`,
+    );
     fix('On this CPU architecture use the wasm rung; the CUDA rung needs an x86-64 Linux machine.');
     return finish();
   }
@@ -340,26 +367,45 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
   // 2. The npm package and its native parts.
   const loadError = p.loadError ?? '';
   if (!p.packageInstalled) {
-    problem('package-missing', `${TFJS_NODE_GPU} is not installed (it is an optional dependency and is usually absent).`);
-    fix(`Run \`npm install ${TFJS_NODE_GPU}@${CUDA_REQUIREMENTS.tfjsNodeGpu}\` on this Linux x64 machine with network access; its install script downloads libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} (GPU) from storage.googleapis.com.`);
+    problem(
+      'package-missing',
+      `${TFJS_NODE_GPU} is not installed (it is an optional dependency and is usually absent).`,
+    );
+    fix(
+      `Run \`npm install ${TFJS_NODE_GPU}@${CUDA_REQUIREMENTS.tfjsNodeGpu}\` on this Linux x64 machine with network access; its install script downloads libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} (GPU) from storage.googleapis.com.`,
+    );
   } else {
     const libtfMissing =
-      p.libtensorflowPresent === false || /libtensorflow(_framework)?\.so(\.\d+)*: cannot open shared object file/.test(loadError);
+      p.libtensorflowPresent === false ||
+      /libtensorflow(_framework)?\.so(\.\d+)*: cannot open shared object file/.test(loadError);
     const bindingMissing =
       !libtfMissing &&
       (p.bindingPresent === false ||
-        (/tfjs_binding\.node/.test(loadError) && /can ?not be found|Cannot find module|could not be found/i.test(loadError)));
+        (/tfjs_binding\.node/.test(loadError) &&
+          /can ?not be found|Cannot find module|could not be found/i.test(loadError)));
     if (libtfMissing) {
-      problem('libtensorflow-missing', `${TFJS_NODE_GPU} is installed but deps/lib/libtensorflow.so.2 is missing: its install script could not download libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} (offline install?).`);
+      problem(
+        'libtensorflow-missing',
+        `${TFJS_NODE_GPU} is installed but deps/lib/libtensorflow.so.2 is missing: its install script could not download libtensorflow ${CUDA_REQUIREMENTS.libtensorflow} (offline install?).`,
+      );
     } else if (bindingMissing) {
-      problem('binding-missing', `${TFJS_NODE_GPU} is installed but its native binding lib/napi-v8/tfjs_binding.node is missing: the install script did not finish (offline install?).`);
+      problem(
+        'binding-missing',
+        `${TFJS_NODE_GPU} is installed but its native binding lib/napi-v8/tfjs_binding.node is missing: the install script did not finish (offline install?).`,
+      );
     }
     if (libtfMissing || bindingMissing) {
-      fix(`With network access run \`npm rebuild ${TFJS_NODE_GPU}\`; it downloads libtensorflow-gpu-linux-x86_64-${CUDA_REQUIREMENTS.libtensorflow}.tar.gz and the binding again.`);
-      fix(`Offline: copy node_modules/${TFJS_NODE_GPU} from a Linux x64 machine where the install succeeded, or set TFJS_NODE_CDN_STORAGE to a local mirror that serves tensorflow/libtensorflow/libtensorflow-gpu-linux-x86_64-${CUDA_REQUIREMENTS.libtensorflow}.tar.gz before rebuilding.`);
+      fix(
+        `With network access run \`npm rebuild ${TFJS_NODE_GPU}\`; it downloads libtensorflow-gpu-linux-x86_64-${CUDA_REQUIREMENTS.libtensorflow}.tar.gz and the binding again.`,
+      );
+      fix(
+        `Offline: copy node_modules/${TFJS_NODE_GPU} from a Linux x64 machine where the install succeeded, or set TFJS_NODE_CDN_STORAGE to a local mirror that serves tensorflow/libtensorflow/libtensorflow-gpu-linux-x86_64-${CUDA_REQUIREMENTS.libtensorflow}.tar.gz before rebuilding.`,
+      );
     } else if (loadError.length > 0 && !/cannot open shared object file/.test(loadError)) {
       problem('load-failed', `Loading ${TFJS_NODE_GPU} failed: ${clip(loadError)}`);
-      fix(`Reinstall it with \`npm rebuild ${TFJS_NODE_GPU}\` and check that Node's N-API version is supported (Node 20 or 22 LTS).`);
+      fix(
+        `Reinstall it with \`npm rebuild ${TFJS_NODE_GPU}\` and check that Node's N-API version is supported (Node 20 or 22 LTS).`,
+      );
     }
   }
 
@@ -375,34 +421,59 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
   found['driver'] = gpus[0]?.driver ?? null;
   const libcudaPath = view.visible.get(LIBCUDA.soname) ?? null;
   found[LIBCUDA.soname] = libcudaPath ?? (log.opened.has(LIBCUDA.soname) ? 'loaded' : null);
-  const libcudaMissing = log.failed.has(LIBCUDA.soname) || (view.known && !libcudaPath && !log.opened.has(LIBCUDA.soname));
+  const libcudaMissing =
+    log.failed.has(LIBCUDA.soname) || (view.known && !libcudaPath && !log.opened.has(LIBCUDA.soname));
   const smiFailed = typeof p.nvidiaSmi === 'string' && gpus.length === 0;
 
   const gpuRunning = log.devices.length > 0;
   if (!gpuRunning) {
-    if (smiFailed && /couldn't communicate with the NVIDIA driver|NVIDIA-SMI has failed|No devices were found|Driver\/library version mismatch/i.test(p.nvidiaSmi ?? '')) {
+    if (
+      smiFailed &&
+      /couldn't communicate with the NVIDIA driver|NVIDIA-SMI has failed|No devices were found|Driver\/library version mismatch/i.test(
+        p.nvidiaSmi ?? '',
+      )
+    ) {
       problem('driver-not-running', `nvidia-smi cannot reach the NVIDIA driver: ${clip(p.nvidiaSmi ?? '', 160)}`);
-      fix('Load or repair the NVIDIA kernel driver (reboot after a driver upgrade; `sudo modprobe nvidia`); inside Docker start the container with `--gpus all` and the NVIDIA Container Toolkit.');
+      fix(
+        'Load or repair the NVIDIA kernel driver (reboot after a driver upgrade; `sudo modprobe nvidia`); inside Docker start the container with `--gpus all` and the NVIDIA Container Toolkit.',
+      );
     } else if ((p.nvidiaSmi === null || smiFailed) && (libcudaMissing || !view.known)) {
-      problem('no-driver', `No NVIDIA driver found: ${p.nvidiaSmi === null ? 'nvidia-smi is not on PATH' : 'nvidia-smi lists no GPU'}${view.known ? ` and ${LIBCUDA.soname} is not in the loader cache` : ''}.`);
-      fix(`Install the NVIDIA driver ${CUDA_REQUIREMENTS.minDriver} or newer (e.g. \`sudo ubuntu-drivers install\`) and reboot; without an NVIDIA GPU use the wasm rung.`);
+      problem(
+        'no-driver',
+        `No NVIDIA driver found: ${p.nvidiaSmi === null ? 'nvidia-smi is not on PATH' : 'nvidia-smi lists no GPU'}${view.known ? ` and ${LIBCUDA.soname} is not in the loader cache` : ''}.`,
+      );
+      fix(
+        `Install the NVIDIA driver ${CUDA_REQUIREMENTS.minDriver} or newer (e.g. \`sudo ubuntu-drivers install\`) and reboot; without an NVIDIA GPU use the wasm rung.`,
+      );
     } else if (libcudaMissing) {
-      problem('no-driver', `${LIBCUDA.soname} (the NVIDIA driver's CUDA library) is not on the loader path, so TensorFlow cannot talk to the GPU.`);
-      fix(`Install the driver's CUDA library (e.g. \`sudo apt-get install libnvidia-compute-<driver major>\`) or, in a container, run with \`--gpus all\` so ${LIBCUDA.soname} is mounted.`);
+      problem(
+        'no-driver',
+        `${LIBCUDA.soname} (the NVIDIA driver's CUDA library) is not on the loader path, so TensorFlow cannot talk to the GPU.`,
+      );
+      fix(
+        `Install the driver's CUDA library (e.g. \`sudo apt-get install libnvidia-compute-<driver major>\`) or, in a container, run with \`--gpus all\` so ${LIBCUDA.soname} is mounted.`,
+      );
     } else if (p.nvidiaSmi === null) {
       warnings.push(`nvidia-smi is not on PATH, but ${LIBCUDA.soname} was found; the driver is probably installed.`);
     }
     const first = gpus[0];
     if (first && compareVersions(first.driver, CUDA_REQUIREMENTS.minDriver) < 0) {
-      problem('driver-too-old', `NVIDIA driver ${first.driver} is too old for CUDA ${CUDA_REQUIREMENTS.cuda}; it needs ${CUDA_REQUIREMENTS.minDriver} or newer.`);
-      fix(`Upgrade the NVIDIA driver to ${CUDA_REQUIREMENTS.recommendedDriver} or newer (any newer driver, e.g. 535 or 550, also runs CUDA 11.2 programs).`);
+      problem(
+        'driver-too-old',
+        `NVIDIA driver ${first.driver} is too old for CUDA ${CUDA_REQUIREMENTS.cuda}; it needs ${CUDA_REQUIREMENTS.minDriver} or newer.`,
+      );
+      fix(
+        `Upgrade the NVIDIA driver to ${CUDA_REQUIREMENTS.recommendedDriver} or newer (any newer driver, e.g. 535 or 550, also runs CUDA 11.2 programs).`,
+      );
     }
     if (log.cuInitError) {
       problem('cuda-init-failed', `TensorFlow's call to cuInit failed: ${clip(log.cuInitError, 160)}.`);
       if (/NO_DEVICE/.test(log.cuInitError)) {
         fix('Make the GPU visible: unset CUDA_VISIBLE_DEVICES (or set it to 0) and, in Docker, pass `--gpus all`.');
       } else {
-        fix('Check that `nvidia-smi` works for this user and that the driver and its libcuda.so.1 are the same version (reboot after a driver upgrade).');
+        fix(
+          'Check that `nvidia-smi` works for this user and that the driver and its libcuda.so.1 are the same version (reboot after a driver upgrade).',
+        );
       }
     }
   }
@@ -437,7 +508,8 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
   const others = (lib: RequiredLib): string[] => view.family(lib.family).filter((n) => n !== lib.soname);
   const why = (libs: readonly RequiredLib[]): string => {
     const dirs = offPathDirs(libs);
-    if (dirs.length > 0) return `installed in ${dirs.join(', ')}, which is not on LD_LIBRARY_PATH or in the ldconfig cache`;
+    if (dirs.length > 0)
+      return `installed in ${dirs.join(', ')}, which is not on LD_LIBRARY_PATH or in the ldconfig cache`;
     const seen = libs.flatMap(others);
     if (seen.length > 0) return `found only ${seen.join(', ')}`;
     return libs.length > 1 ? 'no version of them was found' : 'no version of it was found';
@@ -476,7 +548,9 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
 
   const dirsToAdd = offPathDirs(missing);
   if (dirsToAdd.length > 0) {
-    fix(`Add the folders that already hold them to the loader path: \`export LD_LIBRARY_PATH=${dirsToAdd.join(':')}:$LD_LIBRARY_PATH\` before starting the trainer.`);
+    fix(
+      `Add the folders that already hold them to the loader path: \`export LD_LIBRARY_PATH=${dirsToAdd.join(':')}:$LD_LIBRARY_PATH\` before starting the trainer.`,
+    );
   }
   const stillMissing = missing.filter((l) => (view.elsewhere.get(l.soname) ?? []).length === 0);
   const toolkitLibs = [...stillMissing, ...broken.map((b) => b.lib)].filter((l) => l !== CUDNN8);
@@ -486,21 +560,40 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
     .filter((a, i, all) => all.indexOf(a) === i);
   const needCudnn = stillMissing.includes(CUDNN8) || broken.some((b) => b.lib === CUDNN8);
   if (needToolkit) {
-    fix(`Install the CUDA ${CUDA_REQUIREMENTS.cuda} runtime next to any newer CUDA: from NVIDIA's CUDA apt repository \`sudo apt-get install ${aptPackages.join(' ')}\`, or the cuda_11.2.2_460.32.03_linux.run runfile with \`--silent --toolkit --installpath=/usr/local/cuda-11.2\`.`);
+    fix(
+      `Install the CUDA ${CUDA_REQUIREMENTS.cuda} runtime next to any newer CUDA: from NVIDIA's CUDA apt repository \`sudo apt-get install ${aptPackages.join(' ')}\`, or the cuda_11.2.2_460.32.03_linux.run runfile with \`--silent --toolkit --installpath=/usr/local/cuda-11.2\`.`,
+    );
   }
   if (needCudnn) {
-    fix(`Install cuDNN ${CUDA_REQUIREMENTS.cudnn} for CUDA 11.2 side by side with any cuDNN 9: \`${APT_CUDNN8}\`, or unpack cudnn-11.2-linux-x64-v8.1.1.33.tgz into /usr/local/cuda-11.2.`);
+    fix(
+      `Install cuDNN ${CUDA_REQUIREMENTS.cudnn} for CUDA 11.2 side by side with any cuDNN 9: \`${APT_CUDNN8}\`, or unpack cudnn-11.2-linux-x64-v8.1.1.33.tgz into /usr/local/cuda-11.2.`,
+    );
   }
   if (needToolkit || needCudnn) {
-    fix('Then put the CUDA 11.2 libraries on the loader path: `export LD_LIBRARY_PATH=/usr/local/cuda-11.2/lib64:$LD_LIBRARY_PATH` (apt packages also register them with ldconfig).');
-    fix('Do not symlink CUDA 12 / cuDNN 9 files to the .11 / .8 names: the ABIs differ and TensorFlow fails later or crashes.');
+    fix(
+      'Then put the CUDA 11.2 libraries on the loader path: `export LD_LIBRARY_PATH=/usr/local/cuda-11.2/lib64:$LD_LIBRARY_PATH` (apt packages also register them with ldconfig).',
+    );
+    fix(
+      'Do not symlink CUDA 12 / cuDNN 9 files to the .11 / .8 names: the ABIs differ and TensorFlow fails later or crashes.',
+    );
     fix(FIX_DOCKER);
   }
 
   // 6. TensorFlow said it skipped the GPU but we could not tell why.
-  if (!gpuRunning && log.skippedGpu && missing.length === 0 && broken.length === 0 && !codes.some((c) => c.startsWith('no-driver') || c === 'driver-not-running' || c === 'cuda-init-failed')) {
-    problem('gpu-not-registered', 'TensorFlow printed "Cannot dlopen some GPU libraries" and registered no GPU device.');
-    fix(`Read the "Could not load dynamic library" lines above it and install the CUDA ${CUDA_REQUIREMENTS.cuda} / cuDNN ${CUDA_REQUIREMENTS.cudnn} library each one names.`);
+  if (
+    !gpuRunning &&
+    log.skippedGpu &&
+    missing.length === 0 &&
+    broken.length === 0 &&
+    !codes.some((c) => c.startsWith('no-driver') || c === 'driver-not-running' || c === 'cuda-init-failed')
+  ) {
+    problem(
+      'gpu-not-registered',
+      'TensorFlow printed "Cannot dlopen some GPU libraries" and registered no GPU device.',
+    );
+    fix(
+      `Read the "Could not load dynamic library" lines above it and install the CUDA ${CUDA_REQUIREMENTS.cuda} / cuDNN ${CUDA_REQUIREMENTS.cudnn} library each one names.`,
+    );
   }
 
   librariesChecked = view.known || tfLogHasLoads || gpuRunning;
@@ -508,7 +601,9 @@ export function diagnoseCuda(p: CudaProbe): CudaDiagnosis {
     warnings.push('Could not check the CUDA libraries (no ldconfig output and no TensorFlow log).');
   }
   if (log.ptxasMissing) {
-    warnings.push('TensorFlow is "Relying on driver to perform ptx compilation": the first run JIT-compiles kernels; put a CUDA bin folder with ptxas on PATH (e.g. /usr/local/cuda/bin) to silence it.');
+    warnings.push(
+      'TensorFlow is "Relying on driver to perform ptx compilation": the first run JIT-compiles kernels; put a CUDA bin folder with ptxas on PATH (e.g. /usr/local/cuda/bin) to silence it.',
+    );
   }
   if (problems.length > 0) fix(FIX_OTHER_RUNG);
   return finish();
@@ -554,7 +649,11 @@ interface RunResult {
   error?: string;
 }
 
-function run(cmd: string, args: string[], opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<RunResult> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string },
+): Promise<RunResult> {
   return new Promise((resolve) => {
     try {
       execFile(
@@ -568,7 +667,11 @@ function run(cmd: string, args: string[], opts: { timeoutMs: number; env?: NodeJ
           const e = err as NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string };
           if (e.code === 'ENOENT') return resolve({ found: false, code: null, stdout: out, stderr: errText });
           const code = typeof e.code === 'number' ? e.code : null;
-          const why = e.killed ? `timed out after ${opts.timeoutMs} ms` : e.signal ? `killed by ${e.signal}` : e.message;
+          const why = e.killed
+            ? `timed out after ${opts.timeoutMs} ms`
+            : e.signal
+              ? `killed by ${e.signal}`
+              : e.message;
           resolve({ found: true, code, stdout: out, stderr: errText, error: why });
         },
       );
@@ -643,7 +746,8 @@ export async function probeCuda(options: ProbeCudaOptions = {}): Promise<CudaPro
     if (env['LD_LIBRARY_PATH'] !== undefined) probe.ldLibraryPath = env['LD_LIBRARY_PATH'];
 
     // Package and its native parts.
-    const pkgDir = resolvePackageDir(cwd) ?? (options.cwd === undefined ? findOptional(TFJS_NODE_GPU, env)?.dir : undefined);
+    const pkgDir =
+      resolvePackageDir(cwd) ?? (options.cwd === undefined ? findOptional(TFJS_NODE_GPU, env)?.dir : undefined);
     if (pkgDir) {
       probe.packageInstalled = true;
       probe.packageDir = pkgDir;
@@ -687,7 +791,10 @@ export async function probeCuda(options: ProbeCudaOptions = {}): Promise<CudaPro
     // NVIDIA driver.
     tasks.push(
       (async () => {
-        const r = await run('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { timeoutMs, env });
+        const r = await run('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], {
+          timeoutMs,
+          env,
+        });
         if (!r.found) probe.nvidiaSmi = null;
         else if (r.code === 0) probe.nvidiaSmi = r.stdout.trim();
         else probe.nvidiaSmi = [r.stdout.trim(), r.stderr.trim(), r.error ?? ''].filter((s) => s.length > 0).join(' ');
@@ -714,7 +821,16 @@ export async function probeCuda(options: ProbeCudaOptions = {}): Promise<CudaPro
           }
           if (result?.ok === true) return;
           if (typeof result?.error === 'string') probe.loadError = result.error;
-          else probe.loadError = r.error ?? (clip(r.stderr.split('\n').filter((l) => /Error/.test(l)).join(' ')) || 'the child process loading it failed');
+          else
+            probe.loadError =
+              r.error ??
+              (clip(
+                r.stderr
+                  .split('\n')
+                  .filter((l) => /Error/.test(l))
+                  .join(' '),
+              ) ||
+                'the child process loading it failed');
         })(),
       );
     }

@@ -55,7 +55,12 @@ function packageVersion(name: string): string | null {
 
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n').find((l) => l.trim().length > 0)?.trim() ?? 'unknown error';
+  return (
+    msg
+      .split('\n')
+      .find((l) => l.trim().length > 0)
+      ?.trim() ?? 'unknown error'
+  );
 }
 
 /** Captures what native code writes to stderr (TensorFlow's dlerror lines) while f runs. */
@@ -82,7 +87,15 @@ async function loadTensorflowRung(reports: RungReport[]): Promise<boolean> {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
     const found = findOptional(pkg);
     const version = found?.version ?? null;
-    const report: RungReport = { backend: 'tensorflow', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
+    const report: RungReport = {
+      backend: 'tensorflow',
+      package: pkg,
+      installed: version !== null,
+      version,
+      loaded: false,
+      reason: null,
+      details: {},
+    };
     reports.push(report);
     if (tensorflowLoaded === pkg) {
       report.loaded = true;
@@ -116,7 +129,8 @@ async function loadTensorflowRung(reports: RungReport[]): Promise<boolean> {
       const probe = await probeCuda();
       const diag = diagnoseCuda({ ...probe, tfStderr: r.stderr });
       report.details['cuda'] = diag;
-      if (!diag.usable) report.reason = `loaded, but TensorFlow cannot use the GPU (it runs on the CPU): ${cudaAdvice(diag)}`;
+      if (!diag.usable)
+        report.reason = `loaded, but TensorFlow cannot use the GPU (it runs on the CPU): ${cudaAdvice(diag)}`;
     }
     return true;
   }
@@ -131,7 +145,15 @@ function cudaAdvice(d: CudaDiagnosis): string {
 async function loadWasmRung(reports: RungReport[], opts: BackendOptions): Promise<boolean> {
   const pkg = '@tensorflow/tfjs-backend-wasm';
   const version = packageVersion(pkg);
-  const report: RungReport = { backend: 'wasm', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
+  const report: RungReport = {
+    backend: 'wasm',
+    package: pkg,
+    installed: version !== null,
+    version,
+    loaded: false,
+    reason: null,
+    details: {},
+  };
   reports.push(report);
   try {
     installWasmKernelFixes();
@@ -156,7 +178,15 @@ async function loadWasmRung(reports: RungReport[], opts: BackendOptions): Promis
 async function loadCpuRung(reports: RungReport[]): Promise<boolean> {
   const pkg = '@tensorflow/tfjs-backend-cpu';
   const version = packageVersion(pkg);
-  const report: RungReport = { backend: 'cpu', package: pkg, installed: version !== null, version, loaded: false, reason: null, details: {} };
+  const report: RungReport = {
+    backend: 'cpu',
+    package: pkg,
+    installed: version !== null,
+    version,
+    loaded: false,
+    reason: null,
+    details: {},
+  };
   reports.push(report);
   try {
     report.loaded = await tf.setBackend('cpu');
@@ -173,14 +203,29 @@ async function loadCpuRung(reports: RungReport[]): Promise<boolean> {
 
 async function loadWebgpuRung(reports: RungReport[]): Promise<boolean> {
   const version = packageVersion(TFJS_WEBGPU_PACKAGE);
-  const report: RungReport = { backend: 'webgpu', package: TFJS_WEBGPU_PACKAGE, installed: version !== null, version, loaded: false, reason: null, details: {} };
+  const report: RungReport = {
+    backend: 'webgpu',
+    package: TFJS_WEBGPU_PACKAGE,
+    installed: version !== null,
+    version,
+    loaded: false,
+    reason: null,
+    details: {},
+  };
   reports.push(report);
   try {
     const r = await loadWebGpu();
     if (r.ok) {
       report.loaded = true;
-      report.details = { adapter: `${r.adapter.vendor || '?'} ${r.adapter.architecture} ${r.adapter.device} (${r.adapter.description})`.replace(/\s+/g, ' ').trim(), software: r.adapter.software, dawn: `webgpu@${packageVersion('webgpu')}` };
-      if (r.adapter.software) report.reason = 'software adapter (CAMD_WEBGPU_SOFTWARE=1): runs on the CPU, for tests only';
+      report.details = {
+        adapter: `${r.adapter.vendor || '?'} ${r.adapter.architecture} ${r.adapter.device} (${r.adapter.description})`
+          .replace(/\s+/g, ' ')
+          .trim(),
+        software: r.adapter.software,
+        dawn: `webgpu@${packageVersion('webgpu')}`,
+      };
+      if (r.adapter.software)
+        report.reason = 'software adapter (CAMD_WEBGPU_SOFTWARE=1): runs on the CPU, for tests only';
     } else {
       report.reason = r.reason;
       if (r.diagnosis) report.details['webgpu'] = r.diagnosis;
@@ -193,7 +238,9 @@ async function loadWebgpuRung(reports: RungReport[]): Promise<boolean> {
 
 /** True when the tensorflow rung loaded tfjs-node-gpu and TensorFlow can use the GPU. */
 function tensorflowOnGpu(reports: RungReport[]): boolean {
-  return reports.some((r) => r.backend === 'tensorflow' && r.loaded && r.package === '@tensorflow/tfjs-node-gpu' && r.reason === null);
+  return reports.some(
+    (r) => r.backend === 'tensorflow' && r.loaded && r.package === '@tensorflow/tfjs-node-gpu' && r.reason === null,
+  );
 }
 
 const LOADERS: Record<BackendName, (r: RungReport[], o: BackendOptions) => Promise<boolean>> = {
@@ -233,7 +280,11 @@ export async function selectBackend(choice: BackendChoice, opts: BackendOptions 
     }
   }
   const why = reports.map((r) => `${r.package}: ${r.reason}`).join('; ');
-  throw new Error(choice === 'auto' ? `no TensorFlow.js backend could be loaded (${why})` : `backend ${choice} is not available: ${why}`);
+  throw new Error(
+    choice === 'auto'
+      ? `no TensorFlow.js backend could be loaded (${why})`
+      : `backend ${choice} is not available: ${why}`,
+  );
 }
 
 /**
@@ -249,12 +300,17 @@ export async function selectBackendFor(choice: string | undefined): Promise<Sele
 }
 
 /** Probes every rung (for `camd info`), leaving the best one selected. */
-export async function probeAll(opts: BackendOptions = {}): Promise<{ reports: RungReport[]; auto: BackendName | null }> {
+export async function probeAll(
+  opts: BackendOptions = {},
+): Promise<{ reports: RungReport[]; auto: BackendName | null }> {
   const reports: RungReport[] = [];
   const loaded: BackendName[] = [];
   for (const name of BACKEND_NAMES) if (await LOADERS[name](reports, opts)) loaded.push(name);
   // as selectBackend: TensorFlow on the CPU comes after a webgpu adapter
-  const auto = loaded[0] === 'tensorflow' && !tensorflowOnGpu(reports) && loaded.includes('webgpu') ? 'webgpu' : (loaded[0] ?? null);
+  const auto =
+    loaded[0] === 'tensorflow' && !tensorflowOnGpu(reports) && loaded.includes('webgpu')
+      ? 'webgpu'
+      : (loaded[0] ?? null);
   if (auto) await tf.setBackend(auto);
   return { reports, auto };
 }

@@ -13,7 +13,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeBlas {
-  sgemmBatched(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, c: Float32Array, cOffset: number, batch: number, M: number, N: number, K: number, transA: number, transB: number, strideA: number, strideB: number, strideC: number): void;
+  sgemmBatched(
+    a: Float32Array,
+    aOffset: number,
+    b: Float32Array,
+    bOffset: number,
+    c: Float32Array,
+    cOffset: number,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    transA: number,
+    transB: number,
+    strideA: number,
+    strideB: number,
+    strideC: number,
+  ): void;
   threads(): number;
   /** Sets OpenBLAS's thread count for the calls that follow. */
   setThreads(n: number): void;
@@ -23,11 +39,68 @@ export interface NativeBlas {
 export interface NativeOps {
   geluForward(heap: Float32Array, x: number, y: number, n: number): void;
   geluBackward(heap: Float32Array, x: number, dy: number, dx: number, n: number): void;
-  layerNormForward(heap: Float32Array, x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, rows: number, cols: number, eps: number): void;
-  layerNormBackward(heap: Float32Array, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, cols: number): void;
-  adamw(heap: Float32Array, p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number, scale: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+  layerNormForward(
+    heap: Float32Array,
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    mean: number,
+    rstd: number,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  layerNormBackward(
+    heap: Float32Array,
+    dy: number,
+    x: number,
+    mean: number,
+    rstd: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    rows: number,
+    cols: number,
+  ): void;
+  adamw(
+    heap: Float32Array,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    p2: number,
+    m2: number,
+    v2: number,
+    n: number,
+    scale: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    decay: number,
+    bc1: number,
+    bc2: number,
+  ): void;
   /** AdamW with the moments in host arrays (updated in place); p, g, p2 are heap offsets. */
-  adamwHost(heap: Float32Array, p: number, g: number, p2: number, n: number, m: Float32Array, v: Float32Array, scale: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+  adamwHost(
+    heap: Float32Array,
+    p: number,
+    g: number,
+    p2: number,
+    n: number,
+    m: Float32Array,
+    v: Float32Array,
+    scale: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    decay: number,
+    bc1: number,
+    bc2: number,
+  ): void;
   /** y[r] = Σ_c x[r·cols + c] (÷ cols when mean), accumulated in double; x, y heap offsets. */
   sumRows(heap: Float32Array, x: number, y: number, rows: number, cols: number, mean: boolean): void;
   /** mm ← mm·a + p·b for a host array mm; p is a heap offset. */
@@ -39,7 +112,13 @@ interface Loaded<T> {
   reason: string;
 }
 
-function load<T>(file: string, envVar: string, missing: string, describe: (lib: T) => string, beforeLoad?: (path: string) => void): Loaded<T> {
+function load<T>(
+  file: string,
+  envVar: string,
+  missing: string,
+  describe: (lib: T) => string,
+  beforeLoad?: (path: string) => void,
+): Loaded<T> {
   if (process.env['CAMD_NATIVE'] === '0') return { lib: null, reason: 'disabled by CAMD_NATIVE=0' };
   if (process.env[envVar] === '0') return { lib: null, reason: `disabled by ${envVar}=0` };
   const path = fileURLToPath(new URL(`../../native/build/Release/${file}`, import.meta.url));
@@ -73,7 +152,28 @@ export function openblasCoreType(cpuinfo: string): string | null {
 }
 
 /** OpenBLAS cores older than Haswell (x86-64): where a CPU with AVX2 deserves better. */
-const OLD_CORES = new Set(['Prescott', 'Core2', 'Penryn', 'Dunnington', 'Nehalem', 'Sandybridge', 'Atom', 'Barcelona', 'Bobcat', 'Bulldozer', 'Piledriver', 'Steamroller', 'Excavator', 'Opteron', 'Opteron_SSE3', 'Katmai', 'Coppermine', 'Northwood', 'Banias', 'Generic']);
+const OLD_CORES = new Set([
+  'Prescott',
+  'Core2',
+  'Penryn',
+  'Dunnington',
+  'Nehalem',
+  'Sandybridge',
+  'Atom',
+  'Barcelona',
+  'Bobcat',
+  'Bulldozer',
+  'Piledriver',
+  'Steamroller',
+  'Excavator',
+  'Opteron',
+  'Opteron_SSE3',
+  'Katmai',
+  'Coppermine',
+  'Northwood',
+  'Banias',
+  'Generic',
+]);
 
 /** Sets OPENBLAS_CORETYPE before OpenBLAS loads where its own choice would be too old; says what was used. */
 function chooseOpenblasCore(addon: string): string {
@@ -86,7 +186,11 @@ function chooseOpenblasCore(addon: string): string {
     better = null;
   }
   // what OpenBLAS picks by itself: load it once in a child that prints its core (OPENBLAS_VERBOSE=2)
-  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], { env: { ...process.env, OPENBLAS_VERBOSE: '2', ELECTRON_RUN_AS_NODE: '1' }, encoding: 'utf8', timeout: 20_000 });
+  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], {
+    env: { ...process.env, OPENBLAS_VERBOSE: '2', ELECTRON_RUN_AS_NODE: '1' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   const own = /Core:\s*(\w+)/.exec(`${probe.stdout ?? ''}${probe.stderr ?? ''}`)?.[1] ?? null;
   if (!own) return "OpenBLAS's kernels";
   if (!better || !OLD_CORES.has(own)) return `${own} kernels`;
@@ -112,6 +216,11 @@ export function nativeBlas(): { blas: NativeBlas | null; reason: string } {
 }
 
 export function nativeOps(): { ops: NativeOps | null; reason: string } {
-  ops ??= load<NativeOps>('camd_ops.node', 'CAMD_NATIVE_OPS', 'native fused-kernel addon not built (needs a C compiler at npm run setup)', () => 'fused GELU, LayerNorm and AdamW, host-memory optimiser state, through Node-API');
+  ops ??= load<NativeOps>(
+    'camd_ops.node',
+    'CAMD_NATIVE_OPS',
+    'native fused-kernel addon not built (needs a C compiler at npm run setup)',
+    () => 'fused GELU, LayerNorm and AdamW, host-memory optimiser state, through Node-API',
+  );
   return { ops: ops.lib, reason: ops.reason };
 }

@@ -39,7 +39,8 @@ function lookIn(from: string, name: string, external: boolean): FoundPackage | n
     if (!existsSync(pj)) continue;
     try {
       const meta = JSON.parse(readFileSync(pj, 'utf8')) as { name?: unknown; version?: unknown };
-      if (meta.name === name && typeof meta.version === 'string') return { name, dir, version: meta.version, entry, external };
+      if (meta.name === name && typeof meta.version === 'string')
+        return { name, dir, version: meta.version, entry, external };
     } catch {
       return null;
     }

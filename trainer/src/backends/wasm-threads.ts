@@ -35,8 +35,8 @@ export interface WasmInitResult {
 const MAX_THREADS = 8;
 const WORKER_NEEDLE = 'if(typeof e.data.urlOrBlob=="string")';
 const THREADS_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26,
-  11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0,
+  26, 11,
 ]);
 
 interface NodeWorkerLike {
@@ -164,7 +164,6 @@ export async function initWasmBackend(opts: { threads: number | 'auto' }): Promi
     // The script stays: it is one file per script content shared by every process, and removing it
     // here raced with another process starting at the same moment (its pool workers then failed to
     // load it and the process died: two camd commands started together, as the app does).
-
   }
   if (!ok) {
     cached = await initSingle(simd, `threaded-simd init failed${err ? `: ${err}` : ''}; using single-threaded build`);

@@ -8,5 +8,7 @@ import { adapterOptions, describeAdapter, gpuEntry } from './webgpu.js';
 const software = process.argv.includes('--software');
 const gpu = await gpuEntry(software);
 const adapter = gpu ? await gpu.requestAdapter(adapterOptions(software)) : null;
-process.stdout.write(`${JSON.stringify({ package: gpu !== null, adapter: adapter ? describeAdapter(adapter) : null })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ package: gpu !== null, adapter: adapter ? describeAdapter(adapter) : null })}\n`,
+);
 process.exit(0);

@@ -67,7 +67,9 @@ export async function gpuEntry(software: boolean): Promise<GPU | null> {
 }
 
 export function adapterOptions(software: boolean): GPURequestAdapterOptions {
-  return software ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions) : { powerPreference: 'high-performance' };
+  return software
+    ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions)
+    : { powerPreference: 'high-performance' };
 }
 
 export function describeAdapter(a: GPUAdapter): AdapterDescription {
@@ -88,8 +90,16 @@ export function describeAdapter(a: GPUAdapter): AdapterDescription {
 /** Asks Dawn for an adapter in a child process (native backend, or OpenGL with `software`), capturing what it prints natively. */
 function probeInChild(software: boolean): { adapter: AdapterDescription | null; log: string; failure: string | null } {
   // the built script (also when this module runs from source, as under vitest; `npm test` builds first)
-  const child = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/backends/webgpu-probe-child.js' : './webgpu-probe-child.js', import.meta.url));
-  const r = spawnSync(process.execPath, [child, ...(software ? ['--software'] : [])], { encoding: 'utf8', timeout: 60_000 });
+  const child = fileURLToPath(
+    new URL(
+      import.meta.url.endsWith('.ts') ? '../../dist/backends/webgpu-probe-child.js' : './webgpu-probe-child.js',
+      import.meta.url,
+    ),
+  );
+  const r = spawnSync(process.execPath, [child, ...(software ? ['--software'] : [])], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
     const out = JSON.parse(line) as { package: boolean; adapter: AdapterDescription | null };
@@ -109,7 +119,8 @@ let loaded: AdapterDescription | null = null;
 /** Loads the webgpu rung: adapter, device, tfjs backend 'webgpu' registered (not yet selected). */
 export async function loadWebGpu(): Promise<WebGpuLoad> {
   if (loaded) return { ok: true, adapter: loaded };
-  if (webgpuPackageVersion() === null) return { ok: false, reason: `the optional package ${WEBGPU_PACKAGE} (Dawn's Node binding) is not installed` };
+  if (webgpuPackageVersion() === null)
+    return { ok: false, reason: `the optional package ${WEBGPU_PACKAGE} (Dawn's Node binding) is not installed` };
   // first in a child: Dawn's own messages go to the diagnosis, and a crashing driver takes only the child
   let software = false;
   let probe = probeInChild(false);
@@ -126,7 +137,11 @@ export async function loadWebGpu(): Promise<WebGpuLoad> {
     return { ok: false, reason: `no GPU adapter: ${probe.failure ?? diagnosis.summary}`, diagnosis };
   }
   if (probe.adapter.software && !softwareAllowed()) {
-    return { ok: false, reason: `only a software adapter (${probe.adapter.description || probe.adapter.device}), slower than wasm; CAMD_WEBGPU_SOFTWARE=1 uses it anyway (for tests)`, adapter: probe.adapter };
+    return {
+      ok: false,
+      reason: `only a software adapter (${probe.adapter.description || probe.adapter.device}), slower than wasm; CAMD_WEBGPU_SOFTWARE=1 uses it anyway (for tests)`,
+      adapter: probe.adapter,
+    };
   }
   const gpu = await gpuEntry(software);
   if (!gpu) return { ok: false, reason: `the optional package ${WEBGPU_PACKAGE} failed to load in this process` };

@@ -21,7 +21,6 @@ import { median } from '../util/stats.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../bench/torch_camd_step.py', import.meta.url));
 
-
 /**
  * Matmul FLOPs of one training step, from the kernels tfjs actually ran, and the share of the
  * step's kernel time spent in them (wasm kernels run synchronously, so their times are real).
@@ -89,7 +88,12 @@ export interface TorchComparison {
   tfjs_wasm_heap_bytes: number | null;
 }
 
-export async function compareTorch(cfg: CamdConfig, batch: number, tfjsMatmulPeak: number, o: CompareOptions): Promise<TorchComparison> {
+export async function compareTorch(
+  cfg: CamdConfig,
+  batch: number,
+  tfjsMatmulPeak: number,
+  o: CompareOptions,
+): Promise<TorchComparison> {
   const python = o.python ?? 'python3';
   const { tokens } = gridOf(cfg.model);
   const m = { ...cfg.model, batch, maskCount: maskedCount(cfg.mask.ratio, tokens) };
@@ -97,7 +101,15 @@ export async function compareTorch(cfg: CamdConfig, batch: number, tfjsMatmulPea
   delete env['OPENBLAS_CORETYPE'];
   delete env['OPENBLAS_L2_SIZE'];
   const child = spawn(python, [SCRIPT, JSON.stringify(m)], { stdio: ['pipe', 'pipe', 'inherit'], env });
-  const spawned = new Promise<never>((_, reject) => child.on('error', (e) => reject(new Error(`cannot run ${python}: ${e.message} (--compare-torch needs Python 3 with PyTorch: Debian python3-torch, or --python PATH)`))));
+  const spawned = new Promise<never>((_, reject) =>
+    child.on('error', (e) =>
+      reject(
+        new Error(
+          `cannot run ${python}: ${e.message} (--compare-torch needs Python 3 with PyTorch: Debian python3-torch, or --python PATH)`,
+        ),
+      ),
+    ),
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => {
     const r = await Promise.race([lines.next(), spawned]);
@@ -116,7 +128,12 @@ export async function compareTorch(cfg: CamdConfig, batch: number, tfjsMatmulPea
     await setThreads(threads);
     child.stdin!.write('matmul 512\n');
     const torchPeak = (await next())['gflops'] as number;
-    const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch }, { recompute: o.recompute ?? false });
+    const trainer = new CamdTrainer(
+      cfg,
+      0,
+      { epochs: 100, itersPerEpoch: 100, batchSize: batch },
+      { recompute: o.recompute ?? false },
+    );
     const b = toDeviceBatch(syntheticHostBatch(cfg, batch, new Rng(0)));
     let torchRss: number | null = null;
     /** warm-up + timed steps, alternating; medians of the timed ones */
@@ -134,7 +151,9 @@ export async function compareTorch(cfg: CamdConfig, batch: number, tfjsMatmulPea
           tj.push(dt);
           pt.push(r['seconds'] as number);
         }
-        process.stderr.write(`[compare-torch] ${label} step ${i + 1}/${o.warmup + o.steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < o.warmup ? ' (warm-up)' : ''}\n`);
+        process.stderr.write(
+          `[compare-torch] ${label} step ${i + 1}/${o.warmup + o.steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < o.warmup ? ' (warm-up)' : ''}\n`,
+        );
       }
       return { t: median(tj), p: median(pt) };
     };
@@ -154,7 +173,10 @@ export async function compareTorch(cfg: CamdConfig, batch: number, tfjsMatmulPea
     disposeBatch(b);
     trainer.dispose();
     const rss = process.resourceUsage().maxRSS * 1024;
-    const heap = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null;
+    const heap =
+      tf.getBackend() === 'wasm'
+        ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length
+        : null;
     return {
       tfjs_max_rss_bytes: rss,
       torch_max_rss_bytes: torchRss,

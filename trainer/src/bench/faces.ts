@@ -22,7 +22,11 @@ import { Store } from '../store/store.js';
 import { ingestFaces } from '../faces/ingest.js';
 
 export async function benchFaces(dir: string, outFile: string): Promise<void> {
-  const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
+  const files = readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(dir, f));
   if (files.length === 0) throw new Error(`no image in ${dir}`);
   const t0 = performance.now();
   const det = await FaceDetector.create();
@@ -37,11 +41,15 @@ export async function benchFaces(dir: string, outFile: string): Promise<void> {
     const c = performance.now();
     for (const x of faces) {
       const crop = warpAligned(img, alignmentFor(x.points, FACES_DEFAULTS.size, FACES_DEFAULTS.margin));
-      await sharp(Buffer.from(crop.data.buffer), { raw: { width: crop.width, height: crop.height, channels: 3 } }).png().toBuffer();
+      await sharp(Buffer.from(crop.data.buffer), { raw: { width: crop.width, height: crop.height, channels: 3 } })
+        .png()
+        .toBuffer();
     }
     const d = performance.now();
     per.push({ decode: b - a, detect: c - b, crop: d - c, faces: faces.length, pixels: img.width * img.height });
-    process.stderr.write(`[bench] faces ${per.length}/${files.length}: ${faces.length} face(s), ${(d - a).toFixed(0)} ms\n`);
+    process.stderr.write(
+      `[bench] faces ${per.length}/${files.length}: ${faces.length} face(s), ${(d - a).toFixed(0)} ms\n`,
+    );
   }
   const total = per.reduce((s, p) => s + p.decode + p.detect + p.crop, 0) / 1000;
   // the whole ingest, twice: a first scan and a re-scan of the unchanged folder
@@ -54,7 +62,13 @@ export async function benchFaces(dir: string, outFile: string): Promise<void> {
     const i1 = performance.now();
     const again = await ingestFaces(store, dir);
     const i2 = performance.now();
-    ingest = { first_seconds: (i1 - i0) / 1000, rescan_seconds: (i2 - i1) / 1000, kept: first.faces.kept, rescan_detections: again.detections, rescan_crops: again.crops };
+    ingest = {
+      first_seconds: (i1 - i0) / 1000,
+      rescan_seconds: (i2 - i1) / 1000,
+      kept: first.faces.kept,
+      rescan_detections: again.detections,
+      rescan_crops: again.crops,
+    };
   } finally {
     store.close();
     rmSync(work, { recursive: true, force: true });
@@ -63,18 +77,31 @@ export async function benchFaces(dir: string, outFile: string): Promise<void> {
   const out = {
     kind: 'camd-faces',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_bytes: totalmem(), node: process.versions.node, tfjs: tf.version_core, backend: tf.getBackend(), native_ops: nativeOps().ops !== null, native_blas: nativeBlas().blas !== null },
+    machine: {
+      cpus: cpus().length,
+      cpu_model: cpus()[0]?.model ?? 'unknown',
+      memory_bytes: totalmem(),
+      node: process.versions.node,
+      tfjs: tf.version_core,
+      backend: tf.getBackend(),
+      native_ops: nativeOps().ops !== null,
+      native_blas: nativeBlas().blas !== null,
+    },
     detector: detectorId(),
     settings: { size: FACES_DEFAULTS.size, margin: FACES_DEFAULTS.margin, min_score: FACES_DEFAULTS.minScore },
     photos: files.length,
     faces,
     megapixels_median: median(per.map((p) => p.pixels / 1e6)),
     model_load_ms: loadMs,
-    ms_median: { decode: median(per.map((p) => p.decode)), detect: median(per.map((p) => p.detect)), crop_per_face: median(per.filter((p) => p.faces).map((p) => p.crop / p.faces)) },
+    ms_median: {
+      decode: median(per.map((p) => p.decode)),
+      detect: median(per.map((p) => p.detect)),
+      crop_per_face: median(per.filter((p) => p.faces).map((p) => p.crop / p.faces)),
+    },
     seconds: total,
     photos_per_s: files.length / total,
     faces_per_s: faces / total,
-    minutes_for_10000_photos: (10000 / (files.length / total)) / 60,
+    minutes_for_10000_photos: 10000 / (files.length / total) / 60,
     ingest,
   };
   const file = resolve(outFile);

@@ -42,7 +42,6 @@ interface Options {
   recompute: string;
 }
 
-
 async function matmulGflops(n: number, reps: number): Promise<number> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
@@ -67,7 +66,10 @@ async function matmulGflops(n: number, reps: number): Promise<number> {
 async function main(): Promise<void> {
   const program = new Command()
     .name('camd-bench')
-    .option('--backends <list>', `comma-separated subset of ${BACKEND_NAMES.join(',')} (default: every available backend)`)
+    .option(
+      '--backends <list>',
+      `comma-separated subset of ${BACKEND_NAMES.join(',')} (default: every available backend)`,
+    )
     .option('--preset <name>', `model preset (${PRESET_NAMES.join('|')})`, 'tiny')
     .option('--img-size <px>', 'input size', '112')
     .option('--batch <n>', 'batch size', '16')
@@ -77,12 +79,22 @@ async function main(): Promise<void> {
     .option('--out <file>', 'where to write the JSON results', 'bench/results.json')
     .option('--data <dir>', 'real images for the data-pipeline measurement (default: generated JPEGs)')
     .option('--pipeline-batches <n>', 'batches timed for the data pipeline', '20')
-    .option('--compare-torch', 'also run the same step in PyTorch (bench/torch_camd_step.py), alternating, and report the ratio')
+    .option(
+      '--compare-torch',
+      'also run the same step in PyTorch (bench/torch_camd_step.py), alternating, and report the ratio',
+    )
     .option('--threads <n>', 'threads on both sides of the PyTorch comparison (default: every core)')
     .option('--thread-sweep <list>', 'repeat the PyTorch comparison at these thread counts, e.g. 1,2,4,8')
     .option('--python <path>', 'Python with PyTorch for --compare-torch', 'python3')
-    .option('--faces <dir>', 'instead: faces found and aligned per second over the photos of this folder (writes bench/faces.json unless --out)')
-    .option('--recompute <mode>', 'recompute activations in the backward pass: auto (when the step would not fit the wasm heap otherwise), on, off', 'auto')
+    .option(
+      '--faces <dir>',
+      'instead: faces found and aligned per second over the photos of this folder (writes bench/faces.json unless --out)',
+    )
+    .option(
+      '--recompute <mode>',
+      'recompute activations in the backward pass: auto (when the step would not fit the wasm heap otherwise), on, off',
+      'auto',
+    )
     .parse(process.argv);
   const o = program.opts<Options>();
   if (o.faces) {
@@ -97,14 +109,20 @@ async function main(): Promise<void> {
   const steps = Number(o.steps);
   const warmup = Number(o.warmup);
   const cfg = presetConfig(preset, { imgSize });
-  if (!(RECOMPUTE_MODES as readonly string[]).includes(o.recompute)) throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(', ')}`);
+  if (!(RECOMPUTE_MODES as readonly string[]).includes(o.recompute))
+    throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(', ')}`);
   const recomputeMode = o.recompute as RecomputeMode;
   let recompute = recomputeMode === 'on';
 
   const { reports } = await probeAll();
   const available = BACKEND_NAMES.filter((n) => reports.some((r) => r.backend === n && r.loaded));
-  const wanted = o.backends ? (o.backends.split(',').map((s) => s.trim()) as BackendName[]) : o.compareTorch ? available.slice(0, 1) : available;
-  for (const w of wanted) if (!available.includes(w)) throw new Error(`backend ${w} is not available here (see \`npm run camd -- info\`)`);
+  const wanted = o.backends
+    ? (o.backends.split(',').map((s) => s.trim()) as BackendName[])
+    : o.compareTorch
+      ? available.slice(0, 1)
+      : available;
+  for (const w of wanted)
+    if (!available.includes(w)) throw new Error(`backend ${w} is not available here (see \`npm run camd -- info\`)`);
 
   const host = syntheticHostBatch(cfg, batch, new Rng(0));
   const results: Record<string, unknown> = {};
@@ -121,12 +139,19 @@ async function main(): Promise<void> {
     await selectBackend(backend);
     const plan = backend === 'wasm' ? planWasmPretrain(cfg, batch, recomputeMode, hostStateKernels() !== null) : null;
     recompute = plan ? plan.recompute : recomputeMode === 'on';
-    process.stderr.write(`[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`);
+    process.stderr.write(
+      `[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`,
+    );
     const gflops = await matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
     if (o.compareTorch) {
       // the comparison times this backend's step itself, alternating with PyTorch, in this process:
       // one model in memory, so the peak resident set it reports is the step's
-      results[backend] = { matmul_gflops: gflops, recompute, host_state: hostStateKernels() !== null, wasm_heap_estimate_bytes: plan ? plan.totalBytes : null };
+      results[backend] = {
+        matmul_gflops: gflops,
+        recompute,
+        host_state: hostStateKernels() !== null,
+        wasm_heap_estimate_bytes: plan ? plan.totalBytes : null,
+      };
       continue;
     }
     const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch }, { recompute });
@@ -138,7 +163,9 @@ async function main(): Promise<void> {
       const dt = performance.now() - t0;
       if (!Number.isFinite(m.loss)) throw new Error(`non-finite loss on ${backend} at step ${i}`);
       if (i >= warmup) times.push(dt);
-      process.stderr.write(`[bench] ${backend} step ${i + 1}/${warmup + steps}: ${(dt / 1000).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`);
+      process.stderr.write(
+        `[bench] ${backend} step ${i + 1}/${warmup + steps}: ${(dt / 1000).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`,
+      );
     }
     const mem = tf.memory();
     const stepMs = median(times);
@@ -154,7 +181,8 @@ async function main(): Promise<void> {
       rss_bytes: process.memoryUsage().rss,
       // the process's peak resident set so far, and the wasm heap's size: it never shrinks, so it is the step's high-water mark
       max_rss_bytes: process.resourceUsage().maxRSS * 1024,
-      wasm_heap_bytes: backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null,
+      wasm_heap_bytes:
+        backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null,
       wasm_heap_estimate_bytes: plan ? plan.totalBytes : null,
       recompute,
       host_state: hostStateKernels() !== null,
@@ -166,25 +194,52 @@ async function main(): Promise<void> {
   }
 
   let torch: TorchComparison | null = null;
-  if (o.compareTorch && (results[wanted[0]!] as { skipped?: string }).skipped) process.stderr.write(`[bench] the PyTorch comparison needs the ${wanted[0]} step, which was skipped\n`);
+  if (o.compareTorch && (results[wanted[0]!] as { skipped?: string }).skipped)
+    process.stderr.write(`[bench] the PyTorch comparison needs the ${wanted[0]} step, which was skipped\n`);
   else if (o.compareTorch) {
     await selectBackend(wanted[0]!);
     const peak = (results[wanted[0]!] as { matmul_gflops: number }).matmul_gflops;
     const list = (s: string | undefined) => (s ? s.split(',').map((x) => Number(x.trim())) : []);
     const sweep = list(o.threadSweep);
-    if (sweep.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--thread-sweep takes positive integers, e.g. 1,2,4,8');
-    torch = await compareTorch(cfg, batch, peak, { steps, warmup, threads: o.threads ? Number(o.threads) : undefined, sweep, python: o.python, recompute });
+    if (sweep.some((n) => !Number.isInteger(n) || n < 1))
+      throw new Error('--thread-sweep takes positive integers, e.g. 1,2,4,8');
+    torch = await compareTorch(cfg, batch, peak, {
+      steps,
+      warmup,
+      threads: o.threads ? Number(o.threads) : undefined,
+      sweep,
+      python: o.python,
+      recompute,
+    });
     const r = results[wanted[0]!] as Record<string, unknown>;
-    Object.assign(r, { step_ms_median: torch.tfjs_step_s * 1000, images_per_s: batch / torch.tfjs_step_s, max_rss_bytes: torch.tfjs_max_rss_bytes, wasm_heap_bytes: torch.tfjs_wasm_heap_bytes });
-    rows.push([wanted[0]!, torch.tfjs_step_s.toFixed(3), (batch / torch.tfjs_step_s).toFixed(2), (r['matmul_gflops'] as number).toFixed(1)]);
+    Object.assign(r, {
+      step_ms_median: torch.tfjs_step_s * 1000,
+      images_per_s: batch / torch.tfjs_step_s,
+      max_rss_bytes: torch.tfjs_max_rss_bytes,
+      wasm_heap_bytes: torch.tfjs_wasm_heap_bytes,
+    });
+    rows.push([
+      wanted[0]!,
+      torch.tfjs_step_s.toFixed(3),
+      (batch / torch.tfjs_step_s).toFixed(2),
+      (r['matmul_gflops'] as number).toFixed(1),
+    ]);
   }
   process.stderr.write(`[bench] data pipeline: ${o.pipelineBatches} batches of ${batch}\n`);
   const pipeline = await benchPipeline(cfg, batch, Number(o.pipelineBatches), o.data);
-  const fastest = Math.max(0, ...Object.values(results).map((r) => (r as { images_per_s?: number }).images_per_s ?? 0)) || null;
+  const fastest =
+    Math.max(0, ...Object.values(results).map((r) => (r as { images_per_s?: number }).images_per_s ?? 0)) || null;
   const out = {
     kind: 'camd-train-step',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_bytes: totalmem(), node: process.versions.node, platform: `${process.platform}-${process.arch}`, tfjs: tf.version_core },
+    machine: {
+      cpus: cpus().length,
+      cpu_model: cpus()[0]?.model ?? 'unknown',
+      memory_bytes: totalmem(),
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+      tfjs: tf.version_core,
+    },
     config: { preset, img_size: imgSize, batch, mask_ratio: cfg.mask.ratio, steps, warmup, matmul_n: Number(o.matmul) },
     results,
     pipeline: { ...pipeline, ratio_to_fastest_trainer: fastest ? pipeline.images_per_s / fastest : null },
@@ -197,17 +252,28 @@ async function main(): Promise<void> {
   const header = ['backend', 'step (s, median)', 'images/s', `matMul ${o.matmul}³ GFLOP/s`];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  process.stdout.write(`CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`);
+  process.stdout.write(
+    `CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`,
+  );
   process.stdout.write(`${[fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n')}\n`);
-  process.stdout.write(`data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s${fastest ? `, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above` : ''} (${pipeline.source})\n`);
-  for (const [k, r] of Object.entries(results)) if ((r as { skipped?: string }).skipped) process.stdout.write(`${k}: skipped: ${(r as { skipped: string }).skipped}\n`);
+  process.stdout.write(
+    `data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s${fastest ? `, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above` : ''} (${pipeline.source})\n`,
+  );
+  for (const [k, r] of Object.entries(results))
+    if ((r as { skipped?: string }).skipped)
+      process.stdout.write(`${k}: skipped: ${(r as { skipped: string }).skipped}\n`);
   if (torch) {
     process.stdout.write(
       `same step in PyTorch ${torch.torch_version}, ${torch.threads} threads each side, alternating, median of ${torch.steps}${torch.recompute ? ' (ours with activations recomputed)' : ''}:\n` +
         `  tfjs ${wanted[0]} ${torch.tfjs_step_s.toFixed(3)} s, PyTorch ${torch.torch_step_s.toFixed(3)} s, ratio ${torch.ratio.toFixed(2)}\n` +
         `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n` +
         `  matMul share of the step: tfjs ${(100 * torch.tfjs_matmul_share).toFixed(0)} %, PyTorch ${torch.torch_matmul_share === null ? 'not reported' : `${(100 * torch.torch_matmul_share).toFixed(0)} %`}\n` +
-        torch.scaling.map((p) => `  ${String(p.threads).padStart(2)} threads: tfjs ${p.tfjs_step_s.toFixed(3)} s, PyTorch ${p.torch_step_s.toFixed(3)} s, ratio ${p.ratio.toFixed(2)}\n`).join('') +
+        torch.scaling
+          .map(
+            (p) =>
+              `  ${String(p.threads).padStart(2)} threads: tfjs ${p.tfjs_step_s.toFixed(3)} s, PyTorch ${p.torch_step_s.toFixed(3)} s, ratio ${p.ratio.toFixed(2)}\n`,
+          )
+          .join('') +
         `  peak resident memory: tfjs ${(torch.tfjs_max_rss_bytes / 2 ** 20).toFixed(0)} MiB${torch.tfjs_wasm_heap_bytes ? ` (wasm heap ${(torch.tfjs_wasm_heap_bytes / 2 ** 20).toFixed(0)} MiB)` : ''}, PyTorch ${torch.torch_max_rss_bytes ? `${(torch.torch_max_rss_bytes / 2 ** 20).toFixed(0)} MiB, ratio ${torch.memory_ratio!.toFixed(2)}` : 'not reported'}\n`,
     );
   }

@@ -18,7 +18,18 @@ export class CliConsole {
   bar(total: number, start: number, format: string, payload: Record<string, unknown> = {}): void {
     this.current?.stop();
     if (!this.multi) {
-      this.multi = new MultiBar({ clearOnComplete: false, hideCursor: true, stream: process.stderr, noTTYOutput: !this.tty, notTTYSchedule: 10_000, etaBuffer: 50, format }, Presets.shades_classic);
+      this.multi = new MultiBar(
+        {
+          clearOnComplete: false,
+          hideCursor: true,
+          stream: process.stderr,
+          noTTYOutput: !this.tty,
+          notTTYSchedule: 10_000,
+          etaBuffer: 50,
+          format,
+        },
+        Presets.shades_classic,
+      );
     }
     this.current = this.multi.create(total, start, payload, { format });
   }

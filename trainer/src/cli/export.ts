@@ -26,17 +26,22 @@ function writable(target: string, shown: string): void {
 
 export async function exportCommand(o: ExportCliOptions): Promise<void> {
   if (!o.checkpoint) throw new UserError('--checkpoint is required');
-  if (o.format !== 'tfjs' && o.format !== 'safetensors' && o.format !== 'pytorch' && o.format !== 'camd-pth') throw new UserError(`--format must be tfjs, safetensors, pytorch or camd-pth, got '${o.format ?? ''}'`);
+  if (o.format !== 'tfjs' && o.format !== 'safetensors' && o.format !== 'pytorch' && o.format !== 'camd-pth')
+    throw new UserError(`--format must be tfjs, safetensors, pytorch or camd-pth, got '${o.format ?? ''}'`);
   if (!o.out) throw new UserError('--out is required');
   const out = resolve(o.out);
   const kind = existsSync(out) ? (statSync(out).isDirectory() ? 'folder' : 'file') : null;
   const oneFile = o.format === 'safetensors' || o.format === 'pytorch' || o.format === 'camd-pth';
   if (oneFile) {
-    if (kind === 'folder') throw new UserError(`--out ${o.out} is a folder; ${o.format} export writes one file (e.g. ${o.out}/${o.format === 'pytorch' ? 'encoder.pth' : 'encoder.safetensors'})`);
+    if (kind === 'folder')
+      throw new UserError(
+        `--out ${o.out} is a folder; ${o.format} export writes one file (e.g. ${o.out}/${o.format === 'pytorch' ? 'encoder.pth' : 'encoder.safetensors'})`,
+      );
     const parent = dirname(out);
     if (!existsSync(parent)) throw new UserError(`--out ${o.out}: the folder ${parent} does not exist`);
     if (!statSync(parent).isDirectory()) throw new UserError(`--out ${o.out}: ${parent} is a file, not a folder`);
-  } else if (kind === 'file') throw new UserError(`--out ${o.out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
+  } else if (kind === 'file')
+    throw new UserError(`--out ${o.out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
   writable(oneFile ? dirname(out) : out, o.out);
   if (o.format === 'camd-pth') return exportReleased(resolve(o.checkpoint), out);
   const e = readExportable(resolve(o.checkpoint));
@@ -49,7 +54,9 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
     await selectBackend('auto');
     await exportTfjs(e, out);
   }
-  process.stdout.write(`${e.outputs !== null ? `classifier (${e.outputs} outputs)` : 'encoder'} ${e.model.embedDim}×${e.model.depth} at ${e.model.imgSize} px → ${out}\n`);
+  process.stdout.write(
+    `${e.outputs !== null ? `classifier (${e.outputs} outputs)` : 'encoder'} ${e.model.embedDim}×${e.model.depth} at ${e.model.imgSize} px → ${out}\n`,
+  );
 }
 
 /** A pre-training checkpoint in the released layout: {'model', 'optimizer', 'epoch'} (interop/camd-released.ts). */
@@ -69,6 +76,11 @@ async function exportReleased(file: string, out: string): Promise<void> {
     throw new UserError((e as Error).message);
   }
   await writeTorchFile(out, r.value);
-  const partial = r.stepsIntoEpoch > 0 ? `; its ${r.stepsIntoEpoch} step(s) into epoch ${r.epoch + 2} are not counted there: CAMD_pretrain.py --resume starts that epoch afresh` : '';
-  process.stdout.write(`pre-training checkpoint (step ${r.step}, ${r.epoch + 1} epoch(s) done${partial}) with its AdamW state, in the released models_CAMD.py layout → ${out}\n`);
+  const partial =
+    r.stepsIntoEpoch > 0
+      ? `; its ${r.stepsIntoEpoch} step(s) into epoch ${r.epoch + 2} are not counted there: CAMD_pretrain.py --resume starts that epoch afresh`
+      : '';
+  process.stdout.write(
+    `pre-training checkpoint (step ${r.step}, ${r.epoch + 1} epoch(s) done${partial}) with its AdamW state, in the released models_CAMD.py layout → ${out}\n`,
+  );
 }

@@ -66,9 +66,16 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
     } else if (e.type === 'log') con.line(e.level === 'warn' ? `camd: warning: ${e.message}` : `camd: ${e.message}`);
     else if (e.type === 'start' && e.kind === 'finetune') {
       con.stop();
-      con.line(`run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.classes} ${e.task === 'far' ? 'attributes' : 'classes'}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} listed image(s) missing or unreadable` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`);
+      con.line(
+        `run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.classes} ${e.task === 'far' ? 'attributes' : 'classes'}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} listed image(s) missing or unreadable` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`,
+      );
       phase = 'train';
-      con.bar(e.epochs * e.steps_per_epoch, 0, 'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | ETA {eta_formatted}', { epoch: '-', loss: '-' });
+      con.bar(
+        e.epochs * e.steps_per_epoch,
+        0,
+        'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | ETA {eta_formatted}',
+        { epoch: '-', loss: '-' },
+      );
     } else if (e.type === 'start' && e.kind === 'eval') {
       con.stop();
       con.line(`eval run ${e.run_id} on ${e.backend}: ${e.checkpoint} on ${e.val} val / ${e.test} test images`);
@@ -82,9 +89,15 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
         process.stdout.write(`${e.split}: ${e.metric} ${pct(e.value)} on ${e.n} images${worth(e)}\n`);
       } else con.line(`epoch ${e.epoch} ${e.split} ${e.metric}: ${pct(e.value)}${worth(e)}`);
     } else if (e.type === 'done' && e.kind === 'finetune') {
-      const sel = e.selected_epoch === null ? 'no epoch was evaluated' : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${pct(e.test_at_selected)}; best test over epochs ${pct(e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
-      con.final(e.reason === 'completed' ? `done: ${sel}` : `stopped at step ${e.step}: the model then is ${e.last}; ${sel}`);
-    } else if (e.type === 'done' && e.kind === 'eval' && e.reason === 'interrupted') con.final('stopped before every split was evaluated');
+      const sel =
+        e.selected_epoch === null
+          ? 'no epoch was evaluated'
+          : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${pct(e.test_at_selected)}; best test over epochs ${pct(e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
+      con.final(
+        e.reason === 'completed' ? `done: ${sel}` : `stopped at step ${e.step}: the model then is ${e.last}; ${sel}`,
+      );
+    } else if (e.type === 'done' && e.kind === 'eval' && e.reason === 'interrupted')
+      con.final('stopped before every split was evaluated');
     else if (e.type === 'error') con.final(`camd: ${e.message}`);
   };
 }

@@ -16,21 +16,37 @@ export interface ImportCliOptions {
 /** `--head rafdb|ferplus|celeba|lfwa|fer:A,B,…|far:A,B,…`: the task and classes a classifier's head was trained on. */
 async function headOf(v: string): Promise<{ task: 'fer' | 'far'; names: string[] }> {
   const { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } = await import('../finetune/label-names.js');
-  const known: Record<string, { task: 'fer' | 'far'; names: readonly string[] }> = { rafdb: { task: 'fer', names: RAFDB_CLASSES }, ferplus: { task: 'fer', names: FERPLUS_CLASSES }, celeba: { task: 'far', names: CELEBA_ATTRIBUTES }, lfwa: { task: 'far', names: CELEBA_ATTRIBUTES } };
+  const known: Record<string, { task: 'fer' | 'far'; names: readonly string[] }> = {
+    rafdb: { task: 'fer', names: RAFDB_CLASSES },
+    ferplus: { task: 'fer', names: FERPLUS_CLASSES },
+    celeba: { task: 'far', names: CELEBA_ATTRIBUTES },
+    lfwa: { task: 'far', names: CELEBA_ATTRIBUTES },
+  };
   const k = known[v];
   if (k) return { task: k.task, names: [...k.names] };
   const m = /^(fer|far):(.+)$/.exec(v);
   const names = m ? m[2]!.split(',').map((x) => x.trim()) : [];
-  if (!m || names.some((x) => !x) || new Set(names).size !== names.length) throw new CamdError('usage', `--head must be rafdb, ferplus, celeba, lfwa, or fer:Name,Name,… / far:Name,Name,… (distinct names), got '${v}'`);
+  if (!m || names.some((x) => !x) || new Set(names).size !== names.length)
+    throw new CamdError(
+      'usage',
+      `--head must be rafdb, ferplus, celeba, lfwa, or fer:Name,Name,… / far:Name,Name,… (distinct names), got '${v}'`,
+    );
   return { task: m[1] as 'fer' | 'far', names };
 }
 
 export async function importCommand(file: string, o: ImportCliOptions): Promise<void> {
-  if (!o.out) throw new CamdError('usage', 'camd import needs --out FILE (the encoder file to write, e.g. encoder.safetensors)');
-  if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
-  if (o.head !== undefined && o.teacher) throw new CamdError('usage', '--head reads a fine-tuned classifier; --teacher a pre-training checkpoint: not both');
+  if (!o.out)
+    throw new CamdError('usage', 'camd import needs --out FILE (the encoder file to write, e.g. encoder.safetensors)');
+  if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset))
+    throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
+  if (o.head !== undefined && o.teacher)
+    throw new CamdError('usage', '--head reads a fine-tuned classifier; --teacher a pre-training checkpoint: not both');
   const head = o.head !== undefined ? await headOf(o.head) : undefined;
-  const r = await importVit(resolve(file), resolve(o.out), { ...(o.teacher ? { teacher: true } : {}), ...(o.preset ? { preset: o.preset as PresetName } : {}), ...(head ? { head } : {}) });
+  const r = await importVit(resolve(file), resolve(o.out), {
+    ...(o.teacher ? { teacher: true } : {}),
+    ...(o.preset ? { preset: o.preset as PresetName } : {}),
+    ...(head ? { head } : {}),
+  });
   // a classifier becomes a fine-tuning run of the store: camd predict and the app's labelling use it
   let runId: string | null = null;
   let db: string | null = null;
@@ -50,9 +66,13 @@ export async function importCommand(file: string, o: ImportCliOptions): Promise<
   const m = r.model;
   process.stdout.write(
     `${r.source}: ${r.head ? `a ${r.head.task} classifier (${r.head.names.length} ${r.head.task === 'far' ? 'attributes' : 'classes'}) on the` : `the ${r.which}`} ViT encoder, ${m.embedDim} wide, ${m.depth} deep, ${m.numHeads} heads (preset ${r.preset}), ${m.patchSize}-px patches at ${m.imgSize} px; ${r.tensors} tensors\n` +
-      (r.ignored.length ? `  not part of the encoder, left out: ${r.ignored.slice(0, 8).join(', ')}${r.ignored.length > 8 ? `, … (${r.ignored.length} in all)` : ''}\n` : '') +
+      (r.ignored.length
+        ? `  not part of the encoder, left out: ${r.ignored.slice(0, 8).join(', ')}${r.ignored.length > 8 ? `, … (${r.ignored.length} in all)` : ''}\n`
+        : '') +
       `  written: ${r.out} (${r.head ? 'camd predict --checkpoint and the labelling view read it; camd finetune --init fine-tunes it further' : 'camd finetune --init, camd probe --checkpoint, camd see --data read it'})\n` +
-      (runId ? `  recorded as the fine-tuned run ${runId} of ${db} (its predictions: the app's labelling view, or camd predict)\n` : ''),
+      (runId
+        ? `  recorded as the fine-tuned run ${runId} of ${db} (its predictions: the app's labelling view, or camd predict)\n`
+        : ''),
   );
 }
 
@@ -95,11 +115,18 @@ export interface ClusterPackCliOptions {
 /** `camd cluster-pack RUN_DIR --out DIR` (interop/cluster-pack.ts). */
 export async function clusterPackCommand(runDir: string, o: ClusterPackCliOptions): Promise<void> {
   if (!o.out) throw new CamdError('usage', 'camd cluster-pack needs --out DIR');
-  if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
+  if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset))
+    throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
   const { clusterPack } = await import('../interop/cluster-pack.js');
   const { parseNumber } = await import('./parse.js');
   const gpus = parseNumber('--gpus', o.gpus, 'int');
-  const r = await clusterPack(resolve(runDir), resolve(o.out), { ...(gpus !== undefined ? { gpus } : {}), ...(o.preset ? { preset: o.preset as PresetName } : {}), ...(o.copy ? { copy: true } : {}) });
+  const r = await clusterPack(resolve(runDir), resolve(o.out), {
+    ...(gpus !== undefined ? { gpus } : {}),
+    ...(o.preset ? { preset: o.preset as PresetName } : {}),
+    ...(o.copy ? { copy: true } : {}),
+  });
   if (o.json) return void process.stdout.write(`${JSON.stringify({ type: 'cluster-pack', ...r })}\n`);
-  process.stdout.write(`${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), camd_launch.py, flags.json${r.resume ? `, ${r.resume.file.slice(r.out.length + 1)}` : ''}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box: CAMD_CODE=<checkout of the released code> NUM_GPUS=N sh run.sh; back here: camd import-run output\n`);
+  process.stdout.write(
+    `${r.out}: ${r.images} image(s) in data/train/faces (${o.copy ? 'copies' : 'links'}), run.sh (${r.model}, torchrun), camd_launch.py, flags.json${r.resume ? `, ${r.resume.file.slice(r.out.length + 1)}` : ''}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}  on the GPU box: CAMD_CODE=<checkout of the released code> NUM_GPUS=N sh run.sh; back here: camd import-run output\n`,
+  );
 }

@@ -30,7 +30,9 @@ export async function collectInfo(): Promise<InfoJson> {
     out[name] = {
       loaded,
       selectedByAuto: auto === name,
-      reason: loaded ? (rs.find((r) => r.loaded)?.reason ?? null) : rs.map((r) => `${r.package}: ${r.reason}`).join('; '),
+      reason: loaded
+        ? (rs.find((r) => r.loaded)?.reason ?? null)
+        : rs.map((r) => `${r.package}: ${r.reason}`).join('; '),
       tfjsVersion: tf.version_core,
       packages: rs.map(({ backend: _b, ...rest }) => rest),
     };
@@ -40,7 +42,9 @@ export async function collectInfo(): Promise<InfoJson> {
 
 export function formatInfo(info: InfoJson): string {
   const lines: string[] = [];
-  lines.push(`CAMD backend ladder (TensorFlow.js ${tf.version_core}, Node ${process.versions.node}, ${process.platform}-${process.arch})`);
+  lines.push(
+    `CAMD backend ladder (TensorFlow.js ${tf.version_core}, Node ${process.versions.node}, ${process.platform}-${process.arch})`,
+  );
   lines.push('');
   let rung = 1;
   for (const name of BACKEND_NAMES) {
@@ -51,7 +55,8 @@ export function formatInfo(info: InfoJson): string {
       lines.push(`${rung}. ${name.padEnd(10)} ${p.package}${p.version ? `@${p.version}` : ''}: ${mark}${pick}`);
       if (p.reason) lines.push(`   why: ${p.reason}`);
       const details = Object.entries(p.details).filter(([k]) => k !== 'cuda' && k !== 'webgpu');
-      if (p.loaded && details.length) lines.push(`   ${details.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('; ')}`);
+      if (p.loaded && details.length)
+        lines.push(`   ${details.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('; ')}`);
       const cuda = p.details['cuda'] as CudaDiagnosis | undefined;
       if (cuda && !cuda.usable) {
         const found = Object.entries(cuda.found).filter(([, v]) => v !== null);

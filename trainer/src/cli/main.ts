@@ -22,7 +22,9 @@ import { BACKEND_NAMES } from '../backends/names.js';
 const BACKEND_HELP = ['auto', ...BACKEND_NAMES].join(' | ');
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -35,7 +37,13 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .configureOutput({
       // one line: "camd: unknown option '--x' (camd pretrain --help lists the flags)"
-      outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (camd --help lists the commands)\n`),
+      outputError: (str, write) =>
+        write(
+          `camd: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (camd --help lists the commands)\n`,
+        ),
     });
 
   program
@@ -69,42 +77,84 @@ async function main(argv: string[]): Promise<void> {
     .option('--db <file>', 'the store to record the index in (default ~/.camd/camd.db, or $CAMD_HOME/camd.db)')
     .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression-bomb guard)', undefined)
     .option('--json', 'print the report as JSON')
-    .option('--faces', 'also find, align and crop every face into a derived dataset (a folder of face crops to pre-train on)')
+    .option(
+      '--faces',
+      'also find, align and crop every face into a derived dataset (a folder of face crops to pre-train on)',
+    )
     .option('--faces-out <dir>', 'with --faces: where the crops go (default: faces/<folder>-<hash> beside the store)')
     .option('--min-score <s>', 'with --faces: detection confidence below which a face is not kept (default 0.5)')
-    .option('--min-face <px>', 'with --faces: face size in photo pixels (max of 2× eye distance, 1.8× eye-to-mouth) below which a face is not kept (default 40)')
-    .option('--margin <m>', 'with --faces: border around the face on each side, as a fraction of the face size (default 0.5: FFHQ framing; 0: tight)')
-    .option('--face-size <px>', 'with --faces: side of the square crops (default 258, the decode cache side for 224-px training)')
-    .option('--tiles <n>', 'with --faces: also read each photo as n×n overlapping tiles, for small faces in group photos (default 1: the whole photo; 2–3 cost 5–10× the time)')
-    .option('--dedupe <bits>', 'with --faces: collapse faces whose crops are within this many dHash bits of an earlier face (burst photos, video frames); near-duplicates are reported either way')
+    .option(
+      '--min-face <px>',
+      'with --faces: face size in photo pixels (max of 2× eye distance, 1.8× eye-to-mouth) below which a face is not kept (default 40)',
+    )
+    .option(
+      '--margin <m>',
+      'with --faces: border around the face on each side, as a fraction of the face size (default 0.5: FFHQ framing; 0: tight)',
+    )
+    .option(
+      '--face-size <px>',
+      'with --faces: side of the square crops (default 258, the decode cache side for 224-px training)',
+    )
+    .option(
+      '--tiles <n>',
+      'with --faces: also read each photo as n×n overlapping tiles, for small faces in group photos (default 1: the whole photo; 2–3 cost 5–10× the time)',
+    )
+    .option(
+      '--dedupe <bits>',
+      'with --faces: collapse faces whose crops are within this many dHash bits of an earlier face (burst photos, video frames); near-duplicates are reported either way',
+    )
     .action(async (dir: string, opts: ScanCliOptions) => (await import('./scan.js')).scanCommand(dir, opts));
 
   program
     .command('pretrain')
     .description('pre-train a CAMD encoder on a folder of face images')
-    .option('--data <dir>', "folder of face images (required unless --resume); 'sample': the sample faces that come with the installed packages")
+    .option(
+      '--data <dir>',
+      "folder of face images (required unless --resume); 'sample': the sample faces that come with the installed packages",
+    )
     .option('--preset <name>', 'model size: tiny | small | base | large | huge (default tiny)')
-    .option('--img-size <px>', 'input size in pixels, a multiple of the patch size (default: the preset\'s, 112 for tiny)')
+    .option(
+      '--img-size <px>',
+      "input size in pixels, a multiple of the patch size (default: the preset's, 112 for tiny)",
+    )
     .option('--mask-ratio <r>', 'fraction of patches masked in view 1 (default 118/196 ≈ 0.602)')
     .option('--batch <n>', 'images per step (default 16)')
-    .option('--recipe <name>', "the defaults of --blr, --warmup-epochs, --mask-ratio and --epochs: 'desktop' (measured at desktop scale, docs/quality.md) or 'paper' (the released script's, for a GPU cluster: blr 3.125e-5, 400 epochs) (default desktop)")
+    .option(
+      '--recipe <name>',
+      "the defaults of --blr, --warmup-epochs, --mask-ratio and --epochs: 'desktop' (measured at desktop scale, docs/quality.md) or 'paper' (the released script's, for a GPU cluster: blr 3.125e-5, 400 epochs) (default desktop)",
+    )
     .option('--epochs <n>', 'length of the run in epochs (default 100)')
     .option('--steps <n>', 'length of the run in steps (instead of --epochs)')
-    .option('--blr <x>', 'base learning rate; lr = blr × batch / 256 (default 1.6e-3: lr 1e-4 at batch 16, measured in docs/quality.md)')
+    .option(
+      '--blr <x>',
+      'base learning rate; lr = blr × batch / 256 (default 1.6e-3: lr 1e-4 at batch 16, measured in docs/quality.md)',
+    )
     .option('--warmup-epochs <n>', 'linear warm-up length in epochs (default 5)')
     .option('--seed <n>', 'seed of every random draw (default 0)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--threads <n>', "wasm threads: 'auto' or a count (default auto)")
-    .option('--probe-data <dir>', 'a labelled folder whose k-NN and linear-probe accuracy is measured during the run (teacher and online encoders)')
+    .option(
+      '--probe-data <dir>',
+      'a labelled folder whose k-NN and linear-probe accuracy is measured during the run (teacher and online encoders)',
+    )
     .option('--probe-format <f>', 'its labels: celeba, lfwa, rafdb, ferplus, folders, csv or store')
     .option('--probe-schema <name|id>', 'with --probe-format store: the label schema')
     .option('--probe-every <epochs>', 'epochs between probes (default: a tenth of the run), and always at the end')
-    .option('--recompute <mode>', 'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)')
+    .option(
+      '--recompute <mode>',
+      'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)',
+    )
     .option('--out <dir>', 'run folder for checkpoints and the encoder (default runs/pretrain-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')
-    .option('--continue <file>', "a new run that carries on another's checkpoint (a CAMD_pretrain.py checkpoint-*.pth or a camd step-*.ckpt): its weights, AdamW state, settings and epoch")
-    .option('--init <file>', "a new run that starts from a checkpoint's weights (fresh optimiser, step 1, its own settings)")
+    .option(
+      '--continue <file>',
+      "a new run that carries on another's checkpoint (a CAMD_pretrain.py checkpoint-*.pth or a camd step-*.ckpt): its weights, AdamW state, settings and epoch",
+    )
+    .option(
+      '--init <file>',
+      "a new run that starts from a checkpoint's weights (fresh optimiser, step 1, its own settings)",
+    )
     .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
     .option('--keep-checkpoints <n>', 'how many recent checkpoints to keep (default 2)')
     .option('--max-pixels <n>', 'refuse images with more pixels than this (default 50000000)')
@@ -119,7 +169,10 @@ async function main(argv: string[]): Promise<void> {
     .option('--format <name>', 'celeba | lfwa | rafdb | ferplus | folders | csv | store (labels made in the app)')
     .option('--data <dir>', 'dataset root (for csv: the CSV file, or a folder with labels.csv)')
     .option('--schema <name|id>', "--format store: the dataset's label schema")
-    .option('--labels <which>', "--format store: human (people's and files' labels, default) or human+accepted (accepted predictions too)")
+    .option(
+      '--labels <which>',
+      "--format store: human (people's and files' labels, default) or human+accepted (accepted predictions too)",
+    )
     .option('--init <ckpt|none>', 'a camd pretrain checkpoint or encoder.safetensors, or none (random init)')
     .option('--preset <name>', 'model size with --init none (default tiny)')
     .option('--few-shot <r>', 'train on a seeded fraction r of the training split')
@@ -138,7 +191,10 @@ async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'seed (default 0)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--threads <n>', "wasm threads: 'auto' or a count")
-    .option('--recompute <mode>', 'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)')
+    .option(
+      '--recompute <mode>',
+      'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)',
+    )
     .option('--out <dir>', 'run folder (default runs/finetune-<time>)')
     .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
     .option('--json', 'one JSON object per line instead of a progress bar')
@@ -162,7 +218,9 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('predict')
-    .description("a fine-tuned model's predictions on every face of a dataset of the store, for model-assisted labelling (kept apart from labels)")
+    .description(
+      "a fine-tuned model's predictions on every face of a dataset of the store, for model-assisted labelling (kept apart from labels)",
+    )
     .option('--checkpoint <file>', 'the fine-tuned classifier (best.safetensors or last.safetensors of camd finetune)')
     .option('--data <dir>', 'the dataset folder (added in the app or with camd scan)')
     .option('--schema <name|id>', "the dataset's label schema: the model's classes or attributes, by name")
@@ -174,7 +232,9 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('label-curve')
-    .description('"labels needed": quick linear probes on an encoder\'s features as the labels of a schema grow, and what the curve says')
+    .description(
+      '"labels needed": quick linear probes on an encoder\'s features as the labels of a schema grow, and what the curve says',
+    )
     .option('--encoder <file>', 'a camd pretrain checkpoint or encoder.safetensors')
     .option('--data <dir>', 'the dataset folder (added in the app or with camd scan)')
     .option('--schema <name|id>', "the dataset's label schema")
@@ -187,18 +247,30 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('probe')
-    .description('is the representation good for faces? k-NN and linear-probe accuracy of encoders on a labelled folder, in one table')
-    .option('--checkpoint <file>', 'a pre-training checkpoint, encoder.safetensors or fine-tuned classifier (repeat to compare several)', (v: string, prev: string[] = []) => [...prev, v])
+    .description(
+      'is the representation good for faces? k-NN and linear-probe accuracy of encoders on a labelled folder, in one table',
+    )
+    .option(
+      '--checkpoint <file>',
+      'a pre-training checkpoint, encoder.safetensors or fine-tuned classifier (repeat to compare several)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--random', 'also an untrained network of the same architecture')
     .option('--pixels', 'also the raw-pixel baseline (no network)')
-    .option('--control', "also the positive control: the face-description network of @vladmandic/human (a probe set it cannot rank above the others has no signal)")
+    .option(
+      '--control',
+      'also the positive control: the face-description network of @vladmandic/human (a probe set it cannot rank above the others has no signal)',
+    )
     .option('--data <dir>', 'the labelled folder')
     .option('--format <f>', 'its labels: celeba, lfwa, rafdb, ferplus, folders, csv or store')
     .option('--schema <name|id>', "with --format store: the dataset's label schema")
     .option('--preset <name>', 'architecture of --random without a checkpoint (default tiny)')
     .option('--img-size <px>', 'input size of --random without a checkpoint')
     .option('--seed <n>', 'seed of the 70/30 split of a folder without held-out faces (default 0)')
-    .option('--folds <k>', 'k-fold cross-validation over every probe face instead of the split (steadier on small probe sets)')
+    .option(
+      '--folds <k>',
+      'k-fold cross-validation over every probe face instead of the split (steadier on small probe sets)',
+    )
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
     .option('--db <file>', 'the store (default ~/.camd/camd.db)')
     .option('--json', 'one JSON object {type: "probe", task, classes, split, rows}')
@@ -206,11 +278,19 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('see')
-    .description('what the model sees: per-patch prediction quality and the teacher\'s attention over one face (--image), or a 2-D map of a folder\'s faces (--data)')
-    .option('--checkpoint <file>', 'a pre-training checkpoint (--data also takes an encoder or a fine-tuned classifier)')
+    .description(
+      "what the model sees: per-patch prediction quality and the teacher's attention over one face (--image), or a 2-D map of a folder's faces (--data)",
+    )
+    .option(
+      '--checkpoint <file>',
+      'a pre-training checkpoint (--data also takes an encoder or a fine-tuned classifier)',
+    )
     .option('--image <file>', 'one face: writes prediction.png, attention.png and face.json')
     .option('--data <dir>', 'a folder: writes projection.png and projection.json')
-    .option('--format <f>', 'with --data: its labels (celeba, lfwa, rafdb, ferplus, folders, csv or store) to colour the map')
+    .option(
+      '--format <f>',
+      'with --data: its labels (celeba, lfwa, rafdb, ferplus, folders, csv or store) to colour the map',
+    )
     .option('--schema <name|id>', 'with --format store: the label schema')
     .option('--mask-ratio <r>', "with --image: the student's mask ratio (default: the run's)")
     .option('--seed <n>', 'with --image: the seed of the block mask (default 0)')
@@ -222,51 +302,86 @@ async function main(argv: string[]): Promise<void> {
 
   program
     .command('import')
-    .description('a PyTorch ViT encoder (.pth/.pt: timm or MAE ViT weights, a released CAMD classifier or pre-training checkpoint) as our encoder file, or with --head a fine-tuned classifier as ours')
-    .argument('<file>', 'the PyTorch file (torch.save zip format; read without Python and without running anything in it)')
+    .description(
+      'a PyTorch ViT encoder (.pth/.pt: timm or MAE ViT weights, a released CAMD classifier or pre-training checkpoint) as our encoder file, or with --head a fine-tuned classifier as ours',
+    )
+    .argument(
+      '<file>',
+      'the PyTorch file (torch.save zip format; read without Python and without running anything in it)',
+    )
     .option('--out <file>', 'the encoder file to write (e.g. encoder.safetensors)')
     .option('--teacher', 'from a CAMD pre-training checkpoint: the momentum (mm_*) encoder instead of the online one')
-    .option('--preset <name>', 'the preset whose head count the weights have (default: the preset of their width and depth)')
-    .option('--head <classes>', 'a fine-tuned classifier (fc_norm + head) as our classifier file: the classes its head was trained on — rafdb, ferplus, celeba, lfwa, or fer:A,B,… / far:A,B,…')
+    .option(
+      '--preset <name>',
+      'the preset whose head count the weights have (default: the preset of their width and depth)',
+    )
+    .option(
+      '--head <classes>',
+      'a fine-tuned classifier (fc_norm + head) as our classifier file: the classes its head was trained on — rafdb, ferplus, celeba, lfwa, or fer:A,B,… / far:A,B,…',
+    )
     .option('--db <file>', 'with --head: the store that records it as a fine-tuned run (default ~/.camd/camd.db)')
     .option('--json', 'print one JSON object')
     .action(async (file: string, opts: ImportCliOptions) => (await import('./import.js')).importCommand(file, opts));
 
   program
     .command('import-run')
-    .description("a run of the released scripts (torchrun CAMD_pretrain.py / CAMD_finetune.py: its --output_dir with log.txt and checkpoint-*.pth) into the store, beside local runs")
-    .argument('<dir>', 'the run\'s output folder')
+    .description(
+      'a run of the released scripts (torchrun CAMD_pretrain.py / CAMD_finetune.py: its --output_dir with log.txt and checkpoint-*.pth) into the store, beside local runs',
+    )
+    .argument('<dir>', "the run's output folder")
     .option('--name <name>', 'the run\'s name in the store (default: "<folder> (torchrun)")')
     .option('--db <file>', 'the store (default ~/.camd/camd.db)')
     .option('--json', 'print one JSON object')
-    .action(async (dir: string, opts: ImportRunCliOptions) => (await import('./import.js')).importRunCommand(dir, opts));
+    .action(async (dir: string, opts: ImportRunCliOptions) =>
+      (await import('./import.js')).importRunCommand(dir, opts),
+    );
 
   program
     .command('cluster-pack')
-    .description("what a GPU box needs to go on with a run under torchrun with the released code: the images as its loader reads them, the run's checkpoint, camd_launch.py (runs the released CAMD_pretrain.py, supplying what it lacks), run.sh with the flags, flags.json")
+    .description(
+      "what a GPU box needs to go on with a run under torchrun with the released code: the images as its loader reads them, the run's checkpoint, camd_launch.py (runs the released CAMD_pretrain.py, supplying what it lacks), run.sh with the flags, flags.json",
+    )
     .argument('<run>', 'a camd pretrain run folder')
     .option('--out <dir>', 'the folder to write')
     .option('--gpus <n>', 'GPUs on the box (the batch is split over them; default 8)')
-    .option('--preset <name>', 'a new run of another size there: base, large or huge at 224 px, without the checkpoint (default: the run itself, at its own size)')
+    .option(
+      '--preset <name>',
+      'a new run of another size there: base, large or huge at 224 px, without the checkpoint (default: the run itself, at its own size)',
+    )
     .option('--copy', 'copy the images instead of linking them')
     .option('--json', 'print one JSON object')
-    .action(async (run: string, opts: ClusterPackCliOptions) => (await import('./import.js')).clusterPackCommand(run, opts));
+    .action(async (run: string, opts: ClusterPackCliOptions) =>
+      (await import('./import.js')).clusterPackCommand(run, opts),
+    );
 
   program
     .command('worker')
-    .description("run one job driven by JSON commands on stdin (the app's supervisor starts runs this way; docs/library.md: worker protocol)")
+    .description(
+      "run one job driven by JSON commands on stdin (the app's supervisor starts runs this way; docs/library.md: worker protocol)",
+    )
     .action(async () => (await import('./worker.js')).workerCommand());
 
   program
     .command('export')
     .description('export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors')
     .option('--checkpoint <file>', 'a camd pretrain checkpoint, encoder.safetensors, or a fine-tuned best.safetensors')
-    .option('--format <name>', 'tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {\'model\': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)')
+    .option(
+      '--format <name>',
+      "tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {'model': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)",
+    )
     .option('--out <path>', 'output folder (tfjs) or file (safetensors)')
     .action(async (opts: ExportCliOptions) => (await import('./export.js')).exportCommand(opts));
 
   for (const c of program.commands) {
-    c.exitOverride().configureOutput({ outputError: (str, write) => write(`camd: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (camd ${c.name()} --help lists the flags)\n`) });
+    c.exitOverride().configureOutput({
+      outputError: (str, write) =>
+        write(
+          `camd: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (camd ${c.name()} --help lists the flags)\n`,
+        ),
+    });
   }
   await program.parseAsync(argv);
 }
@@ -278,7 +393,10 @@ function report(e: unknown): number {
   if (e instanceof CommanderError) {
     // commander printed its one line (or the help, or the version)
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-    if (json && e.exitCode !== 0) process.stdout.write(`${JSON.stringify({ type: 'error', message: e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '), cause: 'usage' })}\n`);
+    if (json && e.exitCode !== 0)
+      process.stdout.write(
+        `${JSON.stringify({ type: 'error', message: e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '), cause: 'usage' })}\n`,
+      );
     return e.exitCode === 0 ? 0 : EXIT_CODE.usage;
   }
   const uf = describeUserFacing(e);
@@ -288,8 +406,13 @@ function report(e: unknown): number {
     return EXIT_CODE[uf.kind];
   }
   const msg = e instanceof Error ? e.message : String(e);
-  if (json) process.stdout.write(`${JSON.stringify({ type: 'error', message: `internal error: ${msg}`, cause: 'internal' })}\n`);
-  process.stderr.write(`camd: internal error (a bug; please report it with this text): ${e instanceof Error ? (e.stack ?? msg) : msg}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ type: 'error', message: `internal error: ${msg}`, cause: 'internal' })}\n`,
+    );
+  process.stderr.write(
+    `camd: internal error (a bug; please report it with this text): ${e instanceof Error ? (e.stack ?? msg) : msg}\n`,
+  );
   return EXIT_CODE.internal;
 }
 

@@ -5,6 +5,7 @@ export function parseNumber(flag: string, v: string | undefined, kind: 'int' | '
   if (v === undefined) return undefined;
   // Number('') and Number(' ') are 0: an empty value is no number
   const n = v.trim() === '' ? NaN : Number(v);
-  if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new UserError(`${flag} must be ${kind === 'int' ? 'an integer' : 'a number'}, got '${v}'`);
+  if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n)))
+    throw new UserError(`${flag} must be ${kind === 'int' ? 'an integer' : 'a number'}, got '${v}'`);
   return n;
 }

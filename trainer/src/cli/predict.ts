@@ -59,8 +59,16 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
   const stop = stopOnSignals('nothing is saved');
   try {
     const r = await runPredict(spec, o.json ? jsonRenderer() : progress(con), stop.signal);
-    if (o.json) process.stdout.write(`${JSON.stringify({ type: 'done', kind: 'predict', images: r.images, run_id: r.runId, schema_id: r.schemaId, seconds: r.seconds })}\n`);
-    else con.final(stop.signal.aborted ? 'stopped: nothing saved' : `predictions of run ${r.runId} on ${r.images} face(s) saved for labelling (${r.seconds.toFixed(1)} s)`);
+    if (o.json)
+      process.stdout.write(
+        `${JSON.stringify({ type: 'done', kind: 'predict', images: r.images, run_id: r.runId, schema_id: r.schemaId, seconds: r.seconds })}\n`,
+      );
+    else
+      con.final(
+        stop.signal.aborted
+          ? 'stopped: nothing saved'
+          : `predictions of run ${r.runId} on ${r.images} face(s) saved for labelling (${r.seconds.toFixed(1)} s)`,
+      );
   } finally {
     con.stop();
     stop.dispose();
@@ -68,7 +76,8 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
 }
 
 export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> {
-  if (o.labels !== undefined && o.labels !== 'human' && o.labels !== 'human+accepted') throw new CamdError('usage', `--labels must be human or human+accepted, got '${o.labels}'`);
+  if (o.labels !== undefined && o.labels !== 'human' && o.labels !== 'human+accepted')
+    throw new CamdError('usage', `--labels must be human or human+accepted, got '${o.labels}'`);
   const seed = parseNumber('--seed', o.seed, 'int');
   const spec = {
     encoder: resolve(required('--encoder FILE', o.encoder)),
@@ -86,8 +95,11 @@ export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> 
     if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else {
       con.stop();
-      for (const p of r.points) process.stdout.write(`${String(p.labels).padStart(7)} training labels: ${r.metric} ${p.value.toFixed(3)}\n`);
-      process.stdout.write(`${r.hint}\n(features: ${r.features.computed} computed, ${r.features.cached} cached; ${r.seconds.toFixed(1)} s)\n`);
+      for (const p of r.points)
+        process.stdout.write(`${String(p.labels).padStart(7)} training labels: ${r.metric} ${p.value.toFixed(3)}\n`);
+      process.stdout.write(
+        `${r.hint}\n(features: ${r.features.computed} computed, ${r.features.cached} cached; ${r.seconds.toFixed(1)} s)\n`,
+      );
     }
   } finally {
     con.stop();

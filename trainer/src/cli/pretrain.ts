@@ -46,7 +46,8 @@ export interface PretrainCliOptions {
 
 /** The spec of the run the flags ask for: numbers parsed, paths made absolute against the working directory. */
 export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
-  if (o.resume && o.out && resolve(o.out) !== resolve(o.resume)) throw new UserError('--out and --resume name different folders; a resumed run writes to its own folder');
+  if (o.resume && o.out && resolve(o.out) !== resolve(o.resume))
+    throw new UserError('--out and --resume name different folders; a resumed run writes to its own folder');
   const spec: Record<string, unknown> = {
     out: resolve(o.resume ?? o.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
     resume: o.resume ? true : undefined,
@@ -76,7 +77,8 @@ export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
     probeEvery: parseNumber('--probe-every', o.probeEvery, 'int'),
   };
   if (o.recipe !== undefined) {
-    if (!(RECIPE_NAMES as string[]).includes(o.recipe)) throw new UserError(`--recipe must be one of ${RECIPE_NAMES.join(', ')}, not ${JSON.stringify(o.recipe)}`);
+    if (!(RECIPE_NAMES as string[]).includes(o.recipe))
+      throw new UserError(`--recipe must be one of ${RECIPE_NAMES.join(', ')}, not ${JSON.stringify(o.recipe)}`);
     // the recipe fills what the flags leave out (a run carried on keeps its own)
     if (!o.resume && o.continue === undefined) {
       const r = RECIPES[o.recipe as RecipeName];
@@ -111,10 +113,19 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
         con.stop();
         epochs = Math.ceil(e.epochs);
         con.line(`run ${e.run_id} → ${e.out_dir}`);
-        con.line(`backend ${e.backend} (${e.backend_package})${e.skipped_backends.length ? `; skipped: ${e.skipped_backends.map((s) => s.split(':')[0]).join(', ')} (camd info says why)` : ''}`);
-        con.line(`${e.images} images${e.bad_images ? ` (${e.bad_images} unreadable, see camd scan)` : ''}, preset ${e.preset}/${e.img_size}, batch ${e.batch}, ${e.iters_per_epoch} steps/epoch, ${e.total_steps} steps${e.resumed_from ? `, resuming at step ${e.first_step} from ${e.resumed_from}` : ''}`);
+        con.line(
+          `backend ${e.backend} (${e.backend_package})${e.skipped_backends.length ? `; skipped: ${e.skipped_backends.map((s) => s.split(':')[0]).join(', ')} (camd info says why)` : ''}`,
+        );
+        con.line(
+          `${e.images} images${e.bad_images ? ` (${e.bad_images} unreadable, see camd scan)` : ''}, preset ${e.preset}/${e.img_size}, batch ${e.batch}, ${e.iters_per_epoch} steps/epoch, ${e.total_steps} steps${e.resumed_from ? `, resuming at step ${e.first_step} from ${e.resumed_from}` : ''}`,
+        );
         phase = 'train';
-        con.bar(e.total_steps, e.first_step - 1, 'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | {ips} img/s | ETA {eta_formatted}', { epoch: `-/${epochs}`, loss: '-', ips: '-' });
+        con.bar(
+          e.total_steps,
+          e.first_step - 1,
+          'step {value}/{total} [{bar}] epoch {epoch} | loss {loss} | {ips} img/s | ETA {eta_formatted}',
+          { epoch: `-/${epochs}`, loss: '-', ips: '-' },
+        );
         break;
       case 'step':
         if (e.kind !== 'pretrain') break;
@@ -125,7 +136,11 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
         break;
       case 'done':
         if (e.kind !== 'pretrain') break;
-        con.final(e.reason === 'completed' ? `done: ${e.step} steps in ${e.seconds.toFixed(0)} s; encoder ${e.encoder}` : `stopped at step ${e.step} (checkpoint ${e.checkpoint}); continue with --resume`);
+        con.final(
+          e.reason === 'completed'
+            ? `done: ${e.step} steps in ${e.seconds.toFixed(0)} s; encoder ${e.encoder}`
+            : `stopped at step ${e.step} (checkpoint ${e.checkpoint}); continue with --resume`,
+        );
         break;
       case 'error':
         con.final(`camd: ${e.message}`);
@@ -140,7 +155,8 @@ export async function pretrainCommand(o: PretrainCliOptions): Promise<void> {
   const emit = o.json ? jsonRenderer() : humanRenderer(con);
   try {
     // `--data sample` (when no folder of that name is here): the sample faces that come with the installed packages
-    if (o.data === SAMPLE_WORD && !existsSync(resolve(SAMPLE_WORD)) && !o.resume) o = { ...o, data: await sampleData(o, con, emit, stop.signal) };
+    if (o.data === SAMPLE_WORD && !existsSync(resolve(SAMPLE_WORD)) && !o.resume)
+      o = { ...o, data: await sampleData(o, con, emit, stop.signal) };
     const spec = toSpec(o);
     const r = await runPretrain(spec, emit, stop.signal);
     if (r.outcome === 'diverged') process.exitCode = EXIT_CODE.diverged;
@@ -151,21 +167,34 @@ export async function pretrainCommand(o: PretrainCliOptions): Promise<void> {
 }
 
 /** Finds the sample faces (once: later runs reuse the crops) and says where they came from. */
-async function sampleData(o: PretrainCliOptions, con: CliConsole, emit: (e: RunEvent) => void, signal: AbortSignal): Promise<string> {
+async function sampleData(
+  o: PretrainCliOptions,
+  con: CliConsole,
+  emit: (e: RunEvent) => void,
+  signal: AbortSignal,
+): Promise<string> {
   let phase = '';
-  const r = await sampleFaces(o.db ? { db: resolve(o.db) } : {}, (e) => {
-    if (e.type !== 'progress') return;
-    if (o.json) return emit(e);
-    if (!con.tty) return;
-    if (e.phase !== phase) {
-      con.stop();
-      con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: `sample faces: ${PHASE_LABEL[e.phase]}` });
-      phase = e.phase;
-    }
-    con.update(e.done);
-  }, signal);
+  const r = await sampleFaces(
+    o.db ? { db: resolve(o.db) } : {},
+    (e) => {
+      if (e.type !== 'progress') return;
+      if (o.json) return emit(e);
+      if (!con.tty) return;
+      if (e.phase !== phase) {
+        con.stop();
+        con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: `sample faces: ${PHASE_LABEL[e.phase]}` });
+        phase = e.phase;
+      }
+      con.update(e.done);
+    },
+    signal,
+  );
   con.stop();
   if (r.derived.images === 0) throw new UserError(`no sample face was found in ${r.source.root}`);
-  emit({ type: 'log', level: 'info', message: `--data sample: ${r.derived.images} face crops from ${r.photos_from}, in ${r.derived.root}` });
+  emit({
+    type: 'log',
+    level: 'info',
+    message: `--data sample: ${r.derived.images} face crops from ${r.photos_from}, in ${r.derived.root}`,
+  });
   return r.derived.root;
 }

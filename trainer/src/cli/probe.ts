@@ -25,8 +25,10 @@ export interface ProbeCliOptions {
 
 export async function probeCommand(o: ProbeCliOptions): Promise<void> {
   if (!o.data) throw new CamdError('usage', 'camd probe needs --data DIR (a labelled folder)');
-  if (!o.format) throw new CamdError('usage', 'camd probe needs --format (celeba, lfwa, rafdb, ferplus, folders, csv or store)');
-  if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
+  if (!o.format)
+    throw new CamdError('usage', 'camd probe needs --format (celeba, lfwa, rafdb, ferplus, folders, csv or store)');
+  if (o.preset !== undefined && !(PRESET_NAMES as readonly string[]).includes(o.preset))
+    throw new CamdError('usage', `--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
   const imgSize = parseNumber('--img-size', o.imgSize, 'int');
   const seed = parseNumber('--seed', o.seed, 'int');
   const folds = parseNumber('--folds', o.folds, 'int');
@@ -68,13 +70,22 @@ export async function probeCommand(o: ProbeCliOptions): Promise<void> {
     }
     const metric = r.rows[0]?.metric === 'mean_acc' ? 'mean accuracy' : 'top-1 accuracy';
     const head = ['encoder', `k-NN (k=20)`, 'linear probe', 'seconds'];
-    const pm = (v: number, sd: number | undefined) => (sd === undefined ? v.toFixed(3) : `${v.toFixed(3)} ± ${sd.toFixed(3)}`);
-    const rows = r.rows.map((x) => [x.name, pm(x.knn, x.spread?.knn), pm(x.linear, x.spread?.linear), x.seconds.toFixed(1)]);
+    const pm = (v: number, sd: number | undefined) =>
+      sd === undefined ? v.toFixed(3) : `${v.toFixed(3)} ± ${sd.toFixed(3)}`;
+    const rows = r.rows.map((x) => [
+      x.name,
+      pm(x.knn, x.spread?.knn),
+      pm(x.linear, x.spread?.linear),
+      x.seconds.toFixed(1),
+    ]);
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(w[i]!) : v.padStart(w[i]!))).join('  ');
-    process.stdout.write(`${r.task === 'far' ? `${r.classes} attributes` : `${r.classes} classes`}, ${metric}; ${r.split}\n`);
+    process.stdout.write(
+      `${r.task === 'far' ? `${r.classes} attributes` : `${r.classes} classes`}, ${metric}; ${r.split}\n`,
+    );
     process.stdout.write(`${[line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n')}\n`);
-    if (rows.some((x) => x[1]!.includes('±'))) process.stdout.write('± the standard deviation of the folds\' accuracies (fold-to-fold spread)\n');
+    if (rows.some((x) => x[1]!.includes('±')))
+      process.stdout.write("± the standard deviation of the folds' accuracies (fold-to-fold spread)\n");
   } finally {
     con.stop();
   }

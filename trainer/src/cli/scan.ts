@@ -21,26 +21,44 @@ export interface ScanCliOptions {
 }
 
 const FACE_FLAGS = ['facesOut', 'minScore', 'minFace', 'margin', 'faceSize', 'dedupe', 'tiles'] as const;
-const FLAG_NAME: Record<(typeof FACE_FLAGS)[number], string> = { facesOut: '--faces-out', minScore: '--min-score', minFace: '--min-face', margin: '--margin', faceSize: '--face-size', dedupe: '--dedupe', tiles: '--tiles' };
+const FLAG_NAME: Record<(typeof FACE_FLAGS)[number], string> = {
+  facesOut: '--faces-out',
+  minScore: '--min-score',
+  minFace: '--min-face',
+  margin: '--margin',
+  faceSize: '--face-size',
+  dedupe: '--dedupe',
+  tiles: '--tiles',
+};
 
 export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void> {
   if (o.faces) return facesCommand(dir, o);
   const stray = FACE_FLAGS.find((k) => o[k] !== undefined);
   if (stray) throw new UserError(`${FLAG_NAME[stray]} only applies with --faces`);
-  const spec = { dir: resolve(dir), ...(o.db ? { db: resolve(o.db) } : {}), ...(o.maxPixels !== undefined ? { maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int') } : {}) };
+  const spec = {
+    dir: resolve(dir),
+    ...(o.db ? { db: resolve(o.db) } : {}),
+    ...(o.maxPixels !== undefined ? { maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int') } : {}),
+  };
   const con = new CliConsole();
   const stop = stopOnSignals('the files indexed so far are kept');
   let started = false;
   try {
-    const r = await scan(spec, (e) => {
-      if (o.json || e.type !== 'progress' || !con.tty) return;
-      if (!started) con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL.scanning });
-      started = true;
-      con.update(e.done);
-    }, stop.signal);
+    const r = await scan(
+      spec,
+      (e) => {
+        if (o.json || e.type !== 'progress' || !con.tty) return;
+        if (!started) con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL.scanning });
+        started = true;
+        con.update(e.done);
+      },
+      stop.signal,
+    );
     con.stop();
     if (r.images === 0) {
-      const why = r.bad.length ? `; ${r.bad.length} file(s) could not be read, e.g. ${r.bad[0]!.path}: ${r.bad[0]!.reason}` : '';
+      const why = r.bad.length
+        ? `; ${r.bad.length} file(s) could not be read, e.g. ${r.bad[0]!.path}: ${r.bad[0]!.reason}`
+        : '';
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
       throw new UserError(`no readable image in ${dir}${why}`);
     }
@@ -79,19 +97,23 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
   const stop = stopOnSignals('the faces found so far are kept');
   let phase = '';
   try {
-    const r = await scanFaces(spec, (e) => {
-      if (o.json) {
-        if (e.type === 'progress') process.stdout.write(`${JSON.stringify(e)}\n`); // the app's job bar
-        return;
-      }
-      if (e.type !== 'progress' || !con.tty) return;
-      if (e.phase !== phase) {
-        con.stop();
-        con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL[e.phase] });
-        phase = e.phase;
-      }
-      con.update(e.done);
-    }, stop.signal);
+    const r = await scanFaces(
+      spec,
+      (e) => {
+        if (o.json) {
+          if (e.type === 'progress') process.stdout.write(`${JSON.stringify(e)}\n`); // the app's job bar
+          return;
+        }
+        if (e.type !== 'progress' || !con.tty) return;
+        if (e.phase !== phase) {
+          con.stop();
+          con.bar(e.total, 0, '{phase} [{bar}] {value}/{total}', { phase: PHASE_LABEL[e.phase] });
+          phase = e.phase;
+        }
+        con.update(e.done);
+      },
+      stop.signal,
+    );
     con.stop();
     if (o.json) {
       process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -105,7 +127,11 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
       ...r.source.bad.map((b) => `  unreadable: ${b.path}: ${b.reason}`),
       `  faces: ${f.found} found in ${r.photos.withFaces} photo(s); ${r.photos.withoutFace} photo(s) without a usable face${r.photos.withoutFace ? ` (e.g. ${r.photos.withoutFaceExamples.slice(0, 3).join(', ')})` : ''}`,
       `  kept ${f.kept}; not kept: ${f.small} too small (< ${r.settings.minFace} px), ${f.lowScore} below score ${r.settings.minScore}, ${f.repeats} repeated detection(s) of one face, ${f.dropped} dropped by a person${r.settings.dedupe !== null ? `, ${f.collapsed} near-duplicate(s) collapsed (dHash ≤ ${r.settings.dedupe})` : ''}`,
-      ...(f.nearDuplicates && r.settings.dedupe === null ? [`  ${f.nearDuplicates} face(s) look like near-duplicates of another (dHash ≤ 6 bits, e.g. ${r.nearDuplicatePairs[0]!.a} ~ ${r.nearDuplicatePairs[0]!.b}); --dedupe 6 collapses them`] : []),
+      ...(f.nearDuplicates && r.settings.dedupe === null
+        ? [
+            `  ${f.nearDuplicates} face(s) look like near-duplicates of another (dHash ≤ 6 bits, e.g. ${r.nearDuplicatePairs[0]!.a} ~ ${r.nearDuplicatePairs[0]!.b}); --dedupe 6 collapses them`,
+          ]
+        : []),
       `  detections: ${r.detections.computed} photo(s) analysed in ${r.detections.seconds.toFixed(1)} s, ${r.detections.cached} from the cache (${r.settings.detector})`,
       `  face crops (${r.settings.size}×${r.settings.size}, margin ${r.settings.margin}): ${r.derived.root}${r.complete ? '' : ' (stopped: the rest on the next scan)'}; ${r.crops.made} made, ${r.crops.reused} unchanged since the last scan`,
       `  pre-train on them: camd pretrain --data ${shellQuote(r.derived.root)}${o.db ? ` --db ${shellQuote(resolve(o.db))}` : ''}`,

@@ -41,8 +41,14 @@ export async function seeCommand(o: SeeCliOptions): Promise<void> {
       o.json ? jsonRenderer() : () => undefined,
     );
     if (o.json) return void process.stdout.write(`${JSON.stringify({ type: 'see', ...r })}\n`);
-    if (r.face) process.stdout.write(`prediction quality at step ${r.face.step}: mean cosine ${r.face.meanCosineMasked.toFixed(3)} on the ${r.face.masked} masked patches, ${r.face.meanCosineVisible.toFixed(3)} on the visible ones (grid ${r.face.grid}×${r.face.grid})\n`);
-    if (r.projection) process.stdout.write(`${r.projection.points} faces on two principal components (${(100 * r.projection.explained[0]).toFixed(1)} % and ${(100 * r.projection.explained[1]).toFixed(1)} % of the variance)${r.projection.labels.length ? `, framed by label: ${r.projection.labels.join(', ')}` : ''}\n`);
+    if (r.face)
+      process.stdout.write(
+        `prediction quality at step ${r.face.step}: mean cosine ${r.face.meanCosineMasked.toFixed(3)} on the ${r.face.masked} masked patches, ${r.face.meanCosineVisible.toFixed(3)} on the visible ones (grid ${r.face.grid}×${r.face.grid})\n`,
+      );
+    if (r.projection)
+      process.stdout.write(
+        `${r.projection.points} faces on two principal components (${(100 * r.projection.explained[0]).toFixed(1)} % and ${(100 * r.projection.explained[1]).toFixed(1)} % of the variance)${r.projection.labels.length ? `, framed by label: ${r.projection.labels.join(', ')}` : ''}\n`,
+      );
     for (const f of r.files) process.stdout.write(`  ${f}\n`);
   } finally {
     con.stop();

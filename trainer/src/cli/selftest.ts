@@ -28,7 +28,8 @@ export interface SelftestOptions {
 export function parseThreads(s: string): number | 'auto' {
   if (s === 'auto') return 'auto';
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`--threads must be 'auto' or an integer 1..64, got '${s}'`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new UserError(`--threads must be 'auto' or an integer 1..64, got '${s}'`);
   return n;
 }
 
@@ -40,7 +41,8 @@ function positiveInt(flag: string, s: string): number {
 
 export async function selftest(o: SelftestOptions): Promise<void> {
   if (!isBackendChoice(o.backend)) throw new UserError(`--backend must be ${BACKEND_CHOICES_TEXT}, got '${o.backend}'`);
-  if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new UserError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
+  if (!(PRESET_NAMES as readonly string[]).includes(o.preset))
+    throw new UserError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got '${o.preset}'`);
   const batch = positiveInt('--batch', o.batch);
   const steps = positiveInt('--steps', o.steps);
   let sel;
@@ -54,13 +56,17 @@ export async function selftest(o: SelftestOptions): Promise<void> {
   for (const s of sel.skipped) log(`  skipped ${s}`);
   let cfg;
   try {
-    cfg = presetConfig(o.preset as PresetName, { imgSize: o.imgSize === undefined ? undefined : positiveInt('--img-size', o.imgSize), maskRatio: parseNumber('--mask-ratio', o.maskRatio, 'float') });
+    cfg = presetConfig(o.preset as PresetName, {
+      imgSize: o.imgSize === undefined ? undefined : positiveInt('--img-size', o.imgSize),
+      maskRatio: parseNumber('--mask-ratio', o.maskRatio, 'float'),
+    });
   } catch (e) {
     throw new UserError((e as Error).message);
   }
   cfg.optim.warmupEpochs = 0; // update from the first step
   const mode = (o.recompute ?? 'auto') as RecomputeMode;
-  if (!RECOMPUTE_MODES.includes(mode)) throw new UserError(`--recompute must be ${RECOMPUTE_MODES.join(', ')}, got '${o.recompute}'`);
+  if (!RECOMPUTE_MODES.includes(mode))
+    throw new UserError(`--recompute must be ${RECOMPUTE_MODES.join(', ')}, got '${o.recompute}'`);
   // the same memory plan as training: refused when it cannot fit, recomputed when only that fits
   const hostState = hostStateKernels() !== null;
   if (sel.backend === 'wasm') {
@@ -78,11 +84,16 @@ export async function selftest(o: SelftestOptions): Promise<void> {
     const ms = performance.now() - t0;
     if (!Number.isFinite(m.loss)) throw new Error(`non-finite loss at step ${i + 1}`);
     results.push({ step: i + 1, ms, ...m });
-    log(`step ${i + 1}/${steps}: loss ${m.loss.toFixed(4)} (dense ${m.loss_dense.toFixed(4)}, global ${m.loss_global.toFixed(4)}, agmd ${m.loss_agmd.toFixed(4)}), ${(ms / 1000).toFixed(2)} s`);
+    log(
+      `step ${i + 1}/${steps}: loss ${m.loss.toFixed(4)} (dense ${m.loss_dense.toFixed(4)}, global ${m.loss_global.toFixed(4)}, agmd ${m.loss_agmd.toFixed(4)}), ${(ms / 1000).toFixed(2)} s`,
+    );
   }
   disposeBatch(b);
   trainer.dispose();
   const leaked = tf.memory().numTensors;
-  if (o.json) process.stdout.write(`${JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, imgSize: cfg.model.imgSize, batch, recompute, steps: results, liveTensors: leaked })}\n`);
+  if (o.json)
+    process.stdout.write(
+      `${JSON.stringify({ backend: sel.backend, package: sel.package, skipped: sel.skipped, preset: o.preset, imgSize: cfg.model.imgSize, batch, recompute, steps: results, liveTensors: leaked })}\n`,
+    );
   else log(`ok: ${steps} CAMD training step(s) of preset ${o.preset} on ${sel.backend}`);
 }

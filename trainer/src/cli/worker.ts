@@ -35,10 +35,17 @@ function recordOrphaned(kind: 'pretrain' | 'finetune' | 'eval', spec: unknown, r
     store = new Store(typeof db === 'string' ? db : defaultDbPath());
     const row = store.run(runId);
     if (row?.status !== 'stopped') return;
-    const kept = kind === 'pretrain' ? `it stopped at step ${row.last_step ?? 0} with a checkpoint: resume it to go on` : kind === 'finetune' ? `it stopped at step ${row.last_step ?? 0}; its model then is kept (last.safetensors)` : 'its evaluation stopped before the end';
+    const kept =
+      kind === 'pretrain'
+        ? `it stopped at step ${row.last_step ?? 0} with a checkpoint: resume it to go on`
+        : kind === 'finetune'
+          ? `it stopped at step ${row.last_step ?? 0}; its model then is kept (last.safetensors)`
+          : 'its evaluation stopped before the end';
     store.updateRun(runId, { status: 'interrupted', error: `${why}; ${kept}` });
   } catch (e) {
-    process.stderr.write(`camd worker: could not record why run ${runId} stopped: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      `camd worker: could not record why run ${runId} stopped: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
   } finally {
     store?.close();
   }
@@ -47,19 +54,32 @@ function recordOrphaned(kind: 'pretrain' | 'finetune' | 'eval', spec: unknown, r
 function send(m: WorkerMessage): void {
   if (readerGone) return;
   const r = WorkerMessage.safeParse(m);
-  const out = r.success ? m : ({ type: 'error', cause: 'internal', message: `internal error: an invalid worker message (${r.error.issues[0]!.message})` } as WorkerMessage);
+  const out = r.success
+    ? m
+    : ({
+        type: 'error',
+        cause: 'internal',
+        message: `internal error: an invalid worker message (${r.error.issues[0]!.message})`,
+      } as WorkerMessage);
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 export async function workerCommand(): Promise<void> {
-  const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const version = (
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
   const ctl = new AbortController();
   let job: Promise<number> | null = null;
   let signals = 0;
 
   const start = (kind: 'pretrain' | 'finetune' | 'eval', spec: unknown): Promise<number> => {
     const sink = (e: RunEvent) => send(e);
-    const run = kind === 'pretrain' ? runPretrain(spec, sink, ctl.signal) : kind === 'finetune' ? runFinetune(spec, sink, ctl.signal) : runEval(spec, sink, ctl.signal);
+    const run =
+      kind === 'pretrain'
+        ? runPretrain(spec, sink, ctl.signal)
+        : kind === 'finetune'
+          ? runFinetune(spec, sink, ctl.signal)
+          : runEval(spec, sink, ctl.signal);
     return run.then(
       (r) => {
         if (orphaned && r.outcome === 'stopped') recordOrphaned(kind, spec, r.runId, orphaned);
@@ -69,7 +89,11 @@ export async function workerCommand(): Promise<void> {
         const uf = describeUserFacing(e);
         if (uf) send({ type: 'error', message: uf.message, cause: uf.kind, ...(uf.field ? { field: uf.field } : {}) });
         else {
-          send({ type: 'error', message: `internal error: ${e instanceof Error ? e.message : String(e)}`, cause: 'internal' });
+          send({
+            type: 'error',
+            message: `internal error: ${e instanceof Error ? e.message : String(e)}`,
+            cause: 'internal',
+          });
           process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
         }
         return uf ? EXIT_CODE[uf.kind] : EXIT_CODE.internal;
@@ -82,7 +106,11 @@ export async function workerCommand(): Promise<void> {
   const onCommand = (raw: unknown) => {
     const c = WorkerCommand.safeParse(raw);
     if (!c.success) {
-      send({ type: 'log', level: 'warn', message: `ignored an invalid worker command: ${c.error.issues[0]!.path.join('.') || 'command'}: ${c.error.issues[0]!.message}` });
+      send({
+        type: 'log',
+        level: 'warn',
+        message: `ignored an invalid worker command: ${c.error.issues[0]!.path.join('.') || 'command'}: ${c.error.issues[0]!.message}`,
+      });
       return;
     }
     const cmd = c.data;
@@ -115,7 +143,7 @@ export async function workerCommand(): Promise<void> {
     });
     rl.on('close', () => {
       // the parent is gone (or closed our input): stop as asked, never run on unattended
-      if (!ctl.signal.aborted) orphaned = 'the app that ran it closed (its worker\'s input ended)';
+      if (!ctl.signal.aborted) orphaned = "the app that ran it closed (its worker's input ended)";
       ctl.abort();
       if (!job) resolveDone(0);
     });

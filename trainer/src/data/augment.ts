@@ -55,14 +55,22 @@ function drawColour(rng: Rng, blurP: number, solarizeP: number): ColourParams {
   return { jitter, grey, blurSigma, solarize };
 }
 
-export function drawTwoViews(W: number, H: number, rng: Rng): { v1: ViewParams; v2: ViewParams; geometry: RelativeGeometry } {
+export function drawTwoViews(
+  W: number,
+  H: number,
+  rng: Rng,
+): { v1: ViewParams; v2: ViewParams; geometry: RelativeGeometry } {
   const flip1 = rng.bernoulli(0.5);
   const flip2 = rng.bernoulli(0.5);
   const c1 = sampleResizedCrop(W, H, VIEW1_SCALE, rng);
   const c2 = sampleResizedCrop(W, H, VIEW2_SCALE, rng);
   const col1 = drawColour(rng, 1.0, 0);
   const col2 = drawColour(rng, 0.1, 0.2);
-  return { v1: { crop: c1, flip: flip1, colour: col1 }, v2: { crop: c2, flip: flip2, colour: col2 }, geometry: relativeGeometry(c1, c2, W, flip1, flip2) };
+  return {
+    v1: { crop: c1, flip: flip1, colour: col1 },
+    v2: { crop: c2, flip: flip2, colour: col2 },
+    geometry: relativeGeometry(c1, c2, W, flip1, flip2),
+  };
 }
 
 /** Crop (given in flipped-image coordinates) + bicubic resize to S×S, then the flip. Returns 8-bit values (0–255) as floats, HWC. */
@@ -122,7 +130,13 @@ export function gaussianBlur(x: Float32Array, S: number, sigma: number): void {
  * the normalisation with mean/std: ColorJitter's four ops in their drawn order, grey, blur, solarize
  * (§1.2 step 4), each on 8-bit values as on the reference's PIL image.
  */
-export function applyColour(x: Float32Array, S: number, c: ColourParams, mean: readonly number[], std: readonly number[]): void {
+export function applyColour(
+  x: Float32Array,
+  S: number,
+  c: ColourParams,
+  mean: readonly number[],
+  std: readonly number[],
+): void {
   if (c.jitter) {
     for (const op of c.jitter.order) {
       if (op === 0) enhanceBrightness(x, c.jitter.brightness);
@@ -143,7 +157,11 @@ export function applyColour(x: Float32Array, S: number, c: ColourParams, mean: r
 }
 
 /** One sample's two views (HWC floats, normalised) and geometry. */
-export async function twoViews(img: RgbImage, S: number, params: ReturnType<typeof drawTwoViews>): Promise<{ x1: Float32Array; x2: Float32Array; geometry: RelativeGeometry }> {
+export async function twoViews(
+  img: RgbImage,
+  S: number,
+  params: ReturnType<typeof drawTwoViews>,
+): Promise<{ x1: Float32Array; x2: Float32Array; geometry: RelativeGeometry }> {
   const [x1, x2] = await Promise.all([viewPixels(img, params.v1, S), viewPixels(img, params.v2, S)]);
   applyColour(x1, S, params.v1.colour, VGGFACE2_MEAN, VGGFACE2_STD);
   applyColour(x2, S, params.v2.colour, VGGFACE2_MEAN, VGGFACE2_STD);

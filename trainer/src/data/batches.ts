@@ -28,7 +28,9 @@ export class BatchSource {
 
   constructor(private readonly o: BatchSourceOptions) {
     if (o.hashes.length < o.batchSize) {
-      throw new Error(`the dataset has ${o.hashes.length} readable image(s), fewer than the batch size ${o.batchSize}; lower --batch or add images`);
+      throw new Error(
+        `the dataset has ${o.hashes.length} readable image(s), fewer than the batch size ${o.batchSize}; lower --batch or add images`,
+      );
     }
     this.itersPerEpoch = Math.floor(o.hashes.length / o.batchSize); // drop_last (§4)
   }
@@ -55,7 +57,11 @@ export class BatchSource {
     const rng = new Rng(this.o.seed).fork(`step-${step}`);
     const imgs = this.indices(step).map((i) => {
       const img = cache.get(hashes[i]!);
-      if (!img) throw new CamdError('io', `image ${hashes[i]} is missing from the decode cache ${cache.dir}; run the command again to rebuild it`);
+      if (!img)
+        throw new CamdError(
+          'io',
+          `image ${hashes[i]} is missing from the decode cache ${cache.dir}; run the command again to rebuild it`,
+        );
       return img;
     });
     // all random draws first, in order

@@ -17,7 +17,13 @@ export interface Crop {
  * torchvision RandomResizedCrop.get_params: up to 10 tries of area scale s ~ U(scale) and
  * log-uniform aspect in [3/4, 4/3]; fallback is a centre crop clamped to the ratio range.
  */
-export function sampleResizedCrop(W: number, H: number, scale: [number, number], rng: Rng, ratio: [number, number] = [3 / 4, 4 / 3]): Crop {
+export function sampleResizedCrop(
+  W: number,
+  H: number,
+  scale: [number, number],
+  rng: Rng,
+  ratio: [number, number] = [3 / 4, 4 / 3],
+): Crop {
   const area = W * H;
   const logRatio: [number, number] = [Math.log(ratio[0]), Math.log(ratio[1])];
   for (let t = 0; t < 10; t++) {

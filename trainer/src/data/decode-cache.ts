@@ -60,13 +60,22 @@ export class DecodeCache {
     } catch (e) {
       rmSync(tmp, { force: true });
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new CamdError('disk-full', `the disk is full: cannot write the decode cache in ${this.dir} (free some space, or put the store elsewhere with --db)`);
+      if (code === 'ENOSPC' || code === 'EDQUOT')
+        throw new CamdError(
+          'disk-full',
+          `the disk is full: cannot write the decode cache in ${this.dir} (free some space, or put the store elsewhere with --db)`,
+        );
       throw new CamdError('io', `cannot write the decode cache in ${this.dir}: ${reasonOf(e)}`);
     }
   }
 
   /** Decodes and caches the images that are not cached yet. */
-  async ensure(items: readonly { abs: string; sha256: string }[], maxPixels: number, onProgress?: (done: number, total: number) => void, concurrency = 4): Promise<{ decoded: number; failed: { path: string; reason: string }[] }> {
+  async ensure(
+    items: readonly { abs: string; sha256: string }[],
+    maxPixels: number,
+    onProgress?: (done: number, total: number) => void,
+    concurrency = 4,
+  ): Promise<{ decoded: number; failed: { path: string; reason: string }[] }> {
     const todo = items.filter((it) => this.get(it.sha256) === null);
     const failed: { path: string; reason: string }[] = [];
     let done = 0;

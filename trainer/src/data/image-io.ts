@@ -36,7 +36,9 @@ function bmpHeaderSize(buf: Buffer): { width: number; height: number } | null {
 }
 
 function tooLarge(w: number, h: number, maxPixels: number): string | null {
-  return w * h > maxPixels ? `too large: ${w}×${h} = ${(w * h).toLocaleString('en-US')} pixels exceeds the limit of ${maxPixels.toLocaleString('en-US')} (decompression-bomb guard, --max-pixels)` : null;
+  return w * h > maxPixels
+    ? `too large: ${w}×${h} = ${(w * h).toLocaleString('en-US')} pixels exceeds the limit of ${maxPixels.toLocaleString('en-US')} (decompression-bomb guard, --max-pixels)`
+    : null;
 }
 
 /** The pixel count named by a "too large" reason (null for any other reason). */
@@ -47,8 +49,14 @@ export function tooLargePixels(reason: string | null): number | null {
 
 function classify(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/unsupported image format|Input buffer contains unsupported/i.test(msg)) return 'not an image (unsupported or unrecognised format)';
-  if (/premature end|truncated|unexpected end|Premature|short read|not enough data|end of (file|stream)|corrupt/i.test(msg)) return `truncated or corrupt image data (${msg.split('\n')[0]})`;
+  if (/unsupported image format|Input buffer contains unsupported/i.test(msg))
+    return 'not an image (unsupported or unrecognised format)';
+  if (
+    /premature end|truncated|unexpected end|Premature|short read|not enough data|end of (file|stream)|corrupt/i.test(
+      msg,
+    )
+  )
+    return `truncated or corrupt image data (${msg.split('\n')[0]})`;
   if (/pixel limit/i.test(msg)) return 'too large (exceeds the pixel limit)';
   return `cannot decode: ${msg.split('\n')[0]}`;
 }
@@ -86,7 +94,8 @@ export async function decodeRgb(buf: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Pr
     throw new ImageError(classify(e));
   }
   if (!meta.width || !meta.height || !meta.format) throw new ImageError('not an image (no dimensions)');
-  if (!['jpeg', 'png', 'webp'].includes(meta.format)) throw new ImageError(`not a supported image (format ${meta.format})`);
+  if (!['jpeg', 'png', 'webp'].includes(meta.format))
+    throw new ImageError(`not a supported image (format ${meta.format})`);
   const big = tooLarge(meta.width, meta.height, maxPixels);
   if (big) throw new ImageError(big);
   try {
@@ -97,7 +106,12 @@ export async function decodeRgb(buf: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Pr
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new ImageError(`unexpected ${info.channels} channels after decoding`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: meta.format };
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      format: meta.format,
+    };
   } catch (e) {
     if (e instanceof ImageError) throw e;
     // the header was readable, the pixel data was not (libvips' message can be generic under concurrency)
@@ -130,4 +144,3 @@ export async function resizeShorterSide(img: RgbImage, side: number): Promise<Rg
     .toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
-

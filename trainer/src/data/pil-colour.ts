@@ -70,7 +70,10 @@ export function smooth(x: Float32Array, width: number, height: number): Float32A
   const k5 = f32(5 / 13);
   const row = (y: number, xx: number, ch: number, centre: number) => {
     const o = y * width;
-    return f32(f32(f32(x[(o + xx - 1) * 3 + ch]! * k1) + f32(x[(o + xx) * 3 + ch]! * centre)) + f32(x[(o + xx + 1) * 3 + ch]! * k1));
+    return f32(
+      f32(f32(x[(o + xx - 1) * 3 + ch]! * k1) + f32(x[(o + xx) * 3 + ch]! * centre)) +
+        f32(x[(o + xx + 1) * 3 + ch]! * k1),
+    );
   };
   for (let y = 1; y < height - 1; y++) {
     for (let xx = 1; xx < width - 1; xx++) {
@@ -142,12 +145,18 @@ function toRgb(h: number, s: number, v: number): [number, number, number] {
   const q = clip(cRound(v * (1 - fs * f)));
   const t = clip(cRound(v * (1 - fs * (1 - f))));
   switch (i % 6) {
-    case 0: return [v, t, p];
-    case 1: return [q, v, p];
-    case 2: return [p, v, t];
-    case 3: return [p, q, v];
-    case 4: return [t, p, v];
-    default: return [v, p, q];
+    case 0:
+      return [v, t, p];
+    case 1:
+      return [q, v, p];
+    case 2:
+      return [p, v, t];
+    case 3:
+      return [p, q, v];
+    case 4:
+      return [t, p, v];
+    default:
+      return [v, p, q];
   }
 }
 

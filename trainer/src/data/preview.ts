@@ -45,7 +45,16 @@ function toRgb(x: Float32Array, S: number, offset = 0): PreviewImage {
   return { width: S, height: S, rgb };
 }
 
-export async function maskPreview(o: { image: string; cacheDir: string; preset?: PresetName; imgSize?: number; maskRatio?: number; seed?: number; sample?: number; maxPixels?: number }): Promise<MaskPreview> {
+export async function maskPreview(o: {
+  image: string;
+  cacheDir: string;
+  preset?: PresetName;
+  imgSize?: number;
+  maskRatio?: number;
+  seed?: number;
+  sample?: number;
+  maxPixels?: number;
+}): Promise<MaskPreview> {
   let cfg;
   try {
     cfg = presetConfig(o.preset ?? 'tiny', { imgSize: o.imgSize, maskRatio: o.maskRatio ?? DEFAULT_MASK_RATIO });
@@ -65,8 +74,26 @@ export async function maskPreview(o: { image: string; cacheDir: string; preset?:
   const res = await cache.ensure([{ abs: o.image, sha256 }], o.maxPixels ?? DEFAULT_MAX_PIXELS);
   if (res.failed.length) throw new CamdError('input', `cannot decode ${o.image}: ${res.failed[0]!.reason}`, 'image');
   const maskCount = maskedCount(o.maskRatio ?? DEFAULT_MASK_RATIO, tokens);
-  const source = new BatchSource({ hashes: [sha256], cache, imgSize: S, grid, maskCount, batchSize: 1, seed: o.seed ?? 0 });
+  const source = new BatchSource({
+    hashes: [sha256],
+    cache,
+    imgSize: S,
+    grid,
+    maskCount,
+    batchSize: 1,
+    seed: o.seed ?? 0,
+  });
   const b = await source.batch(o.sample ?? 0);
   const mask = Array.from(b.masks[0]!);
-  return { imgSize: S, patchSize: cfg.model.patchSize, grid, tokens, masked: maskCount, visible: tokens - maskCount, mask, view1: toRgb(b.x1, S), view2: toRgb(b.x2, S) };
+  return {
+    imgSize: S,
+    patchSize: cfg.model.patchSize,
+    grid,
+    tokens,
+    masked: maskCount,
+    visible: tokens - maskCount,
+    mask,
+    view1: toRgb(b.x1, S),
+    view2: toRgb(b.x2, S),
+  };
 }

@@ -75,14 +75,34 @@ const clip8 = (v: number) => {
 };
 
 /** The crop (top i, left j, height h, width w) of an RGB image, resized to S×S: 8-bit RGB, HWC. */
-export function resizedCrop(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Uint8Array {
+export function resizedCrop(
+  img: RgbImage,
+  crop: { i: number; j: number; h: number; w: number },
+  S: number,
+): Uint8Array {
   return resample(img, crop, S, S);
 }
 
 /** The crop of an RGB image resized to outW × outH (PIL's Image.crop(...).resize((outW, outH), BICUBIC)). */
-export function resample(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, outW: number, outH: number): Uint8Array {
+export function resample(
+  img: RgbImage,
+  crop: { i: number; j: number; h: number; w: number },
+  outW: number,
+  outH: number,
+): Uint8Array {
   const { i, j, h, w } = crop;
-  if (!(Number.isInteger(i) && Number.isInteger(j) && h >= 1 && w >= 1 && i >= 0 && j >= 0 && i + h <= img.height && j + w <= img.width)) {
+  if (
+    !(
+      Number.isInteger(i) &&
+      Number.isInteger(j) &&
+      h >= 1 &&
+      w >= 1 &&
+      i >= 0 &&
+      j >= 0 &&
+      i + h <= img.height &&
+      j + w <= img.width
+    )
+  ) {
     throw new Error(`resizedCrop: crop ${JSON.stringify(crop)} is not inside the ${img.width}×${img.height} image`);
   }
   const src = img.data;

@@ -54,7 +54,10 @@ interface Candidate {
  * `others` counts the files with other extensions seen; `looked` is false when the limit stopped the
  * search (a huge folder: its scan decides).
  */
-export async function findsImages(root: string, limit = 100_000): Promise<{ found: boolean; others: number; looked: boolean }> {
+export async function findsImages(
+  root: string,
+  limit = 100_000,
+): Promise<{ found: boolean; others: number; looked: boolean }> {
   const stack = [root];
   const seen = new Set<string>();
   let entriesSeen = 0;
@@ -79,7 +82,8 @@ export async function findsImages(root: string, limit = 100_000): Promise<{ foun
       if (!st) continue;
       if (st.isDirectory()) stack.push(abs);
       else if (st.isFile()) {
-        if ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(ent.name).toLowerCase())) return { found: true, others, looked: true };
+        if ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(ent.name).toLowerCase()))
+          return { found: true, others, looked: true };
         others++;
       }
     }
@@ -108,7 +112,10 @@ async function walk(root: string): Promise<{ files: Candidate[]; ignored: number
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (e) {
-      unreadable.push({ path: relPath(root, dir) || '.', reason: `folder cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      unreadable.push({
+        path: relPath(root, dir) || '.',
+        reason: `folder cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      });
       continue;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -143,12 +150,29 @@ function relPath(root: string, abs: string): string {
 
 async function inspect(c: Candidate, maxPixels: number): Promise<NewImage> {
   const base = { rel_path: c.rel, bytes: c.bytes, mtime_ms: c.mtimeMs };
-  if (c.bytes === 0) return { ...base, width: null, height: null, format: null, sha256: null, status: 'bad', error: 'zero bytes (empty file)' };
+  if (c.bytes === 0)
+    return {
+      ...base,
+      width: null,
+      height: null,
+      format: null,
+      sha256: null,
+      status: 'bad',
+      error: 'zero bytes (empty file)',
+    };
   let buf: Buffer;
   try {
     buf = await readFile(c.abs);
   } catch (e) {
-    return { ...base, width: null, height: null, format: null, sha256: null, status: 'bad', error: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+    return {
+      ...base,
+      width: null,
+      height: null,
+      format: null,
+      sha256: null,
+      status: 'bad',
+      error: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    };
   }
   const sha256 = createHash('sha256').update(buf).digest('hex');
   try {
@@ -181,7 +205,11 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
     // unchanged, unless the size limit decides otherwise now: an image accepted under a raised
     // --max-pixels is too large under a lower one, and one refused as too large may now be fine
     const refusedPixels = k?.status === 'bad' ? tooLargePixels(k.error) : null;
-    const limitMatters = k && ((k.status === 'ok' && (k.width ?? 0) * (k.height ?? 0) > maxPixels) || (refusedPixels !== null && refusedPixels <= maxPixels) || (k.status === 'bad' && k.error === 'too large (exceeds the pixel limit)'));
+    const limitMatters =
+      k &&
+      ((k.status === 'ok' && (k.width ?? 0) * (k.height ?? 0) > maxPixels) ||
+        (refusedPixels !== null && refusedPixels <= maxPixels) ||
+        (k.status === 'bad' && k.error === 'too large (exceeds the pixel limit)'));
     if (k && k.bytes === f.bytes && k.mtime_ms === f.mtimeMs && !limitMatters) unchanged++;
     else todo.push(f);
   }
@@ -205,7 +233,10 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
     root,
     datasetId: ds.id,
     images: rows.filter((r) => r.status === 'ok').length,
-    bad: [...unreadable, ...rows.filter((r) => r.status === 'bad').map((r) => ({ path: r.rel_path, reason: r.error ?? 'unreadable' }))],
+    bad: [
+      ...unreadable,
+      ...rows.filter((r) => r.status === 'bad').map((r) => ({ path: r.rel_path, reason: r.error ?? 'unreadable' })),
+    ],
     added,
     changed: results.length - added,
     removed: complete ? removed.length : 0,

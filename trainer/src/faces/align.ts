@@ -62,7 +62,14 @@ export function alignmentFor(p: FivePoints, size: number, margin = DEFAULT_MARGI
   const ay: Point = [-Math.sin(theta) * scale, Math.cos(theta) * scale];
   const c: Point = [eyeMid[0] + 0.1 * m[0], eyeMid[1] + 0.1 * m[1]];
   const h = size / 2;
-  return { origin: [c[0] - h * ax[0] - h * ay[0], c[1] - h * ax[1] - h * ay[1]], ax, ay, size, scale, rollDeg: (theta * 180) / Math.PI };
+  return {
+    origin: [c[0] - h * ax[0] - h * ay[0], c[1] - h * ax[1] - h * ay[1]],
+    ax,
+    ay,
+    size,
+    scale,
+    rollDeg: (theta * 180) / Math.PI,
+  };
 }
 
 /** Where a photo point lands in the aligned crop (output pixels). */
@@ -104,32 +111,54 @@ function keys(t: number): [number, number, number, number] {
 /** The photo region (with a 3-pixel border for the kernel) that the crop reads, clipped. */
 function regionOf(a: Alignment, width: number, height: number): { x0: number; y0: number; x1: number; y1: number } {
   const s = a.size;
-  const corners: Point[] = [[0, 0], [s, 0], [0, s], [s, s]].map(([x, y]) => [a.origin[0] + x! * a.ax[0] + y! * a.ay[0], a.origin[1] + x! * a.ax[1] + y! * a.ay[1]]);
+  const corners: Point[] = [
+    [0, 0],
+    [s, 0],
+    [0, s],
+    [s, s],
+  ].map(([x, y]) => [a.origin[0] + x! * a.ax[0] + y! * a.ay[0], a.origin[1] + x! * a.ax[1] + y! * a.ay[1]]);
   const xs = corners.map((c) => c[0]);
   const ys = corners.map((c) => c[1]);
   const clip = (v: number, hi: number) => Math.min(hi, Math.max(0, v));
-  return { x0: clip(Math.floor(Math.min(...xs)) - 3, width), y0: clip(Math.floor(Math.min(...ys)) - 3, height), x1: clip(Math.ceil(Math.max(...xs)) + 3, width), y1: clip(Math.ceil(Math.max(...ys)) + 3, height) };
+  return {
+    x0: clip(Math.floor(Math.min(...xs)) - 3, width),
+    y0: clip(Math.floor(Math.min(...ys)) - 3, height),
+    x1: clip(Math.ceil(Math.max(...xs)) + 3, width),
+    y1: clip(Math.ceil(Math.max(...ys)) + 3, height),
+  };
 }
 
 /** Averages n×n blocks of a region of the photo: the returned image's pixel j covers photo [x0 + n·j, x0 + n·j + n). */
-export function blockAverage(img: RgbImage, r: { x0: number; y0: number; x1: number; y1: number }, n: number): RgbImage {
+export function blockAverage(
+  img: RgbImage,
+  r: { x0: number; y0: number; x1: number; y1: number },
+  n: number,
+): RgbImage {
   const w = Math.max(1, Math.floor((r.x1 - r.x0) / n));
   const h = Math.max(1, Math.floor((r.y1 - r.y0) / n));
   const out = new Uint8Array(w * h * 3);
   const W = img.width;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      let s0 = 0, s1 = 0, s2 = 0, k = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        k = 0;
       for (let dy = 0; dy < n; dy++) {
         const sy = Math.min(img.height - 1, r.y0 + y * n + dy);
         for (let dx = 0; dx < n; dx++) {
           const sx = Math.min(W - 1, r.x0 + x * n + dx);
           const o = (sy * W + sx) * 3;
-          s0 += img.data[o]!; s1 += img.data[o + 1]!; s2 += img.data[o + 2]!; k++;
+          s0 += img.data[o]!;
+          s1 += img.data[o + 1]!;
+          s2 += img.data[o + 2]!;
+          k++;
         }
       }
       const o = (y * w + x) * 3;
-      out[o] = Math.round(s0 / k); out[o + 1] = Math.round(s1 / k); out[o + 2] = Math.round(s2 / k);
+      out[o] = Math.round(s0 / k);
+      out[o + 1] = Math.round(s1 / k);
+      out[o + 2] = Math.round(s2 / k);
     }
   }
   return { width: w, height: h, data: out };
@@ -137,8 +166,11 @@ export function blockAverage(img: RgbImage, r: { x0: number; y0: number; x1: num
 
 /** Mean colour of a region of an image (the whole image when the region is empty). */
 function meanColour(img: RgbImage, reg: { x0: number; y0: number; x1: number; y1: number }): [number, number, number] {
-  const [x0, y0, x1, y1] = reg.x1 > reg.x0 && reg.y1 > reg.y0 ? [reg.x0, reg.y0, reg.x1, reg.y1] : [0, 0, img.width, img.height];
-  let r = 0, g = 0, b = 0;
+  const [x0, y0, x1, y1] =
+    reg.x1 > reg.x0 && reg.y1 > reg.y0 ? [reg.x0, reg.y0, reg.x1, reg.y1] : [0, 0, img.width, img.height];
+  let r = 0,
+    g = 0,
+    b = 0;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       const o = (y * img.width + x) * 3;
@@ -185,16 +217,24 @@ export function warpAligned(img: RgbImage, a: Alignment): RgbImage {
       const iy = Math.floor(py);
       const wx = keys(px - ix);
       const wy = keys(py - iy);
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let j = 0; j < 4; j++) {
         const sy = Math.min(H - 1, Math.max(0, iy - 1 + j));
-        let rr = 0, gg = 0, bb = 0;
+        let rr = 0,
+          gg = 0,
+          bb = 0;
         for (let i = 0; i < 4; i++) {
           const sx = Math.min(W - 1, Math.max(0, ix - 1 + i));
           const o = (sy * W + sx) * 3;
-          rr += wx[i]! * d[o]!; gg += wx[i]! * d[o + 1]!; bb += wx[i]! * d[o + 2]!;
+          rr += wx[i]! * d[o]!;
+          gg += wx[i]! * d[o + 1]!;
+          bb += wx[i]! * d[o + 2]!;
         }
-        r += wy[j]! * rr; g += wy[j]! * gg; b += wy[j]! * bb;
+        r += wy[j]! * rr;
+        g += wy[j]! * gg;
+        b += wy[j]! * bb;
       }
       // outside the photo: fade to the mean colour (distance in photo pixels, from the edge)
       const dx = Math.max(0, -(px + 0.5), px + 0.5 - W);

@@ -21,7 +21,6 @@ export { FACE_PACKAGE, detectorId, facePackageDir, facePackageVersion } from './
 
 const require = createRequire(import.meta.url);
 
-
 /** Longest side of the image the detector sees; larger photos are averaged down by a whole factor. */
 export const DETECT_MAX_SIDE = 1024;
 
@@ -34,7 +33,12 @@ export interface DetectedFace {
   /** Head pose from the mesh, degrees. */
   pose: { roll: number; yaw: number; pitch: number };
   /** The bundled models' guesses, for the annotation view; never labels. */
-  suggestions: { age: number | null; gender: string | null; genderScore: number | null; emotion: { emotion: string; score: number }[] };
+  suggestions: {
+    age: number | null;
+    gender: string | null;
+    genderScore: number | null;
+    emotion: { emotion: string; score: number }[];
+  };
 }
 
 interface HumanFace {
@@ -75,19 +79,37 @@ function registerModelRouter(modelsDir: string): void {
     if (!file.startsWith(modelsDir + sep)) return none;
     return {
       load: async () => {
-        const j = JSON.parse(readFileSync(file, 'utf8')) as { modelTopology: object; format?: string; generatedBy?: string; convertedBy?: string; signature?: object; userDefinedMetadata?: Record<string, object>; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+        const j = JSON.parse(readFileSync(file, 'utf8')) as {
+          modelTopology: object;
+          format?: string;
+          generatedBy?: string;
+          convertedBy?: string;
+          signature?: object;
+          userDefinedMetadata?: Record<string, object>;
+          weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+        };
         const specs: tf.io.WeightsManifestEntry[] = [];
         const parts: Buffer[] = [];
         for (const g of j.weightsManifest) {
           specs.push(...g.weights);
           for (const p of g.paths) {
             const f = resolve(dirname(file), p);
-            if (!f.startsWith(modelsDir + sep)) throw new Error(`model ${file} names a weights file outside its folder`);
+            if (!f.startsWith(modelsDir + sep))
+              throw new Error(`model ${file} names a weights file outside its folder`);
             parts.push(readFileSync(f));
           }
         }
         const all = Buffer.concat(parts);
-        return { modelTopology: j.modelTopology, format: j.format, generatedBy: j.generatedBy, convertedBy: j.convertedBy, signature: j.signature, userDefinedMetadata: j.userDefinedMetadata, weightSpecs: specs, weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer };
+        return {
+          modelTopology: j.modelTopology,
+          format: j.format,
+          generatedBy: j.generatedBy,
+          convertedBy: j.convertedBy,
+          signature: j.signature,
+          userDefinedMetadata: j.userDefinedMetadata,
+          weightSpecs: specs,
+          weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer,
+        };
       },
     };
   });
@@ -107,7 +129,8 @@ export class FaceDetector {
 
   /** Loads the models (about 0.1 s) on the wasm rung, selecting it when needed. */
   static async create(opts: { wasmThreads?: number | 'auto' } = {}): Promise<FaceDetector> {
-    if (tf.getBackend() !== 'wasm') await selectBackend('wasm', opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {});
+    if (tf.getBackend() !== 'wasm')
+      await selectBackend('wasm', opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {});
     const dir = facePackageDir();
     const modelsDir = join(dir, 'models');
     registerModelRouter(modelsDir);
@@ -129,7 +152,15 @@ export class FaceDetector {
       segmentation: { enabled: false },
       face: {
         enabled: true,
-        detector: { rotation: true, maxDetected: 50, minConfidence: 0.2, iouThreshold: 0.1, return: false, skipFrames: 0, skipTime: 0 },
+        detector: {
+          rotation: true,
+          maxDetected: 50,
+          minConfidence: 0.2,
+          iouThreshold: 0.1,
+          return: false,
+          skipFrames: 0,
+          skipTime: 0,
+        },
         mesh: { enabled: true },
         iris: { enabled: true },
         attention: { enabled: false },
@@ -206,13 +237,24 @@ export class FaceDetector {
       };
       const xs = f.mesh.slice(0, 468).map((m) => m[0] * n);
       const ys = f.mesh.slice(0, 468).map((m) => m[1] * n);
-      const x0 = Math.min(...xs), y0 = Math.min(...ys);
+      const x0 = Math.min(...xs),
+        y0 = Math.min(...ys);
       const deg = (r: number | undefined) => Math.round(((r ?? 0) * 180 * 10) / Math.PI) / 10;
       out.push({
         score: f.score,
         box: [x0, y0, Math.max(...xs) - x0, Math.max(...ys) - y0],
-        points: { rightEye: eye(RIGHT_IRIS, RIGHT_EYE_CORNERS), leftEye: eye(LEFT_IRIS, LEFT_EYE_CORNERS), nose: p(NOSE_TIP), rightMouth: p(RIGHT_MOUTH), leftMouth: p(LEFT_MOUTH) },
-        pose: { roll: deg(f.rotation?.angle.roll), yaw: deg(f.rotation?.angle.yaw), pitch: deg(f.rotation?.angle.pitch) },
+        points: {
+          rightEye: eye(RIGHT_IRIS, RIGHT_EYE_CORNERS),
+          leftEye: eye(LEFT_IRIS, LEFT_EYE_CORNERS),
+          nose: p(NOSE_TIP),
+          rightMouth: p(RIGHT_MOUTH),
+          leftMouth: p(LEFT_MOUTH),
+        },
+        pose: {
+          roll: deg(f.rotation?.angle.roll),
+          yaw: deg(f.rotation?.angle.yaw),
+          pitch: deg(f.rotation?.angle.pitch),
+        },
         suggestions: {
           age: typeof f.age === 'number' ? Math.round(f.age * 10) / 10 : null,
           gender: f.gender && f.gender !== 'unknown' ? f.gender : null,
@@ -227,14 +269,25 @@ export class FaceDetector {
 
 function subImage(img: RgbImage, x0: number, y0: number, w: number, h: number): RgbImage {
   const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+  for (let y = 0; y < h; y++)
+    out.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
   return { width: w, height: h, data: out };
 }
 
 function shifted(f: DetectedFace, dx: number, dy: number): DetectedFace {
   const p = (q: Point): Point => [q[0] + dx, q[1] + dy];
   const s = f.points;
-  return { ...f, box: [f.box[0] + dx, f.box[1] + dy, f.box[2], f.box[3]], points: { rightEye: p(s.rightEye), leftEye: p(s.leftEye), nose: p(s.nose), rightMouth: p(s.rightMouth), leftMouth: p(s.leftMouth) } };
+  return {
+    ...f,
+    box: [f.box[0] + dx, f.box[1] + dy, f.box[2], f.box[3]],
+    points: {
+      rightEye: p(s.rightEye),
+      leftEye: p(s.leftEye),
+      nose: p(s.nose),
+      rightMouth: p(s.rightMouth),
+      leftMouth: p(s.leftMouth),
+    },
+  };
 }
 
 /**
@@ -246,7 +299,7 @@ export function squared(img: RgbImage): RgbImage {
   if (img.width === img.height) return img;
   const S = Math.max(img.width, img.height);
   const out = new Uint8Array(S * S * 3).fill(128);
-  for (let y = 0; y < img.height; y++) out.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), y * S * 3);
+  for (let y = 0; y < img.height; y++)
+    out.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), y * S * 3);
   return { width: S, height: S, data: out };
 }
-

@@ -6,7 +6,8 @@
 import type { RgbImage } from '../data/image-io.js';
 
 export function dhash(img: RgbImage): string {
-  const W = 9, H = 8;
+  const W = 9,
+    H = 8;
   const grid = new Float64Array(W * H);
   const cnt = new Float64Array(W * H);
   for (let y = 0; y < img.height; y++) {

@@ -24,7 +24,15 @@ import { detectorId, suggestionSource } from './model-files.js';
 import { repeatedDetections } from './repeats.js';
 export { repeatedDetections } from './repeats.js';
 import { dhash, hamming } from './dhash.js';
-import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type FaceRecord, type FaceRow } from './face-store.js';
+import {
+  droppedKeys,
+  faceById,
+  linkDerived,
+  recordDrop,
+  replaceFaces,
+  type FaceRecord,
+  type FaceRow,
+} from './face-store.js';
 import { makeFolder } from '../util/system-errors.js';
 
 export interface FaceOptions {
@@ -48,13 +56,30 @@ export interface FaceReport {
   source: ScanReport;
   derived: ScanReport & { sourceDatasetId: number };
   photos: { withFaces: number; withoutFace: number; withoutFaceExamples: string[] };
-  faces: { found: number; kept: number; small: number; lowScore: number; repeats: number; nearDuplicates: number; collapsed: number; dropped: number };
+  faces: {
+    found: number;
+    kept: number;
+    small: number;
+    lowScore: number;
+    repeats: number;
+    nearDuplicates: number;
+    collapsed: number;
+    dropped: number;
+  };
   /** Pairs of kept faces within `reportNearDuplicates` bits of each other (not collapsed unless `dedupe`). */
   nearDuplicatePairs: { a: string; b: string; distance: number }[];
   detections: { computed: number; cached: number; seconds: number };
   /** Kept faces' crops made (aligned, hashed, written when new or changed) and reused from the previous scan (same photo, landmarks, size and margin, and the file still there). */
   crops: { made: number; reused: number };
-  settings: { minScore: number; minFace: number; margin: number; size: number; dedupe: number | null; tiles: number; detector: string };
+  settings: {
+    minScore: number;
+    minFace: number;
+    margin: number;
+    size: number;
+    dedupe: number | null;
+    tiles: number;
+    detector: string;
+  };
   /** false when stopped: crops made so far are indexed, the rest on the next scan. */
   complete: boolean;
 }
@@ -84,7 +109,11 @@ interface PreviousCrop {
  * crop's pixels): their file, landmarks, outside fraction, hash, and the file's size and time as
  * that scan indexed it.
  */
-function previousCrops(db: Database.Database, derived: { id: number; derive: string | null }, s: { size: number; margin: number }): Map<string, PreviousCrop> {
+function previousCrops(
+  db: Database.Database,
+  derived: { id: number; derive: string | null },
+  s: { size: number; margin: number },
+): Map<string, PreviousCrop> {
   const out = new Map<string, PreviousCrop>();
   let was: { size?: unknown; margin?: unknown } = {};
   try {
@@ -99,8 +128,25 @@ function previousCrops(db: Database.Database, derived: { id: number; derive: str
        LEFT JOIN images i ON i.dataset_id = f.dataset_id AND i.rel_path = f.crop_path
        WHERE f.dataset_id = ? AND f.crop_path IS NOT NULL AND f.outside IS NOT NULL AND f.dhash IS NOT NULL`,
     )
-    .all(derived.id) as { source_sha256: string; face_index: number; crop_path: string; landmarks: string; outside: number; dhash: string; bytes: number | null; mtime_ms: number | null }[];
-  for (const r of rows) out.set(`${r.source_sha256}#${r.face_index}`, { cropPath: r.crop_path, landmarks: r.landmarks, outside: r.outside, dhash: r.dhash, bytes: r.bytes, mtimeMs: r.mtime_ms });
+    .all(derived.id) as {
+    source_sha256: string;
+    face_index: number;
+    crop_path: string;
+    landmarks: string;
+    outside: number;
+    dhash: string;
+    bytes: number | null;
+    mtime_ms: number | null;
+  }[];
+  for (const r of rows)
+    out.set(`${r.source_sha256}#${r.face_index}`, {
+      cropPath: r.crop_path,
+      landmarks: r.landmarks,
+      outside: r.outside,
+      dhash: r.dhash,
+      bytes: r.bytes,
+      mtimeMs: r.mtime_ms,
+    });
   return out;
 }
 
@@ -117,7 +163,10 @@ function untouched(file: string, before: PreviousCrop): boolean {
 /** Face size in photo pixels: max(2·eye distance, 1.8·eye-to-mouth), as the alignment measures it. */
 export function faceSize(p: FivePoints): number {
   const e = Math.hypot(p.leftEye[0] - p.rightEye[0], p.leftEye[1] - p.rightEye[1]);
-  const em = [(p.leftMouth[0] + p.rightMouth[0] - p.leftEye[0] - p.rightEye[0]) / 2, (p.leftMouth[1] + p.rightMouth[1] - p.leftEye[1] - p.rightEye[1]) / 2] as const;
+  const em = [
+    (p.leftMouth[0] + p.rightMouth[0] - p.leftEye[0] - p.rightEye[0]) / 2,
+    (p.leftMouth[1] + p.rightMouth[1] - p.leftEye[1] - p.rightEye[1]) / 2,
+  ] as const;
   return Math.max(2 * e, 1.8 * Math.hypot(em[0], em[1]));
 }
 
@@ -126,8 +175,15 @@ export function cropName(relPath: string, faceIndex: number): string {
   return `${ext ? relPath.slice(0, -ext.length) : relPath}.face${faceIndex}.png`;
 }
 
-export async function defaultFacesRoot(store: Store, root: string, o: { margin: number; size: number }): Promise<string> {
-  const key = createHash('sha256').update(JSON.stringify({ root, margin: o.margin, size: o.size })).digest('hex').slice(0, 8);
+export async function defaultFacesRoot(
+  store: Store,
+  root: string,
+  o: { margin: number; size: number },
+): Promise<string> {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ root, margin: o.margin, size: o.size }))
+    .digest('hex')
+    .slice(0, 8);
   return join(dirname(store.file), 'faces', `${basename(root)}-${key}`);
 }
 
@@ -141,16 +197,25 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     tiles: opts.tiles ?? FACES_DEFAULTS.tiles,
   };
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const source = await scanDataset(store, dir, { maxPixels, ...(opts.signal ? { signal: opts.signal } : {}), onProgress: (d, t) => opts.onProgress?.('scanning', d, t) });
+  const source = await scanDataset(store, dir, {
+    maxPixels,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onProgress: (d, t) => opts.onProgress?.('scanning', d, t),
+  });
   const root = source.root;
   const outRoot = opts.out ?? (await defaultFacesRoot(store, root, s));
   makeFolder(outRoot, 'the crops folder');
   const derivedRoot = await realpath(outRoot);
-  if (derivedRoot === root || derivedRoot.startsWith(root + sep)) throw new Error(`the crops folder ${outRoot} is inside the photo folder ${dir}: choose another (--faces-out)`);
-  if (root.startsWith(derivedRoot + sep)) throw new Error(`the photo folder ${dir} is inside the crops folder ${outRoot}: choose another (--faces-out)`);
+  if (derivedRoot === root || derivedRoot.startsWith(root + sep))
+    throw new Error(`the crops folder ${outRoot} is inside the photo folder ${dir}: choose another (--faces-out)`);
+  if (root.startsWith(derivedRoot + sep))
+    throw new Error(`the photo folder ${dir} is inside the crops folder ${outRoot}: choose another (--faces-out)`);
 
   const derivedDs = store.ensureDataset(derivedRoot, `${basename(root)} (faces)`);
-  if (derivedDs.source_dataset_id !== null && derivedDs.source_dataset_id !== source.datasetId) throw new Error(`the folder ${outRoot} holds the faces of another dataset (${store.dataset(derivedDs.source_dataset_id)?.root ?? derivedDs.source_dataset_id}): choose another (--faces-out)`);
+  if (derivedDs.source_dataset_id !== null && derivedDs.source_dataset_id !== source.datasetId)
+    throw new Error(
+      `the folder ${outRoot} holds the faces of another dataset (${store.dataset(derivedDs.source_dataset_id)?.root ?? derivedDs.source_dataset_id}): choose another (--faces-out)`,
+    );
   const detector = detectorId(s.tiles);
   const suggestions = suggestionSource();
   const reusable = previousCrops(store.db, derivedDs, s);
@@ -194,7 +259,9 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     if (result) cached++;
     else {
       const t0 = performance.now();
-      det ??= await (await import('./detector.js')).FaceDetector.create(opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {});
+      det ??= await (await import('./detector.js')).FaceDetector.create(
+        opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {},
+      );
       const im = await decode();
       result = { detector, width: im.width, height: im.height, faces: await det.detect(im, { tiles: s.tiles }) };
       detectSeconds += (performance.now() - t0) / 1000;
@@ -207,9 +274,30 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     for (let k = 0; k < result.faces.length; k++) {
       const f = result.faces[k]!;
       counts.found++;
-      const status: FaceRecord['status'] = repeats.has(k) ? 'repeat' : f.score < s.minScore ? 'low-score' : faceSize(f.points) < s.minFace ? 'small' : drops.has(`${sha}#${k}`) ? 'dropped' : 'kept';
+      const status: FaceRecord['status'] = repeats.has(k)
+        ? 'repeat'
+        : f.score < s.minScore
+          ? 'low-score'
+          : faceSize(f.points) < s.minFace
+            ? 'small'
+            : drops.has(`${sha}#${k}`)
+              ? 'dropped'
+              : 'kept';
       if (status !== 'repeat' && status !== 'low-score') any = true;
-      const rec: FaceRecord = { sourceImageId: photo.id, faceIndex: k, sourceSha256: sha, score: round(f.score), box: f.box.map(round) as FaceRecord['box'], landmarks: roundPoints(f.points), pose: f.pose, status, cropPath: null, outside: null, dhash: null, suggestions: { source: suggestions, ...f.suggestions } };
+      const rec: FaceRecord = {
+        sourceImageId: photo.id,
+        faceIndex: k,
+        sourceSha256: sha,
+        score: round(f.score),
+        box: f.box.map(round) as FaceRecord['box'],
+        landmarks: roundPoints(f.points),
+        pose: f.pose,
+        status,
+        cropPath: null,
+        outside: null,
+        dhash: null,
+        suggestions: { source: suggestions, ...f.suggestions },
+      };
       records.push(rec);
       if (status !== 'kept') {
         if (status === 'small') counts.small++;
@@ -225,7 +313,12 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
       crops.set(name, rec);
       // the previous scan's crop of this face, when nothing that makes it has changed and its file is as indexed: not made again
       const before = reusable.get(`${sha}#${k}`);
-      if (before && before.cropPath === name && before.landmarks === JSON.stringify(rec.landmarks) && untouched(file, before)) {
+      if (
+        before &&
+        before.cropPath === name &&
+        before.landmarks === JSON.stringify(rec.landmarks) &&
+        untouched(file, before)
+      ) {
         rec.outside = before.outside;
         rec.dhash = before.dhash;
         cropCounts.reused++;
@@ -237,7 +330,11 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
       rec.dhash = dhash(crop);
       cropCounts.made++;
       // written when missing or when its photo changed (the name stays, the content follows the photo)
-      const png = await sharp(Buffer.from(crop.data.buffer, crop.data.byteOffset, crop.data.byteLength), { raw: { width: crop.width, height: crop.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+      const png = await sharp(Buffer.from(crop.data.buffer, crop.data.byteOffset, crop.data.byteLength), {
+        raw: { width: crop.width, height: crop.height, channels: 3 },
+      })
+        .png({ compressionLevel: 6 })
+        .toBuffer();
       if (!existsSync(file) || !readFileSync(file).equals(png)) {
         mkdirSync(dirname(file), { recursive: true });
         writeFileAtomic(file, png);
@@ -256,7 +353,8 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
       const d = hamming(k.rec.dhash!, o.rec.dhash!);
       if (!closest || d < closest.d) closest = { name: o.name, d };
     }
-    if (closest && closest.d <= FACES_DEFAULTS.reportNearDuplicates) pairs.push({ a: closest.name, b: k.name, distance: closest.d });
+    if (closest && closest.d <= FACES_DEFAULTS.reportNearDuplicates)
+      pairs.push({ a: closest.name, b: k.name, distance: closest.d });
     if (closest && s.dedupe !== null && closest.d <= s.dedupe) {
       k.rec.status = 'near-duplicate';
       counts.collapsed++;
@@ -272,7 +370,10 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
   if (complete) {
     for (const f of listPngs(derivedRoot)) if (!crops.has(f)) rmSync(join(derivedRoot, f), { force: true });
   }
-  const derived = await scanDataset(store, derivedRoot, { maxPixels, onProgress: (d, t) => opts.onProgress?.('indexing', d, t) });
+  const derived = await scanDataset(store, derivedRoot, {
+    maxPixels,
+    onProgress: (d, t) => opts.onProgress?.('indexing', d, t),
+  });
   replaceFaces(store.db, derivedDs.id, records);
   return {
     source,
@@ -289,7 +390,13 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
 
 function roundPoints(p: FivePoints): FivePoints {
   const r = (q: [number, number]): [number, number] => [round(q[0]), round(q[1])];
-  return { rightEye: r(p.rightEye), leftEye: r(p.leftEye), nose: r(p.nose), rightMouth: r(p.rightMouth), leftMouth: r(p.leftMouth) };
+  return {
+    rightEye: r(p.rightEye),
+    leftEye: r(p.leftEye),
+    nose: r(p.nose),
+    rightMouth: r(p.rightMouth),
+    leftMouth: r(p.leftMouth),
+  };
 }
 
 /** Every `.png` below a folder, '/'-separated relative paths. */
@@ -317,7 +424,8 @@ export async function dropFace(store: Store, faceId: number, undo = false): Prom
   if (!f) throw new Error(`there is no face ${faceId} in the store`);
   const ds = store.dataset(f.dataset_id)!;
   if (!undo) {
-    if (f.status !== 'kept' && f.status !== 'dropped') throw new Error(`face ${faceId} was not kept (${f.status}): there is no crop to drop`);
+    if (f.status !== 'kept' && f.status !== 'dropped')
+      throw new Error(`face ${faceId} was not kept (${f.status}): there is no crop to drop`);
     recordDrop(store.db, f.dataset_id, f.source_sha256, f.face_index);
     if (f.crop_path) {
       rmSync(join(ds.root, f.crop_path), { force: true });
@@ -328,8 +436,28 @@ export async function dropFace(store: Store, faceId: number, undo = false): Prom
   }
   recordDrop(store.db, f.dataset_id, f.source_sha256, f.face_index, true);
   const source = ds.source_dataset_id !== null ? store.dataset(ds.source_dataset_id) : undefined;
-  if (!source) throw new Error(`the photos the faces of ${ds.root} came from are no longer in the store: scan them again with --faces`);
-  const d = JSON.parse(ds.derive ?? '{}') as Partial<{ minScore: number; minFace: number; margin: number; size: number; dedupe: number | null; tiles: number }>;
-  await ingestFaces(store, source.root, { out: ds.root, ...(d.tiles !== undefined ? { tiles: d.tiles } : {}), ...(d.minScore !== undefined ? { minScore: d.minScore } : {}), ...(d.minFace !== undefined ? { minFace: d.minFace } : {}), ...(d.margin !== undefined ? { margin: d.margin } : {}), ...(d.size !== undefined ? { size: d.size } : {}), dedupe: d.dedupe ?? null });
-  return store.db.prepare('SELECT * FROM faces WHERE dataset_id = ? AND source_sha256 = ? AND face_index = ? ORDER BY id LIMIT 1').get(f.dataset_id, f.source_sha256, f.face_index) as FaceRow;
+  if (!source)
+    throw new Error(
+      `the photos the faces of ${ds.root} came from are no longer in the store: scan them again with --faces`,
+    );
+  const d = JSON.parse(ds.derive ?? '{}') as Partial<{
+    minScore: number;
+    minFace: number;
+    margin: number;
+    size: number;
+    dedupe: number | null;
+    tiles: number;
+  }>;
+  await ingestFaces(store, source.root, {
+    out: ds.root,
+    ...(d.tiles !== undefined ? { tiles: d.tiles } : {}),
+    ...(d.minScore !== undefined ? { minScore: d.minScore } : {}),
+    ...(d.minFace !== undefined ? { minFace: d.minFace } : {}),
+    ...(d.margin !== undefined ? { margin: d.margin } : {}),
+    ...(d.size !== undefined ? { size: d.size } : {}),
+    dedupe: d.dedupe ?? null,
+  });
+  return store.db
+    .prepare('SELECT * FROM faces WHERE dataset_id = ? AND source_sha256 = ? AND face_index = ? ORDER BY id LIMIT 1')
+    .get(f.dataset_id, f.source_sha256, f.face_index) as FaceRow;
 }

@@ -20,7 +20,6 @@ export function detectorId(tiles = 1): string {
   return `${FACE_PACKAGE}@${facePackageVersion()} blazeface+facemesh+iris${tiles > 1 ? ` tiles ${tiles}×${tiles}` : ''}`;
 }
 
-
 /** Where the age/gender/expression suggestions come from, recorded with each. */
 export function suggestionSource(): string {
   return `${FACE_PACKAGE}@${facePackageVersion()} faceres (age, gender) + emotion`;

@@ -11,7 +11,12 @@ import { FACE_PACKAGE, facePackageDir, facePackageVersion } from './model-files.
 import { makeFolder } from '../util/system-errors.js';
 
 /** The package's photographs of people (its other assets are icons, fonts and UI screenshots). */
-export const SAMPLE_PHOTOS = ['samples.jpg', 'screenshot-facematch.jpg', 'screenshot-facedetect.jpg', 'screenshot-faceid.jpg'] as const;
+export const SAMPLE_PHOTOS = [
+  'samples.jpg',
+  'screenshot-facematch.jpg',
+  'screenshot-facedetect.jpg',
+  'screenshot-faceid.jpg',
+] as const;
 
 /** Face finding for them: faces of 40–80 px in collages, so 3×3 tiles and a 24-px smallest face. */
 export const SAMPLE_FACE_SETTINGS = { tiles: 3, minFace: 24 } as const;

@@ -13,7 +13,15 @@ import { UserError } from '../util/errors.js';
 
 export const CLASSIFIER_FORMAT = 'camd-classifier';
 
-const ClassifierState = z.object({ kind: z.literal(CLASSIFIER_FORMAT), task: z.enum(['far', 'fer']), names: z.array(z.string()), spec: z.object({ model: ModelConfigSchema, outputs: z.number().int(), dropPath: z.number() }), img_size: z.number().int() }).passthrough();
+const ClassifierState = z
+  .object({
+    kind: z.literal(CLASSIFIER_FORMAT),
+    task: z.enum(['far', 'fer']),
+    names: z.array(z.string()),
+    spec: z.object({ model: ModelConfigSchema, outputs: z.number().int(), dropPath: z.number() }),
+    img_size: z.number().int(),
+  })
+  .passthrough();
 
 /** Loads a fine-tuned classifier written by `camd finetune`. */
 export function loadClassifier(file: string): { clf: Classifier; task: Task; names: string[]; imgSize: number } {

@@ -7,7 +7,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { ParamStore, constInit } from '../model/params.js';
-import { addEncoder, layerNorm, linear, patchify, type DropMasks, type Getter, maybeRecomputedBlock } from '../model/vit.js';
+import {
+  addEncoder,
+  layerNorm,
+  linear,
+  patchify,
+  type DropMasks,
+  type Getter,
+  maybeRecomputedBlock,
+} from '../model/vit.js';
 import { sincosTable2d } from '../model/posembed.js';
 import { readAll, readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
@@ -74,7 +82,11 @@ export function adaptPosEmbed(loaded: Float32Array, C: number, newGrid: number):
   if (G === newGrid) return { table: loaded, how: 'as loaded' };
   const ref = sincosTable2d(C, G);
   const isSinCos = loaded.every((v, i) => Math.abs(v - ref[i]!) < 1e-4);
-  if (isSinCos) return { table: sincosTable2d(C, newGrid), how: `2-D sin-cos table recomputed for ${newGrid}×${newGrid} (was ${G}×${G})` };
+  if (isSinCos)
+    return {
+      table: sincosTable2d(C, newGrid),
+      how: `2-D sin-cos table recomputed for ${newGrid}×${newGrid} (was ${G}×${G})`,
+    };
   const out = new Float32Array((1 + newGrid * newGrid) * C);
   out.set(loaded.subarray(0, C));
   out.set(resizeGrid(loaded.subarray(C), G, newGrid, C), C);
@@ -118,7 +130,8 @@ export class Classifier {
       const t = tensors.get(name);
       const v = this.params.get(name);
       if (!t) throw new Error(`${what} has no tensor ${name}`);
-      if (t.shape.join() !== v.shape.join()) throw new Error(`${what}: ${name} has shape [${t.shape}], the classifier needs [${v.shape}]`);
+      if (t.shape.join() !== v.shape.join())
+        throw new Error(`${what}: ${name} has shape [${t.shape}], the classifier needs [${v.shape}]`);
       tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
     }
     const pe = tensors.get('pos_embed');
@@ -134,11 +147,18 @@ export class Classifier {
     const m = this.spec.model;
     const p = this.p;
     const B = x.shape[0];
-    let h: tf.Tensor = linear(patchify(x, m.patchSize), p('patch_embed.proj.weight'), p('patch_embed.proj.bias')).reshape([B, this.tokens, m.embedDim]);
+    let h: tf.Tensor = linear(
+      patchify(x, m.patchSize),
+      p('patch_embed.proj.weight'),
+      p('patch_embed.proj.bias'),
+    ).reshape([B, this.tokens, m.embedDim]);
     h = h.add(this.posEmbed.slice([1, 0], [this.tokens, -1]));
-    const cls = p('cls_token').add(this.posEmbed.slice([0, 0], [1, -1])).tile([B, 1, 1]);
+    const cls = p('cls_token')
+      .add(this.posEmbed.slice([0, 0], [1, -1]))
+      .tile([B, 1, 1]);
     h = tf.concat([cls, h], 1);
-    for (let i = 0; i < m.depth; i++) h = maybeRecomputedBlock(this.recompute, h, p, `blocks.${i}`, m.numHeads, 'ln', dropMasks?.[i]);
+    for (let i = 0; i < m.depth; i++)
+      h = maybeRecomputedBlock(this.recompute, h, p, `blocks.${i}`, m.numHeads, 'ln', dropMasks?.[i]);
     return h as tf.Tensor3D;
   }
 
@@ -168,7 +188,11 @@ export class Classifier {
     return Array.from({ length: depth }, (_, i) => {
       const rate = depth > 1 ? (this.spec.dropPath * i) / (depth - 1) : this.spec.dropPath;
       const keep = 1 - rate;
-      const mask = () => tf.tensor3d(new Float32Array(batch).map(() => (rng.next() < keep ? 1 / keep : 0)), [batch, 1, 1]);
+      const mask = () =>
+        tf.tensor3d(
+          new Float32Array(batch).map(() => (rng.next() < keep ? 1 / keep : 0)),
+          [batch, 1, 1],
+        );
       const attn = mask();
       return [attn, mask()] as const;
     });
@@ -184,7 +208,11 @@ export class Classifier {
 
   async exportTensors(): Promise<NamedArray[]> {
     const out = await readAll(this.params.names().map((name) => [name, this.params.get(name)]));
-    out.push({ name: 'pos_embed', shape: [1, ...this.posEmbed.shape], data: (await this.posEmbed.data()) as Float32Array });
+    out.push({
+      name: 'pos_embed',
+      shape: [1, ...this.posEmbed.shape],
+      data: (await this.posEmbed.data()) as Float32Array,
+    });
     return out;
   }
 
@@ -195,20 +223,35 @@ export class Classifier {
 }
 
 const EncoderState = z.object({ model: ModelConfigSchema }).passthrough();
-const CheckpointState = z.object({ config: z.object({ model: ModelConfigSchema }).passthrough(), run_id: z.string().optional() }).passthrough();
+const CheckpointState = z
+  .object({ config: z.object({ model: ModelConfigSchema }).passthrough(), run_id: z.string().optional() })
+  .passthrough();
 
 /** Reads the encoder of a pre-training checkpoint or an exported encoder: its tensors, architecture and source run. */
-export function readEncoder(file: string): { tensors: Map<string, NamedArray>; model: ModelConfig; runId: string | null } {
+export function readEncoder(file: string): {
+  tensors: Map<string, NamedArray>;
+  model: ModelConfig;
+  runId: string | null;
+} {
   const f = readTensorFile(file, [CHECKPOINT_FORMAT, ENCODER_FORMAT]);
   if (f.format === ENCODER_FORMAT) {
     const s = EncoderState.safeParse(f.state);
     if (!s.success) throw new Error(`${file}: encoder metadata has no valid model configuration`);
-    return { tensors: f.tensors, model: s.data.model, runId: typeof (f.state as { run_id?: unknown }).run_id === 'string' ? (f.state as { run_id: string }).run_id : null };
+    return {
+      tensors: f.tensors,
+      model: s.data.model,
+      runId:
+        typeof (f.state as { run_id?: unknown }).run_id === 'string' ? (f.state as { run_id: string }).run_id : null,
+    };
   }
   const s = CheckpointState.safeParse(f.state);
   if (!s.success) throw new Error(`${file}: checkpoint metadata has no valid model configuration`);
   const pe = sincosTable2d(s.data.config.model.embedDim, s.data.config.model.imgSize / s.data.config.model.patchSize);
   const tensors = new Map(f.tensors);
-  tensors.set('pos_embed', { name: 'pos_embed', shape: [1, pe.length / s.data.config.model.embedDim, s.data.config.model.embedDim], data: pe });
+  tensors.set('pos_embed', {
+    name: 'pos_embed',
+    shape: [1, pe.length / s.data.config.model.embedDim, s.data.config.model.embedDim],
+    data: pe,
+  });
   return { tensors, model: s.data.config.model, runId: s.data.run_id ?? null };
 }

@@ -9,7 +9,23 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { FORMATS, checkDuplicates, fewShot, LabelError, parseCelebA, parseCsv, parseFerplus, parseFerplusRaw, parseFolders, parseLfwa, parseRafdb, type LabeledSet, type LabelFormat, type LfwaSplit, type Split } from './labels.js';
+import {
+  FORMATS,
+  checkDuplicates,
+  fewShot,
+  LabelError,
+  parseCelebA,
+  parseCsv,
+  parseFerplus,
+  parseFerplusRaw,
+  parseFolders,
+  parseLfwa,
+  parseRafdb,
+  type LabeledSet,
+  type LabelFormat,
+  type LfwaSplit,
+  type Split,
+} from './labels.js';
 import { scanDataset } from '../data/scan.js';
 import type { Store } from '../store/store.js';
 import { camdHome } from '../util/paths.js';
@@ -41,7 +57,17 @@ export interface ResolvedDataset {
 }
 
 /** The labels made in the app: the dataset of this folder, its schema by name or id. */
-async function fromStore(store: Store, data: string, opts: { seed: number; schema?: string; labels?: LabelUse; maxPixels: number; onProgress?: (done: number, total: number) => void }): Promise<{ set: LabeledSet; schemaId: number; fieldIds: number[]; notes: string[] }> {
+async function fromStore(
+  store: Store,
+  data: string,
+  opts: {
+    seed: number;
+    schema?: string;
+    labels?: LabelUse;
+    maxPixels: number;
+    onProgress?: (done: number, total: number) => void;
+  },
+): Promise<{ set: LabeledSet; schemaId: number; fieldIds: number[]; notes: string[] }> {
   const { root, datasetId } = datasetOfFolder(store, data, 'and label it first');
   // the files as they are now (labels follow moved files by content)
   await scanDataset(store, root, { maxPixels: opts.maxPixels, onProgress: opts.onProgress });
@@ -52,12 +78,15 @@ async function fromStore(store: Store, data: string, opts: { seed: number; schem
   if (r.items.some((i) => !i.split)) {
     const seed = s.split_seed ?? opts.seed;
     const c = makeSplit(store.db, s.id, { seed, use });
-    notes.push(`${c.assigned} labelled face(s) had no split: assigned from seed ${seed} (stratified by class where there are classes)`);
+    notes.push(
+      `${c.assigned} labelled face(s) had no split: assigned from seed ${seed} (stratified by class where there are classes)`,
+    );
     r = resolveLabels(store.db, s.id, use);
   }
   const left = leftOutNote(r);
   if (left) notes.push(left);
-  if (r.items.length === 0) throw new UserError(`the schema '${s.name}' has no usable labels yet${left ? ` (${left})` : ''}`, 2, 'schema');
+  if (r.items.length === 0)
+    throw new UserError(`the schema '${s.name}' has no usable labels yet${left ? ` (${left})` : ''}`, 2, 'schema');
   const set: LabeledSet = {
     task: r.task,
     format: 'store',
@@ -71,14 +100,19 @@ async function fromStore(store: Store, data: string, opts: { seed: number; schem
 /** The raw FERPlus CSV pair becomes PNG files once, under CAMD_HOME/derived, in the generator's folder names. */
 async function materialiseFerplusRaw(root: string): Promise<{ root: string; set: LabeledSet }> {
   const { set, pixels } = parseFerplusRaw(root);
-  const hash = createHash('sha256').update(readFileSync(join(root, 'fer2013new.csv'))).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(readFileSync(join(root, 'fer2013new.csv')))
+    .digest('hex')
+    .slice(0, 16);
   const out = join(camdHome(), 'derived', `ferplus-${hash}`);
   const done = join(out, '.complete');
   if (!existsSync(done)) {
     for (const [path, px] of pixels) {
       const file = join(out, path);
       mkdirSync(join(file, '..'), { recursive: true });
-      await sharp(Buffer.from(px), { raw: { width: 48, height: 48, channels: 1 } }).png().toFile(file);
+      await sharp(Buffer.from(px), { raw: { width: 48, height: 48, channels: 1 } })
+        .png()
+        .toFile(file);
     }
     writeFileSync(done, `${pixels.size}\n`);
   }
@@ -96,17 +130,32 @@ export interface LabeledOptions {
 }
 
 /** A labelled dataset for training: its labels read and recorded, with a training split and something to evaluate on. */
-export async function loadLabeled(store: Store, format: string, dataIn: string, opts: LabeledOptions): Promise<ResolvedDataset> {
+export async function loadLabeled(
+  store: Store,
+  format: string,
+  dataIn: string,
+  opts: LabeledOptions,
+): Promise<ResolvedDataset> {
   const ds = await readLabels(store, format, dataIn, opts);
   const { items, dropped } = ds;
-  if (!items.some((i) => i.split === 'train')) throw new UserError(`no usable training image in ${dataIn}${dropped.length ? ` (${dropped.length} listed image(s) missing or unreadable, e.g. ${dropped[0]!.path}: ${dropped[0]!.reason})` : ''}`);
-  if (!items.some((i) => i.split !== 'train')) throw new UserError(`no validation or test image in ${dataIn}: nothing to evaluate on`);
+  if (!items.some((i) => i.split === 'train'))
+    throw new UserError(
+      `no usable training image in ${dataIn}${dropped.length ? ` (${dropped.length} listed image(s) missing or unreadable, e.g. ${dropped[0]!.path}: ${dropped[0]!.reason})` : ''}`,
+    );
+  if (!items.some((i) => i.split !== 'train'))
+    throw new UserError(`no validation or test image in ${dataIn}: nothing to evaluate on`);
   return ds;
 }
 
 /** The labels of a dataset folder in a format: parsed, checked, the folder indexed, the labels recorded in the store (a schema of the dataset, labeller `import:<format>`). */
-export async function readLabels(store: Store, format: string, dataIn: string, opts: LabeledOptions): Promise<ResolvedDataset> {
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
+export async function readLabels(
+  store: Store,
+  format: string,
+  dataIn: string,
+  opts: LabeledOptions,
+): Promise<ResolvedDataset> {
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new UserError(`--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
   const data = resolve(dataIn);
   if (!existsSync(data)) throw new UserError(`the folder ${dataIn} does not exist`);
   let root = data;
@@ -115,7 +164,13 @@ export async function readLabels(store: Store, format: string, dataIn: string, o
   try {
     switch (format as LabelFormat) {
       case 'store':
-        fromApp = await fromStore(store, data, { seed: opts.seed, schema: opts.schema, labels: opts.labels, maxPixels: opts.maxPixels, onProgress: opts.onProgress });
+        fromApp = await fromStore(store, data, {
+          seed: opts.seed,
+          schema: opts.schema,
+          labels: opts.labels,
+          maxPixels: opts.maxPixels,
+          onProgress: opts.onProgress,
+        });
         root = realpathSync(data);
         set = fromApp.set;
         break;
@@ -154,7 +209,9 @@ export async function readLabels(store: Store, format: string, dataIn: string, o
       throw new UserError((e as Error).message);
     }
   }
-  const report = fromApp ? { datasetId: store.datasetByRoot(root)!.id } : await scanDataset(store, root, { maxPixels: opts.maxPixels, onProgress: opts.onProgress });
+  const report = fromApp
+    ? { datasetId: store.datasetByRoot(root)!.id }
+    : await scanDataset(store, root, { maxPixels: opts.maxPixels, onProgress: opts.onProgress });
   const rows = new Map(store.images(report.datasetId).map((r) => [r.rel_path, r]));
   const items: ResolvedItem[] = [];
   const dropped: { path: string; reason: string }[] = [];
@@ -170,12 +227,23 @@ export async function readLabels(store: Store, format: string, dataIn: string, o
   if (fromApp) ({ schemaId, fieldIds } = fromApp);
   else {
     const usable = new Set(items.map((i) => i.path));
-    const imported = importLabeled(store.db, report.datasetId, { ...set, items: set.items.filter((i) => usable.has(i.path)) }, (p) => rows.get(p)?.id);
+    const imported = importLabeled(
+      store.db,
+      report.datasetId,
+      { ...set, items: set.items.filter((i) => usable.has(i.path)) },
+      (p) => rows.get(p)?.id,
+    );
     schemaId = imported.schema.id;
     const main = imported.schema.fields.filter((f) => f.kind === (set.task === 'far' ? 'attribute' : 'class'));
     fieldIds = set.names.map((n) => main.find((f) => f.name === n)!.id);
   }
   const notes = [...(fromApp?.notes ?? []), ...(set.warnings ?? [])];
-  if (dropped.length) notes.push(`${dropped.length} listed image(s) missing or unreadable, left out: ${dropped.slice(0, 5).map((d) => `${d.path} (${d.reason})`).join(', ')}${dropped.length > 5 ? ', …' : ''}`);
+  if (dropped.length)
+    notes.push(
+      `${dropped.length} listed image(s) missing or unreadable, left out: ${dropped
+        .slice(0, 5)
+        .map((d) => `${d.path} (${d.reason})`)
+        .join(', ')}${dropped.length > 5 ? ', …' : ''}`,
+    );
   return { root, datasetId: report.datasetId, set, items, dropped, notes, schemaId, fieldIds };
 }

@@ -12,7 +12,12 @@ import { evalTransform } from './transforms.js';
 import { CamdError } from '../util/errors.js';
 
 /** Batched evaluation views of host images (resize S/0.875, centre crop S). */
-export async function* evalBatches(items: ResolvedItem[], cache: DecodeCache, S: number, batch: number): AsyncGenerator<{ x: Float32Array; n: number; items: ResolvedItem[] }> {
+export async function* evalBatches(
+  items: ResolvedItem[],
+  cache: DecodeCache,
+  S: number,
+  batch: number,
+): AsyncGenerator<{ x: Float32Array; n: number; items: ResolvedItem[] }> {
   for (let i = 0; i < items.length; i += batch) {
     const chunk = items.slice(i, i + batch);
     const views = await Promise.all(chunk.map((it) => evalTransform(cachedImage(cache, it), S)));
@@ -24,12 +29,24 @@ export async function* evalBatches(items: ResolvedItem[], cache: DecodeCache, S:
 
 export function cachedImage(cache: DecodeCache, it: ResolvedItem): RgbImage {
   const img = cache.get(it.sha256);
-  if (!img) throw new CamdError('io', `${it.path} is missing from the decode cache ${cache.dir}; run the command again to rebuild it`);
+  if (!img)
+    throw new CamdError(
+      'io',
+      `${it.path} is missing from the decode cache ${cache.dir}; run the command again to rebuild it`,
+    );
   return img;
 }
 
 /** Logits (items × K) of a classifier over items, 32 at a time; `onBatch` after each batch (images done). */
-export async function logitsOver(clf: Classifier, items: ResolvedItem[], cache: DecodeCache, S: number, K: number, onBatch?: (done: number) => void, signal?: AbortSignal): Promise<Float32Array> {
+export async function logitsOver(
+  clf: Classifier,
+  items: ResolvedItem[],
+  cache: DecodeCache,
+  S: number,
+  K: number,
+  onBatch?: (done: number) => void,
+  signal?: AbortSignal,
+): Promise<Float32Array> {
   const logits = new Float32Array(items.length * K);
   let o = 0;
   for await (const b of evalBatches(items, cache, S, 32)) {
@@ -50,7 +67,21 @@ export function lossOf(task: Task, logits: tf.Tensor2D, labels: tf.Tensor): tf.S
 }
 
 export function labelTensor(task: Task, items: ResolvedItem[], K: number): tf.Tensor {
-  if (task === 'far') return tf.tensor2d(items.flatMap((i) => i.labels), [items.length, K]);
+  if (task === 'far')
+    return tf.tensor2d(
+      items.flatMap((i) => i.labels),
+      [items.length, K],
+    );
   // one tidy: the int32 indices and the integer one-hot are intermediates (they leaked two tensors a step)
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(items.map((i) => i.labels[0]!), 'int32'), K).toFloat());
+  return tf.tidy(() =>
+    tf
+      .oneHot(
+        tf.tensor1d(
+          items.map((i) => i.labels[0]!),
+          'int32',
+        ),
+        K,
+      )
+      .toFloat(),
+  );
 }

@@ -11,7 +11,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTensorFile, encodeTensorFile, writeFileAtomic, type NamedArray, CHECKPOINT_FORMAT, ENCODER_FORMAT } from '../train/checkpoint.js';
+import {
+  readTensorFile,
+  encodeTensorFile,
+  writeFileAtomic,
+  type NamedArray,
+  CHECKPOINT_FORMAT,
+  ENCODER_FORMAT,
+} from '../train/checkpoint.js';
 import { readEncoder } from './classifier.js';
 import { CLASSIFIER_FORMAT } from './classifier-file.js';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
@@ -35,8 +42,20 @@ export function readExportable(file: string): Exportable {
     throw new UserError((e as Error).message);
   }
   if (f.format === CLASSIFIER_FORMAT) {
-    const s = z.object({ spec: z.object({ model: ModelConfigSchema, outputs: z.number().int() }), names: z.array(z.string()), img_size: z.number().int() }).passthrough().parse(f.state);
-    return { model: { ...s.spec.model, imgSize: s.img_size }, tensors: f.tensors, outputs: s.spec.outputs, names: s.names };
+    const s = z
+      .object({
+        spec: z.object({ model: ModelConfigSchema, outputs: z.number().int() }),
+        names: z.array(z.string()),
+        img_size: z.number().int(),
+      })
+      .passthrough()
+      .parse(f.state);
+    return {
+      model: { ...s.spec.model, imgSize: s.img_size },
+      tensors: f.tensors,
+      outputs: s.spec.outputs,
+      names: s.names,
+    };
   }
   const enc = readEncoder(file);
   return { model: enc.model, tensors: enc.tensors, outputs: null, names: null };
@@ -64,9 +83,20 @@ export function torchTensors(e: Exportable): NamedArray[] {
   const out: NamedArray[] = [];
   const pe = need(tensors, 'patch_embed.proj.weight'); // (p·p·3, C), rows in (ky, kx, c) order
   const conv = new Float32Array(C * 3 * p * p);
-  for (let ky = 0; ky < p; ky++) for (let kx = 0; kx < p; kx++) for (let c = 0; c < 3; c++) for (let o = 0; o < C; o++) conv[((o * 3 + c) * p + ky) * p + kx] = pe.data[((ky * p + kx) * 3 + c) * C + o]!;
+  for (let ky = 0; ky < p; ky++)
+    for (let kx = 0; kx < p; kx++)
+      for (let c = 0; c < 3; c++)
+        for (let o = 0; o < C; o++) conv[((o * 3 + c) * p + ky) * p + kx] = pe.data[((ky * p + kx) * 3 + c) * C + o]!;
   out.push({ name: 'patch_embed.proj.weight', shape: [C, 3, p, p], data: conv });
-  const names = [...tensors.keys()].filter((n) => n === 'cls_token' || n === 'pos_embed' || n === 'patch_embed.proj.bias' || n.startsWith('blocks.') || n.startsWith('fc_norm.') || n.startsWith('head.'));
+  const names = [...tensors.keys()].filter(
+    (n) =>
+      n === 'cls_token' ||
+      n === 'pos_embed' ||
+      n === 'patch_embed.proj.bias' ||
+      n.startsWith('blocks.') ||
+      n.startsWith('fc_norm.') ||
+      n.startsWith('head.'),
+  );
   for (const n of names.sort()) {
     const t = tensors.get(n)!;
     const isLinear = n.endsWith('.weight') && t.shape.length === 2;
@@ -76,7 +106,11 @@ export function torchTensors(e: Exportable): NamedArray[] {
 }
 
 export function exportSafetensors(e: Exportable, file: string): void {
-  const { bytes } = encodeTensorFile('pt', { model: e.model, outputs: e.outputs, names: e.names, layout: 'timm VisionTransformer (global_pool avg, fc_norm)' }, torchTensors(e));
+  const { bytes } = encodeTensorFile(
+    'pt',
+    { model: e.model, outputs: e.outputs, names: e.names, layout: 'timm VisionTransformer (global_pool avg, fc_norm)' },
+    torchTensors(e),
+  );
   writeFileAtomic(file, bytes);
 }
 
@@ -95,51 +129,118 @@ export function buildLayersModel(e: Exportable): tf.LayersModel {
   const L = tf.layers;
 
   const input = tf.input({ shape: [m.imgSize, m.imgSize, 3], name: 'image' });
-  const patch = L.conv2d({ filters: C, kernelSize: p, strides: p, padding: 'valid', name: 'patch_embed', weights: [tens(T('patch_embed.proj.weight'), [p, p, 3, C]), tens(T('patch_embed.proj.bias'))] });
+  const patch = L.conv2d({
+    filters: C,
+    kernelSize: p,
+    strides: p,
+    padding: 'valid',
+    name: 'patch_embed',
+    weights: [tens(T('patch_embed.proj.weight'), [p, p, 3, C]), tens(T('patch_embed.proj.bias'))],
+  });
   let x = L.reshape({ targetShape: [N, C] }).apply(patch.apply(input)) as tf.SymbolicTensor;
   // constants: a zero from the image, then Dense layers whose kernel is zero and bias the constant
-  const zero = L.dense({ units: 1, useBias: false, trainable: false, name: 'zero', kernelInitializer: 'zeros' }).apply(L.globalAveragePooling2d({}).apply(input)) as tf.SymbolicTensor;
+  const zero = L.dense({ units: 1, useBias: false, trainable: false, name: 'zero', kernelInitializer: 'zeros' }).apply(
+    L.globalAveragePooling2d({}).apply(input),
+  ) as tf.SymbolicTensor;
   const pos = T('pos_embed');
   const posRows = pos.data.subarray(C);
-  const posC = L.reshape({ targetShape: [N, C] }).apply(L.dense({ units: N * C, trainable: false, name: 'pos_embed', weights: [tf.zeros([1, N * C]), tf.tensor(posRows)] }).apply(zero)) as tf.SymbolicTensor;
+  const posC = L.reshape({ targetShape: [N, C] }).apply(
+    L.dense({
+      units: N * C,
+      trainable: false,
+      name: 'pos_embed',
+      weights: [tf.zeros([1, N * C]), tf.tensor(posRows)],
+    }).apply(zero),
+  ) as tf.SymbolicTensor;
   x = L.add().apply([x, posC]) as tf.SymbolicTensor;
   const clsVal = T('cls_token').data.map((v, i) => v + pos.data[i]!); // cls_token + pos_embed[0]
-  const cls = L.reshape({ targetShape: [1, C] }).apply(L.dense({ units: C, trainable: false, name: 'cls_token', weights: [tf.zeros([1, C]), tf.tensor(clsVal)] }).apply(zero)) as tf.SymbolicTensor;
+  const cls = L.reshape({ targetShape: [1, C] }).apply(
+    L.dense({ units: C, trainable: false, name: 'cls_token', weights: [tf.zeros([1, C]), tf.tensor(clsVal)] }).apply(
+      zero,
+    ),
+  ) as tf.SymbolicTensor;
   x = L.concatenate({ axis: 1 }).apply([cls, x]) as tf.SymbolicTensor;
   const slice = (w: NamedArray, b: NamedArray, part: number, h: number, scale = 1) => {
     // columns part·C + h·d … of the (C, 3C) qkv weight
     const k = new Float32Array(C * d);
-    for (let i = 0; i < C; i++) for (let j = 0; j < d; j++) k[i * d + j] = w.data[i * 3 * C + part * C + h * d + j]! * scale;
+    for (let i = 0; i < C; i++)
+      for (let j = 0; j < d; j++) k[i * d + j] = w.data[i * 3 * C + part * C + h * d + j]! * scale;
     const bb = new Float32Array(d);
     for (let j = 0; j < d; j++) bb[j] = b.data[part * C + h * d + j]! * scale;
     return [tf.tensor2d(k, [C, d]), tf.tensor1d(bb)];
   };
   for (let i = 0; i < m.depth; i++) {
     const pre = `blocks.${i}`;
-    const ln1 = L.layerNormalization({ epsilon: 1e-6, name: `${pre}.norm1`, weights: [tens(T(`${pre}.norm1.weight`)), tens(T(`${pre}.norm1.bias`))] }).apply(x) as tf.SymbolicTensor;
+    const ln1 = L.layerNormalization({
+      epsilon: 1e-6,
+      name: `${pre}.norm1`,
+      weights: [tens(T(`${pre}.norm1.weight`)), tens(T(`${pre}.norm1.bias`))],
+    }).apply(x) as tf.SymbolicTensor;
     const heads: tf.SymbolicTensor[] = [];
     for (let h = 0; h < H; h++) {
-      const q = L.dense({ units: d, name: `${pre}.attn.q${h}`, weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 0, h, 1 / Math.sqrt(d)) }).apply(ln1) as tf.SymbolicTensor;
-      const k = L.dense({ units: d, name: `${pre}.attn.k${h}`, weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 1, h) }).apply(ln1) as tf.SymbolicTensor;
-      const v = L.dense({ units: d, name: `${pre}.attn.v${h}`, weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 2, h) }).apply(ln1) as tf.SymbolicTensor;
+      const q = L.dense({
+        units: d,
+        name: `${pre}.attn.q${h}`,
+        weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 0, h, 1 / Math.sqrt(d)),
+      }).apply(ln1) as tf.SymbolicTensor;
+      const k = L.dense({
+        units: d,
+        name: `${pre}.attn.k${h}`,
+        weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 1, h),
+      }).apply(ln1) as tf.SymbolicTensor;
+      const v = L.dense({
+        units: d,
+        name: `${pre}.attn.v${h}`,
+        weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 2, h),
+      }).apply(ln1) as tf.SymbolicTensor;
       const scores = L.dot({ axes: 2 }).apply([q, k]) as tf.SymbolicTensor;
       const attn = L.activation({ activation: 'softmax' }).apply(scores) as tf.SymbolicTensor;
       heads.push(L.dot({ axes: [2, 1] }).apply([attn, v]) as tf.SymbolicTensor);
     }
     const merged = H > 1 ? (L.concatenate({ axis: -1 }).apply(heads) as tf.SymbolicTensor) : heads[0]!;
-    const proj = L.dense({ units: C, name: `${pre}.attn.proj`, weights: [tens(T(`${pre}.attn.proj.weight`)), tens(T(`${pre}.attn.proj.bias`))] }).apply(merged) as tf.SymbolicTensor;
+    const proj = L.dense({
+      units: C,
+      name: `${pre}.attn.proj`,
+      weights: [tens(T(`${pre}.attn.proj.weight`)), tens(T(`${pre}.attn.proj.bias`))],
+    }).apply(merged) as tf.SymbolicTensor;
     x = L.add().apply([x, proj]) as tf.SymbolicTensor;
-    const ln2 = L.layerNormalization({ epsilon: 1e-6, name: `${pre}.norm2`, weights: [tens(T(`${pre}.norm2.weight`)), tens(T(`${pre}.norm2.bias`))] }).apply(x) as tf.SymbolicTensor;
-    const fc1 = L.dense({ units: hidden, activation: 'gelu', name: `${pre}.mlp.fc1`, weights: [tens(T(`${pre}.mlp.fc1.weight`)), tens(T(`${pre}.mlp.fc1.bias`))] }).apply(ln2) as tf.SymbolicTensor;
-    const fc2 = L.dense({ units: C, name: `${pre}.mlp.fc2`, weights: [tens(T(`${pre}.mlp.fc2.weight`)), tens(T(`${pre}.mlp.fc2.bias`))] }).apply(fc1) as tf.SymbolicTensor;
+    const ln2 = L.layerNormalization({
+      epsilon: 1e-6,
+      name: `${pre}.norm2`,
+      weights: [tens(T(`${pre}.norm2.weight`)), tens(T(`${pre}.norm2.bias`))],
+    }).apply(x) as tf.SymbolicTensor;
+    const fc1 = L.dense({
+      units: hidden,
+      activation: 'gelu',
+      name: `${pre}.mlp.fc1`,
+      weights: [tens(T(`${pre}.mlp.fc1.weight`)), tens(T(`${pre}.mlp.fc1.bias`))],
+    }).apply(ln2) as tf.SymbolicTensor;
+    const fc2 = L.dense({
+      units: C,
+      name: `${pre}.mlp.fc2`,
+      weights: [tens(T(`${pre}.mlp.fc2.weight`)), tens(T(`${pre}.mlp.fc2.bias`))],
+    }).apply(fc1) as tf.SymbolicTensor;
     x = L.add().apply([x, fc2]) as tf.SymbolicTensor;
   }
   // mean of the patch tokens (cls excluded)
-  const patches = L.reshape({ targetShape: [N, C] }).apply(L.cropping2D({ cropping: [[1, 0], [0, 0]] }).apply(L.reshape({ targetShape: [1 + N, C, 1] }).apply(x))) as tf.SymbolicTensor;
+  const patches = L.reshape({ targetShape: [N, C] }).apply(
+    L.cropping2D({
+      cropping: [
+        [1, 0],
+        [0, 0],
+      ],
+    }).apply(L.reshape({ targetShape: [1 + N, C, 1] }).apply(x)),
+  ) as tf.SymbolicTensor;
   let out = L.globalAveragePooling1d({ name: 'mean_pool' }).apply(patches) as tf.SymbolicTensor;
   if (e.outputs !== null) {
-    out = L.layerNormalization({ epsilon: 1e-6, name: 'fc_norm', weights: [tens(T('fc_norm.weight')), tens(T('fc_norm.bias'))] }).apply(out) as tf.SymbolicTensor;
-    out = L.dense({ units: e.outputs, name: 'head', weights: [tens(T('head.weight')), tens(T('head.bias'))] }).apply(out) as tf.SymbolicTensor;
+    out = L.layerNormalization({
+      epsilon: 1e-6,
+      name: 'fc_norm',
+      weights: [tens(T('fc_norm.weight')), tens(T('fc_norm.bias'))],
+    }).apply(out) as tf.SymbolicTensor;
+    out = L.dense({ units: e.outputs, name: 'head', weights: [tens(T('head.weight')), tens(T('head.bias'))] }).apply(
+      out,
+    ) as tf.SymbolicTensor;
   }
   return tf.model({ inputs: input, outputs: out, name: e.outputs !== null ? 'camd_classifier' : 'camd_encoder' });
 }
@@ -158,7 +259,14 @@ export async function exportTfjs(e: Exportable, dir: string): Promise<void> {
         convertedBy: null,
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-        userDefinedMetadata: { camd: { model: e.model, outputs: e.outputs, names: e.names, input: 'NHWC float32, ImageNet-normalised (fine-tuned) or VGGFace2-normalised (pre-trained encoder)' } },
+        userDefinedMetadata: {
+          camd: {
+            model: e.model,
+            outputs: e.outputs,
+            names: e.names,
+            input: 'NHWC float32, ImageNet-normalised (fine-tuned) or VGGFace2-normalised (pre-trained encoder)',
+          },
+        },
       };
       writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };

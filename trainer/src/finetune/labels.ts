@@ -47,7 +47,9 @@ export class LabelError extends Error {
 
 function readLines(file: string): string[] {
   if (!existsSync(file)) throw new LabelError(file, null, 'file not found');
-  return readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+  return readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/);
 }
 
 /** CelebA: Anno/list_attr_celeba.txt + Eval/list_eval_partition.txt, images in img_align_celeba/ (§5). */
@@ -56,7 +58,8 @@ export function parseCelebA(root: string): LabeledSet {
   const partFile = join(root, 'Eval', 'list_eval_partition.txt');
   const lines = readLines(attrFile);
   const count = Number(lines[0]?.trim());
-  if (!Number.isInteger(count) || count < 0) throw new LabelError(attrFile, 1, `expected the image count, got '${lines[0]}'`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new LabelError(attrFile, 1, `expected the image count, got '${lines[0]}'`);
   const names = (lines[1] ?? '').trim().split(/\s+/);
   if (names.length !== 40) throw new LabelError(attrFile, 2, `expected 40 attribute names, got ${names.length}`);
   const part = new Map<string, Split>();
@@ -64,7 +67,8 @@ export function parseCelebA(root: string): LabeledSet {
     if (!l.trim()) return;
     const [name, p, ...rest] = l.trim().split(/\s+/);
     const split = p === '0' ? 'train' : p === '1' ? 'val' : p === '2' ? 'test' : null;
-    if (!name || !split || rest.length) throw new LabelError(partFile, i + 1, `expected '<image> 0|1|2', got '${l.trim()}'`);
+    if (!name || !split || rest.length)
+      throw new LabelError(partFile, i + 1, `expected '<image> 0|1|2', got '${l.trim()}'`);
     part.set(name, split);
   });
   const items: LabeledItem[] = [];
@@ -72,7 +76,8 @@ export function parseCelebA(root: string): LabeledSet {
     const l = lines[i]!.trim();
     if (!l) continue;
     const tok = l.split(/\s+/);
-    if (tok.length !== 41) throw new LabelError(attrFile, i + 1, `expected an image name and 40 values, got ${tok.length} fields`);
+    if (tok.length !== 41)
+      throw new LabelError(attrFile, i + 1, `expected an image name and 40 values, got ${tok.length} fields`);
     const labels = tok.slice(1).map((v) => {
       if (v === '1') return 1;
       if (v === '-1') return 0; // targets −1 → 0 (§5)
@@ -82,12 +87,16 @@ export function parseCelebA(root: string): LabeledSet {
     if (!split) throw new LabelError(partFile, null, `no partition for ${tok[0]} (listed at ${attrFile}:${i + 1})`);
     items.push({ path: `img_align_celeba/${tok[0]}`, labels, split, source: `${attrFile}:${i + 1}` });
   }
-  if (items.length !== count) throw new LabelError(attrFile, 1, `the header says ${count} images, the file lists ${items.length}`);
+  if (items.length !== count)
+    throw new LabelError(attrFile, 1, `the header says ${count} images, the file lists ${items.length}`);
   return { task: 'far', format: 'celeba', names, items, splitNote: 'list_eval_partition.txt (0 train, 1 val, 2 test)' };
 }
 
 /** Indices into [imagenum, a1..a73] giving CelebA's 40 attributes from LFW's 73 (§5). */
-export const LFWA_TO_CELEBA = [65, 36, 56, 60, 13, 30, 41, 39, 10, 11, 21, 12, 35, 20, 49, 15, 47, 59, 61, 69, 1, 43, 17, 37, 46, 51, 64, 40, 29, 62, 31, 18, 28, 27, 71, 50, 67, 73, 72, 7] as const;
+export const LFWA_TO_CELEBA = [
+  65, 36, 56, 60, 13, 30, 41, 39, 10, 11, 21, 12, 35, 20, 49, 15, 47, 59, 61, 69, 1, 43, 17, 37, 46, 51, 64, 40, 29, 62,
+  31, 18, 28, 27, 71, 50, 67, 73, 72, 7,
+] as const;
 
 export type LfwaSplit = 'lfwa-release' | 'random';
 
@@ -105,13 +114,16 @@ export function parseLfwa(root: string, split: LfwaSplit = 'random', seed = 0): 
     if (!l) continue;
     const tok = l.split(/\s+/);
     // leading tokens: the name (joined with '_'), then the image number, then 73 scores
-    if (tok.length < 75) throw new LabelError(file, i + 1, `expected a name, an image number and 73 scores, got ${tok.length} fields`);
+    if (tok.length < 75)
+      throw new LabelError(file, i + 1, `expected a name, an image number and 73 scores, got ${tok.length} fields`);
     const scores = tok.slice(-73).map(Number);
     const num = Number(tok[tok.length - 74]);
     const name = tok.slice(0, tok.length - 74).join('_');
-    if (!Number.isInteger(num) || num < 1) throw new LabelError(file, i + 1, `bad image number '${tok[tok.length - 74]}'`);
+    if (!Number.isInteger(num) || num < 1)
+      throw new LabelError(file, i + 1, `bad image number '${tok[tok.length - 74]}'`);
     const bad = scores.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new LabelError(file, i + 1, `score ${bad + 1} is not a number ('${tok[tok.length - 73 + bad]}')`);
+    if (bad >= 0)
+      throw new LabelError(file, i + 1, `score ${bad + 1} is not a number ('${tok[tok.length - 73 + bad]}')`);
     const row = [num, ...scores];
     const labels = LFWA_TO_CELEBA.map((k) => (row[k]! >= 0 ? 1 : 0)); // binarise at 0
     // "Attractive" also when Attractive Woman ≥ 0 (§5): the release tests the already binarised score (LFWA.py:189-195)
@@ -147,11 +159,18 @@ export function parseRafdb(root: string): LabeledSet {
     const k = Number(lab);
     if (!Number.isInteger(k) || k < 1 || k > 7) throw new LabelError(file, i + 1, `label must be 1..7, got '${lab}'`);
     const split: Split | null = name.includes('train') ? 'train' : name.includes('test') ? 'test' : null;
-    if (!split) throw new LabelError(file, i + 1, `cannot tell the split of '${name}' (expected 'train' or 'test' in the name)`);
+    if (!split)
+      throw new LabelError(file, i + 1, `cannot tell the split of '${name}' (expected 'train' or 'test' in the name)`);
     const stem = name.replace(/\.[^.]+$/, '');
     items.push({ path: `Image/aligned/${stem}_aligned.jpg`, labels: [k - 1], split, source: `${file}:${i + 1}` });
   });
-  return { task: 'fer', format: 'rafdb', names: [...RAFDB_CLASSES], items, splitNote: "file names ('train_*' / 'test_*'); no validation split" };
+  return {
+    task: 'fer',
+    format: 'rafdb',
+    names: [...RAFDB_CLASSES],
+    items,
+    splitNote: "file names ('train_*' / 'test_*'); no validation split",
+  };
 }
 
 /** FERPlus majority vote (§5): counts ≤ 1 zeroed; argmax if max > ½·sum, else unknown; keep classes < 8. Returns null to drop. */
@@ -175,7 +194,8 @@ function parseVotes(file: string, lineNo: number, fields: string[]): number[] {
   if (fields.length !== 10) throw new LabelError(file, lineNo, `expected 10 vote counts, got ${fields.length}`);
   return fields.map((v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new LabelError(file, lineNo, `vote counts must be non-negative integers, got '${v}'`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new LabelError(file, lineNo, `vote counts must be non-negative integers, got '${v}'`);
     return n;
   });
 }
@@ -210,17 +230,29 @@ export function parseFerplus(root: string): LabeledSet {
     const file = join(root, 'Labels', folder, 'label.csv');
     if (!existsSync(file)) {
       if (split === 'val') continue;
-      throw new LabelError(file, null, 'file not found (expected the FERPlus generator layout, or fer2013.csv + fer2013new.csv)');
+      throw new LabelError(
+        file,
+        null,
+        'file not found (expected the FERPlus generator layout, or fer2013.csv + fer2013new.csv)',
+      );
     }
     readLines(file).forEach((l, i) => {
       if (!l.trim()) return;
       const f = csvFields(l);
-      if (f.length !== 12) throw new LabelError(file, i + 1, `expected 'image,"(x, y, w, h)",10 counts', got ${f.length} fields`);
+      if (f.length !== 12)
+        throw new LabelError(file, i + 1, `expected 'image,"(x, y, w, h)",10 counts', got ${f.length} fields`);
       const label = ferplusVote(parseVotes(file, i + 1, f.slice(2)));
-      if (label !== null) items.push({ path: `Images/${folder}/${f[0]}`, labels: [label], split, source: `${file}:${i + 1}` });
+      if (label !== null)
+        items.push({ path: `Images/${folder}/${f[0]}`, labels: [label], split, source: `${file}:${i + 1}` });
     });
   }
-  return { task: 'fer', format: 'ferplus', names: [...FERPLUS_CLASSES], items, splitNote: 'FER2013Train / FER2013Valid / FER2013Test (majority vote)' };
+  return {
+    task: 'fer',
+    format: 'ferplus',
+    names: [...FERPLUS_CLASSES],
+    items,
+    splitNote: 'FER2013Train / FER2013Valid / FER2013Test (majority vote)',
+  };
 }
 
 /** The raw FERPlus pair: fer2013.csv (emotion,pixels,Usage) + fer2013new.csv (Usage,Image name,10 counts), row by row. */
@@ -237,22 +269,38 @@ export function parseFerplusRaw(root: string): { set: LabeledSet; pixels: Map<st
   const pixels = new Map<string, Uint8Array>();
   const oldRows = old.slice(1).filter((l) => l.trim());
   const newRows = neu.slice(1).filter((l) => l.trim());
-  if (oldRows.length !== newRows.length) throw new LabelError(newFile, null, `has ${newRows.length} rows, fer2013.csv has ${oldRows.length}; they must match row by row`);
+  if (oldRows.length !== newRows.length)
+    throw new LabelError(
+      newFile,
+      null,
+      `has ${newRows.length} rows, fer2013.csv has ${oldRows.length}; they must match row by row`,
+    );
   oldRows.forEach((l, i) => {
     const f = csvFields(l);
     const nf = csvFields(newRows[i]!);
-    if (nf.length !== 12) throw new LabelError(newFile, i + 2, `expected 'Usage,Image name,10 counts', got ${nf.length} fields`);
+    if (nf.length !== 12)
+      throw new LabelError(newFile, i + 2, `expected 'Usage,Image name,10 counts', got ${nf.length} fields`);
     const split = usageMap[nf[0]!];
     if (!split) throw new LabelError(newFile, i + 2, `unknown Usage '${nf[0]}'`);
     const label = ferplusVote(parseVotes(newFile, i + 2, nf.slice(2)));
     const px = (f[pixCol] ?? '').split(/\s+/).map(Number);
-    if (px.length !== 48 * 48 || px.some((v) => !Number.isInteger(v) || v < 0 || v > 255)) throw new LabelError(oldFile, i + 2, 'pixels must be 2304 integers 0..255 (48×48)');
+    if (px.length !== 48 * 48 || px.some((v) => !Number.isInteger(v) || v < 0 || v > 255))
+      throw new LabelError(oldFile, i + 2, 'pixels must be 2304 integers 0..255 (48×48)');
     if (label === null || !nf[1]) return;
     const path = `${nf[0]}/${nf[1]}`;
     pixels.set(path, Uint8Array.from(px));
     items.push({ path, labels: [label], split });
   });
-  return { set: { task: 'fer', format: 'ferplus', names: [...FERPLUS_CLASSES], items, splitNote: 'fer2013new.csv Usage (Training / PublicTest as val / PrivateTest as test), majority vote' }, pixels };
+  return {
+    set: {
+      task: 'fer',
+      format: 'ferplus',
+      names: [...FERPLUS_CLASSES],
+      items,
+      splitNote: 'fer2013new.csv Usage (Training / PublicTest as val / PrivateTest as test), majority vote',
+    },
+    pixels,
+  };
 }
 
 function listImages(dir: string): string[] {
@@ -276,18 +324,37 @@ function listImages(dir: string): string[] {
 export function parseFolders(root: string, seed = 0): LabeledSet {
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new LabelError(root, null, 'folder not found');
   const rel = (p: string) => relative(root, p).split(sep).join('/');
-  const top = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  const presplit = top.includes('train') && top.includes('test') && top.every((t) => ['train', 'val', 'test'].includes(t));
+  const top = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  const presplit =
+    top.includes('train') && top.includes('test') && top.every((t) => ['train', 'val', 'test'].includes(t));
   const items: LabeledItem[] = [];
   let names: string[];
   const warnings: string[] = [];
   if (presplit) {
-    const candidates = [...new Set(top.flatMap((s) => readdirSync(join(root, s), { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name)))].sort();
-    const imagesOf = new Map(candidates.map((c) => [c, top.map((s) => [s, existsSync(join(root, s, c)) ? listImages(join(root, s, c)) : []] as const)]));
+    const candidates = [
+      ...new Set(
+        top.flatMap((s) =>
+          readdirSync(join(root, s), { withFileTypes: true })
+            .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+            .map((e) => e.name),
+        ),
+      ),
+    ].sort();
+    const imagesOf = new Map(
+      candidates.map((c) => [
+        c,
+        top.map((s) => [s, existsSync(join(root, s, c)) ? listImages(join(root, s, c)) : []] as const),
+      ]),
+    );
     names = candidates.filter((c) => imagesOf.get(c)!.some(([, l]) => l.length > 0));
     const empty = candidates.filter((c) => !names.includes(c));
     if (empty.length) warnings.push(`folder(s) without images, not classes: ${empty.join(', ')}`);
-    for (const [k, c] of names.entries()) for (const [s, list] of imagesOf.get(c)!) for (const p of list) items.push({ path: rel(p), labels: [k], split: s as Split });
+    for (const [k, c] of names.entries())
+      for (const [s, list] of imagesOf.get(c)!)
+        for (const p of list) items.push({ path: rel(p), labels: [k], split: s as Split });
   } else {
     const listed = top.map((c) => [c, listImages(join(root, c))] as const);
     names = listed.filter(([, l]) => l.length > 0).map(([c]) => c);
@@ -302,9 +369,21 @@ export function parseFolders(root: string, seed = 0): LabeledSet {
     order.forEach((i, r) => splitOf.set(i, r < nTest ? 'test' : r < nTest + nVal ? 'val' : 'train'));
     all.forEach((a, i) => items.push({ path: a.path, labels: [a.k], split: splitOf.get(i)! }));
   }
-  if (names.length < 2) throw new LabelError(root, null, `needs at least two class folders with images, found ${names.length}${warnings.length ? ` (${warnings.join('; ')})` : ''}`);
+  if (names.length < 2)
+    throw new LabelError(
+      root,
+      null,
+      `needs at least two class folders with images, found ${names.length}${warnings.length ? ` (${warnings.join('; ')})` : ''}`,
+    );
   if (items.length === 0) throw new LabelError(root, null, 'no image in the class folders');
-  return { task: 'fer', format: 'folders', names, items, splitNote: presplit ? 'train/val/test folders' : `random 80/10/10 from seed ${seed}`, warnings };
+  return {
+    task: 'fer',
+    format: 'folders',
+    names,
+    items,
+    splitNote: presplit ? 'train/val/test folders' : `random 80/10/10 from seed ${seed}`,
+    warnings,
+  };
 }
 
 /**
@@ -316,7 +395,8 @@ export function parseCsv(file: string, seed = 0, root = join(file, '..')): Label
   const lines = readLines(file);
   const warnings: string[] = [];
   const head = csvFields(lines[0] ?? '');
-  if (head[0]?.toLowerCase() !== 'path' || head.length < 2) throw new LabelError(file, 1, "expected a header 'path,label[,label…][,split]'");
+  if (head[0]?.toLowerCase() !== 'path' || head.length < 2)
+    throw new LabelError(file, 1, "expected a header 'path,label[,label…][,split]'");
   const splitCol = head.findIndex((h) => h.toLowerCase() === 'split');
   const labelCols = head.map((_, i) => i).filter((i) => i !== 0 && i !== splitCol);
   const rows: { path: string; values: string[]; split: Split | null; line: number }[] = [];
@@ -325,14 +405,25 @@ export function parseCsv(file: string, seed = 0, root = join(file, '..')): Label
     const f = csvFields(l);
     if (f.length !== head.length) throw new LabelError(file, i + 2, `expected ${head.length} fields, got ${f.length}`);
     if (!f[0]) throw new LabelError(file, i + 2, 'empty path');
-    if (labelCols.some((c) => f[c] === '')) throw new LabelError(file, i + 2, `empty ${labelCols.length > 1 ? `value for ${head[labelCols.find((c) => f[c] === '')!]}` : 'label'}`);
+    if (labelCols.some((c) => f[c] === ''))
+      throw new LabelError(
+        file,
+        i + 2,
+        `empty ${labelCols.length > 1 ? `value for ${head[labelCols.find((c) => f[c] === '')!]}` : 'label'}`,
+      );
     let split: Split | null = null;
     if (splitCol >= 0) {
       const s = f[splitCol]!.toLowerCase();
-      if (s !== 'train' && s !== 'val' && s !== 'test') throw new LabelError(file, i + 2, `split must be train, val or test, got '${f[splitCol]}'`);
+      if (s !== 'train' && s !== 'val' && s !== 'test')
+        throw new LabelError(file, i + 2, `split must be train, val or test, got '${f[splitCol]}'`);
       split = s;
     }
-    rows.push({ path: relativeToRoot(f[0]!.replace(/\\/g, '/'), root, file, i + 2), values: labelCols.map((c) => f[c]!), split, line: i + 2 });
+    rows.push({
+      path: relativeToRoot(f[0]!.replace(/\\/g, '/'), root, file, i + 2),
+      values: labelCols.map((c) => f[c]!),
+      split,
+      line: i + 2,
+    });
   });
   if (rows.length === 0) throw new LabelError(file, null, 'no rows');
   const multi = labelCols.length > 1;
@@ -350,7 +441,11 @@ export function parseCsv(file: string, seed = 0, root = join(file, '..')): Label
     names = [...new Set(rows.map((r) => r.values[0]!))].sort();
     const byLower = new Map<string, string[]>();
     for (const n of names) byLower.set(n.toLowerCase(), [...(byLower.get(n.toLowerCase()) ?? []), n]);
-    for (const same of byLower.values()) if (same.length > 1) warnings.push(`classes differ only in case: ${same.map((n) => `'${n}'`).join(', ')} (kept apart; make them equal if they are one class)`);
+    for (const same of byLower.values())
+      if (same.length > 1)
+        warnings.push(
+          `classes differ only in case: ${same.map((n) => `'${n}'`).join(', ')} (kept apart; make them equal if they are one class)`,
+        );
     if (names.length < 2) throw new LabelError(file, null, `needs at least two classes, found ${names.length}`);
     toLabels = (r) => [names.indexOf(r.values[0]!)];
   }
@@ -363,7 +458,14 @@ export function parseCsv(file: string, seed = 0, root = join(file, '..')): Label
     splits = new Array<Split>(rows.length);
     order.forEach((i, r) => (splits[i] = r < nTest ? 'test' : r < nTest + nVal ? 'val' : 'train'));
   }
-  return { task: multi ? 'far' : 'fer', format: 'csv', names, items: rows.map((r, i) => ({ path: r.path, labels: toLabels(r), split: splits[i]!, source: `${file}:${r.line}` })), splitNote: splitCol >= 0 ? 'split column' : `random 80/10/10 from seed ${seed}`, warnings };
+  return {
+    task: multi ? 'far' : 'fer',
+    format: 'csv',
+    names,
+    items: rows.map((r, i) => ({ path: r.path, labels: toLabels(r), split: splits[i]!, source: `${file}:${r.line}` })),
+    splitNote: splitCol >= 0 ? 'split column' : `random 80/10/10 from seed ${seed}`,
+    warnings,
+  };
 }
 
 /**
@@ -373,7 +475,12 @@ export function parseCsv(file: string, seed = 0, root = join(file, '..')): Label
 export function relativeToRoot(path: string, root: string, file: string, line: number): string {
   const abs = isAbsolute(path) ? path : resolve(root, path);
   const rel = relative(resolve(root), abs);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new LabelError(file, line, `'${path}' is outside the dataset root ${root}; image paths must be inside it (relative to it)`);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
+    throw new LabelError(
+      file,
+      line,
+      `'${path}' is outside the dataset root ${root}; image paths must be inside it (relative to it)`,
+    );
   return rel.split(sep).join('/');
 }
 
@@ -392,12 +499,26 @@ export function checkDuplicates(set: LabeledSet): LabeledSet {
       continue;
     }
     if (prev.split !== it.split || prev.labels.join(',') !== it.labels.join(',')) {
-      const what = prev.split !== it.split ? `split ${prev.split} vs ${it.split}` : set.task === 'fer' ? `class ${set.names[prev.labels[0]!]} vs ${set.names[it.labels[0]!]}` : `attributes ${set.names.filter((_, k) => prev.labels[k] !== it.labels[k]).slice(0, 3).join(', ')} differ`;
-      throw new LabelError(it.source ?? set.format, null, `${it.path} is listed twice with different labels (${what}): ${prev.source ?? '?'} and ${it.source ?? '?'}`);
+      const what =
+        prev.split !== it.split
+          ? `split ${prev.split} vs ${it.split}`
+          : set.task === 'fer'
+            ? `class ${set.names[prev.labels[0]!]} vs ${set.names[it.labels[0]!]}`
+            : `attributes ${set.names
+                .filter((_, k) => prev.labels[k] !== it.labels[k])
+                .slice(0, 3)
+                .join(', ')} differ`;
+      throw new LabelError(
+        it.source ?? set.format,
+        null,
+        `${it.path} is listed twice with different labels (${what}): ${prev.source ?? '?'} and ${it.source ?? '?'}`,
+      );
     }
   }
   const repeated = set.items.length - items.length;
-  return repeated ? { ...set, items, warnings: [...(set.warnings ?? []), `${repeated} repeated line(s) with the same label ignored`] } : set;
+  return repeated
+    ? { ...set, items, warnings: [...(set.warnings ?? []), `${repeated} repeated line(s) with the same label ignored`] }
+    : set;
 }
 
 /** Few-shot subset of the training split (§5, "Our decisions"): ⌊r·N⌋ items drawn from the seed, identical everywhere. */
@@ -405,6 +526,11 @@ export function fewShot(set: LabeledSet, ratio: number, seed: number): LabeledSe
   if (!(ratio > 0 && ratio <= 1)) throw new Error(`--few-shot must be in (0, 1], got ${ratio}`);
   const train = set.items.map((it, i) => ({ it, i })).filter((x) => x.it.split === 'train');
   const k = Math.max(1, Math.floor(ratio * train.length));
-  const keep = new Set(new Rng(seed).fork('few-shot').shuffle(train.map((x) => x.i)).slice(0, k));
+  const keep = new Set(
+    new Rng(seed)
+      .fork('few-shot')
+      .shuffle(train.map((x) => x.i))
+      .slice(0, k),
+  );
   return { ...set, items: set.items.filter((it, i) => it.split !== 'train' || keep.has(i)) };
 }

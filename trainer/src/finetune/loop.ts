@@ -99,7 +99,11 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
   const K = names.length;
   const D = c.model.embedDim;
   const features = c.linearProbe ? await frozenFeatures(c) : null;
-  const featuresOf = (items: ResolvedItem[]) => tf.tensor2d(items.flatMap((it) => [...features!.get(it.path)!]), [items.length, D]);
+  const featuresOf = (items: ResolvedItem[]) =>
+    tf.tensor2d(
+      items.flatMap((it) => [...features!.get(it.path)!]),
+      [items.length, D],
+    );
 
   const evaluate = async (items: ResolvedItem[]): Promise<FarMetrics | FerMetrics> => {
     let logits: Float32Array;
@@ -108,17 +112,47 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
       const l = tf.tidy(() => clf.head(f));
       logits = (await l.data()) as Float32Array;
       tf.dispose([f, l]);
-    } else logits = await logitsOver(clf, items, c.cache, S, K, (done) => send({ type: 'progress', phase: 'evaluating', done, total: items.length }));
-    return task === 'far' ? farMetrics(logits, items.map((i) => i.labels), names) : ferMetrics(logits, items.map((i) => i.labels[0]!), names);
+    } else
+      logits = await logitsOver(clf, items, c.cache, S, K, (done) =>
+        send({ type: 'progress', phase: 'evaluating', done, total: items.length }),
+      );
+    return task === 'far'
+      ? farMetrics(
+          logits,
+          items.map((i) => i.labels),
+          names,
+        )
+      : ferMetrics(
+          logits,
+          items.map((i) => i.labels[0]!),
+          names,
+        );
   };
 
   const writeModel = async (epoch: number, role: 'best' | 'last'): Promise<string> => {
     const file = join(c.outDir, `${role}.safetensors`);
     send({ type: 'progress', phase: 'checkpoint', done: 0, total: 1 });
-    const state = { kind: CLASSIFIER_FORMAT, run_id: runId, epoch, step: c.step, task, names, spec: clf.spec, normalisation: c.normalisation, img_size: S };
+    const state = {
+      kind: CLASSIFIER_FORMAT,
+      run_id: runId,
+      epoch,
+      step: c.step,
+      task,
+      names,
+      spec: clf.spec,
+      normalisation: c.normalisation,
+      img_size: S,
+    };
     const { bytes, sha256 } = encodeTensorFile(CLASSIFIER_FORMAT, state, await clf.exportTensors());
     writeFileAtomic(file, bytes);
-    store.replaceCheckpoint({ run_id: runId, step: c.step, kind: role === 'best' ? 'classifier' : 'last', path: file, sha256, bytes: bytes.length });
+    store.replaceCheckpoint({
+      run_id: runId,
+      step: c.step,
+      kind: role === 'best' ? 'classifier' : 'last',
+      path: file,
+      sha256,
+      bytes: bytes.length,
+    });
     send({ type: 'progress', phase: 'checkpoint', done: 1, total: 1 });
     send({ type: 'checkpoint', role, epoch, step: c.step, path: file, sha256 });
     return file;
@@ -149,7 +183,14 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
           const img = cachedImage(c.cache, x);
           return drawTrain(img.width, img.height, S, rng, c.aug);
         });
-        const views = await Promise.all(items.map((x, b) => trainTransform(cachedImage(c.cache, x), S, draws[b]!, (s) => { const g = new Rng(s); return () => g.normal(); })));
+        const views = await Promise.all(
+          items.map((x, b) =>
+            trainTransform(cachedImage(c.cache, x), S, draws[b]!, (s) => {
+              const g = new Rng(s);
+              return () => g.normal();
+            }),
+          ),
+        );
         const xb = new Float32Array(items.length * S * S * 3);
         views.forEach((v, b) => xb.set(v, b * S * S * 3));
         const x = tf.tensor4d(xb, [items.length, S, S, 3]);
@@ -161,12 +202,28 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
       c.step++;
       if (!Number.isFinite(loss)) {
         const msg = `the loss became ${loss} at step ${c.step} (epoch ${epoch}); fine-tuning stopped. Try a lower --blr.`;
-        store.updateRun(runId, { status: 'failed', error: msg, finished_at: new Date().toISOString(), last_step: c.step });
+        store.updateRun(runId, {
+          status: 'failed',
+          error: msg,
+          finished_at: new Date().toISOString(),
+          last_step: c.step,
+        });
         send({ type: 'error', message: msg, cause: 'diverged', step: c.step });
         return 'diverged';
       }
-      store.addMetrics(runId, [{ step: c.step, epoch: t + 1 / c.stepsPerEpoch, name: 'loss', value: loss }, { step: c.step, epoch: t + 1 / c.stepsPerEpoch, name: 'lr', value: lr }]);
-      send({ type: 'step', kind: 'finetune', step: c.step, epoch, loss, lr, images_per_s: (items.length * 1000) / (performance.now() - ts) });
+      store.addMetrics(runId, [
+        { step: c.step, epoch: t + 1 / c.stepsPerEpoch, name: 'loss', value: loss },
+        { step: c.step, epoch: t + 1 / c.stepsPerEpoch, name: 'lr', value: lr },
+      ]);
+      send({
+        type: 'step',
+        kind: 'finetune',
+        step: c.step,
+        epoch,
+        loss,
+        lr,
+        images_per_s: (items.length * 1000) / (performance.now() - ts),
+      });
       if (signal.aborted) {
         stoppedIn = epoch;
         break;
@@ -176,7 +233,15 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
     if (stoppedIn !== null) break;
     // ---- evaluation every epoch ----
     const rec = (split: 'val' | 'test', r: FarMetrics | FerMetrics, n: number) => {
-      store.addEvaluation({ run_id: runId, dataset_id: c.datasetId, epoch, split, metric: r.metric, value: r.value, detail: r });
+      store.addEvaluation({
+        run_id: runId,
+        dataset_id: c.datasetId,
+        epoch,
+        split,
+        metric: r.metric,
+        value: r.value,
+        detail: r,
+      });
       send({ type: 'eval', epoch, split, metric: r.metric, value: r.value, n, ...baselineFields(r) });
     };
     const v = val.length ? await evaluate(val) : null;
@@ -195,14 +260,45 @@ export async function finetuneLoop(c: FinetuneContext): Promise<FinetuneOutcome>
   // ---- a stop: the model as it is now; selection among the evaluated epochs ----
   const lastFile = stoppedIn !== null ? await writeModel(stoppedIn, 'last') : null;
   const byVal = val.length > 0;
-  const selected = history.length === 0 ? null : byVal ? history.reduce((a, b) => ((b.val ?? -1) > (a.val ?? -1) ? b : a)) : history[history.length - 1]!;
+  const selected =
+    history.length === 0
+      ? null
+      : byVal
+        ? history.reduce((a, b) => ((b.val ?? -1) > (a.val ?? -1) ? b : a))
+        : history[history.length - 1]!;
   const bestTest = history.length === 0 ? null : history.reduce((a, b) => (b.test > a.test ? b : a));
   if (selected && bestTest) {
     store.selectEvaluationEpoch(runId, selected.epoch);
-    store.addEvaluation({ run_id: runId, dataset_id: c.datasetId, epoch: bestTest.epoch, split: 'test', metric: `${metricName}_best_over_epochs`, value: bestTest.test, detail: { note: 'maximum test value over epochs, the released protocol; not a model selection' } });
+    store.addEvaluation({
+      run_id: runId,
+      dataset_id: c.datasetId,
+      epoch: bestTest.epoch,
+      split: 'test',
+      metric: `${metricName}_best_over_epochs`,
+      value: bestTest.test,
+      detail: { note: 'maximum test value over epochs, the released protocol; not a model selection' },
+    });
   }
   if (stoppedIn === null && bestFile && c.afterTraining) await c.afterTraining(bestFile);
-  store.updateRun(runId, { status: stoppedIn !== null ? 'stopped' : 'done', finished_at: new Date().toISOString(), last_step: c.step });
-  send({ type: 'done', kind: 'finetune', reason: stoppedIn !== null ? 'interrupted' : 'completed', step: c.step, selected_epoch: selected?.epoch ?? null, selected_by: selected ? (byVal ? 'val' : 'last') : null, test_at_selected: selected?.test ?? null, best_test: bestTest?.test ?? null, best_test_epoch: bestTest?.epoch ?? null, metric: metricName, checkpoint: bestFile, last: lastFile, seconds: (performance.now() - t0) / 1000 });
+  store.updateRun(runId, {
+    status: stoppedIn !== null ? 'stopped' : 'done',
+    finished_at: new Date().toISOString(),
+    last_step: c.step,
+  });
+  send({
+    type: 'done',
+    kind: 'finetune',
+    reason: stoppedIn !== null ? 'interrupted' : 'completed',
+    step: c.step,
+    selected_epoch: selected?.epoch ?? null,
+    selected_by: selected ? (byVal ? 'val' : 'last') : null,
+    test_at_selected: selected?.test ?? null,
+    best_test: bestTest?.test ?? null,
+    best_test_epoch: bestTest?.epoch ?? null,
+    metric: metricName,
+    checkpoint: bestFile,
+    last: lastFile,
+    seconds: (performance.now() - t0) / 1000,
+  });
   return stoppedIn !== null ? 'stopped' : 'completed';
 }

@@ -38,7 +38,8 @@ export function farMetrics(logits: Float32Array, labels: number[][], names: stri
   const K = names.length;
   const n = labels.length;
   const correct = new Array<number>(K).fill(0);
-  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) if ((logits[i * K + k]! > 0 ? 1 : 0) === labels[i]![k]) correct[k]!++;
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < K; k++) if ((logits[i * K + k]! > 0 ? 1 : 0) === labels[i]![k]) correct[k]!++;
   const per = Object.fromEntries(names.map((nm, k) => [nm, correct[k]! / n]));
   let majority = 0;
   const constant: string[] = [];
@@ -52,7 +53,14 @@ export function farMetrics(logits: Float32Array, labels: number[][], names: stri
     majority += Math.max(pos, n - pos) / n;
     if (n > 0 && (predPos === 0 || predPos === n)) constant.push(names[k]!);
   }
-  return { metric: 'mean_acc', value: correct.reduce((a, b) => a + b, 0) / (n * K), per_attribute: per, n, baselines: { majority: K ? majority / K : NaN, chance: 0.5 }, constant_attributes: constant };
+  return {
+    metric: 'mean_acc',
+    value: correct.reduce((a, b) => a + b, 0) / (n * K),
+    per_attribute: per,
+    n,
+    baselines: { majority: K ? majority / K : NaN, chance: 0.5 },
+    constant_attributes: constant,
+  };
 }
 
 export function ferMetrics(logits: Float32Array, labels: number[], names: string[]): FerMetrics {
@@ -65,31 +73,55 @@ export function ferMetrics(logits: Float32Array, labels: number[], names: string
     confusion[y]![arg]!++;
     if (arg === y) correct++;
   });
-  const per = Object.fromEntries(names.map((nm, k) => {
-    const row = confusion[k]!;
-    const tot = row.reduce((a, b) => a + b, 0);
-    return [nm, tot ? row[k]! / tot : NaN];
-  }));
+  const per = Object.fromEntries(
+    names.map((nm, k) => {
+      const row = confusion[k]!;
+      const tot = row.reduce((a, b) => a + b, 0);
+      return [nm, tot ? row[k]! / tot : NaN];
+    }),
+  );
   const counts = confusion.map((row) => row.reduce((a, b) => a + b, 0));
   const top = counts.indexOf(Math.max(...counts));
   const predicted = names.filter((_, k) => confusion.some((row) => row[k]! > 0));
-  return { metric: 'top1', value: correct / labels.length, per_class: per, confusion, n: labels.length, baselines: { majority: counts[top]! / labels.length, chance: 1 / K, majority_class: names[top]! }, predicted_classes: predicted };
+  return {
+    metric: 'top1',
+    value: correct / labels.length,
+    per_class: per,
+    confusion,
+    n: labels.length,
+    baselines: { majority: counts[top]! / labels.length, chance: 1 / K, majority_class: names[top]! },
+    predicted_classes: predicted,
+  };
 }
 
 /** The baseline fields of an `eval` event (api/events.ts): majority, chance, and the one answer a model gives to every face, if it gives one. */
-export function baselineFields(r: FarMetrics | FerMetrics): { majority: number; chance: number; one_answer: string | null } {
-  const one = r.metric === 'top1'
-    ? (r.predicted_classes.length === 1 ? r.predicted_classes[0]! : null)
-    : (r.constant_attributes.length > 0 ? `${r.constant_attributes.length} of ${Object.keys(r.per_attribute).length} attributes the same for every face` : null);
+export function baselineFields(r: FarMetrics | FerMetrics): {
+  majority: number;
+  chance: number;
+  one_answer: string | null;
+} {
+  const one =
+    r.metric === 'top1'
+      ? r.predicted_classes.length === 1
+        ? r.predicted_classes[0]!
+        : null
+      : r.constant_attributes.length > 0
+        ? `${r.constant_attributes.length} of ${Object.keys(r.per_attribute).length} attributes the same for every face`
+        : null;
   return { majority: r.baselines.majority, chance: r.baselines.chance, one_answer: one };
 }
 
 /** One line on what an accuracy is worth beside its baselines (the CLI's and the log's words). */
-export function baselineWords(value: number, b: { majority?: number | undefined; chance?: number | undefined; one_answer?: string | null | undefined }, metric: 'top1' | 'mean_acc'): string {
+export function baselineWords(
+  value: number,
+  b: { majority?: number | undefined; chance?: number | undefined; one_answer?: string | null | undefined },
+  metric: 'top1' | 'mean_acc',
+): string {
   if (b.majority === undefined) return '';
   const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
   const base = `majority ${metric === 'top1' ? 'class' : 'answer per attribute'} ${pct(b.majority)}, chance ${pct(b.chance ?? NaN)}`;
-  if (b.one_answer && metric === 'top1') return `${base} — the model answers ${b.one_answer} for every face: no better than always answering it`;
+  if (b.one_answer && metric === 'top1')
+    return `${base} — the model answers ${b.one_answer} for every face: no better than always answering it`;
   if (b.one_answer) return `${base} — ${b.one_answer}`;
   if (value <= b.majority + 1e-9) return `${base} — no better than always giving the most common answer`;
   return base;

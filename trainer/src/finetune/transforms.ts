@@ -12,13 +12,35 @@ import type { RgbImage } from '../data/image-io.js';
 import { resizedCrop } from '../data/resample.js';
 import { sampleResizedCrop } from '../data/crop.js';
 import { FINETUNE_DEFAULTS } from '../api/defaults.js';
-import { autocontrast, enhanceBrightness, enhanceColor, enhanceContrast, enhanceSharpness } from '../data/pil-colour.js';
+import {
+  autocontrast,
+  enhanceBrightness,
+  enhanceColor,
+  enhanceContrast,
+  enhanceSharpness,
+} from '../data/pil-colour.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 const FILL = IMAGENET_MEAN.map((m) => Math.round(m * 255)); // timm's fill colour for geometric ops
 
-export const RAND_OPS = ['AutoContrast', 'Equalize', 'Invert', 'Rotate', 'PosterizeIncreasing', 'SolarizeIncreasing', 'SolarizeAdd', 'ColorIncreasing', 'ContrastIncreasing', 'BrightnessIncreasing', 'SharpnessIncreasing', 'ShearX', 'ShearY', 'TranslateXRel', 'TranslateYRel'] as const;
+export const RAND_OPS = [
+  'AutoContrast',
+  'Equalize',
+  'Invert',
+  'Rotate',
+  'PosterizeIncreasing',
+  'SolarizeIncreasing',
+  'SolarizeAdd',
+  'ColorIncreasing',
+  'ContrastIncreasing',
+  'BrightnessIncreasing',
+  'SharpnessIncreasing',
+  'ShearX',
+  'ShearY',
+  'TranslateXRel',
+  'TranslateYRel',
+] as const;
 export type RandOp = (typeof RAND_OPS)[number];
 
 export interface RandOpDraw {
@@ -45,7 +67,11 @@ export interface AugOptions {
   minCropScale: number;
 }
 
-export const DEFAULT_AUG: AugOptions = { randAugment: FINETUNE_DEFAULTS.randAugment, reprob: FINETUNE_DEFAULTS.reprob, minCropScale: FINETUNE_DEFAULTS.minCropScale };
+export const DEFAULT_AUG: AugOptions = {
+  randAugment: FINETUNE_DEFAULTS.randAugment,
+  reprob: FINETUNE_DEFAULTS.reprob,
+  minCropScale: FINETUNE_DEFAULTS.minCropScale,
+};
 
 /** All random choices of one training sample (timm order: crop, flip, RandAugment, erasing). */
 export function drawTrain(W: number, H: number, S: number, rng: Rng, aug: AugOptions = DEFAULT_AUG): TrainDraw {
@@ -97,7 +123,13 @@ function affine(x: Float32Array, S: number, m: [number, number, number, number, 
   const xclip = (v: number) => (v < 0 ? 0 : v >= S ? S - 1 : v);
   const row = (yy: number, x0: number, x1: number, x2: number, x3: number, ch: number, dx: number) => {
     const o = yy * S;
-    return cubic(src[(o + x0) * 3 + ch]!, src[(o + x1) * 3 + ch]!, src[(o + x2) * 3 + ch]!, src[(o + x3) * 3 + ch]!, dx);
+    return cubic(
+      src[(o + x0) * 3 + ch]!,
+      src[(o + x1) * 3 + ch]!,
+      src[(o + x2) * 3 + ch]!,
+      src[(o + x3) * 3 + ch]!,
+      dx,
+    );
   };
   for (let y = 0; y < S; y++) {
     for (let xx = 0; xx < S; xx++) {
@@ -214,7 +246,11 @@ export function applyRandOp(x: Float32Array, S: number, d: RandOpDraw): void {
   }
 }
 
-async function cropPixels(img: RgbImage, crop: { i: number; j: number; h: number; w: number }, S: number): Promise<Float32Array> {
+async function cropPixels(
+  img: RgbImage,
+  crop: { i: number; j: number; h: number; w: number },
+  S: number,
+): Promise<Float32Array> {
   return Float32Array.from(resizedCrop(img, crop, S));
 }
 
@@ -223,7 +259,12 @@ function normalise(x: Float32Array): void {
 }
 
 /** A training sample (HWC floats, normalised). */
-export async function trainTransform(img: RgbImage, S: number, d: TrainDraw, noise: (seed: number) => () => number): Promise<Float32Array> {
+export async function trainTransform(
+  img: RgbImage,
+  S: number,
+  d: TrainDraw,
+  noise: (seed: number) => () => number,
+): Promise<Float32Array> {
   const x = await cropPixels(img, d.crop, S);
   if (d.flip) {
     for (let y = 0; y < S; y++)
@@ -240,7 +281,9 @@ export async function trainTransform(img: RgbImage, S: number, d: TrainDraw, noi
   normalise(x);
   if (d.erase) {
     const gauss = noise(d.erase.noiseSeed);
-    for (let y = d.erase.top; y < d.erase.top + d.erase.h; y++) for (let xx = d.erase.left; xx < d.erase.left + d.erase.w; xx++) for (let ch = 0; ch < 3; ch++) x[(y * S + xx) * 3 + ch] = gauss();
+    for (let y = d.erase.top; y < d.erase.top + d.erase.h; y++)
+      for (let xx = d.erase.left; xx < d.erase.left + d.erase.w; xx++)
+        for (let ch = 0; ch < 3; ch++) x[(y * S + xx) * 3 + ch] = gauss();
   }
   return x;
 }

@@ -39,18 +39,30 @@ const POS_TABLES = new Set(['pos_embed', 'decoder_pos_embed']);
 /** The released name of one of our parameters. */
 export function releasedName(ours: string): string {
   return ours
-    .replace(/^(mm_)?(projector|predictor)_decoder_blocks\.(\d+)\.(norm[12])\.(weight|bias)$/, '$1$2_decoder_blocks.$3.$4.bn.$5')
-    .replace(/^multihead_attention_topk\.(q_proj|k_proj|v_proj|out_proj)\./, (_, p: string) => `multihead_attention_topk.${AGMD[p]}.`);
+    .replace(
+      /^(mm_)?(projector|predictor)_decoder_blocks\.(\d+)\.(norm[12])\.(weight|bias)$/,
+      '$1$2_decoder_blocks.$3.$4.bn.$5',
+    )
+    .replace(
+      /^multihead_attention_topk\.(q_proj|k_proj|v_proj|out_proj)\./,
+      (_, p: string) => `multihead_attention_topk.${AGMD[p]}.`,
+    );
 }
 
 /** Our name of a released parameter; null for what we do not keep (BatchNorm buffers, the sin-cos tables). */
 export function oursName(released: string): string | null {
   if (BUFFER.test(released) || POS_TABLES.has(released)) return null;
-  return released.replace(/\.(norm[12])\.bn\.(weight|bias)$/, '.$1.$2').replace(/^multihead_attention_topk\.(query|key|value|fc_out)\./, (_, p: string) => `multihead_attention_topk.${AGMD_BACK[p]}.`);
+  return released
+    .replace(/\.(norm[12])\.bn\.(weight|bias)$/, '.$1.$2')
+    .replace(
+      /^multihead_attention_topk\.(query|key|value|fc_out)\./,
+      (_, p: string) => `multihead_attention_topk.${AGMD_BACK[p]}.`,
+    );
 }
 
 const baseOf = (name: string) => (name.startsWith('mm_') ? name.slice(3) : name);
-const isLinearWeight = (base: string, rank: number) => base.endsWith('.weight') && rank === 2 && !/\.norm[12]\./.test(base);
+const isLinearWeight = (base: string, rank: number) =>
+  base.endsWith('.weight') && rank === 2 && !/\.norm[12]\./.test(base);
 
 function transpose(rows: number, cols: number, data: Float32Array): Float32Array {
   const out = new Float32Array(rows * cols);
@@ -59,38 +71,97 @@ function transpose(rows: number, cols: number, data: Float32Array): Float32Array
 }
 
 /** One of our tensors (a parameter or its AdamW moment) in the released layout. */
-function toReleased(ours: string, shape: readonly number[], data: Float32Array, m: ModelConfig): { shape: number[]; data: Float32Array } {
+function toReleased(
+  ours: string,
+  shape: readonly number[],
+  data: Float32Array,
+  m: ModelConfig,
+): { shape: number[]; data: Float32Array } {
   const base = baseOf(ours);
   if (base === 'patch_embed.proj.weight') {
     const C = shape[1]!;
     const p = m.patchSize;
     const conv = new Float32Array(C * 3 * p * p);
-    for (let ky = 0; ky < p; ky++) for (let kx = 0; kx < p; kx++) for (let c = 0; c < 3; c++) for (let o = 0; o < C; o++) conv[((o * 3 + c) * p + ky) * p + kx] = data[((ky * p + kx) * 3 + c) * C + o]!;
+    for (let ky = 0; ky < p; ky++)
+      for (let kx = 0; kx < p; kx++)
+        for (let c = 0; c < 3; c++)
+          for (let o = 0; o < C; o++) conv[((o * 3 + c) * p + ky) * p + kx] = data[((ky * p + kx) * 3 + c) * C + o]!;
     return { shape: [C, 3, p, p], data: conv };
   }
-  if (isLinearWeight(base, shape.length)) return { shape: [shape[1]!, shape[0]!], data: transpose(shape[0]!, shape[1]!, data) };
+  if (isLinearWeight(base, shape.length))
+    return { shape: [shape[1]!, shape[0]!], data: transpose(shape[0]!, shape[1]!, data) };
   return { shape: [...shape], data };
 }
 
 /** A released tensor (a parameter or its AdamW moment) in our layout. */
-function toOurs(released: string, shape: readonly number[], data: Float32Array): { shape: number[]; data: Float32Array } {
+function toOurs(
+  released: string,
+  shape: readonly number[],
+  data: Float32Array,
+): { shape: number[]; data: Float32Array } {
   const base = baseOf(released);
   if (base === 'patch_embed.proj.weight' && shape.length === 4) {
     const [C, c3, p] = shape as [number, number, number, number];
     const out = new Float32Array(p * p * c3 * C);
-    for (let o = 0; o < C; o++) for (let c = 0; c < c3; c++) for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) out[((i * p + j) * c3 + c) * C + o] = data[((o * c3 + c) * p + i) * p + j]!;
+    for (let o = 0; o < C; o++)
+      for (let c = 0; c < c3; c++)
+        for (let i = 0; i < p; i++)
+          for (let j = 0; j < p; j++) out[((i * p + j) * c3 + c) * C + o] = data[((o * c3 + c) * p + i) * p + j]!;
     return { shape: [p * p * c3, C], data: out };
   }
-  if (isLinearWeight(base, shape.length)) return { shape: [shape[1]!, shape[0]!], data: transpose(shape[0]!, shape[1]!, data) };
+  if (isLinearWeight(base, shape.length))
+    return { shape: [shape[1]!, shape[0]!], data: transpose(shape[0]!, shape[1]!, data) };
   return { shape: [...shape], data };
 }
 
 // ---- the order of models_CAMD.py's state_dict() (module registration order) ----
 
-const TOP = ['cls_token', 'pos_embed', 'mask_token', 'decoder_pos_embed', 'mm_cls_token', 'mm_mask_token', 'multihead_attention_topk', 'patch_embed', 'blocks', 'decoder_embed', 'projector_decoder_blocks', 'predictor_decoder_blocks', 'decoder_pred', 'decoder_pos_mlp', 'mm_patch_embed', 'mm_blocks', 'mm_decoder_embed', 'mm_projector_decoder_blocks'];
-const norm = (n: string) => [`${n}.weight`, `${n}.bias`, `${n}.bn.weight`, `${n}.bn.bias`, `${n}.bn.running_mean`, `${n}.bn.running_var`, `${n}.bn.num_batches_tracked`];
+const TOP = [
+  'cls_token',
+  'pos_embed',
+  'mask_token',
+  'decoder_pos_embed',
+  'mm_cls_token',
+  'mm_mask_token',
+  'multihead_attention_topk',
+  'patch_embed',
+  'blocks',
+  'decoder_embed',
+  'projector_decoder_blocks',
+  'predictor_decoder_blocks',
+  'decoder_pred',
+  'decoder_pos_mlp',
+  'mm_patch_embed',
+  'mm_blocks',
+  'mm_decoder_embed',
+  'mm_projector_decoder_blocks',
+];
+const norm = (n: string) => [
+  `${n}.weight`,
+  `${n}.bias`,
+  `${n}.bn.weight`,
+  `${n}.bn.bias`,
+  `${n}.bn.running_mean`,
+  `${n}.bn.running_var`,
+  `${n}.bn.num_batches_tracked`,
+];
 const wb = (n: string) => [`${n}.weight`, `${n}.bias`];
-const SUB = [...wb('proj'), ...wb('query'), ...wb('key'), ...wb('value'), ...wb('fc_out'), ...norm('norm1'), ...wb('attn.qkv'), ...wb('attn.proj'), ...norm('norm2'), ...wb('mlp.fc1'), ...wb('mlp.fc2'), 'weight', 'bias', ''];
+const SUB = [
+  ...wb('proj'),
+  ...wb('query'),
+  ...wb('key'),
+  ...wb('value'),
+  ...wb('fc_out'),
+  ...norm('norm1'),
+  ...wb('attn.qkv'),
+  ...wb('attn.proj'),
+  ...norm('norm2'),
+  ...wb('mlp.fc1'),
+  ...wb('mlp.fc2'),
+  'weight',
+  'bias',
+  '',
+];
 
 function orderKey(name: string): [number, number, number] {
   const dot = name.indexOf('.');
@@ -157,7 +228,12 @@ function releasedGroups(shapes: Map<string, readonly number[]>, trainPatchEmbed:
  * {'step', 'exp_avg', 'exp_avg_sq'}}, 'param_groups': [no-decay, decay]}`; `lr` is the rate of the
  * next step (the released script sets it again at every iteration).
  */
-export function releasedOptimizer(tensors: readonly NamedArray[], optimizerStep: number, lr: number, cfg: CamdConfig): PickleValue {
+export function releasedOptimizer(
+  tensors: readonly NamedArray[],
+  optimizerStep: number,
+  lr: number,
+  cfg: CamdConfig,
+): PickleValue {
   const m = cfg.model;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const shapes = new Map<string, readonly number[]>();
@@ -175,11 +251,14 @@ export function releasedOptimizer(tensors: readonly NamedArray[], optimizerStep:
     const mm = byName.get(OPT_M + t.name);
     const vv = byName.get(OPT_V + t.name);
     if (!mm || !vv || optimizerStep === 0) return; // torch keeps no state for a parameter never stepped
-    state.set(i, new Map<string, PickleValue>([
-      ['step', { shape: [], data: Float32Array.of(optimizerStep) }],
-      ['exp_avg', toReleased(t.name, mm.shape, mm.data, m)],
-      ['exp_avg_sq', toReleased(t.name, vv.shape, vv.data, m)],
-    ]));
+    state.set(
+      i,
+      new Map<string, PickleValue>([
+        ['step', { shape: [], data: Float32Array.of(optimizerStep) }],
+        ['exp_avg', toReleased(t.name, mm.shape, mm.data, m)],
+        ['exp_avg_sq', toReleased(t.name, vv.shape, vv.data, m)],
+      ]),
+    );
   });
   const o = cfg.optim;
   const group = (weightDecay: number, first: number, count: number): PickleValue =>
@@ -206,15 +285,30 @@ export function releasedOptimizer(tensors: readonly NamedArray[], optimizerStep:
 const CheckpointState = z.object({
   step: z.number().int().nonnegative(),
   optimizer_step: z.number().int().nonnegative(),
-  schedule: z.object({ epochs: z.number().positive(), itersPerEpoch: z.number().int().positive(), batchSize: z.number().int().positive() }),
+  schedule: z.object({
+    epochs: z.number().positive(),
+    itersPerEpoch: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+  }),
   config: z.unknown(),
-  settings: z.object({ preset: z.string(), imgSize: z.number().int(), seed: z.number().int(), warmupEpochs: z.number() }).passthrough().optional(),
+  settings: z
+    .object({ preset: z.string(), imgSize: z.number().int(), seed: z.number().int(), warmupEpochs: z.number() })
+    .passthrough()
+    .optional(),
 });
 
 /** The run one of our checkpoints records, on one GPU; its epochs and warm-up as they are (they may be fractional: these args are read back, not parsed by argparse). */
 function releasedRunOf(st: z.infer<typeof CheckpointState>, cfg: CamdConfig): ReleasedRun {
   const preset = (st.settings?.preset ?? cfg.preset ?? 'base') as ReleasedRun['preset'];
-  return { preset, imgSize: st.settings?.imgSize ?? cfg.model.imgSize, batchPerGpu: st.schedule.batchSize, gpus: 1, epochs: st.schedule.epochs, warmupEpochs: st.settings?.warmupEpochs ?? cfg.optim.warmupEpochs, seed: st.settings?.seed ?? 0 };
+  return {
+    preset,
+    imgSize: st.settings?.imgSize ?? cfg.model.imgSize,
+    batchPerGpu: st.schedule.batchSize,
+    gpus: 1,
+    epochs: st.schedule.epochs,
+    warmupEpochs: st.settings?.warmupEpochs ?? cfg.optim.warmupEpochs,
+    seed: st.settings?.seed ?? 0,
+  };
 }
 
 /**
@@ -228,16 +322,34 @@ function releasedRunOf(st: z.infer<typeof CheckpointState>, cfg: CamdConfig): Re
  * `opts.args` gives them (cluster-pack), else the run's own on one GPU. No `scaler` (the cluster's
  * loss scaler starts afresh).
  */
-export function releasedCheckpoint(ck: TensorFile, what: string, opts: { args?: Record<string, FlagValue> } = {}): { value: Map<string, PickleValue>; step: number; epoch: number; stepsIntoEpoch: number; cfg: CamdConfig; args: Record<string, FlagValue> } {
+export function releasedCheckpoint(
+  ck: TensorFile,
+  what: string,
+  opts: { args?: Record<string, FlagValue> } = {},
+): {
+  value: Map<string, PickleValue>;
+  step: number;
+  epoch: number;
+  stepsIntoEpoch: number;
+  cfg: CamdConfig;
+  args: Record<string, FlagValue>;
+} {
   const r = CheckpointState.safeParse(ck.state);
-  if (!r.success) throw new Error(`${what}: its state has no step, schedule or configuration (written by another version?)`);
+  if (!r.success)
+    throw new Error(`${what}: its state has no step, schedule or configuration (written by another version?)`);
   const st = r.data;
   const cfg = parseConfig(st.config);
   const tensors = [...ck.tensors.values()];
   const ipe = st.schedule.itersPerEpoch;
   const epoch = Math.floor(st.step / ipe) - 1;
   const o = cfg.optim;
-  const lr = learningRateAt(st.step / ipe, absoluteLr(o.blr, st.schedule.batchSize), o.warmupEpochs, st.schedule.epochs, o.minLr);
+  const lr = learningRateAt(
+    st.step / ipe,
+    absoluteLr(o.blr, st.schedule.batchSize),
+    o.warmupEpochs,
+    st.schedule.epochs,
+    o.minLr,
+  );
   const run = releasedRunOf(st, cfg);
   const args = opts.args ?? releasedArgs(releasedFlags(cfg, run), run);
   const value = new Map<string, PickleValue>([
@@ -286,9 +398,21 @@ const isTensor = (v: unknown): v is TorchTensor => !!v && typeof v === 'object' 
  * argparse.Namespace the released scripts save, or the dict our exports write (released-args.ts).
  */
 export function plainArgs(a: unknown): Record<string, unknown> | null {
-  const entries = a instanceof PyObject && a.type === 'argparse.Namespace' ? Object.entries(a.state) : a instanceof Map && [...a.keys()].every((k) => typeof k === 'string') ? ([...a] as [string, unknown][]) : null;
+  const entries =
+    a instanceof PyObject && a.type === 'argparse.Namespace'
+      ? Object.entries(a.state)
+      : a instanceof Map && [...a.keys()].every((k) => typeof k === 'string')
+        ? ([...a] as [string, unknown][])
+        : null;
   if (!entries) return null;
-  return Object.fromEntries(entries.filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string'))));
+  return Object.fromEntries(
+    entries.filter(
+      ([, v]) =>
+        v === null ||
+        ['string', 'number', 'boolean'].includes(typeof v) ||
+        (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string')),
+    ),
+  );
 }
 
 /**
@@ -298,18 +422,32 @@ export function plainArgs(a: unknown): Record<string, unknown> | null {
 export function fromReleased(root: unknown, file: string, trainPatchEmbed = false): ReleasedCheckpoint {
   const top = root instanceof Map ? root : null;
   const model = top?.get('model');
-  if (!(model instanceof Map)) throw new Error(`${file} has no 'model' state dict: not a CAMD pre-training checkpoint (CAMD_pretrain.py's checkpoint-*.pth)`);
+  if (!(model instanceof Map))
+    throw new Error(
+      `${file} has no 'model' state dict: not a CAMD pre-training checkpoint (CAMD_pretrain.py's checkpoint-*.pth)`,
+    );
   const sd = new Map<string, TorchTensor>();
   for (const [k, t] of flattenTensors(model)) sd.set(k.startsWith('module.') ? k.slice(7) : k, t);
   const need = (n: string) => {
     const t = sd.get(n);
-    if (!t) throw new Error(`${file} has no ${n}: not a CAMD pre-training checkpoint${sd.has('head.weight') ? ' (it looks like a fine-tuned classifier: camd import makes an encoder of it)' : ''}`);
+    if (!t)
+      throw new Error(
+        `${file} has no ${n}: not a CAMD pre-training checkpoint${sd.has('head.weight') ? ' (it looks like a fine-tuned classifier: camd import makes an encoder of it)' : ''}`,
+      );
     return t;
   };
   const conv = need('patch_embed.proj.weight');
   need('mm_blocks.0.norm1.weight');
   need('decoder_pos_mlp.weight');
-  const count = (re: RegExp) => 1 + Math.max(-1, ...[...sd.keys()].map((k) => re.exec(k)).filter((x): x is RegExpExecArray => x !== null).map((x) => Number(x[1])));
+  const count = (re: RegExp) =>
+    1 +
+    Math.max(
+      -1,
+      ...[...sd.keys()]
+        .map((k) => re.exec(k))
+        .filter((x): x is RegExpExecArray => x !== null)
+        .map((x) => Number(x[1])),
+    );
   const pe = sd.get('pos_embed');
   const tokens = pe ? pe.shape[pe.shape.length - 2]! - 1 : null;
   const grid = tokens !== null ? Math.round(Math.sqrt(tokens)) : null;
@@ -354,16 +492,27 @@ export function fromReleased(root: unknown, file: string, trainPatchEmbed = fals
 }
 
 /** AdamW's `state_dict()` of the released training → our moments; throws what does not match. */
-function mapOptimizer(opt: Map<unknown, unknown>, sd: Map<string, TorchTensor>, trainPatchEmbed: boolean): { tensors: NamedArray[]; step: number } {
+function mapOptimizer(
+  opt: Map<unknown, unknown>,
+  sd: Map<string, TorchTensor>,
+  trainPatchEmbed: boolean,
+): { tensors: NamedArray[]; step: number } {
   const groups = opt.get('param_groups');
   const state = opt.get('state');
-  if (!Array.isArray(groups) || !(state instanceof Map)) throw new Error('its optimiser state is not an AdamW state_dict()');
+  if (!Array.isArray(groups) || !(state instanceof Map))
+    throw new Error('its optimiser state is not an AdamW state_dict()');
   const shapes = new Map<string, readonly number[]>([...sd].map(([k, t]) => [k, t.shape]));
   const [noDecay, decay] = releasedGroups(shapes, trainPatchEmbed);
   const ids = groups.map((g) => (g instanceof Map ? g.get('params') : undefined));
-  if (ids.length !== 2 || !ids.every(Array.isArray)) throw new Error(`its optimiser has ${ids.length} parameter group(s), the released training has 2 (no decay, decay)`);
+  if (ids.length !== 2 || !ids.every(Array.isArray))
+    throw new Error(
+      `its optimiser has ${ids.length} parameter group(s), the released training has 2 (no decay, decay)`,
+    );
   const [a, b] = ids as unknown[][];
-  if (a!.length !== noDecay.length || b!.length !== decay.length) throw new Error(`its optimiser groups hold ${a!.length} + ${b!.length} parameters; this model's trainable parameters are ${noDecay.length} + ${decay.length} (trained with another --train_patch_embed, or another model)`);
+  if (a!.length !== noDecay.length || b!.length !== decay.length)
+    throw new Error(
+      `its optimiser groups hold ${a!.length} + ${b!.length} parameters; this model's trainable parameters are ${noDecay.length} + ${decay.length} (trained with another --train_patch_embed, or another model)`,
+    );
   const names = [...noDecay, ...decay];
   const out: NamedArray[] = [];
   let step: number | null = null;
@@ -371,11 +520,13 @@ function mapOptimizer(opt: Map<unknown, unknown>, sd: Map<string, TorchTensor>, 
     const r = names[i]!;
     const s = state.get(id);
     if (s === undefined) return; // never stepped: zero moments, as ours starts
-    if (!(s instanceof Map) || !isTensor(s.get('exp_avg')) || !isTensor(s.get('exp_avg_sq'))) throw new Error(`its optimiser state for ${r} has no exp_avg/exp_avg_sq`);
+    if (!(s instanceof Map) || !isTensor(s.get('exp_avg')) || !isTensor(s.get('exp_avg_sq')))
+      throw new Error(`its optimiser state for ${r} has no exp_avg/exp_avg_sq`);
     const shape = sd.get(r)!.shape;
     for (const k of ['exp_avg', 'exp_avg_sq'] as const) {
       const t = s.get(k) as TorchTensor;
-      if (t.shape.join() !== shape.join()) throw new Error(`its optimiser's ${k} for ${r} has shape [${t.shape}], the parameter [${shape}]`);
+      if (t.shape.join() !== shape.join())
+        throw new Error(`its optimiser's ${k} for ${r} has shape [${t.shape}], the parameter [${shape}]`);
       const name = oursName(r)!;
       out.push({ name: (k === 'exp_avg' ? OPT_M : OPT_V) + name, ...toOurs(r, t.shape, t.values()) });
     }

@@ -33,9 +33,10 @@ export interface LaunchedModel {
 }
 
 export function launcherScript(models: readonly LaunchedModel[]): string {
-  const table = models.length === 0
-    ? '{}'
-    : `{\n${models.map((m) => `    ${JSON.stringify(m.name)}: dict(patch_size=${m.patchSize}, embed_dim=${m.embedDim}, depth=${m.depth}, num_heads=${m.numHeads}, decoder_num_heads=${m.decoderHeads}, mlp_ratio=${m.mlpRatio}),  # our ${m.preset} preset`).join('\n')}\n}`;
+  const table =
+    models.length === 0
+      ? '{}'
+      : `{\n${models.map((m) => `    ${JSON.stringify(m.name)}: dict(patch_size=${m.patchSize}, embed_dim=${m.embedDim}, depth=${m.depth}, num_heads=${m.numHeads}, decoder_num_heads=${m.decoderHeads}, mlp_ratio=${m.mlpRatio}),  # our ${m.preset} preset`).join('\n')}\n}`;
   return `#!/usr/bin/env python3
 """Runs the authors' released CAMD pre-training (CAMD_pretrain.py of github.com/mumumu-wss/CAMD,
 imported from $CAMD_CODE, its main() run as it is) for the run packed in this folder.

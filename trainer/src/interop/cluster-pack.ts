@@ -26,7 +26,23 @@ import { RELEASED_MODELS, releasedArgs, releasedFlags, type FlagValue, type Rele
 import { launcherScript } from './cluster-launcher.js';
 import { makeFolder } from '../util/system-errors.js';
 
-const RunFile = z.object({ settings: z.object({ preset: z.enum(PRESET_NAMES), imgSize: z.number().int(), maskRatio: z.number(), batch: z.number().int(), epochs: z.number().nullable().optional(), steps: z.number().int().nullable().optional(), blr: z.number(), warmupEpochs: z.number(), seed: z.number().int() }).passthrough() }).passthrough();
+const RunFile = z
+  .object({
+    settings: z
+      .object({
+        preset: z.enum(PRESET_NAMES),
+        imgSize: z.number().int(),
+        maskRatio: z.number(),
+        batch: z.number().int(),
+        epochs: z.number().nullable().optional(),
+        steps: z.number().int().nullable().optional(),
+        blr: z.number(),
+        warmupEpochs: z.number(),
+        seed: z.number().int(),
+      })
+      .passthrough(),
+  })
+  .passthrough();
 const ImagesFile = z.object({ root: z.string(), images: z.array(z.object({ path: z.string(), sha256: z.string() })) });
 
 /** Where the packed checkpoint goes in the box (outside output/, which is the cluster's). */
@@ -42,9 +58,14 @@ export interface PackReport {
   notes: string[];
 }
 
-export async function clusterPack(runDir: string, out: string, o: { gpus?: number; preset?: PresetName; copy?: boolean } = {}): Promise<PackReport> {
+export async function clusterPack(
+  runDir: string,
+  out: string,
+  o: { gpus?: number; preset?: PresetName; copy?: boolean } = {},
+): Promise<PackReport> {
   const read = <T>(file: string, schema: z.ZodType<T>): T => {
-    if (!existsSync(file)) throw new UserError(`${runDir} has no ${basename(file)}: not a camd pretrain run folder`, 2, 'run');
+    if (!existsSync(file))
+      throw new UserError(`${runDir} has no ${basename(file)}: not a camd pretrain run folder`, 2, 'run');
     const r = schema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
     if (!r.success) throw new UserError(`${file} is not as camd pretrain writes it`, 2, 'run');
     return r.data;
@@ -54,26 +75,52 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
   const s = run.settings;
   const notes: string[] = [];
   const gpus = o.gpus ?? 8;
-  if (!Number.isInteger(gpus) || gpus < 1) throw new UserError(`--gpus must be a positive integer, got ${gpus}`, 2, 'gpus');
+  if (!Number.isInteger(gpus) || gpus < 1)
+    throw new UserError(`--gpus must be a positive integer, got ${gpus}`, 2, 'gpus');
   const preset = o.preset ?? s.preset;
   const ownSize = preset === s.preset;
-  if (!ownSize && !RELEASED_MODELS[preset]) throw new UserError(`--preset packs a new run at one of the released sizes: base, large or huge (the run itself, ${s.preset}, goes at its own size without --preset)`, 2, 'preset');
+  if (!ownSize && !RELEASED_MODELS[preset])
+    throw new UserError(
+      `--preset packs a new run at one of the released sizes: base, large or huge (the run itself, ${s.preset}, goes at its own size without --preset)`,
+      2,
+      'preset',
+    );
   const imgSize = ownSize ? s.imgSize : presetConfig(preset).model.imgSize;
   // the run's configuration as camd pretrain builds it, at the size packed
   const cfg = runConfig({ ...s, preset, imgSize });
   const m = cfg.model;
-  if (!ownSize) notes.push(`packed as a new ${preset} run at ${imgSize} px (--preset): the run's ${s.preset} checkpoint cannot be loaded there`);
-  if (!RELEASED_MODELS[preset]) notes.push(`${preset} at ${imgSize} px: camd_launch.py gives the released code this model size and input size, which its models_CAMD.py and mask generator do not have`);
-  else if (imgSize !== 224) notes.push(`${imgSize} px: camd_launch.py gives the released model and mask generator this input size (they are fixed at 224 px as released)`);
+  if (!ownSize)
+    notes.push(
+      `packed as a new ${preset} run at ${imgSize} px (--preset): the run's ${s.preset} checkpoint cannot be loaded there`,
+    );
+  if (!RELEASED_MODELS[preset])
+    notes.push(
+      `${preset} at ${imgSize} px: camd_launch.py gives the released code this model size and input size, which its models_CAMD.py and mask generator do not have`,
+    );
+  else if (imgSize !== 224)
+    notes.push(
+      `${imgSize} px: camd_launch.py gives the released model and mask generator this input size (they are fixed at 224 px as released)`,
+    );
   const itersPerEpoch = Math.max(1, Math.floor(list.images.length / s.batch));
-  const epochs = s.epochs != null ? Math.ceil(s.epochs - 1e-9) : Math.max(1, Math.ceil((s.steps ?? itersPerEpoch) / itersPerEpoch));
+  const epochs =
+    s.epochs != null ? Math.ceil(s.epochs - 1e-9) : Math.max(1, Math.ceil((s.steps ?? itersPerEpoch) / itersPerEpoch));
   if (s.epochs == null) notes.push(`the run was ${s.steps} steps, ${itersPerEpoch} an epoch: ${epochs} epochs there`);
-  else if (epochs !== s.epochs) notes.push(`the run was ${s.epochs} epochs: ${epochs} there (the released --epochs is a whole number)`);
+  else if (epochs !== s.epochs)
+    notes.push(`the run was ${s.epochs} epochs: ${epochs} there (the released --epochs is a whole number)`);
   const warmupEpochs = Math.round(s.warmupEpochs);
-  if (warmupEpochs !== s.warmupEpochs) notes.push(`warm-up ${s.warmupEpochs} epochs: ${warmupEpochs} there (the released --warmup_epochs is a whole number)`);
+  if (warmupEpochs !== s.warmupEpochs)
+    notes.push(
+      `warm-up ${s.warmupEpochs} epochs: ${warmupEpochs} there (the released --warmup_epochs is a whole number)`,
+    );
   const perGpu = Math.max(1, Math.round(s.batch / gpus));
-  if (perGpu * gpus !== s.batch) notes.push(`batch ${s.batch} over ${gpus} GPUs: ${perGpu} a GPU, ${perGpu * gpus} in all (lr = blr × ${perGpu * gpus} / 256 there)`);
-  if (cfg.loss.agmdWeightAbove1 !== 0.01) notes.push(`the released engine weighs L_AGMD > 1 by 0.01, hard-coded; this run's weight ${cfg.loss.agmdWeightAbove1} has no flag there`);
+  if (perGpu * gpus !== s.batch)
+    notes.push(
+      `batch ${s.batch} over ${gpus} GPUs: ${perGpu} a GPU, ${perGpu * gpus} in all (lr = blr × ${perGpu * gpus} / 256 there)`,
+    );
+  if (cfg.loss.agmdWeightAbove1 !== 0.01)
+    notes.push(
+      `the released engine weighs L_AGMD > 1 by 0.01, hard-coded; this run's weight ${cfg.loss.agmdWeightAbove1} has no flag there`,
+    );
   const box: ReleasedRun = { preset, imgSize, batchPerGpu: perGpu, gpus, epochs, warmupEpochs, seed: s.seed };
   const flags: Record<string, FlagValue> = {
     ...releasedFlags(cfg, box),
@@ -94,14 +141,20 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
     const target = join(out, 'data', 'train', 'faces', name);
     if (existsSync(target)) continue;
     const src = join(list.root, im.path);
-    if (!existsSync(src)) throw new UserError(`${src}, an image of the run, is gone: scan the folder again or pack another run`, 2, 'run');
+    if (!existsSync(src))
+      throw new UserError(`${src}, an image of the run, is gone: scan the folder again or pack another run`, 2, 'run');
     if (o.copy) copyFileSync(src, target);
     else symlinkSync(src, target);
   }
   // the newest checkpoint, where the launcher starts from it (only at the run's own size: other widths would not load)
   let resume: PackReport['resume'] = null;
   const ckDir = join(runDir, 'checkpoints');
-  const newest = existsSync(ckDir) ? readdirSync(ckDir).filter((f) => /^step-\d{8}\.ckpt$/.test(f)).sort().at(-1) : undefined;
+  const newest = existsSync(ckDir)
+    ? readdirSync(ckDir)
+        .filter((f) => /^step-\d{8}\.ckpt$/.test(f))
+        .sort()
+        .at(-1)
+    : undefined;
   if (!newest) notes.push('the run has no checkpoint yet: the cluster run starts from scratch');
   else if (ownSize) {
     const from = join(ckDir, newest);
@@ -109,20 +162,48 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
     try {
       r = releasedCheckpoint(readTensorFile(from, CHECKPOINT_FORMAT), from, { args: releasedArgs(flags, box) });
     } catch (e) {
-      throw new UserError(`${(e as Error).message.replace(/ is not a usable CAMD checkpoint:/, ':')} (pack another run, or resume this one to write a sound checkpoint)`, 2, 'run');
+      throw new UserError(
+        `${(e as Error).message.replace(/ is not a usable CAMD checkpoint:/, ':')} (pack another run, or resume this one to write a sound checkpoint)`,
+        2,
+        'run',
+      );
     }
     mkdirSync(join(out, 'start'), { recursive: true });
     const file = join(out, PACKED_START);
     await writeTorchFile(file, r.value);
     resume = { from, file, step: r.step, epoch: r.epoch };
-    const next = r.epoch + 1 < epochs ? `the cluster run starts from it at epoch ${r.epoch + 2}${r.stepsIntoEpoch > 0 ? ` (the ${r.stepsIntoEpoch} step(s) it had made into that epoch are made again)` : ''}` : `the run is complete: raise --epochs in run.sh to train it further there`;
-    notes.push(`${PACKED_START} is the run at step ${r.step} (${r.epoch + 1} of ${epochs} epochs done), with its AdamW state: ${next}`);
+    const next =
+      r.epoch + 1 < epochs
+        ? `the cluster run starts from it at epoch ${r.epoch + 2}${r.stepsIntoEpoch > 0 ? ` (the ${r.stepsIntoEpoch} step(s) it had made into that epoch are made again)` : ''}`
+        : `the run is complete: raise --epochs in run.sh to train it further there`;
+    notes.push(
+      `${PACKED_START} is the run at step ${r.step} (${r.epoch + 1} of ${epochs} epochs done), with its AdamW state: ${next}`,
+    );
   }
-  const launched = RELEASED_MODELS[preset] ? [] : [{ name: String(flags['model']), preset, patchSize: m.patchSize, embedDim: m.embedDim, depth: m.depth, numHeads: m.numHeads, decoderHeads: m.decoderHeads, mlpRatio: m.mlpRatio }];
+  const launched = RELEASED_MODELS[preset]
+    ? []
+    : [
+        {
+          name: String(flags['model']),
+          preset,
+          patchSize: m.patchSize,
+          embedDim: m.embedDim,
+          depth: m.depth,
+          numHeads: m.numHeads,
+          decoderHeads: m.decoderHeads,
+          mlpRatio: m.mlpRatio,
+        },
+      ];
   writeFileSync(join(out, 'camd_launch.py'), launcherScript(launched), { mode: 0o755 });
   const line = Object.entries(flags)
     .filter(([, v]) => v !== false && v !== null)
-    .map(([k, v]) => (v === true ? `--${k}` : Array.isArray(v) ? `--${k} ${v.join(' ')}` : `--${k} ${typeof v === 'string' && /[^\w./:-]/.test(v) ? `'${v}'` : v}`))
+    .map(([k, v]) =>
+      v === true
+        ? `--${k}`
+        : Array.isArray(v)
+          ? `--${k} ${v.join(' ')}`
+          : `--${k} ${typeof v === 'string' && /[^\w./:-]/.test(v) ? `'${v}'` : v}`,
+    )
     .join(' \\\n    ');
   const sh = `#!/bin/sh
 # Pre-train with the authors' released code (github.com/mumumu-wss/CAMD) on ${gpus} GPU(s) — made by camd cluster-pack
@@ -132,9 +213,13 @@ export async function clusterPack(runDir: string, out: string, o: { gpus?: numbe
 # It runs in this folder: data/ is read, output/ written; camd_launch.py runs the released CAMD_pretrain.py as it is
 # and supplies what it lacks (see its first lines). Run it again to go on: the cluster's own newest checkpoint wins.
 # Then bring the run back:  camd import-run output   (and carry it on: camd pretrain --continue output/checkpoint-latest.pth)
-${resume ? `# ${PACKED_START} holds ${runDir} at step ${resume.step} (${resume.epoch + 1} of ${epochs} epochs done), with its AdamW state:
+${
+  resume
+    ? `# ${PACKED_START} holds ${runDir} at step ${resume.step} (${resume.epoch + 1} of ${epochs} epochs done), with its AdamW state:
 # the run starts from it while output/ holds no checkpoint of the cluster's own.
-` : ''}set -e
+`
+    : ''
+}set -e
 cd "$(dirname "$0")"
 : "\${CAMD_CODE:?set CAMD_CODE to a checkout of github.com/mumumu-wss/CAMD}"
 export CAMD_CODE
@@ -142,6 +227,9 @@ torchrun --nproc_per_node=\${NUM_GPUS:-${gpus}} camd_launch.py ${resume ? `--cam
     ${line}
 `;
   writeFileSync(join(out, 'run.sh'), sh, { mode: 0o755 });
-  writeFileSync(join(out, 'flags.json'), `${JSON.stringify({ from: runDir, images: list.images.length, flags, resume, notes }, null, 2)}\n`);
+  writeFileSync(
+    join(out, 'flags.json'),
+    `${JSON.stringify({ from: runDir, images: list.images.length, flags, resume, notes }, null, 2)}\n`,
+  );
   return { out, images: list.images.length, model: flags.model as string, flags, resume, notes };
 }

@@ -34,26 +34,37 @@ const RENAME: Record<string, string> = { train_loss: 'loss', train_lr: 'lr' };
 const PERCENT = /^test_acc\d*$/;
 
 export async function importRun(store: Store, dirIn: string, o: { name?: string } = {}): Promise<ImportedRun> {
-  if (!existsSync(dirIn) || !statSync(dirIn).isDirectory()) throw new UserError(`the folder ${dirIn} does not exist`, 2, 'dir');
+  if (!existsSync(dirIn) || !statSync(dirIn).isDirectory())
+    throw new UserError(`the folder ${dirIn} does not exist`, 2, 'dir');
   const dir = realpathSync(dirIn);
   const logFile = join(dir, 'log.txt');
-  if (!existsSync(logFile)) throw new UserError(`${dir} has no log.txt: not the --output_dir of CAMD_pretrain.py or CAMD_finetune.py`, 2, 'dir');
+  if (!existsSync(logFile))
+    throw new UserError(
+      `${dir} has no log.txt: not the --output_dir of CAMD_pretrain.py or CAMD_finetune.py`,
+      2,
+      'dir',
+    );
   const rows: Record<string, unknown>[] = [];
-  readFileSync(logFile, 'utf8').split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      throw new UserError(`${logFile} line ${i + 1} is not JSON: ${line.slice(0, 80)}`, 2, 'dir');
-    }
-    if (!v || typeof v !== 'object' || !Number.isInteger((v as { epoch?: unknown }).epoch)) throw new UserError(`${logFile} line ${i + 1} has no integer "epoch"`, 2, 'dir');
-    rows.push(v as Record<string, unknown>);
-  });
+  readFileSync(logFile, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        throw new UserError(`${logFile} line ${i + 1} is not JSON: ${line.slice(0, 80)}`, 2, 'dir');
+      }
+      if (!v || typeof v !== 'object' || !Number.isInteger((v as { epoch?: unknown }).epoch))
+        throw new UserError(`${logFile} line ${i + 1} has no integer "epoch"`, 2, 'dir');
+      rows.push(v as Record<string, unknown>);
+    });
   if (rows.length === 0) throw new UserError(`${logFile} is empty: the run has not finished an epoch`, 2, 'dir');
   const kind = rows.some((r) => Object.keys(r).some((k) => k.startsWith('test_'))) ? 'finetune' : 'pretrain';
 
-  const checkpoints = readdirSync(dir).filter((f) => /^checkpoint-(\d+|latest)\.pth$/.test(f)).sort((a, b) => (parseInt(b.slice(11), 10) || -1) - (parseInt(a.slice(11), 10) || -1));
+  const checkpoints = readdirSync(dir)
+    .filter((f) => /^checkpoint-(\d+|latest)\.pth$/.test(f))
+    .sort((a, b) => (parseInt(b.slice(11), 10) || -1) - (parseInt(a.slice(11), 10) || -1));
   let args: Record<string, unknown> | null = null;
   let argsFrom: string | null = null;
   const notes: string[] = [];
@@ -71,7 +82,12 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
       notes.push(`${ck} could not be read: ${(e as Error).message.replace(join(dir, ck), ck)}`);
     }
   }
-  if (!args) notes.push(checkpoints.length ? 'no checkpoint gave the run\'s settings (args): the run is imported with its log only' : 'the folder has no checkpoint-*.pth: the run is imported with its log only, without its settings');
+  if (!args)
+    notes.push(
+      checkpoints.length
+        ? "no checkpoint gave the run's settings (args): the run is imported with its log only"
+        : 'the folder has no checkpoint-*.pth: the run is imported with its log only, without its settings',
+    );
 
   const points: { step: number; epoch: number; name: string; value: number; t: null }[] = [];
   const names = new Set<string>();
@@ -95,17 +111,49 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
       store.db.prepare('DELETE FROM metrics WHERE run_id = ?').run(runId);
       store.db.prepare('DELETE FROM evaluations WHERE run_id = ?').run(runId);
       store.updateRun(runId, { config: JSON.stringify(config) } as never);
-    } else store.createRun({ id: runId, kind, name: o.name ?? `${basename(dir)} (torchrun)`, config, seed, outDir: dir, totalSteps: planned });
+    } else
+      store.createRun({
+        id: runId,
+        kind,
+        name: o.name ?? `${basename(dir)} (torchrun)`,
+        config,
+        seed,
+        outDir: dir,
+        totalSteps: planned,
+      });
     store.addMetrics(runId, points);
     if (kind === 'finetune') {
       const best = Math.max(...rows.map((r) => Number(r['test_acc1'] ?? r['test_acc'] ?? -Infinity)));
       for (const r of rows) {
         const acc = r['test_acc1'] ?? r['test_acc'];
         if (typeof acc !== 'number') continue;
-        store.addEvaluation({ run_id: runId, dataset_id: null, epoch: (r['epoch'] as number) + 1, split: 'test', metric: 'test_acc1' in r ? 'top1' : 'mean_acc', value: acc / 100, selected: acc === best });
+        store.addEvaluation({
+          run_id: runId,
+          dataset_id: null,
+          epoch: (r['epoch'] as number) + 1,
+          split: 'test',
+          metric: 'test_acc1' in r ? 'top1' : 'mean_acc',
+          value: acc / 100,
+          selected: acc === best,
+        });
       }
     }
-    store.updateRun(runId, { status: planned !== null && epochs < planned ? 'stopped' : 'done', last_step: epochs, total_steps: planned ?? epochs, finished_at: new Date(statSync(logFile).mtimeMs).toISOString() });
+    store.updateRun(runId, {
+      status: planned !== null && epochs < planned ? 'stopped' : 'done',
+      last_step: epochs,
+      total_steps: planned ?? epochs,
+      finished_at: new Date(statSync(logFile).mtimeMs).toISOString(),
+    });
   })();
-  return { runId, kind, epochs, metrics: [...names].sort(), checkpoints: config.checkpoints, args, argsFrom, notes, updated: existing !== undefined };
+  return {
+    runId,
+    kind,
+    epochs,
+    metrics: [...names].sort(),
+    checkpoints: config.checkpoints,
+    args,
+    argsFrom,
+    notes,
+    updated: existing !== undefined,
+  };
 }

@@ -38,9 +38,11 @@ function attributeState(state: unknown, type: string): Map<string, unknown> {
   const parts = Array.isArray(state) && state.length === 2 ? state : [state];
   for (const part of parts) {
     if (part === NONE) continue;
-    if (!(part instanceof Map)) throw new PickleRefused(`the pickle sets the state of ${type} in a way a checkpoint never does: refused`);
+    if (!(part instanceof Map))
+      throw new PickleRefused(`the pickle sets the state of ${type} in a way a checkpoint never does: refused`);
     for (const [k, v] of part) {
-      if (typeof k !== 'string') throw new PickleRefused(`the pickle gives ${type} an attribute whose name is not text: refused`);
+      if (typeof k !== 'string')
+        throw new PickleRefused(`the pickle gives ${type} an attribute whose name is not text: refused`);
       out.set(k, v);
     }
   }
@@ -88,9 +90,16 @@ function bounded(root: unknown): unknown {
   const enter = (v: unknown) => {
     const kids = children(v);
     if (!kids) return;
-    if (onPath.has(v)) throw new PickleRefused('the pickle builds an object that contains itself, which no checkpoint does: refused');
-    if (++paths > GRAPH_LIMITS.maxPaths) throw new PickleRefused(`the pickle's objects refer to each other in more than ${GRAPH_LIMITS.maxPaths.toLocaleString('en-US')} ways (objects shared over and over, as a pickle built to exhaust its reader is), which no checkpoint does: refused`);
-    if (stack.length >= GRAPH_LIMITS.maxDepth) throw new PickleRefused(`the pickle nests its objects more than ${GRAPH_LIMITS.maxDepth} levels deep, which no checkpoint does: refused`);
+    if (onPath.has(v))
+      throw new PickleRefused('the pickle builds an object that contains itself, which no checkpoint does: refused');
+    if (++paths > GRAPH_LIMITS.maxPaths)
+      throw new PickleRefused(
+        `the pickle's objects refer to each other in more than ${GRAPH_LIMITS.maxPaths.toLocaleString('en-US')} ways (objects shared over and over, as a pickle built to exhaust its reader is), which no checkpoint does: refused`,
+      );
+    if (stack.length >= GRAPH_LIMITS.maxDepth)
+      throw new PickleRefused(
+        `the pickle nests its objects more than ${GRAPH_LIMITS.maxDepth} levels deep, which no checkpoint does: refused`,
+      );
     onPath.add(v);
     stack.push({ node: v, kids, next: 0 });
   };
@@ -112,7 +121,10 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
   const need = (n: number) => {
-    if (pos + n > buf.length) throw new PickleRefused(`the pickle ends early (at byte ${pos}, ${n} more needed): the file is truncated or damaged`);
+    if (pos + n > buf.length)
+      throw new PickleRefused(
+        `the pickle ends early (at byte ${pos}, ${n} more needed): the file is truncated or damaged`,
+      );
   };
   const u8 = () => (need(1), buf[pos++]!);
   const u16 = () => (need(2), (pos += 2), buf.readUInt16LE(pos - 2));
@@ -148,7 +160,10 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
   const global = (module: string, name: string): unknown => {
     const key = `${module}.${name}`;
     const g = Object.hasOwn(o.globals, key) ? o.globals[key] : undefined;
-    if (!g) throw new PickleRefused(`the file refers to the Python object ${key}, which a checkpoint has no need of: refused (nothing was run)`);
+    if (!g)
+      throw new PickleRefused(
+        `the file refers to the Python object ${key}, which a checkpoint has no need of: refused (nothing was run)`,
+      );
     return 'value' in g ? g.value : { __global: key, ...g };
   };
   const callable = (f: unknown, what: string): AllowedGlobal & { __global: string } => {
@@ -156,7 +171,8 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
     throw new PickleRefused(`the pickle asks to ${what} something that is not an allowed function: refused`);
   };
   const setItems = (d: unknown, kv: unknown[]) => {
-    if (!(d instanceof Map) && !(d instanceof PyObject)) throw new PickleRefused('the pickle sets items on something that is not a dict: refused');
+    if (!(d instanceof Map) && !(d instanceof PyObject))
+      throw new PickleRefused('the pickle sets items on something that is not a dict: refused');
     for (let i = 0; i + 1 < kv.length; i += 2) {
       if (d instanceof Map) d.set(kv[i], kv[i + 1]);
       else d.state[String(kv[i])] = kv[i + 1];
@@ -192,12 +208,14 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
       case 0x85: // TUPLE1
         stack.push(Object.freeze([pop()]));
         break;
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         stack.push(Object.freeze([pop(), b]));
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         stack.push(Object.freeze([pop(), b, c]));
@@ -221,7 +239,8 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
       case 0x4d: // BININT2
         stack.push(u16());
         break;
-      case 0x8a: { // LONG1
+      case 0x8a: {
+        // LONG1
         const n = u8();
         const b = bytesOf(n);
         let v = 0n;
@@ -241,7 +260,8 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
       case 0x8c: // SHORT_BINUNICODE
         stack.push(bytesOf(u8()).toString('utf8'));
         break;
-      case 0x8d: { // BINUNICODE8
+      case 0x8d: {
+        // BINUNICODE8
         need(8);
         const n = Number(buf.readBigUInt64LE(pos));
         pos += 8;
@@ -270,39 +290,46 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
         memo.set(memo.size, top());
         break;
       case 0x68: // BINGET
-      case 0x6a: { // LONG_BINGET
+      case 0x6a: {
+        // LONG_BINGET
         const k = op === 0x68 ? u8() : u32();
         if (!memo.has(k)) throw new PickleRefused(`the pickle refers to memo ${k}, never stored: damaged`);
         stack.push(memo.get(k));
         break;
       }
-      case 0x63: { // GLOBAL "module\nname\n"
+      case 0x63: {
+        // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
         stack.push(global(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') throw new PickleRefused('STACK_GLOBAL without names: damaged');
+        if (typeof module !== 'string' || typeof name !== 'string')
+          throw new PickleRefused('STACK_GLOBAL without names: damaged');
         stack.push(global(module, name));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const f = callable(pop(), 'call');
         if (!Array.isArray(args)) throw new PickleRefused('REDUCE without an argument tuple: damaged');
         stack.push(f.call([...args]));
         break;
       }
-      case 0x81: { // NEWOBJ
+      case 0x81: {
+        // NEWOBJ
         const args = pop();
         const cls = callable(pop(), 'create');
         stack.push(cls.call(Array.isArray(args) ? [...args] : []));
         break;
       }
-      case 0x62: { // BUILD
+      case 0x62: {
+        // BUILD
         const state = pop();
         const obj = top();
         if (obj instanceof PyObject) {
@@ -322,28 +349,34 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
       case 0x51: // BINPERSID
         stack.push(o.persistentLoad(pop()));
         break;
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const v = pop();
         const k = pop();
         setItems(top(), [k, v]);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const kv = popMark();
         setItems(top(), kv);
         break;
       }
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const v = pop();
         const l = top();
-        if (!Array.isArray(l) || Object.isFrozen(l)) throw new PickleRefused('the pickle appends to something that is not a list: refused');
+        if (!Array.isArray(l) || Object.isFrozen(l))
+          throw new PickleRefused('the pickle appends to something that is not a list: refused');
         l.push(v);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         const l = top();
-        if (!Array.isArray(l) || Object.isFrozen(l)) throw new PickleRefused('the pickle appends to something that is not a list: refused');
+        if (!Array.isArray(l) || Object.isFrozen(l))
+          throw new PickleRefused('the pickle appends to something that is not a list: refused');
         l.push(...items);
         break;
       }
@@ -354,7 +387,9 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): unknown {
         stack.push(top());
         break;
       default:
-        throw new PickleRefused(`the pickle uses opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1}, which torch.save never writes: refused`);
+        throw new PickleRefused(
+          `the pickle uses opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1}, which torch.save never writes: refused`,
+        );
     }
   }
 }

@@ -8,7 +8,11 @@ import type { CamdConfig, PresetName } from '../model/config.js';
 import { absoluteLr } from '../optim/schedule.js';
 
 /** The model functions of the released models_CAMD.py; other presets are registered by the box's launcher (cluster-launcher.ts). */
-export const RELEASED_MODELS: Partial<Record<PresetName, string>> = { base: 'CAMD_vit_base_patch16', large: 'CAMD_vit_large_patch16', huge: 'CAMD_vit_huge_patch14' };
+export const RELEASED_MODELS: Partial<Record<PresetName, string>> = {
+  base: 'CAMD_vit_base_patch16',
+  large: 'CAMD_vit_large_patch16',
+  huge: 'CAMD_vit_huge_patch14',
+};
 
 /** The released function of a preset, or the name the launcher gives it (`CAMD_vit_tiny_patch16`, …), which run-origin.ts reads back. */
 export function releasedModelName(preset: PresetName, patchSize: number): string {

@@ -49,33 +49,55 @@ const MAX_PICKLE_BYTES = 64 << 20;
  * inflating; yauzl then holds the entry to its declared size), so a small file cannot make the
  * reader allocate gigabytes.
  */
-function readZip(file: string, want: (name: string) => boolean, cap: (name: string) => number): Promise<Map<string, Buffer>> {
+function readZip(
+  file: string,
+  want: (name: string) => boolean,
+  cap: (name: string) => number,
+): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => {
-      if (err || !zip) return reject(new TorchFileError(`${file} is not a readable zip archive (${err?.message ?? 'unknown error'})`));
-      const out = new Map<string, Buffer>();
-      zip.on('error', (e: Error) => reject(new TorchFileError(`${file}: the zip archive is damaged or truncated (${e.message})`)));
-      zip.on('end', () => resolve(out));
-      zip.on('entry', (entry: yauzl.Entry) => {
-        if (/\/$/.test(entry.fileName) || !want(entry.fileName)) return zip.readEntry();
-        const most = cap(entry.fileName);
-        if (entry.uncompressedSize > most) {
-          zip.close();
-          return reject(new TorchFileError(`${file}: ${entry.fileName} declares ${entry.uncompressedSize.toLocaleString('en-US')} bytes, more than the ${most.toLocaleString('en-US')} it can hold: damaged, or built to exhaust memory`));
-        }
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(new TorchFileError(`${file}: cannot read ${entry.fileName} (${e?.message ?? 'unknown error'})`));
-          const parts: Buffer[] = [];
-          stream.on('data', (c: Buffer) => parts.push(c));
-          stream.on('error', (er: Error) => reject(new TorchFileError(`${file}: ${entry.fileName} is damaged (${er.message})`)));
-          stream.on('end', () => {
-            out.set(entry.fileName, Buffer.concat(parts));
-            zip.readEntry();
+    yauzl.open(
+      file,
+      { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true },
+      (err, zip) => {
+        if (err || !zip)
+          return reject(
+            new TorchFileError(`${file} is not a readable zip archive (${err?.message ?? 'unknown error'})`),
+          );
+        const out = new Map<string, Buffer>();
+        zip.on('error', (e: Error) =>
+          reject(new TorchFileError(`${file}: the zip archive is damaged or truncated (${e.message})`)),
+        );
+        zip.on('end', () => resolve(out));
+        zip.on('entry', (entry: yauzl.Entry) => {
+          if (/\/$/.test(entry.fileName) || !want(entry.fileName)) return zip.readEntry();
+          const most = cap(entry.fileName);
+          if (entry.uncompressedSize > most) {
+            zip.close();
+            return reject(
+              new TorchFileError(
+                `${file}: ${entry.fileName} declares ${entry.uncompressedSize.toLocaleString('en-US')} bytes, more than the ${most.toLocaleString('en-US')} it can hold: damaged, or built to exhaust memory`,
+              ),
+            );
+          }
+          zip.openReadStream(entry, (e, stream) => {
+            if (e || !stream)
+              return reject(
+                new TorchFileError(`${file}: cannot read ${entry.fileName} (${e?.message ?? 'unknown error'})`),
+              );
+            const parts: Buffer[] = [];
+            stream.on('data', (c: Buffer) => parts.push(c));
+            stream.on('error', (er: Error) =>
+              reject(new TorchFileError(`${file}: ${entry.fileName} is damaged (${er.message})`)),
+            );
+            stream.on('end', () => {
+              out.set(entry.fileName, Buffer.concat(parts));
+              zip.readEntry();
+            });
           });
         });
-      });
-      zip.readEntry();
-    });
+        zip.readEntry();
+      },
+    );
   });
 }
 
@@ -103,21 +125,41 @@ function halfToFloat(h: number): number {
 /** A storage's raw little-endian bytes as numbers (float32 stays float32; other types widen to float64). */
 export function storageValues(ref: StorageRef, raw: Buffer): Float64Array | Float32Array {
   const n = Math.floor(raw.length / ref.bytes);
-  if (n < ref.numel) throw new TorchFileError(`storage ${ref.key} holds ${n} values, the file says ${ref.numel}: damaged`);
+  if (n < ref.numel)
+    throw new TorchFileError(`storage ${ref.key} holds ${n} values, the file says ${ref.numel}: damaged`);
   const v = ref.dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
   const widen = Buffer.alloc(4); // bfloat16 → float32: the 16 bits become the high half
   for (let i = 0; i < n; i++) {
     const o = i * ref.bytes;
     switch (ref.dtype) {
-      case 'float32': v[i] = raw.readFloatLE(o); break;
-      case 'float64': v[i] = raw.readDoubleLE(o); break;
-      case 'float16': v[i] = halfToFloat(raw.readUInt16LE(o)); break;
-      case 'bfloat16': widen.writeUInt16LE(raw.readUInt16LE(o), 2); v[i] = widen.readFloatLE(0); break;
-      case 'int64': v[i] = Number(raw.readBigInt64LE(o)); break;
-      case 'int32': v[i] = raw.readInt32LE(o); break;
-      case 'int16': v[i] = raw.readInt16LE(o); break;
-      case 'int8': v[i] = raw.readInt8(o); break;
-      default: v[i] = raw[o]!; break;
+      case 'float32':
+        v[i] = raw.readFloatLE(o);
+        break;
+      case 'float64':
+        v[i] = raw.readDoubleLE(o);
+        break;
+      case 'float16':
+        v[i] = halfToFloat(raw.readUInt16LE(o));
+        break;
+      case 'bfloat16':
+        widen.writeUInt16LE(raw.readUInt16LE(o), 2);
+        v[i] = widen.readFloatLE(0);
+        break;
+      case 'int64':
+        v[i] = Number(raw.readBigInt64LE(o));
+        break;
+      case 'int32':
+        v[i] = raw.readInt32LE(o);
+        break;
+      case 'int16':
+        v[i] = raw.readInt16LE(o);
+        break;
+      case 'int8':
+        v[i] = raw.readInt8(o);
+        break;
+      default:
+        v[i] = raw[o]!;
+        break;
     }
   }
   return v;
@@ -135,14 +177,22 @@ export interface TorchFile {
  * fail): for the `args` and `epoch` of a large checkpoint.
  */
 export async function readTorchFile(file: string, o: { pickleOnly?: boolean } = {}): Promise<TorchFile> {
-  if (isLegacy(file)) throw new TorchFileError(`${file} is in PyTorch's legacy format (saved with _use_new_zipfile_serialization=False or by PyTorch < 1.6), which is not read: load and save it again with torch.save(torch.load(path), path) in PyTorch ≥ 1.6`);
+  if (isLegacy(file))
+    throw new TorchFileError(
+      `${file} is in PyTorch's legacy format (saved with _use_new_zipfile_serialization=False or by PyTorch < 1.6), which is not read: load and save it again with torch.save(torch.load(path), path) in PyTorch ≥ 1.6`,
+    );
   // first the structure (data.pkl, byteorder); then only the storages it refers to, each no larger than its tensors need
-  const entries = await readZip(file, (n) => /\/(data\.pkl|byteorder)$/.test(n), (n) => (n.endsWith('byteorder') ? 16 : MAX_PICKLE_BYTES));
+  const entries = await readZip(
+    file,
+    (n) => /\/(data\.pkl|byteorder)$/.test(n),
+    (n) => (n.endsWith('byteorder') ? 16 : MAX_PICKLE_BYTES),
+  );
   const pkl = [...entries.keys()].find((k) => /^[^/]+\/data\.pkl$/.test(k));
   if (!pkl) throw new TorchFileError(`${file} is a zip archive but not a PyTorch checkpoint (no */data.pkl)`);
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const byteorder = entries.get(`${prefix}byteorder`)?.toString('latin1');
-  if (byteorder && byteorder !== 'little') throw new TorchFileError(`${file} was saved on a ${byteorder}-endian machine: not read`);
+  if (byteorder && byteorder !== 'little')
+    throw new TorchFileError(`${file} was saved on a ${byteorder}-endian machine: not read`);
   const cache = new Map<string, Float64Array | Float32Array>();
   const referenced = new Map<string, number>(); // storage entry → the bytes it holds (numel × element size)
   let tensors = 0;
@@ -157,20 +207,24 @@ export async function readTorchFile(file: string, o: { pickleOnly?: boolean } = 
     return v;
   };
   const num = (x: unknown, what: string): number => {
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new PickleRefused(`a tensor's ${what} is not a non-negative integer: damaged`);
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0)
+      throw new PickleRefused(`a tensor's ${what} is not a non-negative integer: damaged`);
     return x;
   };
   const rebuildTensor: AllowedGlobal = {
     call: (args) => {
       const [ref, offset, size, stride] = args as [StorageRef, unknown, unknown, unknown];
-      if (!ref || typeof ref !== 'object' || !('key' in ref)) throw new PickleRefused('a tensor without a storage: damaged');
-      if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length) throw new PickleRefused('a tensor with a malformed size or stride: damaged');
+      if (!ref || typeof ref !== 'object' || !('key' in ref))
+        throw new PickleRefused('a tensor without a storage: damaged');
+      if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length)
+        throw new PickleRefused('a tensor with a malformed size or stride: damaged');
       const shape = size.map((d) => num(d, 'size'));
       const strides = stride.map((d) => num(d, 'stride'));
       const off = num(offset, 'offset');
       const count = shape.reduce((a, b) => a * b, 1);
       const last = count === 0 ? off : off + shape.reduce((a, d, i) => a + (d - 1) * strides[i]!, 0);
-      if (count > 0 && last >= ref.numel) throw new PickleRefused(`a tensor reads past its storage (${last} ≥ ${ref.numel}): damaged`);
+      if (count > 0 && last >= ref.numel)
+        throw new PickleRefused(`a tensor reads past its storage (${last} ≥ ${ref.numel}): damaged`);
       tensors++;
       const t: TorchTensor = {
         __tensor: true,
@@ -196,7 +250,9 @@ export async function readTorchFile(file: string, o: { pickleOnly?: boolean } = 
     },
   };
   const globals: Record<string, AllowedGlobal | { value: unknown }> = {
-    'collections.OrderedDict': { call: (args) => new Map((Array.isArray(args[0]) ? args[0] : []) as [unknown, unknown][]) },
+    'collections.OrderedDict': {
+      call: (args) => new Map((Array.isArray(args[0]) ? args[0] : []) as [unknown, unknown][]),
+    },
     'torch._utils._rebuild_tensor_v2': rebuildTensor,
     'torch._utils._rebuild_tensor': rebuildTensor,
     'torch._utils._rebuild_parameter': { call: (args) => args[0] },
@@ -222,16 +278,30 @@ export async function readTorchFile(file: string, o: { pickleOnly?: boolean } = 
     globals,
     persistentLoad: (pid) => {
       // ('storage', storage_type, key, location, numel)
-      if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new PickleRefused('a persistent reference that is not a tensor storage: refused');
+      if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5)
+        throw new PickleRefused('a persistent reference that is not a tensor storage: refused');
       const type = pid[1] as { storage?: string; dtype?: string; bytes?: number } | null;
-      if (!type || typeof type !== 'object' || !type.dtype || !type.bytes) throw new PickleRefused('a storage of an unknown type: refused');
-      if (typeof pid[2] !== 'string' || !/^[\w.]+$/.test(pid[2])) throw new PickleRefused('a storage with a malformed key: refused');
-      const ref = { dtype: type.dtype, bytes: type.bytes, key: pid[2], numel: num(pid[4], 'storage size') } satisfies StorageRef;
+      if (!type || typeof type !== 'object' || !type.dtype || !type.bytes)
+        throw new PickleRefused('a storage of an unknown type: refused');
+      if (typeof pid[2] !== 'string' || !/^[\w.]+$/.test(pid[2]))
+        throw new PickleRefused('a storage with a malformed key: refused');
+      const ref = {
+        dtype: type.dtype,
+        bytes: type.bytes,
+        key: pid[2],
+        numel: num(pid[4], 'storage size'),
+      } satisfies StorageRef;
       referenced.set(`${prefix}data/${ref.key}`, ref.numel * ref.bytes);
       return ref;
     },
   });
-  if (!o.pickleOnly && referenced.size) for (const [k, v] of await readZip(file, (n) => referenced.has(n), (n) => referenced.get(n)!)) entries.set(k, v);
+  if (!o.pickleOnly && referenced.size)
+    for (const [k, v] of await readZip(
+      file,
+      (n) => referenced.has(n),
+      (n) => referenced.get(n)!,
+    ))
+      entries.set(k, v);
   return { root, tensors };
 }
 

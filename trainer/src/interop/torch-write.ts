@@ -23,9 +23,19 @@ export interface Int64Tensor {
 
 export type TorchValue = Float32Tensor | Int64Tensor;
 
-export type PickleValue = number | string | boolean | null | Float32Tensor | Int64Tensor | PickleValue[] | { [k: string]: PickleValue } | Map<string | number, PickleValue>;
+export type PickleValue =
+  | number
+  | string
+  | boolean
+  | null
+  | Float32Tensor
+  | Int64Tensor
+  | PickleValue[]
+  | { [k: string]: PickleValue }
+  | Map<string | number, PickleValue>;
 
-const isTensor = (v: unknown): v is Float32Tensor => !!v && typeof v === 'object' && 'shape' in v && 'data' in v && (v as Float32Tensor).data instanceof Float32Array;
+const isTensor = (v: unknown): v is Float32Tensor =>
+  !!v && typeof v === 'object' && 'shape' in v && 'data' in v && (v as Float32Tensor).data instanceof Float32Array;
 const isInt64 = (v: unknown): v is Int64Tensor => !!v && typeof v === 'object' && 'shape' in v && 'int64' in v;
 
 class Writer {
@@ -50,7 +60,8 @@ class Writer {
       b[0] = 0x47; // BINFLOAT
       b.writeDoubleBE(n, 1);
       this.raw(b);
-    } else if (n >= 0 && n < 256) this.byte(0x4b, n); // BININT1
+    } else if (n >= 0 && n < 256)
+      this.byte(0x4b, n); // BININT1
     else if (n >= -(2 ** 31) && n < 2 ** 31) {
       const b = Buffer.alloc(5);
       b[0] = 0x4a; // BININT
@@ -111,7 +122,13 @@ class Writer {
     this.global('torch._utils', '_rebuild_tensor_v2');
     this.tuple([
       () => {
-        this.tuple([() => this.str('storage'), () => this.global('torch', storage), () => this.str(key), () => this.str('cpu'), () => this.int(t.data.length)]);
+        this.tuple([
+          () => this.str('storage'),
+          () => this.global('torch', storage),
+          () => this.str(key),
+          () => this.str('cpu'),
+          () => this.int(t.data.length),
+        ]);
         this.byte(0x51); // BINPERSID
       },
       () => this.int(0),
@@ -144,7 +161,9 @@ export async function writeTorchFile(file: string, v: PickleValue, archive = 'ar
   const opts = { compress: false, mtime: new Date(0) };
   zip.addBuffer(pickle, `${archive}/data.pkl`, opts);
   zip.addBuffer(Buffer.from('little'), `${archive}/byteorder`, opts);
-  storages.forEach((s, i) => zip.addBuffer(Buffer.from(s.buffer, s.byteOffset, s.byteLength), `${archive}/data/${i}`, opts));
+  storages.forEach((s, i) =>
+    zip.addBuffer(Buffer.from(s.buffer, s.byteOffset, s.byteLength), `${archive}/data/${i}`, opts),
+  );
   zip.addBuffer(Buffer.from('3\n'), `${archive}/version`, opts);
   zip.end();
   const tmp = `${file}.tmp-${process.pid}`;

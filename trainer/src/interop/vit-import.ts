@@ -50,31 +50,56 @@ export interface ImportReport {
  */
 export function recordImportedClassifier(store: Store, r: ImportReport): string {
   if (!r.head) throw new Error('recordImportedClassifier: not a classifier');
-  const existing = store.db.prepare("SELECT run_id FROM checkpoints WHERE path = ? AND kind = 'classifier'").pluck().get(r.out) as string | undefined;
+  const existing = store.db
+    .prepare("SELECT run_id FROM checkpoints WHERE path = ? AND kind = 'classifier'")
+    .pluck()
+    .get(r.out) as string | undefined;
   const runId = existing ?? randomUUID();
-  const config = { source: 'pytorch', file: r.source, task: r.head.task, names: r.head.names, model: r.model, outputs: r.head.names.length };
+  const config = {
+    source: 'pytorch',
+    file: r.source,
+    task: r.head.task,
+    names: r.head.names,
+    model: r.model,
+    outputs: r.head.names.length,
+  };
   store.db.transaction(() => {
     if (existing) store.updateRun(runId, { config: JSON.stringify(config) } as never);
-    else store.createRun({ id: runId, kind: 'finetune', name: `${basename(r.source)} (imported)`, config, seed: 0, outDir: dirname(r.out), totalSteps: null });
+    else
+      store.createRun({
+        id: runId,
+        kind: 'finetune',
+        name: `${basename(r.source)} (imported)`,
+        config,
+        seed: 0,
+        outDir: dirname(r.out),
+        totalSteps: null,
+      });
     store.addCheckpoint({ run_id: runId, step: 0, kind: 'classifier', path: r.out, sha256: r.sha256, bytes: r.bytes });
     store.updateRun(runId, { status: 'done', last_step: 0, finished_at: new Date().toISOString() });
   })();
   return runId;
 }
 
-const BLOCK = /^blocks\.(\d+)\.(norm1\.(weight|bias)|attn\.qkv\.(weight|bias)|attn\.proj\.(weight|bias)|norm2\.(weight|bias)|mlp\.fc1\.(weight|bias)|mlp\.fc2\.(weight|bias))$/;
+const BLOCK =
+  /^blocks\.(\d+)\.(norm1\.(weight|bias)|attn\.qkv\.(weight|bias)|attn\.proj\.(weight|bias)|norm2\.(weight|bias)|mlp\.fc1\.(weight|bias)|mlp\.fc2\.(weight|bias))$/;
 
 function stateDictOf(root: unknown): Map<string, TorchTensor> {
   if (root instanceof Map) {
     for (const k of ['model', 'state_dict', 'model_ema']) {
       const v = root.get(k);
-      if (v instanceof Map && [...v.values()].some((x) => x && typeof x === 'object' && '__tensor' in x)) return flattenTensors(v);
+      if (v instanceof Map && [...v.values()].some((x) => x && typeof x === 'object' && '__tensor' in x))
+        return flattenTensors(v);
     }
   }
   return flattenTensors(root);
 }
 
-export async function importVit(file: string, out: string, o: { teacher?: boolean; preset?: PresetName; head?: { task: Task; names: string[] } } = {}): Promise<ImportReport> {
+export async function importVit(
+  file: string,
+  out: string,
+  o: { teacher?: boolean; preset?: PresetName; head?: { task: Task; names: string[] } } = {},
+): Promise<ImportReport> {
   const f = await readWeightsFile(file).catch((e: unknown) => {
     throw new UserError((e as Error).message, 2, 'file');
   });
@@ -90,29 +115,61 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
   }
   const need = (name: string) => {
     const t = sd.get(name);
-    if (!t) throw new UserError(`${file} has no ${prefix}${name}: not a ViT encoder we can read${o.teacher ? ' (--teacher needs a CAMD pre-training checkpoint with mm_* weights)' : ''}`, 2, 'file');
+    if (!t)
+      throw new UserError(
+        `${file} has no ${prefix}${name}: not a ViT encoder we can read${o.teacher ? ' (--teacher needs a CAMD pre-training checkpoint with mm_* weights)' : ''}`,
+        2,
+        'file',
+      );
     return t;
   };
   const conv = need('patch_embed.proj.weight');
-  if (conv.shape.length !== 4 || conv.shape[1] !== 3 || conv.shape[2] !== conv.shape[3]) throw new UserError(`${file}: patch_embed.proj.weight has shape [${conv.shape}], not a (C, 3, p, p) patch embedding`, 2, 'file');
+  if (conv.shape.length !== 4 || conv.shape[1] !== 3 || conv.shape[2] !== conv.shape[3])
+    throw new UserError(
+      `${file}: patch_embed.proj.weight has shape [${conv.shape}], not a (C, 3, p, p) patch embedding`,
+      2,
+      'file',
+    );
   const C = conv.shape[0]!;
   const p = conv.shape[2]!;
-  const depth = 1 + Math.max(-1, ...[...sd.keys()].map((k) => BLOCK.exec(k)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])));
+  const depth =
+    1 +
+    Math.max(
+      -1,
+      ...[...sd.keys()]
+        .map((k) => BLOCK.exec(k))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Number(m[1])),
+    );
   const pe = sd.get('pos_embed');
   const tokens = pe ? pe.shape[pe.shape.length - 2]! - 1 : null;
   const grid = tokens !== null ? Math.round(Math.sqrt(tokens)) : null;
-  if (grid !== null && grid * grid !== tokens) throw new UserError(`${file}: pos_embed has ${tokens} patch rows, not a square grid`, 2, 'file');
+  if (grid !== null && grid * grid !== tokens)
+    throw new UserError(`${file}: pos_embed has ${tokens} patch rows, not a square grid`, 2, 'file');
   const preset = o.preset ?? presetOfShape(C, depth, p);
-  if (!preset) throw new UserError(`${file}: a ViT ${C} wide and ${depth} deep with ${p}-px patches matches no preset (${PRESET_NAMES.join(', ')}); give --preset to say which head count it has`, 2, 'preset');
+  if (!preset)
+    throw new UserError(
+      `${file}: a ViT ${C} wide and ${depth} deep with ${p}-px patches matches no preset (${PRESET_NAMES.join(', ')}); give --preset to say which head count it has`,
+      2,
+      'preset',
+    );
   const base = presetConfig(preset).model;
-  if (base.embedDim !== C || base.depth !== depth || base.patchSize !== p) throw new UserError(`${file}: the weights are ${C} wide, ${depth} deep, ${p}-px patches; --preset ${preset} is ${base.embedDim} wide, ${base.depth} deep, ${base.patchSize}-px patches`, 2, 'preset');
+  if (base.embedDim !== C || base.depth !== depth || base.patchSize !== p)
+    throw new UserError(
+      `${file}: the weights are ${C} wide, ${depth} deep, ${p}-px patches; --preset ${preset} is ${base.embedDim} wide, ${base.depth} deep, ${base.patchSize}-px patches`,
+      2,
+      'preset',
+    );
   const model = presetConfig(preset, { imgSize: grid !== null ? grid * p : base.imgSize }).model;
 
   // every tensor's shape, in PyTorch's layout, as a ViT of this width needs it: a file with another is refused by name
   const H = Math.round(C * model.mlpRatio);
   const K = o.head ? o.head.names.length : 0;
   const SHAPES: [RegExp, number[]][] = [
-    [/^patch_embed\.proj\.bias$|^blocks\.\d+\.(norm[12]\.(weight|bias)|attn\.proj\.bias|mlp\.fc2\.bias)$|^fc_norm\.(weight|bias)$/, [C]],
+    [
+      /^patch_embed\.proj\.bias$|^blocks\.\d+\.(norm[12]\.(weight|bias)|attn\.proj\.bias|mlp\.fc2\.bias)$|^fc_norm\.(weight|bias)$/,
+      [C],
+    ],
     [/^cls_token$/, [1, 1, C]],
     [/^blocks\.\d+\.attn\.qkv\.weight$/, [3 * C, C]],
     [/^blocks\.\d+\.attn\.qkv\.bias$/, [3 * C]],
@@ -128,7 +185,12 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
   const put = (name: string, t: TorchTensor, shape: number[], data: Float32Array) => {
     const want = SHAPES.find(([re]) => re.test(name))?.[1];
     const given = name === 'cls_token' && t.shape.length === 1 ? [1, 1, ...t.shape] : t.shape;
-    if (want && given.join() !== want.join()) throw new UserError(`${file}: ${name} has shape [${t.shape}]; a ViT ${C} wide${name.startsWith('head.') ? ` with ${K} outputs` : ''} needs [${want}]`, 2, 'file');
+    if (want && given.join() !== want.join())
+      throw new UserError(
+        `${file}: ${name} has shape [${t.shape}]; a ViT ${C} wide${name.startsWith('head.') ? ` with ${K} outputs` : ''} needs [${want}]`,
+        2,
+        'file',
+      );
     used.add(name);
     tensors.push({ name, shape, data });
   };
@@ -136,7 +198,10 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
   {
     const w = conv.values();
     const outW = new Float32Array(p * p * 3 * C);
-    for (let oc = 0; oc < C; oc++) for (let c = 0; c < 3; c++) for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) outW[((i * p + j) * 3 + c) * C + oc] = w[((oc * 3 + c) * p + i) * p + j]!;
+    for (let oc = 0; oc < C; oc++)
+      for (let c = 0; c < 3; c++)
+        for (let i = 0; i < p; i++)
+          for (let j = 0; j < p; j++) outW[((i * p + j) * 3 + c) * C + oc] = w[((oc * 3 + c) * p + i) * p + j]!;
     put('patch_embed.proj.weight', conv, [p * p * 3, C], outW);
   }
   const copy = (name: string, shape?: number[]) => {
@@ -145,7 +210,8 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
   };
   const linearT = (name: string) => {
     const t = need(name);
-    if (t.shape.length !== 2) throw new UserError(`${file}: ${name} has shape [${t.shape}], not a Linear weight`, 2, 'file');
+    if (t.shape.length !== 2)
+      throw new UserError(`${file}: ${name} has shape [${t.shape}], not a Linear weight`, 2, 'file');
     const [o2, i2] = t.shape as [number, number];
     const v = t.values();
     const tr = new Float32Array(o2 * i2);
@@ -156,23 +222,53 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
   copy('cls_token', [1, 1, C]);
   if (pe) put('pos_embed', pe, [1, tokens! + 1, C], pe.values());
   for (let i = 0; i < depth; i++) {
-    for (const n of ['norm1.weight', 'norm1.bias', 'attn.qkv.bias', 'attn.proj.bias', 'norm2.weight', 'norm2.bias', 'mlp.fc1.bias', 'mlp.fc2.bias']) copy(`blocks.${i}.${n}`);
-    for (const n of ['attn.qkv.weight', 'attn.proj.weight', 'mlp.fc1.weight', 'mlp.fc2.weight']) linearT(`blocks.${i}.${n}`);
+    for (const n of [
+      'norm1.weight',
+      'norm1.bias',
+      'attn.qkv.bias',
+      'attn.proj.bias',
+      'norm2.weight',
+      'norm2.bias',
+      'mlp.fc1.bias',
+      'mlp.fc2.bias',
+    ])
+      copy(`blocks.${i}.${n}`);
+    for (const n of ['attn.qkv.weight', 'attn.proj.weight', 'mlp.fc1.weight', 'mlp.fc2.weight'])
+      linearT(`blocks.${i}.${n}`);
   }
   const source = { file: basename(file), format: 'pytorch', which: o.teacher ? 'teacher (mm_*)' : 'online' };
   let encoded: { bytes: Buffer; sha256: string };
   if (o.head) {
     // fc_norm over the mean of the patch tokens, then the head (models_vit.py with global_pool, as ours)
-    if (!sd.has('fc_norm.weight')) throw new UserError(`${file} has no fc_norm.weight: ${sd.has('norm.weight') && sd.has('head.weight') ? "a classifier on the class token (global_pool='token'); ours pools the patch tokens — import the encoder (without --head) and fine-tune it" : 'not a fine-tuned ViT classifier'}`, 2, 'head');
+    if (!sd.has('fc_norm.weight'))
+      throw new UserError(
+        `${file} has no fc_norm.weight: ${sd.has('norm.weight') && sd.has('head.weight') ? "a classifier on the class token (global_pool='token'); ours pools the patch tokens — import the encoder (without --head) and fine-tune it" : 'not a fine-tuned ViT classifier'}`,
+        2,
+        'head',
+      );
     const head = need('head.weight');
     const K = head.shape[0]!;
-    if (head.shape.length !== 2 || head.shape[1] !== C) throw new UserError(`${file}: head.weight has shape [${head.shape}], not (classes, ${C})`, 2, 'file');
-    if (K !== o.head.names.length) throw new UserError(`${file}: its head has ${K} output(s); --head names ${o.head.names.length} class(es) (${o.head.names.slice(0, 8).join(', ')}${o.head.names.length > 8 ? ', …' : ''})`, 2, 'head');
+    if (head.shape.length !== 2 || head.shape[1] !== C)
+      throw new UserError(`${file}: head.weight has shape [${head.shape}], not (classes, ${C})`, 2, 'file');
+    if (K !== o.head.names.length)
+      throw new UserError(
+        `${file}: its head has ${K} output(s); --head names ${o.head.names.length} class(es) (${o.head.names.slice(0, 8).join(', ')}${o.head.names.length > 8 ? ', …' : ''})`,
+        2,
+        'head',
+      );
     copy('fc_norm.weight');
     copy('fc_norm.bias');
     linearT('head.weight');
     copy('head.bias');
-    const state = { kind: CLASSIFIER_FORMAT, task: o.head.task, names: o.head.names, spec: { model, outputs: K, dropPath: 0 }, img_size: model.imgSize, normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD }, source };
+    const state = {
+      kind: CLASSIFIER_FORMAT,
+      task: o.head.task,
+      names: o.head.names,
+      spec: { model, outputs: K, dropPath: 0 },
+      img_size: model.imgSize,
+      normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD },
+      source,
+    };
     encoded = encodeTensorFile(CLASSIFIER_FORMAT, state, tensors);
   } else {
     const state = { kind: 'camd-encoder', model, source, normalisation: { name: 'as its source trained it' } };
@@ -183,9 +279,24 @@ export async function importVit(file: string, out: string, o: { teacher?: boolea
   if (broken.length) {
     const first = broken[0]!;
     const bad = first.data.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
-    throw new UserError(`${file}: ${broken.length} of ${tensors.length} tensors hold NaN or infinite values (${first.name}: ${bad} of ${first.data.length}), as a run that diverged leaves them; import an earlier checkpoint`, 2, 'file');
+    throw new UserError(
+      `${file}: ${broken.length} of ${tensors.length} tensors hold NaN or infinite values (${first.name}: ${bad} of ${first.data.length}), as a run that diverged leaves them; import an earlier checkpoint`,
+      2,
+      'file',
+    );
   }
   writeFileAtomic(out, encoded.bytes);
   const ignored = [...sd.keys()].filter((k) => !used.has(k));
-  return { out, source: file, model, preset, which: o.teacher ? 'teacher' : 'online', tensors: tensors.length, ignored, head: o.head ?? null, sha256: encoded.sha256, bytes: encoded.bytes.length };
+  return {
+    out,
+    source: file,
+    model,
+    preset,
+    which: o.teacher ? 'teacher' : 'online',
+    tensors: tensors.length,
+    ignored,
+    head: o.head ?? null,
+    sha256: encoded.sha256,
+    bytes: encoded.bytes.length,
+  };
 }

@@ -6,7 +6,14 @@
  * safetensors file is a flat state dict (its `__metadata__` strings are kept apart).
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { readTorchFile, storageValues, TorchFileError, type StorageRef, type TorchFile, type TorchTensor } from './torch-file.js';
+import {
+  readTorchFile,
+  storageValues,
+  TorchFileError,
+  type StorageRef,
+  type TorchFile,
+  type TorchTensor,
+} from './torch-file.js';
 
 const DTYPES: Record<string, { dtype: string; bytes: number }> = {
   F32: { dtype: 'float32', bytes: 4 },
@@ -30,7 +37,13 @@ export function weightsKind(file: string): WeightsKind {
     fd = openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TorchFileError(code === 'ENOENT' ? `${file} does not exist` : code === 'EISDIR' ? `${file} is a folder, not a weights file` : `cannot read ${file}: ${(e as Error).message}`);
+    throw new TorchFileError(
+      code === 'ENOENT'
+        ? `${file} does not exist`
+        : code === 'EISDIR'
+          ? `${file} is a folder, not a weights file`
+          : `cannot read ${file}: ${(e as Error).message}`,
+    );
   }
   try {
     const head = Buffer.alloc(9);
@@ -60,7 +73,11 @@ export function readSafetensors(file: string): { tensors: Map<string, TorchTenso
   let metadata: Record<string, string> = {};
   for (const [name, e] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (e && typeof e === 'object') metadata = Object.fromEntries(Object.entries(e).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      if (e && typeof e === 'object')
+        metadata = Object.fromEntries(Object.entries(e).filter(([, v]) => typeof v === 'string')) as Record<
+          string,
+          string
+        >;
       continue;
     }
     const entry = e as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -68,12 +85,25 @@ export function readSafetensors(file: string): { tensors: Map<string, TorchTenso
     if (!dt) throw bad(`${name} has the dtype ${String(entry.dtype)}, which is not read`);
     const shape = entry.shape;
     const off = entry.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0) || !Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`${name} has a malformed entry`);
+    if (
+      !Array.isArray(shape) ||
+      !shape.every((d) => Number.isInteger(d) && d >= 0) ||
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((d) => Number.isInteger(d) && d >= 0)
+    )
+      throw bad(`${name} has a malformed entry`);
     const numel = (shape as number[]).reduce((a, b) => a * b, 1);
     const [b, en] = off as [number, number];
-    if (en > data.length || en - b !== numel * dt.bytes) throw bad(`${name} lies outside the data or has the wrong size`);
+    if (en > data.length || en - b !== numel * dt.bytes)
+      throw bad(`${name} lies outside the data or has the wrong size`);
     const ref: StorageRef = { dtype: dt.dtype, bytes: dt.bytes, key: name, numel };
-    tensors.set(name, { __tensor: true, dtype: dt.dtype, shape: shape as number[], values: () => Float32Array.from(storageValues(ref, data.subarray(b, en))) });
+    tensors.set(name, {
+      __tensor: true,
+      dtype: dt.dtype,
+      shape: shape as number[],
+      values: () => Float32Array.from(storageValues(ref, data.subarray(b, en))),
+    });
   }
   return { tensors, metadata };
 }

@@ -54,7 +54,8 @@ const now = () => new Date().toISOString();
 export function checkLabeller(labeller: string): string {
   const l = labeller.trim();
   if (!l || l.length > 64) throw new CamdError('input', 'the labeller is a name of 1 to 64 characters', 'labeller');
-  if (l.startsWith('import')) throw new CamdError('input', "labeller names starting with 'import' are kept for label files", 'labeller');
+  if (l.startsWith('import'))
+    throw new CamdError('input', "labeller names starting with 'import' are kept for label files", 'labeller');
   return l;
 }
 
@@ -70,11 +71,15 @@ function checkChange(s: LabelSchema, c: LabelChange): void {
   }
   const f = s.fields.find((x) => x.id === c.slot);
   if (!f || f.kind === 'class') throw new CamdError('input', `${c.slot} is not a live field of ${s.name}`, 'slot');
-  if (f.kind === 'attribute' && c.value !== 0 && c.value !== 1) throw new CamdError('input', `${f.name} is 0 or 1`, 'value');
-  if (f.kind === 'number' && ((f.min !== null && c.value < f.min) || (f.max !== null && c.value > f.max))) throw new CamdError('input', `${f.name} is between ${f.min ?? '−∞'} and ${f.max ?? '∞'}`, 'value');
+  if (f.kind === 'attribute' && c.value !== 0 && c.value !== 1)
+    throw new CamdError('input', `${f.name} is 0 or 1`, 'value');
+  if (f.kind === 'number' && ((f.min !== null && c.value < f.min) || (f.max !== null && c.value > f.max)))
+    throw new CamdError('input', `${f.name} is between ${f.min ?? '−∞'} and ${f.max ?? '∞'}`, 'value');
   if (f.kind === 'point') {
-    if (c.y === undefined || c.y === null || !Number.isFinite(c.y)) throw new CamdError('input', `${f.name} is a point: x and y`, 'y');
-    if (c.value < 0 || c.value > 1 || c.y < 0 || c.y > 1) throw new CamdError('input', `${f.name}: x and y are fractions of the image, 0 to 1`, 'value');
+    if (c.y === undefined || c.y === null || !Number.isFinite(c.y))
+      throw new CamdError('input', `${f.name} is a point: x and y`, 'y');
+    if (c.value < 0 || c.value > 1 || c.y < 0 || c.y > 1)
+      throw new CamdError('input', `${f.name}: x and y are fractions of the image, 0 to 1`, 'value');
   }
 }
 
@@ -87,7 +92,9 @@ interface Prepared {
 
 function prepared(db: Database.Database): Prepared {
   return {
-    get: db.prepare('SELECT value, y, source, run_id FROM annotations WHERE image_id = ? AND schema_id = ? AND slot = ? AND labeller = ?'),
+    get: db.prepare(
+      'SELECT value, y, source, run_id FROM annotations WHERE image_id = ? AND schema_id = ? AND slot = ? AND labeller = ?',
+    ),
     put: db.prepare(
       `INSERT INTO annotations (image_id, schema_id, slot, labeller, value, y, source, run_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (image_id, schema_id, slot, labeller) DO UPDATE SET value = excluded.value, y = excluded.y, source = excluded.source, run_id = excluded.run_id, at = excluded.at`,
@@ -104,43 +111,78 @@ type Cell = { value: number; y: number | null; source: string; run_id: string | 
 
 function same(a: Cell, b: { value: number | null; y: number | null; source: string; run_id: string | null }): boolean {
   if (!a) return b.value === null;
-  return b.value !== null && a.value === b.value && (a.y ?? null) === (b.y ?? null) && a.source === b.source && (a.run_id ?? null) === (b.run_id ?? null);
+  return (
+    b.value !== null &&
+    a.value === b.value &&
+    (a.y ?? null) === (b.y ?? null) &&
+    a.source === b.source &&
+    (a.run_id ?? null) === (b.run_id ?? null)
+  );
 }
 
 /** Applies one action; returns its batch once committed. */
 export function writeLabels(db: Database.Database, r: WriteRequest): WriteResult {
   const labeller = checkLabeller(r.labeller);
   const s = getSchema(db, r.schemaId);
-  if (r.imageIds.length === 0 || r.changes.length === 0) throw new CamdError('input', 'nothing to label: no image or no change', 'imageIds');
+  if (r.imageIds.length === 0 || r.changes.length === 0)
+    throw new CamdError('input', 'nothing to label: no image or no change', 'imageIds');
   if (r.imageIds.length > 10_000) throw new CamdError('input', 'at most 10 000 images in one action', 'imageIds');
   for (const c of r.changes) checkChange(s, c);
   const source = r.source ?? 'human';
   if (source === 'accepted' && !r.runId) throw new CamdError('input', 'an accepted prediction names its run', 'runId');
   const ids = [...new Set(r.imageIds)];
   const q = ids.map(() => '?').join(',');
-  const ok = db.prepare(`SELECT count(*) FROM images WHERE id IN (${q}) AND dataset_id = ? AND status = 'ok'`).pluck().get(...ids, s.dataset_id) as number;
-  if (ok !== ids.length) throw new CamdError('input', `${ids.length - ok} of the images are not readable images of this schema's dataset`, 'imageIds');
+  const ok = db
+    .prepare(`SELECT count(*) FROM images WHERE id IN (${q}) AND dataset_id = ? AND status = 'ok'`)
+    .pluck()
+    .get(...ids, s.dataset_id) as number;
+  if (ok !== ids.length)
+    throw new CamdError(
+      'input',
+      `${ids.length - ok} of the images are not readable images of this schema's dataset`,
+      'imageIds',
+    );
   const p = prepared(db);
-  return db.transaction((): WriteResult => {
-    const batch = ((db.prepare('SELECT max(batch) FROM annotation_log').pluck().get() as number | null) ?? 0) + 1;
-    const at = now();
-    let changed = 0;
-    for (const image of ids) {
-      for (const c of r.changes) {
-        const before = p.get.get(image, s.id, c.slot, labeller) as Cell;
-        const after = { value: c.value, y: c.y ?? null, source, run_id: source === 'accepted' ? r.runId! : null };
-        if (same(before, after)) continue;
-        if (c.value === null) p.del.run(image, s.id, c.slot, labeller);
-        else p.put.run(image, s.id, c.slot, labeller, c.value, after.y, source, after.run_id, at);
-        p.log.run(batch, s.id, image, c.slot, labeller, before?.value ?? null, before?.y ?? null, before?.source ?? null, before?.run_id ?? null, c.value, after.y, c.value === null ? null : source, after.run_id, at);
-        changed++;
+  return db
+    .transaction((): WriteResult => {
+      const batch = ((db.prepare('SELECT max(batch) FROM annotation_log').pluck().get() as number | null) ?? 0) + 1;
+      const at = now();
+      let changed = 0;
+      for (const image of ids) {
+        for (const c of r.changes) {
+          const before = p.get.get(image, s.id, c.slot, labeller) as Cell;
+          const after = { value: c.value, y: c.y ?? null, source, run_id: source === 'accepted' ? r.runId! : null };
+          if (same(before, after)) continue;
+          if (c.value === null) p.del.run(image, s.id, c.slot, labeller);
+          else p.put.run(image, s.id, c.slot, labeller, c.value, after.y, source, after.run_id, at);
+          p.log.run(
+            batch,
+            s.id,
+            image,
+            c.slot,
+            labeller,
+            before?.value ?? null,
+            before?.y ?? null,
+            before?.source ?? null,
+            before?.run_id ?? null,
+            c.value,
+            after.y,
+            c.value === null ? null : source,
+            after.run_id,
+            at,
+          );
+          changed++;
+        }
       }
-    }
-    if (changed === 0) return { batch: null, changed: 0 };
-    // a new action ends what could be redone
-    db.prepare('UPDATE annotation_log SET state = 2 WHERE schema_id = ? AND labeller = ? AND state = 1').run(s.id, labeller);
-    return { batch, changed };
-  }).immediate();
+      if (changed === 0) return { batch: null, changed: 0 };
+      // a new action ends what could be redone
+      db.prepare('UPDATE annotation_log SET state = 2 WHERE schema_id = ? AND labeller = ? AND state = 1').run(
+        s.id,
+        labeller,
+      );
+      return { batch, changed };
+    })
+    .immediate();
 }
 
 export interface UndoResult {
@@ -155,7 +197,18 @@ function applyLogged(db: Database.Database, rows: LogRow[], side: 'before' | 'af
   for (const row of rows) {
     const v = side === 'before' ? row.before_value : row.after_value;
     if (v === null) p.del.run(row.image_id, row.schema_id, row.slot, row.labeller);
-    else p.put.run(row.image_id, row.schema_id, row.slot, row.labeller, v, side === 'before' ? row.before_y : row.after_y, side === 'before' ? row.before_source : row.after_source, side === 'before' ? row.before_run : row.after_run, at);
+    else
+      p.put.run(
+        row.image_id,
+        row.schema_id,
+        row.slot,
+        row.labeller,
+        v,
+        side === 'before' ? row.before_y : row.after_y,
+        side === 'before' ? row.before_source : row.after_source,
+        side === 'before' ? row.before_run : row.after_run,
+        at,
+      );
   }
 }
 
@@ -179,34 +232,56 @@ interface LogRow {
 /** Reverts the labeller's last action in this schema; null when there is none. */
 export function undoLabels(db: Database.Database, schemaId: number, labellerIn: string): UndoResult | null {
   const labeller = checkLabeller(labellerIn);
-  return db.transaction((): UndoResult | null => {
-    const batch = db.prepare('SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 0').pluck().get(schemaId, labeller) as number | null;
-    if (batch === null) return null;
-    const rows = db.prepare('SELECT * FROM annotation_log WHERE batch = ? ORDER BY seq DESC').all(batch) as LogRow[];
-    applyLogged(db, rows, 'before');
-    db.prepare('UPDATE annotation_log SET state = 1 WHERE batch = ?').run(batch);
-    return { batch, images: [...new Set(rows.map((r) => r.image_id))], changes: rows.length };
-  }).immediate();
+  return db
+    .transaction((): UndoResult | null => {
+      const batch = db
+        .prepare('SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 0')
+        .pluck()
+        .get(schemaId, labeller) as number | null;
+      if (batch === null) return null;
+      const rows = db.prepare('SELECT * FROM annotation_log WHERE batch = ? ORDER BY seq DESC').all(batch) as LogRow[];
+      applyLogged(db, rows, 'before');
+      db.prepare('UPDATE annotation_log SET state = 1 WHERE batch = ?').run(batch);
+      return { batch, images: [...new Set(rows.map((r) => r.image_id))], changes: rows.length };
+    })
+    .immediate();
 }
 
 /** Reapplies the labeller's last undone action; null when there is none. */
 export function redoLabels(db: Database.Database, schemaId: number, labellerIn: string): UndoResult | null {
   const labeller = checkLabeller(labellerIn);
-  return db.transaction((): UndoResult | null => {
-    const batch = db.prepare('SELECT min(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 1 AND batch > coalesce((SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 0), 0)').pluck().get(schemaId, labeller, schemaId, labeller) as number | null;
-    // the most recently undone is the lowest undone batch above the last done one: redo in order
-    if (batch === null) return null;
-    const rows = db.prepare('SELECT * FROM annotation_log WHERE batch = ? ORDER BY seq').all(batch) as LogRow[];
-    applyLogged(db, rows, 'after');
-    db.prepare('UPDATE annotation_log SET state = 0 WHERE batch = ?').run(batch);
-    return { batch, images: [...new Set(rows.map((r) => r.image_id))], changes: rows.length };
-  }).immediate();
+  return db
+    .transaction((): UndoResult | null => {
+      const batch = db
+        .prepare(
+          'SELECT min(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 1 AND batch > coalesce((SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 0), 0)',
+        )
+        .pluck()
+        .get(schemaId, labeller, schemaId, labeller) as number | null;
+      // the most recently undone is the lowest undone batch above the last done one: redo in order
+      if (batch === null) return null;
+      const rows = db.prepare('SELECT * FROM annotation_log WHERE batch = ? ORDER BY seq').all(batch) as LogRow[];
+      applyLogged(db, rows, 'after');
+      db.prepare('UPDATE annotation_log SET state = 0 WHERE batch = ?').run(batch);
+      return { batch, images: [...new Set(rows.map((r) => r.image_id))], changes: rows.length };
+    })
+    .immediate();
 }
 
 /** Whether the labeller can undo / redo in this schema. */
-export function undoState(db: Database.Database, schemaId: number, labeller: string): { canUndo: boolean; canRedo: boolean } {
-  const done = db.prepare('SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 0').pluck().get(schemaId, labeller) as number | null;
-  const undone = db.prepare('SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 1').pluck().get(schemaId, labeller) as number | null;
+export function undoState(
+  db: Database.Database,
+  schemaId: number,
+  labeller: string,
+): { canUndo: boolean; canRedo: boolean } {
+  const done = db
+    .prepare('SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 0')
+    .pluck()
+    .get(schemaId, labeller) as number | null;
+  const undone = db
+    .prepare('SELECT max(batch) FROM annotation_log WHERE schema_id = ? AND labeller = ? AND state = 1')
+    .pluck()
+    .get(schemaId, labeller) as number | null;
   return { canUndo: done !== null, canRedo: undone !== null && undone > (done ?? 0) };
 }
 
@@ -214,10 +289,19 @@ export function undoState(db: Database.Database, schemaId: number, labeller: str
 export function annotationsOf(db: Database.Database, schemaId: number, imageIds: readonly number[]): Annotation[] {
   if (imageIds.length === 0) return [];
   const q = imageIds.map(() => '?').join(',');
-  return db.prepare(`SELECT * FROM annotations WHERE schema_id = ? AND image_id IN (${q}) ORDER BY image_id, slot, labeller`).all(schemaId, ...imageIds) as Annotation[];
+  return db
+    .prepare(`SELECT * FROM annotations WHERE schema_id = ? AND image_id IN (${q}) ORDER BY image_id, slot, labeller`)
+    .all(schemaId, ...imageIds) as Annotation[];
 }
 
 /** Who changed what, newest first. */
-export function historyOf(db: Database.Database, schemaId: number, imageId: number, limit = 50): (LogRow & { at: string; state: number })[] {
-  return db.prepare('SELECT * FROM annotation_log WHERE schema_id = ? AND image_id = ? ORDER BY seq DESC LIMIT ?').all(schemaId, imageId, limit) as (LogRow & { at: string; state: number })[];
+export function historyOf(
+  db: Database.Database,
+  schemaId: number,
+  imageId: number,
+  limit = 50,
+): (LogRow & { at: string; state: number })[] {
+  return db
+    .prepare('SELECT * FROM annotation_log WHERE schema_id = ? AND image_id = ? ORDER BY seq DESC LIMIT ?')
+    .all(schemaId, imageId, limit) as (LogRow & { at: string; state: number })[];
 }

@@ -63,14 +63,16 @@ const f2 = (v: number) => v.toFixed(2);
 export function curveHint(points: readonly CurvePoint[], metric: string): string {
   const N = points.length ? points[points.length - 1]!.labels : 0;
   const fit = fitCurve(points);
-  if (!fit) return `${N} training label${N === 1 ? '' : 's'} so far: a curve needs at least three sizes (16 or more training labels, with validation or test faces to measure on). Label more, then estimate again.`;
+  if (!fit)
+    return `${N} training label${N === 1 ? '' : 's'} so far: a curve needs at least three sizes (16 or more training labels, with validation or test faces to measure on). Label more, then estimate again.`;
   const now = fit.at(N);
   const gain = fit.at(2 * N) - now;
   const prev = points[points.length - 2]!;
   const last = points[points.length - 1]!;
   const seen = `${metric} went from ${f2(prev.value)} to ${f2(last.value)} between ${prev.labels} and ${last.labels} training labels`;
   const rough = `(a power-law fit of ${points.length} points: a rough guide, not a promise)`;
-  if (gain < 0.01) return `The curve has flattened: ${seen}, and doubling the labels to ${2 * N} is expected to add less than 0.01 ${rough}. More labels of this kind add little: label the faces the model gets wrong or is unsure of, add other kinds of faces, or pre-train longer.`;
+  if (gain < 0.01)
+    return `The curve has flattened: ${seen}, and doubling the labels to ${2 * N} is expected to add less than 0.01 ${rough}. More labels of this kind add little: label the faces the model gets wrong or is unsure of, add other kinds of faces, or pre-train longer.`;
   return `Still rising: ${seen}. Doubling the training labels to ${2 * N} (about ${N} more) is expected to add about ${f2(gain)} ${rough}.`;
 }
 
@@ -113,7 +115,7 @@ export function probeAccuracy(
       if (task === 'fer') {
         const m = Math.max(...z);
         let sum = 0;
-        for (let k = 0; k < K; k++) sum += (z[k] = Math.exp(z[k]! - m));
+        for (let k = 0; k < K; k++) sum += z[k] = Math.exp(z[k]! - m);
         for (let k = 0; k < K; k++) z[k] = z[k]! / sum - (train.y[i]![0] === k ? 1 : 0);
       } else for (let k = 0; k < K; k++) z[k] = 1 / (1 + Math.exp(-z[k]!)) - train.y[i]![k]!;
       for (let k = 0; k < K; k++) {
@@ -179,7 +181,16 @@ export function drawOrder(task: 'far' | 'fer', y: readonly number[][], seed: num
 }
 
 /** The curve: each size drawn `draws` times from the seed and averaged. */
-export function learningCurve(task: 'far' | 'fer', D: number, K: number, train: { x: Float32Array[]; y: number[][] }, test: { x: Float32Array[]; y: number[][] }, seed: number, draws = 3, onProbe?: (done: number, total: number) => void): CurvePoint[] {
+export function learningCurve(
+  task: 'far' | 'fer',
+  D: number,
+  K: number,
+  train: { x: Float32Array[]; y: number[][] },
+  test: { x: Float32Array[]; y: number[][] },
+  seed: number,
+  draws = 3,
+  onProbe?: (done: number, total: number) => void,
+): CurvePoint[] {
   if (test.x.length === 0 || train.x.length === 0) return [];
   const sizes = curveSizes(train.x.length);
   const reps = (size: number) => (size === train.x.length ? 1 : draws);

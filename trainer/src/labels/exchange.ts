@@ -14,7 +14,14 @@ import { templateFor } from './templates.js';
 import { resolveLabels, leftOutNote, type LabelUse } from './resolve.js';
 import { makeSplit } from './split.js';
 
-const FORMAT_NAMES: Record<string, string> = { celeba: 'CelebA attributes', lfwa: 'LFWA attributes', rafdb: 'RAF-DB expressions', ferplus: 'FERPlus expressions', folders: 'classes (folders)', csv: 'labels (CSV)' };
+const FORMAT_NAMES: Record<string, string> = {
+  celeba: 'CelebA attributes',
+  lfwa: 'LFWA attributes',
+  rafdb: 'RAF-DB expressions',
+  ferplus: 'FERPlus expressions',
+  folders: 'classes (folders)',
+  csv: 'labels (CSV)',
+};
 
 const now = () => new Date().toISOString();
 
@@ -26,7 +33,10 @@ function schemaForImport(db: Database.Database, datasetId: number, set: LabeledS
     const s = schemaByName(db, datasetId, name);
     if (!s) {
       const t = templateFor(set.task, set.names);
-      return createSchema(db, t ? { datasetId, name, template: t.id } : { datasetId, name, task: set.task, names: set.names });
+      return createSchema(
+        db,
+        t ? { datasetId, name, template: t.id } : { datasetId, name, task: set.task, names: set.names },
+      );
     }
     const main = s.fields.filter((f) => f.kind === mainKind(s.task)).map((f) => f.name);
     if (s.task === set.task && main.length === set.names.length && main.every((n, i) => n === set.names[i])) return s;
@@ -35,7 +45,12 @@ function schemaForImport(db: Database.Database, datasetId: number, set: LabeledS
 }
 
 /** Records a parsed label file; `imageIdOf` maps its paths to the dataset's image ids (missing ones are skipped). */
-export function importLabeled(db: Database.Database, datasetId: number, set: LabeledSet, imageIdOf: (path: string) => number | undefined): { schema: LabelSchema; images: number } {
+export function importLabeled(
+  db: Database.Database,
+  datasetId: number,
+  set: LabeledSet,
+  imageIdOf: (path: string) => number | undefined,
+): { schema: LabelSchema; images: number } {
   const schema = schemaForImport(db, datasetId, set);
   const main = schema.fields.filter((f) => f.kind === mainKind(schema.task));
   const labeller = `import:${set.format}`;
@@ -84,7 +99,12 @@ export function exportCsv(db: Database.Database, schemaId: number, use: LabelUse
   const r = resolveLabels(db, schemaId, use);
   const head = r.task === 'far' ? ['path', ...r.names, 'split'] : ['path', 'label', 'split'];
   const lines = [head.map(csvField).join(',')];
-  for (const it of r.items) lines.push([it.rel_path, ...(r.task === 'far' ? it.labels.map(String) : [r.names[it.labels[0]!]!]), it.split ?? 'train'].map(csvField).join(','));
+  for (const it of r.items)
+    lines.push(
+      [it.rel_path, ...(r.task === 'far' ? it.labels.map(String) : [r.names[it.labels[0]!]!]), it.split ?? 'train']
+        .map(csvField)
+        .join(','),
+    );
   const left = leftOutNote(r);
   if (left) notes.push(left);
   return { text: `${lines.join('\n')}\n`, rows: r.items.length, notes };
@@ -99,13 +119,39 @@ export function exportFullCsv(db: Database.Database, schemaId: number): Exported
       `SELECT i.rel_path, a.slot, a.value, a.y, a.labeller, a.source, a.run_id, a.at, sp.split FROM annotations a JOIN images i ON i.id = a.image_id
        LEFT JOIN label_splits sp ON sp.schema_id = a.schema_id AND sp.image_id = a.image_id WHERE a.schema_id = ? ORDER BY i.rel_path, a.slot, a.labeller`,
     )
-    .all(schemaId) as { rel_path: string; slot: number; value: number; y: number | null; labeller: string; source: string; run_id: string | null; at: string; split: string | null }[];
+    .all(schemaId) as {
+    rel_path: string;
+    slot: number;
+    value: number;
+    y: number | null;
+    labeller: string;
+    source: string;
+    run_id: string | null;
+    at: string;
+    split: string | null;
+  }[];
   const lines = ['path,field,kind,value,y,labeller,source,run,at,split,deleted'];
   for (const r of rows) {
     const f = r.slot === 0 ? names.get(r.value) : names.get(r.slot);
     const field = r.slot === 0 ? 'class' : (f?.name ?? `field ${r.slot}`);
     const value = r.slot === 0 ? (f?.name ?? `class ${r.value}`) : String(r.value);
-    lines.push([r.rel_path, field, r.slot === 0 ? 'class' : (f?.kind ?? ''), value, r.y === null ? '' : String(r.y), r.labeller, r.source, r.run_id ?? '', r.at, r.split ?? '', f?.deleted_at ? 'yes' : ''].map(csvField).join(','));
+    lines.push(
+      [
+        r.rel_path,
+        field,
+        r.slot === 0 ? 'class' : (f?.kind ?? ''),
+        value,
+        r.y === null ? '' : String(r.y),
+        r.labeller,
+        r.source,
+        r.run_id ?? '',
+        r.at,
+        r.split ?? '',
+        f?.deleted_at ? 'yes' : '',
+      ]
+        .map(csvField)
+        .join(','),
+    );
   }
   return { text: `${lines.join('\n')}\n`, rows: rows.length, notes: [] };
 }
@@ -116,15 +162,29 @@ export function exportFullCsv(db: Database.Database, schemaId: number): Exported
  * 0|1|2`). File names are the dataset's paths without a leading `img_align_celeba/` (where CelebA
  * keeps its images).
  */
-export function exportCelebA(db: Database.Database, schemaId: number, use: LabelUse = 'human'): { attributes: string; partition: string; rows: number; notes: string[] } {
+export function exportCelebA(
+  db: Database.Database,
+  schemaId: number,
+  use: LabelUse = 'human',
+): { attributes: string; partition: string; rows: number; notes: string[] } {
   const s = getSchema(db, schemaId);
-  if (s.task !== 'far') throw new CamdError('input', 'the CelebA layout holds binary attributes: this is a class schema (export it as CSV)', 'format');
+  if (s.task !== 'far')
+    throw new CamdError(
+      'input',
+      'the CelebA layout holds binary attributes: this is a class schema (export it as CSV)',
+      'format',
+    );
   const notes = [ensureSplit(db, schemaId, use)].filter((n): n is string => n !== null);
   const r = resolveLabels(db, schemaId, use);
   const items = [...r.items].sort((a, b) => (a.rel_path < b.rel_path ? -1 : a.rel_path > b.rel_path ? 1 : 0));
   const file = (p: string) => p.replace(/^img_align_celeba\//, '');
   const bad = items.find((it) => /\s/.test(file(it.rel_path)));
-  if (bad) throw new CamdError('input', `the CelebA layout cannot name a file with spaces (${bad.rel_path}): export as CSV`, 'format');
+  if (bad)
+    throw new CamdError(
+      'input',
+      `the CelebA layout cannot name a file with spaces (${bad.rel_path}): export as CSV`,
+      'format',
+    );
   const attributes = `${items.length}\n${r.names.join(' ')}\n${items.map((it) => `${file(it.rel_path)} ${it.labels.map((v) => (v === 1 ? ' 1' : '-1')).join(' ')}`).join('\n')}\n`;
   const code = { train: '0', val: '1', test: '2' } as const;
   const partition = `${items.map((it) => `${file(it.rel_path)} ${code[it.split ?? 'train']}`).join('\n')}\n`;

@@ -70,7 +70,11 @@ function writeFeatures(file: string, m: Map<string, Float32Array>, D: number): v
   writeFileAtomic(file, buf);
 }
 
-export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signal?: AbortSignal): Promise<LabelCurveResult> {
+export async function runLabelCurve(
+  spec: LabelCurveSpec,
+  emit: EventSink,
+  signal?: AbortSignal,
+): Promise<LabelCurveResult> {
   const t0 = performance.now();
   const { selectBackendFor } = await import('../backends/ladder.js');
   await selectBackendFor(spec.backend);
@@ -85,7 +89,11 @@ export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signa
   try {
     store.reapDeadRuns();
     const { root, datasetId } = datasetOfFolder(store, spec.data);
-    await scanDataset(store, root, { maxPixels: DEFAULT_MAX_PIXELS, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }), signal });
+    await scanDataset(store, root, {
+      maxPixels: DEFAULT_MAX_PIXELS,
+      onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }),
+      signal,
+    });
     const schema = schemaOfDataset(store, datasetId, spec.schema, root);
     const use = spec.labels ?? 'human';
     let r = resolveLabels(store.db, schema.id, use);
@@ -94,7 +102,15 @@ export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signa
       r = resolveLabels(store.db, schema.id, use);
     }
     const shaOf = new Map(store.images(datasetId, 'ok').map((i) => [i.id, i.sha256]));
-    const items: (ResolvedItem & { image: number })[] = r.items.filter((i) => shaOf.get(i.image_id)).map((i) => ({ image: i.image_id, path: i.rel_path, sha256: shaOf.get(i.image_id)!, labels: i.labels, split: i.split! }));
+    const items: (ResolvedItem & { image: number })[] = r.items
+      .filter((i) => shaOf.get(i.image_id))
+      .map((i) => ({
+        image: i.image_id,
+        path: i.rel_path,
+        sha256: shaOf.get(i.image_id)!,
+        labels: i.labels,
+        split: i.split!,
+      }));
     const model = enc.model;
     const S = model.imgSize;
     const D = model.embedDim;
@@ -107,9 +123,17 @@ export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signa
     const cached = items.length - todo.length;
     if (todo.length) {
       const cache = new DecodeCache(cacheDirFor(store.file), evalSide(S));
-      const c = await cache.ensure(todo.map((i) => ({ abs: join(root, i.path), sha256: i.sha256 })), DEFAULT_MAX_PIXELS, (done, total) => emit({ type: 'progress', phase: 'decoding', done, total }));
+      const c = await cache.ensure(
+        todo.map((i) => ({ abs: join(root, i.path), sha256: i.sha256 })),
+        DEFAULT_MAX_PIXELS,
+        (done, total) => emit({ type: 'progress', phase: 'decoding', done, total }),
+      );
       if (c.failed.length) throw new UserError(`cannot decode ${c.failed[0]!.path}: ${c.failed[0]!.reason}`);
-      const feats = await pooledFeatures(model, enc.tensors, todo, cache, { what: spec.encoder, onProgress: (done, total) => emit({ type: 'progress', phase: 'features', done, total }), ...(signal ? { signal } : {}) });
+      const feats = await pooledFeatures(model, enc.tensors, todo, cache, {
+        what: spec.encoder,
+        onProgress: (done, total) => emit({ type: 'progress', phase: 'features', done, total }),
+        ...(signal ? { signal } : {}),
+      });
       for (const [sha, v] of feats) known.set(sha, v);
       writeFeatures(file, known, D);
     }
@@ -123,9 +147,20 @@ export async function runLabelCurve(spec: LabelCurveSpec, emit: EventSink, signa
     const test = part((i) => i.split !== 'train');
     const metric = r.task === 'far' ? ('mean_acc' as const) : ('top1' as const);
     // each probe is a progress step: many attributes on thousands of faces take a while
-    const points = learningCurve(r.task, D, K, train, test, spec.seed ?? 0, 3, (done, total) => emit({ type: 'progress', phase: 'evaluating', done, total }));
-    const hint = test.x.length === 0 ? `No validation or test face to measure on: split the labelled faces first (${train.x.length} are in training).` : curveHint(points, metric === 'top1' ? 'top-1 accuracy' : 'mean accuracy');
-    return { metric, points, hint, features: { computed: todo.length, cached }, seconds: (performance.now() - t0) / 1000 };
+    const points = learningCurve(r.task, D, K, train, test, spec.seed ?? 0, 3, (done, total) =>
+      emit({ type: 'progress', phase: 'evaluating', done, total }),
+    );
+    const hint =
+      test.x.length === 0
+        ? `No validation or test face to measure on: split the labelled faces first (${train.x.length} are in training).`
+        : curveHint(points, metric === 'top1' ? 'top-1 accuracy' : 'mean accuracy');
+    return {
+      metric,
+      points,
+      hint,
+      features: { computed: todo.length, cached },
+      seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     store.close();
   }

@@ -43,16 +43,36 @@ export interface PredictInput {
 
 /** The schema's live field of each classifier output, or a one-line refusal naming what differs. */
 export function fieldsFor(schema: LabelSchema, task: 'far' | 'fer', names: readonly string[]): number[] {
-  if (task !== schema.task) throw new UserError(`the model predicts ${task === 'far' ? 'attributes' : 'classes'}, the schema '${schema.name}' has ${schema.task === 'far' ? 'attributes' : 'classes'}`, 2, 'schema');
+  if (task !== schema.task)
+    throw new UserError(
+      `the model predicts ${task === 'far' ? 'attributes' : 'classes'}, the schema '${schema.name}' has ${schema.task === 'far' ? 'attributes' : 'classes'}`,
+      2,
+      'schema',
+    );
   const live = schema.fields.filter((f) => f.kind === mainKind(schema.task));
   const byName = new Map(live.map((f) => [f.name, f.id]));
   const missing = names.filter((n) => !byName.has(n));
-  if (missing.length) throw new UserError(`the schema '${schema.name}' has no ${task === 'far' ? 'attribute' : 'class'} ${missing.slice(0, 5).map((n) => `'${n}'`).join(', ')}${missing.length > 5 ? ', …' : ''} that the model predicts (it has ${live.map((f) => `'${f.name}'`).join(', ')})`, 2, 'schema');
+  if (missing.length)
+    throw new UserError(
+      `the schema '${schema.name}' has no ${task === 'far' ? 'attribute' : 'class'} ${missing
+        .slice(0, 5)
+        .map((n) => `'${n}'`)
+        .join(
+          ', ',
+        )}${missing.length > 5 ? ', …' : ''} that the model predicts (it has ${live.map((f) => `'${f.name}'`).join(', ')})`,
+      2,
+      'schema',
+    );
   return names.map((n) => byName.get(n)!);
 }
 
 /** Rows of predictions from logits (n × K). */
-export function predictionRows(task: 'far' | 'fer', logits: Float32Array, imageIds: readonly number[], fieldIds: readonly number[]): Prediction[] {
+export function predictionRows(
+  task: 'far' | 'fer',
+  logits: Float32Array,
+  imageIds: readonly number[],
+  fieldIds: readonly number[],
+): Prediction[] {
   const K = fieldIds.length;
   const rows: Prediction[] = [];
   imageIds.forEach((image, i) => {
@@ -64,11 +84,23 @@ export function predictionRows(task: 'far' | 'fer', logits: Float32Array, imageI
       const p = e.map((v) => v / sum);
       let best = 0;
       for (let k = 1; k < K; k++) if (p[k]! > p[best]!) best = k;
-      rows.push({ image_id: image, slot: 0, value: fieldIds[best]!, confidence: p[best]!, probs: Object.fromEntries(fieldIds.map((f, k) => [String(f), p[k]!])) });
+      rows.push({
+        image_id: image,
+        slot: 0,
+        value: fieldIds[best]!,
+        confidence: p[best]!,
+        probs: Object.fromEntries(fieldIds.map((f, k) => [String(f), p[k]!])),
+      });
     } else {
       for (let k = 0; k < K; k++) {
         const p = 1 / (1 + Math.exp(-z[k]!));
-        rows.push({ image_id: image, slot: fieldIds[k]!, value: p > 0.5 ? 1 : 0, confidence: Math.max(p, 1 - p), probs: { '1': p } });
+        rows.push({
+          image_id: image,
+          slot: fieldIds[k]!,
+          value: p > 0.5 ? 1 : 0,
+          confidence: Math.max(p, 1 - p),
+          probs: { '1': p },
+        });
       }
     }
   });
@@ -82,18 +114,32 @@ export async function predictFaces(p: PredictInput): Promise<number> {
   const items: ResolvedItem[] = rows.map((r) => ({ path: r.rel_path, sha256: r.sha256!, labels: [], split: 'train' }));
   const S = p.imgSize;
   const cache = new DecodeCache(cacheDirFor(p.store.file), evalSide(S));
-  const c = await cache.ensure(items.map((i) => ({ abs: join(p.root, i.path), sha256: i.sha256 })), p.maxPixels ?? DEFAULT_MAX_PIXELS, (done, total) => p.emit({ type: 'progress', phase: 'decoding', done, total }));
+  const c = await cache.ensure(
+    items.map((i) => ({ abs: join(p.root, i.path), sha256: i.sha256 })),
+    p.maxPixels ?? DEFAULT_MAX_PIXELS,
+    (done, total) => p.emit({ type: 'progress', phase: 'decoding', done, total }),
+  );
   const failed = new Set(c.failed.map((f) => f.path));
   const keep = rows.map((r, k) => !failed.has(join(p.root, r.rel_path)) && !failed.has(r.rel_path) && k >= 0);
   const ok = items.filter((_, k) => keep[k]);
   const ids = rows.filter((_, k) => keep[k]).map((r) => r.id);
-  const logits = await logitsOver(p.clf, ok, cache, S, fieldIds.length, (done) => p.emit({ type: 'progress', phase: 'predicting', done, total: ok.length }), p.signal);
+  const logits = await logitsOver(
+    p.clf,
+    ok,
+    cache,
+    S,
+    fieldIds.length,
+    (done) => p.emit({ type: 'progress', phase: 'predicting', done, total: ok.length }),
+    p.signal,
+  );
   if (p.signal?.aborted) return 0;
   const out = predictionRows(p.task, logits, ids, fieldIds);
-  p.store.db.transaction(() => {
-    clearPredictions(p.store.db, p.runId, p.schema.id);
-    savePredictions(p.store.db, p.runId, p.schema.id, out);
-  }).immediate();
+  p.store.db
+    .transaction(() => {
+      clearPredictions(p.store.db, p.runId, p.schema.id);
+      savePredictions(p.store.db, p.runId, p.schema.id, out);
+    })
+    .immediate();
   return ids.length;
 }
 
@@ -106,9 +152,15 @@ export function runOfCheckpoint(store: Store, file: string): string | null {
   } catch {
     /* checked by the caller */
   }
-  const byRow = store.db.prepare('SELECT run_id FROM checkpoints WHERE path IN (?, ?) ORDER BY id DESC LIMIT 1').pluck().get(abs, real) as string | undefined;
+  const byRow = store.db
+    .prepare('SELECT run_id FROM checkpoints WHERE path IN (?, ?) ORDER BY id DESC LIMIT 1')
+    .pluck()
+    .get(abs, real) as string | undefined;
   if (byRow) return byRow;
-  const byDir = store.db.prepare("SELECT id FROM runs WHERE out_dir IN (?, ?) AND kind = 'finetune' LIMIT 1").pluck().get(dirname(abs), dirname(real)) as string | undefined;
+  const byDir = store.db
+    .prepare("SELECT id FROM runs WHERE out_dir IN (?, ?) AND kind = 'finetune' LIMIT 1")
+    .pluck()
+    .get(dirname(abs), dirname(real)) as string | undefined;
   return byDir ?? null;
 }
 
@@ -141,9 +193,18 @@ export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: Ab
       store.reapDeadRuns();
       const { root, datasetId } = datasetOfFolder(store, spec.data);
       const runId = spec.runId ?? runOfCheckpoint(store, spec.checkpoint);
-      if (!runId) throw new UserError(`${spec.checkpoint} is not a checkpoint of a run in the store ${store.file}: say whose predictions these are with --run-id`, 2, 'runId');
+      if (!runId)
+        throw new UserError(
+          `${spec.checkpoint} is not a checkpoint of a run in the store ${store.file}: say whose predictions these are with --run-id`,
+          2,
+          'runId',
+        );
       if (!store.run(runId)) throw new UserError(`there is no run ${runId} in the store ${store.file}`, 2, 'runId');
-      await scanDataset(store, root, { maxPixels: DEFAULT_MAX_PIXELS, onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }), signal });
+      await scanDataset(store, root, {
+        maxPixels: DEFAULT_MAX_PIXELS,
+        onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }),
+        signal,
+      });
       const schema = schemaOfDataset(store, datasetId, spec.schema, root);
       const images = await predictFaces({ store, schema, runId, clf, task, names, imgSize, root, emit, signal });
       return { images, runId, schemaId: schema.id, seconds: (performance.now() - t0) / 1000 };

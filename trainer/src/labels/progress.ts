@@ -56,24 +56,67 @@ export function progress(db: Database.Database, schemaId: number): Progress {
   const s = getSchema(db, schemaId);
   const main = s.fields.filter((f) => f.kind === mainKind(s.task));
   const ids = main.map((f) => f.id);
-  const liveCond = s.task === 'fer' ? `a.slot = 0 AND a.value IN (${ids.join(',') || 'NULL'})` : `a.slot IN (${ids.join(',') || 'NULL'})`;
-  const images = db.prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'").pluck().get(s.dataset_id) as number;
-  const labelled = db.prepare(`SELECT count(DISTINCT a.image_id) FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok' WHERE a.schema_id = ? AND a.source != 'accepted' AND ${liveCond}`).pluck().get(s.id) as number;
-  const any = db.prepare(`SELECT count(DISTINCT a.image_id) FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok' WHERE a.schema_id = ? AND ${liveCond}`).pluck().get(s.id) as number;
+  const liveCond =
+    s.task === 'fer'
+      ? `a.slot = 0 AND a.value IN (${ids.join(',') || 'NULL'})`
+      : `a.slot IN (${ids.join(',') || 'NULL'})`;
+  const images = db
+    .prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'")
+    .pluck()
+    .get(s.dataset_id) as number;
+  const labelled = db
+    .prepare(
+      `SELECT count(DISTINCT a.image_id) FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok' WHERE a.schema_id = ? AND a.source != 'accepted' AND ${liveCond}`,
+    )
+    .pluck()
+    .get(s.id) as number;
+  const any = db
+    .prepare(
+      `SELECT count(DISTINCT a.image_id) FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok' WHERE a.schema_id = ? AND ${liveCond}`,
+    )
+    .pluck()
+    .get(s.id) as number;
   const complete =
     s.task === 'fer'
       ? labelled
-      : (db.prepare(`SELECT count(*) FROM (SELECT a.image_id FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok' WHERE a.schema_id = ? AND a.source != 'accepted' AND ${liveCond} GROUP BY a.image_id HAVING count(DISTINCT a.slot) = ?)`).pluck().get(s.id, ids.length) as number);
+      : (db
+          .prepare(
+            `SELECT count(*) FROM (SELECT a.image_id FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok' WHERE a.schema_id = ? AND a.source != 'accepted' AND ${liveCond} GROUP BY a.image_id HAVING count(DISTINCT a.slot) = ?)`,
+          )
+          .pluck()
+          .get(s.id, ids.length) as number);
   const fields: FieldProgress[] = [];
   if (s.task === 'fer') {
-    const counts = new Map((db.prepare("SELECT CAST(value AS INTEGER) AS v, count(DISTINCT image_id) AS n FROM annotations WHERE schema_id = ? AND slot = 0 AND source != 'accepted' GROUP BY v").all(s.id) as { v: number; n: number }[]).map((r) => [r.v, r.n]));
-    for (const f of main) fields.push({ id: f.id, name: f.name, kind: 'class', present: counts.get(f.id) ?? 0, absent: 0 });
+    const counts = new Map(
+      (
+        db
+          .prepare(
+            "SELECT CAST(value AS INTEGER) AS v, count(DISTINCT image_id) AS n FROM annotations WHERE schema_id = ? AND slot = 0 AND source != 'accepted' GROUP BY v",
+          )
+          .all(s.id) as { v: number; n: number }[]
+      ).map((r) => [r.v, r.n]),
+    );
+    for (const f of main)
+      fields.push({ id: f.id, name: f.name, kind: 'class', present: counts.get(f.id) ?? 0, absent: 0 });
   } else {
-    const rows = db.prepare(`SELECT a.slot, a.value, count(DISTINCT a.image_id) AS n FROM annotations a WHERE a.schema_id = ? AND a.source != 'accepted' AND ${liveCond} GROUP BY a.slot, a.value`).all(s.id) as { slot: number; value: number; n: number }[];
-    for (const f of main) fields.push({ id: f.id, name: f.name, kind: 'attribute', present: rows.find((r) => r.slot === f.id && r.value === 1)?.n ?? 0, absent: rows.find((r) => r.slot === f.id && r.value === 0)?.n ?? 0 });
+    const rows = db
+      .prepare(
+        `SELECT a.slot, a.value, count(DISTINCT a.image_id) AS n FROM annotations a WHERE a.schema_id = ? AND a.source != 'accepted' AND ${liveCond} GROUP BY a.slot, a.value`,
+      )
+      .all(s.id) as { slot: number; value: number; n: number }[];
+    for (const f of main)
+      fields.push({
+        id: f.id,
+        name: f.name,
+        kind: 'attribute',
+        present: rows.find((r) => r.slot === f.id && r.value === 1)?.n ?? 0,
+        absent: rows.find((r) => r.slot === f.id && r.value === 0)?.n ?? 0,
+      });
   }
   const labellers = db
-    .prepare(`SELECT a.labeller, count(DISTINCT a.image_id) AS images, count(*) AS labels, max(a.at) AS last FROM annotations a WHERE a.schema_id = ? AND ${liveCond} GROUP BY a.labeller ORDER BY labels DESC, a.labeller`)
+    .prepare(
+      `SELECT a.labeller, count(DISTINCT a.image_id) AS images, count(*) AS labels, max(a.at) AS last FROM annotations a WHERE a.schema_id = ? AND ${liveCond} GROUP BY a.labeller ORDER BY labels DESC, a.labeller`,
+    )
     .all(s.id) as Progress['labellers'];
   // people only: two labellers' values on the same face and field
   const pairs = db
@@ -92,9 +135,18 @@ export function progress(db: Database.Database, schemaId: number): Progress {
     for (const r of rows) table[values.indexOf(r.va)]![values.indexOf(r.vb)]! += r.n;
     const compared = rows.reduce((t, r) => t + r.n, 0);
     const same = rows.filter((r) => r.va === r.vb).reduce((t, r) => t + r.n, 0);
-    agreement.push({ a: rows[0]!.a, b: rows[0]!.b, compared, agreement: same / compared, kappa: values.length > 1 ? cohenKappa(table) : null });
+    agreement.push({
+      a: rows[0]!.a,
+      b: rows[0]!.b,
+      compared,
+      agreement: same / compared,
+      kappa: values.length > 1 ? cohenKappa(table) : null,
+    });
   }
   const splits = { train: 0, val: 0, test: 0 };
-  for (const r of db.prepare('SELECT split, count(*) AS n FROM label_splits WHERE schema_id = ? GROUP BY split').all(s.id) as { split: 'train' | 'val' | 'test'; n: number }[]) splits[r.split] = r.n;
+  for (const r of db
+    .prepare('SELECT split, count(*) AS n FROM label_splits WHERE schema_id = ? GROUP BY split')
+    .all(s.id) as { split: 'train' | 'val' | 'test'; n: number }[])
+    splits[r.split] = r.n;
   return { images, labelled, acceptedOnly: any - labelled, complete, fields, labellers, agreement, splits };
 }

@@ -62,7 +62,12 @@ function resolveSlot(rows: Row[], use: LabelUse): number | null | undefined {
   return undefined;
 }
 
-export function resolveLabels(db: Database.Database, schemaId: number, use: LabelUse = 'human', onlyImages?: readonly number[]): Resolved {
+export function resolveLabels(
+  db: Database.Database,
+  schemaId: number,
+  use: LabelUse = 'human',
+  onlyImages?: readonly number[],
+): Resolved {
   const schema = getSchema(db, schemaId);
   const main = schema.fields.filter((f) => f.kind === mainKind(schema.task));
   const fieldIds = main.map((f) => f.id);

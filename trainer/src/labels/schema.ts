@@ -67,59 +67,99 @@ function cleanName(name: string, what: string, field: string): string {
 }
 
 export function getSchema(db: Database.Database, id: number): LabelSchema {
-  const s = db.prepare('SELECT * FROM label_schemas WHERE id = ?').get(id) as Omit<LabelSchema, 'fields' | 'deleted'> | undefined;
+  const s = db.prepare('SELECT * FROM label_schemas WHERE id = ?').get(id) as
+    | Omit<LabelSchema, 'fields' | 'deleted'>
+    | undefined;
   if (!s) throw new CamdError('input', `there is no label schema ${id}`, 'schema');
-  const all = db.prepare('SELECT * FROM label_fields WHERE schema_id = ? ORDER BY position, id').all(id) as LabelField[];
+  const all = db
+    .prepare('SELECT * FROM label_fields WHERE schema_id = ? ORDER BY position, id')
+    .all(id) as LabelField[];
   const order = (f: LabelField) => (f.kind === 'attribute' || f.kind === 'class' ? 0 : 1);
-  const fields = all.filter((f) => f.deleted_at === null).sort((a, b) => order(a) - order(b) || a.position - b.position);
+  const fields = all
+    .filter((f) => f.deleted_at === null)
+    .sort((a, b) => order(a) - order(b) || a.position - b.position);
   return { ...s, fields, deleted: all.filter((f) => f.deleted_at !== null) };
 }
 
 export function listSchemas(db: Database.Database, datasetId: number): LabelSchema[] {
-  const ids = db.prepare('SELECT id FROM label_schemas WHERE dataset_id = ? ORDER BY created_at, id').pluck().all(datasetId) as number[];
+  const ids = db
+    .prepare('SELECT id FROM label_schemas WHERE dataset_id = ? ORDER BY created_at, id')
+    .pluck()
+    .all(datasetId) as number[];
   return ids.map((id) => getSchema(db, id));
 }
 
 export function schemaByName(db: Database.Database, datasetId: number, name: string): LabelSchema | undefined {
-  const id = db.prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND name = ?').pluck().get(datasetId, name) as number | undefined;
+  const id = db
+    .prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND name = ?')
+    .pluck()
+    .get(datasetId, name) as number | undefined;
   return id === undefined ? undefined : getSchema(db, id);
 }
 
 export function createSchema(db: Database.Database, n: NewSchema): LabelSchema {
   const t = n.template !== undefined ? templateOf(n.template) : undefined;
-  if (n.template !== undefined && !t) throw new CamdError('input', `unknown template '${n.template}' (celeba40, rafdb7 or ferplus8)`, 'template');
+  if (n.template !== undefined && !t)
+    throw new CamdError('input', `unknown template '${n.template}' (celeba40, rafdb7 or ferplus8)`, 'template');
   const task = t?.task ?? n.task;
-  if (!task) throw new CamdError('input', 'a schema is attributes (far) or classes (fer): give a task or a template', 'task');
-  if (t && n.task && n.task !== t.task) throw new CamdError('input', `the template ${t.id} is ${t.task === 'far' ? 'attributes' : 'classes'}`, 'task');
-  const names = (t ? [...t.names] : (n.names ?? []).map((x) => cleanName(x, task === 'far' ? 'an attribute' : 'a class', 'names')));
-  if (task === 'fer' && names.length < 2) throw new CamdError('input', 'a class schema needs at least two classes', 'names');
-  if (task === 'far' && names.length < 1) throw new CamdError('input', 'an attribute schema needs at least one attribute', 'names');
+  if (!task)
+    throw new CamdError('input', 'a schema is attributes (far) or classes (fer): give a task or a template', 'task');
+  if (t && n.task && n.task !== t.task)
+    throw new CamdError('input', `the template ${t.id} is ${t.task === 'far' ? 'attributes' : 'classes'}`, 'task');
+  const names = t
+    ? [...t.names]
+    : (n.names ?? []).map((x) => cleanName(x, task === 'far' ? 'an attribute' : 'a class', 'names'));
+  if (task === 'fer' && names.length < 2)
+    throw new CamdError('input', 'a class schema needs at least two classes', 'names');
+  if (task === 'far' && names.length < 1)
+    throw new CamdError('input', 'an attribute schema needs at least one attribute', 'names');
   const dup = names.find((x, i) => names.indexOf(x) !== i);
   if (dup) throw new CamdError('input', `'${dup}' is listed twice`, 'names');
   const name = cleanName(n.name ?? t?.name ?? (task === 'far' ? 'attributes' : 'classes'), 'a schema', 'name');
-  if (!db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(n.datasetId)) throw new CamdError('input', `there is no dataset ${n.datasetId}`, 'dataset');
-  if (db.prepare('SELECT 1 FROM label_schemas WHERE dataset_id = ? AND name = ?').get(n.datasetId, name)) throw new CamdError('input', `this dataset already has a schema named '${name}'`, 'name');
+  if (!db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(n.datasetId))
+    throw new CamdError('input', `there is no dataset ${n.datasetId}`, 'dataset');
+  if (db.prepare('SELECT 1 FROM label_schemas WHERE dataset_id = ? AND name = ?').get(n.datasetId, name))
+    throw new CamdError('input', `this dataset already has a schema named '${name}'`, 'name');
   const kind = mainKind(task);
   const keys = defaultShortcuts(kind, names.length);
-  const id = db.transaction(() => {
-    const sid = Number(db.prepare('INSERT INTO label_schemas (dataset_id, name, task, template, created_at) VALUES (?, ?, ?, ?, ?)').run(n.datasetId, name, task, t?.id ?? null, now()).lastInsertRowid);
-    const ins = db.prepare('INSERT INTO label_fields (schema_id, kind, name, position, shortcut, min, max, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    names.forEach((x, i) => ins.run(sid, kind, x, i, keys[i] ?? null, null, null, null));
-    (n.extras ?? []).forEach((e, i) => {
-      const en = cleanName(e.name, `a ${e.kind}`, 'extras');
-      if (e.kind === 'number' && e.min !== undefined && e.max !== undefined && !(e.min < e.max)) throw new CamdError('input', `${en}: min must be below max`, 'extras');
-      ins.run(sid, e.kind, en, i, null, e.min ?? null, e.max ?? null, e.unit ?? null);
-    });
-    return sid;
-  }).immediate();
+  const id = db
+    .transaction(() => {
+      const sid = Number(
+        db
+          .prepare('INSERT INTO label_schemas (dataset_id, name, task, template, created_at) VALUES (?, ?, ?, ?, ?)')
+          .run(n.datasetId, name, task, t?.id ?? null, now()).lastInsertRowid,
+      );
+      const ins = db.prepare(
+        'INSERT INTO label_fields (schema_id, kind, name, position, shortcut, min, max, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      names.forEach((x, i) => ins.run(sid, kind, x, i, keys[i] ?? null, null, null, null));
+      (n.extras ?? []).forEach((e, i) => {
+        const en = cleanName(e.name, `a ${e.kind}`, 'extras');
+        if (e.kind === 'number' && e.min !== undefined && e.max !== undefined && !(e.min < e.max))
+          throw new CamdError('input', `${en}: min must be below max`, 'extras');
+        ins.run(sid, e.kind, en, i, null, e.min ?? null, e.max ?? null, e.unit ?? null);
+      });
+      return sid;
+    })
+    .immediate();
   return getSchema(db, id);
 }
 
 /** Labels that point at a field (any labeller, any source), and the images they are on. */
 export function labelsOnField(db: Database.Database, f: LabelField): { labels: number; images: number } {
-  const r = (f.kind === 'class'
-    ? db.prepare('SELECT count(*) AS labels, count(DISTINCT image_id) AS images FROM annotations WHERE schema_id = ? AND slot = 0 AND value = ?').get(f.schema_id, f.id)
-    : db.prepare('SELECT count(*) AS labels, count(DISTINCT image_id) AS images FROM annotations WHERE schema_id = ? AND slot = ?').get(f.schema_id, f.id)) as { labels: number; images: number };
+  const r = (
+    f.kind === 'class'
+      ? db
+          .prepare(
+            'SELECT count(*) AS labels, count(DISTINCT image_id) AS images FROM annotations WHERE schema_id = ? AND slot = 0 AND value = ?',
+          )
+          .get(f.schema_id, f.id)
+      : db
+          .prepare(
+            'SELECT count(*) AS labels, count(DISTINCT image_id) AS images FROM annotations WHERE schema_id = ? AND slot = ?',
+          )
+          .get(f.schema_id, f.id)
+  ) as { labels: number; images: number };
   return r;
 }
 
@@ -130,10 +170,21 @@ function fieldOf(db: Database.Database, id: number): LabelField {
 }
 
 /** Renames a field; its labels stay on it. Returns how many there are, and the old name (to undo). */
-export function renameField(db: Database.Database, id: number, name: string): { field: LabelField; previous: string; labels: number; images: number } {
+export function renameField(
+  db: Database.Database,
+  id: number,
+  name: string,
+): { field: LabelField; previous: string; labels: number; images: number } {
   const f = fieldOf(db, id);
   const n = cleanName(name, `a ${f.kind}`, 'name');
-  if (n !== f.name && db.prepare('SELECT 1 FROM label_fields WHERE schema_id = ? AND kind = ? AND name = ? AND deleted_at IS NULL AND id != ?').get(f.schema_id, f.kind, n, id)) {
+  if (
+    n !== f.name &&
+    db
+      .prepare(
+        'SELECT 1 FROM label_fields WHERE schema_id = ? AND kind = ? AND name = ? AND deleted_at IS NULL AND id != ?',
+      )
+      .get(f.schema_id, f.kind, n, id)
+  ) {
     throw new CamdError('input', `this schema already has a ${f.kind} named '${n}'`, 'name');
   }
   db.prepare('UPDATE label_fields SET name = ? WHERE id = ?').run(n, id);
@@ -146,7 +197,12 @@ export function deleteField(db: Database.Database, id: number): { field: LabelFi
   if (f.deleted_at) throw new CamdError('input', `${f.name} is already deleted`, 'field');
   const s = getSchema(db, f.schema_id);
   const main = s.fields.filter((x) => x.kind === mainKind(s.task));
-  if (f.kind === mainKind(s.task) && main.length <= (s.task === 'fer' ? 2 : 1)) throw new CamdError('input', `a ${s.task === 'fer' ? 'class schema keeps at least two classes' : 'schema keeps at least one attribute'}`, 'field');
+  if (f.kind === mainKind(s.task) && main.length <= (s.task === 'fer' ? 2 : 1))
+    throw new CamdError(
+      'input',
+      `a ${s.task === 'fer' ? 'class schema keeps at least two classes' : 'schema keeps at least one attribute'}`,
+      'field',
+    );
   db.prepare('UPDATE label_fields SET deleted_at = ? WHERE id = ?').run(now(), id);
   return { field: fieldOf(db, id), ...labelsOnField(db, f) };
 }
@@ -154,32 +210,58 @@ export function deleteField(db: Database.Database, id: number): { field: LabelFi
 export function restoreField(db: Database.Database, id: number): { field: LabelField; labels: number; images: number } {
   const f = fieldOf(db, id);
   if (!f.deleted_at) throw new CamdError('input', `${f.name} is not deleted`, 'field');
-  if (db.prepare('SELECT 1 FROM label_fields WHERE schema_id = ? AND kind = ? AND name = ? AND deleted_at IS NULL').get(f.schema_id, f.kind, f.name)) {
+  if (
+    db
+      .prepare('SELECT 1 FROM label_fields WHERE schema_id = ? AND kind = ? AND name = ? AND deleted_at IS NULL')
+      .get(f.schema_id, f.kind, f.name)
+  ) {
     throw new CamdError('input', `a live ${f.kind} is named '${f.name}': rename it first`, 'field');
   }
   db.prepare('UPDATE label_fields SET deleted_at = NULL WHERE id = ?').run(id);
   return { field: fieldOf(db, id), ...labelsOnField(db, f) };
 }
 
-export function addField(db: Database.Database, schemaId: number, e: { kind: FieldKind; name: string; min?: number; max?: number; unit?: string; shortcut?: string }): LabelField {
+export function addField(
+  db: Database.Database,
+  schemaId: number,
+  e: { kind: FieldKind; name: string; min?: number; max?: number; unit?: string; shortcut?: string },
+): LabelField {
   const s = getSchema(db, schemaId);
-  if ((e.kind === 'attribute' || e.kind === 'class') && e.kind !== mainKind(s.task)) throw new CamdError('input', `a ${s.task === 'far' ? 'attribute' : 'class'} schema has no ${e.kind}s`, 'kind');
+  if ((e.kind === 'attribute' || e.kind === 'class') && e.kind !== mainKind(s.task))
+    throw new CamdError('input', `a ${s.task === 'far' ? 'attribute' : 'class'} schema has no ${e.kind}s`, 'kind');
   const name = cleanName(e.name, `a ${e.kind}`, 'name');
-  if (db.prepare('SELECT 1 FROM label_fields WHERE schema_id = ? AND kind = ? AND name = ? AND deleted_at IS NULL').get(schemaId, e.kind, name)) throw new CamdError('input', `this schema already has a ${e.kind} named '${name}'`, 'name');
-  if (e.kind === 'number' && e.min !== undefined && e.max !== undefined && !(e.min < e.max)) throw new CamdError('input', 'min must be below max', 'min');
+  if (
+    db
+      .prepare('SELECT 1 FROM label_fields WHERE schema_id = ? AND kind = ? AND name = ? AND deleted_at IS NULL')
+      .get(schemaId, e.kind, name)
+  )
+    throw new CamdError('input', `this schema already has a ${e.kind} named '${name}'`, 'name');
+  if (e.kind === 'number' && e.min !== undefined && e.max !== undefined && !(e.min < e.max))
+    throw new CamdError('input', 'min must be below max', 'min');
   const taken = s.fields.map((f) => f.shortcut).filter((k): k is string => k !== null);
   let key: string | null = null;
   if (e.shortcut !== undefined) key = checkShortcut(e.shortcut, taken);
   else if (e.kind === 'attribute' || e.kind === 'class') key = defaultShortcuts(e.kind, 1, taken)[0] ?? null;
-  const position = (db.prepare('SELECT coalesce(max(position), -1) + 1 FROM label_fields WHERE schema_id = ? AND kind = ?').pluck().get(schemaId, e.kind) as number) ?? 0;
-  const id = Number(db.prepare('INSERT INTO label_fields (schema_id, kind, name, position, shortcut, min, max, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(schemaId, e.kind, name, position, key, e.min ?? null, e.max ?? null, e.unit ?? null).lastInsertRowid);
+  const position =
+    (db
+      .prepare('SELECT coalesce(max(position), -1) + 1 FROM label_fields WHERE schema_id = ? AND kind = ?')
+      .pluck()
+      .get(schemaId, e.kind) as number) ?? 0;
+  const id = Number(
+    db
+      .prepare(
+        'INSERT INTO label_fields (schema_id, kind, name, position, shortcut, min, max, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(schemaId, e.kind, name, position, key, e.min ?? null, e.max ?? null, e.unit ?? null).lastInsertRowid,
+  );
   return fieldOf(db, id);
 }
 
 function checkShortcut(key: string, taken: readonly string[]): string {
   const p = shortcutProblem(key);
   if (p) throw new CamdError('input', p, 'shortcut');
-  if (taken.includes(key)) throw new CamdError('input', `'${key}' is already the shortcut of another field`, 'shortcut');
+  if (taken.includes(key))
+    throw new CamdError('input', `'${key}' is already the shortcut of another field`, 'shortcut');
   return key;
 }
 
@@ -187,7 +269,12 @@ function checkShortcut(key: string, taken: readonly string[]): string {
 export function setShortcut(db: Database.Database, id: number, key: string | null): LabelField {
   const f = fieldOf(db, id);
   if (key !== null) {
-    const taken = db.prepare('SELECT shortcut FROM label_fields WHERE schema_id = ? AND deleted_at IS NULL AND id != ? AND shortcut IS NOT NULL').pluck().all(f.schema_id, id) as string[];
+    const taken = db
+      .prepare(
+        'SELECT shortcut FROM label_fields WHERE schema_id = ? AND deleted_at IS NULL AND id != ? AND shortcut IS NOT NULL',
+      )
+      .pluck()
+      .all(f.schema_id, id) as string[];
     checkShortcut(key, taken);
   }
   db.prepare('UPDATE label_fields SET shortcut = ? WHERE id = ?').run(key, id);
@@ -197,11 +284,13 @@ export function setShortcut(db: Database.Database, id: number, key: string | nul
 /** Deletes a schema with its labels, predictions and splits; returns how many labels went. */
 export function deleteSchema(db: Database.Database, id: number): { labels: number } {
   getSchema(db, id);
-  return db.transaction(() => {
-    const labels = db.prepare('SELECT count(*) FROM annotations WHERE schema_id = ?').pluck().get(id) as number;
-    db.prepare('DELETE FROM annotations_orphaned WHERE schema_id = ?').run(id);
-    db.prepare('DELETE FROM annotation_log WHERE schema_id = ?').run(id);
-    db.prepare('DELETE FROM label_schemas WHERE id = ?').run(id);
-    return { labels };
-  }).immediate();
+  return db
+    .transaction(() => {
+      const labels = db.prepare('SELECT count(*) FROM annotations WHERE schema_id = ?').pluck().get(id) as number;
+      db.prepare('DELETE FROM annotations_orphaned WHERE schema_id = ?').run(id);
+      db.prepare('DELETE FROM annotation_log WHERE schema_id = ?').run(id);
+      db.prepare('DELETE FROM label_schemas WHERE id = ?').run(id);
+      return { labels };
+    })
+    .immediate();
 }

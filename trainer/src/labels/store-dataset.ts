@@ -17,18 +17,40 @@ export function datasetOfFolder(store: Store, data: string, then = 'first'): { r
     throw new UserError(`the folder ${data} does not exist`, 2, 'data');
   }
   const d = store.datasetByRoot(root);
-  if (!d) throw new UserError(`${data} is not a dataset of the store ${store.file}: add it in the app (or \`camd scan\`) ${then}`, 2, 'data');
+  if (!d)
+    throw new UserError(
+      `${data} is not a dataset of the store ${store.file}: add it in the app (or \`camd scan\`) ${then}`,
+      2,
+      'data',
+    );
   return { root, datasetId: d.id };
 }
 
 /** A dataset's schema by name, or by id when the name is a number that names none. */
 export function schemaOfDataset(store: Store, datasetId: number, ref: string, root: string): LabelSchema {
-  const byName = store.db.prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND name = ?').pluck().get(datasetId, ref) as number | undefined;
-  const byId = /^\d+$/.test(ref) ? (store.db.prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND id = ?').pluck().get(datasetId, Number(ref)) as number | undefined) : undefined;
+  const byName = store.db
+    .prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND name = ?')
+    .pluck()
+    .get(datasetId, ref) as number | undefined;
+  const byId = /^\d+$/.test(ref)
+    ? (store.db
+        .prepare('SELECT id FROM label_schemas WHERE dataset_id = ? AND id = ?')
+        .pluck()
+        .get(datasetId, Number(ref)) as number | undefined)
+    : undefined;
   const id = byName ?? byId;
   if (id === undefined) {
-    const names = (store.db.prepare('SELECT name FROM label_schemas WHERE dataset_id = ? ORDER BY id').pluck().all(datasetId) as string[]).map((n) => `'${n}'`);
-    throw new UserError(`the dataset ${root} has no label schema '${ref}'${names.length ? ` (it has ${names.join(', ')})` : ' (it has none: create one in the app)'}`, 2, 'schema');
+    const names = (
+      store.db
+        .prepare('SELECT name FROM label_schemas WHERE dataset_id = ? ORDER BY id')
+        .pluck()
+        .all(datasetId) as string[]
+    ).map((n) => `'${n}'`);
+    throw new UserError(
+      `the dataset ${root} has no label schema '${ref}'${names.length ? ` (it has ${names.join(', ')})` : ' (it has none: create one in the app)'}`,
+      2,
+      'schema',
+    );
   }
   return getSchema(store.db, id);
 }

@@ -48,7 +48,14 @@ export interface StudentOut {
 }
 
 /** Online modules that have a momentum copy `mm_<name>` (§2.1). */
-export const EMA_PREFIXES = ['patch_embed.', 'cls_token', 'blocks.', 'decoder_embed.', 'projector_decoder_blocks.', 'mask_token'] as const;
+export const EMA_PREFIXES = [
+  'patch_embed.',
+  'cls_token',
+  'blocks.',
+  'decoder_embed.',
+  'projector_decoder_blocks.',
+  'mask_token',
+] as const;
 
 export function hasMomentumCopy(name: string): boolean {
   return EMA_PREFIXES.some((p) => name === p || name.startsWith(p));
@@ -103,7 +110,8 @@ export class CamdModel {
     s.add('mask_token', [1, 1, D], normalInit(rng, D, 0.02), 'online');
     addLinear(s, rng, 'decoder_pred', D, D, 'online');
     addLinear(s, rng, 'decoder_pos_mlp', 2 * D, D, 'online');
-    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) addLinear(s, rng, `multihead_attention_topk.${n}`, C, C, 'online');
+    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj'])
+      addLinear(s, rng, `multihead_attention_topk.${n}`, C, C, 'online');
     // momentum copies are made from the online weights after init (§2)
     for (const name of this.params.names()) {
       if (!hasMomentumCopy(name)) continue;
@@ -135,14 +143,22 @@ export class CamdModel {
   /** patch_embed(x) + pos_embed[1:], (B, N, C). */
   private embedPatches(x: tf.Tensor4D, prefix: '' | 'mm_'): tf.Tensor3D {
     const B = x.shape[0];
-    const emb = linear(patchify(x, this.m.patchSize), this.p(`${prefix}patch_embed.proj.weight`), this.p(`${prefix}patch_embed.proj.bias`));
-    return emb.reshape([B, this.tokens, this.m.embedDim]).add(this.posEmbed.slice([1, 0], [this.tokens, -1])) as tf.Tensor3D;
+    const emb = linear(
+      patchify(x, this.m.patchSize),
+      this.p(`${prefix}patch_embed.proj.weight`),
+      this.p(`${prefix}patch_embed.proj.bias`),
+    );
+    return emb
+      .reshape([B, this.tokens, this.m.embedDim])
+      .add(this.posEmbed.slice([1, 0], [this.tokens, -1])) as tf.Tensor3D;
   }
 
   /** Prepends cls_token + pos_embed[0] (a zero row). */
   private withCls(x: tf.Tensor3D, clsName: string): tf.Tensor3D {
     const B = x.shape[0];
-    const cls = this.p(clsName).add(this.posEmbed.slice([0, 0], [1, -1])).tile([B, 1, 1]);
+    const cls = this.p(clsName)
+      .add(this.posEmbed.slice([0, 0], [1, -1]))
+      .tile([B, 1, 1]);
     return tf.concat([cls, x], 1) as tf.Tensor3D;
   }
 
@@ -164,15 +180,21 @@ export class CamdModel {
     }
     // 3. projector: decoder_embed then BN blocks (no final encoder LayerNorm, §2)
     let z = linear(x, p('decoder_embed.weight'), p('decoder_embed.bias'));
-    for (let i = 0; i < projectorDepth; i++) z = maybeRecomputedBlock(this.recompute, z, p, `projector_decoder_blocks.${i}`, decoderHeads, 'bn');
+    for (let i = 0; i < projectorDepth; i++)
+      z = maybeRecomputedBlock(this.recompute, z, p, `projector_decoder_blocks.${i}`, decoderHeads, 'bn');
     // 4. predictor input: [z_cls] ‖ [z_vis + decoder_pos_embed at visible x1 positions] ‖ [mask_token + decoder_pos_mlp(e_rel)]
     const zCls = z.slice([0, 0, 0], [-1, 1, -1]);
     const zVis = z.slice([0, 1, 0], [-1, -1, -1]).add(tf.gather(this.decoderPosEmbed, vis.rows).reshape([B, V, D]));
     const queries = linear(relEmbed, p('decoder_pos_mlp.weight'), p('decoder_pos_mlp.bias')).add(p('mask_token'));
     let h = tf.concat([zCls, zVis, queries], 1);
     // 5. predictor blocks, decoder_pred; pred = the last N tokens (decoder_pred is per token, so slicing first is equal)
-    for (let i = 0; i < predictorDepth; i++) h = maybeRecomputedBlock(this.recompute, h, p, `predictor_decoder_blocks.${i}`, decoderHeads, 'bn');
-    const pred = linear(h.slice([0, 1 + V, 0], [-1, N, -1]), p('decoder_pred.weight'), p('decoder_pred.bias')) as tf.Tensor3D;
+    for (let i = 0; i < predictorDepth; i++)
+      h = maybeRecomputedBlock(this.recompute, h, p, `predictor_decoder_blocks.${i}`, decoderHeads, 'bn');
+    const pred = linear(
+      h.slice([0, 1 + V, 0], [-1, N, -1]),
+      p('decoder_pred.weight'),
+      p('decoder_pred.bias'),
+    ) as tf.Tensor3D;
     return { locals, pred };
   }
 
@@ -195,7 +217,8 @@ export class CamdModel {
       if (this.m.distillLayers.includes(i)) globals.push(x.slice([0, 1, 0], [-1, -1, -1]));
     }
     let z = step(x, (h) => linear(h, p('mm_decoder_embed.weight'), p('mm_decoder_embed.bias')) as tf.Tensor3D);
-    for (let i = 0; i < projectorDepth; i++) z = step(z, (h) => block(h, p, `mm_projector_decoder_blocks.${i}`, decoderHeads, 'bn') as tf.Tensor3D);
+    for (let i = 0; i < projectorDepth; i++)
+      z = step(z, (h) => block(h, p, `mm_projector_decoder_blocks.${i}`, decoderHeads, 'bn') as tf.Tensor3D);
     const target = z.slice([0, 1, 0], [-1, -1, -1]) as tf.Tensor3D;
     z.dispose();
     return { globals, target };
@@ -209,7 +232,10 @@ export class CamdModel {
       return m.reduce((s, v) => s + (v ? 0 : 1), 0);
     });
     const V = counts[0] ?? 0;
-    if (V === 0 || counts.some((c) => c !== V)) throw new Error(`every mask in a batch must leave the same, non-zero number of visible patches (got ${counts.join(', ')})`);
+    if (V === 0 || counts.some((c) => c !== V))
+      throw new Error(
+        `every mask in a batch must leave the same, non-zero number of visible patches (got ${counts.join(', ')})`,
+      );
     const flat = new Int32Array(masks.length * V);
     const rows = new Int32Array(masks.length * V);
     let o = 0;
@@ -231,7 +257,11 @@ export class CamdModel {
   /** The student's losses against a teacher output (§3). Differentiable w.r.t. the online parameters. */
   losses(batch: CamdBatch, teacher: TeacherOut): LossParts {
     const lc = this.cfg.loss;
-    const { locals, pred } = this.student(batch.x1, this.visibleIndices(batch.masks), this.relativeEmbedding(batch.geometry));
+    const { locals, pred } = this.student(
+      batch.x1,
+      this.visibleIndices(batch.masks),
+      this.relativeEmbedding(batch.geometry),
+    );
     const dense = denseLoss(pred, teacher.target, lc.negWeight);
     const global = globalLoss(pred, teacher.target, lc.negWeight, lc.globalNormalisedTarget);
     const agmd = agmdLoss(locals, teacher.globals, this.p, this.m.numHeads, this.m.topK);
@@ -244,4 +274,3 @@ export class CamdModel {
     this.decoderPosEmbed.dispose();
   }
 }
-

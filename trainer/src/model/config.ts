@@ -30,11 +30,25 @@ export const ModelConfigSchema = z
     trainPatchEmbed: z.boolean(),
   })
   .superRefine((c, ctx) => {
-    if (c.imgSize % c.patchSize !== 0) ctx.addIssue({ code: 'custom', message: `imgSize ${c.imgSize} is not a multiple of patchSize ${c.patchSize}` });
-    if (c.embedDim % c.numHeads !== 0) ctx.addIssue({ code: 'custom', message: `embedDim ${c.embedDim} is not divisible by numHeads ${c.numHeads}` });
-    if (c.decoderDim % c.decoderHeads !== 0) ctx.addIssue({ code: 'custom', message: `decoderDim ${c.decoderDim} is not divisible by decoderHeads ${c.decoderHeads}` });
-    if (c.decoderDim % 4 !== 0) ctx.addIssue({ code: 'custom', message: `decoderDim ${c.decoderDim} must be a multiple of 4 (2-D sin-cos tables, §1.4)` });
-    if (c.embedDim % 4 !== 0) ctx.addIssue({ code: 'custom', message: `embedDim ${c.embedDim} must be a multiple of 4 (2-D sin-cos tables, §1.4)` });
+    if (c.imgSize % c.patchSize !== 0)
+      ctx.addIssue({ code: 'custom', message: `imgSize ${c.imgSize} is not a multiple of patchSize ${c.patchSize}` });
+    if (c.embedDim % c.numHeads !== 0)
+      ctx.addIssue({ code: 'custom', message: `embedDim ${c.embedDim} is not divisible by numHeads ${c.numHeads}` });
+    if (c.decoderDim % c.decoderHeads !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: `decoderDim ${c.decoderDim} is not divisible by decoderHeads ${c.decoderHeads}`,
+      });
+    if (c.decoderDim % 4 !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: `decoderDim ${c.decoderDim} must be a multiple of 4 (2-D sin-cos tables, §1.4)`,
+      });
+    if (c.embedDim % 4 !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: `embedDim ${c.embedDim} must be a multiple of 4 (2-D sin-cos tables, §1.4)`,
+      });
     for (const l of c.distillLayers) {
       if (l >= c.depth) ctx.addIssue({ code: 'custom', message: `distill layer ${l} is outside depth ${c.depth}` });
     }
@@ -155,7 +169,13 @@ export interface PresetOverrides {
  * and mask ratio, with its base learning rate and warm-up (what `camd pretrain` trains, and what
  * `camd cluster-pack` turns into the released flags).
  */
-export function runConfig(s: { preset: PresetName; imgSize: number; maskRatio: number; blr: number; warmupEpochs: number }): CamdConfig {
+export function runConfig(s: {
+  preset: PresetName;
+  imgSize: number;
+  maskRatio: number;
+  blr: number;
+  warmupEpochs: number;
+}): CamdConfig {
   const cfg = presetConfig(s.preset, { imgSize: s.imgSize, maskRatio: s.maskRatio });
   cfg.optim.blr = s.blr;
   cfg.optim.warmupEpochs = s.warmupEpochs;
@@ -165,7 +185,9 @@ export function runConfig(s: { preset: PresetName; imgSize: number; maskRatio: n
 /** Full configuration of a preset, with optional size overrides. */
 /** The preset of a ViT's shape (width, depth, patch size), as its weights show it; undefined when none has it. */
 export function presetOfShape(embedDim: number, depth: number, patchSize: number): PresetName | undefined {
-  return PRESET_NAMES.find((n) => ARCH[n].embedDim === embedDim && ARCH[n].depth === depth && ARCH[n].patchSize === patchSize);
+  return PRESET_NAMES.find(
+    (n) => ARCH[n].embedDim === embedDim && ARCH[n].depth === depth && ARCH[n].patchSize === patchSize,
+  );
 }
 
 export function presetConfig(name: PresetName, o: PresetOverrides = {}): CamdConfig {

@@ -39,7 +39,12 @@ export function denseLoss(pred: tf.Tensor3D, target: tf.Tensor3D, negWeight: num
  * "Global" loss, §3.2: per-position batch means P̄ = mean_b pred, T̄ = mean_b target (raw target as
  * released; optionally LN-normalised), then the UniGrad form over the N positions.
  */
-export function globalLoss(pred: tf.Tensor3D, target: tf.Tensor3D, negWeight: number, normalisedTarget = false): tf.Scalar {
+export function globalLoss(
+  pred: tf.Tensor3D,
+  target: tf.Tensor3D,
+  negWeight: number,
+  normalisedTarget = false,
+): tf.Scalar {
   const Pm = pred.mean(0) as tf.Tensor2D;
   const Tm = (normalisedTarget ? layerNorm(target, 1e-5) : target).mean(0) as tf.Tensor2D;
   return unigrad(Pm, Tm, negWeight);
@@ -70,16 +75,35 @@ export function topkMask(scores: tf.Tensor, k: number, masked = 0, kept = 1): tf
  * teacher's (B, N, C); per query keep the top-k scores, softmax over those only (masked
  * softmax with −∞ elsewhere), merge heads, output projection.
  */
-export function agmdAttention(local: tf.Tensor3D, global: tf.Tensor3D, p: Getter, heads: number, k: number): tf.Tensor3D {
+export function agmdAttention(
+  local: tf.Tensor3D,
+  global: tf.Tensor3D,
+  p: Getter,
+  heads: number,
+  k: number,
+): tf.Tensor3D {
   const C = local.shape[2];
-  const q = splitHeads(linear(local, p('multihead_attention_topk.q_proj.weight'), p('multihead_attention_topk.q_proj.bias')), heads);
-  const kk = splitHeads(linear(global, p('multihead_attention_topk.k_proj.weight'), p('multihead_attention_topk.k_proj.bias')), heads);
-  const v = splitHeads(linear(global, p('multihead_attention_topk.v_proj.weight'), p('multihead_attention_topk.v_proj.bias')), heads);
+  const q = splitHeads(
+    linear(local, p('multihead_attention_topk.q_proj.weight'), p('multihead_attention_topk.q_proj.bias')),
+    heads,
+  );
+  const kk = splitHeads(
+    linear(global, p('multihead_attention_topk.k_proj.weight'), p('multihead_attention_topk.k_proj.bias')),
+    heads,
+  );
+  const v = splitHeads(
+    linear(global, p('multihead_attention_topk.v_proj.weight'), p('multihead_attention_topk.v_proj.bias')),
+    heads,
+  );
   const scores = tf.matMul(q, kk, false, true).div(Math.sqrt(C / heads)); // S = QKᵀ/√d
   const minusInfOutside = topkMask(scores, k, -Infinity, 0); // constant: no gradient through the selection
   const a = tf.softmax(scores.add(minusInfOutside)); // softmax over the k kept scores only
   const out = mergeHeads(tf.matMul(a, v));
-  return linear(out, p('multihead_attention_topk.out_proj.weight'), p('multihead_attention_topk.out_proj.bias')) as tf.Tensor3D;
+  return linear(
+    out,
+    p('multihead_attention_topk.out_proj.weight'),
+    p('multihead_attention_topk.out_proj.bias'),
+  ) as tf.Tensor3D;
 }
 
 /** Gather-based top-k attention (softmax over the k gathered scores), the reference form for §7's parity test. */
@@ -97,7 +121,13 @@ export function topkAttentionByGather(scores: tf.Tensor4D, v: tf.Tensor4D, k: nu
 }
 
 /** ℓ_l = MSE(mean_tokens(local_l), mean_tokens(A_l)), averaged over B×C; L_AGMD = Σ_l ℓ_l (§3.3). */
-export function agmdLoss(locals: tf.Tensor3D[], globals: tf.Tensor3D[], p: Getter, heads: number, k: number): tf.Scalar {
+export function agmdLoss(
+  locals: tf.Tensor3D[],
+  globals: tf.Tensor3D[],
+  p: Getter,
+  heads: number,
+  k: number,
+): tf.Scalar {
   let total: tf.Tensor = tf.scalar(0);
   locals.forEach((local, i) => {
     const A = agmdAttention(local, globals[i]!, p, heads, k);

@@ -25,7 +25,14 @@ export function defaultMinPatches(tokens: number): number {
 }
 
 /** One BEiT `_mask` call: up to 10 attempts to mark a new block (§1.5 step 1). Returns cells marked. */
-function markOneBlock(mask: Uint8Array, grid: number, budget: number, minPatches: number, logAspect: [number, number], rng: Rng): number {
+function markOneBlock(
+  mask: Uint8Array,
+  grid: number,
+  budget: number,
+  minPatches: number,
+  logAspect: [number, number],
+  rng: Rng,
+): number {
   let delta = 0;
   for (let attempt = 0; attempt < 10; attempt++) {
     const area = rng.uniform(minPatches, budget); // area ~ U(16, budget); also valid when budget < 16
@@ -58,7 +65,8 @@ function markOneBlock(mask: Uint8Array, grid: number, budget: number, minPatches
 export function blockMask(opts: BlockMaskOptions, rng: Rng): Uint8Array {
   const { grid, count } = opts;
   const N = grid * grid;
-  if (!Number.isInteger(count) || count < 0 || count > N) throw new Error(`block mask: count ${count} outside [0, ${N}]`);
+  if (!Number.isInteger(count) || count < 0 || count > N)
+    throw new Error(`block mask: count ${count} outside [0, ${N}]`);
   const minPatches = opts.minPatches ?? defaultMinPatches(N);
   const a = opts.minAspect ?? 0.3;
   const logAspect: [number, number] = [Math.log(a), Math.log(1 / a)];

@@ -30,7 +30,8 @@ export class ParamStore {
   /** A parameter from host values, or a device-side copy of a tensor (no read-back). */
   add(name: string, shape: number[], values: Float32Array | tf.Tensor, role: ParamRole): tf.Variable {
     if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
-    const init = () => (values instanceof tf.Tensor ? values.clone().reshape(shape) : tf.tensor(values, shape, 'float32'));
+    const init = () =>
+      values instanceof tf.Tensor ? values.clone().reshape(shape) : tf.tensor(values, shape, 'float32');
     const v = tf.tidy(() => tf.variable(init(), role === 'online', `${this.uid}/${name}`));
     this.vars.set(name, v);
     this.roles.set(name, role);
@@ -39,7 +40,10 @@ export class ParamStore {
 
   get(name: string): tf.Variable {
     const v = this.vars.get(name);
-    if (!v) throw new Error(this.hostVals.has(name) ? `parameter ${name} is held in host memory (use host())` : `unknown parameter ${name}`);
+    if (!v)
+      throw new Error(
+        this.hostVals.has(name) ? `parameter ${name} is held in host memory (use host())` : `unknown parameter ${name}`,
+      );
     return v;
   }
 
@@ -78,7 +82,8 @@ export class ParamStore {
   setValues(name: string, data: Float32Array): void {
     const h = this.hostVals.get(name);
     if (h) {
-      if (data.length !== h.data.length) throw new Error(`parameter ${name}: ${data.length} values for shape [${h.shape}]`);
+      if (data.length !== h.data.length)
+        throw new Error(`parameter ${name}: ${data.length} values for shape [${h.shape}]`);
       h.data.set(data);
       return;
     }

@@ -65,7 +65,8 @@ export function relativeEmbedding(geoms: readonly RelativeGeometry[], dim: numbe
   const E = 8 * F; // = 2·dim
   const out = new Float32Array(geoms.length * N * E);
   geoms.forEach((g, b) => {
-    if (!(g.dh > 0) || !(g.dw > 0)) throw new Error(`relative embedding: scales must be positive (δh=${g.dh}, δw=${g.dw})`);
+    if (!(g.dh > 0) || !(g.dw > 0))
+      throw new Error(`relative embedding: scales must be positive (δh=${g.dh}, δw=${g.dw})`);
     const sh = 10 * Math.log(g.dh); // s_h = 10·ln δh
     const sw = 10 * Math.log(g.dw); // s_w = 10·ln δw
     for (let r = 0; r < grid; r++) {

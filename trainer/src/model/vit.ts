@@ -38,7 +38,11 @@ export function layerNorm(x: tf.Tensor, eps: number, w?: tf.Tensor, b?: tf.Tenso
 export function batchNorm(x: tf.Tensor, eps: number, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const { mean, variance } = tf.moments(x, axes, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(w).add(b);
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(eps)))
+    .mul(w)
+    .add(b);
 }
 
 /** Exact GELU: 0.5·x·(1 + erf(x/√2)) (§2 "exact GELU"); one fused kernel where the backend has it. */
@@ -77,7 +81,9 @@ export function attention(x: tf.Tensor, p: Getter, prefix: string, heads: number
 const EPS: Record<NormKind, number> = { ln: 1e-6, bn: 1e-5 };
 
 function norm(x: tf.Tensor, kind: NormKind, p: Getter, prefix: string): tf.Tensor {
-  return kind === 'ln' ? layerNorm(x, EPS.ln, p(`${prefix}.weight`), p(`${prefix}.bias`)) : batchNorm(x, EPS.bn, p(`${prefix}.weight`), p(`${prefix}.bias`));
+  return kind === 'ln'
+    ? layerNorm(x, EPS.ln, p(`${prefix}.weight`), p(`${prefix}.bias`))
+    : batchNorm(x, EPS.bn, p(`${prefix}.weight`), p(`${prefix}.bias`));
 }
 
 /**
@@ -91,9 +97,20 @@ export type DropMasks = readonly [attn: tf.Tensor, mlp: tf.Tensor];
  * Pre-norm transformer block: x + attn(norm1 x), then x + mlp(norm2 x). No LayerScale; drop-path
  * only in fine-tuning (§5), each residual branch scaled by its own per-sample mask.
  */
-export function block(x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, drop?: DropMasks): tf.Tensor {
+export function block(
+  x: tf.Tensor,
+  p: Getter,
+  prefix: string,
+  heads: number,
+  kind: NormKind,
+  drop?: DropMasks,
+): tf.Tensor {
   const h = x.add(dropped(attention(norm(x, kind, p, `${prefix}.norm1`), p, `${prefix}.attn`, heads), drop?.[0]));
-  const m = linear(gelu(linear(norm(h, kind, p, `${prefix}.norm2`), p(`${prefix}.mlp.fc1.weight`), p(`${prefix}.mlp.fc1.bias`))), p(`${prefix}.mlp.fc2.weight`), p(`${prefix}.mlp.fc2.bias`));
+  const m = linear(
+    gelu(linear(norm(h, kind, p, `${prefix}.norm2`), p(`${prefix}.mlp.fc1.weight`), p(`${prefix}.mlp.fc1.bias`))),
+    p(`${prefix}.mlp.fc2.weight`),
+    p(`${prefix}.mlp.fc2.bias`),
+  );
   return h.add(dropped(m, drop?.[1]));
 }
 
@@ -103,8 +120,18 @@ function dropped(y: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
 
 /** The parameters of a block, as suffixes of its prefix (the order addBlock defines them in). */
 export const BLOCK_PARAMS = [
-  'norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.proj.weight', 'attn.proj.bias',
-  'norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias',
+  'norm1.weight',
+  'norm1.bias',
+  'attn.qkv.weight',
+  'attn.qkv.bias',
+  'attn.proj.weight',
+  'attn.proj.bias',
+  'norm2.weight',
+  'norm2.bias',
+  'mlp.fc1.weight',
+  'mlp.fc1.bias',
+  'mlp.fc2.weight',
+  'mlp.fc2.bias',
 ] as const;
 
 /**
@@ -112,11 +139,27 @@ export const BLOCK_PARAMS = [
  * pass instead of kept (ops/recompute.ts): the same values and gradients in far less memory, for
  * one more forward pass of the block.
  */
-export function maybeRecomputedBlock(recompute: boolean, x: tf.Tensor, p: Getter, prefix: string, heads: number, kind: NormKind, drop?: DropMasks): tf.Tensor {
+export function maybeRecomputedBlock(
+  recompute: boolean,
+  x: tf.Tensor,
+  p: Getter,
+  prefix: string,
+  heads: number,
+  kind: NormKind,
+  drop?: DropMasks,
+): tf.Tensor {
   if (!recompute) return block(x, p, prefix, heads, kind, drop);
   const names = BLOCK_PARAMS.map((s) => `${prefix}.${s}`);
   return recomputed(
-    (h, ps, consts) => block(h, (name) => ps[names.indexOf(name as (typeof names)[number])] ?? p(name), prefix, heads, kind, consts.length ? [consts[0]!, consts[1]!] : undefined),
+    (h, ps, consts) =>
+      block(
+        h,
+        (name) => ps[names.indexOf(name as (typeof names)[number])] ?? p(name),
+        prefix,
+        heads,
+        kind,
+        consts.length ? [consts[0]!, consts[1]!] : undefined,
+      ),
     x,
     names.map(p),
     drop ? [...drop] : [],
@@ -135,7 +178,14 @@ export function patchify(x: tf.Tensor4D, patch: number): tf.Tensor2D {
 
 // ---- parameter definitions ----
 
-export function addLinear(store: ParamStore, rng: Rng, name: string, inDim: number, outDim: number, role: ParamRole): void {
+export function addLinear(
+  store: ParamStore,
+  rng: Rng,
+  name: string,
+  inDim: number,
+  outDim: number,
+  role: ParamRole,
+): void {
   store.add(`${name}.weight`, [inDim, outDim], xavierUniform(rng, inDim, outDim), role); // Xavier-uniform, bias 0 (§2)
   store.add(`${name}.bias`, [outDim], constInit(outDim, 0), role);
 }
@@ -145,7 +195,14 @@ export function addNorm(store: ParamStore, name: string, dim: number, role: Para
   store.add(`${name}.bias`, [dim], constInit(dim, 0), role);
 }
 
-export function addBlock(store: ParamStore, rng: Rng, prefix: string, dim: number, mlpRatio: number, role: ParamRole): void {
+export function addBlock(
+  store: ParamStore,
+  rng: Rng,
+  prefix: string,
+  dim: number,
+  mlpRatio: number,
+  role: ParamRole,
+): void {
   const hidden = Math.round(dim * mlpRatio);
   addNorm(store, `${prefix}.norm1`, dim, role);
   addLinear(store, rng, `${prefix}.attn.qkv`, dim, 3 * dim, role);

@@ -54,7 +54,14 @@ export function fusedLayerNorm(x: tf.Tensor, eps: number, gamma: tf.Tensor, beta
 }
 
 /** One AdamW update of one parameter: returns p′, m′, v′ (new tensors). */
-export function fusedAdamW(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, scale: tf.Tensor, attrs: AdamWAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function fusedAdamW(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  scale: tf.Tensor,
+  attrs: AdamWAttrs,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return run(ADAMW, { p, g, m, v, scale }, attrs) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
@@ -77,7 +84,8 @@ export function registerFusedGradients(): void {
       const dy = (dys as tf.Tensor[])[0]!;
       // one kernel gives all three (kept past the first closure's tidy); each closure hands over its own
       let grads: tf.Tensor[] | null = null;
-      const all = () => (grads ??= (run(LAYER_NORM_GRAD, { dy, x, mean, rstd, gamma }) as tf.Tensor[]).map((t) => tf.keep(t)));
+      const all = () =>
+        (grads ??= (run(LAYER_NORM_GRAD, { dy, x, mean, rstd, gamma }) as tf.Tensor[]).map((t) => tf.keep(t)));
       const take = (i: number) => () => {
         const t = all()[i]!;
         const out = t.clone();

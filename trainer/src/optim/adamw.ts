@@ -68,7 +68,13 @@ export class AdamW {
    * coefficient) multiplies every gradient first. Where the backend has the fused kernel, each
    * parameter is one kernel instead of about fourteen; with host moments, one native call.
    */
-  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, baseLr: number, lrScale?: ReadonlyMap<string, number>, gradScale?: tf.Scalar): void {
+  apply(
+    params: Map<string, tf.Variable>,
+    grads: Map<string, tf.Tensor>,
+    baseLr: number,
+    lrScale?: ReadonlyMap<string, number>,
+    gradScale?: tf.Scalar,
+  ): void {
     this.step++;
     const { beta1, beta2, eps, weightDecay } = this.opts;
     const bc1 = 1 - Math.pow(beta1, this.step);
@@ -84,7 +90,15 @@ export class AdamW {
         const m = this.slot(this.m, name, p);
         const v = this.slot(this.v, name, p);
         if (m instanceof Float32Array || v instanceof Float32Array) {
-          this.host!.adamw(p, g, m as Float32Array, v as Float32Array, scale, { lr, beta1, beta2, eps, decay, bc1, bc2 });
+          this.host!.adamw(p, g, m as Float32Array, v as Float32Array, scale, {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            decay,
+            bc1,
+            bc2,
+          });
           continue;
         }
         // one tidy a parameter: its temporaries are freed before the next parameter's
@@ -118,11 +132,16 @@ export class AdamW {
  * coef = min(1, max/(‖g‖ + 1e-6)), to be passed to AdamW.apply as `gradScale`. maxNorm ≤ 0
  * disables clipping (coef null).
  */
-export function clipCoefficient(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; coef: tf.Scalar | null } {
+export function clipCoefficient(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+): { norm: tf.Scalar; coef: tf.Scalar | null } {
   // stack + sum rather than addN: WebGPU caps a kernel's inputs (16 storage buffers on some adapters)
   // each square is freed as soon as it is summed: inside the step's tidy they would otherwise all
   // live until its end, one more copy of every gradient at the step's memory high-water mark
-  const norm = tf.tidy(() => tf.sqrt(tf.stack([...grads.values()].map((g) => tf.tidy(() => g.square().sum()))).sum())) as tf.Scalar;
+  const norm = tf.tidy(() =>
+    tf.sqrt(tf.stack([...grads.values()].map((g) => tf.tidy(() => g.square().sum()))).sum()),
+  ) as tf.Scalar;
   if (!(maxNorm > 0)) return { norm, coef: null };
   return { norm, coef: tf.minimum(tf.scalar(1), tf.scalar(maxNorm).div(norm.add(1e-6))) as tf.Scalar };
 }

@@ -49,9 +49,18 @@ export interface ProbeScores {
  * and the rest (val + test) measures them; a folder whose labels are all "train" is split 70/30
  * with the seed (the same faces every time).
  */
-export async function loadProbeSet(store: Store, format: string, data: string, o: { seed?: number; schema?: string } = {}): Promise<ProbeSet> {
+export async function loadProbeSet(
+  store: Store,
+  format: string,
+  data: string,
+  o: { seed?: number; schema?: string } = {},
+): Promise<ProbeSet> {
   const seed = o.seed ?? 0;
-  const ds = await readLabels(store, format, data, { seed, maxPixels: DEFAULT_MAX_PIXELS, ...(o.schema ? { schema: o.schema } : {}) });
+  const ds = await readLabels(store, format, data, {
+    seed,
+    maxPixels: DEFAULT_MAX_PIXELS,
+    ...(o.schema ? { schema: o.schema } : {}),
+  });
   let train = ds.items.filter((i) => i.split === 'train');
   let test = ds.items.filter((i) => i.split !== 'train');
   let splitNote = `the folder's own split: ${train.length} to train the probes, ${test.length} to measure them`;
@@ -67,7 +76,12 @@ export async function loadProbeSet(store: Store, format: string, data: string, o
     test = all.slice(nTrain);
     splitNote = `no held-out faces in the folder's labels: split 70/30 with seed ${seed} (${train.length} / ${test.length})`;
   }
-  if (train.length < 2 || test.length < 1) throw new UserError(`the probe set ${data} has ${ds.items.length} usable labelled face(s): a probe needs at least 3`, 2, 'probe-data');
+  if (train.length < 2 || test.length < 1)
+    throw new UserError(
+      `the probe set ${data} has ${ds.items.length} usable labelled face(s): a probe needs at least 3`,
+      2,
+      'probe-data',
+    );
   return { root: ds.root, task: ds.set.task, names: ds.set.names, train, test, splitNote };
 }
 
@@ -76,11 +90,21 @@ export async function loadProbeSet(store: Store, format: string, data: string, o
  * blocks.*); `random` keeps the untrained network (fine-tuning's initialisation, seed 0);
  * `pixels` is the baseline without a network: the normalised input averaged to 16×16×3.
  */
-export async function probeFeatures(model: ModelConfig, tensors: Map<string, NamedArray> | 'random' | 'pixels', set: ProbeSet, dbFile: string, onProgress?: (done: number, total: number) => void): Promise<Map<string, Float32Array>> {
+export async function probeFeatures(
+  model: ModelConfig,
+  tensors: Map<string, NamedArray> | 'random' | 'pixels',
+  set: ProbeSet,
+  dbFile: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Map<string, Float32Array>> {
   const items = [...set.train, ...set.test];
   const cache = new DecodeCache(cacheDirFor(dbFile), evalSide(model.imgSize));
-  const c = await cache.ensure(items.map((i) => ({ abs: join(set.root, i.path), sha256: i.sha256 })), DEFAULT_MAX_PIXELS);
-  if (c.failed.length) throw new UserError(`cannot decode the probe image ${c.failed[0]!.path}: ${c.failed[0]!.reason}`, 2, 'probe-data');
+  const c = await cache.ensure(
+    items.map((i) => ({ abs: join(set.root, i.path), sha256: i.sha256 })),
+    DEFAULT_MAX_PIXELS,
+  );
+  if (c.failed.length)
+    throw new UserError(`cannot decode the probe image ${c.failed[0]!.path}: ${c.failed[0]!.reason}`, 2, 'probe-data');
   return pooledFeatures(model, tensors, items, cache, { what: 'the encoder', ...(onProgress ? { onProgress } : {}) });
 }
 
@@ -129,7 +153,14 @@ export function scoreFeatures(set: ProbeSet, feats: Map<string, Float32Array>, s
   const test = part(set.test);
   const K = set.names.length;
   const D = train.x[0]!.length;
-  return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knnAccuracy(set.task, K, train, test), linear: probeAccuracy(set.task, D, K, train, test), train: train.x.length, test: test.x.length, seconds };
+  return {
+    metric: set.task === 'far' ? 'mean_acc' : 'top1',
+    knn: knnAccuracy(set.task, K, train, test),
+    linear: probeAccuracy(set.task, D, K, train, test),
+    train: train.x.length,
+    test: test.x.length,
+    seconds,
+  };
 }
 
 /**
@@ -137,9 +168,16 @@ export function scoreFeatures(set: ProbeSet, feats: Map<string, Float32Array>, s
  * once, by probes trained on the other folds; the accuracies are the folds' counts pooled. Folds
  * are a seeded shuffle (by content hash first, so the same faces give the same folds).
  */
-export function crossValidated(set: ProbeSet, feats: Map<string, Float32Array>, folds: number, seed = 0, seconds = 0): ProbeScores {
+export function crossValidated(
+  set: ProbeSet,
+  feats: Map<string, Float32Array>,
+  folds: number,
+  seed = 0,
+  seconds = 0,
+): ProbeScores {
   const all = [...set.train, ...set.test].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
-  if (folds < 2 || folds > all.length) throw new UserError(`--folds must be between 2 and the ${all.length} probe faces, got ${folds}`, 2, 'folds');
+  if (folds < 2 || folds > all.length)
+    throw new UserError(`--folds must be between 2 and the ${all.length} probe faces, got ${folds}`, 2, 'folds');
   const rng = new Rng(seed);
   for (let i = all.length - 1; i > 0; i--) {
     const j = Math.floor(rng.next() * (i + 1));
@@ -156,17 +194,37 @@ export function crossValidated(set: ProbeSet, feats: Map<string, Float32Array>, 
     linear += s.linear * test.length;
     per.push({ knn: s.knn, linear: s.linear });
   }
-  return { metric: set.task === 'far' ? 'mean_acc' : 'top1', knn: knn / all.length, linear: linear / all.length, train: all.length - Math.ceil(all.length / folds), test: all.length, seconds, spread: { knn: sampleSd(per.map((p) => p.knn)), linear: sampleSd(per.map((p) => p.linear)) } };
+  return {
+    metric: set.task === 'far' ? 'mean_acc' : 'top1',
+    knn: knn / all.length,
+    linear: linear / all.length,
+    train: all.length - Math.ceil(all.length / folds),
+    test: all.length,
+    seconds,
+    spread: { knn: sampleSd(per.map((p) => p.knn)), linear: sampleSd(per.map((p) => p.linear)) },
+  };
 }
 
 /** Features and both probes for one encoder (`folds`: cross-validated instead of the split). */
-export async function probeEncoder(model: ModelConfig, tensors: Map<string, NamedArray> | 'random' | 'pixels', set: ProbeSet, dbFile: string, onProgress?: (done: number, total: number) => void, folds?: number): Promise<ProbeScores> {
+export async function probeEncoder(
+  model: ModelConfig,
+  tensors: Map<string, NamedArray> | 'random' | 'pixels',
+  set: ProbeSet,
+  dbFile: string,
+  onProgress?: (done: number, total: number) => void,
+  folds?: number,
+): Promise<ProbeScores> {
   const t0 = performance.now();
   const feats = await probeFeatures(model, tensors, set, dbFile, onProgress);
   return scoreAll(set, feats, (performance.now() - t0) / 1000, folds);
 }
 
 /** Both probes on computed features: on the split, or cross-validated. */
-export function scoreAll(set: ProbeSet, feats: Map<string, Float32Array>, seconds: number, folds?: number): ProbeScores {
+export function scoreAll(
+  set: ProbeSet,
+  feats: Map<string, Float32Array>,
+  seconds: number,
+  folds?: number,
+): ProbeScores {
   return folds ? crossValidated(set, feats, folds, 0, seconds) : scoreFeatures(set, feats, seconds);
 }

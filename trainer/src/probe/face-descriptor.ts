@@ -21,11 +21,19 @@ export const DESCRIPTOR_SIZE = 224;
 const OUTPUT = 'global_pooling/Mean';
 
 /** The descriptor of every probe face, by content hash. */
-export async function descriptorFeatures(set: ProbeSet, dbFile: string, onProgress?: (done: number, total: number) => void): Promise<Map<string, Float32Array>> {
+export async function descriptorFeatures(
+  set: ProbeSet,
+  dbFile: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Map<string, Float32Array>> {
   const items = [...set.train, ...set.test];
   const cache = new DecodeCache(cacheDirFor(dbFile), evalSide(DESCRIPTOR_SIZE));
-  const c = await cache.ensure(items.map((i) => ({ abs: join(set.root, i.path), sha256: i.sha256 })), DEFAULT_MAX_PIXELS);
-  if (c.failed.length) throw new UserError(`cannot decode the probe image ${c.failed[0]!.path}: ${c.failed[0]!.reason}`, 2, 'probe-data');
+  const c = await cache.ensure(
+    items.map((i) => ({ abs: join(set.root, i.path), sha256: i.sha256 })),
+    DEFAULT_MAX_PIXELS,
+  );
+  if (c.failed.length)
+    throw new UserError(`cannot decode the probe image ${c.failed[0]!.path}: ${c.failed[0]!.reason}`, 2, 'probe-data');
   const model = await loadPackageModel('faceres.json');
   const out = new Map<string, Float32Array>();
   try {

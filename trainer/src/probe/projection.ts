@@ -20,7 +20,9 @@ export function pca2(rows: Float32Array[]): { coords: [number, number][]; explai
   for (const r of rows) for (let d = 0; d < D; d++) mean[d] = mean[d]! + r[d]! / n;
   const X = rows.map((r) => Float64Array.from(r, (v, d) => v - mean[d]!));
   const cov = new Float64Array(D * D);
-  for (const x of X) for (let i = 0; i < D; i++) for (let j = i; j < D; j++) cov[i * D + j] = cov[i * D + j]! + (x[i]! * x[j]!) / Math.max(1, n - 1);
+  for (const x of X)
+    for (let i = 0; i < D; i++)
+      for (let j = i; j < D; j++) cov[i * D + j] = cov[i * D + j]! + (x[i]! * x[j]!) / Math.max(1, n - 1);
   for (let i = 0; i < D; i++) for (let j = 0; j < i; j++) cov[i * D + j] = cov[j * D + i]!;
   let total = 0;
   for (let i = 0; i < D; i++) total += cov[i * D + i]!;
@@ -57,10 +59,26 @@ export function pca2(rows: Float32Array[]): { coords: [number, number][]; explai
   return { coords, explained: [total ? vals[0]! / total : 0, total ? vals[1]! / total : 0] };
 }
 
-const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45', '#fabed4', '#469990'];
+const PALETTE = [
+  '#e6194b',
+  '#3cb44b',
+  '#4363d8',
+  '#f58231',
+  '#911eb4',
+  '#42d4f4',
+  '#f032e6',
+  '#bfef45',
+  '#fabed4',
+  '#469990',
+];
 
 /** The map as a PNG: thumbnails (`thumbs` gives each point's RGB thumbnail, `t`×`t`) on a white square. */
-export async function projectionPng(points: ProjectedPoint[], thumbs: Uint8Array[], t: number, side = 900): Promise<Buffer> {
+export async function projectionPng(
+  points: ProjectedPoint[],
+  thumbs: Uint8Array[],
+  t: number,
+  side = 900,
+): Promise<Buffer> {
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
@@ -69,11 +87,17 @@ export async function projectionPng(points: ProjectedPoint[], thumbs: Uint8Array
   const tiles = await Promise.all(
     points.map(async (p, i) => {
       const frame = p.label === null ? '#999999' : PALETTE[labels.indexOf(p.label) % PALETTE.length]!;
-      const img = await sharp(Buffer.from(thumbs[i]!), { raw: { width: t, height: t, channels: 3 } }).extend({ top: 2, bottom: 2, left: 2, right: 2, background: frame }).png().toBuffer();
+      const img = await sharp(Buffer.from(thumbs[i]!), { raw: { width: t, height: t, channels: 3 } })
+        .extend({ top: 2, bottom: 2, left: 2, right: 2, background: frame })
+        .png()
+        .toBuffer();
       const left = Math.round(pad / 2 + ((p.x - x0) / (x1 - x0 || 1)) * (side - 2 * pad));
       const top = Math.round(pad / 2 + ((p.y - y0) / (y1 - y0 || 1)) * (side - 2 * pad));
       return { input: img, left, top };
     }),
   );
-  return sharp({ create: { width: side, height: side, channels: 3, background: '#ffffff' } }).composite(tiles).png().toBuffer();
+  return sharp({ create: { width: side, height: side, channels: 3, background: '#ffffff' } })
+    .composite(tiles)
+    .png()
+    .toBuffer();
 }

@@ -41,14 +41,25 @@ export interface FaceView {
   step: number;
 }
 
-const State = z.object({ step: z.number().int(), optimizer_step: z.number().int(), settings: RunSettings }).passthrough();
+const State = z
+  .object({ step: z.number().int(), optimizer_step: z.number().int(), settings: RunSettings })
+  .passthrough();
 
-export async function seeFace(o: { checkpoint: string; image: string; maskRatio?: number; seed?: number }): Promise<FaceView> {
+export async function seeFace(o: {
+  checkpoint: string;
+  image: string;
+  maskRatio?: number;
+  seed?: number;
+}): Promise<FaceView> {
   let ck;
   try {
     ck = readTensorFile(o.checkpoint, CHECKPOINT_FORMAT);
   } catch (e) {
-    throw new UserError(`${(e as Error).message} (what the model sees needs a pre-training checkpoint: its predictor and teacher)`, 2, 'checkpoint');
+    throw new UserError(
+      `${(e as Error).message} (what the model sees needs a pre-training checkpoint: its predictor and teacher)`,
+      2,
+      'checkpoint',
+    );
   }
   const st = State.safeParse(ck.state);
   if (!st.success) throw new UserError(`${o.checkpoint}: its state has no step or settings`, 2, 'checkpoint');
@@ -61,7 +72,8 @@ export async function seeFace(o: { checkpoint: string; image: string; maskRatio?
   });
   const face = resizedCrop(img, { i: 0, j: 0, h: img.height, w: img.width }, S);
   const x = new Float32Array(S * S * 3);
-  for (let i = 0; i < S * S; i++) for (let c = 0; c < 3; c++) x[i * 3 + c] = (face[i * 3 + c]! / 255 - VGGFACE2_MEAN[c]!) / VGGFACE2_STD[c]!;
+  for (let i = 0; i < S * S; i++)
+    for (let c = 0; c < 3; c++) x[i * 3 + c] = (face[i * 3 + c]! / 255 - VGGFACE2_MEAN[c]!) / VGGFACE2_STD[c]!;
   const mask = blockMask({ grid, count: maskedCount(cfg.mask.ratio, tokens) }, new Rng(o.seed ?? 0));
 
   const trainer = new CamdTrainer(cfg, 0, { epochs: 1, itersPerEpoch: 1, batchSize: 1 });
@@ -92,7 +104,17 @@ export async function seeFace(o: { checkpoint: string; image: string; maskRatio?
       const v = cosine.filter((_, n) => mask[n] === sel);
       return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
     };
-    return { imgSize: S, grid, face, mask: Array.from(mask), cosine, attention: Array.from(await attention.data()), meanCosineMasked: mean(1), meanCosineVisible: mean(0), step: st.data.step };
+    return {
+      imgSize: S,
+      grid,
+      face,
+      mask: Array.from(mask),
+      cosine,
+      attention: Array.from(await attention.data()),
+      meanCosineMasked: mean(1),
+      meanCosineVisible: mean(0),
+      step: st.data.step,
+    };
   } finally {
     trainer.dispose();
   }
@@ -113,7 +135,11 @@ export function teacherTokens(tensors: Tensors, m: Model, x: tf.Tensor4D, blocks
     const N = (m.imgSize / m.patchSize) ** 2;
     // the fixed 2-D sin-cos table of pre-training (not stored in checkpoints), cls row first
     const pe = tf.tensor2d(sincosTable2d(m.embedDim, m.imgSize / m.patchSize), [1 + N, m.embedDim]);
-    let h: tf.Tensor = linear(patchify(x, m.patchSize), p('patch_embed.proj.weight'), p('patch_embed.proj.bias')).reshape([1, N, m.embedDim]);
+    let h: tf.Tensor = linear(
+      patchify(x, m.patchSize),
+      p('patch_embed.proj.weight'),
+      p('patch_embed.proj.bias'),
+    ).reshape([1, N, m.embedDim]);
     h = h.add(pe.slice([1, 0], [N, -1]));
     const cls = p('cls_token').add(pe.slice([0, 0], [1, -1]));
     h = tf.concat([cls.reshape([1, 1, m.embedDim]), h], 1);
@@ -145,7 +171,13 @@ function teacherAttention(tensors: Tensors, m: Model, x: tf.Tensor4D): tf.Tensor
 
 /** A colour for v in [0, 1] (a five-stop blue → green → yellow ramp, like viridis). */
 function ramp(v: number): [number, number, number] {
-  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]] as const;
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ] as const;
   const t = Math.min(1, Math.max(0, v)) * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(t));
   const f = t - i;
@@ -158,7 +190,11 @@ function ramp(v: number): [number, number, number] {
  * A heat map over the face as a PNG: the face in grey, each patch tinted by its value (scaled
  * from [lo, hi] to the ramp), the masked patches' outline in white. `scale` enlarges it for viewing.
  */
-export async function heatPng(v: FaceView, values: number[], o: { lo: number; hi: number; outline?: boolean; scale?: number }): Promise<Buffer> {
+export async function heatPng(
+  v: FaceView,
+  values: number[],
+  o: { lo: number; hi: number; outline?: boolean; scale?: number },
+): Promise<Buffer> {
   const S = v.imgSize;
   const P = S / v.grid;
   const out = new Uint8Array(S * S * 3);
@@ -171,15 +207,24 @@ export async function heatPng(v: FaceView, values: number[], o: { lo: number; hi
       for (let k = 0; k < 3; k++) out[o3 + k] = Math.round(0.45 * grey + 0.55 * c[k]!);
       if (o.outline) {
         // a white line where a masked patch meets a visible one (or the border)
-        const gx = Math.floor(x / P), gy = Math.floor(y / P);
-        const masked = (i: number, j: number) => i >= 0 && j >= 0 && i < v.grid && j < v.grid && v.mask[i * v.grid + j] === 1;
+        const gx = Math.floor(x / P),
+          gy = Math.floor(y / P);
+        const masked = (i: number, j: number) =>
+          i >= 0 && j >= 0 && i < v.grid && j < v.grid && v.mask[i * v.grid + j] === 1;
         if (masked(gy, gx)) {
-          const edge = (x % P === 0 && !masked(gy, gx - 1)) || (x % P === P - 1 && !masked(gy, gx + 1)) || (y % P === 0 && !masked(gy - 1, gx)) || (y % P === P - 1 && !masked(gy + 1, gx));
+          const edge =
+            (x % P === 0 && !masked(gy, gx - 1)) ||
+            (x % P === P - 1 && !masked(gy, gx + 1)) ||
+            (y % P === 0 && !masked(gy - 1, gx)) ||
+            (y % P === P - 1 && !masked(gy + 1, gx));
           if (edge) out[o3] = out[o3 + 1] = out[o3 + 2] = 255;
         }
       }
     }
   }
   const scale = o.scale ?? Math.max(1, Math.round(256 / S));
-  return sharp(Buffer.from(out), { raw: { width: S, height: S, channels: 3 } }).resize(S * scale, S * scale, { kernel: 'nearest' }).png().toBuffer();
+  return sharp(Buffer.from(out), { raw: { width: S, height: S, channels: 3 } })
+    .resize(S * scale, S * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
 }

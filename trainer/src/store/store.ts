@@ -12,7 +12,18 @@ import { isSystemError, mkdirReason, systemReason } from '../util/system-errors.
 import { processState, type ProcessIdentity } from '../util/process-identity.js';
 
 export type RunKind = 'pretrain' | 'finetune' | 'eval';
-export const RUN_STATUSES = ['created', 'queued', 'running', 'pausing', 'paused', 'stopping', 'stopped', 'interrupted', 'done', 'failed'] as const;
+export const RUN_STATUSES = [
+  'created',
+  'queued',
+  'running',
+  'pausing',
+  'paused',
+  'stopping',
+  'stopped',
+  'interrupted',
+  'done',
+  'failed',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** States in which a process is at work on the run. */
 export const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'pausing', 'stopping'];
@@ -112,7 +123,13 @@ export class Store {
       throw new CamdError('input', `cannot create the folder of ${where}: ${mkdirReason(dirname(this.file), e)}`);
     }
     try {
-      if (statSync(this.file).isDirectory()) throw new CamdError('input', chooser === '--db' ? `${this.file} is a folder; --db names the store file (e.g. ${this.file}/camd.db)` : `${this.file} is a folder where the store's file belongs; use another ${chooser}`);
+      if (statSync(this.file).isDirectory())
+        throw new CamdError(
+          'input',
+          chooser === '--db'
+            ? `${this.file} is a folder; --db names the store file (e.g. ${this.file}/camd.db)`
+            : `${this.file} is a folder where the store's file belongs; use another ${chooser}`,
+        );
     } catch (e) {
       if (e instanceof CamdError) throw e; // a missing file is created below
     }
@@ -130,7 +147,14 @@ export class Store {
       if (e instanceof CamdError) throw e;
       // the machine's failures are theirs (a full disk is disk-full, exit 4); a bad file is an input error
       const code = (e as { code?: string }).code ?? '';
-      const kind = code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE' || (isSystemError(e) && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) ? 'disk-full' : code.startsWith('SQLITE_IOERR') ? 'io' : 'input';
+      const kind =
+        code === 'SQLITE_FULL' ||
+        code === 'SQLITE_IOERR_SHMSIZE' ||
+        (isSystemError(e) && (e.code === 'ENOSPC' || e.code === 'EDQUOT'))
+          ? 'disk-full'
+          : code.startsWith('SQLITE_IOERR')
+            ? 'io'
+            : 'input';
       throw new CamdError(kind, `cannot open ${where}: ${storeReason(e, chooser)}`);
     }
   }
@@ -139,11 +163,20 @@ export class Store {
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw new CamdError('input', `the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio, or use another ${this.chooser}`);
+      throw new CamdError(
+        'input',
+        `the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio, or use another ${this.chooser}`,
+      );
     }
     if (version === 0) {
-      const tables = (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
-      if (tables > 0) throw new CamdError('input', `${this.file} is an SQLite database of another application, not a CAMD store; use another ${this.chooser}`);
+      const tables = (
+        this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }
+      ).n;
+      if (tables > 0)
+        throw new CamdError(
+          'input',
+          `${this.file} is an SQLite database of another application, not a CAMD store; use another ${this.chooser}`,
+        );
     }
     if (version === MIGRATIONS.length) return;
     // tables are rebuilt by some migrations: foreign keys must be off (outside a transaction)
@@ -177,14 +210,18 @@ export class Store {
   }
 
   ensureDataset(root: string, name: string): DatasetRow {
-    this.db.prepare('INSERT INTO datasets (root, name, created_at) VALUES (?, ?, ?) ON CONFLICT(root) DO NOTHING').run(root, name, now());
+    this.db
+      .prepare('INSERT INTO datasets (root, name, created_at) VALUES (?, ?, ?) ON CONFLICT(root) DO NOTHING')
+      .run(root, name, now());
     return this.datasetByRoot(root)!;
   }
 
   images(datasetId: number, status?: 'ok' | 'bad'): ImageRow[] {
     return (
       status
-        ? this.db.prepare('SELECT * FROM images WHERE dataset_id = ? AND status = ? ORDER BY rel_path').all(datasetId, status)
+        ? this.db
+            .prepare('SELECT * FROM images WHERE dataset_id = ? AND status = ? ORDER BY rel_path')
+            .all(datasetId, status)
         : this.db.prepare('SELECT * FROM images WHERE dataset_id = ? ORDER BY rel_path').all(datasetId)
     ) as ImageRow[];
   }
@@ -212,13 +249,37 @@ export class Store {
 
   // ---- runs ----
 
-  createRun(r: { id: string; kind: RunKind; name?: string | null; datasetId?: number | null; parentRunId?: string | null; config: unknown; seed: number; outDir?: string | null; totalSteps?: number | null; spec?: unknown }): RunRow {
+  createRun(r: {
+    id: string;
+    kind: RunKind;
+    name?: string | null;
+    datasetId?: number | null;
+    parentRunId?: string | null;
+    config: unknown;
+    seed: number;
+    outDir?: string | null;
+    totalSteps?: number | null;
+    spec?: unknown;
+  }): RunRow {
     this.db
       .prepare(
         `INSERT INTO runs (id, kind, name, dataset_id, parent_run_id, config, status, seed, out_dir, total_steps, created_at, updated_at, spec)
          VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.id, r.kind, r.name ?? null, r.datasetId ?? null, r.parentRunId ?? null, JSON.stringify(r.config), r.seed, r.outDir ?? null, r.totalSteps ?? null, now(), now(), r.spec === undefined ? null : JSON.stringify(r.spec));
+      .run(
+        r.id,
+        r.kind,
+        r.name ?? null,
+        r.datasetId ?? null,
+        r.parentRunId ?? null,
+        JSON.stringify(r.config),
+        r.seed,
+        r.outDir ?? null,
+        r.totalSteps ?? null,
+        now(),
+        now(),
+        r.spec === undefined ? null : JSON.stringify(r.spec),
+      );
     return this.run(r.id)!;
   }
 
@@ -227,14 +288,44 @@ export class Store {
   }
 
   runs(kind?: RunKind): RunRow[] {
-    return (kind ? this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY created_at').all(kind) : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all()) as RunRow[];
+    return (
+      kind
+        ? this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY created_at').all(kind)
+        : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all()
+    ) as RunRow[];
   }
 
-  updateRun(id: string, f: Partial<Pick<RunRow, 'status' | 'backend' | 'backend_detail' | 'error' | 'last_step' | 'total_steps' | 'started_at' | 'finished_at' | 'config' | 'pid' | 'host' | 'pid_start' | 'dataset_id' | 'out_dir' | 'name' | 'parent_run_id' | 'spec'>>): void {
+  updateRun(
+    id: string,
+    f: Partial<
+      Pick<
+        RunRow,
+        | 'status'
+        | 'backend'
+        | 'backend_detail'
+        | 'error'
+        | 'last_step'
+        | 'total_steps'
+        | 'started_at'
+        | 'finished_at'
+        | 'config'
+        | 'pid'
+        | 'host'
+        | 'pid_start'
+        | 'dataset_id'
+        | 'out_dir'
+        | 'name'
+        | 'parent_run_id'
+        | 'spec'
+      >
+    >,
+  ): void {
     const keys = Object.keys(f) as (keyof typeof f)[];
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${k} = @${k}`).join(', ');
-    this.db.prepare(`UPDATE runs SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...f, updated_at: now(), id });
+    this.db
+      .prepare(`UPDATE runs SET ${sets}, updated_at = @updated_at WHERE id = @id`)
+      .run({ ...f, updated_at: now(), id });
   }
 
   /** Records that `proc` now runs the run. */
@@ -255,7 +346,11 @@ export class Store {
       if (processState({ pid: r.pid, host: r.host, start: r.pid_start }) !== 'gone') continue;
       const why = `the process that ran it (pid ${r.pid} on ${r.host}) ended without recording why: killed, crashed or the machine stopped (last recorded step ${r.last_step})`;
       // only if nobody changed it meanwhile
-      const res = this.db.prepare(`UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = ? AND pid IS ?`).run(why, now(), now(), r.id, r.status, r.pid);
+      const res = this.db
+        .prepare(
+          `UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = ? AND pid IS ?`,
+        )
+        .run(why, now(), now(), r.id, r.status, r.pid);
       if (res.changes) reaped.push({ ...r, status: 'interrupted', error: why });
     }
     return reaped;
@@ -266,7 +361,9 @@ export class Store {
   /** Inserts a batch of points in one transaction (a repeated (run, name, step) replaces the old value). */
   addMetrics(runId: string, points: readonly MetricPoint[]): void {
     if (points.length === 0) return;
-    const ins = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, name, step, epoch, value, t) VALUES (?, ?, ?, ?, ?, ?)');
+    const ins = this.db.prepare(
+      'INSERT OR REPLACE INTO metrics (run_id, name, step, epoch, value, t) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     const t = Date.now();
     this.db.transaction(() => {
       for (const p of points) ins.run(runId, p.name, p.step, p.epoch, p.value, p.t ?? t);
@@ -276,7 +373,11 @@ export class Store {
   metrics(runIds: readonly string[], names?: readonly string[]): (MetricPoint & { run_id: string })[] {
     const rq = runIds.map(() => '?').join(',');
     const nq = names?.length ? ` AND name IN (${names.map(() => '?').join(',')})` : '';
-    return this.db.prepare(`SELECT run_id, name, step, epoch, value FROM metrics WHERE run_id IN (${rq})${nq} ORDER BY run_id, name, step`).all(...runIds, ...(names ?? [])) as (MetricPoint & { run_id: string })[];
+    return this.db
+      .prepare(
+        `SELECT run_id, name, step, epoch, value FROM metrics WHERE run_id IN (${rq})${nq} ORDER BY run_id, name, step`,
+      )
+      .all(...runIds, ...(names ?? [])) as (MetricPoint & { run_id: string })[];
   }
 
   latestStep(runId: string): number | null {
@@ -302,10 +403,31 @@ export class Store {
 
   // ---- evaluations ----
 
-  addEvaluation(e: { run_id: string; dataset_id: number | null; epoch: number | null; split: string; metric: string; value: number; detail?: unknown; selected?: boolean }): void {
+  addEvaluation(e: {
+    run_id: string;
+    dataset_id: number | null;
+    epoch: number | null;
+    split: string;
+    metric: string;
+    value: number;
+    detail?: unknown;
+    selected?: boolean;
+  }): void {
     this.db
-      .prepare('INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.run_id, e.dataset_id, e.epoch, e.split, e.metric, e.value, e.detail === undefined ? null : JSON.stringify(e.detail), e.selected ? 1 : 0, now());
+      .prepare(
+        'INSERT INTO evaluations (run_id, dataset_id, epoch, split, metric, value, detail, selected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        e.run_id,
+        e.dataset_id,
+        e.epoch,
+        e.split,
+        e.metric,
+        e.value,
+        e.detail === undefined ? null : JSON.stringify(e.detail),
+        e.selected ? 1 : 0,
+        now(),
+      );
   }
 
   /** Flags the evaluations of the epoch chosen by validation. */
@@ -324,11 +446,16 @@ export class Store {
   /** The one row of a kind that names one file (encoder.safetensors, best.safetensors): updated in place (its id stays), or added. */
   replaceCheckpoint(c: Omit<CheckpointRow, 'id' | 'created_at'>): void {
     this.db.transaction(() => {
-      const rows = this.db.prepare('SELECT id FROM checkpoints WHERE run_id = ? AND kind = ? ORDER BY id').pluck().all(c.run_id, c.kind) as number[];
+      const rows = this.db
+        .prepare('SELECT id FROM checkpoints WHERE run_id = ? AND kind = ? ORDER BY id')
+        .pluck()
+        .all(c.run_id, c.kind) as number[];
       if (rows.length === 0) return this.addCheckpoint(c);
       const keep = rows[rows.length - 1]!;
       this.db.prepare(`DELETE FROM checkpoints WHERE run_id = ? AND kind = ? AND id != ?`).run(c.run_id, c.kind, keep);
-      this.db.prepare('UPDATE checkpoints SET step = ?, path = ?, sha256 = ?, bytes = ?, created_at = ? WHERE id = ?').run(c.step, c.path, c.sha256, c.bytes, now(), keep);
+      this.db
+        .prepare('UPDATE checkpoints SET step = ?, path = ?, sha256 = ?, bytes = ?, created_at = ? WHERE id = ?')
+        .run(c.step, c.path, c.sha256, c.bytes, now(), keep);
     })();
   }
 

@@ -36,25 +36,39 @@ export interface TensorFile {
   tensors: Map<string, NamedArray>;
 }
 
-const HeaderEntry = z.object({ dtype: z.literal('F32'), shape: z.array(z.number().int().nonnegative()), data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]) });
+const HeaderEntry = z.object({
+  dtype: z.literal('F32'),
+  shape: z.array(z.number().int().nonnegative()),
+  data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+});
 
 /**
  * Serialises tensors + state; returns the bytes and the sha256 of the whole file. The file is
  * written into one buffer of its final size (the tensors are copied once): a ViT-B checkpoint with
  * its AdamW moments is ~2 GB, and every extra staging copy would be on top of the training memory.
  */
-export function encodeTensorFile(format: string, state: unknown, tensors: readonly NamedArray[]): { bytes: Buffer; sha256: string } {
+export function encodeTensorFile(
+  format: string,
+  state: unknown,
+  tensors: readonly NamedArray[],
+): { bytes: Buffer; sha256: string } {
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new Error(`checkpoint: ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
+    if (n !== t.data.length)
+      throw new Error(`checkpoint: ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }
   const dataHash = createHash('sha256');
   for (const t of tensors) dataHash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  header['__metadata__'] = { format, version: FORMAT_VERSION, state: JSON.stringify(state), data_sha256: dataHash.digest('hex') };
+  header['__metadata__'] = {
+    format,
+    version: FORMAT_VERSION,
+    state: JSON.stringify(state),
+    data_sha256: dataHash.digest('hex'),
+  };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8; // keep the data 8-byte aligned
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
@@ -86,23 +100,35 @@ export class CheckpointError extends Error {
 
 /** Parses and verifies a tensor file. Throws one readable line for anything that is not ours or is damaged. */
 export function decodeTensorFile(bytes: Buffer, what: string, expectFormat?: string | readonly string[]): TensorFile {
-  const bad = (why: string, damaged = true) => new CheckpointError(`${what} is not a usable CAMD checkpoint: ${why}`, damaged);
+  const bad = (why: string, damaged = true) =>
+    new CheckpointError(`${what} is not a usable CAMD checkpoint: ${why}`, damaged);
   if (bytes.length < 8) throw bad('file too short');
   const hlen = Number(bytes.readBigUInt64LE(0));
-  if (!Number.isSafeInteger(hlen) || hlen <= 0 || 8 + hlen > bytes.length) throw bad('no safetensors header (truncated or another format)');
+  if (!Number.isSafeInteger(hlen) || hlen <= 0 || 8 + hlen > bytes.length)
+    throw bad('no safetensors header (truncated or another format)');
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(bytes.subarray(8, 8 + hlen).toString('utf8')) as Record<string, unknown>;
   } catch {
     throw bad('header is not valid JSON (truncated or corrupt)');
   }
-  const meta = z.object({ format: z.string(), version: z.string(), state: z.string(), data_sha256: z.string() }).safeParse(header['__metadata__']);
+  const meta = z
+    .object({ format: z.string(), version: z.string(), state: z.string(), data_sha256: z.string() })
+    .safeParse(header['__metadata__']);
   if (!meta.success) throw bad('no CAMD metadata (a safetensors file from another tool?)', false);
-  const formats = expectFormat === undefined ? [CHECKPOINT_FORMAT, ENCODER_FORMAT] : typeof expectFormat === 'string' ? [expectFormat] : expectFormat;
-  if (!formats.includes(meta.data.format)) throw bad(`it is a "${meta.data.format}" file, expected ${formats.map((f) => `"${f}"`).join(' or ')}`, false);
-  if (meta.data.version !== FORMAT_VERSION) throw bad(`format version ${meta.data.version} is not supported (this trainer reads ${FORMAT_VERSION})`, false);
+  const formats =
+    expectFormat === undefined
+      ? [CHECKPOINT_FORMAT, ENCODER_FORMAT]
+      : typeof expectFormat === 'string'
+        ? [expectFormat]
+        : expectFormat;
+  if (!formats.includes(meta.data.format))
+    throw bad(`it is a "${meta.data.format}" file, expected ${formats.map((f) => `"${f}"`).join(' or ')}`, false);
+  if (meta.data.version !== FORMAT_VERSION)
+    throw bad(`format version ${meta.data.version} is not supported (this trainer reads ${FORMAT_VERSION})`, false);
   const data = bytes.subarray(8 + hlen);
-  if (createHash('sha256').update(data).digest('hex') !== meta.data.data_sha256) throw bad('data checksum mismatch (the file is corrupt or truncated)');
+  if (createHash('sha256').update(data).digest('hex') !== meta.data.data_sha256)
+    throw bad('data checksum mismatch (the file is corrupt or truncated)');
   const tensors = new Map<string, NamedArray>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
@@ -130,12 +156,21 @@ export function readTensorFile(path: string, expectFormat?: string | readonly st
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist` : code === 'EISDIR' ? `${path} is a folder, not a checkpoint file` : `cannot read checkpoint ${path}: ${(e as Error).message}`, false);
+    throw new CheckpointError(
+      code === 'ENOENT'
+        ? `checkpoint ${path} does not exist`
+        : code === 'EISDIR'
+          ? `${path} is a folder, not a checkpoint file`
+          : `cannot read checkpoint ${path}: ${(e as Error).message}`,
+      false,
+    );
   }
   return decodeTensorFile(bytes, path, expectFormat);
 }
 
 /** Host copies of named tensors, read asynchronously (the only read-back GPU backends allow in Node). */
 export async function readAll(named: [string, tf.Tensor][]): Promise<NamedArray[]> {
-  return Promise.all(named.map(async ([name, v]) => ({ name, shape: v.shape, data: (await v.data()) as Float32Array })));
+  return Promise.all(
+    named.map(async ([name, v]) => ({ name, shape: v.shape, data: (await v.data()) as Float32Array })),
+  );
 }

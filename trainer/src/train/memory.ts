@@ -21,7 +21,15 @@
  * Measured → estimated over tiny/small/base at 112 and 224 px, batch 1–16: −6 … +6 % kept,
  * −1 … +15 % recomputed (the heap grows in steps, so its high-water mark is itself rounded up).
  */
-import { gridOf, maskedCount, parameterCounts, presetConfig, type CamdConfig, type ModelConfig, type PresetName } from '../model/config.js';
+import {
+  gridOf,
+  maskedCount,
+  parameterCounts,
+  presetConfig,
+  type CamdConfig,
+  type ModelConfig,
+  type PresetName,
+} from '../model/config.js';
 
 const MiB = 1024 * 1024;
 /** emscripten's getHeapMax() of tfjs-backend-wasm's build: 4 GiB − 64 KiB. */
@@ -76,7 +84,9 @@ export function estimateWasmPretrain(cfg: CamdConfig, batch: number, o: MemoryOp
     fixedBytes = 2.1 * 4 * P + state;
     perImageBytes = 4 * (1.9 * rows + 9.5 * one);
   } else {
-    const att = m.numHeads * m.depth * enc * enc + DECODER_HEADS * (m.projectorDepth * enc * enc + m.predictorDepth * pred * pred);
+    const att =
+      m.numHeads * m.depth * enc * enc +
+      DECODER_HEADS * (m.projectorDepth * enc * enc + m.predictorDepth * pred * pred);
     fixedBytes = 8 * MiB + 2.7 * 4 * P + state;
     perImageBytes = 4 * (82 * rows + 5 * att);
   }
@@ -101,7 +111,9 @@ export function estimateWasmFinetune(m: ModelConfig, batch: number, o: MemoryOpt
   const state = o.hostState === false ? 4 * 2 * P : 0;
   const fixedBytes = (recompute ? 2.1 : 2.7) * 4 * P + (recompute ? 0 : 8 * MiB) + state;
   // pre-training's per-row costs, scaled to fine-tuning's measurements (no teacher, no losses over N × D)
-  const perImageBytes = recompute ? 0.7 * 4 * (1.9 * rows + 9.5 * (C * L * 16 + m.numHeads * L * L)) : 0.85 * 4 * (82 * rows + 5 * m.numHeads * m.depth * L * L);
+  const perImageBytes = recompute
+    ? 0.7 * 4 * (1.9 * rows + 9.5 * (C * L * 16 + m.numHeads * L * L))
+    : 0.85 * 4 * (82 * rows + 5 * m.numHeads * m.depth * L * L);
   const totalBytes = fixedBytes + batch * perImageBytes;
   const ceilingBytes = WASM_HEAP_MAX * USABLE;
   const maxBatch = Math.max(0, Math.floor((ceilingBytes - fixedBytes) / perImageBytes));
@@ -109,14 +121,24 @@ export function estimateWasmFinetune(m: ModelConfig, batch: number, o: MemoryOpt
 }
 
 /** Fine-tuning's plan: activations kept when that fits, recomputed when only that fits. */
-export function planWasmFinetune(m: ModelConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): MemoryEstimate {
+export function planWasmFinetune(
+  m: ModelConfig,
+  batch: number,
+  mode: RecomputeMode = 'auto',
+  hostState = true,
+): MemoryEstimate {
   if (mode !== 'auto') return estimateWasmFinetune(m, batch, { recompute: mode === 'on', hostState });
   const kept = estimateWasmFinetune(m, batch, { recompute: false, hostState });
   return kept.fits ? kept : estimateWasmFinetune(m, batch, { recompute: true, hostState });
 }
 
 /** One line saying why a fine-tuning step cannot fit the wasm heap and what to change; null when it fits. */
-export function wasmFinetuneProblem(m: ModelConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): string | null {
+export function wasmFinetuneProblem(
+  m: ModelConfig,
+  batch: number,
+  mode: RecomputeMode = 'auto',
+  hostState = true,
+): string | null {
   const e = planWasmFinetune(m, batch, mode, hostState);
   if (e.fits) return null;
   const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
@@ -139,7 +161,12 @@ function encoderParameters(m: ModelConfig): number {
  * The memory plan of a run: activations kept when that fits (faster), recomputed when only that
  * fits (`auto`), or as forced. The estimate returned is the one the run will have.
  */
-export function planWasmPretrain(cfg: CamdConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): MemoryEstimate {
+export function planWasmPretrain(
+  cfg: CamdConfig,
+  batch: number,
+  mode: RecomputeMode = 'auto',
+  hostState = true,
+): MemoryEstimate {
   if (mode !== 'auto') return estimateWasmPretrain(cfg, batch, { recompute: mode === 'on', hostState });
   const kept = estimateWasmPretrain(cfg, batch, { recompute: false, hostState });
   return kept.fits ? kept : estimateWasmPretrain(cfg, batch, { recompute: true, hostState });
@@ -150,7 +177,12 @@ export function planWasmPretrain(cfg: CamdConfig, batch: number, mode: Recompute
  * that fits, recomputation where it was turned off, a smaller image size, a smaller preset that
  * fits at this batch, a GPU backend); null when it fits.
  */
-export function wasmMemoryProblem(cfg: CamdConfig, batch: number, mode: RecomputeMode = 'auto', hostState = true): string | null {
+export function wasmMemoryProblem(
+  cfg: CamdConfig,
+  batch: number,
+  mode: RecomputeMode = 'auto',
+  hostState = true,
+): string | null {
   const e = planWasmPretrain(cfg, batch, mode, hostState);
   if (e.fits) return null;
   // one decimal, two where the need and the ceiling would read the same
@@ -173,7 +205,9 @@ export function wasmMemoryProblem(cfg: CamdConfig, batch: number, mode: Recomput
   if (mode === 'off' && planWasmPretrain(cfg, batch, 'auto', hostState).fits) change.push('--recompute auto');
   if (e.maxBatch >= 1) change.push(`--batch ${e.maxBatch} or less`);
   if (m.imgSize > 112 && fits({ ...cfg, model: { ...m, imgSize: 112 } })) change.push('--img-size 112');
-  const other = (['small', 'tiny'] as const).find((p: PresetName) => p !== cfg.preset && fits(presetConfig(p, { imgSize: m.imgSize })));
+  const other = (['small', 'tiny'] as const).find(
+    (p: PresetName) => p !== cfg.preset && fits(presetConfig(p, { imgSize: m.imgSize })),
+  );
   if (other) change.push(`--preset ${other}`);
   if (!change.length) change.push('--preset tiny');
   return `${what} ${need}; ${ceiling}: use ${change.join(', ')}, ${gpu}`;

@@ -83,17 +83,31 @@ export async function writeCheckpoint(c: LoopContext): Promise<void> {
 /** Retention: never the checkpoint we resumed from while fewer than `keep` newer ones exist (`pending`: written soon). */
 function resumedFromProtected(c: LoopContext, pending: number): Set<string> {
   const protect = new Set<string>();
-  if (c.resumedFrom && c.written.filter((f) => f !== c.resumedFrom).length + pending < c.keep) protect.add(c.resumedFrom);
+  if (c.resumedFrom && c.written.filter((f) => f !== c.resumedFrom).length + pending < c.keep)
+    protect.add(c.resumedFrom);
   return protect;
 }
 
 async function writeEncoder(c: LoopContext): Promise<string> {
   const { trainer, folder, runId, store } = c;
   const file = join(folder.dir, 'encoder.safetensors');
-  const state = { kind: 'camd-encoder', run_id: runId, step: trainer.step, model: c.cfg.model, normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD } };
+  const state = {
+    kind: 'camd-encoder',
+    run_id: runId,
+    step: trainer.step,
+    model: c.cfg.model,
+    normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD },
+  };
   const { bytes, sha256 } = encodeTensorFile(ENCODER_FORMAT, state, await trainer.exportEncoder());
   writeFileAtomic(file, bytes);
-  store.replaceCheckpoint({ run_id: runId, step: trainer.step, kind: 'encoder', path: file, sha256, bytes: bytes.length });
+  store.replaceCheckpoint({
+    run_id: runId,
+    step: trainer.step,
+    kind: 'encoder',
+    path: file,
+    sha256,
+    bytes: bytes.length,
+  });
   return file;
 }
 
@@ -111,7 +125,10 @@ async function runMonitor(c: LoopContext, epoch: number, push: (name: string, va
     const tensors = new Map((await c.trainer.exportEncoder(which)).map((t) => [t.name, t]));
     scores.push(await probeEncoder(c.cfg.model, tensors, p.set, c.store.file));
   }
-  const [teacher, online] = scores as [Awaited<ReturnType<typeof probeEncoder>>, Awaited<ReturnType<typeof probeEncoder>>];
+  const [teacher, online] = scores as [
+    Awaited<ReturnType<typeof probeEncoder>>,
+    Awaited<ReturnType<typeof probeEncoder>>,
+  ];
   const m = teacher.metric;
   const seconds = (performance.now() - t0) / 1000;
   push(`probe/knn_${m}`, teacher.knn);
@@ -119,7 +136,11 @@ async function runMonitor(c: LoopContext, epoch: number, push: (name: string, va
   push(`probe/online_knn_${m}`, online.knn);
   push(`probe/online_linear_${m}`, online.linear);
   push('probe/seconds', seconds);
-  c.send({ type: 'log', level: 'info', message: `probe at epoch ${epoch} (step ${c.trainer.step}): k-NN ${m} ${teacher.knn.toFixed(3)} (online ${online.knn.toFixed(3)}), linear ${teacher.linear.toFixed(3)} (online ${online.linear.toFixed(3)}) on ${teacher.test} held-out face(s), ${seconds.toFixed(1)} s` });
+  c.send({
+    type: 'log',
+    level: 'info',
+    message: `probe at epoch ${epoch} (step ${c.trainer.step}): k-NN ${m} ${teacher.knn.toFixed(3)} (online ${online.knn.toFixed(3)}), linear ${teacher.linear.toFixed(3)} (online ${online.linear.toFixed(3)}) on ${teacher.test} held-out face(s), ${seconds.toFixed(1)} s`,
+  });
 }
 
 /**
@@ -135,10 +156,23 @@ async function probeReferences(c: LoopContext, push: (name: string, value: numbe
   push(`probe/untrained_knn_${untrained.metric}`, untrained.knn);
   push(`probe/untrained_linear_${untrained.metric}`, untrained.linear);
   push('probe/held_out', untrained.test);
-  c.send({ type: 'log', level: 'info', message: `probe of an untrained network (the reference): k-NN ${untrained.metric} ${untrained.knn.toFixed(3)}, linear ${untrained.linear.toFixed(3)} on ${untrained.test} held-out face(s)` });
+  c.send({
+    type: 'log',
+    level: 'info',
+    message: `probe of an untrained network (the reference): k-NN ${untrained.metric} ${untrained.knn.toFixed(3)}, linear ${untrained.linear.toFixed(3)} on ${untrained.test} held-out face(s)`,
+  });
 }
 
-const METRIC_NAMES = ['loss', 'loss_dense', 'loss_global', 'loss_agmd', 'lr', 'mm', 'grad_norm', 'images_per_s'] as const;
+const METRIC_NAMES = [
+  'loss',
+  'loss_dense',
+  'loss_global',
+  'loss_agmd',
+  'lr',
+  'mm',
+  'grad_norm',
+  'images_per_s',
+] as const;
 
 /** Steps until done or stopped; checkpoints every N steps, at a stop and at the end. */
 export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
@@ -181,7 +215,20 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
         send({ type: 'error', message: msg, step, cause: 'diverged' });
         return 'diverged';
       }
-      const ev = { type: 'step' as const, kind: 'pretrain' as const, step, epoch: Math.floor((step - 1) / ipe) + 1, loss: m.loss, loss_dense: m.loss_dense, loss_global: m.loss_global, loss_agmd: m.loss_agmd, lr: m.lr, mm: m.mm, grad_norm: m.grad_norm, images_per_s: (settings.batch * 1000) / (performance.now() - ts) };
+      const ev = {
+        type: 'step' as const,
+        kind: 'pretrain' as const,
+        step,
+        epoch: Math.floor((step - 1) / ipe) + 1,
+        loss: m.loss,
+        loss_dense: m.loss_dense,
+        loss_global: m.loss_global,
+        loss_agmd: m.loss_agmd,
+        lr: m.lr,
+        mm: m.mm,
+        grad_norm: m.grad_norm,
+        images_per_s: (settings.batch * 1000) / (performance.now() - ts),
+      };
       const now = Date.now();
       for (const k of METRIC_NAMES) pending.push({ step, epoch: step / ipe, name: k, value: ev[k], t: now });
       send(ev);
@@ -199,7 +246,9 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
       // the probe monitor at the end of every `every`-th epoch, and at the end of the run
       if (c.probe && ((step % ipe === 0 && (step / ipe) % c.probe.every === 0) || last)) {
         const at = Date.now();
-        await runMonitor(c, Math.ceil(step / ipe), (name, value) => pending.push({ step, epoch: step / ipe, name, value, t: at }));
+        await runMonitor(c, Math.ceil(step / ipe), (name, value) =>
+          pending.push({ step, epoch: step / ipe, name, value, t: at }),
+        );
         flush();
       }
       await new Promise((r) => setImmediate(r)); // let signals in between steps
@@ -210,8 +259,21 @@ export async function trainLoop(c: LoopContext): Promise<LoopOutcome> {
   flush();
   const interrupted = trainer.step < totalSteps;
   const encoder = await writeEncoder(c);
-  store.updateRun(runId, { status: interrupted ? 'stopped' : 'done', finished_at: new Date().toISOString(), last_step: trainer.step });
-  send({ type: 'done', kind: 'pretrain', step: trainer.step, reason: interrupted ? 'interrupted' : 'completed', checkpoint: c.lastCheckpoint, encoder, seconds: (performance.now() - t0) / 1000 });
-  if (tf.memory().numTensors > 10_000) send({ type: 'log', level: 'warn', message: `${tf.memory().numTensors} tensors still live` });
+  store.updateRun(runId, {
+    status: interrupted ? 'stopped' : 'done',
+    finished_at: new Date().toISOString(),
+    last_step: trainer.step,
+  });
+  send({
+    type: 'done',
+    kind: 'pretrain',
+    step: trainer.step,
+    reason: interrupted ? 'interrupted' : 'completed',
+    checkpoint: c.lastCheckpoint,
+    encoder,
+    seconds: (performance.now() - t0) / 1000,
+  });
+  if (tf.memory().numTensors > 10_000)
+    send({ type: 'log', level: 'warn', message: `${tf.memory().numTensors} tensors still live` });
   return interrupted ? 'stopped' : 'completed';
 }

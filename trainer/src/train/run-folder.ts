@@ -27,7 +27,15 @@ export const RunOptions = z.object({
   /** Activation recomputation (train/memory.ts); absent in runs made before it existed (= auto). */
   recompute: z.enum(['auto', 'on', 'off']).optional(),
   /** The representation-quality monitor (probe/): a labelled folder probed every `every` epochs (null: a tenth of the run) and at the end. */
-  probe: z.object({ data: z.string(), format: z.string(), schema: z.string().optional(), every: z.number().int().positive().nullable() }).nullable().optional(),
+  probe: z
+    .object({
+      data: z.string(),
+      format: z.string(),
+      schema: z.string().optional(),
+      every: z.number().int().positive().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
@@ -88,7 +96,10 @@ export class RunFolder {
       text = readFileSync(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new CamdError('input', code === 'ENOENT' ? `${file} is missing (${what})` : `cannot read ${file}: ${reasonOf(e)}`);
+      throw new CamdError(
+        'input',
+        code === 'ENOENT' ? `${file} is missing (${what})` : `cannot read ${file}: ${reasonOf(e)}`,
+      );
     }
     let json: unknown;
     try {
@@ -99,7 +110,10 @@ export class RunFolder {
     const r = schema.safeParse(json);
     if (!r.success) {
       const i = r.error.issues[0]!;
-      throw new CamdError('input', `${file} is damaged or from another version: ${i.path.join('.') || 'the file'}: ${i.message}`);
+      throw new CamdError(
+        'input',
+        `${file} is damaged or from another version: ${i.path.join('.') || 'the file'}: ${i.message}`,
+      );
     }
     return r.data;
   }

@@ -41,7 +41,12 @@ export interface StartingPoint {
 
 function presetOf(embedDim: number, depth: number, patchSize: number, file: string): PresetName {
   const p = presetOfShape(embedDim, depth, patchSize);
-  if (!p) throw new UserError(`${file}: a ViT ${embedDim} wide and ${depth} deep with ${patchSize}-px patches matches no preset (${PRESET_NAMES.join(', ')})`, 2, 'preset');
+  if (!p)
+    throw new UserError(
+      `${file}: a ViT ${embedDim} wide and ${depth} deep with ${patchSize}-px patches matches no preset (${PRESET_NAMES.join(', ')})`,
+      2,
+      'preset',
+    );
   return p;
 }
 
@@ -49,7 +54,17 @@ const OurState = z.object({
   step: z.number().int().nonnegative(),
   optimizer_step: z.number().int().nonnegative(),
   schedule: z.object({ itersPerEpoch: z.number().int().positive() }),
-  settings: z.object({ preset: z.enum(PRESET_NAMES), imgSize: z.number().int(), maskRatio: z.number(), epochs: z.number().nullable(), blr: z.number(), warmupEpochs: z.number(), seed: z.number().int() }).passthrough(),
+  settings: z
+    .object({
+      preset: z.enum(PRESET_NAMES),
+      imgSize: z.number().int(),
+      maskRatio: z.number(),
+      epochs: z.number().nullable(),
+      blr: z.number(),
+      warmupEpochs: z.number(),
+      seed: z.number().int(),
+    })
+    .passthrough(),
 });
 
 /** Reads FILE (either kind); one line for the user when it is neither. */
@@ -59,7 +74,15 @@ export async function readStartingPoint(file: string): Promise<StartingPoint> {
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${file} does not exist` : code === 'EISDIR' ? `${file} is a folder, not a checkpoint` : `cannot read ${file}: ${(e as Error).message}`, 2, 'from');
+    throw new UserError(
+      code === 'ENOENT'
+        ? `${file} does not exist`
+        : code === 'EISDIR'
+          ? `${file} is a folder, not a checkpoint`
+          : `cannot read ${file}: ${(e as Error).message}`,
+      2,
+      'from',
+    );
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   // a torch.save zip archive, or a safetensors file not of ours (a state dict): the released layout; otherwise ours
@@ -83,7 +106,13 @@ export async function readStartingPoint(file: string): Promise<StartingPoint> {
     }
     // the input size from the args, else the weights' pos_embed; the preset from the args, else the shapes
     const args = r.args ?? {};
-    const lent = settingsOfReleasedArgs({ ...args, input_size: typeof args['input_size'] === 'number' ? args['input_size'] : (r.arch.imgSize ?? undefined) }, r.arch.patchSize);
+    const lent = settingsOfReleasedArgs(
+      {
+        ...args,
+        input_size: typeof args['input_size'] === 'number' ? args['input_size'] : (r.arch.imgSize ?? undefined),
+      },
+      r.arch.patchSize,
+    );
     return {
       file,
       sha256,
@@ -99,10 +128,19 @@ export async function readStartingPoint(file: string): Promise<StartingPoint> {
   try {
     ck = decodeTensorFile(bytes, file, CHECKPOINT_FORMAT);
   } catch (e) {
-    throw new UserError(`${(e as Error).message} (--continue and --init take a camd pretrain checkpoint or a CAMD_pretrain.py checkpoint-*.pth)`, 2, 'from');
+    throw new UserError(
+      `${(e as Error).message} (--continue and --init take a camd pretrain checkpoint or a CAMD_pretrain.py checkpoint-*.pth)`,
+      2,
+      'from',
+    );
   }
   const st = OurState.safeParse(ck.state);
-  if (!st.success) throw new UserError(`${file}: its state has no step, schedule or settings (written by another version?)`, 2, 'from');
+  if (!st.success)
+    throw new UserError(
+      `${file}: its state has no step, schedule or settings (written by another version?)`,
+      2,
+      'from',
+    );
   const s = st.data.settings;
   return {
     file,
@@ -112,7 +150,15 @@ export async function readStartingPoint(file: string): Promise<StartingPoint> {
     epochsDone: Math.floor(st.data.step / st.data.schedule.itersPerEpoch),
     optimizerStep: st.data.optimizer_step,
     optimizerNote: null,
-    suggested: { preset: s.preset, imgSize: s.imgSize, maskRatio: s.maskRatio, ...(s.epochs !== null ? { epochs: s.epochs } : {}), blr: s.blr, warmupEpochs: s.warmupEpochs, seed: s.seed },
+    suggested: {
+      preset: s.preset,
+      imgSize: s.imgSize,
+      maskRatio: s.maskRatio,
+      ...(s.epochs !== null ? { epochs: s.epochs } : {}),
+      blr: s.blr,
+      warmupEpochs: s.warmupEpochs,
+      seed: s.seed,
+    },
   };
 }
 

@@ -10,7 +10,6 @@ import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
 import type { CamdConfig } from '../model/config.js';
 import { OPT_M, OPT_V, readAll, type NamedArray } from './checkpoint.js';
 
-
 export interface StepMetrics {
   loss: number;
   loss_dense: number;
@@ -60,7 +59,13 @@ export class CamdTrainer {
 
   lrAt(step: number): number {
     const o = this.cfg.optim;
-    return learningRateAt(this.epochAt(step), absoluteLr(o.blr, this.sched.batchSize), o.warmupEpochs, this.sched.epochs, o.minLr);
+    return learningRateAt(
+      this.epochAt(step),
+      absoluteLr(o.blr, this.sched.batchSize),
+      o.warmupEpochs,
+      this.sched.epochs,
+      o.minLr,
+    );
   }
 
   momentumAt(step: number): number {
@@ -118,7 +123,9 @@ export class CamdTrainer {
   }
 
   /** Losses of a batch without any update (for parity checks and evaluation). */
-  async evaluate(batch: CamdBatch): Promise<{ loss: number; loss_dense: number; loss_global: number; loss_agmd: number }> {
+  async evaluate(
+    batch: CamdBatch,
+  ): Promise<{ loss: number; loss_dense: number; loss_global: number; loss_agmd: number }> {
     const v = tf.tidy(() => {
       const teacher = this.model.teacher(batch.x2);
       const l = this.model.losses(batch, teacher);
@@ -134,9 +141,15 @@ export class CamdTrainer {
     // host-held values (momentum copies, moments) are handed over as they are, not copied: the
     // caller encodes them before the next step changes them
     const ps = this.model.params;
-    const out = await Promise.all(ps.names().map(async (name) => ({ name, shape: ps.shapeOf(name), data: await ps.values(name) })));
-    for (const [prefix, slots] of [[OPT_M, this.optimizer.m], [OPT_V, this.optimizer.v]] as const) {
-      for (const [name, v] of slots) out.push({ name: prefix + name, shape: ps.shapeOf(name), data: await momentValues(v) });
+    const out = await Promise.all(
+      ps.names().map(async (name) => ({ name, shape: ps.shapeOf(name), data: await ps.values(name) })),
+    );
+    for (const [prefix, slots] of [
+      [OPT_M, this.optimizer.m],
+      [OPT_V, this.optimizer.v],
+    ] as const) {
+      for (const [name, v] of slots)
+        out.push({ name: prefix + name, shape: ps.shapeOf(name), data: await momentValues(v) });
     }
     return out;
   }
@@ -148,7 +161,13 @@ export class CamdTrainer {
       // the teacher's copy (§2.1), named as the online encoder; host-held values are copied
       const ps = this.model.params;
       const names = ps.names('momentum').filter((n) => isEncoder(n.slice('mm_'.length)));
-      const out: NamedArray[] = await Promise.all(names.map(async (name) => ({ name: name.slice('mm_'.length), shape: ps.shapeOf(name), data: new Float32Array(await ps.values(name)) })));
+      const out: NamedArray[] = await Promise.all(
+        names.map(async (name) => ({
+          name: name.slice('mm_'.length),
+          shape: ps.shapeOf(name),
+          data: new Float32Array(await ps.values(name)),
+        })),
+      );
       const pe = this.model.posEmbed;
       out.push({ name: 'pos_embed', shape: [1, ...pe.shape], data: (await pe.data()) as Float32Array });
       return out;
@@ -165,24 +184,28 @@ export class CamdTrainer {
    * be present with the same shape; anything else is refused with a message naming the tensor.
    */
   importTensors(tensors: Map<string, NamedArray>, step: number, optimizerStep: number, what: string): void {
-    const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+    const sameShape = (a: readonly number[], b: readonly number[]) =>
+      a.length === b.length && a.every((d, i) => d === b[i]);
     const ps = this.model.params;
     for (const name of ps.names()) {
       const t = tensors.get(name);
       const shape = ps.shapeOf(name);
       if (!t) throw new Error(`${what} has no tensor ${name}: it was written for another model configuration`);
-      if (!sameShape(t.shape, shape)) throw new Error(`${what}: tensor ${name} has shape [${t.shape}], this model needs [${shape}]`);
+      if (!sameShape(t.shape, shape))
+        throw new Error(`${what}: tensor ${name} has shape [${t.shape}], this model needs [${shape}]`);
     }
     for (const [key, t] of tensors) {
       if (!key.startsWith(OPT_M) && !key.startsWith(OPT_V)) continue;
       const name = key.slice(OPT_M.length);
-      if (!ps.has(name) || ps.roles.get(name) !== 'online') throw new Error(`${what}: optimiser state for unknown parameter ${name}`);
+      if (!ps.has(name) || ps.roles.get(name) !== 'online')
+        throw new Error(`${what}: optimiser state for unknown parameter ${name}`);
       if (!sameShape(t.shape, ps.shapeOf(name))) throw new Error(`${what}: optimiser state ${key} has the wrong shape`);
     }
     for (const name of ps.names()) ps.setValues(name, tensors.get(name)!.data);
     this.optimizer.dispose();
     for (const [key, t] of tensors) {
-      if (key.startsWith(OPT_M) || key.startsWith(OPT_V)) this.optimizer.setMoment(key.startsWith(OPT_M) ? 'm' : 'v', key.slice(OPT_M.length), t.data, t.shape);
+      if (key.startsWith(OPT_M) || key.startsWith(OPT_V))
+        this.optimizer.setMoment(key.startsWith(OPT_M) ? 'm' : 'v', key.slice(OPT_M.length), t.data, t.shape);
     }
     this.step = step;
     this.optimizer.step = optimizerStep;

@@ -3,7 +3,17 @@
  * fsync of the folder. A crash or a full disk leaves the previous file untouched; a crash can
  * leave the temporary file, which `removeStaleTemps` clears once the folder is locked again.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CamdError } from './errors.js';
 import { reasonOf } from './system-errors.js';
@@ -18,7 +28,14 @@ export interface WriteFs {
   rmSync: typeof rmSync;
 }
 
-const realFs: WriteFs = { openSync, writeSync: (fd, b, o, l) => writeSync(fd, b, o, l), fsyncSync, closeSync, renameSync, rmSync };
+const realFs: WriteFs = {
+  openSync,
+  writeSync: (fd, b, o, l) => writeSync(fd, b, o, l),
+  fsyncSync,
+  closeSync,
+  renameSync,
+  rmSync,
+};
 
 /** The temporary name of `path` for process `pid`. */
 export function tempPathOf(path: string, pid = process.pid): string {
@@ -55,7 +72,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = r
       /* a read-only folder: nothing was created */
     }
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new CamdError('disk-full', `disk full while writing ${path} (${existed ? 'the previous file is intact' : 'no partial file was left'})`);
+    if (code === 'ENOSPC' || code === 'EDQUOT')
+      throw new CamdError(
+        'disk-full',
+        `disk full while writing ${path} (${existed ? 'the previous file is intact' : 'no partial file was left'})`,
+      );
     throw new CamdError('io', `cannot write ${path}: ${reasonOf(e)}`);
   }
   try {

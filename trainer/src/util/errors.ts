@@ -15,7 +15,15 @@ export const ERROR_CAUSES = ['usage', 'input', 'busy', 'io', 'disk-full', 'diver
 export type ErrorCause = (typeof ERROR_CAUSES)[number];
 
 /** Exit codes of `camd` (README, "Errors and exit codes"). */
-export const EXIT_CODE: Record<ErrorCause, number> = { usage: 2, input: 2, busy: 2, io: 4, 'disk-full': 4, diverged: 3, internal: 1 };
+export const EXIT_CODE: Record<ErrorCause, number> = {
+  usage: 2,
+  input: 2,
+  busy: 2,
+  io: 4,
+  'disk-full': 4,
+  diverged: 3,
+  internal: 1,
+};
 
 export class CamdError extends Error {
   readonly kind: ErrorCause;

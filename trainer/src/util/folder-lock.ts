@@ -17,7 +17,13 @@ import { reasonOf } from './system-errors.js';
 import { currentProcess, processState } from './process-identity.js';
 import { writeFileAtomic } from './atomic-file.js';
 
-const Holder = z.object({ pid: z.number().int(), host: z.string(), start: z.string().nullable(), command: z.string(), since: z.string() });
+const Holder = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  start: z.string().nullable(),
+  command: z.string(),
+  since: z.string(),
+});
 export type LockHolder = z.infer<typeof Holder>;
 
 export class FolderLock {
@@ -59,7 +65,9 @@ export class FolderLock {
     try {
       db.pragma('locking_mode = EXCLUSIVE');
       // the first write in exclusive mode takes the exclusive file lock and keeps it until close
-      db.exec(`BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER, since TEXT); DELETE FROM holder; INSERT INTO holder VALUES (${process.pid}, datetime('now')); COMMIT;`);
+      db.exec(
+        `BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER, since TEXT); DELETE FROM holder; INSERT INTO holder VALUES (${process.pid}, datetime('now')); COMMIT;`,
+      );
     } catch (e) {
       db.close();
       const code = (e as { code?: string }).code ?? '';
@@ -68,12 +76,20 @@ export class FolderLock {
         const who = h ? `process ${h.pid} on ${h.host} (${h.command}, since ${h.since})` : 'another process';
         throw new CamdError('busy', `${dir} is in use by ${who}; wait for it to finish or stop it first`);
       }
-      throw new CamdError(code === 'SQLITE_FULL' ? 'disk-full' : 'input', `cannot lock the folder ${dir}: ${(e as Error).message}`);
+      throw new CamdError(
+        code === 'SQLITE_FULL' ? 'disk-full' : 'input',
+        `cannot lock the folder ${dir}: ${(e as Error).message}`,
+      );
     }
     const me = currentProcess();
     const prev = FolderLock.holder(dir);
     try {
-      writeFileAtomic(FolderLock.infoFile(dir), Buffer.from(`${JSON.stringify({ pid: me.pid, host: me.host, start: me.start, command, since: new Date().toISOString() })}\n`));
+      writeFileAtomic(
+        FolderLock.infoFile(dir),
+        Buffer.from(
+          `${JSON.stringify({ pid: me.pid, host: me.host, start: me.start, command, since: new Date().toISOString() })}\n`,
+        ),
+      );
     } catch (e) {
       db.close();
       throw e;

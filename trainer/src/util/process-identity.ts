@@ -44,7 +44,11 @@ export function currentProcess(): ProcessIdentity {
  * Whether the recorded process still runs. 'unknown' for a process on another host (it cannot be
  * checked from here).
  */
-export function processState(p: { pid: number | null; host: string | null; start?: string | null }): 'alive' | 'gone' | 'unknown' {
+export function processState(p: {
+  pid: number | null;
+  host: string | null;
+  start?: string | null;
+}): 'alive' | 'gone' | 'unknown' {
   if (p.pid === null || p.host === null) return 'unknown';
   if (p.host !== hostname()) return 'unknown';
   if (p.pid === process.pid) return p.start && p.start !== startToken(p.pid) ? 'gone' : 'alive';

@@ -43,7 +43,11 @@ export class Rng {
   }
 
   setState(state: RngState): void {
-    if (!Array.isArray(state) || state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+    if (
+      !Array.isArray(state) ||
+      state.length !== 4 ||
+      state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    ) {
       throw new Error('rng: state must be four unsigned 32-bit integers');
     }
     if (state.every((v) => v === 0)) throw new Error('rng: the all-zero state is invalid');

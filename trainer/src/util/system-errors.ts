@@ -41,7 +41,11 @@ const VERBS: Record<string, string> = {
 
 /** A Node system error (errno code, syscall, path)? */
 export function isSystemError(e: unknown): e is NodeJS.ErrnoException & { code: string } {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
+  return (
+    e instanceof Error &&
+    typeof (e as NodeJS.ErrnoException).code === 'string' &&
+    /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!)
+  );
 }
 
 /** The reason of a system error in words ("the file system is read-only"). */
@@ -81,8 +85,15 @@ export function describeUserFacing(e: unknown): { kind: ErrorCause; message: str
   if (e instanceof Error && e.name === 'SqliteError') {
     const code = (e as Error & { code?: string }).code ?? '';
     // SQLite says a full disk two ways: SQLITE_FULL, and a shared-memory file that cannot grow
-    if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') return { kind: 'disk-full', message: `the store's disk is full (${e.message})` };
-    if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE')
+      return { kind: 'disk-full', message: `the store's disk is full (${e.message})` };
+    if (
+      code.startsWith('SQLITE_READONLY') ||
+      code.startsWith('SQLITE_IOERR') ||
+      code.startsWith('SQLITE_CANTOPEN') ||
+      code === 'SQLITE_NOTADB' ||
+      code.startsWith('SQLITE_CORRUPT')
+    ) {
       return { kind: 'io', message: `the store failed: ${e.message} (${code})` };
     }
   }

@@ -12,14 +12,34 @@ import * as tf from '@tensorflow/tfjs';
 import { aliasAt, asWasm, dataOf, releaseAlias, sizeOf, type WasmBackendInternals } from './heap.js';
 import { nativeBlas } from '../native.js';
 
-type CBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, ta: boolean, tb: boolean, outId: number) => void;
+type CBatchMatMul = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  ta: boolean,
+  tb: boolean,
+  outId: number,
+) => void;
 
 const cache = new WeakMap<object, CBatchMatMul>();
 
 function cBatchMatMul(backend: WasmBackendInternals): CBatchMatMul {
   let f = cache.get(backend);
   if (!f) {
-    f = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as CBatchMatMul;
+    f = backend.wasm.cwrap('BatchMatMul', null, [
+      'number',
+      'array',
+      'number',
+      'number',
+      'array',
+      'number',
+      'number',
+      'number',
+      'number',
+    ]) as CBatchMatMul;
     cache.set(backend, f);
   }
   return f;
@@ -39,7 +59,8 @@ export function makeFastBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const b = inputs['b'] as tf.TensorInfo;
     const transposeA = Boolean((attrs as { transposeA?: boolean }).transposeA);
     const transposeB = Boolean((attrs as { transposeB?: boolean }).transposeB);
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return original(args);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2)
+      return original(args);
 
     const ar = a.shape.length;
     const br = b.shape.length;
@@ -52,7 +73,9 @@ export function makeFastBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const batchA = sizeOf(outerA);
     const batchB = sizeOf(outerB);
     if (K !== Kb) {
-      throw new Error(`Error in matMul: inner shapes (${K}) and (${Kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+      throw new Error(
+        `Error in matMul: inner shapes (${K}) and (${Kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+      );
     }
     // Only the batch layouts we can map to 2-D calls: equal batches, or one side shared.
     const outerOut = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
@@ -68,19 +91,43 @@ export function makeFastBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
       const bo = dataOf(backend, b).memoryOffset / 4;
       const co = dataOf(backend, out).memoryOffset / 4;
       const batch = Math.max(batchA, batchB);
-      native.sgemmBatched(heap, ao, heap, bo, heap, co, batch, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N, M * N);
+      native.sgemmBatched(
+        heap,
+        ao,
+        heap,
+        bo,
+        heap,
+        co,
+        batch,
+        M,
+        N,
+        K,
+        transposeA ? 1 : 0,
+        transposeB ? 1 : 0,
+        batchA === 1 ? 0 : M * K,
+        batchB === 1 ? 0 : K * N,
+        M * N,
+      );
       return out;
     }
     const temps: tf.TensorInfo[] = [];
     try {
       let a3 = a;
       if (transposeA) {
-        a3 = transposeKernel()({ inputs: { x: { dataId: a.dataId, shape: [batchA, K, M], dtype: 'float32' } }, backend: args.backend, attrs: { perm: [0, 2, 1] } }) as tf.TensorInfo;
+        a3 = transposeKernel()({
+          inputs: { x: { dataId: a.dataId, shape: [batchA, K, M], dtype: 'float32' } },
+          backend: args.backend,
+          attrs: { perm: [0, 2, 1] },
+        }) as tf.TensorInfo;
         temps.push(a3);
       }
       let b3 = b;
       if (transposeB) {
-        b3 = transposeKernel()({ inputs: { x: { dataId: b.dataId, shape: [batchB, N, K], dtype: 'float32' } }, backend: args.backend, attrs: { perm: [0, 2, 1] } }) as tf.TensorInfo;
+        b3 = transposeKernel()({
+          inputs: { x: { dataId: b.dataId, shape: [batchB, N, K], dtype: 'float32' } },
+          backend: args.backend,
+          attrs: { perm: [0, 2, 1] },
+        }) as tf.TensorInfo;
         temps.push(b3);
       }
       const batch = Math.max(batchA, batchB);

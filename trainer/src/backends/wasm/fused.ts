@@ -5,7 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { asWasm, dataOf, sizeOf, type WasmBackendInternals } from './heap.js';
-import { ADAMW, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, type AdamWAttrs, type LayerNormAttrs } from '../../ops/fused.js';
+import {
+  ADAMW,
+  GELU,
+  GELU_GRAD,
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  type AdamWAttrs,
+  type LayerNormAttrs,
+} from '../../ops/fused.js';
 import type { NativeOps } from '../native.js';
 
 const heapOf = (b: WasmBackendInternals) => new Float32Array(b.wasm.HEAPU8.buffer);
@@ -50,7 +58,9 @@ export function fusedWasmKernels(ops: NativeOps): tf.KernelConfig[] {
     float32(LAYER_NORM, inputs);
     const cols = x.shape[x.shape.length - 1] ?? 1;
     if (x.shape.length === 0 || sizeOf(gamma.shape) !== cols || sizeOf(beta.shape) !== cols) {
-      throw new Error(`${LAYER_NORM}: γ [${gamma.shape}] and β [${beta.shape}] must have the size of the last axis of x [${x.shape}]`);
+      throw new Error(
+        `${LAYER_NORM}: γ [${gamma.shape}] and β [${beta.shape}] must have the size of the last axis of x [${x.shape}]`,
+      );
     }
     const rows = sizeOf(x.shape) / cols;
     const rowShape = x.shape.slice(0, -1);
@@ -58,7 +68,18 @@ export function fusedWasmKernels(ops: NativeOps): tf.KernelConfig[] {
     const mean = b.makeOutput(rowShape, 'float32');
     const rstd = b.makeOutput(rowShape, 'float32');
     const { eps } = attrs as unknown as LayerNormAttrs;
-    ops.layerNormForward(heapOf(b), at(b, x), at(b, gamma), at(b, beta), at(b, y), at(b, mean), at(b, rstd), rows, cols, eps);
+    ops.layerNormForward(
+      heapOf(b),
+      at(b, x),
+      at(b, gamma),
+      at(b, beta),
+      at(b, y),
+      at(b, mean),
+      at(b, rstd),
+      rows,
+      cols,
+      eps,
+    );
     return [y, mean, rstd];
   };
 
@@ -69,11 +90,24 @@ export function fusedWasmKernels(ops: NativeOps): tf.KernelConfig[] {
     sameShape(LAYER_NORM_GRAD, dy, x, 'dy and x');
     const cols = x.shape[x.shape.length - 1] ?? 1;
     const rows = sizeOf(x.shape) / cols;
-    if (sizeOf(mean.shape) !== rows || sizeOf(rstd.shape) !== rows || sizeOf(gamma.shape) !== cols) throw new Error(`${LAYER_NORM_GRAD}: statistics do not match x [${x.shape}]`);
+    if (sizeOf(mean.shape) !== rows || sizeOf(rstd.shape) !== rows || sizeOf(gamma.shape) !== cols)
+      throw new Error(`${LAYER_NORM_GRAD}: statistics do not match x [${x.shape}]`);
     const dx = b.makeOutput([...x.shape], 'float32');
     const dgamma = b.makeOutput([...gamma.shape], 'float32');
     const dbeta = b.makeOutput([...gamma.shape], 'float32');
-    ops.layerNormBackward(heapOf(b), at(b, dy), at(b, x), at(b, mean), at(b, rstd), at(b, gamma), at(b, dx), at(b, dgamma), at(b, dbeta), rows, cols);
+    ops.layerNormBackward(
+      heapOf(b),
+      at(b, dy),
+      at(b, x),
+      at(b, mean),
+      at(b, rstd),
+      at(b, gamma),
+      at(b, dx),
+      at(b, dgamma),
+      at(b, dbeta),
+      rows,
+      cols,
+    );
     return [dx, dgamma, dbeta];
   };
 
@@ -81,13 +115,36 @@ export function fusedWasmKernels(ops: NativeOps): tf.KernelConfig[] {
     const b = asWasm(backend);
     const { p, g, m, v, scale } = inputs as Record<'p' | 'g' | 'm' | 'v' | 'scale', tf.TensorInfo>;
     float32(ADAMW, inputs);
-    for (const [what, t] of [['g', g], ['m', m], ['v', v]] as const) sameShape(ADAMW, p, t, `p and ${what}`);
+    for (const [what, t] of [
+      ['g', g],
+      ['m', m],
+      ['v', v],
+    ] as const)
+      sameShape(ADAMW, p, t, `p and ${what}`);
     if (sizeOf(scale.shape) !== 1) throw new Error(`${ADAMW}: scale must hold one number`);
     const a = attrs as unknown as AdamWAttrs;
     const outs = [0, 1, 2].map(() => b.makeOutput([...p.shape], 'float32'));
     const heap = heapOf(b);
     const s = heap[at(b, scale)]!;
-    ops.adamw(heap, at(b, p), at(b, g), at(b, m), at(b, v), at(b, outs[0]!), at(b, outs[1]!), at(b, outs[2]!), sizeOf(p.shape), s, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2);
+    ops.adamw(
+      heap,
+      at(b, p),
+      at(b, g),
+      at(b, m),
+      at(b, v),
+      at(b, outs[0]!),
+      at(b, outs[1]!),
+      at(b, outs[2]!),
+      sizeOf(p.shape),
+      s,
+      a.lr,
+      a.beta1,
+      a.beta2,
+      a.eps,
+      a.decay,
+      a.bc1,
+      a.bc2,
+    );
     return outs;
   };
 

@@ -28,7 +28,23 @@ export function wasmHostStateKernels(ops: NativeOps): HostStateKernels {
       if (sizeOf(scale.shape) !== 1) throw new Error('host AdamW: scale must hold one number');
       const out = b.makeOutput([...p.shape], 'float32'); // may grow the heap: views are taken after
       const heap = heapOf(b);
-      ops.adamwHost(heap, at(b, p), at(b, g), at(b, out), n, m, v, heap[at(b, scale)]!, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2);
+      ops.adamwHost(
+        heap,
+        at(b, p),
+        at(b, g),
+        at(b, out),
+        n,
+        m,
+        v,
+        heap[at(b, scale)]!,
+        a.lr,
+        a.beta1,
+        a.beta2,
+        a.eps,
+        a.decay,
+        a.bc1,
+        a.bc2,
+      );
       const p2 = tf.engine().makeTensorFromTensorInfo(out);
       p.assign(p2);
       p2.dispose();

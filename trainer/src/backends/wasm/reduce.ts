@@ -24,7 +24,11 @@ export function makeAccurateReduce(orig: tf.KernelFunc, ops: NativeOps, mean: bo
     let axes = original;
     if (perm) {
       const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
-      input = transpose({ inputs: { x }, backend: args.backend, attrs: { perm } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
+      input = transpose({
+        inputs: { x },
+        backend: args.backend,
+        attrs: { perm } as unknown as tf.NamedAttrMap,
+      }) as tf.TensorInfo;
       axes = tf.backend_util.getInnerMostAxes(original.length, x.shape.length);
     }
     const [outShape, reduceShape] = tf.backend_util.computeOutAndReduceShapes(input.shape, axes);

@@ -12,7 +12,12 @@ export function makeFastSplitV(original: tf.KernelFunc): tf.KernelFunc {
     const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
     if (x.dtype !== 'float32' && x.dtype !== 'int32') return original(args);
     const rank = x.shape.length;
-    const ax = (Array.isArray(axis) ? axis[0]! : axis) < 0 ? (Array.isArray(axis) ? axis[0]! : axis) + rank : Array.isArray(axis) ? axis[0]! : axis;
+    const ax =
+      (Array.isArray(axis) ? axis[0]! : axis) < 0
+        ? (Array.isArray(axis) ? axis[0]! : axis) + rank
+        : Array.isArray(axis)
+          ? axis[0]!
+          : axis;
     const dim = x.shape[ax]!;
     let sizes: number[];
     if (typeof numOrSizeSplits === 'number') {
@@ -30,13 +35,18 @@ export function makeFastSplitV(original: tf.KernelFunc): tf.KernelFunc {
     const outs = sizes.map((s) => backend.makeOutput([...x.shape.slice(0, ax), s, ...x.shape.slice(ax + 1)], x.dtype));
     // views after all allocations (allocation may grow the heap)
     const buf = backend.wasm.HEAPU8.buffer;
-    const view = (offset: number, n: number): Float32Array | Int32Array => (x.dtype === 'float32' ? new Float32Array(buf, offset, n) : new Int32Array(buf, offset, n));
+    const view = (offset: number, n: number): Float32Array | Int32Array =>
+      x.dtype === 'float32' ? new Float32Array(buf, offset, n) : new Int32Array(buf, offset, n);
     const src = view(dataOf(backend, x).memoryOffset, sizeOf(x.shape));
     let start = 0;
     sizes.forEach((s, i) => {
       const dst = view(dataOf(backend, outs[i]!).memoryOffset, outer * s * inner);
       const len = s * inner;
-      for (let o = 0; o < outer; o++) (dst as Float32Array).set((src as Float32Array).subarray(o * dim * inner + start * inner, o * dim * inner + start * inner + len), o * len);
+      for (let o = 0; o < outer; o++)
+        (dst as Float32Array).set(
+          (src as Float32Array).subarray(o * dim * inner + start * inner, o * dim * inner + start * inner + len),
+          o * len,
+        );
       start += s;
     });
     return outs;

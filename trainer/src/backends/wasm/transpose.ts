@@ -10,7 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import { asWasm, f32View, i32View, sizeOf } from './heap.js';
 
 /** Drops size-1 axes and merges adjacent in-order axes. Returns the equivalent (shape, perm). */
-export function simplifyTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+export function simplifyTranspose(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; perm: number[] } {
   // 1. drop size-1 axes
   const keep = shape.map((d) => d !== 1);
   const remap = new Map<number, number>();
@@ -40,7 +43,12 @@ export function simplifyTranspose(shape: readonly number[], perm: readonly numbe
 }
 
 /** out[...] = x transposed by perm, generic strided copy (used only for rank ≥ 5 after simplification). */
-function stridedTranspose(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, shape: number[], perm: number[]): void {
+function stridedTranspose(
+  src: Float32Array | Int32Array,
+  dst: Float32Array | Int32Array,
+  shape: number[],
+  perm: number[],
+): void {
   const rank = shape.length;
   const inStrides = new Array<number>(rank);
   let s = 1;
@@ -77,18 +85,31 @@ export function makeFastTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const simple = simplifyTranspose(x.shape, perm);
     const outShape = perm.map((p) => x.shape[p]!);
     if (simple.shape.length <= 4) {
-      const out = original({ ...args, inputs: { x: { dataId: x.dataId, shape: simple.shape.length ? simple.shape : [1], dtype: x.dtype } }, attrs: { perm: simple.perm.length ? simple.perm : [0] } }) as tf.TensorInfo;
+      const out = original({
+        ...args,
+        inputs: { x: { dataId: x.dataId, shape: simple.shape.length ? simple.shape : [1], dtype: x.dtype } },
+        attrs: { perm: simple.perm.length ? simple.perm : [0] },
+      }) as tf.TensorInfo;
       out.shape = outShape;
       return out;
     }
     const backend = asWasm(args.backend);
     const size = sizeOf(x.shape);
     const out = backend.makeOutput(outShape, x.dtype);
-    if (x.dtype === 'float32') stridedTranspose(f32View(backend, x, size), f32View(backend, out, size), simple.shape, simple.perm);
-    else if (x.dtype === 'int32') stridedTranspose(i32View(backend, x, size), i32View(backend, out, size), simple.shape, simple.perm);
+    if (x.dtype === 'float32')
+      stridedTranspose(f32View(backend, x, size), f32View(backend, out, size), simple.shape, simple.perm);
+    else if (x.dtype === 'int32')
+      stridedTranspose(i32View(backend, x, size), i32View(backend, out, size), simple.shape, simple.perm);
     else {
       const heap = backend.wasm.HEAPU8;
-      const src = new Int32Array(Array.from(heap.subarray(backend.dataIdMap.get(x.dataId)!.memoryOffset, backend.dataIdMap.get(x.dataId)!.memoryOffset + size)));
+      const src = new Int32Array(
+        Array.from(
+          heap.subarray(
+            backend.dataIdMap.get(x.dataId)!.memoryOffset,
+            backend.dataIdMap.get(x.dataId)!.memoryOffset + size,
+          ),
+        ),
+      );
       const dst = new Int32Array(size);
       stridedTranspose(src, dst, simple.shape, simple.perm);
       heap.set(Uint8Array.from(dst), backend.dataIdMap.get(out.dataId)!.memoryOffset);
