@@ -10,7 +10,10 @@ export default defineConfig({
     // the app's code imports the trainer as a package (built JS at run time); tests run its sources
     alias: [
       { find: /^camd-studio\/trainer\/protocol$/, replacement: src('./trainer/src/api/protocol.ts') },
-      { find: /^camd-studio\/trainer\/worker-protocol$/, replacement: src('./trainer/src/api/worker-protocol.ts') },
+      {
+        find: /^camd-studio\/trainer\/worker-protocol$/,
+        replacement: src('./trainer/src/protocol/worker-protocol.ts'),
+      },
       { find: /^camd-studio\/trainer$/, replacement: src('./trainer/src/api/index.ts') },
     ],
   },

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { CamdError, describeIssue, describeUserFacing } from 'camd-studio/trainer';
 import { ApiError, HTTP_STATUS, OPS, TOPICS, type OpName, type TopicName } from '../common/contract.js';
 import type { App } from '../services/app.js';
-import { NotFound } from '../services/errors.js';
+import { NotFound } from '../base/errors.js';
 import { previewMask } from '../services/preview.js';
 import { clean, diskUse } from '../services/disk.js';
-import type { BusEvent } from '../services/bus.js';
+import type { BusEvent } from '../base/bus.js';
 import type { z } from 'zod';
 
 type Handlers = { [K in OpName]: (p: z.infer<(typeof OPS)[K]['params']>) => unknown };

@@ -16,6 +16,7 @@ import {
   FinetuneFields,
   PRESET_NAMES,
   PretrainSpec,
+  RUN_STATUSES,
   RunEvent,
 } from 'camd-studio/trainer/protocol';
 import type { OP_NAMES, TOPIC_NAMES } from './names.js';
@@ -179,19 +180,7 @@ export type MaskPreviewResult = z.infer<typeof MaskPreviewResult>;
 
 // ---- runs ----
 
-export const RUN_STATES = [
-  'created',
-  'queued',
-  'running',
-  'pausing',
-  'paused',
-  'stopping',
-  'stopped',
-  'interrupted',
-  'done',
-  'failed',
-] as const;
-export const RunState = z.enum(RUN_STATES);
+export const RunState = z.enum(RUN_STATUSES);
 
 export const Run = z.object({
   id: RunId,

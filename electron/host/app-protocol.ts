@@ -13,7 +13,7 @@ import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import type { App } from '../services/app.js';
-import { NotFound } from '../services/errors.js';
+import { NotFound } from '../base/errors.js';
 import { HTTP_STATUS, LabelExport, type ApiError } from '../common/contract.js';
 import yazl from 'yazl';
 import { toApiError } from '../api/handlers.js';

@@ -22,7 +22,7 @@ import { CamdError } from 'camd-studio/trainer';
 import { ClientMessage, HTTP_STATUS, type ApiError, type ServerMessage } from '../common/contract.js';
 import { contentSecurityPolicy } from '../common/csp.js';
 import type { App } from '../services/app.js';
-import { NotFound } from '../services/errors.js';
+import { NotFound } from '../base/errors.js';
 import { appFiles, appResponse, securityHeaders } from './app-protocol.js';
 import { ApiFailure, call, handlers, subscribe, toApiError } from '../api/handlers.js';
 

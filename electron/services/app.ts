@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CamdError, mkdirReason, Store } from 'camd-studio/trainer';
-import { EventBus } from './bus.js';
+import { EventBus } from '../base/bus.js';
 import { Jobs } from './jobs.js';
 import { Datasets } from './datasets.js';
 import { Images } from './images.js';

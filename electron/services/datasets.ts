@@ -37,9 +37,10 @@ import type {
 } from '../common/contract.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
-import type { EventBus } from './bus.js';
+import type { EventBus } from '../base/bus.js';
 import type { Jobs } from './jobs.js';
-import { NotFound } from './errors.js';
+import { NotFound } from '../base/errors.js';
+import { sqlList, UNFINISHED_STATUSES } from 'camd-studio/trainer/protocol';
 
 /**
  * A dataset's row. Labelled: images with a label (made in the app, read from a label file, or an
@@ -282,9 +283,7 @@ export class Datasets {
     const job = this.jobs.runningFor(id);
     if (job) this.jobs.stop(job.id);
     const active = this.store.db
-      .prepare(
-        "SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running', 'pausing', 'stopping')",
-      )
+      .prepare(`SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN (${sqlList(UNFINISHED_STATUSES)})`)
       .get(id) as { n: number };
     if (active.n > 0)
       throw new CamdError('busy', `dataset ${id} is used by ${active.n} queued or running run(s); stop them first`);

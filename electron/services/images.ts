@@ -9,7 +9,7 @@ import { mkdir, readFile, realpath, rename, stat, writeFile, rm } from 'node:fs/
 import { dirname, extname, join, sep } from 'node:path';
 import sharp from 'sharp';
 import { decodeRgb, DEFAULT_MAX_PIXELS, type Store } from 'camd-studio/trainer';
-import { NotFound } from './errors.js';
+import { NotFound } from '../base/errors.js';
 
 export const THUMB_SIZES = [128, 256, 512] as const;
 

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from '../common/contract.js';
-import type { EventBus } from './bus.js';
-import { NotFound } from './errors.js';
+import type { EventBus } from '../base/bus.js';
+import { NotFound } from '../base/errors.js';
 
 export type Report = (phase: string, done: number, total: number) => void;
 /** A job's work: its message at the end (and what it produced, for jobs whose result the view shows). */

@@ -25,11 +25,12 @@ import type {
   UndoOutcome,
 } from '../common/contract.js';
 import { LabelCurve as LabelCurveSchema } from '../common/contract.js';
-import type { EventBus } from './bus.js';
+import type { EventBus } from '../base/bus.js';
 import type { Jobs, Report } from './jobs.js';
 import type { Datasets } from './datasets.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
-import { NotFound } from './errors.js';
+import { NotFound } from '../base/errors.js';
+import { sqlList, UNFINISHED_STATUSES } from 'camd-studio/trainer/protocol';
 
 type Schema = z.infer<typeof LabelSchema>;
 
@@ -86,7 +87,7 @@ export class Labels {
     const s = this.schema(id);
     const active = this.db
       .prepare(
-        "SELECT count(*) FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running') AND json_extract(spec, '$.schema') IN (?, ?)",
+        `SELECT count(*) FROM runs WHERE dataset_id = ? AND status IN (${sqlList(UNFINISHED_STATUSES)}) AND json_extract(spec, '$.schema') IN (?, ?)`,
       )
       .pluck()
       .get(s.dataset_id, String(id), s.name) as number;

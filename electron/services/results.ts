@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CamdError, isAbsolutePath, type Store } from 'camd-studio/trainer';
 import type { z } from 'zod';
 import type { Checkpoint, Evaluation } from '../common/contract.js';
-import { NotFound } from './errors.js';
+import { NotFound } from '../base/errors.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 
 export class Results {

@@ -31,17 +31,16 @@ import type {
 } from '../common/contract.js';
 import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { runRows } from './run-rows.js';
+import { runRows } from '../base/run-rows.js';
 import { estimatePretrain } from './estimate.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 import { RunLog } from '../supervisor/run-log.js';
 import type { Datasets } from './datasets.js';
-import type { EventBus } from './bus.js';
+import type { EventBus } from '../base/bus.js';
 import type { AppPaths } from './paths.js';
-import { NotFound } from './errors.js';
+import { NotFound } from '../base/errors.js';
 import type { z } from 'zod';
-
-const ACTIVE = ['running', 'pausing', 'stopping'];
+import { isWorking } from 'camd-studio/trainer/protocol';
 
 /** A run's recorded configuration; {} when there is none to read. */
 function configOf(json: string | null): Record<string, unknown> {
@@ -235,7 +234,7 @@ export class Runs {
         `run ${id} is not a pre-training run of this machine (no run folder): there is nothing to pack`,
         'id',
       );
-    if (ACTIVE.includes(row.status))
+    if (isWorking(row.status))
       throw new CamdError(
         'busy',
         `run ${id} is ${row.status}: pack it when it has stopped (its checkpoint is still being written)`,
@@ -410,7 +409,7 @@ export class Runs {
   async delete(id: string, files: boolean): Promise<{ deleted: boolean }> {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
-    if (ACTIVE.includes(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}; stop it first`);
+    if (isWorking(row.status)) throw new CamdError('busy', `run ${id} is ${row.status}; stop it first`);
     // a run that has just ended may still have its worker process exiting
     if (!(await this.supervisor.settled(id, 10_000)))
       throw new CamdError('busy', `the process of run ${id} is still ending; try again in a moment`);

@@ -16,12 +16,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CamdError, type RunRow, type Store, type WorkerMessage } from 'camd-studio/trainer';
 import type { Run } from '../common/contract.js';
-import type { EventBus } from '../services/bus.js';
-import { NotFound } from '../services/errors.js';
+import type { EventBus } from '../base/bus.js';
+import { NotFound } from '../base/errors.js';
 import type { Launcher, WorkerProcess } from './launcher.js';
 import { RunLog } from './run-log.js';
-import { runRow } from '../services/run-rows.js';
+import { runRow } from '../base/run-rows.js';
 import { exitInWords } from './exit-words.js';
+import { isWorking } from 'camd-studio/trainer/protocol';
 
 export interface SupervisorOptions {
   /** How long a stop may take before SIGTERM (ms), and then before SIGKILL. */
@@ -96,7 +97,7 @@ export class Supervisor {
   enqueue(id: string): Run {
     const r = this.row(id);
     if (this.current?.runId === id || this.queue.includes(id)) return this.run(id);
-    if (['running', 'pausing', 'stopping'].includes(r.status)) throw new CamdError('busy', `run ${id} is ${r.status}`);
+    if (isWorking(r.status)) throw new CamdError('busy', `run ${id} is ${r.status}`);
     this.setStatus(id, 'queued', { error: null });
     this.queue.push(id);
     this.pump();
@@ -114,7 +115,7 @@ export class Supervisor {
     }
     const c = this.current;
     if (!c || c.runId !== id) {
-      if (['running', 'pausing', 'stopping'].includes(r.status))
+      if (isWorking(r.status))
         throw new CamdError('busy', `run ${id} is ${r.status} in another process; stop it there`);
       return this.run(id); // nothing to do: it is not running
     }

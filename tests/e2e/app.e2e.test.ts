@@ -13,7 +13,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { hosted, type Hosted } from '../support/app-host.js';
-import { RECIPES } from '../../trainer/src/api/defaults.js';
+import { RECIPES } from '../../trainer/src/protocol/defaults.js';
 import { browserMissing, openBrowser, type Browser } from '../support/browser.js';
 
 const missing = browserMissing();

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { until } from '../support/app-host.js';
 import { hostilePaths } from '../support/hostile-paths.js';
-import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { OP_NAMES, TOPIC_NAMES, CHANNELS } from '../../electron/common/names.js';
 import { OPS, TOPICS, type ApiError, type Job, type TopicEvent } from '../../electron/common/contract.js';
 import { contentSecurityPolicy } from '../../electron/common/csp.js';

@@ -12,7 +12,7 @@ import { faceFolder, tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
 import { readTorchFile } from '../../trainer/src/interop/torch-file.js';
 import { oursName } from '../../trainer/src/interop/camd-released.js';
-import { CHECKPOINT_FORMAT, OPT_M, OPT_V, readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { CHECKPOINT_FORMAT, OPT_M, OPT_V, readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { decays } from '../../trainer/src/optim/adamw.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/camd_pth_resume.py', import.meta.url));

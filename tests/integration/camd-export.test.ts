@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
 import { flattenTensors, readTorchFile } from '../../trainer/src/interop/torch-file.js';
-import { CHECKPOINT_FORMAT, readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { CHECKPOINT_FORMAT, readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { sincosTable2d } from '../../trainer/src/model/posembed.js';
 
 const REFERENCE = fileURLToPath(new URL('../support/released-camd-base-keys.txt', import.meta.url));

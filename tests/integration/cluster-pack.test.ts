@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
 import { flattenTensors, readTorchFile } from '../../trainer/src/interop/torch-file.js';
-import { CHECKPOINT_FORMAT, readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { CHECKPOINT_FORMAT, readTensorFile } from '../../trainer/src/store/checkpoint.js';
 
 const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3']
   .filter((p): p is string => Boolean(p))

@@ -11,7 +11,7 @@ import { expressionFolders } from '../support/rendered-faces.js';
 import { errorOf, hosted, until, type Hosted } from '../support/app-host.js';
 import { hostilePaths } from '../support/hostile-paths.js';
 import { camd } from '../support/cli.js';
-import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import type { Job, TopicEvent } from '../../electron/common/contract.js';
 
 let h: Hosted;

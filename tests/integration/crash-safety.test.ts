@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { camd, camdLive, integrity, of, sql, type Ev } from '../support/cli.js';
-import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { withTmpfs } from '../support/tmpfs.js';
 
 const MICRO = ['--preset', 'micro', '--batch', '4', '--warmup-epochs', '0', '--blr', '0.05'];

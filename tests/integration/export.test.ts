@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { loadClassifier } from '../../trainer/src/finetune/classifier-file.js';
-import { decodeTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { decodeTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { linear, patchify } from '../../trainer/src/model/vit.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';

@@ -6,8 +6,8 @@ import { expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
 import { camd, camdLive, of, sql } from '../support/cli.js';
 import { withTmpfs } from '../support/tmpfs.js';
-import { RunEvent } from '../../trainer/src/api/events.js';
-import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
+import { RunEvent } from '../../trainer/src/protocol/events.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 
 let folders: string;
 beforeAll(async () => {

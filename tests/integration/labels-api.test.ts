@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { attributeCsv } from '../support/rendered-faces.js';
 import { errorOf, hosted, until, type Hosted } from '../support/app-host.js';
-import { parseCsv } from '../../trainer/src/finetune/labels.js';
+import { parseCsv } from '../../trainer/src/labels/label-files.js';
 import type { Job, LabelSchema, TopicEvent } from '../../electron/common/contract.js';
 
 let h: Hosted;

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { faceFolder, mixedFolder, tempDir } from '../support/folders.js';
-import { readTensorFile } from '../../trainer/src/train/checkpoint.js';
-import { RunEvent as EventSchema, type RunEvent } from '../../trainer/src/api/events.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
+import { RunEvent as EventSchema, type RunEvent } from '../../trainer/src/protocol/events.js';
 
 /** The events a pre-training run sends (start, step and done of kind pretrain). */
 type PretrainEvent = Exclude<RunEvent, { kind: 'finetune' | 'eval' }>;

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { presetConfig, type CamdConfig } from '../../trainer/src/model/config.js';
 import { CamdTrainer } from '../../trainer/src/train/step.js';
-import { encodeTensorFile, type NamedArray } from '../../trainer/src/train/checkpoint.js';
+import { encodeTensorFile, type NamedArray } from '../../trainer/src/store/checkpoint.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../../trainer/src/train/synthetic.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 import { tempDir } from '../support/folders.js';

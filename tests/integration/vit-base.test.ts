@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { camd } from '../support/cli.js';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
-import { WASM_HEAP_MAX } from '../../trainer/src/train/memory.js';
+import { WASM_HEAP_MAX } from '../../trainer/src/model/memory.js';
 
 const of = (evs: { type: string }[], t: string) => evs.filter((e) => e.type === t) as Record<string, unknown>[];
 

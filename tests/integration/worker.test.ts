@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faceFolder, tempDir } from '../support/folders.js';
 import { CAMD, sql } from '../support/cli.js';
-import { WorkerMessage } from '../../trainer/src/api/worker-protocol.js';
+import { WorkerMessage } from '../../trainer/src/protocol/worker-protocol.js';
 
 type Msg = WorkerMessage;
 

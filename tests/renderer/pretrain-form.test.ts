@@ -134,7 +134,7 @@ describe('the pre-training form', () => {
 
   it("the recipes: the desktop one is the defaults; the paper's is one click away", async () => {
     const { w } = await form();
-    const { RECIPES } = await import('../../trainer/src/api/defaults.js');
+    const { RECIPES } = await import('../../trainer/src/protocol/defaults.js');
     expect(w.find('[data-testid="recipe-desktop"]').attributes('aria-pressed')).toBe('true');
     expect((w.find('#p-blr').element as HTMLInputElement).value).toBe(String(RECIPES.desktop.blr));
     await w.find('[data-testid="recipe-paper"]').trigger('click');

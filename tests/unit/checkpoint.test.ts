@@ -18,7 +18,7 @@ import {
   readTensorFile,
   writeFileAtomic,
   type WriteFs,
-} from '../../trainer/src/train/checkpoint.js';
+} from '../../trainer/src/store/checkpoint.js';
 import { tempDir } from '../support/folders.js';
 
 const tensors = [

@@ -20,7 +20,7 @@ import {
   parseLfwa,
   parseRafdb,
   type LabeledSet,
-} from '../../trainer/src/finetune/labels.js';
+} from '../../trainer/src/labels/label-files.js';
 import { tempDir } from '../support/folders.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

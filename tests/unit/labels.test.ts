@@ -15,7 +15,7 @@ import {
   parseLfwa,
   parseRafdb,
   type LabeledItem,
-} from '../../trainer/src/finetune/labels.js';
+} from '../../trainer/src/labels/label-files.js';
 import { tempDir } from '../support/folders.js';
 
 /** Items without their source line (checked on its own). */

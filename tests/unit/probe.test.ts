@@ -5,7 +5,7 @@ import { knnAccuracy } from '../../trainer/src/probe/knn.js';
 import { crossValidated, scoreFeatures, type ProbeSet } from '../../trainer/src/probe/evaluate.js';
 import { probeAccuracy } from '../../trainer/src/labels/curve.js';
 import { Rng } from '../../trainer/src/util/rng.js';
-import { pca2 } from '../../trainer/src/probe/projection.js';
+import { pca2 } from '../../trainer/src/see/projection.js';
 
 const f = (...v: number[]) => Float32Array.from(v);
 

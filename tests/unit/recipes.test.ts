@@ -2,7 +2,7 @@
 // paper's fills what the flags leave out, a flag given wins, a carried-on run keeps its own.
 import { describe, expect, it } from 'vitest';
 import { toSpec } from '../../trainer/src/cli/pretrain.js';
-import { PRETRAIN_DEFAULTS, RECIPES } from '../../trainer/src/api/defaults.js';
+import { PRETRAIN_DEFAULTS, RECIPES } from '../../trainer/src/protocol/defaults.js';
 
 describe('--recipe', () => {
   it("desktop is the defaults; paper gives the released script's settings; flags win", () => {

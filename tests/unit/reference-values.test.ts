@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { relativeEmbedding, sincosTable2d } from '../../trainer/src/model/posembed.js';
 import { agmdLoss, denseLoss, globalLoss } from '../../trainer/src/model/losses.js';
-import { parseLfwa } from '../../trainer/src/finetune/labels.js';
+import { parseLfwa } from '../../trainer/src/labels/label-files.js';
 import { tempDir } from '../support/folders.js';
 
 const close = (got: ArrayLike<number>, want: number[], tol: number) => {

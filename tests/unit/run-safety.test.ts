@@ -13,7 +13,12 @@ import { currentProcess, processState } from '../../trainer/src/util/process-ide
 import { removeStaleTemps, writeFileAtomic } from '../../trainer/src/util/atomic-file.js';
 import { RunFolder } from '../../trainer/src/train/run-folder.js';
 import { epochPlan } from '../../trainer/src/finetune/run.js';
-import { checkDuplicates, parseCelebA, relativeToRoot, CELEBA_ATTRIBUTES } from '../../trainer/src/finetune/labels.js';
+import {
+  checkDuplicates,
+  parseCelebA,
+  relativeToRoot,
+  CELEBA_ATTRIBUTES,
+} from '../../trainer/src/labels/label-files.js';
 import { tempDir } from '../support/folders.js';
 
 describe('store schema v2', () => {

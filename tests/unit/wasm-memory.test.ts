@@ -1,5 +1,5 @@
 // The wasm heap estimate and plan that refuse a pre-training before it starts, or recompute its
-// activations so that it fits (train/memory.ts): against the measurements it was fitted to, against
+// activations so that it fits (model/memory.ts): against the measurements it was fitted to, against
 // real steps here, and the one line it gives.
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -9,7 +9,7 @@ import {
   planWasmPretrain,
   wasmMemoryProblem,
   WASM_HEAP_MAX,
-} from '../../trainer/src/train/memory.js';
+} from '../../trainer/src/model/memory.js';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { hostStateKernels } from '../../trainer/src/ops/host-state.js';
 import { CamdTrainer } from '../../trainer/src/train/step.js';

@@ -4,8 +4,6 @@ import { computed, ref } from 'vue';
 import { api } from '../api.js';
 import type { CreateRun, ImportedRun, Run } from '../../../electron/common/contract.js';
 
-export const ACTIVE = ['queued', 'running', 'pausing', 'stopping'];
-
 export const useRuns = defineStore('runs', () => {
   const list = ref<Run[]>([]);
   const loaded = ref(false);

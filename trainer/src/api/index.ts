@@ -23,8 +23,16 @@ import { dirname, join } from 'node:path';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { CamdError } from '../util/errors.js';
 import { asInputError } from '../util/system-errors.js';
-import type { EventSink } from './events.js';
-import { EvalSpec, FaceScanSpec, FinetuneSpec, MaskPreviewSpec, PretrainSpec, ScanSpec, parseSpec } from './specs.js';
+import type { EventSink } from '../protocol/events.js';
+import {
+  EvalSpec,
+  FaceScanSpec,
+  FinetuneSpec,
+  MaskPreviewSpec,
+  PretrainSpec,
+  ScanSpec,
+  parseSpec,
+} from '../protocol/specs.js';
 import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 
@@ -102,23 +110,23 @@ export async function runEval(
   return evaluateCheckpoint(s, sink, signal);
 }
 
-/** A fine-tuned classifier's predictions on every face of a dataset of the store, under its run (labels/predict.ts). */
+/** A fine-tuned classifier's predictions on every face of a dataset of the store, under its run (finetune/predict.ts). */
 export async function runPredict(
-  spec: import('../labels/predict.js').PredictSpec,
+  spec: import('../finetune/predict.js').PredictSpec,
   sink: EventSink = ignore,
   signal: AbortSignal = NEVER,
-): Promise<import('../labels/predict.js').PredictResult> {
-  const { runPredict: run } = await import('../labels/predict.js');
+): Promise<import('../finetune/predict.js').PredictResult> {
+  const { runPredict: run } = await import('../finetune/predict.js');
   return run(spec, sink, signal);
 }
 
-/** The "labels needed" learning curve of a schema on an encoder's features (labels/label-curve.ts). */
+/** The "labels needed" learning curve of a schema on an encoder's features (probe/label-curve.ts). */
 export async function runLabelCurve(
-  spec: import('../labels/label-curve.js').LabelCurveSpec,
+  spec: import('../probe/label-curve.js').LabelCurveSpec,
   sink: EventSink = ignore,
   signal: AbortSignal = NEVER,
-): Promise<import('../labels/label-curve.js').LabelCurveResult> {
-  const { runLabelCurve: run } = await import('../labels/label-curve.js');
+): Promise<import('../probe/label-curve.js').LabelCurveResult> {
+  const { runLabelCurve: run } = await import('../probe/label-curve.js');
   return run(spec, sink, signal);
 }
 
@@ -204,7 +212,6 @@ export async function maskPreview(spec: unknown): Promise<MaskPreview> {
 export {
   Store,
   RUN_STATUSES,
-  ACTIVE_STATUSES,
   type RunRow,
   type RunStatus,
   type DatasetRow,
@@ -220,9 +227,9 @@ export { mkdirReason, reasonOf } from '../util/system-errors.js';
 export { findsImages, scanDataset, type BadFile } from '../data/scan.js';
 export { dropFace } from '../faces/ingest.js';
 export { runProbe, type ProbeSpec, type ProbeResult, type ProbeRow } from '../probe/run.js';
-export { seeFace, heatPng, type FaceView } from '../probe/see.js';
-export { runSee, type SeeSpec, type SeeResult } from '../probe/see-run.js';
-export { pca2, projectionPng } from '../probe/projection.js';
+export { seeFace, heatPng, type FaceView } from '../see/see.js';
+export { runSee, type SeeSpec, type SeeResult } from '../see/see-run.js';
+export { pca2, projectionPng } from '../see/projection.js';
 export { alignmentFor } from '../faces/align.js';
-export { FACES_DEFAULTS } from './defaults.js';
+export { FACES_DEFAULTS } from '../protocol/defaults.js';
 export { facesOfSourceImage, faceOfCrop, faceById, recordDrop, type FaceRow } from '../faces/face-store.js';

@@ -3,10 +3,11 @@
  * the app's contract and renderer: events, specs and their defaults, the worker protocol, error
  * causes, presets, backends and label formats. (`camd-studio/trainer/protocol`)
  */
-export * from './events.js';
-export * from './specs.js';
-export * from './worker-protocol.js';
-export * from './defaults.js';
+export * from '../protocol/events.js';
+export * from '../protocol/specs.js';
+export * from '../protocol/worker-protocol.js';
+export * from '../protocol/defaults.js';
+export * from '../protocol/run-status.js';
 export { CamdError, ERROR_CAUSES, EXIT_CODE, type ErrorCause } from '../util/errors.js';
 export {
   PRESET_NAMES,
@@ -27,9 +28,9 @@ export {
   RECOMPUTE_MODES,
   type MemoryEstimate,
   type RecomputeMode,
-} from '../train/memory.js';
-export { FORMATS, type LabelFormat } from '../finetune/formats.js';
-export { FILE_FORMATS } from '../finetune/formats.js';
+} from '../model/memory.js';
+export { FORMATS, type LabelFormat } from '../protocol/formats.js';
+export { FILE_FORMATS } from '../protocol/formats.js';
 export {
   TEMPLATES,
   TEMPLATE_IDS,
@@ -41,5 +42,5 @@ export {
   type SchemaTask,
   type FieldKind,
 } from '../labels/templates.js';
-export { CELEBA_ATTRIBUTES, RAFDB_CLASSES, FERPLUS_CLASSES } from '../finetune/label-names.js';
-export { settingsOfReleasedArgs, settingsOfRun, type LentSettings } from './run-origin.js';
+export { CELEBA_ATTRIBUTES, RAFDB_CLASSES, FERPLUS_CLASSES } from '../protocol/label-names.js';
+export { settingsOfReleasedArgs, settingsOfRun, type LentSettings } from '../protocol/run-origin.js';

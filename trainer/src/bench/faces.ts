@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { decodeRgb, IMAGE_EXTENSIONS } from '../data/image-io.js';
 import { FaceDetector, detectorId } from '../faces/detector.js';
 import { alignmentFor, warpAligned } from '../faces/align.js';
-import { FACES_DEFAULTS } from '../api/defaults.js';
+import { FACES_DEFAULTS } from '../protocol/defaults.js';
 import { nativeBlas, nativeOps } from '../backends/native.js';
 import { median } from '../util/stats.js';
 import { mkdtempSync, rmSync } from 'node:fs';

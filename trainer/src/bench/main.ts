@@ -20,7 +20,7 @@ import { Rng } from '../util/rng.js';
 import { median } from '../util/stats.js';
 import { benchPipeline } from './pipeline.js';
 import { compareTorch, type TorchComparison } from './compare-torch.js';
-import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../train/memory.js';
+import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../model/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
 
 interface Options {

@@ -5,7 +5,7 @@
  * redraw, and the last lines of a command are written after the bar has stopped.
  */
 import { MultiBar, Presets } from 'cli-progress';
-import type { RunEvent, RunEventOf } from '../api/events.js';
+import type { RunEvent, RunEventOf } from '../protocol/events.js';
 
 type Bar = ReturnType<MultiBar['create']>;
 

@@ -61,7 +61,7 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
 
 /** A pre-training checkpoint in the released layout: {'model', 'optimizer', 'epoch'} (interop/camd-released.ts). */
 async function exportReleased(file: string, out: string): Promise<void> {
-  const { CHECKPOINT_FORMAT, readTensorFile } = await import('../train/checkpoint.js');
+  const { CHECKPOINT_FORMAT, readTensorFile } = await import('../store/checkpoint.js');
   const { releasedCheckpoint } = await import('../interop/camd-released.js');
   let ck;
   try {

@@ -15,7 +15,7 @@ export interface ImportCliOptions {
 
 /** `--head rafdb|ferplus|celeba|lfwa|fer:A,B,…|far:A,B,…`: the task and classes a classifier's head was trained on. */
 async function headOf(v: string): Promise<{ task: 'fer' | 'far'; names: string[] }> {
-  const { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } = await import('../finetune/label-names.js');
+  const { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } = await import('../protocol/label-names.js');
   const known: Record<string, { task: 'fer' | 'far'; names: readonly string[] }> = {
     rafdb: { task: 'fer', names: RAFDB_CLASSES },
     ferplus: { task: 'fer', names: FERPLUS_CLASSES },

@@ -1,4 +1,4 @@
-/** `camd predict` and `camd label-curve`: model assistance for labelling (labels/predict.ts, labels/label-curve.ts). */
+/** `camd predict` and `camd label-curve`: model assistance for labelling (finetune/predict.ts, probe/label-curve.ts). */
 import { resolve } from 'node:path';
 import { runLabelCurve, runPredict, type RunEvent } from '../api/index.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runPretrain, sampleFaces, type RunEvent } from '../api/index.js';
 import { SAMPLE_WORD } from '../faces/sample.js';
-import { RECIPE_NAMES, RECIPES, type RecipeName } from '../api/defaults.js';
+import { RECIPE_NAMES, RECIPES, type RecipeName } from '../protocol/defaults.js';
 import { EXIT_CODE, UserError } from '../util/errors.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';

@@ -1,6 +1,6 @@
-/** `camd see`: the pictures of what the model sees (probe/see-run.ts). */
+/** `camd see`: the pictures of what the model sees (see/see-run.ts). */
 import { resolve } from 'node:path';
-import { runSee } from '../probe/see-run.js';
+import { runSee } from '../see/see-run.js';
 import { CliConsole, jsonRenderer } from './console.js';
 import { parseNumber } from './parse.js';
 import { CamdError } from '../util/errors.js';

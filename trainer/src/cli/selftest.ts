@@ -10,7 +10,7 @@ import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthe
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { parseNumber } from './parse.js';
-import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../train/memory.js';
+import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../model/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
 
 export interface SelftestOptions {

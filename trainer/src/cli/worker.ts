@@ -1,6 +1,6 @@
 /**
  * `camd worker`: one job (pre-training, fine-tuning or evaluation) driven by JSON commands and
- * reporting JSON events (api/worker-protocol.ts) — the process the app's supervisor starts for a
+ * reporting JSON events (protocol/worker-protocol.ts) — the process the app's supervisor starts for a
  * run. Commands come on stdin, or through process.parentPort in an Electron utility process
  * (which has no stdin). A closed stdin means the parent is gone: the job is stopped as by `stop`;
  * so does a stdout nobody reads any more (EPIPE: the host died before our input was closed) — the
@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { runEval, runFinetune, runPretrain, Store, type RunEvent } from '../api/index.js';
 import { defaultDbPath } from '../util/paths.js';
-import { WorkerCommand, WorkerMessage } from '../api/worker-protocol.js';
+import { WorkerCommand, WorkerMessage } from '../protocol/worker-protocol.js';
 import { EXIT_CODE } from '../util/errors.js';
 import { describeUserFacing } from '../util/system-errors.js';
 import { runHardExitHooks } from '../util/exit-hooks.js';

@@ -9,7 +9,16 @@ import { CamdError } from '../util/errors.js';
 import { blockMask } from '../model/mask.js';
 import { drawTwoViews, twoViews } from './augment.js';
 import type { DecodeCache } from './decode-cache.js';
-import type { HostBatch } from '../train/synthetic.js';
+import type { CamdBatch } from '../model/camd.js';
+
+/** A batch as plain arrays (two views, their masks and geometry), before it becomes tensors. */
+export interface HostBatch {
+  x1: Float32Array;
+  x2: Float32Array;
+  masks: Uint8Array[];
+  geometry: CamdBatch['geometry'];
+  shape: [number, number, number, number];
+}
 
 export interface BatchSourceOptions {
   /** Content hashes of the images, in the run's fixed order. */

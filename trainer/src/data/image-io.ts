@@ -9,8 +9,8 @@ import { decode as decodeBmp } from 'bmp-ts';
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'] as const;
 
 /** Default refusal threshold for decompression bombs (pixels); configurable with --max-pixels. */
-export { DEFAULT_MAX_PIXELS } from '../api/defaults.js';
-import { DEFAULT_MAX_PIXELS } from '../api/defaults.js';
+export { DEFAULT_MAX_PIXELS } from '../protocol/defaults.js';
+import { DEFAULT_MAX_PIXELS } from '../protocol/defaults.js';
 import { resample } from './resample.js';
 
 export interface RgbImage {

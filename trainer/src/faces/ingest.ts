@@ -17,7 +17,7 @@ import { scanDataset, type ScanReport } from '../data/scan.js';
 import { decodeRgb, DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { cacheDirFor } from '../util/paths.js';
-import { FACES_DEFAULTS } from '../api/defaults.js';
+import { FACES_DEFAULTS } from '../protocol/defaults.js';
 import { alignmentFor, outsideFraction, warpAligned, type FivePoints } from './align.js';
 import type { DetectedFace, FaceDetector } from './detector.js';
 import { detectorId, suggestionSource } from './model-files.js';

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { ModelConfigSchema } from '../model/config.js';
-import { readTensorFile } from '../train/checkpoint.js';
+import { readTensorFile } from '../store/checkpoint.js';
 import { Classifier } from './classifier.js';
-import type { Task } from './labels.js';
+import type { Task } from '../labels/label-files.js';
 import { UserError } from '../util/errors.js';
 
 export const CLASSIFIER_FORMAT = 'camd-classifier';

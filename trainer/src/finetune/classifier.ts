@@ -17,7 +17,7 @@ import {
   maybeRecomputedBlock,
 } from '../model/vit.js';
 import { sincosTable2d } from '../model/posembed.js';
-import { readAll, readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../train/checkpoint.js';
+import { readAll, readTensorFile, CHECKPOINT_FORMAT, ENCODER_FORMAT, type NamedArray } from '../store/checkpoint.js';
 import { Rng } from '../util/rng.js';
 import { z } from 'zod';
 
@@ -100,7 +100,7 @@ export class Classifier {
   readonly grid: number;
   readonly tokens: number;
   private readonly p: Getter;
-  /** Recompute the encoder blocks' activations in the backward pass (ops/recompute.ts); chosen per run (train/memory.ts). */
+  /** Recompute the encoder blocks' activations in the backward pass (ops/recompute.ts); chosen per run (model/memory.ts). */
   recompute = false;
 
   /** A classifier with the encoder initialised as for pre-training (the `--init none` baseline). */

@@ -25,7 +25,7 @@ import {
   type LabelFormat,
   type LfwaSplit,
   type Split,
-} from './labels.js';
+} from '../labels/label-files.js';
 import { scanDataset } from '../data/scan.js';
 import type { Store } from '../store/store.js';
 import { camdHome } from '../util/paths.js';

@@ -7,7 +7,7 @@ import type { DecodeCache } from '../data/decode-cache.js';
 import type { RgbImage } from '../data/image-io.js';
 import type { Classifier } from './classifier.js';
 import type { ResolvedItem } from './dataset.js';
-import type { Task } from './labels.js';
+import type { Task } from '../labels/label-files.js';
 import { evalTransform } from './transforms.js';
 import { CamdError } from '../util/errors.js';
 

@@ -18,7 +18,7 @@ import {
   type NamedArray,
   CHECKPOINT_FORMAT,
   ENCODER_FORMAT,
-} from '../train/checkpoint.js';
+} from '../store/checkpoint.js';
 import { readEncoder } from './classifier.js';
 import { CLASSIFIER_FORMAT } from './classifier-file.js';
 import { ModelConfigSchema, type ModelConfig } from '../model/config.js';

@@ -12,15 +12,15 @@ import type { DecodeCache } from '../data/decode-cache.js';
 import type { ModelConfig } from '../model/config.js';
 import type { AdamW } from '../optim/adamw.js';
 import { learningRateAt } from '../optim/schedule.js';
-import { encodeTensorFile, writeFileAtomic } from '../train/checkpoint.js';
+import { encodeTensorFile, writeFileAtomic } from '../store/checkpoint.js';
 import type { Classifier } from './classifier.js';
 import type { ResolvedItem } from './dataset.js';
 import { drawTrain, trainTransform, type AugOptions } from './transforms.js';
 import { baselineFields, farMetrics, ferMetrics, type FarMetrics, type FerMetrics } from './metrics.js';
-import type { Task } from './labels.js';
+import type { Task } from '../labels/label-files.js';
 import { cachedImage, evalBatches, labelTensor, logitsOver, lossOf } from './eval-batches.js';
 import { CLASSIFIER_FORMAT } from './classifier-file.js';
-import type { EventSink } from '../api/events.js';
+import type { EventSink } from '../protocol/events.js';
 import { Rng } from '../util/rng.js';
 
 export interface FinetuneContext {

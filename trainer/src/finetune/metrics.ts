@@ -94,7 +94,7 @@ export function ferMetrics(logits: Float32Array, labels: number[], names: string
   };
 }
 
-/** The baseline fields of an `eval` event (api/events.ts): majority, chance, and the one answer a model gives to every face, if it gives one. */
+/** The baseline fields of an `eval` event (protocol/events.ts): majority, chance, and the one answer a model gives to every face, if it gives one. */
 export function baselineFields(r: FarMetrics | FerMetrics): {
   majority: number;
   chance: number;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../backends/ladder.js';
-import { planWasmFinetune, wasmFinetuneProblem } from '../train/memory.js';
+import { planWasmFinetune, wasmFinetuneProblem } from '../model/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
 import { presetConfig, ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { Store } from '../store/store.js';
@@ -19,11 +19,11 @@ import { writeFileAtomic, removeStaleTemps } from '../util/atomic-file.js';
 import { Classifier, readEncoder } from './classifier.js';
 import { loadLabeled, type ResolvedDataset } from './dataset.js';
 import { evalSide, IMAGENET_MEAN, IMAGENET_STD, DEFAULT_AUG, type AugOptions } from './transforms.js';
-import type { Split } from './labels.js';
+import type { Split } from '../labels/label-files.js';
 import { finetuneLoop, type FinetuneContext, type FinetuneOutcome } from './loop.js';
-import type { EventSink } from '../api/events.js';
-import type { FinetuneSpec } from '../api/specs.js';
-import { FINETUNE_DEFAULTS } from '../api/defaults.js';
+import type { EventSink } from '../protocol/events.js';
+import type { FinetuneSpec } from '../protocol/specs.js';
+import { FINETUNE_DEFAULTS } from '../protocol/defaults.js';
 import { CamdError, UserError } from '../util/errors.js';
 import { describeUserFacing, makeFolder } from '../util/system-errors.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
@@ -94,7 +94,7 @@ function encoderOf(spec: FinetuneSpec): { model: ModelConfig; encoder: ReturnTyp
   return { model: m2.data, encoder };
 }
 
-/** Runs a fine-tuning run; `spec` is validated (api/specs.ts). */
+/** Runs a fine-tuning run; `spec` is validated (protocol/specs.ts). */
 export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: AbortSignal): Promise<FinetuneResult> {
   const task = spec.task;
   const seed = spec.seed ?? DEFAULTS.seed;
@@ -319,7 +319,7 @@ export async function finetune(spec: FinetuneSpec, emit: EventSink, signal: Abor
       // labels made in the app: the selected model's predictions on every face, for model-assisted labelling
       if (ds.set.format === 'store')
         ctx.afterTraining = async (bestFile) => {
-          const { predictFaces } = await import('../labels/predict.js');
+          const { predictFaces } = await import('./predict.js');
           const { loadClassifier } = await import('./classifier-file.js');
           const { getSchema } = await import('../labels/schema.js');
           const best = loadClassifier(bestFile);

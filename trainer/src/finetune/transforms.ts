@@ -11,7 +11,7 @@ import type { Rng } from '../util/rng.js';
 import type { RgbImage } from '../data/image-io.js';
 import { resizedCrop } from '../data/resample.js';
 import { sampleResizedCrop } from '../data/crop.js';
-import { FINETUNE_DEFAULTS } from '../api/defaults.js';
+import { FINETUNE_DEFAULTS } from '../protocol/defaults.js';
 import {
   autocontrast,
   enhanceBrightness,

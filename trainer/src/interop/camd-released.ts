@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { parseConfig, type CamdConfig, type ModelConfig } from '../model/config.js';
 import { absoluteLr, learningRateAt } from '../optim/schedule.js';
 import { sincosTable2d } from '../model/posembed.js';
-import { OPT_M, OPT_V, type NamedArray, type TensorFile } from '../train/checkpoint.js';
+import { OPT_M, OPT_V, type NamedArray, type TensorFile } from '../store/checkpoint.js';
 import { decays } from '../optim/weight-decay.js';
 import type { PickleValue, TorchValue } from './torch-write.js';
 import { flattenTensors, type TorchTensor } from './torch-file.js';

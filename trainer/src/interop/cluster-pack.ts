@@ -19,7 +19,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES, presetConfig, runConfig, type PresetName } from '../model/config.js';
 import { UserError } from '../util/errors.js';
-import { CHECKPOINT_FORMAT, readTensorFile } from '../train/checkpoint.js';
+import { CHECKPOINT_FORMAT, readTensorFile } from '../store/checkpoint.js';
 import { releasedCheckpoint } from './camd-released.js';
 import { writeTorchFile } from './torch-write.js';
 import { RELEASED_MODELS, releasedArgs, releasedFlags, type FlagValue, type ReleasedRun } from './released-args.js';

@@ -19,13 +19,13 @@
 import { randomUUID } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import type { Store } from '../store/store.js';
-import { ENCODER_FORMAT, encodeTensorFile, type NamedArray } from '../train/checkpoint.js';
+import { ENCODER_FORMAT, encodeTensorFile, type NamedArray } from '../store/checkpoint.js';
 import { PRESET_NAMES, presetConfig, presetOfShape, type ModelConfig, type PresetName } from '../model/config.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
 import { CLASSIFIER_FORMAT } from '../finetune/classifier-file.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../finetune/transforms.js';
-import type { Task } from '../finetune/labels.js';
+import type { Task } from '../labels/label-files.js';
 import { flattenTensors, type TorchTensor } from './torch-file.js';
 import { readWeightsFile } from './weights-file.js';
 

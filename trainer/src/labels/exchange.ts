@@ -1,6 +1,6 @@
 /**
  * Labels in and out of the store. In: a parsed label file (CelebA, LFWA, RAF-DB, FERPlus, class
- * folders, CSV — finetune/labels.ts) lands in a schema of the dataset (the template's when the
+ * folders, CSV — labels/label-files.ts) lands in a schema of the dataset (the template's when the
  * names are a known layout), as the annotations of labeller `import:<format>` with source
  * 'import', and its split. Out: a CSV that `camd finetune --format csv` reads back, a full CSV
  * (numbers, points, who and when), and the CelebA layout (list_attr_celeba.txt and
@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { CamdError } from '../util/errors.js';
-import type { LabeledSet } from '../finetune/labels.js';
+import type { LabeledSet } from './label-files.js';
 import { createSchema, getSchema, mainKind, schemaByName, type LabelSchema } from './schema.js';
 import { templateFor } from './templates.js';
 import { resolveLabels, leftOutNote, type LabelUse } from './resolve.js';

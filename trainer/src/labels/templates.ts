@@ -4,7 +4,7 @@
  * expressions. Shortcuts: classes take 1–9 then 0 then letters; attributes take letters, then
  * digits, then punctuation. Keys the labelling view keeps for itself are never given out.
  */
-import { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } from '../finetune/label-names.js';
+import { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } from '../protocol/label-names.js';
 
 export type SchemaTask = 'far' | 'fer';
 export type FieldKind = 'attribute' | 'class' | 'number' | 'point';

@@ -74,7 +74,7 @@ export class CamdModel {
   /**
    * Recompute the student's block activations in the backward pass instead of keeping them
    * (ops/recompute.ts): the same step in much less memory, for about a third more student compute.
-   * Chosen per run from the memory estimate (train/memory.ts).
+   * Chosen per run from the memory estimate (model/memory.ts).
    */
   recompute = false;
   /** Set when the momentum copies live in host memory (ops/host-state.ts); fixed at construction. */

@@ -1,6 +1,6 @@
 /**
  * Training state kept outside the tensor backend's memory. The wasm backend's heap is a wasm32
- * memory of at most 4 GiB that never shrinks (train/memory.ts); AdamW's two moments and the
+ * memory of at most 4 GiB that never shrinks (model/memory.ts); AdamW's two moments and the
  * teacher's momentum copy (§2.1, §4) are read and written once a step, element by element, and
  * never take part in a matrix product, so they need not live there. Where the backend provides
  * these kernels (the wasm backend with the native camd_ops addon, backends/wasm/host-state.ts),

@@ -5,7 +5,7 @@
  * back-propagates dy through it. Per transformer block this trades one more forward pass of the
  * student for the block's activations (a dozen tensors of the block's size and the attention
  * matrices), which is what lets ViT-B/224 train at batch 16 inside the wasm backend's 4 GiB heap
- * (train/memory.ts). The forward and the gradient are the same computation as without it, so the
+ * (model/memory.ts). The forward and the gradient are the same computation as without it, so the
  * results agree to float32 rounding of the gradients' accumulation order (the tests check this).
  */
 import * as tf from '@tensorflow/tfjs';

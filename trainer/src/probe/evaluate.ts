@@ -8,7 +8,7 @@ import { sampleSd } from '../util/stats.js';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config.js';
-import type { NamedArray } from '../train/checkpoint.js';
+import type { NamedArray } from '../store/checkpoint.js';
 import { Classifier } from '../finetune/classifier.js';
 import { readLabels, type ResolvedItem } from '../finetune/dataset.js';
 import { evalBatches } from '../finetune/eval-batches.js';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readEncoder } from '../finetune/classifier.js';
 import { presetConfig, type ModelConfig, type PresetName } from '../model/config.js';
 import { Store } from '../store/store.js';
-import type { EventSink } from '../api/events.js';
+import type { EventSink } from '../protocol/events.js';
 import { UserError } from '../util/errors.js';
 import { defaultDbPath } from '../util/paths.js';
 import { loadProbeSet, probeEncoder, scoreAll, type ProbeScores } from './evaluate.js';

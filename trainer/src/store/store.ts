@@ -12,21 +12,8 @@ import { isSystemError, mkdirReason, systemReason } from '../util/system-errors.
 import { processState, type ProcessIdentity } from '../util/process-identity.js';
 
 export type RunKind = 'pretrain' | 'finetune' | 'eval';
-export const RUN_STATUSES = [
-  'created',
-  'queued',
-  'running',
-  'pausing',
-  'paused',
-  'stopping',
-  'stopped',
-  'interrupted',
-  'done',
-  'failed',
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-/** States in which a process is at work on the run. */
-export const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'pausing', 'stopping'];
+import { RUN_STATUSES, WORKING_STATUSES, type RunStatus } from '../protocol/run-status.js';
+export { RUN_STATUSES, type RunStatus };
 
 export interface DatasetRow {
   id: number;
@@ -339,8 +326,8 @@ export class Store {
    * Returns the runs it changed.
    */
   reapDeadRuns(): RunRow[] {
-    const q = ACTIVE_STATUSES.map(() => '?').join(',');
-    const active = this.db.prepare(`SELECT * FROM runs WHERE status IN (${q})`).all(...ACTIVE_STATUSES) as RunRow[];
+    const q = WORKING_STATUSES.map(() => '?').join(',');
+    const active = this.db.prepare(`SELECT * FROM runs WHERE status IN (${q})`).all(...WORKING_STATUSES) as RunRow[];
     const reaped: RunRow[] = [];
     for (const r of active) {
       if (processState({ pid: r.pid, host: r.host, start: r.pid_start }) !== 'gone') continue;

@@ -11,19 +11,19 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_CHOICES_TEXT, isBackendChoice, selectBackend } from '../backends/ladder.js';
-import { planWasmPretrain, wasmMemoryProblem } from './memory.js';
+import { planWasmPretrain, wasmMemoryProblem } from '../model/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
 import { gridOf, maskedCount, PRESET_NAMES, presetConfig, runConfig, type CamdConfig } from '../model/config.js';
-import { PRETRAIN_DEFAULTS } from '../api/defaults.js';
+import { PRETRAIN_DEFAULTS } from '../protocol/defaults.js';
 import { Store } from '../store/store.js';
 import { scanDataset } from '../data/scan.js';
 import { DecodeCache, cacheSideFor } from '../data/decode-cache.js';
 import { BatchSource } from '../data/batches.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { CamdTrainer } from './step.js';
-import { readTensorFile, CheckpointError, CHECKPOINT_FORMAT } from './checkpoint.js';
-import type { EventSink } from '../api/events.js';
-import type { PretrainSpec } from '../api/specs.js';
+import { readTensorFile, CheckpointError, CHECKPOINT_FORMAT } from '../store/checkpoint.js';
+import type { EventSink } from '../protocol/events.js';
+import type { PretrainSpec } from '../protocol/specs.js';
 import { RunFolder, RunOptions, stepOfCheckpoint } from './run-folder.js';
 import { trainLoop, writeCheckpoint, type LoopContext, type LoopOutcome } from './pretrain-loop.js';
 import { readStartingPoint, tensorsFor, type StartingPoint, type StartMode } from './start-from.js';
@@ -198,7 +198,7 @@ function configFor(s: RunSettings): CamdConfig {
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-/** Runs (or resumes) a pre-training run; `flags` is a validated spec (api/specs.ts). */
+/** Runs (or resumes) a pre-training run; `flags` is a validated spec (protocol/specs.ts). */
 export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: AbortSignal): Promise<PretrainResult> {
   const log = (level: 'info' | 'warn', message: string) => emit({ type: 'log', level, message });
 
@@ -313,7 +313,7 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
         2,
         'backend',
       );
-    // a step that cannot fit in the wasm heap is refused now, not by an abort mid-run (train/memory.ts)
+    // a step that cannot fit in the wasm heap is refused now, not by an abort mid-run (model/memory.ts)
     const tooBig = options.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute) : null;
     if (tooBig) throw new UserError(tooBig, 2, 'batch');
     if (saved?.options) {

@@ -24,7 +24,7 @@ export const RunOptions = z.object({
   keepCheckpoints: z.number().int().positive(),
   backend: z.string(),
   threads: z.union([z.number().int().positive(), z.literal('auto')]),
-  /** Activation recomputation (train/memory.ts); absent in runs made before it existed (= auto). */
+  /** Activation recomputation (model/memory.ts); absent in runs made before it existed (= auto). */
   recompute: z.enum(['auto', 'on', 'off']).optional(),
   /** The representation-quality monitor (probe/): a labelled folder probed every `every` epochs (null: a tenth of the run) and at the end. */
   probe: z

@@ -15,9 +15,9 @@ import { PRESET_NAMES, presetOfShape, type PresetName } from '../model/config.js
 import { fromReleased } from '../interop/camd-released.js';
 import { readTorchFile } from '../interop/torch-file.js';
 import { readSafetensors, weightsKind } from '../interop/weights-file.js';
-import { CHECKPOINT_FORMAT, OPT_M, OPT_V, decodeTensorFile, type NamedArray } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, OPT_M, OPT_V, decodeTensorFile, type NamedArray } from '../store/checkpoint.js';
 import { UserError } from '../util/errors.js';
-import { settingsOfReleasedArgs, type LentSettings } from '../api/run-origin.js';
+import { settingsOfReleasedArgs, type LentSettings } from '../protocol/run-origin.js';
 
 export type StartMode = 'continue' | 'init';
 

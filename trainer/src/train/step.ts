@@ -8,7 +8,7 @@ import { CamdModel, type CamdBatch } from '../model/camd.js';
 import { AdamW, clipCoefficient, momentValues } from '../optim/adamw.js';
 import { absoluteLr, learningRateAt, momentumAt } from '../optim/schedule.js';
 import type { CamdConfig } from '../model/config.js';
-import { OPT_M, OPT_V, readAll, type NamedArray } from './checkpoint.js';
+import { OPT_M, OPT_V, readAll, type NamedArray } from '../store/checkpoint.js';
 
 export interface StepMetrics {
   loss: number;

@@ -8,14 +8,9 @@ import { gridOf, maskedCount, type CamdConfig } from '../model/config.js';
 import { blockMask } from '../model/mask.js';
 import { relativeGeometry, sampleResizedCrop, VIEW1_SCALE, VIEW2_SCALE } from '../data/crop.js';
 import type { Rng } from '../util/rng.js';
+import type { HostBatch } from '../data/batches.js';
 
-export interface HostBatch {
-  x1: Float32Array;
-  x2: Float32Array;
-  masks: Uint8Array[];
-  geometry: CamdBatch['geometry'];
-  shape: [number, number, number, number];
-}
+export type { HostBatch };
 
 /** Host-side (plain arrays) batch, reproducible from the rng. */
 export function syntheticHostBatch(cfg: CamdConfig, batchSize: number, rng: Rng): HostBatch {

@@ -29,7 +29,7 @@ import {
   type CamdConfig,
   type ModelConfig,
   type PresetName,
-} from '../model/config.js';
+} from './config.js';
 
 const MiB = 1024 * 1024;
 /** emscripten's getHeapMax() of tfjs-backend-wasm's build: 4 GiB − 64 KiB. */

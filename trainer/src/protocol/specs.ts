@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { PRESET_NAMES } from '../model/config.js';
 import { BACKEND_NAMES } from '../backends/names.js';
-import { FORMATS } from '../finetune/formats.js';
+import { FORMATS } from './formats.js';
 import { CamdError } from '../util/errors.js';
 
 /** The `camd` flag of a spec field. */

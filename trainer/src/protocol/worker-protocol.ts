@@ -8,7 +8,7 @@
  *   out (stdout, one object a line)
  *       {"type":"ready","pid":…,"version":"…"}   once, first
  *       {"type":"pong","id":…}
- *       every RunEvent of the job (api/events.ts), ending with done or error
+ *       every RunEvent of the job (protocol/events.ts), ending with done or error
  *
  * The worker exits when its job ends: 0 completed or stopped, else the exit code of the error's
  * cause (util/errors.ts EXIT_CODE).

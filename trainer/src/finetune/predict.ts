@@ -11,20 +11,20 @@
  */
 import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Classifier } from '../finetune/classifier.js';
-import type { ResolvedItem } from '../finetune/dataset.js';
-import { logitsOver } from '../finetune/eval-batches.js';
-import { evalSide } from '../finetune/transforms.js';
+import type { Classifier } from './classifier.js';
+import type { ResolvedItem } from './dataset.js';
+import { logitsOver } from './eval-batches.js';
+import { evalSide } from './transforms.js';
 import { DecodeCache } from '../data/decode-cache.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { scanDataset } from '../data/scan.js';
 import { Store } from '../store/store.js';
-import type { EventSink } from '../api/events.js';
+import type { EventSink } from '../protocol/events.js';
 import { UserError } from '../util/errors.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
-import { mainKind, type LabelSchema } from './schema.js';
-import { datasetOfFolder, schemaOfDataset } from './store-dataset.js';
-import { clearPredictions, savePredictions, type Prediction } from './predictions.js';
+import { mainKind, type LabelSchema } from '../labels/schema.js';
+import { datasetOfFolder, schemaOfDataset } from '../labels/store-dataset.js';
+import { clearPredictions, savePredictions, type Prediction } from '../labels/predictions.js';
 
 export interface PredictInput {
   store: Store;
@@ -184,7 +184,7 @@ export interface PredictResult {
 export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: AbortSignal): Promise<PredictResult> {
   const t0 = performance.now();
   const { selectBackendFor } = await import('../backends/ladder.js');
-  const { loadClassifier } = await import('../finetune/classifier-file.js');
+  const { loadClassifier } = await import('./classifier-file.js');
   await selectBackendFor(spec.backend);
   const { clf, task, names, imgSize } = loadClassifier(spec.checkpoint);
   try {

@@ -9,20 +9,20 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEncoder } from '../finetune/classifier.js';
 import type { ResolvedItem } from '../finetune/dataset.js';
-import { pooledFeatures } from '../probe/evaluate.js';
+import { pooledFeatures } from './evaluate.js';
 import { evalSide } from '../finetune/transforms.js';
 import { DecodeCache } from '../data/decode-cache.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { scanDataset } from '../data/scan.js';
 import { Store } from '../store/store.js';
-import type { EventSink } from '../api/events.js';
+import type { EventSink } from '../protocol/events.js';
 import { UserError } from '../util/errors.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { resolveLabels, type LabelUse } from './resolve.js';
-import { makeSplit } from './split.js';
-import { datasetOfFolder, schemaOfDataset } from './store-dataset.js';
-import { curveHint, learningCurve, type CurvePoint } from './curve.js';
+import { resolveLabels, type LabelUse } from '../labels/resolve.js';
+import { makeSplit } from '../labels/split.js';
+import { datasetOfFolder, schemaOfDataset } from '../labels/store-dataset.js';
+import { curveHint, learningCurve, type CurvePoint } from '../labels/curve.js';
 
 export interface LabelCurveSpec {
   encoder: string;

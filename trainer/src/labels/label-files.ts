@@ -11,8 +11,8 @@ import { IMAGE_EXTENSIONS } from '../data/image-io.js';
 
 export type Task = 'far' | 'fer';
 export type Split = 'train' | 'val' | 'test';
-import { FORMATS, type LabelFormat } from './formats.js';
-import { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } from './label-names.js';
+import { FORMATS, type LabelFormat } from '../protocol/formats.js';
+import { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES } from '../protocol/label-names.js';
 export { FORMATS, type LabelFormat };
 export { CELEBA_ATTRIBUTES, FERPLUS_CLASSES, RAFDB_CLASSES };
 

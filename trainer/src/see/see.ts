@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { CHECKPOINT_FORMAT, readTensorFile } from '../train/checkpoint.js';
+import { CHECKPOINT_FORMAT, readTensorFile } from '../store/checkpoint.js';
 import { CamdTrainer } from '../train/step.js';
 import { RunSettings } from '../train/pretrain.js';
 import { gridOf, maskedCount, presetConfig } from '../model/config.js';

@@ -15,9 +15,9 @@ import { Store } from '../store/store.js';
 import { scanDataset } from '../data/scan.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
 import { readEncoder } from '../finetune/classifier.js';
-import type { EventSink } from '../api/events.js';
+import type { EventSink } from '../protocol/events.js';
 import { heatPng, seeFace } from './see.js';
-import { loadProbeSet, probeFeatures, type ProbeSet } from './evaluate.js';
+import { loadProbeSet, probeFeatures, type ProbeSet } from '../probe/evaluate.js';
 import { pca2, projectionPng, type ProjectedPoint } from './projection.js';
 import { makeFolder } from '../util/system-errors.js';
 
