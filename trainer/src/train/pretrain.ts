@@ -25,6 +25,7 @@ import { readTensorFile, CheckpointError, CHECKPOINT_FORMAT } from '../store/che
 import type { EventSink } from '../protocol/events.js';
 import type { PretrainSpec } from '../protocol/specs.js';
 import { RunFolder, RunOptions, stepOfCheckpoint } from './run-folder.js';
+import type { BackendChoice } from '../backends/names.js';
 import { trainLoop, writeCheckpoint, type LoopContext, type LoopOutcome } from './pretrain-loop.js';
 import { readStartingPoint, tensorsFor, type StartingPoint, type StartMode } from './start-from.js';
 import { cacheDirFor, defaultDbPath } from '../util/paths.js';
@@ -198,9 +199,229 @@ function configFor(s: RunSettings): CamdConfig {
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
+type Log = (level: 'info' | 'warn', message: string) => void;
+
+/** What the run is: its settings (fixed once it has a checkpoint), its options, and where it starts from. */
+interface ResolvedRun {
+  candidates: string[];
+  restart: boolean;
+  startMode: StartMode | null;
+  start: StartingPoint | null;
+  settings: RunSettings;
+  cfg: CamdConfig;
+  options: RunOptions & { backend: BackendChoice };
+}
+
+/** Settings: fixed once the run has a checkpoint; options may change on resume. Refuses what cannot start. */
+async function resolveRun(
+  flags: PretrainSpec,
+  saved: RunFile | null,
+  folder: RunFolder,
+  log: Log,
+): Promise<ResolvedRun> {
+  const candidates = saved ? folder.checkpoints() : [];
+  const restart = saved !== null && candidates.length === 0;
+  // a starting point: --continue/--init for a new run; the recorded one for a run restarted before its first checkpoint
+  if (flags.continueFrom && flags.init) throw new UserError('give --continue or --init, not both', 2, 'init');
+  if (flags.resume && (flags.continueFrom || flags.init))
+    throw new UserError(
+      `${flags.continueFrom ? '--continue' : '--init'} starts a new run; --resume continues the run in its folder`,
+      2,
+      flags.continueFrom ? 'continueFrom' : 'init',
+    );
+  const startMode: StartMode | null = flags.continueFrom
+    ? 'continue'
+    : flags.init
+      ? 'init'
+      : saved?.start
+        ? saved.start.mode
+        : null;
+  const startFile = flags.continueFrom ?? flags.init ?? saved?.start?.file ?? null;
+  let start: StartingPoint | null = null;
+  if (startMode && startFile && (!saved || restart)) {
+    start = await startingPoint(startFile, saved?.start);
+    const flag = startMode === 'continue' ? '--continue' : '--init';
+    if (flags.preset && flags.preset !== start.suggested.preset)
+      throw new UserError(
+        `--preset ${flags.preset}: ${startFile} holds a ViT-${start.suggested.preset}, and its weights fix the architecture (leave out --preset with ${flag})`,
+        2,
+        'preset',
+      );
+  }
+  let settings: RunSettings;
+  if (saved && !restart) {
+    checkUnchanged(flags, saved.settings);
+    settings = saved.settings;
+  } else
+    settings = settingsFrom(
+      flags,
+      saved?.settings ?? (start && startMode ? startBase(start, startMode, flags.data) : null),
+    );
+  const cfg = configFor(settings); // an image size the preset cannot use is refused here, before any work
+  if ((flags.probeData === undefined) !== (flags.probeFormat === undefined))
+    throw new UserError(
+      '--probe-data and --probe-format go together (--probe-data DIR --probe-format F)',
+      2,
+      flags.probeData === undefined ? 'probeData' : 'probeFormat',
+    );
+  const options: RunOptions = {
+    checkpointEvery: flags.checkpointEvery ?? saved?.options?.checkpointEvery ?? DEFAULTS.checkpointEvery,
+    keepCheckpoints: flags.keepCheckpoints ?? saved?.options?.keepCheckpoints ?? DEFAULTS.keepCheckpoints,
+    backend: flags.backend ?? saved?.options?.backend ?? 'auto',
+    threads: flags.threads ?? saved?.options?.threads ?? 'auto',
+    recompute: flags.recompute ?? saved?.options?.recompute ?? 'auto',
+    probe: flags.probeData
+      ? {
+          data: flags.probeData,
+          format: flags.probeFormat!,
+          ...(flags.probeSchema ? { schema: flags.probeSchema } : {}),
+          every: flags.probeEvery ?? saved?.options?.probe?.every ?? null,
+        }
+      : (saved?.options?.probe ?? null),
+  };
+  if (!isBackendChoice(options.backend))
+    throw new UserError(
+      `run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`,
+      2,
+      'backend',
+    );
+  // a step that cannot fit in the wasm heap is refused now, not by an abort mid-run (model/memory.ts)
+  const tooBig = options.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute) : null;
+  if (tooBig) throw new UserError(tooBig, 2, 'batch');
+  if (saved?.options) {
+    const shown = (v: unknown) => (v && typeof v === 'object' ? JSON.stringify(v) : String(v));
+    const changed = (Object.keys(options) as (keyof RunOptions)[])
+      .filter((k) => shown(options[k]) !== shown(saved!.options![k]))
+      .map((k) => `${k} ${shown(saved!.options![k])} → ${shown(options[k])}`);
+    if (changed.length) log('info', `run options changed on resume: ${changed.join(', ')}`);
+  }
+
+  return { candidates, restart, startMode, start, settings, cfg, options: { ...options, backend: options.backend } };
+}
+
+/** The dataset indexed, then the run's fixed image list: the recorded one on resume, the scan's otherwise. */
+async function runImages(
+  store: Store,
+  settings: RunSettings,
+  folder: RunFolder,
+  resuming: boolean,
+  emit: EventSink,
+): Promise<{ report: Awaited<ReturnType<typeof scanDataset>>; images: { path: string; sha256: string }[] }> {
+  if (!existsSync(settings.data)) throw new UserError(`the folder ${settings.data} does not exist`);
+  const report = await scanDataset(store, settings.data, {
+    maxPixels: settings.maxPixels,
+    onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }),
+  }).catch((e: unknown) => {
+    throw asInputError(e); // a full disk under the store is disk-full, not an input error
+  });
+  const scanned = () => {
+    const list = store.images(report.datasetId, 'ok').map((r) => ({ path: r.rel_path, sha256: r.sha256! }));
+    if (list.length === 0) {
+      const why = report.bad.length
+        ? ` (${report.bad.length} unreadable file(s), e.g. ${report.bad[0]!.path}: ${report.bad[0]!.reason})`
+        : '';
+      throw new UserError(`no readable image in ${settings.data}${why}`);
+    }
+    return list;
+  };
+  let images: { path: string; sha256: string }[];
+  if (resuming) {
+    if (!existsSync(folder.imagesFile))
+      throw new UserError(
+        `${folder.imagesFile} is missing: the run's image list is lost, so it cannot be resumed; start a new run`,
+      );
+    images = folder.readJson(folder.imagesFile, ImagesFile, "the run's image list").images;
+  } else images = scanned();
+
+  return { report, images };
+}
+
+/** The run's batches (the image count checked against the batch before any decoding), its images decoded into the cache. */
+async function prepareBatches(
+  dbPath: string,
+  settings: RunSettings,
+  cfg: CamdConfig,
+  images: { path: string; sha256: string }[],
+  emit: EventSink,
+): Promise<{ source: BatchSource; ipe: number; totalSteps: number; epochs: number }> {
+  const cache = new DecodeCache(cacheDirFor(dbPath), cacheSideFor(settings.imgSize));
+  const { grid, tokens } = gridOf(cfg.model);
+  let source: BatchSource;
+  try {
+    source = new BatchSource({
+      hashes: images.map((i) => i.sha256),
+      cache,
+      imgSize: settings.imgSize,
+      grid,
+      maskCount: maskedCount(settings.maskRatio, tokens),
+      batchSize: settings.batch,
+      seed: settings.seed,
+    });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const ipe = source.itersPerEpoch;
+  const totalSteps = settings.steps ?? Math.max(1, Math.round(settings.epochs! * ipe));
+  const epochs = totalSteps / ipe;
+
+  // every image decoded once into the cache, before the first step
+  const cacheRes = await cache.ensure(
+    images.map((im) => ({ abs: join(settings.data, im.path), sha256: im.sha256 })),
+    settings.maxPixels,
+    (done, total) => emit({ type: 'progress', phase: 'decoding', done, total }),
+  );
+  if (cacheRes.failed.length)
+    throw new UserError(
+      `cannot decode ${cacheRes.failed[0]!.path}: ${cacheRes.failed[0]!.reason} (changed since the run started?)`,
+    );
+
+  return { source, ipe, totalSteps, epochs };
+}
+
+/** The backend (the run's choice, or the best that loads) and the model on it, recomputing activations where the wasm heap needs it. */
+async function buildTrainer(
+  options: ResolvedRun['options'],
+  cfg: CamdConfig,
+  settings: RunSettings,
+  schedule: { epochs: number; ipe: number },
+  log: Log,
+): Promise<{
+  sel: Awaited<ReturnType<typeof selectBackend>>;
+  trainer: CamdTrainer;
+  recompute: boolean;
+  plan: ReturnType<typeof planWasmPretrain> | null;
+}> {
+  const { epochs, ipe } = schedule;
+  let sel;
+  try {
+    sel = await selectBackend(options.backend, { wasmThreads: options.threads });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  // auto may have chosen wasm; the plan is exact now that we know whether the state can live outside its heap
+  const hostState = hostStateKernels() !== null;
+  const tooBigHere =
+    sel.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute, hostState) : null;
+  if (tooBigHere) throw new UserError(tooBigHere, 2, 'batch');
+  const plan = sel.backend === 'wasm' ? planWasmPretrain(cfg, settings.batch, options.recompute, hostState) : null;
+  const recompute = plan ? plan.recompute : options.recompute === 'on';
+  if (plan?.recompute && options.recompute === 'auto')
+    log(
+      'info',
+      `activations are recomputed in the backward pass: kept, this step would not fit the wasm heap (about ${(planWasmPretrain(cfg, settings.batch, 'off', hostState).totalBytes / 1e9).toFixed(1)} GB); recomputed it needs about ${(plan.totalBytes / 1e9).toFixed(1)} GB, for about a fifth more time a step`,
+    );
+  const trainer = new CamdTrainer(
+    cfg,
+    settings.seed,
+    { epochs, itersPerEpoch: ipe, batchSize: settings.batch },
+    { recompute },
+  );
+  return { sel, trainer, recompute, plan };
+}
+
 /** Runs (or resumes) a pre-training run; `flags` is a validated spec (protocol/specs.ts). */
 export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: AbortSignal): Promise<PretrainResult> {
-  const log = (level: 'info' | 'warn', message: string) => emit({ type: 'log', level, message });
+  const log: Log = (level, message) => emit({ type: 'log', level, message });
 
   // ---- the run folder, locked ----
   const folder = new RunFolder(flags.out);
@@ -247,82 +468,9 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
     }
 
     // ---- settings: fixed once the run has a checkpoint; options may change on resume ----
-    const candidates = saved ? folder.checkpoints() : [];
-    let restart = saved !== null && candidates.length === 0;
-    // a starting point: --continue/--init for a new run; the recorded one for a run restarted before its first checkpoint
-    if (flags.continueFrom && flags.init) throw new UserError('give --continue or --init, not both', 2, 'init');
-    if (flags.resume && (flags.continueFrom || flags.init))
-      throw new UserError(
-        `${flags.continueFrom ? '--continue' : '--init'} starts a new run; --resume continues the run in its folder`,
-        2,
-        flags.continueFrom ? 'continueFrom' : 'init',
-      );
-    const startMode: StartMode | null = flags.continueFrom
-      ? 'continue'
-      : flags.init
-        ? 'init'
-        : saved?.start
-          ? saved.start.mode
-          : null;
-    const startFile = flags.continueFrom ?? flags.init ?? saved?.start?.file ?? null;
-    let start: StartingPoint | null = null;
-    if (startMode && startFile && (!saved || restart)) {
-      start = await startingPoint(startFile, saved?.start);
-      const flag = startMode === 'continue' ? '--continue' : '--init';
-      if (flags.preset && flags.preset !== start.suggested.preset)
-        throw new UserError(
-          `--preset ${flags.preset}: ${startFile} holds a ViT-${start.suggested.preset}, and its weights fix the architecture (leave out --preset with ${flag})`,
-          2,
-          'preset',
-        );
-    }
-    let settings: RunSettings;
-    if (saved && !restart) {
-      checkUnchanged(flags, saved.settings);
-      settings = saved.settings;
-    } else
-      settings = settingsFrom(
-        flags,
-        saved?.settings ?? (start && startMode ? startBase(start, startMode, flags.data) : null),
-      );
-    const cfg = configFor(settings); // an image size the preset cannot use is refused here, before any work
-    if ((flags.probeData === undefined) !== (flags.probeFormat === undefined))
-      throw new UserError(
-        '--probe-data and --probe-format go together (--probe-data DIR --probe-format F)',
-        2,
-        flags.probeData === undefined ? 'probeData' : 'probeFormat',
-      );
-    const options: RunOptions = {
-      checkpointEvery: flags.checkpointEvery ?? saved?.options?.checkpointEvery ?? DEFAULTS.checkpointEvery,
-      keepCheckpoints: flags.keepCheckpoints ?? saved?.options?.keepCheckpoints ?? DEFAULTS.keepCheckpoints,
-      backend: flags.backend ?? saved?.options?.backend ?? 'auto',
-      threads: flags.threads ?? saved?.options?.threads ?? 'auto',
-      recompute: flags.recompute ?? saved?.options?.recompute ?? 'auto',
-      probe: flags.probeData
-        ? {
-            data: flags.probeData,
-            format: flags.probeFormat!,
-            ...(flags.probeSchema ? { schema: flags.probeSchema } : {}),
-            every: flags.probeEvery ?? saved?.options?.probe?.every ?? null,
-          }
-        : (saved?.options?.probe ?? null),
-    };
-    if (!isBackendChoice(options.backend))
-      throw new UserError(
-        `run.json names the backend '${options.backend}'; give --backend ${BACKEND_CHOICES_TEXT}`,
-        2,
-        'backend',
-      );
-    // a step that cannot fit in the wasm heap is refused now, not by an abort mid-run (model/memory.ts)
-    const tooBig = options.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute) : null;
-    if (tooBig) throw new UserError(tooBig, 2, 'batch');
-    if (saved?.options) {
-      const shown = (v: unknown) => (v && typeof v === 'object' ? JSON.stringify(v) : String(v));
-      const changed = (Object.keys(options) as (keyof RunOptions)[])
-        .filter((k) => shown(options[k]) !== shown(saved!.options![k]))
-        .map((k) => `${k} ${shown(saved!.options![k])} → ${shown(options[k])}`);
-      if (changed.length) log('info', `run options changed on resume: ${changed.join(', ')}`);
-    }
+    const resolved = await resolveRun(flags, saved, folder, log);
+    const { candidates, startMode, settings, cfg, options } = resolved;
+    let { restart, start } = resolved;
 
     // ---- the store ----
     const dbPath = flags.db ?? saved?.db ?? defaultDbPath();
@@ -331,89 +479,13 @@ export async function pretrain(flags: PretrainSpec, emit: EventSink, signal: Abo
       log('info', `run ${r.id} was shown as running, but its process (pid ${r.pid}) is gone: marked interrupted`);
 
     // ---- dataset: index, then the fixed image list of the run ----
-    if (!existsSync(settings.data)) throw new UserError(`the folder ${settings.data} does not exist`);
-    const report = await scanDataset(store, settings.data, {
-      maxPixels: settings.maxPixels,
-      onProgress: (done, total) => emit({ type: 'progress', phase: 'scanning', done, total }),
-    }).catch((e: unknown) => {
-      throw asInputError(e); // a full disk under the store is disk-full, not an input error
-    });
-    const scanned = () => {
-      const list = store!.images(report.datasetId, 'ok').map((r) => ({ path: r.rel_path, sha256: r.sha256! }));
-      if (list.length === 0) {
-        const why = report.bad.length
-          ? ` (${report.bad.length} unreadable file(s), e.g. ${report.bad[0]!.path}: ${report.bad[0]!.reason})`
-          : '';
-        throw new UserError(`no readable image in ${settings.data}${why}`);
-      }
-      return list;
-    };
-    let images: { path: string; sha256: string }[];
-    if (saved && !restart) {
-      if (!existsSync(folder.imagesFile))
-        throw new UserError(
-          `${folder.imagesFile} is missing: the run's image list is lost, so it cannot be resumed; start a new run`,
-        );
-      images = folder.readJson(folder.imagesFile, ImagesFile, "the run's image list").images;
-    } else images = scanned();
+    const { report, images } = await runImages(store, settings, folder, saved !== null && !restart, emit);
 
-    // ---- batches (checks the image count against the batch before any decoding) ----
-    const cache = new DecodeCache(cacheDirFor(dbPath), cacheSideFor(settings.imgSize));
-    const { grid, tokens } = gridOf(cfg.model);
-    let source: BatchSource;
-    try {
-      source = new BatchSource({
-        hashes: images.map((i) => i.sha256),
-        cache,
-        imgSize: settings.imgSize,
-        grid,
-        maskCount: maskedCount(settings.maskRatio, tokens),
-        batchSize: settings.batch,
-        seed: settings.seed,
-      });
-    } catch (e) {
-      throw new UserError((e as Error).message);
-    }
-    const ipe = source.itersPerEpoch;
-    const totalSteps = settings.steps ?? Math.max(1, Math.round(settings.epochs! * ipe));
-    const epochs = totalSteps / ipe;
-
-    // ---- decode cache ----
-    const cacheRes = await cache.ensure(
-      images.map((im) => ({ abs: join(settings.data, im.path), sha256: im.sha256 })),
-      settings.maxPixels,
-      (done, total) => emit({ type: 'progress', phase: 'decoding', done, total }),
-    );
-    if (cacheRes.failed.length)
-      throw new UserError(
-        `cannot decode ${cacheRes.failed[0]!.path}: ${cacheRes.failed[0]!.reason} (changed since the run started?)`,
-      );
+    // ---- batches (checks the image count against the batch before any decoding), then the decode cache ----
+    const { source, ipe, totalSteps, epochs } = await prepareBatches(dbPath, settings, cfg, images, emit);
 
     // ---- backend, model ----
-    let sel;
-    try {
-      sel = await selectBackend(options.backend, { wasmThreads: options.threads });
-    } catch (e) {
-      throw new UserError((e as Error).message);
-    }
-    // auto may have chosen wasm; the plan is exact now that we know whether the state can live outside its heap
-    const hostState = hostStateKernels() !== null;
-    const tooBigHere =
-      sel.backend === 'wasm' ? wasmMemoryProblem(cfg, settings.batch, options.recompute, hostState) : null;
-    if (tooBigHere) throw new UserError(tooBigHere, 2, 'batch');
-    const plan = sel.backend === 'wasm' ? planWasmPretrain(cfg, settings.batch, options.recompute, hostState) : null;
-    const recompute = plan ? plan.recompute : options.recompute === 'on';
-    if (plan?.recompute && options.recompute === 'auto')
-      log(
-        'info',
-        `activations are recomputed in the backward pass: kept, this step would not fit the wasm heap (about ${(planWasmPretrain(cfg, settings.batch, 'off', hostState).totalBytes / 1e9).toFixed(1)} GB); recomputed it needs about ${(plan.totalBytes / 1e9).toFixed(1)} GB, for about a fifth more time a step`,
-      );
-    const trainer = new CamdTrainer(
-      cfg,
-      settings.seed,
-      { epochs, itersPerEpoch: ipe, batchSize: settings.batch },
-      { recompute },
-    );
+    const { sel, trainer, recompute, plan } = await buildTrainer(options, cfg, settings, { epochs, ipe }, log);
     try {
       // ---- resume from the newest sound checkpoint; damaged ones are moved aside ----
       if (saved && flags.runId && flags.runId !== saved.run_id)
