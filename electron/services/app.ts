@@ -4,9 +4,8 @@
  * bus they publish on. Plain Node (no Electron): the Electron main process, the browser-mode host
  * and the tests all open the same App.
  */
-import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CamdError, mkdirReason, Store } from 'camd-studio/trainer';
+import { CamdError, makeFolder, Store } from 'camd-studio/trainer';
 import { EventBus } from '../base/bus.js';
 import { Jobs } from './jobs.js';
 import { Datasets } from './datasets.js';
@@ -49,13 +48,9 @@ export class App {
     this.paths = appPaths(opts.dataDir);
     for (const d of [this.paths.root, this.paths.runs, this.paths.logs]) {
       try {
-        mkdirSync(d, { recursive: true });
+        makeFolder(d, d === this.paths.root ? 'the data folder' : `the data folder's ${basename(d)} folder`);
       } catch (e) {
-        const what = d === this.paths.root ? 'the data folder' : `the data folder's ${basename(d)} folder`;
-        throw new CamdError(
-          'input',
-          `cannot create ${what} ${d}: ${mkdirReason(d, e)}; use another data folder (--data-dir)`,
-        );
+        throw new CamdError('input', `${(e as Error).message}; use another data folder (--data-dir)`);
       }
     }
     this.store = new Store(this.paths.db, { chooser: 'data folder (--data-dir)' });

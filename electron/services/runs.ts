@@ -101,14 +101,7 @@ export class Runs {
       const preset = req.settings.preset ?? sourceModel?.preset ?? PRETRAIN_DEFAULTS.preset;
       const batch = req.settings.batch ?? PRETRAIN_DEFAULTS.batch;
       if (req.settings.imgSize !== undefined) {
-        // as the start would refuse it: the image must be a whole number of the model's patches
-        const patch = presetConfig(preset).model.patchSize;
-        if (req.settings.imgSize % patch !== 0)
-          throw new CamdError(
-            'input',
-            `the image size ${req.settings.imgSize} is not a multiple of the ${patch}-px patches of ${preset} (112 and 224 are)`,
-            'imgSize',
-          );
+        // as the start would refuse it (presetConfig: a whole number of the model's patches, …)
         try {
           presetConfig(preset, { imgSize: req.settings.imgSize });
         } catch (e) {

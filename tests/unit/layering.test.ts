@@ -47,9 +47,8 @@ function loops(graph: Map<string, Map<string, string>>): string[] {
     while (stack.length) {
       const { at, path } = stack.pop()!;
       for (const [next, why] of graph.get(at) ?? []) {
-        if (next === start && path.length > 1 && start === [...path].sort()[0])
-          found.push(`${[...path, start].join(' → ')} (${why})`);
-        else if (next === start && path.length === 1) found.push(`${start} ↔ itself`);
+        // each loop once: from its smallest folder (imports within one folder are not edges)
+        if (next === start && start === [...path].sort()[0]) found.push(`${[...path, start].join(' → ')} (${why})`);
         if (!seen.has(next) && next !== start) {
           seen.add(next);
           stack.push({ at: next, path: [...path, next] });

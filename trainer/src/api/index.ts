@@ -223,7 +223,7 @@ export { camdHome, defaultDbPath, cacheDirFor } from '../util/paths.js';
 export { decodeRgb, IMAGE_EXTENSIONS, ImageError, type RgbImage } from '../data/image-io.js';
 export { processState, currentProcess } from '../util/process-identity.js';
 export { writeFileAtomic } from '../util/atomic-file.js';
-export { mkdirReason, reasonOf } from '../util/system-errors.js';
+export { makeFolder, reasonOf } from '../util/system-errors.js';
 export { findsImages, scanDataset, type BadFile } from '../data/scan.js';
 export { dropFace } from '../faces/ingest.js';
 export { runProbe, type ProbeSpec, type ProbeResult, type ProbeRow } from '../probe/run.js';

@@ -192,9 +192,15 @@ export function presetOfShape(embedDim: number, depth: number, patchSize: number
 
 export function presetConfig(name: PresetName, o: PresetOverrides = {}): CamdConfig {
   const a = ARCH[name];
+  const patch = o.patchSize ?? a.patchSize;
+  if (o.imgSize !== undefined && o.imgSize % patch !== 0) {
+    const fits = [112, 224].filter((v) => v % patch === 0);
+    const hint = fits.length ? ` (${fits.join(' and ')} ${fits.length > 1 ? 'are' : 'is'})` : '';
+    throw new Error(`the image size ${o.imgSize} is not a multiple of the ${patch}-px patches of ${name}${hint}`);
+  }
   const model: ModelConfig = {
     imgSize: o.imgSize ?? a.imgSize,
-    patchSize: o.patchSize ?? a.patchSize,
+    patchSize: patch,
     embedDim: a.embedDim,
     depth: a.depth,
     numHeads: a.numHeads,
