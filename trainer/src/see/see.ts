@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CHECKPOINT_FORMAT, readTensorFile } from '../store/checkpoint.js';
 import { CamdTrainer } from '../train/step.js';
-import { RunSettings } from '../train/pretrain.js';
+import { RunSettings } from '../train/run-settings.js';
 import { gridOf, maskedCount, presetConfig } from '../model/config.js';
 import { blockMask } from '../model/mask.js';
 import { IDENTITY_GEOMETRY, sincosTable2d } from '../model/posembed.js';
