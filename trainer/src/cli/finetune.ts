@@ -4,8 +4,7 @@ import { baselineWords, runEval, runFinetune, type RunEvent } from '../api/index
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
 import { CamdError, EXIT_CODE } from '../util/errors.js';
-import { parseThreads } from './selftest.js';
-import { parseNumber } from './parse.js';
+import { parseNumber, parseThreads } from './parse.js';
 
 export interface FinetuneCliOptions {
   task?: string;

@@ -12,7 +12,7 @@ import type { ScanCliOptions } from './scan.js';
 import type { ProbeCliOptions } from './probe.js';
 import type { SeeCliOptions } from './see.js';
 import type { ClusterPackCliOptions, ImportCliOptions, ImportRunCliOptions } from './import.js';
-import type { PretrainCliOptions } from './pretrain.js';
+import { addPretrainFlags, type PretrainCliOptions } from './pretrain-flags.js';
 import type { EvalCliOptions, FinetuneCliOptions } from './finetune.js';
 import type { ExportCliOptions } from './export.js';
 import type { LabelCurveCliOptions, PredictCliOptions } from './predict.js';
@@ -105,62 +105,9 @@ async function main(argv: string[]): Promise<void> {
     )
     .action(async (dir: string, opts: ScanCliOptions) => (await import('./scan.js')).scanCommand(dir, opts));
 
-  program
-    .command('pretrain')
-    .description('pre-train a CAMD encoder on a folder of face images')
-    .option(
-      '--data <dir>',
-      "folder of face images (required unless --resume); 'sample': the sample faces that come with the installed packages",
-    )
-    .option('--preset <name>', 'model size: tiny | small | base | large | huge (default tiny)')
-    .option(
-      '--img-size <px>',
-      "input size in pixels, a multiple of the patch size (default: the preset's, 112 for tiny)",
-    )
-    .option('--mask-ratio <r>', 'fraction of patches masked in view 1 (default 118/196 ≈ 0.602)')
-    .option('--batch <n>', 'images per step (default 16)')
-    .option(
-      '--recipe <name>',
-      "the defaults of --blr, --warmup-epochs, --mask-ratio and --epochs: 'desktop' (measured at desktop scale, docs/quality.md) or 'paper' (the released script's, for a GPU cluster: blr 3.125e-5, 400 epochs) (default desktop)",
-    )
-    .option('--epochs <n>', 'length of the run in epochs (default 100)')
-    .option('--steps <n>', 'length of the run in steps (instead of --epochs)')
-    .option(
-      '--blr <x>',
-      'base learning rate; lr = blr × batch / 256 (default 1.6e-3: lr 1e-4 at batch 16, measured in docs/quality.md)',
-    )
-    .option('--warmup-epochs <n>', 'linear warm-up length in epochs (default 5)')
-    .option('--seed <n>', 'seed of every random draw (default 0)')
-    .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
-    .option('--threads <n>', "wasm threads: 'auto' or a count (default auto)")
-    .option(
-      '--probe-data <dir>',
-      'a labelled folder whose k-NN and linear-probe accuracy is measured during the run (teacher and online encoders)',
-    )
-    .option('--probe-format <f>', 'its labels: celeba, lfwa, rafdb, ferplus, folders, csv or store')
-    .option('--probe-schema <name|id>', 'with --probe-format store: the label schema')
-    .option('--probe-every <epochs>', 'epochs between probes (default: a tenth of the run), and always at the end')
-    .option(
-      '--recompute <mode>',
-      'recompute activations in the backward pass to save memory: auto (when the step would not fit the wasm heap otherwise), on, off (default auto)',
-    )
-    .option('--out <dir>', 'run folder for checkpoints and the encoder (default runs/pretrain-<time>)')
-    .option('--db <file>', 'store that records the run (default ~/.camd/camd.db)')
-    .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')
-    .option(
-      '--continue <file>',
-      "a new run that carries on another's checkpoint (a CAMD_pretrain.py checkpoint-*.pth or a camd step-*.ckpt): its weights, AdamW state, settings and epoch",
-    )
-    .option(
-      '--init <file>',
-      "a new run that starts from a checkpoint's weights (fresh optimiser, step 1, its own settings)",
-    )
-    .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
-    .option('--keep-checkpoints <n>', 'how many recent checkpoints to keep (default 2)')
-    .option('--max-pixels <n>', 'refuse images with more pixels than this (default 50000000)')
-    .option('--stop-at <step>', 'stop after this step with a checkpoint, resumable with --resume')
-    .option('--json', 'print one JSON object per line instead of a progress bar')
-    .action(async (opts: PretrainCliOptions) => (await import('./pretrain.js')).pretrainCommand(opts));
+  addPretrainFlags(
+    program.command('pretrain').description('pre-train a CAMD encoder on a folder of face images'),
+  ).action(async (opts: PretrainCliOptions) => (await import('./pretrain.js')).pretrainCommand(opts));
 
   program
     .command('finetune')

@@ -3,94 +3,15 @@
  * epoch, loss, images/s and ETA for people, or one JSON object per line with --json.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { runPretrain, sampleFaces, type RunEvent } from '../api/index.js';
 import { SAMPLE_WORD } from '../faces/sample.js';
-import { RECIPE_NAMES, RECIPES, type RecipeName } from '../protocol/defaults.js';
 import { EXIT_CODE, UserError } from '../util/errors.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
-import { parseThreads } from './selftest.js';
-import { parseNumber } from './parse.js';
+import { toSpec, type PretrainCliOptions } from './pretrain-flags.js';
 
-export interface PretrainCliOptions {
-  data?: string;
-  preset?: string;
-  imgSize?: string;
-  maskRatio?: string;
-  batch?: string;
-  epochs?: string;
-  recipe?: string;
-  steps?: string;
-  blr?: string;
-  warmupEpochs?: string;
-  seed?: string;
-  backend?: string;
-  threads?: string;
-  recompute?: string;
-  out?: string;
-  db?: string;
-  resume?: string;
-  continue?: string;
-  init?: string;
-  checkpointEvery?: string;
-  keepCheckpoints?: string;
-  maxPixels?: string;
-  stopAt?: string;
-  probeData?: string;
-  probeFormat?: string;
-  probeSchema?: string;
-  probeEvery?: string;
-  json?: boolean;
-}
-
-/** The spec of the run the flags ask for: numbers parsed, paths made absolute against the working directory. */
-export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
-  if (o.resume && o.out && resolve(o.out) !== resolve(o.resume))
-    throw new UserError('--out and --resume name different folders; a resumed run writes to its own folder');
-  const spec: Record<string, unknown> = {
-    out: resolve(o.resume ?? o.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
-    resume: o.resume ? true : undefined,
-    continueFrom: o.continue === undefined ? undefined : resolve(o.continue),
-    init: o.init === undefined ? undefined : resolve(o.init),
-    data: o.data === undefined ? undefined : resolve(o.data),
-    db: o.db === undefined ? undefined : resolve(o.db),
-    preset: o.preset,
-    imgSize: parseNumber('--img-size', o.imgSize, 'int'),
-    maskRatio: parseNumber('--mask-ratio', o.maskRatio, 'float'),
-    batch: parseNumber('--batch', o.batch, 'int'),
-    epochs: parseNumber('--epochs', o.epochs, 'float'),
-    steps: parseNumber('--steps', o.steps, 'int'),
-    blr: parseNumber('--blr', o.blr, 'float'),
-    warmupEpochs: parseNumber('--warmup-epochs', o.warmupEpochs, 'float'),
-    seed: parseNumber('--seed', o.seed, 'int'),
-    maxPixels: parseNumber('--max-pixels', o.maxPixels, 'int'),
-    backend: o.backend,
-    threads: o.threads === undefined ? undefined : parseThreads(o.threads),
-    recompute: o.recompute,
-    checkpointEvery: parseNumber('--checkpoint-every', o.checkpointEvery, 'int'),
-    keepCheckpoints: parseNumber('--keep-checkpoints', o.keepCheckpoints, 'int'),
-    stopAt: parseNumber('--stop-at', o.stopAt, 'int'),
-    probeData: o.probeData === undefined ? undefined : resolve(o.probeData),
-    probeFormat: o.probeFormat,
-    probeSchema: o.probeSchema,
-    probeEvery: parseNumber('--probe-every', o.probeEvery, 'int'),
-  };
-  if (o.recipe !== undefined) {
-    if (!(RECIPE_NAMES as string[]).includes(o.recipe))
-      throw new UserError(`--recipe must be one of ${RECIPE_NAMES.join(', ')}, not ${JSON.stringify(o.recipe)}`);
-    // the recipe fills what the flags leave out (a run carried on keeps its own)
-    if (!o.resume && o.continue === undefined) {
-      const r = RECIPES[o.recipe as RecipeName];
-      spec['blr'] ??= r.blr;
-      spec['warmupEpochs'] ??= r.warmupEpochs;
-      spec['maskRatio'] ??= r.maskRatio;
-      if (spec['epochs'] === undefined && spec['steps'] === undefined) spec['epochs'] = r.epochs;
-    }
-  }
-  for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
-  return spec;
-}
+export { toSpec, type PretrainCliOptions } from './pretrain-flags.js';
 
 /** Human rendering: a progress bar for scan/cache and for training, plain lines for the rest. */
 function humanRenderer(con: CliConsole): (e: RunEvent) => void {

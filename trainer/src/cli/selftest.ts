@@ -9,7 +9,7 @@ import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import { parseNumber } from './parse.js';
+import { parseNumber, parseThreads } from './parse.js';
 import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../model/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
 
@@ -23,14 +23,6 @@ export interface SelftestOptions {
   threads: string;
   recompute?: string;
   json?: boolean;
-}
-
-export function parseThreads(s: string): number | 'auto' {
-  if (s === 'auto') return 'auto';
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 64)
-    throw new UserError(`--threads must be 'auto' or an integer 1..64, got '${s}'`);
-  return n;
 }
 
 function positiveInt(flag: string, s: string): number {

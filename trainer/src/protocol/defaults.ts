@@ -35,6 +35,8 @@ export const PRETRAIN_DEFAULTS = {
   keepCheckpoints: 2,
   backend: 'auto',
   threads: 'auto',
+  recompute: 'auto',
+  maxPixels: DEFAULT_MAX_PIXELS,
 } as const;
 
 export const FINETUNE_DEFAULTS = {

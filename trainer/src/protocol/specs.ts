@@ -6,9 +6,23 @@
  * `--batch`): the flags are the fields' public names, and the app maps them to its labels.
  */
 import { z } from 'zod';
-import { PRESET_NAMES } from '../model/config.js';
-import { BACKEND_NAMES } from '../backends/names.js';
-import { FORMATS } from './formats.js';
+import {
+  absPath,
+  atLeast1,
+  backend,
+  format,
+  fraction,
+  labelUse,
+  nonNegInt,
+  positive,
+  preset,
+  recompute,
+  runId,
+  schemaRef,
+  task,
+  threads,
+} from './values.js';
+import { PRETRAIN_FIELDS, specOf } from './pretrain-fields.js';
 import { CamdError } from '../util/errors.js';
 
 /** The `camd` flag of a spec field. */
@@ -23,77 +37,10 @@ export function flagOf(field: string): string {
   return special[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** Absolute on POSIX (/…) or Windows (C:\… or \\server\…); no Node import, so the app's renderer can check specs too. */
-export const isAbsolutePath = (p: string): boolean =>
-  p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
-const absPath = z.string().min(1).refine(isAbsolutePath, { message: 'must be an absolute path' });
-const atLeast1 = (what: string) =>
-  z.number().refine((v) => Number.isInteger(v) && v >= 1, { message: `must be an integer of at least 1 (${what})` });
-const nonNegInt = z
-  .number()
-  .refine((v) => Number.isInteger(v) && v >= 0, { message: 'must be a non-negative integer' });
-const positive = z.number().refine((v) => Number.isFinite(v) && v > 0, { message: 'must be a positive number' });
-const fraction = (lo: '(' | '[', hi: ')' | ']') =>
-  z.number().refine((v) => (lo === '(' ? v > 0 : v >= 0) && (hi === ')' ? v < 1 : v <= 1), {
-    message: `must be in ${lo}0, 1${hi}`,
-  });
-const preset = z.enum(PRESET_NAMES, { message: `must be one of ${PRESET_NAMES.join(', ')}` });
-const backend = z.enum(['auto', ...BACKEND_NAMES], {
-  message: `must be auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES.at(-1)}`,
-});
-const recompute = z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' });
-const threads = z.union([z.literal('auto'), z.number().refine((v) => Number.isInteger(v) && v >= 1 && v <= 64)], {
-  message: "must be 'auto' or an integer 1..64",
-});
-const task = z.enum(['far', 'fer'], { message: 'must be far or fer' });
-const format = z.enum(FORMATS, { message: `must be one of ${FORMATS.join(', ')}` });
-const schemaRef = z.string().min(1, { message: 'names a label schema' }).max(100);
-const labelUse = z.enum(['human', 'human+accepted'], { message: 'must be human or human+accepted' });
+export { isAbsolutePath } from './values.js';
 
-/** A pre-training run: a new one in `out`, or (resume) the run that `out` holds. */
-/** A run id chosen by the caller (the app records a queued run before its worker starts). */
-const runId = z
-  .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
-
-export const PretrainSpec = z
-  .object({
-    runId: runId.optional(),
-    out: absPath,
-    resume: z.boolean().optional(),
-    /** Start from another run's checkpoint (ours, or a released CAMD_pretrain.py checkpoint-*.pth): its weights, optimiser state, settings and place in the schedule. */
-    continueFrom: absPath.optional(),
-    /** Start from a checkpoint's weights only (fresh optimiser, step 1). */
-    init: absPath.optional(),
-    data: absPath.optional(),
-    db: absPath.optional(),
-    preset: preset.optional(),
-    imgSize: atLeast1('pixels').optional(),
-    maskRatio: fraction('(', ')').optional(),
-    batch: atLeast1('images per step').optional(),
-    epochs: positive.optional(),
-    steps: atLeast1('the length of the run').optional(),
-    blr: positive.optional(),
-    warmupEpochs: z
-      .number()
-      .refine((v) => v >= 0, { message: 'must be 0 or more' })
-      .optional(),
-    seed: nonNegInt.optional(),
-    maxPixels: atLeast1('pixels').optional(),
-    backend: backend.optional(),
-    threads: threads.optional(),
-    /** Recompute activations in the backward pass: when needed to fit the wasm heap (auto), always, never. */
-    recompute: recompute.optional(),
-    checkpointEvery: atLeast1('steps between checkpoints').optional(),
-    keepCheckpoints: atLeast1('a run keeps at least its newest checkpoint').optional(),
-    stopAt: atLeast1('the step after which to stop').optional(),
-    /** A labelled folder (any format fine-tuning reads) whose k-NN and linear-probe accuracy is measured during the run. */
-    probeData: absPath.optional(),
-    probeFormat: format.optional(),
-    probeSchema: z.string().min(1).max(200).optional(),
-    probeEvery: atLeast1('epochs between probes').optional(),
-  })
-  .strict();
+/** A pre-training run: a new one in `out`, or (resume) the run that `out` holds; its fields are declared once, in pretrain-fields.ts. */
+export const PretrainSpec = specOf(PRETRAIN_FIELDS);
 export type PretrainSpec = z.infer<typeof PretrainSpec>;
 
 /** The fields of a fine-tuning run (FinetuneSpec adds the checks across fields). */

@@ -13,19 +13,22 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { PRETRAIN_FIELDS, shapeOfRole } from '../protocol/pretrain-fields.js';
 import { writeFileAtomic, removeStaleTemps } from '../util/atomic-file.js';
 import { FolderLock } from '../util/folder-lock.js';
 import { CamdError } from '../util/errors.js';
 import { makeFolder, reasonOf } from '../util/system-errors.js';
 
-/** Run options: how a run is carried out, not what it computes. They may change on resume. */
+/**
+ * Run options: how a run is carried out, not what it computes (the fields of role `option`,
+ * protocol/pretrain-fields.ts). They may change on resume. The backend is kept as written (a name
+ * no longer known is refused with its own message); runs made before recomputation existed have
+ * none (= auto).
+ */
 export const RunOptions = z.object({
-  checkpointEvery: z.number().int().positive(),
-  keepCheckpoints: z.number().int().positive(),
+  ...shapeOfRole(PRETRAIN_FIELDS, 'option'),
   backend: z.string(),
-  threads: z.union([z.number().int().positive(), z.literal('auto')]),
-  /** Activation recomputation (model/memory.ts); absent in runs made before it existed (= auto). */
-  recompute: z.enum(['auto', 'on', 'off']).optional(),
+  recompute: PRETRAIN_FIELDS.recompute.schema.optional(),
   /** The representation-quality monitor (probe/): a labelled folder probed every `every` epochs (null: a tenth of the run) and at the end. */
   probe: z
     .object({

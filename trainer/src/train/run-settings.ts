@@ -9,26 +9,23 @@ import { BACKEND_CHOICES_TEXT, isBackendChoice } from '../backends/ladder.js';
 import { wasmMemoryProblem } from '../model/memory.js';
 import { PRESET_NAMES, presetConfig, runConfig, type CamdConfig } from '../model/config.js';
 import { PRETRAIN_DEFAULTS } from '../protocol/defaults.js';
-import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
+import { flagName, PRETRAIN_FIELDS, shapeOfRole, type Field, type PretrainField } from '../protocol/pretrain-fields.js';
 import type { PretrainSpec } from '../protocol/specs.js';
 import { RunOptions, type RunFolder } from './run-folder.js';
 import type { BackendChoice } from '../backends/names.js';
 import { readStartingPoint, type StartingPoint, type StartMode } from './start-from.js';
 import { UserError } from '../util/errors.js';
 
-/** The settings that define the computation; saved in run.json and fixed once a checkpoint exists. */
+/**
+ * The settings that define the computation (the fields of role `setting`, protocol/pretrain-fields.ts);
+ * saved in run.json and fixed once a checkpoint exists. A run has one length: epochs or steps, the
+ * other null.
+ */
 export const RunSettings = z.object({
+  ...shapeOfRole(PRETRAIN_FIELDS, 'setting'),
   data: z.string(),
-  preset: z.enum(PRESET_NAMES),
-  imgSize: z.number().int().positive(),
-  maskRatio: z.number().gt(0).lt(1),
-  batch: z.number().int().positive(),
-  epochs: z.number().positive().nullable(),
-  steps: z.number().int().positive().nullable(),
-  blr: z.number().positive(),
-  warmupEpochs: z.number().nonnegative(),
-  seed: z.number().int().nonnegative(),
-  maxPixels: z.number().int().positive(),
+  epochs: PRETRAIN_FIELDS.epochs.schema.nullable(),
+  steps: PRETRAIN_FIELDS.steps.schema.nullable(),
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 
@@ -61,19 +58,13 @@ export const ImagesFile = z.object({
 
 const DEFAULTS = PRETRAIN_DEFAULTS;
 
+type Setting = Exclude<keyof RunSettings, 'data'>;
+
 /** Flags that would change the computation, with their names on the command line. */
-const COMPUTATION_FLAGS: [keyof PretrainSpec & keyof RunSettings, string][] = [
-  ['preset', '--preset'],
-  ['imgSize', '--img-size'],
-  ['maskRatio', '--mask-ratio'],
-  ['batch', '--batch'],
-  ['epochs', '--epochs'],
-  ['steps', '--steps'],
-  ['blr', '--blr'],
-  ['warmupEpochs', '--warmup-epochs'],
-  ['seed', '--seed'],
-  ['maxPixels', '--max-pixels'],
-];
+const COMPUTATION_FLAGS = (Object.keys(PRETRAIN_FIELDS) as PretrainField[]).flatMap((k) => {
+  const f: Field = PRETRAIN_FIELDS[k];
+  return f.role === 'setting' && k !== 'data' ? [[k as Setting, flagName(f)!] as const] : [];
+});
 
 /** A resumed run keeps its computation: a flag that would change it is refused. */
 function checkUnchanged(flags: PretrainSpec, saved: RunSettings): void {
@@ -109,20 +100,18 @@ function settingsFrom(flags: PretrainSpec, base: RunSettings | null): RunSetting
         : base
           ? { epochs: base.epochs, steps: base.steps }
           : { epochs: DEFAULTS.epochs, steps: null };
+  // each setting: the flag, else the run's, else the default; the preset, image size and length as above
+  const each: Record<string, unknown> = {};
+  for (const [k] of COMPUTATION_FLAGS) each[k] = flags[k] ?? base?.[k] ?? (DEFAULTS as Record<string, unknown>)[k];
   const r = RunSettings.safeParse({
+    ...each,
     data,
     preset,
     imgSize:
       flags.imgSize ??
       (flags.preset === undefined ? base?.imgSize : undefined) ??
       presetConfig(preset as (typeof PRESET_NAMES)[number]).model.imgSize,
-    maskRatio: flags.maskRatio ?? base?.maskRatio ?? DEFAULTS.maskRatio,
-    batch: flags.batch ?? base?.batch ?? DEFAULTS.batch,
     ...length,
-    blr: flags.blr ?? base?.blr ?? DEFAULTS.blr,
-    warmupEpochs: flags.warmupEpochs ?? base?.warmupEpochs ?? DEFAULTS.warmupEpochs,
-    seed: flags.seed ?? base?.seed ?? DEFAULTS.seed,
-    maxPixels: flags.maxPixels ?? base?.maxPixels ?? DEFAULT_MAX_PIXELS,
   });
   if (!r.success) {
     const i = r.error.issues[0]!;
@@ -159,7 +148,7 @@ function startBase(p: StartingPoint, mode: StartMode, data: string | undefined):
     blr: (cont ? g.blr : undefined) ?? DEFAULTS.blr,
     warmupEpochs: (cont ? g.warmupEpochs : undefined) ?? DEFAULTS.warmupEpochs,
     seed: (cont ? g.seed : undefined) ?? DEFAULTS.seed,
-    maxPixels: DEFAULT_MAX_PIXELS,
+    maxPixels: DEFAULTS.maxPixels,
   };
 }
 
@@ -236,9 +225,9 @@ function optionsOf(
   const options: RunOptions = {
     checkpointEvery: flags.checkpointEvery ?? saved?.options?.checkpointEvery ?? DEFAULTS.checkpointEvery,
     keepCheckpoints: flags.keepCheckpoints ?? saved?.options?.keepCheckpoints ?? DEFAULTS.keepCheckpoints,
-    backend: flags.backend ?? saved?.options?.backend ?? 'auto',
-    threads: flags.threads ?? saved?.options?.threads ?? 'auto',
-    recompute: flags.recompute ?? saved?.options?.recompute ?? 'auto',
+    backend: flags.backend ?? saved?.options?.backend ?? DEFAULTS.backend,
+    threads: flags.threads ?? saved?.options?.threads ?? DEFAULTS.threads,
+    recompute: flags.recompute ?? saved?.options?.recompute ?? DEFAULTS.recompute,
     probe: flags.probeData
       ? {
           data: flags.probeData,
