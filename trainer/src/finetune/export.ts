@@ -114,21 +114,27 @@ export function exportSafetensors(e: Exportable, file: string): void {
   writeFileAtomic(file, bytes);
 }
 
-/** Builds the Keras-style model from standard tfjs layers with the exported weights. */
-export function buildLayersModel(e: Exportable): tf.LayersModel {
-  const { model: m, tensors } = e;
-  const C = m.embedDim;
-  const p = m.patchSize;
-  const G = m.imgSize / p;
-  const N = G * G;
-  const H = m.numHeads;
-  const d = C / H;
-  const hidden = Math.round(C * m.mlpRatio);
-  const T = (name: string) => need(tensors, name);
-  const tens = (a: NamedArray, shape?: number[]) => tf.tensor(a.data, shape ?? a.shape);
-  const L = tf.layers;
+const L = tf.layers;
+const tens = (a: NamedArray, shape?: number[]) => tf.tensor(a.data, shape ?? a.shape);
 
-  const input = tf.input({ shape: [m.imgSize, m.imgSize, 3], name: 'image' });
+/** The sizes of the ViT and its weights by name, which every part of the layers model reads. */
+interface Build {
+  m: ModelConfig;
+  /** Embedding width. */
+  C: number;
+  /** Patch tokens. */
+  N: number;
+  /** Heads, and the width of each. */
+  H: number;
+  d: number;
+  hidden: number;
+  T: (name: string) => NamedArray;
+}
+
+/** Patch tokens plus pos_embed, after the cls token (cls_token + pos_embed[0]). */
+function embedTokens(b: Build, input: tf.SymbolicTensor): tf.SymbolicTensor {
+  const { m, C, N, T } = b;
+  const p = m.patchSize;
   const patch = L.conv2d({
     filters: C,
     kernelSize: p,
@@ -159,70 +165,87 @@ export function buildLayersModel(e: Exportable): tf.LayersModel {
       zero,
     ),
   ) as tf.SymbolicTensor;
-  x = L.concatenate({ axis: 1 }).apply([cls, x]) as tf.SymbolicTensor;
-  const slice = (w: NamedArray, b: NamedArray, part: number, h: number, scale = 1) => {
-    // columns part·C + h·d … of the (C, 3C) qkv weight
-    const k = new Float32Array(C * d);
-    for (let i = 0; i < C; i++)
-      for (let j = 0; j < d; j++) k[i * d + j] = w.data[i * 3 * C + part * C + h * d + j]! * scale;
-    const bb = new Float32Array(d);
-    for (let j = 0; j < d; j++) bb[j] = b.data[part * C + h * d + j]! * scale;
-    return [tf.tensor2d(k, [C, d]), tf.tensor1d(bb)];
-  };
-  for (let i = 0; i < m.depth; i++) {
-    const pre = `blocks.${i}`;
-    const ln1 = L.layerNormalization({
-      epsilon: 1e-6,
-      name: `${pre}.norm1`,
-      weights: [tens(T(`${pre}.norm1.weight`)), tens(T(`${pre}.norm1.bias`))],
-    }).apply(x) as tf.SymbolicTensor;
-    const heads: tf.SymbolicTensor[] = [];
-    for (let h = 0; h < H; h++) {
-      const q = L.dense({
-        units: d,
-        name: `${pre}.attn.q${h}`,
-        weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 0, h, 1 / Math.sqrt(d)),
-      }).apply(ln1) as tf.SymbolicTensor;
-      const k = L.dense({
-        units: d,
-        name: `${pre}.attn.k${h}`,
-        weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 1, h),
-      }).apply(ln1) as tf.SymbolicTensor;
-      const v = L.dense({
-        units: d,
-        name: `${pre}.attn.v${h}`,
-        weights: slice(T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 2, h),
-      }).apply(ln1) as tf.SymbolicTensor;
-      const scores = L.dot({ axes: 2 }).apply([q, k]) as tf.SymbolicTensor;
-      const attn = L.activation({ activation: 'softmax' }).apply(scores) as tf.SymbolicTensor;
-      heads.push(L.dot({ axes: [2, 1] }).apply([attn, v]) as tf.SymbolicTensor);
-    }
-    const merged = H > 1 ? (L.concatenate({ axis: -1 }).apply(heads) as tf.SymbolicTensor) : heads[0]!;
-    const proj = L.dense({
-      units: C,
-      name: `${pre}.attn.proj`,
-      weights: [tens(T(`${pre}.attn.proj.weight`)), tens(T(`${pre}.attn.proj.bias`))],
-    }).apply(merged) as tf.SymbolicTensor;
-    x = L.add().apply([x, proj]) as tf.SymbolicTensor;
-    const ln2 = L.layerNormalization({
-      epsilon: 1e-6,
-      name: `${pre}.norm2`,
-      weights: [tens(T(`${pre}.norm2.weight`)), tens(T(`${pre}.norm2.bias`))],
-    }).apply(x) as tf.SymbolicTensor;
-    const fc1 = L.dense({
-      units: hidden,
-      activation: 'gelu',
-      name: `${pre}.mlp.fc1`,
-      weights: [tens(T(`${pre}.mlp.fc1.weight`)), tens(T(`${pre}.mlp.fc1.bias`))],
-    }).apply(ln2) as tf.SymbolicTensor;
-    const fc2 = L.dense({
-      units: C,
-      name: `${pre}.mlp.fc2`,
-      weights: [tens(T(`${pre}.mlp.fc2.weight`)), tens(T(`${pre}.mlp.fc2.bias`))],
-    }).apply(fc1) as tf.SymbolicTensor;
-    x = L.add().apply([x, fc2]) as tf.SymbolicTensor;
+  return L.concatenate({ axis: 1 }).apply([cls, x]) as tf.SymbolicTensor;
+}
+
+/** Head h's part (0 q, 1 k, 2 v) of the qkv Linear, as Dense weights (kernel, bias), times `scale`. */
+function qkvSlice(b: Build, w: NamedArray, bias: NamedArray, part: number, h: number, scale = 1): tf.Tensor[] {
+  const { C, d } = b;
+  // columns part·C + h·d … of the (C, 3C) qkv weight
+  const k = new Float32Array(C * d);
+  for (let i = 0; i < C; i++)
+    for (let j = 0; j < d; j++) k[i * d + j] = w.data[i * 3 * C + part * C + h * d + j]! * scale;
+  const bb = new Float32Array(d);
+  for (let j = 0; j < d; j++) bb[j] = bias.data[part * C + h * d + j]! * scale;
+  return [tf.tensor2d(k, [C, d]), tf.tensor1d(bb)];
+}
+
+/** Multi-head self-attention of block `pre` before its projection: per head Dense q, k, v and two Dot layers, heads concatenated. */
+function attentionHeads(b: Build, pre: string, ln1: tf.SymbolicTensor): tf.SymbolicTensor {
+  const { H, d, T } = b;
+  const heads: tf.SymbolicTensor[] = [];
+  for (let h = 0; h < H; h++) {
+    const q = L.dense({
+      units: d,
+      name: `${pre}.attn.q${h}`,
+      weights: qkvSlice(b, T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 0, h, 1 / Math.sqrt(d)),
+    }).apply(ln1) as tf.SymbolicTensor;
+    const k = L.dense({
+      units: d,
+      name: `${pre}.attn.k${h}`,
+      weights: qkvSlice(b, T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 1, h),
+    }).apply(ln1) as tf.SymbolicTensor;
+    const v = L.dense({
+      units: d,
+      name: `${pre}.attn.v${h}`,
+      weights: qkvSlice(b, T(`${pre}.attn.qkv.weight`), T(`${pre}.attn.qkv.bias`), 2, h),
+    }).apply(ln1) as tf.SymbolicTensor;
+    const scores = L.dot({ axes: 2 }).apply([q, k]) as tf.SymbolicTensor;
+    const attn = L.activation({ activation: 'softmax' }).apply(scores) as tf.SymbolicTensor;
+    heads.push(L.dot({ axes: [2, 1] }).apply([attn, v]) as tf.SymbolicTensor);
   }
-  // mean of the patch tokens (cls excluded)
+  return H > 1 ? (L.concatenate({ axis: -1 }).apply(heads) as tf.SymbolicTensor) : heads[0]!;
+}
+
+/** Transformer block i (pre-norm): x + attn(norm1(x)), then x + mlp(norm2(x)). */
+function block(b: Build, i: number, input: tf.SymbolicTensor): tf.SymbolicTensor {
+  const { C, hidden, T } = b;
+  let x = input;
+  const pre = `blocks.${i}`;
+  const ln1 = L.layerNormalization({
+    epsilon: 1e-6,
+    name: `${pre}.norm1`,
+    weights: [tens(T(`${pre}.norm1.weight`)), tens(T(`${pre}.norm1.bias`))],
+  }).apply(x) as tf.SymbolicTensor;
+  const merged = attentionHeads(b, pre, ln1);
+  const proj = L.dense({
+    units: C,
+    name: `${pre}.attn.proj`,
+    weights: [tens(T(`${pre}.attn.proj.weight`)), tens(T(`${pre}.attn.proj.bias`))],
+  }).apply(merged) as tf.SymbolicTensor;
+  x = L.add().apply([x, proj]) as tf.SymbolicTensor;
+  const ln2 = L.layerNormalization({
+    epsilon: 1e-6,
+    name: `${pre}.norm2`,
+    weights: [tens(T(`${pre}.norm2.weight`)), tens(T(`${pre}.norm2.bias`))],
+  }).apply(x) as tf.SymbolicTensor;
+  const fc1 = L.dense({
+    units: hidden,
+    activation: 'gelu',
+    name: `${pre}.mlp.fc1`,
+    weights: [tens(T(`${pre}.mlp.fc1.weight`)), tens(T(`${pre}.mlp.fc1.bias`))],
+  }).apply(ln2) as tf.SymbolicTensor;
+  const fc2 = L.dense({
+    units: C,
+    name: `${pre}.mlp.fc2`,
+    weights: [tens(T(`${pre}.mlp.fc2.weight`)), tens(T(`${pre}.mlp.fc2.bias`))],
+  }).apply(fc1) as tf.SymbolicTensor;
+  return L.add().apply([x, fc2]) as tf.SymbolicTensor;
+}
+
+/** The mean of the patch tokens (cls excluded); for a classifier, then fc_norm and the head. */
+function poolAndHead(b: Build, x: tf.SymbolicTensor, outputs: number | null): tf.SymbolicTensor {
+  const { C, N, T } = b;
   const patches = L.reshape({ targetShape: [N, C] }).apply(
     L.cropping2D({
       cropping: [
@@ -232,16 +255,38 @@ export function buildLayersModel(e: Exportable): tf.LayersModel {
     }).apply(L.reshape({ targetShape: [1 + N, C, 1] }).apply(x)),
   ) as tf.SymbolicTensor;
   let out = L.globalAveragePooling1d({ name: 'mean_pool' }).apply(patches) as tf.SymbolicTensor;
-  if (e.outputs !== null) {
+  if (outputs !== null) {
     out = L.layerNormalization({
       epsilon: 1e-6,
       name: 'fc_norm',
       weights: [tens(T('fc_norm.weight')), tens(T('fc_norm.bias'))],
     }).apply(out) as tf.SymbolicTensor;
-    out = L.dense({ units: e.outputs, name: 'head', weights: [tens(T('head.weight')), tens(T('head.bias'))] }).apply(
+    out = L.dense({ units: outputs, name: 'head', weights: [tens(T('head.weight')), tens(T('head.bias'))] }).apply(
       out,
     ) as tf.SymbolicTensor;
   }
+  return out;
+}
+
+/** Builds the Keras-style model from standard tfjs layers with the exported weights. */
+export function buildLayersModel(e: Exportable): tf.LayersModel {
+  const { model: m, tensors } = e;
+  const C = m.embedDim;
+  const G = m.imgSize / m.patchSize;
+  const H = m.numHeads;
+  const b: Build = {
+    m,
+    C,
+    N: G * G,
+    H,
+    d: C / H,
+    hidden: Math.round(C * m.mlpRatio),
+    T: (name: string) => need(tensors, name),
+  };
+  const input = tf.input({ shape: [m.imgSize, m.imgSize, 3], name: 'image' });
+  let x = embedTokens(b, input);
+  for (let i = 0; i < m.depth; i++) x = block(b, i, x);
+  const out = poolAndHead(b, x, e.outputs);
   return tf.model({ inputs: input, outputs: out, name: e.outputs !== null ? 'camd_classifier' : 'camd_encoder' });
 }
 

@@ -4,6 +4,8 @@
  * answering the split's most common class (per attribute for FAR) and guessing at random, and
  * whether the model answers one class for every face (then its accuracy is only the majority's).
  */
+import type { Task } from '../labels/label-files.js';
+import type { ResolvedItem } from './dataset.js';
 
 /** What an accuracy is worth: a model that always gives the split's most common answer scores `majority`; guessing scores `chance`. */
 export interface Baselines {
@@ -92,6 +94,26 @@ export function ferMetrics(logits: Float32Array, labels: number[], names: string
     baselines: { majority: counts[top]! / labels.length, chance: 1 / K, majority_class: names[top]! },
     predicted_classes: predicted,
   };
+}
+
+/** The task's metric of logits (items × K) against the items' labels: FAR mean accuracy, FER top-1. */
+export function metricsOf(
+  task: Task,
+  logits: Float32Array,
+  items: ResolvedItem[],
+  names: string[],
+): FarMetrics | FerMetrics {
+  return task === 'far'
+    ? farMetrics(
+        logits,
+        items.map((i) => i.labels),
+        names,
+      )
+    : ferMetrics(
+        logits,
+        items.map((i) => i.labels[0]!),
+        names,
+      );
 }
 
 /** The baseline fields of an `eval` event (protocol/events.ts): majority, chance, and the one answer a model gives to every face, if it gives one. */
