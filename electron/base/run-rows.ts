@@ -6,29 +6,13 @@
 import type { Store } from 'camd-studio/trainer';
 import type { Run } from '../common/contract.js';
 
-const COLUMNS = `r.id, r.kind, r.name, r.status, r.dataset_id, r.parent_run_id, r.backend, r.last_step, r.total_steps, r.error,
-  r.created_at, r.started_at, r.finished_at, r.updated_at, r.spec, r.config,
-  CASE r.kind WHEN 'pretrain' THEN (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'loss' ORDER BY m.step DESC LIMIT 1)
-    ELSE (SELECT value FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_value,
-  CASE r.kind WHEN 'pretrain' THEN 'loss'
-    ELSE (SELECT metric FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_name,
-  CASE r.kind WHEN 'pretrain' THEN NULL
-    ELSE (SELECT json_object('majority', json_extract(e.detail, '$.baselines.majority'), 'chance', json_extract(e.detail, '$.baselines.chance'), 'predicted', json_extract(e.detail, '$.predicted_classes'), 'constant', json_array_length(json_extract(e.detail, '$.constant_attributes')))
-      FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_baselines`;
-
 const KEYS: Record<Run['kind'], string[]> = {
   pretrain: ['preset', 'imgSize', 'maskRatio', 'batch', 'epochs', 'steps', 'blr', 'seed'],
   finetune: ['task', 'format', 'init', 'preset', 'linearProbe', 'fewShot', 'epochs', 'batch', 'blr', 'seed'],
   eval: ['task', 'format', 'checkpoint'],
 };
 
-type Raw = Omit<Run, 'key' | 'metric'> & {
-  spec: string | null;
-  config: string;
-  metric_value: number | null;
-  metric_name: string | null;
-  metric_baselines: string | null;
-};
+type Raw = NonNullable<ReturnType<Store['runSummary']>>;
 
 /** The headline's baselines from its evaluation's detail (absent for evaluations recorded before they were). */
 function baselinesOf(json: string | null): {
@@ -78,14 +62,10 @@ function toRun(r: Raw): Run {
 }
 
 export function runRow(store: Store, id: string): Run | undefined {
-  const r = store.db.prepare(`SELECT ${COLUMNS} FROM runs r WHERE r.id = ?`).get(id) as Raw | undefined;
+  const r = store.runSummary(id);
   return r ? toRun(r) : undefined;
 }
 
-export function runRows(store: Store, where: string, args: unknown[], orderBy: string): Run[] {
-  return (
-    store.db
-      .prepare(`SELECT ${COLUMNS} FROM runs r${where ? ` WHERE ${where}` : ''} ORDER BY ${orderBy}`)
-      .all(...args) as Raw[]
-  ).map(toRun);
+export function runRows(store: Store, filter: Parameters<Store['runSummaries']>[0]): Run[] {
+  return store.runSummaries(filter).map(toRun);
 }

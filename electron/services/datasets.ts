@@ -40,17 +40,6 @@ import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
 import type { EventBus } from '../base/bus.js';
 import type { Jobs } from './jobs.js';
 import { NotFound } from '../base/errors.js';
-import { sqlList, UNFINISHED_STATUSES } from 'camd-studio/trainer/protocol';
-
-/**
- * A dataset's row. Labelled: images with a label (made in the app, read from a label file, or an
- * accepted prediction) on a field that is not deleted — a class label names its class field, any
- * other its own field.
- */
-const DATASET_COLUMNS = `d.id, d.name, d.root, d.created_at, d.scanned_at, d.image_count, d.bad_count, d.source_dataset_id,
-  (SELECT count(*) FROM images i WHERE i.dataset_id = d.id AND EXISTS (
-     SELECT 1 FROM annotations a JOIN label_fields f ON f.id = CASE WHEN a.slot = 0 THEN CAST(a.value AS INTEGER) ELSE a.slot END
-     WHERE a.image_id = i.id AND f.deleted_at IS NULL)) AS labelled_count`;
 
 /** Shorter-side buckets of the resolution histogram. */
 const RESOLUTION_EDGES = [0, 32, 64, 112, 128, 224, 256, 384, 512, 768, 1024, 2048, Infinity];
@@ -65,15 +54,11 @@ export class Datasets {
   ) {}
 
   list(): Dataset[] {
-    return this.store.db
-      .prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d ORDER BY d.created_at, d.id`)
-      .all() as Dataset[];
+    return this.store.datasetSummaries();
   }
 
   get(id: number): Dataset {
-    const d = this.store.db.prepare(`SELECT ${DATASET_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as
-      | Dataset
-      | undefined;
+    const d = this.store.datasetSummary(id);
     if (!d) throw new NotFound(`dataset ${id}`);
     return d;
   }
@@ -233,12 +218,7 @@ export class Datasets {
       a.origin[1] + x * a.ax[1] + y * a.ay[1],
     ];
     const S = a.size;
-    const crop = r.crop_path
-      ? (this.store.db
-          .prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?')
-          .pluck()
-          .get(r.dataset_id, r.crop_path) as number | undefined)
-      : undefined;
+    const crop = r.crop_path ? this.store.imageIdAt(r.dataset_id, r.crop_path) : undefined;
     return {
       id: r.id,
       dataset_id: r.dataset_id,
@@ -282,12 +262,10 @@ export class Datasets {
     this.get(id);
     const job = this.jobs.runningFor(id);
     if (job) this.jobs.stop(job.id);
-    const active = this.store.db
-      .prepare(`SELECT count(*) AS n FROM runs WHERE dataset_id = ? AND status IN (${sqlList(UNFINISHED_STATUSES)})`)
-      .get(id) as { n: number };
-    if (active.n > 0)
-      throw new CamdError('busy', `dataset ${id} is used by ${active.n} queued or running run(s); stop them first`);
-    this.store.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+    const active = this.store.unfinishedRunCount(id);
+    if (active > 0)
+      throw new CamdError('busy', `dataset ${id} is used by ${active} queued or running run(s); stop them first`);
+    this.store.deleteDataset(id);
     this.bus.emit('datasets', { id, deleted: true, dataset: null });
     return { deleted: true };
   }
@@ -295,69 +273,19 @@ export class Datasets {
   images(q: ImageQuery): { total: number; items: ImageSummary[] } {
     const p = ImageQuerySchema.parse(q);
     this.get(p.dataset);
-    const where = ['i.dataset_id = @dataset'];
-    const args: Record<string, unknown> = { dataset: p.dataset, limit: p.limit, offset: p.offset };
-    if (p.status) {
-      where.push('i.status = @status');
-      args['status'] = p.status;
-    }
-    if (p.labelled !== undefined)
-      where.push(`${p.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id)`);
-    if (p.label) {
-      where.push(
-        'EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.task = @ltask AND l.name = @lname AND l.value = @lvalue)',
-      );
-      Object.assign(args, { ltask: p.label.task, lname: p.label.name, lvalue: p.label.value });
-    }
-    if (p.folder) {
-      // rel_path under the folder: a range on the (dataset, rel_path) index, no LIKE escaping needed
-      const f = p.folder.replace(/^\/+|\/+$/g, '');
-      where.push('i.rel_path >= @fromPath AND i.rel_path < @toPath');
-      Object.assign(args, { fromPath: `${f}/`, toPath: `${f}0` }); // '0' follows '/' in code-point order
-    }
-    if (p.search) {
-      where.push('instr(lower(i.rel_path), lower(@search)) > 0');
-      args['search'] = p.search;
-    }
-    const w = where.join(' AND ');
-    const total = (this.store.db.prepare(`SELECT count(*) AS n FROM images i WHERE ${w}`).get(args) as { n: number }).n;
-    const items = this.store.db
-      .prepare(
-        `SELECT i.id, i.rel_path, i.width, i.height, i.status, i.error FROM images i WHERE ${w} ORDER BY i.rel_path LIMIT @limit OFFSET @offset`,
-      )
-      .all(args) as ImageSummary[];
-    return { total, items };
+    return this.store.imagePage(p);
   }
 
   image(id: number): ImageDetail {
-    const row = this.store.db
-      .prepare(
-        'SELECT id, dataset_id, rel_path, bytes, mtime_ms, width, height, format, sha256, status, error FROM images WHERE id = ?',
-      )
-      .get(id) as Omit<ImageDetail, 'labels'> | undefined;
+    const row = this.store.image(id);
     if (!row) throw new NotFound(`image ${id}`);
-    const labels = this.store.db
-      .prepare('SELECT task, name, value, split FROM labels WHERE image_id = ? ORDER BY task, name')
-      .all(id) as ImageDetail['labels'];
-    return { ...row, labels };
+    return { ...row, labels: this.store.imageLabels(id) };
   }
 
   stats(id: number): DatasetStats {
     const dataset = this.get(id);
-    const db = this.store.db;
-    const formats = Object.fromEntries(
-      (
-        db
-          .prepare(
-            "SELECT coalesce(format, 'unreadable') AS f, count(*) AS n FROM images WHERE dataset_id = ? GROUP BY f",
-          )
-          .all(id) as { f: string; n: number }[]
-      ).map((r) => [r.f, r.n]),
-    );
-    const sides = db
-      .prepare("SELECT min(width, height) AS s FROM images WHERE dataset_id = ? AND status = 'ok'")
-      .pluck()
-      .all(id) as number[];
+    const formats = Object.fromEntries(this.store.formatCounts(id).map((r) => [r.f, r.n]));
+    const sides = this.store.shorterSides(id);
     const resolution = RESOLUTION_EDGES.slice(0, -1).map((from, k) => ({
       from,
       to: RESOLUTION_EDGES[k + 1]!,
@@ -365,16 +293,8 @@ export class Datasets {
     }));
     for (const s of sides) resolution.find((b) => s >= b.from && s < b.to)!.count++;
     const shown = resolution.map((b) => ({ ...b, to: Number.isFinite(b.to) ? b.to : null }));
-    const folders = db
-      .prepare(
-        "SELECT CASE WHEN instr(rel_path, '/') > 0 THEN substr(rel_path, 1, instr(rel_path, '/') - 1) ELSE '' END AS folder, count(*) AS count FROM images WHERE dataset_id = ? AND status = 'ok' GROUP BY folder ORDER BY folder",
-      )
-      .all(id) as { folder: string; count: number }[];
-    const rows = db
-      .prepare(
-        "SELECT l.task, l.name, l.value, coalesce(l.split, '') AS split, count(*) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? GROUP BY l.task, l.name, l.value, l.split",
-      )
-      .all(id) as { task: string; name: string; value: number; split: string; n: number }[];
+    const folders = this.store.folderCounts(id);
+    const rows = this.store.labelValueCounts(id);
     const labels = new Map<string, DatasetStats['labels'][number]>();
     for (const r of rows) {
       const k = `${r.task}\u0000${r.name}`;

@@ -32,11 +32,7 @@ export class Images {
   /** The real path of an image of the store, inside its dataset's folder; NotFound otherwise. */
   async file(id: number): Promise<{ path: string; mime: string; sha256: string | null; status: string }> {
     if (!Number.isSafeInteger(id) || id <= 0) throw new NotFound(`image ${id}`);
-    const row = this.store.db
-      .prepare(
-        'SELECT i.rel_path, i.sha256, i.status, d.root FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = ?',
-      )
-      .get(id) as { rel_path: string; sha256: string | null; status: string; root: string } | undefined;
+    const row = this.store.imageFile(id);
     if (!row) throw new NotFound(`image ${id}`);
     let root: string;
     let real: string;

@@ -30,7 +30,6 @@ import type { Jobs, Report } from './jobs.js';
 import type { Datasets } from './datasets.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
 import { NotFound } from '../base/errors.js';
-import { sqlList, UNFINISHED_STATUSES } from 'camd-studio/trainer/protocol';
 
 type Schema = z.infer<typeof LabelSchema>;
 
@@ -60,7 +59,7 @@ export class Labels {
   }
 
   schema(id: number): Schema {
-    if (!this.db.prepare('SELECT 1 FROM label_schemas WHERE id = ?').get(id)) throw new NotFound(`label schema ${id}`);
+    if (!this.store.hasLabelSchema(id)) throw new NotFound(`label schema ${id}`);
     return L.getSchema(this.db, id);
   }
 
@@ -85,12 +84,7 @@ export class Labels {
 
   deleteSchema(id: number): { labels: number } {
     const s = this.schema(id);
-    const active = this.db
-      .prepare(
-        `SELECT count(*) FROM runs WHERE dataset_id = ? AND status IN (${sqlList(UNFINISHED_STATUSES)}) AND json_extract(spec, '$.schema') IN (?, ?)`,
-      )
-      .pluck()
-      .get(s.dataset_id, String(id), s.name) as number;
+    const active = this.store.unfinishedRunsOnSchema(s.dataset_id, { id, name: s.name });
     if (active > 0)
       throw new CamdError('busy', `the schema '${s.name}' is being trained on by ${active} run(s); stop them first`);
     const r = L.deleteSchema(this.db, id);
@@ -219,7 +213,7 @@ export class Labels {
       reassign: p.reassign,
       use: p.labels,
     });
-    this.db.prepare('UPDATE label_schemas SET split_seed = ? WHERE id = ?').run(p.seed, p.schema);
+    this.store.setSplitSeed(p.schema, p.seed);
     this.changed(p.schema, [], null, 'schema');
     return r;
   }
@@ -279,9 +273,7 @@ export class Labels {
   predictionRuns(schema: number): z.infer<typeof PredictionRun>[] {
     this.schema(schema);
     return L.predictionRuns(this.db, schema).map((r) => {
-      const run = this.db.prepare('SELECT name, status FROM runs WHERE id = ?').get(r.run_id) as
-        | { name: string | null; status: z.infer<typeof PredictionRun>['status'] }
-        | undefined;
+      const run = this.store.run(r.run_id);
       return { ...r, name: run?.name ?? null, status: run?.status ?? null };
     });
   }
@@ -289,18 +281,11 @@ export class Labels {
   /** A fine-tuned run's predictions on every face of the schema's dataset (`camd predict`, a background job). */
   predict(schema: number, runId: string): Job {
     const s = this.schema(schema);
-    const run = this.db.prepare('SELECT kind, status FROM runs WHERE id = ?').get(runId) as
-      | { kind: string; status: string }
-      | undefined;
+    const run = this.store.run(runId);
     if (!run) throw new NotFound(`run ${runId}`);
     if (run.kind !== 'finetune')
       throw new CamdError('input', `run ${runId} is a ${run.kind} run: predictions come from a fine-tuned run`, 'run');
-    const ck = this.db
-      .prepare(
-        "SELECT path FROM checkpoints WHERE run_id = ? AND kind IN ('classifier', 'last') ORDER BY kind = 'classifier' DESC, step DESC LIMIT 1",
-      )
-      .pluck()
-      .get(runId) as string | undefined;
+    const ck = this.store.fineTunedModelPath(runId);
     if (!ck) throw new CamdError('input', `run ${runId} has no fine-tuned model yet`, 'run');
     const root = this.datasets.get(s.dataset_id).root;
     return this.jobs.start('predict', s.dataset_id, async (report, signal) => {
@@ -332,9 +317,7 @@ export class Labels {
   /** The "labels needed" curve: quick linear probes on an encoder's cached features as labels grow (`camd label-curve`). */
   curve(schema: number, checkpoint: number, use: 'human' | 'human+accepted'): Job {
     const s = this.schema(schema);
-    const ck = this.db.prepare('SELECT path, kind FROM checkpoints WHERE id = ?').get(checkpoint) as
-      | { path: string; kind: string }
-      | undefined;
+    const ck = this.store.checkpoint(checkpoint);
     if (!ck) throw new NotFound(`checkpoint ${checkpoint}`);
     if (ck.kind !== 'full' && ck.kind !== 'encoder')
       throw new CamdError(
@@ -407,9 +390,7 @@ export class Labels {
   ): void {
     this.bus.emit('labels', { schema, images: [...images], labeller, what });
     if (what === 'predictions') return;
-    const id =
-      dataset ??
-      (this.db.prepare('SELECT dataset_id FROM label_schemas WHERE id = ?').pluck().get(schema) as number | undefined);
+    const id = dataset ?? this.store.labelSchemaDataset(schema);
     if (id !== undefined) this.recount(id);
   }
 
@@ -418,7 +399,7 @@ export class Labels {
     if (this.recounts.has(dataset)) return;
     const t = setTimeout(() => {
       this.recounts.delete(dataset);
-      if (this.store.db.open) this.tellCount(dataset);
+      if (this.store.isOpen()) this.tellCount(dataset);
     }, 1000);
     t.unref();
     this.recounts.set(dataset, t);

@@ -49,22 +49,15 @@ export class Metrics {
   constructor(private readonly store: Store) {}
 
   names(runs: readonly string[]): string[] {
-    return this.store.db
-      .prepare(`SELECT DISTINCT name FROM metrics WHERE run_id IN (${runs.map(() => '?').join(',')}) ORDER BY name`)
-      .pluck()
-      .all(...runs) as string[];
+    return this.store.metricNames(runs);
   }
 
   private load(run: string, name: string): Columns {
     const key = `${run}\u0000${name}`;
-    const db = this.store.db;
     let c = this.cache.get(key);
     if (c?.n) {
       const lastStep = c.step[c.n - 1]!;
-      const now = db
-        .prepare('SELECT value FROM metrics WHERE run_id = ? AND name = ? AND step = ?')
-        .pluck()
-        .get(run, name, lastStep) as number | undefined;
+      const now = this.store.metricValueAt(run, name, lastStep);
       if (now === undefined || now !== c.y[c.n - 1]) c = undefined; // rewritten since: read it again
     }
     if (!c) {
@@ -72,11 +65,7 @@ export class Metrics {
       if (this.cache.size >= MAX_CACHED_SERIES) this.cache.delete(this.cache.keys().next().value!);
     }
     const from = c.n ? c.step[c.n - 1]! : Number.MIN_SAFE_INTEGER;
-    const rows = db
-      .prepare('SELECT step, epoch, t, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step')
-      .raw()
-      .all(run, name, from) as [number, number | null, number | null, number][];
-    for (const [step, epoch, t, v] of rows) c.push(step, epoch, t, v);
+    for (const [step, epoch, t, v] of this.store.metricPointsAfter(run, name, from)) c.push(step, epoch, t, v);
     this.cache.delete(key); // most recently used last
     this.cache.set(key, c);
     return c;

@@ -19,15 +19,7 @@ export class Results {
   ) {}
 
   evaluations(runId: string): z.infer<typeof Evaluation>[] {
-    const rows = this.store.db
-      .prepare(
-        'SELECT id, run_id, dataset_id, epoch, split, metric, value, selected, detail FROM evaluations WHERE run_id = ? ORDER BY epoch, split, metric',
-      )
-      .all(runId) as (Omit<z.infer<typeof Evaluation>, 'selected' | 'detail'> & {
-      selected: number;
-      detail: string | null;
-    })[];
-    return rows.map((r) => ({
+    return this.store.evaluations(runId).map((r) => ({
       ...r,
       selected: r.selected === 1,
       detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
@@ -40,9 +32,7 @@ export class Results {
 
   /** Exports a checkpoint as a TensorFlow.js model folder or timm/PyTorch safetensors (default: under the data folder's exports/). */
   async export(id: number, format: 'tfjs' | 'safetensors', out?: string): Promise<{ out: string; message: string }> {
-    const ck = this.store.db.prepare('SELECT run_id, step, kind, path FROM checkpoints WHERE id = ?').get(id) as
-      | { run_id: string; step: number; kind: string; path: string }
-      | undefined;
+    const ck = this.store.checkpoint(id);
     if (!ck) throw new NotFound(`checkpoint ${id}`);
     if (!existsSync(ck.path)) throw new CamdError('input', `the file of checkpoint ${id} is gone: ${ck.path}`, 'id');
     if (out !== undefined && !isAbsolutePath(out))

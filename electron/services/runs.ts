@@ -72,11 +72,8 @@ export class Runs {
     if (req.kind === 'pretrain') {
       // a probe set is one of the app's datasets (labelled in the app), never a path of the renderer's choosing
       if (req.settings.probeData !== undefined) {
-        const known = this.store.db
-          .prepare('SELECT root FROM datasets WHERE root = ?')
-          .pluck()
-          .get(req.settings.probeData) as string | undefined;
-        if (!known) throw new CamdError('input', 'the probe set must be one of your datasets', 'probeData');
+        if (!this.store.datasetByRoot(req.settings.probeData))
+          throw new CamdError('input', 'the probe set must be one of your datasets', 'probeData');
         if (req.settings.probeFormat !== 'store')
           throw new CamdError(
             'input',
@@ -129,9 +126,7 @@ export class Runs {
       const { init, ...settings } = req.settings;
       let initPath = 'none';
       if (init !== 'none') {
-        const ck = this.store.db
-          .prepare('SELECT run_id, path, kind FROM checkpoints WHERE id = ?')
-          .get(init.checkpoint) as { run_id: string; path: string; kind: string } | undefined;
+        const ck = this.store.checkpoint(init.checkpoint);
         if (!ck) throw new NotFound(`checkpoint ${init.checkpoint}`);
         if (ck.kind !== 'full' && ck.kind !== 'encoder')
           throw new CamdError(
@@ -274,12 +269,7 @@ export class Runs {
         `run ${id} is a ${row.kind} run: what the model sees is shown for pre-training runs`,
         'id',
       );
-    const ck = (
-      this.store.db
-        .prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC")
-        .pluck()
-        .all(id) as string[]
-    ).find((f) => existsSync(f));
+    const ck = this.store.checkpointPaths(id, 'full').find((f) => existsSync(f));
     if (!ck)
       throw new CamdError(
         'input',
@@ -288,22 +278,12 @@ export class Runs {
       );
     if (row.dataset_id === null) throw new CamdError('input', `run ${id} has no dataset in the store`, 'id');
     const ds = this.datasets.get(row.dataset_id);
-    const count = this.store.db
-      .prepare("SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'")
-      .pluck()
-      .get(ds.id) as number;
+    const count = this.store.readableImageCount(ds.id);
     if (count === 0) throw new CamdError('input', `${ds.name} has no readable image`, 'image');
-    const image = (
+    const image =
       imageId !== undefined
-        ? this.store.db
-            .prepare("SELECT id, rel_path FROM images WHERE id = ? AND dataset_id = ? AND status = 'ok'")
-            .get(imageId, ds.id)
-        : this.store.db
-            .prepare(
-              "SELECT id, rel_path FROM images WHERE dataset_id = ? AND status = 'ok' ORDER BY id LIMIT 1 OFFSET ?",
-            )
-            .get(ds.id, seed % count)
-    ) as { id: number; rel_path: string } | undefined;
+        ? this.store.readableImage(ds.id, imageId)
+        : this.store.nthReadableImage(ds.id, seed % count);
     if (!image) throw new CamdError('input', `image ${imageId} is not a readable image of ${ds.name}`, 'image');
     const out = join(this.paths.exports, 'see', id, `${image.id}-${seed}`);
     const res = await this.camdJson<{
@@ -343,10 +323,7 @@ export class Runs {
         `${name} is a ${src.kind} run: a pre-training run starts from a pre-training checkpoint`,
         'from',
       );
-    const rows = this.store.db
-      .prepare("SELECT path FROM checkpoints WHERE run_id = ? AND kind = 'full' ORDER BY step DESC")
-      .pluck()
-      .all(src.id) as string[];
+    const rows = this.store.checkpointPaths(src.id, 'full');
     const there = rows.find((f) => existsSync(f));
     if (!there)
       throw new CamdError(
@@ -407,7 +384,7 @@ export class Runs {
     if (!(await this.supervisor.settled(id, 10_000)))
       throw new CamdError('busy', `the process of run ${id} is still ending; try again in a moment`);
     this.supervisor.dequeue(id);
-    this.store.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    this.store.deleteRun(id);
     RunLog.remove(this.paths.logs, id);
     if (files && row.out_dir) {
       const dir = resolve(row.out_dir);
@@ -428,13 +405,7 @@ export class Runs {
 
   list(q: z.input<typeof RunQuery>): Run[] {
     const p = RunQuery.parse(q);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (p.kind) where.push('r.kind = ?'), args.push(p.kind);
-    if (p.status?.length) where.push(`r.status IN (${p.status.map(() => '?').join(',')})`), args.push(...p.status);
-    if (p.dataset) where.push('r.dataset_id = ?'), args.push(p.dataset);
-    const order = { created: 'r.created_at', name: 'coalesce(r.name, r.id)', status: 'r.status' }[p.sort];
-    return runRows(this.store, where.join(' AND '), args, `${order} ${p.order === 'asc' ? 'ASC' : 'DESC'}, r.id`);
+    return runRows(this.store, { kind: p.kind, statuses: p.status, dataset: p.dataset, sort: p.sort, order: p.order });
   }
 
   detail(id: string): RunDetail {

@@ -121,12 +121,7 @@ export async function smokeCheck(shell: Shell, timeoutMs = 60_000): Promise<Smok
     failures,
     'bridge',
   );
-  r.store = await settle(
-    async () => shell.services.store.db.prepare('SELECT 1').pluck().get() === 1,
-    false,
-    failures,
-    'store',
-  );
+  r.store = await settle(async () => shell.services.store.ping(), false, failures, 'store');
   r.trainer = await settle(
     async () => {
       const info = await shell.services.system.info();

@@ -63,11 +63,7 @@ export class Supervisor {
   /** At start-up: dead runs become interrupted, queued runs go back in the queue (oldest first). */
   recover(): void {
     for (const r of this.store.reapDeadRuns()) this.announce(r.id);
-    const queued = this.store.db
-      .prepare("SELECT id FROM runs WHERE status = 'queued' ORDER BY updated_at, created_at")
-      .pluck()
-      .all() as string[];
-    for (const id of queued) if (!this.queue.includes(id)) this.queue.push(id);
+    for (const id of this.store.queuedRunIds()) if (!this.queue.includes(id)) this.queue.push(id);
     this.pump();
   }
 
@@ -88,8 +84,9 @@ export class Supervisor {
     if (r) this.bus.emit('runs', r);
   }
 
-  private setStatus(id: string, status: RunRow['status'], extra: Parameters<Store['updateRun']>[1] = {}): void {
-    this.store.updateRun(id, { ...extra, status });
+  /** Every status the supervisor gives a run, through the store's one writer of it (Store.setRunStatus). */
+  private setStatus(id: string, status: RunRow['status'], extra: Parameters<Store['setRunStatus']>[2] = {}): void {
+    this.store.setRunStatus(id, status, extra);
     this.announce(id);
   }
 

@@ -2,180 +2,35 @@
  * The CAMD store: one SQLite file (better-sqlite3, WAL, busy timeout) holding datasets, images,
  * runs, metrics, checkpoints and evaluations. The CLI writes it with `--db`; the app reads it.
  * Writes are batched in transactions; every statement is prepared once.
+ * The store owns its SQL: the trainer's reads and writes are here; the app's reads of each table
+ * are in the *-queries.ts files beside it, reached through the methods of the app's section below.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { MIGRATIONS } from './migrations.js';
+import type Database from 'better-sqlite3';
+import { resolve } from 'node:path';
+import { openStoreFile } from './open.js';
 import { CamdError } from '../util/errors.js';
-import { isSystemError, mkdirReason, systemReason } from '../util/system-errors.js';
 import { processState, type ProcessIdentity } from '../util/process-identity.js';
+import { REACHED_FROM, RUN_STATUSES, WORKING_STATUSES, sqlList, type RunStatus } from '../protocol/run-status.js';
+import type { CheckpointRow, DatasetRow, ImageRow, MetricPoint, NewImage, RunFields, RunKind, RunRow } from './rows.js';
+import * as datasetQ from './dataset-queries.js';
+import * as imageQ from './image-queries.js';
+import * as runQ from './run-queries.js';
+import * as resultQ from './result-queries.js';
+import * as labelQ from './label-queries.js';
 
-export type RunKind = 'pretrain' | 'finetune' | 'eval';
-import { RUN_STATUSES, WORKING_STATUSES, type RunStatus } from '../protocol/run-status.js';
 export { RUN_STATUSES, type RunStatus };
-
-export interface DatasetRow {
-  id: number;
-  root: string;
-  name: string;
-  created_at: string;
-  scanned_at: string | null;
-  image_count: number;
-  bad_count: number;
-  /** A derived dataset (face crops): its source dataset, and what made it (JSON). */
-  source_dataset_id: number | null;
-  derive: string | null;
-}
-
-export interface ImageRow {
-  id: number;
-  dataset_id: number;
-  rel_path: string;
-  bytes: number;
-  mtime_ms: number;
-  width: number | null;
-  height: number | null;
-  format: string | null;
-  sha256: string | null;
-  status: 'ok' | 'bad';
-  error: string | null;
-}
-
-export type NewImage = Omit<ImageRow, 'id' | 'dataset_id'>;
-
-export interface RunRow {
-  id: string;
-  kind: RunKind;
-  name: string | null;
-  dataset_id: number | null;
-  parent_run_id: string | null;
-  config: string;
-  backend: string | null;
-  backend_detail: string | null;
-  status: RunStatus;
-  seed: number;
-  out_dir: string | null;
-  error: string | null;
-  last_step: number;
-  total_steps: number | null;
-  created_at: string;
-  started_at: string | null;
-  updated_at: string | null;
-  finished_at: string | null;
-  /** The process at work on the run (kept after it ends: the last one that ran it). */
-  pid: number | null;
-  host: string | null;
-  pid_start: string | null;
-  /** The spec the run was asked for, JSON (runs made by the app; null for the CLI's). */
-  spec: string | null;
-}
-
-export interface MetricPoint {
-  step: number;
-  epoch: number | null;
-  name: string;
-  value: number;
-  /** Wall-clock time of the point, ms since 1970 (null for points recorded before schema 3). */
-  t?: number | null;
-}
-
-export interface CheckpointRow {
-  id: number;
-  run_id: string;
-  step: number;
-  kind: 'full' | 'encoder' | 'classifier' | 'last';
-  path: string;
-  sha256: string;
-  bytes: number;
-  created_at: string;
-}
+export type { CheckpointRow, DatasetRow, ImageRow, MetricPoint, NewImage, RunFields, RunKind, RunRow } from './rows.js';
 
 const now = () => new Date().toISOString();
 
 export class Store {
-  readonly db!: Database.Database;
+  readonly db: Database.Database;
   readonly file: string;
-
-  private readonly chooser: string;
 
   /** `chooser`: how the user names another store, for the messages (the CLI's `--db`; the app's data folder). */
   constructor(file: string, o: { chooser?: string } = {}) {
-    const chooser = (this.chooser = o.chooser ?? '--db');
     this.file = resolve(file);
-    const where = `the store ${this.file}`;
-    try {
-      mkdirSync(dirname(this.file), { recursive: true });
-    } catch (e) {
-      throw new CamdError('input', `cannot create the folder of ${where}: ${mkdirReason(dirname(this.file), e)}`);
-    }
-    try {
-      if (statSync(this.file).isDirectory())
-        throw new CamdError(
-          'input',
-          chooser === '--db'
-            ? `${this.file} is a folder; --db names the store file (e.g. ${this.file}/camd.db)`
-            : `${this.file} is a folder where the store's file belongs; use another ${chooser}`,
-        );
-    } catch (e) {
-      if (e instanceof CamdError) throw e; // a missing file is created below
-    }
-    let db: Database.Database | null = null;
-    try {
-      db = new Database(this.file, { timeout: 10_000 });
-      db.pragma('busy_timeout = 10000');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      this.db = db;
-      this.migrate();
-      db.pragma('foreign_keys = ON');
-    } catch (e) {
-      db?.close();
-      if (e instanceof CamdError) throw e;
-      // the machine's failures are theirs (a full disk is disk-full, exit 4); a bad file is an input error
-      const code = (e as { code?: string }).code ?? '';
-      const kind =
-        code === 'SQLITE_FULL' ||
-        code === 'SQLITE_IOERR_SHMSIZE' ||
-        (isSystemError(e) && (e.code === 'ENOSPC' || e.code === 'EDQUOT'))
-          ? 'disk-full'
-          : code.startsWith('SQLITE_IOERR')
-            ? 'io'
-            : 'input';
-      throw new CamdError(kind, `cannot open ${where}: ${storeReason(e, chooser)}`);
-    }
-  }
-
-  /** Applies pending migrations in one transaction each; refuses a store from a newer version or another application's database. */
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw new CamdError(
-        'input',
-        `the store ${this.file} has schema version ${version}, newer than this trainer understands (${MIGRATIONS.length}); update CAMD Studio, or use another ${this.chooser}`,
-      );
-    }
-    if (version === 0) {
-      const tables = (
-        this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }
-      ).n;
-      if (tables > 0)
-        throw new CamdError(
-          'input',
-          `${this.file} is an SQLite database of another application, not a CAMD store; use another ${this.chooser}`,
-        );
-    }
-    if (version === MIGRATIONS.length) return;
-    // tables are rebuilt by some migrations: foreign keys must be off (outside a transaction)
-    this.db.pragma('foreign_keys = OFF');
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        const broken = this.db.pragma('foreign_key_check') as unknown[];
-        if (broken.length) throw new Error(`migration ${v + 1} broke ${broken.length} foreign key(s)`);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    this.db = openStoreFile(this.file, o.chooser ?? '--db');
   }
 
   schemaVersion(): number {
@@ -184,6 +39,15 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  isOpen(): boolean {
+    return this.db.open;
+  }
+
+  /** The database answers (the app's smoke check). */
+  ping(): boolean {
+    return this.db.prepare('SELECT 1').pluck().get() === 1;
   }
 
   // ---- datasets and images ----
@@ -282,42 +146,64 @@ export class Store {
     ) as RunRow[];
   }
 
-  updateRun(
-    id: string,
-    f: Partial<
-      Pick<
-        RunRow,
-        | 'status'
-        | 'backend'
-        | 'backend_detail'
-        | 'error'
-        | 'last_step'
-        | 'total_steps'
-        | 'started_at'
-        | 'finished_at'
-        | 'config'
-        | 'pid'
-        | 'host'
-        | 'pid_start'
-        | 'dataset_id'
-        | 'out_dir'
-        | 'name'
-        | 'parent_run_id'
-        | 'spec'
-      >
-    >,
-  ): void {
+  /** Changes a run's fields; a change of its status goes through setRunStatus (checked). */
+  updateRun(id: string, f: RunFields & { status?: RunStatus }): void {
+    const { status, ...rest } = f;
+    if (status !== undefined) {
+      this.setRunStatus(id, status, rest);
+      return;
+    }
     const keys = Object.keys(f) as (keyof typeof f)[];
     if (keys.length === 0) return;
-    const sets = keys.map((k) => `${k} = @${k}`).join(', ');
-    this.db
-      .prepare(`UPDATE runs SET ${sets}, updated_at = @updated_at WHERE id = @id`)
-      .run({ ...f, updated_at: now(), id });
+    this.db.prepare(`UPDATE runs SET ${setClause(keys)}, updated_at = @updated_at WHERE id = @id`).run({
+      ...f,
+      updated_at: now(),
+      id,
+    });
+  }
+
+  /**
+   * The one writer of a run's status (a new run is 'created' by createRun): the change, with the
+   * run's other fields in `f`, in one statement, refused unless protocol/run-status.ts's
+   * REACHED_FROM allows it. Who calls it, when:
+   *  - the trainer, in the process that runs the run (a CLI command, or the worker the app's
+   *    supervisor started): `running` when it starts or resumes it (claimRun); its end, `done`,
+   *    `stopped` or `failed` — `interrupted` on a hard quit or when the worker's parent is gone
+   *    (updateRun with a status);
+   *  - any trainer command that opens the store, and the app at start-up: `interrupted` for the
+   *    runs of a process that is gone (reapDeadRuns);
+   *  - the app's supervisor (Supervisor.setStatus): `queued`; `pausing` or `stopping` while its
+   *    worker finishes its step; `paused` or `stopped` for a run halted in the queue, `paused` for
+   *    a worker's stop that was asked as a pause; `failed` or `interrupted` for a worker that ended
+   *    without recording why;
+   *  - imports of a run's folder (import-run, vit-import): `done` or `stopped`.
+   * `only`: change it only while it still has this status and process (the caller's view of it).
+   * Returns whether the run changed: not when there is no such run (as updateRun), or `only` no
+   * longer holds.
+   */
+  setRunStatus(
+    id: string,
+    status: RunStatus,
+    f: RunFields = {},
+    only?: { status: RunStatus; pid: number | null },
+  ): boolean {
+    const keys = Object.keys(f) as (keyof RunFields)[];
+    const sets = keys.length ? `${setClause(keys)}, ` : '';
+    const guard = only ? ' AND status = @onlyStatus AND pid IS @onlyPid' : '';
+    const res = this.db
+      .prepare(
+        `UPDATE runs SET ${sets}status = @status, updated_at = @updated_at WHERE id = @id AND status IN (${sqlList(REACHED_FROM[status])})${guard}`,
+      )
+      .run({ ...f, status, updated_at: now(), id, ...(only ? { onlyStatus: only.status, onlyPid: only.pid } : {}) });
+    if (res.changes > 0) return true;
+    const row = this.run(id);
+    if (!row || (only && (row.status !== only.status || row.pid !== only.pid))) return false;
+    throw new CamdError('internal', `run ${id} cannot become ${status}: it is ${row.status}`);
   }
 
   /** Records that `proc` now runs the run. */
-  claimRun(id: string, proc: ProcessIdentity, f: Parameters<Store['updateRun']>[1] = {}): void {
-    this.updateRun(id, { ...f, status: 'running', pid: proc.pid, host: proc.host, pid_start: proc.start });
+  claimRun(id: string, proc: ProcessIdentity, f: RunFields = {}): void {
+    this.setRunStatus(id, 'running', { ...f, pid: proc.pid, host: proc.host, pid_start: proc.start });
   }
 
   /**
@@ -333,12 +219,13 @@ export class Store {
       if (processState({ pid: r.pid, host: r.host, start: r.pid_start }) !== 'gone') continue;
       const why = `the process that ran it (pid ${r.pid} on ${r.host}) ended without recording why: killed, crashed or the machine stopped (last recorded step ${r.last_step})`;
       // only if nobody changed it meanwhile
-      const res = this.db
-        .prepare(
-          `UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = ? AND pid IS ?`,
-        )
-        .run(why, now(), now(), r.id, r.status, r.pid);
-      if (res.changes) reaped.push({ ...r, status: 'interrupted', error: why });
+      const changed = this.setRunStatus(
+        r.id,
+        'interrupted',
+        { error: why, finished_at: now() },
+        { status: r.status, pid: r.pid },
+      );
+      if (changed) reaped.push({ ...r, status: 'interrupted', error: why });
     }
     return reaped;
   }
@@ -449,18 +336,135 @@ export class Store {
   checkpoints(runId: string): CheckpointRow[] {
     return this.db.prepare('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step').all(runId) as CheckpointRow[];
   }
+
+  // ---- the app's reads (and its few writes), by table: *-queries.ts ----
+
+  datasetSummaries(): datasetQ.DatasetSummary[] {
+    return datasetQ.datasetSummaries(this.db);
+  }
+
+  datasetSummary(id: number): datasetQ.DatasetSummary | undefined {
+    return datasetQ.datasetSummary(this.db, id);
+  }
+
+  unfinishedRunCount(datasetId: number): number {
+    return datasetQ.unfinishedRunCount(this.db, datasetId);
+  }
+
+  deleteDataset(id: number): void {
+    datasetQ.deleteDataset(this.db, id);
+  }
+
+  formatCounts(datasetId: number): { f: string; n: number }[] {
+    return datasetQ.formatCounts(this.db, datasetId);
+  }
+
+  shorterSides(datasetId: number): number[] {
+    return datasetQ.shorterSides(this.db, datasetId);
+  }
+
+  folderCounts(datasetId: number): { folder: string; count: number }[] {
+    return datasetQ.folderCounts(this.db, datasetId);
+  }
+
+  labelValueCounts(datasetId: number): datasetQ.LabelValueCount[] {
+    return datasetQ.labelValueCounts(this.db, datasetId);
+  }
+
+  imagePage(q: imageQ.ImagePageQuery): { total: number; items: imageQ.ImageSummaryRow[] } {
+    return imageQ.imagePage(this.db, q);
+  }
+
+  image(id: number): ImageRow | undefined {
+    return imageQ.image(this.db, id);
+  }
+
+  imageLabels(id: number): imageQ.ImageLabel[] {
+    return imageQ.imageLabels(this.db, id);
+  }
+
+  imageIdAt(datasetId: number, relPath: string): number | undefined {
+    return imageQ.imageIdAt(this.db, datasetId, relPath);
+  }
+
+  imageFile(id: number): ReturnType<typeof imageQ.imageFile> {
+    return imageQ.imageFile(this.db, id);
+  }
+
+  readableImageCount(datasetId: number): number {
+    return imageQ.readableImageCount(this.db, datasetId);
+  }
+
+  readableImage(datasetId: number, imageId: number): { id: number; rel_path: string } | undefined {
+    return imageQ.readableImage(this.db, datasetId, imageId);
+  }
+
+  nthReadableImage(datasetId: number, n: number): { id: number; rel_path: string } | undefined {
+    return imageQ.nthReadableImage(this.db, datasetId, n);
+  }
+
+  runSummary(id: string): runQ.RunSummaryRow | undefined {
+    return runQ.runSummary(this.db, id);
+  }
+
+  runSummaries(f: runQ.RunFilter): runQ.RunSummaryRow[] {
+    return runQ.runSummaries(this.db, f);
+  }
+
+  queuedRunIds(): string[] {
+    return runQ.queuedRunIds(this.db);
+  }
+
+  deleteRun(id: string): void {
+    runQ.deleteRun(this.db, id);
+  }
+
+  unfinishedRunsOnSchema(datasetId: number, schema: { id: number; name: string }): number {
+    return runQ.unfinishedRunsOnSchema(this.db, datasetId, schema);
+  }
+
+  metricNames(runIds: readonly string[]): string[] {
+    return resultQ.metricNames(this.db, runIds);
+  }
+
+  metricValueAt(runId: string, name: string, step: number): number | undefined {
+    return resultQ.metricValueAt(this.db, runId, name, step);
+  }
+
+  metricPointsAfter(runId: string, name: string, afterStep: number): [number, number | null, number | null, number][] {
+    return resultQ.metricPointsAfter(this.db, runId, name, afterStep);
+  }
+
+  checkpoint(id: number): CheckpointRow | undefined {
+    return resultQ.checkpoint(this.db, id);
+  }
+
+  checkpointPaths(runId: string, kind: CheckpointRow['kind']): string[] {
+    return resultQ.checkpointPaths(this.db, runId, kind);
+  }
+
+  fineTunedModelPath(runId: string): string | undefined {
+    return resultQ.fineTunedModelPath(this.db, runId);
+  }
+
+  evaluations(runId: string): resultQ.EvaluationRow[] {
+    return resultQ.evaluations(this.db, runId);
+  }
+
+  hasLabelSchema(id: number): boolean {
+    return labelQ.hasLabelSchema(this.db, id);
+  }
+
+  labelSchemaDataset(id: number): number | undefined {
+    return labelQ.labelSchemaDataset(this.db, id);
+  }
+
+  setSplitSeed(schemaId: number, seed: number): void {
+    labelQ.setSplitSeed(this.db, schemaId, seed);
+  }
 }
 
-/** A store failure in words. */
-function storeReason(e: unknown, chooser: string): string {
-  const code = (e as { code?: string }).code ?? '';
-  if (code === 'SQLITE_NOTADB') return `it is not an SQLite database (not a CAMD store); use another ${chooser}`;
-  if (code.startsWith('SQLITE_CORRUPT')) return 'the database is damaged (corrupt)';
-  if (code.startsWith('SQLITE_READONLY')) return 'it is read-only (a read-only file system or file)';
-  if (code.startsWith('SQLITE_CANTOPEN')) return 'it cannot be opened or created (a read-only or missing folder?)';
-  if (code === 'SQLITE_FULL') return 'the disk is full';
-  if (code === 'SQLITE_IOERR_SHMSIZE') return 'the disk is full (its shared-memory file cannot grow)';
-  if (code.startsWith('SQLITE_IOERR')) return `an input/output error (${code})`;
-  if (isSystemError(e)) return systemReason(e);
-  return (e as Error).message;
+/** `a = @a, b = @b` for the named fields (the keys are the writers' typed field names, never input). */
+function setClause(keys: readonly string[]): string {
+  return keys.map((k) => `${k} = @${k}`).join(', ');
 }
