@@ -14,17 +14,20 @@
  *   GET  /api/ws                    WebSocket: calls and subscriptions (contract ClientMessage/ServerMessage)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { Readable, type Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { CamdError } from 'camd-studio/trainer';
-import { ClientMessage, HTTP_STATUS, type ApiError, type ServerMessage } from '../common/contract.js';
+import { WebSocketServer } from 'ws';
+import { HTTP_STATUS, type ApiError } from '../common/contract.js';
 import { contentSecurityPolicy } from '../common/csp.js';
 import type { App } from '../services/app.js';
 import { NotFound } from '../base/errors.js';
-import { appFiles, appResponse, securityHeaders } from './app-protocol.js';
-import { ApiFailure, call, handlers, subscribe, toApiError } from '../api/handlers.js';
+import { appFiles, appResponse, securityHeaders, type AppFiles } from './app-protocol.js';
+import { ApiFailure, call, handlers, toApiError } from '../api/handlers.js';
+import { cookieCallOk, cookieName, hostOk, ourOrigin, sameToken, tokenOf } from './host-access.js';
+import { serveSocket } from './host-socket.js';
+
+export { MAX_SUBSCRIPTIONS } from './host-socket.js';
 
 export interface HostOptions {
   app: App;
@@ -40,9 +43,6 @@ export interface HostOptions {
   socketBufferLimit?: number;
 }
 
-/** Subscriptions one socket may hold at once (the renderer uses a handful). */
-export const MAX_SUBSCRIPTIONS = 256;
-
 export interface Host {
   url: string;
   port: number;
@@ -50,8 +50,18 @@ export interface Host {
   close(): Promise<void>;
 }
 
-/** The token cookie's name, one per port: cookies ignore ports, so two hosts (or a host restarted on another port) must not share one. */
-const cookieName = (port: number) => `camd_token_${port}`;
+/** What serving a request needs. */
+interface HostContext {
+  app: App;
+  table: ReturnType<typeof handlers>;
+  token: string;
+  /** Largest request body (bytes). */
+  maxBody: number;
+  /** The files and images: the same handler as the Electron window's camd:// scheme. */
+  files: AppFiles;
+  /** 0 until the server listens. */
+  port: number;
+}
 
 /** A web Response (the shared handler's) written to Node's ServerResponse. */
 async function send(res: ServerResponse, r: Response, headOnly: boolean): Promise<void> {
@@ -71,243 +81,190 @@ async function send(res: ServerResponse, r: Response, headOnly: boolean): Promis
   });
 }
 
-function sameToken(given: string | null | undefined, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function cookieOf(req: IncomingMessage, name: string): string | null {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return null;
-}
-
-export async function startHost(o: HostOptions): Promise<Host> {
+function hostContext(o: HostOptions): HostContext {
   const token = o.token ?? randomBytes(32).toString('base64url');
   const maxBody = o.maxBody ?? 1 << 20;
   const table = handlers(o.app);
-  let port = 0;
-  const csp = () => contentSecurityPolicy([`ws://127.0.0.1:${port}`]);
-  // the files and images: the same handler as the Electron window's camd:// scheme
-  const files = {
-    ...appFiles(o.app, o.staticDir, ''),
-    get csp() {
-      return csp();
+  const ctx: HostContext = {
+    app: o.app,
+    table,
+    token,
+    maxBody,
+    files: {
+      ...appFiles(o.app, o.staticDir, ''),
+      get csp() {
+        return cspOf(ctx);
+      },
     },
+    port: 0,
   };
+  return ctx;
+}
 
-  const headers = (res: ServerResponse, type?: string) => {
-    for (const [k, v] of Object.entries(securityHeaders(csp()))) res.setHeader(k, v);
-    if (type) res.setHeader('Content-Type', type);
-  };
-  const fail = (res: ServerResponse, error: ApiError, status = HTTP_STATUS[error.cause]) => {
-    if (res.headersSent) return res.destroy();
-    headers(res, 'application/json; charset=utf-8');
-    res.writeHead(status);
-    res.end(JSON.stringify({ error }));
-  };
+/** The Electron window's Content-Security-Policy, with this host's WebSocket. */
+function cspOf(ctx: HostContext): string {
+  return contentSecurityPolicy([`ws://127.0.0.1:${ctx.port}`]);
+}
 
-  /** Our host names only: a page of another site resolving to 127.0.0.1 (DNS rebinding) is refused. */
-  const hostOk = (req: IncomingMessage) => {
-    const h = req.headers.host ?? '';
-    return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
-  };
-  const tokenOf = (req: IncomingMessage, url: URL) => {
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) return auth.slice(7);
-    // the URL's token first: it is the one just printed; a cookie may be a previous launch's (every launch makes a new token)
-    return url.searchParams.get('token') ?? cookieOf(req, cookieName(port));
-  };
+function setHeaders(ctx: HostContext, res: ServerResponse, type?: string): void {
+  for (const [k, v] of Object.entries(securityHeaders(cspOf(ctx)))) res.setHeader(k, v);
+  if (type) res.setHeader('Content-Type', type);
+}
 
-  const readBody = (req: IncomingMessage): Promise<unknown> =>
-    new Promise((res, rej) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBody) {
-          if (chunks.length) rej(new ApiFailure({ message: `request body over ${maxBody} bytes`, cause: 'usage' }));
-          chunks.length = 0; // a streamed body without a length: drained and dropped
-        } else chunks.push(c);
-      });
-      req.on('end', () => {
-        if (size > maxBody) return;
-        if (size === 0) return res({});
-        try {
-          res(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
-        } catch {
-          rej(new ApiFailure({ message: 'the request body is not JSON', cause: 'usage' }));
-        }
-      });
-      req.on('error', rej);
+function fail(ctx: HostContext, res: ServerResponse, error: ApiError, status = HTTP_STATUS[error.cause]): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  setHeaders(ctx, res, 'application/json; charset=utf-8');
+  res.writeHead(status);
+  res.end(JSON.stringify({ error }));
+}
+
+function readBody(req: IncomingMessage, maxBody: number): Promise<unknown> {
+  return new Promise((res, rej) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBody) {
+        if (chunks.length) rej(new ApiFailure({ message: `request body over ${maxBody} bytes`, cause: 'usage' }));
+        chunks.length = 0; // a streamed body without a length: drained and dropped
+      } else chunks.push(c);
     });
+    req.on('end', () => {
+      if (size > maxBody) return;
+      if (size === 0) return res({});
+      try {
+        res(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+      } catch {
+        rej(new ApiFailure({ message: 'the request body is not JSON', cause: 'usage' }));
+      }
+    });
+    req.on('error', rej);
+  });
+}
 
+/** POST /api/<op>: one operation of the contract, JSON in, JSON out. */
+async function operation(ctx: HostContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method !== 'POST') throw new ApiFailure({ message: 'operations are POST requests', cause: 'usage' });
+  if (!req.headers.authorization && !url.searchParams.has('token') && !cookieCallOk(req, ctx.port)) {
+    return fail(
+      ctx,
+      res,
+      {
+        message:
+          "refused: an operation from another site's page, or not sent as JSON (the app's own pages send JSON from its origin)",
+        cause: 'unauthorized',
+      },
+      403,
+    );
+  }
+  if (Number(req.headers['content-length'] ?? 0) > ctx.maxBody) {
+    // refused unread; the connection closes after the answer
+    res.setHeader('Connection', 'close');
+    fail(ctx, res, { message: `request body over ${ctx.maxBody} bytes`, cause: 'usage' }, 413);
+    req.resume();
+    return;
+  }
+  if (
+    !(req.headers['content-type'] ?? '').startsWith('application/json') &&
+    Number(req.headers['content-length'] ?? 0) > 0
+  )
+    throw new ApiFailure({ message: 'the body must be application/json', cause: 'usage' });
+  const body = await readBody(req, ctx.maxBody);
+  const result = await call(ctx.table, url.pathname.slice('/api/'.length), body);
+  setHeaders(ctx, res, 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.writeHead(200).end(JSON.stringify(result));
+}
+
+/** Images and downloads, operations, then the built renderer. */
+async function route(ctx: HostContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const path = url.pathname;
+  if (path.startsWith('/api/images/') || path.startsWith('/api/downloads/')) {
+    if (req.method !== 'GET') throw new NotFound(path.startsWith('/api/images/') ? 'image' : 'download');
+    return await send(res, await appResponse(ctx.files, url, req.headers['if-none-match'] ?? null), false);
+  }
+  if (path.startsWith('/api/')) return await operation(ctx, req, res, url);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    throw new ApiFailure({ message: 'method not allowed', cause: 'usage' });
+  return await send(res, await appResponse(ctx.files, url), req.method === 'HEAD');
+}
+
+/** A request: our host name and the token first, before any routing. */
+async function serveRequest(ctx: HostContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hostOk(req, ctx.port)) return fail(ctx, res, { message: 'unknown host', cause: 'unauthorized' });
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://127.0.0.1:${ctx.port}`);
+  } catch {
+    return fail(ctx, res, { message: 'bad request', cause: 'usage' });
+  }
+  if (!sameToken(tokenOf(req, url, ctx.port), ctx.token))
+    return fail(ctx, res, {
+      message: 'a valid token is required: open the URL printed by `npm run web`',
+      cause: 'unauthorized',
+    });
+  // the first page load trades the token in the URL for a cookie, and drops it from the address bar
+  if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
+    res.setHeader('Set-Cookie', `${cookieName(ctx.port)}=${ctx.token}; HttpOnly; SameSite=Strict; Path=/`);
+    setHeaders(ctx, res);
+    res.writeHead(302, { Location: url.pathname });
+    res.end();
+    return;
+  }
+  try {
+    await route(ctx, req, res, url);
+  } catch (e) {
+    fail(ctx, res, toApiError(e));
+  }
+}
+
+/** GET /api/ws: our host name, our origin, the token; then the socket. */
+function upgrade(
+  ctx: HostContext,
+  wss: WebSocketServer,
+  bufferLimit: number,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://127.0.0.1:${ctx.port}`);
+  } catch {
+    socket.destroy();
+    return;
+  }
+  const originOk = ourOrigin(req.headers.origin, ctx.port);
+  if (
+    !hostOk(req, ctx.port) ||
+    !originOk ||
+    url.pathname !== '/api/ws' ||
+    !sameToken(tokenOf(req, url, ctx.port), ctx.token)
+  ) {
+    socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, ctx.app, ctx.table, bufferLimit));
+}
+
+export async function startHost(o: HostOptions): Promise<Host> {
+  const ctx = hostContext(o);
   const server = createServer((req, res) => {
-    void (async () => {
-      if (!hostOk(req)) return fail(res, { message: 'unknown host', cause: 'unauthorized' });
-      let url: URL;
-      try {
-        url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-      } catch {
-        return fail(res, { message: 'bad request', cause: 'usage' });
-      }
-      if (!sameToken(tokenOf(req, url), token))
-        return fail(res, {
-          message: 'a valid token is required: open the URL printed by `npm run web`',
-          cause: 'unauthorized',
-        });
-      // the first page load trades the token in the URL for a cookie, and drops it from the address bar
-      if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
-        res.setHeader('Set-Cookie', `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`);
-        headers(res);
-        res.writeHead(302, { Location: url.pathname });
-        return res.end();
-      }
-      const path = url.pathname;
-      try {
-        if (path.startsWith('/api/images/') || path.startsWith('/api/downloads/')) {
-          if (req.method !== 'GET') throw new NotFound(path.startsWith('/api/images/') ? 'image' : 'download');
-          return await send(res, await appResponse(files, url, req.headers['if-none-match'] ?? null), false);
-        }
-        if (path.startsWith('/api/')) {
-          if (req.method !== 'POST') throw new ApiFailure({ message: 'operations are POST requests', cause: 'usage' });
-          // a request that carries only the cookie could come from another site's page in the same browser
-          // (cookies ignore ports): it must say it is JSON (which a page of another origin cannot send
-          // without asking first) and come from this origin when the browser says where it comes from
-          if (!req.headers.authorization && !url.searchParams.has('token')) {
-            const origin = req.headers.origin;
-            const site = req.headers['sec-fetch-site'];
-            const ours =
-              origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
-            if (
-              !ours ||
-              (site !== undefined && site !== 'same-origin' && site !== 'none') ||
-              !(req.headers['content-type'] ?? '').startsWith('application/json')
-            ) {
-              return fail(
-                res,
-                {
-                  message:
-                    "refused: an operation from another site's page, or not sent as JSON (the app's own pages send JSON from its origin)",
-                  cause: 'unauthorized',
-                },
-                403,
-              );
-            }
-          }
-          if (Number(req.headers['content-length'] ?? 0) > maxBody) {
-            // refused unread; the connection closes after the answer
-            res.setHeader('Connection', 'close');
-            fail(res, { message: `request body over ${maxBody} bytes`, cause: 'usage' }, 413);
-            req.resume();
-            return;
-          }
-          if (
-            !(req.headers['content-type'] ?? '').startsWith('application/json') &&
-            Number(req.headers['content-length'] ?? 0) > 0
-          )
-            throw new ApiFailure({ message: 'the body must be application/json', cause: 'usage' });
-          const body = await readBody(req);
-          const result = await call(table, path.slice('/api/'.length), body);
-          headers(res, 'application/json; charset=utf-8');
-          res.setHeader('Cache-Control', 'no-store');
-          res.writeHead(200).end(JSON.stringify(result));
-          return;
-        }
-        if (req.method !== 'GET' && req.method !== 'HEAD')
-          throw new ApiFailure({ message: 'method not allowed', cause: 'usage' });
-        return await send(res, await appResponse(files, url), req.method === 'HEAD');
-      } catch (e) {
-        fail(res, toApiError(e));
-      }
-    })();
+    void serveRequest(ctx, req, res);
   });
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.maxBody });
   const bufferLimit = o.socketBufferLimit ?? 16 << 20;
-  server.on('upgrade', (req, socket, head) => {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    } catch {
-      return socket.destroy();
-    }
-    const origin = req.headers.origin;
-    const originOk =
-      origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
-    if (!hostOk(req) || !originOk || url.pathname !== '/api/ws' || !sameToken(tokenOf(req, url), token)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
-  });
-
-  const serveSocket = (ws: WebSocket) => {
-    const subs = new Map<number, () => void>();
-    const send = (m: ServerMessage) => {
-      if (ws.readyState !== ws.OPEN) return;
-      // a client that does not read (a paused or stuck page) must not make the host hold its output
-      // without bound: past the limit the socket is dropped, its subscriptions with it
-      if (ws.bufferedAmount > bufferLimit) return void ws.terminate();
-      ws.send(JSON.stringify(m));
-    };
-    ws.on('message', (raw) => {
-      let msg: ClientMessage;
-      try {
-        const parsed = ClientMessage.safeParse(JSON.parse(raw.toString()));
-        if (!parsed.success)
-          return send({
-            type: 'error',
-            id: null,
-            error: { message: `invalid message: ${parsed.error.issues[0]!.message}`, cause: 'usage' },
-          });
-        msg = parsed.data;
-      } catch {
-        return send({ type: 'error', id: null, error: { message: 'the message is not JSON', cause: 'usage' } });
-      }
-      if (msg.type === 'call') {
-        call(table, msg.op, msg.params).then(
-          (result) => send({ type: 'result', id: msg.id, result }),
-          (e: unknown) => send({ type: 'error', id: msg.id, error: toApiError(e) }),
-        );
-      } else if (msg.type === 'subscribe') {
-        try {
-          if (!subs.has(msg.id) && subs.size >= MAX_SUBSCRIPTIONS)
-            throw new CamdError(
-              'busy',
-              `at most ${MAX_SUBSCRIPTIONS} subscriptions on one connection; unsubscribe first`,
-            );
-          subs.get(msg.id)?.();
-          subs.set(
-            msg.id,
-            subscribe(o.app, msg.topic, msg.params, (data) => send({ type: 'event', id: msg.id, data })),
-          );
-          send({ type: 'result', id: msg.id, result: { subscribed: msg.topic } });
-        } catch (e) {
-          send({ type: 'error', id: msg.id, error: toApiError(e) });
-        }
-      } else {
-        subs.get(msg.id)?.();
-        subs.delete(msg.id);
-        send({ type: 'result', id: msg.id, result: { unsubscribed: true } });
-      }
-    });
-    ws.on('close', () => {
-      for (const off of subs.values()) off();
-      subs.clear();
-    });
-    ws.on('error', () => undefined);
-  };
+  server.on('upgrade', (req, socket, head) => upgrade(ctx, wss, bufferLimit, req, socket, head));
 
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(o.port ?? 0, '127.0.0.1', () => res());
   });
-  port = (server.address() as AddressInfo).port;
+  ctx.port = (server.address() as AddressInfo).port;
+  const { port, token } = ctx;
   return {
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,

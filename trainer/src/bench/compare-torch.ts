@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { gridOf, maskedCount, type CamdConfig } from '../model/config.js';
+import type { CamdBatch } from '../model/camd.js';
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
@@ -88,13 +89,19 @@ export interface TorchComparison {
   tfjs_wasm_heap_bytes: number | null;
 }
 
-export async function compareTorch(
-  cfg: CamdConfig,
-  batch: number,
-  tfjsMatmulPeak: number,
-  o: CompareOptions,
-): Promise<TorchComparison> {
-  const python = o.python ?? 'python3';
+/** The PyTorch reference: a child process that answers each command with one JSON line. */
+interface TorchReference {
+  /** The next line it answers. */
+  next(): Promise<Record<string, unknown>>;
+  /** Sends a command and reads its answer. */
+  ask(command: string): Promise<Record<string, unknown>>;
+  /** Both sides at `n` threads. */
+  setThreads(n: number): Promise<void>;
+  quit(): void;
+}
+
+/** Starts bench/torch_camd_step.py on the model and batch of this configuration. */
+function startReference(python: string, cfg: CamdConfig, batch: number): TorchReference {
   const { tokens } = gridOf(cfg.model);
   const m = { ...cfg.model, batch, maskCount: maskedCount(cfg.mask.ratio, tokens) };
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -116,18 +123,108 @@ export async function compareTorch(
     if (r.done) throw new Error(`the PyTorch reference exited early (does ${python} have torch?)`);
     return JSON.parse(r.value) as Record<string, unknown>;
   };
-  const blas = nativeBlas().blas;
-  const setThreads = async (n: number) => {
-    blas?.setThreads(n);
-    child.stdin!.write(`threads ${n}\n`);
-    await next();
+  const ask = (command: string) => {
+    child.stdin!.write(`${command}\n`);
+    return next();
   };
+  const blas = nativeBlas().blas;
+  return {
+    next,
+    ask,
+    setThreads: async (n: number) => {
+      blas?.setThreads(n);
+      await ask(`threads ${n}`);
+    },
+    quit: () => child.stdin!.end('quit\n'),
+  };
+}
+
+/** One side-by-side measurement: our trainer and batch against the reference; the reference's peak memory as it reports it. */
+interface Alternation {
+  ref: TorchReference;
+  trainer: CamdTrainer;
+  b: CamdBatch;
+  warmup: number;
+  steps: number;
+  torchRss: number | null;
+}
+
+/** warm-up + timed steps, alternating; medians of the timed ones */
+async function alternate(a: Alternation, label: string): Promise<{ t: number; p: number }> {
+  const tj: number[] = [];
+  const pt: number[] = [];
+  for (let i = 0; i < a.warmup + a.steps; i++) {
+    const t0 = performance.now();
+    await a.trainer.trainStep(a.b);
+    const dt = (performance.now() - t0) / 1000;
+    const r = await a.ref.ask('step');
+    if (typeof r['max_rss_bytes'] === 'number') a.torchRss = r['max_rss_bytes'];
+    if (i >= a.warmup) {
+      tj.push(dt);
+      pt.push(r['seconds'] as number);
+    }
+    process.stderr.write(
+      `[compare-torch] ${label} step ${i + 1}/${a.warmup + a.steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < a.warmup ? ' (warm-up)' : ''}\n`,
+    );
+  }
+  return { t: median(tj), p: median(pt) };
+}
+
+/** The measurements as reported: times, ratios, GFLOP/s, matMul shares, peak memory (ours read now, after the runs). */
+function comparison(m: {
+  main: { t: number; p: number };
+  prof: { flops: number; matmulShare: number };
+  torchShare: unknown;
+  tfjsMatmulPeak: number;
+  torchPeak: number;
+  torchVersion: unknown;
+  torchRss: number | null;
+  steps: number;
+  threads: number;
+  scaling: ThreadPoint[];
+  recompute: boolean;
+}): TorchComparison {
+  const { main, prof, torchRss } = m;
+  const rss = process.resourceUsage().maxRSS * 1024;
+  const heap =
+    tf.getBackend() === 'wasm'
+      ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length
+      : null;
+  return {
+    tfjs_max_rss_bytes: rss,
+    torch_max_rss_bytes: torchRss,
+    memory_ratio: torchRss ? rss / torchRss : null,
+    tfjs_wasm_heap_bytes: heap,
+    tfjs_step_s: main.t,
+    torch_step_s: main.p,
+    ratio: main.t / main.p,
+    gflop_per_step: prof.flops / 1e9,
+    tfjs_gflops: prof.flops / 1e9 / main.t,
+    torch_gflops: prof.flops / 1e9 / main.p,
+    tfjs_matmul_peak_gflops: m.tfjsMatmulPeak,
+    torch_matmul_peak_gflops: m.torchPeak,
+    tfjs_matmul_share: prof.matmulShare,
+    torch_matmul_share: typeof m.torchShare === 'number' ? m.torchShare : null,
+    torch_version: String(m.torchVersion),
+    steps: m.steps,
+    threads: m.threads,
+    scaling: m.scaling,
+    recompute: m.recompute,
+  };
+}
+
+export async function compareTorch(
+  cfg: CamdConfig,
+  batch: number,
+  tfjsMatmulPeak: number,
+  o: CompareOptions,
+): Promise<TorchComparison> {
+  const ref = startReference(o.python ?? 'python3', cfg, batch);
   try {
-    const ready = await next();
+    const ready = await ref.next();
     const threads = o.threads ?? availableParallelism();
-    await setThreads(threads);
-    child.stdin!.write('matmul 512\n');
-    const torchPeak = (await next())['gflops'] as number;
+    await ref.setThreads(threads);
+    const torchPeak = (await ref.ask('matmul 512'))['gflops'] as number;
     const trainer = new CamdTrainer(
       cfg,
       0,
@@ -135,70 +232,35 @@ export async function compareTorch(
       { recompute: o.recompute ?? false },
     );
     const b = toDeviceBatch(syntheticHostBatch(cfg, batch, new Rng(0)));
-    let torchRss: number | null = null;
-    /** warm-up + timed steps, alternating; medians of the timed ones */
-    const alternate = async (label: string): Promise<{ t: number; p: number }> => {
-      const tj: number[] = [];
-      const pt: number[] = [];
-      for (let i = 0; i < o.warmup + o.steps; i++) {
-        const t0 = performance.now();
-        await trainer.trainStep(b);
-        const dt = (performance.now() - t0) / 1000;
-        child.stdin!.write('step\n');
-        const r = await next();
-        if (typeof r['max_rss_bytes'] === 'number') torchRss = r['max_rss_bytes'];
-        if (i >= o.warmup) {
-          tj.push(dt);
-          pt.push(r['seconds'] as number);
-        }
-        process.stderr.write(
-          `[compare-torch] ${label} step ${i + 1}/${o.warmup + o.steps}: tfjs ${dt.toFixed(2)} s, PyTorch ${(r['seconds'] as number).toFixed(2)} s${i < o.warmup ? ' (warm-up)' : ''}\n`,
-        );
-      }
-      return { t: median(tj), p: median(pt) };
-    };
-    const main = await alternate(`${threads} threads`);
+    const a: Alternation = { ref, trainer, b, warmup: o.warmup, steps: o.steps, torchRss: null };
+    const main = await alternate(a, `${threads} threads`);
     const prof = await stepProfile(async () => {
       await trainer.trainStep(b);
     });
-    child.stdin!.write('profile\n');
-    const torchShare = (await next())['matmul_share'];
+    const torchShare = (await ref.ask('profile'))['matmul_share'];
     const scaling: ThreadPoint[] = [];
     for (const n of o.sweep ?? []) {
-      await setThreads(n);
-      const r = await alternate(`${n} threads`);
+      await ref.setThreads(n);
+      const r = await alternate(a, `${n} threads`);
       scaling.push({ threads: n, tfjs_step_s: r.t, torch_step_s: r.p, ratio: r.t / r.p });
     }
-    await setThreads(threads);
+    await ref.setThreads(threads);
     disposeBatch(b);
     trainer.dispose();
-    const rss = process.resourceUsage().maxRSS * 1024;
-    const heap =
-      tf.getBackend() === 'wasm'
-        ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length
-        : null;
-    return {
-      tfjs_max_rss_bytes: rss,
-      torch_max_rss_bytes: torchRss,
-      memory_ratio: torchRss ? rss / torchRss : null,
-      tfjs_wasm_heap_bytes: heap,
-      tfjs_step_s: main.t,
-      torch_step_s: main.p,
-      ratio: main.t / main.p,
-      gflop_per_step: prof.flops / 1e9,
-      tfjs_gflops: prof.flops / 1e9 / main.t,
-      torch_gflops: prof.flops / 1e9 / main.p,
-      tfjs_matmul_peak_gflops: tfjsMatmulPeak,
-      torch_matmul_peak_gflops: torchPeak,
-      tfjs_matmul_share: prof.matmulShare,
-      torch_matmul_share: typeof torchShare === 'number' ? torchShare : null,
-      torch_version: String(ready['torch']),
+    return comparison({
+      main,
+      prof,
+      torchShare,
+      tfjsMatmulPeak,
+      torchPeak,
+      torchVersion: ready['torch'],
+      torchRss: a.torchRss,
       steps: o.steps,
       threads,
       scaling,
       recompute: o.recompute ?? false,
-    };
+    });
   } finally {
-    child.stdin!.end('quit\n');
+    ref.quit();
   }
 }

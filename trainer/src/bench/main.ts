@@ -13,15 +13,23 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { probeAll, selectBackend, BACKEND_NAMES, type BackendName } from '../backends/ladder.js';
-import { PRESET_NAMES, presetConfig, type PresetName } from '../model/config.js';
+import { PRESET_NAMES, presetConfig, type CamdConfig, type PresetName } from '../model/config.js';
+import type { CamdBatch } from '../model/camd.js';
 import { CamdTrainer } from '../train/step.js';
-import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
+import { disposeBatch, syntheticHostBatch, toDeviceBatch, type HostBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
 import { median } from '../util/stats.js';
 import { benchPipeline } from './pipeline.js';
 import { compareTorch, type TorchComparison } from './compare-torch.js';
-import { planWasmPretrain, RECOMPUTE_MODES, wasmMemoryProblem, type RecomputeMode } from '../model/memory.js';
+import {
+  planWasmPretrain,
+  RECOMPUTE_MODES,
+  wasmMemoryProblem,
+  type MemoryEstimate,
+  type RecomputeMode,
+} from '../model/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
+import { printSummary } from './summary.js';
 
 interface Options {
   faces?: string;
@@ -63,7 +71,7 @@ async function matmulGflops(n: number, reps: number): Promise<number> {
   return (2 * n ** 3) / (median(times) / 1e3) / 1e9;
 }
 
-async function main(): Promise<void> {
+function parseCommandLine(): { program: Command; o: Options } {
   const program = new Command()
     .name('camd-bench')
     .option(
@@ -96,12 +104,21 @@ async function main(): Promise<void> {
       'auto',
     )
     .parse(process.argv);
-  const o = program.opts<Options>();
-  if (o.faces) {
-    const { benchFaces } = await import('./faces.js');
-    await benchFaces(resolve(o.faces), program.getOptionValueSource('out') === 'default' ? 'bench/faces.json' : o.out);
-    return;
-  }
+  return { program, o: program.opts<Options>() };
+}
+
+/** The step measured: model, input size, batch, steps, and whether to recompute activations. */
+interface BenchSettings {
+  preset: PresetName;
+  imgSize: number;
+  batch: number;
+  steps: number;
+  warmup: number;
+  cfg: CamdConfig;
+  recomputeMode: RecomputeMode;
+}
+
+function benchSettings(o: Options): BenchSettings {
   if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) throw new Error(`unknown preset ${o.preset}`);
   const preset = o.preset as PresetName;
   const imgSize = Number(o.imgSize);
@@ -111,9 +128,11 @@ async function main(): Promise<void> {
   const cfg = presetConfig(preset, { imgSize });
   if (!(RECOMPUTE_MODES as readonly string[]).includes(o.recompute))
     throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(', ')}`);
-  const recomputeMode = o.recompute as RecomputeMode;
-  let recompute = recomputeMode === 'on';
+  return { preset, imgSize, batch, steps, warmup, cfg, recomputeMode: o.recompute as RecomputeMode };
+}
 
+/** The backends asked for (each must be available), else every available one; with --compare-torch only the first. */
+async function wantedBackends(o: Options): Promise<BackendName[]> {
   const { reports } = await probeAll();
   const available = BACKEND_NAMES.filter((n) => reports.some((r) => r.backend === n && r.loaded));
   const wanted = o.backends
@@ -123,108 +142,166 @@ async function main(): Promise<void> {
       : available;
   for (const w of wanted)
     if (!available.includes(w)) throw new Error(`backend ${w} is not available here (see \`npm run camd -- info\`)`);
+  return wanted;
+}
+
+/** One backend measured: its result, its row of the table (when its step was timed) and whether it recomputed activations (unless skipped). */
+interface BackendRun {
+  result: Record<string, unknown>;
+  row?: string[];
+  recompute?: boolean;
+}
+
+/** `warmup` + `steps` training steps on `backend`, each printed; the times of the timed ones. */
+async function timeSteps(trainer: CamdTrainer, b: CamdBatch, backend: string, s: BenchSettings): Promise<number[]> {
+  const { warmup, steps } = s;
+  const times: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    const m = await trainer.trainStep(b);
+    const dt = performance.now() - t0;
+    if (!Number.isFinite(m.loss)) throw new Error(`non-finite loss on ${backend} at step ${i}`);
+    if (i >= warmup) times.push(dt);
+    process.stderr.write(
+      `[bench] ${backend} step ${i + 1}/${warmup + steps}: ${(dt / 1000).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`,
+    );
+  }
+  return times;
+}
+
+/** A timed backend's result: step times, throughput, memory (tensors, GPU, process, wasm heap). */
+function stepResult(
+  backend: BackendName,
+  m: { batch: number; times: number[]; gflops: number; plan: MemoryEstimate | null; recompute: boolean },
+  trainer: CamdTrainer,
+): Record<string, unknown> {
+  const { batch, times, plan } = m;
+  const mem = tf.memory();
+  const stepMs = median(times);
+  return {
+    step_ms_median: stepMs,
+    step_ms: times,
+    images_per_s: (batch * 1000) / stepMs,
+    matmul_gflops: m.gflops,
+    tensor_bytes: mem.numBytes,
+    // webgpu: bytes of live tensors on the GPU and bytes its buffer pool holds (tf.memory())
+    gpu_bytes_in_use: (mem as { numBytesInGPU?: number }).numBytesInGPU ?? null,
+    gpu_bytes_allocated: (mem as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? null,
+    rss_bytes: process.memoryUsage().rss,
+    // the process's peak resident set so far, and the wasm heap's size: it never shrinks, so it is the step's high-water mark
+    max_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    wasm_heap_bytes:
+      backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null,
+    wasm_heap_estimate_bytes: plan ? plan.totalBytes : null,
+    recompute: m.recompute,
+    host_state: hostStateKernels() !== null,
+    params_online: trainer.model.params.count('online'),
+  };
+}
+
+/** One backend: skipped when the step does not fit the wasm heap; else its matMul, then its step timed (unless PyTorch's comparison times it). */
+async function benchBackend(backend: BackendName, s: BenchSettings, o: Options, host: HostBatch): Promise<BackendRun> {
+  const { cfg, batch, recomputeMode } = s;
+  if (backend === 'wasm') {
+    const tooBig = wasmMemoryProblem(cfg, batch, recomputeMode);
+    if (tooBig) {
+      process.stderr.write(`[bench] wasm: skipped: ${tooBig}\n`);
+      return { result: { skipped: tooBig, estimate_bytes: planWasmPretrain(cfg, batch, recomputeMode).totalBytes } };
+    }
+  }
+  await selectBackend(backend);
+  const plan = backend === 'wasm' ? planWasmPretrain(cfg, batch, recomputeMode, hostStateKernels() !== null) : null;
+  const recompute = plan ? plan.recompute : recomputeMode === 'on';
+  process.stderr.write(
+    `[bench] ${backend}: ${s.preset}/${s.imgSize} batch ${batch}, ${s.warmup} warm-up + ${s.steps} timed steps\n`,
+  );
+  const gflops = await matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
+  if (o.compareTorch) {
+    // the comparison times this backend's step itself, alternating with PyTorch, in this process:
+    // one model in memory, so the peak resident set it reports is the step's
+    const result = {
+      matmul_gflops: gflops,
+      recompute,
+      host_state: hostStateKernels() !== null,
+      wasm_heap_estimate_bytes: plan ? plan.totalBytes : null,
+    };
+    return { result, recompute };
+  }
+  const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch }, { recompute });
+  const b = toDeviceBatch(host);
+  const times = await timeSteps(trainer, b, backend, s);
+  const result = stepResult(backend, { batch, times, gflops, plan, recompute }, trainer);
+  const stepMs = result['step_ms_median'] as number;
+  const row = [backend, (stepMs / 1000).toFixed(3), ((batch * 1000) / stepMs).toFixed(2), gflops.toFixed(1)];
+  disposeBatch(b);
+  trainer.dispose();
+  return { result, row, recompute };
+}
+
+/** With --compare-torch: PyTorch against the first backend, whose result and row then take the comparison's numbers. */
+async function benchTorch(
+  o: Options,
+  s: BenchSettings,
+  first: BackendName,
+  m: { results: Record<string, unknown>; rows: string[][]; recompute: boolean },
+): Promise<TorchComparison> {
+  const { batch } = s;
+  await selectBackend(first);
+  const peak = (m.results[first] as { matmul_gflops: number }).matmul_gflops;
+  const list = (x: string | undefined) => (x ? x.split(',').map((v) => Number(v.trim())) : []);
+  const sweep = list(o.threadSweep);
+  if (sweep.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error('--thread-sweep takes positive integers, e.g. 1,2,4,8');
+  const torch = await compareTorch(s.cfg, batch, peak, {
+    steps: s.steps,
+    warmup: s.warmup,
+    threads: o.threads ? Number(o.threads) : undefined,
+    sweep,
+    python: o.python,
+    recompute: m.recompute,
+  });
+  const r = m.results[first] as Record<string, unknown>;
+  Object.assign(r, {
+    step_ms_median: torch.tfjs_step_s * 1000,
+    images_per_s: batch / torch.tfjs_step_s,
+    max_rss_bytes: torch.tfjs_max_rss_bytes,
+    wasm_heap_bytes: torch.tfjs_wasm_heap_bytes,
+  });
+  m.rows.push([
+    first,
+    torch.tfjs_step_s.toFixed(3),
+    (batch / torch.tfjs_step_s).toFixed(2),
+    (r['matmul_gflops'] as number).toFixed(1),
+  ]);
+  return torch;
+}
+
+async function main(): Promise<void> {
+  const { program, o } = parseCommandLine();
+  if (o.faces) {
+    const { benchFaces } = await import('./faces.js');
+    await benchFaces(resolve(o.faces), program.getOptionValueSource('out') === 'default' ? 'bench/faces.json' : o.out);
+    return;
+  }
+  const s = benchSettings(o);
+  const { preset, imgSize, batch, steps, warmup, cfg } = s;
+  let recompute = s.recomputeMode === 'on';
+  const wanted = await wantedBackends(o);
 
   const host = syntheticHostBatch(cfg, batch, new Rng(0));
   const results: Record<string, unknown> = {};
   const rows: string[][] = [];
   for (const backend of wanted) {
-    if (backend === 'wasm') {
-      const tooBig = wasmMemoryProblem(cfg, batch, recomputeMode);
-      if (tooBig) {
-        process.stderr.write(`[bench] wasm: skipped: ${tooBig}\n`);
-        results[backend] = { skipped: tooBig, estimate_bytes: planWasmPretrain(cfg, batch, recomputeMode).totalBytes };
-        continue;
-      }
-    }
-    await selectBackend(backend);
-    const plan = backend === 'wasm' ? planWasmPretrain(cfg, batch, recomputeMode, hostStateKernels() !== null) : null;
-    recompute = plan ? plan.recompute : recomputeMode === 'on';
-    process.stderr.write(
-      `[bench] ${backend}: ${preset}/${imgSize} batch ${batch}, ${warmup} warm-up + ${steps} timed steps\n`,
-    );
-    const gflops = await matmulGflops(Number(o.matmul), backend === 'cpu' ? 1 : 10);
-    if (o.compareTorch) {
-      // the comparison times this backend's step itself, alternating with PyTorch, in this process:
-      // one model in memory, so the peak resident set it reports is the step's
-      results[backend] = {
-        matmul_gflops: gflops,
-        recompute,
-        host_state: hostStateKernels() !== null,
-        wasm_heap_estimate_bytes: plan ? plan.totalBytes : null,
-      };
-      continue;
-    }
-    const trainer = new CamdTrainer(cfg, 0, { epochs: 100, itersPerEpoch: 100, batchSize: batch }, { recompute });
-    const b = toDeviceBatch(host);
-    const times: number[] = [];
-    for (let i = 0; i < warmup + steps; i++) {
-      const t0 = performance.now();
-      const m = await trainer.trainStep(b);
-      const dt = performance.now() - t0;
-      if (!Number.isFinite(m.loss)) throw new Error(`non-finite loss on ${backend} at step ${i}`);
-      if (i >= warmup) times.push(dt);
-      process.stderr.write(
-        `[bench] ${backend} step ${i + 1}/${warmup + steps}: ${(dt / 1000).toFixed(2)} s${i < warmup ? ' (warm-up)' : ''}\n`,
-      );
-    }
-    const mem = tf.memory();
-    const stepMs = median(times);
-    results[backend] = {
-      step_ms_median: stepMs,
-      step_ms: times,
-      images_per_s: (batch * 1000) / stepMs,
-      matmul_gflops: gflops,
-      tensor_bytes: mem.numBytes,
-      // webgpu: bytes of live tensors on the GPU and bytes its buffer pool holds (tf.memory())
-      gpu_bytes_in_use: (mem as { numBytesInGPU?: number }).numBytesInGPU ?? null,
-      gpu_bytes_allocated: (mem as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? null,
-      rss_bytes: process.memoryUsage().rss,
-      // the process's peak resident set so far, and the wasm heap's size: it never shrinks, so it is the step's high-water mark
-      max_rss_bytes: process.resourceUsage().maxRSS * 1024,
-      wasm_heap_bytes:
-        backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : null,
-      wasm_heap_estimate_bytes: plan ? plan.totalBytes : null,
-      recompute,
-      host_state: hostStateKernels() !== null,
-      params_online: trainer.model.params.count('online'),
-    };
-    rows.push([backend, (stepMs / 1000).toFixed(3), ((batch * 1000) / stepMs).toFixed(2), gflops.toFixed(1)]);
-    disposeBatch(b);
-    trainer.dispose();
+    const r = await benchBackend(backend, s, o, host);
+    results[backend] = r.result;
+    if (r.row) rows.push(r.row);
+    if (r.recompute !== undefined) recompute = r.recompute;
   }
 
   let torch: TorchComparison | null = null;
   if (o.compareTorch && (results[wanted[0]!] as { skipped?: string }).skipped)
     process.stderr.write(`[bench] the PyTorch comparison needs the ${wanted[0]} step, which was skipped\n`);
-  else if (o.compareTorch) {
-    await selectBackend(wanted[0]!);
-    const peak = (results[wanted[0]!] as { matmul_gflops: number }).matmul_gflops;
-    const list = (s: string | undefined) => (s ? s.split(',').map((x) => Number(x.trim())) : []);
-    const sweep = list(o.threadSweep);
-    if (sweep.some((n) => !Number.isInteger(n) || n < 1))
-      throw new Error('--thread-sweep takes positive integers, e.g. 1,2,4,8');
-    torch = await compareTorch(cfg, batch, peak, {
-      steps,
-      warmup,
-      threads: o.threads ? Number(o.threads) : undefined,
-      sweep,
-      python: o.python,
-      recompute,
-    });
-    const r = results[wanted[0]!] as Record<string, unknown>;
-    Object.assign(r, {
-      step_ms_median: torch.tfjs_step_s * 1000,
-      images_per_s: batch / torch.tfjs_step_s,
-      max_rss_bytes: torch.tfjs_max_rss_bytes,
-      wasm_heap_bytes: torch.tfjs_wasm_heap_bytes,
-    });
-    rows.push([
-      wanted[0]!,
-      torch.tfjs_step_s.toFixed(3),
-      (batch / torch.tfjs_step_s).toFixed(2),
-      (r['matmul_gflops'] as number).toFixed(1),
-    ]);
-  }
+  else if (o.compareTorch) torch = await benchTorch(o, s, wanted[0]!, { results, rows, recompute });
   process.stderr.write(`[bench] data pipeline: ${o.pipelineBatches} batches of ${batch}\n`);
   const pipeline = await benchPipeline(cfg, batch, Number(o.pipelineBatches), o.data);
   const fastest =
@@ -248,36 +325,20 @@ async function main(): Promise<void> {
   const file = resolve(o.out);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-
-  const header = ['backend', 'step (s, median)', 'images/s', `matMul ${o.matmul}³ GFLOP/s`];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  process.stdout.write(
-    `CAMD training step, ${preset}/${imgSize}, batch ${batch}, mask ratio ${cfg.mask.ratio.toFixed(3)} (${cpus().length} CPU cores)\n`,
-  );
-  process.stdout.write(`${[fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n')}\n`);
-  process.stdout.write(
-    `data pipeline (cache → two views → masks): ${pipeline.images_per_s.toFixed(1)} images/s${fastest ? `, ${(pipeline.images_per_s / fastest).toFixed(1)}× the fastest trainer above` : ''} (${pipeline.source})\n`,
-  );
-  for (const [k, r] of Object.entries(results))
-    if ((r as { skipped?: string }).skipped)
-      process.stdout.write(`${k}: skipped: ${(r as { skipped: string }).skipped}\n`);
-  if (torch) {
-    process.stdout.write(
-      `same step in PyTorch ${torch.torch_version}, ${torch.threads} threads each side, alternating, median of ${torch.steps}${torch.recompute ? ' (ours with activations recomputed)' : ''}:\n` +
-        `  tfjs ${wanted[0]} ${torch.tfjs_step_s.toFixed(3)} s, PyTorch ${torch.torch_step_s.toFixed(3)} s, ratio ${torch.ratio.toFixed(2)}\n` +
-        `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n` +
-        `  matMul share of the step: tfjs ${(100 * torch.tfjs_matmul_share).toFixed(0)} %, PyTorch ${torch.torch_matmul_share === null ? 'not reported' : `${(100 * torch.torch_matmul_share).toFixed(0)} %`}\n` +
-        torch.scaling
-          .map(
-            (p) =>
-              `  ${String(p.threads).padStart(2)} threads: tfjs ${p.tfjs_step_s.toFixed(3)} s, PyTorch ${p.torch_step_s.toFixed(3)} s, ratio ${p.ratio.toFixed(2)}\n`,
-          )
-          .join('') +
-        `  peak resident memory: tfjs ${(torch.tfjs_max_rss_bytes / 2 ** 20).toFixed(0)} MiB${torch.tfjs_wasm_heap_bytes ? ` (wasm heap ${(torch.tfjs_wasm_heap_bytes / 2 ** 20).toFixed(0)} MiB)` : ''}, PyTorch ${torch.torch_max_rss_bytes ? `${(torch.torch_max_rss_bytes / 2 ** 20).toFixed(0)} MiB, ratio ${torch.memory_ratio!.toFixed(2)}` : 'not reported'}\n`,
-    );
-  }
-  process.stdout.write(`wrote ${file}\n`);
+  printSummary({
+    preset,
+    imgSize,
+    batch,
+    maskRatio: cfg.mask.ratio,
+    matmul: o.matmul,
+    rows,
+    results,
+    pipeline,
+    fastest,
+    torch,
+    torchBackend: wanted[0]!,
+    file,
+  });
 }
 
 main().catch((e: unknown) => {

@@ -17,13 +17,14 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { PRESET_NAMES, presetConfig, runConfig, type PresetName } from '../model/config.js';
+import { PRESET_NAMES, presetConfig, runConfig, type CamdConfig, type PresetName } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { CHECKPOINT_FORMAT, readTensorFile } from '../store/checkpoint.js';
 import { releasedCheckpoint } from './camd-released.js';
 import { writeTorchFile } from './torch-write.js';
 import { RELEASED_MODELS, releasedArgs, releasedFlags, type FlagValue, type ReleasedRun } from './released-args.js';
-import { launcherScript } from './cluster-launcher.js';
+import { launcherScript, type LaunchedModel } from './cluster-launcher.js';
+import { PACKED_START, runScript } from './cluster-run-script.js';
 import { makeFolder } from '../util/system-errors.js';
 
 const RunFile = z
@@ -45,8 +46,7 @@ const RunFile = z
   .passthrough();
 const ImagesFile = z.object({ root: z.string(), images: z.array(z.object({ path: z.string(), sha256: z.string() })) });
 
-/** Where the packed checkpoint goes in the box (outside output/, which is the cluster's). */
-export const PACKED_START = join('start', 'checkpoint.pth');
+export { PACKED_START } from './cluster-run-script.js';
 
 export interface PackReport {
   out: string;
@@ -58,11 +58,11 @@ export interface PackReport {
   notes: string[];
 }
 
-export async function clusterPack(
-  runDir: string,
-  out: string,
-  o: { gpus?: number; preset?: PresetName; copy?: boolean } = {},
-): Promise<PackReport> {
+type RunSettings = z.infer<typeof RunFile>['settings'];
+type ImageList = z.infer<typeof ImagesFile>;
+
+/** run.json and images.json of a camd pretrain run folder, as camd pretrain writes them. */
+function readRunFolder(runDir: string): { s: RunSettings; list: ImageList } {
   const read = <T>(file: string, schema: z.ZodType<T>): T => {
     if (!existsSync(file))
       throw new UserError(`${runDir} has no ${basename(file)}: not a camd pretrain run folder`, 2, 'run');
@@ -72,12 +72,29 @@ export async function clusterPack(
   };
   const run = read(join(runDir, 'run.json'), RunFile);
   const list = read(join(runDir, 'images.json'), ImagesFile);
-  const s = run.settings;
-  const notes: string[] = [];
-  const gpus = o.gpus ?? 8;
-  if (!Number.isInteger(gpus) || gpus < 1)
-    throw new UserError(`--gpus must be a positive integer, got ${gpus}`, 2, 'gpus');
-  const preset = o.preset ?? s.preset;
+  return { s: run.settings, list };
+}
+
+/** What the box runs, and the notes on where it differs from the run. */
+interface PackPlan {
+  preset: PresetName;
+  /** The run's own size (and so its checkpoint can go along). */
+  ownSize: boolean;
+  cfg: CamdConfig;
+  gpus: number;
+  epochs: number;
+  box: ReleasedRun;
+  flags: Record<string, FlagValue>;
+  notes: string[];
+}
+
+/** The size packed: the run's own, or a released one with `preset`; noted where the released code is given another. */
+function packSize(
+  s: RunSettings,
+  presetGiven: PresetName | undefined,
+  notes: string[],
+): { preset: PresetName; imgSize: number; ownSize: boolean; cfg: CamdConfig } {
+  const preset = presetGiven ?? s.preset;
   const ownSize = preset === s.preset;
   if (!ownSize && !RELEASED_MODELS[preset])
     throw new UserError(
@@ -88,7 +105,6 @@ export async function clusterPack(
   const imgSize = ownSize ? s.imgSize : presetConfig(preset).model.imgSize;
   // the run's configuration as camd pretrain builds it, at the size packed
   const cfg = runConfig({ ...s, preset, imgSize });
-  const m = cfg.model;
   if (!ownSize)
     notes.push(
       `packed as a new ${preset} run at ${imgSize} px (--preset): the run's ${s.preset} checkpoint cannot be loaded there`,
@@ -101,7 +117,17 @@ export async function clusterPack(
     notes.push(
       `${imgSize} px: camd_launch.py gives the released model and mask generator this input size (they are fixed at 224 px as released)`,
     );
-  const itersPerEpoch = Math.max(1, Math.floor(list.images.length / s.batch));
+  return { preset, imgSize, ownSize, cfg };
+}
+
+/** The schedule in the released flags' whole epochs, and the batch split over the GPUs; noted where they round. */
+function packSchedule(
+  s: RunSettings,
+  images: number,
+  gpus: number,
+  notes: string[],
+): { epochs: number; warmupEpochs: number; perGpu: number } {
+  const itersPerEpoch = Math.max(1, Math.floor(images / s.batch));
   const epochs =
     s.epochs != null ? Math.ceil(s.epochs - 1e-9) : Math.max(1, Math.ceil((s.steps ?? itersPerEpoch) / itersPerEpoch));
   if (s.epochs == null) notes.push(`the run was ${s.steps} steps, ${itersPerEpoch} an epoch: ${epochs} epochs there`);
@@ -117,6 +143,17 @@ export async function clusterPack(
     notes.push(
       `batch ${s.batch} over ${gpus} GPUs: ${perGpu} a GPU, ${perGpu * gpus} in all (lr = blr × ${perGpu * gpus} / 256 there)`,
     );
+  return { epochs, warmupEpochs, perGpu };
+}
+
+/** The run's settings as the released flags, on `gpus` GPUs, at the size packed. */
+function planPack(s: RunSettings, images: number, o: { gpus?: number; preset?: PresetName }): PackPlan {
+  const notes: string[] = [];
+  const gpus = o.gpus ?? 8;
+  if (!Number.isInteger(gpus) || gpus < 1)
+    throw new UserError(`--gpus must be a positive integer, got ${gpus}`, 2, 'gpus');
+  const { preset, imgSize, ownSize, cfg } = packSize(s, o.preset, notes);
+  const { epochs, warmupEpochs, perGpu } = packSchedule(s, images, gpus, notes);
   if (cfg.loss.agmdWeightAbove1 !== 0.01)
     notes.push(
       `the released engine weighs L_AGMD > 1 by 0.01, hard-coded; this run's weight ${cfg.loss.agmdWeightAbove1} has no flag there`,
@@ -130,6 +167,11 @@ export async function clusterPack(
     // the cluster's own checkpoint-latest.pth every epoch: the released auto-resume prefers it to checkpoint-N.pth
     save_latest_freq: 1,
   };
+  return { preset, ownSize, cfg, gpus, epochs, box, flags, notes };
+}
+
+/** The run's images as data/train/faces/… in the box: symbolic links, or copies with `copy`. */
+function placeImages(out: string, list: ImageList, copy: boolean | undefined): void {
   makeFolder(out, 'the folder');
   makeFolder(join(out, 'data', 'train', 'faces'), 'the folder');
   const taken = new Set<string>();
@@ -143,11 +185,14 @@ export async function clusterPack(
     const src = join(list.root, im.path);
     if (!existsSync(src))
       throw new UserError(`${src}, an image of the run, is gone: scan the folder again or pack another run`, 2, 'run');
-    if (o.copy) copyFileSync(src, target);
+    if (copy) copyFileSync(src, target);
     else symlinkSync(src, target);
   }
-  // the newest checkpoint, where the launcher starts from it (only at the run's own size: other widths would not load)
-  let resume: PackReport['resume'] = null;
+}
+
+/** The newest checkpoint, where the launcher starts from it (only at the run's own size: other widths would not load). */
+async function packCheckpoint(runDir: string, out: string, plan: PackPlan): Promise<PackReport['resume']> {
+  const { notes, epochs } = plan;
   const ckDir = join(runDir, 'checkpoints');
   const newest = existsSync(ckDir)
     ? readdirSync(ckDir)
@@ -155,37 +200,44 @@ export async function clusterPack(
         .sort()
         .at(-1)
     : undefined;
-  if (!newest) notes.push('the run has no checkpoint yet: the cluster run starts from scratch');
-  else if (ownSize) {
-    const from = join(ckDir, newest);
-    let r;
-    try {
-      r = releasedCheckpoint(readTensorFile(from, CHECKPOINT_FORMAT), from, { args: releasedArgs(flags, box) });
-    } catch (e) {
-      throw new UserError(
-        `${(e as Error).message.replace(/ is not a usable CAMD checkpoint:/, ':')} (pack another run, or resume this one to write a sound checkpoint)`,
-        2,
-        'run',
-      );
-    }
-    mkdirSync(join(out, 'start'), { recursive: true });
-    const file = join(out, PACKED_START);
-    await writeTorchFile(file, r.value);
-    resume = { from, file, step: r.step, epoch: r.epoch };
-    const next =
-      r.epoch + 1 < epochs
-        ? `the cluster run starts from it at epoch ${r.epoch + 2}${r.stepsIntoEpoch > 0 ? ` (the ${r.stepsIntoEpoch} step(s) it had made into that epoch are made again)` : ''}`
-        : `the run is complete: raise --epochs in run.sh to train it further there`;
-    notes.push(
-      `${PACKED_START} is the run at step ${r.step} (${r.epoch + 1} of ${epochs} epochs done), with its AdamW state: ${next}`,
+  if (!newest) {
+    notes.push('the run has no checkpoint yet: the cluster run starts from scratch');
+    return null;
+  }
+  if (!plan.ownSize) return null;
+  const from = join(ckDir, newest);
+  let r;
+  try {
+    r = releasedCheckpoint(readTensorFile(from, CHECKPOINT_FORMAT), from, { args: releasedArgs(plan.flags, plan.box) });
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message.replace(/ is not a usable CAMD checkpoint:/, ':')} (pack another run, or resume this one to write a sound checkpoint)`,
+      2,
+      'run',
     );
   }
-  const launched = RELEASED_MODELS[preset]
+  mkdirSync(join(out, 'start'), { recursive: true });
+  const file = join(out, PACKED_START);
+  await writeTorchFile(file, r.value);
+  const next =
+    r.epoch + 1 < epochs
+      ? `the cluster run starts from it at epoch ${r.epoch + 2}${r.stepsIntoEpoch > 0 ? ` (the ${r.stepsIntoEpoch} step(s) it had made into that epoch are made again)` : ''}`
+      : `the run is complete: raise --epochs in run.sh to train it further there`;
+  notes.push(
+    `${PACKED_START} is the run at step ${r.step} (${r.epoch + 1} of ${epochs} epochs done), with its AdamW state: ${next}`,
+  );
+  return { from, file, step: r.step, epoch: r.epoch };
+}
+
+/** The model camd_launch.py registers for the released code: none for a released size, else our preset's. */
+function launchedModels(plan: PackPlan): LaunchedModel[] {
+  const m = plan.cfg.model;
+  return RELEASED_MODELS[plan.preset]
     ? []
     : [
         {
-          name: String(flags['model']),
-          preset,
+          name: String(plan.flags['model']),
+          preset: plan.preset,
           patchSize: m.patchSize,
           embedDim: m.embedDim,
           depth: m.depth,
@@ -194,39 +246,20 @@ export async function clusterPack(
           mlpRatio: m.mlpRatio,
         },
       ];
-  writeFileSync(join(out, 'camd_launch.py'), launcherScript(launched), { mode: 0o755 });
-  const line = Object.entries(flags)
-    .filter(([, v]) => v !== false && v !== null)
-    .map(([k, v]) =>
-      v === true
-        ? `--${k}`
-        : Array.isArray(v)
-          ? `--${k} ${v.join(' ')}`
-          : `--${k} ${typeof v === 'string' && /[^\w./:-]/.test(v) ? `'${v}'` : v}`,
-    )
-    .join(' \\\n    ');
-  const sh = `#!/bin/sh
-# Pre-train with the authors' released code (github.com/mumumu-wss/CAMD) on ${gpus} GPU(s) — made by camd cluster-pack
-# from ${runDir}. On the GPU box, with this folder copied there and a checkout of that repository (and its
-# requirements: PyTorch, torchvision, timm 0.6.12, tensorboard):
-#   CAMD_CODE=/path/to/CAMD NUM_GPUS=${gpus} sh run.sh
-# It runs in this folder: data/ is read, output/ written; camd_launch.py runs the released CAMD_pretrain.py as it is
-# and supplies what it lacks (see its first lines). Run it again to go on: the cluster's own newest checkpoint wins.
-# Then bring the run back:  camd import-run output   (and carry it on: camd pretrain --continue output/checkpoint-latest.pth)
-${
-  resume
-    ? `# ${PACKED_START} holds ${runDir} at step ${resume.step} (${resume.epoch + 1} of ${epochs} epochs done), with its AdamW state:
-# the run starts from it while output/ holds no checkpoint of the cluster's own.
-`
-    : ''
-}set -e
-cd "$(dirname "$0")"
-: "\${CAMD_CODE:?set CAMD_CODE to a checkout of github.com/mumumu-wss/CAMD}"
-export CAMD_CODE
-torchrun --nproc_per_node=\${NUM_GPUS:-${gpus}} camd_launch.py ${resume ? `--camd_start ${PACKED_START.replace(/\\/g, '/')} ` : ''}\\
-    ${line}
-`;
-  writeFileSync(join(out, 'run.sh'), sh, { mode: 0o755 });
+}
+
+export async function clusterPack(
+  runDir: string,
+  out: string,
+  o: { gpus?: number; preset?: PresetName; copy?: boolean } = {},
+): Promise<PackReport> {
+  const { s, list } = readRunFolder(runDir);
+  const plan = planPack(s, list.images.length, o);
+  const { gpus, epochs, flags, notes } = plan;
+  placeImages(out, list, o.copy);
+  const resume = await packCheckpoint(runDir, out, plan);
+  writeFileSync(join(out, 'camd_launch.py'), launcherScript(launchedModels(plan)), { mode: 0o755 });
+  writeFileSync(join(out, 'run.sh'), runScript({ runDir, gpus, epochs, flags, resume }), { mode: 0o755 });
   writeFileSync(
     join(out, 'flags.json'),
     `${JSON.stringify({ from: runDir, images: list.images.length, flags, resume, notes }, null, 2)}\n`,

@@ -33,7 +33,11 @@ export interface ImportedRun {
 const RENAME: Record<string, string> = { train_loss: 'loss', train_lr: 'lr' };
 const PERCENT = /^test_acc\d*$/;
 
-export async function importRun(store: Store, dirIn: string, o: { name?: string } = {}): Promise<ImportedRun> {
+/** One row of log.txt: one epoch's numbers, `epoch` 0-based as the released scripts count. */
+type LogRow = Record<string, unknown>;
+
+/** The run's folder (its real path), its log.txt and the log's rows, each refused in the file's words if unreadable. */
+function readLog(dirIn: string): { dir: string; logFile: string; rows: LogRow[] } {
   if (!existsSync(dirIn) || !statSync(dirIn).isDirectory())
     throw new UserError(`the folder ${dirIn} does not exist`, 2, 'dir');
   const dir = realpathSync(dirIn);
@@ -44,7 +48,7 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
       2,
       'dir',
     );
-  const rows: Record<string, unknown>[] = [];
+  const rows: LogRow[] = [];
   readFileSync(logFile, 'utf8')
     .split('\n')
     .forEach((line, i) => {
@@ -57,11 +61,16 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
       }
       if (!v || typeof v !== 'object' || !Number.isInteger((v as { epoch?: unknown }).epoch))
         throw new UserError(`${logFile} line ${i + 1} has no integer "epoch"`, 2, 'dir');
-      rows.push(v as Record<string, unknown>);
+      rows.push(v as LogRow);
     });
   if (rows.length === 0) throw new UserError(`${logFile} is empty: the run has not finished an epoch`, 2, 'dir');
-  const kind = rows.some((r) => Object.keys(r).some((k) => k.startsWith('test_'))) ? 'finetune' : 'pretrain';
+  return { dir, logFile, rows };
+}
 
+/** The run's checkpoints, newest first, and its settings from the newest that has them. */
+async function readArgs(
+  dir: string,
+): Promise<{ checkpoints: string[]; args: Record<string, unknown> | null; argsFrom: string | null; notes: string[] }> {
   const checkpoints = readdirSync(dir)
     .filter((f) => /^checkpoint-(\d+|latest)\.pth$/.test(f))
     .sort((a, b) => (parseInt(b.slice(11), 10) || -1) - (parseInt(a.slice(11), 10) || -1));
@@ -88,8 +97,14 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
         ? "no checkpoint gave the run's settings (args): the run is imported with its log only"
         : 'the folder has no checkpoint-*.pth: the run is imported with its log only, without its settings',
     );
+  return { checkpoints, args, argsFrom, notes };
+}
 
-  const points: { step: number; epoch: number; name: string; value: number; t: null }[] = [];
+type MetricPoint = { step: number; epoch: number; name: string; value: number; t: null };
+
+/** The log's numbers as metrics at their epoch (1-based), under our names, percentages as fractions. */
+function metricPoints(rows: LogRow[]): { points: MetricPoint[]; names: Set<string> } {
+  const points: MetricPoint[] = [];
   const names = new Set<string>();
   for (const r of rows) {
     const epoch = (r['epoch'] as number) + 1;
@@ -100,6 +115,32 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
       points.push({ step: epoch, epoch, name, value: PERCENT.test(k) ? v / 100 : v, t: null });
     }
   }
+  return { points, names };
+}
+
+/** A fine-tuning run's test accuracy each epoch as evaluations (fractions), the best one selected. */
+function addEvaluations(store: Store, runId: string, rows: LogRow[]): void {
+  const best = Math.max(...rows.map((r) => Number(r['test_acc1'] ?? r['test_acc'] ?? -Infinity)));
+  for (const r of rows) {
+    const acc = r['test_acc1'] ?? r['test_acc'];
+    if (typeof acc !== 'number') continue;
+    store.addEvaluation({
+      run_id: runId,
+      dataset_id: null,
+      epoch: (r['epoch'] as number) + 1,
+      split: 'test',
+      metric: 'test_acc1' in r ? 'top1' : 'mean_acc',
+      value: acc / 100,
+      selected: acc === best,
+    });
+  }
+}
+
+export async function importRun(store: Store, dirIn: string, o: { name?: string } = {}): Promise<ImportedRun> {
+  const { dir, logFile, rows } = readLog(dirIn);
+  const kind = rows.some((r) => Object.keys(r).some((k) => k.startsWith('test_'))) ? 'finetune' : 'pretrain';
+  const { checkpoints, args, argsFrom, notes } = await readArgs(dir);
+  const { points, names } = metricPoints(rows);
   const epochs = Math.max(...rows.map((r) => (r['epoch'] as number) + 1));
   const planned = typeof args?.['epochs'] === 'number' ? (args['epochs'] as number) : null;
   const existing = store.db.prepare('SELECT id FROM runs WHERE out_dir = ?').pluck().get(dir) as string | undefined;
@@ -122,22 +163,7 @@ export async function importRun(store: Store, dirIn: string, o: { name?: string 
         totalSteps: planned,
       });
     store.addMetrics(runId, points);
-    if (kind === 'finetune') {
-      const best = Math.max(...rows.map((r) => Number(r['test_acc1'] ?? r['test_acc'] ?? -Infinity)));
-      for (const r of rows) {
-        const acc = r['test_acc1'] ?? r['test_acc'];
-        if (typeof acc !== 'number') continue;
-        store.addEvaluation({
-          run_id: runId,
-          dataset_id: null,
-          epoch: (r['epoch'] as number) + 1,
-          split: 'test',
-          metric: 'test_acc1' in r ? 'top1' : 'mean_acc',
-          value: acc / 100,
-          selected: acc === best,
-        });
-      }
-    }
+    if (kind === 'finetune') addEvaluations(store, runId, rows);
     store.updateRun(runId, {
       status: planned !== null && epochs < planned ? 'stopped' : 'done',
       last_step: epochs,

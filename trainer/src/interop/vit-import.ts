@@ -28,6 +28,7 @@ import { IMAGENET_MEAN, IMAGENET_STD } from '../finetune/transforms.js';
 import type { Task } from '../labels/label-files.js';
 import { flattenTensors, type TorchTensor } from './torch-file.js';
 import { readWeightsFile } from './weights-file.js';
+import { VitTensors, type NeedTensor } from './vit-tensors.js';
 
 export interface ImportReport {
   out: string;
@@ -95,16 +96,9 @@ function stateDictOf(root: unknown): Map<string, TorchTensor> {
   return flattenTensors(root);
 }
 
-export async function importVit(
-  file: string,
-  out: string,
-  o: { teacher?: boolean; preset?: PresetName; head?: { task: Task; names: string[] } } = {},
-): Promise<ImportReport> {
-  const f = await readWeightsFile(file).catch((e: unknown) => {
-    throw new UserError((e as Error).message, 2, 'file');
-  });
-  const all = stateDictOf(f.root);
-  const prefix = o.teacher ? 'mm_' : '';
+/** The encoder's tensors (the online one's, or with `teacher` the teacher's mm_* under our names), without DDP's `module.` prefix. */
+function encoderStateDict(all: Map<string, TorchTensor>, teacher: boolean | undefined): Map<string, TorchTensor> {
+  const prefix = teacher ? 'mm_' : '';
   const sd = new Map<string, TorchTensor>();
   for (const [k0, t] of all) {
     const k = k0.startsWith('module.') ? k0.slice('module.'.length) : k0;
@@ -113,16 +107,69 @@ export async function importVit(
       else if (k === 'pos_embed') sd.set(k, t);
     } else if (!k.startsWith('mm_')) sd.set(k, t);
   }
-  const need = (name: string) => {
+  return sd;
+}
+
+/** Looks a tensor up by our name; a missing one says the file is not a ViT encoder we can read. */
+function needIn(sd: Map<string, TorchTensor>, file: string, teacher: boolean | undefined): NeedTensor {
+  const prefix = teacher ? 'mm_' : '';
+  return (name: string) => {
     const t = sd.get(name);
     if (!t)
       throw new UserError(
-        `${file} has no ${prefix}${name}: not a ViT encoder we can read${o.teacher ? ' (--teacher needs a CAMD pre-training checkpoint with mm_* weights)' : ''}`,
+        `${file} has no ${prefix}${name}: not a ViT encoder we can read${teacher ? ' (--teacher needs a CAMD pre-training checkpoint with mm_* weights)' : ''}`,
         2,
         'file',
       );
     return t;
   };
+}
+
+/** The ViT the weights are: read from their shapes, its head count from the preset of that width and depth. */
+interface VitArchitecture {
+  /** The patch embedding, (C, 3, p, p). */
+  conv: TorchTensor;
+  C: number;
+  p: number;
+  depth: number;
+  pe: TorchTensor | undefined;
+  /** Patch rows of pos_embed (null without one). */
+  tokens: number | null;
+  preset: PresetName;
+  model: ModelConfig;
+}
+
+/** The preset of a ViT `C` wide, `depth` deep with `p`-px patches: the one given, checked, or the one of that shape. */
+function presetOfWeights(
+  file: string,
+  s: { C: number; depth: number; p: number },
+  given: PresetName | undefined,
+): { preset: PresetName; base: ModelConfig } {
+  const { C, depth, p } = s;
+  const preset = given ?? presetOfShape(C, depth, p);
+  if (!preset)
+    throw new UserError(
+      `${file}: a ViT ${C} wide and ${depth} deep with ${p}-px patches matches no preset (${PRESET_NAMES.join(', ')}); give --preset to say which head count it has`,
+      2,
+      'preset',
+    );
+  const base = presetConfig(preset).model;
+  if (base.embedDim !== C || base.depth !== depth || base.patchSize !== p)
+    throw new UserError(
+      `${file}: the weights are ${C} wide, ${depth} deep, ${p}-px patches; --preset ${preset} is ${base.embedDim} wide, ${base.depth} deep, ${base.patchSize}-px patches`,
+      2,
+      'preset',
+    );
+  return { preset, base };
+}
+
+/** Width, patch and depth from the shapes, the input size from pos_embed, then the preset. */
+function readArchitecture(
+  file: string,
+  sd: Map<string, TorchTensor>,
+  need: NeedTensor,
+  given: PresetName | undefined,
+): VitArchitecture {
   const conv = need('patch_embed.proj.weight');
   if (conv.shape.length !== 4 || conv.shape[1] !== 3 || conv.shape[2] !== conv.shape[3])
     throw new UserError(
@@ -146,82 +193,18 @@ export async function importVit(
   const grid = tokens !== null ? Math.round(Math.sqrt(tokens)) : null;
   if (grid !== null && grid * grid !== tokens)
     throw new UserError(`${file}: pos_embed has ${tokens} patch rows, not a square grid`, 2, 'file');
-  const preset = o.preset ?? presetOfShape(C, depth, p);
-  if (!preset)
-    throw new UserError(
-      `${file}: a ViT ${C} wide and ${depth} deep with ${p}-px patches matches no preset (${PRESET_NAMES.join(', ')}); give --preset to say which head count it has`,
-      2,
-      'preset',
-    );
-  const base = presetConfig(preset).model;
-  if (base.embedDim !== C || base.depth !== depth || base.patchSize !== p)
-    throw new UserError(
-      `${file}: the weights are ${C} wide, ${depth} deep, ${p}-px patches; --preset ${preset} is ${base.embedDim} wide, ${base.depth} deep, ${base.patchSize}-px patches`,
-      2,
-      'preset',
-    );
+  const { preset, base } = presetOfWeights(file, { C, depth, p }, given);
   const model = presetConfig(preset, { imgSize: grid !== null ? grid * p : base.imgSize }).model;
+  return { conv, C, p, depth, pe, tokens, preset, model };
+}
 
-  // every tensor's shape, in PyTorch's layout, as a ViT of this width needs it: a file with another is refused by name
-  const H = Math.round(C * model.mlpRatio);
-  const K = o.head ? o.head.names.length : 0;
-  const SHAPES: [RegExp, number[]][] = [
-    [
-      /^patch_embed\.proj\.bias$|^blocks\.\d+\.(norm[12]\.(weight|bias)|attn\.proj\.bias|mlp\.fc2\.bias)$|^fc_norm\.(weight|bias)$/,
-      [C],
-    ],
-    [/^cls_token$/, [1, 1, C]],
-    [/^blocks\.\d+\.attn\.qkv\.weight$/, [3 * C, C]],
-    [/^blocks\.\d+\.attn\.qkv\.bias$/, [3 * C]],
-    [/^blocks\.\d+\.attn\.proj\.weight$/, [C, C]],
-    [/^blocks\.\d+\.mlp\.fc1\.weight$/, [H, C]],
-    [/^blocks\.\d+\.mlp\.fc1\.bias$/, [H]],
-    [/^blocks\.\d+\.mlp\.fc2\.weight$/, [C, H]],
-    [/^head\.weight$/, [K, C]],
-    [/^head\.bias$/, [K]],
-  ];
-  const tensors: NamedArray[] = [];
-  const used = new Set<string>();
-  const put = (name: string, t: TorchTensor, shape: number[], data: Float32Array) => {
-    const want = SHAPES.find(([re]) => re.test(name))?.[1];
-    const given = name === 'cls_token' && t.shape.length === 1 ? [1, 1, ...t.shape] : t.shape;
-    if (want && given.join() !== want.join())
-      throw new UserError(
-        `${file}: ${name} has shape [${t.shape}]; a ViT ${C} wide${name.startsWith('head.') ? ` with ${K} outputs` : ''} needs [${want}]`,
-        2,
-        'file',
-      );
-    used.add(name);
-    tensors.push({ name, shape, data });
-  };
-  // (C, 3, p, p) → (p·p·3, C): row (i, j, c) of ours is conv[:, c, i, j]
-  {
-    const w = conv.values();
-    const outW = new Float32Array(p * p * 3 * C);
-    for (let oc = 0; oc < C; oc++)
-      for (let c = 0; c < 3; c++)
-        for (let i = 0; i < p; i++)
-          for (let j = 0; j < p; j++) outW[((i * p + j) * 3 + c) * C + oc] = w[((oc * 3 + c) * p + i) * p + j]!;
-    put('patch_embed.proj.weight', conv, [p * p * 3, C], outW);
-  }
-  const copy = (name: string, shape?: number[]) => {
-    const t = need(name);
-    put(name, t, shape ?? t.shape, t.values());
-  };
-  const linearT = (name: string) => {
-    const t = need(name);
-    if (t.shape.length !== 2)
-      throw new UserError(`${file}: ${name} has shape [${t.shape}], not a Linear weight`, 2, 'file');
-    const [o2, i2] = t.shape as [number, number];
-    const v = t.values();
-    const tr = new Float32Array(o2 * i2);
-    for (let r = 0; r < o2; r++) for (let c = 0; c < i2; c++) tr[c * o2 + r] = v[r * i2 + c]!;
-    put(name, t, [i2, o2], tr);
-  };
-  copy('patch_embed.proj.bias');
-  copy('cls_token', [1, 1, C]);
-  if (pe) put('pos_embed', pe, [1, tokens! + 1, C], pe.values());
-  for (let i = 0; i < depth; i++) {
+/** The encoder in our layout: patch embedding, class token, position embedding, then each block. */
+function convertEncoder(t: VitTensors, a: VitArchitecture): void {
+  t.patchEmbedding(a.conv, a.p);
+  t.copy('patch_embed.proj.bias');
+  t.copy('cls_token', [1, 1, a.C]);
+  if (a.pe) t.put('pos_embed', a.pe, [1, a.tokens! + 1, a.C], a.pe.values());
+  for (let i = 0; i < a.depth; i++) {
     for (const n of [
       'norm1.weight',
       'norm1.bias',
@@ -232,49 +215,49 @@ export async function importVit(
       'mlp.fc1.bias',
       'mlp.fc2.bias',
     ])
-      copy(`blocks.${i}.${n}`);
+      t.copy(`blocks.${i}.${n}`);
     for (const n of ['attn.qkv.weight', 'attn.proj.weight', 'mlp.fc1.weight', 'mlp.fc2.weight'])
-      linearT(`blocks.${i}.${n}`);
+      t.linearT(`blocks.${i}.${n}`);
   }
-  const source = { file: basename(file), format: 'pytorch', which: o.teacher ? 'teacher (mm_*)' : 'online' };
-  let encoded: { bytes: Buffer; sha256: string };
-  if (o.head) {
-    // fc_norm over the mean of the patch tokens, then the head (models_vit.py with global_pool, as ours)
-    if (!sd.has('fc_norm.weight'))
-      throw new UserError(
-        `${file} has no fc_norm.weight: ${sd.has('norm.weight') && sd.has('head.weight') ? "a classifier on the class token (global_pool='token'); ours pools the patch tokens — import the encoder (without --head) and fine-tune it" : 'not a fine-tuned ViT classifier'}`,
-        2,
-        'head',
-      );
-    const head = need('head.weight');
-    const K = head.shape[0]!;
-    if (head.shape.length !== 2 || head.shape[1] !== C)
-      throw new UserError(`${file}: head.weight has shape [${head.shape}], not (classes, ${C})`, 2, 'file');
-    if (K !== o.head.names.length)
-      throw new UserError(
-        `${file}: its head has ${K} output(s); --head names ${o.head.names.length} class(es) (${o.head.names.slice(0, 8).join(', ')}${o.head.names.length > 8 ? ', …' : ''})`,
-        2,
-        'head',
-      );
-    copy('fc_norm.weight');
-    copy('fc_norm.bias');
-    linearT('head.weight');
-    copy('head.bias');
-    const state = {
-      kind: CLASSIFIER_FORMAT,
-      task: o.head.task,
-      names: o.head.names,
-      spec: { model, outputs: K, dropPath: 0 },
-      img_size: model.imgSize,
-      normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD },
-      source,
-    };
-    encoded = encodeTensorFile(CLASSIFIER_FORMAT, state, tensors);
-  } else {
-    const state = { kind: 'camd-encoder', model, source, normalisation: { name: 'as its source trained it' } };
-    encoded = encodeTensorFile(ENCODER_FORMAT, state, tensors);
-  }
-  // weights of a run that diverged are NaN or infinite: an encoder of them computes nothing
+}
+
+/**
+ * The classifier's head: fc_norm over the mean of the patch tokens, then the head (models_vit.py
+ * with global_pool, as ours), with as many outputs as `head` names classes. Returns that count.
+ */
+function convertHead(
+  file: string,
+  sd: Map<string, TorchTensor>,
+  t: VitTensors,
+  C: number,
+  names: string[],
+  need: NeedTensor,
+): number {
+  if (!sd.has('fc_norm.weight'))
+    throw new UserError(
+      `${file} has no fc_norm.weight: ${sd.has('norm.weight') && sd.has('head.weight') ? "a classifier on the class token (global_pool='token'); ours pools the patch tokens — import the encoder (without --head) and fine-tune it" : 'not a fine-tuned ViT classifier'}`,
+      2,
+      'head',
+    );
+  const head = need('head.weight');
+  const K = head.shape[0]!;
+  if (head.shape.length !== 2 || head.shape[1] !== C)
+    throw new UserError(`${file}: head.weight has shape [${head.shape}], not (classes, ${C})`, 2, 'file');
+  if (K !== names.length)
+    throw new UserError(
+      `${file}: its head has ${K} output(s); --head names ${names.length} class(es) (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''})`,
+      2,
+      'head',
+    );
+  t.copy('fc_norm.weight');
+  t.copy('fc_norm.bias');
+  t.linearT('head.weight');
+  t.copy('head.bias');
+  return K;
+}
+
+/** Weights of a run that diverged are NaN or infinite: an encoder of them computes nothing. */
+function refuseNonFinite(file: string, tensors: NamedArray[]): void {
   const broken = tensors.filter((t) => t.data.some((v) => !Number.isFinite(v)));
   if (broken.length) {
     const first = broken[0]!;
@@ -285,15 +268,50 @@ export async function importVit(
       'file',
     );
   }
+}
+
+export async function importVit(
+  file: string,
+  out: string,
+  o: { teacher?: boolean; preset?: PresetName; head?: { task: Task; names: string[] } } = {},
+): Promise<ImportReport> {
+  const f = await readWeightsFile(file).catch((e: unknown) => {
+    throw new UserError((e as Error).message, 2, 'file');
+  });
+  const sd = encoderStateDict(stateDictOf(f.root), o.teacher);
+  const need = needIn(sd, file, o.teacher);
+  const a = readArchitecture(file, sd, need, o.preset);
+  const { model } = a;
+  const t = new VitTensors(file, need, a.C, Math.round(a.C * model.mlpRatio), o.head ? o.head.names.length : 0);
+  convertEncoder(t, a);
+  const source = { file: basename(file), format: 'pytorch', which: o.teacher ? 'teacher (mm_*)' : 'online' };
+  let encoded: { bytes: Buffer; sha256: string };
+  if (o.head) {
+    const K = convertHead(file, sd, t, a.C, o.head.names, need);
+    const state = {
+      kind: CLASSIFIER_FORMAT,
+      task: o.head.task,
+      names: o.head.names,
+      spec: { model, outputs: K, dropPath: 0 },
+      img_size: model.imgSize,
+      normalisation: { name: 'imagenet', mean: IMAGENET_MEAN, std: IMAGENET_STD },
+      source,
+    };
+    encoded = encodeTensorFile(CLASSIFIER_FORMAT, state, t.tensors);
+  } else {
+    const state = { kind: 'camd-encoder', model, source, normalisation: { name: 'as its source trained it' } };
+    encoded = encodeTensorFile(ENCODER_FORMAT, state, t.tensors);
+  }
+  refuseNonFinite(file, t.tensors);
   writeFileAtomic(out, encoded.bytes);
-  const ignored = [...sd.keys()].filter((k) => !used.has(k));
+  const ignored = [...sd.keys()].filter((k) => !t.used.has(k));
   return {
     out,
     source: file,
     model,
-    preset,
+    preset: a.preset,
     which: o.teacher ? 'teacher' : 'online',
-    tensors: tensors.length,
+    tensors: t.tensors.length,
     ignored,
     head: o.head ?? null,
     sha256: encoded.sha256,
