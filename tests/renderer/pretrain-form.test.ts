@@ -276,3 +276,85 @@ describe('the pre-training form', () => {
     });
   });
 });
+
+describe("the form's fields as the trainer declares them (protocol/pretrain-fields.ts)", () => {
+  beforeEach(() => localStorage.clear());
+  /** The control of each field the form labels. */
+  const CONTROL: Record<string, string> = {
+    data: 'p-dataset',
+    preset: 'p-preset',
+    imgSize: 'p-img',
+    maskRatio: 'p-ratio',
+    batch: 'p-batch',
+    epochs: 'p-epochs',
+    steps: 'p-steps',
+    blr: 'p-blr',
+    warmupEpochs: 'p-warmup',
+    seed: 'p-seed',
+    backend: 'p-backend',
+    probeData: 'p-probe',
+    probeSchema: 'p-probe-schema',
+    probeEvery: 'p-probe-every',
+    checkpointEvery: 'p-ckpt',
+  };
+
+  it("each labelled field: the declaration's label, and as its tooltip the CLI's help with the default", async () => {
+    const { PRETRAIN_FIELDS, helpOf, pretrainDefault } = await import('../../trainer/src/protocol/pretrain-fields.js');
+    type K = keyof typeof PRETRAIN_FIELDS;
+    const labelled = (Object.keys(PRETRAIN_FIELDS) as K[]).filter((k) => 'label' in PRETRAIN_FIELDS[k]);
+    // every field the declaration gives a label is on the form
+    expect(Object.keys(CONTROL).sort()).toEqual([...labelled].sort());
+    const { w } = await form();
+    // the probe's schema and interval show once a probe set is chosen, the steps once the length is in steps
+    await w.find('#p-probe').setValue('8');
+    await flushPromises();
+    const shown = (k: K) => {
+      const id = CONTROL[k]!;
+      const label = (PRETRAIN_FIELDS[k] as { label: string }).label;
+      return [
+        w.find(`label[for="${id}"]`).text(),
+        w.find(`#${id}`).attributes('title'),
+        k === 'maskRatio' ? `${label}: ${(pretrainDefault('maskRatio') as number).toFixed(2)}` : label,
+        helpOf(k),
+      ];
+    };
+    for (const k of labelled.filter((x) => x !== 'steps')) {
+      const [label, title, wantLabel, wantTitle] = shown(k);
+      expect({ k, label, title }).toEqual({ k, label: wantLabel, title: wantTitle });
+    }
+    await w.find('#p-length').setValue('steps');
+    const [label, title, wantLabel, wantTitle] = shown('steps');
+    expect([label, title]).toEqual([wantLabel, wantTitle]);
+    // the tooltip is the CLI's own text: `camd pretrain --help` gives the same, with the default
+    expect(w.find('#p-batch').attributes('title')).toBe('images per step (default 16)');
+    w.unmount();
+  });
+
+  it('the values it starts with are the declared defaults', async () => {
+    const { pretrainDefault } = await import('../../trainer/src/protocol/pretrain-fields.js');
+    const { w } = await form();
+    const value = (id: string) => (w.find(id).element as HTMLInputElement).value;
+    expect({
+      preset: value('#p-preset'),
+      batch: value('#p-batch'),
+      epochs: value('#p-epochs'),
+      blr: value('#p-blr'),
+      warmupEpochs: value('#p-warmup'),
+      seed: value('#p-seed'),
+      checkpointEvery: value('#p-ckpt'),
+      backend: value('#p-backend'),
+      maskRatio: w.find('label[for="p-ratio"]').text(),
+    }).toEqual({
+      preset: pretrainDefault('preset'),
+      batch: String(pretrainDefault('batch')),
+      epochs: String(pretrainDefault('epochs')),
+      blr: String(pretrainDefault('blr')),
+      warmupEpochs: String(pretrainDefault('warmupEpochs')),
+      seed: String(pretrainDefault('seed')),
+      checkpointEvery: String(pretrainDefault('checkpointEvery')),
+      backend: pretrainDefault('backend'),
+      maskRatio: `Masking ratio: ${(pretrainDefault('maskRatio') as number).toFixed(2)}`,
+    });
+    w.unmount();
+  });
+});

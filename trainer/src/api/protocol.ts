@@ -1,12 +1,14 @@
 /**
  * The pure part of the trainer's API — zod schemas and plain TypeScript, no Node import — for
  * the app's contract and renderer: events, specs and their defaults, the worker protocol, error
- * causes, presets, backends and label formats. (`camd-studio/trainer/protocol`)
+ * causes, presets, backends and label formats, and the pre-training fields with their labels and
+ * help (the form's). (`camd-studio/trainer/protocol`)
  */
 export * from '../protocol/events.js';
 export * from '../protocol/specs.js';
 export * from '../protocol/worker-protocol.js';
 export * from '../protocol/defaults.js';
+export { PRETRAIN_FIELDS, helpOf, pretrainDefault, type PretrainField } from '../protocol/pretrain-fields.js';
 export * from '../protocol/run-status.js';
 export { CamdError, ERROR_CAUSES, EXIT_CODE, type ErrorCause } from '../util/errors.js';
 export {
