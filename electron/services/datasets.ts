@@ -25,18 +25,10 @@ import {
   type FaceRow,
   type Store,
 } from 'camd-studio/trainer';
-import type {
-  Dataset,
-  DatasetStats,
-  Face,
-  FaceSettings,
-  ImageDetail,
-  ImageQuery,
-  ImageSummary,
-  Job,
-} from '../common/contract.js';
+import type { Dataset, DatasetStats, Face, FaceSettings, ImageDetail, ImageSummary, Job } from '../common/contract.js';
 import { failureLine, type CamdCommand } from './camd-command.js';
-import { ImageQuery as ImageQuerySchema } from '../common/contract.js';
+import type { z } from 'zod';
+import type { ImageQuery as ImageQuerySchema } from '../common/contract.js';
 import type { EventBus } from '../base/bus.js';
 import type { Jobs } from './jobs.js';
 import { NotFound } from '../base/errors.js';
@@ -270,8 +262,8 @@ export class Datasets {
     return { deleted: true };
   }
 
-  images(q: ImageQuery): { total: number; items: ImageSummary[] } {
-    const p = ImageQuerySchema.parse(q);
+  /** A page of images for a query the API boundary has validated (its defaults filled). */
+  images(p: z.output<typeof ImageQuerySchema>): { total: number; items: ImageSummary[] } {
     this.get(p.dataset);
     return this.store.imagePage(p);
   }

@@ -8,7 +8,7 @@
  */
 import type { Store } from 'camd-studio/trainer';
 import type { Series } from '../common/contract.js';
-import { SeriesQuery } from '../common/contract.js';
+import type { SeriesQuery } from '../common/contract.js';
 import { debiasedEma, minMaxIndices } from './series.js';
 import type { z } from 'zod';
 
@@ -71,8 +71,8 @@ export class Metrics {
     return c;
   }
 
-  series(q: z.input<typeof SeriesQuery>): Series[] {
-    const p = SeriesQuery.parse(q);
+  /** The series of a query the API boundary has validated (its defaults filled). */
+  series(p: z.output<typeof SeriesQuery>): Series[] {
     const out: Series[] = [];
     for (const run of p.runs) {
       for (const name of p.names) {

@@ -21,7 +21,6 @@ import {
 import { settingsOfRun } from 'camd-studio/trainer/protocol';
 import type {
   ClusterPack,
-  CreateRun,
   Estimate,
   ImportedRun,
   PretrainSettings,
@@ -29,7 +28,7 @@ import type {
   RunDetail,
   SeeFace,
 } from '../common/contract.js';
-import { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
+import type { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from '../base/run-rows.js';
 import { estimatePretrain } from './estimate.js';
@@ -62,8 +61,8 @@ export class Runs {
     private readonly camd: CamdCommand,
   ) {}
 
-  create(input: CreateRun): Run {
-    const req = CreateRunSchema.parse(input);
+  /** A new run from a request the API boundary has validated (electron/api/handlers.ts `call`). */
+  create(req: z.output<typeof CreateRunSchema>): Run {
     const dataset = this.datasets.get(req.dataset);
     const id = randomUUID();
     const out = join(this.paths.runs, id);
@@ -403,8 +402,7 @@ export class Runs {
     return this.supervisor.run(id);
   }
 
-  list(q: z.input<typeof RunQuery>): Run[] {
-    const p = RunQuery.parse(q);
+  list(p: z.output<typeof RunQuery>): Run[] {
     return runRows(this.store, { kind: p.kind, statuses: p.status, dataset: p.dataset, sort: p.sort, order: p.order });
   }
 

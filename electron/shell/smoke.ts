@@ -8,7 +8,7 @@
  */
 import { app, type BrowserWindow } from 'electron';
 import { OP_NAMES } from '../common/names.js';
-import type { Shell } from './start.js';
+import type { Shell } from './shell.js';
 
 /** The world Electron runs context-isolated preloads in. */
 const PRELOAD_WORLD = 999;

@@ -15,20 +15,17 @@ import { registerScheme, serveScheme } from './protocol.js';
 import { createMainWindow, hardenApp } from './window.js';
 import { registerIpc } from './ipc.js';
 import { utilityCommand, utilityLauncher } from './utility.js';
-import { guardQuit, type QuitGuard } from './quit.js';
+import { guardQuit } from './quit.js';
 import { setAppMenu } from './menu.js';
 import { smokeCheck } from './smoke.js';
+import type { Shell } from './shell.js';
 
 export interface ShellOptions {
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
 }
 
-export interface Shell {
-  services: App;
-  window(): BrowserWindow | null;
-  quit: QuitGuard;
-}
+export type { Shell } from './shell.js';
 
 /** --data-dir DIR (or --data-dir=DIR), else $CAMD_DATA_DIR, else <userData>/data. */
 export function dataDirOf(argv: readonly string[], env: NodeJS.ProcessEnv, userData: string): string {

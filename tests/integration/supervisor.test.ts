@@ -61,6 +61,7 @@ describe('supervisor', () => {
         kind: 'pretrain',
         dataset: dataset.id,
         settings: { preset: 'micro', batch: 4, steps: 10 },
+        start: true,
       });
       await until(
         'the worker to start',
@@ -99,7 +100,12 @@ process.stdin.on('data', () => setTimeout(() => process.exit(0), 200));
     try {
       const { dataset } = await app.datasets.add(faceFolder(4, 'sup2'));
       const mk = () =>
-        app.runs.create({ kind: 'pretrain', dataset: dataset.id, settings: { preset: 'micro', batch: 4, steps: 10 } });
+        app.runs.create({
+          kind: 'pretrain',
+          dataset: dataset.id,
+          settings: { preset: 'micro', batch: 4, steps: 10 },
+          start: true,
+        });
       const a = mk();
       const b = mk();
       const c = mk();
