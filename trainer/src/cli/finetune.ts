@@ -1,50 +1,11 @@
-/** `camd finetune` and `camd eval`: flag parsing and rendering (progress bar, or JSON lines). */
-import { join, resolve } from 'node:path';
+/** `camd finetune` and `camd eval`: rendering of their events (progress bar, or JSON lines); their flags are read in finetune-flags.ts. */
 import { baselineWords, runEval, runFinetune, type RunEvent } from '../api/index.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
-import { CamdError, EXIT_CODE } from '../util/errors.js';
-import { parseNumber, parseThreads } from './parse.js';
+import { EXIT_CODE } from '../util/errors.js';
+import { toEvalSpec, toFinetuneSpec, type EvalCliOptions, type FinetuneCliOptions } from './finetune-flags.js';
 
-export interface FinetuneCliOptions {
-  task?: string;
-  format?: string;
-  data?: string;
-  schema?: string;
-  labels?: string;
-  init?: string;
-  preset?: string;
-  fewShot?: string;
-  linearProbe?: boolean;
-  epochs?: string;
-  batch?: string;
-  blr?: string;
-  imgSize?: string;
-  warmupEpochs?: string;
-  layerDecay?: string;
-  dropPath?: string;
-  aa?: string;
-  reprob?: string;
-  minCropScale?: string;
-  seed?: string;
-  split?: string;
-  backend?: string;
-  recompute?: string;
-  threads?: string;
-  out?: string;
-  db?: string;
-  json?: boolean;
-}
-
-function required(flag: string, v: string | undefined): string {
-  if (!v) throw new CamdError('usage', `${flag} is required`);
-  return v;
-}
-
-const defined = (o: Record<string, unknown>) => {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
-};
+export type { EvalCliOptions, FinetuneCliOptions } from './finetune-flags.js';
 
 /** Human rendering of fine-tuning and evaluation events. */
 function humanRenderer(con: CliConsole): (e: RunEvent) => void {
@@ -102,35 +63,7 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
-  const init = required('--init CKPT|none', o.init);
-  const spec = defined({
-    task: required('--task far|fer', o.task),
-    format: required('--format', o.format),
-    data: resolve(required('--data DIR', o.data)),
-    schema: o.schema,
-    labels: o.labels,
-    init: init === 'none' ? 'none' : resolve(init),
-    out: resolve(o.out ?? join('runs', `finetune-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
-    db: o.db === undefined ? undefined : resolve(o.db),
-    preset: o.preset,
-    fewShot: parseNumber('--few-shot', o.fewShot, 'float'),
-    linearProbe: o.linearProbe,
-    epochs: parseNumber('--epochs', o.epochs, 'int'),
-    batch: parseNumber('--batch', o.batch, 'int'),
-    blr: parseNumber('--blr', o.blr, 'float'),
-    imgSize: parseNumber('--img-size', o.imgSize, 'int'),
-    warmupEpochs: parseNumber('--warmup-epochs', o.warmupEpochs, 'float'),
-    layerDecay: parseNumber('--layer-decay', o.layerDecay, 'float'),
-    dropPath: parseNumber('--drop-path', o.dropPath, 'float'),
-    randAugment: o.aa,
-    reprob: parseNumber('--reprob', o.reprob, 'float'),
-    minCropScale: parseNumber('--min-crop-scale', o.minCropScale, 'float'),
-    seed: parseNumber('--seed', o.seed, 'int'),
-    split: o.split,
-    backend: o.backend,
-    threads: o.threads === undefined ? undefined : parseThreads(o.threads),
-    recompute: o.recompute,
-  });
+  const spec = toFinetuneSpec(o);
   const con = new CliConsole();
   const stop = stopOnSignals('the model as it is (last.safetensors)');
   try {
@@ -142,33 +75,8 @@ export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
   }
 }
 
-export interface EvalCliOptions {
-  checkpoint?: string;
-  task?: string;
-  format?: string;
-  data?: string;
-  schema?: string;
-  labels?: string;
-  split?: string;
-  seed?: string;
-  backend?: string;
-  db?: string;
-  json?: boolean;
-}
-
 export async function evalCommand(o: EvalCliOptions): Promise<void> {
-  const spec = defined({
-    checkpoint: resolve(required('--checkpoint', o.checkpoint)),
-    task: required('--task far|fer', o.task),
-    format: required('--format', o.format),
-    data: resolve(required('--data DIR', o.data)),
-    schema: o.schema,
-    labels: o.labels,
-    split: o.split,
-    seed: parseNumber('--seed', o.seed, 'int'),
-    backend: o.backend,
-    db: o.db === undefined ? undefined : resolve(o.db),
-  });
+  const spec = toEvalSpec(o);
   const con = new CliConsole();
   const stop = stopOnSignals('the results so far');
   try {

@@ -64,111 +64,144 @@ function send(m: WorkerMessage): void {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
+/** The one job of a worker, and how it ends: `finished` settles with the exit code. */
+interface Job {
+  ctl: AbortController;
+  run: Promise<number> | null;
+  /** SIGTERMs and SIGINTs so far (a stop counts as the first: the next quits at once). */
+  signals: number;
+  done: (code: number) => void;
+  finished: Promise<number>;
+}
+
+function newJob(): Job {
+  let done!: (code: number) => void;
+  const finished = new Promise<number>((r) => (done = r));
+  return { ctl: new AbortController(), run: null, signals: 0, done, finished };
+}
+
+/** Stops the job as by `stop`; with no job, the worker ends. */
+function stopJob(job: Job): void {
+  job.ctl.abort();
+  if (!job.run) job.done(0);
+}
+
+/** Stops the job because its parent is gone, and says why (unless a stop was asked for first). */
+function orphan(job: Job, why: string): void {
+  if (!job.ctl.signal.aborted) orphaned = why;
+  stopJob(job);
+}
+
+/** Runs the job; resolves with the exit code, after its error (if any) went out as an event. */
+function runJob(kind: 'pretrain' | 'finetune' | 'eval', spec: unknown, signal: AbortSignal): Promise<number> {
+  const sink = (e: RunEvent) => send(e);
+  const run =
+    kind === 'pretrain'
+      ? runPretrain(spec, sink, signal)
+      : kind === 'finetune'
+        ? runFinetune(spec, sink, signal)
+        : runEval(spec, sink, signal);
+  return run.then(
+    (r) => {
+      if (orphaned && r.outcome === 'stopped') recordOrphaned(kind, spec, r.runId, orphaned);
+      return r.outcome === 'diverged' ? EXIT_CODE.diverged : 0;
+    },
+    (e: unknown) => {
+      const uf = describeUserFacing(e);
+      if (uf) send({ type: 'error', message: uf.message, cause: uf.kind, ...(uf.field ? { field: uf.field } : {}) });
+      else {
+        send({
+          type: 'error',
+          message: `internal error: ${e instanceof Error ? e.message : String(e)}`,
+          cause: 'internal',
+        });
+        process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      }
+      return uf ? EXIT_CODE[uf.kind] : EXIT_CODE.internal;
+    },
+  );
+}
+
+/** One command from the parent: ping, stop, or the start of the (one) job. */
+function onCommand(job: Job, raw: unknown): void {
+  const c = WorkerCommand.safeParse(raw);
+  if (!c.success) {
+    send({
+      type: 'log',
+      level: 'warn',
+      message: `ignored an invalid worker command: ${c.error.issues[0]!.path.join('.') || 'command'}: ${c.error.issues[0]!.message}`,
+    });
+    return;
+  }
+  const cmd = c.data;
+  if (cmd.cmd === 'ping') send({ type: 'pong', id: cmd.id });
+  else if (cmd.cmd === 'stop') {
+    job.signals = Math.max(job.signals, 1); // a SIGTERM after a stop quits at once (the supervisor's escalation)
+    stopJob(job);
+  } else if (job.run) send({ type: 'log', level: 'warn', message: 'ignored a second start: a worker runs one job' });
+  else {
+    job.run = runJob(cmd.kind, cmd.spec, job.ctl.signal);
+    void job.run.then(job.done);
+  }
+}
+
+/** Commands through the Electron parent port, or as JSON lines on stdin (whose end means the parent is gone). */
+function listenForCommands(job: Job): void {
+  const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+  if (parentPort) {
+    parentPort.on('message', (e) => onCommand(job, e.data));
+    return;
+  }
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    if (!line.trim()) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      send({ type: 'log', level: 'warn', message: `ignored a line that is not JSON: ${line.slice(0, 80)}` });
+      return;
+    }
+    onCommand(job, raw);
+  });
+  // the parent is gone (or closed our input): stop as asked, never run on unattended
+  rl.on('close', () => orphan(job, "the app that ran it closed (its worker's input ended)"));
+}
+
+/**
+ * The parent died with our stdout: a write fails with EPIPE (asynchronously). Without a handler that
+ * error would end the process at once — the steps since the last checkpoint lost; stop as by `stop`.
+ */
+function stopWhenNobodyReads(job: Job): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    readerGone = true;
+    orphan(job, 'the app that ran it quit or crashed (nothing read its progress any more)');
+  });
+}
+
+/** The first SIGTERM or SIGINT stops the job as `stop` does; a second quits at once. */
+function stopOrQuitOnSignals(job: Job): void {
+  const onSignal = (name: NodeJS.Signals) => {
+    job.signals++;
+    if (job.signals > 1) {
+      runHardExitHooks(`second ${name}`);
+      process.exit(130);
+    }
+    stopJob(job);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
 export async function workerCommand(): Promise<void> {
   const version = (
     JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
   ).version;
-  const ctl = new AbortController();
-  let job: Promise<number> | null = null;
-  let signals = 0;
-
-  const start = (kind: 'pretrain' | 'finetune' | 'eval', spec: unknown): Promise<number> => {
-    const sink = (e: RunEvent) => send(e);
-    const run =
-      kind === 'pretrain'
-        ? runPretrain(spec, sink, ctl.signal)
-        : kind === 'finetune'
-          ? runFinetune(spec, sink, ctl.signal)
-          : runEval(spec, sink, ctl.signal);
-    return run.then(
-      (r) => {
-        if (orphaned && r.outcome === 'stopped') recordOrphaned(kind, spec, r.runId, orphaned);
-        return r.outcome === 'diverged' ? EXIT_CODE.diverged : 0;
-      },
-      (e: unknown) => {
-        const uf = describeUserFacing(e);
-        if (uf) send({ type: 'error', message: uf.message, cause: uf.kind, ...(uf.field ? { field: uf.field } : {}) });
-        else {
-          send({
-            type: 'error',
-            message: `internal error: ${e instanceof Error ? e.message : String(e)}`,
-            cause: 'internal',
-          });
-          process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-        }
-        return uf ? EXIT_CODE[uf.kind] : EXIT_CODE.internal;
-      },
-    );
-  };
-
-  let resolveDone: (code: number) => void = () => undefined;
-  const finished = new Promise<number>((r) => (resolveDone = r));
-  const onCommand = (raw: unknown) => {
-    const c = WorkerCommand.safeParse(raw);
-    if (!c.success) {
-      send({
-        type: 'log',
-        level: 'warn',
-        message: `ignored an invalid worker command: ${c.error.issues[0]!.path.join('.') || 'command'}: ${c.error.issues[0]!.message}`,
-      });
-      return;
-    }
-    const cmd = c.data;
-    if (cmd.cmd === 'ping') send({ type: 'pong', id: cmd.id });
-    else if (cmd.cmd === 'stop') {
-      signals = Math.max(signals, 1); // a SIGTERM after a stop quits at once (the supervisor's escalation)
-      ctl.abort();
-      if (!job) resolveDone(0); // nothing to stop
-    } else if (job) send({ type: 'log', level: 'warn', message: 'ignored a second start: a worker runs one job' });
-    else {
-      job = start(cmd.kind, cmd.spec);
-      void job.then(resolveDone);
-    }
-  };
-
-  const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-  if (parentPort) parentPort.on('message', (e) => onCommand(e.data));
-  else {
-    const rl = createInterface({ input: process.stdin });
-    rl.on('line', (line) => {
-      if (!line.trim()) return;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(line);
-      } catch {
-        send({ type: 'log', level: 'warn', message: `ignored a line that is not JSON: ${line.slice(0, 80)}` });
-        return;
-      }
-      onCommand(raw);
-    });
-    rl.on('close', () => {
-      // the parent is gone (or closed our input): stop as asked, never run on unattended
-      if (!ctl.signal.aborted) orphaned = "the app that ran it closed (its worker's input ended)";
-      ctl.abort();
-      if (!job) resolveDone(0);
-    });
-  }
-  const onSignal = (name: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      runHardExitHooks(`second ${name}`);
-      process.exit(130);
-    }
-    ctl.abort();
-    if (!job) resolveDone(0);
-  };
-  // the parent died with our stdout: a write fails with EPIPE (asynchronously). Without a handler that
-  // error would end the process at once — the steps since the last checkpoint lost; stop as by `stop`.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
-    if (!ctl.signal.aborted) orphaned = 'the app that ran it quit or crashed (nothing read its progress any more)';
-    readerGone = true;
-    ctl.abort();
-    if (!job) resolveDone(0);
-  });
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const job = newJob();
+  listenForCommands(job);
+  stopWhenNobodyReads(job);
+  stopOrQuitOnSignals(job);
   send({ type: 'ready', pid: process.pid, version });
-  const code = await finished;
-  process.exit(code);
+  process.exit(await job.finished);
 }

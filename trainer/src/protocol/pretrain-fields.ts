@@ -7,12 +7,14 @@
  *   - the run record: the settings fixed once a run has a checkpoint (train/run-settings.ts
  *     `RunSettings`, `COMPUTATION_FLAGS`) and the options saved beside them (train/run-folder.ts);
  *   - the app's form labels and hints (renderer/src/views/PretrainView.vue).
- * No Node import: the renderer uses it.
+ * No Node import: the renderer uses it. What a field is, and what is made from a table of them, is
+ * in fields.ts (shared with the fine-tuning fields).
  */
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../backends/names.js';
 import { FORMATS } from './formats.js';
 import { PRETRAIN_DEFAULTS } from './defaults.js';
+import { defaultOf, helpOf as fieldHelp, type Field as AnyField } from './fields.js';
 import {
   absPath,
   atLeast1,
@@ -27,34 +29,12 @@ import {
   threads,
 } from './values.js';
 
-/**
- * What a field is for:
- * - `setting`: defines the computation; saved in run.json and fixed once the run has a checkpoint;
- * - `option`: how the run is carried out; saved in run.json, free to change on resume;
- * - `probe`: the representation-quality monitor (a run option too);
- * - `start`: what a new run starts from (--continue, --init);
- * - `place`: where the run and its record live;
- * - `control`: this process only (where to stop, the caller's run id, resume).
- */
-export type FieldRole = 'setting' | 'option' | 'probe' | 'start' | 'place' | 'control';
+export { flagName, shapeOfRole, specOf, type FieldRole } from './fields.js';
 
 /** How the CLI reads a flag's text: a number, a path (made absolute), a word, a thread count. */
 export type FieldRead = 'int' | 'float' | 'path' | 'word' | 'threads';
 
-export interface Field {
-  schema: z.ZodType;
-  role: FieldRole;
-  /** The flag with its argument, `--img-size <px>`; null: not a flag (the app's run id). */
-  flag: string | null;
-  read: FieldRead;
-  help: string;
-  /** How --help gives the default, where the value in defaults.ts would not say it well. */
-  defaultText?: string;
-  /** The app form's label, where the form shows the field. */
-  label?: string;
-  /** Required in every spec (all others may be left out: they take their defaults). */
-  required?: true;
-}
+export type Field = AnyField<FieldRead>;
 
 const field = <const F extends Field>(f: F): F => f;
 
@@ -267,42 +247,12 @@ export const PRETRAIN_FIELDS = {
 };
 export type PretrainField = keyof typeof PRETRAIN_FIELDS;
 
-type Fields = Record<string, Field>;
-
-/** A spec from fields: each one optional unless required; unknown fields refused. */
-export function specOf<F extends Fields>(fields: F) {
-  const shape = Object.fromEntries(
-    Object.entries(fields).map(([k, f]) => [k, f.required ? f.schema : f.schema.optional()]),
-  ) as { [K in keyof F]: F[K] extends { required: true } ? F[K]['schema'] : z.ZodOptional<F[K]['schema']> };
-  return z.object(shape).strict();
-}
-
-type KeysOfRole<F extends Fields, R extends FieldRole> = {
-  [K in keyof F]: F[K]['role'] extends R ? K : never;
-}[keyof F];
-
-/** The fields of one role, as a zod shape (each required). */
-export function shapeOfRole<F extends Fields, R extends FieldRole>(
-  fields: F,
-  role: R,
-): { [K in KeysOfRole<F, R>]: F[K]['schema'] } {
-  return Object.fromEntries(Object.entries(fields).flatMap(([k, f]) => (f.role === role ? [[k, f.schema]] : []))) as {
-    [K in KeysOfRole<F, R>]: F[K]['schema'];
-  };
-}
-
-/** The flag's name without its argument: `--img-size <px>` → `--img-size`. */
-export const flagName = (f: Field): string | null => f.flag?.split(' ')[0] ?? null;
-
 /** The default of a pre-training field, where it has one of its own. */
 export function pretrainDefault(key: PretrainField): unknown {
-  return (PRETRAIN_DEFAULTS as Record<string, unknown>)[key];
+  return defaultOf(PRETRAIN_DEFAULTS, key);
 }
 
 /** The help text of a flag: what it does, then its default. */
 export function helpOf(key: PretrainField): string {
-  const f: Field = PRETRAIN_FIELDS[key];
-  const d = pretrainDefault(key);
-  const shown = f.defaultText ?? (d === undefined ? null : `default ${String(d)}`);
-  return shown ? `${f.help} (${shown})` : f.help;
+  return fieldHelp(PRETRAIN_FIELDS, PRETRAIN_DEFAULTS, key);
 }

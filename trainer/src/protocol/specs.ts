@@ -6,23 +6,10 @@
  * `--batch`): the flags are the fields' public names, and the app maps them to its labels.
  */
 import { z } from 'zod';
-import {
-  absPath,
-  atLeast1,
-  backend,
-  format,
-  fraction,
-  labelUse,
-  nonNegInt,
-  positive,
-  preset,
-  recompute,
-  runId,
-  schemaRef,
-  task,
-  threads,
-} from './values.js';
-import { PRETRAIN_FIELDS, specOf } from './pretrain-fields.js';
+import { absPath, atLeast1, fraction, nonNegInt, preset } from './values.js';
+import { PRETRAIN_FIELDS } from './pretrain-fields.js';
+import { EVAL_FIELDS, FINETUNE_FIELDS } from './finetune-fields.js';
+import { specOf } from './fields.js';
 import { CamdError } from '../util/errors.js';
 
 /** The `camd` flag of a spec field. */
@@ -43,55 +30,8 @@ export { isAbsolutePath } from './values.js';
 export const PretrainSpec = specOf(PRETRAIN_FIELDS);
 export type PretrainSpec = z.infer<typeof PretrainSpec>;
 
-/** The fields of a fine-tuning run (FinetuneSpec adds the checks across fields). */
-export const FinetuneFields = z
-  .object({
-    runId: runId.optional(),
-    task,
-    format,
-    data: absPath,
-    init: z.union([z.literal('none'), absPath], { message: "must be 'none' or the absolute path of a checkpoint" }),
-    out: absPath,
-    db: absPath.optional(),
-    preset: preset.optional(),
-    fewShot: fraction('(', ']').optional(),
-    linearProbe: z.boolean().optional(),
-    epochs: atLeast1('epochs').optional(),
-    batch: atLeast1('images per step').optional(),
-    blr: positive.optional(),
-    imgSize: atLeast1('pixels').optional(),
-    warmupEpochs: z
-      .number()
-      .refine((v) => v >= 0, { message: 'must be 0 or more' })
-      .optional(),
-    layerDecay: fraction('(', ']').optional(),
-    dropPath: fraction('[', ')').optional(),
-    minLr: z
-      .number()
-      .refine((v) => v >= 0, { message: 'must be 0 or more' })
-      .optional(),
-    weightDecay: z
-      .number()
-      .refine((v) => v >= 0, { message: 'must be 0 or more' })
-      .optional(),
-    randAugment: z
-      .enum(['rand-m9-mstd0.5-inc1', 'none'], { message: 'must be rand-m9-mstd0.5-inc1 or none' })
-      .optional(),
-    reprob: fraction('[', ']').optional(),
-    minCropScale: fraction('(', ']').optional(),
-    seed: nonNegInt.optional(),
-    split: z.enum(['random', 'lfwa-release'], { message: 'must be random or lfwa-release' }).optional(),
-    backend: backend.optional(),
-    threads: threads.optional(),
-    /** Recompute activations in the backward pass: when needed to fit the wasm heap (auto), always, never. */
-    recompute: recompute.optional(),
-    maxPixels: atLeast1('pixels').optional(),
-    /** --format store: the label schema of the dataset (its name, or its id). */
-    schema: schemaRef.optional(),
-    /** --format store: people's and files' labels only (default), or accepted predictions too. */
-    labels: labelUse.optional(),
-  })
-  .strict();
+/** The fields of a fine-tuning run (FinetuneSpec adds the checks across fields); declared once, in finetune-fields.ts. */
+export const FinetuneFields = specOf(FINETUNE_FIELDS);
 
 /** A fine-tuning (or linear-probe) run on a labelled dataset, in the new folder `out`. */
 export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.preset === undefined, {
@@ -108,26 +48,11 @@ export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.
   });
 export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
 
-/** A fine-tuned classifier alone on a labelled dataset's validation and test splits. */
-export const EvalSpec = z
-  .object({
-    runId: runId.optional(),
-    checkpoint: absPath,
-    task,
-    format,
-    data: absPath,
-    db: absPath.optional(),
-    split: z.enum(['random', 'lfwa-release'], { message: 'must be random or lfwa-release' }).optional(),
-    seed: nonNegInt.optional(),
-    backend: backend.optional(),
-    schema: schemaRef.optional(),
-    labels: labelUse.optional(),
-  })
-  .strict()
-  .refine((s) => s.format !== 'store' || s.schema !== undefined, {
-    message: 'is required with --format store (the label schema: its name or id)',
-    path: ['schema'],
-  });
+/** A fine-tuned classifier alone on a labelled dataset's validation and test splits (its fields in finetune-fields.ts). */
+export const EvalSpec = specOf(EVAL_FIELDS).refine((s) => s.format !== 'store' || s.schema !== undefined, {
+  message: 'is required with --format store (the label schema: its name or id)',
+  path: ['schema'],
+});
 export type EvalSpec = z.infer<typeof EvalSpec>;
 
 /** Index a folder of images into the store. */

@@ -1,0 +1,16 @@
+/** `camd export`'s flags; the work is in cli/export.ts, loaded when the command runs. */
+import type { Command } from 'commander';
+import type { ExportCliOptions } from '../export.js';
+
+export function addExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors')
+    .option('--checkpoint <file>', 'a camd pretrain checkpoint, encoder.safetensors, or a fine-tuned best.safetensors')
+    .option(
+      '--format <name>',
+      "tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {'model': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)",
+    )
+    .option('--out <path>', 'output folder (tfjs) or file (safetensors)')
+    .action(async (opts: ExportCliOptions) => (await import('../export.js')).exportCommand(opts));
+}
