@@ -6,17 +6,10 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { flagName, helpOf, PRETRAIN_FIELDS, type Field, type PretrainField } from '../protocol/pretrain-fields.js';
+import { helpOf, PRETRAIN_FIELDS, type PretrainField } from '../protocol/pretrain-fields.js';
 import { RECIPE_NAMES, RECIPES, type RecipeName } from '../protocol/defaults.js';
 import { UserError } from '../util/errors.js';
-import { parseNumber, parseThreads } from './parse.js';
-
-/** The fields that are flags, in the declaration's order (the order --help lists them). */
-const FLAG_FIELDS = (Object.keys(PRETRAIN_FIELDS) as PretrainField[]).filter((k) => PRETRAIN_FIELDS[k].flag !== null);
-
-/** commander's name for a flag's value: `--img-size` → imgSize, `--continue` → continue. */
-const attributeOf = (flag: string): string =>
-  flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+import { flagKeys, readFlags, type FlagValue } from './field-flags.js';
 
 type CliName<K extends PretrainField> = K extends 'continueFrom' ? 'continue' : K;
 
@@ -31,27 +24,11 @@ const RECIPE_HELP =
 
 /** Adds every flag of `camd pretrain` to the command, --recipe after --batch (it fills the flags above and below it), --json last. */
 export function addPretrainFlags(cmd: Command): Command {
-  for (const k of FLAG_FIELDS) {
+  for (const k of flagKeys(PRETRAIN_FIELDS)) {
     cmd.option(PRETRAIN_FIELDS[k].flag!, helpOf(k));
     if (k === 'batch') cmd.option('--recipe <name>', RECIPE_HELP);
   }
   return cmd.option('--json', 'print one JSON object per line instead of a progress bar');
-}
-
-/** A flag's text as its field reads it. */
-function readFlag(f: Field, text: string): unknown {
-  const flag = flagName(f)!;
-  switch (f.read) {
-    case 'int':
-    case 'float':
-      return parseNumber(flag, text, f.read);
-    case 'path':
-      return resolve(text);
-    case 'threads':
-      return parseThreads(text);
-    case 'word':
-      return text;
-  }
 }
 
 /** The spec of the run the flags ask for: numbers parsed, paths made absolute against the working directory. */
@@ -63,13 +40,8 @@ export function toSpec(o: PretrainCliOptions): Record<string, unknown> {
     out: resolve(o.resume ?? o.out ?? join('runs', `pretrain-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
     ...(o.resume ? { resume: true } : {}),
   };
-  const given = o as Record<string, string | undefined>;
-  for (const k of FLAG_FIELDS) {
-    if (k === 'out' || k === 'resume') continue;
-    const f: Field = PRETRAIN_FIELDS[k];
-    const text = given[attributeOf(flagName(f)!)];
-    if (text !== undefined) spec[k] = readFlag(f, text);
-  }
+  const { out: _out, resume: _resume, ...flags } = readFlags(PRETRAIN_FIELDS, o as Record<string, FlagValue>);
+  Object.assign(spec, flags);
   if (o.recipe !== undefined) {
     if (!(RECIPE_NAMES as string[]).includes(o.recipe))
       throw new UserError(`--recipe must be one of ${RECIPE_NAMES.join(', ')}, not ${JSON.stringify(o.recipe)}`);

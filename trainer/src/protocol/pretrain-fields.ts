@@ -6,7 +6,7 @@
  *   - the CLI's flags, their help with the defaults, and how their text is read (cli/pretrain.ts);
  *   - the run record: the settings fixed once a run has a checkpoint (train/run-settings.ts
  *     `RunSettings`, `COMPUTATION_FLAGS`) and the options saved beside them (train/run-folder.ts);
- *   - the app's form labels and hints (renderer/src/views/PretrainView.vue).
+ *   - the pre-training form's labels and tooltips (renderer/src/views/PretrainView.vue and its parts).
  * No Node import: the renderer uses it. What a field is, and what is made from a table of them, is
  * in fields.ts (shared with the fine-tuning fields).
  */
