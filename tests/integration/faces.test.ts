@@ -219,7 +219,7 @@ describe('faces at ingest', () => {
     expect(readFileSync(join(r.derived.root, 'c.face0.png')).equals(original)).toBe(true);
     const d = await ingestFaces(store, dir, { dedupe: 6 });
     expect(d.faces).toMatchObject({ kept: 2, collapsed: 1 });
-    expect(d.crops).toEqual({ made: 0, reused: 3 }); // the same crops; the collapsed one then removed
+    expect(d.crops).toEqual({ made: 0, reused: 2 }); // the same crops; the collapsed one removed, and not counted
     expect(readdirSync(d.derived.root).sort()).toEqual(['a.face0.png', 'c.face0.png']);
     // a person drops audrey's face: its crop leaves the dataset, and a re-scan keeps it out
     const audrey = facesOf(store.db, d.derived.datasetId).find((f) => f.crop_path === 'c.face0.png')!;

@@ -1,10 +1,18 @@
-/** `camd scan DIR`: the dataset index report (counts, and every unreadable file with its reason). */
+/** `camd scan DIR`: the dataset index report (counts, and every unreadable or skipped file with its reason). */
 import { resolve } from 'node:path';
 import { scan, scanFaces } from '../api/index.js';
 import { UserError } from '../util/errors.js';
 import { CliConsole, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
 import { parseNumber } from './parse.js';
+import {
+  countsLine,
+  facesOutcomeLines,
+  noFaceKeptMessage,
+  noImageMessage,
+  skippedLines,
+  unreadableLines,
+} from './scan-report.js';
 
 export interface ScanCliOptions {
   db?: string;
@@ -56,11 +64,8 @@ export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void>
     );
     con.stop();
     if (r.images === 0) {
-      const why = r.bad.length
-        ? `; ${r.bad.length} file(s) could not be read, e.g. ${r.bad[0]!.path}: ${r.bad[0]!.reason}`
-        : '';
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-      throw new UserError(`no readable image in ${dir}${why}`);
+      throw new UserError(noImageMessage(r, dir));
     }
     if (o.json) {
       process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -68,9 +73,10 @@ export async function scanCommand(dir: string, o: ScanCliOptions): Promise<void>
     }
     const lines = [
       `${r.root}`,
-      `  ${r.images} readable image(s), ${r.bad.length} unreadable file(s)${r.ignored ? `, ${r.ignored} other file(s) ignored` : ''}`,
+      countsLine(r, 'image'),
       `  this scan: ${r.added} added, ${r.changed} changed, ${r.removed} removed, ${r.unchanged} unchanged${r.complete ? '' : ' (stopped: the rest on the next scan)'}`,
-      ...r.bad.map((b) => `  unreadable: ${b.path}: ${b.reason}`),
+      ...unreadableLines(r),
+      ...skippedLines(r),
       `  index: ${r.db}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -117,32 +123,40 @@ async function facesCommand(dir: string, o: ScanCliOptions): Promise<void> {
     con.stop();
     if (o.json) {
       process.stdout.write(`${JSON.stringify(r)}\n`);
-      if (r.derived.images === 0) throw new UserError(`no face kept in ${dir} (${r.faces.found} found)`);
+      if (r.derived.images === 0) throw new UserError(noFaceKeptMessage(r, dir));
       return;
     }
-    const f = r.faces;
-    const lines = [
-      `${r.source.root}`,
-      `  ${r.source.images} readable photo(s), ${r.source.bad.length} unreadable file(s)`,
-      ...r.source.bad.map((b) => `  unreadable: ${b.path}: ${b.reason}`),
-      `  faces: ${f.found} found in ${r.photos.withFaces} photo(s); ${r.photos.withoutFace} photo(s) without a usable face${r.photos.withoutFace ? ` (e.g. ${r.photos.withoutFaceExamples.slice(0, 3).join(', ')})` : ''}`,
-      `  kept ${f.kept}; not kept: ${f.small} too small (< ${r.settings.minFace} px), ${f.lowScore} below score ${r.settings.minScore}, ${f.repeats} repeated detection(s) of one face, ${f.dropped} dropped by a person${r.settings.dedupe !== null ? `, ${f.collapsed} near-duplicate(s) collapsed (dHash ≤ ${r.settings.dedupe})` : ''}`,
-      ...(f.nearDuplicates && r.settings.dedupe === null
-        ? [
-            `  ${f.nearDuplicates} face(s) look like near-duplicates of another (dHash ≤ 6 bits, e.g. ${r.nearDuplicatePairs[0]!.a} ~ ${r.nearDuplicatePairs[0]!.b}); --dedupe 6 collapses them`,
-          ]
-        : []),
-      `  detections: ${r.detections.computed} photo(s) analysed in ${r.detections.seconds.toFixed(1)} s, ${r.detections.cached} from the cache (${r.settings.detector})`,
-      `  face crops (${r.settings.size}×${r.settings.size}, margin ${r.settings.margin}): ${r.derived.root}${r.complete ? '' : ' (stopped: the rest on the next scan)'}; ${r.crops.made} made, ${r.crops.reused} unchanged since the last scan`,
-      `  pre-train on them: camd pretrain --data ${shellQuote(r.derived.root)}${o.db ? ` --db ${shellQuote(resolve(o.db))}` : ''}`,
-      `  index: ${r.db}`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    if (r.derived.images === 0) throw new UserError(`no face kept in ${dir} (${f.found} found; see the counts above)`);
+    process.stdout.write(`${facesLines(r, o.db).join('\n')}\n`);
+    if (r.derived.images === 0) throw new UserError(noFaceKeptMessage(r, dir));
   } finally {
     con.stop();
     stop.dispose();
   }
+}
+
+/** The faces report for a person: the photos' index, what became of the faces, the crops, and what next. */
+function facesLines(r: Awaited<ReturnType<typeof scanFaces>>, db: string | undefined): string[] {
+  const f = r.faces;
+  return [
+    `${r.source.root}`,
+    countsLine(r.source, 'photo'),
+    ...unreadableLines(r.source),
+    ...skippedLines(r.source),
+    `  faces: ${f.found} found in ${r.photos.withFaces} photo(s); ${r.photos.withoutFace} photo(s) without a usable face${r.photos.withoutFace ? ` (e.g. ${r.photos.withoutFaceExamples.slice(0, 3).join(', ')})` : ''}`,
+    `  kept ${f.kept}; not kept: ${f.small} too small (< ${r.settings.minFace} px), ${f.lowScore} below score ${r.settings.minScore}, ${f.repeats} repeated detection(s) of one face, ${f.dropped} dropped by a person${r.settings.dedupe !== null ? `, ${f.collapsed} near-duplicate(s) collapsed (dHash ≤ ${r.settings.dedupe})` : ''}`,
+    ...(f.nearDuplicates && r.settings.dedupe === null
+      ? [
+          `  ${f.nearDuplicates} face(s) look like near-duplicates of another (dHash ≤ 6 bits, e.g. ${r.nearDuplicatePairs[0]!.a} ~ ${r.nearDuplicatePairs[0]!.b}); --dedupe 6 collapses them`,
+        ]
+      : []),
+    `  detections: ${r.detections.computed} photo(s) analysed in ${r.detections.seconds.toFixed(1)} s, ${r.detections.cached} from the cache (${r.settings.detector})`,
+    `  face crops (${r.settings.size}×${r.settings.size}, margin ${r.settings.margin}): ${r.derived.root}${r.complete ? '' : ' (stopped: the rest on the next scan)'}; ${r.crops.made} made, ${r.crops.reused} unchanged since the last scan`,
+    ...facesOutcomeLines(
+      r,
+      `  pre-train on them: camd pretrain --data ${shellQuote(r.derived.root)}${db ? ` --db ${shellQuote(resolve(db))}` : ''}`,
+    ),
+    `  index: ${r.db}`,
+  ];
 }
 
 function shellQuote(s: string): string {

@@ -12,6 +12,7 @@ export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'] as co
 export { DEFAULT_MAX_PIXELS } from '../protocol/defaults.js';
 import { DEFAULT_MAX_PIXELS } from '../protocol/defaults.js';
 import { resample } from './resample.js';
+import { cmykToRgb } from './cmyk.js';
 
 export interface RgbImage {
   width: number;
@@ -99,25 +100,35 @@ export async function decodeRgb(buf: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Pr
   const big = tooLarge(meta.width, meta.height, maxPixels);
   if (big) throw new ImageError(big);
   try {
-    const { data, info } = await sharp(buf, { failOn: 'truncated', limitInputPixels: maxPixels })
-      .rotate() // honour EXIF orientation
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new ImageError(`unexpected ${info.channels} channels after decoding`);
-    return {
-      width: info.width,
-      height: info.height,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-      format: meta.format,
-    };
+    const { data, width, height } = await decodePixels(buf, maxPixels, meta.space === 'cmyk');
+    return { width, height, data, format: meta.format };
   } catch (e) {
     if (e instanceof ImageError) throw e;
     // the header was readable, the pixel data was not (libvips' message can be generic under concurrency)
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     throw new ImageError(/pixel limit/i.test(msg ?? '') ? classify(e) : `truncated or corrupt image data (${msg})`);
   }
+}
+
+/**
+ * The pixels as Pillow's `Image.open(f).convert('RGB')` gives them, the reference's loader: an
+ * embedded ICC profile is not applied (the stored values are read; libvips would convert through
+ * it), and CMYK becomes RGB by Pillow's formula (data/cmyk.ts) rather than through a CMYK profile.
+ * Unlike Pillow, the EXIF orientation is honoured.
+ */
+async function decodePixels(buf: Buffer, maxPixels: number, cmyk: boolean): Promise<RgbImage> {
+  const image = sharp(buf, { failOn: 'truncated', limitInputPixels: maxPixels, ignoreIcc: true }).rotate();
+  const { data, info } = await (cmyk
+    ? image.pipelineColourspace('cmyk').toColourspace('cmyk')
+    : image.removeAlpha().toColourspace('srgb')
+  )
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  if (cmyk && info.channels >= 4)
+    return { width: info.width, height: info.height, data: cmykToRgb(pixels, info.channels) };
+  if (info.channels !== 3) throw new ImageError(`unexpected ${info.channels} channels after decoding`);
+  return { width: info.width, height: info.height, data: pixels };
 }
 
 /** Images up to this many pixels are resized exactly as PIL (data/resample.ts); larger ones by libvips. */

@@ -1,15 +1,17 @@
 /**
  * Dataset index: scans a folder recursively for images (jpg, jpeg, png, webp, bmp; any case),
- * follows symbolic links without looping, and records every image (relative path, bytes, mtime,
- * width, height, content hash) and every unreadable file with the reason. A re-scan only decodes
- * files whose size or mtime changed, and drops files that disappeared.
+ * follows symbolic links without looping (data/walk.ts), and records every image (relative path,
+ * bytes, mtime, width, height, content hash) and every unreadable file with the reason; the report
+ * names every entry not read with its reason. A re-scan only decodes files whose size or mtime
+ * changed, and drops files that disappeared.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
-import { basename, extname, join, relative, sep } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { decodeRgb, DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, tooLargePixels } from './image-io.js';
 import type { NewImage, Store } from '../store/store.js';
 import { mapConcurrent } from '../util/async.js';
+import { walk, type Candidate, type NamedFile } from './walk.js';
 
 export interface ScanOptions {
   maxPixels?: number;
@@ -20,10 +22,8 @@ export interface ScanOptions {
   signal?: AbortSignal;
 }
 
-export interface BadFile {
-  path: string;
-  reason: string;
-}
+/** A file that could not be read, with the reason. */
+export type BadFile = NamedFile;
 
 export interface ScanReport {
   root: string;
@@ -36,15 +36,15 @@ export interface ScanReport {
   unchanged: number;
   /** Files with other extensions, not considered. */
   ignored: number;
+  /**
+   * Every entry not read, with the reason: files of other types (the `ignored` ones), hidden
+   * entries, links that loop back to a folder above them, a second way to one folder, pipes and
+   * devices. Named up to SKIPPED_LISTED; `skippedTotal` counts them all.
+   */
+  skipped: NamedFile[];
+  skippedTotal: number;
   /** false when the scan was stopped before every file was inspected. */
   complete: boolean;
-}
-
-interface Candidate {
-  abs: string;
-  rel: string;
-  bytes: number;
-  mtimeMs: number;
 }
 
 /**
@@ -89,63 +89,6 @@ export async function findsImages(
     }
   }
   return { found: false, others, looked: true };
-}
-
-/** Walks `root`, following links to folders at most once each (by real path). */
-async function walk(root: string): Promise<{ files: Candidate[]; ignored: number; unreadable: BadFile[] }> {
-  const files: Candidate[] = [];
-  const unreadable: BadFile[] = [];
-  let ignored = 0;
-  const seenDirs = new Set<string>();
-  const stack = [root];
-  while (stack.length) {
-    const dir = stack.pop()!;
-    let real: string;
-    try {
-      real = await realpath(dir);
-    } catch {
-      continue;
-    }
-    if (seenDirs.has(real)) continue; // a symlink loop, or a folder reached twice
-    seenDirs.add(real);
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (e) {
-      unreadable.push({
-        path: relPath(root, dir) || '.',
-        reason: `folder cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      });
-      continue;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const ent of entries) {
-      if (ent.name.startsWith('.')) continue; // hidden files, our own cache, macOS ._ files
-      const abs = join(dir, ent.name);
-      let st;
-      try {
-        st = await stat(abs); // follows links
-      } catch {
-        if (ent.isSymbolicLink()) unreadable.push({ path: relPath(root, abs), reason: 'broken symbolic link' });
-        continue;
-      }
-      if (st.isDirectory()) {
-        stack.push(abs);
-      } else if (st.isFile()) {
-        if ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(ent.name).toLowerCase())) {
-          files.push({ abs, rel: relPath(root, abs), bytes: st.size, mtimeMs: Math.floor(st.mtimeMs) });
-        } else {
-          ignored++;
-        }
-      }
-    }
-  }
-  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { files, ignored, unreadable };
-}
-
-function relPath(root: string, abs: string): string {
-  return relative(root, abs).split(sep).join('/');
 }
 
 async function inspect(c: Candidate, maxPixels: number): Promise<NewImage> {
@@ -196,7 +139,7 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   if (!(await stat(root)).isDirectory()) throw new Error(`${rootIn} is not a folder`);
   const ds = store.ensureDataset(root, basename(root));
   const known = new Map(store.images(ds.id).map((r) => [r.rel_path, r]));
-  const { files, ignored, unreadable } = await walk(root);
+  const { files, ignored, unreadable, skipped, skippedTotal } = await walk(root);
 
   const todo: Candidate[] = [];
   let unchanged = 0;
@@ -242,6 +185,8 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
     removed: complete ? removed.length : 0,
     unchanged,
     ignored,
+    skipped,
+    skippedTotal,
     complete,
   };
 }

@@ -23,6 +23,7 @@ import { makeFolder } from '../util/system-errors.js';
 import { previousCrops } from './previous-crops.js';
 import { facesOfPhoto, newPass, round, type FacePass, type FaceRules } from './photo-faces.js';
 import { collapseNearDuplicates } from './near-duplicates.js';
+import type { NotKept } from './unkept.js';
 export { cropName, faceSize } from './photo-faces.js';
 
 export interface FaceOptions {
@@ -45,7 +46,17 @@ export interface FaceOptions {
 export interface FaceReport {
   source: ScanReport;
   derived: ScanReport & { sourceDatasetId: number };
-  photos: { withFaces: number; withoutFace: number; withoutFaceExamples: string[] };
+  photos: {
+    withFaces: number;
+    withoutFace: number;
+    withoutFaceExamples: string[];
+    /** Photos none of whose faces was kept (no face found, or every one too small, below the score or dropped). */
+    withoutKeptFace: number;
+    /** The first WITHOUT_KEPT_FACE_LISTED of them, each with why. */
+    withoutKeptFaceExamples: { path: string; reason: string }[];
+    /** Photos in which no face was found at all (among those without a kept face). */
+    noFaceFound: number;
+  };
   faces: {
     found: number;
     kept: number;
@@ -56,6 +67,8 @@ export interface FaceReport {
     collapsed: number;
     dropped: number;
   };
+  /** The sizes of the faces too small and the scores of those below the score: the settings that would keep them. */
+  notKept: NotKept;
   /** Pairs of kept faces within `reportNearDuplicates` bits of each other (not collapsed unless `dedupe`). */
   nearDuplicatePairs: { a: string; b: string; distance: number }[];
   detections: { computed: number; cached: number; seconds: number };
@@ -75,6 +88,9 @@ export interface FaceReport {
 }
 
 type FaceSettings = Omit<FaceReport['settings'], 'detector'>;
+
+/** How many photos without a kept face a report names (with its reason). */
+export const WITHOUT_KEPT_FACE_LISTED = 100;
 
 export async function defaultFacesRoot(
   store: Store,
@@ -180,12 +196,20 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     onProgress: (d, t) => opts.onProgress?.('indexing', d, t),
   });
   replaceFaces(store.db, derivedDs.id, pass.records);
-  const { withFaces, withoutFace } = pass;
+  const { withFaces, withoutFace, withoutKeptFace } = pass;
   return {
     source,
     derived: { ...derived, sourceDatasetId: source.datasetId },
-    photos: { withFaces, withoutFace: withoutFace.length, withoutFaceExamples: withoutFace.slice(0, 20) },
+    photos: {
+      withFaces,
+      withoutFace: withoutFace.length,
+      withoutFaceExamples: withoutFace.slice(0, 20),
+      withoutKeptFace: withoutKeptFace.length,
+      withoutKeptFaceExamples: withoutKeptFace.slice(0, WITHOUT_KEPT_FACE_LISTED),
+      noFaceFound: pass.noFaceFound,
+    },
     faces: pass.counts,
+    notKept: pass.notKept,
     nearDuplicatePairs: pairs,
     detections: { computed: detections.computed, cached: detections.cached, seconds: round(detections.seconds) },
     crops: pass.cropCounts,

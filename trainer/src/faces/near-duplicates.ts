@@ -10,7 +10,8 @@ export type NearDuplicatePair = { a: string; b: string; distance: number };
 /**
  * Each kept face against the earlier faces that stay: a pair within `reportNearDuplicates` bits is
  * reported; within `dedupe` bits (when not null) the later face is collapsed and its crop removed.
- * The faces that stay get their crop path; the pass's counts are updated.
+ * The faces that stay get their crop path; the pass's counts are updated, the crops made and reused
+ * to those of the faces that stay (the crops the dataset holds).
  */
 export function collapseNearDuplicates(
   pass: FacePass,
@@ -31,6 +32,7 @@ export function collapseNearDuplicates(
     if (closest && dedupe !== null && closest.d <= dedupe) {
       k.rec.status = 'near-duplicate';
       counts.collapsed++;
+      pass.cropCounts[k.crop]--; // its crop is not one of the dataset's: counted neither made nor reused
       pass.crops.delete(k.name);
       rmSync(join(derivedRoot, k.name), { force: true });
     } else survivors.push(k);

@@ -17,6 +17,7 @@ import { dhash } from './dhash.js';
 import type { FaceRecord } from './face-store.js';
 import { untouched, type PreviousCrop } from './previous-crops.js';
 import { repeatedDetections } from './repeats.js';
+import { whyNoKeptFace, widen, type Fate, type NotKept } from './unkept.js';
 
 /** Two decimals: how scores, boxes, landmarks and times are kept. */
 export const round = (v: number) => Math.round(v * 100) / 100;
@@ -63,10 +64,15 @@ export interface FacePass {
   records: FaceRecord[];
   /** Kept faces' records by crop name. */
   crops: Map<string, FaceRecord>;
-  /** Kept faces in photo order (near-duplicates are collapsed after the pass). */
-  kept: { rec: FaceRecord; name: string }[];
+  /** Kept faces in photo order (near-duplicates are collapsed after the pass), and whether each crop was made or reused. */
+  kept: { rec: FaceRecord; name: string; crop: 'made' | 'reused' }[];
   withFaces: number;
   withoutFace: string[];
+  /** Photos none of whose faces is kept (near-duplicates aside: one of them always stays), with why. */
+  withoutKeptFace: { path: string; reason: string }[];
+  /** Photos in which the detector found nothing. */
+  noFaceFound: number;
+  notKept: NotKept;
   counts: FaceCounts;
   cropCounts: { made: number; reused: number };
 }
@@ -78,6 +84,9 @@ export function newPass(): FacePass {
     kept: [],
     withFaces: 0,
     withoutFace: [],
+    withoutKeptFace: [],
+    noFaceFound: 0,
+    notKept: { small: null, lowScore: null },
     counts: { found: 0, kept: 0, small: 0, lowScore: 0, repeats: 0, nearDuplicates: 0, collapsed: 0, dropped: 0 },
     cropCounts: { made: 0, reused: 0 },
   };
@@ -156,11 +165,13 @@ export async function facesOfPhoto(
   const { counts } = pass;
   const repeats = repeatedDetections(found.faces);
   let any = false;
+  const fates: Fate[] = [];
   for (let k = 0; k < found.faces.length; k++) {
     const f = found.faces[k]!;
     counts.found++;
     const status = statusOf(f, `${sha}#${k}`, repeats.has(k), r);
     if (status !== 'repeat' && status !== 'low-score') any = true;
+    fates.push({ status, size: faceSize(f.points), score: f.score });
     const rec: FaceRecord = {
       sourceImageId: photo.id,
       faceIndex: k,
@@ -177,19 +188,26 @@ export async function facesOfPhoto(
     };
     pass.records.push(rec);
     if (status !== 'kept') {
-      if (status === 'small') counts.small++;
-      else if (status === 'low-score') counts.lowScore++;
-      else if (status === 'repeat') counts.repeats++;
+      if (status === 'small') {
+        counts.small++;
+        pass.notKept.small = widen(pass.notKept.small, faceSize(f.points));
+      } else if (status === 'low-score') {
+        counts.lowScore++;
+        pass.notKept.lowScore = widen(pass.notKept.lowScore, f.score);
+      } else if (status === 'repeat') counts.repeats++;
       else counts.dropped++;
       continue;
     }
     const name = cropName(photo.rel_path, k);
-    pass.kept.push({ rec, name });
     if (pass.crops.has(name)) throw new Error(`two faces map to one crop name ${name}`);
     pass.crops.set(name, rec);
     const crop = await placeCrop(rec, f, { name, key: `${sha}#${k}`, size: found }, decode, r);
+    pass.kept.push({ rec, name, crop });
     pass.cropCounts[crop]++;
   }
   if (any) pass.withFaces++;
   else pass.withoutFace.push(photo.rel_path);
+  if (!fates.some((f) => f.status === 'kept'))
+    pass.withoutKeptFace.push({ path: photo.rel_path, reason: whyNoKeptFace(fates, r.s) });
+  if (fates.length === 0) pass.noFaceFound++;
 }
