@@ -1,6 +1,6 @@
 // Two-view augmentation (§1.2–1.3) and batches, on real decoded faces.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resizedCrop } from '../../trainer/src/data/resample.js';
 import {
   applyColour,
@@ -12,7 +12,7 @@ import {
   type ViewParams,
 } from '../../trainer/src/data/augment.js';
 import { decodeRgb, resizeShorterSide, type RgbImage } from '../../trainer/src/data/image-io.js';
-import { DecodeCache } from '../../trainer/src/data/decode-cache.js';
+import { DECODE_VERSION, DecodeCache } from '../../trainer/src/data/decode-cache.js';
 import { BatchSource } from '../../trainer/src/data/batches.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 import { clmFaces, tempDir } from '../support/folders.js';
@@ -152,5 +152,24 @@ describe('batches', () => {
           seed: 5,
         }),
     ).toThrow(/2 readable image\(s\), fewer than the batch size 3/);
+  });
+});
+
+describe('decode cache versions', () => {
+  it("an entry written by another version of the decoder is decoded again, with this version's colours", async () => {
+    const cache = new DecodeCache(tempDir('cache-v'), 37);
+    const item = { abs: clmFaces()[0]!, sha256: 'ab'.repeat(32) };
+    expect((await cache.ensure([item], 50_000_000)).decoded).toBe(1);
+    const fresh = cache.get(item.sha256)!;
+    // as the version before Pillow's colours wrote it: same layout, version 1, other pixels
+    const file = cache.path(item.sha256);
+    const old = readFileSync(file);
+    old.writeUInt16LE(1, 4);
+    old.fill(7, 16);
+    writeFileSync(file, old);
+    expect(cache.get(item.sha256)).toBeNull();
+    expect((await cache.ensure([item], 50_000_000)).decoded).toBe(1);
+    expect(readFileSync(file).readUInt16LE(4)).toBe(DECODE_VERSION);
+    expect(cache.get(item.sha256)!.data).toEqual(fresh.data);
   });
 });

@@ -13,6 +13,11 @@ import { reasonOf } from '../util/system-errors.js';
 import { tempPathOf } from '../util/atomic-file.js';
 
 const MAGIC = 0x42475243; // 'CRGB' little-endian
+/**
+ * The decoder's version: an entry of another version is decoded again. 2: colour as Pillow decodes
+ * it (CMYK by Pillow's formula, embedded ICC profiles not applied; data/image-io.ts).
+ */
+export const DECODE_VERSION = 2;
 const HEADER = 16;
 
 export function cacheSideFor(imgSize: number): number {
@@ -30,7 +35,7 @@ export class DecodeCache {
     return join(this.dir, `s${this.side}`, sha256.slice(0, 2), `${sha256}.rgb`);
   }
 
-  /** The cached image, or null when missing or damaged. */
+  /** The cached image, or null when missing, damaged or made by another version of the decoder. */
   get(sha256: string): RgbImage | null {
     let buf: Buffer;
     try {
@@ -38,7 +43,7 @@ export class DecodeCache {
     } catch {
       return null;
     }
-    if (buf.length < HEADER || buf.readUInt32LE(0) !== MAGIC) return null;
+    if (buf.length < HEADER || buf.readUInt32LE(0) !== MAGIC || buf.readUInt16LE(4) !== DECODE_VERSION) return null;
     const width = buf.readUInt32LE(8);
     const height = buf.readUInt32LE(12);
     if (buf.length !== HEADER + width * height * 3) return null;
@@ -49,7 +54,7 @@ export class DecodeCache {
     const file = this.path(sha256);
     const head = Buffer.alloc(HEADER);
     head.writeUInt32LE(MAGIC, 0);
-    head.writeUInt16LE(1, 4);
+    head.writeUInt16LE(DECODE_VERSION, 4);
     head.writeUInt32LE(img.width, 8);
     head.writeUInt32LE(img.height, 12);
     const tmp = tempPathOf(file);

@@ -14,12 +14,8 @@ import { DEFAULT_MAX_PIXELS } from '../protocol/defaults.js';
 import { resample } from './resample.js';
 import { cmykToRgb } from './cmyk.js';
 
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** Interleaved RGB, row-major, width·height·3 bytes. */
-  data: Uint8Array;
-}
+export type { RgbImage } from './rgb-image.js';
+import type { RgbImage } from './rgb-image.js';
 
 export type ProbeResult = { ok: true; width: number; height: number; format: string } | { ok: false; reason: string };
 

@@ -8,7 +8,7 @@
  * against this (0.35–0.53 px measured), and view-1 crops are enlargements in most draws, which
  * displaced view 1 from the geometry §1.3 encodes. Tested to equal Pillow 9.4's bytes.
  */
-import type { RgbImage } from './image-io.js'; // type only: no cycle at run time
+import type { RgbImage } from './rgb-image.js';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
