@@ -245,7 +245,7 @@ export class Datasets {
         onProgress: (done, total) => report('scanning', done, total),
       });
       this.bus.emit('datasets', { id, deleted: false, dataset: this.get(id) });
-      return `${r.images} readable image(s), ${r.bad.length} unreadable; ${r.added} added, ${r.changed} changed, ${r.removed} removed${r.complete ? '' : ' (stopped: the rest at the next scan)'}`;
+      return `${r.images} readable image(s), ${r.bad.length} unreadable${skippedText(r)}; ${r.added} added, ${r.changed} changed, ${r.removed} removed${r.complete ? '' : ' (stopped: the rest at the next scan)'}`;
     });
   }
 
@@ -316,4 +316,12 @@ export class Datasets {
       .sort()
       .slice(0, 50);
   }
+}
+
+/** The entries a scan did not read, as the job's message says them: the count, then the first three with their reasons. */
+function skippedText(r: { skipped: { path: string; reason: string }[]; skippedTotal: number }): string {
+  if (r.skippedTotal === 0) return '';
+  const named = r.skipped.slice(0, 3).map((s) => `${s.path} (${s.reason})`);
+  const more = r.skippedTotal - named.length;
+  return `, ${r.skippedTotal} skipped: ${named.join('; ')}${more > 0 ? ` and ${more} more` : ''}`;
 }

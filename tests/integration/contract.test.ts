@@ -40,6 +40,10 @@ describe('datasets', () => {
     const last = jobs.at(-1)!;
     expect(last.status).toBe('done');
     expect(last.message).toMatch(/^5 readable image\(s\), 4 unreadable/);
+    // what was not read is named, with its reason: a text file, and a link back to the root
+    expect(last.message).toContain('2 skipped: ');
+    expect(last.message).toContain('notes.txt (not an image type camd reads (.txt)');
+    expect(last.message).toContain('sub/loop (a link to a folder above it');
     expect(jobs.some((j) => j.phase === 'scanning' && j.total === good.length + Object.keys(bad).length)).toBe(true);
     const list = await h.client.call('datasets.list', {});
     expect(list.find((d) => d.id === id)).toMatchObject({ image_count: 5, bad_count: 4 });
