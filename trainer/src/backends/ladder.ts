@@ -43,6 +43,15 @@ export interface Selection {
   reports: RungReport[];
 }
 
+/** What a run's record keeps of the backend it got (the store's `backend_detail`): the package, what `auto` skipped and why, the chosen rung's details. */
+export function backendDetail(sel: Selection): string {
+  return JSON.stringify({
+    package: sel.package,
+    skipped: sel.skipped,
+    details: sel.reports.find((r) => r.loaded && r.backend === sel.backend)?.details ?? {},
+  });
+}
+
 const require = createRequire(import.meta.url);
 
 function packageVersion(name: string): string | null {

@@ -21,7 +21,7 @@ export { repeatedDetections } from './repeats.js';
 import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type FaceRow } from './face-store.js';
 import { makeFolder } from '../util/system-errors.js';
 import { previousCrops } from './previous-crops.js';
-import { facesOfPhoto, newPass, round, type FacePass, type FaceRules } from './photo-faces.js';
+import { facesOfPhoto, newPass, round, type FaceCounts, type FacePass, type FaceRules } from './photo-faces.js';
 import { collapseNearDuplicates } from './near-duplicates.js';
 import type { NotKept } from './unkept.js';
 export { cropName, faceSize } from './photo-faces.js';
@@ -57,16 +57,7 @@ export interface FaceReport {
     /** Photos in which no face was found at all (among those without a kept face). */
     noFaceFound: number;
   };
-  faces: {
-    found: number;
-    kept: number;
-    small: number;
-    lowScore: number;
-    repeats: number;
-    nearDuplicates: number;
-    collapsed: number;
-    dropped: number;
-  };
+  faces: FaceCounts;
   /** The sizes of the faces too small and the scores of those below the score: the settings that would keep them. */
   notKept: NotKept;
   /** Pairs of kept faces within `reportNearDuplicates` bits of each other (not collapsed unless `dedupe`). */

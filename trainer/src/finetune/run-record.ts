@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Selection } from '../backends/ladder.js';
+import { backendDetail, type Selection } from '../backends/ladder.js';
 import type { FinetuneSpec } from '../protocol/specs.js';
 import type { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -111,11 +111,7 @@ export function recordRun(
   );
   store.claimRun(runId, currentProcess(), {
     backend: sel.backend,
-    backend_detail: JSON.stringify({
-      package: sel.package,
-      skipped: sel.skipped,
-      details: sel.reports.find((r) => r.loaded && r.backend === sel.backend)?.details ?? {},
-    }),
+    backend_detail: backendDetail(sel),
     started_at: new Date().toISOString(),
   });
   return { runId, config, eventsFile: join(outDir, 'events.jsonl') };

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Selection } from '../backends/ladder.js';
+import { backendDetail, type Selection } from '../backends/ladder.js';
 import type { CamdConfig } from '../model/config.js';
 import type { Store } from '../store/store.js';
 import { currentProcess } from '../util/process-identity.js';
@@ -90,11 +90,7 @@ export function recordRun(r: RunRecord, at: RunPlace, log: Log): void {
   reconcileCheckpoints(store, folder, runId);
   store.claimRun(runId, currentProcess(), {
     backend: sel.backend,
-    backend_detail: JSON.stringify({
-      package: sel.package,
-      skipped: sel.skipped,
-      details: sel.reports.find((x) => x.loaded && x.backend === sel.backend)?.details ?? {},
-    }),
+    backend_detail: backendDetail(sel),
     started_at: new Date().toISOString(),
     finished_at: null,
     error: null,
