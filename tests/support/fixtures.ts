@@ -4,7 +4,12 @@
  *  - python3-skimage (Debian): skimage/data/lfw_subset.npy, 100 real 25×25 LFW faces (+100 non-faces),
  *    and its sample photographs: `astronaut.png` (a portrait) and photos without a face (a cup of
  *    coffee, a cat, a rocket, coins, a horse, the moon, …) for the face detector's tests.
- * Both land in .cache/test-data (git-ignored) and are reused by later runs.
+ *  - ordinary photographs for the face-ingest measurements (`ORDINARY_DIR`): OpenCV's sample and
+ *    tutorial photos from Debian's `opencv-doc` (portraits, a footballer, a dog, a baboon, a cat,
+ *    a squirrel, fruit, a painting, an anime drawing, …) and the six group photos of the npm package
+ *    `@vladmandic/face-api` (`demo/sample*.jpg`, 1920 px wide), each also at 480 px wide (its faces
+ *    then 35–60 px: the small faces of a group photo).
+ * All land in .cache/test-data (git-ignored) and are reused by later runs.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -48,6 +53,35 @@ export const NON_FACE_PHOTOS = [
   'text.png',
 ];
 const SKIMAGE_PHOTOS = ['astronaut.png', 'camera.png', ...NON_FACE_PHOTOS];
+export const ORDINARY_DIR = join(TEST_DATA, 'ordinary-photos');
+/** What `ORDINARY_DIR` holds from opencv-doc: its file → the name in the folder. */
+const OPENCV_DOC_PHOTOS: Record<string, string> = {
+  'examples/data/baboon.jpg': 'ocv-baboon.jpg',
+  'examples/data/chicky_512.png': 'ocv-dog.png',
+  'examples/data/messi5.jpg': 'ocv-messi5.jpg',
+  'examples/data/basketball1.png': 'ocv-basketball1.png',
+  'examples/data/squirrel_cls.jpg': 'ocv-squirrel.jpg',
+  'examples/data/starry_night.jpg': 'ocv-starry-night.jpg',
+  'examples/data/fruits.jpg': 'ocv-fruits.jpg',
+  'examples/data/butterfly.jpg': 'ocv-butterfly.jpg',
+  'examples/data/HappyFish.jpg': 'ocv-happy-fish.jpg',
+  'opencv4/html/227943776_1.jpg': 'ocv-portrait-1.jpg',
+  'opencv4/html/230501201_1.jpg': 'ocv-portrait-2.jpg',
+  'opencv4/html/example.jpg': 'ocv-three-exposures.jpg',
+  'opencv4/html/face_swapped.jpg': 'ocv-face-swapped.jpg',
+  'opencv4/html/blurred.png': 'ocv-lena-blurred.png',
+  'opencv4/html/pexels_double_decker_bus.jpg': 'ocv-bus.jpg',
+  'opencv4/html/orig_comic.jpg': 'ocv-anime.jpg',
+  'opencv4/html/cat_det.jpg': 'ocv-cat.jpg',
+  'opencv4/html/boat.jpg': 'ocv-boat.jpg',
+};
+const FACE_API_SAMPLES = [1, 2, 3, 4, 5, 6].map((i) => `sample${i}.jpg`);
+/** Every photo `ORDINARY_DIR` holds once fetched. */
+export const ORDINARY_PHOTOS = [
+  ...Object.values(OPENCV_DOC_PHOTOS),
+  ...FACE_API_SAMPLES.map((f) => `group-${f}`),
+  ...FACE_API_SAMPLES.map((f) => `group-${f.replace('.jpg', '-480.jpg')}`),
+].sort();
 
 function run(cmd: string, args: string[], cwd: string): void {
   execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
@@ -141,10 +175,65 @@ async function fetchSkimage(): Promise<void> {
   }
 }
 
+/** apt-get download of one Debian package into `dir` (updating the lists once when needed): its .deb. */
+function aptDownload(pkg: string, dir: string): string {
+  try {
+    run('apt-get', ['download', pkg], dir);
+  } catch {
+    run('apt-get', ['update'], dir); // fresh machines have no package lists yet
+    run('apt-get', ['download', pkg], dir);
+  }
+  const deb = readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+  if (!deb) throw new Error(`apt-get download ${pkg} produced no .deb`);
+  return deb;
+}
+
+async function fetchOrdinaryPhotos(): Promise<void> {
+  if (existsSync(ORDINARY_DIR) && readdirSync(ORDINARY_DIR).length === ORDINARY_PHOTOS.length) return;
+  const tmp = mkdtempSync(join(tmpdir(), 'camd-photos-'));
+  try {
+    const out = `${ORDINARY_DIR}.part`;
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    const deb = aptDownload('opencv-doc', tmp);
+    const doc = './usr/share/doc/opencv-doc/';
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        `dpkg-deb --fsys-tarfile "$0" | tar -x -C x "$@"`,
+        deb,
+        ...Object.keys(OPENCV_DOC_PHOTOS).map((f) => doc + f),
+      ],
+      {
+        cwd: (mkdirSync(join(tmp, 'x')), tmp),
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 300_000,
+      },
+    );
+    for (const [f, name] of Object.entries(OPENCV_DOC_PHOTOS)) copyFileSync(join(tmp, 'x', doc, f), join(out, name));
+    run('npm', ['pack', '@vladmandic/face-api@1.7.15', '--silent'], tmp);
+    run('tar', ['xzf', 'vladmandic-face-api-1.7.15.tgz', ...FACE_API_SAMPLES.map((f) => `package/demo/${f}`)], tmp);
+    for (const f of FACE_API_SAMPLES) {
+      const src = join(tmp, 'package', 'demo', f);
+      copyFileSync(src, join(out, `group-${f}`));
+      await sharp(src)
+        .resize({ width: 480 })
+        .jpeg({ quality: 90 })
+        .toFile(join(out, `group-${f.replace('.jpg', '-480.jpg')}`));
+    }
+    rmSync(ORDINARY_DIR, { recursive: true, force: true });
+    renameSync(out, ORDINARY_DIR);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 export async function ensureTestData(): Promise<void> {
   mkdirSync(TEST_DATA, { recursive: true });
   await fetchClmtrackr();
   await fetchSkimage();
+  await fetchOrdinaryPhotos();
 }
 
 declare module 'vitest' {

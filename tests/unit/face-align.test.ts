@@ -147,6 +147,9 @@ describe('near-duplicates and repeats', () => {
   it('a second detection of the same face (eyes within an eye distance) is a repeat; the higher score stays', () => {
     const face = (cx: number, score: number): DetectedFace => ({
       score,
+      boxScore: score,
+      meshScore: score,
+      eyeLineShift: 0,
       box: [cx - 30, 0, 60, 80],
       points: tilted(cx, 40, 15, 0),
       pose: { roll: 0, yaw: 0, pitch: 0 },

@@ -38,6 +38,18 @@ export function skippedLines(r: ScanReport): string[] {
   return lines;
 }
 
+/**
+ * What keeping a face of `px` photo pixels costs in sharpness: its crop (the face and its margin)
+ * is enlarged from that many photo pixels to the crop's side.
+ */
+function enlargement(r: FaceReport, px: number): string {
+  const from = Math.max(1, Math.floor(px) * (1 + 2 * r.settings.margin));
+  const times = r.settings.size / from;
+  return times > 1
+    ? `a crop of the smallest is enlarged ${times.toFixed(1)}× from ${Math.round(from)} photo pixels, and is that much blurrier`
+    : 'their crops are not enlarged';
+}
+
 /** What to try to keep the faces left out, each as [flag and value, what it does]; `--tiles` only when asked (no face kept at all). */
 function settingsToTry(r: FaceReport, tiles: boolean): [string, string][] {
   const tries: [string, string][] = [];
@@ -45,7 +57,7 @@ function settingsToTry(r: FaceReport, tiles: boolean): [string, string][] {
   if (small)
     tries.push([
       `--min-face ${floorPx(small.min)}`,
-      `to keep the faces too small (${spanText(small, floorPx)} px; their crops are enlarged from so few pixels)`,
+      `to keep the faces too small (${spanText(small, floorPx)} px; ${enlargement(r, small.min)})`,
     ]);
   if (lowScore)
     tries.push([

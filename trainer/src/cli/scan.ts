@@ -5,6 +5,8 @@ import { UserError } from '../util/errors.js';
 import { CliConsole, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
 import { parseNumber } from './parse.js';
+import { FACES_DEFAULTS } from '../protocol/defaults.js';
+import { EYE_LINE_UNSURE } from '../faces/eye-line.js';
 import {
   countsLine,
   facesOutcomeLines,
@@ -144,9 +146,13 @@ function facesLines(r: Awaited<ReturnType<typeof scanFaces>>, db: string | undef
     ...skippedLines(r.source),
     `  faces: ${f.found} found in ${r.photos.withFaces} photo(s); ${r.photos.withoutFace} photo(s) without a usable face${r.photos.withoutFace ? ` (e.g. ${r.photos.withoutFaceExamples.slice(0, 3).join(', ')})` : ''}`,
     `  kept ${f.kept}; not kept: ${f.small} too small (< ${r.settings.minFace} px), ${f.lowScore} below score ${r.settings.minScore}, ${f.repeats} repeated detection(s) of one face, ${f.dropped} dropped by a person${r.settings.dedupe !== null ? `, ${f.collapsed} near-duplicate(s) collapsed (dHash ≤ ${r.settings.dedupe})` : ''}`,
-    ...(f.nearDuplicates && r.settings.dedupe === null
+    ...(f.nearDuplicates && r.settings.dedupe === null ? [nearDuplicateLine(r.nearDuplicatePairs)] : []),
+    ...(r.eyeLineUnsure.length
       ? [
-          `  ${f.nearDuplicates} face(s) look like near-duplicates of another (dHash ≤ 6 bits, e.g. ${r.nearDuplicatePairs[0]!.a} ~ ${r.nearDuplicatePairs[0]!.b}); --dedupe 6 collapses them`,
+          `  ${r.eyeLineUnsure.length} crop(s) whose eyes may not be level (the landmarks still turned the eye line more than ${EYE_LINE_UNSURE}° on their last reading, often a turned face): ${r.eyeLineUnsure
+            .slice(0, 3)
+            .map((e) => `${e.crop} (${e.degrees}°)`)
+            .join(', ')}${r.eyeLineUnsure.length > 3 ? ', …' : ''}`,
         ]
       : []),
     `  detections: ${r.detections.computed} photo(s) analysed in ${r.detections.seconds.toFixed(1)} s, ${r.detections.cached} from the cache (${r.settings.detector})`,
@@ -161,4 +167,12 @@ function facesLines(r: Awaited<ReturnType<typeof scanFaces>>, db: string | undef
 
 function shellQuote(s: string): string {
   return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The near-duplicates found (not collapsed): how many, an example, and which of them are two people. */
+function nearDuplicateLine(pairs: { a: string; b: string; samePerson: boolean }[]): string {
+  const same = pairs.filter((p) => p.samePerson);
+  const two = pairs.length - same.length;
+  const eg = same[0] ?? pairs[0]!;
+  return `  ${pairs.length} face(s) look like near-duplicates of another (dHash ≤ ${FACES_DEFAULTS.reportNearDuplicates} bits, e.g. ${eg.a} ~ ${eg.b})${two ? `, ${two} of them two different people by their face descriptions (never collapsed)` : ''}; --dedupe ${FACES_DEFAULTS.reportNearDuplicates} collapses ${two ? 'the others' : 'them'}`;
 }

@@ -22,7 +22,8 @@ import { droppedKeys, faceById, linkDerived, recordDrop, replaceFaces, type Face
 import { makeFolder } from '../util/system-errors.js';
 import { previousCrops } from './previous-crops.js';
 import { facesOfPhoto, newPass, round, type FaceCounts, type FacePass, type FaceRules } from './photo-faces.js';
-import { collapseNearDuplicates } from './near-duplicates.js';
+import { collapseNearDuplicates, type NearDuplicatePair } from './near-duplicates.js';
+import { EYE_LINE_UNSURE } from './eye-line.js';
 import type { NotKept } from './unkept.js';
 export { cropName, faceSize } from './photo-faces.js';
 
@@ -61,7 +62,12 @@ export interface FaceReport {
   /** The sizes of the faces too small and the scores of those below the score: the settings that would keep them. */
   notKept: NotKept;
   /** Pairs of kept faces within `reportNearDuplicates` bits of each other (not collapsed unless `dedupe`). */
-  nearDuplicatePairs: { a: string; b: string; distance: number }[];
+  nearDuplicatePairs: NearDuplicatePair[];
+  /**
+   * Crops (of faces that stay) whose eyes may not be level: the last reading of the landmarks on the
+   * upright crop still turned the eye line more than EYE_LINE_UNSURE degrees (often a turned face).
+   */
+  eyeLineUnsure: { crop: string; degrees: number }[];
   detections: { computed: number; cached: number; seconds: number };
   /** Kept faces' crops made (aligned, hashed, written when new or changed) and reused from the previous scan (same photo, landmarks, size and margin, and the file still there). */
   crops: { made: number; reused: number };
@@ -202,6 +208,9 @@ export async function ingestFaces(store: Store, dir: string, opts: FaceOptions =
     faces: pass.counts,
     notKept: pass.notKept,
     nearDuplicatePairs: pairs,
+    eyeLineUnsure: pass.kept
+      .filter((k) => k.rec.cropPath !== null && k.eyeLineShift > EYE_LINE_UNSURE)
+      .map((k) => ({ crop: k.name, degrees: k.eyeLineShift })),
     detections: { computed: detections.computed, cached: detections.cached, seconds: round(detections.seconds) },
     crops: pass.cropCounts,
     settings: { ...s, detector },

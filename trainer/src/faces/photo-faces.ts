@@ -64,8 +64,11 @@ export interface FacePass {
   records: FaceRecord[];
   /** Kept faces' records by crop name. */
   crops: Map<string, FaceRecord>;
-  /** Kept faces in photo order (near-duplicates are collapsed after the pass), and whether each crop was made or reused. */
-  kept: { rec: FaceRecord; name: string; crop: 'made' | 'reused' }[];
+  /**
+   * Kept faces in photo order (near-duplicates are collapsed after the pass), whether each crop was
+   * made or reused, and the face's description (who it is, for the near-duplicate check).
+   */
+  kept: { rec: FaceRecord; name: string; crop: 'made' | 'reused'; embedding: number[] | null; eyeLineShift: number }[];
   withFaces: number;
   withoutFace: string[];
   /** Photos none of whose faces is kept (near-duplicates aside: one of them always stays), with why. */
@@ -202,7 +205,7 @@ export async function facesOfPhoto(
     if (pass.crops.has(name)) throw new Error(`two faces map to one crop name ${name}`);
     pass.crops.set(name, rec);
     const crop = await placeCrop(rec, f, { name, key: `${sha}#${k}`, size: found }, decode, r);
-    pass.kept.push({ rec, name, crop });
+    pass.kept.push({ rec, name, crop, embedding: f.embedding ?? null, eyeLineShift: f.eyeLineShift ?? 0 });
     pass.cropCounts[crop]++;
   }
   if (any) pass.withFaces++;

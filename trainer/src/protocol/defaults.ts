@@ -62,14 +62,17 @@ export const FINETUNE_DEFAULTS = {
  * max(2·eye distance, 1.8·eye-to-mouth)) below which a face is not kept, the crop's border as a
  * fraction of the face size on each side, the crop's side (258 = the decode cache's side for
  * 224-pixel training, so crops enter training without another resize), the tiling (1: the whole
- * photo only; 2 or 3 for group photos with small faces), and the dHash distance at
- * which near-duplicates are reported (they are collapsed only when asked, with --dedupe).
+ * photo only; 2 or 3 for group photos with small faces), the dHash distance at
+ * which near-duplicates are reported (they are collapsed only when asked, with --dedupe), and the
+ * cosine similarity of two faces' FaceRes descriptions at or above which they are taken for one
+ * person (a near-duplicate pair below it is two people, never collapsed; measured in docs/faces.md).
  */
 export const FACES_DEFAULTS = {
-  minScore: 0.5,
-  minFace: 40,
+  minScore: 0.6,
+  minFace: 32,
   margin: 0.5,
   size: 258,
   tiles: 1,
   reportNearDuplicates: 6,
+  samePerson: 0.7,
 } as const;

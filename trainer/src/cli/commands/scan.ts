@@ -1,6 +1,7 @@
 /** `camd scan`'s flags; the work is in cli/scan.ts, loaded when the command runs. */
 import type { Command } from 'commander';
 import type { ScanCliOptions } from '../scan.js';
+import { FACES_DEFAULTS } from '../../protocol/defaults.js';
 
 export function addScanCommand(program: Command): void {
   program
@@ -15,10 +16,13 @@ export function addScanCommand(program: Command): void {
       'also find, align and crop every face into a derived dataset (a folder of face crops to pre-train on)',
     )
     .option('--faces-out <dir>', 'with --faces: where the crops go (default: faces/<folder>-<hash> beside the store)')
-    .option('--min-score <s>', 'with --faces: detection confidence below which a face is not kept (default 0.5)')
+    .option(
+      '--min-score <s>',
+      `with --faces: confidence that it is a face (the geometric mean of the box detector's and the face mesh's), below which a face is not kept (default ${FACES_DEFAULTS.minScore})`,
+    )
     .option(
       '--min-face <px>',
-      'with --faces: face size in photo pixels (max of 2× eye distance, 1.8× eye-to-mouth) below which a face is not kept (default 40)',
+      `with --faces: face size in photo pixels (max of 2× eye distance, 1.8× eye-to-mouth) below which a face is not kept (default ${FACES_DEFAULTS.minFace})`,
     )
     .option(
       '--margin <m>',
