@@ -1,0 +1,72 @@
+/**
+ * The face-alignment datasets' own files, read into one shape (landmark-sample.ts):
+ *
+ *   '300w'    a folder of images with iBUG .pts files beside them        → read-300w.ts, pts-file.ts
+ *   'wflw'    an official WFLW annotation list + the WFLW_images folder  → read-wflw.ts
+ *   'aflw19'  an HRNet AFLW-19 CSV + the images folder                   → read-aflw19.ts
+ *
+ * Each module's comment names exactly which files and columns it reads.
+ */
+import { CamdError } from '../util/errors.js';
+import { read300w } from './read-300w.js';
+import { readAflw19 } from './read-aflw19.js';
+import { readWflw } from './read-wflw.js';
+import type { LandmarkDataset } from './landmark-sample.js';
+import type { LandmarkScheme } from './landmark-schemes.js';
+
+export { defaultAflwImages, readAflw19 } from './read-aflw19.js';
+export { defaultWflwImages, readWflw } from './read-wflw.js';
+export { read300w } from './read-300w.js';
+export { formatPts, parsePts, readPts, writePts } from './pts-file.js';
+export {
+  type Box,
+  type LandmarkDataset,
+  LandmarkFileError,
+  type LandmarkSample,
+  type SkippedEntry,
+  type WflwAttributes,
+} from './landmark-sample.js';
+
+export type LandmarkFormat = '300w' | 'wflw' | 'aflw19';
+
+export const LANDMARK_FORMATS: readonly LandmarkFormat[] = ['300w', 'wflw', 'aflw19'];
+
+/** The point scheme of each format. */
+export const FORMAT_SCHEME: Record<LandmarkFormat, LandmarkScheme> = {
+  '300w': '300w-68',
+  wflw: 'wflw-98',
+  aflw19: 'aflw-19',
+};
+
+export interface ReadOptions {
+  /**
+   * The folder the annotation's image paths are relative to (wflw, aflw19; a 300W folder holds its
+   * own images). Default: where the dataset's own layout puts it — WFLW_images/ two folders above
+   * the list file, images/ beside the AFLW CSV.
+   */
+  images?: string;
+}
+
+/**
+ * Reads a landmark dataset: `path` is the 300W folder, the WFLW list file or the AFLW-19 CSV.
+ * Samples whose image is missing are skipped with the reason; a malformed annotation is an error
+ * naming the file and line, and so is a dataset without one usable sample.
+ */
+export async function readLandmarkDataset(
+  format: LandmarkFormat,
+  path: string,
+  opts: ReadOptions = {},
+): Promise<LandmarkDataset> {
+  switch (format) {
+    case '300w':
+      if (opts.images !== undefined)
+        throw new CamdError('usage', 'a 300W folder holds its own images: no separate images folder is read');
+      return read300w(path);
+    case 'wflw':
+      return readWflw(path, opts.images);
+    case 'aflw19':
+      return readAflw19(path, opts.images);
+    default:
+      throw new CamdError('usage', `unknown landmark format '${format as string}' (${LANDMARK_FORMATS.join(', ')})`);
+  }
+}
