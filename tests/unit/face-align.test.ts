@@ -152,6 +152,7 @@ describe('near-duplicates and repeats', () => {
       eyeLineShift: 0,
       box: [cx - 30, 0, 60, 80],
       points: tilted(cx, 40, 15, 0),
+      landmarks68: [],
       pose: { roll: 0, yaw: 0, pitch: 0 },
       suggestions: { age: null, gender: null, genderScore: null, emotion: [] },
     });

@@ -17,6 +17,7 @@ import type { RgbImage } from '../data/image-io.js';
 import { alignmentFor, blockAverage, toCrop, warpAligned, type FivePoints, type Point } from './align.js';
 import { selectBackend } from '../backends/ladder.js';
 import { facePackageDir } from './model-files.js';
+import { meshTo68 } from '../geometry/mesh68.js';
 import { repeatedDetections } from './repeats.js';
 export { FACE_PACKAGE, detectorId, facePackageDir, facePackageVersion } from './model-files.js';
 
@@ -51,6 +52,11 @@ export interface DetectedFace {
   /** Box around the landmarks, photo pixels: x, y, width, height. */
   box: [number, number, number, number];
   points: FivePoints;
+  /**
+   * The 68 iBUG/300W landmarks (geometry/mesh68.ts), photo pixels, from the same reading as `points`:
+   * pseudo-labels for face alignment, not annotations.
+   */
+  landmarks68: Point[];
   /** Head pose from the mesh, degrees. */
   pose: { roll: number; yaw: number; pitch: number };
   /** The bundled models' guesses, for the annotation view; never labels. */
@@ -276,7 +282,7 @@ export class FaceDetector {
         leftMouth: back(q.leftMouth),
       };
       const shift = angleBetween(eyeVector(f.points), eyeVector(points));
-      f = { ...f, points, eyeLineShift: shift };
+      f = { ...f, points, landmarks68: near.landmarks68.map(back), eyeLineShift: shift };
       if (shift < REFINE_SETTLED) break;
     }
     return f;
@@ -335,6 +341,7 @@ export class FaceDetector {
           rightMouth: p(RIGHT_MOUTH),
           leftMouth: p(LEFT_MOUTH),
         },
+        landmarks68: meshTo68(f.mesh).map(([x, y]): Point => [x * n, y * n]),
         pose: {
           roll: deg(f.rotation?.angle.roll),
           yaw: deg(f.rotation?.angle.yaw),
@@ -381,6 +388,7 @@ function shifted(f: DetectedFace, dx: number, dy: number): DetectedFace {
       rightMouth: p(s.rightMouth),
       leftMouth: p(s.leftMouth),
     },
+    landmarks68: f.landmarks68.map(p),
   };
 }
 
