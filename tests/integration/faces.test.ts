@@ -156,7 +156,7 @@ describe('faces at ingest', () => {
         expect(d).toBeGreaterThan(Math.hypot(a.leftEye[0] - a.rightEye[0], a.leftEye[1] - a.rightEye[1]));
       }
     store.close();
-  }, 180_000);
+  }, 420_000);
 
   it('after alignment the eyes are level within 2° (measured by detecting again on the crop), and a rotated copy of a photo gives the same crop', async () => {
     const dir = tempDir('faces-rot');

@@ -63,6 +63,7 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
+  if (o.task === 'landmarks') return (await import('./landmarks.js')).landmarksCommand(o);
   const spec = toFinetuneSpec(o);
   const con = new CliConsole();
   const stop = stopOnSignals('the model as it is (last.safetensors)');

@@ -16,6 +16,7 @@ import { addEvalCommand, addFinetuneCommand } from './commands/finetune.js';
 import { addLabelCurveCommand, addPredictCommand } from './commands/predict.js';
 import { addProbeCommand } from './commands/probe.js';
 import { addSeeCommand } from './commands/see.js';
+import { addPseudoLabelCommand } from './commands/pseudo-label.js';
 import { addClusterPackCommand, addImportCommand, addImportRunCommand } from './commands/import.js';
 import { addWorkerCommand } from './commands/worker.js';
 import { addExportCommand } from './commands/export.js';
@@ -25,6 +26,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addInfoCommand,
   addSelftestCommand,
   addScanCommand,
+  addPseudoLabelCommand,
   addPretrainCommand,
   addFinetuneCommand,
   addEvalCommand,

@@ -169,6 +169,15 @@ export class Classifier {
     return layerNorm(pooled, 1e-6, this.p('fc_norm.weight'), this.p('fc_norm.bias')) as tf.Tensor2D;
   }
 
+  /**
+   * fc_norm of every patch token, (B, N, C), N = grid²: the per-position features a dense head
+   * (face alignment's heatmaps) reads, in the grid's row-major order.
+   */
+  patchFeatures(x: tf.Tensor4D, dropMasks: DropMasks[] | null = null): tf.Tensor3D {
+    const h = this.encode(x, dropMasks).slice([0, 1, 0], [-1, -1, -1]);
+    return layerNorm(h, 1e-6, this.p('fc_norm.weight'), this.p('fc_norm.bias')) as tf.Tensor3D;
+  }
+
   head(features: tf.Tensor2D): tf.Tensor2D {
     return linear(features, this.p('head.weight'), this.p('head.bias')) as tf.Tensor2D;
   }

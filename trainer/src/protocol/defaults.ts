@@ -58,6 +58,21 @@ export const FINETUNE_DEFAULTS = {
 } as const;
 
 /**
+ * `camd finetune --task landmarks` (face alignment, geometry/landmark-run.ts): epochs, images per
+ * step, base learning rate (lr = blr × batch / 256), warm-up, drop-path and AdamW weight decay.
+ * The heatmap head starts flat (every landmark at the centre) and needs a larger step than the
+ * classifier's head to leave it: measured in docs/finetuning.md.
+ */
+export const LANDMARK_DEFAULTS = {
+  epochs: 30,
+  batch: 32,
+  blr: 5e-3,
+  warmupEpochs: 2,
+  dropPath: 0.1,
+  weightDecay: 0.05,
+} as const;
+
+/**
  * Faces at ingest (`camd scan DIR --faces`): detection score and face size (pixels across the face,
  * max(2·eye distance, 1.8·eye-to-mouth)) below which a face is not kept, the crop's border as a
  * fraction of the face size on each side, the crop's side (258 = the decode cache's side for

@@ -40,9 +40,9 @@ export const FINETUNE_FIELDS = {
   task: field({
     schema: task,
     role: 'setting',
-    flag: '--task <far|fer>',
+    flag: '--task <far|fer|landmarks>',
     read: 'word',
-    help: 'far: 40 binary attributes (BCE, mean accuracy); fer: one class (cross-entropy, top-1)',
+    help: 'far: 40 binary attributes (BCE, mean accuracy); fer: one class (cross-entropy, top-1); landmarks: face alignment (NME)',
     required: true,
   }),
   format: field({
@@ -244,7 +244,7 @@ export const EVAL_FIELDS = {
     help: 'the fine-tuned classifier',
     required: true,
   }),
-  task: field({ ...F.task, help: 'the task it was fine-tuned for' }),
+  task: field({ ...F.task, flag: '--task <far|fer>', help: 'the task it was fine-tuned for' }),
   format: field({ ...F.format, help: FORMATS.join(' | ') }),
   data: field({ ...F.data, help: 'dataset root' }),
   schema: F.schema,

