@@ -3,11 +3,11 @@
 // 300W dataset, and `camd finetune --task landmarks` trains the heatmap head on it and reports the
 // literature's metric (NME by the outer eye corners, failure rate and AUC at 10 %), each epoch.
 import { describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLM_DIR } from '../support/fixtures.js';
 import { tempDir } from '../support/folders.js';
-import { camd } from '../support/cli.js';
+import { type CliResult, camd } from '../support/cli.js';
 import { readPts } from '../../trainer/src/geometry/pts-file.js';
 import { nme } from '../../trainer/src/geometry/landmark-metrics.js';
 
@@ -19,34 +19,48 @@ function realStills(): string[] {
     .sort();
 }
 
+/** The stills pseudo-labelled once (the model runs on each face), for every test here to copy. */
+let labelled: { dir: string; report: CliResult } | null = null;
+function pseudoLabelled(): { dir: string; report: CliResult } {
+  if (!labelled) {
+    const dir = tempDir('pseudo');
+    for (const f of realStills()) copyFileSync(join(CLM_DIR, f), join(dir, f));
+    writeFileSync(join(dir, 'notes.txt'), 'not an image');
+    labelled = { dir, report: camd(['pseudo-label', dir, '--task', 'landmarks', '--json']) };
+  }
+  return labelled;
+}
+
+/** A fresh copy of the pseudo-labelled stills (images and .pts). */
+function labelledCopy(name: string): string {
+  const dir = tempDir(name);
+  cpSync(pseudoLabelled().dir, dir, { recursive: true });
+  rmSync(join(dir, 'notes.txt'));
+  return dir;
+}
+
 describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
   it('camd pseudo-label writes a 300W .pts beside each face; the 68 points sit on the face', async () => {
-    const dir = tempDir('pseudo');
-    for (const f of realStills().slice(0, 6)) copyFileSync(join(CLM_DIR, f), join(dir, f));
-    writeFileSync(join(dir, 'notes.txt'), 'not an image');
-    const r = camd(['pseudo-label', dir, '--task', 'landmarks', '--json']);
+    const { dir, report: r } = pseudoLabelled();
     expect(r.status, r.stderr).toBe(0);
     const rep = r.events.at(-1) as unknown as { labelled: number; noFace: string[]; source: string };
-    expect(rep.labelled).toBe(6);
+    expect(rep.labelled).toBe(realStills().length);
     expect(rep.source).toMatch(/pseudo-labels/);
-    for (const f of realStills().slice(0, 6)) {
+    for (const f of realStills()) {
       const pts = await readPts(join(dir, f.replace('.jpg', '.pts')), { points: 68, scheme: '300w-68' });
       // the outer eye corners of the 300W order: 36 on the image's left, 45 on its right, level-ish
       expect(pts[36 * 2]!).toBeLessThan(pts[45 * 2]!);
       expect(pts[30 * 2 + 1]!).toBeGreaterThan(pts[36 * 2 + 1]!); // the nose tip below the eyes
       expect(pts[8 * 2 + 1]!).toBeGreaterThan(pts[57 * 2 + 1]!); // the chin below the lower lip
     }
-    // a second run keeps them, --overwrite writes them again
+    // a second run keeps them
     const again = camd(['pseudo-label', dir, '--task', 'landmarks', '--json']);
-    expect((again.events.at(-1) as unknown as { kept: number }).kept).toBe(6);
+    expect((again.events.at(-1) as unknown as { kept: number }).kept).toBe(realStills().length);
   }, 300_000);
 
   it('camd finetune --task landmarks --format 300w trains on them: the test NME falls well below the first epoch’s, every epoch reported, the model written', async () => {
-    const dir = tempDir('lmk300w');
+    const dir = labelledCopy('lmk300w');
     const stills = realStills();
-    for (const f of stills) copyFileSync(join(CLM_DIR, f), join(dir, f));
-    const p = camd(['pseudo-label', dir, '--task', 'landmarks', '--json']);
-    expect(p.status, p.stderr).toBe(0);
     const out = tempDir('lmk-run');
     const r = camd([
       'finetune',
@@ -102,10 +116,8 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
 
   it('AFLW-19 in HRNet’s CSV layout (images/ beside it): trained and scored by the face box size', async () => {
     // 19 of the pseudo-labelled 68 points in AFLW-19's order: brows and eyes as left / centre / right, nose, mouth, chin
-    const pseudo = tempDir('aflw-src');
+    const pseudo = pseudoLabelled().dir;
     const stills = realStills();
-    for (const f of stills) copyFileSync(join(CLM_DIR, f), join(pseudo, f));
-    expect(camd(['pseudo-label', pseudo, '--task', 'landmarks']).status).toBe(0);
     const dir = tempDir('aflw');
     mkdirSync(join(dir, 'images'));
     const mid = (p: Float32Array, a: number, b: number) => [
