@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 import vue from '@vitejs/plugin-vue';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
+import LongestFirst from './tests/support/sequencer.js';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -28,6 +29,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     globalSetup: ['./tests/support/fixtures.ts'],
+    // the longest files first (tests/support/sequencer.ts): no long file left to run alone at the end
+    sequence: { sequencer: LongestFirst },
     reporters: ['default', './tests/support/summary-reporter.ts'],
   },
 });
