@@ -140,6 +140,7 @@ export async function trainLandmarks(o: LandmarkTrainOptions): Promise<LandmarkT
       }
       let lossSum = 0;
       for (let s = 0; s < steps; s++) {
+        await new Promise((r) => setImmediate(r)); // let signals in between steps (a step's awaits are microtasks only)
         if (o.signal?.aborted) {
           stopped = true;
           break;
@@ -172,7 +173,7 @@ export async function trainLandmarks(o: LandmarkTrainOptions): Promise<LandmarkT
     model.dispose();
     throw err;
   } finally {
-    opt.dispose?.();
+    opt.dispose();
   }
   return { epochs, model, posEmbed, stopped };
 }
