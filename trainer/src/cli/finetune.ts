@@ -11,6 +11,8 @@ export type { EvalCliOptions, FinetuneCliOptions } from './finetune-flags.js';
 function humanRenderer(con: CliConsole): (e: RunEvent) => void {
   const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(2)} %`);
   const worth = (e: Extract<RunEvent, { type: 'eval' }>) => {
+    if (e.metric === 'nme')
+      return `, failure rate@10 % ${pct(e.failure_rate10 ?? null)}, AUC@10 % ${e.auc10?.toFixed(4) ?? '-'}`;
     const w = baselineWords(e.value, e, e.metric);
     return w ? ` (${w})` : '';
   };
@@ -27,7 +29,7 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
     else if (e.type === 'start' && e.kind === 'finetune') {
       con.stop();
       con.line(
-        `run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.classes} ${e.task === 'far' ? 'attributes' : 'classes'}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} listed image(s) missing or unreadable` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`,
+        `run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.classes} ${e.task === 'far' ? 'attributes' : e.task === 'landmarks' ? `points, ${e.format}` : 'classes'}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} ${e.task === 'landmarks' ? 'sample(s) without points or image, not read' : 'listed image(s) missing or unreadable'}` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`,
       );
       phase = 'train';
       con.bar(
@@ -54,7 +56,9 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
           ? 'no epoch was evaluated'
           : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${pct(e.test_at_selected)}; best test over epochs ${pct(e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
       con.final(
-        e.reason === 'completed' ? `done: ${sel}` : `stopped at step ${e.step}: the model then is ${e.last}; ${sel}`,
+        e.reason === 'completed'
+          ? `done: ${sel}`
+          : `stopped at step ${e.step}: the model then is ${e.last ?? e.checkpoint}; ${sel}`,
       );
     } else if (e.type === 'done' && e.kind === 'eval' && e.reason === 'interrupted')
       con.final('stopped before every split was evaluated');
@@ -63,10 +67,10 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
-  if (o.task === 'landmarks') return (await import('./landmarks.js')).landmarksCommand(o);
-  const spec = toFinetuneSpec(o);
+  // face alignment reads its own dataset formats (cli/landmarks.ts), and is recorded and shown as any fine-tuning run
+  const spec = o.task === 'landmarks' ? (await import('./landmarks.js')).toLandmarkSpec(o) : toFinetuneSpec(o);
   const con = new CliConsole();
-  const stop = stopOnSignals('the model as it is (last.safetensors)');
+  const stop = stopOnSignals(o.task === 'landmarks' ? 'the model as it is' : 'the model as it is (last.safetensors)');
   try {
     const r = await runFinetune(spec, o.json ? jsonRenderer() : humanRenderer(con), stop.signal);
     if (r.outcome === 'diverged') process.exitCode = EXIT_CODE.diverged;

@@ -8,6 +8,7 @@
  * Each module's comment names exactly which files and columns it reads.
  */
 import { CamdError } from '../util/errors.js';
+import { LANDMARK_FORMAT_NAMES, type LandmarkFormatName } from '../protocol/landmark-spec.js';
 import { read300w } from './read-300w.js';
 import { readAflw19 } from './read-aflw19.js';
 import { readWflw } from './read-wflw.js';
@@ -27,9 +28,9 @@ export {
   type WflwAttributes,
 } from './landmark-sample.js';
 
-export type LandmarkFormat = '300w' | 'wflw' | 'aflw19';
+export type LandmarkFormat = LandmarkFormatName;
 
-export const LANDMARK_FORMATS: readonly LandmarkFormat[] = ['300w', 'wflw', 'aflw19'];
+export const LANDMARK_FORMATS: readonly LandmarkFormat[] = LANDMARK_FORMAT_NAMES;
 
 /** The point scheme of each format. */
 export const FORMAT_SCHEME: Record<LandmarkFormat, LandmarkScheme> = {

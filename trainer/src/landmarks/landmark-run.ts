@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { selectBackend } from '../backends/ladder.js';
+import { backendDetail, selectBackend } from '../backends/ladder.js';
 import { readEncoder } from '../finetune/classifier.js';
 import { type ModelConfig, presetConfig, type PresetName } from '../model/config.js';
 import { encodeTensorFile } from '../store/checkpoint.js';
@@ -51,12 +51,19 @@ export type LandmarkRunEvent =
       scheme: string;
       points: number;
       backend: string;
+      /** The backend's package and what was tried before it (backends/ladder.ts backendDetail). */
+      backend_detail: string;
       init: string;
       pos_embed: string;
       out: string;
+      model: ModelConfig;
+      epochs: number;
+      batch: number;
+      steps_per_epoch: number;
     }
   | Exclude<LandmarkProgress, { type: 'ready' }>
-  | { type: 'eval'; epoch: number; summary: Omit<NmeSummary, 'ced'> }
+  /** The test split's error after each epoch, with its cumulative error distribution. */
+  | { type: 'eval'; epoch: number; summary: NmeSummary }
   /** file and summary null: stopped before the first epoch was evaluated, nothing written. */
   | { type: 'done'; file: string | null; summary: NmeSummary | null };
 
@@ -121,17 +128,19 @@ export async function runLandmarks(
           scheme,
           points: info.points,
           backend: sel.backend,
+          backend_detail: backendDetail(sel),
           init: spec.init,
           pos_embed: e.posEmbed,
           out: spec.out,
+          model,
+          epochs: spec.epochs,
+          batch: e.batch,
+          steps_per_epoch: e.stepsPerEpoch,
         });
         return;
       }
       emit(e);
-      if (e.type === 'epoch') {
-        const { ced: _ced, ...s } = summarise(e.errors);
-        emit({ type: 'eval', epoch: e.epoch, summary: s });
-      }
+      if (e.type === 'epoch') emit({ type: 'eval', epoch: e.epoch, summary: summarise(e.errors) });
     },
   });
   try {

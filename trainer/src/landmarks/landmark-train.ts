@@ -46,7 +46,8 @@ export interface LandmarkTrainOptions {
 
 export type LandmarkProgress =
   | { type: 'prepare'; done: number; total: number }
-  | { type: 'ready'; posEmbed: string; stepsPerEpoch: number }
+  | { type: 'ready'; posEmbed: string; stepsPerEpoch: number; batch: number }
+  /** epoch counts from 1, as every fine-tuning run's; step from 1 within the epoch, of `steps`. */
   | { type: 'step'; epoch: number; step: number; steps: number; loss: number; lr: number }
   | { type: 'epoch'; epoch: number; loss: number; errors: number[] };
 
@@ -129,7 +130,7 @@ export async function trainLandmarks(o: LandmarkTrainOptions): Promise<LandmarkT
   const lr0 = absoluteLr(o.blr, batch);
   const epochs: LandmarkTrainResult['epochs'] = [];
   let stopped = false;
-  o.onProgress?.({ type: 'ready', posEmbed, stepsPerEpoch: steps });
+  o.onProgress?.({ type: 'ready', posEmbed, stepsPerEpoch: steps, batch });
   try {
     for (let epoch = 0; epoch < o.epochs && !stopped; epoch++) {
       const order = rng.fork(`epoch-${epoch}`);
@@ -161,11 +162,11 @@ export async function trainLandmarks(o: LandmarkTrainOptions): Promise<LandmarkT
         const loss = (await value.data())[0]!;
         tf.dispose([value, x, y, ...(masks ?? []).flat()]);
         lossSum += loss;
-        o.onProgress?.({ type: 'step', epoch, step: s + 1, steps, loss, lr });
+        o.onProgress?.({ type: 'step', epoch: epoch + 1, step: s + 1, steps, loss, lr });
       }
       if (stopped) break;
       const { errors } = await evaluateLandmarks(model, test, S, o.flipMap, o.errorOf);
-      const e = { epoch, loss: lossSum / Math.max(1, steps), errors };
+      const e = { epoch: epoch + 1, loss: lossSum / Math.max(1, steps), errors };
       epochs.push(e);
       o.onProgress?.({ type: 'epoch', ...e });
     }

@@ -66,7 +66,8 @@ export const PretrainStart = z.object({
 export const FinetuneStart = z.object({
   ...startCommon,
   kind: z.literal('finetune'),
-  task: z.enum(['far', 'fer']),
+  /** landmarks: face alignment (landmarks/landmark-job.ts); `classes` is then its number of points, `val` 0. */
+  task: z.enum(['far', 'fer', 'landmarks']),
   format: z.string(),
   classes: z.number().int(),
   train: z.number().int(),
@@ -122,7 +123,8 @@ export const FinetuneStep = z.object({
 
 export const StepEvent = z.discriminatedUnion('kind', [PretrainStep, FinetuneStep]);
 
-const Metric = z.enum(['mean_acc', 'top1']);
+/** nme (face alignment): the mean normalised mean error, lower is better; the others are accuracies. */
+const Metric = z.enum(['mean_acc', 'top1', 'nme']);
 /**
  * `epoch` null: the evaluation of a checkpoint alone (camd eval). `majority`: the value of always
  * giving the split's most common answer; `chance`: of guessing; `one_answer`: what the model says
@@ -138,6 +140,9 @@ export const EvalEvent = z.object({
   majority: z.number().optional(),
   chance: z.number().optional(),
   one_answer: z.string().nullable().optional(),
+  /** Face alignment: the share of faces with NME over 10 %, and the area under the CED up to 10 %. */
+  failure_rate10: z.number().optional(),
+  auc10: z.number().optional(),
 });
 
 /** `role`: full (a resumable pre-training checkpoint), best (the selected fine-tuned model), last (the model when a run stopped). */

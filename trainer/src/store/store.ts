@@ -333,6 +333,14 @@ export class Store {
     })();
   }
 
+  /** The run a checkpoint file belongs to (the encoder a run started from), if the store has it. */
+  runOfCheckpointFile(path: string): string | null {
+    const r = this.db.prepare('SELECT run_id FROM checkpoints WHERE path = ? LIMIT 1').get(path) as
+      | { run_id: string }
+      | undefined;
+    return r?.run_id ?? null;
+  }
+
   checkpoints(runId: string): CheckpointRow[] {
     return this.db.prepare('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step').all(runId) as CheckpointRow[];
   }
