@@ -14,6 +14,7 @@ import {
   ERROR_CAUSES,
   FaceScanSpec,
   FinetuneFields,
+  LandmarkFields,
   PRESET_NAMES,
   PretrainSpec,
   RUN_STATUSES,
@@ -291,6 +292,22 @@ export const FinetuneSettings = FinetuneFields.omit({
 });
 
 /**
+ * The settings of a new face-alignment run (task landmarks): the trainer's landmark fields, the
+ * dataset's folder read in one of the landmark formats (the service finds the WFLW list or the
+ * AFLW-19 CSV inside it), the encoder named by a checkpoint of the store (or none).
+ */
+export const LandmarkSettings = LandmarkFields.omit({
+  runId: true,
+  out: true,
+  db: true,
+  data: true,
+  init: true,
+}).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
+
+/** A fine-tuning run's settings: classification (task far or fer) or face alignment (task landmarks). */
+export const AnyFinetuneSettings = z.union([FinetuneSettings, LandmarkSettings]);
+
+/**
  * Where a new pre-training run starts, when not from random weights: the newest checkpoint of a run
  * of the store — one of this machine's (its full checkpoint) or one brought in from a cluster — to
  * carry that run on (weights, AdamW state, settings, epoch) or to take its weights only. A run, never
@@ -315,7 +332,7 @@ export const CreateRun = z.discriminatedUnion('kind', [
       kind: z.literal('finetune'),
       name: z.string().max(200).optional(),
       dataset: Id,
-      settings: FinetuneSettings,
+      settings: AnyFinetuneSettings,
       start: z.boolean().default(true),
     })
     .strict(),

@@ -10,6 +10,8 @@ import { isAbsolute, join, resolve, sep } from 'node:path';
 import {
   CamdError,
   FinetuneSpec,
+  LandmarkSpec,
+  landmarkDataOf,
   parseSpec,
   PretrainSpec,
   PRETRAIN_DEFAULTS,
@@ -136,8 +138,20 @@ export class Runs {
         initPath = ck.path;
         parent = ck.run_id;
       }
-      spec = { ...settings, init: initPath, data: dataset.root, out };
-      parseSpec(FinetuneSpec, { ...spec, runId: id, db: this.paths.db });
+      if (settings.task === 'landmarks') {
+        // face alignment reads the dataset's own annotation (its .pts files, WFLW list or AFLW-19 CSV)
+        let data: string;
+        try {
+          data = landmarkDataOf(settings.format, dataset.root);
+        } catch (e) {
+          throw new CamdError('input', (e as Error).message, 'format');
+        }
+        spec = { ...settings, init: initPath, data, out };
+        parseSpec(LandmarkSpec, { ...spec, runId: id, db: this.paths.db });
+      } else {
+        spec = { ...settings, init: initPath, data: dataset.root, out };
+        parseSpec(FinetuneSpec, { ...spec, runId: id, db: this.paths.db });
+      }
     }
     this.store.createRun({
       id,

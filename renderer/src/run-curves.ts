@@ -20,7 +20,7 @@ const PROBE_REFS = [
 /** The metrics each kind of run draws. */
 export const CURVES: Record<string, string[]> = {
   pretrain: ['loss', 'loss_dense', 'loss_global', 'loss_agmd', 'lr', 'mm', 'images_per_s', ...PROBE, ...PROBE_REFS],
-  finetune: ['loss', 'lr'],
+  finetune: ['loss', 'lr', 'test/nme'],
   eval: [],
 };
 
@@ -28,6 +28,7 @@ export const CURVES: Record<string, string[]> = {
 export const curveLabel = (s: Series) => {
   const probe = /^probe\/(online_)?(knn|linear)_/.exec(s.name);
   if (probe) return `${probe[2] === 'knn' ? 'k-NN' : 'linear probe'} (${probe[1] ? 'online' : 'teacher'})`;
+  if (s.name === 'test/nme') return 'test NME';
   return s.name.replace('loss_', '').replace('images_per_s', 'images/s').replace('mm', 'momentum');
 };
 

@@ -23,6 +23,7 @@ const SECONDS: Record<string, number> = {
   'tests/integration/torch-parity.test.ts': 39,
   'tests/integration/predict.test.ts': 34,
   'tests/integration/landmarks.test.ts': 31,
+  'tests/e2e/landmarks.e2e.test.ts': 38,
   'tests/integration/cli-output.test.ts': 31,
   'tests/integration/camd-export.test.ts': 22,
   'tests/integration/worker.test.ts': 21,

@@ -13,6 +13,7 @@ import {
   readPts,
   readWflw,
   writePts,
+  landmarkDataOf,
 } from '../../trainer/src/geometry/landmark-formats.js';
 import { tempDir } from '../support/folders.js';
 
@@ -315,5 +316,26 @@ describe('readLandmarkDataset', () => {
     expect((await readLandmarkDataset('300w', root)).samples).toHaveLength(1);
     await expect(readLandmarkDataset('300w', root, { images: root })).rejects.toThrow(/holds its own images/);
     await expect(readLandmarkDataset('cofw' as never, root)).rejects.toThrow(/unknown landmark format 'cofw'/);
+  });
+});
+
+describe('landmarkDataOf: the annotation of a format inside a dataset folder (the app gives folders)', () => {
+  it('a 300W folder is its own; the WFLW list and the AFLW-19 CSV are found where their releases put them', () => {
+    const root = tempDir('lmk-data-of');
+    expect(landmarkDataOf('300w', root)).toBe(root);
+    expect(() => landmarkDataOf('wflw', root)).toThrow(
+      `${root} holds no WFLW annotation list: looked for WFLW_annotations/list_98pt_rect_attr_train_test/list_98pt_rect_attr_train.txt and list_98pt_rect_attr_train.txt`,
+    );
+    const list = join(root, 'WFLW_annotations', 'list_98pt_rect_attr_train_test', 'list_98pt_rect_attr_train.txt');
+    mkdirSync(dirname(list), { recursive: true });
+    writeFileSync(list, '');
+    expect(landmarkDataOf('wflw', root)).toBe(list);
+    expect(() => landmarkDataOf('aflw19', root)).toThrow(
+      /holds no AFLW-19 CSV: looked for face_landmarks_aflw_train\.csv and data\/aflw\/face_landmarks_aflw_train\.csv/,
+    );
+    const csv = join(root, 'data', 'aflw', 'face_landmarks_aflw_train.csv');
+    mkdirSync(dirname(csv), { recursive: true });
+    writeFileSync(csv, '');
+    expect(landmarkDataOf('aflw19', root)).toBe(csv);
   });
 });

@@ -34,6 +34,7 @@ import {
   parseSpec,
 } from '../protocol/specs.js';
 import { isLandmarkRequest, LandmarkSpec } from '../protocol/landmark-spec.js';
+export { landmarkDataOf } from '../geometry/landmark-formats.js';
 import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 

@@ -7,6 +7,8 @@
  *
  * Each module's comment names exactly which files and columns it reads.
  */
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { CamdError } from '../util/errors.js';
 import { LANDMARK_FORMAT_NAMES, type LandmarkFormatName } from '../protocol/landmark-spec.js';
 import { read300w } from './read-300w.js';
@@ -70,4 +72,29 @@ export async function readLandmarkDataset(
     default:
       throw new CamdError('usage', `unknown landmark format '${format as string}' (${LANDMARK_FORMATS.join(', ')})`);
   }
+}
+
+/**
+ * Where a format's annotation is in a dataset folder (the app's datasets are folders): a 300W
+ * folder is its own; WFLW's training list in its release layout
+ * (WFLW_annotations/list_98pt_rect_attr_train_test/list_98pt_rect_attr_train.txt, with
+ * WFLW_images/ beside WFLW_annotations/) or at the top; HRNet's face_landmarks_aflw_train.csv at
+ * the top or under data/aflw/. A folder without it is refused, naming the places looked at.
+ */
+export function landmarkDataOf(format: LandmarkFormat, root: string): string {
+  if (format === '300w') return root;
+  const places =
+    format === 'wflw'
+      ? [
+          join(root, 'WFLW_annotations', 'list_98pt_rect_attr_train_test', 'list_98pt_rect_attr_train.txt'),
+          join(root, 'list_98pt_rect_attr_train.txt'),
+        ]
+      : [join(root, 'face_landmarks_aflw_train.csv'), join(root, 'data', 'aflw', 'face_landmarks_aflw_train.csv')];
+  const found = places.find((p) => existsSync(p));
+  if (!found)
+    throw new CamdError(
+      'input',
+      `${root} holds no ${format === 'wflw' ? 'WFLW annotation list' : 'AFLW-19 CSV'}: looked for ${places.map((p) => relative(root, p)).join(' and ')}`,
+    );
+  return found;
 }

@@ -24,7 +24,8 @@ export const GEOMETRY_TASKS = ['landmarks'] as const;
 export type GeometryTask = (typeof GEOMETRY_TASKS)[number];
 
 const F = FINETUNE_FIELDS;
-export const LandmarkSpec = z
+/** The fields of a face-alignment run (LandmarkSpec adds the check across fields). */
+export const LandmarkFields = z
   .object({
     runId: F.runId.schema.optional(),
     task: z.literal('landmarks'),
@@ -43,11 +44,13 @@ export const LandmarkSpec = z
     out: F.out.schema,
     db: F.db.schema.optional(),
   })
-  .strict()
-  .refine((s) => s.init === 'none' || s.preset === undefined, {
-    message: 'goes with --init none; a checkpoint brings its own architecture',
-    path: ['preset'],
-  });
+  .strict();
+
+/** A face-alignment run in the new folder `out`. */
+export const LandmarkSpec = LandmarkFields.refine((s) => s.init === 'none' || s.preset === undefined, {
+  message: 'goes with --init none; a checkpoint brings its own architecture',
+  path: ['preset'],
+});
 export type LandmarkSpec = z.infer<typeof LandmarkSpec>;
 
 /** Whether a fine-tuning request is face alignment rather than classification. */
