@@ -286,6 +286,7 @@ export const FinetuneSettings = FinetuneFields.omit({
   out: true,
   db: true,
   data: true,
+  testData: true,
   init: true,
 }).extend({
   init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]),
@@ -301,6 +302,7 @@ export const LandmarkSettings = LandmarkFields.omit({
   out: true,
   db: true,
   data: true,
+  testData: true,
   init: true,
 }).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
 

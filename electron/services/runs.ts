@@ -140,13 +140,13 @@ export class Runs {
       }
       if (settings.task === 'landmarks') {
         // face alignment reads the dataset's own annotation (its .pts files, WFLW list or AFLW-19 CSV)
-        let data: string;
+        let files: { data: string; testData?: string };
         try {
-          data = landmarkDataOf(settings.format, dataset.root);
+          files = landmarkDataOf(settings.format, dataset.root);
         } catch (e) {
           throw new CamdError('input', (e as Error).message, 'format');
         }
-        spec = { ...settings, init: initPath, data, out };
+        spec = { ...settings, init: initPath, ...files, out };
         parseSpec(LandmarkSpec, { ...spec, runId: id, db: this.paths.db });
       } else {
         spec = { ...settings, init: initPath, data: dataset.root, out };

@@ -141,7 +141,7 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
     expect(nme(pts, pts, '300w-68')).toBe(0);
   }, 600_000);
 
-  it('AFLW-19 in HRNet’s CSV layout (images/ beside it): trained and scored by the face box size', async () => {
+  it('AFLW-19 in HRNet’s CSV layout (images/ beside it), its test CSV the test set: trained and scored by the face box size', async () => {
     // 19 of the pseudo-labelled 68 points in AFLW-19's order: brows and eyes as left / centre / right, nose, mouth, chin
     const pseudo = pseudoLabelled().dir;
     const stills = realStills();
@@ -196,7 +196,11 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
         ].join(','),
       );
     }
-    writeFileSync(join(dir, 'face_landmarks_aflw_train.csv'), `${rows.join('\n')}\n`);
+    // HRNet's split into a training and a test CSV: the test one is the test set (--test-data)
+    const header = rows.shift()!;
+    const nTest = 6;
+    writeFileSync(join(dir, 'face_landmarks_aflw_train.csv'), `${[header, ...rows.slice(nTest)].join('\n')}\n`);
+    writeFileSync(join(dir, 'face_landmarks_aflw_test.csv'), `${[header, ...rows.slice(0, nTest)].join('\n')}\n`);
     const r = camd([
       'finetune',
       '--task',
@@ -205,6 +209,8 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
       'aflw19',
       '--data',
       join(dir, 'face_landmarks_aflw_train.csv'),
+      '--test-data',
+      join(dir, 'face_landmarks_aflw_test.csv'),
       '--init',
       'none',
       '--preset',
@@ -226,6 +232,8 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
       task: 'landmarks',
       format: 'aflw19',
       classes: 19,
+      train: stills.length - nTest,
+      test: nTest,
     });
     const evals = r.events.filter((e) => e.type === 'eval') as unknown as { value: number }[];
     expect(evals).toHaveLength(6);

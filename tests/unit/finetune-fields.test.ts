@@ -150,6 +150,7 @@ describe('one declaration of the fine-tuning fields', () => {
       linearProbe: true,
       out: 'runs/ft',
       db: 'my.db',
+      testData: 'test/dir',
     };
     const spec = toFinetuneSpec(o);
     expect(spec).toMatchObject({
@@ -164,10 +165,13 @@ describe('one declaration of the fine-tuning fields', () => {
       threads: 2,
       seed: 7,
     });
-    for (const k of ['data', 'out', 'db']) expect(spec[k]).toMatch(/^\/.*/);
+    for (const k of ['data', 'out', 'db', 'testData']) expect(spec[k]).toMatch(/^\/.*/);
     // every flag of the declaration was read
     expect(Object.keys(spec).sort()).toEqual(flagged(FINETUNE_FIELDS).sort());
-    expect(() => parseSpec(FinetuneSpec, spec)).not.toThrow();
+    // a test set of its own is face alignment's: a classification run refuses it
+    expect(() => parseSpec(FinetuneSpec, spec)).toThrow('--test-data goes with --task landmarks');
+    const { testData: _t, ...classification } = spec;
+    expect(() => parseSpec(FinetuneSpec, classification)).not.toThrow();
 
     const least = { task: 'far', format: 'celeba', data: 'd', init: 'none' };
     expect(toFinetuneSpec(least)).toMatchObject({ init: 'none', out: expect.stringMatching(/\/runs\/finetune-/) });

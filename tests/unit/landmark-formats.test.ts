@@ -320,22 +320,25 @@ describe('readLandmarkDataset', () => {
 });
 
 describe('landmarkDataOf: the annotation of a format inside a dataset folder (the app gives folders)', () => {
-  it('a 300W folder is its own; the WFLW list and the AFLW-19 CSV are found where their releases put them', () => {
+  it('a 300W folder is its own; the WFLW lists and the AFLW-19 CSVs are found where their releases put them, the test one too', () => {
     const root = tempDir('lmk-data-of');
-    expect(landmarkDataOf('300w', root)).toBe(root);
+    expect(landmarkDataOf('300w', root)).toEqual({ data: root });
     expect(() => landmarkDataOf('wflw', root)).toThrow(
       `${root} holds no WFLW annotation list: looked for WFLW_annotations/list_98pt_rect_attr_train_test/list_98pt_rect_attr_train.txt and list_98pt_rect_attr_train.txt`,
     );
     const list = join(root, 'WFLW_annotations', 'list_98pt_rect_attr_train_test', 'list_98pt_rect_attr_train.txt');
     mkdirSync(dirname(list), { recursive: true });
     writeFileSync(list, '');
-    expect(landmarkDataOf('wflw', root)).toBe(list);
+    expect(landmarkDataOf('wflw', root)).toEqual({ data: list });
+    // the release's test list beside it is the test set
+    writeFileSync(list.replace('_train.txt', '_test.txt'), '');
+    expect(landmarkDataOf('wflw', root)).toEqual({ data: list, testData: list.replace('_train.txt', '_test.txt') });
     expect(() => landmarkDataOf('aflw19', root)).toThrow(
       /holds no AFLW-19 CSV: looked for face_landmarks_aflw_train\.csv and data\/aflw\/face_landmarks_aflw_train\.csv/,
     );
     const csv = join(root, 'data', 'aflw', 'face_landmarks_aflw_train.csv');
     mkdirSync(dirname(csv), { recursive: true });
     writeFileSync(csv, '');
-    expect(landmarkDataOf('aflw19', root)).toBe(csv);
+    expect(landmarkDataOf('aflw19', root)).toEqual({ data: csv });
   });
 });

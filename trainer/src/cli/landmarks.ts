@@ -55,6 +55,7 @@ export function toLandmarkSpec(o: FinetuneCliOptions): LandmarkSpec {
     task: 'landmarks',
     format,
     data: s['data'],
+    ...pick('testData'),
     init: s['init'],
     ...pick('preset'),
     ...pick('imgSize'),

@@ -75,26 +75,32 @@ export async function readLandmarkDataset(
 }
 
 /**
- * Where a format's annotation is in a dataset folder (the app's datasets are folders): a 300W
- * folder is its own; WFLW's training list in its release layout
- * (WFLW_annotations/list_98pt_rect_attr_train_test/list_98pt_rect_attr_train.txt, with
- * WFLW_images/ beside WFLW_annotations/) or at the top; HRNet's face_landmarks_aflw_train.csv at
- * the top or under data/aflw/. A folder without it is refused, naming the places looked at.
+ * Where a format's annotations are in a dataset folder (the app's datasets are folders): a 300W
+ * folder is its own (a seeded share held out for testing); WFLW's training and test lists in its
+ * release layout (WFLW_annotations/list_98pt_rect_attr_train_test/list_98pt_rect_attr_{train,test}.txt,
+ * with WFLW_images/ beside WFLW_annotations/) or at the top; HRNet's
+ * face_landmarks_aflw_{train,test}.csv at the top or under data/aflw/. The test file is used when it
+ * is there. A folder without the training annotation is refused, naming the places looked at.
  */
-export function landmarkDataOf(format: LandmarkFormat, root: string): string {
-  if (format === '300w') return root;
-  const places =
-    format === 'wflw'
-      ? [
-          join(root, 'WFLW_annotations', 'list_98pt_rect_attr_train_test', 'list_98pt_rect_attr_train.txt'),
-          join(root, 'list_98pt_rect_attr_train.txt'),
-        ]
-      : [join(root, 'face_landmarks_aflw_train.csv'), join(root, 'data', 'aflw', 'face_landmarks_aflw_train.csv')];
-  const found = places.find((p) => existsSync(p));
-  if (!found)
+export function landmarkDataOf(format: LandmarkFormat, root: string): { data: string; testData?: string } {
+  if (format === '300w') return { data: root };
+  const wflw = (split: string) => [
+    join(root, 'WFLW_annotations', 'list_98pt_rect_attr_train_test', `list_98pt_rect_attr_${split}.txt`),
+    join(root, `list_98pt_rect_attr_${split}.txt`),
+  ];
+  const aflw = (split: string) => [
+    join(root, `face_landmarks_aflw_${split}.csv`),
+    join(root, 'data', 'aflw', `face_landmarks_aflw_${split}.csv`),
+  ];
+  const places = format === 'wflw' ? wflw : aflw;
+  const data = places('train').find((p) => existsSync(p));
+  if (!data)
     throw new CamdError(
       'input',
-      `${root} holds no ${format === 'wflw' ? 'WFLW annotation list' : 'AFLW-19 CSV'}: looked for ${places.map((p) => relative(root, p)).join(' and ')}`,
+      `${root} holds no ${format === 'wflw' ? 'WFLW annotation list' : 'AFLW-19 CSV'}: looked for ${places('train')
+        .map((p) => relative(root, p))
+        .join(' and ')}`,
     );
-  return found;
+  const testData = places('test').find((p) => existsSync(p));
+  return testData ? { data, testData } : { data };
 }

@@ -111,7 +111,11 @@ export async function runLandmarkJob(
         model: e.model,
         train: e.train,
         test: e.test,
-        split: `a seeded ${e.test} of ${e.train + e.test} held out for testing (seed ${s.seed})`,
+        test_data: spec.testData ?? null,
+        split:
+          spec.testData !== undefined
+            ? `the dataset's own test set (${spec.testData}): ${e.test} faces`
+            : `a seeded ${e.test} of ${e.train + e.test} held out for testing (seed ${s.seed})`,
         epochs: s.epochs,
         batch: e.batch,
         blr: s.blr,
@@ -246,6 +250,7 @@ export async function runLandmarkJob(
       {
         format: spec.format,
         data: spec.data,
+        ...(spec.testData !== undefined ? { testData: spec.testData } : {}),
         init: spec.init,
         preset: spec.preset,
         imgSize: spec.imgSize,

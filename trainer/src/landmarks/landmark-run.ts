@@ -27,6 +27,8 @@ export const LANDMARKS_FORMAT = 'camd-landmarks';
 export interface LandmarkRunSpec {
   format: LandmarkFormat;
   data: string;
+  /** The dataset's own test set (same format); without it a seeded TEST_FRACTION of `data` is held out. */
+  testData?: string;
   /** A checkpoint or encoder file, or 'none'. */
   init: string;
   preset?: PresetName;
@@ -86,16 +88,27 @@ export async function runLandmarks(
       'input',
       `${spec.data}: ${ds.samples.length} usable sample(s); at least 2 are needed (one to train, one to test)`,
     );
-  const order = ds.samples.map((_, i) => i);
-  const rng = new Rng(spec.seed).fork('landmark-split');
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [order[i], order[j]] = [order[j]!, order[i]!];
+  let train: typeof ds.samples;
+  let test: typeof ds.samples;
+  let skipped = ds.skipped.length;
+  if (spec.testData !== undefined) {
+    const t = await readLandmarkDataset(spec.format, spec.testData);
+    if (t.samples.length === 0)
+      throw new CamdError('input', `${spec.testData}: no usable sample to test on`, 'testData');
+    train = ds.samples;
+    test = t.samples;
+    skipped += t.skipped.length;
+  } else {
+    const order = ds.samples.map((_, i) => i);
+    const rng = new Rng(spec.seed).fork('landmark-split');
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const nTest = Math.max(1, Math.round(order.length * TEST_FRACTION));
+    test = order.slice(0, nTest).map((i) => ds.samples[i]!);
+    train = order.slice(nTest).map((i) => ds.samples[i]!);
   }
-  const nTest = Math.max(1, Math.round(order.length * TEST_FRACTION));
-  const test = order.slice(0, nTest).map((i) => ds.samples[i]!);
-  const train = order.slice(nTest).map((i) => ds.samples[i]!);
-
   const encoder = spec.init === 'none' ? null : readEncoder(spec.init);
   const base: ModelConfig = encoder ? encoder.model : presetConfig(spec.preset ?? 'tiny').model;
   const model: ModelConfig = { ...base, imgSize: spec.imgSize ?? base.imgSize };
@@ -124,7 +137,7 @@ export async function runLandmarks(
           type: 'start',
           train: train.length,
           test: test.length,
-          skipped: ds.skipped.length,
+          skipped,
           scheme,
           points: info.points,
           backend: sel.backend,

@@ -61,6 +61,14 @@ export const FINETUNE_FIELDS = {
     help: 'dataset root (for csv: the CSV file, or a folder with labels.csv)',
     required: true,
   }),
+  /** Face alignment: the dataset's own test set (its test list or folder), in --data's format. */
+  testData: field({
+    schema: absPath,
+    role: 'setting',
+    flag: '--test-data <path>',
+    read: 'path',
+    help: "--task landmarks: the dataset's own test set in the same format (WFLW's test list, AFLW-19's test CSV, a 300W test folder); default: a seeded 20 % of --data",
+  }),
   /** --format store: the label schema of the dataset (its name, or its id). */
   schema: field({
     schema: schemaRef,

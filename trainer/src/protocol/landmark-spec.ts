@@ -31,6 +31,7 @@ export const LandmarkFields = z
     task: z.literal('landmarks'),
     format: z.enum(LANDMARK_FORMAT_NAMES, { message: `must be one of ${LANDMARK_FORMAT_NAMES.join(', ')}` }),
     data: F.data.schema,
+    testData: F.testData.schema.optional(),
     init: F.init.schema,
     preset: F.preset.schema.optional(),
     imgSize: F.imgSize.schema.optional(),

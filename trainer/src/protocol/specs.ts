@@ -45,6 +45,10 @@ export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.
   .refine((s) => s.format === 'store' || (s.schema === undefined && s.labels === undefined), {
     message: 'goes with --format store',
     path: ['schema'],
+  })
+  .refine((s) => s.testData === undefined, {
+    message: 'goes with --task landmarks (a classification dataset gives its own splits)',
+    path: ['testData'],
   });
 export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
 
