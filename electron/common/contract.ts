@@ -238,6 +238,19 @@ export const PretrainSettings = PretrainSpec.omit({
   init: true,
 });
 
+/** A face-alignment run's points on the faces of one image (`camd predict` with its landmarks.safetensors). */
+export const PointsOnImage = z.object({
+  scheme: z.string(),
+  /** Each face the face model found, largest first: its box and the run's points, photo pixels. */
+  faces: z.array(
+    z.object({
+      box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+      points: z.array(z.tuple([z.number(), z.number()])),
+    }),
+  ),
+});
+export type PointsOnImage = z.infer<typeof PointsOnImage>;
+
 /** What a pre-training run's model sees on one face of its dataset (`camd see --image`). */
 export const SeeFace = z.object({
   image: z.object({ id: Id, rel_path: z.string() }),
@@ -703,6 +716,7 @@ export const OPS = {
   ),
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
+  'runs.points': op(z.object({ id: RunId, image: Id }).strict(), PointsOnImage),
   'runs.see': op(
     z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(),
     SeeFace,

@@ -31,6 +31,7 @@ import type {
   SeeFace,
 } from '../common/contract.js';
 import type { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
+import { PointsOnImage } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from '../base/run-rows.js';
 import { estimatePretrain } from './estimate.js';
@@ -62,6 +63,9 @@ export class Runs {
     private readonly bus: EventBus,
     private readonly camd: CamdCommand,
   ) {}
+
+  /** Points already predicted, by run and image. */
+  private readonly pointsSeen = new Map<string, PointsOnImage>();
 
   /** A new run from a request the API boundary has validated (electron/api/handlers.ts `call`). */
   create(req: z.output<typeof CreateRunSchema>): Run {
@@ -309,6 +313,39 @@ export class Runs {
     if (!res.face) throw new CamdError('internal', 'camd see gave no result');
     const png = (f: string) => `data:image/png;base64,${readFileSync(join(out, f)).toString('base64')}`;
     return { image, prediction: png('prediction.png'), attention: png('attention.png'), ...res.face };
+  }
+
+  /**
+   * A face-alignment run's points on the faces of an image of the store (`camd predict` with the run's
+   * model, in its own process); remembered per run and image while the app runs.
+   */
+  async points(id: string, imageId: number): Promise<PointsOnImage> {
+    const row = this.store.run(id);
+    if (!row) throw new NotFound(`run ${id}`);
+    if (configOf(row.config)['task'] !== 'landmarks')
+      throw new CamdError('input', `run ${id} is not a face-alignment run: it places no points`, 'id');
+    const ck = this.store.fineTunedModelPath(id);
+    if (!ck || !existsSync(ck)) throw new CamdError('input', `run ${id} has no model yet`, 'id');
+    const img = this.store.imageFile(imageId);
+    if (!img || img.status !== 'ok') throw new NotFound(`image ${imageId}`);
+    const key = `${id}:${imageId}`;
+    const known = this.pointsSeen.get(key);
+    if (known) return known;
+    const r = await this.camd(['predict', '--checkpoint', ck, '--data', join(img.root, img.rel_path), '--json'], {
+      timeoutMs: 300_000,
+      maxBuffer: 4 << 20,
+    });
+    if (r.code !== 0) throw new CamdError('input', failureLine(r), 'image');
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const start = lines.find((l) => l['type'] === 'start');
+    const pred = lines.find((l) => l['type'] === 'prediction');
+    if (!start || !pred) throw new CamdError('internal', 'camd predict gave no points');
+    const out = PointsOnImage.parse({ scheme: start['scheme'], faces: pred['faces'] });
+    this.pointsSeen.set(key, out);
+    return out;
   }
 
   /** The newest checkpoint of a run that a new pre-training run can start from; refused in words when it has none. */

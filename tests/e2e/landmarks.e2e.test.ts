@@ -94,6 +94,26 @@ describe.skipIf(missing !== null)('face alignment in the app', () => {
     const r = await new AxeBuilder({ page: b.page }).analyze();
     expect(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
     expect(b.problems).toEqual([]);
+    // the run's points on a face in the image view: what `camd predict` gives for that photo, drawn where it says
+    const photo = readdirSync(dir)
+      .filter((f) => f.endsWith('.jpg'))
+      .sort()[0]!;
+    await b.page.goto(`${h.base}/#/datasets/${dataset.id}`);
+    await b.page.locator(`.thumbgrid button.thumb[title="${photo}"]`).click();
+    await b.page.selectOption('#img-points', runId);
+    await expect
+      .poll(() => b.page.getByTestId('points-status').textContent(), { timeout: 120_000 })
+      .toBe("1 face(s), 68 points each (300w-68), in blue: the model's guesses");
+    const drawn = await b.page
+      .locator('[data-testid="run-points"] circle')
+      .evaluateAll((cs) => cs.map((c) => [Number(c.getAttribute('cx')), Number(c.getAttribute('cy'))]));
+    const model = (await h.client.call('checkpoints.list', { run: runId }))[0]!.path;
+    const cli = camd(['predict', '--checkpoint', model, '--data', join(dir, photo), '--json']);
+    expect(cli.status, cli.stderr).toBe(0);
+    const said = cli.events.find((e) => e.type === 'prediction') as unknown as { faces: { points: number[][] }[] };
+    expect(drawn).toEqual(said.faces[0]!.points);
+    await b.shot('landmarks-points');
+    await b.page.keyboard.press('Escape');
     // the folder read as WFLW holds no WFLW list: refused on the form's format field, naming where it looked
     expect(
       await errorOf(

@@ -3,7 +3,13 @@
 // decodes inside the view and a training step leaves no tensor behind.
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { canonical, DEFAULT_VIEW_AUG, viewOf } from '../../trainer/src/landmarks/landmark-views.js';
+import {
+  canonical,
+  DEFAULT_VIEW_AUG,
+  framePointsOf,
+  predictionView,
+  viewOf,
+} from '../../trainer/src/landmarks/landmark-views.js';
 import { LandmarkModel, landmarkLoss } from '../../trainer/src/landmarks/landmark-model.js';
 import { presetConfig } from '../../trainer/src/model/config.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../trainer/src/finetune/transforms.js';
@@ -91,5 +97,41 @@ describe('landmark views', () => {
     tf.dispose([x, y, p]);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+  });
+});
+
+describe('the prediction view (camd predict): framed as training frames a sample, mapped back to the photo', () => {
+  it('is the evaluation view of the cut-out, and its fractions map back to the photo points', () => {
+    const img = photo();
+    const pts = new Float32Array(POINTS);
+    const S = 64;
+    const p = predictionView(img, pts, S);
+    const train = viewOf(canonical(img, pts, null, S), S, FLIP, DEFAULT_VIEW_AUG, null);
+    // the same pixels as the test view of training (two resamplings apart: within a few levels)
+    let worst = 0;
+    for (let i = 0; i < p.x.length; i++) worst = Math.max(worst, Math.abs(p.x[i]! - train.x[i]!));
+    expect(worst).toBeLessThan(0.35); // in normalised units (1/255/std ≈ 0.017 a level)
+    // where training puts the points in its view, the prediction view maps back to the photo's points
+    for (let k = 0; k < 5; k++) {
+      const [x, y] = p.toPhoto(train.y[2 * k]!, train.y[2 * k + 1]!);
+      expect(x).toBeCloseTo(POINTS[2 * k]!, 3);
+      expect(y).toBeCloseTo(POINTS[2 * k + 1]!, 3);
+      // and the dot's colour is there in the view
+      expect(nearest(colourAt(p.x, S, train.y[2 * k]!, train.y[2 * k + 1]!))).toMatchObject({ i: k });
+    }
+  });
+});
+
+describe('framePointsOf: the face model’s 68 points as the points of a scheme’s training frame', () => {
+  it('300W and WFLW are framed by the 68 themselves; AFLW-19 by its 19 picked from them (no jaw line: a smaller frame)', () => {
+    const p68 = new Float32Array(Array.from({ length: 136 }, (_, i) => (i % 2 ? 100 + i : 50 + i)));
+    expect(framePointsOf('300w-68', p68)).toBe(p68);
+    expect(framePointsOf('wflw-98', p68)).toBe(p68);
+    const a = framePointsOf('aflw-19', p68);
+    expect(a).toHaveLength(38);
+    // the left brow's outer end is point 17, the chin point 8, the mouth's centre between 51 and 57
+    expect([a[0], a[1]]).toEqual([p68[34], p68[35]]);
+    expect([a[36], a[37]]).toEqual([p68[16], p68[17]]);
+    expect(a[32]).toBeCloseTo((p68[102]! + p68[114]!) / 2, 5);
   });
 });

@@ -5,9 +5,12 @@ import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
 import { CamdError } from '../util/errors.js';
 import { parseNumber } from './parse.js';
+import { tensorFileFormat } from '../store/checkpoint.js';
+import { LANDMARKS_FORMAT } from '../landmarks/landmark-file.js';
 
 export interface PredictCliOptions {
   checkpoint?: string;
+  writePts?: boolean;
   data?: string;
   schema?: string;
   db?: string;
@@ -47,6 +50,10 @@ function progress(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function predictCommand(o: PredictCliOptions): Promise<void> {
+  // a face-alignment model places points on the faces of images: no label schema, no store
+  const ck = o.checkpoint ? resolve(o.checkpoint) : undefined;
+  if (ck && tensorFileFormat(ck) === LANDMARKS_FORMAT) return predictPointsCommand(ck, o);
+  if (o.writePts) throw new CamdError('usage', '--write-pts goes with a face-alignment model (landmarks.safetensors)');
   const spec = {
     checkpoint: resolve(required('--checkpoint FILE', o.checkpoint)),
     data: resolve(required('--data DIR', o.data)),
@@ -101,6 +108,39 @@ export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> 
         `${r.hint}\n(features: ${r.features.computed} computed, ${r.features.cached} cached; ${r.seconds.toFixed(1)} s)\n`,
       );
     }
+  } finally {
+    con.stop();
+    stop.dispose();
+  }
+}
+
+/** `camd predict --checkpoint landmarks.safetensors --data DIR|IMAGE`: the model's points on every face (landmarks/landmark-predict.ts). */
+async function predictPointsCommand(checkpoint: string, o: PredictCliOptions): Promise<void> {
+  if (o.schema !== undefined || o.runId !== undefined || o.db !== undefined)
+    throw new CamdError(
+      'usage',
+      'a face-alignment model takes --data (a folder or an image) and --write-pts; --schema, --run-id and --db are for classifiers',
+    );
+  const data = resolve(required('--data DIR|IMAGE', o.data));
+  const { predictLandmarks } = await import('../landmarks/landmark-predict.js');
+  const con = new CliConsole();
+  const stop = stopOnSignals('the .pts files written so far are kept');
+  let done = 0;
+  try {
+    await predictLandmarks(
+      { checkpoint, data, writePts: Boolean(o.writePts), ...(o.backend !== undefined ? { backend: o.backend } : {}) },
+      (e) => {
+        if (o.json) return void process.stdout.write(`${JSON.stringify(e)}\n`);
+        if (e.type === 'start') con.bar(e.images, 0, `points (${e.scheme}) [{bar}] {value}/{total}`);
+        else if (e.type === 'prediction') con.update(++done);
+        else if (e.type === 'unread') con.line(`camd: ${e.image} not read: ${e.reason}`);
+        else if (e.type === 'done')
+          con.final(
+            `${e.faces} face(s) on ${e.images} image(s) in ${e.seconds.toFixed(1)} s${o.writePts ? '; each image with a face has its points in a .pts file beside it' : ' (--json gives the points; --write-pts writes .pts files)'}`,
+          );
+      },
+      stop.signal,
+    );
   } finally {
     con.stop();
     stop.dispose();

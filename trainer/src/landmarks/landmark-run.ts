@@ -18,11 +18,11 @@ import { Rng } from '../util/rng.js';
 import { FORMAT_SCHEME, type LandmarkFormat, readLandmarkDataset } from '../geometry/landmark-formats.js';
 import { type NmeSummary, nme, summarise } from '../geometry/landmark-metrics.js';
 import { SCHEMES } from '../geometry/landmark-schemes.js';
+import { LANDMARKS_FORMAT } from './landmark-file.js';
 import { type LandmarkProgress, trainLandmarks } from './landmark-train.js';
 
 /** The share of a dataset held out for testing when it has no split of its own. */
 export const TEST_FRACTION = 0.2;
-export const LANDMARKS_FORMAT = 'camd-landmarks';
 
 export interface LandmarkRunSpec {
   format: LandmarkFormat;

@@ -12,6 +12,7 @@ import type { RgbImage } from '../data/rgb-image.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../finetune/transforms.js';
 import { type Alignment, type Point, toCrop, warpAligned } from '../faces/align.js';
 import type { Rng } from '../util/rng.js';
+import type { LandmarkScheme } from '../geometry/landmark-schemes.js';
 
 /** The face's side in the view as a multiple of its points' box (hair and chin inside, as FaRL's crops). */
 export const FACE_FRAME = 1.4;
@@ -136,4 +137,67 @@ export function viewOf(s: Canonical, S: number, flipMap: readonly number[], aug:
   }
   const boxSize = s.box ? Math.sqrt(s.box[2] * s.box[3]) / a.scale : null;
   return { x, y, boxSize };
+}
+
+/**
+ * The evaluation view of a face straight from its photo, framed as training frames a sample (its
+ * points' box, FACE_FRAME × the longer side, upright): `points` are any points of the face in photo
+ * pixels (the face model's 68, or a first prediction). Returns the normalised S×S×3 view and how
+ * its fractions of the side map back to photo pixels.
+ */
+export function predictionView(
+  img: RgbImage,
+  points: Float32Array,
+  S: number,
+): { x: Float32Array; toPhoto: (fx: number, fy: number) => Point } {
+  const { c, L } = faceFrame(points);
+  const a = frame(c, L, 0, S);
+  const px = warpAligned(img, a).data;
+  const x = new Float32Array(S * S * 3);
+  for (let i = 0; i < S * S; i++)
+    for (let ch = 0; ch < 3; ch++) x[i * 3 + ch] = (px[i * 3 + ch]! / 255 - IMAGENET_MEAN[ch]!) / IMAGENET_STD[ch]!;
+  // a view pixel q (continuous) is the photo's origin + ax·qx + ay·qy; photo points are 0-based centres (−0.5)
+  const toPhoto = (fx: number, fy: number): Point => {
+    const qx = fx * S;
+    const qy = fy * S;
+    return [a.origin[0] + a.ax[0] * qx + a.ay[0] * qy - 0.5, a.origin[1] + a.ax[1] * qx + a.ay[1] * qy - 0.5];
+  };
+  return { x, toPhoto };
+}
+
+/**
+ * The face model's 68 points (300W order) as the points a scheme's training frames were drawn from:
+ * 300W's own 68; WFLW's 98 span the same face (jaw, brows, eyes, nose, mouth), so the 68 frame it
+ * alike; AFLW-19 has no jaw line, so its 19 are picked from the 68 (brows' ends and middles, eye
+ * corners and centres, nose, mouth corners and centre, chin) and its smaller frame follows from them.
+ */
+export function framePointsOf(scheme: LandmarkScheme, p68: Float32Array): Float32Array {
+  if (scheme !== 'aflw-19') return p68;
+  const at = (i: number): [number, number] => [p68[2 * i]!, p68[2 * i + 1]!];
+  const mid = (a: number, b: number): [number, number] => [
+    (p68[2 * a]! + p68[2 * b]!) / 2,
+    (p68[2 * a + 1]! + p68[2 * b + 1]!) / 2,
+  ];
+  const nineteen = [
+    at(17),
+    at(19),
+    at(21),
+    at(22),
+    at(24),
+    at(26),
+    at(36),
+    mid(37, 40),
+    at(39),
+    at(42),
+    mid(43, 46),
+    at(45),
+    at(31),
+    at(33),
+    at(35),
+    at(48),
+    mid(51, 57),
+    at(54),
+    at(8),
+  ];
+  return new Float32Array(nineteen.flat());
 }

@@ -11,7 +11,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { z } from 'zod';
 
 export { writeFileAtomic, type WriteFs } from '../util/atomic-file.js';
@@ -173,4 +173,27 @@ export async function readAll(named: [string, tf.Tensor][]): Promise<NamedArray[
   return Promise.all(
     named.map(async ([name, v]) => ({ name, shape: v.shape, data: (await v.data()) as Float32Array })),
   );
+}
+
+/**
+ * The CAMD format a tensor file says it is (its header only: `camd-classifier`, `camd-landmarks`,
+ * …), or null for a file that is not one (too short, no CAMD metadata, unreadable).
+ */
+export function tensorFileFormat(path: string): string | null {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) < 8) return null;
+    const hlen = Number(head.readBigUInt64LE(0));
+    if (!Number.isSafeInteger(hlen) || hlen <= 0 || hlen > 64 << 20) return null;
+    const json = Buffer.alloc(hlen);
+    if (readSync(fd, json, 0, hlen, 8) < hlen) return null;
+    const meta = (JSON.parse(json.toString('utf8')) as { __metadata__?: { format?: unknown } }).__metadata__;
+    return typeof meta?.format === 'string' ? meta.format : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }

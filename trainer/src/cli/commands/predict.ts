@@ -7,10 +7,17 @@ export function addPredictCommand(program: Command): void {
   program
     .command('predict')
     .description(
-      "a fine-tuned model's predictions on every face of a dataset of the store, for model-assisted labelling (kept apart from labels)",
+      "a fine-tuned model's predictions on every face of a dataset of the store, for model-assisted labelling (kept apart from labels); a face-alignment model's points on the faces of a folder or an image",
     )
-    .option('--checkpoint <file>', 'the fine-tuned classifier (best.safetensors or last.safetensors of camd finetune)')
-    .option('--data <dir>', 'the dataset folder (added in the app or with camd scan)')
+    .option(
+      '--checkpoint <file>',
+      'the fine-tuned classifier (best.safetensors or last.safetensors of camd finetune), or a face-alignment model (landmarks.safetensors)',
+    )
+    .option('--data <dir>', 'the dataset folder (added in the app or with camd scan); for points: a folder or an image')
+    .option(
+      '--write-pts',
+      "points: write each image's points as a .pts file beside it (the layout --format 300w reads)",
+    )
     .option('--schema <name|id>', "the dataset's label schema: the model's classes or attributes, by name")
     .option('--run-id <id>', 'whose predictions these are (default: the run the checkpoint belongs to)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto)`)
