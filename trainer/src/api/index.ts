@@ -98,8 +98,12 @@ export async function runFinetune(
   signal: AbortSignal = NEVER,
 ): Promise<RunResult> {
   if (isLandmarkRequest(spec)) {
-    const { runLandmarkJob } = await import('../landmarks/landmark-job.js');
-    return runLandmarkJob(parseSpec(LandmarkSpec, spec), sink, signal);
+    const [{ runTaskJob }, { landmarkTask }] = await Promise.all([
+      import('../tasks/task-job.js'),
+      import('../landmarks/landmark-task.js'),
+    ]);
+    const t = landmarkTask(parseSpec(LandmarkSpec, spec));
+    return runTaskJob(t.settings, t.adapter, sink, signal);
   }
   const s = parseSpec(FinetuneSpec, spec);
   const { finetune } = await import('../finetune/run.js');

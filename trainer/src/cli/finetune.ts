@@ -10,9 +10,17 @@ export type { EvalCliOptions, FinetuneCliOptions } from './finetune-flags.js';
 /** Human rendering of fine-tuning and evaluation events. */
 function humanRenderer(con: CliConsole): (e: RunEvent) => void {
   const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(2)} %`);
+  /** A value of the metric: degrees for head pose's error, a percentage otherwise. */
+  const val = (metric: string, v: number | null) => (metric === 'mae' && v !== null ? `${v.toFixed(2)}°` : pct(v));
   const worth = (e: Extract<RunEvent, { type: 'eval' }>) => {
+    if (e.metric === 'mae' || e.metric === 'mean_f1')
+      return Object.keys(e.values ?? {}).length
+        ? ` (${Object.entries(e.values ?? {})
+            .map(([k, v]) => `${k} ${val(e.metric, v)}`)
+            .join(', ')})`
+        : '';
     if (e.metric === 'nme')
-      return `, failure rate@10 % ${pct(e.failure_rate10 ?? null)}, AUC@10 % ${e.auc10?.toFixed(4) ?? '-'}`;
+      return `, failure rate@10 % ${pct(e.values?.['failure_rate10'] ?? null)}, AUC@10 % ${e.values?.['auc10']?.toFixed(4) ?? '-'}`;
     const w = baselineWords(e.value, e, e.metric);
     return w ? ` (${w})` : '';
   };
@@ -48,13 +56,13 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
       if (e.epoch === null) {
         phase = '';
         con.stop();
-        process.stdout.write(`${e.split}: ${e.metric} ${pct(e.value)} on ${e.n} images${worth(e)}\n`);
-      } else con.line(`epoch ${e.epoch} ${e.split} ${e.metric}: ${pct(e.value)}${worth(e)}`);
+        process.stdout.write(`${e.split}: ${e.metric} ${val(e.metric, e.value)} on ${e.n} images${worth(e)}\n`);
+      } else con.line(`epoch ${e.epoch} ${e.split} ${e.metric}: ${val(e.metric, e.value)}${worth(e)}`);
     } else if (e.type === 'done' && e.kind === 'finetune') {
       const sel =
         e.selected_epoch === null
           ? 'no epoch was evaluated'
-          : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${pct(e.test_at_selected)}; best test over epochs ${pct(e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
+          : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${val(e.metric, e.test_at_selected)}; best test over epochs ${val(e.metric, e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
       con.final(
         e.reason === 'completed'
           ? `done: ${sel}`

@@ -67,7 +67,7 @@ export const FinetuneStart = z.object({
   ...startCommon,
   kind: z.literal('finetune'),
   /** landmarks: face alignment (landmarks/landmark-job.ts); `classes` is then its number of points, `val` 0. */
-  task: z.enum(['far', 'fer', 'landmarks']),
+  task: z.enum(['far', 'fer', 'landmarks', 'pose', 'parsing']),
   format: z.string(),
   classes: z.number().int(),
   train: z.number().int(),
@@ -123,8 +123,12 @@ export const FinetuneStep = z.object({
 
 export const StepEvent = z.discriminatedUnion('kind', [PretrainStep, FinetuneStep]);
 
-/** nme (face alignment): the mean normalised mean error, lower is better; the others are accuracies. */
-const Metric = z.enum(['mean_acc', 'top1', 'nme']);
+/**
+ * mean_acc, top1: accuracies; nme (face alignment): the mean normalised mean error, lower is better;
+ * mae (head pose): the mean absolute error of yaw, pitch and roll in degrees, lower is better;
+ * mean_f1 (face parsing): the mean F1 over the classes other than background.
+ */
+const Metric = z.enum(['mean_acc', 'top1', 'nme', 'mae', 'mean_f1']);
 /**
  * `epoch` null: the evaluation of a checkpoint alone (camd eval). `majority`: the value of always
  * giving the split's most common answer; `chance`: of guessing; `one_answer`: what the model says
@@ -140,9 +144,11 @@ export const EvalEvent = z.object({
   majority: z.number().optional(),
   chance: z.number().optional(),
   one_answer: z.string().nullable().optional(),
-  /** Face alignment: the share of faces with NME over 10 %, and the area under the CED up to 10 %. */
-  failure_rate10: z.number().optional(),
-  auc10: z.number().optional(),
+  /**
+   * The evaluation's other figures, by name (tasks/task-job.ts): face alignment's failure_rate10 (the
+   * share of faces over 10 % NME) and auc10 (the area under the CED up to 10 %).
+   */
+  values: z.record(z.string(), z.number()).optional(),
 });
 
 /** `role`: full (a resumable pre-training checkpoint), best (the selected fine-tuned model), last (the model when a run stopped). */

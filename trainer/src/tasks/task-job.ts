@@ -1,26 +1,27 @@
 /**
- * A face-alignment run as a run of the store, the same for `camd finetune --task landmarks` and for
- * the app's worker: the run folder created and locked (finetune.json, events.jsonl), the run
- * recorded and claimed, then landmark-run.ts's events turned into the store's records and the run
+ * A face-geometry fine-tuning run (face alignment, head pose, face parsing) as a run of the store,
+ * the same for `camd finetune --task …` and for the app's worker. Each task's own run (its model,
+ * views, loop and files, in its folder) speaks TaskRunEvents through its adapter (TaskAdapter); this
+ * module does what is common: the run folder created and locked (finetune.json, events.jsonl), the
+ * run recorded and claimed, and the task's events turned into the store's records and the run
  * events every fine-tuning run speaks (protocol/events.ts):
  *
- *   prepare   → progress (decoding)             the faces cut out
- *   start     → start (task landmarks)          `classes` is the number of points
- *   step      → step; metrics loss, lr          at the run's step, epochs fractional
- *   eval      → eval (metric nme); metrics test/nme, test/failure_rate10, test/auc10;
- *               an evaluation of the test split with the CED in its detail
- *   done      → the model as a checkpoint of the run; done
+ *   prepare   → progress (decoding)              the faces cut out or found
+ *   start     → start (the task)                 `classes` is the head's outputs (points, classes)
+ *   step      → step; metrics loss, lr           at the run's step, epochs fractional
+ *   eval      → eval (the task's metric, its other figures as `values`); metrics test/<name>;
+ *               an evaluation of the test split with the task's detail (a CED, per-class F1, …)
+ *   done      → the model as the run's fine-tuned checkpoint; done
  *
- * NME is lower-is-better: the epoch reported is the last (no validation split to select by), and
- * the best over epochs is the lowest.
+ * The model kept is the last epoch's (no validation split to select by); the best test value over
+ * epochs is recorded beside it, lowest or highest as the metric goes.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRunFolder } from '../finetune/run-folder.js';
-import { LANDMARK_DEFAULTS } from '../protocol/defaults.js';
-import type { EventSink, RunEvent } from '../protocol/events.js';
-import type { LandmarkSpec } from '../protocol/landmark-spec.js';
+import type { ModelConfig } from '../model/config.js';
+import type { EventSink } from '../protocol/events.js';
 import { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { CamdError } from '../util/errors.js';
@@ -28,40 +29,78 @@ import { onHardExit } from '../util/exit-hooks.js';
 import { defaultDbPath } from '../util/paths.js';
 import { currentProcess } from '../util/process-identity.js';
 import { describeUserFacing } from '../util/system-errors.js';
-import { FORMAT_SCHEME } from '../geometry/landmark-formats.js';
-import { SCHEMES } from '../geometry/landmark-schemes.js';
-import { type LandmarkRunEvent, runLandmarks } from './landmark-run.js';
 
-export interface LandmarkJobResult {
+export type GeometryMetric = 'nme' | 'mae' | 'mean_f1';
+
+/** What a task's run tells the job (each task's adapter translates its own events into these). */
+export type TaskRunEvent<S> =
+  | { type: 'prepare'; done: number; total: number }
+  | {
+      type: 'start';
+      train: number;
+      test: number;
+      /** Samples not read (no annotation, a missing image, no face found). */
+      skipped: number;
+      backend: string;
+      backend_detail: string;
+      pos_embed: string;
+      model: ModelConfig;
+      batch: number;
+      steps_per_epoch: number;
+      /** The head's outputs, in words for `start.classes`: points, classes, rotation numbers. */
+      outputs: number;
+      /** The task's own settings for the run's record (scheme, classes, split, …). */
+      config: Record<string, unknown>;
+    }
+  | { type: 'step'; epoch: number; step: number; loss: number; lr: number }
+  | { type: 'eval'; epoch: number; summary: S }
+  | { type: 'done'; file: string | null };
+
+/** The common settings of a geometry task's spec (protocol/*-spec.ts), defaults filled in. */
+export interface TaskSettings {
+  task: string;
+  format: string;
+  data: string;
+  testData?: string;
+  init: string;
+  epochs: number;
+  blr: number;
+  warmupEpochs: number;
+  dropPath: number;
+  weightDecay: number;
+  seed: number;
+  out: string;
+  db?: string;
+  runId?: string;
+}
+
+export interface TaskAdapter<S> {
+  task: string;
+  metric: GeometryMetric;
+  lowerIsBetter: boolean;
+  /** Runs the task into `settings.out`, its events to `emit`; the model file named in `done`. */
+  run(emit: (e: TaskRunEvent<S>) => void, signal: AbortSignal): Promise<unknown>;
+  /** A summary's headline value, number of test faces, other figures (named, for metrics and events) and detail (the evaluation's). */
+  figures(s: S): { value: number; n: number; values: Record<string, number>; detail: Record<string, unknown> };
+}
+
+export interface TaskJobResult {
   outcome: 'completed' | 'stopped';
   runId: string;
   outDir: string;
 }
 
-/** The spec with its defaults filled in (protocol/defaults.ts LANDMARK_DEFAULTS). */
-function settingsOf(spec: LandmarkSpec) {
-  const D = LANDMARK_DEFAULTS;
-  return {
-    epochs: spec.epochs ?? D.epochs,
-    batch: spec.batch ?? D.batch,
-    blr: spec.blr ?? D.blr,
-    warmupEpochs: spec.warmupEpochs ?? D.warmupEpochs,
-    dropPath: spec.dropPath ?? D.dropPath,
-    weightDecay: D.weightDecay,
-    seed: spec.seed ?? 0,
-  };
-}
-
-/** Runs a face-alignment run recorded in the store; `spec` is validated (protocol/landmark-spec.ts). */
-export async function runLandmarkJob(
-  spec: LandmarkSpec,
+/** Runs a geometry task's run recorded in the store. */
+export async function runTaskJob<S>(
+  settings: TaskSettings,
+  adapter: TaskAdapter<S>,
   emit: EventSink,
   signal: AbortSignal,
-): Promise<LandmarkJobResult> {
-  const s = settingsOf(spec);
-  const outDir = spec.out;
+): Promise<TaskJobResult> {
+  const s = settings;
+  const outDir = s.out;
   const folder = openRunFolder(outDir);
-  const dbPath = spec.db ?? defaultDbPath();
+  const dbPath = s.db ?? defaultDbPath();
   let store: Store;
   try {
     store = new Store(dbPath);
@@ -69,15 +108,17 @@ export async function runLandmarkJob(
     folder.release();
     throw e;
   }
-  const runId = spec.runId ?? randomUUID();
+  const runId = s.runId ?? randomUUID();
   const eventsFile = join(outDir, 'events.jsonl');
   let started = false;
   let step = 0;
   let stepsPerEpoch = 1;
   let batch = 1;
+  let file: string | null = null;
   let t = performance.now();
-  const history: { epoch: number; nme: number }[] = [];
+  const history: { epoch: number; value: number }[] = [];
   const t0 = performance.now();
+  const better = (a: number, b: number) => (adapter.lowerIsBetter ? a < b : a > b);
   const send: EventSink = (e) => {
     if (started && e.type !== 'progress') appendFileSync(eventsFile, `${JSON.stringify(e)}\n`);
     emit(e);
@@ -95,26 +136,25 @@ export async function runLandmarkJob(
     folder.lock.release();
   });
 
-  const record = (e: LandmarkRunEvent): void => {
+  const record = (e: TaskRunEvent<S>): void => {
     if (e.type === 'prepare') {
       send({ type: 'progress', phase: 'decoding', done: e.done, total: e.total });
     } else if (e.type === 'start') {
       stepsPerEpoch = e.steps_per_epoch;
       batch = e.batch;
       const config = {
-        task: 'landmarks',
-        format: spec.format,
-        scheme: e.scheme,
-        points: e.points,
-        data: spec.data,
-        init: spec.init,
+        task: s.task,
+        format: s.format,
+        ...e.config,
+        data: s.data,
+        test_data: s.testData ?? null,
+        init: s.init,
         model: e.model,
         train: e.train,
         test: e.test,
-        test_data: spec.testData ?? null,
         split:
-          spec.testData !== undefined
-            ? `the dataset's own test set (${spec.testData}): ${e.test} faces`
+          s.testData !== undefined
+            ? `the dataset's own test set (${s.testData}): ${e.test} faces`
             : `a seeded ${e.test} of ${e.train + e.test} held out for testing (seed ${s.seed})`,
         epochs: s.epochs,
         batch: e.batch,
@@ -125,8 +165,8 @@ export async function runLandmarkJob(
         seed: s.seed,
         pos_embed: e.pos_embed,
       };
-      const dataset = store.datasetByRoot(spec.data);
-      const parentRunId = spec.init === 'none' ? null : store.runOfCheckpointFile(spec.init);
+      const dataset = store.datasetByRoot(s.data);
+      const parentRunId = s.init === 'none' ? null : store.runOfCheckpointFile(s.init);
       const fields = {
         config: JSON.stringify(config),
         dataset_id: dataset?.id ?? null,
@@ -134,9 +174,15 @@ export async function runLandmarkJob(
         out_dir: outDir,
         total_steps: s.epochs * e.steps_per_epoch,
       };
-      if (store.run(runId))
-        store.updateRun(runId, fields); // queued by the app
-      else
+      if (store.run(runId)) {
+        // queued by the app, which knows the dataset and the encoder's run
+        const row = store.run(runId)!;
+        store.updateRun(runId, {
+          ...fields,
+          dataset_id: row.dataset_id ?? fields.dataset_id,
+          parent_run_id: row.parent_run_id ?? fields.parent_run_id,
+        });
+      } else
         store.createRun({
           id: runId,
           kind: 'finetune',
@@ -166,14 +212,14 @@ export async function runLandmarkJob(
         out_dir: outDir,
         db: dbPath,
         backend: e.backend,
-        task: 'landmarks',
-        format: spec.format,
-        classes: e.points,
+        task: s.task as never,
+        format: s.format,
+        classes: e.outputs,
         train: e.train,
         val: 0,
         test: e.test,
         dropped: e.skipped,
-        init: spec.init,
+        init: s.init,
         pos_embed: e.pos_embed,
         epochs: s.epochs,
         steps_per_epoch: e.steps_per_epoch,
@@ -201,44 +247,36 @@ export async function runLandmarkJob(
       });
       t = now;
     } else if (e.type === 'eval') {
-      const m = e.summary;
-      history.push({ epoch: e.epoch, nme: m.nme });
+      const f = adapter.figures(e.summary);
+      history.push({ epoch: e.epoch, value: f.value });
       store.addMetrics(runId, [
-        { step, epoch: e.epoch, name: 'test/nme', value: m.nme },
-        { step, epoch: e.epoch, name: 'test/failure_rate10', value: m.failureRate10 },
-        { step, epoch: e.epoch, name: 'test/auc10', value: m.auc10 },
+        { step, epoch: e.epoch, name: `test/${adapter.metric}`, value: f.value },
+        ...Object.entries(f.values).map(([name, value]) => ({ step, epoch: e.epoch, name: `test/${name}`, value })),
       ]);
       store.addEvaluation({
         run_id: runId,
         dataset_id: store.run(runId)?.dataset_id ?? null,
         epoch: e.epoch,
         split: 'test',
-        metric: 'nme',
-        value: m.nme,
-        detail: {
-          metric: 'nme',
-          n: m.count,
-          failure_rate10: m.failureRate10,
-          auc10: m.auc10,
-          ced: m.ced,
-          normaliser: SCHEMES[FORMAT_SCHEME[spec.format]].normaliser,
-        },
+        metric: adapter.metric,
+        value: f.value,
+        detail: { metric: adapter.metric, n: f.n, ...f.values, ...f.detail },
       });
       send({
         type: 'eval',
         epoch: e.epoch,
         split: 'test',
-        metric: 'nme',
-        value: m.nme,
-        n: m.count,
-        failure_rate10: m.failureRate10,
-        auc10: m.auc10,
+        metric: adapter.metric,
+        value: f.value,
+        n: f.n,
+        values: f.values,
       });
     } else if (e.type === 'done') {
+      file = e.file;
       if (e.file) {
         const bytes = readFileSync(e.file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
-        // a fine-tuned model of the run (its file's own format says it is a landmark model)
+        // the run's fine-tuned model (its file's own format says which task's)
         store.replaceCheckpoint({ run_id: runId, step, kind: 'classifier', path: e.file, sha256, bytes: bytes.length });
         send({ type: 'checkpoint', role: 'best', epoch: history.at(-1)?.epoch ?? 0, step, path: e.file, sha256 });
       }
@@ -246,34 +284,22 @@ export async function runLandmarkJob(
   };
 
   try {
-    await runLandmarks(
-      {
-        format: spec.format,
-        data: spec.data,
-        ...(spec.testData !== undefined ? { testData: spec.testData } : {}),
-        init: spec.init,
-        preset: spec.preset,
-        imgSize: spec.imgSize,
-        ...s,
-        out: outDir,
-        backend: spec.backend,
-      },
-      record,
-      signal,
-    );
+    await adapter.run(record, signal);
     const stopped = signal.aborted;
     const last = history.at(-1) ?? null;
-    const best = history.length ? history.reduce((a, b) => (b.nme < a.nme ? b : a)) : null;
-    if (best) {
-      store.selectEvaluationEpoch(runId, last!.epoch);
+    const best = history.length ? history.reduce((a, b) => (better(b.value, a.value) ? b : a)) : null;
+    if (last && best) {
+      store.selectEvaluationEpoch(runId, last.epoch);
       store.addEvaluation({
         run_id: runId,
         dataset_id: store.run(runId)?.dataset_id ?? null,
         epoch: best.epoch,
         split: 'test',
-        metric: 'nme_best_over_epochs',
-        value: best.nme,
-        detail: { note: 'lowest test NME over epochs; the model kept is the last epoch’s' },
+        metric: `${adapter.metric}_best_over_epochs`,
+        value: best.value,
+        detail: {
+          note: `${adapter.lowerIsBetter ? 'lowest' : 'highest'} test value over epochs; the model kept is the last epoch’s`,
+        },
       });
     }
     if (started)
@@ -290,11 +316,11 @@ export async function runLandmarkJob(
       step,
       selected_epoch: last?.epoch ?? null,
       selected_by: last ? 'last' : null,
-      test_at_selected: last?.nme ?? null,
-      best_test: best?.nme ?? null,
+      test_at_selected: last?.value ?? null,
+      best_test: best?.value ?? null,
       best_test_epoch: best?.epoch ?? null,
-      metric: 'nme',
-      checkpoint: last ? join(outDir, 'landmarks.safetensors') : null,
+      metric: adapter.metric,
+      checkpoint: last ? file : null,
       last: null,
     });
     return { outcome: stopped ? 'stopped' : 'completed', runId, outDir };
@@ -312,5 +338,3 @@ export async function runLandmarkJob(
     folder.release();
   }
 }
-
-export type { RunEvent };
