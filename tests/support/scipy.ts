@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 export const scipyPython: string | null =
   [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3']
     .filter((p): p is string => Boolean(p))
-    .find((p) => spawnSync(p, ['-c', 'import numpy, scipy.io, scipy.spatial.transform'], { encoding: 'utf8' }).status === 0) ??
-  null;
+    .find(
+      (p) => spawnSync(p, ['-c', 'import numpy, scipy.io, scipy.spatial.transform'], { encoding: 'utf8' }).status === 0,
+    ) ?? null;
 
 export const scipyMissing: string | null = scipyPython
   ? null

@@ -48,7 +48,10 @@ describe.skipIf(scipyMissing !== null)('300W-LP and AFLW2000 (.mat beside each i
     });
     writeFileSync(join(dir, 'landmarks', 'AFW', 'AFW_1_0_pts.mat'), 'not read: no image beside it');
     const ds = await readPoseDataset('300w-lp', dir);
-    expect(ds.samples.map((s) => s.image)).toEqual([join(dir, 'AFW', 'AFW_1_0.jpg'), join(dir, 'HELEN_Flip', 'HELEN_2_3.jpg')]);
+    expect(ds.samples.map((s) => s.image)).toEqual([
+      join(dir, 'AFW', 'AFW_1_0.jpg'),
+      join(dir, 'HELEN_Flip', 'HELEN_2_3.jpg'),
+    ]);
     const [a, b] = ds.samples;
     expect(a!.angles.pitch).toBeCloseTo((-0.2 * 180) / Math.PI, 10);
     expect(a!.angles.yaw).toBeCloseTo((0.6 * 180) / Math.PI, 10);
@@ -78,9 +81,15 @@ describe.skipIf(scipyMissing !== null)('300W-LP and AFLW2000 (.mat beside each i
   it('a malformed annotation is an error naming its file', async () => {
     const dir = tempDir('badmat');
     copyFileSync(faces[0]!, join(dir, 'x.jpg'));
-    runScipy(`sio.savemat(data, {'Pose_Para': np.array([[0.1, 0.2]]), 'pt2d': np.zeros((2, 68))})\nprint('null')`, join(dir, 'x.mat'));
+    runScipy(
+      `sio.savemat(data, {'Pose_Para': np.array([[0.1, 0.2]]), 'pt2d': np.zeros((2, 68))})\nprint('null')`,
+      join(dir, 'x.mat'),
+    );
     await expect(readPoseDataset('300w-lp', dir)).rejects.toThrow(`${join(dir, 'x.mat')}: Pose_Para is 1×2`);
-    runScipy(`sio.savemat(data, {'Pose_Para': np.zeros((1, 7)), 'pt2d': np.zeros((3, 68))})\nprint('null')`, join(dir, 'x.mat'));
+    runScipy(
+      `sio.savemat(data, {'Pose_Para': np.zeros((1, 7)), 'pt2d': np.zeros((3, 68))})\nprint('null')`,
+      join(dir, 'x.mat'),
+    );
     await expect(readPoseDataset('300w-lp', dir)).rejects.toThrow('pt2d is 3×68: 2×N');
     writeFileSync(join(dir, 'x.mat'), 'MATLAB? no');
     await expect(readPoseDataset('300w-lp', dir)).rejects.toThrow(`${join(dir, 'x.mat')}: too short for a MAT-file`);
@@ -108,7 +117,10 @@ describe('BIWI (raw hpdb layout)', () => {
     writeFileSync(join(dir, '02', 'frame_00101_pose.txt'), poseFile(10, 0, 150)); // roll 150°
     copyFileSync(faces[4]!, join(dir, '02', 'frame_00100_depth.png')); // not a frame image: ignored
     const ds = await readPoseDataset('biwi', dir);
-    expect(ds.samples.map((s) => s.image)).toEqual([join(dir, '01', 'frame_00003_rgb.png'), join(dir, '02', 'frame_00100_rgb.png')]);
+    expect(ds.samples.map((s) => s.image)).toEqual([
+      join(dir, '01', 'frame_00003_rgb.png'),
+      join(dir, '02', 'frame_00100_rgb.png'),
+    ]);
     const a = ds.samples[0]!.angles;
     expect([a.yaw, a.pitch, a.roll].map((v) => Math.round(v * 1e4) / 1e4)).toEqual([25, -10, 5]);
     expect(ds.samples[0]!.box).toBeNull();

@@ -3,7 +3,7 @@
 // and shapes of a 300W-LP .mat, doubles, singles and integers, a char and a struct variable beside
 // them) read back to the same numbers; files formatMat writes load in scipy.io.loadmat unchanged.
 import { describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/folders.js';
 import { runScipy, scipyMissing } from '../support/scipy.js';
@@ -12,11 +12,13 @@ import { formatMat, matAt, matVariable, parseMat, readMat } from '../../trainer/
 if (scipyMissing) console.log(`[pose-mat-file] scipy tests skipped: ${scipyMissing}`);
 
 describe.skipIf(scipyMissing !== null)('MAT-file v5 against scipy.io', () => {
-  it.each([false, true])('reads what scipy.io.savemat writes (do_compression=%s): 300W-LP fields and shapes, every numeric class', (compress) => {
-    const dir = tempDir('mat');
-    const file = join(dir, 'AFW_134212_1_0.mat');
-    const want = runScipy<Record<string, { shape: number[]; flat: number[] }>>(
-      `
+  it.each([false, true])(
+    'reads what scipy.io.savemat writes (do_compression=%s): 300W-LP fields and shapes, every numeric class',
+    (compress) => {
+      const dir = tempDir('mat');
+      const file = join(dir, 'AFW_134212_1_0.mat');
+      const want = runScipy<Record<string, { shape: number[]; flat: number[] }>>(
+        `
 rng = np.random.default_rng(3)
 v = {
   'Pose_Para': np.array([[-0.2331, 0.6125, -0.0871, 230.1, 241.7, 98.3, 0.0012]]),
@@ -34,55 +36,59 @@ sio.savemat(data['file'], v, do_compression=data['compress'])
 out = {k: {'shape': list(np.shape(a)), 'flat': np.asarray(a, dtype=np.float64).flatten(order='F').tolist()} for k, a in v.items() if k not in ('note', 'st')}
 print(json.dumps(out))
 `,
-      { file, compress },
-    );
-    const mat = readMat(file);
-    expect([...mat.variables.keys()].sort()).toEqual(Object.keys(want).sort());
-    for (const [name, w] of Object.entries(want)) {
-      const v = matVariable(mat, name);
-      expect(v.dims).toEqual(w.shape);
-      expect(Array.from(v.data)).toEqual(w.flat.map((x) => (name === 'Exp_Para' ? Math.fround(x) : x)));
-    }
-    expect(matVariable(mat, 'Exp_Para').cls).toBe('single');
-    expect(matVariable(mat, 'roi').cls).toBe('int32');
-    // element (r, c) of a 2×68 matrix: pt2d[1, 5] is y of point 5
-    const pt2d = matVariable(mat, 'pt2d');
-    expect(matAt(pt2d, 1, 5)).toBe(want['pt2d']!.flat[1 + 5 * 2]);
-    expect(() => matVariable(mat, 'note')).toThrow(/note is a MATLAB char array/);
-    expect(() => matVariable(mat, 'st')).toThrow(/st is a MATLAB struct array/);
-    expect(() => matVariable(mat, 'Tex_Para')).toThrow(/no variable Tex_Para \(it has /);
-  });
+        { file, compress },
+      );
+      const mat = readMat(file);
+      expect([...mat.variables.keys()].sort()).toEqual(Object.keys(want).sort());
+      for (const [name, w] of Object.entries(want)) {
+        const v = matVariable(mat, name);
+        expect(v.dims).toEqual(w.shape);
+        expect(Array.from(v.data)).toEqual(w.flat.map((x) => (name === 'Exp_Para' ? Math.fround(x) : x)));
+      }
+      expect(matVariable(mat, 'Exp_Para').cls).toBe('single');
+      expect(matVariable(mat, 'roi').cls).toBe('int32');
+      // element (r, c) of a 2×68 matrix: pt2d[1, 5] is y of point 5
+      const pt2d = matVariable(mat, 'pt2d');
+      expect(matAt(pt2d, 1, 5)).toBe(want['pt2d']!.flat[1 + 5 * 2]);
+      expect(() => matVariable(mat, 'note')).toThrow(/note is a MATLAB char array/);
+      expect(() => matVariable(mat, 'st')).toThrow(/st is a MATLAB struct array/);
+      expect(() => matVariable(mat, 'Tex_Para')).toThrow(/no variable Tex_Para \(it has /);
+    },
+  );
 
-  it.each([false, true])('what formatMat writes (compress=%s) loads in scipy.io.loadmat with the same values and shapes', (compress) => {
-    const file = join(tempDir('matw'), 'face.mat');
-    const pose = [0.1, -0.5, 0.25, 0, 0, 0, 0];
-    const pt2d = Array.from({ length: 2 * 68 }, (_, i) => i * 1.5 - 20.25);
-    writeFileSync(
-      file,
-      formatMat(
-        [
-          { name: 'Pose_Para', rows: 1, cols: 7, rowMajor: pose },
-          { name: 'pt2d', rows: 2, cols: 68, rowMajor: pt2d },
-        ],
-        { compress },
-      ),
-    );
-    const got = runScipy<{ keys: string[]; pose: number[][]; pt2d: number[][]; dtype: string }>(
-      `
+  it.each([false, true])(
+    'what formatMat writes (compress=%s) loads in scipy.io.loadmat with the same values and shapes',
+    (compress) => {
+      const file = join(tempDir('matw'), 'face.mat');
+      const pose = [0.1, -0.5, 0.25, 0, 0, 0, 0];
+      const pt2d = Array.from({ length: 2 * 68 }, (_, i) => i * 1.5 - 20.25);
+      writeFileSync(
+        file,
+        formatMat(
+          [
+            { name: 'Pose_Para', rows: 1, cols: 7, rowMajor: pose },
+            { name: 'pt2d', rows: 2, cols: 68, rowMajor: pt2d },
+          ],
+          { compress },
+        ),
+      );
+      const got = runScipy<{ keys: string[]; pose: number[][]; pt2d: number[][]; dtype: string }>(
+        `
 m = sio.loadmat(data['file'])
 print(json.dumps({'keys': sorted(k for k in m if not k.startswith('__')), 'pose': m['Pose_Para'].tolist(), 'pt2d': m['pt2d'].tolist(), 'dtype': str(m['pt2d'].dtype)}))
 `,
-      { file },
-    );
-    expect(got.keys).toEqual(['Pose_Para', 'pt2d']);
-    expect(got.dtype).toBe('float64');
-    expect(got.pose).toEqual([pose]);
-    expect(got.pt2d).toEqual([pt2d.slice(0, 68), pt2d.slice(68)]);
-    // and our reader reads it back
-    const back = matVariable(readMat(file), 'pt2d');
-    expect(back.dims).toEqual([2, 68]);
-    expect(matAt(back, 1, 3)).toBe(pt2d[68 + 3]);
-  });
+        { file },
+      );
+      expect(got.keys).toEqual(['Pose_Para', 'pt2d']);
+      expect(got.dtype).toBe('float64');
+      expect(got.pose).toEqual([pose]);
+      expect(got.pt2d).toEqual([pt2d.slice(0, 68), pt2d.slice(68)]);
+      // and our reader reads it back
+      const back = matVariable(readMat(file), 'pt2d');
+      expect(back.dims).toEqual([2, 68]);
+      expect(matAt(back, 1, 3)).toBe(pt2d[68 + 3]);
+    },
+  );
 
   it('a big-endian file (the MI mark; MATLAB on big-endian machines wrote them) reads the same numbers', () => {
     const want = Array.from({ length: 12 }, (_, i) => i / 7); // a 3×4 matrix, column-major
@@ -123,7 +129,9 @@ describe('MAT-file v5: what it refuses, with the file named', () => {
     const v4 = Buffer.alloc(200);
     expect(() => parseMat(v4, 'v4.mat')).toThrow(/v4\.mat: not a level-5 MAT-file/);
     const ok = formatMat([{ name: 'pt2d', rows: 2, cols: 3, rowMajor: [1, 2, 3, 4, 5, 6] }]);
-    expect(() => parseMat(ok.subarray(0, ok.length - 9), 't.mat')).toThrow(/t\.mat: the file ends inside a data element/);
+    expect(() => parseMat(ok.subarray(0, ok.length - 9), 't.mat')).toThrow(
+      /t\.mat: the file ends inside a data element/,
+    );
     const z = formatMat([{ name: 'pt2d', rows: 2, cols: 3, rowMajor: [1, 2, 3, 4, 5, 6] }], { compress: true });
     const broken = Buffer.from(z);
     broken.fill(0xff, 136, 146);

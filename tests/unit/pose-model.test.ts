@@ -18,7 +18,11 @@ import { Rng } from '../../trainer/src/util/rng.js';
 /** Gram–Schmidt in plain numbers: x = a/|a|, z = x×b/|x×b|, y = z×x, columns x y z (row-major out). */
 function gramSchmidt(v: number[]): number[] {
   const n = (u: number[]) => u.map((c) => c / Math.hypot(...u));
-  const cr = (a: number[], b: number[]) => [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!];
+  const cr = (a: number[], b: number[]) => [
+    a[1]! * b[2]! - a[2]! * b[1]!,
+    a[2]! * b[0]! - a[0]! * b[2]!,
+    a[0]! * b[1]! - a[1]! * b[0]!,
+  ];
   const x = n(v.slice(0, 3));
   const z = n(cr(x, v.slice(3)));
   const y = cr(z, x);
@@ -40,7 +44,9 @@ describe('6-D representation and geodesic loss', () => {
       for (let k = 0; k < 9; k++) expect(got[i * 9 + k]).toBeCloseTo(want[k]!, 5);
       const m = got.slice(i * 9, i * 9 + 9);
       const det =
-        m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) - m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) + m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
+        m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) -
+        m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) +
+        m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
       expect(det).toBeCloseTo(1, 5);
     });
     // the first two columns of a rotation give it back
@@ -52,10 +58,22 @@ describe('6-D representation and geodesic loss', () => {
   });
 
   it('geodesic distance and loss: as rotation.ts computes it; a finite gradient where prediction = truth', async () => {
-    const A = [rotationFromDegrees({ yaw: 10, pitch: 5, roll: -3 }), rotationFromDegrees({ yaw: -60, pitch: 20, roll: 15 })];
-    const B = [rotationFromDegrees({ yaw: 40, pitch: 0, roll: 0 }), rotationFromDegrees({ yaw: -60, pitch: 20, roll: 15 })];
-    const a = tf.tensor3d(A.flatMap((m) => Array.from(m)), [2, 3, 3]);
-    const b = tf.tensor3d(B.flatMap((m) => Array.from(m)), [2, 3, 3]);
+    const A = [
+      rotationFromDegrees({ yaw: 10, pitch: 5, roll: -3 }),
+      rotationFromDegrees({ yaw: -60, pitch: 20, roll: 15 }),
+    ];
+    const B = [
+      rotationFromDegrees({ yaw: 40, pitch: 0, roll: 0 }),
+      rotationFromDegrees({ yaw: -60, pitch: 20, roll: 15 }),
+    ];
+    const a = tf.tensor3d(
+      A.flatMap((m) => Array.from(m)),
+      [2, 3, 3],
+    );
+    const b = tf.tensor3d(
+      B.flatMap((m) => Array.from(m)),
+      [2, 3, 3],
+    );
     const d = await geodesic(a, b).data();
     expect((d[0]! * 180) / Math.PI).toBeCloseTo(geodesicDegrees(A[0]!, B[0]!), 2);
     expect(d[1]!).toBeLessThan(1e-3); // the clamp: acos(1 − ε) ≈ √(2ε)
@@ -72,7 +90,8 @@ describe('views keep the pose consistent with the pixels', () => {
   // an asymmetric test image: a bright block on the left half
   const N = 96;
   const data = new Uint8Array(N * N * 3);
-  for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) for (let c = 0; c < 3; c++) data[(y * N + x) * 3 + c] = x < N / 2 ? 200 + c : 30;
+  for (let y = 0; y < N; y++)
+    for (let x = 0; x < N; x++) for (let c = 0; c < 3; c++) data[(y * N + x) * 3 + c] = x < N / 2 ? 200 + c : 30;
   const img = { width: N, height: N, data };
   const R = rotationFromDegrees({ yaw: 35, pitch: -12, roll: 20 });
 
@@ -95,7 +114,8 @@ describe('views keep the pose consistent with the pixels', () => {
       for (let k = 0; k < 9; k++) expect(v.R[k]).toBeCloseTo(negated[k]!, 6);
       for (let y = 0; y < S; y += 5)
         for (let x = 0; x < S; x += 3)
-          for (let ch = 0; ch < 3; ch++) expect(v.x[(y * S + x) * 3 + ch]).toBe(plain.x[(y * S + (S - 1 - x)) * 3 + ch]);
+          for (let ch = 0; ch < 3; ch++)
+            expect(v.x[(y * S + x) * 3 + ch]).toBe(plain.x[(y * S + (S - 1 - x)) * 3 + ch]);
     }
     expect(seen).toBeGreaterThan(0);
   });

@@ -17,7 +17,8 @@ import { Rng } from '../../trainer/src/util/rng.js';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, eps = 1e-9) => {
   expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), `element ${i}: ${a[i]} vs ${b[i]}`).toBeLessThan(eps);
+  for (let i = 0; i < a.length; i++)
+    expect(Math.abs(a[i]! - b[i]!), `element ${i}: ${a[i]} vs ${b[i]}`).toBeLessThan(eps);
 };
 
 /** 50 poses in the range of 300W-LP (yaw ±99°, pitch and roll ±60°), radians, pitch-yaw-roll. */
@@ -58,7 +59,8 @@ describe('Euler ↔ rotation matrix (300W-LP convention)', () => {
   });
 
   it('the mirror F·R·F negates yaw and roll and keeps pitch', () => {
-    for (const [p, y, r] of poses()) close(mirrorRotation(rotationFromEuler(p, y, r)), rotationFromEuler(p, -y, -r), 1e-12);
+    for (const [p, y, r] of poses())
+      close(mirrorRotation(rotationFromEuler(p, y, r)), rotationFromEuler(p, -y, -r), 1e-12);
   });
 
   it('per-angle error: as 6DRepNet scores it (half and whole turns not counted)', () => {

@@ -50,7 +50,9 @@ function render(con: CliConsole, json: boolean): (e: PoseRunEvent) => void {
       con.line(
         `head pose (${e.format}) on ${e.backend}: ${e.train} train / ${e.test} test${out.length ? ` (${out.join(', ')})` : ''}; init ${e.init} → ${e.out}`,
       );
-      con.line(`every face predicted frontal would score MAE ${deg(e.frontal.mae)}, geodesic ${deg(e.frontal.geodesic)}`);
+      con.line(
+        `every face predicted frontal would score MAE ${deg(e.frontal.mae)}, geodesic ${deg(e.frontal.geodesic)}`,
+      );
     } else if (e.type === 'step') {
       if (e.step === 1)
         con.bar(e.steps, 0, 'epoch {epoch} [{bar}] {value}/{total} | loss {loss}', { epoch: e.epoch, loss: '-' });
@@ -74,7 +76,11 @@ export async function poseCommand(o: FinetuneCliOptions): Promise<void> {
   const s = readFlags(FINETUNE_FIELDS, o) as Record<string, unknown>;
   const format = s['format'] as string | undefined;
   if (!format || !POSE_FORMATS.includes(format as PoseFormat))
-    throw new UserError(`--task pose reads --format ${POSE_FORMATS.join(', ')} (given: ${format ?? 'none'})`, 2, 'usage');
+    throw new UserError(
+      `--task pose reads --format ${POSE_FORMATS.join(', ')} (given: ${format ?? 'none'})`,
+      2,
+      'usage',
+    );
   if (!s['data'])
     throw new UserError(
       '--task pose needs --data (the 300W-LP or AFLW2000 folder of images and .mat files, or the BIWI hpdb folder)',

@@ -49,8 +49,18 @@ export function poseMat(angles: PoseAngles, points: readonly (readonly [number, 
   const r = Math.PI / 180;
   return formatMat(
     [
-      { name: 'Pose_Para', rows: 1, cols: 7, rowMajor: [angles.pitch * r, angles.yaw * r, angles.roll * r, 0, 0, 0, 0] },
-      { name: 'pt2d', rows: 2, cols: points.length, rowMajor: [...points.map((p) => p[0]), ...points.map((p) => p[1])] },
+      {
+        name: 'Pose_Para',
+        rows: 1,
+        cols: 7,
+        rowMajor: [angles.pitch * r, angles.yaw * r, angles.roll * r, 0, 0, 0, 0],
+      },
+      {
+        name: 'pt2d',
+        rows: 2,
+        cols: points.length,
+        rowMajor: [...points.map((p) => p[0]), ...points.map((p) => p[1])],
+      },
     ],
     { description: `camd pseudo-label --task pose (pseudo-labels from ${detectorId()})` },
   );

@@ -194,7 +194,10 @@ export function parseMat(buf: Buffer, file: string): MatFile {
   if (text.startsWith('MATLAB 7.3'))
     throw new MatFileError(file, 'a MAT v7.3 (HDF5) file: save it as level 5 (MATLAB -v7, or scipy.io.savemat)');
   if (!text.startsWith('MATLAB') || (mark !== 'IM' && mark !== 'MI'))
-    throw new MatFileError(file, 'not a level-5 MAT-file (no "MATLAB" header and IM/MI endian mark; MAT v4 is not read)');
+    throw new MatFileError(
+      file,
+      'not a level-5 MAT-file (no "MATLAB" header and IM/MI endian mark; MAT v4 is not read)',
+    );
   const le = mark === 'IM';
   const top = new Reader(buf, le, file);
   const out: MatFile = { file, variables: new Map(), unread: new Map() };
@@ -216,7 +219,8 @@ export function parseMat(buf: Buffer, file: string): MatFile {
       }
       const r = new Reader(inner, le, file);
       const it = r.tag(0);
-      if (it.type !== MI.MATRIX) throw new MatFileError(file, `a compressed element holds data type ${it.type}, not a matrix`);
+      if (it.type !== MI.MATRIX)
+        throw new MatFileError(file, `a compressed element holds data type ${it.type}, not a matrix`);
       take(r, it.at, it.bytes);
     } else throw new MatFileError(file, `a top-level data element of type ${t.type} (only matrices are read)`);
     o = t.next;
@@ -265,7 +269,8 @@ function element(type: number, data: Buffer): Buffer {
 
 function matrixElement(v: MatWrite): Buffer {
   if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(v.name)) throw new Error(`'${v.name}' is not a MATLAB variable name`);
-  if (v.rowMajor.length !== v.rows * v.cols) throw new Error(`${v.name}: ${v.rowMajor.length} values for ${v.rows}×${v.cols}`);
+  if (v.rowMajor.length !== v.rows * v.cols)
+    throw new Error(`${v.name}: ${v.rowMajor.length} values for ${v.rows}×${v.cols}`);
   const flags = Buffer.alloc(8);
   flags.writeUInt32LE(6, 0); // mxDOUBLE_CLASS, no flags
   const dims = Buffer.alloc(8);

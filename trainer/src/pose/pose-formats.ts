@@ -65,7 +65,11 @@ export function readPoseMat(file: string): { angles: PoseAngles; box: [number, n
   const mat = readMat(file);
   const pose = matVariable(mat, 'Pose_Para');
   if (pose.data.length < 3 || pose.dims.filter((d) => d > 1).length > 1)
-    throw new LandmarkFileError(file, null, `Pose_Para is ${pose.dims.join('×')}: a row of at least 3 (pitch, yaw, roll) is needed`);
+    throw new LandmarkFileError(
+      file,
+      null,
+      `Pose_Para is ${pose.dims.join('×')}: a row of at least 3 (pitch, yaw, roll) is needed`,
+    );
   const [pitch, yaw, roll] = [pose.data[0]!, pose.data[1]!, pose.data[2]!];
   if (![pitch, yaw, roll].every(Number.isFinite))
     throw new LandmarkFileError(file, null, 'Pose_Para: pitch, yaw and roll must be finite numbers');
@@ -80,7 +84,8 @@ export function readPoseMat(file: string): { angles: PoseAngles; box: [number, n
   for (let i = 0; i < pt.data.length; i += 2) {
     const x = pt.data[i]!,
       y = pt.data[i + 1]!;
-    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new LandmarkFileError(file, null, `pt2d point ${i / 2} is not finite`);
+    if (!Number.isFinite(x) || !Number.isFinite(y))
+      throw new LandmarkFileError(file, null, `pt2d point ${i / 2} is not finite`);
     [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, y), Math.max(y1, y)];
   }
   if (!(x1 > x0 && y1 > y0)) throw new LandmarkFileError(file, null, 'pt2d: the points span no area');
@@ -160,7 +165,11 @@ async function pairs(
 /** Reads a head-pose dataset (`path`: the folder). */
 export async function readPoseDataset(format: PoseFormat, path: string): Promise<PoseDataset> {
   if (format === '300w-lp' || format === 'aflw2000') {
-    const { pairs: ps, skipped } = await pairs(path, `${format === '300w-lp' ? '300W-LP' : 'AFLW2000'} folder`, (n) => `${stem(n)}.mat`);
+    const { pairs: ps, skipped } = await pairs(
+      path,
+      `${format === '300w-lp' ? '300W-LP' : 'AFLW2000'} folder`,
+      (n) => `${stem(n)}.mat`,
+    );
     const all = await mapConcurrent(ps, 16, async ({ image, annotation }): Promise<PoseSample> => {
       const { angles, box } = readPoseMat(annotation);
       return { image, R: rotationFromDegrees(angles), angles, box, source: annotation };
@@ -194,5 +203,8 @@ function nonEmptyPose(ds: PoseDataset, path: string): PoseDataset {
     ds.beyond ? `${ds.beyond} beyond ±${MAX_TEST_ANGLE}°` : '',
     ds.skipped.length ? `${ds.skipped.length} skipped; ${first}` : '',
   ].filter(Boolean);
-  throw new CamdError('input', `no usable ${ds.format} faces in ${path} (${why.length ? why.join('; ') : 'nothing found'})`);
+  throw new CamdError(
+    'input',
+    `no usable ${ds.format} faces in ${path} (${why.length ? why.join('; ') : 'nothing found'})`,
+  );
 }

@@ -28,7 +28,10 @@ function normalise(v: tf.Tensor2D): tf.Tensor2D {
 function cross(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   const [a0, a1, a2] = tf.unstack(a, 1) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
   const [b0, b1, b2] = tf.unstack(b, 1) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-  return tf.stack([a1.mul(b2).sub(a2.mul(b1)), a2.mul(b0).sub(a0.mul(b2)), a0.mul(b1).sub(a1.mul(b0))], 1) as tf.Tensor2D;
+  return tf.stack(
+    [a1.mul(b2).sub(a2.mul(b1)), a2.mul(b0).sub(a0.mul(b2)), a0.mul(b1).sub(a1.mul(b0))],
+    1,
+  ) as tf.Tensor2D;
 }
 
 /** (B, 6) → (B, 3, 3) rotation matrices by Gram–Schmidt (6DRepNet `compute_rotation_matrix_from_ortho6d`). */
