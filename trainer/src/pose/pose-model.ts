@@ -13,7 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Classifier } from '../finetune/classifier.js';
 import type { ModelConfig } from '../model/config.js';
-import type { DropMasks } from '../model/vit.js';
+import { constInit } from '../model/params.js';
+import { type DropMasks, linear } from '../model/vit.js';
 
 /** 6DRepNet's GeodesicLoss clamp. */
 export const GEODESIC_EPS = 1e-7;
@@ -58,13 +59,20 @@ export class PoseModel {
 
   constructor(model: ModelConfig, dropPath: number, seed: number) {
     this.clf = new Classifier({ model, outputs: 6, dropPath }, seed);
+    const N = this.clf.tokens;
+    this.clf.params.add('pose_pool.weight', [N, 6], constInit(N * 6, 1 / N), 'online');
     const bias = this.clf.params.get('head.bias') as tf.Variable;
     tf.tidy(() => bias.assign(tf.tensor1d([1, 0, 0, 0, 1, 0])));
   }
 
-  /** The 6 numbers per face, (B, 6). */
+  /**
+   * The 6 numbers per face, (B, 6): the head applied to every patch's features, then a weighted sum
+   * over the patches, one learned weight per patch and output (starting at 1/N: the mean).
+   */
   sixD(x: tf.Tensor4D, dropMasks: DropMasks[] | null = null): tf.Tensor2D {
-    return this.clf.logits(x, dropMasks);
+    const p = this.clf.params;
+    const perPatch = linear(this.clf.patchFeatures(x, dropMasks), p.get('head.weight'), p.get('head.bias'));
+    return perPatch.mul(p.get('pose_pool.weight')).sum(1) as tf.Tensor2D;
   }
 
   /** Rotation matrices, (B, 3, 3), 300W-LP convention (rotation.ts). */
