@@ -135,6 +135,21 @@ describe('views keep the pose consistent with the pixels', () => {
   });
 });
 
+describe('the pose model', () => {
+  it('starts from an encoder: its head (the 6 outputs and the per-patch weights) is new, the rest is loaded', async () => {
+    const model = { ...presetConfig('micro').model, imgSize: 32 };
+    const a = new PoseModel(model, 0, 1);
+    const tensors = new Map((await a.clf.exportTensors()).map((t) => [t.name, t]));
+    const b = new PoseModel(model, 0, 2);
+    expect(b.clf.loadEncoder(tensors, 'a test encoder')).toBe('as loaded');
+    const name = 'blocks.0.attn.qkv.weight';
+    expect(Array.from(await b.clf.params.get(name).data())).toEqual(Array.from(tensors.get(name)!.data));
+    expect(b.clf.params.names()).toContain('head.pool_weight');
+    a.dispose();
+    b.dispose();
+  });
+});
+
 describe('a training step', () => {
   it('lowers the loss on a repeated batch and leaves no tensor behind', async () => {
     const model = new PoseModel({ ...presetConfig('micro').model, imgSize: 32 }, 0.1, 0);

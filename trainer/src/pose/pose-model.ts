@@ -60,7 +60,7 @@ export class PoseModel {
   constructor(model: ModelConfig, dropPath: number, seed: number) {
     this.clf = new Classifier({ model, outputs: 6, dropPath }, seed);
     const N = this.clf.tokens;
-    this.clf.params.add('pose_pool.weight', [N, 6], constInit(N * 6, 1 / N), 'online');
+    this.clf.params.add('head.pool_weight', [N, 6], constInit(N * 6, 1 / N), 'online');
     const bias = this.clf.params.get('head.bias') as tf.Variable;
     tf.tidy(() => bias.assign(tf.tensor1d([1, 0, 0, 0, 1, 0])));
   }
@@ -72,7 +72,7 @@ export class PoseModel {
   sixD(x: tf.Tensor4D, dropMasks: DropMasks[] | null = null): tf.Tensor2D {
     const p = this.clf.params;
     const perPatch = linear(this.clf.patchFeatures(x, dropMasks), p.get('head.weight'), p.get('head.bias'));
-    return perPatch.mul(p.get('pose_pool.weight')).sum(1) as tf.Tensor2D;
+    return perPatch.mul(p.get('head.pool_weight')).sum(1) as tf.Tensor2D;
   }
 
   /** Rotation matrices, (B, 3, 3), 300W-LP convention (rotation.ts). */
