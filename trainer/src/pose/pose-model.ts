@@ -1,6 +1,7 @@
 /**
- * Head pose on the fine-tuning encoder, in the spirit of 6DRepNet and TokenHPE: the classifier's
- * pooled features (fc_norm of the mean patch token) through a linear head to 6 numbers per face,
+ * Head pose on the fine-tuning encoder, in the spirit of 6DRepNet and TokenHPE: fc_norm of every
+ * patch token, a linear head giving 6 numbers at each patch, and a learned weight per patch and
+ * output summing them (starting at 1/N, the mean) — 6 numbers per face,
  * made a rotation matrix by Gram–Schmidt — the continuous 6-D representation of Zhou et al. 2019,
  * as 6DRepNet's `compute_rotation_matrix_from_ortho6d`: x = a/|a|, z = (x × b)/|x × b|, y = z × x,
  * R = [x y z] as columns (a, b the two halves of the 6). The loss is the mean geodesic distance to
@@ -9,6 +10,9 @@
  *
  * The head's bias starts at the identity's two columns (1, 0, 0, 0, 1, 0) — a frontal face — so the
  * first predictions are a well-defined rotation rather than the normalisation of a near-zero vector.
+ * Not the plain mean of the patch tokens (the classifiers' pooling): a mean over patches barely
+ * changes when the face is mirrored, and a mirror negates yaw and roll — with it the head learned
+ * pitch only (measured in docs/finetuning.md, "Head pose").
  */
 import * as tf from '@tensorflow/tfjs';
 import { Classifier } from '../finetune/classifier.js';
