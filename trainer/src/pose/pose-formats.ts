@@ -10,7 +10,7 @@
  *               pseudo-labels of `camd pseudo-label --task pose` are written in this form.
  *   'aflw2000'  AFLW2000-3D: the same files (image00002.jpg + image00002.mat, pt2d 2×21); faces
  *               with an angle beyond ±99° are left out, as Hopenet, FSA-Net, 6DRepNet and TokenHPE
- *               leave them out of their AFLW2000 tables (31 of the 2,000).
+ *               leave them out of their AFLW2000 tables.
  *   'biwi'      the BIWI Kinect Head Pose database as distributed (hpdb/): folders NN/ of
  *               `frame_XXXXX_rgb.png` with `frame_XXXXX_pose.txt` beside it (three rows of the head's
  *               3×3 rotation, then the head centre in mm), read as Hopenet's and FSA-Net's BIWI
