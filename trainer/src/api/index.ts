@@ -33,7 +33,7 @@ import {
   ScanSpec,
   parseSpec,
 } from '../protocol/specs.js';
-import { isLandmarkRequest, LandmarkSpec } from '../protocol/landmark-spec.js';
+import { geometryTaskOf, LandmarkSpec, PoseSpec } from '../protocol/geometry-specs.js';
 export { landmarkDataOf } from '../geometry/landmark-formats.js';
 import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
@@ -97,13 +97,14 @@ export async function runFinetune(
   sink: EventSink = ignore,
   signal: AbortSignal = NEVER,
 ): Promise<RunResult> {
-  if (isLandmarkRequest(spec)) {
-    const [{ runTaskJob }, { landmarkTask }] = await Promise.all([
-      import('../tasks/task-job.js'),
-      import('../landmarks/landmark-task.js'),
-    ]);
-    const t = landmarkTask(parseSpec(LandmarkSpec, spec));
-    return runTaskJob(t.settings, t.adapter, sink, signal);
+  const geometry = geometryTaskOf(spec);
+  if (geometry) {
+    const { runTaskJob } = await import('../tasks/task-job.js');
+    const t =
+      geometry === 'landmarks'
+        ? (await import('../landmarks/landmark-task.js')).landmarkTask(parseSpec(LandmarkSpec, spec))
+        : (await import('../pose/pose-task.js')).poseTask(parseSpec(PoseSpec, spec));
+    return runTaskJob(t.settings, t.adapter as never, sink, signal);
   }
   const s = parseSpec(FinetuneSpec, spec);
   const { finetune } = await import('../finetune/run.js');

@@ -6,7 +6,7 @@
  */
 export * from '../protocol/events.js';
 export * from '../protocol/specs.js';
-export * from '../protocol/landmark-spec.js';
+export * from '../protocol/geometry-specs.js';
 export * from '../protocol/worker-protocol.js';
 export * from '../protocol/defaults.js';
 export { PRETRAIN_FIELDS, helpOf, pretrainDefault, type PretrainField } from '../protocol/pretrain-fields.js';

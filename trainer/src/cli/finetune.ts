@@ -2,6 +2,7 @@
 import { baselineWords, runEval, runFinetune, type RunEvent } from '../api/index.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
+import { geometryTaskOf } from '../protocol/geometry-specs.js';
 import { EXIT_CODE } from '../util/errors.js';
 import { toEvalSpec, toFinetuneSpec, type EvalCliOptions, type FinetuneCliOptions } from './finetune-flags.js';
 
@@ -37,7 +38,7 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
     else if (e.type === 'start' && e.kind === 'finetune') {
       con.stop();
       con.line(
-        `run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.classes} ${e.task === 'far' ? 'attributes' : e.task === 'landmarks' ? `points, ${e.format}` : 'classes'}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} ${e.task === 'landmarks' ? 'sample(s) without points or image, not read' : 'listed image(s) missing or unreadable'}` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`,
+        `run ${e.run_id} → ${e.out_dir} on ${e.backend}: ${e.task} (${e.task === 'pose' ? `rotation, ${e.format}` : `${e.classes} ${e.task === 'far' ? 'attributes' : e.task === 'landmarks' ? `points, ${e.format}` : 'classes'}`}), ${e.train} train / ${e.val} val / ${e.test} test${e.dropped ? `, ${e.dropped} ${e.task === 'landmarks' || e.task === 'pose' ? 'sample(s) left out (no annotation or image, no face found, beyond ±99°)' : 'listed image(s) missing or unreadable'}` : ''}; init ${e.init}; pos_embed: ${e.pos_embed}${e.linear_probe ? '; linear probe' : ''}`,
       );
       phase = 'train';
       con.bar(
@@ -75,10 +76,11 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
-  // face alignment reads its own dataset formats (cli/landmarks.ts), and is recorded and shown as any fine-tuning run
-  const spec = o.task === 'landmarks' ? (await import('./landmarks.js')).toLandmarkSpec(o) : toFinetuneSpec(o);
+  // the geometry tasks read their own dataset formats (cli/geometry-flags.ts), and are recorded and shown as any fine-tuning run
+  const geometry = geometryTaskOf(o);
+  const spec = geometry ? (await import('./geometry-flags.js')).toGeometrySpec(geometry, o) : toFinetuneSpec(o);
   const con = new CliConsole();
-  const stop = stopOnSignals(o.task === 'landmarks' ? 'the model as it is' : 'the model as it is (last.safetensors)');
+  const stop = stopOnSignals(geometry ? 'the model as it is' : 'the model as it is (last.safetensors)');
   try {
     const r = await runFinetune(spec, o.json ? jsonRenderer() : humanRenderer(con), stop.signal);
     if (r.outcome === 'diverged') process.exitCode = EXIT_CODE.diverged;

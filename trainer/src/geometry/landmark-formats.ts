@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CamdError } from '../util/errors.js';
-import { LANDMARK_FORMAT_NAMES, type LandmarkFormatName } from '../protocol/landmark-spec.js';
+import { LANDMARK_FORMAT_NAMES, type LandmarkFormatName } from '../protocol/geometry-specs.js';
 import { read300w } from './read-300w.js';
 import { readAflw19 } from './read-aflw19.js';
 import { readWflw } from './read-wflw.js';

@@ -8,7 +8,7 @@ import { FORMAT_SCHEME } from '../geometry/landmark-formats.js';
 import type { NmeSummary } from '../geometry/landmark-metrics.js';
 import { SCHEMES } from '../geometry/landmark-schemes.js';
 import { LANDMARK_DEFAULTS } from '../protocol/defaults.js';
-import type { LandmarkSpec } from '../protocol/landmark-spec.js';
+import type { LandmarkSpec } from '../protocol/geometry-specs.js';
 import type { TaskAdapter, TaskSettings } from '../tasks/task-job.js';
 import { runLandmarks } from './landmark-run.js';
 

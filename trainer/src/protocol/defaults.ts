@@ -73,6 +73,19 @@ export const LANDMARK_DEFAULTS = {
 } as const;
 
 /**
+ * `camd finetune --task pose` (head pose, pose/pose-run.ts): epochs, images per step, base learning
+ * rate (lr = blr × batch / 256), warm-up, drop-path and AdamW weight decay, as for face alignment.
+ */
+export const POSE_DEFAULTS = {
+  epochs: 30,
+  batch: 32,
+  blr: 5e-3,
+  warmupEpochs: 2,
+  dropPath: 0.1,
+  weightDecay: 0.05,
+} as const;
+
+/**
  * Faces at ingest (`camd scan DIR --faces`): detection score and face size (pixels across the face,
  * max(2·eye distance, 1.8·eye-to-mouth)) below which a face is not kept, the crop's border as a
  * fraction of the face size on each side, the crop's side (258 = the decode cache's side for

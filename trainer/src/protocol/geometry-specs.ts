@@ -1,9 +1,9 @@
 /**
- * A face-alignment run (`camd finetune --task landmarks`, or the app's fine-tune form with the task
- * "landmarks"): the dataset format, the encoder to start from and the schedule. Its fields are the
+ * The face-geometry runs (`camd finetune --task landmarks|pose`, or the app's fine-tune form with
+ * those tasks): the dataset format, the encoder to start from and the schedule. Their fields are the
  * same-named fields of a classification run (finetune-fields.ts: one schema, one flag, one help
- * each), minus those face alignment does not read. No Node import: the renderer validates its form
- * with it.
+ * each), minus those the task does not read. No Node import: the renderer validates its form with
+ * them.
  */
 import { z } from 'zod';
 import { FINETUNE_FIELDS } from './finetune-fields.js';
@@ -19,8 +19,19 @@ export const LANDMARK_FORMAT_NOTES: Record<LandmarkFormatName, string> = {
   aflw19: "19 points: HRNet's AFLW-19 CSV (face_landmarks_aflw_*.csv) with its images folder",
 };
 
-/** The tasks fine-tuning runs on a landmark dataset rather than on labels. */
-export const GEOMETRY_TASKS = ['landmarks'] as const;
+/** The head-pose dataset formats (pose/pose-formats.ts reads them). */
+export const POSE_FORMAT_NAMES = ['300w-lp', 'aflw2000', 'biwi'] as const;
+export type PoseFormatName = (typeof POSE_FORMAT_NAMES)[number];
+
+export const POSE_FORMAT_NOTES: Record<PoseFormatName, string> = {
+  '300w-lp':
+    'each image with a MATLAB .mat beside it (Pose_Para, pt2d), as 300W-LP; camd pseudo-label --task pose writes them',
+  aflw2000: 'as 300W-LP (image + .mat with Pose_Para and pt2d); faces beyond ±99° are left out of testing',
+  biwi: 'the BIWI Kinect database: NN/frame_XXXXX_rgb.png with frame_XXXXX_pose.txt (rotation matrix); faces found by the face model',
+};
+
+/** The tasks fine-tuning runs on a geometry dataset (points, angles) rather than on labels. */
+export const GEOMETRY_TASKS = ['landmarks', 'pose'] as const;
 export type GeometryTask = (typeof GEOMETRY_TASKS)[number];
 
 const F = FINETUNE_FIELDS;
@@ -54,7 +65,21 @@ export const LandmarkSpec = LandmarkFields.refine((s) => s.init === 'none' || s.
 });
 export type LandmarkSpec = z.infer<typeof LandmarkSpec>;
 
-/** Whether a fine-tuning request is face alignment rather than classification. */
-export function isLandmarkRequest(spec: unknown): boolean {
-  return typeof spec === 'object' && spec !== null && (spec as { task?: unknown }).task === 'landmarks';
+/** The fields of a head-pose run: as face alignment's, with the head-pose formats. */
+export const PoseFields = LandmarkFields.extend({
+  task: z.literal('pose'),
+  format: z.enum(POSE_FORMAT_NAMES, { message: `must be one of ${POSE_FORMAT_NAMES.join(', ')}` }),
+}).strict();
+
+/** A head-pose run in the new folder `out`. */
+export const PoseSpec = PoseFields.refine((s) => s.init === 'none' || s.preset === undefined, {
+  message: 'goes with --init none; a checkpoint brings its own architecture',
+  path: ['preset'],
+});
+export type PoseSpec = z.infer<typeof PoseSpec>;
+
+/** The geometry task a fine-tuning request asks for, or null for classification. */
+export function geometryTaskOf(spec: unknown): GeometryTask | null {
+  const t = typeof spec === 'object' && spec !== null ? (spec as { task?: unknown }).task : undefined;
+  return (GEOMETRY_TASKS as readonly unknown[]).includes(t) ? (t as GeometryTask) : null;
 }

@@ -1,0 +1,96 @@
+/**
+ * Head pose as a geometry task of the store (tasks/task-job.ts): the spec's defaults
+ * (POSE_DEFAULTS), pose-run.ts's events as the job's, and an epoch's figures — the mean of the yaw,
+ * pitch and roll absolute errors in degrees (lower is better; TokenHPE's MAE), each angle's error
+ * and the geodesic error as its values, and what predicting every face frontal scores on the same
+ * test faces (the number to beat) in the evaluation's detail.
+ *
+ * A test set of its own (`--test-data`): a BIWI folder (frames with _pose.txt files) is read as
+ * BIWI, any other as AFLW2000 (300W-LP's layout, faces beyond ±99° left out), as the papers test
+ * models trained on 300W-LP.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { POSE_DEFAULTS } from '../protocol/defaults.js';
+import type { PoseSpec } from '../protocol/geometry-specs.js';
+import type { TaskAdapter, TaskSettings } from '../tasks/task-job.js';
+import type { PoseFormat } from './pose-formats.js';
+import type { PoseSummary } from './pose-metrics.js';
+import { runPose } from './pose-run.js';
+
+/** BIWI's layout (numbered folders of frame_XXXXX_pose.txt) or else AFLW2000's. */
+export function poseTestFormatOf(dir: string): PoseFormat {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return 'aflw2000';
+  for (const sub of readdirSync(dir)) {
+    const p = join(dir, sub);
+    if (/^\d+$/.test(sub) && statSync(p).isDirectory() && readdirSync(p).some((f) => f.endsWith('_pose.txt')))
+      return 'biwi';
+  }
+  return 'aflw2000';
+}
+
+export function poseTask(spec: PoseSpec): { settings: TaskSettings; adapter: TaskAdapter<PoseSummary> } {
+  const D = POSE_DEFAULTS;
+  const settings = {
+    ...spec,
+    epochs: spec.epochs ?? D.epochs,
+    batch: spec.batch ?? D.batch,
+    blr: spec.blr ?? D.blr,
+    warmupEpochs: spec.warmupEpochs ?? D.warmupEpochs,
+    dropPath: spec.dropPath ?? D.dropPath,
+    weightDecay: D.weightDecay,
+    seed: spec.seed ?? 0,
+  };
+  let frontal: PoseSummary | null = null;
+  const adapter: TaskAdapter<PoseSummary> = {
+    task: 'pose',
+    metric: 'mae',
+    lowerIsBetter: true,
+    figures: (m) => ({
+      value: m.mae,
+      n: m.count,
+      values: { yaw: m.yaw, pitch: m.pitch, roll: m.roll, geodesic: m.geodesic },
+      detail: { units: 'degrees', frontal },
+    }),
+    run: (emit, signal) =>
+      runPose(
+        {
+          ...settings,
+          testData:
+            spec.testData !== undefined ? { format: poseTestFormatOf(spec.testData), data: spec.testData } : undefined,
+          preset: spec.preset,
+          imgSize: spec.imgSize,
+          backend: spec.backend,
+        },
+        (e) => {
+          if (e.type === 'prepare' || e.type === 'eval') emit(e);
+          else if (e.type === 'detect') emit({ type: 'prepare', done: e.done, total: e.total });
+          else if (e.type === 'step') emit({ type: 'step', epoch: e.epoch, step: e.step, loss: e.loss, lr: e.lr });
+          else if (e.type === 'done') emit({ type: 'done', file: e.file });
+          else if (e.type === 'start') {
+            frontal = e.frontal;
+            emit({
+              type: 'start',
+              train: e.train,
+              test: e.test,
+              skipped: e.skipped + e.beyond99 + e.noFace,
+              backend: e.backend,
+              backend_detail: e.backend_detail,
+              pos_embed: e.pos_embed,
+              model: e.model,
+              batch: e.batch,
+              steps_per_epoch: e.steps_per_epoch,
+              outputs: 6,
+              config: {
+                representation: '6-D rotation (Gram–Schmidt), geodesic loss',
+                left_out: { skipped: e.skipped, beyond99: e.beyond99, no_face: e.noFace },
+                frontal_baseline: e.frontal,
+              },
+            });
+          }
+        },
+        signal,
+      ),
+  };
+  return { settings, adapter };
+}
