@@ -15,6 +15,7 @@ import {
   FaceScanSpec,
   FinetuneFields,
   LandmarkFields,
+  PoseFields,
   PRESET_NAMES,
   PretrainSpec,
   RUN_STATUSES,
@@ -319,8 +320,18 @@ export const LandmarkSettings = LandmarkFields.omit({
   init: true,
 }).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
 
-/** A fine-tuning run's settings: classification (task far or fer) or face alignment (task landmarks). */
-export const AnyFinetuneSettings = z.union([FinetuneSettings, LandmarkSettings]);
+/** The settings of a new head-pose run (task pose): as face alignment's, with the head-pose formats. */
+export const PoseSettings = PoseFields.omit({
+  runId: true,
+  out: true,
+  db: true,
+  data: true,
+  testData: true,
+  init: true,
+}).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
+
+/** A fine-tuning run's settings: classification (task far or fer), face alignment (landmarks) or head pose (pose). */
+export const AnyFinetuneSettings = z.union([FinetuneSettings, LandmarkSettings, PoseSettings]);
 
 /**
  * Where a new pre-training run starts, when not from random weights: the newest checkpoint of a run

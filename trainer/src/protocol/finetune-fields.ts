@@ -61,13 +61,13 @@ export const FINETUNE_FIELDS = {
     help: 'dataset root (for csv: the CSV file, or a folder with labels.csv)',
     required: true,
   }),
-  /** Face alignment: the dataset's own test set (its test list or folder), in --data's format. */
+  /** Face alignment and head pose: the dataset's own test set (its test list or folder). */
   testData: field({
     schema: absPath,
     role: 'setting',
     flag: '--test-data <path>',
     read: 'path',
-    help: "--task landmarks: the dataset's own test set in the same format (WFLW's test list, AFLW-19's test CSV, a 300W test folder); default: a seeded 20 % of --data",
+    help: "--task landmarks or pose: the dataset's own test set (WFLW's test list, AFLW-19's test CSV, a 300W test folder; AFLW2000 or BIWI for pose); default: a seeded 20 % of --data",
   }),
   /** --format store: the label schema of the dataset (its name, or its id). */
   schema: field({

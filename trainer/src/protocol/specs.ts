@@ -47,7 +47,7 @@ export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.
     path: ['schema'],
   })
   .refine((s) => s.testData === undefined, {
-    message: 'goes with --task landmarks (a classification dataset gives its own splits)',
+    message: 'goes with --task landmarks or pose (a classification dataset gives its own splits)',
     path: ['testData'],
   });
 export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
