@@ -51,7 +51,7 @@ export function handlers(app: App): Handlers {
     'runs.importTorchrun': (p) => app.runs.importTorchrun(p.dir),
     'runs.clusterPack': (p) => app.runs.clusterPack(p.id, p.gpus ?? 8, p.copy ?? false, p.preset),
     'runs.see': (p) => app.runs.see(p.id, p.image, p.seed ?? 0),
-    'runs.points': (p) => app.runs.points(p.id, p.image),
+    'runs.predictImage': (p) => app.runs.predictImage(p.id, p.image),
     'runs.log': (p) => app.runs.log(p.id, p.lines),
     'metrics.names': (p) => app.metrics.names(p.runs),
     'metrics.series': (p) => app.metrics.series(p),

@@ -239,18 +239,21 @@ export const PretrainSettings = PretrainSpec.omit({
   init: true,
 });
 
-/** A face-alignment run's points on the faces of one image (`camd predict` with its landmarks.safetensors). */
-export const PointsOnImage = z.object({
-  scheme: z.string(),
-  /** Each face the face model found, largest first: its box and the run's points, photo pixels. */
+/** What a face-alignment or head-pose run's model says of the faces of one image (`camd predict` with its model). */
+export const ImagePrediction = z.object({
+  task: z.enum(['landmarks', 'pose']),
+  /** The point scheme of a face-alignment run. */
+  scheme: z.string().nullable(),
+  /** Each face the face model found, largest first: its box, photo pixels, and the run's points or head pose (degrees). */
   faces: z.array(
     z.object({
       box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-      points: z.array(z.tuple([z.number(), z.number()])),
+      points: z.array(z.tuple([z.number(), z.number()])).optional(),
+      pose: z.object({ yaw: z.number(), pitch: z.number(), roll: z.number() }).optional(),
     }),
   ),
 });
-export type PointsOnImage = z.infer<typeof PointsOnImage>;
+export type ImagePrediction = z.infer<typeof ImagePrediction>;
 
 /** What a pre-training run's model sees on one face of its dataset (`camd see --image`). */
 export const SeeFace = z.object({
@@ -727,7 +730,7 @@ export const OPS = {
   ),
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
-  'runs.points': op(z.object({ id: RunId, image: Id }).strict(), PointsOnImage),
+  'runs.predictImage': op(z.object({ id: RunId, image: Id }).strict(), ImagePrediction),
   'runs.see': op(
     z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(),
     SeeFace,

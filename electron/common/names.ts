@@ -32,7 +32,7 @@ export const OP_NAMES = [
   'runs.importTorchrun',
   'runs.clusterPack',
   'runs.see',
-  'runs.points',
+  'runs.predictImage',
   'runs.log',
   'metrics.names',
   'metrics.series',

@@ -32,7 +32,7 @@ import type {
   SeeFace,
 } from '../common/contract.js';
 import type { CreateRun as CreateRunSchema, RunQuery } from '../common/contract.js';
-import { PointsOnImage } from '../common/contract.js';
+import { ImagePrediction } from '../common/contract.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { runRows } from '../base/run-rows.js';
 import { estimatePretrain } from './estimate.js';
@@ -65,8 +65,8 @@ export class Runs {
     private readonly camd: CamdCommand,
   ) {}
 
-  /** Points already predicted, by run and image. */
-  private readonly pointsSeen = new Map<string, PointsOnImage>();
+  /** Predictions already made, by run and image. */
+  private readonly predictionsSeen = new Map<string, ImagePrediction>();
 
   /** A new run from a request the API boundary has validated (electron/api/handlers.ts `call`). */
   create(req: z.output<typeof CreateRunSchema>): Run {
@@ -321,20 +321,22 @@ export class Runs {
   }
 
   /**
-   * A face-alignment run's points on the faces of an image of the store (`camd predict` with the run's
-   * model, in its own process); remembered per run and image while the app runs.
+   * What a face-alignment or head-pose run's model says of the faces of an image of the store
+   * (`camd predict` with the run's model, in its own process); remembered per run and image while
+   * the app runs.
    */
-  async points(id: string, imageId: number): Promise<PointsOnImage> {
+  async predictImage(id: string, imageId: number): Promise<ImagePrediction> {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
-    if (configOf(row.config)['task'] !== 'landmarks')
-      throw new CamdError('input', `run ${id} is not a face-alignment run: it places no points`, 'id');
+    const task = configOf(row.config)['task'];
+    if (task !== 'landmarks' && task !== 'pose')
+      throw new CamdError('input', `run ${id} is not a face-alignment or head-pose run`, 'id');
     const ck = this.store.fineTunedModelPath(id);
     if (!ck || !existsSync(ck)) throw new CamdError('input', `run ${id} has no model yet`, 'id');
     const img = this.store.imageFile(imageId);
     if (!img || img.status !== 'ok') throw new NotFound(`image ${imageId}`);
     const key = `${id}:${imageId}`;
-    const known = this.pointsSeen.get(key);
+    const known = this.predictionsSeen.get(key);
     if (known) return known;
     const r = await this.camd(['predict', '--checkpoint', ck, '--data', join(img.root, img.rel_path), '--json'], {
       timeoutMs: 300_000,
@@ -347,9 +349,9 @@ export class Runs {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const start = lines.find((l) => l['type'] === 'start');
     const pred = lines.find((l) => l['type'] === 'prediction');
-    if (!start || !pred) throw new CamdError('internal', 'camd predict gave no points');
-    const out = PointsOnImage.parse({ scheme: start['scheme'], faces: pred['faces'] });
-    this.pointsSeen.set(key, out);
+    if (!start || !pred) throw new CamdError('internal', 'camd predict gave no prediction');
+    const out = ImagePrediction.parse({ task, scheme: start['scheme'] ?? null, faces: pred['faces'] });
+    this.predictionsSeen.set(key, out);
     return out;
   }
 

@@ -175,6 +175,27 @@ describe.skipIf(missing !== null)('face alignment and head pose in the app', () 
       'Test MAE after each epoch, degrees (lower is better)',
     );
     await b.shot('pose-run');
+    // the run's head pose on a face in the image view: the angles `camd predict` gives, and the head's axes drawn
+    const photo = readdirSync(dir)
+      .filter((f) => f.endsWith('.jpg'))
+      .sort()[0]!;
+    await b.page.goto(`${h.base}/#/datasets/${datasetId}`);
+    await b.page.locator(`.thumbgrid button.thumb[title="${photo}"]`).click();
+    await b.page.selectOption('#img-points', runId);
+    const model = (await h.client.call('checkpoints.list', { run: runId }))[0]!.path;
+    const cli = camd(['predict', '--checkpoint', model, '--data', join(dir, photo), '--json']);
+    expect(cli.status, cli.stderr).toBe(0);
+    const pose = (
+      cli.events.find((e) => e.type === 'prediction') as unknown as { faces: { pose: Record<string, number> }[] }
+    ).faces[0]!.pose;
+    await expect
+      .poll(() => b.page.getByTestId('points-status').textContent(), { timeout: 120_000 })
+      .toBe(
+        `Face 1: yaw ${pose['yaw']!.toFixed(1)}°, pitch ${pose['pitch']!.toFixed(1)}°, roll ${pose['roll']!.toFixed(1)}° — the model's guesses; axes: red x, green y, blue z (out of the face)`,
+      );
+    expect(await b.page.locator('[data-testid="run-points"] line').count()).toBe(3);
+    await b.shot('pose-axes');
+    await b.page.keyboard.press('Escape');
     expect(b.problems).toEqual([]);
   }, 300_000);
 });

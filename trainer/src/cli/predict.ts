@@ -7,6 +7,7 @@ import { CamdError } from '../util/errors.js';
 import { parseNumber } from './parse.js';
 import { tensorFileFormat } from '../store/checkpoint.js';
 import { LANDMARKS_FORMAT } from '../landmarks/landmark-file.js';
+import { POSE_FILE_FORMAT } from '../pose/pose-run.js';
 
 export interface PredictCliOptions {
   checkpoint?: string;
@@ -50,9 +51,10 @@ function progress(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function predictCommand(o: PredictCliOptions): Promise<void> {
-  // a face-alignment model places points on the faces of images: no label schema, no store
+  // a face-alignment or head-pose model reads the faces of images: no label schema, no store
   const ck = o.checkpoint ? resolve(o.checkpoint) : undefined;
-  if (ck && tensorFileFormat(ck) === LANDMARKS_FORMAT) return predictPointsCommand(ck, o);
+  const format = ck ? tensorFileFormat(ck) : null;
+  if (ck && (format === LANDMARKS_FORMAT || format === POSE_FILE_FORMAT)) return predictFacesCommand(ck, format, o);
   if (o.writePts) throw new CamdError('usage', '--write-pts goes with a face-alignment model (landmarks.safetensors)');
   const spec = {
     checkpoint: resolve(required('--checkpoint FILE', o.checkpoint)),
@@ -114,29 +116,40 @@ export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> 
   }
 }
 
-/** `camd predict --checkpoint landmarks.safetensors --data DIR|IMAGE`: the model's points on every face (landmarks/landmark-predict.ts). */
-async function predictPointsCommand(checkpoint: string, o: PredictCliOptions): Promise<void> {
+/**
+ * `camd predict --checkpoint landmarks.safetensors|pose.safetensors --data DIR|IMAGE`: the model on
+ * every face of the images (tasks/predict-images.ts): points, or yaw, pitch and roll.
+ */
+async function predictFacesCommand(checkpoint: string, format: string, o: PredictCliOptions): Promise<void> {
+  const landmarks = format === LANDMARKS_FORMAT;
   if (o.schema !== undefined || o.runId !== undefined || o.db !== undefined)
     throw new CamdError(
       'usage',
-      'a face-alignment model takes --data (a folder or an image) and --write-pts; --schema, --run-id and --db are for classifiers',
+      `a ${landmarks ? 'face-alignment' : 'head-pose'} model takes --data (a folder or an image)${landmarks ? ' and --write-pts' : ''}; --schema, --run-id and --db are for classifiers`,
     );
+  if (o.writePts && !landmarks) throw new CamdError('usage', '--write-pts goes with a face-alignment model');
   const data = resolve(required('--data DIR|IMAGE', o.data));
-  const { predictLandmarks } = await import('../landmarks/landmark-predict.js');
+  const { predictImages } = await import('../tasks/predict-images.js');
+  // the model is made once predictImages has chosen the backend (its tensors live there)
+  const make = landmarks
+    ? (await import('../landmarks/landmark-predict.js')).landmarkFaceModel.bind(null, checkpoint, Boolean(o.writePts))
+    : (await import('../pose/pose-predict.js')).poseFaceModel.bind(null, checkpoint);
   const con = new CliConsole();
-  const stop = stopOnSignals('the .pts files written so far are kept');
+  const stop = stopOnSignals(landmarks ? 'the .pts files written so far are kept' : 'nothing is written');
   let done = 0;
   try {
-    await predictLandmarks(
-      { checkpoint, data, writePts: Boolean(o.writePts), ...(o.backend !== undefined ? { backend: o.backend } : {}) },
-      (e) => {
+    await predictImages(
+      { data, ...(o.backend !== undefined ? { backend: o.backend } : {}) },
+      make as never,
+      (e: { type: string } & Record<string, unknown>) => {
         if (o.json) return void process.stdout.write(`${JSON.stringify(e)}\n`);
-        if (e.type === 'start') con.bar(e.images, 0, `points (${e.scheme}) [{bar}] {value}/{total}`);
+        if (e.type === 'start')
+          con.bar(e['images'] as number, 0, `${landmarks ? 'points' : 'head pose'} [{bar}] {value}/{total}`);
         else if (e.type === 'prediction') con.update(++done);
-        else if (e.type === 'unread') con.line(`camd: ${e.image} not read: ${e.reason}`);
+        else if (e.type === 'unread') con.line(`camd: ${e['image']} not read: ${e['reason']}`);
         else if (e.type === 'done')
           con.final(
-            `${e.faces} face(s) on ${e.images} image(s) in ${e.seconds.toFixed(1)} s${o.writePts ? '; each image with a face has its points in a .pts file beside it' : ' (--json gives the points; --write-pts writes .pts files)'}`,
+            `${e['faces']} face(s) on ${e['images']} image(s) in ${(e['seconds'] as number).toFixed(1)} s${o.writePts ? '; each image with a face has its points in a .pts file beside it' : ' (--json gives what the model says of each face)'}`,
           );
       },
       stop.signal,
