@@ -334,7 +334,7 @@ export class Runs {
     const ck = this.store.fineTunedModelPath(id);
     if (!ck || !existsSync(ck)) throw new CamdError('input', `run ${id} has no model yet`, 'id');
     const img = this.store.imageFile(imageId);
-    if (!img || img.status !== 'ok') throw new NotFound(`image ${imageId}`);
+    if (img?.status !== 'ok') throw new NotFound(`image ${imageId}`);
     const key = `${id}:${imageId}`;
     const known = this.predictionsSeen.get(key);
     if (known) return known;

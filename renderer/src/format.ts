@@ -26,6 +26,17 @@ export function percent(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined ? '–' : `${(100 * v).toFixed(digits)} %`;
 }
 
+/** A run's headline value as its metric reads: a loss as a number, head pose's MAE in degrees, the rest (accuracies, NME, F1) as percentages. */
+export function metricValue(name: string, v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
+  if (name === 'loss') return number(v);
+  if (name === 'mae') return `${v.toFixed(2)}°`;
+  return percent(v);
+}
+
+/** A metric's name as the tables write it. */
+export const metricName = (name: string): string => ({ nme: 'NME', mae: 'MAE', mean_f1: 'mean F1' })[name] ?? name;
+
 export function number(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   const a = Math.abs(v);

@@ -4,6 +4,7 @@
 // and "Not a face" sending the drop and showing its result.
 import { describe, expect, it, vi } from 'vitest';
 import { flushPromises, mount } from '@vue/test-utils';
+import { createPinia } from 'pinia';
 
 const calls: { op: string; params: unknown }[] = [];
 const face = (id: number, index: number, status: string, crop: number | null) => ({
@@ -59,6 +60,7 @@ vi.mock('../../renderer/src/api.js', () => ({
       if (op === 'datasets.image') return reply.image;
       if (op === 'faces.ofImage') return reply.faces;
       if (op === 'faces.drop') return { face: face(11, 0, 'dropped', null), job: null };
+      if (op === 'runs.list') return [];
       throw new Error(`unexpected ${op}`);
     }),
     subscribe: vi.fn(async () => () => undefined),
@@ -73,7 +75,11 @@ describe('faces in the image view', () => {
       this.setAttribute('open', '');
     };
     const { default: ImageDetail } = await import('../../renderer/src/components/ImageDetail.vue');
-    const w = mount(ImageDetail, { props: { id: null }, attachTo: document.body });
+    const w = mount(ImageDetail, {
+      props: { id: null },
+      attachTo: document.body,
+      global: { plugins: [createPinia()] },
+    });
     await w.setProps({ id: 5 } as never);
     await flushPromises();
     const svg = w.find('svg.overlay');
@@ -110,7 +116,11 @@ describe('faces in the image view', () => {
     const { default: ImageDetail } = await import('../../renderer/src/components/ImageDetail.vue');
     reply.faces = [];
     reply.image = { ...photo, rel_path: 'plain.jpg' };
-    const ok = mount(ImageDetail, { props: { id: null }, attachTo: document.body });
+    const ok = mount(ImageDetail, {
+      props: { id: null },
+      attachTo: document.body,
+      global: { plugins: [createPinia()] },
+    });
     await ok.setProps({ id: 6 } as never);
     await flushPromises();
     expect(ok.find('img').exists()).toBe(true);
@@ -125,7 +135,11 @@ describe('faces in the image view', () => {
       width: 0,
       height: 0,
     };
-    const bad = mount(ImageDetail, { props: { id: null }, attachTo: document.body });
+    const bad = mount(ImageDetail, {
+      props: { id: null },
+      attachTo: document.body,
+      global: { plugins: [createPinia()] },
+    });
     await bad.setProps({ id: 7 } as never);
     await flushPromises();
     expect(bad.find('.banner.bad').text()).toBe('This file cannot be used: the file is not a JPEG, PNG or WebP image');

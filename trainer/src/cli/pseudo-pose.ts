@@ -1,6 +1,6 @@
-/** `camd pseudo-label DIR --task pose`: 300W-LP .mat files from the face model beside each face (faces/pseudo-pose.ts). */
+/** `camd pseudo-label DIR --task pose`: 300W-LP .mat files from the face model beside each face (pose/pseudo-pose.ts). */
 import { resolve } from 'node:path';
-import { pseudoPose } from '../faces/pseudo-pose.js';
+import { pseudoPose } from '../pose/pseudo-pose.js';
 import { UserError } from '../util/errors.js';
 import { CliConsole } from './console.js';
 import type { PseudoLabelCliOptions } from './pseudo-label.js';

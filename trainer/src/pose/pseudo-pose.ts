@@ -18,10 +18,10 @@ import { basename, dirname, extname, join } from 'node:path';
 import { decodeRgb } from '../data/image-io.js';
 import { walk } from '../data/walk.js';
 import { formatMat } from '../geometry/mat-file.js';
-import type { PoseAngles } from '../pose/rotation.js';
+import type { PoseAngles } from './rotation.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import type { DetectedFace } from './detector.js';
-import { detectorId } from './model-files.js';
+import type { DetectedFace } from '../faces/detector.js';
+import { detectorId } from '../faces/model-files.js';
 
 export interface PseudoPoseReport {
   root: string;
@@ -71,7 +71,7 @@ export async function pseudoPose(
   opts: { overwrite?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PseudoPoseReport> {
   const found = await walk(root);
-  const { FaceDetector } = await import('./detector.js');
+  const { FaceDetector } = await import('../faces/detector.js');
   const det = await FaceDetector.create();
   const report: PseudoPoseReport = {
     root,
