@@ -64,6 +64,7 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
 
 export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
   if (o.task === 'landmarks') return (await import('./landmarks.js')).landmarksCommand(o);
+  if (o.task === 'parsing') return (await import('./parsing.js')).parsingCommand(o);
   const spec = toFinetuneSpec(o);
   const con = new CliConsole();
   const stop = stopOnSignals('the model as it is (last.safetensors)');
