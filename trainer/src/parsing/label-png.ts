@@ -52,6 +52,7 @@ export async function writeLabelPng(file: string, m: LabelMap): Promise<void> {
   await sharp(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), {
     raw: { width: m.width, height: m.height, channels: 1 },
   })
+    .toColourspace('b-w') // one channel: without it libvips writes the map as RGB
     .png()
     .toFile(file);
 }
