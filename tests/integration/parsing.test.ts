@@ -149,11 +149,13 @@ describe('face parsing on real faces with pseudo-labels', () => {
     ]);
   }, 300_000);
 
-  it.skipIf(missing)('the faces as CelebAMask-HQ (part masks, 2× images, official split lists) train and evaluate with 19 classes', () => {
-    const root = tempDir('celebm');
-    // LaPa → CelebAMask-HQ parts (l_/r_ as LaPa's left/right); a hair mask over the top fifth, under nothing
-    // later in g_mask.py's order but cloth, overlaps skin and the brows: it must win there
-    const script = `
+  it.skipIf(missing)(
+    'the faces as CelebAMask-HQ (part masks, 2× images, official split lists) train and evaluate with 19 classes',
+    () => {
+      const root = tempDir('celebm');
+      // LaPa → CelebAMask-HQ parts (l_/r_ as LaPa's left/right); a hair mask over the top fifth, under nothing
+      // later in g_mask.py's order but cloth, overlaps skin and the brows: it must win there
+      const script = `
 from PIL import Image
 import numpy as np, os, sys
 src, root, names = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -174,55 +176,76 @@ for n, name in enumerate(names):
 open(f'{root}/CelebA-HQ-to-CelebA-mapping.txt', 'w').write('\\n'.join(rows) + '\\n')
 open(f'{root}/list_eval_partition.txt', 'w').write('\\n'.join(part) + '\\n')
 `;
-    const names = stills.slice(0, 8).map((f) => f.replace('.jpg', ''));
-    writeFileSync(join(root, '..', 'celebm.py'), script);
-    const py = spawnSync(python!, [join(root, '..', 'celebm.py'), dir, join(root, 'ds'), ...names], { encoding: 'utf8' });
-    expect(py.status, py.stderr).toBe(0);
-    expect(existsSync(join(root, 'ds', 'CelebAMask-HQ-mask-anno', '0', '00000_skin.png'))).toBe(true);
-    mkdirSync(join(root, 'run'));
-    const t = camd([
-      'finetune',
-      '--task',
-      'parsing',
-      '--format',
-      'celebamask-hq',
-      '--data',
-      join(root, 'ds'),
-      '--init',
-      'none',
-      '--preset',
-      'micro',
-      '--img-size',
-      '64',
-      '--epochs',
-      '2',
-      '--batch',
-      '3',
-      '--blr',
-      '0.3',
-      '--warmup-epochs',
-      '1',
-      '--out',
-      join(root, 'run'),
-      '--json',
-    ]);
-    expect(t.status, t.stderr).toBe(0);
-    const start = t.events.find((e) => e.type === 'start') as unknown as { split: string };
-    expect(t.events.find((e) => e.type === 'start')).toMatchObject({ scheme: 'celebamask-19', classes: 19, train: 6, test: 2 });
-    expect(start.split).toMatch(/^official/);
-    const evals = t.events.filter((e) => e.type === 'eval') as unknown as { summary: Summary }[];
-    expect(evals).toHaveLength(2);
-    const s = evals.at(-1)!.summary;
-    expect(s.f1).toHaveLength(19);
-    expect(s.f1[13]).not.toBeNull(); // hair is in the truth (the merged masks)
-    expect(s.count).toBe(2);
-  }, 300_000);
+      const names = stills.slice(0, 8).map((f) => f.replace('.jpg', ''));
+      writeFileSync(join(root, '..', 'celebm.py'), script);
+      const py = spawnSync(python!, [join(root, '..', 'celebm.py'), dir, join(root, 'ds'), ...names], {
+        encoding: 'utf8',
+      });
+      expect(py.status, py.stderr).toBe(0);
+      expect(existsSync(join(root, 'ds', 'CelebAMask-HQ-mask-anno', '0', '00000_skin.png'))).toBe(true);
+      mkdirSync(join(root, 'run'));
+      const t = camd([
+        'finetune',
+        '--task',
+        'parsing',
+        '--format',
+        'celebamask-hq',
+        '--data',
+        join(root, 'ds'),
+        '--init',
+        'none',
+        '--preset',
+        'micro',
+        '--img-size',
+        '64',
+        '--epochs',
+        '2',
+        '--batch',
+        '3',
+        '--blr',
+        '0.3',
+        '--warmup-epochs',
+        '1',
+        '--out',
+        join(root, 'run'),
+        '--json',
+      ]);
+      expect(t.status, t.stderr).toBe(0);
+      const start = t.events.find((e) => e.type === 'start') as unknown as { split: string };
+      expect(t.events.find((e) => e.type === 'start')).toMatchObject({
+        scheme: 'celebamask-19',
+        classes: 19,
+        train: 6,
+        test: 2,
+      });
+      expect(start.split).toMatch(/^official/);
+      const evals = t.events.filter((e) => e.type === 'eval') as unknown as { summary: Summary }[];
+      expect(evals).toHaveLength(2);
+      const s = evals.at(-1)!.summary;
+      expect(s.f1).toHaveLength(19);
+      expect(s.f1[13]).not.toBeNull(); // hair is in the truth (the merged masks)
+      expect(s.count).toBe(2);
+    },
+    300_000,
+  );
 
   it('a format the task does not read, and a classification flag it does not use, are refused', () => {
     const r = camd(['finetune', '--task', 'parsing', '--format', '300w', '--data', dir, '--init', 'none']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--task parsing reads --format lapa, celebamask-hq/);
-    const p = camd(['finetune', '--task', 'parsing', '--format', 'lapa', '--data', dir, '--init', 'none', '--layer-decay', '0.65']);
+    const p = camd([
+      'finetune',
+      '--task',
+      'parsing',
+      '--format',
+      'lapa',
+      '--data',
+      dir,
+      '--init',
+      'none',
+      '--layer-decay',
+      '0.65',
+    ]);
     expect(p.status).toBe(2);
     expect(p.stderr).toMatch(/--task parsing does not use --layer-decay/);
   });

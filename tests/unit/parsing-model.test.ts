@@ -100,7 +100,9 @@ describe('face parsing: metric, views, model', () => {
       const normed = layerNorm(b!, 1e-6); // fc_norm starts as weight 1, bias 0
       expect(tf.max(tf.abs(normed.sub(pf))).dataSync()[0]).toBeLessThan(1e-4);
     });
-    expect(() => model.clf.blockOutputs(tf.zeros([1, 32, 32, 3]) as tf.Tensor4D, [2])).toThrow(/block 2 is not one of 0–1/);
+    expect(() => model.clf.blockOutputs(tf.zeros([1, 32, 32, 3]) as tf.Tensor4D, [2])).toThrow(
+      /block 2 is not one of 0–1/,
+    );
     model.dispose();
   });
 
@@ -125,7 +127,14 @@ describe('face parsing: metric, views, model', () => {
     // CE of a flat start is ln 11, Dice adds at most 1
     expect(first).toBeGreaterThan(Math.log(11) * 0.9);
     expect(first).toBeLessThan(Math.log(11) + 1.01);
-    const ce = tf.tidy(() => parsingLoss(tf.zeros([1, 2, 2, 11]) as tf.Tensor4D, tf.zeros([1, 2, 2], 'int32') as tf.Tensor3D, 0).dataSync()[0]!);
+    const ce = tf.tidy(
+      () =>
+        parsingLoss(
+          tf.zeros([1, 2, 2, 11]) as tf.Tensor4D,
+          tf.zeros([1, 2, 2], 'int32') as tf.Tensor3D,
+          0,
+        ).dataSync()[0]!,
+    );
     expect(ce).toBeCloseTo(Math.log(11), 5);
     tf.dispose([x, y]);
     opt.dispose();

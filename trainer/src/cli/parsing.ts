@@ -69,8 +69,7 @@ export async function parsingCommand(o: FinetuneCliOptions): Promise<void> {
       2,
       'usage',
     );
-  if (!s['data'])
-    throw new UserError('--task parsing needs --data (the LaPa or the CelebAMask-HQ folder)', 2, 'usage');
+  if (!s['data']) throw new UserError('--task parsing needs --data (the LaPa or the CelebAMask-HQ folder)', 2, 'usage');
   if (!s['init'])
     throw new UserError('--task parsing needs --init (a camd pretrain checkpoint or encoder, or none)', 2, 'usage');
   const unused = NOT_FOR_PARSING.filter((k) => s[k] !== undefined);

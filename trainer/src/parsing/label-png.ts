@@ -30,7 +30,8 @@ export async function readLabelPng(file: string): Promise<LabelMap> {
   } catch (e) {
     throw new CamdError('input', `${file}: not a readable label image (${(e as Error).message.split('\n')[0]})`);
   }
-  if (meta.format !== 'png') throw new CamdError('input', `${file}: a label map must be a PNG (this is ${meta.format})`);
+  if (meta.format !== 'png')
+    throw new CamdError('input', `${file}: a label map must be a PNG (this is ${meta.format})`);
   if (meta.isPalette)
     throw new CamdError(
       'input',

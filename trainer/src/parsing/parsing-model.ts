@@ -136,11 +136,17 @@ export class ParsingModel {
       return up(c1(p, `decode.ppm.${j}`).relu() as tf.Tensor4D, g);
     });
     const fpnIn: tf.Tensor4D[] = [...levels];
-    fpnIn[3] = c3(tf.concat([top, ...pooled], 3) as tf.Tensor4D, "decode.ppm_bottleneck").relu() as tf.Tensor4D;
+    fpnIn[3] = c3(tf.concat([top, ...pooled], 3) as tf.Tensor4D, 'decode.ppm_bottleneck').relu() as tf.Tensor4D;
     // FPN, top-down
     for (let i = 2; i >= 0; i--) fpnIn[i] = fpnIn[i]!.add(up(fpnIn[i + 1]!, sides[i]!));
     const outs = fpnIn.map((t, i) => (i < 3 ? (c3(t, `decode.fpn.${i}`).relu() as tf.Tensor4D) : t));
-    const fused = c1(tf.concat(outs.map((t) => up(t, this.fine)), 3) as tf.Tensor4D, 'decode.fuse').relu() as tf.Tensor4D;
+    const fused = c1(
+      tf.concat(
+        outs.map((t) => up(t, this.fine)),
+        3,
+      ) as tf.Tensor4D,
+      'decode.fuse',
+    ).relu() as tf.Tensor4D;
     return up(c1(fused, 'decode.cls'), this.side);
   }
 
@@ -171,6 +177,9 @@ export function parsingLoss(logits: tf.Tensor4D, labels: tf.Tensor3D, dice = 1):
   const p = tf.softmax(z);
   const inter = p.mul(t).sum(0);
   const total = p.sum(0).add(t.sum(0));
-  const d = tf.scalar(1).sub(inter.mul(2).add(1).div(total.add(1))).mean();
+  const d = tf
+    .scalar(1)
+    .sub(inter.mul(2).add(1).div(total.add(1)))
+    .mean();
   return ce.add(d.mul(dice)) as tf.Scalar;
 }

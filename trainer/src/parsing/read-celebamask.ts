@@ -57,7 +57,10 @@ export async function readCelebAMask(root: string): Promise<ParsingDataset> {
   const annoDir = join(root, CELEBAMASK_ANNO);
   for (const d of [imgDir, annoDir])
     if (!existsSync(d) || !statSync(d).isDirectory())
-      throw new CamdError('input', `${root}: no ${d.slice(root.length + 1)}/ (--format celebamask-hq reads the CelebAMask-HQ folder)`);
+      throw new CamdError(
+        'input',
+        `${root}: no ${d.slice(root.length + 1)}/ (--format celebamask-hq reads the CelebAMask-HQ folder)`,
+      );
   // every part mask, by image index: NNNNN_<part>.png in any sub-folder
   const parts = new Map<number, { cls: number; file: string }[]>();
   for (const sub of readdirSync(annoDir, { withFileTypes: true })) {
@@ -88,7 +91,10 @@ export async function readCelebAMask(root: string): Promise<ParsingDataset> {
     const image = join(imgDir, f);
     const list = parts.get(n);
     if (!list) {
-      out.skipped.push({ path: image, reason: `no part mask (${CELEBAMASK_ANNO}/*/${String(n).padStart(5, '0')}_*.png)` });
+      out.skipped.push({
+        path: image,
+        reason: `no part mask (${CELEBAMASK_ANNO}/*/${String(n).padStart(5, '0')}_*.png)`,
+      });
       continue;
     }
     let s: ParsingSample['split'] = null;

@@ -25,11 +25,7 @@ export function lapaImagesDir(root: string): string {
   return isDir(join(root, 'images')) ? join(root, 'images') : root;
 }
 
-async function readSet(
-  root: string,
-  split: ParsingSample['split'],
-  out: ParsingDataset,
-): Promise<void> {
+async function readSet(root: string, split: ParsingSample['split'], out: ParsingDataset): Promise<void> {
   const imagesDir = lapaImagesDir(root);
   const found = await walk(imagesDir);
   for (const f of found.files) {
