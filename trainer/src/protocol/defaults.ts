@@ -81,7 +81,7 @@ export const LANDMARK_DEFAULTS = {
 export const PARSING_DEFAULTS = {
   epochs: 30,
   batch: 16,
-  blr: 1e-3,
+  blr: 5e-3,
   warmupEpochs: 2,
   dropPath: 0.1,
   weightDecay: 0.05,
