@@ -33,7 +33,7 @@ import {
   ScanSpec,
   parseSpec,
 } from '../protocol/specs.js';
-import { geometryTaskOf, LandmarkSpec, PoseSpec } from '../protocol/geometry-specs.js';
+import { geometryTaskOf, LandmarkSpec, ParsingSpec, PoseSpec } from '../protocol/geometry-specs.js';
 export { landmarkDataOf } from '../geometry/landmark-formats.js';
 import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
@@ -103,7 +103,9 @@ export async function runFinetune(
     const t =
       geometry === 'landmarks'
         ? (await import('../landmarks/landmark-task.js')).landmarkTask(parseSpec(LandmarkSpec, spec))
-        : (await import('../pose/pose-task.js')).poseTask(parseSpec(PoseSpec, spec));
+        : geometry === 'pose'
+          ? (await import('../pose/pose-task.js')).poseTask(parseSpec(PoseSpec, spec))
+          : (await import('../parsing/parsing-task.js')).parsingTask(parseSpec(ParsingSpec, spec));
     return runTaskJob(t.settings, t.adapter as never, sink, signal);
   }
   const s = parseSpec(FinetuneSpec, spec);

@@ -1,5 +1,5 @@
 /**
- * `camd finetune --task landmarks|pose`: the flags read as for the other tasks (finetune-flags.ts)
+ * `camd finetune --task landmarks|pose|parsing`: the flags read as for the other tasks (finetune-flags.ts)
  * into the task's spec (protocol/geometry-specs.ts), which runFinetune runs as a run of the store
  * (tasks/task-job.ts with the task's adapter) and cli/finetune.ts renders as any fine-tuning run.
  * The classification flags these tasks do not read are refused, not ignored.
@@ -11,6 +11,8 @@ import {
   type GeometryTask,
   LANDMARK_FORMAT_NAMES,
   LandmarkSpec,
+  PARSING_FORMAT_NAMES,
+  ParsingSpec,
   POSE_FORMAT_NAMES,
   PoseSpec,
 } from '../protocol/geometry-specs.js';
@@ -44,6 +46,11 @@ const TASKS: Record<GeometryTask, { formats: readonly string[]; data: string; sp
     formats: POSE_FORMAT_NAMES,
     data: 'the 300W-LP or AFLW2000 folder of images and .mat files, or the BIWI folder',
     spec: PoseSpec,
+  },
+  parsing: {
+    formats: PARSING_FORMAT_NAMES,
+    data: "the LaPa folder (images/ and labels/, or LaPa's train/ and test/) or the CelebAMask-HQ folder",
+    spec: ParsingSpec,
   },
 };
 

@@ -12,8 +12,9 @@ export interface PseudoLabelCliOptions {
 
 export async function pseudoLabelCommand(dir: string, o: PseudoLabelCliOptions): Promise<void> {
   if (o.task === 'pose') return (await import('./pseudo-pose.js')).pseudoPoseCommand(dir, o);
+  if (o.task === 'parsing') return (await import('./pseudo-parsing.js')).pseudoParsingCommand(dir, o);
   if (o.task !== 'landmarks')
-    throw new UserError(`--task ${o.task}: only landmarks and pose are pseudo-labelled yet`, 2, 'usage');
+    throw new UserError(`--task ${o.task}: only landmarks, pose and parsing are pseudo-labelled`, 2, 'usage');
   const root = resolve(dir);
   const con = new CliConsole();
   let started = false;

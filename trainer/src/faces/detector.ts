@@ -57,6 +57,11 @@ export interface DetectedFace {
    * pseudo-labels for face alignment, not annotations.
    */
   landmarks68: Point[];
+  /**
+   * FaceMesh's 468 points, photo pixels, from the same reading: only when `detect` is asked for them
+   * (`{ mesh: true }`, the parsing pseudo-labels); never stored in the detection cache.
+   */
+  mesh?: Point[];
   /** Head pose from the mesh, degrees. */
   pose: { roll: number; yaw: number; pitch: number };
   /** The bundled models' guesses, for the annotation view; never labels. */
@@ -221,9 +226,10 @@ export class FaceDetector {
    * for BlazeFace's 256-px view of the whole photo are found too; a face seen twice is kept once
    * (the higher score).
    */
-  async detect(img: RgbImage, o: { tiles?: number } = {}): Promise<DetectedFace[]> {
+  async detect(img: RgbImage, o: { tiles?: number; mesh?: boolean } = {}): Promise<DetectedFace[]> {
     const n = Math.max(1, Math.floor(o.tiles ?? 1));
-    const found = await this.detectIn(img);
+    const mesh = o.mesh === true;
+    const found = await this.detectIn(img, { mesh });
     if (n > 1) {
       const tw = Math.min(img.width, Math.ceil((img.width / n) * 1.25));
       const th = Math.min(img.height, Math.ceil((img.height / n) * 1.25));
@@ -231,22 +237,23 @@ export class FaceDetector {
         for (let i = 0; i < n; i++) {
           const x0 = Math.round((i * (img.width - tw)) / (n - 1));
           const y0 = Math.round((j * (img.height - th)) / (n - 1));
-          for (const f of await this.detectIn(subImage(img, x0, y0, tw, th))) found.push(shifted(f, x0, y0));
+          for (const f of await this.detectIn(subImage(img, x0, y0, tw, th), { mesh })) found.push(shifted(f, x0, y0));
         }
       }
       const repeats = repeatedDetections(found);
       return this.refined(
         img,
         found.filter((_, k) => !repeats.has(k)),
+        mesh,
       );
     }
-    return this.refined(img, found);
+    return this.refined(img, found, mesh);
   }
 
   /** Every face refined (`refine`). */
-  private async refined(img: RgbImage, faces: DetectedFace[]): Promise<DetectedFace[]> {
+  private async refined(img: RgbImage, faces: DetectedFace[], mesh: boolean): Promise<DetectedFace[]> {
     const out: DetectedFace[] = [];
-    for (const f of faces) out.push(await this.refine(img, f));
+    for (const f of faces) out.push(await this.refine(img, f, mesh));
     return out;
   }
 
@@ -258,11 +265,11 @@ export class FaceDetector {
    * less rotation to guess: up to `REFINE_PASSES` readings, stopping once a reading turns the eye line
    * by less than `REFINE_SETTLED` degrees. A crop that gives no face keeps the points it has.
    */
-  private async refine(img: RgbImage, first: DetectedFace): Promise<DetectedFace> {
+  private async refine(img: RgbImage, first: DetectedFace, mesh: boolean): Promise<DetectedFace> {
     let f = first;
     for (let pass = 0; pass < REFINE_PASSES; pass++) {
       const a = alignmentFor(f.points, REFINE_SIDE, REFINE_MARGIN);
-      const again = await this.detectIn(warpAligned(img, a), { describe: false });
+      const again = await this.detectIn(warpAligned(img, a), { describe: false, mesh });
       const at = toCrop(a, eyeMid(f.points));
       const near = again
         .map((g) => ({ g, d: Math.hypot(eyeMid(g.points)[0] - at[0], eyeMid(g.points)[1] - at[1]) }))
@@ -282,14 +289,20 @@ export class FaceDetector {
         leftMouth: back(q.leftMouth),
       };
       const shift = angleBetween(eyeVector(f.points), eyeVector(points));
-      f = { ...f, points, landmarks68: near.landmarks68.map(back), eyeLineShift: shift };
+      f = {
+        ...f,
+        points,
+        landmarks68: near.landmarks68.map(back),
+        ...(near.mesh ? { mesh: near.mesh.map(back) } : {}),
+        eyeLineShift: shift,
+      };
       if (shift < REFINE_SETTLED) break;
     }
     return f;
   }
 
   /** `describe: false` leaves out the expression and description models (the refining pass needs only landmarks). */
-  private async detectIn(img: RgbImage, o: { describe?: boolean } = {}): Promise<DetectedFace[]> {
+  private async detectIn(img: RgbImage, o: { describe?: boolean; mesh?: boolean } = {}): Promise<DetectedFace[]> {
     // the detector works on 256×256 (boxes) and 192×192 (mesh) views: a photo larger than
     // DETECT_MAX_SIDE is averaged over n×n blocks first, and the results scaled back by n
     const n = Math.max(1, Math.ceil(Math.max(img.width, img.height) / DETECT_MAX_SIDE));
@@ -342,6 +355,7 @@ export class FaceDetector {
           leftMouth: p(LEFT_MOUTH),
         },
         landmarks68: meshTo68(f.mesh).map(([x, y]): Point => [x * n, y * n]),
+        ...(o.mesh ? { mesh: f.mesh.slice(0, 468).map(([x, y]): Point => [x * n, y * n]) } : {}),
         pose: {
           roll: deg(f.rotation?.angle.roll),
           yaw: deg(f.rotation?.angle.yaw),
@@ -389,6 +403,7 @@ function shifted(f: DetectedFace, dx: number, dy: number): DetectedFace {
       leftMouth: p(s.leftMouth),
     },
     landmarks68: f.landmarks68.map(p),
+    ...(f.mesh ? { mesh: f.mesh.map(p) } : {}),
   };
 }
 

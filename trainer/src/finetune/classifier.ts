@@ -143,7 +143,11 @@ export class Classifier {
   }
 
   /** Tokens after the encoder, (B, 1 + N, C). `dropMasks[i]` are block i's per-sample keep masks (training only). */
-  private encode(x: tf.Tensor4D, dropMasks: DropMasks[] | null): tf.Tensor3D {
+  private encode(
+    x: tf.Tensor4D,
+    dropMasks: DropMasks[] | null,
+    tap?: (block: number, h: tf.Tensor3D) => void,
+  ): tf.Tensor3D {
     const m = this.spec.model;
     const p = this.p;
     const B = x.shape[0];
@@ -157,8 +161,10 @@ export class Classifier {
       .add(this.posEmbed.slice([0, 0], [1, -1]))
       .tile([B, 1, 1]);
     h = tf.concat([cls, h], 1);
-    for (let i = 0; i < m.depth; i++)
+    for (let i = 0; i < m.depth; i++) {
       h = maybeRecomputedBlock(this.recompute, h, p, `blocks.${i}`, m.numHeads, 'ln', dropMasks?.[i]);
+      tap?.(i, h as tf.Tensor3D);
+    }
     return h as tf.Tensor3D;
   }
 
@@ -176,6 +182,21 @@ export class Classifier {
   patchFeatures(x: tf.Tensor4D, dropMasks: DropMasks[] | null = null): tf.Tensor3D {
     const h = this.encode(x, dropMasks).slice([0, 1, 0], [-1, -1, -1]);
     return layerNorm(h, 1e-6, this.p('fc_norm.weight'), this.p('fc_norm.bias')) as tf.Tensor3D;
+  }
+
+  /**
+   * The patch tokens (B, N, C) as each listed block (0-based) outputs them, in the listed order, no
+   * norm applied: the several depths a multi-level dense head (face parsing's UperNet) reads.
+   */
+  blockOutputs(x: tf.Tensor4D, blocks: readonly number[], dropMasks: DropMasks[] | null = null): tf.Tensor3D[] {
+    const { depth } = this.spec.model;
+    for (const b of blocks)
+      if (!Number.isInteger(b) || b < 0 || b >= depth) throw new Error(`block ${b} is not one of 0–${depth - 1}`);
+    const taps = new Map<number, tf.Tensor3D>();
+    this.encode(x, dropMasks, (i, h) => {
+      if (blocks.includes(i)) taps.set(i, h.slice([0, 1, 0], [-1, -1, -1]));
+    });
+    return blocks.map((b) => taps.get(b)!);
   }
 
   head(features: tf.Tensor2D): tf.Tensor2D {

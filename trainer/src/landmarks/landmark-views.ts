@@ -41,7 +41,7 @@ export interface ViewAug {
 export const DEFAULT_VIEW_AUG: ViewAug = { rotate: 15, scale: 0.1, shift: 0.05, flip: true };
 
 /** A similarity warp to an S×S view: centre c and side L in source pixels, rotation θ (radians). */
-function frame(c: Point, L: number, theta: number, S: number): Alignment {
+export function frame(c: Point, L: number, theta: number, S: number): Alignment {
   const scale = L / S;
   const ax: Point = [Math.cos(theta) * scale, Math.sin(theta) * scale];
   const ay: Point = [-Math.sin(theta) * scale, Math.cos(theta) * scale];

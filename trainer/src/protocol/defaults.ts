@@ -86,6 +86,23 @@ export const POSE_DEFAULTS = {
 } as const;
 
 /**
+ * `camd finetune --task parsing` (parsing/): epochs, batch, base learning rate (per 256, as the
+ * other tasks), warm-up, drop-path and weight decay; the head's channels per pyramid level (FaRL's
+ * UperNet is far wider; 64 keeps the head small next to a tiny encoder) and the weight of the Dice
+ * term added to the per-pixel cross-entropy.
+ */
+export const PARSING_DEFAULTS = {
+  epochs: 30,
+  batch: 16,
+  blr: 5e-3,
+  warmupEpochs: 2,
+  dropPath: 0.1,
+  weightDecay: 0.05,
+  width: 64,
+  dice: 1,
+} as const;
+
+/**
  * Faces at ingest (`camd scan DIR --faces`): detection score and face size (pixels across the face,
  * max(2·eye distance, 1.8·eye-to-mouth)) below which a face is not kept, the crop's border as a
  * fraction of the face size on each side, the crop's side (258 = the decode cache's side for

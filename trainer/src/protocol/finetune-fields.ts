@@ -40,9 +40,9 @@ export const FINETUNE_FIELDS = {
   task: field({
     schema: task,
     role: 'setting',
-    flag: '--task <far|fer|landmarks|pose>',
+    flag: '--task <far|fer|landmarks|pose|parsing>',
     read: 'word',
-    help: 'far: 40 binary attributes (BCE, mean accuracy); fer: one class (cross-entropy, top-1); landmarks: face alignment (NME); pose: head pose (yaw, pitch, roll MAE)',
+    help: 'far: 40 binary attributes (BCE, mean accuracy); fer: one class (cross-entropy, top-1); landmarks: face alignment (NME); pose: head pose (yaw, pitch, roll MAE); parsing: face parsing (mean F1)',
     required: true,
   }),
   format: field({

@@ -30,8 +30,17 @@ export const POSE_FORMAT_NOTES: Record<PoseFormatName, string> = {
   biwi: 'the BIWI Kinect database: NN/frame_XXXXX_rgb.png with frame_XXXXX_pose.txt (rotation matrix); faces found by the face model',
 };
 
-/** The tasks fine-tuning runs on a geometry dataset (points, angles) rather than on labels. */
-export const GEOMETRY_TASKS = ['landmarks', 'pose'] as const;
+/** The face-parsing dataset formats (parsing/parsing-formats.ts reads them). */
+export const PARSING_FORMAT_NAMES = ['lapa', 'celebamask-hq'] as const;
+export type ParsingFormatName = (typeof PARSING_FORMAT_NAMES)[number];
+
+export const PARSING_FORMAT_NOTES: Record<ParsingFormatName, string> = {
+  lapa: "11 classes: images/ with labels/<same name>.png label maps (or LaPa's train/ and test/ folders); camd pseudo-label --task parsing writes them",
+  'celebamask-hq': '19 classes: CelebA-HQ-img/ with CelebAMask-HQ-mask-anno/<k>/NNNNN_<part>.png part masks, merged',
+};
+
+/** The tasks fine-tuning runs on a geometry dataset (points, angles, label maps) rather than on labels. */
+export const GEOMETRY_TASKS = ['landmarks', 'pose', 'parsing'] as const;
 export type GeometryTask = (typeof GEOMETRY_TASKS)[number];
 
 const F = FINETUNE_FIELDS;
@@ -77,6 +86,21 @@ export const PoseSpec = PoseFields.refine((s) => s.init === 'none' || s.preset =
   path: ['preset'],
 });
 export type PoseSpec = z.infer<typeof PoseSpec>;
+
+/** The fields of a face-parsing run: as face alignment's, with the parsing formats; its datasets carry their own split. */
+export const ParsingFields = LandmarkFields.omit({ testData: true })
+  .extend({
+    task: z.literal('parsing'),
+    format: z.enum(PARSING_FORMAT_NAMES, { message: `must be one of ${PARSING_FORMAT_NAMES.join(', ')}` }),
+  })
+  .strict();
+
+/** A face-parsing run in the new folder `out`. */
+export const ParsingSpec = ParsingFields.refine((s) => s.init === 'none' || s.preset === undefined, {
+  message: 'goes with --init none; a checkpoint brings its own architecture',
+  path: ['preset'],
+});
+export type ParsingSpec = z.infer<typeof ParsingSpec>;
 
 /** The geometry task a fine-tuning request asks for, or null for classification. */
 export function geometryTaskOf(spec: unknown): GeometryTask | null {

@@ -145,7 +145,6 @@ export async function runTaskJob<S>(
       const config = {
         task: s.task,
         format: s.format,
-        ...e.config,
         data: s.data,
         test_data: s.testData ?? null,
         init: s.init,
@@ -164,6 +163,8 @@ export async function runTaskJob<S>(
         weight_decay: s.weightDecay,
         seed: s.seed,
         pos_embed: e.pos_embed,
+        // the task's own (its scheme, classes; a split of the dataset's own, as parsing's)
+        ...e.config,
       };
       const dataset = store.datasetByRoot(s.data);
       const parentRunId = s.init === 'none' ? null : store.runOfCheckpointFile(s.init);

@@ -6,10 +6,10 @@ export function addPseudoLabelCommand(program: Command): void {
   program
     .command('pseudo-label')
     .description(
-      "write the bundled face model's guesses as labels beside each face of a folder (pseudo-labels, not human annotations): --task landmarks writes 300W .pts files (68 points), --task pose 300W-LP .mat files (head pose)",
+      "write the bundled face model's guesses as labels beside each face of a folder (pseudo-labels, not human annotations): --task landmarks writes 300W .pts files (68 points), --task pose 300W-LP .mat files (head pose), --task parsing LaPa label maps under labels/",
     )
     .argument('<dir>', 'a folder of faces (the crops of camd scan --faces, or face photos)')
-    .option('--task <task>', 'landmarks or pose', 'landmarks')
+    .option('--task <task>', 'landmarks, pose or parsing', 'landmarks')
     .option('--overwrite', 'write over .pts files already there (default: keep them)')
     .option('--json', 'print the report as one JSON object')
     .action(async (dir: string, opts: PseudoLabelCliOptions) =>

