@@ -15,6 +15,7 @@ import {
   FaceScanSpec,
   FinetuneFields,
   LandmarkFields,
+  ParsingFields,
   PoseFields,
   PRESET_NAMES,
   PretrainSpec,
@@ -333,8 +334,17 @@ export const PoseSettings = PoseFields.omit({
   init: true,
 }).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
 
-/** A fine-tuning run's settings: classification (task far or fer), face alignment (landmarks) or head pose (pose). */
-export const AnyFinetuneSettings = z.union([FinetuneSettings, LandmarkSettings, PoseSettings]);
+/** The settings of a new face-parsing run (task parsing): its dataset folder in LaPa's or CelebAMask-HQ's layout. */
+export const ParsingSettings = ParsingFields.omit({
+  runId: true,
+  out: true,
+  db: true,
+  data: true,
+  init: true,
+}).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
+
+/** A fine-tuning run's settings: classification (far, fer), face alignment (landmarks), head pose (pose) or face parsing (parsing). */
+export const AnyFinetuneSettings = z.union([FinetuneSettings, LandmarkSettings, PoseSettings, ParsingSettings]);
 
 /**
  * Where a new pre-training run starts, when not from random weights: the newest checkpoint of a run

@@ -12,6 +12,7 @@ import {
   FinetuneSpec,
   LandmarkSpec,
   landmarkDataOf,
+  ParsingSpec,
   PoseSpec,
   parseSpec,
   PretrainSpec,
@@ -153,10 +154,10 @@ export class Runs {
         }
         spec = { ...settings, init: initPath, ...files, out };
         parseSpec(LandmarkSpec, { ...spec, runId: id, db: this.paths.db });
-      } else if (settings.task === 'pose') {
-        // head pose reads the dataset folder itself (images with .mat files, or BIWI's frames)
+      } else if (settings.task === 'pose' || settings.task === 'parsing') {
+        // head pose and parsing read the dataset folder itself (images with .mat files or BIWI's frames; label maps or part masks)
         spec = { ...settings, init: initPath, data: dataset.root, out };
-        parseSpec(PoseSpec, { ...spec, runId: id, db: this.paths.db });
+        parseSpec(settings.task === 'pose' ? PoseSpec : ParsingSpec, { ...spec, runId: id, db: this.paths.db });
       } else {
         spec = { ...settings, init: initPath, data: dataset.root, out };
         parseSpec(FinetuneSpec, { ...spec, runId: id, db: this.paths.db });

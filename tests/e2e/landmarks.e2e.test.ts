@@ -21,7 +21,7 @@ let b: Browser;
 let dir = '';
 let datasetId = 0;
 
-describe.skipIf(missing !== null)('face alignment and head pose in the app', () => {
+describe.skipIf(missing !== null)('face alignment, head pose and face parsing in the app', () => {
   beforeAll(async () => {
     h = await hosted();
     b = await openBrowser(`${h.base}/?token=${h.host.token}`);
@@ -196,6 +196,57 @@ describe.skipIf(missing !== null)('face alignment and head pose in the app', () 
     expect(await b.page.locator('[data-testid="run-points"] line').count()).toBe(3);
     await b.shot('pose-axes');
     await b.page.keyboard.press('Escape');
+    expect(b.problems).toEqual([]);
+  }, 300_000);
+
+  it('the parsing task trains from the form on the same faces; the run shows mean F1 by epoch and F1 by class', async () => {
+    const labelled = camd(['pseudo-label', dir, '--task', 'parsing', '--json']);
+    expect(labelled.status, labelled.stderr).toBe(0);
+    await b.page.goto(`${h.base}/#/finetune`);
+    await b.page.waitForLoadState('networkidle');
+    await b.page.selectOption('#ft-dataset', String(datasetId));
+    await b.page.selectOption('#ft-task', 'parsing');
+    expect(await b.page.locator('#ft-lmk-format option').allTextContents()).toEqual(['lapa', 'celebamask-hq']);
+    await b.page.selectOption('#ft-init', 'none');
+    await b.page.selectOption('#ft-preset', 'micro');
+    await b.page.fill('#ft-img', '64');
+    await b.page.fill('#ft-epochs', '2');
+    await b.page.fill('#ft-batch', '4');
+    await b.page.fill('#ft-blr', '0.3');
+    await b.page.click('button:has-text("Start fine-tuning")');
+    await b.page.waitForURL(/#\/runs\/[0-9a-f-]+$/);
+    const runId = b.page.url().split('/').at(-1)!;
+    await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 120_000 }).toBe('done');
+    const evals = (await h.client.call('evaluations.list', { run: runId })).filter((e) => e.metric === 'mean_f1');
+    expect(evals.map((e) => e.epoch)).toEqual([1, 2]);
+    const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+    const table = b.page.getByTestId('parsing-table');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    const cells = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent!.trim())));
+    expect(cells).toEqual(
+      evals.map((e) => {
+        const d = e.detail as { pixel_accuracy: number; n: number };
+        return [String(e.epoch), pct(e.value), pct(d.pixel_accuracy), String(d.n)];
+      }),
+    );
+    // the last epoch's F1 by class: LaPa's 11 classes, hair never in the face mesh's pseudo-labels
+    const f1 = (evals[1]!.detail as { f1: Record<string, number | null> }).f1;
+    const byClass = await b.page
+      .getByTestId('parsing-classes')
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [tr.querySelector('th')!.textContent!.trim(), tr.querySelector('td.num')!.textContent!.trim()]),
+      );
+    expect(byClass).toEqual(
+      Object.entries(f1).map(([k, v]) => [k, v === null ? 'not in the truth, not predicted' : pct(v)]),
+    );
+    expect(byClass).toHaveLength(11);
+    expect(await b.page.getByTestId('test-metric-chart').locator('figcaption').textContent()).toBe(
+      'Test mean F1 after each epoch (higher is better)',
+    );
+    await b.shot('parsing-run');
     expect(b.problems).toEqual([]);
   }, 300_000);
 });

@@ -67,7 +67,10 @@ export function toGeometrySpec(task: GeometryTask, o: FinetuneCliOptions): Recor
   if (!s['data']) throw new UserError(`--task ${task} needs --data (${t.data})`, 2, 'usage');
   if (!s['init'])
     throw new UserError(`--task ${task} needs --init (a camd pretrain checkpoint or encoder, or none)`, 2, 'usage');
-  const unused = NOT_FOR_GEOMETRY.filter((k) => s[k] !== undefined);
+  // parsing datasets carry their own split (LaPa's train/test, CelebAMask-HQ's official lists)
+  const unused = [...NOT_FOR_GEOMETRY, ...(task === 'parsing' ? (['testData'] as const) : [])].filter(
+    (k) => s[k] !== undefined,
+  );
   if (unused.length)
     throw new UserError(
       `--task ${task} does not use ${unused.map((k) => FINETUNE_FIELDS[k].flag!.split(' ')[0]).join(', ')} (yet): leave ${unused.length > 1 ? 'them' : 'it'} out`,
