@@ -24,6 +24,7 @@ const SECONDS: Record<string, number> = {
   'tests/integration/predict.test.ts': 34,
   'tests/integration/landmarks.test.ts': 31,
   'tests/e2e/landmarks.e2e.test.ts': 60,
+  'tests/integration/parsing.test.ts': 25,
   'tests/integration/pose.test.ts': 35,
   'tests/integration/cli-output.test.ts': 31,
   'tests/integration/camd-export.test.ts': 22,
