@@ -1,6 +1,9 @@
-/** `camd pseudo-label DIR --task landmarks`: 300W .pts files from the face model beside each face (geometry/pseudo-landmarks.ts). */
+/**
+ * `camd pseudo-label DIR --task landmarks|pose|parsing`: the bundled face model's guesses written
+ * beside each face in the task's dataset format — 300W .pts files (faces/pseudo-landmarks.ts),
+ * 300W-LP .mat files (pose/pseudo-pose.ts), LaPa label maps under labels/ (parsing/pseudo-parsing.ts).
+ */
 import { resolve } from 'node:path';
-import { pseudoLandmarks } from '../faces/pseudo-landmarks.js';
 import { UserError } from '../util/errors.js';
 import { CliConsole } from './console.js';
 
@@ -10,16 +13,46 @@ export interface PseudoLabelCliOptions {
   json?: boolean;
 }
 
+/** What every pseudo-labeller reports. */
+interface PseudoReport {
+  root: string;
+  labelled: number;
+  kept: number;
+  noFace: string[];
+  unreadable: { path: string; reason: string }[];
+  source: string;
+}
+type Labeller = (
+  root: string,
+  opts: { overwrite?: boolean; onProgress?: (done: number, total: number) => void },
+) => Promise<PseudoReport>;
+
+const TASKS: Record<string, { labeller: () => Promise<Labeller>; wrote: string; format: string }> = {
+  landmarks: {
+    labeller: async () => (await import('../faces/pseudo-landmarks.js')).pseudoLandmarks,
+    wrote: 'a .pts file (300W, 68 points)',
+    format: '300w',
+  },
+  pose: {
+    labeller: async () => (await import('../pose/pseudo-pose.js')).pseudoPose,
+    wrote: 'a .mat file (300W-LP: Pose_Para, pt2d)',
+    format: '300w-lp',
+  },
+  parsing: {
+    labeller: async () => (await import('../parsing/pseudo-parsing.js')).pseudoParsing,
+    wrote: "a label map under labels/ (LaPa's 11 classes; hair is never labelled)",
+    format: 'lapa',
+  },
+};
+
 export async function pseudoLabelCommand(dir: string, o: PseudoLabelCliOptions): Promise<void> {
-  if (o.task === 'pose') return (await import('./pseudo-pose.js')).pseudoPoseCommand(dir, o);
-  if (o.task === 'parsing') return (await import('./pseudo-parsing.js')).pseudoParsingCommand(dir, o);
-  if (o.task !== 'landmarks')
-    throw new UserError(`--task ${o.task}: only landmarks, pose and parsing are pseudo-labelled`, 2, 'usage');
+  const t = TASKS[o.task];
+  if (!t) throw new UserError(`--task ${o.task}: landmarks, pose or parsing are pseudo-labelled`, 2, 'usage');
   const root = resolve(dir);
   const con = new CliConsole();
   let started = false;
   try {
-    const r = await pseudoLandmarks(root, {
+    const r = await (await t.labeller())(root, {
       overwrite: Boolean(o.overwrite),
       onProgress: (done, total) => {
         if (o.json) return;
@@ -31,12 +64,11 @@ export async function pseudoLabelCommand(dir: string, o: PseudoLabelCliOptions):
       },
     });
     con.stop();
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify({ type: 'pseudo-label', task: 'landmarks', ...r })}\n`);
-    } else {
+    if (o.json) process.stdout.write(`${JSON.stringify({ type: 'pseudo-label', task: o.task, ...r })}\n`);
+    else {
       const lines = [
         `${r.root}`,
-        `  ${r.labelled} face(s) given a .pts file (300W, 68 points)${r.kept ? `, ${r.kept} kept as they were (--overwrite writes over them)` : ''}`,
+        `  ${r.labelled} face(s) given ${t.wrote}${r.kept ? `, ${r.kept} kept as they were (--overwrite writes over them)` : ''}`,
         ...(r.noFace.length
           ? [
               `  ${r.noFace.length} image(s) without a face found, not labelled: ${r.noFace.slice(0, 3).join(', ')}${r.noFace.length > 3 ? ', …' : ''}`,
@@ -51,7 +83,7 @@ export async function pseudoLabelCommand(dir: string, o: PseudoLabelCliOptions):
             ]
           : []),
         `  pseudo-labels from ${r.source}: a model's guesses, not human annotations`,
-        `  fine-tune on them: camd finetune --task landmarks --format 300w --data ${r.root} --init <encoder or none>`,
+        `  fine-tune on them: camd finetune --task ${o.task} --format ${t.format} --data ${r.root} --init <encoder or none>`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     }

@@ -8,21 +8,19 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backendDetail, selectBackend } from '../backends/ladder.js';
-import { readEncoder } from '../finetune/classifier.js';
-import { type ModelConfig, presetConfig, type PresetName } from '../model/config.js';
+import { backendDetail } from '../backends/ladder.js';
+import { type ModelConfig, type PresetName } from '../model/config.js';
 import { encodeTensorFile } from '../store/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { CamdError } from '../util/errors.js';
-import { Rng } from '../util/rng.js';
+import { seededSplit, startingModel } from '../tasks/task-setup.js';
 import { FORMAT_SCHEME, type LandmarkFormat, readLandmarkDataset } from '../geometry/landmark-formats.js';
 import { type NmeSummary, nme, summarise } from '../geometry/landmark-metrics.js';
 import { SCHEMES } from '../geometry/landmark-schemes.js';
 import { LANDMARKS_FORMAT } from './landmark-file.js';
 import { type LandmarkProgress, trainLandmarks } from './landmark-train.js';
 
-/** The share of a dataset held out for testing when it has no split of its own. */
-export const TEST_FRACTION = 0.2;
+export { TEST_FRACTION } from '../tasks/task-setup.js';
 
 export interface LandmarkRunSpec {
   format: LandmarkFormat;
@@ -99,20 +97,9 @@ export async function runLandmarks(
     test = t.samples;
     skipped += t.skipped.length;
   } else {
-    const order = ds.samples.map((_, i) => i);
-    const rng = new Rng(spec.seed).fork('landmark-split');
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(0, i);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const nTest = Math.max(1, Math.round(order.length * TEST_FRACTION));
-    test = order.slice(0, nTest).map((i) => ds.samples[i]!);
-    train = order.slice(nTest).map((i) => ds.samples[i]!);
+    ({ train, test } = seededSplit(ds.samples, spec.seed, 'landmark-split'));
   }
-  const encoder = spec.init === 'none' ? null : readEncoder(spec.init);
-  const base: ModelConfig = encoder ? encoder.model : presetConfig(spec.preset ?? 'tiny').model;
-  const model: ModelConfig = { ...base, imgSize: spec.imgSize ?? base.imgSize };
-  const sel = await selectBackend((spec.backend ?? 'auto') as Parameters<typeof selectBackend>[0], {});
+  const { model, encoder, sel } = await startingModel(spec);
   const errorOf = (pred: Float32Array, truth: Float32Array, boxSize: number | null) =>
     nme(pred, truth, scheme, boxSize !== null ? [0, 0, boxSize, boxSize] : null);
   const r = await trainLandmarks({

@@ -9,21 +9,11 @@ import type { NmeSummary } from '../geometry/landmark-metrics.js';
 import { SCHEMES } from '../geometry/landmark-schemes.js';
 import { LANDMARK_DEFAULTS } from '../protocol/defaults.js';
 import type { LandmarkSpec } from '../protocol/geometry-specs.js';
-import type { TaskAdapter, TaskSettings } from '../tasks/task-job.js';
+import { type TaskAdapter, type TaskSettings, withDefaults } from '../tasks/task-job.js';
 import { runLandmarks } from './landmark-run.js';
 
 export function landmarkTask(spec: LandmarkSpec): { settings: TaskSettings; adapter: TaskAdapter<NmeSummary> } {
-  const D = LANDMARK_DEFAULTS;
-  const settings = {
-    ...spec,
-    epochs: spec.epochs ?? D.epochs,
-    batch: spec.batch ?? D.batch,
-    blr: spec.blr ?? D.blr,
-    warmupEpochs: spec.warmupEpochs ?? D.warmupEpochs,
-    dropPath: spec.dropPath ?? D.dropPath,
-    weightDecay: D.weightDecay,
-    seed: spec.seed ?? 0,
-  };
+  const settings = withDefaults(spec, LANDMARK_DEFAULTS);
   const scheme = FORMAT_SCHEME[spec.format];
   const adapter: TaskAdapter<NmeSummary> = {
     task: 'landmarks',

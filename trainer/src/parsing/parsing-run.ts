@@ -8,14 +8,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backendDetail, selectBackend } from '../backends/ladder.js';
-import { readEncoder } from '../finetune/classifier.js';
-import { TEST_FRACTION } from '../landmarks/landmark-run.js';
-import { type ModelConfig, presetConfig, type PresetName } from '../model/config.js';
+import { backendDetail } from '../backends/ladder.js';
+import { seededSplit, startingModel, TEST_FRACTION } from '../tasks/task-setup.js';
+import { type ModelConfig, type PresetName } from '../model/config.js';
 import { encodeTensorFile } from '../store/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { CamdError } from '../util/errors.js';
-import { Rng } from '../util/rng.js';
 import { CLASS_MAPS } from './parsing-classes.js';
 import { FORMAT_PARSING_SCHEME, type ParsingFormat, readParsingDataset } from './parsing-formats.js';
 import type { ParsingSummary } from './parsing-metrics.js';
@@ -84,18 +82,7 @@ export function splitParsing(
       test: samples.filter((s) => s.split === 'test'),
       own: true,
     };
-  const order = samples.map((_, i) => i);
-  const rng = new Rng(seed).fork('parsing-split');
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const nTest = Math.max(1, Math.round(order.length * TEST_FRACTION));
-  return {
-    train: order.slice(nTest).map((i) => samples[i]!),
-    test: order.slice(0, nTest).map((i) => samples[i]!),
-    own: false,
-  };
+  return { ...seededSplit(samples, seed, 'parsing-split'), own: false };
 }
 
 export async function runParsing(
@@ -112,10 +99,7 @@ export async function runParsing(
       'input',
       `${spec.data}: ${train.length} training and ${test.length} test sample(s); at least one of each is needed`,
     );
-  const encoder = spec.init === 'none' ? null : readEncoder(spec.init);
-  const base: ModelConfig = encoder ? encoder.model : presetConfig(spec.preset ?? 'tiny').model;
-  const model: ModelConfig = { ...base, imgSize: spec.imgSize ?? base.imgSize };
-  const sel = await selectBackend((spec.backend ?? 'auto') as Parameters<typeof selectBackend>[0], {});
+  const { model, encoder, sel } = await startingModel(spec);
   const r = await trainParsing({
     model,
     encoder: encoder?.tensors ?? null,

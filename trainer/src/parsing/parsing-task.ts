@@ -6,7 +6,7 @@
  */
 import { PARSING_DEFAULTS } from '../protocol/defaults.js';
 import type { ParsingSpec } from '../protocol/geometry-specs.js';
-import type { TaskAdapter, TaskSettings } from '../tasks/task-job.js';
+import { type TaskAdapter, type TaskSettings, withDefaults } from '../tasks/task-job.js';
 import { CLASS_MAPS } from './parsing-classes.js';
 import { FORMAT_PARSING_SCHEME } from './parsing-formats.js';
 import type { ParsingSummary } from './parsing-metrics.js';
@@ -14,16 +14,7 @@ import { runParsing } from './parsing-run.js';
 
 export function parsingTask(spec: ParsingSpec): { settings: TaskSettings; adapter: TaskAdapter<ParsingSummary> } {
   const D = PARSING_DEFAULTS;
-  const settings = {
-    ...spec,
-    epochs: spec.epochs ?? D.epochs,
-    batch: spec.batch ?? D.batch,
-    blr: spec.blr ?? D.blr,
-    warmupEpochs: spec.warmupEpochs ?? D.warmupEpochs,
-    dropPath: spec.dropPath ?? D.dropPath,
-    weightDecay: D.weightDecay,
-    seed: spec.seed ?? 0,
-  };
+  const settings = withDefaults(spec, D);
   const { names } = CLASS_MAPS[FORMAT_PARSING_SCHEME[spec.format]];
   let split = '';
   const adapter: TaskAdapter<ParsingSummary> = {

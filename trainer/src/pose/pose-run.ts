@@ -12,15 +12,13 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backendDetail, selectBackend } from '../backends/ladder.js';
+import { backendDetail } from '../backends/ladder.js';
 import { decodeRgb } from '../data/image-io.js';
-import { readEncoder } from '../finetune/classifier.js';
-import { TEST_FRACTION } from '../landmarks/landmark-run.js';
-import { type ModelConfig, presetConfig, type PresetName } from '../model/config.js';
+import { seededSplit, startingModel } from '../tasks/task-setup.js';
+import { type ModelConfig, type PresetName } from '../model/config.js';
 import { encodeTensorFile } from '../store/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { CamdError } from '../util/errors.js';
-import { Rng } from '../util/rng.js';
 import { type PoseFormat, type PoseSample, readPoseDataset } from './pose-formats.js';
 import { poseError, type PoseSummary, summarisePose } from './pose-metrics.js';
 import { rotationFromEuler } from './rotation.js';
@@ -144,24 +142,13 @@ export async function runPose(
         'input',
         `${spec.data}: ${items.length} usable face(s)${noFace.length ? ` (${noFace.length} frame(s) without a face found)` : ''}; at least 2 are needed (one to train, one to test)`,
       );
-    const order = items.map((_, i) => i);
-    const rng = new Rng(spec.seed).fork('pose-split');
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(0, i);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const nTest = Math.max(1, Math.round(order.length * TEST_FRACTION));
-    test = order.slice(0, nTest).map((i) => items[i]!);
-    train = order.slice(nTest).map((i) => items[i]!);
+    ({ train, test } = seededSplit(items, spec.seed, 'pose-split'));
   }
 
   const I = rotationFromEuler(0, 0, 0);
   const frontal = summarisePose(test.map((t) => poseError(I, t.R, t.angles)));
 
-  const encoder = spec.init === 'none' ? null : readEncoder(spec.init);
-  const base: ModelConfig = encoder ? encoder.model : presetConfig(spec.preset ?? 'tiny').model;
-  const model: ModelConfig = { ...base, imgSize: spec.imgSize ?? base.imgSize };
-  const sel = await selectBackend((spec.backend ?? 'auto') as Parameters<typeof selectBackend>[0], {});
+  const { model, encoder, sel } = await startingModel(spec);
   const r = await trainPose({
     model,
     encoder: encoder?.tensors ?? null,

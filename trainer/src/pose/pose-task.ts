@@ -13,7 +13,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { POSE_DEFAULTS } from '../protocol/defaults.js';
 import type { PoseSpec } from '../protocol/geometry-specs.js';
-import type { TaskAdapter, TaskSettings } from '../tasks/task-job.js';
+import { type TaskAdapter, type TaskSettings, withDefaults } from '../tasks/task-job.js';
 import type { PoseFormat } from './pose-formats.js';
 import type { PoseSummary } from './pose-metrics.js';
 import { runPose } from './pose-run.js';
@@ -30,17 +30,7 @@ export function poseTestFormatOf(dir: string): PoseFormat {
 }
 
 export function poseTask(spec: PoseSpec): { settings: TaskSettings; adapter: TaskAdapter<PoseSummary> } {
-  const D = POSE_DEFAULTS;
-  const settings = {
-    ...spec,
-    epochs: spec.epochs ?? D.epochs,
-    batch: spec.batch ?? D.batch,
-    blr: spec.blr ?? D.blr,
-    warmupEpochs: spec.warmupEpochs ?? D.warmupEpochs,
-    dropPath: spec.dropPath ?? D.dropPath,
-    weightDecay: D.weightDecay,
-    seed: spec.seed ?? 0,
-  };
+  const settings = withDefaults(spec, POSE_DEFAULTS);
   let frontal: PoseSummary | null = null;
   const adapter: TaskAdapter<PoseSummary> = {
     task: 'pose',

@@ -74,6 +74,33 @@ export interface TaskSettings {
   runId?: string;
 }
 
+/** A task's defaults (protocol/defaults.ts): the schedule its spec leaves out. */
+export interface TaskDefaults {
+  epochs: number;
+  batch: number;
+  blr: number;
+  warmupEpochs: number;
+  dropPath: number;
+  weightDecay: number;
+}
+
+/** A geometry spec with the task's defaults filled in (the weight decay is the task's, not a flag). */
+export function withDefaults<T extends Partial<Omit<TaskDefaults, 'weightDecay'>> & { seed?: number | undefined }>(
+  spec: T,
+  D: TaskDefaults,
+): T & TaskDefaults & { seed: number } {
+  return {
+    ...spec,
+    epochs: spec.epochs ?? D.epochs,
+    batch: spec.batch ?? D.batch,
+    blr: spec.blr ?? D.blr,
+    warmupEpochs: spec.warmupEpochs ?? D.warmupEpochs,
+    dropPath: spec.dropPath ?? D.dropPath,
+    weightDecay: D.weightDecay,
+    seed: spec.seed ?? 0,
+  };
+}
+
 export interface TaskAdapter<S> {
   task: string;
   metric: GeometryMetric;
