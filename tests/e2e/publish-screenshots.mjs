@@ -32,6 +32,9 @@ const keep = [
   'run-see',
   'run-cluster-pack',
   'pretrain-duration',
+  'landmarks-run',
+  'pose-axes',
+  'parsing-run',
 ];
 for (const f of readdirSync(from).filter((f) => keep.includes(f.replace(/\.png$/, '')))) {
   const out = join(to, f);
