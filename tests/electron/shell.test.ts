@@ -9,6 +9,7 @@ import { CLM_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { faceFolder, tempDir } from '../support/folders.js';
+import { camd } from '../support/cli.js';
 import { until } from '../support/app-host.js';
 import { hostilePaths } from '../support/hostile-paths.js';
 import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
@@ -438,6 +439,44 @@ describe('the bridge', () => {
     expect((await api.call('runs.clusterPack', { id: run.id, gpus: 1 })).script).toContain('CAMD_pretrain.py');
     // what it sees: camd see in a utility process, its pictures back as data URLs
     expect((await api.call('runs.see', { id: run.id })).prediction).toMatch(/^data:image\/png;base64,/);
+    // a head-pose run's angles on a face: camd predict in a utility process (the run trained by the CLI into this store)
+    const poseDir = faceFolder(4, 'shell-pose-faces');
+    const labelled = camd(['pseudo-label', poseDir, '--task', 'pose', '--json']);
+    expect(labelled.status, labelled.stderr).toBe(0);
+    const poseRun = camd([
+      'finetune',
+      '--task',
+      'pose',
+      '--format',
+      '300w-lp',
+      '--data',
+      poseDir,
+      '--init',
+      'none',
+      '--preset',
+      'micro',
+      '--img-size',
+      '32',
+      '--epochs',
+      '1',
+      '--batch',
+      '2',
+      '--out',
+      join(tempDir('shell-pose'), 'run'),
+      '--db',
+      shell.services.paths.db,
+      '--json',
+    ]);
+    expect(poseRun.status, poseRun.stderr).toBe(0);
+    const poseRunId = (poseRun.events.find((e) => e.type === 'start') as unknown as { run_id: string }).run_id;
+    const onFace = (await api.call('datasets.images', { dataset: await facesDataset(), limit: 1 })).items[0]!;
+    const seenPose = await api.call('runs.predictImage', { id: poseRunId, image: onFace.id });
+    expect(seenPose).toMatchObject({ task: 'pose', scheme: null });
+    expect(seenPose.faces[0]!.pose).toEqual({
+      yaw: expect.any(Number),
+      pitch: expect.any(Number),
+      roll: expect.any(Number),
+    });
     // a run of the released code from a cluster: camd import-run in a utility process
     const torchrunOut = tempDir('shell-torchrun');
     writeFileSync(

@@ -1,6 +1,6 @@
 // ViT-B/224, the paper's model, on the wasm backend (issue #15; README "Memory on the wasm backend"):
 // one real pre-training step at batch 4 through `camd pretrain` on real faces, inside the 4 GiB
-// wasm heap, then a fine-tuning epoch that starts from its encoder. Slow (a minute or two on two
+// wasm heap, then a fine-tuning epoch at 112 px that starts from its encoder. Slow (a minute or two on two
 // cores, with a 2 GB checkpoint), and it runs in CI.
 import { describe, expect, it } from 'vitest';
 import { existsSync, rmSync, statSync } from 'node:fs';
@@ -46,8 +46,9 @@ describe('ViT-B/224 on the wasm backend', () => {
     expect(of(r.events, 'done')[0]).toMatchObject({ reason: 'completed' });
     const encoder = join(out, 'encoder.safetensors');
     expect(statSync(encoder).size).toBeGreaterThan(4 * 85e6); // ViT-B's 86 M encoder weights
-    // fine-tuning from it: 3 expressions × 6 rendered faces, one epoch at batch 4
-    const faces = await expressionFolders(6, 1);
+    // fine-tuning from it: 3 expressions × 4 rendered faces, one epoch at batch 4, at 112 px (its
+    // pos_embed interpolated to the 7×7 grid: the ViT-B/224 step above is what the heap must hold)
+    const faces = await expressionFolders(4, 1);
     const ft = camd([
       'finetune',
       '--json',
@@ -59,6 +60,8 @@ describe('ViT-B/224 on the wasm backend', () => {
       faces,
       '--init',
       encoder,
+      '--img-size',
+      '112',
       '--epochs',
       '1',
       '--batch',
@@ -74,6 +77,7 @@ describe('ViT-B/224 on the wasm backend', () => {
     ]);
     expect(ft.status, ft.stderr).toBe(0);
     expect(of(ft.events, 'start')[0]).toMatchObject({ backend: 'wasm', init: encoder });
+    expect(String(of(ft.events, 'start')[0]!['pos_embed'])).toMatch(/7×7 \(was 14×14\)|from 14×14 to 7×7/);
     expect(of(ft.events, 'done')[0]).toMatchObject({ reason: 'completed' });
     // the 2 GB checkpoint is not kept past the test
     for (const f of [out]) if (existsSync(f)) rmSync(f, { recursive: true, force: true });

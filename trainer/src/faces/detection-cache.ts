@@ -2,10 +2,13 @@
  * Face detections per photo, cached by the photo's content hash and the detector (a JSON file
  * each, beside the store): a photo seen before is not run through the models again.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RgbImage } from '../data/image-io.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { cacheDirFor, defaultDbPath } from '../util/paths.js';
+import { detectorId } from './model-files.js';
 import type { DetectedFace, FaceDetector } from './detector.js';
 
 export interface CachedDetections {
@@ -65,4 +68,15 @@ export class DetectionCache {
     }
     return result;
   }
+}
+
+/**
+ * The faces of image files through the default store's detection cache (beside it, as `camd scan
+ * --faces` keeps it): a photo seen before — by any command, in any folder — is not run through the
+ * models again. The pseudo-labellers use it, so that labelling a folder for a second task, or a
+ * copy of it, reads what the first found.
+ */
+export function defaultDetections(): (bytes: Buffer, decode: () => Promise<RgbImage>) => Promise<DetectedFace[]> {
+  const cache = new DetectionCache(join(cacheDirFor(defaultDbPath()), 'faces'), detectorId(1), 1, undefined);
+  return async (bytes, decode) => (await cache.of(createHash('sha256').update(bytes).digest('hex'), decode)).faces;
 }

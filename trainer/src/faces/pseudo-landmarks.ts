@@ -6,6 +6,7 @@
  * annotations: good for trying the task on one's own faces and for tests, not for reporting
  * benchmark numbers. An image where no face is found gets no file and is named in the report.
  */
+import { defaultDetections } from './detection-cache.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, basename } from 'node:path';
 import { decodeRgb } from '../data/image-io.js';
@@ -34,8 +35,7 @@ export async function pseudoLandmarks(
   opts: { overwrite?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PseudoLandmarkReport> {
   const found = await walk(root);
-  const { FaceDetector } = await import('./detector.js');
-  const det = await FaceDetector.create();
+  const facesOf = defaultDetections();
   const report: PseudoLandmarkReport = {
     root,
     labelled: 0,
@@ -49,17 +49,17 @@ export async function pseudoLandmarks(
     const pts = ptsFileOf(f.abs);
     if (!opts.overwrite && existsSync(pts)) report.kept++;
     else {
-      let img;
+      let faces;
       try {
-        img = await decodeRgb(readFileSync(f.abs));
+        const bytes = readFileSync(f.abs);
+        faces = await facesOf(bytes, () => decodeRgb(bytes));
       } catch (e) {
         report.unreadable.push({ path: f.rel, reason: (e as Error).message });
         opts.onProgress?.(++done, found.files.length);
         continue;
       }
       // the face of the image: the largest one found (a crop holds one face, sometimes part of another)
-      const faces = (await det.detect(img)).sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
-      const face = faces[0];
+      const face = faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
       if (!face) report.noFace.push(f.rel);
       else {
         writePts(pts, new Float32Array(face.landmarks68.flat()));

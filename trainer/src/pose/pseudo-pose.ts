@@ -13,6 +13,7 @@
  * pitch with the nose tip nearer the mouth (the face lowered), where 300W-LP's positive pitch raises
  * the face. So Pose_Para = (−pitch, yaw, roll) of Human's angles, in radians.
  */
+import { defaultDetections } from '../faces/detection-cache.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { decodeRgb } from '../data/image-io.js';
@@ -71,8 +72,7 @@ export async function pseudoPose(
   opts: { overwrite?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PseudoPoseReport> {
   const found = await walk(root);
-  const { FaceDetector } = await import('../faces/detector.js');
-  const det = await FaceDetector.create();
+  const facesOf = defaultDetections();
   const report: PseudoPoseReport = {
     root,
     labelled: 0,
@@ -86,16 +86,17 @@ export async function pseudoPose(
     const mat = matFileOf(f.abs);
     if (!opts.overwrite && existsSync(mat)) report.kept++;
     else {
-      let img;
+      let faces;
       try {
-        img = await decodeRgb(readFileSync(f.abs));
+        const bytes = readFileSync(f.abs);
+        faces = await facesOf(bytes, () => decodeRgb(bytes));
       } catch (e) {
         report.unreadable.push({ path: f.rel, reason: (e as Error).message });
         opts.onProgress?.(++done, found.files.length);
         continue;
       }
       // the face of the image: the largest one found (a crop holds one face, sometimes part of another)
-      const face = (await det.detect(img)).sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
+      const face = faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
       if (!face) report.noFace.push(f.rel);
       else {
         writeFileAtomic(mat, poseMat(poseOfFace(face), face.landmarks68));
