@@ -26,6 +26,10 @@ export default defineConfig({
     // at least two files at a time: most of a file's time is a child process, a browser or a socket
     // (2 cores: 904 s against 1,116 s one at a time, every test passing)
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // two files at a time on two cores: each file's trainer processes get one OpenBLAS thread, not
+    // one per core (OpenBLAS's idle threads spin: two concurrent 20-step pre-trainings took 33–34 s
+    // with the default, 26–27 s with one thread each, on this 2-core VM)
+    env: { OPENBLAS_NUM_THREADS: process.env['OPENBLAS_NUM_THREADS'] ?? '1' },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     globalSetup: ['./tests/support/fixtures.ts'],
