@@ -3,7 +3,6 @@
  * the encoder, fc_norm and head tensors, and the task, class names, spec and input size in its state.
  */
 import { existsSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { ModelConfigSchema } from '../model/config.js';
 import { readTensorFile } from '../store/checkpoint.js';
@@ -37,11 +36,7 @@ export function loadClassifier(file: string): { clf: Classifier; task: Task; nam
   const clf = new Classifier({ ...s.data.spec, dropPath: 0 }, 0);
   try {
     clf.loadEncoder(f.tensors, file);
-    for (const n of ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias']) {
-      const t = f.tensors.get(n);
-      if (!t) throw new Error(`${file} has no tensor ${n}`);
-      tf.tidy(() => clf.params.get(n).assign(tf.tensor(t.data, clf.params.get(n).shape)));
-    }
+    clf.loadParams(f.tensors, ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias'], file);
   } catch (e) {
     clf.dispose();
     throw new UserError((e as Error).message);

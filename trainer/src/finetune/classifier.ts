@@ -236,6 +236,17 @@ export class Classifier {
     return this.spec.model.depth + 1;
   }
 
+  /** Sets the named parameters (a fine-tuned model's fc_norm and head) from a file's tensors; a missing or misshapen one is an error naming the file. */
+  loadParams(tensors: Map<string, NamedArray>, names: readonly string[], what: string): void {
+    for (const n of names) {
+      const t = tensors.get(n);
+      const p = this.params.get(n);
+      if (!t) throw new Error(`${what} has no tensor ${n}`);
+      if (t.data.length !== p.size) throw new Error(`${what}: ${n} has ${t.data.length} values, the model ${p.size}`);
+      tf.tidy(() => p.assign(tf.tensor(t.data, p.shape)));
+    }
+  }
+
   async exportTensors(): Promise<NamedArray[]> {
     const out = await readAll(this.params.names().map((name) => [name, this.params.get(name)]));
     out.push({

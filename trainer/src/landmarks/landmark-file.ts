@@ -4,7 +4,6 @@
  * number of points and the model's configuration (with its input size) in its state.
  */
 import { existsSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { ModelConfigSchema } from '../model/config.js';
 import { readTensorFile } from '../store/checkpoint.js';
@@ -45,13 +44,7 @@ export function loadLandmarkModel(file: string): LoadedLandmarkModel {
   const model = new LandmarkModel(s.data.model, s.data.points, 0, 0);
   try {
     model.clf.loadEncoder(f.tensors, file);
-    for (const n of ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias']) {
-      const t = f.tensors.get(n);
-      const p = model.clf.params.get(n);
-      if (!t) throw new Error(`${file} has no tensor ${n}`);
-      if (t.data.length !== p.size) throw new Error(`${file}: ${n} has ${t.data.length} values, the model ${p.size}`);
-      tf.tidy(() => p.assign(tf.tensor(t.data, p.shape)));
-    }
+    model.clf.loadParams(f.tensors, ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias'], file);
   } catch (e) {
     model.dispose();
     throw new UserError((e as Error).message);

@@ -32,13 +32,11 @@ export function loadPoseModel(file: string): PoseModel {
   const model = new PoseModel(s.data.model, 0, 0);
   try {
     model.clf.loadEncoder(f.tensors, file);
-    for (const n of ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias', 'head.pool_weight']) {
-      const t = f.tensors.get(n);
-      const p = model.clf.params.get(n);
-      if (!t) throw new Error(`${file} has no tensor ${n}`);
-      if (t.data.length !== p.size) throw new Error(`${file}: ${n} has ${t.data.length} values, the model ${p.size}`);
-      tf.tidy(() => p.assign(tf.tensor(t.data, p.shape)));
-    }
+    model.clf.loadParams(
+      f.tensors,
+      ['fc_norm.weight', 'fc_norm.bias', 'head.weight', 'head.bias', 'head.pool_weight'],
+      file,
+    );
   } catch (e) {
     model.dispose();
     throw new UserError((e as Error).message);

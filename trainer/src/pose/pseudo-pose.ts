@@ -13,27 +13,15 @@
  * pitch with the nose tip nearer the mouth (the face lowered), where 300W-LP's positive pitch raises
  * the face. So Pose_Para = (−pitch, yaw, roll) of Human's angles, in radians.
  */
-import { defaultDetections } from '../faces/detection-cache.js';
-import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { decodeRgb } from '../data/image-io.js';
-import { walk } from '../data/walk.js';
+import { type PseudoLabelOptions, type PseudoLabelReport, pseudoLabelFolder } from '../faces/pseudo-label-folder.js';
 import { formatMat } from '../geometry/mat-file.js';
 import type { PoseAngles } from './rotation.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { DetectedFace } from '../faces/detector.js';
 import { detectorId } from '../faces/model-files.js';
 
-export interface PseudoPoseReport {
-  root: string;
-  /** Images given a .mat file (written now), and those whose .mat was there already (kept, unless `overwrite`). */
-  labelled: number;
-  kept: number;
-  /** Images where the model found no face, by path (relative to the root). */
-  noFace: string[];
-  unreadable: { path: string; reason: string }[];
-  source: string;
-}
+export type PseudoPoseReport = PseudoLabelReport;
 
 /** The .mat file beside an image (`a/b.face0.png` → `a/b.face0.mat`). */
 export function matFileOf(image: string): string {
@@ -67,43 +55,10 @@ export function poseMat(angles: PoseAngles, points: readonly (readonly [number, 
   );
 }
 
-export async function pseudoPose(
-  root: string,
-  opts: { overwrite?: boolean; onProgress?: (done: number, total: number) => void } = {},
-): Promise<PseudoPoseReport> {
-  const found = await walk(root);
-  const facesOf = defaultDetections();
-  const report: PseudoPoseReport = {
-    root,
-    labelled: 0,
-    kept: 0,
-    noFace: [],
-    unreadable: [],
+export function pseudoPose(root: string, opts: PseudoLabelOptions = {}): Promise<PseudoPoseReport> {
+  return pseudoLabelFolder(root, opts, {
     source: `${detectorId()} (head pose from the face mesh: pseudo-labels)`,
-  };
-  let done = 0;
-  for (const f of found.files) {
-    const mat = matFileOf(f.abs);
-    if (!opts.overwrite && existsSync(mat)) report.kept++;
-    else {
-      let faces;
-      try {
-        const bytes = readFileSync(f.abs);
-        faces = await facesOf(bytes, () => decodeRgb(bytes));
-      } catch (e) {
-        report.unreadable.push({ path: f.rel, reason: (e as Error).message });
-        opts.onProgress?.(++done, found.files.length);
-        continue;
-      }
-      // the face of the image: the largest one found (a crop holds one face, sometimes part of another)
-      const face = faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
-      if (!face) report.noFace.push(f.rel);
-      else {
-        writeFileAtomic(mat, poseMat(poseOfFace(face), face.landmarks68));
-        report.labelled++;
-      }
-    }
-    opts.onProgress?.(++done, found.files.length);
-  }
-  return report;
+    fileOf: matFileOf,
+    write: (mat, face) => writeFileAtomic(mat, poseMat(poseOfFace(face), face.landmarks68)),
+  });
 }
