@@ -347,4 +347,24 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (dataset_id, source_sha256, face_index)
   ) WITHOUT ROWID;
   `,
+  // 6: face geometry drawn by a person: one face per image, per task and point scheme. Landmarks
+  //    and pose are JSON in photo pixels / degrees; a parsing correction is a PNG label map of the
+  //    image's size. `source` is where the person started from: a run's prediction ('run:<id>'),
+  //    the bundled face mesh ('mesh'), or nothing ('hand'). Kept when the image is re-scanned.
+  `
+  CREATE TABLE geometry_labels (
+    image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    task        TEXT NOT NULL CHECK (task IN ('landmarks', 'pose', 'parsing')),
+    scheme      TEXT NOT NULL,                   -- 300w-68 | wflw-98 | aflw-19; ypr; lapa-11 | celebamask-19
+    value       TEXT,                            -- JSON: {"points": [[x, y], ...]} or {"yaw", "pitch", "roll", "from"}
+    mask        BLOB,                            -- parsing: PNG label map (8-bit grey, class index per pixel)
+    source      TEXT NOT NULL,
+    labeller    TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (image_id, task, scheme),
+    CHECK ((task = 'parsing') = (mask IS NOT NULL)),
+    CHECK ((task = 'parsing') = (value IS NULL))
+  ) WITHOUT ROWID;
+  CREATE INDEX geometry_labels_by_task ON geometry_labels(task, scheme);
+  `,
 ];
