@@ -18,7 +18,6 @@ export function landmarkTask(spec: LandmarkSpec): { settings: TaskSettings; adap
   const adapter: TaskAdapter<NmeSummary> = {
     task: 'landmarks',
     metric: 'nme',
-    lowerIsBetter: true,
     figures: (m) => ({
       value: m.nme,
       n: m.count,

@@ -20,7 +20,6 @@ export function parsingTask(spec: ParsingSpec): { settings: TaskSettings; adapte
   const adapter: TaskAdapter<ParsingSummary> = {
     task: 'parsing',
     metric: 'mean_f1',
-    lowerIsBetter: false,
     figures: (m) => ({
       value: m.meanF1,
       n: m.count,

@@ -35,7 +35,6 @@ export function poseTask(spec: PoseSpec): { settings: TaskSettings; adapter: Tas
   const adapter: TaskAdapter<PoseSummary> = {
     task: 'pose',
     metric: 'mae',
-    lowerIsBetter: true,
     figures: (m) => ({
       value: m.mae,
       n: m.count,

@@ -128,7 +128,13 @@ export const StepEvent = z.discriminatedUnion('kind', [PretrainStep, FinetuneSte
  * mae (head pose): the mean absolute error of yaw, pitch and roll in degrees, lower is better;
  * mean_f1 (face parsing): the mean F1 over the classes other than background.
  */
-const Metric = z.enum(['mean_acc', 'top1', 'nme', 'mae', 'mean_f1']);
+export const EVAL_METRICS = ['mean_acc', 'top1', 'nme', 'mae', 'mean_f1'] as const;
+export type EvalMetric = (typeof EVAL_METRICS)[number];
+/** The headline metrics of the face-geometry tasks (one value per epoch, on the test set). */
+export const GEOMETRY_METRICS: readonly EvalMetric[] = ['nme', 'mae', 'mean_f1'];
+/** An error (and a loss) is better lower; an accuracy or an F1 higher. */
+export const lowerIsBetter = (metric: string): boolean => metric === 'loss' || metric === 'nme' || metric === 'mae';
+const Metric = z.enum(EVAL_METRICS);
 /**
  * `epoch` null: the evaluation of a checkpoint alone (camd eval). `majority`: the value of always
  * giving the split's most common answer; `chance`: of guessing; `one_answer`: what the model says

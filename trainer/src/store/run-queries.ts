@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { sqlList, UNFINISHED_STATUSES, type RunStatus } from '../protocol/run-status.js';
 import type { RunKind } from './rows.js';
+import { EVAL_METRICS } from '../protocol/events.js';
 
 /**
  * A run's row as the app lists it, with the run's headline: the last loss of a pre-training; the
@@ -33,15 +34,18 @@ export interface RunSummaryRow {
   metric_baselines: string | null;
 }
 
+/** The evaluations a fine-tuning run's headline number is read from. */
+const HEADLINE_METRICS = EVAL_METRICS.map((m) => `'${m}'`).join(', ');
+
 const COLUMNS = `r.id, r.kind, r.name, r.status, r.dataset_id, r.parent_run_id, r.backend, r.last_step, r.total_steps, r.error,
   r.created_at, r.started_at, r.finished_at, r.updated_at, r.spec, r.config,
   CASE r.kind WHEN 'pretrain' THEN (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'loss' ORDER BY m.step DESC LIMIT 1)
-    ELSE (SELECT value FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc', 'nme', 'mae', 'mean_f1') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_value,
+    ELSE (SELECT value FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN (${HEADLINE_METRICS}) ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_value,
   CASE r.kind WHEN 'pretrain' THEN 'loss'
-    ELSE (SELECT metric FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc', 'nme', 'mae', 'mean_f1') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_name,
+    ELSE (SELECT metric FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN (${HEADLINE_METRICS}) ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_name,
   CASE r.kind WHEN 'pretrain' THEN NULL
     ELSE (SELECT json_object('majority', json_extract(e.detail, '$.baselines.majority'), 'chance', json_extract(e.detail, '$.baselines.chance'), 'predicted', json_extract(e.detail, '$.predicted_classes'), 'constant', json_array_length(json_extract(e.detail, '$.constant_attributes')))
-      FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN ('top1', 'mean_acc', 'nme', 'mae', 'mean_f1') ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_baselines`;
+      FROM evaluations e WHERE e.run_id = r.id AND e.selected = 1 AND e.split IN ('test', 'val') AND e.metric IN (${HEADLINE_METRICS}) ORDER BY e.split = 'test' DESC, e.id DESC LIMIT 1) END AS metric_baselines`;
 
 /** Which runs, in which order (the run's id breaks ties). */
 export interface RunFilter {

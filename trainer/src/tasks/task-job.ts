@@ -21,7 +21,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRunFolder } from '../finetune/run-folder.js';
 import type { ModelConfig } from '../model/config.js';
-import type { EventSink } from '../protocol/events.js';
+import { lowerIsBetter, type EventSink } from '../protocol/events.js';
 import { Store } from '../store/store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { CamdError } from '../util/errors.js';
@@ -104,7 +104,6 @@ export function withDefaults<T extends Partial<Omit<TaskDefaults, 'weightDecay'>
 export interface TaskAdapter<S> {
   task: string;
   metric: GeometryMetric;
-  lowerIsBetter: boolean;
   /** Runs the task into `settings.out`, its events to `emit`; the model file named in `done`. */
   run(emit: (e: TaskRunEvent<S>) => void, signal: AbortSignal): Promise<unknown>;
   /** A summary's headline value, number of test faces, other figures (named, for metrics and events) and detail (the evaluation's). */
@@ -145,7 +144,7 @@ export async function runTaskJob<S>(
   let t = performance.now();
   const history: { epoch: number; value: number }[] = [];
   const t0 = performance.now();
-  const better = (a: number, b: number) => (adapter.lowerIsBetter ? a < b : a > b);
+  const better = (a: number, b: number) => (lowerIsBetter(adapter.metric) ? a < b : a > b);
   const send: EventSink = (e) => {
     if (started && e.type !== 'progress') appendFileSync(eventsFile, `${JSON.stringify(e)}\n`);
     emit(e);
@@ -326,7 +325,7 @@ export async function runTaskJob<S>(
         metric: `${adapter.metric}_best_over_epochs`,
         value: best.value,
         detail: {
-          note: `${adapter.lowerIsBetter ? 'lowest' : 'highest'} test value over epochs; the model kept is the last epoch’s`,
+          note: `${lowerIsBetter(adapter.metric) ? 'lowest' : 'highest'} test value over epochs; the model kept is the last epoch’s`,
         },
       });
     }
