@@ -37,7 +37,7 @@ function torchSummary(torch: TorchComparison, backend: string): string {
     ...(rel ? [['released CAMD', rel.threads.label, rel.step_s.toFixed(3), rel.ratio.toFixed(2)]] : []),
   ];
   return (
-    `same step in PyTorch ${torch.torch_version} (${torch.torch_blas.name}${torch.torch_blas.separate_threads ? ', its threads set apart' : ''})${rel ? " and in the authors' released code" : ''}, on ${torch.cores} cores of ${torch.cpu_model}, each side at its fastest thread setting (each setting: ${torch.sweep_warmup} warm-up + ${torch.sweep_steps} steps), then alternating, median of ${torch.steps}${torch.recompute ? ' (ours with activations recomputed)' : ''}:\n` +
+    `same step in PyTorch ${torch.torch_version} (${torch.torch_blas.name}${torch.torch_blas.separate_threads ? ', its threads set apart' : ''})${rel ? " and in the authors' released code" : ''}, on ${torch.cores} cores of ${torch.cpu_model}, each side at its fastest thread setting (each setting: ${torch.sweep_warmup} warm-up + ${torch.sweep_steps} timed step${torch.sweep_steps === 1 ? '' : 's'}), then alternating, median of ${torch.steps}${torch.recompute ? ' (ours with activations recomputed)' : ''}:\n` +
     `${table(rows)}\n` +
     `  tried: tfjs ${tried(torch.sweeps.tfjs)}\n` +
     `         PyTorch ${tried(torch.sweeps.torch)}\n` +
