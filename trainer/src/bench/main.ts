@@ -332,6 +332,7 @@ async function main(): Promise<void> {
   const { preset, imgSize, batch, steps, warmup, cfg } = s;
   let recompute = s.recomputeMode === 'on';
   if (o.released && !o.compareTorch) throw new Error('--released goes with --compare-torch');
+  positiveInt('--sweep-steps', o.sweepSteps);
   if (!Number.isInteger(Number(o.sweepWarmup)) || Number(o.sweepWarmup) < 0)
     throw new Error(`--sweep-warmup must be a whole number, got '${o.sweepWarmup}'`);
   const wanted = await wantedBackends(o, s);
