@@ -12,21 +12,20 @@ patch embedding reshaped to a convolution), runs the steps and prints one JSON l
 every loss term, the gradient norm before clipping and the named gradients in our layout.
 
 Protocol: started with one JSON argument (the model configuration of the tfjs side); it then
-reads commands from stdin: "step" runs one full training step (EMA update, teacher forward,
-student forward, dense + global + AGMD losses, backward, global-norm clipping, AdamW) and prints
-{"seconds": …, "loss": …}; "quit" exits.
+speaks step_protocol.py's line protocol, where "step" runs one full training step (EMA update,
+teacher forward, student forward, dense + global + AGMD losses, backward, global-norm clipping,
+AdamW); "threads T B" sets torch's intra-op threads and OpenBLAS's separately.
 """
 import copy
-import ctypes
 import json
 import math
-import resource
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from step_protocol import serve
 
 
 def sincos_2d(dim, grid, cls=True):
@@ -302,9 +301,6 @@ def check(path):
         print(json.dumps({"loss": loss.item(), "dense": dense.item(), "global": glob.item(), "agmd": a, "grad_norm": norm.item(), "grads": grads}), flush=True)
 
 
-MATMUL_OPS = {"aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::addbmm"}
-
-
 def main():
     if sys.argv[1] == "--check":
         torch.set_num_threads(1)
@@ -342,49 +338,7 @@ def main():
         opt.step()
         return loss.item()
 
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
-    for line in sys.stdin:
-        cmd = line.strip()
-        if cmd == "quit":
-            break
-        if cmd.startswith("threads"):
-            # the thread sweep: torch's intra-op threads, and OpenBLAS's where torch calls it (Debian's build)
-            n = int(cmd.split()[1])
-            torch.set_num_threads(n)
-            with open("/proc/self/maps") as maps:
-                libs = {line.split()[-1] for line in maps if "openblas" in line and line.split()[-1].startswith("/")}
-            for lib in libs:  # already loaded by torch: dlopen returns that copy
-                try:
-                    ctypes.CDLL(lib).openblas_set_num_threads(n)
-                except (AttributeError, OSError):
-                    pass
-            print(json.dumps({"threads": torch.get_num_threads()}), flush=True)
-            continue
-        if cmd.startswith("matmul"):
-            n = int(cmd.split()[1])
-            a, b = torch.randn(n, n), torch.randn(n, n)
-            a @ b
-            ts = []  # as the tfjs side: median over 5 rounds of 10 back-to-back products
-            for _ in range(5):
-                t0 = time.perf_counter()
-                for _ in range(10):
-                    a @ b
-                ts.append((time.perf_counter() - t0) / 10)
-            print(json.dumps({"gflops": 2 * n**3 / sorted(ts)[2] / 1e9}), flush=True)
-            continue
-        if cmd == "profile":
-            # share of one step's operator self time spent in matrix products
-            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-                step()
-            events = prof.key_averages()
-            total = sum(e.self_cpu_time_total for e in events)
-            mm = sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS)
-            print(json.dumps({"matmul_share": mm / total if total else None}), flush=True)
-            continue
-        t0 = time.perf_counter()
-        loss = step()
-        # the process's peak resident set so far (Linux reports KiB), for the memory comparison
-        print(json.dumps({"seconds": time.perf_counter() - t0, "loss": loss, "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}), flush=True)
+    serve(step)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,21 @@
  *
  *   npm run bench -- [--backends wasm,cpu] [--preset tiny] [--img-size 112] [--batch 16]
  *                    [--steps 5] [--warmup 2] [--out bench/results.json]
- *                    [--compare-torch [--threads N] [--thread-sweep 1,2,4] [--python PATH]]
+ *                    [--wasm-threads N|auto]
+ *                    [--compare-torch [--cores N] [--sweep-steps 3] [--sweep-warmup 1]
+ *                                     [--thread-sweep 1,2,4] [--python PATH] [--released DIR]]
+ *
+ * With --compare-torch, bench/results.json gains `compare_torch` (compare-torch.ts's
+ * TorchComparison; docs/performance.md describes its fields).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { probeAll, selectBackend, BACKEND_NAMES, type BackendName } from '../backends/ladder.js';
+import { probeAll, selectBackend, BACKEND_NAMES, type BackendName, type BackendOptions } from '../backends/ladder.js';
+import { parseThreads } from '../cli/parse.js';
+import { cpuModel } from './machine-info.js';
 import { PRESET_NAMES, presetConfig, type CamdConfig, type PresetName } from '../model/config.js';
 import type { CamdBatch } from '../model/camd.js';
 import { CamdTrainer } from '../train/step.js';
@@ -44,9 +51,14 @@ interface Options {
   data?: string;
   pipelineBatches: string;
   compareTorch?: boolean;
+  cores?: string;
   threads?: string;
   threadSweep?: string;
+  sweepSteps: string;
+  sweepWarmup: string;
   python?: string;
+  released?: string;
+  wasmThreads?: string;
   recompute: string;
 }
 
@@ -91,9 +103,26 @@ function parseCommandLine(): { program: Command; o: Options } {
       '--compare-torch',
       'also run the same step in PyTorch (bench/torch_camd_step.py), alternating, and report the ratio',
     )
-    .option('--threads <n>', 'threads on both sides of the PyTorch comparison (default: every core)')
-    .option('--thread-sweep <list>', 'repeat the PyTorch comparison at these thread counts, e.g. 1,2,4,8')
+    .option(
+      '--cores <n>',
+      'cores each side of the PyTorch comparison may keep busy: every thread setting within them is tried, the fastest compared (default: every core)',
+    )
+    .option('--threads <n>', 'the older name of --cores')
+    .option('--sweep-steps <n>', 'timed steps at each thread setting tried (median)', '3')
+    .option('--sweep-warmup <n>', 'untimed steps at each thread setting tried, first', '1')
+    .option(
+      '--thread-sweep <list>',
+      'repeat the PyTorch comparison within these core budgets, each side at its best within each, e.g. 1,2,4,8',
+    )
     .option('--python <path>', 'Python with PyTorch for --compare-torch', 'python3')
+    .option(
+      '--released <dir>',
+      "with --compare-torch: also time the authors' released step, imported from this checkout of github.com/mumumu-wss/CAMD (a local check; its code is not part of this project)",
+    )
+    .option(
+      '--wasm-threads <n>',
+      "wasm threads of this process, fixed at start (default: 1 beside the native OpenBLAS matMul, else one per core; 'auto': one per core)",
+    )
     .option(
       '--faces <dir>',
       'instead: faces found and aligned per second over the photos of this folder (writes bench/faces.json unless --out)',
@@ -116,6 +145,16 @@ interface BenchSettings {
   warmup: number;
   cfg: CamdConfig;
   recomputeMode: RecomputeMode;
+  /** The wasm threads asked for (--wasm-threads), else the ladder's default. */
+  backendOpts: BackendOptions;
+}
+
+/** A flag's positive whole number, or a plain error naming it. */
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 1)
+    throw new Error(`${flag} must be a positive integer, got '${v}'`);
+  return n;
 }
 
 function benchSettings(o: Options): BenchSettings {
@@ -128,12 +167,13 @@ function benchSettings(o: Options): BenchSettings {
   const cfg = presetConfig(preset, { imgSize });
   if (!(RECOMPUTE_MODES as readonly string[]).includes(o.recompute))
     throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(', ')}`);
-  return { preset, imgSize, batch, steps, warmup, cfg, recomputeMode: o.recompute as RecomputeMode };
+  const backendOpts: BackendOptions = o.wasmThreads ? { wasmThreads: parseThreads(o.wasmThreads) } : {};
+  return { preset, imgSize, batch, steps, warmup, cfg, recomputeMode: o.recompute as RecomputeMode, backendOpts };
 }
 
 /** The backends asked for (each must be available), else every available one; with --compare-torch only the first. */
-async function wantedBackends(o: Options): Promise<BackendName[]> {
-  const { reports } = await probeAll();
+async function wantedBackends(o: Options, s: BenchSettings): Promise<BackendName[]> {
+  const { reports } = await probeAll(s.backendOpts);
   const available = BACKEND_NAMES.filter((n) => reports.some((r) => r.backend === n && r.loaded));
   const wanted = o.backends
     ? (o.backends.split(',').map((s) => s.trim()) as BackendName[])
@@ -209,7 +249,7 @@ async function benchBackend(backend: BackendName, s: BenchSettings, o: Options, 
       return { result: { skipped: tooBig, estimate_bytes: planWasmPretrain(cfg, batch, recomputeMode).totalBytes } };
     }
   }
-  await selectBackend(backend);
+  await selectBackend(backend, s.backendOpts);
   const plan = backend === 'wasm' ? planWasmPretrain(cfg, batch, recomputeMode, hostStateKernels() !== null) : null;
   const recompute = plan ? plan.recompute : recomputeMode === 'on';
   process.stderr.write(
@@ -246,19 +286,24 @@ async function benchTorch(
   m: { results: Record<string, unknown>; rows: string[][]; recompute: boolean },
 ): Promise<TorchComparison> {
   const { batch } = s;
-  await selectBackend(first);
+  const sel = await selectBackend(first, s.backendOpts);
   const peak = (m.results[first] as { matmul_gflops: number }).matmul_gflops;
-  const list = (x: string | undefined) => (x ? x.split(',').map((v) => Number(v.trim())) : []);
-  const sweep = list(o.threadSweep);
-  if (sweep.some((n) => !Number.isInteger(n) || n < 1))
-    throw new Error('--thread-sweep takes positive integers, e.g. 1,2,4,8');
+  const sweep = o.threadSweep ? o.threadSweep.split(',').map((v) => positiveInt('--thread-sweep', v.trim())) : [];
+  const cores = o.cores ?? o.threads;
+  const wasmThreads = sel.reports.find((r) => r.backend === 'wasm' && r.loaded)?.details['threads'];
   const torch = await compareTorch(s.cfg, batch, peak, {
     steps: s.steps,
     warmup: s.warmup,
-    threads: o.threads ? Number(o.threads) : undefined,
+    sweepSteps: positiveInt('--sweep-steps', o.sweepSteps),
+    sweepWarmup: Number(o.sweepWarmup),
+    cores: cores !== undefined ? positiveInt('--cores', cores) : undefined,
     sweep,
     python: o.python,
     recompute: m.recompute,
+    backend: first,
+    wasmThreads: first === 'wasm' && typeof wasmThreads === 'number' ? wasmThreads : null,
+    released: o.released,
+    preset: s.preset,
   });
   const r = m.results[first] as Record<string, unknown>;
   Object.assign(r, {
@@ -286,7 +331,11 @@ async function main(): Promise<void> {
   const s = benchSettings(o);
   const { preset, imgSize, batch, steps, warmup, cfg } = s;
   let recompute = s.recomputeMode === 'on';
-  const wanted = await wantedBackends(o);
+  if (o.released && !o.compareTorch) throw new Error('--released goes with --compare-torch');
+  positiveInt('--sweep-steps', o.sweepSteps);
+  if (!Number.isInteger(Number(o.sweepWarmup)) || Number(o.sweepWarmup) < 0)
+    throw new Error(`--sweep-warmup must be a whole number, got '${o.sweepWarmup}'`);
+  const wanted = await wantedBackends(o, s);
 
   const host = syntheticHostBatch(cfg, batch, new Rng(0));
   const results: Record<string, unknown> = {};
@@ -311,7 +360,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: {
       cpus: cpus().length,
-      cpu_model: cpus()[0]?.model ?? 'unknown',
+      cpu_model: cpuModel(),
       memory_bytes: totalmem(),
       node: process.versions.node,
       platform: `${process.platform}-${process.arch}`,

@@ -4,21 +4,53 @@
  */
 import { cpus } from 'node:os';
 import type { TorchComparison } from './compare-torch.js';
+import type { SweepPoint } from './thread-plan.js';
 
-/** The same step in PyTorch, alternating with ours on `backend`: times, GFLOP/s, matMul shares, scaling, memory. */
+/** Columns padded to their widest cell, two spaces apart. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd()).join('\n');
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+/** Every setting a side tried, with its median: "wasm 1 × OpenBLAS 1 0.612 s, …". */
+function tried(points: SweepPoint[]): string {
+  return points.map((p) => `${p.label} ${p.step_s.toFixed(3)} s`).join(', ');
+}
+
+/**
+ * The same step in PyTorch (and the released code), each side at its best thread setting: the
+ * table of best settings and times, every setting tried, GFLOP/s, matMul shares, scaling, memory.
+ */
 function torchSummary(torch: TorchComparison, backend: string): string {
+  const rel = torch.released;
+  const rows = [
+    ['side', 'best thread setting', 'step (s, median)', 'tfjs ÷ side'],
+    [`tfjs ${backend}`, torch.tfjs_threads.label, torch.tfjs_step_s.toFixed(3), '1.00'],
+    [
+      `PyTorch ${torch.torch_version}`,
+      torch.torch_threads.label,
+      torch.torch_step_s.toFixed(3),
+      torch.ratio.toFixed(2),
+    ],
+    ...(rel ? [['released CAMD', rel.threads.label, rel.step_s.toFixed(3), rel.ratio.toFixed(2)]] : []),
+  ];
   return (
-    `same step in PyTorch ${torch.torch_version}, ${torch.threads} threads each side, alternating, median of ${torch.steps}${torch.recompute ? ' (ours with activations recomputed)' : ''}:\n` +
-    `  tfjs ${backend} ${torch.tfjs_step_s.toFixed(3)} s, PyTorch ${torch.torch_step_s.toFixed(3)} s, ratio ${torch.ratio.toFixed(2)}\n` +
+    `same step in PyTorch ${torch.torch_version} (${torch.torch_blas.name}${torch.torch_blas.separate_threads ? ', its threads set apart' : ''})${rel ? " and in the authors' released code" : ''}, on ${torch.cores} cores of ${torch.cpu_model}, each side at its fastest thread setting (each setting: ${torch.sweep_warmup} warm-up + ${torch.sweep_steps} timed step${torch.sweep_steps === 1 ? '' : 's'}), then alternating, median of ${torch.steps}${torch.recompute ? ' (ours with activations recomputed)' : ''}:\n` +
+    `${table(rows)}\n` +
+    `  tried: tfjs ${tried(torch.sweeps.tfjs)}\n` +
+    `         PyTorch ${tried(torch.sweeps.torch)}\n` +
+    (rel ? `         released ${tried(rel.sweep)}\n` : '') +
     `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n` +
-    `  matMul share of the step: tfjs ${(100 * torch.tfjs_matmul_share).toFixed(0)} %, PyTorch ${torch.torch_matmul_share === null ? 'not reported' : `${(100 * torch.torch_matmul_share).toFixed(0)} %`}\n` +
+    `  matMul share of the step: tfjs ${(100 * torch.tfjs_matmul_share).toFixed(0)} %, PyTorch ${torch.torch_matmul_share === null ? 'not reported' : `${(100 * torch.torch_matmul_share).toFixed(0)} %`}${rel?.matmul_share != null ? `, released ${(100 * rel.matmul_share).toFixed(0)} %` : ''}\n` +
     torch.scaling
       .map(
         (p) =>
-          `  ${String(p.threads).padStart(2)} threads: tfjs ${p.tfjs_step_s.toFixed(3)} s, PyTorch ${p.torch_step_s.toFixed(3)} s, ratio ${p.ratio.toFixed(2)}\n`,
+          `  within ${String(p.cores).padStart(2)} cores: tfjs ${p.tfjs_step_s.toFixed(3)} s (${p.tfjs_threads.label}), PyTorch ${p.torch_step_s.toFixed(3)} s (${p.torch_threads.label}), ratio ${p.ratio.toFixed(2)}${p.released_step_s !== null ? `; released ${p.released_step_s.toFixed(3)} s (${p.released_threads!.label})` : ''}\n`,
       )
       .join('') +
-    `  peak resident memory: tfjs ${(torch.tfjs_max_rss_bytes / 2 ** 20).toFixed(0)} MiB${torch.tfjs_wasm_heap_bytes ? ` (wasm heap ${(torch.tfjs_wasm_heap_bytes / 2 ** 20).toFixed(0)} MiB)` : ''}, PyTorch ${torch.torch_max_rss_bytes ? `${(torch.torch_max_rss_bytes / 2 ** 20).toFixed(0)} MiB, ratio ${torch.memory_ratio!.toFixed(2)}` : 'not reported'}\n`
+    `  peak resident memory: tfjs ${mib(torch.tfjs_max_rss_bytes)}${torch.tfjs_wasm_heap_bytes ? ` (wasm heap ${mib(torch.tfjs_wasm_heap_bytes)})` : ''}, PyTorch ${torch.torch_max_rss_bytes ? `${mib(torch.torch_max_rss_bytes)}, ratio ${torch.memory_ratio!.toFixed(2)}` : 'not reported'}${rel?.max_rss_bytes ? `, released ${mib(rel.max_rss_bytes)}` : ''}\n`
   );
 }
 

@@ -82,3 +82,10 @@ export function releasedFlags(cfg: CamdConfig, r: ReleasedRun): Record<string, F
 export function releasedArgs(flags: Record<string, FlagValue>, r: ReleasedRun): Record<string, FlagValue> {
   return { ...flags, lr: absoluteLr(Number(flags['blr']), r.batchPerGpu * r.gpus), world_size: r.gpus, accum_iter: 1 };
 }
+
+/** The flags as an argument vector for the released argparse (`--k v`, switches bare, lists spread; false and null left out). */
+export function releasedArgv(flags: Record<string, FlagValue>): string[] {
+  return Object.entries(flags).flatMap(([k, v]) =>
+    v === false || v === null ? [] : v === true ? [`--${k}`] : [`--${k}`, ...(Array.isArray(v) ? v : [v]).map(String)],
+  );
+}
