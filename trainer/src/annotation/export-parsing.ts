@@ -41,7 +41,11 @@ export async function exportParsingLabels(
   const ds = db.prepare('SELECT root FROM datasets WHERE id = ?').get(datasetId) as { root: string } | undefined;
   if (!ds) throw new CamdError('input', `dataset ${datasetId} is not in the store`, 'dataset');
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
-    throw new CamdError('input', `${out}: not an empty folder (an export writes images/ and labels/ into a new one)`, 'out');
+    throw new CamdError(
+      'input',
+      `${out}: not an empty folder (an export writes images/ and labels/ into a new one)`,
+      'out',
+    );
   const labels = geometryLabelsOfDataset(db, datasetId, 'parsing', scheme);
   const classes = CLASS_MAPS[scheme].names.length;
   const imagesDir = join(out, 'images');

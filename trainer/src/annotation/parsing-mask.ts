@@ -20,11 +20,7 @@ export async function parsingMaskCheck(png: Uint8Array): Promise<MaskCheck> {
   return (bytes, width, height, classes) => {
     if (bytes !== png) throw new CamdError('internal', 'the label map checked is not the one decoded');
     if (m.width !== width || m.height !== height)
-      throw new CamdError(
-        'input',
-        `the label map is ${m.width}×${m.height}; the image is ${width}×${height}`,
-        'mask',
-      );
+      throw new CamdError('input', `the label map is ${m.width}×${m.height}; the image is ${width}×${height}`, 'mask');
     try {
       classCounts(m, classes, 'the label map');
     } catch (e) {

@@ -131,10 +131,7 @@ export function parsingView(
  * `camd predict`; with the similarity that takes a view position (continuous: view pixel i covers
  * [i, i + 1)) to photo pixels (continuous likewise): photo = origin + scale × view.
  */
-export function parsingPredictionView(
-  img: RgbImage,
-  S: number,
-): { x: Float32Array; origin: Point; scale: number } {
+export function parsingPredictionView(img: RgbImage, S: number): { x: Float32Array; origin: Point; scale: number } {
   const a1 = canonicalFrame(img.width, img.height, S);
   const a2 = evaluationFrame(a1.size, S);
   const x = normalised(warpAligned(warpAligned(img, a1), a2).data, S, false);

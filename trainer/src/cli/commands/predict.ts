@@ -13,7 +13,10 @@ export function addPredictCommand(program: Command): void {
       '--checkpoint <file>',
       'the fine-tuned classifier (best.safetensors or last.safetensors of camd finetune), or a face-alignment, head-pose or face-parsing model (landmarks.safetensors, pose.safetensors, parsing.safetensors)',
     )
-    .option('--data <dir>', 'the dataset folder (added in the app or with camd scan); for a face-alignment, head-pose or parsing model: a folder or an image')
+    .option(
+      '--data <dir>',
+      'the dataset folder (added in the app or with camd scan); for a face-alignment, head-pose or parsing model: a folder or an image',
+    )
     .option(
       '--write-pts',
       "points: write each image's points as a .pts file beside it (the layout --format 300w reads)",
