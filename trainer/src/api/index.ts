@@ -246,3 +246,4 @@ export { pca2, projectionPng } from '../see/projection.js';
 export { alignmentFor } from '../faces/align.js';
 export { FACES_DEFAULTS } from '../protocol/defaults.js';
 export { facesOfSourceImage, faceOfCrop, faceById, recordDrop, type FaceRow } from '../faces/face-store.js';
+export { saveParsingLabel } from '../annotation/parsing-mask.js';
