@@ -9,7 +9,8 @@
  * photo pixel and the largest taken, so the label map has the photo's size.
  * Faces still gate it: an image where the bundled face model finds no face gets no map, as the
  * other face tasks say nothing there. With `writePng`, each image's map is written in LaPa's layout
- * (`labels/<image's path, .png>` under the folder given), which `--format lapa` reads back.
+ * (`labels/<image's path, .png>` under the folder given), which `--format lapa` reads back; PNGs
+ * under a `labels/` folder are label maps, not photos, and are not parsed.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -154,8 +155,8 @@ export function parsingFaceModel(file: string, writeUnder: string | null): FaceM
   return {
     task: 'parsing',
     about: { scheme, classes: names, framing: 'the whole image, as training views its samples' },
-    // label maps written by an earlier --write-png are no photos to parse
-    skips: (rel) => writeUnder !== null && rel.startsWith('labels/'),
+    // label maps (LaPa's labels/ folders, an earlier --write-png's) are no photos to parse
+    skips: (rel) => /(^|\/)labels\/.*\.png$/i.test(rel),
     onFace: async () => ({}),
     onImage: async (img, image) => {
       const m = await parseImage(model, img);
