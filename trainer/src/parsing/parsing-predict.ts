@@ -13,7 +13,7 @@
  * under a `labels/` folder are label maps, not photos, and are not parsed.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { RgbImage } from '../data/rgb-image.js';
@@ -172,7 +172,10 @@ export function parsingFaceModel(file: string, writeUnder: string | null): FaceM
       const m = maps.get(image);
       maps.delete(image);
       if (!writeUnder || !imagesDir || !m) return null;
-      const out = lapaLabelOf(writeUnder, imagesDir, image);
+      // labels/ mirrors images/ (LaPa); a photo outside images/ is placed by its path under the folder
+      const inImages = !relative(imagesDir, image).startsWith('..');
+      const out = lapaLabelOf(writeUnder, inImages ? imagesDir : writeUnder, image);
+      if (resolve(out) === resolve(image)) throw new UserError(`${image}: its label map would overwrite it`);
       mkdirSync(dirname(out), { recursive: true });
       await writeLabelPng(out, m);
       return out;
