@@ -52,6 +52,7 @@ export function handlers(app: App): Handlers {
     'runs.clusterPack': (p) => app.runs.clusterPack(p.id, p.gpus ?? 8, p.copy ?? false, p.preset),
     'runs.see': (p) => app.runs.see(p.id, p.image, p.seed ?? 0),
     'runs.predictImage': (p) => app.runs.predictImage(p.id, p.image),
+    'parsing.saveLabel': (p) => app.parsingLabels.save(p),
     'runs.log': (p) => app.runs.log(p.id, p.lines),
     'metrics.names': (p) => app.metrics.names(p.runs),
     'metrics.series': (p) => app.metrics.series(p),

@@ -240,20 +240,51 @@ export const PretrainSettings = PretrainSpec.omit({
   init: true,
 });
 
-/** What a face-alignment or head-pose run's model says of the faces of one image (`camd predict` with its model). */
-export const ImagePrediction = z.object({
-  task: z.enum(['landmarks', 'pose']),
-  /** The point scheme of a face-alignment run. */
-  scheme: z.string().nullable(),
-  /** Each face the face model found, largest first: its box, photo pixels, and the run's points or head pose (degrees). */
-  faces: z.array(
-    z.object({
-      box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-      points: z.array(z.tuple([z.number(), z.number()])).optional(),
-      pose: z.object({ yaw: z.number(), pitch: z.number(), roll: z.number() }).optional(),
-    }),
-  ),
+const FaceBox = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+
+/** A face-parsing model's label map of an image: the class names, the map, each class's pixels. */
+export const ParsingMap = z.object({
+  classes: z.array(z.string()).min(2).max(256),
+  /** An 8-bit greyscale PNG (base64) of class indices covering photo pixels x … x + width, y … y + height (the whole image). */
+  map: z.object({
+    png: z.string().min(1),
+    x: z.number().int().min(0),
+    y: z.number().int().min(0),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+  }),
+  /** Pixels of each class in the map, by class index. */
+  counts: z.array(z.number().int().min(0)),
 });
+export type ParsingMap = z.infer<typeof ParsingMap>;
+
+/**
+ * What a face-alignment, head-pose or face-parsing run's model says of one image (`camd predict`
+ * with its model): points or a head pose per face, or — a parsing model views the whole image, as
+ * its training does — one label map of the image (null when the face model finds no face).
+ */
+export const ImagePrediction = z.union([
+  z.object({
+    task: z.enum(['landmarks', 'pose']),
+    /** The point scheme of a face-alignment run. */
+    scheme: z.string().nullable(),
+    /** Each face the face model found, largest first: its box, photo pixels, and the run's points or head pose (degrees). */
+    faces: z.array(
+      z.object({
+        box: FaceBox,
+        points: z.array(z.tuple([z.number(), z.number()])).optional(),
+        pose: z.object({ yaw: z.number(), pitch: z.number(), roll: z.number() }).optional(),
+      }),
+    ),
+  }),
+  z.object({
+    task: z.literal('parsing'),
+    /** The class scheme of the run (lapa-11, celebamask-19). */
+    scheme: z.string(),
+    faces: z.array(z.object({ box: FaceBox })),
+    parsing: ParsingMap.nullable(),
+  }),
+]);
 export type ImagePrediction = z.infer<typeof ImagePrediction>;
 
 /** What a pre-training run's model sees on one face of its dataset (`camd see --image`). */
@@ -741,6 +772,32 @@ export const OPS = {
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
   'runs.predictImage': op(z.object({ id: RunId, image: Id }).strict(), ImagePrediction),
+  /** A person's parsing label map of an image saved (the brush's correction): an 8-bit greyscale PNG, base64, of the image's size. */
+  'parsing.saveLabel': op(
+    z
+      .object({
+        image: Id,
+        scheme: z.enum(['lapa-11', 'celebamask-19']),
+        png: z
+          .string()
+          .min(1)
+          .max(16 << 20)
+          .regex(/^[A-Za-z0-9+/]+=*$/, 'a PNG in base64'),
+        labeller: Labeller,
+        /** Where the person started: a run's prediction (run:<id>), the face mesh, or nothing. */
+        source: z.string().regex(/^(run:[\w-]{1,80}|mesh|hand)$/, 'run:<id>, mesh or hand'),
+      })
+      .strict(),
+    z.object({
+      image: Id,
+      scheme: z.string(),
+      source: z.string(),
+      labeller: z.string(),
+      updatedAt: z.string(),
+      /** Pixels of each class in the saved map, by class index. */
+      counts: z.array(z.number().int().min(0)),
+    }),
+  ),
   'runs.see': op(
     z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(),
     SeeFace,

@@ -33,6 +33,7 @@ export const OP_NAMES = [
   'runs.clusterPack',
   'runs.see',
   'runs.predictImage',
+  'parsing.saveLabel',
   'runs.log',
   'metrics.names',
   'metrics.series',

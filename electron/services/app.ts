@@ -15,6 +15,7 @@ import { Metrics } from './metrics.js';
 import { Results } from './results.js';
 import { System } from './system.js';
 import { Labels } from './labels.js';
+import { ParsingLabels } from './parsing-labels.js';
 import { appPaths, type AppPaths } from './paths.js';
 import { camdBin } from './package-root.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
@@ -43,6 +44,7 @@ export class App {
   readonly results: Results;
   readonly system: System;
   readonly labels: Labels;
+  readonly parsingLabels: ParsingLabels;
 
   constructor(opts: AppOptions) {
     this.paths = appPaths(opts.dataDir);
@@ -71,6 +73,7 @@ export class App {
     this.results = new Results(this.store, command, this.paths.exports);
     this.system = new System(this.paths, command);
     this.labels = new Labels(this.store, this.datasets, this.jobs, this.bus, command, this.paths.exports);
+    this.parsingLabels = new ParsingLabels(this.store);
     this.supervisor.recover();
   }
 

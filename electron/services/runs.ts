@@ -322,16 +322,16 @@ export class Runs {
   }
 
   /**
-   * What a face-alignment or head-pose run's model says of the faces of an image of the store
-   * (`camd predict` with the run's model, in its own process); remembered per run and image while
-   * the app runs.
+   * What a face-alignment, head-pose or face-parsing run's model says of an image of the store
+   * (`camd predict` with the run's model, in its own process): points or a pose per face, or the
+   * image's label map; remembered per run and image while the app runs.
    */
   async predictImage(id: string, imageId: number): Promise<ImagePrediction> {
     const row = this.store.run(id);
     if (!row) throw new NotFound(`run ${id}`);
     const task = configOf(row.config)['task'];
-    if (task !== 'landmarks' && task !== 'pose')
-      throw new CamdError('input', `run ${id} is not a face-alignment or head-pose run`, 'id');
+    if (task !== 'landmarks' && task !== 'pose' && task !== 'parsing')
+      throw new CamdError('input', `run ${id} is not a face-alignment, head-pose or face-parsing run`, 'id');
     const ck = this.store.fineTunedModelPath(id);
     if (!ck || !existsSync(ck)) throw new CamdError('input', `run ${id} has no model yet`, 'id');
     const img = this.store.imageFile(imageId);
@@ -341,7 +341,7 @@ export class Runs {
     if (known) return known;
     const r = await this.camd(['predict', '--checkpoint', ck, '--data', join(img.root, img.rel_path), '--json'], {
       timeoutMs: 300_000,
-      maxBuffer: 4 << 20,
+      maxBuffer: 64 << 20, // a parsing map of a large photo is a PNG in base64
     });
     if (r.code !== 0) throw new CamdError('input', failureLine(r), 'image');
     const lines = r.stdout
@@ -351,7 +351,11 @@ export class Runs {
     const start = lines.find((l) => l['type'] === 'start');
     const pred = lines.find((l) => l['type'] === 'prediction');
     if (!start || !pred) throw new CamdError('internal', 'camd predict gave no prediction');
-    const out = ImagePrediction.parse({ task, scheme: start['scheme'] ?? null, faces: pred['faces'] });
+    const out = ImagePrediction.parse(
+      task === 'parsing'
+        ? { task, scheme: start['scheme'], faces: pred['faces'], parsing: pred['parsing'] ?? null }
+        : { task, scheme: start['scheme'] ?? null, faces: pred['faces'] },
+    );
     this.predictionsSeen.set(key, out);
     return out;
   }

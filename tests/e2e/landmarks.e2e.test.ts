@@ -3,12 +3,17 @@
 // and started, and the run's page shows what the trainer measured — each epoch's test NME, failure
 // rate and AUC in a table, the NME curve, and the cumulative error distribution of the last epoch
 // over the 0–10 % NME range. The built renderer in Debian's Chromium against the real services,
-// SQLite and trainer worker; fails on a console error or a serious accessibility violation.
+// SQLite and trainer worker; fails on a console error or a serious accessibility violation. The
+// parsing run's map then lies over a photo in the image view, its legend the shares `camd predict`
+// counts, and a person corrects it with the brush (a stroke, undone, another, saved to the store).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { CLM_DIR } from '../support/fixtures.js';
+import { geometryLabel } from '../../trainer/src/annotation/geometry-labels.js';
+import { labelMapOfPng } from '../../trainer/src/parsing/label-png.js';
+import { LAPA_NAMES } from '../../trainer/src/parsing/parsing-classes.js';
 import { tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
 import { errorOf, hosted, type Hosted } from '../support/app-host.js';
@@ -20,6 +25,8 @@ let b: Browser;
 /** The folder of real faces the tests share (pseudo-labelled for each task), and its dataset. */
 let dir = '';
 let datasetId = 0;
+/** The parsing run trained on them. */
+let parsingRun = '';
 
 describe.skipIf(missing !== null)('face alignment, head pose and face parsing in the app', () => {
   beforeAll(async () => {
@@ -216,6 +223,7 @@ describe.skipIf(missing !== null)('face alignment, head pose and face parsing in
     await b.page.click('button:has-text("Start fine-tuning")');
     await b.page.waitForURL(/#\/runs\/[0-9a-f-]+$/);
     const runId = b.page.url().split('/').at(-1)!;
+    parsingRun = runId;
     await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 120_000 }).toBe('done');
     const evals = (await h.client.call('evaluations.list', { run: runId })).filter((e) => e.metric === 'mean_f1');
     expect(evals.map((e) => e.epoch)).toEqual([1, 2]);
@@ -247,6 +255,111 @@ describe.skipIf(missing !== null)('face alignment, head pose and face parsing in
       'Test mean F1 after each epoch (higher is better)',
     );
     await b.shot('parsing-run');
+    expect(b.problems).toEqual([]);
+  }, 300_000);
+
+  it('the parsing run’s map lies over a photo with its legend (camd predict’s shares); the brush paints, undoes, paints and saves it', async () => {
+    expect(parsingRun).not.toBe('');
+    const photo = readdirSync(dir)
+      .filter((f) => f.endsWith('.jpg'))
+      .sort()[0]!;
+    await b.page.goto(`${h.base}/#/datasets/${datasetId}`);
+    await b.page.locator(`.thumbgrid button.thumb[title="${photo}"]`).click();
+    await b.page.selectOption('#img-points', parsingRun);
+    await expect
+      .poll(() => b.page.getByTestId('points-status').textContent(), { timeout: 120_000 })
+      .toBe("1 face(s); the run's label map of the whole image (lapa-11), in colour: the model's guesses");
+    // the legend: each class the map has but background, its share of the face as `camd predict` counts it
+    const model = (await h.client.call('checkpoints.list', { run: parsingRun }))[0]!.path;
+    const cli = camd(['predict', '--checkpoint', model, '--data', join(dir, photo), '--json']);
+    expect(cli.status, cli.stderr).toBe(0);
+    const said = (
+      cli.events.find((e) => e.type === 'prediction') as unknown as {
+        parsing: { counts: number[]; map: { png: string } };
+      }
+    ).parsing;
+    const face = said.counts.slice(1).reduce((a, c) => a + c, 0);
+    const legend = await b.page
+      .getByTestId('parsing-legend')
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [tr.querySelector('th')!.textContent!.trim(), tr.querySelector('td')!.textContent!.trim()]),
+      );
+    expect(legend).toEqual(
+      said.counts.flatMap((c, i) => (i > 0 && c > 0 ? [[LAPA_NAMES[i], `${((100 * c) / face).toFixed(1)} %`]] : [])),
+    );
+    expect(legend.length).toBeGreaterThan(0);
+    // the overlay is the map: where camd predict says skin, the canvas is skin's colour
+    const predicted = await labelMapOfPng(Buffer.from(said.map.png, 'base64'), 'prediction');
+    const skinAt = predicted.data.indexOf(1);
+    expect(skinAt).toBeGreaterThanOrEqual(0);
+    const overlay = await b.page
+      .getByTestId('parsing-overlay')
+      .evaluate(
+        (c: HTMLCanvasElement, i) =>
+          Array.from(c.getContext('2d')!.getImageData(i % c.width, Math.floor(i / c.width), 1, 1).data),
+        skinAt,
+      );
+    expect(overlay).toEqual([0xf2, 0xb4, 0x8c, 255]);
+    await b.shot('parsing-overlay');
+
+    // the brush: hair from the class list, one stroke, undone; the nose by its key, another stroke; saved
+    await b.page.getByRole('button', { name: 'Correct this map' }).click();
+    const canvas = b.page.getByTestId('brush-canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    const at = (fx: number, fy: number) => [box.x + fx * box.width, box.y + fy * box.height] as const;
+    const drag = async (from: readonly [number, number], to: readonly [number, number]) => {
+      await b.page.mouse.move(...from);
+      await b.page.mouse.down();
+      await b.page.mouse.move(...to, { steps: 8 });
+      await b.page.mouse.up();
+    };
+    const strokes = b.page.locator('.brush .keys');
+    await b.page.getByRole('list', { name: 'Classes' }).getByRole('button', { name: 'hair' }).click();
+    await drag(at(0.2, 0.15), at(0.6, 0.15));
+    await expect.poll(() => strokes.textContent()).toMatch(/^1 stroke\(s\)/);
+    await b.page.keyboard.press('Control+z');
+    await expect.poll(() => strokes.textContent()).toMatch(/^0 stroke\(s\)/);
+    await b.page.keyboard.press('6');
+    expect(await b.page.inputValue('#pb-class')).toBe('6');
+    await drag(at(0.3, 0.85), at(0.7, 0.85));
+    await expect.poll(() => strokes.textContent()).toMatch(/^1 stroke\(s\)/);
+    await b.shot('parsing-brush');
+    await b.page.getByTestId('brush-save').click();
+    await expect
+      .poll(() => b.page.getByTestId('parsing-saved').textContent())
+      .toMatch(/^Saved as .+'s lapa-11 label map/);
+
+    // the stored map is the prediction but for the second stroke's capsule, which is nose; the undone stroke left nothing
+    const { id: imageId } = h.app.store.db
+      .prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?')
+      .get(datasetId, photo) as { id: number };
+    const label = geometryLabel(h.app.store.db, imageId, 'parsing', 'lapa-11');
+    expect(label).toMatchObject({ task: 'parsing', source: `run:${parsingRun}` });
+    const stored = await labelMapOfPng(label!.task === 'parsing' ? label!.mask : new Uint8Array(), 'stored');
+    expect([stored.width, stored.height]).toEqual([predicted.width, predicted.height]);
+    const W = stored.width;
+    const H = stored.height;
+    const r = Math.max(2, Math.round(Math.max(W, H) / 80)); // the brush's starting radius, photo pixels
+    const y = 0.85 * H;
+    const distance = (x: number, yy: number) => {
+      const cx = Math.min(0.7 * W, Math.max(0.3 * W, x));
+      return Math.hypot(x - cx, yy - y);
+    };
+    let inside = 0;
+    const wrong: string[] = [];
+    for (let i = 0; i < stored.data.length; i++) {
+      const d = distance((i % W) + 0.5, Math.floor(i / W) + 0.5);
+      if (d < r - 1.5) {
+        inside++;
+        if (stored.data[i] !== 6) wrong.push(`${i % W},${Math.floor(i / W)} in the stroke: ${stored.data[i]}`);
+      } else if (d > r + 1.5 && stored.data[i] !== predicted.data[i])
+        wrong.push(`${i % W},${Math.floor(i / W)} off the stroke: ${stored.data[i]}, predicted ${predicted.data[i]}`);
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(inside).toBeGreaterThan(0.4 * W * 2 * (r - 1.5));
+    await b.page.keyboard.press('Escape');
     expect(b.problems).toEqual([]);
   }, 300_000);
 });

@@ -35,6 +35,8 @@ const keep = [
   'landmarks-run',
   'pose-axes',
   'parsing-run',
+  'parsing-overlay',
+  'parsing-brush',
 ];
 for (const f of readdirSync(from).filter((f) => keep.includes(f.replace(/\.png$/, '')))) {
   const out = join(to, f);

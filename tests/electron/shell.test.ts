@@ -472,10 +472,41 @@ describe('the bridge', () => {
     const onFace = (await api.call('datasets.images', { dataset: await facesDataset(), limit: 1 })).items[0]!;
     const seenPose = await api.call('runs.predictImage', { id: poseRunId, image: onFace.id });
     expect(seenPose).toMatchObject({ task: 'pose', scheme: null });
-    expect(seenPose.faces[0]!.pose).toEqual({
+    expect(seenPose.task === 'pose' ? seenPose.faces[0]!.pose : null).toEqual({
       yaw: expect.any(Number),
       pitch: expect.any(Number),
       roll: expect.any(Number),
+    });
+    // a parsing label map a person drew (the brush's save), through the trainer's PNG check
+    const shown = await api.call('datasets.image', { id: onFace.id });
+    const [w, h] = [shown.width!, shown.height!];
+    const grey = (width: number) =>
+      sharp(Buffer.alloc(width * h, 1), { raw: { width, height: h, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toBuffer();
+    const savedMap = await api.call('parsing.saveLabel', {
+      image: onFace.id,
+      scheme: 'lapa-11',
+      png: (await grey(w)).toString('base64'),
+      labeller: 'ana',
+      source: 'hand',
+    });
+    expect(savedMap).toMatchObject({ image: onFace.id, scheme: 'lapa-11', source: 'hand', labeller: 'ana' });
+    expect(savedMap.counts).toEqual([0, w * h, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const wrongSize = await errorOf(
+      api.call('parsing.saveLabel', {
+        image: onFace.id,
+        scheme: 'lapa-11',
+        png: (await grey(w + 1)).toString('base64'),
+        labeller: 'ana',
+        source: 'hand',
+      }),
+    );
+    expect(wrongSize).toMatchObject({
+      cause: 'input',
+      field: 'png',
+      message: `the label map is ${w + 1}×${h}; the image is ${w}×${h}`,
     });
     // a run of the released code from a cluster: camd import-run in a utility process
     const torchrunOut = tempDir('shell-torchrun');

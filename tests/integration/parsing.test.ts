@@ -3,15 +3,22 @@
 // folder reads as `--format lapa`, and `camd finetune --task parsing` trains the UperNet-style head
 // on it and reports FaRL's metric (per-class F1, mean F1 without background) and pixel accuracy
 // every epoch. The same faces laid out as CelebAMask-HQ (per-part masks written by Pillow, images
-// twice the masks' size, the official split lists) train and evaluate too.
+// twice the masks' size, the official split lists) train and evaluate too. The trained model then
+// parses photos (`camd predict`: the whole photo, as training views a sample; the map on the
+// photo's pixels, `--write-png` in LaPa's layout), and the annotate view's start maps (the model's,
+// the mesh's) are what `camd predict` and `camd pseudo-label` give.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLM_DIR } from '../support/fixtures.js';
+import sharp from 'sharp';
+import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
-import { readLabelPng } from '../../trainer/src/parsing/label-png.js';
+import { labelMapOfPng, readLabelPng } from '../../trainer/src/parsing/label-png.js';
+import { LAPA_NAMES } from '../../trainer/src/parsing/parsing-classes.js';
+import { readLapa } from '../../trainer/src/parsing/read-lapa.js';
+import { parsingStart } from '../../trainer/src/annotation/parsing-start.js';
 import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { Store } from '../../trainer/src/store/store.js';
 
@@ -59,6 +66,8 @@ function centroidY(m: { width: number; data: Uint8Array }, cls: number): number 
 describe('face parsing on real faces with pseudo-labels', () => {
   const dir = tempDir('parse');
   const stills = realStills();
+  /** The run folder of the LaPa training below (its parsing.safetensors). */
+  const out = tempDir('parse-run');
 
   it('camd pseudo-label --task parsing writes a LaPa label map per face under labels/; camd finetune --task parsing --format lapa trains on it with F1 every epoch', async () => {
     for (const f of stills) copyFileSync(join(CLM_DIR, f), join(dir, f));
@@ -79,7 +88,6 @@ describe('face parsing on real faces with pseudo-labels', () => {
       expect(centroidY(m, 9)).toBeGreaterThan(centroidY(m, 6));
     }
 
-    const out = tempDir('parse-run');
     const db = join(tempDir('parse-db'), 'camd.db');
     const t = camd([
       'finetune',
@@ -247,6 +255,100 @@ open(f'{root}/list_eval_partition.txt', 'w').write('\\n'.join(part) + '\\n')
     },
     300_000,
   );
+
+  it('camd predict parses whole photos (a PNG map over the photo, pixels per class), --write-png writes LaPa’s layout; the start maps are the model’s and the mesh’s', async () => {
+    expect(existsSync(join(out, 'parsing.safetensors'))).toBe(true);
+    const photos = tempDir('parse-photos');
+    const faces = [stills[0]!, stills[5]!];
+    for (const f of faces) copyFileSync(join(CLM_DIR, f), join(photos, f));
+    copyFileSync(join(SKIMAGE_DIR, 'coffee.png'), join(photos, 'coffee.png')); // no face: no map
+    const r = camd([
+      'predict',
+      '--checkpoint',
+      join(out, 'parsing.safetensors'),
+      '--data',
+      photos,
+      '--json',
+      '--write-png',
+      '--backend',
+      'wasm',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.events[0]).toMatchObject({ type: 'start', task: 'parsing', scheme: 'lapa-11', classes: [...LAPA_NAMES] });
+    const preds = r.events.filter((e) => e.type === 'prediction') as unknown as {
+      image: string;
+      faces: { box: number[] }[];
+      parsing?: {
+        classes: string[];
+        map: { png: string; x: number; y: number; width: number; height: number };
+        counts: number[];
+      };
+      file: string | null;
+    }[];
+    expect(preds.map((p) => p.image)).toEqual(['coffee.png', ...faces].sort());
+    const coffee = preds.find((p) => p.image === 'coffee.png')!;
+    expect([coffee.faces, coffee.parsing, coffee.file]).toEqual([[], undefined, null]);
+    for (const f of faces) {
+      const p = preds.find((x) => x.image === f)!;
+      expect(p.faces.length).toBeGreaterThanOrEqual(1);
+      const { width, height } = await sharp(join(photos, f)).metadata();
+      // the map covers the whole photo, one class per photo pixel; the counts are its pixels per class
+      expect(p.parsing!.map).toMatchObject({ x: 0, y: 0, width, height });
+      const m = await labelMapOfPng(Buffer.from(p.parsing!.map.png, 'base64'), f);
+      expect([m.width, m.height]).toEqual([width, height]);
+      const counts = new Array(11).fill(0);
+      for (const v of m.data) counts[v]++;
+      expect(p.parsing!.counts).toEqual(counts);
+      // --write-png: labels/<name>.png, the same map, read by PIL as the same values
+      const file = join(photos, 'labels', f.replace('.jpg', '.png'));
+      expect(p.file).toBe(file);
+      expect((await readLabelPng(file)).data).toEqual(m.data);
+      if (python && f === faces[0]) {
+        const pil = spawnSync(
+          python,
+          [
+            '-c',
+            'import sys, numpy as np; from PIL import Image; a = np.array(Image.open(sys.argv[1])); print(a.ndim, *np.bincount(a.ravel(), minlength=11))',
+            file,
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(pil.stdout.trim().split(' ').map(Number)).toEqual([2, ...counts]);
+      }
+      // where it sees face: the mesh's face (the pseudo-labels it trained on) far better than chance
+      const truth = await readLabelPng(join(dir, 'labels', f.replace('.jpg', '.png')));
+      let both = 0;
+      let either = 0;
+      for (let i = 0; i < m.data.length; i++) {
+        both += Number(m.data[i] !== 0 && truth.data[i] !== 0);
+        either += Number(m.data[i] !== 0 || truth.data[i] !== 0);
+      }
+      expect(both / either, `${f}: IoU of the face`).toBeGreaterThan(0.4);
+    }
+    // the folder reads back as LaPa (the photo without a face has no map: skipped, saying so)
+    const lapa = await readLapa(photos);
+    expect(lapa.samples.map((s) => s.image).sort()).toEqual(faces.map((f) => join(photos, f)).sort());
+    expect(lapa.skipped.map((s) => s.path)).toEqual([join(photos, 'coffee.png')]);
+
+    // the annotate view's start maps: the model's is camd predict's; the mesh's is camd pseudo-label's
+    const fromModel = await parsingStart(
+      join(photos, faces[0]!),
+      { model: join(out, 'parsing.safetensors') },
+      { backend: 'wasm' },
+    );
+    const said = await readLabelPng(join(photos, 'labels', faces[0]!.replace('.jpg', '.png')));
+    expect(fromModel).toMatchObject({ scheme: 'lapa-11', source: 'run' });
+    let same = 0;
+    for (let i = 0; i < said.data.length; i++) same += Number(fromModel!.map.data[i] === said.data[i]);
+    expect(same / said.data.length).toBeGreaterThan(0.999);
+    const fromMesh = await parsingStart(join(dir, faces[1]!), 'mesh');
+    expect(fromMesh).toMatchObject({ scheme: 'lapa-11', source: 'mesh' });
+    expect(fromMesh!.map.data).toEqual(
+      (await readLabelPng(join(dir, 'labels', faces[1]!.replace('.jpg', '.png')))).data,
+    );
+    expect((await labelMapOfPng(fromMesh!.png, 'png')).data).toEqual(fromMesh!.map.data);
+    expect(await parsingStart(join(photos, 'coffee.png'), 'mesh')).toBeNull();
+  }, 120_000);
 
   it('a format the task does not read, and a classification flag it does not use, are refused', () => {
     const r = camd(['finetune', '--task', 'parsing', '--format', '300w', '--data', dir, '--init', 'none']);

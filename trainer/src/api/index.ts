@@ -246,3 +246,7 @@ export { pca2, projectionPng } from '../see/projection.js';
 export { alignmentFor } from '../faces/align.js';
 export { FACES_DEFAULTS } from '../protocol/defaults.js';
 export { facesOfSourceImage, faceOfCrop, faceById, recordDrop, type FaceRow } from '../faces/face-store.js';
+export { saveParsingLabel, parsingMaskCheck } from '../annotation/parsing-mask.js';
+export { exportParsingLabels, type ParsingExport } from '../annotation/export-parsing.js';
+/** The start map of a parsing correction: a run's model or the face mesh (loads tfjs and the face model in this process). */
+export { parsingStart, type ParsingStart, type ParsingStartFrom } from '../annotation/parsing-start.js';

@@ -1,5 +1,6 @@
 /** `camd predict` and `camd label-curve`: model assistance for labelling (finetune/predict.ts, probe/label-curve.ts). */
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { runLabelCurve, runPredict, type RunEvent } from '../api/index.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
@@ -8,10 +9,12 @@ import { parseNumber } from './parse.js';
 import { tensorFileFormat } from '../store/checkpoint.js';
 import { LANDMARKS_FORMAT } from '../landmarks/landmark-file.js';
 import { POSE_FILE_FORMAT } from '../pose/pose-run.js';
+import { PARSING_FILE_FORMAT } from '../parsing/parsing-run.js';
 
 export interface PredictCliOptions {
   checkpoint?: string;
   writePts?: boolean;
+  writePng?: boolean;
   data?: string;
   schema?: string;
   db?: string;
@@ -54,8 +57,10 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
   // a face-alignment or head-pose model reads the faces of images: no label schema, no store
   const ck = o.checkpoint ? resolve(o.checkpoint) : undefined;
   const format = ck ? tensorFileFormat(ck) : null;
-  if (ck && (format === LANDMARKS_FORMAT || format === POSE_FILE_FORMAT)) return predictFacesCommand(ck, format, o);
+  if (ck && (format === LANDMARKS_FORMAT || format === POSE_FILE_FORMAT || format === PARSING_FILE_FORMAT))
+    return predictFacesCommand(ck, format, o);
   if (o.writePts) throw new CamdError('usage', '--write-pts goes with a face-alignment model (landmarks.safetensors)');
+  if (o.writePng) throw new CamdError('usage', '--write-png goes with a face-parsing model (parsing.safetensors)');
   const spec = {
     checkpoint: resolve(required('--checkpoint FILE', o.checkpoint)),
     data: resolve(required('--data DIR', o.data)),
@@ -117,25 +122,37 @@ export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> 
 }
 
 /**
- * `camd predict --checkpoint landmarks.safetensors|pose.safetensors --data DIR|IMAGE`: the model on
- * every face of the images (tasks/predict-images.ts): points, or yaw, pitch and roll.
+ * `camd predict --checkpoint landmarks.safetensors|pose.safetensors|parsing.safetensors --data DIR|IMAGE`:
+ * the model on every face of the images (tasks/predict-images.ts): points, yaw, pitch and roll, or
+ * the image's label map.
  */
 async function predictFacesCommand(checkpoint: string, format: string, o: PredictCliOptions): Promise<void> {
-  const landmarks = format === LANDMARKS_FORMAT;
+  const task = format === LANDMARKS_FORMAT ? 'landmarks' : format === POSE_FILE_FORMAT ? 'pose' : 'parsing';
+  const words = { landmarks: 'face-alignment', pose: 'head-pose', parsing: 'face-parsing' }[task];
+  const writeFlag = { landmarks: ' and --write-pts', pose: '', parsing: ' and --write-png' }[task];
   if (o.schema !== undefined || o.runId !== undefined || o.db !== undefined)
     throw new CamdError(
       'usage',
-      `a ${landmarks ? 'face-alignment' : 'head-pose'} model takes --data (a folder or an image)${landmarks ? ' and --write-pts' : ''}; --schema, --run-id and --db are for classifiers`,
+      `a ${words} model takes --data (a folder or an image)${writeFlag}; --schema, --run-id and --db are for classifiers`,
     );
-  if (o.writePts && !landmarks) throw new CamdError('usage', '--write-pts goes with a face-alignment model');
+  if (o.writePts && task !== 'landmarks') throw new CamdError('usage', '--write-pts goes with a face-alignment model');
+  if (o.writePng && task !== 'parsing') throw new CamdError('usage', '--write-png goes with a face-parsing model');
   const data = resolve(required('--data DIR|IMAGE', o.data));
   const { predictImages } = await import('../tasks/predict-images.js');
   // the model is made once predictImages has chosen the backend (its tensors live there)
-  const make = landmarks
-    ? (await import('../landmarks/landmark-predict.js')).landmarkFaceModel.bind(null, checkpoint, Boolean(o.writePts))
-    : (await import('../pose/pose-predict.js')).poseFaceModel.bind(null, checkpoint);
+  const make =
+    task === 'landmarks'
+      ? (await import('../landmarks/landmark-predict.js')).landmarkFaceModel.bind(null, checkpoint, Boolean(o.writePts))
+      : task === 'pose'
+        ? (await import('../pose/pose-predict.js')).poseFaceModel.bind(null, checkpoint)
+        : (await import('../parsing/parsing-predict.js')).parsingFaceModel.bind(
+            null,
+            checkpoint,
+            o.writePng ? (statSync(data, { throwIfNoEntry: false })?.isFile() ? dirname(data) : data) : null,
+          );
+  const writes = Boolean(o.writePts || o.writePng);
   const con = new CliConsole();
-  const stop = stopOnSignals(landmarks ? 'the .pts files written so far are kept' : 'nothing is written');
+  const stop = stopOnSignals(writes ? 'the files written so far are kept' : 'nothing is written');
   let done = 0;
   try {
     await predictImages(
@@ -144,12 +161,22 @@ async function predictFacesCommand(checkpoint: string, format: string, o: Predic
       (e: { type: string } & Record<string, unknown>) => {
         if (o.json) return void process.stdout.write(`${JSON.stringify(e)}\n`);
         if (e.type === 'start')
-          con.bar(e['images'] as number, 0, `${landmarks ? 'points' : 'head pose'} [{bar}] {value}/{total}`);
+          con.bar(
+            e['images'] as number,
+            0,
+            `${{ landmarks: 'points', pose: 'head pose', parsing: 'parsing' }[task]} [{bar}] {value}/{total}`,
+          );
         else if (e.type === 'prediction') con.update(++done);
         else if (e.type === 'unread') con.line(`camd: ${e['image']} not read: ${e['reason']}`);
         else if (e.type === 'done')
           con.final(
-            `${e['faces']} face(s) on ${e['images']} image(s) in ${(e['seconds'] as number).toFixed(1)} s${o.writePts ? '; each image with a face has its points in a .pts file beside it' : ' (--json gives what the model says of each face)'}`,
+            `${e['faces']} face(s) on ${e['images']} image(s) in ${(e['seconds'] as number).toFixed(1)} s${
+              o.writePts
+                ? '; each image with a face has its points in a .pts file beside it'
+                : o.writePng
+                  ? "; each image with a face has its label map under labels/ (LaPa's layout)"
+                  : ' (--json gives what the model says of each face)'
+            }`,
           );
       },
       stop.signal,

@@ -62,10 +62,30 @@ export function canonicalParsing(img: RgbImage, labels: LabelMap, S: number, wha
     );
   const side = Math.round(S * CANONICAL_ROOM);
   const L = Math.max(img.width, img.height) * CANONICAL_ROOM;
-  const c: Point = [img.width / 2, img.height / 2];
-  const a = frame(c, L, 0, side);
   const la = frame([labels.width / 2, labels.height / 2], L * sx, 0, side);
-  return { img: warpAligned(img, a), labels: warpLabels(labels, la) };
+  return { img: warpAligned(img, canonicalFrame(img.width, img.height, S)), labels: warpLabels(labels, la) };
+}
+
+/** The cut-out's frame of a width × height image: centred, its longer side × CANONICAL_ROOM over round(S × CANONICAL_ROOM) pixels. */
+export function canonicalFrame(width: number, height: number, S: number): Alignment {
+  return frame([width / 2, height / 2], Math.max(width, height) * CANONICAL_ROOM, 0, Math.round(S * CANONICAL_ROOM));
+}
+
+/** The evaluation view's frame on a cut-out of `side` pixels: centred, upright, unzoomed. */
+export function evaluationFrame(side: number, S: number): Alignment {
+  return frame([side / 2, side / 2], side / CANONICAL_ROOM, 0, S);
+}
+
+/** RGB pixels normalised as the encoder was trained (ImageNet mean and std), optionally mirrored. */
+function normalised(px: Uint8Array, S: number, flip: boolean): Float32Array {
+  const x = new Float32Array(S * S * 3);
+  for (let yy = 0; yy < S; yy++)
+    for (let xx = 0; xx < S; xx++) {
+      const from = (yy * S + (flip ? S - 1 - xx : xx)) * 3;
+      const to = (yy * S + xx) * 3;
+      for (let ch = 0; ch < 3; ch++) x[to + ch] = (px[from + ch]! / 255 - IMAGENET_MEAN[ch]!) / IMAGENET_STD[ch]!;
+    }
+  return x;
 }
 
 export interface ParsingView {
@@ -84,23 +104,41 @@ export function parsingView(
   rng: Rng | null,
 ): ParsingView {
   const side = s.img.width;
-  const u = (r: number) => (rng ? (rng.next() * 2 - 1) * r : 0);
-  const theta = (u(aug.rotate) * Math.PI) / 180;
-  const L = (side / CANONICAL_ROOM) * (1 + u(aug.scale));
-  const c: Point = [side / 2 + u(aug.shift) * L, side / 2 + u(aug.shift) * L];
-  const a = frame(c, L, theta, S);
+  let a = evaluationFrame(side, S);
+  if (rng) {
+    const u = (r: number) => (rng.next() * 2 - 1) * r;
+    const theta = (u(aug.rotate) * Math.PI) / 180;
+    const L = (side / CANONICAL_ROOM) * (1 + u(aug.scale));
+    const c: Point = [side / 2 + u(aug.shift) * L, side / 2 + u(aug.shift) * L];
+    a = frame(c, L, theta, S);
+  }
   const px = warpAligned(s.img, a).data;
   const lab = warpLabels(s.labels, a).data;
   const flip = rng !== null && aug.flip && rng.next() < 0.5;
-  const x = new Float32Array(S * S * 3);
+  const x = normalised(px, S, flip);
   const y = new Int32Array(S * S);
   for (let yy = 0; yy < S; yy++)
     for (let xx = 0; xx < S; xx++) {
       const from = yy * S + (flip ? S - 1 - xx : xx);
-      const to = yy * S + xx;
-      for (let ch = 0; ch < 3; ch++)
-        x[to * 3 + ch] = (px[from * 3 + ch]! / 255 - IMAGENET_MEAN[ch]!) / IMAGENET_STD[ch]!;
-      y[to] = flip ? flipMap[lab[from]!]! : lab[from]!;
+      y[yy * S + xx] = flip ? flipMap[lab[from]!]! : lab[from]!;
     }
   return { x, y };
+}
+
+/**
+ * The evaluation view of a whole photo, as training views a sample (a parsing sample is its whole
+ * image: the same cut-out, then the same evaluation frame — the same two resamplings), for
+ * `camd predict`; with the similarity that takes a view position (continuous: view pixel i covers
+ * [i, i + 1)) to photo pixels (continuous likewise): photo = origin + scale × view.
+ */
+export function parsingPredictionView(img: RgbImage, S: number): { x: Float32Array; origin: Point; scale: number } {
+  const a1 = canonicalFrame(img.width, img.height, S);
+  const a2 = evaluationFrame(a1.size, S);
+  const x = normalised(warpAligned(warpAligned(img, a1), a2).data, S, false);
+  // both frames are upright: photo = a1.origin + a1.scale × (a2.origin + a2.scale × view)
+  return {
+    x,
+    origin: [a1.origin[0] + a1.scale * a2.origin[0], a1.origin[1] + a1.scale * a2.origin[1]],
+    scale: a1.scale * a2.scale,
+  };
 }

@@ -7,16 +7,23 @@ export function addPredictCommand(program: Command): void {
   program
     .command('predict')
     .description(
-      "a fine-tuned model's predictions on every face of a dataset of the store, for model-assisted labelling (kept apart from labels); a face-alignment model's points on the faces of a folder or an image",
+      "a fine-tuned model's predictions on every face of a dataset of the store, for model-assisted labelling (kept apart from labels); a face-alignment, head-pose or face-parsing model on the faces of a folder or an image",
     )
     .option(
       '--checkpoint <file>',
-      'the fine-tuned classifier (best.safetensors or last.safetensors of camd finetune), or a face-alignment model (landmarks.safetensors)',
+      'the fine-tuned classifier (best.safetensors or last.safetensors of camd finetune), or a face-alignment, head-pose or face-parsing model (landmarks.safetensors, pose.safetensors, parsing.safetensors)',
     )
-    .option('--data <dir>', 'the dataset folder (added in the app or with camd scan); for points: a folder or an image')
+    .option(
+      '--data <dir>',
+      'the dataset folder (added in the app or with camd scan); for a face-alignment, head-pose or parsing model: a folder or an image',
+    )
     .option(
       '--write-pts',
       "points: write each image's points as a .pts file beside it (the layout --format 300w reads)",
+    )
+    .option(
+      '--write-png',
+      "parsing: write each image's label map as labels/<image's path>.png under the folder (LaPa's layout, --format lapa reads it)",
     )
     .option('--schema <name|id>', "the dataset's label schema: the model's classes or attributes, by name")
     .option('--run-id <id>', 'whose predictions these are (default: the run the checkpoint belongs to)')
@@ -34,6 +41,10 @@ export function addLabelCurveCommand(program: Command): void {
     )
     .option('--encoder <file>', 'a camd pretrain checkpoint or encoder.safetensors')
     .option('--data <dir>', 'the dataset folder (added in the app or with camd scan)')
+    .option(
+      '--write-png',
+      "parsing: write each image's label map as labels/<image's path>.png under the folder (LaPa's layout, --format lapa reads it)",
+    )
     .option('--schema <name|id>', "the dataset's label schema")
     .option('--labels <which>', "human (people's and files' labels, default) or human+accepted")
     .option('--seed <n>', 'seed of the subsets (and of a split, where faces have none); default 0')
