@@ -29,6 +29,16 @@ export function poseTestFormatOf(dir: string): PoseFormat {
   return 'aflw2000';
 }
 
+/** An evaluation's figures (TaskAdapter.figures): the MAE, each angle's and the geodesic error, and the frontal baseline. */
+export function poseFigures(frontal: PoseSummary | null): TaskAdapter<PoseSummary>['figures'] {
+  return (m) => ({
+    value: m.mae,
+    n: m.count,
+    values: { yaw: m.yaw, pitch: m.pitch, roll: m.roll, geodesic: m.geodesic },
+    detail: { units: 'degrees', frontal },
+  });
+}
+
 export function poseTask(spec: PoseSpec): { settings: TaskSettings; adapter: TaskAdapter<PoseSummary> } {
   const settings = withDefaults(spec, POSE_DEFAULTS);
   let frontal: PoseSummary | null = null;
@@ -36,12 +46,7 @@ export function poseTask(spec: PoseSpec): { settings: TaskSettings; adapter: Tas
     task: 'pose',
     metric: 'mae',
     lowerIsBetter: true,
-    figures: (m) => ({
-      value: m.mae,
-      n: m.count,
-      values: { yaw: m.yaw, pitch: m.pitch, roll: m.roll, geodesic: m.geodesic },
-      detail: { units: 'degrees', frontal },
-    }),
+    figures: (m) => poseFigures(frontal)(m),
     run: (emit, signal) =>
       runPose(
         {

@@ -20,6 +20,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRunFolder } from '../finetune/run-folder.js';
+import { testSplitWords } from './task-setup.js';
 import type { ModelConfig } from '../model/config.js';
 import type { EventSink } from '../protocol/events.js';
 import { Store } from '../store/store.js';
@@ -178,10 +179,7 @@ export async function runTaskJob<S>(
         model: e.model,
         train: e.train,
         test: e.test,
-        split:
-          s.testData !== undefined
-            ? `the dataset's own test set (${s.testData}): ${e.test} faces`
-            : `a seeded ${e.test} of ${e.train + e.test} held out for testing (seed ${s.seed})`,
+        split: testSplitWords(s.testData, e.test, e.train + e.test, s.seed),
         epochs: s.epochs,
         batch: e.batch,
         blr: s.blr,

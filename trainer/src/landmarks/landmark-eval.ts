@@ -1,0 +1,47 @@
+/**
+ * `camd eval --checkpoint landmarks.safetensors`: a face-alignment model on a landmark dataset's test
+ * split — the one its run tested on (landmark-run.ts `landmarkSplit`: the dataset's own test set, or
+ * the seeded share held out) — scored as the run scores each epoch (landmark-train.ts
+ * `evaluateLandmarks` with the scheme's NME, landmark-metrics.ts `summarise`, the adapter's figures).
+ */
+import { FORMAT_SCHEME, type LandmarkFormat } from '../geometry/landmark-formats.js';
+import { summarise } from '../geometry/landmark-metrics.js';
+import { SCHEMES } from '../geometry/landmark-schemes.js';
+import type { EvalInput, GeometryEvaluation } from '../tasks/task-eval.js';
+import { testSplitWords } from '../tasks/task-setup.js';
+import { UserError } from '../util/errors.js';
+import { loadLandmarkModel } from './landmark-file.js';
+import { landmarkErrorOf, landmarkSplit } from './landmark-run.js';
+import { landmarkFigures } from './landmark-task.js';
+import { cutOutLandmarks, evaluateLandmarks } from './landmark-train.js';
+
+export async function landmarkEvaluation(spec: EvalInput): Promise<GeometryEvaluation> {
+  const { model, scheme } = loadLandmarkModel(spec.checkpoint);
+  try {
+    const format = spec.format as LandmarkFormat;
+    if (FORMAT_SCHEME[format] !== scheme)
+      throw new UserError(
+        `${spec.checkpoint} predicts ${model.points} points (${scheme}); --format ${format} is annotated with ${SCHEMES[FORMAT_SCHEME[format]].points} (${FORMAT_SCHEME[format]})`,
+        2,
+        'format',
+      );
+    const { train, test } = await landmarkSplit({ format, data: spec.data, testData: spec.testData, seed: spec.seed });
+    const S = model.clf.spec.model.imgSize;
+    return {
+      metric: 'nme',
+      test: test.length,
+      split: testSplitWords(spec.testData, test.length, train.length + test.length, spec.seed),
+      config: { scheme, points: model.points, img_size: S },
+      evaluate: async (progress, signal) => {
+        const set = await cutOutLandmarks(test, S, (n) => progress(n, test.length));
+        if (signal.aborted) return null;
+        const { errors } = await evaluateLandmarks(model, set, S, SCHEMES[scheme].flip, landmarkErrorOf(scheme));
+        return landmarkFigures(scheme)(summarise(errors));
+      },
+      dispose: () => model.dispose(),
+    };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
