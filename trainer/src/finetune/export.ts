@@ -1,5 +1,6 @@
 /**
- * Exports an encoder or a fine-tuned classifier for use outside CAMD Studio:
+ * Exports an encoder, a fine-tuned classifier or a face-geometry model (landmarks, pose, parsing:
+ * safetensors and .pth only, interop/geometry-export.ts) for use outside CAMD Studio:
  *  - safetensors with the timm / PyTorch names and layouts of method.md §2 and §5
  *    (Linear weights (out, in), patch_embed.proj.weight (C, 3, p, p)), loadable with
  *    `safetensors.torch.load_file` into timm's VisionTransformer (global_pool='avg');
@@ -25,21 +26,39 @@ import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { makeFolder } from '../util/system-errors.js';
 import { z } from 'zod';
+import {
+  GEOMETRY_FILE_FORMATS,
+  type GeometryExportable,
+  geometryExportable,
+  geometryTaskOfFormat,
+  parsingHeadTensors,
+} from '../interop/geometry-export.js';
 
 export interface Exportable {
   model: ModelConfig;
   tensors: Map<string, NamedArray>;
-  /** Head outputs when the file is a fine-tuned classifier; null for an encoder. */
+  /** Head outputs when the file is a fine-tuned classifier (or a geometry model's); null for an encoder. */
   outputs: number | null;
   names: string[] | null;
+  /** A face-geometry model (landmarks, pose, parsing): its task, head and metadata; null otherwise. */
+  geometry: GeometryExportable | null;
 }
 
 export function readExportable(file: string): Exportable {
   let f;
   try {
-    f = readTensorFile(file, [CHECKPOINT_FORMAT, ENCODER_FORMAT, CLASSIFIER_FORMAT]);
+    f = readTensorFile(file, [
+      CHECKPOINT_FORMAT,
+      ENCODER_FORMAT,
+      CLASSIFIER_FORMAT,
+      ...Object.values(GEOMETRY_FILE_FORMATS),
+    ]);
   } catch (e) {
     throw new UserError((e as Error).message);
+  }
+  if (geometryTaskOfFormat(f.format)) {
+    const g = geometryExportable(f, file);
+    return { model: g.model, tensors: f.tensors, outputs: g.outputs, names: g.names, geometry: g };
   }
   if (f.format === CLASSIFIER_FORMAT) {
     const s = z
@@ -55,10 +74,11 @@ export function readExportable(file: string): Exportable {
       tensors: f.tensors,
       outputs: s.spec.outputs,
       names: s.names,
+      geometry: null,
     };
   }
   const enc = readEncoder(file);
-  return { model: enc.model, tensors: enc.tensors, outputs: null, names: null };
+  return { model: enc.model, tensors: enc.tensors, outputs: null, names: null, geometry: null };
 }
 
 function need(t: Map<string, NamedArray>, name: string): NamedArray {
@@ -90,25 +110,40 @@ export function torchTensors(e: Exportable): NamedArray[] {
   out.push({ name: 'patch_embed.proj.weight', shape: [C, 3, p, p], data: conv });
   const names = [...tensors.keys()].filter(
     (n) =>
-      n === 'cls_token' ||
-      n === 'pos_embed' ||
-      n === 'patch_embed.proj.bias' ||
-      n.startsWith('blocks.') ||
-      n.startsWith('fc_norm.') ||
-      n.startsWith('head.'),
+      (n === 'cls_token' ||
+        n === 'pos_embed' ||
+        n === 'patch_embed.proj.bias' ||
+        n.startsWith('blocks.') ||
+        n.startsWith('fc_norm.') ||
+        n.startsWith('head.')) &&
+      !e.geometry?.unused(n),
   );
   for (const n of names.sort()) {
     const t = tensors.get(n)!;
     const isLinear = n.endsWith('.weight') && t.shape.length === 2;
     out.push(isLinear ? { ...transpose2d(t), name: n } : t);
   }
+  // the parsing head's convolutions, as PyTorch's Conv2d holds them
+  if (e.geometry?.task === 'parsing') out.push(...parsingHeadTensors(tensors));
   return out;
 }
 
 export function exportSafetensors(e: Exportable, file: string): void {
   const { bytes } = encodeTensorFile(
     'pt',
-    { model: e.model, outputs: e.outputs, names: e.names, layout: 'timm VisionTransformer (global_pool avg, fc_norm)' },
+    e.geometry
+      ? {
+          ...e.geometry.meta,
+          model: e.model,
+          layout:
+            'encoder: timm VisionTransformer names and layouts (Linear (out, in), patch_embed.proj (C, 3, p, p)); the head as `head` describes',
+        }
+      : {
+          model: e.model,
+          outputs: e.outputs,
+          names: e.names,
+          layout: 'timm VisionTransformer (global_pool avg, fc_norm)',
+        },
     torchTensors(e),
   );
   writeFileAtomic(file, bytes);
