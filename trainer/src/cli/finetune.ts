@@ -67,7 +67,7 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
       const sel =
         e.selected_epoch === null
           ? 'no epoch was evaluated'
-          : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${val(e.metric, e.test_at_selected)}; best test over epochs ${val(e.metric, e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
+          : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${val(e.metric, e.test_at_selected)}; best test over epochs ${val(e.metric, e.best_test)} (epoch ${e.best_test_epoch}, not a selection)${e.checkpoint ? `; ${e.checkpoint}` : ''}`;
       con.final(
         e.reason === 'completed'
           ? `done: ${sel}`
