@@ -35,6 +35,7 @@ import {
 } from '../protocol/specs.js';
 import { GeometryEvalSpec, geometryTaskOf, LandmarkSpec, ParsingSpec, PoseSpec } from '../protocol/geometry-specs.js';
 export { landmarkDataOf } from '../geometry/landmark-formats.js';
+export { poseTestDataOf } from '../pose/pose-test-folder.js';
 import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 

@@ -21,7 +21,7 @@ export async function parsingEvaluation(spec: EvalInput): Promise<GeometryEvalua
     const format = spec.format as ParsingFormat;
     if (FORMAT_PARSING_SCHEME[format] !== scheme)
       throw new UserError(
-        `${spec.checkpoint} tells ${names.length} classes (${scheme}); --format ${format} has ${CLASS_MAPS[FORMAT_PARSING_SCHEME[format]].names.length} (${FORMAT_PARSING_SCHEME[format]})`,
+        `${spec.checkpoint} tells apart ${names.length} classes (${scheme}); --format ${format} has ${CLASS_MAPS[FORMAT_PARSING_SCHEME[format]].names.length} (${FORMAT_PARSING_SCHEME[format]})`,
         2,
         'format',
       );

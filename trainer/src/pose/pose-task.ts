@@ -9,25 +9,14 @@
  * BIWI, any other as AFLW2000 (300W-LP's layout, faces beyond ±99° left out), as the papers test
  * models trained on 300W-LP.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { POSE_DEFAULTS } from '../protocol/defaults.js';
 import type { PoseSpec } from '../protocol/geometry-specs.js';
 import { type TaskAdapter, type TaskSettings, withDefaults } from '../tasks/task-job.js';
-import type { PoseFormat } from './pose-formats.js';
 import type { PoseSummary } from './pose-metrics.js';
 import { runPose } from './pose-run.js';
+import { poseTestFormatOf } from './pose-test-folder.js';
 
-/** BIWI's layout (numbered folders of frame_XXXXX_pose.txt) or else AFLW2000's. */
-export function poseTestFormatOf(dir: string): PoseFormat {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return 'aflw2000';
-  for (const sub of readdirSync(dir)) {
-    const p = join(dir, sub);
-    if (/^\d+$/.test(sub) && statSync(p).isDirectory() && readdirSync(p).some((f) => f.endsWith('_pose.txt')))
-      return 'biwi';
-  }
-  return 'aflw2000';
-}
+export { poseTestFormatOf } from './pose-test-folder.js';
 
 /** An evaluation's figures (TaskAdapter.figures): the MAE, each angle's and the geodesic error, and the frontal baseline. */
 export function poseFigures(frontal: PoseSummary | null): TaskAdapter<PoseSummary>['figures'] {
