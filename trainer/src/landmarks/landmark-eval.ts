@@ -4,12 +4,11 @@
  * the seeded share held out) — scored as the run scores each epoch (landmark-train.ts
  * `evaluateLandmarks` with the scheme's NME, landmark-metrics.ts `summarise`, the adapter's figures).
  */
-import { FORMAT_SCHEME, type LandmarkFormat } from '../geometry/landmark-formats.js';
+import type { LandmarkFormat } from '../geometry/landmark-formats.js';
 import { summarise } from '../geometry/landmark-metrics.js';
 import { SCHEMES } from '../geometry/landmark-schemes.js';
 import type { EvalInput, GeometryEvaluation } from '../tasks/task-eval.js';
 import { testSplitWords } from '../tasks/task-setup.js';
-import { UserError } from '../util/errors.js';
 import { loadLandmarkModel } from './landmark-file.js';
 import { landmarkErrorOf, landmarkSplit } from './landmark-run.js';
 import { landmarkFigures } from './landmark-task.js';
@@ -18,13 +17,8 @@ import { cutOutLandmarks, evaluateLandmarks } from './landmark-train.js';
 export async function landmarkEvaluation(spec: EvalInput): Promise<GeometryEvaluation> {
   const { model, scheme } = loadLandmarkModel(spec.checkpoint);
   try {
+    // the format's scheme is the model's (checked from the file's header, tasks/task-eval.ts checkEvalSpec)
     const format = spec.format as LandmarkFormat;
-    if (FORMAT_SCHEME[format] !== scheme)
-      throw new UserError(
-        `${spec.checkpoint} predicts ${model.points} points (${scheme}); --format ${format} is annotated with ${SCHEMES[FORMAT_SCHEME[format]].points} (${FORMAT_SCHEME[format]})`,
-        2,
-        'format',
-      );
     const { train, test } = await landmarkSplit({ format, data: spec.data, testData: spec.testData, seed: spec.seed });
     const S = model.clf.spec.model.imgSize;
     return {

@@ -7,10 +7,10 @@
  */
 import type { EvalInput, GeometryEvaluation } from '../tasks/task-eval.js';
 import { TEST_FRACTION } from '../tasks/task-setup.js';
-import { CamdError, UserError } from '../util/errors.js';
+import { CamdError } from '../util/errors.js';
 import { CLASS_MAPS } from './parsing-classes.js';
 import { loadParsingModel } from './parsing-file.js';
-import { FORMAT_PARSING_SCHEME, type ParsingFormat, readParsingDataset } from './parsing-formats.js';
+import { type ParsingFormat, readParsingDataset } from './parsing-formats.js';
 import { splitParsing } from './parsing-run.js';
 import { parsingFigures } from './parsing-task.js';
 import { cutOutParsing, evaluateParsing } from './parsing-train.js';
@@ -19,12 +19,7 @@ export async function parsingEvaluation(spec: EvalInput): Promise<GeometryEvalua
   const { model, scheme, names } = loadParsingModel(spec.checkpoint);
   try {
     const format = spec.format as ParsingFormat;
-    if (FORMAT_PARSING_SCHEME[format] !== scheme)
-      throw new UserError(
-        `${spec.checkpoint} tells apart ${names.length} classes (${scheme}); --format ${format} has ${CLASS_MAPS[FORMAT_PARSING_SCHEME[format]].names.length} (${FORMAT_PARSING_SCHEME[format]})`,
-        2,
-        'format',
-      );
+    // the format's scheme is the model's (checked from the file's header, tasks/task-eval.ts checkEvalSpec)
     const ds = await readParsingDataset(format, spec.data);
     const { train, test, own } = splitParsing(ds.samples, spec.seed);
     if (test.length < 1) throw new CamdError('input', `${spec.data}: no test sample`, 'data');

@@ -11,7 +11,11 @@ import { backendDetail, selectBackend } from '../backends/ladder.js';
 import type { EventSink } from '../protocol/events.js';
 import { GEOMETRY_FORMATS, type GeometryEvalSpec, type GeometryTask } from '../protocol/geometry-specs.js';
 import { Store } from '../store/store.js';
-import { tensorFileFormat } from '../store/checkpoint.js';
+import { FORMAT_SCHEME, type LandmarkFormat } from '../geometry/landmark-formats.js';
+import { type LandmarkScheme, SCHEMES } from '../geometry/landmark-schemes.js';
+import { CLASS_MAPS, type ParsingScheme } from '../parsing/parsing-classes.js';
+import { FORMAT_PARSING_SCHEME, type ParsingFormat } from '../parsing/parsing-formats.js';
+import { tensorFileFormat, tensorFileHeader } from '../store/checkpoint.js';
 import { UserError } from '../util/errors.js';
 import { defaultDbPath } from '../util/paths.js';
 import { currentProcess } from '../util/process-identity.js';
@@ -59,7 +63,24 @@ export function geometryTaskOfFile(file: string): GeometryTask | null {
   return f !== null ? (FILE_TASK[f] ?? null) : null;
 }
 
-/** Refuses a task or format that does not fit the model file, in words. */
+/** The point or class scheme a --format is annotated with, beside the one a model file's header names. */
+function schemeCheck(spec: GeometryEvalSpec): { file: string; format: string; sizes: [number, number] } | null {
+  const state = tensorFileHeader(spec.checkpoint)?.state as { scheme?: unknown } | null | undefined;
+  if (typeof state?.scheme !== 'string') return null;
+  if (spec.task === 'landmarks') {
+    const scheme = FORMAT_SCHEME[spec.format as LandmarkFormat];
+    const file = state.scheme as LandmarkScheme;
+    return { file, format: scheme, sizes: [SCHEMES[file]?.points ?? 0, SCHEMES[scheme].points] };
+  }
+  if (spec.task === 'parsing') {
+    const scheme = FORMAT_PARSING_SCHEME[spec.format as ParsingFormat];
+    const file = state.scheme as ParsingScheme;
+    return { file, format: scheme, sizes: [CLASS_MAPS[file]?.names.length ?? 0, CLASS_MAPS[scheme].names.length] };
+  }
+  return null;
+}
+
+/** Refuses a task, format or test set that does not fit the model file, in words (its header only is read). */
 export function checkEvalSpec(spec: GeometryEvalSpec): void {
   const fileTask = geometryTaskOfFile(spec.checkpoint);
   if (fileTask === null)
@@ -80,6 +101,15 @@ export function checkEvalSpec(spec: GeometryEvalSpec): void {
       2,
       'format',
     );
+  const scheme = schemeCheck(spec);
+  if (scheme && scheme.file !== scheme.format) {
+    const what = spec.task === 'landmarks' ? 'points' : 'classes';
+    throw new UserError(
+      `${spec.checkpoint} predicts ${scheme.sizes[0]} ${what} (${scheme.file}); --format ${spec.format} has ${scheme.sizes[1]} (${scheme.format})`,
+      2,
+      'format',
+    );
+  }
   if (spec.task === 'parsing' && spec.testData !== undefined)
     throw new UserError(
       '--task parsing does not use --test-data: LaPa and CelebAMask-HQ carry their own test split',
