@@ -11,7 +11,8 @@ import type { PoseFormat } from './pose-formats.js';
 import { summarisePose } from './pose-metrics.js';
 import { loadPoseModel } from './pose-predict.js';
 import { frontalBaseline, poseSplit } from './pose-run.js';
-import { poseFigures, poseTestFormatOf } from './pose-task.js';
+import { poseFigures } from './pose-task.js';
+import { poseTestFormatOf } from './pose-test-folder.js';
 import { cutOutPose, evaluatePose } from './pose-train.js';
 
 export async function poseEvaluation(

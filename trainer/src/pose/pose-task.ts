@@ -7,7 +7,7 @@
  *
  * A test set of its own (`--test-data`): a BIWI folder (frames with _pose.txt files) is read as
  * BIWI, any other as AFLW2000 (300W-LP's layout, faces beyond ±99° left out), as the papers test
- * models trained on 300W-LP.
+ * models trained on 300W-LP (pose-test-folder.ts).
  */
 import { POSE_DEFAULTS } from '../protocol/defaults.js';
 import type { PoseSpec } from '../protocol/geometry-specs.js';
@@ -15,8 +15,6 @@ import { type TaskAdapter, type TaskSettings, withDefaults } from '../tasks/task
 import type { PoseSummary } from './pose-metrics.js';
 import { runPose } from './pose-run.js';
 import { poseTestFormatOf } from './pose-test-folder.js';
-
-export { poseTestFormatOf } from './pose-test-folder.js';
 
 /** An evaluation's figures (TaskAdapter.figures): the MAE, each angle's and the geodesic error, and the frontal baseline. */
 export function poseFigures(frontal: PoseSummary | null): TaskAdapter<PoseSummary>['figures'] {
