@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { tempDir } from '../support/folders.js';
 import { encodeTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { checkEvalSpec } from '../../trainer/src/tasks/task-eval.js';
+import { landmarkEvaluator } from '../../trainer/src/landmarks/landmark-eval.js';
+import { parsingEvaluator } from '../../trainer/src/parsing/parsing-eval.js';
 import { toGeometryEvalSpec } from '../../trainer/src/cli/geometry-flags.js';
 import { poseTestDataOf } from '../../trainer/src/pose/pose-test-folder.js';
 import type { GeometryEvalSpec } from '../../trainer/src/protocol/geometry-specs.js';
@@ -27,27 +29,29 @@ describe('camd eval of a face-geometry model: what does not fit the model file i
     ({ checkpoint: lmk, task: 'landmarks', format: '300w', data: '/d', ...s }) as GeometryEvalSpec;
 
   it('the task, format and scheme checked against the header', () => {
-    expect(() => checkEvalSpec(spec({}))).not.toThrow();
-    expect(() => checkEvalSpec(spec({ checkpoint: par, task: 'parsing', format: 'lapa' }))).not.toThrow();
+    expect(() => checkEvalSpec(spec({}), landmarkEvaluator)).not.toThrow();
+    expect(() =>
+      checkEvalSpec(spec({ checkpoint: par, task: 'parsing', format: 'lapa' }), parsingEvaluator),
+    ).not.toThrow();
     const clf = header('best.safetensors', 'camd-classifier', {});
-    expect(() => checkEvalSpec(spec({ checkpoint: clf }))).toThrow(
+    expect(() => checkEvalSpec(spec({ checkpoint: clf }), landmarkEvaluator)).toThrow(
       `${clf} is not a face-geometry model (landmarks.safetensors, pose.safetensors or parsing.safetensors of camd finetune)`,
     );
-    expect(() => checkEvalSpec(spec({ task: 'pose', format: '300w-lp' }))).toThrow(
+    expect(() => checkEvalSpec(spec({ task: 'pose', format: '300w-lp' }), landmarkEvaluator)).toThrow(
       `${lmk} is a face-alignment (landmarks) model, not --task pose: leave --task out or give --task landmarks`,
     );
-    expect(() => checkEvalSpec(spec({ format: '300w-lp' }))).toThrow(
+    expect(() => checkEvalSpec(spec({ format: '300w-lp' }), landmarkEvaluator)).toThrow(
       '--task landmarks reads --format 300w, wflw, aflw19 (given: 300w-lp)',
     );
-    expect(() => checkEvalSpec(spec({ format: 'wflw' }))).toThrow(
+    expect(() => checkEvalSpec(spec({ format: 'wflw' }), landmarkEvaluator)).toThrow(
       `${lmk} predicts 68 points (300w-68); --format wflw has 98 (wflw-98)`,
     );
-    expect(() => checkEvalSpec(spec({ checkpoint: par, task: 'parsing', format: 'celebamask-hq' }))).toThrow(
-      `${par} predicts 11 classes (lapa-11); --format celebamask-hq has 19 (celebamask-19)`,
-    );
-    expect(() => checkEvalSpec(spec({ checkpoint: par, task: 'parsing', format: 'lapa', testData: '/t' }))).toThrow(
-      '--task parsing does not use --test-data: LaPa and CelebAMask-HQ carry their own test split',
-    );
+    expect(() =>
+      checkEvalSpec(spec({ checkpoint: par, task: 'parsing', format: 'celebamask-hq' }), parsingEvaluator),
+    ).toThrow(`${par} predicts 11 classes (lapa-11); --format celebamask-hq has 19 (celebamask-19)`);
+    expect(() =>
+      checkEvalSpec(spec({ checkpoint: par, task: 'parsing', format: 'lapa', testData: '/t' }), parsingEvaluator),
+    ).toThrow('--task parsing does not use --test-data: LaPa and CelebAMask-HQ carry their own test split');
   });
 
   it('the CLI reads the task from the file; a --task of another, or a classification flag, is refused', () => {

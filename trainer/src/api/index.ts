@@ -120,10 +120,17 @@ export async function runEval(
   sink: EventSink = ignore,
   signal: AbortSignal = NEVER,
 ): Promise<EvalRunResult> {
-  if (geometryTaskOf(spec)) {
+  const geometry = geometryTaskOf(spec);
+  if (geometry) {
     // a face-geometry model (landmarks, pose, parsing): its test split, scored as its training scored it
     const { evaluateGeometry } = await import('../tasks/task-eval.js');
-    const r = await evaluateGeometry(parseSpec(GeometryEvalSpec, spec), sink, signal);
+    const evaluator =
+      geometry === 'landmarks'
+        ? (await import('../landmarks/landmark-eval.js')).landmarkEvaluator
+        : geometry === 'pose'
+          ? (await import('../pose/pose-eval.js')).poseEvaluator
+          : (await import('../parsing/parsing-eval.js')).parsingEvaluator;
+    const r = await evaluateGeometry(parseSpec(GeometryEvalSpec, spec), evaluator, sink, signal);
     return { runId: r.runId, outcome: r.outcome, results: r.figures ? { test: r.figures } : {} };
   }
   const s = parseSpec(EvalSpec, spec);

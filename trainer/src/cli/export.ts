@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
+import { readGeometryExportable } from '../interop/geometry-export.js';
 import { type PickleValue, writeTorchFile } from '../interop/torch-write.js';
 import { selectBackend } from '../backends/ladder.js';
 import { UserError } from '../util/errors.js';
@@ -44,7 +45,7 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
     throw new UserError(`--out ${o.out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
   writable(oneFile ? dirname(out) : out, o.out);
   if (o.format === 'camd-pth') return exportReleased(resolve(o.checkpoint), out);
-  const e = readExportable(resolve(o.checkpoint));
+  const e = readGeometryExportable(resolve(o.checkpoint)) ?? readExportable(resolve(o.checkpoint));
   if (e.geometry && o.format === 'tfjs')
     throw new UserError(
       `--format tfjs exports an encoder or a classifier; a ${e.geometry.task} model's head is not a graph of standard TensorFlow.js layers: export it with --format safetensors or pytorch`,

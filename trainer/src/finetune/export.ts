@@ -1,6 +1,6 @@
 /**
  * Exports an encoder, a fine-tuned classifier or a face-geometry model (landmarks, pose, parsing:
- * safetensors and .pth only, interop/geometry-export.ts) for use outside CAMD Studio:
+ * safetensors and .pth only; interop/geometry-export.ts reads one) for use outside CAMD Studio:
  *  - safetensors with the timm / PyTorch names and layouts of method.md §2 and §5
  *    (Linear weights (out, in), patch_embed.proj.weight (C, 3, p, p)), loadable with
  *    `safetensors.torch.load_file` into timm's VisionTransformer (global_pool='avg');
@@ -26,13 +26,6 @@ import { ModelConfigSchema, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { makeFolder } from '../util/system-errors.js';
 import { z } from 'zod';
-import {
-  GEOMETRY_FILE_FORMATS,
-  type GeometryExportable,
-  geometryExportable,
-  geometryTaskOfFormat,
-  parsingHeadTensors,
-} from '../interop/geometry-export.js';
 
 export interface Exportable {
   model: ModelConfig;
@@ -40,25 +33,24 @@ export interface Exportable {
   /** Head outputs when the file is a fine-tuned classifier (or a geometry model's); null for an encoder. */
   outputs: number | null;
   names: string[] | null;
-  /** A face-geometry model (landmarks, pose, parsing): its task, head and metadata; null otherwise. */
-  geometry: GeometryExportable | null;
+  /** A face-geometry model (landmarks, pose, parsing; interop/geometry-export.ts reads one): null otherwise. */
+  geometry: {
+    task: 'landmarks' | 'pose' | 'parsing';
+    /** The exported file's metadata: task, scheme, classes or points, input, the head in words. */
+    meta: Record<string, unknown>;
+    /** Our tensors the export leaves out. */
+    unused: (name: string) => boolean;
+    /** The head's tensors beyond fc_norm/head, already in PyTorch's layout (parsing's convolutions). */
+    extra: NamedArray[];
+  } | null;
 }
 
 export function readExportable(file: string): Exportable {
   let f;
   try {
-    f = readTensorFile(file, [
-      CHECKPOINT_FORMAT,
-      ENCODER_FORMAT,
-      CLASSIFIER_FORMAT,
-      ...Object.values(GEOMETRY_FILE_FORMATS),
-    ]);
+    f = readTensorFile(file, [CHECKPOINT_FORMAT, ENCODER_FORMAT, CLASSIFIER_FORMAT]);
   } catch (e) {
     throw new UserError((e as Error).message);
-  }
-  if (geometryTaskOfFormat(f.format)) {
-    const g = geometryExportable(f, file);
-    return { model: g.model, tensors: f.tensors, outputs: g.outputs, names: g.names, geometry: g };
   }
   if (f.format === CLASSIFIER_FORMAT) {
     const s = z
@@ -123,8 +115,8 @@ export function torchTensors(e: Exportable): NamedArray[] {
     const isLinear = n.endsWith('.weight') && t.shape.length === 2;
     out.push(isLinear ? { ...transpose2d(t), name: n } : t);
   }
-  // the parsing head's convolutions, as PyTorch's Conv2d holds them
-  if (e.geometry?.task === 'parsing') out.push(...parsingHeadTensors(tensors));
+  // a geometry head's own tensors (the parsing head's convolutions), in PyTorch's layout already
+  if (e.geometry) out.push(...e.geometry.extra);
   return out;
 }
 

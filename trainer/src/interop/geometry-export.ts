@@ -14,7 +14,8 @@ import { UPSAMPLE } from '../landmarks/landmark-model.js';
 import type { ModelConfig } from '../model/config.js';
 import { ModelConfigSchema } from '../model/config.js';
 import { ParsingState } from '../parsing/parsing-file.js';
-import type { NamedArray, TensorFile } from '../store/checkpoint.js';
+import type { Exportable } from '../finetune/export.js';
+import { type NamedArray, readTensorFile, type TensorFile, tensorFileFormat } from '../store/checkpoint.js';
 import { UserError } from '../util/errors.js';
 import { z } from 'zod';
 
@@ -28,7 +29,7 @@ export type GeometryFileTask = keyof typeof GEOMETRY_FILE_FORMATS;
 
 const PoseState = z.object({ task: z.literal('pose'), model: ModelConfigSchema }).passthrough();
 
-export interface GeometryExportable {
+interface GeometryExportable {
   task: GeometryFileTask;
   model: ModelConfig;
   outputs: number;
@@ -54,8 +55,8 @@ export function geometryTaskOfFormat(format: string): GeometryFileTask | null {
   return hit ? (hit[0] as GeometryFileTask) : null;
 }
 
-/** A geometry model file in the exporter's terms; refuses damaged metadata in words. */
-export function geometryExportable(f: TensorFile, file: string): GeometryExportable {
+/** A geometry model file's description; refuses damaged metadata in words. */
+function geometryExportable(f: TensorFile, file: string): GeometryExportable {
   const task = geometryTaskOfFormat(f.format);
   const bad = () => new UserError(`${file}: the ${task} model's metadata is invalid`);
   if (task === 'landmarks') {
@@ -145,4 +146,29 @@ export function parsingHeadTensors(tensors: Map<string, NamedArray>): NamedArray
     out.push({ name, shape: [cout, cin, k, k], data: w });
   }
   return out;
+}
+
+/** A face-geometry model file in the exporter's terms (finetune/export.ts), or null for another kind of file. */
+export function readGeometryExportable(file: string): Exportable | null {
+  const format = tensorFileFormat(file);
+  if (format === null || geometryTaskOfFormat(format) === null) return null;
+  let f: TensorFile;
+  try {
+    f = readTensorFile(file, format);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const g = geometryExportable(f, file);
+  return {
+    model: g.model,
+    tensors: f.tensors,
+    outputs: g.outputs,
+    names: g.names,
+    geometry: {
+      task: g.task,
+      meta: g.meta,
+      unused: g.unused,
+      extra: g.task === 'parsing' ? parsingHeadTensors(f.tensors) : [],
+    },
+  };
 }

@@ -4,20 +4,20 @@
  * the seeded share held out) — scored as the run scores each epoch (landmark-train.ts
  * `evaluateLandmarks` with the scheme's NME, landmark-metrics.ts `summarise`, the adapter's figures).
  */
-import type { LandmarkFormat } from '../geometry/landmark-formats.js';
+import { FORMAT_SCHEME, type LandmarkFormat } from '../geometry/landmark-formats.js';
 import { summarise } from '../geometry/landmark-metrics.js';
-import { SCHEMES } from '../geometry/landmark-schemes.js';
-import type { EvalInput, GeometryEvaluation } from '../tasks/task-eval.js';
+import { type LandmarkScheme, SCHEMES } from '../geometry/landmark-schemes.js';
+import type { EvalInput, GeometryEvaluation, GeometryEvaluator } from '../tasks/task-eval.js';
 import { testSplitWords } from '../tasks/task-setup.js';
 import { loadLandmarkModel } from './landmark-file.js';
 import { landmarkErrorOf, landmarkSplit } from './landmark-run.js';
 import { landmarkFigures } from './landmark-task.js';
 import { cutOutLandmarks, evaluateLandmarks } from './landmark-train.js';
 
-export async function landmarkEvaluation(spec: EvalInput): Promise<GeometryEvaluation> {
+async function landmarkEvaluation(spec: EvalInput): Promise<GeometryEvaluation> {
   const { model, scheme } = loadLandmarkModel(spec.checkpoint);
   try {
-    // the format's scheme is the model's (checked from the file's header, tasks/task-eval.ts checkEvalSpec)
+    // the format's scheme is the model's (checked from the file's header: schemeProblem, below)
     const format = spec.format as LandmarkFormat;
     const { train, test } = await landmarkSplit({ format, data: spec.data, testData: spec.testData, seed: spec.seed });
     const S = model.clf.spec.model.imgSize;
@@ -39,3 +39,13 @@ export async function landmarkEvaluation(spec: EvalInput): Promise<GeometryEvalu
     throw e;
   }
 }
+
+export const landmarkEvaluator: GeometryEvaluator = {
+  schemeProblem: (spec, state) => {
+    const file = (state as { scheme?: unknown } | null)?.scheme as LandmarkScheme | undefined;
+    const wanted = FORMAT_SCHEME[spec.format as LandmarkFormat];
+    if (!file || !SCHEMES[file] || !wanted || file === wanted) return null;
+    return `predicts ${SCHEMES[file].points} points (${file}); --format ${spec.format} has ${SCHEMES[wanted].points} (${wanted})`;
+  },
+  evaluation: (spec) => landmarkEvaluation(spec),
+};

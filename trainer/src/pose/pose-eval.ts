@@ -5,7 +5,7 @@
  * as the run scores each epoch (pose-train.ts `evaluatePose`, pose-metrics.ts `summarisePose`, the
  * adapter's figures with the frontal baseline of the same faces).
  */
-import type { EvalInput, GeometryEvaluation } from '../tasks/task-eval.js';
+import type { EvalInput, GeometryEvaluation, GeometryEvaluator } from '../tasks/task-eval.js';
 import { testSplitWords } from '../tasks/task-setup.js';
 import type { PoseFormat } from './pose-formats.js';
 import { summarisePose } from './pose-metrics.js';
@@ -15,7 +15,7 @@ import { poseFigures } from './pose-task.js';
 import { poseTestFormatOf } from './pose-test-folder.js';
 import { cutOutPose, evaluatePose } from './pose-train.js';
 
-export async function poseEvaluation(
+async function poseEvaluation(
   spec: EvalInput,
   detecting: (done: number, total: number) => void,
 ): Promise<GeometryEvaluation> {
@@ -58,3 +58,9 @@ export async function poseEvaluation(
     throw e;
   }
 }
+
+export const poseEvaluator: GeometryEvaluator = {
+  // one representation whatever the dataset: nothing to disagree on
+  schemeProblem: () => null,
+  evaluation: (spec, detecting) => poseEvaluation(spec, detecting),
+};

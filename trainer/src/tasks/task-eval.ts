@@ -4,17 +4,14 @@
  * read from the model file, the dataset's test split chosen as training chose it (the dataset's own
  * test set, or the seeded share TEST_FRACTION held out), the model scored by the very code the
  * training loop scores each epoch with (each task's *-eval.ts), and the result recorded as the run's
- * selected evaluation and emitted as training emits its evaluations (`eval` with `values`).
+ * selected evaluation and emitted as training emits its evaluations (`eval` with `values`). The
+ * task's part (GeometryEvaluator) comes from the caller (api/index.ts), as runFinetune's adapter does.
  */
 import { randomUUID } from 'node:crypto';
 import { backendDetail, selectBackend } from '../backends/ladder.js';
 import type { EventSink } from '../protocol/events.js';
 import { GEOMETRY_FORMATS, type GeometryEvalSpec, type GeometryTask } from '../protocol/geometry-specs.js';
 import { Store } from '../store/store.js';
-import { FORMAT_SCHEME, type LandmarkFormat } from '../geometry/landmark-formats.js';
-import { type LandmarkScheme, SCHEMES } from '../geometry/landmark-schemes.js';
-import { CLASS_MAPS, type ParsingScheme } from '../parsing/parsing-classes.js';
-import { FORMAT_PARSING_SCHEME, type ParsingFormat } from '../parsing/parsing-formats.js';
 import { tensorFileFormat, tensorFileHeader } from '../store/checkpoint.js';
 import { UserError } from '../util/errors.js';
 import { defaultDbPath } from '../util/paths.js';
@@ -43,8 +40,16 @@ export interface GeometryEvaluation {
   dispose(): void;
 }
 
-/** What `evaluationOf` needs: the spec, with the seed settled. */
+/** What an evaluation needs: the spec, with the seed settled. */
 export type EvalInput = GeometryEvalSpec & { seed: number };
+
+/** A task's evaluation (landmarks/landmark-eval.ts, pose/pose-eval.ts, parsing/parsing-eval.ts). */
+export interface GeometryEvaluator {
+  /** What a model file's state (its header's) and `--format` disagree on (the point or class scheme), in words after the file's name; null when they fit. */
+  schemeProblem(spec: GeometryEvalSpec, state: unknown): string | null;
+  /** The model loaded and its test split read; `detecting`: BIWI's frames searched for faces. */
+  evaluation(spec: EvalInput, detecting: (done: number, total: number) => void): Promise<GeometryEvaluation>;
+}
 
 const FILE_TASK: Record<string, GeometryTask> = {
   'camd-landmarks': 'landmarks',
@@ -63,25 +68,8 @@ export function geometryTaskOfFile(file: string): GeometryTask | null {
   return f !== null ? (FILE_TASK[f] ?? null) : null;
 }
 
-/** The point or class scheme a --format is annotated with, beside the one a model file's header names. */
-function schemeCheck(spec: GeometryEvalSpec): { file: string; format: string; sizes: [number, number] } | null {
-  const state = tensorFileHeader(spec.checkpoint)?.state as { scheme?: unknown } | null | undefined;
-  if (typeof state?.scheme !== 'string') return null;
-  if (spec.task === 'landmarks') {
-    const scheme = FORMAT_SCHEME[spec.format as LandmarkFormat];
-    const file = state.scheme as LandmarkScheme;
-    return { file, format: scheme, sizes: [SCHEMES[file]?.points ?? 0, SCHEMES[scheme].points] };
-  }
-  if (spec.task === 'parsing') {
-    const scheme = FORMAT_PARSING_SCHEME[spec.format as ParsingFormat];
-    const file = state.scheme as ParsingScheme;
-    return { file, format: scheme, sizes: [CLASS_MAPS[file]?.names.length ?? 0, CLASS_MAPS[scheme].names.length] };
-  }
-  return null;
-}
-
 /** Refuses a task, format or test set that does not fit the model file, in words (its header only is read). */
-export function checkEvalSpec(spec: GeometryEvalSpec): void {
+export function checkEvalSpec(spec: GeometryEvalSpec, evaluator: GeometryEvaluator): void {
   const fileTask = geometryTaskOfFile(spec.checkpoint);
   if (fileTask === null)
     throw new UserError(
@@ -101,30 +89,14 @@ export function checkEvalSpec(spec: GeometryEvalSpec): void {
       2,
       'format',
     );
-  const scheme = schemeCheck(spec);
-  if (scheme && scheme.file !== scheme.format) {
-    const what = spec.task === 'landmarks' ? 'points' : 'classes';
-    throw new UserError(
-      `${spec.checkpoint} predicts ${scheme.sizes[0]} ${what} (${scheme.file}); --format ${spec.format} has ${scheme.sizes[1]} (${scheme.format})`,
-      2,
-      'format',
-    );
-  }
+  const problem = evaluator.schemeProblem(spec, tensorFileHeader(spec.checkpoint)?.state ?? null);
+  if (problem) throw new UserError(`${spec.checkpoint} ${problem}`, 2, 'format');
   if (spec.task === 'parsing' && spec.testData !== undefined)
     throw new UserError(
       '--task parsing does not use --test-data: LaPa and CelebAMask-HQ carry their own test split',
       2,
       'testData',
     );
-}
-
-async function evaluationOf(spec: EvalInput, emit: EventSink): Promise<GeometryEvaluation> {
-  if (spec.task === 'landmarks') return (await import('../landmarks/landmark-eval.js')).landmarkEvaluation(spec);
-  if (spec.task === 'pose')
-    return (await import('../pose/pose-eval.js')).poseEvaluation(spec, (done, total) =>
-      emit({ type: 'progress', phase: 'decoding', done, total }),
-    );
-  return (await import('../parsing/parsing-eval.js')).parsingEvaluation(spec);
 }
 
 export interface GeometryEvalResult {
@@ -148,10 +120,11 @@ function trainingSeed(store: Store, file: string, data: string): number | null {
 
 export async function evaluateGeometry(
   spec: GeometryEvalSpec,
+  evaluator: GeometryEvaluator,
   emit: EventSink,
   signal: AbortSignal,
 ): Promise<GeometryEvalResult> {
-  checkEvalSpec(spec);
+  checkEvalSpec(spec, evaluator);
   let sel;
   try {
     sel = await selectBackend(spec.backend ?? 'auto');
@@ -165,7 +138,9 @@ export async function evaluateGeometry(
     const t0 = performance.now();
     // the split training held out: its seed when the store knows the run that wrote the model
     const seed = spec.seed ?? trainingSeed(store, spec.checkpoint, spec.data) ?? 0;
-    const ev = await evaluationOf({ ...spec, seed }, emit);
+    const ev = await evaluator.evaluation({ ...spec, seed }, (done, total) =>
+      emit({ type: 'progress', phase: 'decoding', done, total }),
+    );
     try {
       const runId = spec.runId ?? randomUUID();
       const datasetId = store.datasetByRoot(spec.data)?.id ?? null;
