@@ -355,13 +355,15 @@ export const LandmarkSettings = LandmarkFields.omit({
   init: true,
 }).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
 
-/** The settings of a new head-pose run (task pose): as face alignment's, with the head-pose formats. */
+/**
+ * The settings of a new head-pose run (task pose): as face alignment's, with the head-pose formats,
+ * and optionally a test folder of its own (`testData`: AFLW2000's or BIWI's, the service checks it).
+ */
 export const PoseSettings = PoseFields.omit({
   runId: true,
   out: true,
   db: true,
   data: true,
-  testData: true,
   init: true,
 }).extend({ init: z.union([z.literal('none'), z.object({ checkpoint: Id }).strict()]) });
 

@@ -15,6 +15,7 @@ import {
   ParsingSpec,
   PoseSpec,
   parseSpec,
+  poseTestDataOf,
   PretrainSpec,
   PRETRAIN_DEFAULTS,
   presetConfig,
@@ -155,7 +156,9 @@ export class Runs {
         spec = { ...settings, init: initPath, ...files, out };
         parseSpec(LandmarkSpec, { ...spec, runId: id, db: this.paths.db });
       } else if (settings.task === 'pose' || settings.task === 'parsing') {
-        // head pose and parsing read the dataset folder itself (images with .mat files or BIWI's frames; label maps or part masks)
+        // head pose and parsing read the dataset folder itself (images with .mat files or BIWI's frames; label maps or part masks);
+        // a head-pose test folder (AFLW2000 or BIWI) must exist and hold its layout, refused on its field otherwise
+        if (settings.task === 'pose' && settings.testData !== undefined) poseTestDataOf(settings.testData);
         spec = { ...settings, init: initPath, data: dataset.root, out };
         parseSpec(settings.task === 'pose' ? PoseSpec : ParsingSpec, { ...spec, runId: id, db: this.paths.db });
       } else {

@@ -270,6 +270,32 @@ describe('faces at ingest', () => {
 });
 
 describe('runs', () => {
+  it('a head-pose run takes a test folder of its own: a missing folder, a file, or a folder without .mat files is refused on its field; AFLW2000’s goes into the spec', async () => {
+    const { id: dataset } = await addAndScan(faceFolder(2, 'pose-app'));
+    const create = (testData: string) =>
+      h.client.call('runs.create', {
+        kind: 'finetune',
+        dataset,
+        settings: { task: 'pose', format: '300w-lp', init: 'none', preset: 'micro', testData },
+        start: false,
+      });
+    expect(await errorOf(create('/no/such/aflw'))).toEqual({
+      message: 'the test folder /no/such/aflw does not exist',
+      cause: 'input',
+      field: 'testData',
+    });
+    const noMat = faceFolder(1, 'pose-app-nomat');
+    expect(await errorOf(create(noMat))).toMatchObject({ cause: 'input', field: 'testData' });
+    expect((await errorOf(create(noMat))).message).toMatch(/holds no \.mat files: give AFLW2000's folder .* or BIWI's/);
+    expect(await errorOf(create(join(noMat, readdirSync(noMat)[0]!)))).toMatchObject({ field: 'testData' });
+    expect(await errorOf(create('relative/aflw'))).toMatchObject({ cause: 'input', field: 'testData' });
+    const aflw = tempDir('pose-app-aflw');
+    writeFileSync(join(aflw, 'image00002.mat'), 'a .mat beside its image');
+    const run = await create(aflw);
+    const detail = await h.client.call('runs.get', { id: run.id });
+    expect(detail.spec).toMatchObject({ task: 'pose', testData: aflw });
+  });
+
   it('a tiny pre-train: metric points by subscription, pause, resume (steps continue), stop; checkpoints and logs', async () => {
     const { id: dataset } = await addAndScan(faceFolder(12, 'apprun'));
     const sub = h.wsClient();

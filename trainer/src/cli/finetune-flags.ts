@@ -31,7 +31,6 @@ const FINETUNE_REQUIRED: Partial<Record<FinetuneField, string>> = {
 };
 const EVAL_REQUIRED: Partial<Record<EvalField, string>> = {
   checkpoint: '--checkpoint',
-  task: '--task far|fer',
   format: '--format',
   data: '--data DIR',
 };

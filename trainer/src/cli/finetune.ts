@@ -49,7 +49,11 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
       );
     } else if (e.type === 'start' && e.kind === 'eval') {
       con.stop();
-      con.line(`eval run ${e.run_id} on ${e.backend}: ${e.checkpoint} on ${e.val} val / ${e.test} test images`);
+      con.line(
+        e.split !== undefined
+          ? `eval run ${e.run_id} on ${e.backend}: ${e.checkpoint} (${e.task}) on ${e.split}`
+          : `eval run ${e.run_id} on ${e.backend}: ${e.checkpoint} on ${e.val} val / ${e.test} test images`,
+      );
     } else if (e.type === 'step' && e.kind === 'finetune') {
       if (phase !== 'train') return;
       con.update(e.step, { epoch: e.epoch, loss: e.loss.toFixed(4) });
@@ -63,7 +67,7 @@ function humanRenderer(con: CliConsole): (e: RunEvent) => void {
       const sel =
         e.selected_epoch === null
           ? 'no epoch was evaluated'
-          : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${val(e.metric, e.test_at_selected)}; best test over epochs ${val(e.metric, e.best_test)} (epoch ${e.best_test_epoch}, not a selection); ${e.checkpoint}`;
+          : `epoch ${e.selected_epoch} selected by ${e.selected_by === 'val' ? 'validation' : 'being the last'}; test ${e.metric} there ${val(e.metric, e.test_at_selected)}; best test over epochs ${val(e.metric, e.best_test)} (epoch ${e.best_test_epoch}, not a selection)${e.checkpoint ? `; ${e.checkpoint}` : ''}`;
       con.final(
         e.reason === 'completed'
           ? `done: ${sel}`
@@ -91,7 +95,9 @@ export async function finetuneCommand(o: FinetuneCliOptions): Promise<void> {
 }
 
 export async function evalCommand(o: EvalCliOptions): Promise<void> {
-  const spec = toEvalSpec(o);
+  // a face-geometry model (landmarks, pose, parsing) names its task in its file; a classifier is read as before
+  const geometry = o.checkpoint ? (await import('../tasks/task-eval.js')).geometryTaskOfFile(o.checkpoint) : null;
+  const spec = geometry ? (await import('./geometry-flags.js')).toGeometryEvalSpec(geometry, o) : toEvalSpec(o);
   const con = new CliConsole();
   const stop = stopOnSignals('the results so far');
   try {

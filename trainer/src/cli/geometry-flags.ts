@@ -2,12 +2,14 @@
  * `camd finetune --task landmarks|pose|parsing`: the flags read as for the other tasks (finetune-flags.ts)
  * into the task's spec (protocol/geometry-specs.ts), which runFinetune runs as a run of the store
  * (tasks/task-job.ts with the task's adapter) and cli/finetune.ts renders as any fine-tuning run.
- * The classification flags these tasks do not read are refused, not ignored.
+ * The classification flags these tasks do not read are refused, not ignored. `camd eval` of a
+ * geometry model reads its flags into GeometryEvalSpec the same way (tasks/task-eval.ts runs it).
  */
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
-import { FINETUNE_FIELDS } from '../protocol/finetune-fields.js';
+import { EVAL_FIELDS, FINETUNE_FIELDS } from '../protocol/finetune-fields.js';
 import {
+  GeometryEvalSpec,
   type GeometryTask,
   LANDMARK_FORMAT_NAMES,
   LandmarkSpec,
@@ -19,7 +21,7 @@ import {
 import { parseSpec } from '../protocol/specs.js';
 import { UserError } from '../util/errors.js';
 import { readFlags } from './field-flags.js';
-import type { FinetuneCliOptions } from './finetune-flags.js';
+import type { EvalCliOptions, FinetuneCliOptions } from './finetune-flags.js';
 
 /** Flags of the classification tasks that the geometry tasks do not read. */
 const NOT_FOR_GEOMETRY = [
@@ -97,5 +99,43 @@ export function toGeometrySpec(task: GeometryTask, o: FinetuneCliOptions): Recor
     out:
       (s['out'] as string | undefined) ??
       resolve(join('runs', `${task}-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
+  }) as Record<string, unknown>;
+}
+
+/** `camd eval` of a face-geometry model (its file's task `fileTask`): the flags into the spec; a --task given is kept, for the evaluation to refuse when it is not the file's. */
+export function toGeometryEvalSpec(fileTask: GeometryTask, o: EvalCliOptions): Record<string, unknown> {
+  const s = readFlags(EVAL_FIELDS, o) as Record<string, unknown>;
+  const task = (s['task'] as string | undefined) ?? fileTask;
+  if (task !== fileTask)
+    throw new UserError(
+      `${s['checkpoint'] as string} is a ${fileTask} model, not --task ${task}: leave --task out or give --task ${fileTask}`,
+      2,
+      'usage',
+    );
+  const format = s['format'] as string | undefined;
+  if (!format || !TASKS[fileTask].formats.includes(format))
+    throw new UserError(
+      `a ${fileTask} model is evaluated on --format ${TASKS[fileTask].formats.join(', ')} (given: ${format ?? 'none'})`,
+      2,
+      'usage',
+    );
+  if (!s['data']) throw new UserError(`--data is required (${TASKS[fileTask].data})`, 2, 'usage');
+  const unused = (['schema', 'labels', 'split'] as const).filter((k) => s[k] !== undefined);
+  if (unused.length)
+    throw new UserError(
+      `a ${fileTask} model's evaluation does not use ${unused.map((k) => EVAL_FIELDS[k].flag!.split(' ')[0]).join(', ')}: leave ${unused.length > 1 ? 'them' : 'it'} out`,
+      2,
+      'usage',
+    );
+  const pick = (k: string) => (s[k] === undefined ? {} : { [k]: s[k] });
+  return parseSpec(GeometryEvalSpec, {
+    checkpoint: s['checkpoint'],
+    task,
+    format: s['format'],
+    data: s['data'],
+    ...pick('testData'),
+    ...pick('seed'),
+    ...pick('backend'),
+    ...pick('db'),
   }) as Record<string, unknown>;
 }

@@ -27,7 +27,7 @@ export interface EvalResult {
 type Metrics = FarMetrics | FerMetrics;
 type EvalSplit = { split: 'val' | 'test'; items: ResolvedItem[] };
 /** The classifier under evaluation, as its file describes it. */
-type Checkpoint = { clf: Classifier; task: EvalSpec['task']; names: string[]; imgSize: number };
+type Checkpoint = { clf: Classifier; task: NonNullable<EvalSpec['task']>; names: string[]; imgSize: number };
 
 /** The labelled dataset, its classes checked against the checkpoint's, decoded into the cache at the checkpoint's input size. */
 async function evalData(
@@ -66,6 +66,7 @@ async function evalData(
 function startEvalRun(
   store: Store,
   spec: EvalSpec,
+  task: Checkpoint['task'],
   ds: ResolvedDataset,
   where: { dbPath: string; sel: Selection },
   emit: EventSink,
@@ -74,7 +75,7 @@ function startEvalRun(
   const splits = (['val', 'test'] as const)
     .map((split) => ({ split, items: ds.items.filter((i) => i.split === split) }))
     .filter((s) => s.items.length);
-  const config = { checkpoint: spec.checkpoint, task: spec.task, format: ds.set.format };
+  const config = { checkpoint: spec.checkpoint, task, format: ds.set.format };
   if (store.run(runId)) store.updateRun(runId, { config: JSON.stringify(config), dataset_id: ds.datasetId });
   else store.createRun({ id: runId, kind: 'eval', datasetId: ds.datasetId, config, seed: spec.seed ?? 0 });
   store.claimRun(runId, currentProcess(), { backend: where.sel.backend, started_at: new Date().toISOString() });
@@ -86,7 +87,7 @@ function startEvalRun(
     db: where.dbPath,
     backend: where.sel.backend,
     checkpoint: spec.checkpoint,
-    task: spec.task,
+    task,
     format: ds.set.format,
     val: splits.find((s) => s.split === 'val')?.items.length ?? 0,
     test: splits.find((s) => s.split === 'test')?.items.length ?? 0,
@@ -142,7 +143,8 @@ export async function evaluateCheckpoint(spec: EvalSpec, emit: EventSink, signal
   }
   const ck: Checkpoint = loadClassifier(spec.checkpoint);
   try {
-    if (ck.task !== spec.task)
+    // the task is the file's own; --task, when given, must be it
+    if (spec.task !== undefined && ck.task !== spec.task)
       throw new UserError(`${spec.checkpoint} was fine-tuned for ${ck.task}, not ${spec.task}`, 2, 'task');
     const dbPath = spec.db ?? defaultDbPath();
     const store = new Store(dbPath);
@@ -150,7 +152,7 @@ export async function evaluateCheckpoint(spec: EvalSpec, emit: EventSink, signal
       store.reapDeadRuns();
       const t0 = performance.now();
       const { ds, cache } = await evalData(store, dbPath, spec, ck, emit);
-      const { runId, splits } = startEvalRun(store, spec, ds, { dbPath, sel }, emit);
+      const { runId, splits } = startEvalRun(store, spec, ck.task, ds, { dbPath, sel }, emit);
       const results = await evaluateSplits(ck, splits, { store, runId, datasetId: ds.datasetId, cache }, emit, signal);
       const stopped = Object.keys(results).length < splits.length;
       store.updateRun(runId, { status: stopped ? 'stopped' : 'done', finished_at: new Date().toISOString() });

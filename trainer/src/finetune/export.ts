@@ -1,5 +1,6 @@
 /**
- * Exports an encoder or a fine-tuned classifier for use outside CAMD Studio:
+ * Exports an encoder, a fine-tuned classifier or a face-geometry model (landmarks, pose, parsing:
+ * safetensors and .pth only; interop/geometry-export.ts reads one) for use outside CAMD Studio:
  *  - safetensors with the timm / PyTorch names and layouts of method.md §2 and §5
  *    (Linear weights (out, in), patch_embed.proj.weight (C, 3, p, p)), loadable with
  *    `safetensors.torch.load_file` into timm's VisionTransformer (global_pool='avg');
@@ -29,9 +30,19 @@ import { z } from 'zod';
 export interface Exportable {
   model: ModelConfig;
   tensors: Map<string, NamedArray>;
-  /** Head outputs when the file is a fine-tuned classifier; null for an encoder. */
+  /** Head outputs when the file is a fine-tuned classifier (or a geometry model's); null for an encoder. */
   outputs: number | null;
   names: string[] | null;
+  /** A face-geometry model (landmarks, pose, parsing; interop/geometry-export.ts reads one): null otherwise. */
+  geometry: {
+    task: 'landmarks' | 'pose' | 'parsing';
+    /** The exported file's metadata: task, scheme, classes or points, input, the head in words. */
+    meta: Record<string, unknown>;
+    /** Our tensors the export leaves out. */
+    unused: (name: string) => boolean;
+    /** The head's tensors beyond fc_norm/head, already in PyTorch's layout (parsing's convolutions). */
+    extra: NamedArray[];
+  } | null;
 }
 
 export function readExportable(file: string): Exportable {
@@ -55,10 +66,11 @@ export function readExportable(file: string): Exportable {
       tensors: f.tensors,
       outputs: s.spec.outputs,
       names: s.names,
+      geometry: null,
     };
   }
   const enc = readEncoder(file);
-  return { model: enc.model, tensors: enc.tensors, outputs: null, names: null };
+  return { model: enc.model, tensors: enc.tensors, outputs: null, names: null, geometry: null };
 }
 
 function need(t: Map<string, NamedArray>, name: string): NamedArray {
@@ -90,25 +102,40 @@ export function torchTensors(e: Exportable): NamedArray[] {
   out.push({ name: 'patch_embed.proj.weight', shape: [C, 3, p, p], data: conv });
   const names = [...tensors.keys()].filter(
     (n) =>
-      n === 'cls_token' ||
-      n === 'pos_embed' ||
-      n === 'patch_embed.proj.bias' ||
-      n.startsWith('blocks.') ||
-      n.startsWith('fc_norm.') ||
-      n.startsWith('head.'),
+      (n === 'cls_token' ||
+        n === 'pos_embed' ||
+        n === 'patch_embed.proj.bias' ||
+        n.startsWith('blocks.') ||
+        n.startsWith('fc_norm.') ||
+        n.startsWith('head.')) &&
+      !e.geometry?.unused(n),
   );
   for (const n of names.sort()) {
     const t = tensors.get(n)!;
     const isLinear = n.endsWith('.weight') && t.shape.length === 2;
     out.push(isLinear ? { ...transpose2d(t), name: n } : t);
   }
+  // a geometry head's own tensors (the parsing head's convolutions), in PyTorch's layout already
+  if (e.geometry) out.push(...e.geometry.extra);
   return out;
 }
 
 export function exportSafetensors(e: Exportable, file: string): void {
   const { bytes } = encodeTensorFile(
     'pt',
-    { model: e.model, outputs: e.outputs, names: e.names, layout: 'timm VisionTransformer (global_pool avg, fc_norm)' },
+    e.geometry
+      ? {
+          ...e.geometry.meta,
+          model: e.model,
+          layout:
+            'encoder: timm VisionTransformer names and layouts (Linear (out, in), patch_embed.proj (C, 3, p, p)); the head as `head` describes',
+        }
+      : {
+          model: e.model,
+          outputs: e.outputs,
+          names: e.names,
+          layout: 'timm VisionTransformer (global_pool avg, fc_norm)',
+        },
     torchTensors(e),
   );
   writeFileAtomic(file, bytes);

@@ -14,7 +14,7 @@ import { LandmarkModel } from './landmark-model.js';
 
 export const LANDMARKS_FORMAT = 'camd-landmarks';
 
-const LandmarkState = z
+export const LandmarkState = z
   .object({
     task: z.literal('landmarks'),
     scheme: z.enum(Object.keys(SCHEMES) as [LandmarkScheme, ...LandmarkScheme[]]),

@@ -14,9 +14,14 @@ import { encodeTensorFile } from '../store/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { CamdError } from '../util/errors.js';
 import { seededSplit, startingModel } from '../tasks/task-setup.js';
-import { FORMAT_SCHEME, type LandmarkFormat, readLandmarkDataset } from '../geometry/landmark-formats.js';
+import {
+  FORMAT_SCHEME,
+  type LandmarkFormat,
+  type LandmarkSample,
+  readLandmarkDataset,
+} from '../geometry/landmark-formats.js';
 import { type NmeSummary, nme, summarise } from '../geometry/landmark-metrics.js';
-import { SCHEMES } from '../geometry/landmark-schemes.js';
+import { type LandmarkScheme, SCHEMES } from '../geometry/landmark-schemes.js';
 import { LANDMARKS_FORMAT } from './landmark-file.js';
 import { type LandmarkProgress, trainLandmarks } from './landmark-train.js';
 
@@ -73,6 +78,38 @@ export interface LandmarkRunResult {
   epochs: { epoch: number; loss: number; summary: Omit<NmeSummary, 'ced'> }[];
 }
 
+/**
+ * The samples a run trains and tests on: the dataset's own test set (`testData`), or a seeded
+ * TEST_FRACTION of `data` held out — the same split for the run and for `camd eval` of its model.
+ */
+export async function landmarkSplit(spec: {
+  format: LandmarkFormat;
+  data: string;
+  testData?: string | undefined;
+  seed: number;
+}): Promise<{ train: LandmarkSample[]; test: LandmarkSample[]; skipped: number }> {
+  const ds = await readLandmarkDataset(spec.format, spec.data);
+  if (ds.samples.length < 2)
+    throw new CamdError(
+      'input',
+      `${spec.data}: ${ds.samples.length} usable sample(s); at least 2 are needed (one to train, one to test)`,
+    );
+  if (spec.testData !== undefined) {
+    const t = await readLandmarkDataset(spec.format, spec.testData);
+    if (t.samples.length === 0)
+      throw new CamdError('input', `${spec.testData}: no usable sample to test on`, 'testData');
+    return { train: ds.samples, test: t.samples, skipped: ds.skipped.length + t.skipped.length };
+  }
+  return { ...seededSplit(ds.samples, spec.seed, 'landmark-split'), skipped: ds.skipped.length };
+}
+
+/** One sample's error: the scheme's NME, from points and the normalising box's size in view pixels. */
+export function landmarkErrorOf(
+  scheme: LandmarkScheme,
+): (pred: Float32Array, truth: Float32Array, boxSize: number | null) => number {
+  return (pred, truth, boxSize) => nme(pred, truth, scheme, boxSize !== null ? [0, 0, boxSize, boxSize] : null);
+}
+
 export async function runLandmarks(
   spec: LandmarkRunSpec,
   emit: (e: LandmarkRunEvent) => void,
@@ -80,28 +117,9 @@ export async function runLandmarks(
 ): Promise<LandmarkRunResult> {
   const scheme = FORMAT_SCHEME[spec.format];
   const info = SCHEMES[scheme];
-  const ds = await readLandmarkDataset(spec.format, spec.data);
-  if (ds.samples.length < 2)
-    throw new CamdError(
-      'input',
-      `${spec.data}: ${ds.samples.length} usable sample(s); at least 2 are needed (one to train, one to test)`,
-    );
-  let train: typeof ds.samples;
-  let test: typeof ds.samples;
-  let skipped = ds.skipped.length;
-  if (spec.testData !== undefined) {
-    const t = await readLandmarkDataset(spec.format, spec.testData);
-    if (t.samples.length === 0)
-      throw new CamdError('input', `${spec.testData}: no usable sample to test on`, 'testData');
-    train = ds.samples;
-    test = t.samples;
-    skipped += t.skipped.length;
-  } else {
-    ({ train, test } = seededSplit(ds.samples, spec.seed, 'landmark-split'));
-  }
+  const { train, test, skipped } = await landmarkSplit(spec);
   const { model, encoder, sel } = await startingModel(spec);
-  const errorOf = (pred: Float32Array, truth: Float32Array, boxSize: number | null) =>
-    nme(pred, truth, scheme, boxSize !== null ? [0, 0, boxSize, boxSize] : null);
+  const errorOf = landmarkErrorOf(scheme);
   const r = await trainLandmarks({
     model,
     encoder: encoder?.tensors ?? null,
@@ -144,6 +162,12 @@ export async function runLandmarks(
     },
   });
   try {
+    // stopped before the first epoch was evaluated: nothing written (as head pose and parsing)
+    const last = r.epochs.at(-1);
+    if (!last) {
+      emit({ type: 'done', file: null, summary: null });
+      return { file: null, summary: null, epochs: [] };
+    }
     mkdirSync(spec.out, { recursive: true });
     const file = join(spec.out, 'landmarks.safetensors');
     const tensors = await r.model.clf.exportTensors();
@@ -153,11 +177,6 @@ export async function runLandmarks(
       tensors,
     );
     writeFileAtomic(file, bytes);
-    const last = r.epochs.at(-1);
-    if (!last) {
-      emit({ type: 'done', file: null, summary: null });
-      return { file: null, summary: null, epochs: [] };
-    }
     const summary = summarise(last.errors);
     const epochs = r.epochs.map((e) => {
       const { ced: _ced, ...s } = summarise(e.errors);

@@ -6,11 +6,21 @@
  */
 import { FORMAT_SCHEME } from '../geometry/landmark-formats.js';
 import type { NmeSummary } from '../geometry/landmark-metrics.js';
-import { SCHEMES } from '../geometry/landmark-schemes.js';
+import { type LandmarkScheme, SCHEMES } from '../geometry/landmark-schemes.js';
 import { LANDMARK_DEFAULTS } from '../protocol/defaults.js';
 import type { LandmarkSpec } from '../protocol/geometry-specs.js';
 import { type TaskAdapter, type TaskSettings, withDefaults } from '../tasks/task-job.js';
 import { runLandmarks } from './landmark-run.js';
+
+/** An evaluation's figures (TaskAdapter.figures): the NME, failure rate and AUC at 10 %, the CED and its normaliser. */
+export function landmarkFigures(scheme: LandmarkScheme): TaskAdapter<NmeSummary>['figures'] {
+  return (m) => ({
+    value: m.nme,
+    n: m.count,
+    values: { failure_rate10: m.failureRate10, auc10: m.auc10 },
+    detail: { ced: m.ced, normaliser: SCHEMES[scheme].normaliser },
+  });
+}
 
 export function landmarkTask(spec: LandmarkSpec): { settings: TaskSettings; adapter: TaskAdapter<NmeSummary> } {
   const settings = withDefaults(spec, LANDMARK_DEFAULTS);
@@ -18,12 +28,7 @@ export function landmarkTask(spec: LandmarkSpec): { settings: TaskSettings; adap
   const adapter: TaskAdapter<NmeSummary> = {
     task: 'landmarks',
     metric: 'nme',
-    figures: (m) => ({
-      value: m.nme,
-      n: m.count,
-      values: { failure_rate10: m.failureRate10, auc10: m.auc10 },
-      detail: { ced: m.ced, normaliser: SCHEMES[scheme].normaliser },
-    }),
+    figures: landmarkFigures(scheme),
     run: (emit, signal) =>
       runLandmarks(
         { ...settings, preset: spec.preset, imgSize: spec.imgSize, backend: spec.backend },

@@ -60,7 +60,12 @@ export interface LandmarkTrainResult {
   stopped: boolean;
 }
 
-async function cutOut(items: LandmarkItem[], S: number, onDone: (n: number) => void): Promise<Canonical[]> {
+/** Each sample's image decoded and its face cut out at side S (training's, and `camd eval`'s, test set). */
+export async function cutOutLandmarks(
+  items: LandmarkItem[],
+  S: number,
+  onDone: (n: number) => void,
+): Promise<Canonical[]> {
   const out: Canonical[] = [];
   for (const it of items) {
     const img = await decodeRgb(readFileSync(it.image));
@@ -112,8 +117,8 @@ export async function trainLandmarks(o: LandmarkTrainOptions): Promise<LandmarkT
   const S = o.model.imgSize;
   const total = o.train.length + o.test.length;
   const prep = (n: number) => o.onProgress?.({ type: 'prepare', done: n, total });
-  const train = await cutOut(o.train, S, prep);
-  const test = await cutOut(o.test, S, (n) => prep(train.length + n));
+  const train = await cutOutLandmarks(o.train, S, prep);
+  const test = await cutOutLandmarks(o.test, S, (n) => prep(train.length + n));
   const model = new LandmarkModel(o.model, o.points, o.dropPath, o.seed);
   const posEmbed = o.encoder ? model.clf.loadEncoder(o.encoder, 'the encoder') : '2-D sin-cos table (random init)';
   const opt = new AdamW(

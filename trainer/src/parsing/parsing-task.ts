@@ -12,6 +12,16 @@ import { FORMAT_PARSING_SCHEME } from './parsing-formats.js';
 import type { ParsingSummary } from './parsing-metrics.js';
 import { runParsing } from './parsing-run.js';
 
+/** An evaluation's figures (TaskAdapter.figures): the mean F1, the pixel accuracy, each class's F1 by name and the split. */
+export function parsingFigures(names: readonly string[], split: string): TaskAdapter<ParsingSummary>['figures'] {
+  return (m) => ({
+    value: m.meanF1,
+    n: m.count,
+    values: { pixel_accuracy: m.pixelAccuracy },
+    detail: { f1: Object.fromEntries(names.map((n, i) => [n, m.f1[i] ?? null])), split },
+  });
+}
+
 export function parsingTask(spec: ParsingSpec): { settings: TaskSettings; adapter: TaskAdapter<ParsingSummary> } {
   const D = PARSING_DEFAULTS;
   const settings = withDefaults(spec, D);
@@ -20,12 +30,7 @@ export function parsingTask(spec: ParsingSpec): { settings: TaskSettings; adapte
   const adapter: TaskAdapter<ParsingSummary> = {
     task: 'parsing',
     metric: 'mean_f1',
-    figures: (m) => ({
-      value: m.meanF1,
-      n: m.count,
-      values: { pixel_accuracy: m.pixelAccuracy },
-      detail: { f1: Object.fromEntries(names.map((n, i) => [n, m.f1[i] ?? null])), split },
-    }),
+    figures: (m) => parsingFigures(names, split)(m),
     run: (emit, signal) =>
       runParsing(
         {

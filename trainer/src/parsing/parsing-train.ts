@@ -62,7 +62,8 @@ export interface ParsingTrainResult {
   stopped: boolean;
 }
 
-async function cutOut(
+/** Each sample's image and label map read and cut out at side S (training's, and `camd eval`'s, test set). */
+export async function cutOutParsing(
   items: ParsingSample[],
   scheme: ParsingScheme,
   S: number,
@@ -148,8 +149,8 @@ export async function trainParsing(o: ParsingTrainOptions): Promise<ParsingTrain
   const { names, flip } = CLASS_MAPS[o.scheme];
   const total = o.train.length + o.test.length;
   const prep = (n: number) => o.onProgress?.({ type: 'prepare', done: n, total });
-  const train = await cutOut(o.train, o.scheme, S, prep);
-  const test = await cutOut(o.test, o.scheme, S, (n) => prep(train.length + n));
+  const train = await cutOutParsing(o.train, o.scheme, S, prep);
+  const test = await cutOutParsing(o.test, o.scheme, S, (n) => prep(train.length + n));
   const model = new ParsingModel(o.model, names.length, o.width, o.dropPath, o.seed);
   const posEmbed = o.encoder ? model.clf.loadEncoder(o.encoder, 'the encoder') : '2-D sin-cos table (random init)';
   const opt = parsingOptimizer(o.weightDecay);

@@ -111,11 +111,15 @@ async function withBoxes(
   return { items, noFace };
 }
 
-export async function runPose(
-  spec: PoseRunSpec,
+/**
+ * The faces a run trains and tests on (BIWI's found by the face detector): the dataset's own test
+ * set (`testData`), or a seeded TEST_FRACTION of `data` held out — the same split for the run and
+ * for `camd eval` of its model. `beyond`: faces beyond ±99° left out; `missed`: frames without a face found.
+ */
+export async function poseSplit(
+  spec: { format: PoseFormat; data: string; testData?: { format: PoseFormat; data: string } | undefined; seed: number },
   emit: (e: PoseRunEvent) => void,
-  signal?: AbortSignal,
-): Promise<PoseRunResult> {
+): Promise<{ train: PoseItem[]; test: PoseItem[]; skipped: number; beyond: number; missed: number }> {
   const ds = await readPoseDataset(spec.format, spec.data);
   const { items, noFace } = await withBoxes(ds.samples, emit);
   let skipped = ds.skipped.length;
@@ -145,8 +149,23 @@ export async function runPose(
     ({ train, test } = seededSplit(items, spec.seed, 'pose-split'));
   }
 
+  return { train, test, skipped, beyond, missed };
+}
+
+/** The test faces' errors when every face is predicted frontal (the identity): what a model must beat. */
+export function frontalBaseline(test: readonly PoseItem[]): PoseSummary {
   const I = rotationFromEuler(0, 0, 0);
-  const frontal = summarisePose(test.map((t) => poseError(I, t.R, t.angles)));
+  return summarisePose(test.map((t) => poseError(I, t.R, t.angles)));
+}
+
+export async function runPose(
+  spec: PoseRunSpec,
+  emit: (e: PoseRunEvent) => void,
+  signal?: AbortSignal,
+): Promise<PoseRunResult> {
+  const { train, test, skipped, beyond, missed } = await poseSplit(spec, emit);
+
+  const frontal = frontalBaseline(test);
 
   const { model, encoder, sel } = await startingModel(spec);
   const r = await trainPose({

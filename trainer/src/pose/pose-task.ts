@@ -7,26 +7,23 @@
  *
  * A test set of its own (`--test-data`): a BIWI folder (frames with _pose.txt files) is read as
  * BIWI, any other as AFLW2000 (300W-LP's layout, faces beyond ±99° left out), as the papers test
- * models trained on 300W-LP.
+ * models trained on 300W-LP (pose-test-folder.ts).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { POSE_DEFAULTS } from '../protocol/defaults.js';
 import type { PoseSpec } from '../protocol/geometry-specs.js';
 import { type TaskAdapter, type TaskSettings, withDefaults } from '../tasks/task-job.js';
-import type { PoseFormat } from './pose-formats.js';
 import type { PoseSummary } from './pose-metrics.js';
 import { runPose } from './pose-run.js';
+import { poseTestFormatOf } from './pose-test-folder.js';
 
-/** BIWI's layout (numbered folders of frame_XXXXX_pose.txt) or else AFLW2000's. */
-export function poseTestFormatOf(dir: string): PoseFormat {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return 'aflw2000';
-  for (const sub of readdirSync(dir)) {
-    const p = join(dir, sub);
-    if (/^\d+$/.test(sub) && statSync(p).isDirectory() && readdirSync(p).some((f) => f.endsWith('_pose.txt')))
-      return 'biwi';
-  }
-  return 'aflw2000';
+/** An evaluation's figures (TaskAdapter.figures): the MAE, each angle's and the geodesic error, and the frontal baseline. */
+export function poseFigures(frontal: PoseSummary | null): TaskAdapter<PoseSummary>['figures'] {
+  return (m) => ({
+    value: m.mae,
+    n: m.count,
+    values: { yaw: m.yaw, pitch: m.pitch, roll: m.roll, geodesic: m.geodesic },
+    detail: { units: 'degrees', frontal },
+  });
 }
 
 export function poseTask(spec: PoseSpec): { settings: TaskSettings; adapter: TaskAdapter<PoseSummary> } {
@@ -35,12 +32,7 @@ export function poseTask(spec: PoseSpec): { settings: TaskSettings; adapter: Tas
   const adapter: TaskAdapter<PoseSummary> = {
     task: 'pose',
     metric: 'mae',
-    figures: (m) => ({
-      value: m.mae,
-      n: m.count,
-      values: { yaw: m.yaw, pitch: m.pitch, roll: m.roll, geodesic: m.geodesic },
-      detail: { units: 'degrees', frontal },
-    }),
+    figures: (m) => poseFigures(frontal)(m),
     run: (emit, signal) =>
       runPose(
         {

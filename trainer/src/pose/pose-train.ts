@@ -60,12 +60,14 @@ export interface PoseTrainResult {
   stopped: boolean;
 }
 
-interface Prepared {
+/** A test (or training) face cut out, with its true angles. */
+export interface Prepared {
   c: PoseCanonical;
   angles: PoseAngles;
 }
 
-async function cutOut(items: PoseItem[], S: number, onDone: (n: number) => void): Promise<Prepared[]> {
+/** Each face's image decoded and cut out at side S (training's, and `camd eval`'s, test set). */
+export async function cutOutPose(items: PoseItem[], S: number, onDone: (n: number) => void): Promise<Prepared[]> {
   const out: Prepared[] = [];
   for (const it of items) {
     const img = await decodeRgb(readFileSync(it.image));
@@ -151,8 +153,8 @@ export async function trainPose(o: PoseTrainOptions): Promise<PoseTrainResult> {
   const S = o.model.imgSize;
   const total = o.train.length + o.test.length;
   const prep = (n: number) => o.onProgress?.({ type: 'prepare', done: n, total });
-  const train = await cutOut(o.train, S, prep);
-  const test = await cutOut(o.test, S, (n) => prep(train.length + n));
+  const train = await cutOutPose(o.train, S, prep);
+  const test = await cutOutPose(o.test, S, (n) => prep(train.length + n));
   const model = new PoseModel(o.model, o.dropPath, o.seed);
   const posEmbed = o.encoder ? model.clf.loadEncoder(o.encoder, 'the encoder') : '2-D sin-cos table (random init)';
   const { opt, vars } = poseOptimiser(model, o.weightDecay);

@@ -88,10 +88,12 @@ export const EvalStart = z.object({
   ...startCommon,
   kind: z.literal('eval'),
   checkpoint: z.string(),
-  task: z.enum(['far', 'fer']),
+  task: z.enum(['far', 'fer', 'landmarks', 'pose', 'parsing']),
   format: z.string(),
   val: z.number().int(),
   test: z.number().int(),
+  /** A face-geometry model's test split, in words: the dataset's own test set, or the seeded share training held out. */
+  split: z.string().optional(),
 });
 
 export const StartEvent = z.discriminatedUnion('kind', [PretrainStart, FinetuneStart, EvalStart]);

@@ -107,3 +107,33 @@ export function geometryTaskOf(spec: unknown): GeometryTask | null {
   const t = typeof spec === 'object' && spec !== null ? (spec as { task?: unknown }).task : undefined;
   return (GEOMETRY_TASKS as readonly unknown[]).includes(t) ? (t as GeometryTask) : null;
 }
+
+/**
+ * `camd eval` of a face-geometry model (landmarks.safetensors, pose.safetensors, parsing.safetensors):
+ * the task is the model file's own (a `task` given must be it); the dataset in one of the task's
+ * formats; its test split — `testData`, the dataset's own split (parsing), or the seeded share a run
+ * with `seed` held out.
+ */
+export const GeometryEvalSpec = z
+  .object({
+    runId: F.runId.schema.optional(),
+    checkpoint: F.data.schema,
+    task: z.enum(GEOMETRY_TASKS),
+    format: z.enum([...LANDMARK_FORMAT_NAMES, ...POSE_FORMAT_NAMES, ...PARSING_FORMAT_NAMES], {
+      message: `must be one of ${[...LANDMARK_FORMAT_NAMES, ...POSE_FORMAT_NAMES, ...PARSING_FORMAT_NAMES].join(', ')}`,
+    }),
+    data: F.data.schema,
+    testData: F.testData.schema.optional(),
+    seed: F.seed.schema.optional(),
+    backend: F.backend.schema.optional(),
+    db: F.db.schema.optional(),
+  })
+  .strict();
+export type GeometryEvalSpec = z.infer<typeof GeometryEvalSpec>;
+
+/** Each geometry task's dataset formats. */
+export const GEOMETRY_FORMATS: Record<GeometryTask, readonly string[]> = {
+  landmarks: LANDMARK_FORMAT_NAMES,
+  pose: POSE_FORMAT_NAMES,
+  parsing: PARSING_FORMAT_NAMES,
+};

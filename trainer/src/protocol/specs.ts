@@ -53,10 +53,15 @@ export const FinetuneSpec = FinetuneFields.refine((s) => s.init === 'none' || s.
 export type FinetuneSpec = z.infer<typeof FinetuneSpec>;
 
 /** A fine-tuned classifier alone on a labelled dataset's validation and test splits (its fields in finetune-fields.ts). */
-export const EvalSpec = specOf(EVAL_FIELDS).refine((s) => s.format !== 'store' || s.schema !== undefined, {
-  message: 'is required with --format store (the label schema: its name or id)',
-  path: ['schema'],
-});
+export const EvalSpec = specOf(EVAL_FIELDS)
+  .refine((s) => s.format !== 'store' || s.schema !== undefined, {
+    message: 'is required with --format store (the label schema: its name or id)',
+    path: ['schema'],
+  })
+  .refine((s) => s.testData === undefined, {
+    message: 'goes with a landmarks or pose model (a classification dataset gives its own splits)',
+    path: ['testData'],
+  });
 export type EvalSpec = z.infer<typeof EvalSpec>;
 
 /** Index a folder of images into the store. */

@@ -176,10 +176,10 @@ export async function readAll(named: [string, tf.Tensor][]): Promise<NamedArray[
 }
 
 /**
- * The CAMD format a tensor file says it is (its header only: `camd-classifier`, `camd-landmarks`,
- * …), or null for a file that is not one (too short, no CAMD metadata, unreadable).
+ * The CAMD format and state a tensor file's header says (its header only, the tensors neither read
+ * nor verified), or null for a file that is not one (too short, no CAMD metadata, unreadable).
  */
-export function tensorFileFormat(path: string): string | null {
+export function tensorFileHeader(path: string): { format: string; state: unknown } | null {
   let fd: number | null = null;
   try {
     fd = openSync(path, 'r');
@@ -189,11 +189,27 @@ export function tensorFileFormat(path: string): string | null {
     if (!Number.isSafeInteger(hlen) || hlen <= 0 || hlen > 64 << 20) return null;
     const json = Buffer.alloc(hlen);
     if (readSync(fd, json, 0, hlen, 8) < hlen) return null;
-    const meta = (JSON.parse(json.toString('utf8')) as { __metadata__?: { format?: unknown } }).__metadata__;
-    return typeof meta?.format === 'string' ? meta.format : null;
+    const meta = (JSON.parse(json.toString('utf8')) as { __metadata__?: { format?: unknown; state?: unknown } })
+      .__metadata__;
+    if (typeof meta?.format !== 'string') return null;
+    let state: unknown = null;
+    try {
+      state = typeof meta.state === 'string' ? JSON.parse(meta.state) : null;
+    } catch {
+      state = null;
+    }
+    return { format: meta.format, state };
   } catch {
     return null;
   } finally {
     if (fd !== null) closeSync(fd);
   }
+}
+
+/**
+ * The CAMD format a tensor file says it is (its header only: `camd-classifier`, `camd-landmarks`,
+ * …), or null for a file that is not one (too short, no CAMD metadata, unreadable).
+ */
+export function tensorFileFormat(path: string): string | null {
+  return tensorFileHeader(path)?.format ?? null;
 }

@@ -14,12 +14,15 @@
  *   done      → the model as the run's fine-tuned checkpoint; done
  *
  * The model kept is the last epoch's (no validation split to select by); the best test value over
- * epochs is recorded beside it, lowest or highest as the metric goes.
+ * epochs is recorded beside it, lowest or highest as the metric goes. A run stopped inside an epoch
+ * (Ctrl-C, SIGTERM) keeps the model as it was at the stop: recorded as the run's `last` checkpoint
+ * (done's `last`), not as the last evaluated epoch's, whose figures it no longer has.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRunFolder } from '../finetune/run-folder.js';
+import { testSplitWords } from './task-setup.js';
 import type { ModelConfig } from '../model/config.js';
 import { lowerIsBetter, type EventSink } from '../protocol/events.js';
 import { Store } from '../store/store.js';
@@ -141,6 +144,8 @@ export async function runTaskJob<S>(
   let stepsPerEpoch = 1;
   let batch = 1;
   let file: string | null = null;
+  /** The model file was written inside an epoch (a stop), after the last evaluation. */
+  let midEpoch = false;
   let t = performance.now();
   const history: { epoch: number; value: number }[] = [];
   const t0 = performance.now();
@@ -177,10 +182,7 @@ export async function runTaskJob<S>(
         model: e.model,
         train: e.train,
         test: e.test,
-        split:
-          s.testData !== undefined
-            ? `the dataset's own test set (${s.testData}): ${e.test} faces`
-            : `a seeded ${e.test} of ${e.train + e.test} held out for testing (seed ${s.seed})`,
+        split: testSplitWords(s.testData, e.test, e.train + e.test, s.seed),
         epochs: s.epochs,
         batch: e.batch,
         blr: s.blr,
@@ -303,9 +305,20 @@ export async function runTaskJob<S>(
       if (e.file) {
         const bytes = readFileSync(e.file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
-        // the run's fine-tuned model (its file's own format says which task's)
-        store.replaceCheckpoint({ run_id: runId, step, kind: 'classifier', path: e.file, sha256, bytes: bytes.length });
-        send({ type: 'checkpoint', role: 'best', epoch: history.at(-1)?.epoch ?? 0, step, path: e.file, sha256 });
+        // the run's fine-tuned model (its file's own format says which task's); stopped inside an
+        // epoch, it is the model as it was then, past the last evaluated epoch: 'last', not that epoch's
+        const evaluated = history.at(-1)?.epoch ?? 0;
+        midEpoch = step !== evaluated * stepsPerEpoch;
+        const role = midEpoch ? 'last' : 'best';
+        store.replaceCheckpoint({
+          run_id: runId,
+          step,
+          kind: midEpoch ? 'last' : 'classifier',
+          path: e.file,
+          sha256,
+          bytes: bytes.length,
+        });
+        send({ type: 'checkpoint', role, epoch: evaluated, step, path: e.file, sha256 });
       }
     }
   };
@@ -347,8 +360,8 @@ export async function runTaskJob<S>(
       best_test: best?.value ?? null,
       best_test_epoch: best?.epoch ?? null,
       metric: adapter.metric,
-      checkpoint: last ? file : null,
-      last: null,
+      checkpoint: last && !midEpoch ? file : null,
+      last: midEpoch ? file : null,
     });
     return { outcome: stopped ? 'stopped' : 'completed', runId, outDir };
   } catch (e) {

@@ -24,6 +24,13 @@ export function seededSplit<T>(items: readonly T[], seed: number, fork: string):
   return { test: order.slice(0, nTest).map((i) => items[i]!), train: order.slice(nTest).map((i) => items[i]!) };
 }
 
+/** Which faces a run (or `camd eval` of its model) tests on, in words. */
+export function testSplitWords(testData: string | undefined, test: number, total: number, seed: number): string {
+  return testData !== undefined
+    ? `the dataset's own test set (${testData}): ${test} faces`
+    : `a seeded ${test} of ${total} held out for testing (seed ${seed})`;
+}
+
 /** The model a run fine-tunes: its configuration, the encoder's tensors (none for random weights) and the backend. */
 export async function startingModel(spec: {
   init: string;

@@ -5,8 +5,13 @@ import type { ExportCliOptions } from '../export.js';
 export function addExportCommand(program: Command): void {
   program
     .command('export')
-    .description('export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors')
-    .option('--checkpoint <file>', 'a camd pretrain checkpoint, encoder.safetensors, or a fine-tuned best.safetensors')
+    .description(
+      'export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors; a landmarks, pose or parsing model as safetensors or .pth',
+    )
+    .option(
+      '--checkpoint <file>',
+      'a camd pretrain checkpoint, encoder.safetensors, a fine-tuned best.safetensors, or landmarks / pose / parsing.safetensors',
+    )
     .option(
       '--format <name>',
       "tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {'model': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)",
