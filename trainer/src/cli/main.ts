@@ -20,6 +20,7 @@ import { addPseudoLabelCommand } from './commands/pseudo-label.js';
 import { addClusterPackCommand, addImportCommand, addImportRunCommand } from './commands/import.js';
 import { addWorkerCommand } from './commands/worker.js';
 import { addExportCommand } from './commands/export.js';
+import { addAnnotationsCommand } from './commands/annotations.js';
 
 /** The commands, in the order `camd --help` lists them; each registers its flags and loads its work only when it runs. */
 const COMMANDS: ((program: Command) => void)[] = [
@@ -39,6 +40,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addClusterPackCommand,
   addWorkerCommand,
   addExportCommand,
+  addAnnotationsCommand,
 ];
 
 function version(): string {
