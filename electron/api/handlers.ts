@@ -79,6 +79,13 @@ export function handlers(app: App): Handlers {
     'labels.predictionRuns': (p) => app.labels.predictionRuns(p.schema),
     'labels.predict': (p) => app.labels.predict(p.schema, p.run),
     'labels.curve': (p) => app.labels.curve(p.schema, p.checkpoint, p.labels),
+    'geometry.get': (p) => app.geometry.get(p.image, p.task, p.scheme),
+    'geometry.annotated': (p) => app.geometry.annotated(p.dataset, p.task, p.scheme),
+    'geometry.start': (p) => app.geometry.start(p.image, p.scheme, p.run),
+    'geometry.save': (p) => app.geometry.save(p),
+    'geometry.delete': (p) => app.geometry.delete(p.image, p.task, p.scheme),
+    'geometry.poseOf': (p) => app.geometry.poseOf(p.points),
+    'geometry.export': (p) => app.geometry.export(p),
   };
 }
 

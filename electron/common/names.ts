@@ -60,6 +60,13 @@ export const OP_NAMES = [
   'labels.predictionRuns',
   'labels.predict',
   'labels.curve',
+  'geometry.get',
+  'geometry.annotated',
+  'geometry.start',
+  'geometry.save',
+  'geometry.delete',
+  'geometry.poseOf',
+  'geometry.export',
 ] as const;
 
 export const TOPIC_NAMES = ['runs', 'run', 'metrics', 'jobs', 'datasets', 'labels'] as const;

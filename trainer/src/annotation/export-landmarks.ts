@@ -25,7 +25,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import type Database from 'better-sqlite3';
 import { formatPts } from '../geometry/pts-file.js';
 import { LANDMARK_SCHEMES, type LandmarkScheme } from '../geometry/landmark-schemes.js';
-import { poseMat } from '../pose/pseudo-pose.js';
+import { formatMat } from '../geometry/mat-file.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { CamdError } from '../util/errors.js';
 import { type GeometryLabel, geometryLabel, geometryLabelsOfDataset, POSE_SCHEME } from './geometry-labels.js';
@@ -241,6 +241,30 @@ function pointsOf(db: Database.Database, imageId: number): [number, number][] | 
   return null;
 }
 
+/**
+ * A 300W-LP-style .mat (as pose/pseudo-pose.ts writes the face model's): Pose_Para 1×7 = pitch,
+ * yaw, roll in radians and four zeros, pt2d 2×N. Written here rather than through pseudo-pose.ts so
+ * that the app's main process, which exports, never loads the face model's modules.
+ */
+function poseMatOf(
+  a: { yaw: number; pitch: number; roll: number },
+  points: readonly (readonly [number, number])[],
+): Buffer {
+  const r = Math.PI / 180;
+  return formatMat(
+    [
+      { name: 'Pose_Para', rows: 1, cols: 7, rowMajor: [a.pitch * r, a.yaw * r, a.roll * r, 0, 0, 0, 0] },
+      {
+        name: 'pt2d',
+        rows: 2,
+        cols: points.length,
+        rowMajor: [...points.map((p) => p[0]), ...points.map((p) => p[1])],
+      },
+    ],
+    { description: 'camd annotations export (landmarks and head pose a person annotated)' },
+  );
+}
+
 function exportPose(db: Database.Database, req: ExportRequest, root: string, rows: PoseRow[]): ExportReport {
   const out = req.out;
   const base = { task: 'pose' as const, format: req.format, scheme: POSE_SCHEME, out };
@@ -285,7 +309,7 @@ function exportPose(db: Database.Database, req: ExportRequest, root: string, row
         }
         const img = copyImage(root, out, r.relPath);
         const file = stemPath(img, '.mat');
-        writeFileAtomic(file, poseMat(r.value, pts));
+        writeFileAtomic(file, poseMatOf(r.value, pts));
         files.push(file);
       }
       return {
