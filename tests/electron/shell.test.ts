@@ -477,6 +477,37 @@ describe('the bridge', () => {
       pitch: expect.any(Number),
       roll: expect.any(Number),
     });
+    // face geometry a person draws: the face mesh's start (camd annotations start in a utility
+    // process), saved with its fitted pose, read, listed, exported, deleted
+    const start = await api.call('geometry.start', { image: onFace.id, scheme: '300w-68' });
+    expect(start).toMatchObject({ source: 'mesh', points: expect.any(Array) });
+    expect(fake.forked.some((f) => f.args[0] === 'annotations' && f.args[1] === 'start')).toBe(true);
+    const fit = await api.call('geometry.poseOf', { points: start.points });
+    const savedGeometry = await api.call('geometry.save', {
+      task: 'landmarks',
+      image: onFace.id,
+      scheme: '300w-68',
+      points: start.points,
+      source: 'mesh',
+      labeller: 'shell',
+      withPose: true,
+    });
+    expect(savedGeometry.pose).toMatchObject({ pose: { yaw: fit.yaw, pitch: fit.pitch, roll: fit.roll } });
+    expect(await api.call('geometry.get', { image: onFace.id, task: 'pose', scheme: 'ypr' })).toMatchObject({
+      labeller: 'shell',
+    });
+    expect(
+      await api.call('geometry.annotated', { dataset: await facesDataset(), task: 'landmarks', scheme: '300w-68' }),
+    ).toEqual({ images: [onFace.id] });
+    const geometryOut = await api.call('geometry.export', {
+      dataset: await facesDataset(),
+      task: 'pose',
+      format: 'csv',
+    });
+    expect(geometryOut.faces).toBe(1);
+    expect(await api.call('geometry.delete', { image: onFace.id, task: 'pose', scheme: 'ypr' })).toEqual({
+      deleted: true,
+    });
     // a run of the released code from a cluster: camd import-run in a utility process
     const torchrunOut = tempDir('shell-torchrun');
     writeFileSync(
