@@ -69,10 +69,16 @@ function newProgram(): Command {
 async function main(argv: string[]): Promise<void> {
   const program = newProgram();
   for (const add of COMMANDS) add(program);
-  for (const c of program.commands)
+  for (const c of program.commands) {
     c.exitOverride().configureOutput({
       outputError: (str, write) => write(oneLine(str, `camd ${c.name()} --help lists the flags`)),
     });
+    // a command's own subcommands (camd annotations export): their own help names their flags
+    for (const sub of c.commands)
+      sub.exitOverride().configureOutput({
+        outputError: (str, write) => write(oneLine(str, `camd ${c.name()} ${sub.name()} --help lists the flags`)),
+      });
+  }
   await program.parseAsync(argv);
 }
 
