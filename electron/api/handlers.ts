@@ -52,7 +52,6 @@ export function handlers(app: App): Handlers {
     'runs.clusterPack': (p) => app.runs.clusterPack(p.id, p.gpus ?? 8, p.copy ?? false, p.preset),
     'runs.see': (p) => app.runs.see(p.id, p.image, p.seed ?? 0),
     'runs.predictImage': (p) => app.runs.predictImage(p.id, p.image),
-    'parsing.saveLabel': (p) => app.parsingLabels.save(p),
     'runs.log': (p) => app.runs.log(p.id, p.lines),
     'metrics.names': (p) => app.metrics.names(p.runs),
     'metrics.series': (p) => app.metrics.series(p),
@@ -80,6 +79,14 @@ export function handlers(app: App): Handlers {
     'labels.predictionRuns': (p) => app.labels.predictionRuns(p.schema),
     'labels.predict': (p) => app.labels.predict(p.schema, p.run),
     'labels.curve': (p) => app.labels.curve(p.schema, p.checkpoint, p.labels),
+    'geometry.get': (p) => app.geometry.get(p.image, p.task, p.scheme),
+    'geometry.annotated': (p) => app.geometry.annotated(p.dataset, p.task, p.scheme),
+    'geometry.start': (p) => app.geometry.start(p.image, p.scheme, p.run),
+    'geometry.parsingStart': (p) => app.geometry.parsingStart(p.image, p.scheme, p.run),
+    'geometry.save': (p) => app.geometry.save(p),
+    'geometry.delete': (p) => app.geometry.delete(p.image, p.task, p.scheme),
+    'geometry.poseOf': (p) => app.geometry.poseOf(p.points),
+    'geometry.export': (p) => app.geometry.export(p),
   };
 }
 

@@ -725,6 +725,117 @@ export type LabelCurve = z.infer<typeof LabelCurve>;
 
 // ---- the operations ----
 
+// ---- face geometry a person draws (landmarks, head pose, parsing label maps) ----
+
+/** The schemes of each task (trainer/src/geometry/landmark-schemes.ts, parsing/parsing-classes.ts; the trainer checks again). */
+export const LANDMARK_SCHEME_NAMES = ['300w-68', 'wflw-98', 'aflw-19'] as const;
+export const PARSING_SCHEME_NAMES = ['lapa-11', 'celebamask-19'] as const;
+const LandmarkSchemeName = z.enum(LANDMARK_SCHEME_NAMES);
+const GeometryTaskName = z.enum(['landmarks', 'pose', 'parsing']);
+const GeometryScheme = z.enum([...LANDMARK_SCHEME_NAMES, 'ypr', ...PARSING_SCHEME_NAMES]);
+const Pixel = z.tuple([z.number().finite(), z.number().finite()]);
+/** Yaw, pitch, roll in degrees, 300W-LP's convention (positive yaw: the nose to the image's left). */
+export const PoseAngles = z.object({
+  yaw: z.number().finite().min(-180).max(180),
+  pitch: z.number().finite().min(-90).max(90),
+  roll: z.number().finite().min(-180).max(180),
+});
+const PoseSaved = PoseAngles.extend({ from: z.enum(['landmarks', 'hand']) });
+/** Where an annotation started: a run's prediction (run:<id>), the face mesh, or by hand. */
+const GeometrySource = z.string().regex(/^(run:[\w-]{1,80}|mesh|hand)$/, 'run:<id>, mesh or hand');
+const Base64Png = z
+  .string()
+  .max(40_000_000)
+  .regex(/^[A-Za-z0-9+/]+=*$/, 'a PNG as base64');
+const GeometryCommon = { image: Id, source: z.string(), labeller: z.string(), updatedAt: Iso };
+/** One saved face geometry of an image. */
+export const GeometryLabel = z.discriminatedUnion('task', [
+  z.object({ task: z.literal('landmarks'), scheme: LandmarkSchemeName, points: z.array(Pixel), ...GeometryCommon }),
+  z.object({ task: z.literal('pose'), scheme: z.literal('ypr'), pose: PoseSaved, ...GeometryCommon }),
+  z.object({
+    task: z.literal('parsing'),
+    scheme: z.enum(PARSING_SCHEME_NAMES),
+    /** The 8-bit greyscale PNG label map, base64. */
+    mask: z.string(),
+    ...GeometryCommon,
+  }),
+]);
+export type GeometryLabel = z.infer<typeof GeometryLabel>;
+
+/** Where a landmark annotation of an image starts: its largest face's points, and the pose fitted to them (300W 68 only). */
+export const GeometryStart = z.object({
+  scheme: LandmarkSchemeName,
+  points: z.array(Pixel),
+  box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  source: z.string(),
+  pose: PoseAngles.nullable(),
+});
+export type GeometryStart = z.infer<typeof GeometryStart>;
+
+/** Where a parsing correction starts: a parsing run's label map of the whole image, or the face mesh's regions (LaPa's classes); both guesses. */
+export const ParsingStart = z.object({
+  scheme: z.enum(PARSING_SCHEME_NAMES),
+  /** 'run:<id>' or 'mesh': what the save records as the start. */
+  source: z.string(),
+  /** An 8-bit greyscale PNG of the image's size, one class index per pixel. */
+  mask: z.string(),
+  /** Faces the face model found (the mesh start fills the largest one's regions); null for a run's map. */
+  faces: z.number().int().nullable(),
+});
+export type ParsingStart = z.infer<typeof ParsingStart>;
+
+export const GeometrySave = z.discriminatedUnion('task', [
+  z
+    .object({
+      task: z.literal('landmarks'),
+      image: Id,
+      scheme: LandmarkSchemeName,
+      points: z.array(Pixel).min(1).max(200),
+      source: GeometrySource,
+      labeller: Labeller,
+      /** 300W 68 only: also save the head pose fitted to the points (task pose, from 'landmarks'). */
+      withPose: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({ task: z.literal('pose'), image: Id, pose: PoseAngles, source: GeometrySource, labeller: Labeller })
+    .strict(),
+  z
+    .object({
+      task: z.literal('parsing'),
+      image: Id,
+      scheme: z.enum(PARSING_SCHEME_NAMES),
+      mask: Base64Png,
+      source: GeometrySource,
+      labeller: Labeller,
+    })
+    .strict(),
+]);
+export type GeometrySave = z.input<typeof GeometrySave>;
+
+export const GeometryExport = z
+  .object({
+    dataset: Id,
+    task: z.enum(['landmarks', 'pose', 'parsing']),
+    /** parsing: lapa (LaPa's layout, images/ and labels/*.png) */
+    format: z.enum(['pts', 'wflw', 'aflw19', 'json', 'csv', 'mat', 'lapa']),
+    scheme: z.enum([...LANDMARK_SCHEME_NAMES, ...PARSING_SCHEME_NAMES]).optional(),
+    /** An absolute folder; by default a new folder under the data folder's exports/. */
+    out: PathText.optional(),
+  })
+  .strict();
+export type GeometryExport = z.input<typeof GeometryExport>;
+
+export const GeometryExported = z.object({
+  folder: z.string(),
+  files: z.array(z.string()),
+  faces: z.number().int(),
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  /** The `camd finetune` command that reads the export back, when one does. */
+  readBack: z.string().nullable(),
+});
+export type GeometryExported = z.infer<typeof GeometryExported>;
+
 const op = <P extends z.ZodType, R extends z.ZodType>(params: P, result: R) => ({ params, result });
 const none = z.object({}).strict();
 
@@ -774,32 +885,6 @@ export const OPS = {
   'runs.list': op(RunQuery, z.array(Run)),
   'runs.get': op(z.object({ id: RunId }).strict(), RunDetail),
   'runs.predictImage': op(z.object({ id: RunId, image: Id }).strict(), ImagePrediction),
-  /** A person's parsing label map of an image saved (the brush's correction): an 8-bit greyscale PNG, base64, of the image's size. */
-  'parsing.saveLabel': op(
-    z
-      .object({
-        image: Id,
-        scheme: z.enum(['lapa-11', 'celebamask-19']),
-        png: z
-          .string()
-          .min(1)
-          .max(16 << 20)
-          .regex(/^[A-Za-z0-9+/]+=*$/, 'a PNG in base64'),
-        labeller: Labeller,
-        /** Where the person started: a run's prediction (run:<id>), the face mesh, or nothing. */
-        source: z.string().regex(/^(run:[\w-]{1,80}|mesh|hand)$/, 'run:<id>, mesh or hand'),
-      })
-      .strict(),
-    z.object({
-      image: Id,
-      scheme: z.string(),
-      source: z.string(),
-      labeller: z.string(),
-      updatedAt: z.string(),
-      /** Pixels of each class in the saved map, by class index. */
-      counts: z.array(z.number().int().min(0)),
-    }),
-  ),
   'runs.see': op(
     z.object({ id: RunId, image: Id.optional(), seed: z.number().int().min(0).max(1_000_000).default(0) }).strict(),
     SeeFace,
@@ -886,6 +971,32 @@ export const OPS = {
     z.object({ schema: Id, checkpoint: Id, labels: z.enum(['human', 'human+accepted']).default('human') }).strict(),
     Job,
   ),
+  'geometry.get': op(
+    z.object({ image: Id, task: GeometryTaskName, scheme: GeometryScheme }).strict(),
+    GeometryLabel.nullable(),
+  ),
+  'geometry.annotated': op(
+    z.object({ dataset: Id, task: GeometryTaskName, scheme: GeometryScheme }).strict(),
+    z.object({ images: z.array(Id) }),
+  ),
+  'geometry.start': op(
+    z.object({ image: Id, scheme: LandmarkSchemeName, run: RunId.optional() }).strict(),
+    GeometryStart,
+  ),
+  'geometry.parsingStart': op(
+    z.object({ image: Id, scheme: z.enum(PARSING_SCHEME_NAMES), run: RunId.optional() }).strict(),
+    ParsingStart,
+  ),
+  'geometry.save': op(GeometrySave, z.object({ label: GeometryLabel, pose: GeometryLabel.nullable() })),
+  'geometry.delete': op(
+    z.object({ image: Id, task: GeometryTaskName, scheme: GeometryScheme }).strict(),
+    z.object({ deleted: z.boolean() }),
+  ),
+  'geometry.poseOf': op(
+    z.object({ points: z.array(Pixel).length(68) }).strict(),
+    PoseAngles.extend({ rms: z.number() }),
+  ),
+  'geometry.export': op(GeometryExport, GeometryExported),
 } as const;
 
 export type OpName = keyof typeof OPS;

@@ -33,7 +33,6 @@ export const OP_NAMES = [
   'runs.clusterPack',
   'runs.see',
   'runs.predictImage',
-  'parsing.saveLabel',
   'runs.log',
   'metrics.names',
   'metrics.series',
@@ -61,6 +60,14 @@ export const OP_NAMES = [
   'labels.predictionRuns',
   'labels.predict',
   'labels.curve',
+  'geometry.get',
+  'geometry.annotated',
+  'geometry.start',
+  'geometry.parsingStart',
+  'geometry.save',
+  'geometry.delete',
+  'geometry.poseOf',
+  'geometry.export',
 ] as const;
 
 export const TOPIC_NAMES = ['runs', 'run', 'metrics', 'jobs', 'datasets', 'labels'] as const;

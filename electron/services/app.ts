@@ -1,6 +1,6 @@
 /**
  * The app's services over one data folder: the store, background jobs, datasets, images, mask
- * previews, runs and their supervisor, metrics, results, labelling and system information, and the event
+ * previews, runs and their supervisor, metrics, results, labelling, face geometry annotation and system information, and the event
  * bus they publish on. Plain Node (no Electron): the Electron main process, the browser-mode host
  * and the tests all open the same App.
  */
@@ -15,7 +15,7 @@ import { Metrics } from './metrics.js';
 import { Results } from './results.js';
 import { System } from './system.js';
 import { Labels } from './labels.js';
-import { ParsingLabels } from './parsing-labels.js';
+import { GeometryLabels } from './geometry-labels.js';
 import { appPaths, type AppPaths } from './paths.js';
 import { camdBin } from './package-root.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
@@ -44,7 +44,7 @@ export class App {
   readonly results: Results;
   readonly system: System;
   readonly labels: Labels;
-  readonly parsingLabels: ParsingLabels;
+  readonly geometry: GeometryLabels;
 
   constructor(opts: AppOptions) {
     this.paths = appPaths(opts.dataDir);
@@ -73,7 +73,7 @@ export class App {
     this.results = new Results(this.store, command, this.paths.exports);
     this.system = new System(this.paths, command);
     this.labels = new Labels(this.store, this.datasets, this.jobs, this.bus, command, this.paths.exports);
-    this.parsingLabels = new ParsingLabels(this.store);
+    this.geometry = new GeometryLabels(this.store, this.datasets, this.runs, command, this.paths.exports);
     this.supervisor.recover();
   }
 

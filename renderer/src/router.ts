@@ -18,6 +18,13 @@ export const router = createRouter({
       props: (r) => ({ id: Number(r.params['id']) }),
       meta: { title: 'Dataset' },
     },
+    {
+      path: '/datasets/:id/annotate',
+      name: 'annotate',
+      component: () => import('./views/AnnotateView.vue'),
+      props: (r) => ({ id: Number(r.params['id']) }),
+      meta: { title: 'Annotate landmarks' },
+    },
     { path: '/label', name: 'label', component: () => import('./views/LabelView.vue'), meta: { title: 'Label' } },
     {
       path: '/pretrain',

@@ -7,7 +7,7 @@
 // parsing run's map then lies over a photo in the image view, its legend the shares `camd predict`
 // counts, and a person corrects it with the brush (a stroke, undone, another, saved to the store).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { CLM_DIR } from '../support/fixtures.js';
@@ -27,6 +27,8 @@ let dir = '';
 let datasetId = 0;
 /** The parsing run trained on them. */
 let parsingRun = '';
+/** The landmark run the first test trains (300W 68 points). */
+let landmarkRun = '';
 
 describe.skipIf(missing !== null)('face alignment, head pose and face parsing in the app', () => {
   beforeAll(async () => {
@@ -73,6 +75,7 @@ describe.skipIf(missing !== null)('face alignment, head pose and face parsing in
     await b.page.click('button:has-text("Start fine-tuning")');
     await b.page.waitForURL(/#\/runs\/[0-9a-f-]+$/);
     const runId = b.page.url().split('/').at(-1)!;
+    landmarkRun = runId;
     await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 120_000 }).toBe('done');
 
     // the table is the store's evaluations, as the trainer measured them
@@ -141,6 +144,76 @@ describe.skipIf(missing !== null)('face alignment, head pose and face parsing in
       message: expect.stringMatching(/holds no WFLW annotation list/),
     });
   }, 300_000);
+
+  it("annotating landmarks: started from the run's points, one dragged with the mouse, one nudged and undone, saved, exported as .pts", async () => {
+    await b.page.goto(`${h.base}/#/datasets/${datasetId}`);
+    await b.page.getByRole('link', { name: 'Annotate landmarks' }).click();
+    await b.page.waitForURL(new RegExp(`#/datasets/${datasetId}/annotate$`));
+    await b.page.fill('#ann-who', 'ana');
+    // the scheme's runs are listed by name with their NME; starting from the run asks it for the largest face's points
+    const runOption = b.page.locator(`#ann-start option[value="${landmarkRun}"]`);
+    expect(await runOption.textContent()).toMatch(/ — NME \d+\.\d\d %$/);
+    await b.page.selectOption('#ann-start', landmarkRun);
+    await expect
+      .poll(() => b.page.getByTestId('ann-note').textContent(), { timeout: 120_000 })
+      .toMatch(/^Not annotated yet: starting points from run .*a model's guesses/);
+    const dots = b.page.locator('[data-testid="landmark-editor"] circle');
+    expect(await dots.count()).toBe(68);
+    expect(await b.page.getByTestId('ann-count').textContent()).toBe('0 of 14 images annotated');
+    const at = async (n: number) => {
+      const c = dots.nth(n - 1);
+      return [Number(await c.getAttribute('cx')), Number(await c.getAttribute('cy'))] as const;
+    };
+    // drag point 68 (the last drawn: on top of any it overlaps) 30 px right and 20 px down on screen with the mouse
+    const before = await at(68);
+    const box = (await dots.nth(67).boundingBox())!;
+    const svg = (await b.page.getByTestId('landmark-editor').boundingBox())!;
+    const img = (await h.client.call('datasets.images', { dataset: datasetId, limit: 1 })).items[0]!;
+    const scale = img.width! / svg.width;
+    await b.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await b.page.mouse.down();
+    await b.page.mouse.move(box.x + box.width / 2 + 15, box.y + box.height / 2 + 10, { steps: 3 });
+    await b.page.mouse.move(box.x + box.width / 2 + 30, box.y + box.height / 2 + 20, { steps: 3 });
+    await b.page.mouse.up();
+    const dragged = await at(68);
+    expect(Math.abs(dragged[0] - (before[0] + 30 * scale))).toBeLessThan(0.5);
+    expect(Math.abs(dragged[1] - (before[1] + 20 * scale))).toBeLessThan(0.5);
+    expect(await b.page.getByTestId('ann-point').textContent()).toMatch(/^\s*Point 68 of 68 · inner lip/);
+    await expect.poll(() => b.page.getByTestId('ann-pose').textContent()).toMatch(/yaw -?\d+\.\d°, pitch/);
+    // the selected point nudged 10 px right (Shift+→), then the nudge undone (Ctrl+Z): back where the drag left it
+    await b.page.keyboard.press('Shift+ArrowRight');
+    expect(await at(68)).toEqual([dragged[0] + 10, dragged[1]]);
+    await b.page.keyboard.press('Control+z');
+    expect(await at(68)).toEqual(dragged);
+    // Tab selects the next point (after the last, the first)
+    await b.page.keyboard.press('Tab');
+    expect(await b.page.getByTestId('ann-point').textContent()).toMatch(/^\s*Point 1 of 68 · jaw/);
+    // Enter saves and opens the next image; the first is marked annotated
+    await b.page.keyboard.press('Enter');
+    await expect.poll(() => b.page.getByTestId('ann-count').textContent()).toBe('1 of 14 images annotated');
+    await b.page.keyboard.press('PageUp');
+    await expect.poll(() => b.page.getByTestId('ann-note').textContent()).toMatch(/^Saved by ana; started from run /);
+    await expect.poll(() => b.page.getByTestId('ann-saved-mark').count()).toBe(1);
+    expect(await at(68)).toEqual(dragged);
+    // exported as a 300W folder: the .pts holds the dragged point (1-based, three decimals)
+    const out = tempDir('ann-export');
+    await b.page.selectOption('#ann-export-format', { label: '300W .pts files (images copied beside them)' });
+    await b.page.fill('#ann-export-folder', out);
+    await b.page.click('button:has-text("Export")');
+    await expect
+      .poll(() => b.page.getByTestId('ann-export-note').textContent())
+      .toMatch(
+        new RegExp(
+          `^Wrote 1 face\\(s\\) to ${out} \\(1 file\\(s\\)\\)\\. Read back with: camd finetune --task landmarks --format 300w --data`,
+        ),
+      );
+    const pts = readFileSync(join(out, img.rel_path.replace(/\.jpg$/, '.pts')), 'utf8').split('\n');
+    expect(pts[3 + 67]).toBe(`${(dragged[0] + 1).toFixed(3)} ${(dragged[1] + 1).toFixed(3)}`);
+    await b.shot('annotate-landmarks');
+    const r = await new AxeBuilder({ page: b.page }).analyze();
+    expect(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+    expect(b.problems).toEqual([]);
+  }, 180_000);
 
   it('the pose task trains from the form on the same faces; the run shows yaw, pitch, roll and their mean by epoch, beside the frontal baseline', async () => {
     const labelled = camd(['pseudo-label', dir, '--task', 'pose', '--json']);
@@ -377,6 +450,35 @@ describe.skipIf(missing !== null)('face alignment, head pose and face parsing in
     expect(wrong.slice(0, 5)).toEqual([]);
     expect(inside).toBeGreaterThan(0.4 * W * 2 * (r - 1.5));
     await b.page.keyboard.press('Escape');
+
+    // the annotate view for parsing: the saved map opens as saved, the next image starts from the
+    // run's map, and the export writes LaPa's layout with the stored map
+    await b.page.goto(`${h.base}/#/datasets/${datasetId}`);
+    await b.page.getByRole('link', { name: 'Correct face parsing' }).click();
+    await expect.poll(() => b.page.getByRole('heading', { level: 1 }).textContent()).toMatch(/^Correct face parsing/);
+    await b.page.selectOption('#ann-start', parsingRun);
+    await expect
+      .poll(() => b.page.getByTestId('ann-note').textContent(), { timeout: 60_000 })
+      .toMatch(/^Saved by .+; started from run /);
+    expect(await b.page.getByTestId('ann-count').textContent()).toBe('1 of 14 images annotated');
+    await b.page.getByRole('button', { name: 'Next' }).click();
+    await expect
+      .poll(() => b.page.getByTestId('ann-note').textContent(), { timeout: 120_000 })
+      .toMatch(/^Not annotated yet: the map starts from run .+ a model's guesses/);
+    expect(await b.page.getByTestId('brush-canvas').isVisible()).toBe(true);
+    const lapaOut = join(tempDir('lapa-export'), 'out');
+    await b.page.fill('#ann-export-folder', lapaOut);
+    await b.page.getByRole('button', { name: 'Export' }).click();
+    await expect
+      .poll(() => b.page.getByTestId('ann-export-note').textContent())
+      .toBe(
+        `Wrote 1 face(s) to ${lapaOut} (2 file(s)). Read back with: camd finetune --task parsing --format lapa --data ${lapaOut}`,
+      );
+    const exported = await labelMapOfPng(
+      readFileSync(join(lapaOut, 'labels', photo.replace(/\.jpg$/, '.png'))),
+      'exported',
+    );
+    expect(Buffer.from(exported.data).equals(Buffer.from(stored.data))).toBe(true);
     expect(b.problems).toEqual([]);
   }, 300_000);
 });

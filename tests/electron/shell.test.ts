@@ -477,36 +477,83 @@ describe('the bridge', () => {
       pitch: expect.any(Number),
       roll: expect.any(Number),
     });
-    // a parsing label map a person drew (the brush's save), through the trainer's PNG check
+    // a parsing label map a person corrects: the face mesh's regions as the start (camd annotations
+    // start --task parsing in a utility process), saved through the trainer's PNG check, exported
     const shown = await api.call('datasets.image', { id: onFace.id });
     const [w, h] = [shown.width!, shown.height!];
-    const grey = (width: number) =>
-      sharp(Buffer.alloc(width * h, 1), { raw: { width, height: h, channels: 1 } })
-        .toColourspace('b-w')
-        .png()
-        .toBuffer();
-    const savedMap = await api.call('parsing.saveLabel', {
+    const mapStart = await api.call('geometry.parsingStart', { image: onFace.id, scheme: 'lapa-11' });
+    expect(mapStart).toMatchObject({ scheme: 'lapa-11', source: 'mesh' });
+    const startPng = Buffer.from(mapStart.mask, 'base64');
+    const startMeta = await sharp(startPng).metadata();
+    expect([startMeta.width, startMeta.height, startMeta.channels]).toEqual([w, h, 1]);
+    expect((await sharp(startPng).extractChannel(0).raw().toBuffer()).some((v) => v === 1)).toBe(true); // skin somewhere
+    const savedMap = await api.call('geometry.save', {
+      task: 'parsing',
       image: onFace.id,
       scheme: 'lapa-11',
-      png: (await grey(w)).toString('base64'),
+      mask: mapStart.mask,
       labeller: 'ana',
-      source: 'hand',
+      source: 'mesh',
     });
-    expect(savedMap).toMatchObject({ image: onFace.id, scheme: 'lapa-11', source: 'hand', labeller: 'ana' });
-    expect(savedMap.counts).toEqual([0, w * h, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(savedMap.label).toMatchObject({ image: onFace.id, scheme: 'lapa-11', source: 'mesh', labeller: 'ana' });
+    const wider = await sharp(Buffer.alloc((w + 1) * h, 1), { raw: { width: w + 1, height: h, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const wrongSize = await errorOf(
-      api.call('parsing.saveLabel', {
+      api.call('geometry.save', {
+        task: 'parsing',
         image: onFace.id,
         scheme: 'lapa-11',
-        png: (await grey(w + 1)).toString('base64'),
+        mask: wider.toString('base64'),
         labeller: 'ana',
         source: 'hand',
       }),
     );
     expect(wrongSize).toMatchObject({
       cause: 'input',
-      field: 'png',
+      field: 'mask',
       message: `the label map is ${w + 1}×${h}; the image is ${w}×${h}`,
+    });
+    const lapaOut = await api.call('geometry.export', {
+      dataset: await facesDataset(),
+      task: 'parsing',
+      format: 'lapa',
+    });
+    expect(lapaOut).toMatchObject({
+      faces: 1,
+      readBack: `camd finetune --task parsing --format lapa --data ${lapaOut.folder}`,
+    });
+    // face geometry a person draws: the face mesh's start (camd annotations start in a utility
+    // process), saved with its fitted pose, read, listed, exported, deleted
+    const start = await api.call('geometry.start', { image: onFace.id, scheme: '300w-68' });
+    expect(start).toMatchObject({ source: 'mesh', points: expect.any(Array) });
+    expect(fake.forked.some((f) => f.args[0] === 'annotations' && f.args[1] === 'start')).toBe(true);
+    const fit = await api.call('geometry.poseOf', { points: start.points });
+    const savedGeometry = await api.call('geometry.save', {
+      task: 'landmarks',
+      image: onFace.id,
+      scheme: '300w-68',
+      points: start.points,
+      source: 'mesh',
+      labeller: 'shell',
+      withPose: true,
+    });
+    expect(savedGeometry.pose).toMatchObject({ pose: { yaw: fit.yaw, pitch: fit.pitch, roll: fit.roll } });
+    expect(await api.call('geometry.get', { image: onFace.id, task: 'pose', scheme: 'ypr' })).toMatchObject({
+      labeller: 'shell',
+    });
+    expect(
+      await api.call('geometry.annotated', { dataset: await facesDataset(), task: 'landmarks', scheme: '300w-68' }),
+    ).toEqual({ images: [onFace.id] });
+    const geometryOut = await api.call('geometry.export', {
+      dataset: await facesDataset(),
+      task: 'pose',
+      format: 'csv',
+    });
+    expect(geometryOut.faces).toBe(1);
+    expect(await api.call('geometry.delete', { image: onFace.id, task: 'pose', scheme: 'ypr' })).toEqual({
+      deleted: true,
     });
     // a run of the released code from a cluster: camd import-run in a utility process
     const torchrunOut = tempDir('shell-torchrun');

@@ -156,6 +156,123 @@ describe('datasets', () => {
   });
 });
 
+describe('face geometry a person draws', () => {
+  it('landmarks start from the face mesh, are saved with their fitted pose, read back, listed, exported as a 300W folder; parsing masks are checked; bad requests refused in words', async () => {
+    const dir = faceFolder(2, 'geometry');
+    const { id } = await addAndScan(dir);
+    const [a, b] = (await h.client.call('datasets.images', { dataset: id })).items;
+    const start = await h.client.call('geometry.start', { image: a!.id, scheme: '300w-68' });
+    expect(start).toMatchObject({ scheme: '300w-68', source: 'mesh' });
+    expect(start.points).toHaveLength(68);
+    expect(start.pose).not.toBeNull();
+    // WFLW and AFLW start from a run of their scheme only
+    expect((await errorOf(h.client.call('geometry.start', { image: a!.id, scheme: 'wflw-98' }))).message).toMatch(
+      /face mesh gives 300W \(iBUG 68 points\) only/,
+    );
+    const moved = start.points.map(([x, y], i): [number, number] => (i === 30 ? [x - 4, y] : [x, y]));
+    const saved = await h.client.call('geometry.save', {
+      task: 'landmarks',
+      image: a!.id,
+      scheme: '300w-68',
+      points: moved,
+      source: 'mesh',
+      labeller: 'ana',
+      withPose: true,
+    });
+    const fitted = await h.client.call('geometry.poseOf', { points: moved });
+    expect(saved.pose).toMatchObject({
+      task: 'pose',
+      pose: { yaw: fitted.yaw, pitch: fitted.pitch, from: 'landmarks' },
+    });
+    expect(await h.client.call('geometry.get', { image: a!.id, task: 'landmarks', scheme: '300w-68' })).toMatchObject({
+      points: moved,
+      labeller: 'ana',
+    });
+    expect(await h.client.call('geometry.get', { image: b!.id, task: 'landmarks', scheme: '300w-68' })).toBeNull();
+    expect(await h.client.call('geometry.annotated', { dataset: id, task: 'landmarks', scheme: '300w-68' })).toEqual({
+      images: [a!.id],
+    });
+    const out = tempDir('geometry-export');
+    const ex = await h.client.call('geometry.export', { dataset: id, task: 'landmarks', format: 'pts', out });
+    expect(ex).toMatchObject({
+      folder: out,
+      faces: 1,
+      readBack: `camd finetune --task landmarks --format 300w --data ${out}`,
+    });
+    const pts = readFileSync(ex.files[0]!, 'utf8').split('\n');
+    expect(pts[3 + 30]).toBe(`${(moved[30]![0] + 1).toFixed(3)} ${(moved[30]![1] + 1).toFixed(3)}`);
+    // a parsing label map: an 8-bit greyscale PNG of the image's size with the scheme's classes
+    const { width, height } = (await h.client.call('datasets.image', { id: b!.id })) as {
+      width: number;
+      height: number;
+    };
+    const grey = (v: number, w = width) =>
+      sharp(Buffer.alloc(w * height, v), { raw: { width: w, height, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toBuffer();
+    const mask = (await grey(10)).toString('base64');
+    const p = await h.client.call('geometry.save', {
+      task: 'parsing',
+      image: b!.id,
+      scheme: 'lapa-11',
+      mask,
+      source: 'hand',
+      labeller: 'ana',
+    });
+    expect(p.label).toMatchObject({ task: 'parsing', scheme: 'lapa-11', mask });
+    const bad = (m: Buffer) =>
+      errorOf(
+        h.client.call('geometry.save', {
+          task: 'parsing',
+          image: b!.id,
+          scheme: 'lapa-11',
+          mask: m.toString('base64'),
+          source: 'hand',
+          labeller: 'ana',
+        }),
+      );
+    expect((await bad(await grey(11))).message).toMatch(/has class 11; the scheme has 11 classes/);
+    expect((await bad(await grey(1, width - 1))).message).toMatch(/label map is \d+×\d+; the image is/);
+    expect(
+      (
+        await bad(
+          await sharp({ create: { width, height, channels: 3, background: '#000' } })
+            .png()
+            .toBuffer(),
+        )
+      ).message,
+    ).toMatch(/has 3 channels: save it as an 8-bit greyscale PNG/);
+    // refused in words: a point outside the image, a wrong count, an unknown scheme, a pose with WFLW
+    const save = (o: object) =>
+      errorOf(
+        h.client.call('geometry.save', {
+          task: 'landmarks',
+          image: a!.id,
+          scheme: '300w-68',
+          points: moved,
+          source: 'hand',
+          labeller: 'ana',
+          ...o,
+        } as never),
+      );
+    expect((await save({ points: moved.map(([x, y], i) => (i === 5 ? [x + 1e5, y] : [x, y])) })).message).toMatch(
+      /point 6 .* is outside the/,
+    );
+    expect((await save({ points: moved.slice(1) })).message).toMatch(/has 68 points; got 67/);
+    expect(await save({ scheme: '300w-69' })).toMatchObject({ cause: 'usage', field: 'scheme' });
+    expect((await save({ scheme: 'aflw-19', points: moved.slice(0, 19), withPose: true })).message).toMatch(
+      /fitted to 300W's 68 points only/,
+    );
+    expect(await h.client.call('geometry.delete', { image: a!.id, task: 'landmarks', scheme: '300w-68' })).toEqual({
+      deleted: true,
+    });
+    expect(
+      (await errorOf(h.client.call('geometry.export', { dataset: id, task: 'landmarks', format: 'pts', out }))).message,
+    ).toMatch(/no saved 300w-68 landmarks/);
+  });
+});
+
 describe('faces at ingest', () => {
   it('adding photos with "find faces" makes a dataset of face crops; a photo lists its faces; "not a face" removes a crop, restore brings it back', async () => {
     const dir = tempDir('app-faces');

@@ -8,7 +8,7 @@
  * never mixes with older files.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type Database from 'better-sqlite3';
 import { CamdError } from '../util/errors.js';
 import { classCounts, labelMapOfPng, writeLabelPng } from '../parsing/label-png.js';
@@ -21,6 +21,8 @@ export interface ParsingExport {
   scheme: ParsingScheme;
   /** Images written with their label map. */
   written: number;
+  /** The files written, relative to `out` (each image, then its label map). */
+  files: string[];
   /** Saved maps not written, with the reason (the image file gone, a map that no longer fits it). */
   skipped: { path: string; reason: string }[];
 }
@@ -51,7 +53,7 @@ export async function exportParsingLabels(
   const imagesDir = join(out, 'images');
   mkdirSync(imagesDir, { recursive: true });
   mkdirSync(join(out, 'labels'), { recursive: true });
-  const result: ParsingExport = { out, scheme, written: 0, skipped: [] };
+  const result: ParsingExport = { out, scheme, written: 0, files: [], skipped: [] };
   for (const g of labels) {
     if (g.task !== 'parsing') continue;
     const src = join(ds.root, g.relPath);
@@ -75,6 +77,7 @@ export async function exportParsingLabels(
     const label = lapaLabelOf(out, imagesDir, image);
     mkdirSync(dirname(label), { recursive: true });
     await writeLabelPng(label, map);
+    result.files.push(relative(out, image), relative(out, label));
     result.written++;
   }
   return result;

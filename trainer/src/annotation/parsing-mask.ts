@@ -6,6 +6,7 @@
  * two together: the save of a brush's correction.
  */
 import type Database from 'better-sqlite3';
+import sharp from 'sharp';
 import { CamdError } from '../util/errors.js';
 import { classCounts, type LabelMap, labelMapOfPng } from '../parsing/label-png.js';
 import { CLASS_MAPS, type ParsingScheme } from '../parsing/parsing-classes.js';
@@ -13,7 +14,23 @@ import { type GeometryLabel, saveGeometryLabel } from './geometry-labels.js';
 
 export type MaskCheck = (png: Uint8Array, width: number, height: number, classes: number) => void;
 
+/**
+ * A saved map is one channel: a dataset's file may carry its classes in the first of several
+ * channels (CelebAMask-HQ's masks are read so), but a map a person saves must say one thing per pixel.
+ */
 async function decode(png: Uint8Array): Promise<LabelMap> {
+  let channels: number | undefined;
+  try {
+    channels = (await sharp(png, { limitInputPixels: false }).metadata()).channels;
+  } catch {
+    channels = undefined; // labelMapOfPng says why it cannot be read
+  }
+  if (channels !== undefined && channels !== 1)
+    throw new CamdError(
+      'input',
+      `the label map has ${channels} channels: save it as an 8-bit greyscale PNG (one class index per pixel)`,
+      'mask',
+    );
   try {
     return await labelMapOfPng(png, 'the label map');
   } catch (e) {

@@ -44,6 +44,17 @@ export * from './protocol.js';
 export { baselineWords } from '../finetune/metrics.js';
 /** Labelling over the store: schemas, label writes with undo/redo, queue, progress, splits, import/export, predictions. */
 export * as labels from '../labels/index.js';
+export * as geometryLabels from '../annotation/geometry-labels.js';
+export {
+  exportGeometry,
+  LANDMARK_EXPORT_FORMATS,
+  POSE_EXPORT_FORMATS,
+  type ExportReport as GeometryExportReport,
+} from '../annotation/export-landmarks.js';
+export { startFromPrediction, MESH_SCHEMES, type LandmarkStart } from '../annotation/landmark-start.js';
+export { poseFromLandmarks } from '../annotation/pose-from-landmarks.js';
+export { LANDMARK_SCHEMES, SCHEMES as LANDMARK_SCHEME_INFO } from '../geometry/landmark-schemes.js';
+export { CLASS_MAPS } from '../parsing/parsing-classes.js';
 
 /**
  * Imports a label file of a dataset folder (celeba, lfwa, rafdb, ferplus, folders, csv) into the

@@ -47,3 +47,4 @@ export {
 } from '../labels/templates.js';
 export { CELEBA_ATTRIBUTES, RAFDB_CLASSES, FERPLUS_CLASSES } from '../protocol/label-names.js';
 export { settingsOfReleasedArgs, settingsOfRun, type LentSettings } from '../protocol/run-origin.js';
+export { CLASS_MAPS, type ParsingScheme } from '../parsing/parsing-classes.js';

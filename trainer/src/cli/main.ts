@@ -20,6 +20,7 @@ import { addPseudoLabelCommand } from './commands/pseudo-label.js';
 import { addClusterPackCommand, addImportCommand, addImportRunCommand } from './commands/import.js';
 import { addWorkerCommand } from './commands/worker.js';
 import { addExportCommand } from './commands/export.js';
+import { addAnnotationsCommand } from './commands/annotations.js';
 
 /** The commands, in the order `camd --help` lists them; each registers its flags and loads its work only when it runs. */
 const COMMANDS: ((program: Command) => void)[] = [
@@ -39,6 +40,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   addClusterPackCommand,
   addWorkerCommand,
   addExportCommand,
+  addAnnotationsCommand,
 ];
 
 function version(): string {
@@ -67,10 +69,16 @@ function newProgram(): Command {
 async function main(argv: string[]): Promise<void> {
   const program = newProgram();
   for (const add of COMMANDS) add(program);
-  for (const c of program.commands)
+  for (const c of program.commands) {
     c.exitOverride().configureOutput({
       outputError: (str, write) => write(oneLine(str, `camd ${c.name()} --help lists the flags`)),
     });
+    // a command's own subcommands (camd annotations export): their own help names their flags
+    for (const sub of c.commands)
+      sub.exitOverride().configureOutput({
+        outputError: (str, write) => write(oneLine(str, `camd ${c.name()} ${sub.name()} --help lists the flags`)),
+      });
+  }
   await program.parseAsync(argv);
 }
 
