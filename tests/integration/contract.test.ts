@@ -165,9 +165,21 @@ describe('face geometry a person draws', () => {
     expect(start).toMatchObject({ scheme: '300w-68', source: 'mesh' });
     expect(start.points).toHaveLength(68);
     expect(start.pose).not.toBeNull();
-    // WFLW and AFLW start from a run of their scheme only
+    // AFLW-19's points are picked from the mesh's 68; WFLW starts from a run of its scheme only
+    const aflw = await h.client.call('geometry.start', { image: a!.id, scheme: 'aflw-19' });
+    expect(aflw).toMatchObject({ scheme: 'aflw-19', source: 'mesh', pose: null });
+    expect(aflw.points).toEqual(
+      [17, 19, 21, 22, 24, 26, 36]
+        .map((i) => start.points[i])
+        .concat(
+          aflw.points.slice(7, 12),
+          [31, 33, 35, 48].map((i) => start.points[i]),
+          aflw.points.slice(16, 17),
+          [54, 8].map((i) => start.points[i]),
+        ),
+    );
     expect((await errorOf(h.client.call('geometry.start', { image: a!.id, scheme: 'wflw-98' }))).message).toMatch(
-      /face mesh gives 300W \(iBUG 68 points\) only/,
+      /face mesh gives 300W \(iBUG 68 points\) and AFLW-19 \(19 points\) only/,
     );
     const moved = start.points.map(([x, y], i): [number, number] => (i === 30 ? [x - 4, y] : [x, y]));
     const saved = await h.client.call('geometry.save', {

@@ -4,8 +4,10 @@
  * the bundled face model's mesh read as 300W's 68 points (geometry/mesh68.ts). Either way the
  * largest face of the image. Both are a model's guesses, there to be corrected.
  *
- * The face mesh has a mapping to 300W's 68 points only (faces/pseudo-landmarks.ts writes those):
- * WFLW-98 and AFLW-19 start from a run of their scheme.
+ * The face mesh is read as 300W's 68 points (faces/pseudo-landmarks.ts writes those), and AFLW-19's
+ * 19 are picked from them as training frames AFLW-19 faces (landmark-views.ts framePointsOf: brows'
+ * ends and middles, eye corners and centres, nose, mouth corners and centre, chin, in HRNet's
+ * order). WFLW-98's extra contour and brow points have no mapping: they start from a WFLW run.
  */
 import { readFile } from 'node:fs/promises';
 import { SCHEMES, type LandmarkScheme } from '../geometry/landmark-schemes.js';
@@ -24,7 +26,7 @@ export interface LandmarkStart {
 }
 
 /** The schemes the face mesh can start. */
-export const MESH_SCHEMES: readonly LandmarkScheme[] = ['300w-68'];
+export const MESH_SCHEMES: readonly LandmarkScheme[] = ['300w-68', 'aflw-19'];
 
 /** The largest face (by box area) of a list, or null for none. */
 export function largestFace<F extends { box: readonly [number, number, number, number] }>(
@@ -54,12 +56,12 @@ export function startFromPrediction(
   return { scheme, points: face.points, box: face.box, source: `run:${run}` };
 }
 
-/** The start from the bundled face mesh (300W 68 points only): the largest face of the image file. */
+/** The start from the bundled face mesh (300W's 68 points, or AFLW-19's picked from them): the largest face of the image file. */
 export async function startFromMesh(image: string, scheme: LandmarkScheme): Promise<LandmarkStart> {
   if (!MESH_SCHEMES.includes(scheme))
     throw new CamdError(
       'input',
-      `the face mesh gives ${SCHEMES['300w-68'].title} only; start ${SCHEMES[scheme].title} from a run of that scheme`,
+      `the face mesh gives ${SCHEMES['300w-68'].title} and ${SCHEMES['aflw-19'].title} only; start ${SCHEMES[scheme].title} from a run of that scheme`,
       'scheme',
     );
   let bytes: Buffer;
@@ -75,9 +77,14 @@ export async function startFromMesh(image: string, scheme: LandmarkScheme): Prom
   const face = largestFace(await det.detect(img));
   if (!face) throw new CamdError('input', `the face model found no face in ${image}`, 'image');
   const clamp = (v: number, hi: number) => Math.min(hi, Math.max(0, v));
+  const { framePointsOf } = await import('../landmarks/landmark-views.js');
+  const picked = framePointsOf(scheme, Float32Array.from(face.landmarks68.flat()));
   return {
     scheme,
-    points: face.landmarks68.map(([x, y]): Point2 => [clamp(x, img.width), clamp(y, img.height)]),
+    points: Array.from(
+      { length: picked.length / 2 },
+      (_, i): Point2 => [clamp(picked[2 * i]!, img.width), clamp(picked[2 * i + 1]!, img.height)],
+    ),
     box: face.box,
     source: 'mesh',
   };

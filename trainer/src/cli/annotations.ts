@@ -47,10 +47,12 @@ export async function startCommand(o: AnnotationsStartOptions): Promise<void> {
   const { startFromMesh } = await import('../annotation/landmark-start.js');
   const { poseFromLandmarks } = await import('../annotation/pose-from-landmarks.js');
   const start = await startFromMesh(resolve(o.image), schemeOf(o.scheme ?? '300w-68'));
-  const { scale: _s, rms: _r, ...pose } = poseFromLandmarks(start.points);
+  // the head pose is fitted to 300W's 68 points only
+  const fit = start.points.length === 68 ? poseFromLandmarks(start.points) : null;
+  const pose = fit && { yaw: fit.yaw, pitch: fit.pitch, roll: fit.roll };
   if (o.json) return void process.stdout.write(`${JSON.stringify({ type: 'start', ...start, pose })}\n`);
   process.stdout.write(
-    `${start.points.length} points (${start.scheme}, from the face mesh: a model's guess) on the face at ${start.box.map((v) => Math.round(v)).join(', ')}; fitted pose yaw ${pose.yaw}°, pitch ${pose.pitch}°, roll ${pose.roll}°\n`,
+    `${start.points.length} points (${start.scheme}, from the face mesh: a model's guess) on the face at ${start.box.map((v) => Math.round(v)).join(', ')}${pose ? `; fitted pose yaw ${pose.yaw}°, pitch ${pose.pitch}°, roll ${pose.roll}°` : ''}\n`,
   );
 }
 

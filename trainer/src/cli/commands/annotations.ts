@@ -11,7 +11,7 @@ export function addAnnotationsCommand(program: Command): void {
   cmd
     .command('start')
     .description(
-      "the bundled face model's 68 points (300W order, from its mesh) on the largest face of an image: where a landmark annotation starts when no model of the scheme exists (a model's guess, to be corrected)",
+      "the bundled face model's 68 points (300W order, from its mesh; or AFLW-19's 19 picked from them) on the largest face of an image: where a landmark annotation starts when no model of the scheme exists (a model's guess, to be corrected)",
     )
     .option('--image <file>', 'the image')
     .option('--task <task>', 'landmarks, or parsing: the label map a correction starts from', 'landmarks')
