@@ -793,7 +793,7 @@ export const GeometrySave = z.discriminatedUnion('task', [
       points: z.array(Pixel).min(1).max(200),
       source: GeometrySource,
       labeller: Labeller,
-      /** 300W 68 only: also save the head pose fitted to the points (task pose, from 'landmarks'). */
+      /** 300W 68 only: also save the head pose fitted to the points (task pose, its from: landmarks). */
       withPose: z.boolean().default(false),
     })
     .strict(),

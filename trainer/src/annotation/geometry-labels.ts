@@ -135,7 +135,7 @@ export function checkPose(value: PoseValue): PoseValue {
     if (!finite(v) || Math.abs(v) > lim) throw new CamdError('input', `${k} is degrees within ±${lim}`, k);
   }
   if (value.from !== 'landmarks' && value.from !== 'hand')
-    throw new CamdError('input', "a pose is from 'landmarks' or 'hand'", 'from');
+    throw new CamdError('input', "a pose comes from the landmarks or by hand ('landmarks' or 'hand')", 'from');
   return { yaw: value.yaw, pitch: value.pitch, roll: value.roll, from: value.from };
 }
 
