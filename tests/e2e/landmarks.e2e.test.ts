@@ -465,7 +465,7 @@ describe.skipIf(missing !== null)('face alignment, head pose and face parsing in
     await expect
       .poll(() => b.page.getByTestId('ann-note').textContent(), { timeout: 120_000 })
       .toMatch(/^Not annotated yet: the map starts from run .+ a model's guesses/);
-    expect(await b.page.getByTestId('brush-canvas').isVisible()).toBe(true);
+    await expect.poll(() => b.page.getByTestId('brush-canvas').isVisible(), { timeout: 30_000 }).toBe(true);
     const lapaOut = join(tempDir('lapa-export'), 'out');
     await b.page.fill('#ann-export-folder', lapaOut);
     await b.page.getByRole('button', { name: 'Export' }).click();
