@@ -75,7 +75,8 @@ async function meshStart(img: RgbImage): Promise<ParsingStart | null> {
 async function modelStart(img: RgbImage, model: string, backend?: string): Promise<ParsingStart> {
   const { selectBackendFor } = await import('../backends/ladder.js');
   await selectBackendFor(backend);
-  const { loadParsingModel, parseImage } = await import('../parsing/parsing-predict.js');
+  const { parseImage } = await import('../parsing/parsing-predict.js');
+  const { loadParsingModel } = await import('../parsing/parsing-file.js');
   const m = loadParsingModel(model);
   try {
     const map = await parseImage(m.model, img);

@@ -12,68 +12,17 @@
  * (`labels/<image's path, .png>` under the folder given), which `--format lapa` reads back; PNGs
  * under a `labels/` folder are label maps, not photos, and are not parsed.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { z } from 'zod';
 import type { RgbImage } from '../data/rgb-image.js';
-import { ModelConfigSchema } from '../model/config.js';
-import { readTensorFile } from '../store/checkpoint.js';
 import type { FaceModel } from '../tasks/predict-images.js';
 import { UserError } from '../util/errors.js';
 import { classCounts, encodeLabelPng, type LabelMap, writeLabelPng } from './label-png.js';
-import { CLASS_MAPS, type ParsingScheme } from './parsing-classes.js';
-import { ParsingModel } from './parsing-model.js';
-import { PARSING_FILE_FORMAT } from './parsing-run.js';
+import type { ParsingModel } from './parsing-model.js';
+import { loadParsingModel } from './parsing-file.js';
 import { parsingPredictionView } from './parsing-views.js';
 import { lapaImagesDir, lapaLabelOf } from './read-lapa.js';
-
-const ParsingState = z
-  .object({
-    task: z.literal('parsing'),
-    scheme: z.enum(Object.keys(CLASS_MAPS) as [ParsingScheme, ...ParsingScheme[]]),
-    classes: z.array(z.string()),
-    model: ModelConfigSchema,
-    head: z.object({ width: z.number().int().positive() }).passthrough(),
-  })
-  .passthrough();
-
-export interface LoadedParsingModel {
-  model: ParsingModel;
-  scheme: ParsingScheme;
-  names: readonly string[];
-}
-
-/** Loads a face-parsing model written by `camd finetune --task parsing`; refuses any other file in words. */
-export function loadParsingModel(file: string): LoadedParsingModel {
-  if (!existsSync(file)) throw new UserError(`${file} does not exist`);
-  let f;
-  try {
-    f = readTensorFile(file, PARSING_FILE_FORMAT);
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
-  const s = ParsingState.safeParse(f.state);
-  if (!s.success) throw new UserError(`${file}: the face-parsing model's metadata is invalid`);
-  const names = CLASS_MAPS[s.data.scheme].names;
-  if (s.data.classes.length !== names.length)
-    throw new UserError(`${file}: ${s.data.classes.length} classes do not fit the scheme ${s.data.scheme}`);
-  const model = new ParsingModel(s.data.model, names.length, s.data.head.width, 0, 0);
-  try {
-    model.clf.loadEncoder(f.tensors, file);
-    for (const n of model.head.names()) {
-      const t = f.tensors.get(n);
-      const p = model.head.get(n);
-      if (!t) throw new Error(`${file} has no tensor ${n}`);
-      if (t.data.length !== p.size) throw new Error(`${file}: ${n} has ${t.data.length} values, the model ${p.size}`);
-      tf.tidy(() => p.assign(tf.tensor(t.data, p.shape)));
-    }
-  } catch (e) {
-    model.dispose();
-    throw new UserError((e as Error).message);
-  }
-  return { model, scheme: s.data.scheme, names };
-}
 
 /** The model's label map of a whole photo, in photo pixels (the view's logits back on the photo: `photoLabels`). */
 export async function parseImage(m: ParsingModel, img: RgbImage): Promise<LabelMap> {
