@@ -423,7 +423,7 @@ describe('stopping at once', () => {
   });
 });
 
-describe('soak: 20 random kill -9 / resume cycles', () => {
+describe('soak: 12 random kill -9 / resume cycles', () => {
   it('ends completed, with an intact store, no stale temporaries and the weights of an uninterrupted run', async () => {
     const data = faceFolder(12, 'soak');
     const db = join(tempDir('db'), 'camd.db');
@@ -453,7 +453,7 @@ describe('soak: 20 random kill -9 / resume cycles', () => {
     let completed = false;
     const seen: string[] = [];
     const firstSteps = new Set<number>();
-    for (let cycle = 0; cycle < 20; cycle++) {
+    for (let cycle = 0; cycle < 12; cycle++) {
       const first = !existsSync(join(out, 'run.json'));
       const cmd = first
         ? ['pretrain', '--json', ...args, '--out', out, '--db', db]

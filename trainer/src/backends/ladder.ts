@@ -14,7 +14,7 @@ import { loadWebGpu, TFJS_WEBGPU_PACKAGE } from './webgpu.js';
 import { UserError } from '../util/errors.js';
 
 export interface BackendOptions {
-  /** Threads of the wasm rung: a count, or 'auto' (one per CPU, at most 8). Fixed at first use in a process. */
+  /** Threads of the wasm rung: a count, or 'auto' (1 with the native OpenBLAS matMul, else one per CPU, at most 8). Fixed at first use in a process. */
   wasmThreads?: number | 'auto';
 }
 
@@ -166,8 +166,10 @@ async function loadWasmRung(reports: RungReport[], opts: BackendOptions): Promis
   reports.push(report);
   try {
     installWasmKernelFixes();
-    // with OpenBLAS doing the matMuls on every core, idle wasm pthreads only compete with it
-    const threads = opts.wasmThreads ?? (nativeBlas().blas ? 1 : 'auto');
+    // 'auto' is the fastest plan measured (docs/performance.md): with OpenBLAS doing the matMuls on
+    // every core, wasm pthreads only compete with it (tiny/112 b16, 8 steps: 13.1 s on one wasm
+    // thread, 14.6 s on two; two micro runs side by side: 4.6 s against 8.3 s)
+    const threads = opts.wasmThreads === undefined || opts.wasmThreads === 'auto' ? (nativeBlas().blas ? 1 : 'auto') : opts.wasmThreads;
     const init = await initWasmBackend({ threads });
     report.loaded = true;
     report.details = {

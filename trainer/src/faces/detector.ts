@@ -229,7 +229,10 @@ export class FaceDetector {
   async detect(img: RgbImage, o: { tiles?: number; mesh?: boolean } = {}): Promise<DetectedFace[]> {
     const n = Math.max(1, Math.floor(o.tiles ?? 1));
     const mesh = o.mesh === true;
-    const found = await this.detectIn(img, { mesh });
+    // one view: its faces are described there. With tiles, a face is seen in up to five views: the
+    // views give boxes and landmarks only, and each face kept is described once, on its upright
+    // crop (`refine`)
+    const found = await this.detectIn(img, { describe: n === 1, mesh });
     if (n > 1) {
       const tw = Math.min(img.width, Math.ceil((img.width / n) * 1.25));
       const th = Math.min(img.height, Math.ceil((img.height / n) * 1.25));
@@ -237,23 +240,28 @@ export class FaceDetector {
         for (let i = 0; i < n; i++) {
           const x0 = Math.round((i * (img.width - tw)) / (n - 1));
           const y0 = Math.round((j * (img.height - th)) / (n - 1));
-          for (const f of await this.detectIn(subImage(img, x0, y0, tw, th), { mesh })) found.push(shifted(f, x0, y0));
+          for (const f of await this.detectIn(subImage(img, x0, y0, tw, th), { describe: false, mesh }))
+            found.push(shifted(f, x0, y0));
         }
       }
       const repeats = repeatedDetections(found);
       return this.refined(
         img,
         found.filter((_, k) => !repeats.has(k)),
-        mesh,
+        { mesh, describe: true },
       );
     }
-    return this.refined(img, found, mesh);
+    return this.refined(img, found, { mesh, describe: false });
   }
 
-  /** Every face refined (`refine`). */
-  private async refined(img: RgbImage, faces: DetectedFace[], mesh: boolean): Promise<DetectedFace[]> {
+  /** Every face refined (`refine`); `describe`: described on the first upright crop. */
+  private async refined(
+    img: RgbImage,
+    faces: DetectedFace[],
+    o: { mesh: boolean; describe: boolean },
+  ): Promise<DetectedFace[]> {
     const out: DetectedFace[] = [];
-    for (const f of faces) out.push(await this.refine(img, f, mesh));
+    for (const f of faces) out.push(await this.refine(img, f, o));
     return out;
   }
 
@@ -264,18 +272,25 @@ export class FaceDetector {
    * photos of bench/faces-quality.mjs). Each reading on the crop that the previous points give leaves
    * less rotation to guess: up to `REFINE_PASSES` readings, stopping once a reading turns the eye line
    * by less than `REFINE_SETTLED` degrees. A crop that gives no face keeps the points it has.
+   * With `describe` (a photo read in tiles), the first reading also describes the face (FaceRes's
+   * embedding, age, gender; the expression) on that crop: describing every view of every face took
+   * 28 s of 45 on screenshot-facematch.jpg's 127 faces in 3×3 tiles; once per face, 35 s in all.
    */
-  private async refine(img: RgbImage, first: DetectedFace, mesh: boolean): Promise<DetectedFace> {
+  private async refine(
+    img: RgbImage,
+    first: DetectedFace,
+    { mesh, describe }: { mesh: boolean; describe: boolean },
+  ): Promise<DetectedFace> {
     let f = first;
     for (let pass = 0; pass < REFINE_PASSES; pass++) {
       const a = alignmentFor(f.points, REFINE_SIDE, REFINE_MARGIN);
-      const again = await this.detectIn(warpAligned(img, a), { describe: false, mesh });
+      const again = await this.detectIn(warpAligned(img, a), { describe: describe && pass === 0, mesh });
       const at = toCrop(a, eyeMid(f.points));
       const near = again
         .map((g) => ({ g, d: Math.hypot(eyeMid(g.points)[0] - at[0], eyeMid(g.points)[1] - at[1]) }))
         .filter((x) => x.d < REFINE_SIDE / 8)
         .sort((x, y) => x.d - y.d)[0]?.g;
-      if (!near) break;
+      if (!near) return describe && pass === 0 ? await this.describedInPhoto(img, f, mesh) : f;
       const back = (q: Point): Point => [
         a.origin[0] + q[0] * a.ax[0] + q[1] * a.ay[0],
         a.origin[1] + q[0] * a.ax[1] + q[1] * a.ay[1],
@@ -294,6 +309,8 @@ export class FaceDetector {
         points,
         landmarks68: near.landmarks68.map(back),
         ...(near.mesh ? { mesh: near.mesh.map(back) } : {}),
+        ...(describe && pass === 0 ? { suggestions: near.suggestions } : {}),
+        ...(describe && pass === 0 && near.embedding ? { embedding: near.embedding } : {}),
         eyeLineShift: shift,
       };
       if (shift < REFINE_SETTLED) break;
@@ -301,7 +318,34 @@ export class FaceDetector {
     return f;
   }
 
-  /** `describe: false` leaves out the expression and description models (the refining pass needs only landmarks). */
+  /**
+   * A face its upright crop does not show again (small faces of a group photo, some turned ones:
+   * 21 of 127 on screenshot-facematch.jpg), described on a square of the photo around it, six times
+   * its size (three times described 5 of the 21, six times 19): the face as it was found, with the
+   * models' description of it.
+   */
+  private async describedInPhoto(img: RgbImage, f: DetectedFace, mesh: boolean): Promise<DetectedFace> {
+    const side = Math.min(img.width, img.height, Math.ceil(6 * Math.max(f.box[2], f.box[3], 16)));
+    const mid = eyeMid(f.points);
+    const x0 = Math.round(Math.min(img.width - side, Math.max(0, mid[0] - side / 2)));
+    const y0 = Math.round(Math.min(img.height - side, Math.max(0, mid[1] - side / 2)));
+    // alone on grey: the neighbours of a crowd would each be described too
+    const view = subImage(img, x0, y0, side, side);
+    const cx = f.box[0] + f.box[2] / 2 - x0;
+    const cy = f.box[1] + f.box[3] / 2 - y0;
+    const r2 = (0.9 * Math.max(f.box[2], f.box[3], 16)) ** 2;
+    for (let y = 0; y < side; y++)
+      for (let x = 0; x < side; x++)
+        if ((x - cx) ** 2 + (y - cy) ** 2 > r2) view.data.fill(128, (y * side + x) * 3, (y * side + x) * 3 + 3);
+    const seen = (await this.detectIn(view, { mesh })).map((g) => shifted(g, x0, y0));
+    const near = seen
+      .map((g) => ({ g, d: Math.hypot(eyeMid(g.points)[0] - mid[0], eyeMid(g.points)[1] - mid[1]) }))
+      .filter((x) => x.d < side / 8)
+      .sort((x, y) => x.d - y.d)[0]?.g;
+    return near ? { ...f, suggestions: near.suggestions, ...(near.embedding ? { embedding: near.embedding } : {}) } : f;
+  }
+
+  /** `describe: false` leaves out the expression and description models (boxes and landmarks only). */
   private async detectIn(img: RgbImage, o: { describe?: boolean; mesh?: boolean } = {}): Promise<DetectedFace[]> {
     // the detector works on 256×256 (boxes) and 192×192 (mesh) views: a photo larger than
     // DETECT_MAX_SIDE is averaged over n×n blocks first, and the results scaled back by n

@@ -17,7 +17,7 @@ export function facePackageVersion(): string {
 
 /** What made a detection: recorded with every cached result, so a different model is a different key. */
 export function detectorId(tiles = 1): string {
-  return `${FACE_PACKAGE}@${facePackageVersion()} blazeface+facemesh+iris+faceres v4${tiles > 1 ? ` tiles ${tiles}×${tiles}` : ''}`;
+  return `${FACE_PACKAGE}@${facePackageVersion()} blazeface+facemesh+iris+faceres v5${tiles > 1 ? ` tiles ${tiles}×${tiles}` : ''}`;
 }
 
 /** Where the age/gender/expression suggestions come from, recorded with each. */

@@ -201,7 +201,7 @@ export const FINETUNE_FIELDS = {
     role: 'option',
     flag: '--threads <n>',
     read: 'threads',
-    help: "wasm threads: 'auto' or a count",
+    help: "wasm threads: 'auto' (1 where OpenBLAS does the matMuls on every core, else one per core) or a count",
   }),
   /** Recompute activations in the backward pass: when needed to fit the wasm heap (auto), always, never. */
   recompute: field({

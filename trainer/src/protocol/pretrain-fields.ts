@@ -136,7 +136,7 @@ export const PRETRAIN_FIELDS = {
     role: 'option',
     flag: '--threads <n>',
     read: 'threads',
-    help: "wasm threads: 'auto' or a count",
+    help: "wasm threads: 'auto' (1 where OpenBLAS does the matMuls on every core, else one per core) or a count",
   }),
   probeData: field({
     schema: absPath,
