@@ -29,7 +29,11 @@ export default defineConfig({
     // two files at a time on two cores: each file's trainer processes get one OpenBLAS thread, not
     // one per core (OpenBLAS's idle threads spin: two concurrent 20-step pre-trainings took 33–34 s
     // with the default, 26–27 s with one thread each, on this 2-core VM)
-    env: { OPENBLAS_NUM_THREADS: process.env['OPENBLAS_NUM_THREADS'] ?? '1' },
+    env: {
+      OPENBLAS_NUM_THREADS: process.env['OPENBLAS_NUM_THREADS'] ?? '1',
+      // the native fused kernels' threads (OpenMP), likewise
+      OMP_NUM_THREADS: process.env['OMP_NUM_THREADS'] ?? '1',
+    },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     globalSetup: ['./tests/support/fixtures.ts'],

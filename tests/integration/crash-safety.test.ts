@@ -387,6 +387,7 @@ describe('stopping at once', () => {
     const out = join(tempDir('run'), 'twice');
     const db = join(tempDir('db'), 'camd.db');
     // tiny: a checkpoint of ~100 MB takes long enough for the second Ctrl-C to land during its write
+    let first = false;
     const live = camdLive(
       [
         'pretrain',
@@ -409,12 +410,16 @@ describe('stopping at once', () => {
       (e, pid) => {
         if (e.type === 'step' && e['step'] === 1) {
           process.kill(pid, 'SIGINT');
-          setTimeout(() => process.kill(pid, 'SIGINT'), 150); // signals sent together would merge into one
+          first = true;
         }
+        // the second as the checkpoint's phase begins (a fixed 150 ms after the first missed the
+        // write once a step took less)
+        if (first && e.type === 'progress' && e['phase'] === 'checkpoint' && e['done'] === 0)
+          process.kill(pid, 'SIGINT');
       },
     );
     const r = await live.done;
-    expect(r.status).toBe(130);
+    expect(r.status, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/second SIGINT: quitting at once/);
     const row = sql<{ status: string; error: string }>(db, 'SELECT status, error FROM runs')[0]!;
     expect(row.status).toBe('interrupted');

@@ -3,7 +3,7 @@
 // and through gradients, on random inputs (max relative error ≤ 1e-4 unless said otherwise).
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { nativeOps } from '../../trainer/src/backends/native.js';
+import { nativeBlas, nativeOps } from '../../trainer/src/backends/native.js';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
 import { ADAMW, GELU, hasFusedKernel, LAYER_NORM } from '../../trainer/src/ops/fused.js';
 import { gelu, layerNorm } from '../../trainer/src/model/vit.js';
@@ -188,5 +188,139 @@ if (!ops.ops) {
       // the same C arithmetic with the moments elsewhere: equal to the bit
       wasm.forEach((w, i) => expect(Array.from(host[i]!)).toEqual(Array.from(w)));
     });
+  });
+
+  describe('the native kernels split across threads (OpenMP) give what one thread gives', () => {
+    const rng = new Rng(11);
+    const o = ops.ops!;
+    /** f's outputs (copies) at each thread count, the count restored after. */
+    const atThreads = <T>(set: (n: number) => void, get: () => number, counts: number[], f: () => T): T[] => {
+      const before = get();
+      try {
+        return counts.map((n) => {
+          set(n);
+          return f();
+        });
+      } finally {
+        set(before);
+      }
+    };
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+    it('GELU, AdamW (heap and host moments), the EMA and row sums to the bit; LayerNorm forward and dx to the bit, dγ and dβ within 1e-6', () => {
+      const rows = 301;
+      const cols = 257; // 77,357 elements: above the threshold for threads, blocks that do not divide evenly
+      const n = rows * cols;
+      const heap = new Float32Array(16 * n);
+      heap.set(randArray(rng, 8 * n).map((v) => v * 2));
+      const slot = (k: number) => k * n;
+      const hostM = randArray(rng, n).map((v) => Math.abs(v) * 0.1);
+      const hostV = randArray(rng, n).map((v) => v * v * 0.01);
+      const run = () => {
+        const h = heap.slice();
+        const m = new Float32Array(hostM);
+        const v = new Float32Array(hostV);
+        const mm = new Float32Array(hostM);
+        o.geluForward(h, slot(0), slot(8), n);
+        o.geluBackward(h, slot(0), slot(1), slot(9), n);
+        // AdamW's moments must be non-negative for v: slots 2, 3 hold m, |v|
+        for (let i = 0; i < n; i++) h[slot(3) + i] = Math.abs(h[slot(3) + i]!);
+        o.adamw(
+          h,
+          slot(4),
+          slot(5),
+          slot(2),
+          slot(3),
+          slot(10),
+          slot(11),
+          slot(12),
+          n,
+          0.5,
+          1e-3,
+          0.9,
+          0.95,
+          1e-8,
+          0.99,
+          0.1,
+          0.2,
+        );
+        o.adamwHost(h, slot(4), slot(5), slot(13), n, m, v, 0.5, 1e-3, 0.9, 0.95, 1e-8, 0.99, 0.1, 0.2);
+        o.emaHost(h, slot(4), n, mm, 0.996, 0.004);
+        o.sumRows(h, slot(6), slot(14), rows, cols, true);
+        // LayerNorm: x slot 6, γ, β from slot 7; y slot 15; mean, rstd after the row sums
+        const stats = slot(14) + rows;
+        o.layerNormForward(h, slot(6), slot(7), slot(7) + cols, slot(15), stats, stats + rows, rows, cols, 1e-6);
+        o.layerNormBackward(
+          h,
+          slot(1),
+          slot(6),
+          stats,
+          stats + rows,
+          slot(7),
+          slot(9),
+          slot(7) + 2 * cols,
+          slot(7) + 3 * cols,
+          rows,
+          cols,
+        );
+        return { h, m, v, mm };
+      };
+      const [one, two, three] = atThreads(
+        (t) => o.setThreads(t),
+        () => o.threads(),
+        [1, 2, 3],
+        run,
+      );
+      for (const other of [two!, three!]) {
+        const dgdb = (r: typeof one) => r!.h.subarray(slot(7) + 2 * cols, slot(7) + 4 * cols);
+        const rest = (r: typeof one) => [
+          r!.h.subarray(0, slot(7) + 2 * cols),
+          r!.h.subarray(slot(7) + 4 * cols),
+          r!.m,
+          r!.v,
+          r!.mm,
+        ];
+        rest(other).forEach((a, i) => expect(bits(a)).toEqual(bits(rest(one)[i]!)));
+        expect(maxRelErr(dgdb(other), dgdb(one))).toBeLessThanOrEqual(1e-6);
+      }
+    });
+
+    const blas = nativeBlas().blas;
+    it.skipIf(!blas)(
+      'matMul: one product in bands of rows or of columns, and a batch a product per thread, transposed or not, within 1e-6',
+      () => {
+        const b = blas!;
+        for (const [batch, M, N, K] of [
+          [1, 97, 33, 70],
+          [1, 31, 120, 64],
+          [5, 50, 64, 50],
+        ] as const)
+          for (const ta of [0, 1])
+            for (const tb of [0, 1]) {
+              const A = new Float32Array(randArray(rng, batch * M * K));
+              const B = new Float32Array(randArray(rng, batch * K * N));
+              const run = () => {
+                const C = new Float32Array(batch * M * N);
+                b.sgemmBatched(A, 0, B, 0, C, 0, batch, M, N, K, ta, tb, M * K, K * N, M * N);
+                return C;
+              };
+              const [one, two, three] = atThreads(
+                (t) => b.setThreads(t),
+                () => b.threads(),
+                [1, 2, 3],
+                run,
+              );
+              // OpenBLAS's edge tiles add in another order: equal within float32 rounding, not to the bit
+              expect(maxRelErr(two!, one!)).toBeLessThanOrEqual(1e-6);
+              expect(maxRelErr(three!, one!)).toBeLessThanOrEqual(1e-6);
+              // and a product, checked once against the plain sum
+              const i = M - 1;
+              const j = N - 1;
+              let ref = 0;
+              for (let k = 0; k < K; k++) ref += A[ta ? k * M + i : i * K + k]! * B[tb ? j * K + k : k * N + j]!;
+              expect(Math.abs(one![i * N + j]! - ref)).toBeLessThan(1e-4);
+            }
+      },
+    );
   });
 }

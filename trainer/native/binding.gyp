@@ -4,7 +4,8 @@
     {
       "target_name": "camd_ops",
       "sources": ["src/camd_ops.c"],
-      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-ffp-contract=off"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp", "-ffp-contract=off"],
+      "ldflags": ["-fopenmp"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-ffp-contract=off"] }
     }
   ],
@@ -14,9 +15,9 @@
         {
           "target_name": "camd_blas",
           "sources": ["src/camd_blas.c"],
-          "libraries": ["-lopenblas"],
+          "libraries": ["-lopenblas", "-fopenmp"],
           "include_dirs": ["/usr/include/openblas", "/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu"],
-          "cflags": ["-O2"]
+          "cflags": ["-O2", "-fopenmp"]
         }
       ]
     }]

@@ -6,10 +6,52 @@
  *                strideA, strideB, strideC)
  * a, b, c are Float32Arrays (any backing buffer, including a SharedArrayBuffer); offsets and
  * strides are in elements. Row-major: C[i] = op(A[i]) · op(B[i]) for i < batch.
+ *
+ * The work is split across our own threads (OpenMP, where the compiler has it), OpenBLAS running
+ * each part on one thread: a batch one product per thread (attention's per-head QKᵀ and ·V, which
+ * OpenBLAS ran one after another on one core), a single product in bands of rows of C (or of
+ * columns, when it has more). OpenBLAS's own threading of ViT-Tiny's products (800×192×192,
+ * 320×192×192) was slower on two threads than on one on a 2-core VM; bands on our threads are not.
+ * setThreads(n) sets how many; the count starts at OpenBLAS's own (OPENBLAS_NUM_THREADS, else
+ * one per core), and OpenBLAS itself is kept at one.
  */
 #include <node_api.h>
 #include <cblas.h>
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Our thread count (OpenBLAS runs at one); set when the addon loads. */
+static int pool = 1;
+
+/* Multiply-adds below which a single product stays on the calling thread. */
+#define SPLIT_MIN ((int64_t)1 << 16)
+
+static void gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c, int64_t lda, int64_t ldb,
+                 int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a, (int)lda, b,
+              (int)ldb, 0.0f, c, (int)ldc);
+}
+
+/* One product C = op(A)·op(B), its rows (or columns) in `parts` contiguous bands, one per thread. */
+static void gemm_split(int ta, int tb, int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c) {
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  int parts = pool;
+  if (M * N * K < SPLIT_MIN || parts < 2) parts = 1;
+  const int rows = M >= N;
+  const int64_t side = rows ? M : N;
+  if (parts > side) parts = (int)side;
+#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+  for (int p = 0; p < parts; p++) {
+    const int64_t lo = side * p / parts, hi = side * (p + 1) / parts;
+    if (hi <= lo) continue;
+    if (rows)
+      gemm(ta, tb, hi - lo, N, K, ta ? a + lo : a + lo * K, b, c + lo * N, lda, ldb, N);
+    else
+      gemm(ta, tb, M, hi - lo, K, a, tb ? b + lo * K : b + lo, c + lo, lda, ldb, N);
+  }
+}
 
 #define CHECK(call)                                                   \
   if ((call) != napi_ok) {                                            \
@@ -64,20 +106,23 @@ static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "camd_blas: operands out of bounds");
     return NULL;
   }
-  for (int64_t i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
-                a + ao + i * sa, ta ? (int)M : (int)K, b + bo + i * sb, tb ? (int)K : (int)N, 0.0f, c + co + i * sc, (int)N);
+  if (batch < pool) {
+    for (int64_t i = 0; i < batch; i++) gemm_split(ta, tb, M, N, K, a + ao + i * sa, b + bo + i * sb, c + co + i * sc);
+    return NULL;
   }
+#pragma omp parallel for schedule(static) num_threads(pool)
+  for (int64_t i = 0; i < batch; i++)
+    gemm(ta, tb, M, N, K, a + ao + i * sa, b + bo + i * sb, c + co + i * sc, ta ? M : K, tb ? K : N, N);
   return NULL;
 }
 
 static napi_value threads(napi_env env, napi_callback_info info) {
   napi_value out;
-  napi_create_int32(env, openblas_get_num_threads(), &out);
+  napi_create_int32(env, pool, &out);
   return out;
 }
 
-/* setThreads(n): OpenBLAS's thread count for the following calls (the bench's thread sweep). */
+/* setThreads(n): the thread count for the following calls (the bench's thread sweep). */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -86,12 +131,14 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "camd_blas: setThreads needs a positive integer");
     return NULL;
   }
-  openblas_set_num_threads(n);
+  pool = n;
   return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value f, g, h;
+  pool = openblas_get_num_threads();
+  openblas_set_num_threads(1);
   napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &h);
   napi_set_named_property(env, exports, "setThreads", h);
   napi_create_function(env, "sgemmBatched", NAPI_AUTO_LENGTH, sgemm_batched, NULL, &f);

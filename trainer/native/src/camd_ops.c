@@ -11,14 +11,28 @@
  * `heap` is a Float32Array over the whole heap; every other tensor argument is an offset into it,
  * in elements. erf is Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7, the formula tfjs's cpu
  * backend uses) with a Cephes-style expf, written without branches so that the compiler
- * vectorises the loops (reductions through `omp simd`, -fopenmp-simd: no threads, no global
- * fast-math); on x86-64 an AVX2+FMA clone is picked at load time when the CPU has it.
+ * vectorises the loops (reductions through `omp simd`; no global fast-math); on x86-64 an
+ * AVX2+FMA clone is picked at load time when the CPU has it.
+ *
+ * Every kernel splits its work across threads (OpenMP, where the compiler has it: -fopenmp; else
+ * one thread): element-wise kernels in blocks of BLOCK elements, row kernels by rows, LayerNorm's
+ * dγ/dβ as one partial sum per thread added in thread order — a fixed order for a given thread
+ * count, so a run is bit-reproducible on the same machine and settings. Work under PAR_MIN
+ * elements stays on the calling thread. setThreads(n) sets the count (default: one per core).
  */
 #include <node_api.h>
 #include <stdbool.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Elements per block of an element-wise kernel, and the least work worth waking threads for. */
+#define BLOCK 16384
+#define PAR_MIN 32768
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
 #define VECTORISED __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -179,6 +193,104 @@ VECTORISED static void sum_rows(const float *restrict x, float *restrict y, int6
   }
 }
 
+/* ---- The work split across threads ---- */
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Rows per chunk of a row kernel: about BLOCK elements, at least one row. */
+static int64_t row_block(int64_t cols) { return cols >= BLOCK ? 1 : BLOCK / (cols > 0 ? cols : 1); }
+
+static int max_threads(void) {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+static void gelu_forward_par(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t lo = 0; lo < n; lo += BLOCK) gelu_forward(x + lo, y + lo, min64(BLOCK, n - lo));
+}
+
+static void gelu_backward_par(const float *x, const float *dy, float *dx, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t lo = 0; lo < n; lo += BLOCK) gelu_backward(x + lo, dy + lo, dx + lo, min64(BLOCK, n - lo));
+}
+
+static void layer_norm_forward_par(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t rows,
+                                   int64_t cols, float eps) {
+  const int64_t rb = row_block(cols);
+#pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
+  for (int64_t r = 0; r < rows; r += rb)
+    layer_norm_forward(x + r * cols, g, b, y + r * cols, mean + r, rstd + r, min64(rb, rows - r), cols, eps);
+}
+
+/*
+ * Rows split into one contiguous share per thread; each thread's dγ, dβ summed over its share,
+ * then the shares added in thread order. One thread: the plain row-order sum.
+ */
+static int layer_norm_backward_par(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx,
+                                   float *dg, float *db, int64_t rows, int64_t cols) {
+  const int T = rows * cols >= PAR_MIN ? max_threads() : 1;
+  if (T <= 1) {
+    memset(dg, 0, (size_t)cols * sizeof(float));
+    memset(db, 0, (size_t)cols * sizeof(float));
+    layer_norm_backward(dy, x, mean, rstd, g, dx, dg, db, rows, cols);
+    return 1;
+  }
+  float *part = calloc((size_t)T * 2 * (size_t)cols, sizeof(float));
+  if (!part) return 0;
+  int used = 1;
+#pragma omp parallel num_threads(T)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    const int t = 0, nt = 1;
+#endif
+    if (t == 0) used = nt;
+    const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+    float *pg = part + (size_t)t * 2 * (size_t)cols, *pb = pg + cols;
+    layer_norm_backward(dy + r0 * cols, x + r0 * cols, mean + r0, rstd + r0, g, dx + r0 * cols, pg, pb, r1 - r0, cols);
+  }
+  for (int64_t c = 0; c < cols; c++) {
+    float sg = 0.0f, sb = 0.0f;
+    for (int t = 0; t < used; t++) {
+      sg += part[(size_t)t * 2 * (size_t)cols + c];
+      sb += part[(size_t)t * 2 * (size_t)cols + cols + c];
+    }
+    dg[c] = sg;
+    db[c] = sb;
+  }
+  free(part);
+  return 1;
+}
+
+static void adamw_par(float *const t[7], int64_t n, const float f[8]) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t lo = 0; lo < n; lo += BLOCK)
+    adamw(t[0] + lo, t[1] + lo, t[2] + lo, t[3] + lo, t[4] + lo, t[5] + lo, t[6] + lo, min64(BLOCK, n - lo), f[0], f[1], f[2], f[3], f[4],
+          f[5], f[6], f[7]);
+}
+
+static void adamw_host_par(const float *p, const float *g, float *p2, float *m, float *v, int64_t n, const float f[8]) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t lo = 0; lo < n; lo += BLOCK)
+    adamw_host(p + lo, g + lo, p2 + lo, m + lo, v + lo, min64(BLOCK, n - lo), f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+}
+
+static void ema_host_par(const float *p, float *mm, int64_t n, float a, float b) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t lo = 0; lo < n; lo += BLOCK) ema_host(p + lo, mm + lo, min64(BLOCK, n - lo), a, b);
+}
+
+static void sum_rows_par(const float *x, float *y, int64_t rows, int64_t cols, double scale) {
+  const int64_t rb = row_block(cols);
+#pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
+  for (int64_t r = 0; r < rows; r += rb) sum_rows(x + r * cols, y + r, min64(rb, rows - r), cols, scale);
+}
+
 /* ---- Node-API glue: argument checking against the heap's length ---- */
 
 #define MAX_ARGS 17
@@ -243,7 +355,7 @@ static napi_value gelu_forward_js(napi_env env, napi_callback_info info) {
   int64_t n = int_arg(&a, 3);
   float *x = tensor_arg(&a, 1, n), *y = tensor_arg(&a, 2, n);
   if (a.failed) return NULL;
-  gelu_forward(x, y, n);
+  gelu_forward_par(x, y, n);
   return NULL;
 }
 
@@ -253,7 +365,7 @@ static napi_value gelu_backward_js(napi_env env, napi_callback_info info) {
   int64_t n = int_arg(&a, 4);
   float *x = tensor_arg(&a, 1, n), *dy = tensor_arg(&a, 2, n), *dx = tensor_arg(&a, 3, n);
   if (a.failed) return NULL;
-  gelu_backward(x, dy, dx, n);
+  gelu_backward_par(x, dy, dx, n);
   return NULL;
 }
 
@@ -267,7 +379,7 @@ static napi_value layer_norm_forward_js(napi_env env, napi_callback_info info) {
   float *mean = tensor_arg(&a, 5, rows), *rstd = tensor_arg(&a, 6, rows);
   if (a.failed) return NULL;
   if (cols == 0) return NULL;
-  layer_norm_forward(x, g, b, y, mean, rstd, rows, cols, eps);
+  layer_norm_forward_par(x, g, b, y, mean, rstd, rows, cols, eps);
   return NULL;
 }
 
@@ -280,9 +392,7 @@ static napi_value layer_norm_backward_js(napi_env env, napi_callback_info info) 
   float *dy = tensor_arg(&a, 1, rc), *x = tensor_arg(&a, 2, rc), *mean = tensor_arg(&a, 3, rows), *rstd = tensor_arg(&a, 4, rows);
   float *g = tensor_arg(&a, 5, cols), *dx = tensor_arg(&a, 6, rc), *dg = tensor_arg(&a, 7, cols), *db = tensor_arg(&a, 8, cols);
   if (a.failed) return NULL;
-  memset(dg, 0, (size_t)cols * sizeof(float));
-  memset(db, 0, (size_t)cols * sizeof(float));
-  layer_norm_backward(dy, x, mean, rstd, g, dx, dg, db, rows, cols);
+  if (!layer_norm_backward_par(dy, x, mean, rstd, g, dx, dg, db, rows, cols)) napi_throw_error(env, NULL, "camd_ops: out of memory");
   return NULL;
 }
 
@@ -296,7 +406,7 @@ static napi_value adamw_js(napi_env env, napi_callback_info info) {
   float f[8];
   for (size_t i = 0; i < 8; i++) f[i] = float_arg(&a, i + 9);
   if (a.failed) return NULL;
-  adamw(t[0], t[1], t[2], t[3], t[4], t[5], t[6], n, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+  adamw_par(t, n, f);
   return NULL;
 }
 
@@ -329,7 +439,7 @@ static napi_value adamw_host_js(napi_env env, napi_callback_info info) {
   float f[8];
   for (size_t i = 0; i < 8; i++) f[i] = float_arg(&a, i + 7);
   if (a.failed) return NULL;
-  adamw_host(p, g, p2, m, v, n, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+  adamw_host_par(p, g, p2, m, v, n, f);
   return NULL;
 }
 
@@ -342,7 +452,7 @@ static napi_value ema_host_js(napi_env env, napi_callback_info info) {
   float *p = tensor_arg(&a, 1, n), *mm = host_arg(&a, 3, n);
   float fa = float_arg(&a, 4), fb = float_arg(&a, 5);
   if (a.failed) return NULL;
-  ema_host(p, mm, n, fa, fb);
+  ema_host_par(p, mm, n, fa, fb);
   return NULL;
 }
 
@@ -356,7 +466,29 @@ static napi_value sum_rows_js(napi_env env, napi_callback_info info) {
   bool mean = false;
   if (!a.failed && napi_get_value_bool(env, a.argv[5], &mean) != napi_ok) fail(&a, "camd_ops: expected a boolean");
   if (a.failed) return NULL;
-  sum_rows(x, y, rows, cols, mean ? (cols > 0 ? 1.0 / (double)cols : NAN) : 1.0);
+  sum_rows_par(x, y, rows, cols, mean ? (cols > 0 ? 1.0 / (double)cols : NAN) : 1.0);
+  return NULL;
+}
+
+/* threads(): how many threads the kernels split their work across. */
+static napi_value threads_js(napi_env env, napi_callback_info info) {
+  napi_value out;
+  napi_create_int32(env, max_threads(), &out);
+  return out;
+}
+
+/* setThreads(n): the kernels' thread count from now on (ignored without OpenMP: one). */
+static napi_value set_threads_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_range_error(env, NULL, "camd_ops: setThreads needs a positive integer");
+    return NULL;
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
   return NULL;
 }
 
@@ -373,6 +505,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adamwHost", adamw_host_js},
       {"emaHost", ema_host_js},
       {"sumRows", sum_rows_js},
+      {"threads", threads_js},
+      {"setThreads", set_threads_js},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

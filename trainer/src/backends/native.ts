@@ -105,6 +105,9 @@ export interface NativeOps {
   sumRows(heap: Float32Array, x: number, y: number, rows: number, cols: number, mean: boolean): void;
   /** mm ← mm·a + p·b for a host array mm; p is a heap offset. */
   emaHost(heap: Float32Array, p: number, n: number, mm: Float32Array, a: number, b: number): void;
+  /** Threads the kernels split their work across (OpenMP; 1 where the addon was built without it). */
+  threads(): number;
+  setThreads(n: number): void;
 }
 
 interface Loaded<T> {
@@ -124,6 +127,9 @@ function load<T>(
   const path = fileURLToPath(new URL(`../../native/build/Release/${file}`, import.meta.url));
   if (!existsSync(path)) return { lib: null, reason: missing };
   try {
+    // both addons split work with OpenMP: its idle threads sleep at once instead of spinning, as
+    // OpenBLAS's threads run right after on the same cores (libgomp reads this as it loads)
+    process.env['OMP_WAIT_POLICY'] ??= 'PASSIVE';
     beforeLoad?.(path);
     const lib = createRequire(import.meta.url)(path) as T;
     return { lib, reason: describe(lib) };
@@ -220,7 +226,7 @@ export function nativeOps(): { ops: NativeOps | null; reason: string } {
     'camd_ops.node',
     'CAMD_NATIVE_OPS',
     'native fused-kernel addon not built (needs a C compiler at npm run setup)',
-    () => 'fused GELU, LayerNorm and AdamW, host-memory optimiser state, through Node-API',
+    (l) => `fused GELU, LayerNorm and AdamW, host-memory optimiser state, through Node-API (${l.threads()} threads)`,
   );
   return { ops: ops.lib, reason: ops.reason };
 }

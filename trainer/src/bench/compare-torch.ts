@@ -21,7 +21,7 @@ import type { CamdBatch } from '../model/camd.js';
 import { CamdTrainer } from '../train/step.js';
 import { disposeBatch, syntheticHostBatch, toDeviceBatch } from '../train/synthetic.js';
 import { Rng } from '../util/rng.js';
-import { nativeBlas } from '../backends/native.js';
+import { nativeBlas, nativeOps } from '../backends/native.js';
 import { median } from '../util/stats.js';
 import { releasedArgv, releasedFlags } from '../interop/released-args.js';
 import { cpuModel, type TorchBlas } from './machine-info.js';
@@ -232,7 +232,11 @@ function ourSide(o: CompareOptions, budget: number, trainer: CamdTrainer, b: Cam
     settings,
     points: [],
     apply: async (s) => {
-      if (blas && s.blas !== null) blas.setThreads(s.blas);
+      // the native threads: OpenBLAS's, and the fused kernels' (camd_ops) alike
+      if (blas && s.blas !== null) {
+        blas.setThreads(s.blas);
+        nativeOps().ops?.setThreads(s.blas);
+      }
     },
     step: async () => {
       const t0 = performance.now();
@@ -243,7 +247,7 @@ function ourSide(o: CompareOptions, budget: number, trainer: CamdTrainer, b: Cam
     label: (s) =>
       o.wasmThreads === null
         ? `${o.backend} (its own threads)`
-        : `wasm ${s.threads}${s.blas === null ? ' (XNNPACK matMul)' : ` × OpenBLAS ${s.blas}`}`,
+        : `wasm ${s.threads}${s.blas === null ? ' (XNNPACK matMul)' : ` × native ${s.blas} (OpenBLAS, fused kernels)`}`,
   };
 }
 
@@ -415,7 +419,10 @@ export async function compareTorch(
     });
   } finally {
     for (const r of refs) r.quit();
-    if (blas && blasBefore !== null) blas.setThreads(blasBefore);
+    if (blas && blasBefore !== null) {
+      blas.setThreads(blasBefore);
+      nativeOps().ops?.setThreads(blasBefore);
+    }
     disposeBatch(b);
     trainer.dispose();
   }

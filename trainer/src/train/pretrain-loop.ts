@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CamdTrainer } from './step.js';
 import { toDeviceBatch, disposeBatch, type HostBatch } from './synthetic.js';
 import { encodeTensorFile, writeFileAtomic, CHECKPOINT_FORMAT, ENCODER_FORMAT } from '../store/checkpoint.js';
+import { writeFileAtomicYielding } from '../util/atomic-file.js';
 import { checkpointName, type RunFolder } from './run-folder.js';
 import type { EventSink } from '../protocol/events.js';
 import type { BatchSource } from '../data/batches.js';
@@ -70,7 +71,7 @@ export async function writeCheckpoint(c: LoopContext): Promise<void> {
   const early = folder.prune(Math.max(1, c.keep - 1), resumedFromProtected(c, 1));
   if (early.length) store.removeCheckpoints(runId, early);
   const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(c), await trainer.exportTensors());
-  writeFileAtomic(file, bytes);
+  await writeFileAtomicYielding(file, bytes); // a second Ctrl-C quits during a long write, not after it
   store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes: bytes.length });
   c.lastCheckpoint = file;
   c.written.push(file);

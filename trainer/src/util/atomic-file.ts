@@ -52,33 +52,71 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = r
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'w', 0o644);
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 24));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, path);
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, CHUNK));
+    finish(fd, tmp, path, fs);
   } catch (e) {
-    if (fd !== null) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-    }
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      /* a read-only folder: nothing was created */
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT')
-      throw new CamdError(
-        'disk-full',
-        `disk full while writing ${path} (${existed ? 'the previous file is intact' : 'no partial file was left'})`,
-      );
-    throw new CamdError('io', `cannot write ${path}: ${reasonOf(e)}`);
+    throw failed(e, { path, tmp, fd, existed, fs });
   }
+  fsyncFolder(path);
+}
+
+/**
+ * writeFileAtomic in 16 MB chunks, giving the event loop a turn between them: a signal (a second
+ * Ctrl-C, "quit at once") is handled during the write of a large checkpoint, not after it.
+ */
+export async function writeFileAtomicYielding(path: string, bytes: Uint8Array, fs: WriteFs = realFs): Promise<void> {
+  const tmp = tempPathOf(path);
+  const existed = existsSync(path);
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'w', 0o644);
+    for (let off = 0; off < bytes.length; ) {
+      off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, CHUNK));
+      await new Promise((done) => setImmediate(done));
+    }
+    finish(fd, tmp, path, fs);
+  } catch (e) {
+    throw failed(e, { path, tmp, fd, existed, fs });
+  }
+  fsyncFolder(path);
+}
+
+const CHUNK = 1 << 24;
+
+/** fsync, close and rename into place (the fd is closed once this returns or throws past the close). */
+function finish(fd: number, tmp: string, path: string, fs: WriteFs): void {
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, path);
+}
+
+/** The temp file closed (when still open) and removed; the error as the user reads it. */
+function failed(
+  e: unknown,
+  o: { path: string; tmp: string; fd: number | null; existed: boolean; fs: WriteFs },
+): CamdError {
+  if (o.fd !== null) {
+    try {
+      o.fs.closeSync(o.fd);
+    } catch {
+      /* already failing, or closed by finish() before its rename failed */
+    }
+  }
+  try {
+    o.fs.rmSync(o.tmp, { force: true });
+  } catch {
+    /* a read-only folder: nothing was created */
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new CamdError(
+      'disk-full',
+      `disk full while writing ${o.path} (${o.existed ? 'the previous file is intact' : 'no partial file was left'})`,
+    );
+  return new CamdError('io', `cannot write ${o.path}: ${reasonOf(e)}`);
+}
+
+function fsyncFolder(path: string): void {
   try {
     const dfd = openSync(dirname(path), 'r');
     fsyncSync(dfd);
