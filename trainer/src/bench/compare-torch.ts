@@ -44,14 +44,17 @@ const SHIM = fileURLToPath(new URL('../../../tests/support/released-shim', impor
  * Matmul FLOPs of one training step, from the kernels tfjs actually ran, and the share of the
  * step's kernel time spent in them (wasm kernels run synchronously, so their times are real).
  */
-async function stepProfile(run: () => Promise<void>): Promise<{ flops: number; matmulShare: number }> {
+async function stepProfile(run: () => Promise<void>): Promise<StepProfile> {
   const info = await tf.profile(run);
   let flops = 0;
   let matmulMs = 0;
   let allMs = 0;
+  const byKernel = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     allMs += ms;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    byKernel.set(k.name, { ms: e.ms + ms, calls: e.calls + 1 });
     if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul') continue;
     matmulMs += ms;
     const a = k.inputShapes[0]!;
@@ -60,7 +63,29 @@ async function stepProfile(run: () => Promise<void>): Promise<{ flops: number; m
     const K = a[a.length - 2] === M ? a[a.length - 1]! : a[a.length - 2]!;
     flops += 2 * out.reduce((x, y) => x * y, 1) * K;
   }
-  return { flops, matmulShare: allMs > 0 ? matmulMs / allMs : 0 };
+  const kernels = [...byKernel]
+    .map(([name, e]) => ({ name, share: allMs > 0 ? e.ms / allMs : 0, ms: e.ms, calls: e.calls }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, KERNELS_LISTED);
+  return { flops, matmulShare: allMs > 0 ? matmulMs / allMs : 0, kernels };
+}
+
+/** How many of the step's kernels (by time) the results list. */
+const KERNELS_LISTED = 12;
+
+/** One kernel's part of a profiled step: its share of the kernel time, its milliseconds and calls. */
+export interface KernelShare {
+  name: string;
+  share: number;
+  ms: number;
+  calls: number;
+}
+
+interface StepProfile {
+  flops: number;
+  matmulShare: number;
+  /** The step's costliest kernels, costliest first. */
+  kernels: KernelShare[];
 }
 
 /** A side's chosen setting as the result names it. */
@@ -147,6 +172,8 @@ export interface TorchComparison {
   sweeps: { tfjs: SweepPoint[]; torch: SweepPoint[] };
   /** Share of the step's kernel time spent in matrix products, each side. */
   tfjs_matmul_share: number;
+  /** Our step's costliest kernels (tf.profile at the kept setting), costliest first. */
+  tfjs_kernels: KernelShare[];
   torch_matmul_share: number | null;
   /** The same comparison within other core budgets. */
   scaling: ThreadPoint[];
@@ -431,7 +458,7 @@ export async function compareTorch(
 /** The measurements as reported: times, ratios, GFLOP/s, matMul shares, settings, peak memory (ours read now, after the runs). */
 function comparison(m: {
   main: { t: number; p: number };
-  prof: { flops: number; matmulShare: number };
+  prof: StepProfile;
   torchShare: unknown;
   tfjsMatmulPeak: number;
   torchPeak: number;
@@ -472,6 +499,7 @@ function comparison(m: {
     sweep_warmup: o.sweepWarmup,
     sweeps: { tfjs: sides[0]!.points, torch: sides[1]!.points },
     tfjs_matmul_share: prof.matmulShare,
+    tfjs_kernels: prof.kernels,
     torch_matmul_share: typeof m.torchShare === 'number' ? m.torchShare : null,
     scaling: m.scaling,
     released: m.released,

@@ -52,6 +52,21 @@ export function encodeTensorFile(
   state: unknown,
   tensors: readonly NamedArray[],
 ): { bytes: Buffer; sha256: string } {
+  const { parts, sha256 } = tensorFileParts(format, state, tensors);
+  return { bytes: Buffer.concat(parts), sha256 };
+}
+
+/**
+ * The file of encodeTensorFile as its parts, in order: the length and header, then a view of each
+ * tensor's values (no copy; host order is little-endian on every platform we ship). A ViT-B
+ * checkpoint is 2 GB: written from its parts it needs no second 2 GB buffer (allocating and
+ * filling one took 10 s of a 27 s checkpoint on a 2-core VM).
+ */
+export function tensorFileParts(
+  format: string,
+  state: unknown,
+  tensors: readonly NamedArray[],
+): { parts: Uint8Array[]; bytes: number; sha256: string } {
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const t of tensors) {
@@ -61,8 +76,9 @@ export function encodeTensorFile(
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }
+  const views = tensors.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const dataHash = createHash('sha256');
-  for (const t of tensors) dataHash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  for (const v of views) dataHash.update(v);
   header['__metadata__'] = {
     format,
     version: FORMAT_VERSION,
@@ -72,16 +88,13 @@ export function encodeTensorFile(
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8; // keep the data 8-byte aligned
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const bytes = Buffer.allocUnsafe(8 + json.length + offset);
-  bytes.writeBigUInt64LE(BigInt(json.length), 0);
-  json.copy(bytes, 8);
-  let o = 8 + json.length;
-  for (const t of tensors) {
-    // host order is little-endian on every platform we ship
-    bytes.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), o);
-    o += t.data.byteLength;
-  }
-  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+  const head = Buffer.allocUnsafe(8 + json.length);
+  head.writeBigUInt64LE(BigInt(json.length), 0);
+  json.copy(head, 8);
+  const parts = [head, ...views];
+  const fileHash = createHash('sha256');
+  for (const part of parts) fileHash.update(part);
+  return { parts, bytes: head.length + offset, sha256: fileHash.digest('hex') };
 }
 
 /**

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { CamdTrainer } from './step.js';
 import { toDeviceBatch, disposeBatch, type HostBatch } from './synthetic.js';
-import { encodeTensorFile, writeFileAtomic, CHECKPOINT_FORMAT, ENCODER_FORMAT } from '../store/checkpoint.js';
+import { tensorFileParts, CHECKPOINT_FORMAT, ENCODER_FORMAT } from '../store/checkpoint.js';
 import { writeFileAtomicYielding } from '../util/atomic-file.js';
 import { checkpointName, type RunFolder } from './run-folder.js';
 import type { EventSink } from '../protocol/events.js';
@@ -70,9 +70,9 @@ export async function writeCheckpoint(c: LoopContext): Promise<void> {
   // Down to keep − 1 (never below one intact checkpoint) before writing, to keep after.
   const early = folder.prune(Math.max(1, c.keep - 1), resumedFromProtected(c, 1));
   if (early.length) store.removeCheckpoints(runId, early);
-  const { bytes, sha256 } = encodeTensorFile(CHECKPOINT_FORMAT, stateOf(c), await trainer.exportTensors());
-  await writeFileAtomicYielding(file, bytes); // a second Ctrl-C quits during a long write, not after it
-  store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes: bytes.length });
+  const { parts, bytes, sha256 } = tensorFileParts(CHECKPOINT_FORMAT, stateOf(c), await trainer.exportTensors());
+  await writeFileAtomicYielding(file, parts); // a second Ctrl-C quits during a long write, not after it
+  store.addCheckpoint({ run_id: runId, step: trainer.step, kind: 'full', path: file, sha256, bytes });
   c.lastCheckpoint = file;
   c.written.push(file);
   c.send({ type: 'progress', phase: 'checkpoint', done: 1, total: 1 });
@@ -99,15 +99,15 @@ async function writeEncoder(c: LoopContext): Promise<string> {
     model: c.cfg.model,
     normalisation: { name: 'vggface2', mean: VGGFACE2_MEAN, std: VGGFACE2_STD },
   };
-  const { bytes, sha256 } = encodeTensorFile(ENCODER_FORMAT, state, await trainer.exportEncoder());
-  writeFileAtomic(file, bytes);
+  const { parts, bytes, sha256 } = tensorFileParts(ENCODER_FORMAT, state, await trainer.exportEncoder());
+  await writeFileAtomicYielding(file, parts);
   store.replaceCheckpoint({
     run_id: runId,
     step: trainer.step,
     kind: 'encoder',
     path: file,
     sha256,
-    bytes: bytes.length,
+    bytes,
   });
   return file;
 }

@@ -62,18 +62,24 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = r
 
 /**
  * writeFileAtomic in 16 MB chunks, giving the event loop a turn between them: a signal (a second
- * Ctrl-C, "quit at once") is handled during the write of a large checkpoint, not after it.
+ * Ctrl-C, "quit at once") is handled during the write of a large checkpoint, not after it. The
+ * bytes may come in parts, written one after another (a checkpoint's header, then each tensor).
  */
-export async function writeFileAtomicYielding(path: string, bytes: Uint8Array, fs: WriteFs = realFs): Promise<void> {
+export async function writeFileAtomicYielding(
+  path: string,
+  data: Uint8Array | readonly Uint8Array[],
+  fs: WriteFs = realFs,
+): Promise<void> {
   const tmp = tempPathOf(path);
   const existed = existsSync(path);
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'w', 0o644);
-    for (let off = 0; off < bytes.length; ) {
-      off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, CHUNK));
-      await new Promise((done) => setImmediate(done));
-    }
+    for (const bytes of data instanceof Uint8Array ? [data] : data)
+      for (let off = 0; off < bytes.length; ) {
+        off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, CHUNK));
+        await new Promise((done) => setImmediate(done));
+      }
     finish(fd, tmp, path, fs);
   } catch (e) {
     throw failed(e, { path, tmp, fd, existed, fs });
