@@ -207,11 +207,11 @@ if (!ops.ops) {
     };
     const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
-    it('GELU, AdamW (heap and host moments), the EMA and row sums to the bit; LayerNorm forward and dx to the bit, dγ and dβ within 1e-6', () => {
+    it('GELU, AdamW (heap and host moments), the EMA, row and column sums to the bit; LayerNorm forward and dx to the bit, dγ and dβ within 1e-6', () => {
       const rows = 301;
       const cols = 257; // 77,357 elements: above the threshold for threads, blocks that do not divide evenly
       const n = rows * cols;
-      const heap = new Float32Array(16 * n);
+      const heap = new Float32Array(17 * n);
       heap.set(randArray(rng, 8 * n).map((v) => v * 2));
       const slot = (k: number) => k * n;
       const hostM = randArray(rng, n).map((v) => Math.abs(v) * 0.1);
@@ -247,6 +247,7 @@ if (!ops.ops) {
         o.adamwHost(h, slot(4), slot(5), slot(13), n, m, v, 0.5, 1e-3, 0.9, 0.95, 1e-8, 0.99, 0.1, 0.2);
         o.emaHost(h, slot(4), n, mm, 0.996, 0.004);
         o.sumRows(h, slot(6), slot(14), rows, cols, true);
+        o.sumCols(h, slot(6), slot(16), rows, cols, false);
         // LayerNorm: x slot 6, γ, β from slot 7; y slot 15; mean, rstd after the row sums
         const stats = slot(14) + rows;
         o.layerNormForward(h, slot(6), slot(7), slot(7) + cols, slot(15), stats, stats + rows, rows, cols, 1e-6);

@@ -193,6 +193,23 @@ VECTORISED static void sum_rows(const float *restrict x, float *restrict y, int6
   }
 }
 
+/*
+ * Column sums (and means) accumulated in double: y[c] = scale · Σ_r x[r·cols + c], rounded once
+ * to float32, for the columns [c0, c1) — the rows read in order, each into `acc` (c1 − c0 doubles).
+ * A bias's gradient is such a sum over the batch and tokens: summed where it lies, it needs no
+ * transpose to rows first.
+ */
+VECTORISED static void sum_cols(const float *restrict x, float *restrict y, int64_t rows, int64_t cols, int64_t c0, int64_t c1, double scale,
+                                double *restrict acc) {
+  const int64_t w = c1 - c0;
+  for (int64_t c = 0; c < w; c++) acc[c] = 0.0;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols + c0;
+    for (int64_t c = 0; c < w; c++) acc[c] += (double)xr[c];
+  }
+  for (int64_t c = 0; c < w; c++) y[c0 + c] = (float)(acc[c] * scale);
+}
+
 /* ---- The work split across threads ---- */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -283,6 +300,17 @@ static void adamw_host_par(const float *p, const float *g, float *p2, float *m, 
 static void ema_host_par(const float *p, float *mm, int64_t n, float a, float b) {
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
   for (int64_t lo = 0; lo < n; lo += BLOCK) ema_host(p + lo, mm + lo, min64(BLOCK, n - lo), a, b);
+}
+
+/* Columns in bands of COL_BAND, the bands shared among the threads. */
+#define COL_BAND 512
+
+static void sum_cols_par(const float *x, float *y, int64_t rows, int64_t cols, double scale) {
+#pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
+  for (int64_t c = 0; c < cols; c += COL_BAND) {
+    double acc[COL_BAND];
+    sum_cols(x, y, rows, cols, c, min64(cols, c + COL_BAND), scale, acc);
+  }
 }
 
 static void sum_rows_par(const float *x, float *y, int64_t rows, int64_t cols, double scale) {
@@ -470,6 +498,20 @@ static napi_value sum_rows_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sumCols(heap, x, y, rows, cols, mean) */
+static napi_value sum_cols_js(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!read_args(&a, env, info, 6)) return NULL;
+  int64_t rows = int_arg(&a, 3), cols = int_arg(&a, 4);
+  if (a.failed) return NULL;
+  float *x = tensor_arg(&a, 1, rows * cols), *y = tensor_arg(&a, 2, cols);
+  bool mean = false;
+  if (!a.failed && napi_get_value_bool(env, a.argv[5], &mean) != napi_ok) fail(&a, "camd_ops: expected a boolean");
+  if (a.failed) return NULL;
+  sum_cols_par(x, y, rows, cols, mean ? (rows > 0 ? 1.0 / (double)rows : NAN) : 1.0);
+  return NULL;
+}
+
 /* threads(): how many threads the kernels split their work across. */
 static napi_value threads_js(napi_env env, napi_callback_info info) {
   napi_value out;
@@ -505,6 +547,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adamwHost", adamw_host_js},
       {"emaHost", ema_host_js},
       {"sumRows", sum_rows_js},
+      {"sumCols", sum_cols_js},
       {"threads", threads_js},
       {"setThreads", set_threads_js},
   };

@@ -103,6 +103,8 @@ export interface NativeOps {
   ): void;
   /** y[r] = Σ_c x[r·cols + c] (÷ cols when mean), accumulated in double; x, y heap offsets. */
   sumRows(heap: Float32Array, x: number, y: number, rows: number, cols: number, mean: boolean): void;
+  /** y[c] = Σ_r x[r·cols + c] (÷ rows when mean), accumulated in double; x, y heap offsets. */
+  sumCols(heap: Float32Array, x: number, y: number, rows: number, cols: number, mean: boolean): void;
   /** mm ← mm·a + p·b for a host array mm; p is a heap offset. */
   emaHost(heap: Float32Array, p: number, n: number, mm: Float32Array, a: number, b: number): void;
   /** Threads the kernels split their work across (OpenMP; 1 where the addon was built without it). */
