@@ -16,6 +16,7 @@
  * one per core), and OpenBLAS itself is kept at one.
  */
 #include <node_api.h>
+#include "thread_count.h"
 #include <cblas.h>
 #include <stdint.h>
 #ifdef _OPENMP
@@ -124,13 +125,8 @@ static napi_value threads(napi_env env, napi_callback_info info) {
 
 /* setThreads(n): the thread count for the following calls (the bench's thread sweep). */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t n = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
-    napi_throw_range_error(env, NULL, "camd_blas: setThreads needs a positive integer");
-    return NULL;
-  }
+  int32_t n;
+  if (!thread_count_arg(env, info, "camd_blas: setThreads needs a positive integer", &n)) return NULL;
   pool = n;
   return NULL;
 }

@@ -21,6 +21,7 @@
  * elements stays on the calling thread. setThreads(n) sets the count (default: one per core).
  */
 #include <node_api.h>
+#include "thread_count.h"
 #include <stdbool.h>
 #include <math.h>
 #include <stdint.h>
@@ -484,33 +485,28 @@ static napi_value ema_host_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* sumRows(heap, x, y, rows, cols, mean) */
-static napi_value sum_rows_js(napi_env env, napi_callback_info info) {
+/* sumRows / sumCols (heap, x, y, rows, cols, mean): y per row of x, or per column */
+static napi_value sums_js(napi_env env, napi_callback_info info, bool by_cols) {
   Args a;
   if (!read_args(&a, env, info, 6)) return NULL;
   int64_t rows = int_arg(&a, 3), cols = int_arg(&a, 4);
   if (a.failed) return NULL;
-  float *x = tensor_arg(&a, 1, rows * cols), *y = tensor_arg(&a, 2, rows);
+  float *x = tensor_arg(&a, 1, rows * cols), *y = tensor_arg(&a, 2, by_cols ? cols : rows);
   bool mean = false;
   if (!a.failed && napi_get_value_bool(env, a.argv[5], &mean) != napi_ok) fail(&a, "camd_ops: expected a boolean");
   if (a.failed) return NULL;
-  sum_rows_par(x, y, rows, cols, mean ? (cols > 0 ? 1.0 / (double)cols : NAN) : 1.0);
+  const int64_t summed = by_cols ? rows : cols; /* values summed into each output */
+  const double scale = mean ? (summed > 0 ? 1.0 / (double)summed : NAN) : 1.0;
+  if (by_cols)
+    sum_cols_par(x, y, rows, cols, scale);
+  else
+    sum_rows_par(x, y, rows, cols, scale);
   return NULL;
 }
 
-/* sumCols(heap, x, y, rows, cols, mean) */
-static napi_value sum_cols_js(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!read_args(&a, env, info, 6)) return NULL;
-  int64_t rows = int_arg(&a, 3), cols = int_arg(&a, 4);
-  if (a.failed) return NULL;
-  float *x = tensor_arg(&a, 1, rows * cols), *y = tensor_arg(&a, 2, cols);
-  bool mean = false;
-  if (!a.failed && napi_get_value_bool(env, a.argv[5], &mean) != napi_ok) fail(&a, "camd_ops: expected a boolean");
-  if (a.failed) return NULL;
-  sum_cols_par(x, y, rows, cols, mean ? (rows > 0 ? 1.0 / (double)rows : NAN) : 1.0);
-  return NULL;
-}
+static napi_value sum_rows_js(napi_env env, napi_callback_info info) { return sums_js(env, info, false); }
+
+static napi_value sum_cols_js(napi_env env, napi_callback_info info) { return sums_js(env, info, true); }
 
 /* threads(): how many threads the kernels split their work across. */
 static napi_value threads_js(napi_env env, napi_callback_info info) {
@@ -521,13 +517,8 @@ static napi_value threads_js(napi_env env, napi_callback_info info) {
 
 /* setThreads(n): the kernels' thread count from now on (ignored without OpenMP: one). */
 static napi_value set_threads_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t n = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
-    napi_throw_range_error(env, NULL, "camd_ops: setThreads needs a positive integer");
-    return NULL;
-  }
+  int32_t n;
+  if (!thread_count_arg(env, info, "camd_ops: setThreads needs a positive integer", &n)) return NULL;
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
