@@ -169,12 +169,8 @@ async function loadWasmRung(reports: RungReport[], opts: BackendOptions): Promis
     // 'auto' is the fastest plan measured (docs/performance.md): with OpenBLAS doing the matMuls on
     // every core, wasm pthreads only compete with it (tiny/112 b16, 8 steps: 13.1 s on one wasm
     // thread, 14.6 s on two; two micro runs side by side: 4.6 s against 8.3 s)
-    const threads =
-      opts.wasmThreads === undefined || opts.wasmThreads === 'auto'
-        ? nativeBlas().blas
-          ? 1
-          : 'auto'
-        : opts.wasmThreads;
+    const asked = opts.wasmThreads ?? 'auto';
+    const threads = asked === 'auto' && nativeBlas().blas ? 1 : asked;
     const init = await initWasmBackend({ threads });
     report.loaded = true;
     report.details = {

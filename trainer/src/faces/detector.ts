@@ -285,12 +285,8 @@ export class FaceDetector {
     for (let pass = 0; pass < REFINE_PASSES; pass++) {
       const a = alignmentFor(f.points, REFINE_SIDE, REFINE_MARGIN);
       const again = await this.detectIn(warpAligned(img, a), { describe: describe && pass === 0, mesh });
-      const at = toCrop(a, eyeMid(f.points));
-      const near = again
-        .map((g) => ({ g, d: Math.hypot(eyeMid(g.points)[0] - at[0], eyeMid(g.points)[1] - at[1]) }))
-        .filter((x) => x.d < REFINE_SIDE / 8)
-        .sort((x, y) => x.d - y.d)[0]?.g;
-      if (!near) return describe && pass === 0 ? await this.describedInPhoto(img, f, mesh) : f;
+      const near = nearestTo(again, toCrop(a, eyeMid(f.points)), REFINE_SIDE / 8);
+      if (!near) return describe && pass === 0 ? await this.describedInPhoto(img, f) : f;
       const back = (q: Point): Point => [
         a.origin[0] + q[0] * a.ax[0] + q[1] * a.ay[0],
         a.origin[1] + q[0] * a.ax[1] + q[1] * a.ay[1],
@@ -309,8 +305,7 @@ export class FaceDetector {
         points,
         landmarks68: near.landmarks68.map(back),
         ...(near.mesh ? { mesh: near.mesh.map(back) } : {}),
-        ...(describe && pass === 0 ? { suggestions: near.suggestions } : {}),
-        ...(describe && pass === 0 && near.embedding ? { embedding: near.embedding } : {}),
+        ...(describe && pass === 0 ? descriptionOf(near) : {}),
         eyeLineShift: shift,
       };
       if (shift < REFINE_SETTLED) break;
@@ -324,7 +319,7 @@ export class FaceDetector {
    * its size (three times described 5 of the 21, six times 19): the face as it was found, with the
    * models' description of it.
    */
-  private async describedInPhoto(img: RgbImage, f: DetectedFace, mesh: boolean): Promise<DetectedFace> {
+  private async describedInPhoto(img: RgbImage, f: DetectedFace): Promise<DetectedFace> {
     const side = Math.min(img.width, img.height, Math.ceil(6 * Math.max(f.box[2], f.box[3], 16)));
     const mid = eyeMid(f.points);
     const x0 = Math.round(Math.min(img.width - side, Math.max(0, mid[0] - side / 2)));
@@ -337,12 +332,12 @@ export class FaceDetector {
     for (let y = 0; y < side; y++)
       for (let x = 0; x < side; x++)
         if ((x - cx) ** 2 + (y - cy) ** 2 > r2) view.data.fill(128, (y * side + x) * 3, (y * side + x) * 3 + 3);
-    const seen = (await this.detectIn(view, { mesh })).map((g) => shifted(g, x0, y0));
-    const near = seen
-      .map((g) => ({ g, d: Math.hypot(eyeMid(g.points)[0] - mid[0], eyeMid(g.points)[1] - mid[1]) }))
-      .filter((x) => x.d < side / 8)
-      .sort((x, y) => x.d - y.d)[0]?.g;
-    return near ? { ...f, suggestions: near.suggestions, ...(near.embedding ? { embedding: near.embedding } : {}) } : f;
+    const near = nearestTo(
+      (await this.detectIn(view)).map((g) => shifted(g, x0, y0)),
+      mid,
+      side / 8,
+    );
+    return near ? { ...f, ...descriptionOf(near) } : f;
   }
 
   /** `describe: false` leaves out the expression and description models (boxes and landmarks only). */
@@ -418,6 +413,19 @@ export class FaceDetector {
 }
 
 const eyeMid = (p: FivePoints): Point => [(p.leftEye[0] + p.rightEye[0]) / 2, (p.leftEye[1] + p.rightEye[1]) / 2];
+
+/** The face whose eyes' midpoint is nearest `at`, if within `within` pixels of it. */
+function nearestTo(faces: readonly DetectedFace[], at: Point, within: number): DetectedFace | undefined {
+  return faces
+    .map((g) => ({ g, d: Math.hypot(eyeMid(g.points)[0] - at[0], eyeMid(g.points)[1] - at[1]) }))
+    .filter((x) => x.d < within)
+    .sort((x, y) => x.d - y.d)[0]?.g;
+}
+
+/** What the description models said of a face: the suggestions, and the embedding where there is one. */
+function descriptionOf(g: DetectedFace): Pick<DetectedFace, 'suggestions' | 'embedding'> {
+  return { suggestions: g.suggestions, ...(g.embedding ? { embedding: g.embedding } : {}) };
+}
 const eyeVector = (p: FivePoints): Point => [p.leftEye[0] - p.rightEye[0], p.leftEye[1] - p.rightEye[1]];
 
 /** The angle between two vectors, degrees (0–180). */

@@ -53,7 +53,10 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, fs: WriteFs = r
   try {
     fd = fs.openSync(tmp, 'w', 0o644);
     for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, CHUNK));
-    finish(fd, tmp, path, fs);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null; // closed: a failed rename must not close it again
+    fs.renameSync(tmp, path);
   } catch (e) {
     throw failed(e, { path, tmp, fd, existed, fs });
   }
@@ -80,7 +83,10 @@ export async function writeFileAtomicYielding(
         off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, CHUNK));
         await new Promise((done) => setImmediate(done));
       }
-    finish(fd, tmp, path, fs);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, path);
   } catch (e) {
     throw failed(e, { path, tmp, fd, existed, fs });
   }
@@ -88,13 +94,6 @@ export async function writeFileAtomicYielding(
 }
 
 const CHUNK = 1 << 24;
-
-/** fsync, close and rename into place (the fd is closed once this returns or throws past the close). */
-function finish(fd: number, tmp: string, path: string, fs: WriteFs): void {
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  fs.renameSync(tmp, path);
-}
 
 /** The temp file closed (when still open) and removed; the error as the user reads it. */
 function failed(
@@ -105,7 +104,7 @@ function failed(
     try {
       o.fs.closeSync(o.fd);
     } catch {
-      /* already failing, or closed by finish() before its rename failed */
+      /* already failing */
     }
   }
   try {

@@ -24,10 +24,10 @@ export function makeAccurateReduce(orig: tf.KernelFunc, ops: NativeOps, mean: bo
     const perm = tf.backend_util.getAxesPermutation(original, x.shape.length);
     const leading = [...original].sort((p, q) => p - q).every((a, i) => a === i);
     if (perm && leading) {
-      const rows = sizeOf(x.shape.slice(0, original.length));
-      const cols = sizeOf(x.shape.slice(original.length));
       const kept = x.shape.slice(original.length);
-      const out = b.makeOutput(keepDims ? [...original.map(() => 1), ...kept] : kept, 'float32');
+      const rows = sizeOf(x.shape.slice(0, original.length));
+      const cols = sizeOf(kept);
+      const out = b.makeOutput(keepDims ? tf.backend_util.expandShapeToKeepDim(kept, original) : kept, 'float32');
       if (cols > 0) ops.sumCols(new Float32Array(b.wasm.HEAPU8.buffer), at(b, x), at(b, out), rows, cols, mean);
       return out;
     }
