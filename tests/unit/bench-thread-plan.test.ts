@@ -1,10 +1,11 @@
 // The pure parts of the fair PyTorch comparison (npm run bench -- --compare-torch): which thread
-// settings each side tries, which one is kept, how the CPU and PyTorch's BLAS are named, and the
-// released flags as an argument vector. No benchmark runs here.
+// settings each side tries, which one is kept, how the CPU and PyTorch's BLAS are named, the
+// released flags as an argument vector, and the OpenBLAS settings set aside for both sides. No benchmark runs here.
 import { describe, expect, it } from 'vitest';
 import { fastest, ourSettings, referenceSettings, sweepPoint } from '../../trainer/src/bench/thread-plan.js';
 import { cpuModelOf, describeTorchBlas } from '../../trainer/src/bench/machine-info.js';
 import { releasedArgv } from '../../trainer/src/interop/released-args.js';
+import { setAsideKernelChoice } from '../../trainer/src/bench/blas-env.js';
 
 const pairs = (s: { threads: number; blas: number | null }[]) => s.map((x) => `${x.threads}×${x.blas}`);
 
@@ -117,5 +118,17 @@ describe('released flags as argv', () => {
       '2',
       '5',
     ]);
+  });
+});
+
+describe("OpenBLAS's kernel choice, alike for both sides", () => {
+  it("a shell's OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are set aside (and named), the rest kept; --keep-openblas-env keeps them", () => {
+    const env = { OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512', OPENBLAS_NUM_THREADS: '2', PATH: '/bin' };
+    expect(setAsideKernelChoice(env, false)).toEqual(['OPENBLAS_CORETYPE=Haswell', 'OPENBLAS_L2_SIZE=512']);
+    expect(env).toEqual({ OPENBLAS_NUM_THREADS: '2', PATH: '/bin' });
+    expect(setAsideKernelChoice(env, false)).toEqual([]);
+    const kept = { OPENBLAS_CORETYPE: 'Haswell' };
+    expect(setAsideKernelChoice(kept, true)).toEqual([]);
+    expect(kept).toEqual({ OPENBLAS_CORETYPE: 'Haswell' });
   });
 });

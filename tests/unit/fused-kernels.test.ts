@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { nativeBlas, nativeOps } from '../../trainer/src/backends/native.js';
 import { selectBackend } from '../../trainer/src/backends/ladder.js';
-import { ADAMW, GELU, hasFusedKernel, LAYER_NORM } from '../../trainer/src/ops/fused.js';
-import { gelu, layerNorm } from '../../trainer/src/model/vit.js';
+import { ADAMW, ATTENTION, GELU, hasFusedKernel, LAYER_NORM } from '../../trainer/src/ops/fused.js';
+import { gelu, headsAttention, layerNorm } from '../../trainer/src/model/vit.js';
 import { AdamW, momentValues } from '../../trainer/src/optim/adamw.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 import { maxRelErr, randArray } from '../support/compare.js';
@@ -120,6 +120,49 @@ if (!ops.ops) {
         expectClose(r);
       });
     }
+
+    for (const [shape, heads, spread] of [
+      [[2, 17, 24], 3, 1],
+      [[1, 50, 192], 3, 3], // ViT-Tiny's width and heads; peaked rows
+      [[3, 5, 8], 1, 0.5],
+      [[2, 1, 12], 4, 1], // one token: every softmax row is [1]
+    ] as [[number, number, number], number, number][]) {
+      it.skipIf(!nativeBlas().blas)(
+        `attention ${JSON.stringify(shape)} × ${heads} heads: forward and gradients of q, k, v`,
+        async () => {
+          const n = shape[0] * shape[1] * shape[2];
+          const scale = 1 / Math.sqrt(shape[2] / heads);
+          const r = await onBoth(
+            [0, 1, 2, 3].map((i) => ({ shape, data: scaled(n, i < 2 ? spread : 1) })),
+            (q, k, v, d) => {
+              const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => headsAttention(a, b, c, heads, scale);
+              return [
+                f(q!, k!, v!),
+                ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => f(a, b, c).mul(d!).sum())([q!, k!, v!]),
+              ];
+            },
+            ATTENTION,
+          );
+          expectClose(r, 2e-4);
+        },
+      );
+    }
+
+    it.skipIf(!nativeBlas().blas)(
+      'attention: its gradient leaves no tensor behind; a head count that does not divide C is refused',
+      async () => {
+        await selectBackend('wasm');
+        const [q, k, v] = [0, 1, 2].map(() => tf.randomNormal([2, 9, 16]));
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => headsAttention(a, b, c, 4, 0.5).square().sum();
+        const before = tf.memory().numTensors;
+        const grads = tf.grads(f)([q!, k!, v!]);
+        expect(tf.memory().numTensors).toBe(before + 3);
+        tf.dispose(grads);
+        expect(() => headsAttention(q!, k!, v!, 3, 0.5)).toThrow(/16 channels do not split into 3 heads/);
+        expect(() => headsAttention(q!, k!, tf.zeros([2, 9, 8]), 4, 0.5)).toThrow(/must have q's shape/);
+        tf.dispose([q!, k!, v!]);
+      },
+    );
 
     it('LayerNorm gradient leaves no tensor behind', async () => {
       await selectBackend('wasm');
@@ -287,6 +330,36 @@ if (!ops.ops) {
     });
 
     const blas = nativeBlas().blas;
+    it.skipIf(!blas)('attention forward and backward, a (batch, head) pair per thread: to the bit', () => {
+      const b = blas!;
+      const [B, L, C, H] = [3, 37, 48, 4]; // 12 pairs, L = 37: products with odd sides
+      const act = B * L * C;
+      const pr = B * H * L * L;
+      // heap: q k v dy | out dq dk dv | probs
+      const heap = new Float32Array(8 * act + pr);
+      heap.set(randArray(rng, 4 * act).map((v) => v * 2));
+      const run = () => {
+        const h = heap.slice();
+        b.attentionForward(h, 0, act, 2 * act, 4 * act, 8 * act, B, L, C, H, 0.35);
+        b.attentionBackward(h, 3 * act, 0, act, 2 * act, 8 * act, 5 * act, 6 * act, 7 * act, B, L, C, H, 0.35);
+        return h;
+      };
+      const [one, two, three] = atThreads(
+        (t) => b.setThreads(t),
+        () => b.threads(),
+        [1, 2, 3],
+        run,
+      );
+      expect(one!.subarray(4 * act).some((x) => x !== 0)).toBe(true);
+      expect(bits(two!)).toEqual(bits(one!));
+      expect(bits(three!)).toEqual(bits(one!));
+      // out of bounds and a bad head count are refused before anything runs
+      expect(() => b.attentionForward(heap, 0, act, 2 * act, 4 * act, 8 * act + 1, B, L, C, H, 0.35)).toThrow(
+        /out of bounds/,
+      );
+      expect(() => b.attentionForward(heap, 0, act, 2 * act, 4 * act, 8 * act, B, L, C, 5, 0.35)).toThrow(/divisible/);
+    });
+
     it.skipIf(!blas)(
       'matMul: one product in bands of rows or of columns, and a batch a product per thread, transposed or not, within 1e-6',
       () => {

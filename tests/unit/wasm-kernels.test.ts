@@ -1,6 +1,6 @@
 // wasm kernels with matMul through the native OpenBLAS addon (built by npm run setup where OpenBLAS exists).
 import { describe, expect, it } from 'vitest';
-import { nativeBlas, openblasCoreType } from '../../trainer/src/backends/native.js';
+import { nativeBlas, openblasCoreType, userCoreHint } from '../../trainer/src/backends/native.js';
 import { Rng } from '../../trainer/src/util/rng.js';
 import { wasmKernelSuite } from '../support/wasm-kernel-suite.js';
 
@@ -25,6 +25,16 @@ describe('OpenBLAS kernels from the CPU flags (backends/native.ts)', () => {
     expect(openblasCoreType(info('sse4_2 avx'))).toBeNull();
     expect(openblasCoreType('processor\t: 0\nFeatures\t: fp asimd\n')).toBeNull(); // arm64
     expect(openblasCoreType('')).toBeNull();
+  });
+
+  it("a user's OPENBLAS_CORETYPE is kept; AVX2 kernels on an AVX-512 CPU get a hint, nothing else does", () => {
+    expect(userCoreHint('Haswell', 'SkylakeX')).toMatch(/AVX-512 allows SkylakeX/);
+    expect(userCoreHint('zen', 'SkylakeX')).toMatch(/unset it/);
+    expect(userCoreHint('Prescott', 'SkylakeX')).toMatch(/SkylakeX/);
+    expect(userCoreHint('Haswell', 'Haswell')).toBe('');
+    expect(userCoreHint('SkylakeX', 'SkylakeX')).toBe('');
+    expect(userCoreHint('Cooperlake', 'SkylakeX')).toBe('');
+    expect(userCoreHint('Haswell', null)).toBe('');
   });
 });
 

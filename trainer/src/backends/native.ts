@@ -33,6 +33,41 @@ export interface NativeBlas {
   threads(): number;
   /** Sets OpenBLAS's thread count for the calls that follow. */
   setThreads(n: number): void;
+  /**
+   * Multi-head attention, one (batch, head) pair per thread: out = softmax(scale·Q_h·K_hᵀ)·V_h for
+   * each head h of q, k, v (B, L, C), heads in place as columns; probs (B, H, L, L) keeps the
+   * softmax for the backward pass. Offsets are float32 elements of `heap`.
+   */
+  attentionForward(
+    heap: Float32Array,
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    probs: number,
+    B: number,
+    L: number,
+    C: number,
+    H: number,
+    scale: number,
+  ): void;
+  /** The gradients of attentionForward with respect to q, k and v, from dy and the saved probs. */
+  attentionBackward(
+    heap: Float32Array,
+    dy: number,
+    q: number,
+    k: number,
+    v: number,
+    probs: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    B: number,
+    L: number,
+    C: number,
+    H: number,
+    scale: number,
+  ): void;
 }
 
 /** Offsets and sizes are in float32 elements of `heap`. */
@@ -183,16 +218,29 @@ const OLD_CORES = new Set([
   'Generic',
 ]);
 
+/**
+ * A user's OPENBLAS_CORETYPE is kept, but where it names AVX2 kernels on a CPU with AVX-512 the
+ * reason says so: one VM here sets Haswell in every shell, and its 512³ matMul ran at about half
+ * the speed of SkylakeX's kernels (docs/performance.md).
+ */
+export function userCoreHint(set: string, better: string | null): string {
+  return better === 'SkylakeX' && (OLD_CORES.has(set) || /^(haswell|zen)$/i.test(set))
+    ? "; this CPU's AVX-512 allows SkylakeX kernels, about 2× faster matMul: unset it to let OpenBLAS choose"
+    : '';
+}
+
 /** Sets OPENBLAS_CORETYPE before OpenBLAS loads where its own choice would be too old; says what was used. */
 function chooseOpenblasCore(addon: string): string {
-  if (process.env['OPENBLAS_CORETYPE']) return `${process.env['OPENBLAS_CORETYPE']} kernels (OPENBLAS_CORETYPE)`;
-  if (process.platform !== 'linux' || process.arch !== 'x64') return "OpenBLAS's kernels";
+  const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
   let better: string | null = null;
   try {
-    better = openblasCoreType(readFileSync('/proc/cpuinfo', 'utf8'));
+    better = linuxX64 ? openblasCoreType(readFileSync('/proc/cpuinfo', 'utf8')) : null;
   } catch {
     better = null;
   }
+  const set = process.env['OPENBLAS_CORETYPE'];
+  if (set) return `${set} kernels (OPENBLAS_CORETYPE)${userCoreHint(set, better)}`;
+  if (!linuxX64) return "OpenBLAS's kernels";
   // what OpenBLAS picks by itself: load it once in a child that prints its core (OPENBLAS_VERBOSE=2)
   const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], {
     env: { ...process.env, OPENBLAS_VERBOSE: '2', ELECTRON_RUN_AS_NODE: '1' },

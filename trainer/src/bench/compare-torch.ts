@@ -144,6 +144,10 @@ export interface CompareOptions {
   released?: string;
   /** Our preset's name (the released model function's name in its args). */
   preset: PresetName;
+  /** Keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the Python sides too (blas-env.ts; default: set aside). */
+  keepOpenblasEnv?: boolean;
+  /** What the bench set aside of this shell's OpenBLAS settings ("NAME=value"), for the record. */
+  openblasEnvSetAside?: string[];
 }
 
 export interface TorchComparison {
@@ -184,6 +188,8 @@ export interface TorchComparison {
   torch_max_rss_bytes: number | null;
   memory_ratio: number | null;
   tfjs_wasm_heap_bytes: number | null;
+  /** Our OpenBLAS as loaded (its kernels and threads), and this shell's settings set aside for both sides. */
+  openblas: { ours: string | null; env_set_aside: string[]; env_kept: boolean };
 }
 
 /** One side of the comparison: its settings, how to apply one, and one timed step. */
@@ -303,7 +309,14 @@ function gitCommit(dir: string): string | null {
 }
 
 /** Starts bench/released_camd_step.py on DIR at this configuration (the released flags of released-args.ts). */
-function startReleased(python: string, dir: string, cfg: CamdConfig, batch: number, preset: PresetName) {
+function startReleased(
+  python: string,
+  dir: string,
+  cfg: CamdConfig,
+  batch: number,
+  preset: PresetName,
+  keepOpenblasEnv: boolean,
+) {
   if (!existsSync(join(dir, 'models_CAMD.py')) || !existsSync(join(dir, 'CAMD_pretrain.py')))
     throw new Error(`--released ${dir}: no checkout of github.com/mumumu-wss/CAMD (models_CAMD.py, CAMD_pretrain.py)`);
   const m = cfg.model;
@@ -332,7 +345,7 @@ function startReleased(python: string, dir: string, cfg: CamdConfig, batch: numb
     batch,
     maskCount: maskedCount(cfg.mask.ratio, gridOf(m).tokens),
   };
-  return startStepProcess(python, RELEASED_SCRIPT, JSON.stringify(arg), 'released');
+  return startStepProcess(python, RELEASED_SCRIPT, JSON.stringify(arg), 'released', keepOpenblasEnv);
 }
 
 /** The sides' fastest points within `budget`; null when a side has none that fits. */
@@ -392,9 +405,12 @@ export async function compareTorch(
   );
   const b = toDeviceBatch(syntheticHostBatch(cfg, batch, new Rng(0)));
   try {
-    const ref = await startStepProcess(python, SCRIPT, JSON.stringify(model), 'PyTorch');
+    const keepEnv = o.keepOpenblasEnv ?? false;
+    const ref = await startStepProcess(python, SCRIPT, JSON.stringify(model), 'PyTorch', keepEnv);
     refs.push(ref);
-    const released = o.released ? await startReleased(python, resolve(o.released), cfg, batch, o.preset) : null;
+    const released = o.released
+      ? await startReleased(python, resolve(o.released), cfg, batch, o.preset, keepEnv)
+      : null;
     if (released) refs.push(released);
     const torchRss = { max: null as number | null };
     const releasedRss = { max: null as number | null };
@@ -508,5 +524,10 @@ function comparison(m: {
     torch_max_rss_bytes: torchRss,
     memory_ratio: torchRss ? rss / torchRss : null,
     tfjs_wasm_heap_bytes: heap,
+    openblas: {
+      ours: nativeBlas().blas ? nativeBlas().reason : null,
+      env_set_aside: o.openblasEnvSetAside ?? [],
+      env_kept: o.keepOpenblasEnv ?? false,
+    },
   };
 }

@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--backends wasm,cpu] [--preset tiny] [--img-size 112] [--batch 16]
  *                    [--steps 5] [--warmup 2] [--out bench/results.json]
- *                    [--wasm-threads N|auto]
+ *                    [--wasm-threads N|auto] [--keep-openblas-env]
  *                    [--compare-torch [--cores N] [--sweep-steps 3] [--sweep-warmup 1]
  *                                     [--thread-sweep 1,2,4] [--python PATH] [--released DIR]]
  *
@@ -37,6 +37,7 @@ import {
 } from '../model/memory.js';
 import { hostStateKernels } from '../ops/host-state.js';
 import { printSummary } from './summary.js';
+import { setAsideKernelChoice } from './blas-env.js';
 
 interface Options {
   faces?: string;
@@ -60,6 +61,7 @@ interface Options {
   released?: string;
   wasmThreads?: string;
   recompute: string;
+  keepOpenblasEnv?: boolean;
 }
 
 async function matmulGflops(n: number, reps: number): Promise<number> {
@@ -126,6 +128,10 @@ function parseCommandLine(): { program: Command; o: Options } {
     .option(
       '--faces <dir>',
       'instead: faces found and aligned per second over the photos of this folder (writes bench/faces.json unless --out)',
+    )
+    .option(
+      '--keep-openblas-env',
+      "keep this shell's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, for both sides (default: set aside for both, so each runs OpenBLAS's own kernel choice)",
     )
     .option(
       '--recompute <mode>',
@@ -284,6 +290,7 @@ async function benchTorch(
   s: BenchSettings,
   first: BackendName,
   m: { results: Record<string, unknown>; rows: string[][]; recompute: boolean },
+  setAside: string[],
 ): Promise<TorchComparison> {
   const { batch } = s;
   const sel = await selectBackend(first, s.backendOpts);
@@ -304,6 +311,8 @@ async function benchTorch(
     wasmThreads: first === 'wasm' && typeof wasmThreads === 'number' ? wasmThreads : null,
     released: o.released,
     preset: s.preset,
+    keepOpenblasEnv: o.keepOpenblasEnv ?? false,
+    openblasEnvSetAside: setAside,
   });
   const r = m.results[first] as Record<string, unknown>;
   Object.assign(r, {
@@ -330,6 +339,12 @@ async function main(): Promise<void> {
   }
   const s = benchSettings(o);
   const { preset, imgSize, batch, steps, warmup, cfg } = s;
+  // before OpenBLAS loads (the first backend probe): both sides choose their kernels alike
+  const setAside = setAsideKernelChoice(process.env, o.keepOpenblasEnv ?? false);
+  if (setAside.length)
+    process.stderr.write(
+      `[bench] ${setAside.join(' ')} set aside: ours and PyTorch run OpenBLAS's own kernel choice (--keep-openblas-env keeps it for both)\n`,
+    );
   let recompute = s.recomputeMode === 'on';
   if (o.released && !o.compareTorch) throw new Error('--released goes with --compare-torch');
   positiveInt('--sweep-steps', o.sweepSteps);
@@ -350,7 +365,7 @@ async function main(): Promise<void> {
   let torch: TorchComparison | null = null;
   if (o.compareTorch && (results[wanted[0]!] as { skipped?: string }).skipped)
     process.stderr.write(`[bench] the PyTorch comparison needs the ${wanted[0]} step, which was skipped\n`);
-  else if (o.compareTorch) torch = await benchTorch(o, s, wanted[0]!, { results, rows, recompute });
+  else if (o.compareTorch) torch = await benchTorch(o, s, wanted[0]!, { results, rows, recompute }, setAside);
   process.stderr.write(`[bench] data pipeline: ${o.pipelineBatches} batches of ${batch}\n`);
   const pipeline = await benchPipeline(cfg, batch, Number(o.pipelineBatches), o.data);
   const fastest =

@@ -4,6 +4,7 @@
  * (bench/released_camd_step.py) are both started and asked the same way.
  */
 import { spawn } from 'node:child_process';
+import { setAsideKernelChoice } from './blas-env.js';
 import { createInterface } from 'node:readline';
 import { describeTorchBlas, type TorchBlas } from './machine-info.js';
 
@@ -28,11 +29,11 @@ export async function startStepProcess(
   script: string,
   arg: string,
   label: string,
+  keepKernelChoice = false,
 ): Promise<StepProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  // our OpenBLAS kernel choice (native.ts) is ours; PyTorch's OpenBLAS picks its own
-  delete env['OPENBLAS_CORETYPE'];
-  delete env['OPENBLAS_L2_SIZE'];
+  // our OpenBLAS kernel choice (native.ts) is ours; PyTorch's OpenBLAS picks its own (blas-env.ts)
+  setAsideKernelChoice(env, keepKernelChoice);
   const child = spawn(python, [script, arg], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const spawned = new Promise<never>((_, reject) =>
     child.on('error', (e) =>

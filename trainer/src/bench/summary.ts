@@ -44,6 +44,7 @@ function torchSummary(torch: TorchComparison, backend: string): string {
     (rel ? `         released ${tried(rel.sweep)}\n` : '') +
     `  ${torch.gflop_per_step.toFixed(1)} GFLOP of matMul per step: tfjs ${torch.tfjs_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.tfjs_matmul_peak_gflops.toFixed(1)}), PyTorch ${torch.torch_gflops.toFixed(1)} GFLOP/s (matMul peak ${torch.torch_matmul_peak_gflops.toFixed(1)})\n` +
     `  matMul share of the step: tfjs ${(100 * torch.tfjs_matmul_share).toFixed(0)} %, PyTorch ${torch.torch_matmul_share === null ? 'not reported' : `${(100 * torch.torch_matmul_share).toFixed(0)} %`}${rel?.matmul_share != null ? `, released ${(100 * rel.matmul_share).toFixed(0)} %` : ''}\n` +
+    `  OpenBLAS: ours ${torch.openblas.ours ?? 'not loaded'}; ${torch.openblas.env_kept ? "this shell's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE kept for both sides" : torch.openblas.env_set_aside.length ? `${torch.openblas.env_set_aside.join(' ')} set aside for both sides (each runs OpenBLAS's own kernel choice; --keep-openblas-env keeps it)` : "each side runs OpenBLAS's own kernel choice"}\n` +
     `  our costliest kernels: ${torch.tfjs_kernels.map((k) => `${k.name} ${(100 * k.share).toFixed(1)} %`).join(', ')}\n` +
     torch.scaling
       .map(

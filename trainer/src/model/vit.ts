@@ -8,7 +8,15 @@ import * as tf from '@tensorflow/tfjs';
 import { constInit, normalInit, uniformInit, type ParamRole, type ParamStore, xavierUniform } from './params.js';
 import type { ModelConfig } from './config.js';
 import type { Rng } from '../util/rng.js';
-import { fusedGelu, fusedLayerNorm, GELU, hasFusedKernel, LAYER_NORM } from '../ops/fused.js';
+import {
+  ATTENTION,
+  fusedAttention,
+  fusedGelu,
+  fusedLayerNorm,
+  GELU,
+  hasFusedKernel,
+  LAYER_NORM,
+} from '../ops/fused.js';
 import { recomputed } from '../ops/recompute.js';
 
 export type Getter = (name: string) => tf.Tensor;
@@ -73,9 +81,17 @@ export function attention(x: tf.Tensor, p: Getter, prefix: string, heads: number
   const k = linear(x, wk, bk);
   const v = linear(x, wv, bv);
   const scale = 1 / Math.sqrt(C / heads);
+  return linear(headsAttention(q, k, v, heads, scale), p(`${prefix}.proj.weight`), p(`${prefix}.proj.bias`));
+}
+
+/**
+ * softmax(scale·Q_h·K_hᵀ)·V_h per head, heads merged back to (B, L, C); one fused kernel where the
+ * backend has it (no head is transposed out), else split heads, two batched matMuls and a softmax.
+ */
+export function headsAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, scale: number): tf.Tensor {
+  if (hasFusedKernel(ATTENTION)) return fusedAttention(q, k, v, { heads, scale });
   const scores = tf.matMul(splitHeads(q, heads).mul(scale), splitHeads(k, heads), false, true);
-  const out = tf.matMul(tf.softmax(scores), splitHeads(v, heads));
-  return linear(mergeHeads(out), p(`${prefix}.proj.weight`), p(`${prefix}.proj.bias`));
+  return mergeHeads(tf.matMul(tf.softmax(scores), splitHeads(v, heads)));
 }
 
 const EPS: Record<NormKind, number> = { ln: 1e-6, bn: 1e-5 };

@@ -12,12 +12,20 @@ export const GELU_GRAD = 'CamdGeluGrad';
 export const LAYER_NORM = 'CamdLayerNorm';
 export const LAYER_NORM_GRAD = 'CamdLayerNormGrad';
 export const ADAMW = 'CamdAdamW';
+export const ATTENTION = 'CamdAttention';
+export const ATTENTION_GRAD = 'CamdAttentionGrad';
 
-export const FUSED_KERNELS = [GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, ADAMW] as const;
+export const FUSED_KERNELS = [GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, ADAMW, ATTENTION, ATTENTION_GRAD] as const;
 export type FusedKernel = (typeof FUSED_KERNELS)[number];
 
 export interface LayerNormAttrs {
   eps: number;
+}
+
+/** Multi-head attention: `heads` heads of C/heads columns each, scores scaled by `scale`. */
+export interface AttentionAttrs {
+  heads: number;
+  scale: number;
 }
 
 /** Attributes of one AdamW update (PyTorch rule, §4); `scale` (a tensor input) is the clip coefficient. */
@@ -53,6 +61,16 @@ export function fusedLayerNorm(x: tf.Tensor, eps: number, gamma: tf.Tensor, beta
   return y!;
 }
 
+/**
+ * softmax(scale·Q_h·K_hᵀ)·V_h for every head h of q, k, v (B, L, C), heads merged back: (B, L, C).
+ * The same value as splitting heads, two batched matMuls and a softmax, as one kernel (the
+ * probabilities it keeps for the gradient are its second output).
+ */
+export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, attrs: AttentionAttrs): tf.Tensor {
+  const [out] = run(ATTENTION, { q, k, v }, attrs) as tf.Tensor[];
+  return out!;
+}
+
 /** One AdamW update of one parameter: returns p′, m′, v′ (new tensors). */
 export function fusedAdamW(
   p: tf.Tensor,
@@ -66,6 +84,22 @@ export function fusedAdamW(
 }
 
 let gradientsRegistered = false;
+
+/**
+ * Gradient closures for several inputs from one kernel that gives them all: the kernel runs at the
+ * first closure (its outputs kept past that closure's tidy), and each closure hands over its own.
+ */
+function shareOneKernel(kernel: () => tf.Tensor[], names: readonly string[]): Record<string, () => tf.Tensor> {
+  let grads: tf.Tensor[] | null = null;
+  const all = () => (grads ??= kernel().map((t) => tf.keep(t)));
+  const take = (i: number) => () => {
+    const t = all()[i]!;
+    const out = t.clone();
+    t.dispose();
+    return out;
+  };
+  return Object.fromEntries(names.map((n, i) => [n, take(i)]));
+}
 
 /** Registers the gradients of the fused kernels (once; backend-independent). */
 export function registerFusedGradients(): void {
@@ -82,17 +116,21 @@ export function registerFusedGradients(): void {
     gradFunc: (dys, saved) => {
       const [x, gamma, mean, rstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
       const dy = (dys as tf.Tensor[])[0]!;
-      // one kernel gives all three (kept past the first closure's tidy); each closure hands over its own
-      let grads: tf.Tensor[] | null = null;
-      const all = () =>
-        (grads ??= (run(LAYER_NORM_GRAD, { dy, x, mean, rstd, gamma }) as tf.Tensor[]).map((t) => tf.keep(t)));
-      const take = (i: number) => () => {
-        const t = all()[i]!;
-        const out = t.clone();
-        t.dispose();
-        return out;
-      };
-      return { x: take(0), gamma: take(1), beta: take(2) };
+      return shareOneKernel(
+        () => run(LAYER_NORM_GRAD, { dy, x, mean, rstd, gamma }) as tf.Tensor[],
+        ['x', 'gamma', 'beta'],
+      );
+    },
+  });
+  tf.registerGradient({
+    kernelName: ATTENTION,
+    inputsToSave: ['q', 'k', 'v'],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [q, k, v, probs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      // the probabilities are an internal output: only the attention's value carries a gradient
+      const dy = (dys as tf.Tensor[])[0]!;
+      return shareOneKernel(() => run(ATTENTION_GRAD, { dy, q, k, v, probs }, attrs) as tf.Tensor[], ['q', 'k', 'v']);
     },
   });
   gradientsRegistered = true;

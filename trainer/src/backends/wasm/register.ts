@@ -2,7 +2,7 @@
  * Installs our wasm kernel fixes (see docs/backends.md): fast BatchMatMul routing,
  * rank-reducing Transpose, the missing UnsortedSegmentSum, and, with the native camd_ops addon,
  * the fused GELU / LayerNorm / AdamW kernels of ops/fused.ts and the host-state kernels of
- * ops/host-state.ts. Idempotent.
+ * ops/host-state.ts, and with the native camd_blas addon the fused attention. Idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeFastBatchMatMul } from './batch-matmul.js';
@@ -11,7 +11,8 @@ import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 import { makeFastSplitV } from './split.js';
 import { shareIdentity } from './identity.js';
 import { fusedWasmKernels } from './fused.js';
-import { nativeOps } from '../native.js';
+import { nativeBlas, nativeOps } from '../native.js';
+import { attentionWasmKernels } from './attention.js';
 import { registerFusedGradients } from '../../ops/fused.js';
 import { registerHostStateKernels } from '../../ops/host-state.js';
 import { wasmHostStateKernels } from './host-state.js';
@@ -41,6 +42,8 @@ export function installWasmKernelFixes(): void {
   const ops = nativeOps().ops;
   if (ops) for (const k of fusedWasmKernels(ops)) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   if (ops) registerHostStateKernels(wasmHostStateKernels(ops));
+  const blas = nativeBlas().blas;
+  if (blas) for (const k of attentionWasmKernels(blas)) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   if (ops) {
     replace('Sum', (orig) => makeAccurateReduce(orig, ops, false));
     replace('Mean', (orig) => makeAccurateReduce(orig, ops, true));
