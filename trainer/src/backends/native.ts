@@ -1,8 +1,9 @@
 /**
  * Optional native kernels for the wasm backend, as Node-API addons (trainer/native) called on
  * views of the WebAssembly heap. Node-API is ABI-stable across Node and Electron.
- * - camd_blas: GEMM over the system's OpenBLAS; built by `npm run setup` where OpenBLAS's headers
- *   exist (Debian: libopenblas-dev). Absent or disabled (CAMD_NATIVE_BLAS=0), matMul uses XNNPACK.
+ * - camd_blas: GEMM over the system's OpenBLAS, and multi-head attention on it; built by `npm run
+ *   setup` where OpenBLAS's headers exist (Debian: libopenblas-dev). Absent or disabled
+ *   (CAMD_NATIVE_BLAS=0), matMul uses XNNPACK and attention a chain of kernels.
  * - camd_ops: fused GELU, LayerNorm and AdamW kernels; needs only a C compiler. Absent or disabled
  *   (CAMD_NATIVE_OPS=0), the model runs the same formulas as chains of tfjs kernels.
  * CAMD_NATIVE=0 disables both.
@@ -264,7 +265,7 @@ export function nativeBlas(): { blas: NativeBlas | null; reason: string } {
       'camd_blas.node',
       'CAMD_NATIVE_BLAS',
       'native OpenBLAS addon not built (needs OpenBLAS headers, e.g. Debian libopenblas-dev, at npm run setup)',
-      (l) => `OpenBLAS through Node-API (${l.threads()} threads, ${kernels})`,
+      (l) => `OpenBLAS through Node-API (${l.threads()} threads, ${kernels}; attention as one kernel)`,
       (path) => (kernels = chooseOpenblasCore(path)),
     );
   }
