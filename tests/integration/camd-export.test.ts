@@ -1,8 +1,10 @@
-// camd export --format camd-pth: our pre-training checkpoint in the released models_CAMD.py layout.
+// camd export --format camd-pth: our pre-training checkpoint in the released models_CAMD.py layout;
+// and --format onnx of the same run's encoder, run in ONNX Runtime on real faces.
 // The reference is the released ViT-B's own state_dict() (tests/support/released-camd-base-keys.txt);
 // a ViT-Tiny run has the same depths, so the same keys, with its widths in the shapes. (Checked once
 // beyond this: the released CAMDViT at ViT-Tiny's sizes loads such a file with strict=True.)
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,34 +13,43 @@ import { camd } from '../support/cli.js';
 import { flattenTensors, readTorchFile } from '../../trainer/src/interop/torch-file.js';
 import { CHECKPOINT_FORMAT, readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { sincosTable2d } from '../../trainer/src/model/posembed.js';
+import { Classifier, readEncoder } from '../../trainer/src/finetune/classifier.js';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
+import { maxRelErr } from '../support/compare.js';
+import { onnxCheck, onnxMissing, realFaces, runOnnx } from '../support/onnx.js';
 
 const REFERENCE = fileURLToPath(new URL('../support/released-camd-base-keys.txt', import.meta.url));
 
+let run: string;
+let ck: string;
+beforeAll(() => {
+  run = join(tempDir('run'), 'tiny');
+  const r = camd([
+    'pretrain',
+    '--json',
+    '--data',
+    faceFolder(8, 'camd-pth'),
+    '--preset',
+    'tiny',
+    '--img-size',
+    '112',
+    '--batch',
+    '4',
+    '--steps',
+    '2',
+    '--warmup-epochs',
+    '0',
+    '--out',
+    run,
+    '--db',
+    join(tempDir('db'), 'camd.db'),
+  ]);
+  expect(r.status, r.stderr).toBe(0);
+  ck = String(r.events.find((e) => e.type === 'done')!['checkpoint']);
+}, 120_000);
+
 describe('camd export --format camd-pth', () => {
   it('has exactly the released keys, shapes in the released layouts, our values where they belong', async () => {
-    const run = join(tempDir('run'), 'tiny');
-    const r = camd([
-      'pretrain',
-      '--json',
-      '--data',
-      faceFolder(8, 'camd-pth'),
-      '--preset',
-      'tiny',
-      '--img-size',
-      '112',
-      '--batch',
-      '4',
-      '--steps',
-      '2',
-      '--warmup-epochs',
-      '0',
-      '--out',
-      run,
-      '--db',
-      join(tempDir('db'), 'camd.db'),
-    ]);
-    expect(r.status, r.stderr).toBe(0);
-    const ck = String(r.events.find((e) => e.type === 'done')!['checkpoint']);
     const out = join(tempDir('export'), 'camd.pth');
     const x = camd(['export', '--checkpoint', ck, '--format', 'camd-pth', '--out', out]);
     expect(x.status, x.stderr).toBe(0);
@@ -93,5 +104,53 @@ describe('camd export --format camd-pth', () => {
     ]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--format camd-pth takes a camd pretrain checkpoint/);
+  });
+});
+
+describe('camd export --format onnx (an encoder)', () => {
+  it("the pre-training run's encoder (ViT-Tiny/112) in ONNX Runtime gives our embedding and patch features on real faces", async () => {
+    await selectBackend('wasm');
+    const file = join(tempDir('export'), 'encoder.onnx');
+    const x = camd([
+      'export',
+      '--checkpoint',
+      join(run, 'encoder.safetensors'),
+      '--format',
+      'onnx',
+      '--out',
+      file,
+      '--json',
+    ]);
+    expect(x.status, x.stderr).toBe(0);
+    const info = JSON.parse(x.stdout.trim().split('\n').pop()!);
+    expect(info).toMatchObject({
+      exported: 'encoder',
+      preprocessing: { size: 112, normalisation: 'vggface2' },
+      names: null,
+    });
+    expect(info.outputs.map((o: { name: string; dims: unknown[] }) => [o.name, o.dims])).toEqual([
+      ['embedding', ['batch', 192]],
+      ['patch_features', ['batch', 49, 192]],
+    ]);
+    // ours: the encoder's patch tokens after the last block, and their mean
+    const enc = readEncoder(join(run, 'encoder.safetensors'));
+    const clf = new Classifier({ model: enc.model, outputs: 1, dropPath: 0 }, 0);
+    clf.loadEncoder(enc.tensors, 'encoder.safetensors');
+    const n = 8;
+    const { nhwc, nchw } = await realFaces(n, 112, info.preprocessing.mean, info.preprocessing.std);
+    const got = await runOnnx(file, nchw, n, 112);
+    const [patches] = clf.blockOutputs(tf.tensor4d(nhwc, [n, 112, 112, 3]), [enc.model.depth - 1]);
+    expect(got.values['patch_features']!.dims).toEqual([n, 49, 192]);
+    expect(maxRelErr(got.values['patch_features']!.data, patches!.dataSync())).toBeLessThanOrEqual(1e-4);
+    expect(maxRelErr(got.values['embedding']!.data, patches!.mean(1).dataSync())).toBeLessThanOrEqual(1e-4);
+    clf.dispose();
+    // the pre-training checkpoint itself exports the same encoder
+    const fromCk = join(tempDir('export'), 'ck.onnx');
+    expect(camd(['export', '--checkpoint', ck, '--format', 'onnx', '--out', fromCk]).status).toBe(0);
+    const again = await runOnnx(fromCk, nchw.subarray(0, 3 * 112 * 112), 1, 112);
+    expect(
+      maxRelErr(again.values['embedding']!.data, got.values['embedding']!.data.subarray(0, 192)),
+    ).toBeLessThanOrEqual(1e-5);
+    if (!onnxMissing) expect(onnxCheck(file)).toBe('');
   }, 120_000);
 });

@@ -1,5 +1,6 @@
-// `camd export`: the TensorFlow.js LayersModel computes what the classifier computes, and the
-// safetensors file carries the timm / PyTorch names and layouts.
+// `camd export`: the ONNX file gives in ONNX Runtime what the classifier gives on real faces, the
+// TensorFlow.js LayersModel computes what the classifier computes, and the safetensors file carries
+// the timm / PyTorch names and layouts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { linear, patchify } from '../../trainer/src/model/vit.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { tempDir } from '../support/folders.js';
 import { maxRelErr } from '../support/compare.js';
+import { onnxCheck, onnxMissing, realFaces, runOnnx } from '../support/onnx.js';
 
 const CAMD = fileURLToPath(new URL('../../trainer/bin/camd.js', import.meta.url));
 const camd = (args: string[]) => spawnSync(process.execPath, [CAMD, ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -53,6 +55,45 @@ beforeAll(async () => {
 });
 
 describe('camd export', () => {
+  it('onnx: ONNX Runtime gives the classifier’s logits and features on real faces, at batch 1 and 8; the checker passes it', async () => {
+    const file = join(tempDir('export'), 'model.onnx');
+    const r = camd(['export', '--checkpoint', best, '--format', 'onnx', '--out', file, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(info).toMatchObject({ type: 'done', format: 'onnx', exported: 'classifier', opset: 17 });
+    expect(info.bytes).toBe(readFileSync(file).length);
+    expect(info.preprocessing).toMatchObject({ input: 'pixel_values', layout: 'NCHW', channel_order: 'RGB', size: 32 });
+    expect(info.outputs.map((o: { name: string }) => o.name)).toEqual(['logits', 'embedding']);
+    const { clf, names } = loadClassifier(best);
+    expect(info.names).toEqual(names);
+    const { mean, std } = info.preprocessing;
+    for (const n of [1, 8]) {
+      const { nhwc, nchw } = await realFaces(n, 32, mean, std);
+      const got = await runOnnx(file, nchw, n, 32);
+      expect(got.inputs).toEqual(['pixel_values']);
+      expect(got.outputs).toEqual(['logits', 'embedding']);
+      const x = tf.tensor4d(nhwc, [n, 32, 32, 3]);
+      const logits = clf.logits(x);
+      const features = clf.features(x);
+      expect(got.values['logits']!.dims).toEqual([n, names.length]);
+      expect(got.values['embedding']!.dims).toEqual([n, 32]);
+      expect(maxRelErr(got.values['logits']!.data, logits.dataSync())).toBeLessThanOrEqual(1e-4);
+      expect(maxRelErr(got.values['embedding']!.data, features.dataSync())).toBeLessThanOrEqual(1e-4);
+      tf.dispose([x, logits, features]);
+    }
+    clf.dispose();
+    // the words a person reads
+    const words = camd(['export', '--checkpoint', best, '--format', 'onnx', '--out', file]);
+    expect(words.status, words.stderr).toBe(0);
+    expect(words.stdout).toMatch(
+      /^classifier \(\d+ outputs\) 32×2 at 32 px → .*model\.onnx \([\d.]+ MiB, ONNX opset 17\)/,
+    );
+    expect(words.stdout).toMatch(
+      /input {2}pixel_values \(batch, 3, 32, 32\) float32, RGB, \(pixel\/255 − mean\)\/std with mean \[0\.485,0\.456,0\.406\]/,
+    );
+    if (!onnxMissing) expect(onnxCheck(file)).toBe('');
+  });
+
   it('tfjs: a LayersModel of standard layers whose outputs equal the classifier’s', async () => {
     const dir = join(tempDir('export'), 'tfjs');
     const r = camd(['export', '--checkpoint', best, '--format', 'tfjs', '--out', dir]);
@@ -135,8 +176,8 @@ describe('camd export', () => {
     const bad = camd(['export', '--checkpoint', '/etc/hostname', '--format', 'tfjs', '--out', tempDir('x')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/is not a usable CAMD checkpoint/);
-    const fmt = camd(['export', '--checkpoint', best, '--format', 'onnx', '--out', tempDir('x')]);
+    const fmt = camd(['export', '--checkpoint', best, '--format', 'onnnx', '--out', tempDir('x')]);
     expect(fmt.status).toBe(2);
-    expect(fmt.stderr.trim()).toBe("camd: --format must be tfjs, safetensors, pytorch or camd-pth, got 'onnx'");
+    expect(fmt.stderr.trim()).toBe("camd: --format must be onnx, tfjs, safetensors, pytorch or camd-pth, got 'onnnx'");
   });
 });

@@ -1,7 +1,7 @@
 /** `camd export`: TensorFlow.js LayersModel folder, timm/PyTorch safetensors, or a PyTorch .pth (a face-geometry model: the latter two). */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
+import { type Exportable, exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
 import { readGeometryExportable } from '../interop/geometry-export.js';
 import { type PickleValue, writeTorchFile } from '../interop/torch-write.js';
 import { selectBackend } from '../backends/ladder.js';
@@ -12,7 +12,10 @@ export interface ExportCliOptions {
   checkpoint?: string;
   format?: string;
   out?: string;
+  json?: boolean;
 }
+
+const FORMATS = ['onnx', 'tfjs', 'safetensors', 'pytorch', 'camd-pth'] as const;
 
 /** Refuses, before any work, an output whose nearest existing folder cannot be written. */
 function writable(target: string, shown: string): void {
@@ -27,16 +30,16 @@ function writable(target: string, shown: string): void {
 
 export async function exportCommand(o: ExportCliOptions): Promise<void> {
   if (!o.checkpoint) throw new UserError('--checkpoint is required');
-  if (o.format !== 'tfjs' && o.format !== 'safetensors' && o.format !== 'pytorch' && o.format !== 'camd-pth')
-    throw new UserError(`--format must be tfjs, safetensors, pytorch or camd-pth, got '${o.format ?? ''}'`);
+  if (!(FORMATS as readonly string[]).includes(o.format ?? ''))
+    throw new UserError(`--format must be onnx, tfjs, safetensors, pytorch or camd-pth, got '${o.format ?? ''}'`);
   if (!o.out) throw new UserError('--out is required');
   const out = resolve(o.out);
   const kind = existsSync(out) ? (statSync(out).isDirectory() ? 'folder' : 'file') : null;
-  const oneFile = o.format === 'safetensors' || o.format === 'pytorch' || o.format === 'camd-pth';
+  const oneFile = o.format !== 'tfjs';
   if (oneFile) {
     if (kind === 'folder')
       throw new UserError(
-        `--out ${o.out} is a folder; ${o.format} export writes one file (e.g. ${o.out}/${o.format === 'pytorch' ? 'encoder.pth' : 'encoder.safetensors'})`,
+        `--out ${o.out} is a folder; ${o.format} export writes one file (e.g. ${o.out}/${o.format === 'pytorch' ? 'encoder.pth' : o.format === 'onnx' ? 'model.onnx' : 'encoder.safetensors'})`,
       );
     const parent = dirname(out);
     if (!existsSync(parent)) throw new UserError(`--out ${o.out}: the folder ${parent} does not exist`);
@@ -50,6 +53,7 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
     throw new UserError(
       `--format tfjs exports an encoder or a classifier; a ${e.geometry.task} model's head is not a graph of standard TensorFlow.js layers: export it with --format safetensors or pytorch`,
     );
+  if (o.format === 'onnx') return exportOnnxFile(e, out, o.json ?? false);
   if (o.format === 'safetensors') exportSafetensors(e, out);
   else if (o.format === 'pytorch') {
     // {'model': state_dict}, as the released fine-tuning script and timm's loaders read it; a geometry
@@ -68,6 +72,38 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
       ? `classifier (${e.outputs} outputs)`
       : 'encoder';
   process.stdout.write(`${what} ${e.model.embedDim}×${e.model.depth} at ${e.model.imgSize} px → ${out}\n`);
+}
+
+/** The ONNX file, and what it expects and gives, in words or as one JSON object. */
+async function exportOnnxFile(e: Exportable, out: string, json: boolean): Promise<void> {
+  if (e.geometry)
+    throw new UserError(
+      `--format onnx exports encoders and classifiers; a ${e.geometry.task} model's head is not exported to ONNX yet: use --format safetensors or pytorch`,
+    );
+  const { exportOnnx } = await import('../onnx/export.js');
+  const info = exportOnnx(e, out, packageVersion());
+  if (json) {
+    const { kind: exported, ...rest } = info;
+    process.stdout.write(
+      `${JSON.stringify({ type: 'done', kind: 'export', format: 'onnx', file: out, exported, ...rest })}\n`,
+    );
+    return;
+  }
+  const p = info.preprocessing;
+  const m = e.model;
+  process.stdout.write(
+    `${info.kind === 'classifier' ? `classifier (${e.outputs} outputs)` : 'encoder'} ${m.embedDim}×${m.depth} at ${m.imgSize} px → ${out} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, ONNX opset ${info.opset})\n` +
+      `  input  pixel_values (batch, 3, ${p.size}, ${p.size}) float32, RGB, (pixel/255 − mean)/std with mean [${p.mean}] std [${p.std}]; ${p.crop}\n` +
+      info.outputs.map((x) => `  output ${x.name} (${x.dims.join(', ')}): ${x.doc}\n`).join(''),
+  );
+}
+
+/** This package's version (the ONNX file's producer_version). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }
 
 /** A pre-training checkpoint in the released layout: {'model', 'optimizer', 'epoch'} (interop/camd-released.ts). */

@@ -32,6 +32,8 @@ export interface Exportable {
   tensors: Map<string, NamedArray>;
   /** Head outputs when the file is a fine-tuned classifier (or a geometry model's); null for an encoder. */
   outputs: number | null;
+  /** A classifier's task: attributes (far, one sigmoid each) or expressions (fer, one softmax); null otherwise. */
+  task?: 'far' | 'fer' | null;
   names: string[] | null;
   /** A face-geometry model (landmarks, pose, parsing; interop/geometry-export.ts reads one): null otherwise. */
   geometry: {
@@ -58,6 +60,7 @@ export function readExportable(file: string): Exportable {
         spec: z.object({ model: ModelConfigSchema, outputs: z.number().int() }),
         names: z.array(z.string()),
         img_size: z.number().int(),
+        task: z.enum(['far', 'fer']).optional(),
       })
       .passthrough()
       .parse(f.state);
@@ -65,6 +68,7 @@ export function readExportable(file: string): Exportable {
       model: { ...s.spec.model, imgSize: s.img_size },
       tensors: f.tensors,
       outputs: s.spec.outputs,
+      task: s.task ?? null,
       names: s.names,
       geometry: null,
     };

@@ -6,7 +6,7 @@ export function addExportCommand(program: Command): void {
   program
     .command('export')
     .description(
-      'export an encoder or a fine-tuned classifier as a TensorFlow.js model or as PyTorch/timm safetensors; a landmarks, pose or parsing model as safetensors or .pth',
+      'export an encoder or a fine-tuned classifier as an ONNX file (for ONNX Runtime), a TensorFlow.js model or PyTorch/timm safetensors; a landmarks, pose or parsing model as safetensors or .pth',
     )
     .option(
       '--checkpoint <file>',
@@ -14,8 +14,9 @@ export function addExportCommand(program: Command): void {
     )
     .option(
       '--format <name>',
-      "tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {'model': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)",
+      "onnx (one .onnx file: pixel_values (batch, 3, S, S) → embedding and patch_features, or logits and embedding; opset 17, the preprocessing in its metadata), tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {'model': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)",
     )
-    .option('--out <path>', 'output folder (tfjs) or file (safetensors)')
+    .option('--out <path>', 'output folder (tfjs) or file (onnx, safetensors, pytorch, camd-pth)')
+    .option('--json', 'print one JSON object: the file, its size, the input it expects and its outputs')
     .action(async (opts: ExportCliOptions) => (await import('../export.js')).exportCommand(opts));
 }
