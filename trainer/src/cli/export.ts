@@ -49,11 +49,11 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
   writable(oneFile ? dirname(out) : out, o.out);
   if (o.format === 'camd-pth') return exportReleased(resolve(o.checkpoint), out);
   const e = readGeometryExportable(resolve(o.checkpoint)) ?? readExportable(resolve(o.checkpoint));
+  if (o.format === 'onnx') return exportOnnxFile(e, out, o.json ?? false);
   if (e.geometry && o.format === 'tfjs')
     throw new UserError(
-      `--format tfjs exports an encoder or a classifier; a ${e.geometry.task} model's head is not a graph of standard TensorFlow.js layers: export it with --format safetensors or pytorch`,
+      `--format tfjs exports an encoder or a classifier; a ${e.geometry.task} model's head is not a graph of standard TensorFlow.js layers: export it with --format ${e.geometry.task === 'parsing' ? '' : 'onnx, '}safetensors or pytorch`,
     );
-  if (o.format === 'onnx') return exportOnnxFile(e, out, o.json ?? false);
   if (o.format === 'safetensors') exportSafetensors(e, out);
   else if (o.format === 'pytorch') {
     // {'model': state_dict}, as the released fine-tuning script and timm's loaders read it; a geometry
@@ -76,9 +76,9 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
 
 /** The ONNX file, and what it expects and gives, in words or as one JSON object. */
 async function exportOnnxFile(e: Exportable, out: string, json: boolean): Promise<void> {
-  if (e.geometry)
+  if (e.geometry?.task === 'parsing')
     throw new UserError(
-      `--format onnx exports encoders and classifiers; a ${e.geometry.task} model's head is not exported to ONNX yet: use --format safetensors or pytorch`,
+      "--format onnx exports encoders, classifiers, face-alignment and head-pose models; a parsing model's UperNet head is not exported to ONNX yet: use --format safetensors or pytorch",
     );
   const { exportOnnx } = await import('../onnx/export.js');
   const info = exportOnnx(e, out, packageVersion());
@@ -92,7 +92,7 @@ async function exportOnnxFile(e: Exportable, out: string, json: boolean): Promis
   const p = info.preprocessing;
   const m = e.model;
   process.stdout.write(
-    `${info.kind === 'classifier' ? `classifier (${e.outputs} outputs)` : 'encoder'} ${m.embedDim}×${m.depth} at ${m.imgSize} px → ${out} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, ONNX opset ${info.opset})\n` +
+    `${info.kind === 'classifier' ? `classifier (${e.outputs} outputs)` : info.kind === 'landmarks' ? `landmarks model (${e.outputs} points)` : info.kind === 'pose' ? 'pose model (6-D rotation)' : 'encoder'} ${m.embedDim}×${m.depth} at ${m.imgSize} px → ${out} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, ONNX opset ${info.opset})\n` +
       `  input  pixel_values (batch, 3, ${p.size}, ${p.size}) float32, RGB, (pixel/255 − mean)/std with mean [${p.mean}] std [${p.std}]; ${p.crop}\n` +
       info.outputs.map((x) => `  output ${x.name} (${x.dims.join(', ')}): ${x.doc}\n`).join(''),
   );

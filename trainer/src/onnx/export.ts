@@ -1,5 +1,6 @@
 /**
- * `camd export --format onnx`: an encoder or a fine-tuned classifier as one ONNX file (onnx/vit.ts),
+ * `camd export --format onnx`: an encoder, a fine-tuned classifier, a face-alignment or a head-pose
+ * model as one ONNX file (onnx/vit.ts, onnx/heads.ts),
  * with what a deployment needs to feed it in the model's metadata_props: the input size, layout
  * and channel order, how pixels are normalised and how a face is cropped, the classes, the outputs.
  */
@@ -8,7 +9,8 @@ import type { Exportable } from '../finetune/export.js';
 import { evalSide, IMAGENET_MEAN, IMAGENET_STD } from '../finetune/transforms.js';
 import { writeFileAtomic } from '../store/checkpoint.js';
 import { OPSET } from './graph.js';
-import { type OnnxOutput, vitGraph } from './vit.js';
+import type { OnnxOutput } from './vit.js';
+import { modelGraph } from './heads.js';
 
 /** How to turn an image into `pixel_values` for this model. */
 export interface OnnxPreprocessing {
@@ -23,8 +25,10 @@ export interface OnnxPreprocessing {
   crop: string;
 }
 
+export type OnnxModelKind = 'encoder' | 'classifier' | 'landmarks' | 'pose' | 'parsing';
+
 export interface OnnxExportInfo {
-  kind: 'encoder' | 'classifier';
+  kind: OnnxModelKind;
   bytes: number;
   opset: number;
   preprocessing: OnnxPreprocessing;
@@ -34,29 +38,27 @@ export interface OnnxExportInfo {
 
 export function onnxPreprocessing(e: Exportable): OnnxPreprocessing {
   const S = e.model.imgSize;
-  const classifier = e.outputs !== null;
+  const encoder = e.outputs === null;
   return {
     input: 'pixel_values',
     layout: 'NCHW',
     channel_order: 'RGB',
     size: S,
-    mean: [...(classifier ? IMAGENET_MEAN : VGGFACE2_MEAN)],
-    std: [...(classifier ? IMAGENET_STD : VGGFACE2_STD)],
-    normalisation: classifier ? 'imagenet' : 'vggface2',
-    crop: classifier
-      ? `resize the face so its shorter side is ${evalSide(S)} px, then the centre ${S}×${S} (camd finetune's evaluation view)`
-      : `the aligned face resized to ${S}×${S}`,
+    mean: [...(encoder ? VGGFACE2_MEAN : IMAGENET_MEAN)],
+    std: [...(encoder ? VGGFACE2_STD : IMAGENET_STD)],
+    normalisation: encoder ? 'vggface2' : 'imagenet',
+    crop: e.geometry
+      ? `the face cut out as training cut it (its box made square around the face), resized to ${S}×${S}`
+      : encoder
+        ? `the aligned face resized to ${S}×${S}`
+        : `resize the face so its shorter side is ${evalSide(S)} px, then the centre ${S}×${S} (camd finetune's evaluation view)`,
   };
 }
 
 /** The ONNX file's bytes and what it holds. */
 export function onnxModel(e: Exportable, producerVersion: string): { bytes: Uint8Array; info: OnnxExportInfo } {
-  if (e.geometry)
-    throw new Error(
-      `--format onnx exports encoders and classifiers; a ${e.geometry.task} model's head is not exported yet`,
-    );
-  const { graph, outputs } = vitGraph(e);
-  const kind = e.outputs === null ? 'encoder' : 'classifier';
+  const { g, outputs } = modelGraph(e);
+  const kind: OnnxModelKind = e.geometry ? e.geometry.task : e.outputs === null ? 'encoder' : 'classifier';
   const pre = onnxPreprocessing(e);
   const m = e.model;
   const metadata: Record<string, string> = {
@@ -68,10 +70,11 @@ export function onnxModel(e: Exportable, producerVersion: string): { bytes: Uint
     ...(e.task
       ? { 'camd.task': e.task === 'far' ? 'attributes (one sigmoid per name)' : 'expressions (softmax over the names)' }
       : {}),
+    ...(e.geometry ? { 'camd.head': JSON.stringify(e.geometry.meta) } : {}),
   };
-  const bytes = graph.encode({
-    graphName: kind === 'encoder' ? 'camd_encoder' : 'camd_classifier',
-    doc: `CAMD ViT (${m.embedDim}×${m.depth}, ${m.numHeads} heads, patch ${m.patchSize}) at ${m.imgSize} px: pixel_values (batch, 3, ${m.imgSize}, ${m.imgSize}), RGB, normalised as camd.preprocessing says`,
+  const bytes = g.encode({
+    graphName: `camd_${kind}`,
+    doc: `CAMD ViT (${m.embedDim}×${m.depth}, ${m.numHeads} heads, patch ${m.patchSize}) at ${m.imgSize} px, ${kind}: pixel_values (batch, 3, ${m.imgSize}, ${m.imgSize}), RGB, normalised as camd.preprocessing says`,
     producerVersion,
     metadata,
   });

@@ -1,13 +1,10 @@
 /**
- * A CAMD ViT encoder (and a fine-tuned classifier's fc_norm + head) as an ONNX graph, computing
- * what finetune/classifier.ts computes (method.md §2, §5):
+ * A CAMD ViT encoder as an ONNX graph up to its patch tokens (the outputs are onnx/heads.ts's),
+ * computing what finetune/classifier.ts computes (method.md §2, §5):
  *   pixel_values (N, 3, S, S) → Conv p×p stride p → (N, G², C) + pos_embed[1:], cls_token +
  *   pos_embed[0] in front → pre-norm blocks (LayerNormalization ε 1e-6; attention with the
  *   1/√d scale folded into q's weights; exact GELU as 0.5·x·(1 + erf(x/√2))) → the patch tokens.
- * Encoder outputs: `embedding` (N, C), the mean of the patch tokens, and `patch_features`
- * (N, G², C), as the TensorFlow.js export gives them. Classifier outputs: `logits` (N, K) and
- * `embedding` = fc_norm(mean of the patch tokens), the linear probe's features. The batch N is
- * dynamic.
+ * The batch is dynamic.
  */
 import type { Exportable } from '../finetune/export.js';
 import { torchTensors } from '../finetune/export.js';
@@ -23,8 +20,18 @@ export interface OnnxOutput {
   doc: string;
 }
 
-export interface VitGraph {
-  graph: OnnxGraph;
+/** The encoder's graph up to its patch tokens, and what a head reads from it. */
+export interface VitTrunk {
+  g: OnnxGraph;
+  /** A tensor of the model in PyTorch layout (torchTensors), by name. */
+  T: (name: string) => NamedArray;
+  /** Embedding width, patch grid side, patch tokens. */
+  C: number;
+  G: number;
+  N: number;
+  /** The patch tokens after the last block, (batch, N, C). */
+  patches: string;
+  /** The outputs declared so far. */
   outputs: OnnxOutput[];
 }
 
@@ -36,7 +43,7 @@ function inOut(t: NamedArray): { shape: [number, number]; data: Float32Array } {
   return { shape: [i, o], data };
 }
 
-export function vitGraph(e: Exportable): VitGraph {
+export function vitTrunk(e: Exportable): VitTrunk {
   const m = e.model;
   const C = m.embedDim;
   const p = m.patchSize;
@@ -78,28 +85,8 @@ export function vitGraph(e: Exportable): VitGraph {
   const cls = g.op('Expand', [g.floats('cls_token.with_pos', [1, 1, C], clsValue), clsShape], {}, 'cls');
   let x = g.op('Concat', [cls, tokens], { axis: 1 }, 'tokens');
 
-  const linear = (input: string, name: string, transform?: (w: Float32Array, b: Float32Array) => void) => {
-    const w = inOut(T(`${name}.weight`));
-    const b = Float32Array.from(T(`${name}.bias`).data);
-    transform?.(w.data, b);
-    return g.op(
-      'Add',
-      [g.op('MatMul', [input, g.floats(`${name}.weight`, w.shape, w.data)]), g.floats(`${name}.bias`, [b.length], b)],
-      {},
-      name,
-    );
-  };
-  const layerNorm = (input: string, name: string) =>
-    g.op(
-      'LayerNormalization',
-      [
-        input,
-        g.floats(`${name}.weight`, [C], T(`${name}.weight`).data),
-        g.floats(`${name}.bias`, [C], T(`${name}.bias`).data),
-      ],
-      { axis: -1, epsilon: LN_EPS },
-      name,
-    );
+  const linear = (input: string, name: string) => linearOp(g, T, input, name);
+  const layerNorm = (input: string, name: string) => layerNormOp(g, T, input, name);
   const half = g.floats('half', [], [0.5]);
   const invSqrt2 = g.floats('inv_sqrt2', [], [Math.SQRT1_2]);
   const oneF = g.floats('one_f', [], [1]);
@@ -149,45 +136,28 @@ export function vitGraph(e: Exportable): VitGraph {
     {},
     'patch_tokens',
   );
-  const pooled = g.op('ReduceMean', [patches], { axes: [1], keepdims: 0 }, 'mean_pool');
-  const outputs: OnnxOutput[] = [];
-  if (e.outputs === null) {
-    outputs.push(
-      { name: 'embedding', dims: ['batch', C], doc: 'the mean of the patch tokens after the last block' },
-      {
-        name: 'patch_features',
-        dims: ['batch', N, C],
-        doc: `the ${G}×${G} patch tokens after the last block, row-major`,
-      },
-    );
-    g.output(pooled, 'embedding', outputs[0]!.dims, outputs[0]!.doc);
-    g.output(patches, 'patch_features', outputs[1]!.dims, outputs[1]!.doc);
-  } else {
-    const features = g.op(
-      'LayerNormalization',
-      [
-        pooled,
-        g.floats('fc_norm.weight', [C], T('fc_norm.weight').data),
-        g.floats('fc_norm.bias', [C], T('fc_norm.bias').data),
-      ],
-      { axis: -1, epsilon: LN_EPS },
-      'fc_norm',
-    );
-    const logits = linear(features, 'head');
-    outputs.push(
-      {
-        name: 'logits',
-        dims: ['batch', e.outputs],
-        doc: 'one score per class or attribute (softmax or sigmoid as the task has it)',
-      },
-      {
-        name: 'embedding',
-        dims: ['batch', C],
-        doc: 'fc_norm of the mean of the patch tokens: the features the head reads',
-      },
-    );
-    g.output(logits, 'logits', outputs[0]!.dims, outputs[0]!.doc);
-    g.output(features, 'embedding', outputs[1]!.dims, outputs[1]!.doc);
-  }
-  return { graph: g, outputs };
+  return { g, T, C, G, N, patches, outputs: [] };
+}
+
+/** y = x·W + b of the PyTorch Linear `name` (weight (out, in)) as MatMul + Add. */
+export function linearOp(g: OnnxGraph, T: (name: string) => NamedArray, input: string, name: string): string {
+  const w = inOut(T(`${name}.weight`));
+  const b = T(`${name}.bias`).data;
+  return g.op(
+    'Add',
+    [g.op('MatMul', [input, g.floats(`${name}.weight`, w.shape, w.data)]), g.floats(`${name}.bias`, [b.length], b)],
+    {},
+    name,
+  );
+}
+
+/** LayerNormalization over the last axis with the affine `name` (ε 1e-6). */
+export function layerNormOp(g: OnnxGraph, T: (name: string) => NamedArray, input: string, name: string): string {
+  const w = T(`${name}.weight`).data;
+  return g.op(
+    'LayerNormalization',
+    [input, g.floats(`${name}.weight`, [w.length], w), g.floats(`${name}.bias`, [w.length], T(`${name}.bias`).data)],
+    { axis: -1, epsilon: LN_EPS },
+    name,
+  );
 }
