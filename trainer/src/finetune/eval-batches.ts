@@ -37,9 +37,22 @@ export function cachedImage(cache: DecodeCache, it: ResolvedItem): RgbImage {
   return img;
 }
 
+/** A model's logits (n × K) for n evaluation views (NHWC, normalised): ours, or an exported file in ONNX Runtime. */
+export type LogitsOf = (x: Float32Array, n: number) => Promise<Float32Array>;
+
+/** Our classifier as a LogitsOf. */
+export function classifierLogits(clf: Classifier, S: number): LogitsOf {
+  return async (x, n) => {
+    const l = tf.tidy(() => clf.logits(tf.tensor4d(x, [n, S, S, 3])));
+    const out = (await l.data()) as Float32Array;
+    l.dispose();
+    return out;
+  };
+}
+
 /** Logits (items × K) of a classifier over items, 32 at a time; `onBatch` after each batch (images done). */
 export async function logitsOver(
-  clf: Classifier,
+  model: Classifier | LogitsOf,
   items: ResolvedItem[],
   cache: DecodeCache,
   S: number,
@@ -47,13 +60,12 @@ export async function logitsOver(
   onBatch?: (done: number) => void,
   signal?: AbortSignal,
 ): Promise<Float32Array> {
+  const logitsOf = typeof model === 'function' ? model : classifierLogits(model, S);
   const logits = new Float32Array(items.length * K);
   let o = 0;
   for await (const b of evalBatches(items, cache, S, 32)) {
-    const l = tf.tidy(() => clf.logits(tf.tensor4d(b.x, [b.n, S, S, 3])));
-    logits.set(await l.data(), o);
+    logits.set(await logitsOf(b.x, b.n), o);
     o += b.n * K;
-    l.dispose();
     onBatch?.(o / K);
     if (signal?.aborted) break;
   }

@@ -13,7 +13,7 @@ import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Classifier } from './classifier.js';
 import type { ResolvedItem } from './dataset.js';
-import { logitsOver } from './eval-batches.js';
+import { type LogitsOf, logitsOver } from './eval-batches.js';
 import { evalSide } from './transforms.js';
 import { DecodeCache } from '../data/decode-cache.js';
 import { DEFAULT_MAX_PIXELS } from '../data/image-io.js';
@@ -30,7 +30,8 @@ export interface PredictInput {
   store: Store;
   schema: LabelSchema;
   runId: string;
-  clf: Classifier;
+  /** The classifier, or an exported file's logits in ONNX Runtime. */
+  clf: Classifier | LogitsOf;
   task: 'far' | 'fer';
   names: readonly string[];
   imgSize: number;
@@ -165,7 +166,10 @@ export function runOfCheckpoint(store: Store, file: string): string | null {
 }
 
 export interface PredictSpec {
-  checkpoint: string;
+  /** The fine-tuned classifier file, or… */
+  checkpoint?: string;
+  /** …an ONNX file of one (camd export --format onnx), run in ONNX Runtime. */
+  onnx?: string;
   data: string;
   schema: string;
   db?: string;
@@ -180,22 +184,55 @@ export interface PredictResult {
   seconds: number;
 }
 
-/** `camd predict`: a fine-tuned classifier's predictions on a dataset of the store, under its run. */
-export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: AbortSignal): Promise<PredictResult> {
-  const t0 = performance.now();
+/** The classifier to predict with: our file on the chosen backend, or an exported file in ONNX Runtime. */
+async function openClassifier(spec: PredictSpec): Promise<{
+  model: Classifier | LogitsOf;
+  task: 'far' | 'fer';
+  names: string[];
+  imgSize: number;
+  dispose: () => Promise<void> | void;
+}> {
+  if (spec.onnx) {
+    const { openOnnx } = await import('../onnx/run.js');
+    const r = await openOnnx(spec.onnx);
+    const { kind, names, task, preprocessing } = r.info;
+    if (kind !== 'classifier' || !names || !task) {
+      await r.dispose();
+      throw new UserError(
+        `${spec.onnx} is an exported ${kind}; camd predict --onnx on a dataset takes an exported classifier (a face-alignment or head-pose file takes --data, a folder or an image)`,
+      );
+    }
+    return {
+      model: async (x, n) => (await r.run(x, n))['logits']!,
+      task: task.startsWith('attributes') ? 'far' : 'fer',
+      names,
+      imgSize: preprocessing.size,
+      dispose: () => r.dispose(),
+    };
+  }
   const { selectBackendFor } = await import('../backends/ladder.js');
   const { loadClassifier } = await import('./classifier-file.js');
   await selectBackendFor(spec.backend);
-  const { clf, task, names, imgSize } = loadClassifier(spec.checkpoint);
+  const { clf, task, names, imgSize } = loadClassifier(spec.checkpoint!);
+  return { model: clf, task, names, imgSize, dispose: () => clf.dispose() };
+}
+
+/** `camd predict`: a fine-tuned classifier's predictions on a dataset of the store, under its run. */
+export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: AbortSignal): Promise<PredictResult> {
+  const t0 = performance.now();
+  const source = spec.onnx ?? spec.checkpoint!;
+  const { model, task, names, imgSize, dispose } = await openClassifier(spec);
   try {
     const store = new Store(spec.db ?? defaultDbPath());
     try {
       store.reapDeadRuns();
       const { root, datasetId } = datasetOfFolder(store, spec.data);
-      const runId = spec.runId ?? runOfCheckpoint(store, spec.checkpoint);
+      const runId = spec.runId ?? (spec.onnx ? null : runOfCheckpoint(store, source));
       if (!runId)
         throw new UserError(
-          `${spec.checkpoint} is not a checkpoint of a run in the store ${store.file}: say whose predictions these are with --run-id`,
+          spec.onnx
+            ? `an ONNX file belongs to no run of the store: say whose predictions these are with --run-id (the run the file was exported from)`
+            : `${source} is not a checkpoint of a run in the store ${store.file}: say whose predictions these are with --run-id`,
           2,
           'runId',
         );
@@ -206,12 +243,12 @@ export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: Ab
         signal,
       });
       const schema = schemaOfDataset(store, datasetId, spec.schema, root);
-      const images = await predictFaces({ store, schema, runId, clf, task, names, imgSize, root, emit, signal });
+      const images = await predictFaces({ store, schema, runId, clf: model, task, names, imgSize, root, emit, signal });
       return { images, runId, schemaId: schema.id, seconds: (performance.now() - t0) / 1000 };
     } finally {
       store.close();
     }
   } finally {
-    clf.dispose();
+    await dispose();
   }
 }

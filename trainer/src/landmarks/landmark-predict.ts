@@ -14,17 +14,23 @@ import type { FaceModel } from '../tasks/predict-images.js';
 import { type LandmarkModel } from './landmark-model.js';
 import { loadLandmarkModel } from './landmark-file.js';
 import { framePointsOf, predictionView } from './landmark-views.js';
+import type { LandmarkScheme } from '../geometry/landmark-schemes.js';
+
+/** The points of a batch of one view (1, S, S, 3), normalised: (x, y) pairs as fractions of the side. */
+export type PointsOf = (x: Float32Array) => Promise<Float32Array>;
 
 /** The model's points for one face framed by `frame` (photo pixels), mapped back to photo pixels. */
-export async function pointsOfFace(m: LandmarkModel, img: RgbImage, frame: Float32Array): Promise<Float32Array> {
-  const S = m.clf.spec.model.imgSize;
+export async function pointsOfFace(
+  predict: PointsOf,
+  S: number,
+  points: number,
+  img: RgbImage,
+  frame: Float32Array,
+): Promise<Float32Array> {
   const v = predictionView(img, frame, S);
-  const x = tf.tensor4d(v.x, [1, S, S, 3]);
-  const p = tf.tidy(() => m.predict(x));
-  const f = (await p.data()) as Float32Array;
-  tf.dispose([x, p]);
-  const out = new Float32Array(m.points * 2);
-  for (let k = 0; k < m.points; k++) {
+  const f = await predict(v.x);
+  const out = new Float32Array(points * 2);
+  for (let k = 0; k < points; k++) {
     const q = v.toPhoto(f[2 * k]!, f[2 * k + 1]!);
     out[2 * k] = q[0];
     out[2 * k + 1] = q[1];
@@ -32,19 +38,48 @@ export async function pointsOfFace(m: LandmarkModel, img: RgbImage, frame: Float
   return out;
 }
 
+/** Our model as a PointsOf. */
+export function pointsOfModel(m: LandmarkModel): PointsOf {
+  const S = m.clf.spec.model.imgSize;
+  return async (v) => {
+    const x = tf.tensor4d(v, [1, S, S, 3]);
+    const p = tf.tidy(() => m.predict(x));
+    const f = (await p.data()) as Float32Array;
+    tf.dispose([x, p]);
+    return f;
+  };
+}
+
 /** The face-alignment model of `file` for predictImages; `writePts`: each image's points (its largest face's) as a .pts beside it. */
 export function landmarkFaceModel(file: string, writePts: boolean): FaceModel<{ points: [number, number][] }> {
   const { model, scheme } = loadLandmarkModel(file);
+  return landmarkFaces(pointsOfModel(model), model.clf.spec.model.imgSize, model.points, scheme, writePts, () =>
+    model.dispose(),
+  );
+}
+
+/** A face-alignment model (ours, or an exported file in ONNX Runtime) for predictImages. */
+export function landmarkFaces(
+  predict: PointsOf,
+  S: number,
+  points: number,
+  scheme: LandmarkScheme,
+  writePts: boolean,
+  dispose: () => void,
+): FaceModel<{ points: [number, number][] }> {
   return {
     task: 'landmarks',
-    about: { scheme, points: model.points },
+    about: { scheme, points },
     onFace: async (img, face) => {
-      const p = await pointsOfFace(model, img, framePointsOf(scheme, new Float32Array(face.landmarks68.flat())));
+      const p = await pointsOfFace(
+        predict,
+        S,
+        points,
+        img,
+        framePointsOf(scheme, new Float32Array(face.landmarks68.flat())),
+      );
       return {
-        points: Array.from({ length: model.points }, (_, k): [number, number] => [
-          round2(p[2 * k]!),
-          round2(p[2 * k + 1]!),
-        ]),
+        points: Array.from({ length: points }, (_, k): [number, number] => [round2(p[2 * k]!), round2(p[2 * k + 1]!)]),
       };
     },
     afterImage: (image, faces) => {
@@ -53,7 +88,7 @@ export function landmarkFaceModel(file: string, writePts: boolean): FaceModel<{ 
       writePtsFile(pts, new Float32Array(faces[0].points.flat()));
       return pts;
     },
-    dispose: () => model.dispose(),
+    dispose,
   };
 }
 

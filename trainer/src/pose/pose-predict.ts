@@ -47,10 +47,29 @@ export function loadPoseModel(file: string): PoseModel {
 const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
+/** The rotation (3×3, row-major) of a batch of one view (1, S, S, 3), normalised. */
+export type RotationOf = (x: Float32Array) => Promise<Float32Array>;
+
 /** The head-pose model of `file` for predictImages. */
 export function poseFaceModel(file: string): FaceModel<{ pose: { yaw: number; pitch: number; roll: number } }> {
   const model = loadPoseModel(file);
   const S = model.clf.spec.model.imgSize;
+  const rotation: RotationOf = async (v) => {
+    const x = tf.tensor4d(v, [1, S, S, 3]);
+    const r = tf.tidy(() => model.predict(x));
+    const R = (await r.data()) as Float32Array;
+    tf.dispose([x, r]);
+    return R;
+  };
+  return poseFaces(rotation, S, () => model.dispose());
+}
+
+/** A head-pose model (ours, or an exported file in ONNX Runtime) for predictImages. */
+export function poseFaces(
+  rotation: RotationOf,
+  S: number,
+  dispose: () => void,
+): FaceModel<{ pose: { yaw: number; pitch: number; roll: number } }> {
   return {
     task: 'pose',
     about: { convention: '300W-LP: R = Rz(roll) Ry(yaw) Rx(pitch), degrees' },
@@ -59,13 +78,9 @@ export function poseFaceModel(file: string): FaceModel<{ pose: { yaw: number; pi
       const ys = face.landmarks68.map((p) => p[1]);
       const box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] as const;
       const v = poseViewOf(canonicalPose(img, box, IDENTITY, S), S, DEFAULT_POSE_AUG, null);
-      const x = tf.tensor4d(v.x, [1, S, S, 3]);
-      const r = tf.tidy(() => model.predict(x));
-      const R = (await r.data()) as Float32Array;
-      tf.dispose([x, r]);
-      const a = degreesFromRotation(R);
+      const a = degreesFromRotation(await rotation(v.x));
       return { pose: { yaw: round2(a.yaw), pitch: round2(a.pitch), roll: round2(a.roll) } };
     },
-    dispose: () => model.dispose(),
+    dispose,
   };
 }

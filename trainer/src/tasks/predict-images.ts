@@ -47,13 +47,13 @@ async function imagesOf(data: string): Promise<{ abs: string; rel: string }[]> {
 
 export async function predictImages<F>(
   spec: { data: string; backend?: string },
-  load: () => FaceModel<F>,
+  load: () => FaceModel<F> | Promise<FaceModel<F>>,
   emit: (e: PredictionEvent<F>) => void,
   signal?: AbortSignal,
 ): Promise<{ images: number; faces: number }> {
   const t0 = performance.now();
   const sel = await selectBackend((spec.backend ?? 'auto') as Parameters<typeof selectBackend>[0], {});
-  const model = load();
+  const model = await load();
   const { FaceDetector } = await import('../faces/detector.js');
   const det = await FaceDetector.create();
   let images = 0;

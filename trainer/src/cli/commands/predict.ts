@@ -14,6 +14,10 @@ export function addPredictCommand(program: Command): void {
       'the fine-tuned classifier (best.safetensors or last.safetensors of camd finetune), or a face-alignment, head-pose or face-parsing model (landmarks.safetensors, pose.safetensors, parsing.safetensors)',
     )
     .option(
+      '--onnx <file>',
+      'instead of --checkpoint: a file of camd export --format onnx (a classifier, face-alignment or head-pose model), run in ONNX Runtime, to check it gives what its checkpoint gives',
+    )
+    .option(
       '--data <dir>',
       'the dataset folder (added in the app or with camd scan); for a face-alignment, head-pose or parsing model: a folder or an image',
     )
