@@ -41,6 +41,7 @@ import { setAsideKernelChoice } from './blas-env.js';
 
 interface Options {
   faces?: string;
+  onnx?: string;
   backends?: string;
   preset: string;
   imgSize: string;
@@ -124,6 +125,10 @@ function parseCommandLine(): { program: Command; o: Options } {
     .option(
       '--wasm-threads <n>',
       "wasm threads of this process, fixed at start (default: 1 beside the native OpenBLAS matMul, else one per core; 'auto': one per core)",
+    )
+    .option(
+      '--onnx <checkpoint>',
+      'instead: the model exported to ONNX, its time per face in ONNX Runtime against ours, at batch 1 and 32 (writes bench/onnx.json unless --out)',
     )
     .option(
       '--faces <dir>',
@@ -332,6 +337,11 @@ async function benchTorch(
 
 async function main(): Promise<void> {
   const { program, o } = parseCommandLine();
+  if (o.onnx) {
+    const { benchOnnx } = await import('./onnx.js');
+    await benchOnnx(resolve(o.onnx), program.getOptionValueSource('out') === 'default' ? 'bench/onnx.json' : o.out);
+    return;
+  }
   if (o.faces) {
     const { benchFaces } = await import('./faces.js');
     await benchFaces(resolve(o.faces), program.getOptionValueSource('out') === 'default' ? 'bench/faces.json' : o.out);
