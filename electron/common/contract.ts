@@ -475,6 +475,23 @@ export const Checkpoint = z.object({
   exists: z.boolean(),
 });
 
+/** What an ONNX export holds and expects (camd export --format onnx --json; trainer/src/onnx/export.ts). */
+export const OnnxExport = z.object({
+  kind: z.enum(['encoder', 'classifier', 'landmarks', 'pose', 'parsing']),
+  bytes: z.number().int(),
+  opset: z.number().int(),
+  preprocessing: z.object({
+    size: z.number().int(),
+    mean: z.array(z.number()),
+    std: z.array(z.number()),
+    normalisation: z.string(),
+    crop: z.string(),
+  }),
+  outputs: z.array(z.object({ name: z.string(), dims: z.array(z.union([z.number(), z.string()])), doc: z.string() })),
+  names: z.array(z.string()).nullable(),
+});
+export type OnnxExport = z.infer<typeof OnnxExport>;
+
 export const Estimate = z.object({
   backend: z.string(),
   batch: z.number().int(),
@@ -913,8 +930,8 @@ export const OPS = {
   'evaluations.list': op(z.object({ run: RunId }).strict(), z.array(Evaluation)),
   'checkpoints.list': op(z.object({ run: RunId }).strict(), z.array(Checkpoint)),
   'checkpoints.export': op(
-    z.object({ id: Id, format: z.enum(['tfjs', 'safetensors']), out: PathText.optional() }).strict(),
-    z.object({ out: z.string(), message: z.string() }),
+    z.object({ id: Id, format: z.enum(['onnx', 'tfjs', 'safetensors']), out: PathText.optional() }).strict(),
+    z.object({ out: z.string(), message: z.string(), onnx: OnnxExport.optional() }),
   ),
   'labels.schemas': op(z.object({ dataset: Id }).strict(), z.array(LabelSchema)),
   'labels.createSchema': op(NewLabelSchema, LabelSchema),

@@ -3,7 +3,7 @@
 // console error or CSP violation and on any serious or critical accessibility violation; saves a
 // screenshot of each view under tests/e2e/out/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -14,6 +14,7 @@ import { faceFolder, tempDir } from '../support/folders.js';
 import { expressionFolders } from '../support/rendered-faces.js';
 import { hosted, type Hosted } from '../support/app-host.js';
 import { RECIPES } from '../../trainer/src/protocol/defaults.js';
+import { bytes as bytesText } from '../../renderer/src/format.js';
 import { browserMissing, openBrowser, type Browser } from '../support/browser.js';
 
 const missing = browserMissing();
@@ -383,6 +384,23 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
       );
     await b.shot('finetune-run');
     await axe('finetune-run');
+    // the model for deployment: one ONNX file, its size, what it expects, how to run it
+    const best = b.page.locator('tr', { hasText: 'best model' }).first();
+    await best.locator('button', { hasText: 'Export for deployment (ONNX)' }).click();
+    const region = b.page.getByRole('region', { name: 'ONNX export' });
+    await expect.poll(() => region.count(), { timeout: 60_000 }).toBe(1);
+    const shown = (await region.textContent())!.replace(/\s+/g, ' ');
+    const file = /Exported for deployment: (\S+\.onnx) \(/.exec(shown)![1]!;
+    expect(statSync(file).size).toBeGreaterThan(100_000);
+    expect(shown).toContain(`(${bytesText(statSync(file).size)}, ONNX opset 17, a classifier)`);
+    expect(shown).toMatch(
+      /pixel_values \(batch, 3, (\d+), \1\), float32, RGB; each value \(pixel\/255 − mean\)\/std with mean \[0\.485, 0\.456, 0\.406\]/,
+    );
+    expect(shown).toContain('logits (batch, 3)');
+    expect(shown).toContain('frown, smile, surprise');
+    expect(await region.locator('pre.snippet').textContent()).toContain(
+      `ort.InferenceSession.create('${file.split('/').pop()}')`,
+    );
   });
 
   // labelling the 12 real faces of the first dataset: 'crop' (a tight face crop) or 'full' (a wider photo), by the file's name

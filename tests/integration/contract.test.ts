@@ -1,7 +1,16 @@
 // The API contract over its browser-mode transport (HTTP + WebSocket) against a real host: real
 // SQLite files, real sharp thumbnails, the real trainer worker, real face photographs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+  statSync,
+} from 'node:fs';
 import { CLM_DIR, SKIMAGE_DIR } from '../support/fixtures.js';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -500,6 +509,17 @@ describe('runs', () => {
     expect(encoder.step).toBe(stopped.last_step);
     const exp = await h.client.call('checkpoints.export', { id: encoder.id, format: 'safetensors' });
     expect(existsSync(exp.out)).toBe(true);
+    // for deployment: one ONNX file (the real camd export), with what it expects and gives
+    const onnx = await h.client.call('checkpoints.export', { id: encoder.id, format: 'onnx' });
+    expect(onnx.out).toMatch(/-encoder-\d+\.onnx$/);
+    expect(onnx.onnx).toMatchObject({
+      kind: 'encoder',
+      opset: 17,
+      names: null,
+      preprocessing: { normalisation: 'vggface2' },
+    });
+    expect(onnx.onnx!.bytes).toBe(statSync(onnx.out).size);
+    expect(onnx.onnx!.outputs.map((o) => o.name)).toEqual(['embedding', 'patch_features']);
     // a NUL byte in a path is refused at the boundary with its field, not a 500
     expect(
       await errorOf(
