@@ -23,6 +23,12 @@ import { readLapa } from '../../trainer/src/parsing/read-lapa.js';
 import { parsingStart } from '../../trainer/src/annotation/parsing-start.js';
 import { readTensorFile } from '../../trainer/src/store/checkpoint.js';
 import { Store } from '../../trainer/src/store/store.js';
+import { loadParsingModel } from '../../trainer/src/parsing/parsing-file.js';
+import { selectBackend } from '../../trainer/src/backends/ladder.js';
+import { expectOnnxEqualsOurs } from '../support/onnx.js';
+
+/** The export test's ONNX file, which the predict test runs too. */
+let onnxFile: string | null = null;
 
 const python = [process.env['CAMD_PYTHON'], '/usr/bin/python3', 'python3']
   .filter((p): p is string => Boolean(p))
@@ -190,7 +196,7 @@ describe('face parsing on real faces with pseudo-labels', () => {
     ]);
   }, 300_000);
 
-  it('camd eval of the model scores the test images training held out as its last epoch did; camd export --format pytorch is ours in PyTorch’s layouts, as torch.load reads it', (ctx) => {
+  it('camd eval of the model scores the test images training held out as its last epoch did; camd export --format pytorch is ours in PyTorch’s layouts, as torch.load reads it; ONNX that ONNX Runtime runs as ours', async (ctx) => {
     const t = trained!;
     const model = join(t.out, 'parsing.safetensors');
     const r = camd(['eval', '--checkpoint', model, '--format', 'lapa', '--data', dir, '--db', t.db, '--json']);
@@ -238,6 +244,13 @@ describe('face parsing on real faces with pseudo-labels', () => {
     expect(got.diff).toBe(0);
     expect(got.shapes_match).toBe(true);
     expect(got.conv).toBeLessThan(1e-4);
+    // ONNX: the UperNet-style head (lateral convolutions, resizes, average pool, PPM, FPN, fuse) in ONNX Runtime
+    await selectBackend('wasm');
+    const loaded = loadParsingModel(model);
+    const info = await expectOnnxEqualsOurs(model, (x) => ({ logits: loaded.model.logits(x).transpose([0, 3, 1, 2]) }));
+    expect(info).toMatchObject({ exported: 'parsing', names: [...LAPA_NAMES], preprocessing: { size: 64 } });
+    loaded.model.dispose();
+    onnxFile = info.file;
   }, 120_000);
 
   it.skipIf(missing)(
@@ -339,6 +352,23 @@ open(f'{root}/list_eval_partition.txt', 'w').write('\\n'.join(part) + '\\n')
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.events[0]).toMatchObject({ type: 'start', task: 'parsing', scheme: 'lapa-11', classes: [...LAPA_NAMES] });
+    // the exported ONNX file (the export test's) gives the same maps, pixel counts within 0.1 % of the photo
+    if (onnxFile) {
+      const o = camd(['predict', '--onnx', onnxFile, '--data', photos, '--json']);
+      expect(o.status, o.stderr).toBe(0);
+      const counts = (evs: typeof r.events) =>
+        evs
+          .filter((e) => e.type === 'prediction')
+          .map((e) => (e['parsing'] as { counts: number[] } | undefined)?.counts ?? null);
+      const [a, b] = [counts(r.events), counts(o.events)];
+      expect(b.map((c) => c === null)).toEqual(a.map((c) => c === null));
+      a.forEach((c, i) => {
+        if (!c) return;
+        const total = c.reduce((x, y) => x + y, 0);
+        const off = c.reduce((x, y, k) => x + Math.abs(y - b[i]![k]!), 0);
+        expect(off).toBeLessThanOrEqual(0.001 * total * 2);
+      });
+    }
     const preds = r.events.filter((e) => e.type === 'prediction') as unknown as {
       image: string;
       faces: { box: number[] }[];

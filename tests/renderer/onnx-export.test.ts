@@ -76,12 +76,10 @@ describe('Export for deployment (ONNX)', () => {
     expect(snippet()).toContain("(logits,) = session.run(['logits'], {'pixel_values': x})");
   });
 
-  it('a failure is said in words; a parsing run offers no ONNX export', async () => {
+  it('a failure is said in words', async () => {
     const w = mount(RunFiles, { props: { checkpoints: [row(9, 'classifier')] } });
     await w.find('button').trigger('click');
     await flushPromises();
     expect(w.find('[role="alert"]').text()).toBe('the file of checkpoint 9 is gone');
-    const parsing = mount(RunFiles, { props: { checkpoints: [row(2, 'classifier')], onnx: false } });
-    expect(parsing.findAll('button')).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-/** `camd export`: TensorFlow.js LayersModel folder, timm/PyTorch safetensors, or a PyTorch .pth (a face-geometry model: the latter two). */
+/** `camd export`: one ONNX file (any model), a TensorFlow.js LayersModel folder, timm/PyTorch safetensors, or a PyTorch .pth (a face-geometry model: ONNX and the latter two). */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Exportable, exportSafetensors, exportTfjs, readExportable, torchTensors } from '../finetune/export.js';
@@ -52,7 +52,7 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
   if (o.format === 'onnx') return exportOnnxFile(e, out, o.json ?? false);
   if (e.geometry && o.format === 'tfjs')
     throw new UserError(
-      `--format tfjs exports an encoder or a classifier; a ${e.geometry.task} model's head is not a graph of standard TensorFlow.js layers: export it with --format ${e.geometry.task === 'parsing' ? '' : 'onnx, '}safetensors or pytorch`,
+      `--format tfjs exports an encoder or a classifier; a ${e.geometry.task} model's head is not a graph of standard TensorFlow.js layers: export it with --format onnx, safetensors or pytorch`,
     );
   if (o.format === 'safetensors') exportSafetensors(e, out);
   else if (o.format === 'pytorch') {
@@ -76,10 +76,6 @@ export async function exportCommand(o: ExportCliOptions): Promise<void> {
 
 /** The ONNX file, and what it expects and gives, in words or as one JSON object. */
 async function exportOnnxFile(e: Exportable, out: string, json: boolean): Promise<void> {
-  if (e.geometry?.task === 'parsing')
-    throw new UserError(
-      "--format onnx exports encoders, classifiers, face-alignment and head-pose models; a parsing model's UperNet head is not exported to ONNX yet: use --format safetensors or pytorch",
-    );
   const { exportOnnx } = await import('../onnx/export.js');
   const info = exportOnnx(e, out, packageVersion());
   if (json) {
@@ -92,7 +88,7 @@ async function exportOnnxFile(e: Exportable, out: string, json: boolean): Promis
   const p = info.preprocessing;
   const m = e.model;
   process.stdout.write(
-    `${info.kind === 'classifier' ? `classifier (${e.outputs} outputs)` : info.kind === 'landmarks' ? `landmarks model (${e.outputs} points)` : info.kind === 'pose' ? 'pose model (6-D rotation)' : 'encoder'} ${m.embedDim}×${m.depth} at ${m.imgSize} px → ${out} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, ONNX opset ${info.opset})\n` +
+    `${{ classifier: `classifier (${e.outputs} outputs)`, landmarks: `landmarks model (${e.outputs} points)`, pose: 'pose model (6-D rotation)', parsing: `parsing model (${e.outputs} classes)`, encoder: 'encoder' }[info.kind]} ${m.embedDim}×${m.depth} at ${m.imgSize} px → ${out} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, ONNX opset ${info.opset})\n` +
       `  input  pixel_values (batch, 3, ${p.size}, ${p.size}) float32, RGB, (pixel/255 − mean)/std with mean [${p.mean}] std [${p.std}]; ${p.crop}\n` +
       info.outputs.map((x) => `  output ${x.name} (${x.dims.join(', ')}): ${x.doc}\n`).join(''),
   );

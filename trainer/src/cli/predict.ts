@@ -67,11 +67,12 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
       throw new CamdError('usage', `--onnx ${o.onnx}: ${(e as Error).message}`);
     }
     onnxKind = readOnnxInfo(o.onnx, bytes).kind;
-    if (onnxKind === 'landmarks' || onnxKind === 'pose') return predictFacesCommand(resolve(o.onnx), onnxKind, o, true);
+    if (onnxKind === 'landmarks' || onnxKind === 'pose' || onnxKind === 'parsing')
+      return predictFacesCommand(resolve(o.onnx), onnxKind, o, true);
     if (onnxKind !== 'classifier')
       throw new CamdError(
         'usage',
-        `--onnx ${o.onnx} is an exported ${onnxKind}: camd predict runs an exported classifier, face-alignment or head-pose model`,
+        `--onnx ${o.onnx} is an exported ${onnxKind}: camd predict runs an exported classifier, face-alignment, head-pose or parsing model`,
       );
   }
   // a face-alignment or head-pose model reads the faces of images: no label schema, no store
@@ -171,17 +172,14 @@ async function predictFacesCommand(
   const data = resolve(required('--data DIR|IMAGE', o.data));
   const { predictImages } = await import('../tasks/predict-images.js');
   // the model is made once predictImages has chosen the backend (its tensors live there)
+  const writeUnder = o.writePng ? (statSync(data, { throwIfNoEntry: false })?.isFile() ? dirname(data) : data) : null;
   const make = onnx
-    ? (await import('../onnx/face-models.js')).onnxFaceModel.bind(null, checkpoint, Boolean(o.writePts))
+    ? (await import('../onnx/face-models.js')).onnxFaceModel.bind(null, checkpoint, Boolean(o.writePts), writeUnder)
     : task === 'landmarks'
       ? (await import('../landmarks/landmark-predict.js')).landmarkFaceModel.bind(null, checkpoint, Boolean(o.writePts))
       : task === 'pose'
         ? (await import('../pose/pose-predict.js')).poseFaceModel.bind(null, checkpoint)
-        : (await import('../parsing/parsing-predict.js')).parsingFaceModel.bind(
-            null,
-            checkpoint,
-            o.writePng ? (statSync(data, { throwIfNoEntry: false })?.isFile() ? dirname(data) : data) : null,
-          );
+        : (await import('../parsing/parsing-predict.js')).parsingFaceModel.bind(null, checkpoint, writeUnder);
   const writes = Boolean(o.writePts || o.writePng);
   const con = new CliConsole();
   const stop = stopOnSignals(writes ? 'the files written so far are kept' : 'nothing is written');

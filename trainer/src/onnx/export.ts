@@ -1,6 +1,6 @@
 /**
- * `camd export --format onnx`: an encoder, a fine-tuned classifier, a face-alignment or a head-pose
- * model as one ONNX file (onnx/vit.ts, onnx/heads.ts),
+ * `camd export --format onnx`: an encoder, a fine-tuned classifier, a face-alignment, head-pose or
+ * face-parsing model as one ONNX file (onnx/vit.ts, onnx/heads.ts),
  * with what a deployment needs to feed it in the model's metadata_props: the input size, layout
  * and channel order, how pixels are normalised and how a face is cropped, the classes, the outputs.
  */

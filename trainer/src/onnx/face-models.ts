@@ -1,16 +1,21 @@
 /**
- * `camd predict --onnx FILE --data DIR|IMAGE` for an exported face-alignment or head-pose file:
- * the same faces, views and read-out as `camd predict --checkpoint` (landmark-predict.ts,
- * pose-predict.ts), the model's forward pass in ONNX Runtime instead of ours.
+ * `camd predict --onnx FILE --data DIR|IMAGE` for an exported face-alignment, head-pose or parsing
+ * file: the same faces, views and read-out as `camd predict --checkpoint` (landmark-predict.ts,
+ * pose-predict.ts, parsing-predict.ts), the model's forward pass in ONNX Runtime instead of ours.
  */
 import { LANDMARK_SCHEMES, type LandmarkScheme } from '../geometry/landmark-schemes.js';
 import { landmarkFaces } from '../landmarks/landmark-predict.js';
 import { poseFaces } from '../pose/pose-predict.js';
+import { parsingFaces } from '../parsing/parsing-predict.js';
 import type { FaceModel } from '../tasks/predict-images.js';
 import { UserError } from '../util/errors.js';
 import { openOnnx } from './run.js';
 
-export async function onnxFaceModel(file: string, writePts: boolean): Promise<FaceModel<unknown>> {
+export async function onnxFaceModel(
+  file: string,
+  writePts: boolean,
+  writeUnder: string | null,
+): Promise<FaceModel<unknown>> {
   const r = await openOnnx(file);
   const S = r.info.preprocessing.size;
   const close = () => void r.dispose();
@@ -36,6 +41,26 @@ export async function onnxFaceModel(file: string, writePts: boolean): Promise<Fa
     const m = poseFaces(async (x) => (await r.run(x, 1))['rotation']!, S, close);
     return { ...m, about: { ...m.about, ...about } } as FaceModel<unknown>;
   }
+  if (r.info.kind === 'parsing') {
+    const scheme = r.info.head?.['scheme'];
+    const names = r.info.names;
+    if (typeof scheme !== 'string' || !names) {
+      close();
+      throw new UserError(`${file}: its metadata names no parsing scheme and classes`);
+    }
+    const K = names.length;
+    // the file's logits are NCHW (1, K, S, S); ours, which the read-out takes, (S, S, K)
+    const logitsOf = async (x: Float32Array) => {
+      const z = (await r.run(x, 1))['logits']!;
+      const out = new Float32Array(z.length);
+      for (let k = 0; k < K; k++) for (let p = 0; p < S * S; p++) out[p * K + k] = z[k * S * S + p]!;
+      return out;
+    };
+    const m = parsingFaces(logitsOf, S, scheme, names, writeUnder, close);
+    return { ...m, about: { ...m.about, ...about } } as FaceModel<unknown>;
+  }
   close();
-  throw new UserError(`${file} is an exported ${r.info.kind}, not a face-alignment or head-pose model`);
+  throw new UserError(
+    `${file} is an exported ${r.info.kind}: camd predict --data takes a face-alignment, head-pose or parsing file`,
+  );
 }

@@ -10,10 +10,13 @@
  *    (batch, K, 2), the expected cell centre (x, y) as a fraction of the input side;
  *  - pose (pose/pose-model.ts): fc_norm and the head at every patch, weighted by head.pool_weight
  *    and summed → `six_d` (batch, 6), and by Gram–Schmidt `rotation` (batch, 3, 3), R = [x y z]
- *    as columns.
+ *    as columns;
+ *  - parsing (parsing/parsing-model.ts): the UperNet-style head on the tapped blocks' patch tokens
+ *    → `logits` (batch, K, S, S), NCHW, one map per class at the input's size.
  */
 import type { Exportable } from '../finetune/export.js';
 import { UPSAMPLE } from '../landmarks/landmark-model.js';
+import { tapBlocks } from '../parsing/parsing-model.js';
 import { layerNormOp, linearOp, type OnnxOutput, type VitTrunk, vitTrunk } from './vit.js';
 
 /** The smallest length a vector is divided by (pose-model.ts's normalise). */
@@ -126,12 +129,103 @@ function poseOutputs(t: VitTrunk): void {
   });
 }
 
+/** PPM pool sizes on the coarsest level (parsing-model.ts's PPM_SCALES). */
+const PPM_SCALES = [1, 2] as const;
+
+function parsingOutputs(t: VitTrunk, e: Exportable): void {
+  const { g, G, C, N } = t;
+  const K = e.outputs!;
+  const S = e.model.imgSize;
+  const fine = 4 * G;
+  const sides = [4 * G, 2 * G, G, Math.ceil(G / 2)];
+  const conv = (x: string, name: string, k: 1 | 3) => {
+    const w = t.T(`${name}.weight`);
+    return g.op(
+      'Conv',
+      [
+        x,
+        g.floats(`${name}.weight`, w.shape, w.data),
+        g.floats(`${name}.bias`, [w.shape[0]!], t.T(`${name}.bias`).data),
+      ],
+      { kernel_shape: [k, k], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] },
+      name,
+    );
+  };
+  const relu = (x: string) => g.op('Relu', [x]);
+  const batchAndChannels = (x: string) => g.op('Slice', [g.op('Shape', [x]), g.ints('zero2', [0]), g.ints('two', [2])]);
+  const sizeCache = new Map<number, string>();
+  const hw = (side: number) => {
+    if (!sizeCache.has(side)) sizeCache.set(side, g.ints(`side_${side}`, [side, side]));
+    return sizeCache.get(side)!;
+  };
+  // bilinear with half-pixel centres to side × side (tf.image.resizeBilinear(…, false, true)); a no-op at that side
+  const up = (x: string, from: number, side: number) =>
+    from === side
+      ? x
+      : g.op(
+          'Resize',
+          [x, '', '', g.op('Concat', [batchAndChannels(x), hw(side)], { axis: 0 })],
+          { mode: 'linear', coordinate_transformation_mode: 'half_pixel' },
+          `resize_${side}`,
+        );
+  const ones = g.floats('ln_ones', [C], new Float32Array(C).fill(1));
+  const zeros = g.floats('ln_zeros', [C], new Float32Array(C));
+  const gridShape = g.ints('nchw_grid', [0, C, G, G]);
+  const taps = tapBlocks(e.model.depth);
+  const levels = taps.map((b, i) => {
+    const patches = g.op('Slice', [
+      t.blocks[b]!,
+      g.ints('from_one_p', [1]),
+      g.ints('to_end_p', [N + 1]),
+      g.ints('token_axis_p', [1]),
+    ]);
+    const normed = g.op('LayerNormalization', [patches, ones, zeros], { axis: -1, epsilon: 1e-6 });
+    const grid = g.op('Reshape', [g.op('Transpose', [normed], { perm: [0, 2, 1] }), gridShape]);
+    const lat = conv(grid, `decode.lateral.${i}`, 1);
+    if (i < 3) return up(lat, G, sides[i]!);
+    // 2×2 average pooling, stride 2, TensorFlow's 'same' padding (the odd row/column at the end, not counted)
+    const pad = G % 2;
+    return g.op('AveragePool', [lat], {
+      kernel_shape: [2, 2],
+      strides: [2, 2],
+      pads: [0, 0, pad, pad],
+      count_include_pad: 0,
+    });
+  });
+  const top = levels[3]!;
+  const gTop = sides[3]!;
+  const pooled = PPM_SCALES.map((s, j) => {
+    const p = s === 1 ? g.op('GlobalAveragePool', [top]) : up(top, gTop, s);
+    return up(relu(conv(p, `decode.ppm.${j}`, 1)), s, gTop);
+  });
+  const fpnIn = [...levels];
+  fpnIn[3] = relu(conv(g.op('Concat', [top, ...pooled], { axis: 1 }), 'decode.ppm_bottleneck', 3));
+  for (let i = 2; i >= 0; i--) fpnIn[i] = g.op('Add', [fpnIn[i]!, up(fpnIn[i + 1]!, sides[i + 1]!, sides[i]!)]);
+  const outs = fpnIn.map((x, i) => (i < 3 ? relu(conv(x, `decode.fpn.${i}`, 3)) : x));
+  const fused = relu(
+    conv(
+      g.op(
+        'Concat',
+        outs.map((x, i) => up(x, sides[i]!, fine)),
+        { axis: 1 },
+      ),
+      'decode.fuse',
+      1,
+    ),
+  );
+  declare(t, up(conv(fused, 'decode.cls', 1), fine, S), {
+    name: 'logits',
+    dims: ['batch', K, S, S],
+    doc: 'per-pixel class scores at the input size, NCHW (argmax over the classes: the label map)',
+  });
+}
+
 /** The whole graph of an exportable model: its trunk and its outputs. */
 export function modelGraph(e: Exportable): VitTrunk {
   const t = vitTrunk(e);
   const task = e.geometry?.task;
-  if (task === 'parsing') throw new Error("a parsing model's UperNet head is not exported to ONNX yet");
-  if (task === 'landmarks') landmarkOutputs(t, e.outputs!);
+  if (task === 'parsing') parsingOutputs(t, e);
+  else if (task === 'landmarks') landmarkOutputs(t, e.outputs!);
   else if (task === 'pose') poseOutputs(t);
   else if (e.outputs === null) encoderOutputs(t);
   else classifierOutputs(t, e.outputs);

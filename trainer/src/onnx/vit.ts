@@ -31,6 +31,8 @@ export interface VitTrunk {
   N: number;
   /** The patch tokens after the last block, (batch, N, C). */
   patches: string;
+  /** The tokens (batch, 1 + N, C) after each block. */
+  blocks: string[];
   /** The outputs declared so far. */
   outputs: OnnxOutput[];
 }
@@ -93,6 +95,7 @@ export function vitTrunk(e: Exportable): VitTrunk {
   const headsShape = g.ints('heads_shape', [0, 0, H, d]);
   const mergedShape = g.ints('merged_shape', [0, 0, C]);
 
+  const blocks: string[] = [];
   for (let i = 0; i < m.depth; i++) {
     const pre = `blocks.${i}`;
     const h = layerNorm(x, `${pre}.norm1`);
@@ -128,6 +131,7 @@ export function vitTrunk(e: Exportable): VitTrunk {
     const erf = g.op('Erf', [g.op('Mul', [fc1, invSqrt2])]);
     const gelu = g.op('Mul', [g.op('Mul', [fc1, half]), g.op('Add', [erf, oneF])], {}, `${pre}.mlp.gelu`);
     x = g.op('Add', [x, linear(gelu, `${pre}.mlp.fc2`)], {}, `${pre}.mlp_residual`);
+    blocks.push(x);
   }
 
   const patches = g.op(
@@ -136,7 +140,7 @@ export function vitTrunk(e: Exportable): VitTrunk {
     {},
     'patch_tokens',
   );
-  return { g, T, C, G, N, patches, outputs: [] };
+  return { g, T, C, G, N, patches, blocks, outputs: [] };
 }
 
 /** y = x·W + b of the PyTorch Linear `name` (weight (out, in)) as MatMul + Add. */

@@ -26,21 +26,35 @@ import { lapaImagesDir, lapaLabelOf } from './read-lapa.js';
 
 /** The model's label map of a whole photo, in photo pixels (the view's logits back on the photo: `photoLabels`). */
 export async function parseImage(m: ParsingModel, img: RgbImage): Promise<LabelMap> {
-  const S = m.side;
-  const v = parsingPredictionView(img, S);
-  const x = tf.tensor4d(v.x, [1, S, S, 3]);
-  const l = tf.tidy(() => m.logits(x));
-  const z = (await l.data()) as Float32Array;
-  tf.dispose([x, l]);
-  return photoLabels(z, S, m.classes, v, img.width, img.height);
+  return parseImageWith(modelLogits(m), m.side, m.classes, img);
 }
 
-/**
- * An S×S×K map of class scores over a view, back on a W × H photo: each photo pixel's centre
- * (p + ½) is at view position (p + ½ − origin) / scale, whose scores are interpolated bilinearly
- * between the view's samples (sample i at its pixel's centre, i + ½; clamped at the edges), and the
- * class of the largest taken.
- */
+/** Per-pixel class logits (S, S, K) of one view (1, S, S, 3), normalised: ours, or an exported file in ONNX Runtime. */
+export type ParsingLogitsOf = (x: Float32Array) => Promise<Float32Array>;
+
+/** Our model as a ParsingLogitsOf. */
+export function modelLogits(m: ParsingModel): ParsingLogitsOf {
+  const S = m.side;
+  return async (v) => {
+    const x = tf.tensor4d(v, [1, S, S, 3]);
+    const l = tf.tidy(() => m.logits(x));
+    const z = (await l.data()) as Float32Array;
+    tf.dispose([x, l]);
+    return z;
+  };
+}
+
+/** The label map of a whole photo from the logits of its view. */
+export async function parseImageWith(
+  logitsOf: ParsingLogitsOf,
+  S: number,
+  K: number,
+  img: RgbImage,
+): Promise<LabelMap> {
+  const v = parsingPredictionView(img, S);
+  return photoLabels(await logitsOf(v.x), S, K, v, img.width, img.height);
+}
+
 export function photoLabels(
   z: Float32Array,
   S: number,
@@ -99,6 +113,18 @@ export interface ParsingPrediction {
 /** The face-parsing model of `file` for predictImages; `writeUnder`: each image's map in LaPa's layout under that folder. */
 export function parsingFaceModel(file: string, writeUnder: string | null): FaceModel<Record<string, never>> {
   const { model, scheme, names } = loadParsingModel(file);
+  return parsingFaces(modelLogits(model), model.side, scheme, names, writeUnder, () => model.dispose());
+}
+
+/** A face-parsing model (ours, or an exported file in ONNX Runtime) for predictImages. */
+export function parsingFaces(
+  logitsOf: ParsingLogitsOf,
+  S: number,
+  scheme: string,
+  names: readonly string[],
+  writeUnder: string | null,
+  dispose: () => void,
+): FaceModel<Record<string, never>> {
   const imagesDir = writeUnder ? lapaImagesDir(writeUnder) : null;
   const maps = new Map<string, LabelMap>();
   return {
@@ -108,7 +134,7 @@ export function parsingFaceModel(file: string, writeUnder: string | null): FaceM
     skips: (rel) => /(^|\/)labels\/.*\.png$/i.test(rel),
     onFace: async () => ({}),
     onImage: async (img, image) => {
-      const m = await parseImage(model, img);
+      const m = await parseImageWith(logitsOf, S, names.length, img);
       maps.set(image, m);
       const parsing: ParsingPrediction = {
         classes: [...names],
@@ -129,6 +155,6 @@ export function parsingFaceModel(file: string, writeUnder: string | null): FaceM
       await writeLabelPng(out, m);
       return out;
     },
-    dispose: () => model.dispose(),
+    dispose,
   };
 }

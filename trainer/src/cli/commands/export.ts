@@ -6,7 +6,7 @@ export function addExportCommand(program: Command): void {
   program
     .command('export')
     .description(
-      'export an encoder or a fine-tuned classifier as an ONNX file (for ONNX Runtime), a TensorFlow.js model or PyTorch/timm safetensors; a landmarks, pose or parsing model as safetensors or .pth',
+      'export any model as one ONNX file for ONNX Runtime; an encoder or a fine-tuned classifier also as a TensorFlow.js model, PyTorch/timm safetensors or .pth; a landmarks, pose or parsing model also as safetensors or .pth',
     )
     .option(
       '--checkpoint <file>',

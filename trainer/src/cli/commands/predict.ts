@@ -15,7 +15,7 @@ export function addPredictCommand(program: Command): void {
     )
     .option(
       '--onnx <file>',
-      'instead of --checkpoint: a file of camd export --format onnx (a classifier, face-alignment or head-pose model), run in ONNX Runtime, to check it gives what its checkpoint gives',
+      'instead of --checkpoint: a file of camd export --format onnx (a classifier, face-alignment, head-pose or parsing model), run in ONNX Runtime, to check it gives what its checkpoint gives',
     )
     .option(
       '--data <dir>',
