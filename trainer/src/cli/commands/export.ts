@@ -14,7 +14,7 @@ export function addExportCommand(program: Command): void {
     )
     .option(
       '--format <name>',
-      "onnx (one .onnx file: pixel_values (batch, 3, S, S) → embedding and patch_features, or logits and embedding; opset 17, the preprocessing in its metadata), tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {'model': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)",
+      "onnx (one .onnx file for ONNX Runtime: pixel_values (batch, 3, S, S) → an encoder's embedding and patch_features, a classifier's logits and embedding, landmarks, six_d and rotation, or a parsing model's per-pixel logits; opset 17, the preprocessing in its metadata), tfjs (a folder with model.json + weights.bin), safetensors (timm / PyTorch names and layouts) pytorch (a .pth that torch.load(weights_only=True) reads: {'model': state_dict}) or camd-pth (a pre-training checkpoint in the released models_CAMD.py layout)",
     )
     .option('--out <path>', 'output folder (tfjs) or file (onnx, safetensors, pytorch, camd-pth)')
     .option('--json', 'print one JSON object: the file, its size, the input it expects and its outputs')
