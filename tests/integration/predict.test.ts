@@ -139,18 +139,10 @@ describe('predictions for labelling', () => {
   });
 
   it('camd predict: the same predictions for a model of the store; its run found from the file; a schema that does not fit is refused', () => {
-    const r = camd([
-      'predict',
-      '--json',
-      '--checkpoint',
-      best,
-      '--data',
-      folders,
-      '--schema',
-      'expressions',
-      '--db',
-      db,
-    ]);
+    // camd predict --json MODEL… on the dataset's expressions schema in this store
+    const predictWith = (...model: string[]) =>
+      camd(['predict', '--json', ...model, '--data', folders, '--schema', 'expressions', '--db', db]);
+    const r = predictWith('--checkpoint', best);
     expect(r.status, r.stderr).toBe(0);
     expect(r.lines.at(-1)).toMatchObject({
       type: 'done',
@@ -164,25 +156,12 @@ describe('predictions for labelling', () => {
     const before = predictionsNow(runId);
     const file = join(tempDir('onnx'), 'expressions.onnx');
     expect(camd(['export', '--checkpoint', best, '--format', 'onnx', '--out', file]).status).toBe(0);
-    const noRun = camd(['predict', '--onnx', file, '--data', folders, '--schema', 'expressions', '--db', db]);
+    const noRun = predictWith('--onnx', file);
     expect(noRun.status).toBe(2);
     expect(noRun.stderr).toMatch(
       /an ONNX file belongs to no run of the store: say whose predictions these are with --run-id/,
     );
-    const viaOnnx = camd([
-      'predict',
-      '--json',
-      '--onnx',
-      file,
-      '--run-id',
-      runId,
-      '--data',
-      folders,
-      '--schema',
-      'expressions',
-      '--db',
-      db,
-    ]);
+    const viaOnnx = predictWith('--onnx', file, '--run-id', runId);
     expect(viaOnnx.status, viaOnnx.stderr).toBe(0);
     expect(viaOnnx.lines.at(-1)).toMatchObject({ type: 'done', kind: 'predict', images: 60, run_id: runId });
     const after = predictionsNow(runId);

@@ -193,22 +193,40 @@ static int attention_shape_ok(napi_env env, size_t len, const int64_t *offs, int
   return 1;
 }
 
+/*
+ * An attention call's arguments: exactly n of them, the heap first, n − 2 integers (offsets and
+ * sizes) into v, the scale last; NULL (with a JavaScript error thrown, `usage` for a bad call) else.
+ */
+static float *attention_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, int64_t *v, double *scale,
+                             size_t *len, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "camd_blas: bad arguments");
+    return NULL;
+  }
+  float *heap = argc == n ? f32(env, argv[0], len) : NULL;
+  if (!heap) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  if (!int_args(env, argv, 1, (int)n - 2, v)) return NULL;
+  if (napi_get_value_double(env, argv[n - 1], scale) != napi_ok) {
+    napi_throw_type_error(env, NULL, "camd_blas: the attention scale must be a number");
+    return NULL;
+  }
+  return heap;
+}
+
 static int threads_for(int64_t pairs) { return pairs < pool ? (int)pairs : pool; }
 
 static napi_value attention_forward(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value argv[11];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   size_t len;
-  float *heap = argc == 11 ? f32(env, argv[0], &len) : NULL;
-  if (!heap) {
-    napi_throw_type_error(env, NULL, "camd_blas: attentionForward(heap: Float32Array, q, k, v, out, probs, B, L, C, H, scale)");
-    return NULL;
-  }
   int64_t v[9];
   double scale;
-  if (!int_args(env, argv, 1, 9, v)) return NULL;
-  CHECK(napi_get_value_double(env, argv[10], &scale));
+  float *heap = attention_args(env, info, 11, argv, v, &scale, &len,
+                               "camd_blas: attentionForward(heap: Float32Array, q, k, v, out, probs, B, L, C, H, scale)");
+  if (!heap) return NULL;
   const int64_t B = v[5], L = v[6], C = v[7], H = v[8], d = C / (H ? H : 1);
   if (!attention_shape_ok(env, len, v, 4, v[4], B, L, C, H)) return NULL;
   const float *q = heap + v[0], *k = heap + v[1], *vv = heap + v[2];
@@ -226,20 +244,13 @@ static napi_value attention_forward(napi_env env, napi_callback_info info) {
 }
 
 static napi_value attention_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
   napi_value argv[14];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   size_t len;
-  float *heap = argc == 14 ? f32(env, argv[0], &len) : NULL;
-  if (!heap) {
-    napi_throw_type_error(env, NULL,
-                          "camd_blas: attentionBackward(heap: Float32Array, dy, q, k, v, probs, dq, dk, dv, B, L, C, H, scale)");
-    return NULL;
-  }
   int64_t v[12];
   double scale;
-  if (!int_args(env, argv, 1, 12, v)) return NULL;
-  CHECK(napi_get_value_double(env, argv[13], &scale));
+  float *heap = attention_args(env, info, 14, argv, v, &scale, &len,
+                               "camd_blas: attentionBackward(heap: Float32Array, dy, q, k, v, probs, dq, dk, dv, B, L, C, H, scale)");
+  if (!heap) return NULL;
   const int64_t B = v[8], L = v[9], C = v[10], H = v[11], d = C / (H ? H : 1);
   const int64_t acts[7] = {v[0], v[1], v[2], v[3], v[5], v[6], v[7]};
   if (!attention_shape_ok(env, len, acts, 7, v[4], B, L, C, H)) return NULL;
