@@ -149,14 +149,16 @@ export async function runEval(
   return evaluateCheckpoint(s, sink, signal);
 }
 
-/** A fine-tuned classifier's predictions on every face of a dataset of the store, under its run (finetune/predict.ts). */
+/** A fine-tuned classifier's predictions on every face of a dataset of the store, under its run (finetune/predict.ts); spec.onnx: an exported file's, in ONNX Runtime. */
 export async function runPredict(
   spec: import('../finetune/predict.js').PredictSpec,
   sink: EventSink = ignore,
   signal: AbortSignal = NEVER,
 ): Promise<import('../finetune/predict.js').PredictResult> {
   const { runPredict: run } = await import('../finetune/predict.js');
-  return run(spec, sink, signal);
+  // an exported ONNX file runs in ONNX Runtime (onnx/predict.ts), our file on a backend
+  const open = spec.onnx ? (await import('../onnx/predict.js')).openOnnxClassifier : undefined;
+  return run(spec, sink, signal, open);
 }
 
 /** The "labels needed" learning curve of a schema on an encoder's features (probe/label-curve.ts). */

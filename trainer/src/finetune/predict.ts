@@ -168,7 +168,7 @@ export function runOfCheckpoint(store: Store, file: string): string | null {
 export interface PredictSpec {
   /** The fine-tuned classifier file, or… */
   checkpoint?: string;
-  /** …an ONNX file of one (camd export --format onnx), run in ONNX Runtime. */
+  /** …an ONNX file of one (camd export --format onnx), run in ONNX Runtime (opened by onnx/predict.ts, which runPredict is then given). */
   onnx?: string;
   data: string;
   schema: string;
@@ -184,32 +184,17 @@ export interface PredictResult {
   seconds: number;
 }
 
-/** The classifier to predict with: our file on the chosen backend, or an exported file in ONNX Runtime. */
-async function openClassifier(spec: PredictSpec): Promise<{
+/** A classifier to predict with: ours on the chosen backend, or an exported file in ONNX Runtime (onnx/predict.ts). */
+export interface OpenedClassifier {
   model: Classifier | LogitsOf;
   task: 'far' | 'fer';
   names: string[];
   imgSize: number;
   dispose: () => Promise<void> | void;
-}> {
-  if (spec.onnx) {
-    const { openOnnx } = await import('../onnx/run.js');
-    const r = await openOnnx(spec.onnx);
-    const { kind, names, task, preprocessing } = r.info;
-    if (kind !== 'classifier' || !names || !task) {
-      await r.dispose();
-      throw new UserError(
-        `${spec.onnx} is an exported ${kind}; camd predict --onnx on a dataset takes an exported classifier (a face-alignment or head-pose file takes --data, a folder or an image)`,
-      );
-    }
-    return {
-      model: async (x, n) => (await r.run(x, n))['logits']!,
-      task: task.startsWith('attributes') ? 'far' : 'fer',
-      names,
-      imgSize: preprocessing.size,
-      dispose: () => r.dispose(),
-    };
-  }
+}
+
+/** Our classifier file (spec.checkpoint), on the backend the spec asks for. */
+async function openCheckpoint(spec: PredictSpec): Promise<OpenedClassifier> {
   const { selectBackendFor } = await import('../backends/ladder.js');
   const { loadClassifier } = await import('./classifier-file.js');
   await selectBackendFor(spec.backend);
@@ -218,10 +203,15 @@ async function openClassifier(spec: PredictSpec): Promise<{
 }
 
 /** `camd predict`: a fine-tuned classifier's predictions on a dataset of the store, under its run. */
-export async function runPredict(spec: PredictSpec, emit: EventSink, signal?: AbortSignal): Promise<PredictResult> {
+export async function runPredict(
+  spec: PredictSpec,
+  emit: EventSink,
+  signal?: AbortSignal,
+  open: (spec: PredictSpec) => Promise<OpenedClassifier> = openCheckpoint,
+): Promise<PredictResult> {
   const t0 = performance.now();
   const source = spec.onnx ?? spec.checkpoint!;
-  const { model, task, names, imgSize, dispose } = await openClassifier(spec);
+  const { model, task, names, imgSize, dispose } = await open(spec);
   try {
     const store = new Store(spec.db ?? defaultDbPath());
     try {
