@@ -17,6 +17,7 @@ export function debiasedEma(y: ArrayLike<number>, w: number): Float64Array {
   }
   let last = 0;
   let wn = 1; // w^n, by repeated products (a pow per point would dominate)
+  let settled = false; // w^n is below TINY: 1 − w^n is 1
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
     if (!Number.isFinite(v)) {
@@ -24,11 +25,22 @@ export function debiasedEma(y: ArrayLike<number>, w: number): Float64Array {
       continue;
     }
     last = last * w + (1 - w) * v;
-    wn *= w;
-    out[i] = last / (1 - wn);
+    // Below the smallest normal double a product runs in slow subnormal arithmetic, and for w ≥ 0.5
+    // w^n stops at 5e-324 and stays there (issue #35: 3.9 ms against 0.49 ms per 100k points at
+    // w = 0.6). 1 − w^n is exactly 1 long before that, and a smoothed value that small is 0.
+    // (x − x rather than a literal 0: a small integer in the loop turns V8's doubles into boxed numbers)
+    if (!settled) {
+      wn *= w;
+      if (wn < TINY) settled = true;
+    }
+    if (last > -TINY && last < TINY) last -= last;
+    out[i] = settled ? last : last / (1 - wn);
   }
   return out;
 }
+
+/** Below this, w^n and the smoothed value are flushed to 0 (1 − 1e-300 is 1; the smallest normal double is 2.2e-308). */
+const TINY = 1e-300;
 
 /**
  * Indices to keep so that at most `maxPoints` remain: the first and last points, and in each of

@@ -20,6 +20,27 @@ describe('debiased EMA', () => {
     expect(Number.isNaN(withNaN[1]!)).toBe(true);
     expect(withNaN[2]).toBeCloseTo((0.5 * 0.5 + 0.5 * 3) / (1 - 0.25), 12); // the NaN is skipped, not propagated
   });
+
+  it('a long series never leaves normal doubles (issue #35): the same values as Math.pow, zeros stay exactly 0', () => {
+    const n = 100_000;
+    const y = Array.from({ length: n }, (_, i) => (i < 50_000 ? Math.sin(i / 300) : 0)); // a metric that turns to 0
+    for (const w of [0.6, 0.9, 0.999]) {
+      const s = debiasedEma(y, w);
+      // the reference with pow and no flushing, compared where it is a normal number
+      let last = 0;
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        last = last * w + (1 - w) * y[i]!;
+        const ref = last / (1 - w ** (i + 1));
+        if (Math.abs(ref) > 1e-290) worst = Math.max(worst, Math.abs(s[i]! - ref) / Math.abs(ref));
+        else expect(Math.abs(s[i]!)).toBeLessThan(1e-290);
+      }
+      expect(worst).toBeLessThan(1e-12);
+      // no subnormal value anywhere, and the tail of zeros smooths to exactly 0 once it has decayed
+      expect(s.every((v) => v === 0 || Math.abs(v) >= 2.2250738585072014e-308)).toBe(true);
+      if (w < 0.99) expect(s[n - 1]).toBe(0);
+    }
+  });
 });
 
 describe('min/max downsampling', () => {
