@@ -129,7 +129,7 @@ describe('the package (electron-builder, dir target)', () => {
     expect(missing.filter((x) => !x.startsWith('@types/'))).toEqual([]);
   });
 
-  it('native code unpacked beside the archive (better-sqlite3, sharp and its @img builds, our addons, wasm, Dawn for this platform only)', () => {
+  it('native code unpacked beside the archive (better-sqlite3, sharp and its @img builds, our addons, wasm, Dawn and ONNX Runtime for this platform only)', () => {
     const nodeFiles = [...files].filter((f) => f.endsWith('.node'));
     expect(nodeFiles.length).toBeGreaterThan(2);
     for (const f of nodeFiles) {
@@ -153,6 +153,15 @@ describe('the package (electron-builder, dir target)', () => {
       .map((f) => f.split('/')[4])
       .filter(Boolean);
     expect(new Set(dawn)).toEqual(new Set([`${process.platform}-${process.arch}`]));
+    // ONNX Runtime: this platform's binding and the library it loads from beside it, unpacked; no other platform's
+    const ort = [...files].filter((f) => f.startsWith('/node_modules/onnxruntime-node/bin/'));
+    expect(new Set(ort.map((f) => f.split('/').slice(5, 7).join('/')).filter((p) => p.includes('/')))).toEqual(
+      new Set([`${process.platform}/${process.arch}`]),
+    );
+    const here = `node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}`;
+    expect(existsSync(join(resources, 'app.asar.unpacked', here, 'onnxruntime_binding.node'))).toBe(true);
+    if (process.platform === 'linux')
+      expect(existsSync(join(resources, 'app.asar.unpacked', here, 'libonnxruntime.so.1'))).toBe(true);
   });
 
   it('the GPU backends are not bundled', () => {
