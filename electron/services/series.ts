@@ -28,7 +28,7 @@ export function debiasedEma(y: ArrayLike<number>, w: number): Float64Array {
     // Below the smallest normal double a product runs in slow subnormal arithmetic, and for w ≥ 0.5
     // w^n stops at 5e-324 and stays there (issue #35: 3.9 ms against 0.49 ms per 100k points at
     // w = 0.6). 1 − w^n is exactly 1 long before that, and a smoothed value that small is 0.
-    // (x − x rather than a literal 0: a small integer in the loop turns V8's doubles into boxed numbers)
+    // (x − x: a double zero, so the variable keeps one numeric type in the loop)
     if (!settled) {
       wn *= w;
       if (wn < TINY) settled = true;
