@@ -91,6 +91,22 @@ function transpose2d(a: NamedArray): NamedArray {
   return { name: a.name, shape: [c, r], data: out };
 }
 
+/** The names of our tensors an export carries as they are named (the encoder, fc_norm and head; a parsing head's come apart, `geometry.extra`), sorted. */
+export function exportedNames(e: Exportable): string[] {
+  return [...e.tensors.keys()]
+    .filter(
+      (n) =>
+        (n === 'cls_token' ||
+          n === 'pos_embed' ||
+          n.startsWith('patch_embed.proj.') ||
+          n.startsWith('blocks.') ||
+          n.startsWith('fc_norm.') ||
+          n.startsWith('head.')) &&
+        !e.geometry?.unused(n),
+    )
+    .sort();
+}
+
 /** The tensors in timm / PyTorch layout. */
 export function torchTensors(e: Exportable): NamedArray[] {
   const { model: m, tensors } = e;
@@ -104,17 +120,7 @@ export function torchTensors(e: Exportable): NamedArray[] {
       for (let c = 0; c < 3; c++)
         for (let o = 0; o < C; o++) conv[((o * 3 + c) * p + ky) * p + kx] = pe.data[((ky * p + kx) * 3 + c) * C + o]!;
   out.push({ name: 'patch_embed.proj.weight', shape: [C, 3, p, p], data: conv });
-  const names = [...tensors.keys()].filter(
-    (n) =>
-      (n === 'cls_token' ||
-        n === 'pos_embed' ||
-        n === 'patch_embed.proj.bias' ||
-        n.startsWith('blocks.') ||
-        n.startsWith('fc_norm.') ||
-        n.startsWith('head.')) &&
-      !e.geometry?.unused(n),
-  );
-  for (const n of names.sort()) {
+  for (const n of exportedNames(e).filter((n) => n !== 'patch_embed.proj.weight')) {
     const t = tensors.get(n)!;
     const isLinear = n.endsWith('.weight') && t.shape.length === 2;
     out.push(isLinear ? { ...transpose2d(t), name: n } : t);

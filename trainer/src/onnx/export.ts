@@ -5,10 +5,11 @@
  * and channel order, how pixels are normalised and how a face is cropped, the classes, the outputs.
  */
 import { VGGFACE2_MEAN, VGGFACE2_STD } from '../data/augment.js';
-import type { Exportable } from '../finetune/export.js';
+import { type Exportable, exportedNames } from '../finetune/export.js';
 import { evalSide, IMAGENET_MEAN, IMAGENET_STD } from '../finetune/transforms.js';
 import { writeFileAtomic } from '../store/checkpoint.js';
-import { OPSET } from './graph.js';
+import { OPSET, weightsTooLarge } from './graph.js';
+import { UserError } from '../util/errors.js';
 import type { OnnxOutput } from './vit.js';
 import { modelGraph } from './heads.js';
 
@@ -57,7 +58,15 @@ export function onnxPreprocessing(e: Exportable): OnnxPreprocessing {
 
 /** The ONNX file's bytes and what it holds. */
 export function onnxModel(e: Exportable, producerVersion: string): { bytes: Uint8Array; info: OnnxExportInfo } {
+  // before any copy is made (a ViT-H's are 2.5 GB): the file's weights are the model's tensors
+  let weights = 0;
+  for (const name of exportedNames(e)) weights += e.tensors.get(name)!.data.length * 4;
+  for (const t of e.geometry?.extra ?? []) weights += t.data.length * 4;
+  const tooLarge = weightsTooLarge(weights);
+  if (tooLarge) throw new UserError(tooLarge);
   const { g, outputs } = modelGraph(e);
+  const built = weightsTooLarge(g.weightBytes);
+  if (built) throw new UserError(built);
   const kind: OnnxModelKind = e.geometry ? e.geometry.task : e.outputs === null ? 'encoder' : 'classifier';
   const pre = onnxPreprocessing(e);
   const m = e.model;

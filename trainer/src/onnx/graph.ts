@@ -12,6 +12,19 @@ type Attr = number | number[] | string | { floats: number[] };
 export const OPSET = 17;
 export const IR_VERSION = 8;
 
+/**
+ * A protobuf message, so a whole .onnx file, cannot exceed 2 GiB; ONNX's way past it (weights in
+ * a side file, external data) is not written here. What the graph itself takes is kept free.
+ */
+export const MAX_WEIGHT_BYTES = 2 ** 31 - 2 ** 24;
+
+/** Null when weights of `bytes` fit one ONNX file, else the refusal in words. */
+export function weightsTooLarge(bytes: number): string | null {
+  if (bytes <= MAX_WEIGHT_BYTES) return null;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  return `the model's weights take ${gib(bytes)}, and an ONNX file holds at most ${gib(MAX_WEIGHT_BYTES)} of them (protobuf's 2 GiB limit): export it with --format safetensors or pytorch`;
+}
+
 /** A dimension: a size, or a symbolic name (a dynamic batch). */
 export type Dim = number | string;
 
@@ -22,6 +35,8 @@ export class OnnxGraph {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly used = new Set<string>();
   private count = 0;
+  /** Bytes of the float32 initialisers so far. */
+  weightBytes = 0;
 
   /** A fresh value name from `hint`. */
   name(hint: string): string {
@@ -37,6 +52,7 @@ export class OnnxGraph {
     const size = shape.reduce((p, d) => p * d, 1);
     if (a.length !== size) throw new Error(`ONNX initialiser ${hint}: ${a.length} values for shape [${shape}]`);
     const name = this.name(hint);
+    this.weightBytes += a.length * 4;
     const bytes = new Uint8Array(a.length * 4);
     const view = new DataView(bytes.buffer);
     for (let i = 0; i < a.length; i++) view.setFloat32(i * 4, a[i]!, true);
