@@ -167,6 +167,11 @@ describe('predictions for labelling', () => {
     const after = predictionsNow(runId);
     expect(after.map((p) => [p.image_id, p.value])).toEqual(before.map((p) => [p.image_id, p.value]));
     after.forEach((p, i) => expect(Math.abs(p.confidence - before[i]!.confidence)).toBeLessThan(1e-4));
+    const missing = camd(['predict', '--onnx', `${file}.gone`, '--data', folders, '--schema', 'expressions']);
+    expect(missing.stderr.trim()).toBe(`camd: --onnx ${file}.gone: no such file or folder`);
+    const foreign = camd(['predict', '--onnx', best, '--data', folders, '--schema', 'expressions']);
+    expect(foreign.status).toBe(2);
+    expect(foreign.stderr).toMatch(/is not an ONNX file|has no CAMD Studio metadata/);
     const both = camd(['predict', '--onnx', file, '--checkpoint', best, '--data', folders, '--schema', 'expressions']);
     expect(both.stderr.trim()).toBe('camd: --checkpoint and --onnx: give one model');
     const store = new Store(db);

@@ -5,6 +5,7 @@ import { runLabelCurve, runPredict, type RunEvent } from '../api/index.js';
 import { CliConsole, jsonRenderer, PHASE_LABEL } from './console.js';
 import { stopOnSignals } from './signals.js';
 import { CamdError } from '../util/errors.js';
+import { reasonOf } from '../util/system-errors.js';
 import { parseNumber } from './parse.js';
 import { tensorFileFormat } from '../store/checkpoint.js';
 import { LANDMARKS_FORMAT } from '../landmarks/landmark-file.js';
@@ -64,7 +65,7 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
     try {
       bytes = readFileSync(resolve(o.onnx));
     } catch (e) {
-      throw new CamdError('usage', `--onnx ${o.onnx}: ${(e as Error).message}`);
+      throw new CamdError('usage', `--onnx ${o.onnx}: ${reasonOf(e)}`);
     }
     onnxKind = readOnnxInfo(o.onnx, bytes).kind;
     if (onnxKind === 'landmarks' || onnxKind === 'pose' || onnxKind === 'parsing')

@@ -9,6 +9,7 @@ import onnxProto from 'onnx-proto';
 import protobuf from 'protobufjs/minimal.js';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
+import { reasonOf } from '../util/system-errors.js';
 import type { OnnxModelKind, OnnxPreprocessing } from './export.js';
 
 const { onnx } = onnxProto;
@@ -103,7 +104,7 @@ export async function openOnnx(file: string): Promise<OnnxRunner> {
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+    throw new UserError(`cannot read ${file}: ${reasonOf(e)}`);
   }
   const info = readOnnxInfo(file, bytes);
   const ort = await import('onnxruntime-node');
