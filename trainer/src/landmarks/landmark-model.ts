@@ -14,6 +14,18 @@ import { linear } from '../model/vit.js';
 /** How much finer than the patch grid the heatmaps are (7×7 patches at 112/16 → 28×28). */
 export const UPSAMPLE = 4;
 
+/** Each cell's centre of a side × side heatmap, as a fraction of the side: x, then y, row-major. */
+export function cellCentres(side: number): { xs: Float32Array; ys: Float32Array } {
+  const xs = new Float32Array(side * side);
+  const ys = new Float32Array(side * side);
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) {
+      xs[y * side + x] = (x + 0.5) / side;
+      ys[y * side + x] = (y + 0.5) / side;
+    }
+  return { xs, ys };
+}
+
 export class LandmarkModel {
   readonly clf: Classifier;
   /** Heatmap side: the patch grid × UPSAMPLE. */
@@ -30,14 +42,7 @@ export class LandmarkModel {
   ) {
     this.clf = new Classifier({ model, outputs: points, dropPath }, seed);
     this.side = this.clf.grid * UPSAMPLE;
-    const H = this.side;
-    const xs = new Float32Array(H * H);
-    const ys = new Float32Array(H * H);
-    for (let y = 0; y < H; y++)
-      for (let x = 0; x < H; x++) {
-        xs[y * H + x] = (x + 0.5) / H;
-        ys[y * H + x] = (y + 0.5) / H;
-      }
+    const { xs, ys } = cellCentres(this.side);
     this.cellX = tf.tensor1d(xs);
     this.cellY = tf.tensor1d(ys);
   }

@@ -15,12 +15,10 @@
  *    → `logits` (batch, K, S, S), NCHW, one map per class at the input's size.
  */
 import type { Exportable } from '../finetune/export.js';
-import { UPSAMPLE } from '../landmarks/landmark-model.js';
-import { tapBlocks } from '../parsing/parsing-model.js';
+import { cellCentres, UPSAMPLE } from '../landmarks/landmark-model.js';
+import { PPM_SCALES, tapBlocks } from '../parsing/parsing-model.js';
+import { NORM_FLOOR } from '../pose/pose-model.js';
 import { layerNormOp, linearOp, type OnnxOutput, type VitTrunk, vitTrunk } from './vit.js';
-
-/** The smallest length a vector is divided by (pose-model.ts's normalise). */
-const NORM_FLOOR = 1e-8;
 
 function declare(t: VitTrunk, value: string, o: OnnxOutput): void {
   t.g.output(value, o.name, o.dims, o.doc);
@@ -71,13 +69,7 @@ function landmarkOutputs(t: VitTrunk, K: number): void {
     'heatmaps',
   );
   const p = g.op('Softmax', [g.op('Reshape', [up, g.ints('heatmap_shape', [0, K, side * side])])], { axis: -1 });
-  const xs = new Float32Array(side * side);
-  const ys = new Float32Array(side * side);
-  for (let y = 0; y < side; y++)
-    for (let x = 0; x < side; x++) {
-      xs[y * side + x] = (x + 0.5) / side;
-      ys[y * side + x] = (y + 0.5) / side;
-    }
+  const { xs, ys } = cellCentres(side);
   const last = g.ints('last_axis', [-1]);
   const expect = (cells: Float32Array, name: string) =>
     g.op('ReduceSum', [g.op('Mul', [p, g.floats(name, [side * side], cells)]), last], { keepdims: 1 });
@@ -128,9 +120,6 @@ function poseOutputs(t: VitTrunk): void {
     doc: 'R = [x y z] as columns, x = a/|a|, z = (x × b)/|x × b|, y = z × x; 300W-LP: R = Rz(roll) Ry(yaw) Rx(pitch)',
   });
 }
-
-/** PPM pool sizes on the coarsest level (parsing-model.ts's PPM_SCALES). */
-const PPM_SCALES = [1, 2] as const;
 
 function parsingOutputs(t: VitTrunk, e: Exportable): void {
   const { g, G, C, N } = t;

@@ -29,7 +29,7 @@ import { readAll, type NamedArray } from '../store/checkpoint.js';
 import { Rng } from '../util/rng.js';
 
 /** PPM pool sizes on the coarsest level (UperNet: 1, 2, 3, 6 on far larger maps). */
-const PPM_SCALES = [1, 2] as const;
+export const PPM_SCALES = [1, 2] as const;
 
 /** The encoder blocks tapped: the last of each quarter (0-based). */
 export function tapBlocks(depth: number): number[] {

@@ -24,7 +24,7 @@ import { type DropMasks, linear } from '../model/vit.js';
 export const GEODESIC_EPS = 1e-7;
 
 /** The smallest length a vector is divided by (6DRepNet's normalize_vector). */
-const NORM_FLOOR = 1e-8;
+export const NORM_FLOOR = 1e-8;
 
 function normalise(v: tf.Tensor2D): tf.Tensor2D {
   return v.div(v.square().sum(1, true).sqrt().maximum(NORM_FLOOR));
