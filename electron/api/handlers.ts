@@ -20,7 +20,10 @@ export function handlers(app: App): Handlers {
   return {
     'system.info': () => app.system.info(),
     'system.disk': () => diskUse(app.paths),
-    'system.clean': (p) => clean(app.paths, p.what, app.supervisor.active() ? 1 : 0),
+    'system.clean': (p) => {
+      if (p.what === 'thumbs') app.images.stopAhead();
+      return clean(app.paths, p.what, app.supervisor.active() ? 1 : 0);
+    },
     'runs.estimate': (p) => app.runs.estimate(p.dataset, p.settings),
     'datasets.list': () => app.datasets.list(),
     'datasets.add': (p) => app.datasets.add(p.path, p.maxPixels, p.faces),

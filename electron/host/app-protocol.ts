@@ -71,6 +71,7 @@ async function image(
   kind: string,
   url: URL,
   ifNoneMatch: string | null,
+  signal: AbortSignal | undefined,
 ): Promise<Response> {
   if (!/^[1-9]\d{0,15}$/.test(idText) || (kind !== 'thumb' && kind !== 'file')) throw new NotFound('image');
   const id = Number(idText);
@@ -82,7 +83,7 @@ async function image(
       return errorResponse({ message: 'size must be an integer 16..2048', cause: 'usage', field: 'size' }, f.csp);
     const etag = `"${file.sha256 ?? 'x'}-${size}"`;
     if (ifNoneMatch === etag) return new Response(null, { status: 304, headers: { ...headers, ETag: etag } });
-    const webp = await f.app.images.thumb(id, size);
+    const webp = await f.app.images.thumb(id, size, signal);
     return new Response(new Uint8Array(webp), {
       status: 200,
       headers: { ...headers, 'Content-Type': 'image/webp', ETag: etag },
@@ -172,14 +173,22 @@ function bundleFile(f: AppFiles, pathname: string): Response {
   });
 }
 
-/** A GET of the app: an image of the store by id, or a file of the bundle. Never throws: failures are responses. */
-export async function appResponse(f: AppFiles, url: URL, ifNoneMatch: string | null = null): Promise<Response> {
+/**
+ * A GET of the app: an image of the store by id, or a file of the bundle. Never throws: failures
+ * are responses. `signal`: the client went away (a thumbnail not made yet leaves the host's line).
+ */
+export async function appResponse(
+  f: AppFiles,
+  url: URL,
+  ifNoneMatch: string | null = null,
+  signal?: AbortSignal,
+): Promise<Response> {
   try {
     const path = url.pathname;
     if (path.startsWith('/api/images/')) {
       const m = /^\/api\/images\/([^/]+)\/([^/]+)$/.exec(path);
       if (!m) throw new NotFound('image');
-      return await image(f, m[1]!, m[2]!, url, ifNoneMatch);
+      return await image(f, m[1]!, m[2]!, url, ifNoneMatch, signal);
     }
     if (path === '/api/downloads/labels') return await labelDownload(f, url);
     return bundleFile(f, path);

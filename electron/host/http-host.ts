@@ -184,7 +184,10 @@ async function route(ctx: HostContext, req: IncomingMessage, res: ServerResponse
   const path = url.pathname;
   if (path.startsWith('/api/images/') || path.startsWith('/api/downloads/')) {
     if (req.method !== 'GET') throw new NotFound(path.startsWith('/api/images/') ? 'image' : 'download');
-    return await send(res, await appResponse(ctx.files, url, req.headers['if-none-match'] ?? null), false);
+    // a client that goes away before its answer (a thumbnail scrolled past) takes its request back
+    const gone = new AbortController();
+    res.on('close', () => res.writableFinished || gone.abort());
+    return await send(res, await appResponse(ctx.files, url, req.headers['if-none-match'] ?? null, gone.signal), false);
   }
   if (path.startsWith('/api/')) return await operation(ctx, req, res, url);
   if (req.method !== 'GET' && req.method !== 'HEAD')

@@ -1,6 +1,6 @@
 /**
  * The app's services over one data folder: the store, background jobs, datasets, images, mask
- * previews, runs and their supervisor, metrics, results, labelling, face geometry annotation and system information, and the event
+ * previews, runs and their supervisor (and the watch on other processes' runs), metrics, results, labelling, face geometry annotation and system information, and the event
  * bus they publish on. Plain Node (no Electron): the Electron main process, the browser-mode host
  * and the tests all open the same App.
  */
@@ -10,12 +10,14 @@ import { EventBus } from '../base/bus.js';
 import { Jobs } from './jobs.js';
 import { Datasets } from './datasets.js';
 import { Images } from './images.js';
+import { ThumbQueue } from './thumb-queue.js';
 import { Runs } from './runs.js';
 import { Metrics } from './metrics.js';
 import { Results } from './results.js';
 import { System } from './system.js';
 import { Labels } from './labels.js';
 import { GeometryLabels } from './geometry-labels.js';
+import { StoreWatch } from './store-watch.js';
 import { appPaths, type AppPaths } from './paths.js';
 import { camdBin } from './package-root.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
@@ -45,6 +47,8 @@ export class App {
   readonly system: System;
   readonly labels: Labels;
   readonly geometry: GeometryLabels;
+  /** Runs and scans of other processes on the same store (a `camd` in a terminal), published as they change. */
+  readonly watch: StoreWatch;
 
   constructor(opts: AppOptions) {
     this.paths = appPaths(opts.dataDir);
@@ -59,7 +63,15 @@ export class App {
     this.jobs = new Jobs(this.bus);
     const command = opts.command ?? nodeCommand(camdBin());
     this.datasets = new Datasets(this.store, this.jobs, this.bus, command);
-    this.images = new Images(this.store, this.paths.thumbs);
+    // thumbnails made ahead of need wait while a run trains (they would slow it down)
+    this.images = new Images(
+      this.store,
+      this.paths.thumbs,
+      new ThumbQueue({ paused: () => this.supervisor.active() !== null }),
+    );
+    this.bus.on('jobs', (j) => {
+      if (j.kind === 'scan' && j.status === 'done' && j.dataset !== null) this.images.prefetch(j.dataset);
+    });
     this.supervisor = new Supervisor(
       this.store,
       this.bus,
@@ -75,10 +87,13 @@ export class App {
     this.labels = new Labels(this.store, this.datasets, this.jobs, this.bus, command, this.paths.exports);
     this.geometry = new GeometryLabels(this.store, this.datasets, this.runs, command, this.paths.exports);
     this.supervisor.recover();
+    this.watch = new StoreWatch(this.store, this.bus, this.datasets, () => this.supervisor.active()).start();
   }
 
   /** Pauses the running run (checkpoint), stops jobs, closes the store. */
   async close(): Promise<void> {
+    this.watch.stop();
+    this.images.queue.clearBackground();
     for (const j of this.jobs.list()) if (j.status === 'running') this.jobs.stop(j.id);
     await this.supervisor.shutdown();
     for (const j of this.jobs.list()) if (j.status === 'running') await this.jobs.settled(j.id);

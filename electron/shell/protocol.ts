@@ -37,7 +37,7 @@ export async function handleAppRequest(files: AppFiles, req: Request): Promise<R
     return errorResponse({ message: 'not found', cause: 'not-found' }, files.csp);
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return errorResponse({ message: 'method not allowed', cause: 'usage' }, files.csp, 405);
-  const res = await appResponse(files, url, req.headers.get('if-none-match'));
+  const res = await appResponse(files, url, req.headers.get('if-none-match'), req.signal);
   if (req.method === 'HEAD' && res.body) {
     await res.body.cancel();
     return new Response(null, { status: res.status, headers: res.headers });

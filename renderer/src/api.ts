@@ -4,6 +4,7 @@
  * subscriptions (the page's cookie carries the token). A dropped socket is reconnected and the
  * subscriptions are made again; `connected` tells the views.
  */
+import { ThumbFailure } from './thumb-loader.js';
 import { ref } from 'vue';
 import { z } from 'zod';
 import {
@@ -111,6 +112,13 @@ export function imageSrc(id: number, kind: 'thumb' | 'file', size = 256): string
   return window.camd
     ? `camd://app/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}`
     : `/api/images/${id}/${kind}${kind === 'thumb' ? `?size=${size}` : ''}`;
+}
+
+/** One thumbnail of the store, fetched (so that it can be cancelled): a ThumbFailure with the host's status when it is refused. */
+export async function fetchThumb(id: number, size: number, signal: AbortSignal): Promise<Blob> {
+  const r = await fetch(imageSrc(id, 'thumb', size), { signal });
+  if (!r.ok) throw new ThumbFailure(r.status);
+  return r.blob();
 }
 
 /** A label export as a download (an attachment: the browser's download, the desktop's save dialog). */

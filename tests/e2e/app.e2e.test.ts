@@ -16,6 +16,7 @@ import { hosted, type Hosted } from '../support/app-host.js';
 import { RECIPES } from '../../trainer/src/protocol/defaults.js';
 import { bytes as bytesText } from '../../renderer/src/format.js';
 import { browserMissing, openBrowser, type Browser } from '../support/browser.js';
+import { camdLive } from '../support/cli.js';
 
 const missing = browserMissing();
 /** A Python with torch (Debian's python3-torch; .ci/run installs it), for files the released code would write. */
@@ -702,6 +703,63 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     await expect.poll(() => b.page.getByTestId('from-model').textContent()).toMatch(/^tiny — ViT 192×12, 112 px/);
     await b.shot('pretrain-carry-on');
     await axe('pre-train (carry on a cluster run)');
+  });
+
+  it("a run started in a terminal on the app's store is followed live: it appears in the list, its step and plotted range move on, its stop shows", async () => {
+    await view('/runs');
+    let runId = '';
+    const cli = camdLive(
+      [
+        'pretrain',
+        '--json',
+        '--preset',
+        'micro',
+        '--batch',
+        '4',
+        '--warmup-epochs',
+        '0',
+        '--data',
+        faces,
+        '--steps',
+        '100000',
+        '--out',
+        join(tempDir('e2e-terminal'), 'run'),
+        '--db',
+        h.app.paths.db,
+      ],
+      (e) => {
+        if (e.type === 'start') runId = e['run_id'] as string;
+      },
+    );
+    let stopped = false;
+    try {
+      await expect.poll(() => runId, { timeout: 60_000 }).not.toBe('');
+      const link = b.page.locator(`table a[href="#/runs/${runId}"]`);
+      await expect.poll(() => link.count(), { timeout: 30_000 }).toBe(1); // a row of the list, no reload
+      await link.click();
+      await b.page.waitForURL(new RegExp(`#/runs/${runId}$`));
+      const chart = b.page.getByTestId('loss-chart');
+      const stepNow = async () => Number((await b.page.getByTestId('run-step').textContent())?.replace(/\D/g, ''));
+      const shownTo = async () =>
+        Number(((await chart.getByTestId('x-range').textContent()) ?? '').replace(/^.* – /, '').replace(/\D/g, ''));
+      await expect.poll(shownTo, { timeout: 60_000 }).toBeGreaterThan(0);
+      const first = await shownTo();
+      // what a person sees move without touching anything: the step shown and the curve's range
+      await expect.poll(stepNow, { timeout: 60_000 }).toBeGreaterThan(first);
+      await expect.poll(shownTo, { timeout: 60_000 }).toBeGreaterThan(first);
+      await b.shot('run-from-terminal');
+      // Ctrl-C in the terminal: the page says stopped, and its curve reaches the step it stopped at
+      process.kill(cli.pid, 'SIGINT');
+      stopped = true;
+      await expect.poll(() => b.page.locator('h1 .badge').textContent(), { timeout: 60_000 }).toBe('stopped');
+      const at = h.app.store.run(runId)!.last_step;
+      await expect.poll(stepNow, { timeout: 30_000 }).toBe(at);
+      await expect.poll(shownTo, { timeout: 30_000 }).toBe(at);
+    } finally {
+      if (!stopped) process.kill(cli.pid, 'SIGKILL');
+      const r = await cli.done;
+      if (stopped) expect(r.status, r.stderr).toBe(0);
+    }
   });
 
   it('the system view; the dark theme; and not one console error, CSP violation or serious accessibility problem on the way', async () => {

@@ -1041,8 +1041,16 @@ describe('fine-tuning, labels, evaluations, system', () => {
 
   it('disk use by part, and the clean-up of what can be made again', async () => {
     const { id } = await addAndScan(faceFolder(2, 'disk'));
-    const img = (await h.client.call('datasets.images', { dataset: id })).items[0]!;
-    expect((await h.raw(`/api/images/${img.id}/thumb`)).status).toBe(200);
+    const [img, other] = (await h.client.call('datasets.images', { dataset: id })).items;
+    // the grid's thumbnails are made ahead of need after the scan, without being asked for
+    await until(
+      'thumbnails made ahead of need',
+      () => h.app.images.queue.busy,
+      (busy) => !busy,
+    );
+    const sha = h.app.store.image(other!.id)!.sha256!;
+    expect(existsSync(join(h.app.paths.thumbs, '256', sha.slice(0, 2), `${sha}.webp`))).toBe(true);
+    expect((await h.raw(`/api/images/${img!.id}/thumb`)).status).toBe(200);
     const parts = await h.client.call('system.disk', {});
     expect(parts.map((p) => p.part)).toEqual(['store', 'cache', 'thumbs', 'runs', 'exports', 'logs']);
     const thumbs = parts.find((p) => p.part === 'thumbs')!;
@@ -1054,7 +1062,7 @@ describe('fine-tuning, labels, evaluations, system', () => {
       freedBytes: thumbs.bytes,
     });
     expect((await h.client.call('system.disk', {})).find((p) => p.part === 'thumbs')!.bytes).toBe(0);
-    expect((await h.raw(`/api/images/${img.id}/thumb`)).status).toBe(200); // made again
+    expect((await h.raw(`/api/images/${img!.id}/thumb`)).status).toBe(200); // made again
     expect(await errorOf(h.client.call('system.clean', { what: 'runs' } as never))).toMatchObject({ cause: 'usage' });
   });
 

@@ -1,12 +1,12 @@
 // Dataset index on real images decoded by the real decoder, stored in a real SQLite file.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, realpathSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../../trainer/src/store/store.js';
-import { scanDataset } from '../../trainer/src/data/scan.js';
+import { knownImages, scanDataset } from '../../trainer/src/data/scan.js';
 import sharp from 'sharp';
 import { clmFaces, mixedFolder, tempDir } from '../support/folders.js';
 
@@ -63,6 +63,47 @@ describe('dataset index', () => {
     appendFileSync(join(dir, 'f2.jpg'), Buffer.alloc(0)); // touched, same bytes and mtime → unchanged
     const third = await scanDataset(store, dir);
     expect(third.unchanged).toBe(5);
+    store.close();
+  });
+
+  it('records what it inspects as it goes: another process sees it mid-scan, a stop keeps it, the next scan finds it unchanged; the index is read a page at a time', async () => {
+    const dir = tempDir('as-it-goes');
+    for (let i = 0; i < 200; i++)
+      await sharp({
+        create: { width: 24, height: 20, channels: 3, background: { r: i, g: 255 - i, b: (i * 7) % 256 } },
+      })
+        .jpeg()
+        .toFile(join(dir, `i${String(i).padStart(3, '0')}.jpg`));
+    const file = join(tempDir('db'), 'camd.db');
+    const store = new Store(file);
+    const other = new Store(file); // another connection: what a crash at this moment would leave
+    const stop = new AbortController();
+    let seenMidway = -1;
+    const first = await scanDataset(store, dir, {
+      concurrency: 2,
+      signal: stop.signal,
+      onProgress: (done) => {
+        if (done !== 150) return;
+        seenMidway = other.images(other.datasetByRoot(realpathSync(dir))!.id).length;
+        stop.abort();
+      },
+    });
+    // committed 64 at a time (or each second): at the 150th file at least 128 are on disk
+    expect(seenMidway).toBeGreaterThanOrEqual(128);
+    expect(first.complete).toBe(false);
+    const kept = store.images(first.datasetId).length;
+    expect(kept).toBeGreaterThanOrEqual(150);
+    const second = await scanDataset(store, dir);
+    expect(second.complete).toBe(true);
+    expect(second.unchanged).toBe(kept);
+    expect(second.added).toBe(200 - kept);
+    expect(second.images).toBe(200);
+    expect(store.dataset(first.datasetId)!.image_count).toBe(200);
+    // the index as a scan reads it, 7 rows a page: every image once, by its path
+    const known = await knownImages(store, first.datasetId, 7);
+    expect(known.size).toBe(200);
+    expect([...known.keys()].sort()).toEqual(store.images(first.datasetId).map((r) => r.rel_path));
+    other.close();
     store.close();
   });
 });

@@ -1,6 +1,7 @@
 import { reactive, type Ref } from 'vue';
 import { api, messageOf } from '../api.js';
 import type { LabelSchema } from '../../../electron/common/contract.js';
+import { useDatasets } from '../stores/datasets.js';
 
 export interface LabelChange {
   slot: number;
@@ -27,6 +28,7 @@ export function useLabelWrites(o: {
 }) {
   const { schema, who, loadLabels, status, error, version } = o;
   const undo = reactive({ canUndo: false, canRedo: false });
+  const datasets = useDatasets();
 
   async function write(
     images: number[],
@@ -46,6 +48,7 @@ export function useLabelWrites(o: {
         ...(source === 'accepted' ? { run: o.run() } : {}),
       });
       Object.assign(undo, { canUndo: r.canUndo, canRedo: r.canRedo });
+      if (r.changed) datasets.lastLabelled = s.dataset_id;
       await loadLabels(images);
       version.value++;
       status.value = r.changed

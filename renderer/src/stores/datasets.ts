@@ -8,6 +8,8 @@ export const useDatasets = defineStore('datasets', () => {
   const list = ref<Dataset[]>([]);
   const jobs = ref<Record<string, Job>>({});
   const loaded = ref(false);
+  /** The dataset labels were last made on in this window (where fine-tuning starts from next). */
+  const lastLabelled = ref<number | null>(null);
   let started: Promise<void> | null = null;
 
   function upsert(d: Dataset): void {
@@ -72,5 +74,5 @@ export const useDatasets = defineStore('datasets', () => {
       .sort((a, b) => (a.started_at < b.started_at ? 1 : -1))[0];
   }
 
-  return { list, jobs, loaded, start, add, addSample, rescan, remove, running, jobOf };
+  return { list, jobs, loaded, lastLabelled, start, add, addSample, rescan, remove, running, jobOf };
 });

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { decodeRgb, DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, tooLargePixels } from './image-io.js';
-import type { NewImage, Store } from '../store/store.js';
+import type { ImageRow, NewImage, Store } from '../store/store.js';
 import { mapConcurrent } from '../util/async.js';
 import { walk, type Candidate, type NamedFile } from './walk.js';
 
@@ -91,6 +91,32 @@ export async function findsImages(
   return { found: false, others, looked: true };
 }
 
+/** Rows written in one transaction, and rows of the index read at once, between turns of the event loop. */
+const WRITE_BATCH = 64;
+/** Longest a file inspected waits to be recorded (large photos decode slowly). */
+const WRITE_EVERY_MS = 1000;
+const READ_PAGE = 4096;
+/** How often a long scan brings the dataset's counts up to date. */
+const COUNTS_EVERY_MS = 2000;
+
+const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
+
+/** The dataset's images by path, read a page at a time (never one long read of 100 000 rows). */
+export async function knownImages(
+  store: Store,
+  datasetId: number,
+  pageSize = READ_PAGE,
+): Promise<Map<string, ImageRow>> {
+  const known = new Map<string, ImageRow>();
+  for (let after = ''; ; ) {
+    const page = store.imagesAfter(datasetId, after, pageSize);
+    for (const r of page) known.set(r.rel_path, r);
+    if (page.length < pageSize) return known;
+    after = page.at(-1)!.rel_path;
+    await nextTurn();
+  }
+}
+
 async function inspect(c: Candidate, maxPixels: number): Promise<NewImage> {
   const base = { rel_path: c.rel, bytes: c.bytes, mtime_ms: c.mtimeMs };
   if (c.bytes === 0)
@@ -138,7 +164,7 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   }
   if (!(await stat(root)).isDirectory()) throw new Error(`${rootIn} is not a folder`);
   const ds = store.ensureDataset(root, basename(root));
-  const known = new Map(store.images(ds.id).map((r) => [r.rel_path, r]));
+  const known = await knownImages(store, ds.id);
   const { files, ignored, unreadable, skipped, skippedTotal } = await walk(root);
 
   const todo: Candidate[] = [];
@@ -159,29 +185,48 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   const present = new Set(files.map((f) => f.rel));
   const removed = [...known.keys()].filter((r) => !present.has(r));
 
+  // what is inspected is recorded as it comes, a short transaction at a time: a stop or a crash
+  // keeps it (the next scan finds those files unchanged), and the process stays responsive
+  const pending: NewImage[] = [];
+  let counted = performance.now();
+  let written = performance.now();
+  const record = () => {
+    store.upsertImages(ds.id, pending.splice(0));
+    written = performance.now();
+    if (performance.now() - counted > COUNTS_EVERY_MS) {
+      store.updateImageCounts(ds.id); // the dataset's counts move during a long scan
+      counted = performance.now();
+    }
+  };
   let done = 0;
-  const inspected = await mapConcurrent(todo, opts.concurrency ?? 4, async (c) => {
-    if (opts.signal?.aborted) return null;
+  let added = 0;
+  await mapConcurrent(todo, opts.concurrency ?? 4, async (c) => {
+    if (opts.signal?.aborted) return;
     const r = await inspect(c, maxPixels);
-    opts.onProgress?.(++done, todo.length, c.rel);
-    return r;
+    if (!known.has(r.rel_path)) added++;
+    pending.push(r);
+    if (pending.length >= WRITE_BATCH || performance.now() - written > WRITE_EVERY_MS) record();
+    done++;
+    opts.onProgress?.(done, todo.length, c.rel);
   });
-  const results = inspected.filter((r): r is NewImage => r !== null);
-  const complete = results.length === todo.length;
-  const added = results.filter((t) => !known.has(t.rel_path)).length;
-  store.applyScan(ds.id, results, complete ? removed : []);
+  record();
+  const complete = done === todo.length;
+  if (complete)
+    for (let i = 0; i < removed.length; i += WRITE_BATCH) {
+      store.removeImages(ds.id, removed.slice(i, i + WRITE_BATCH));
+      await nextTurn();
+    }
+  store.updateImageCounts(ds.id);
 
-  const rows = store.images(ds.id);
+  const counts = store.dataset(ds.id)!;
+  const badRows = store.images(ds.id, 'bad');
   return {
     root,
     datasetId: ds.id,
-    images: rows.filter((r) => r.status === 'ok').length,
-    bad: [
-      ...unreadable,
-      ...rows.filter((r) => r.status === 'bad').map((r) => ({ path: r.rel_path, reason: r.error ?? 'unreadable' })),
-    ],
+    images: counts.image_count,
+    bad: [...unreadable, ...badRows.map((r) => ({ path: r.rel_path, reason: r.error ?? 'unreadable' }))],
     added,
-    changed: results.length - added,
+    changed: done - added,
     removed: complete ? removed.length : 0,
     unchanged,
     ignored,

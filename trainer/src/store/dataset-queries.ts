@@ -91,3 +91,16 @@ export function labelValueCounts(db: Database.Database, datasetId: number): Labe
     )
     .all(datasetId) as LabelValueCount[];
 }
+
+/** What tells that a dataset's index changed: when it was last scanned and its counts. */
+export interface DatasetMark {
+  id: number;
+  scanned_at: string | null;
+  image_count: number;
+  bad_count: number;
+}
+
+/** Every dataset's mark (cheap: no counting of images). */
+export function datasetMarks(db: Database.Database): DatasetMark[] {
+  return db.prepare('SELECT id, scanned_at, image_count, bad_count FROM datasets').all() as DatasetMark[];
+}

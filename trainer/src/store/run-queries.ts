@@ -101,3 +101,16 @@ export function unfinishedRunsOnSchema(
     .pluck()
     .get(datasetId, String(schema.id), schema.name) as number;
 }
+
+/** What tells that a run's row changed: its status, its last step and when it was last written. */
+export interface RunMark {
+  id: string;
+  status: RunStatus;
+  last_step: number;
+  updated_at: string | null;
+}
+
+/** Every run's mark (a few hundred short rows: what another process's writes are found by). */
+export function runMarks(db: Database.Database): RunMark[] {
+  return db.prepare('SELECT id, status, last_step, updated_at FROM runs').all() as RunMark[];
+}

@@ -77,25 +77,55 @@ export class Store {
     ) as ImageRow[];
   }
 
-  /** Applies a scan result: upserts changed files, deletes removed ones, updates the counts. */
+  /**
+   * A page of a dataset's images after `afterPath` in path order (keyset: each page is one short
+   * read on the (dataset, path) index, so a long listing can give the event loop back between pages).
+   */
+  imagesAfter(datasetId: number, afterPath: string, limit: number): ImageRow[] {
+    return this.db
+      .prepare('SELECT * FROM images WHERE dataset_id = ? AND rel_path > ? ORDER BY rel_path LIMIT ?')
+      .all(datasetId, afterPath, limit) as ImageRow[];
+  }
+
+  /** Applies a scan result: upserts changed files, deletes removed ones, updates the counts (one transaction). */
   applyScan(datasetId: number, upserts: NewImage[], removed: string[]): void {
+    this.db.transaction(() => {
+      this.upsertImages(datasetId, upserts);
+      this.removeImages(datasetId, removed);
+      this.updateImageCounts(datasetId);
+    })();
+  }
+
+  /** Records inspected files (new or changed), in one transaction. */
+  upsertImages(datasetId: number, upserts: readonly NewImage[]): void {
     const up = this.db.prepare(`
       INSERT INTO images (dataset_id, rel_path, bytes, mtime_ms, width, height, format, sha256, status, error)
       VALUES (@dataset_id, @rel_path, @bytes, @mtime_ms, @width, @height, @format, @sha256, @status, @error)
       ON CONFLICT(dataset_id, rel_path) DO UPDATE SET
         bytes = excluded.bytes, mtime_ms = excluded.mtime_ms, width = excluded.width, height = excluded.height,
         format = excluded.format, sha256 = excluded.sha256, status = excluded.status, error = excluded.error`);
+    this.db.transaction(() => {
+      for (const im of upserts) up.run({ ...im, dataset_id: datasetId });
+    })();
+  }
+
+  /** Forgets files that are gone, in one transaction. */
+  removeImages(datasetId: number, removed: readonly string[]): void {
     const del = this.db.prepare('DELETE FROM images WHERE dataset_id = ? AND rel_path = ?');
-    const counts = this.db.prepare(`
+    this.db.transaction(() => {
+      for (const r of removed) del.run(datasetId, r);
+    })();
+  }
+
+  /** The dataset's readable and unreadable counts as its images now are, and the time of the scan. */
+  updateImageCounts(datasetId: number): void {
+    this.db
+      .prepare(`
       UPDATE datasets SET scanned_at = ?,
         image_count = (SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'ok'),
         bad_count = (SELECT count(*) FROM images WHERE dataset_id = ? AND status = 'bad')
-      WHERE id = ?`);
-    this.db.transaction(() => {
-      for (const im of upserts) up.run({ ...im, dataset_id: datasetId });
-      for (const r of removed) del.run(datasetId, r);
-      counts.run(now(), datasetId, datasetId, datasetId);
-    })();
+      WHERE id = ?`)
+      .run(now(), datasetId, datasetId, datasetId);
   }
 
   // ---- runs ----
@@ -351,6 +381,11 @@ export class Store {
     return datasetQ.datasetSummaries(this.db);
   }
 
+  /** Every dataset's last scan and counts (the app's watch for other processes' scans). */
+  datasetMarks(): datasetQ.DatasetMark[] {
+    return datasetQ.datasetMarks(this.db);
+  }
+
   datasetSummary(id: number): datasetQ.DatasetSummary | undefined {
     return datasetQ.datasetSummary(this.db, id);
   }
@@ -409,6 +444,16 @@ export class Store {
 
   nthReadableImage(datasetId: number, n: number): { id: number; rel_path: string } | undefined {
     return imageQ.nthReadableImage(this.db, datasetId, n);
+  }
+
+  /** Every run's status, last step and last write (the app's watch for other processes' runs). */
+  runMarks(): runQ.RunMark[] {
+    return runQ.runMarks(this.db);
+  }
+
+  /** Changes whenever another connection (another process) commits to the file: SQLite's data_version. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   runSummary(id: string): runQ.RunSummaryRow | undefined {
