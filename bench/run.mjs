@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: the trainer's benchmark (training step, data pipeline, PyTorch comparison);
-// with --app the services' benchmark (metric curves, thumbnails, scans); with --ui the renderer's
-// in Chromium (thumbnail grid, chart redraws).
+// with --app the services' benchmark (metric curves, thumbnails, scans, the host's replies during a
+// scan); with --ui the renderer's in Chromium (thumbnail grid, fast scrolls, image open, chart
+// redraws). Both make their JPEG faces from the test photographs, fetched first when missing.
 const entry = process.argv.includes('--faces-quality')
   ? './faces-quality.mjs'
   : process.argv.includes('--probe-quality')

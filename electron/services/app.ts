@@ -93,10 +93,12 @@ export class App {
   /** Pauses the running run (checkpoint), stops jobs, closes the store. */
   async close(): Promise<void> {
     this.watch.stop();
-    this.images.queue.clearBackground();
+    this.images.stopAhead();
     for (const j of this.jobs.list()) if (j.status === 'running') this.jobs.stop(j.id);
     await this.supervisor.shutdown();
     for (const j of this.jobs.list()) if (j.status === 'running') await this.jobs.settled(j.id);
+    this.images.stopAhead(); // again: a scan that ended meanwhile queued its dataset's
+    await this.images.queue.settled(); // a thumbnail being made is written before the store closes
     this.labels.flush();
     this.store.close();
   }

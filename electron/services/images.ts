@@ -38,7 +38,11 @@ export class Images {
     private readonly store: Store,
     private readonly thumbsDir: string,
     readonly queue: ThumbQueue = new ThumbQueue(),
-  ) {}
+  ) {
+    // one libvips thread an image: the queue already makes several at once, and more threads than
+    // cores take the CPU from the window drawing the grid (measured: docs/app.md)
+    sharp.concurrency(1);
+  }
 
   /** The real path of an image of the store, inside its dataset's folder; NotFound otherwise. */
   async file(id: number): Promise<{ path: string; mime: string; sha256: string | null; status: string }> {

@@ -99,6 +99,11 @@ export class ThumbQueue {
     return this.background.length;
   }
 
+  /** Resolves when nothing is being made (after clearBackground(): when the queue has wound down). */
+  async settled(pollMs = 20): Promise<void> {
+    while (this.running > 0 || this.backgroundRunning) await new Promise((ok) => setTimeout(ok, pollMs));
+  }
+
   /** Whether anything is being made or waits (requests or background work). */
   get busy(): boolean {
     return this.running > 0 || this.backgroundRunning || this.line.length > 0 || this.background.length > 0;

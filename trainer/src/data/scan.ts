@@ -96,8 +96,6 @@ const WRITE_BATCH = 64;
 /** Longest a file inspected waits to be recorded (large photos decode slowly). */
 const WRITE_EVERY_MS = 1000;
 const READ_PAGE = 4096;
-/** How often a long scan brings the dataset's counts up to date. */
-const COUNTS_EVERY_MS = 2000;
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 
@@ -188,15 +186,10 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   // what is inspected is recorded as it comes, a short transaction at a time: a stop or a crash
   // keeps it (the next scan finds those files unchanged), and the process stays responsive
   const pending: NewImage[] = [];
-  let counted = performance.now();
   let written = performance.now();
   const record = () => {
     store.upsertImages(ds.id, pending.splice(0));
     written = performance.now();
-    if (performance.now() - counted > COUNTS_EVERY_MS) {
-      store.updateImageCounts(ds.id); // the dataset's counts move during a long scan
-      counted = performance.now();
-    }
   };
   let done = 0;
   let added = 0;
