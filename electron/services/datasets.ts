@@ -35,8 +35,20 @@ import { NotFound } from '../base/errors.js';
 
 /** Shorter-side buckets of the resolution histogram. */
 const RESOLUTION_EDGES = [0, 32, 64, 112, 128, 224, 256, 384, 512, 768, 1024, 2048, Infinity];
+/** Images read at once when a dataset's summary is counted. */
+const STATS_PAGE = 2048;
+
+/** The part of a dataset's summary that only a scan changes, and the index state it was counted at. */
+interface IndexStats {
+  key: string;
+  formats: DatasetStats['formats'];
+  resolution: DatasetStats['resolution'];
+  folders: DatasetStats['folders'];
+}
 
 export class Datasets {
+  private readonly indexStats = new Map<number, IndexStats>();
+
   constructor(
     private readonly store: Store,
     private readonly jobs: Jobs,
@@ -274,18 +286,20 @@ export class Datasets {
     return { ...row, labels: this.store.imageLabels(id) };
   }
 
-  stats(id: number): DatasetStats {
+  /**
+   * A dataset's formats, sizes, folders and labels. The first three change only with a scan, so
+   * they are kept per dataset until its index changes; they are counted from pages of the index
+   * with the event loop given back between pages (at 100 000 images the three GROUP BY queries held
+   * the host 270 ms).
+   */
+  async stats(id: number): Promise<DatasetStats> {
     const dataset = this.get(id);
-    const formats = Object.fromEntries(this.store.formatCounts(id).map((r) => [r.f, r.n]));
-    const sides = this.store.shorterSides(id);
-    const resolution = RESOLUTION_EDGES.slice(0, -1).map((from, k) => ({
-      from,
-      to: RESOLUTION_EDGES[k + 1]!,
-      count: 0,
-    }));
-    for (const s of sides) resolution.find((b) => s >= b.from && s < b.to)!.count++;
-    const shown = resolution.map((b) => ({ ...b, to: Number.isFinite(b.to) ? b.to : null }));
-    const folders = this.store.folderCounts(id);
+    const key = `${dataset.scanned_at}|${dataset.image_count}|${dataset.bad_count}`;
+    let index = this.indexStats.get(id);
+    if (index?.key !== key) {
+      index = { key, ...(await this.countIndex(id)) };
+      this.indexStats.set(id, index);
+    }
     const rows = this.store.labelValueCounts(id);
     const labels = new Map<string, DatasetStats['labels'][number]>();
     for (const r of rows) {
@@ -295,7 +309,47 @@ export class Datasets {
       e.values[String(r.value)] = (e.values[String(r.value)] ?? 0) + r.n;
       if (r.split) e.splits[r.split] = (e.splits[r.split] ?? 0) + r.n;
     }
-    return { dataset, formats, resolution: shown, folders, labels: [...labels.values()] };
+    return {
+      dataset: this.get(id),
+      formats: index.formats,
+      resolution: index.resolution,
+      folders: index.folders,
+      labels: [...labels.values()],
+    };
+  }
+
+  /** Formats (unreadable files as 'unreadable'), shorter sides and top-level folders of the readable images, a page at a time. */
+  private async countIndex(id: number): Promise<Omit<IndexStats, 'key'>> {
+    const formats: Record<string, number> = {};
+    const resolution = RESOLUTION_EDGES.slice(0, -1).map((from, k) => ({
+      from,
+      to: RESOLUTION_EDGES[k + 1]!,
+      count: 0,
+    }));
+    const folders = new Map<string, number>();
+    for (let after = ''; ; ) {
+      const page = this.store.imageFactsAfter(id, after, STATS_PAGE);
+      for (const r of page) {
+        const f = r.format ?? 'unreadable';
+        formats[f] = (formats[f] ?? 0) + 1;
+        if (r.status !== 'ok') continue;
+        const side = Math.min(r.width ?? 0, r.height ?? 0);
+        resolution.find((b) => side >= b.from && side < b.to)!.count++;
+        const slash = r.rel_path.indexOf('/');
+        const folder = slash > 0 ? r.rel_path.slice(0, slash) : '';
+        folders.set(folder, (folders.get(folder) ?? 0) + 1);
+      }
+      if (page.length < STATS_PAGE) break;
+      after = page.at(-1)!.rel_path;
+      await new Promise<void>((ok) => setImmediate(ok));
+    }
+    return {
+      formats,
+      resolution: resolution.map((b) => ({ ...b, to: Number.isFinite(b.to) ? b.to : null })),
+      folders: [...folders]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([folder, count]) => ({ folder, count })),
+    };
   }
 
   /** Folders whose path starts with `prefix` (for typing a folder's path in browser mode). */

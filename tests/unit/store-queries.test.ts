@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { Store, type NewImage } from '../../trainer/src/store/store.js';
 import * as L from '../../trainer/src/labels/index.js';
 import { tempDir } from '../support/folders.js';
+import { Datasets } from '../../electron/services/datasets.js';
+import { Jobs } from '../../electron/services/jobs.js';
+import { EventBus } from '../../electron/base/bus.js';
 
 const img = (rel_path: string, o: Partial<NewImage> = {}): NewImage => ({
   rel_path,
@@ -152,7 +155,7 @@ describe('store: the app reads datasets and images', () => {
     s.close();
   });
 
-  it("a dataset's numbers: formats, shorter sides, folders, label counts", () => {
+  it("a dataset's numbers: formats, shorter sides, folders (counted a page of the index at a time), label counts", async () => {
     const { s, ds, id } = dataset();
     for (const [rel, value] of [
       ['a/1.jpg', 1],
@@ -162,10 +165,17 @@ describe('store: the app reads datasets and images', () => {
       label(s, ds.id, id(rel), 'far', 'smiling', value);
     const split = s.db.prepare("INSERT INTO label_splits (schema_id, image_id, split) VALUES (?, ?, 'train')");
     for (const rel of ['a/1.jpg', 'a/2.png']) split.run(L.listSchemas(s.db, ds.id)[0]!.id, id(rel));
-    const byF = (rows: { f: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.f, r.n]));
-    expect(byF(s.formatCounts(ds.id))).toEqual({ jpeg: 3, png: 1, unreadable: 1 });
-    expect(s.shorterSides(ds.id).sort((a, b) => a - b)).toEqual([48, 48, 200, 1000]);
-    expect(s.folderCounts(ds.id)).toEqual([
+    expect(s.imageFactsAfter(ds.id, 'a/2.png', 2).map((r) => r.rel_path)).toEqual(['b/3.jpg', 'bad.jpg']);
+    const bus = new EventBus();
+    const stats = await new Datasets(s, new Jobs(bus), bus).stats(ds.id);
+    expect(stats.formats).toEqual({ jpeg: 3, png: 1, unreadable: 1 });
+    const counted = stats.resolution.filter((b) => b.count > 0).map((b) => [b.from, b.count]);
+    expect(counted).toEqual([
+      [32, 2], // 48
+      [128, 1], // 200
+      [768, 1], // 1000
+    ]);
+    expect(stats.folders).toEqual([
       { folder: '', count: 1 },
       { folder: 'a', count: 2 },
       { folder: 'b', count: 1 },

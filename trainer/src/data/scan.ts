@@ -95,7 +95,7 @@ export async function findsImages(
 const WRITE_BATCH = 64;
 /** Longest a file inspected waits to be recorded (large photos decode slowly). */
 const WRITE_EVERY_MS = 1000;
-const READ_PAGE = 4096;
+const READ_PAGE = 2048;
 
 const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 
@@ -164,6 +164,7 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   const ds = store.ensureDataset(root, basename(root));
   const known = await knownImages(store, ds.id);
   const { files, ignored, unreadable, skipped, skippedTotal } = await walk(root);
+  await nextTurn(); // the walk sorted its files; what follows goes over all of them again
 
   const todo: Candidate[] = [];
   let unchanged = 0;
@@ -180,8 +181,10 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
     if (k && k.bytes === f.bytes && k.mtime_ms === f.mtimeMs && !limitMatters) unchanged++;
     else todo.push(f);
   }
+  await nextTurn();
   const present = new Set(files.map((f) => f.rel));
   const removed = [...known.keys()].filter((r) => !present.has(r));
+  await nextTurn();
 
   // what is inspected is recorded as it comes, a short transaction at a time: a stop or a crash
   // keeps it (the next scan finds those files unchanged), and the process stays responsive
@@ -210,6 +213,7 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
       await nextTurn();
     }
   store.updateImageCounts(ds.id);
+  await nextTurn();
 
   const counts = store.dataset(ds.id)!;
   const badRows = store.images(ds.id, 'bad');

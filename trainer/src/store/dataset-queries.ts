@@ -50,30 +50,6 @@ export function deleteDataset(db: Database.Database, id: number): void {
   db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
 }
 
-/** Images per format ('unreadable' for files that could not be read). */
-export function formatCounts(db: Database.Database, datasetId: number): { f: string; n: number }[] {
-  return db
-    .prepare("SELECT coalesce(format, 'unreadable') AS f, count(*) AS n FROM images WHERE dataset_id = ? GROUP BY f")
-    .all(datasetId) as { f: string; n: number }[];
-}
-
-/** The shorter side of each readable image. */
-export function shorterSides(db: Database.Database, datasetId: number): number[] {
-  return db
-    .prepare("SELECT min(width, height) AS s FROM images WHERE dataset_id = ? AND status = 'ok'")
-    .pluck()
-    .all(datasetId) as number[];
-}
-
-/** Readable images per top-level folder ('' = the root itself). */
-export function folderCounts(db: Database.Database, datasetId: number): { folder: string; count: number }[] {
-  return db
-    .prepare(
-      "SELECT CASE WHEN instr(rel_path, '/') > 0 THEN substr(rel_path, 1, instr(rel_path, '/') - 1) ELSE '' END AS folder, count(*) AS count FROM images WHERE dataset_id = ? AND status = 'ok' GROUP BY folder ORDER BY folder",
-    )
-    .all(datasetId) as { folder: string; count: number }[];
-}
-
 export interface LabelValueCount {
   task: string;
   name: string;

@@ -87,6 +87,19 @@ export class Store {
       .all(datasetId, afterPath, limit) as ImageRow[];
   }
 
+  /** What a dataset's summary counts of each image, a page after `afterPath` in path order (keyset, as imagesAfter). */
+  imageFactsAfter(
+    datasetId: number,
+    afterPath: string,
+    limit: number,
+  ): Pick<ImageRow, 'rel_path' | 'format' | 'status' | 'width' | 'height'>[] {
+    return this.db
+      .prepare(
+        'SELECT rel_path, format, status, width, height FROM images WHERE dataset_id = ? AND rel_path > ? ORDER BY rel_path LIMIT ?',
+      )
+      .all(datasetId, afterPath, limit) as Pick<ImageRow, 'rel_path' | 'format' | 'status' | 'width' | 'height'>[];
+  }
+
   /** Applies a scan result: upserts changed files, deletes removed ones, updates the counts (one transaction). */
   applyScan(datasetId: number, upserts: NewImage[], removed: string[]): void {
     this.db.transaction(() => {
@@ -396,18 +409,6 @@ export class Store {
 
   deleteDataset(id: number): void {
     datasetQ.deleteDataset(this.db, id);
-  }
-
-  formatCounts(datasetId: number): { f: string; n: number }[] {
-    return datasetQ.formatCounts(this.db, datasetId);
-  }
-
-  shorterSides(datasetId: number): number[] {
-    return datasetQ.shorterSides(this.db, datasetId);
-  }
-
-  folderCounts(datasetId: number): { folder: string; count: number }[] {
-    return datasetQ.folderCounts(this.db, datasetId);
   }
 
   labelValueCounts(datasetId: number): datasetQ.LabelValueCount[] {
