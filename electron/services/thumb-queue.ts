@@ -6,8 +6,10 @@
  *  - the newest request is made first (the rows in view now), and at most `waiting` wait: past
  *    that the oldest is dropped, refused as superseded (the client asks again if it still wants it);
  *  - a request whose client went away (its AbortSignal) leaves the line at once;
- *  - background work (thumbnails made ahead of need after a scan) takes one slot, and only when no
- *    request waits or is being made, and not while `paused()` says so (a run is training).
+ *  - background work (thumbnails made ahead of need after a scan) takes one slot, half the time at
+ *    most (each piece is followed by a rest as long as it took), and only when no
+ *    request waits or is being made, none came in the last `quietMs` (a grid being scrolled), and
+ *    `paused()` does not say otherwise (a run is training).
  * Work that has started is finished (its thumbnail is cached for the next time).
  */
 import { CamdError } from 'camd-studio/trainer';
@@ -26,12 +28,16 @@ export interface ThumbQueueOptions {
   waiting?: number;
   /** Whether background work must wait (e.g. while a run trains). */
   paused?: () => boolean;
+  /** Background work waits this long after the last request (a grid being scrolled). */
+  quietMs?: number;
 }
 
 export class ThumbQueue {
   private readonly slots: number;
   private readonly limit: number;
   private readonly paused: () => boolean;
+  private readonly quietMs: number;
+  private lastRequest = -Infinity;
   private readonly line: Waiting[] = [];
   private readonly background: (() => Promise<void>)[] = [];
   private running = 0;
@@ -44,11 +50,13 @@ export class ThumbQueue {
     this.slots = Math.max(1, o.slots ?? 2);
     this.limit = Math.max(1, o.waiting ?? 48);
     this.paused = o.paused ?? (() => false);
+    this.quietMs = o.quietMs ?? 1500;
   }
 
   /** Runs `make` when its turn comes (newest first); rejects when superseded or when `signal` aborts first. */
   run<T>(make: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(abandoned());
+    this.lastRequest = performance.now();
     return new Promise<T>((ok, fail) => {
       const w: Waiting = {
         start: () => {
@@ -121,23 +129,35 @@ export class ThumbQueue {
       w.start();
     }
     if (this.backgroundRunning || this.running > 0 || this.line.length || !this.background.length) return;
-    if (this.paused()) {
-      // look again a little later: the pause (a training run) ends without telling the queue
-      this.idleTimer ??= setTimeout(() => {
-        this.idleTimer = null;
-        this.pump();
-      }, 2000);
+    const quiet = this.lastRequest + this.quietMs - performance.now();
+    if (quiet > 0 || this.paused()) {
+      // look again a little later: a pause (a training run, the window in use) ends without telling the queue
+      this.idleTimer ??= setTimeout(
+        () => {
+          this.idleTimer = null;
+          this.pump();
+        },
+        quiet > 0 ? quiet + 10 : 1000,
+      );
       this.idleTimer.unref();
       return;
     }
     const work = this.background.shift()!;
     this.backgroundRunning = true;
+    const started = performance.now();
     void work()
       .catch(() => undefined) // an image that cannot be made now is made (or refused) when asked
       .finally(() => {
-        this.backgroundRunning = false;
         this.counts.background++;
-        this.pump();
+        // gently: as long a rest as the work took, so it takes at most half of one core
+        const rest = setTimeout(
+          () => {
+            this.backgroundRunning = false;
+            this.pump();
+          },
+          Math.min(1000, performance.now() - started),
+        );
+        rest.unref();
       });
   }
 }

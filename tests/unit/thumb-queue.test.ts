@@ -56,7 +56,7 @@ describe('ThumbQueue', () => {
 
   it('background work runs one at a time, only when no request waits or runs, and waits while paused', async () => {
     let paused = true;
-    const q = new ThumbQueue({ slots: 1, paused: () => paused });
+    const q = new ThumbQueue({ slots: 1, paused: () => paused, quietMs: 0 });
     const order: string[] = [];
     q.later([async () => void order.push('bg1'), async () => void order.push('bg2')]);
     await tick();
@@ -72,5 +72,16 @@ describe('ThumbQueue', () => {
     expect(order).toEqual(['fg', 'bg1', 'bg2']);
     expect(q.busy).toBe(false);
     expect(q.counts.background).toBe(2);
+  });
+
+  it('background work waits a quiet moment after the last request (a grid being scrolled)', async () => {
+    const q = new ThumbQueue({ quietMs: 150 });
+    const order: string[] = [];
+    await q.run(async () => void order.push('asked'));
+    q.later([async () => void order.push('ahead')]);
+    await new Promise((ok) => setTimeout(ok, 60));
+    expect(order).toEqual(['asked']);
+    await new Promise((ok) => setTimeout(ok, 200));
+    expect(order).toEqual(['asked', 'ahead']);
   });
 });
