@@ -34,6 +34,8 @@ import { fastScroll } from './bench-ui-scroll.js';
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+/** Where the benchmark is (on stderr: the results alone go to stdout). */
+const say = (what: string) => process.stderr.write(`bench --ui: ${new Date().toISOString().slice(11, 19)} ${what}\n`);
 
 async function main(): Promise<void> {
   const o = new Command()
@@ -68,7 +70,9 @@ async function main(): Promise<void> {
   try {
     // ---- the grid ----
     const images = Number(o.images);
+    say(`making ${images} JPEG faces`);
     const faces = await writeFaces(join(work, 'images'), images, { testData: resolve(o.testData) });
+    say('indexing them');
     let t = performance.now();
     const { dataset, job } = await app.datasets.add(faces.dir);
     await app.jobs.settled(job.id, 200);
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
         }
       }, dataset.id);
     };
+    say('the grid: first thumbnails, 300-frame scroll');
     const coldMs = await firstThumbs();
     const cachedMs = await firstThumbs();
     // scroll the whole grid through, 300 frames, and time the frames
@@ -127,6 +132,7 @@ async function main(): Promise<void> {
     };
 
     // ---- fast scrolls over thumbnails not made yet ----
+    say('fast scrolls');
     const scroll = await fastScroll({
       page,
       app,
@@ -137,6 +143,7 @@ async function main(): Promise<void> {
 
     // ---- the chart ----
     t = performance.now();
+    say('the chart');
     const ids = fillMetrics(app.store, Number(o.runs), Number(o.points), 'bench');
     const fillSeconds = (performance.now() - t) / 1000;
     await page.goto(`${base}/#/compare?runs=${ids.join(',')}`);
@@ -150,9 +157,10 @@ async function main(): Promise<void> {
       const value = String(0.3 + (k % 6) * 0.1);
       const r = await page.evaluate(
         (v) =>
-          new Promise<{ endToEndMs: number; drawMs: number; points: number }>((res) => {
+          new Promise<{ endToEndMs: number; drawMs: number; points: number }>((res, fail) => {
             const slider = document.querySelector<HTMLInputElement>('#c-smooth')!;
             const t0 = performance.now();
+            setTimeout(() => fail(new Error(`no redraw 60 s after the smoothing became ${v}`)), 60_000);
             document.addEventListener(
               'chart-drawn',
               (e) =>

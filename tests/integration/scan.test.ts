@@ -99,6 +99,9 @@ describe('dataset index', () => {
     expect(second.added).toBe(200 - kept);
     expect(second.images).toBe(200);
     expect(store.dataset(first.datasetId)!.image_count).toBe(200);
+    // new images got their ids in path order, whatever order their decodes finished in
+    const ids = store.images(first.datasetId).map((r) => r.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
     // the index as a scan reads it, 7 rows a page: every image once, by its path
     const known = await knownImages(store, first.datasetId, 7);
     expect(known.size).toBe(200);

@@ -196,15 +196,25 @@ export async function scanDataset(store: Store, rootIn: string, opts: ScanOption
   };
   let done = 0;
   let added = 0;
-  await mapConcurrent(todo, opts.concurrency ?? 4, async (c) => {
+  // recorded in path order, as inspected files line up (new images get their ids in path order,
+  // which `camd see --seed` and the like count by, whatever order the decodes finish in)
+  const inspected: (NewImage | undefined)[] = new Array(todo.length);
+  let lined = 0;
+  await mapConcurrent(todo, opts.concurrency ?? 4, async (c, i) => {
     if (opts.signal?.aborted) return;
     const r = await inspect(c, maxPixels);
     if (!known.has(r.rel_path)) added++;
-    pending.push(r);
-    if (pending.length >= WRITE_BATCH || performance.now() - written > WRITE_EVERY_MS) record();
+    inspected[i] = r;
+    for (; lined < todo.length && inspected[lined]; lined++) {
+      pending.push(inspected[lined]!);
+      inspected[lined] = undefined;
+    }
+    if (pending.length >= WRITE_BATCH || (pending.length && performance.now() - written > WRITE_EVERY_MS)) record();
     done++;
     opts.onProgress?.(done, todo.length, c.rel);
   });
+  // a stop leaves gaps: what was inspected after one is recorded too
+  pending.push(...inspected.filter((r): r is NewImage => r !== undefined));
   record();
   const complete = done === todo.length;
   if (complete)
