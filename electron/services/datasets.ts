@@ -19,6 +19,7 @@ import {
   recordDrop,
   scanDataset,
   findsImages,
+  nextTurn,
   IMAGE_EXTENSIONS,
   copySamplePhotos,
   SAMPLE_FACE_SETTINGS,
@@ -341,7 +342,7 @@ export class Datasets {
       }
       if (page.length < STATS_PAGE) break;
       after = page.at(-1)!.rel_path;
-      await new Promise<void>((ok) => setImmediate(ok));
+      await nextTurn();
     }
     return {
       formats,

@@ -75,6 +75,7 @@ export async function importLabelFiles(
   return { schemaId: ds.schemaId, images: ds.items.length, notes: ds.notes };
 }
 export { describeUserFacing } from '../util/system-errors.js';
+export { nextTurn } from '../util/async.js';
 export type { ScanReport } from '../data/scan.js';
 export type { MaskPreview, PreviewImage } from '../data/preview.js';
 

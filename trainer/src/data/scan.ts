@@ -10,7 +10,7 @@ import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { decodeRgb, DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, tooLargePixels } from './image-io.js';
 import type { ImageRow, NewImage, Store } from '../store/store.js';
-import { mapConcurrent } from '../util/async.js';
+import { mapConcurrent, nextTurn } from '../util/async.js';
 import { walk, type Candidate, type NamedFile } from './walk.js';
 
 export interface ScanOptions {
@@ -96,8 +96,6 @@ const WRITE_BATCH = 64;
 /** Longest a file inspected waits to be recorded (large photos decode slowly). */
 const WRITE_EVERY_MS = 1000;
 const READ_PAGE = 2048;
-
-const nextTurn = () => new Promise<void>((ok) => setImmediate(ok));
 
 /** The dataset's images by path, read a page at a time (never one long read of 100 000 rows). */
 export async function knownImages(

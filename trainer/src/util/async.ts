@@ -15,3 +15,8 @@ export async function mapConcurrent<T, R>(
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   return out;
 }
+
+/** Gives the event loop a turn (what waits — a reply, a timer, a signal — runs) before going on. */
+export function nextTurn(): Promise<void> {
+  return new Promise<void>((ok) => setImmediate(ok));
+}
