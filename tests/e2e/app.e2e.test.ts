@@ -792,12 +792,24 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
     // forgetting a dataset: back to the list, and nothing asks for what was forgotten (no 404 in the console, checked below)
     await view('/datasets/2');
     const forgotten = (await b.page.locator('h1').textContent())!.trim();
-    // (its thumbnails loaded first: a thumbnail still on its way when the index goes is a 404 of the test's making)
+    // (every thumbnail on screen drawn first: one still on its way when the index goes is a 404 of the
+    // test's making; the rows drawn below the screen ask for nothing until they show)
     await expect
       .poll(() =>
-        b.page
-          .locator('.thumbgrid img')
-          .evaluateAll((imgs) => imgs.length > 0 && imgs.every((i) => (i as HTMLImageElement).complete)),
+        b.page.locator('.thumbgrid').evaluate((grid) => {
+          const view = grid.getBoundingClientRect();
+          const shown = [...grid.querySelectorAll('button.thumb .frame')].filter((f) => {
+            const r = f.getBoundingClientRect();
+            return r.bottom > view.top && r.top < view.bottom;
+          });
+          return (
+            shown.length > 0 &&
+            shown.every((f) => {
+              const img = f.querySelector('img');
+              return img ? img.complete && img.naturalWidth > 0 : f.querySelector('.bad') !== null;
+            })
+          );
+        }),
       )
       .toBe(true);
     b.page.once('dialog', (d) => void d.accept());

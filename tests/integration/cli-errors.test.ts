@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { faceFolder, tempDir } from '../support/folders.js';
-import { camd, noStack } from '../support/cli.js';
+import { camd, camdLive, noStack } from '../support/cli.js';
 import { mountTmpfs, unmount } from '../support/tmpfs.js';
 import { mapConcurrent } from '../../trainer/src/util/async.js';
 
@@ -313,9 +313,10 @@ describe('hostile arguments to every command', () => {
     if (!ro) console.warn(`read-only cases skipped: cannot mount a read-only tmpfs here (${roWhy})`);
     const run = cases.filter((c) => ro || !c.needsRo);
     expect(run.length).toBeGreaterThan(25);
+    // two commands at a time (each mostly loads modules: half a second or so)
     const results = await mapConcurrent(run, 2, async (c) => {
-      const human = camd(c.args);
-      const json = c.json ? camd([...c.args, '--json']) : null;
+      const human = await camdLive(c.args).done;
+      const json = c.json ? await camdLive([...c.args, '--json']).done : null;
       return { c, human, json };
     });
     const problems: string[] = [];

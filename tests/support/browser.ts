@@ -42,7 +42,12 @@ export async function openBrowser(url: string, viewport = { width: 1400, height:
   });
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   const problems: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  // a failed resource says which one (the console's text alone does not)
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const where = m.text().startsWith('Failed to load resource') ? ` (${m.location().url})` : '';
+    problems.push(`console: ${m.text()}${where}`);
+  });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) =>

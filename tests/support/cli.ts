@@ -63,8 +63,9 @@ export function camdLive(
     }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // 'close', not 'exit': the process can exit before its last output has been read
   const done = new Promise<CliResult>((res) =>
-    child.on('exit', (status, signal) => res({ status, signal, stdout, stderr, events })),
+    child.on('close', (status, signal) => res({ status, signal, stdout, stderr, events })),
   );
   return { pid: child.pid!, done };
 }
