@@ -17,7 +17,7 @@ import type { z } from 'zod';
 type Handlers = { [K in OpName]: (p: z.infer<(typeof OPS)[K]['params']>) => unknown };
 
 export function handlers(app: App): Handlers {
-  return {
+  const table: Handlers = {
     'system.info': () => app.system.info(),
     'system.disk': () => diskUse(app.paths),
     'system.clean': (p) => {
@@ -91,6 +91,17 @@ export function handlers(app: App): Handlers {
     'geometry.poseOf': (p) => app.geometry.poseOf(p.points),
     'geometry.export': (p) => app.geometry.export(p),
   };
+  // every operation is someone using the app: the thumbnails made ahead of need wait until the app
+  // is quiet again (a chart being redrawn does not share the machine with them)
+  const asked = table as Record<OpName, (p: unknown) => unknown>;
+  for (const op of Object.keys(asked) as OpName[]) {
+    const handle = asked[op];
+    asked[op] = (p) => {
+      app.images.queue.activity();
+      return handle(p);
+    };
+  }
+  return table;
 }
 
 /** A failure as the contract says it: message, cause, field. */

@@ -8,8 +8,9 @@
  *  - a request whose client went away (its AbortSignal) leaves the line at once;
  *  - background work (thumbnails made ahead of need after a scan) takes one slot, half the time at
  *    most (each piece is followed by a rest as long as it took), and only when no
- *    request waits or is being made, none came in the last `quietMs` (a grid being scrolled), and
- *    `paused()` does not say otherwise (a run is training).
+ *    request waits or is being made, none came in the last `quietMs` (a grid being scrolled) and
+ *    nothing else was asked of the app then either (`activity()`: a chart redrawn, a form filled),
+ *    and `paused()` does not say otherwise (a run is training).
  * Work that has started is finished (its thumbnail is cached for the next time).
  */
 import { CamdError } from 'camd-studio/trainer';
@@ -28,7 +29,7 @@ export interface ThumbQueueOptions {
   waiting?: number;
   /** Whether background work must wait (e.g. while a run trains). */
   paused?: () => boolean;
-  /** Background work waits this long after the last request (a grid being scrolled). */
+  /** Background work waits this long after the last request or activity (a grid being scrolled). */
   quietMs?: number;
 }
 
@@ -37,7 +38,7 @@ export class ThumbQueue {
   private readonly limit: number;
   private readonly paused: () => boolean;
   private readonly quietMs: number;
-  private lastRequest = -Infinity;
+  private lastActivity = -Infinity;
   private readonly line: Waiting[] = [];
   private readonly background: (() => Promise<void>)[] = [];
   private running = 0;
@@ -56,7 +57,7 @@ export class ThumbQueue {
   /** Runs `make` when its turn comes (newest first); rejects when superseded or when `signal` aborts first. */
   run<T>(make: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(abandoned());
-    this.lastRequest = performance.now();
+    this.lastActivity = performance.now();
     return new Promise<T>((ok, fail) => {
       const w: Waiting = {
         start: () => {
@@ -89,6 +90,11 @@ export class ThumbQueue {
       }
       this.pump();
     });
+  }
+
+  /** Someone is using the app (any operation asked of it): background work waits `quietMs` from now. */
+  activity(): void {
+    this.lastActivity = performance.now();
   }
 
   /** Adds background work (made one at a time, when nothing else waits). */
@@ -129,7 +135,7 @@ export class ThumbQueue {
       w.start();
     }
     if (this.backgroundRunning || this.running > 0 || this.line.length || !this.background.length) return;
-    const quiet = this.lastRequest + this.quietMs - performance.now();
+    const quiet = this.lastActivity + this.quietMs - performance.now();
     if (quiet > 0 || this.paused()) {
       // look again a little later: a pause (a training run, the window in use) ends without telling the queue
       this.idleTimer ??= setTimeout(

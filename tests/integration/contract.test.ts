@@ -1042,7 +1042,16 @@ describe('fine-tuning, labels, evaluations, system', () => {
   it('disk use by part, and the clean-up of what can be made again', async () => {
     const { id } = await addAndScan(faceFolder(2, 'disk'));
     const [img, other] = (await h.client.call('datasets.images', { dataset: id })).items;
-    // the grid's thumbnails are made ahead of need after the scan, without being asked for
+    // the grid's thumbnails are made ahead of need after the scan, without being asked for, but not
+    // while the app is in use: any operation (here the grid's first page, every 200 ms) holds them back
+    await new Promise((ok) => setTimeout(ok, 100));
+    const madeAhead = h.app.images.queue.counts.background;
+    for (let k = 0; k < 8; k++) {
+      await h.client.call('datasets.images', { dataset: id });
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    expect(h.app.images.queue.counts.background).toBe(madeAhead);
+    expect(h.app.images.queue.backlog).toBeGreaterThan(0);
     await until(
       'thumbnails made ahead of need',
       () => h.app.images.queue.busy,

@@ -84,4 +84,18 @@ describe('ThumbQueue', () => {
     await new Promise((ok) => setTimeout(ok, 200));
     expect(order).toEqual(['asked', 'ahead']);
   });
+
+  it('any other use of the app holds background work back as a request does (a chart being redrawn)', async () => {
+    const q = new ThumbQueue({ quietMs: 150 });
+    const order: string[] = [];
+    q.activity();
+    q.later([async () => void order.push('ahead')]);
+    for (let k = 0; k < 4; k++) {
+      await new Promise((ok) => setTimeout(ok, 60));
+      q.activity(); // still in use: 240 ms in all, never 150 ms quiet
+    }
+    expect(order).toEqual([]);
+    await new Promise((ok) => setTimeout(ok, 250));
+    expect(order).toEqual(['ahead']);
+  });
 });
