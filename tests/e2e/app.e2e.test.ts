@@ -798,7 +798,7 @@ describe.skipIf(missing !== null)('the app in Chromium', () => {
       .poll(() =>
         b.page.locator('.thumbgrid').evaluate((grid) => {
           const view = grid.getBoundingClientRect();
-          const shown = [...grid.querySelectorAll('button.thumb .frame')].filter((f) => {
+          const shown = Array.from(grid.querySelectorAll('button.thumb .frame')).filter((f) => {
             const r = f.getBoundingClientRect();
             return r.bottom > view.top && r.top < view.bottom;
           });
