@@ -108,7 +108,7 @@ async function benchMetrics(work: string, runs: number, points: number) {
     warmP95Ms: round(pct(warm, 95), 2),
     liveP50Ms: round(pct(live, 50), 2),
     liveP95Ms: round(pct(live, 95), 2),
-    goalP95Ms: 50,
+    goalP95Ms: 12,
   };
 }
 

@@ -9,7 +9,7 @@
 import type { Store } from 'camd-studio/trainer';
 import type { Series } from '../common/contract.js';
 import type { SeriesQuery } from '../common/contract.js';
-import { debiasedEma, minMaxIndices } from './series.js';
+import { debiasedEmaAt, minMaxIndices } from './series.js';
 import type { z } from 'zod';
 
 /** A series in columns; NaN where the store has null (epoch or time of old points). */
@@ -90,8 +90,8 @@ export class Metrics {
           x = Float64Array.from(keep, (i) => xcol[i]!);
         }
         if (y.length === 0) continue;
-        const sm = debiasedEma(y, p.smoothing);
         const kept = minMaxIndices(y, p.maxPoints);
+        const smoothed = debiasedEmaAt(y, p.smoothing, kept); // over the whole series, kept where drawn
         const x0 = p.x === 'time' ? x[0]! : 0;
         const scale = p.x === 'time' ? 1 / 1000 : 1;
         out.push({
@@ -100,7 +100,7 @@ export class Metrics {
           total: c.n,
           x: kept.map((k) => (x[k]! - x0) * scale),
           y: kept.map((k) => y[k]!),
-          smoothed: kept.map((k) => sm[k]!),
+          smoothed,
         });
       }
     }

@@ -1,6 +1,6 @@
 // Curves: debiased EMA on the full series, then min/max-preserving downsampling; exit words.
 import { describe, expect, it } from 'vitest';
-import { debiasedEma, minMaxIndices } from '../../electron/services/series.js';
+import { debiasedEma, debiasedEmaAt, minMaxIndices } from '../../electron/services/series.js';
 import { exitInWords } from '../../electron/supervisor/exit-words.js';
 
 describe('debiased EMA', () => {
@@ -19,6 +19,22 @@ describe('debiased EMA', () => {
     const withNaN = debiasedEma([1, NaN, 3], 0.5);
     expect(Number.isNaN(withNaN[1]!)).toBe(true);
     expect(withNaN[2]).toBeCloseTo((0.5 * 0.5 + 0.5 * 3) / (1 - 0.25), 12); // the NaN is skipped, not propagated
+  });
+
+  it('kept only where a chart draws: the same values as the whole series at those indices, NaN and w = 0 included', () => {
+    const y = Array.from({ length: 5_000 }, (_, i) => (i % 997 === 5 ? NaN : Math.cos(i / 40) + i / 1000));
+    for (const w of [0, 0.6, 0.95]) {
+      const whole = debiasedEma(y, w);
+      const at = minMaxIndices(y, 300);
+      const kept = debiasedEmaAt(y, w, at);
+      expect(kept).toHaveLength(at.length);
+      at.forEach((i, k) => expect(Object.is(kept[k], whole[i]) || kept[k] === whole[i]).toBe(true));
+    }
+    expect(debiasedEmaAt(y, 0.6, [])).toEqual([]);
+    expect(debiasedEmaAt([1, 2, 3], 0.5, [2, 2])).toEqual([
+      debiasedEma([1, 2, 3], 0.5)[2],
+      debiasedEma([1, 2, 3], 0.5)[2],
+    ]);
   });
 
   it('a long series never leaves normal doubles (issue #35): the same values as Math.pow, zeros stay exactly 0', () => {
