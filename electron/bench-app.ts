@@ -186,9 +186,23 @@ async function duringScan(app: App, start: () => Promise<{ dataset: { id: number
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const startedAt = Date.now();
-  const { dataset, job } = await start();
   const jobsMs: number[] = [];
   const pageMs: number[] = [];
+  // the longest the event loop was held, and when: seconds from the start, probes answered before it
+  const t0 = performance.now();
+  let lastTick = t0;
+  const stall = { ms: 0, atSeconds: 0, probesBefore: 0 };
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    if (now - lastTick - 10 > stall.ms)
+      Object.assign(stall, {
+        ms: round(now - lastTick - 10),
+        atSeconds: round((now - t0) / 1000, 2),
+        probesBefore: jobsMs.length,
+      });
+    lastTick = now;
+  }, 10);
+  const { dataset, job } = await start();
   let last = job;
   let due = performance.now();
   while (last.status === 'running') {
@@ -206,6 +220,7 @@ async function duringScan(app: App, start: () => Promise<{ dataset: { id: number
     due = Math.max(due, t2 - everyMs); // a request held up counts once, not once for every tick it missed
   }
   loop.disable();
+  clearInterval(ticker);
   if (last.status !== 'done') throw new Error(`the scan job ended ${last.status}: ${last.message ?? ''}`);
   const seconds = (Date.parse(last.finished_at!) - startedAt) / 1000;
   const images = app.datasets.get(dataset.id).image_count;
@@ -219,6 +234,7 @@ async function duringScan(app: App, start: () => Promise<{ dataset: { id: number
     imagesPage0: latencyStats(pageMs),
     eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6, 1),
     eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
+    longestStall: stall,
   };
 }
 

@@ -78,7 +78,10 @@ async function main(): Promise<void> {
     await app.jobs.settled(job.id, 200);
     const indexSeconds = (performance.now() - t) / 1000;
     const page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('console', (m) => m.type() === 'error' && process.stderr.write(`browser: ${m.text()}\n`));
+    page.on(
+      'console',
+      (m) => m.type() === 'error' && process.stderr.write(`browser: ${m.text()} (${m.location().url})\n`),
+    );
     await page.goto(`${base}/?token=${host.token}`);
     await page.waitForSelector('nav a'); // the app has started (its router made its first navigation)
     /** From the click that opens the dataset (a route change) to 12 thumbnails drawn. */

@@ -69,8 +69,11 @@ export class App {
       this.paths.thumbs,
       new ThumbQueue({ paused: () => this.supervisor.active() !== null }),
     );
+    // a scan that ended: its dataset's grid, and that of the face crops it made (`--faces`)
     this.bus.on('jobs', (j) => {
-      if (j.kind === 'scan' && j.status === 'done' && j.dataset !== null) this.images.prefetch(j.dataset);
+      if (j.kind !== 'scan' || j.status !== 'done' || j.dataset === null) return;
+      this.images.prefetch(j.dataset);
+      for (const d of this.datasets.list()) if (d.source_dataset_id === j.dataset) this.images.prefetch(d.id);
     });
     this.supervisor = new Supervisor(
       this.store,

@@ -404,6 +404,16 @@ describe('faces at ingest', () => {
     );
     expect(r.events.find((e) => e['type'] === 'start')).toMatchObject({ images: crops.image_count });
     expect(r.events.at(-1)).toMatchObject({ type: 'done', reason: 'completed', step: 1 });
+    // the crops' grid thumbnails were made ahead of need too, not only the photos'
+    await until(
+      'thumbnails made ahead of need',
+      () => h.app.images.queue.busy,
+      (busy) => !busy,
+      60_000,
+    );
+    const crop = (await h.client.call('datasets.images', { dataset: crops.id, limit: 1 })).items[0]!;
+    const sha = h.app.store.image(crop.id)!.sha256!;
+    expect(existsSync(join(h.app.paths.thumbs, '256', sha.slice(0, 2), `${sha}.webp`))).toBe(true);
   }, 300_000);
 });
 
