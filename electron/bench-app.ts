@@ -208,7 +208,9 @@ async function duringScan(app: App, start: () => Promise<{ dataset: { id: number
   while (last.status === 'running') {
     due += everyMs;
     const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    // a turn of the event loop between probes even when late (as requests arriving over a socket
+    // would): back-to-back awaited calls alone would hold it, and the scan, as long as they lag
+    await new Promise((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
     const sent = Math.min(due, performance.now()); // a timer may fire a little early, never a request before it is sent
     const jobs = (await call(table, 'jobs.list', {})) as Job[];
     const t1 = performance.now();
