@@ -97,7 +97,10 @@ function scrollInPage({ px, maxMs }: { px: number; maxMs: number }): Promise<Scr
   })();
 }
 
-/** In the page: from `since`, until every cell in view shows its image or `.bad`: the ms (null at `timeoutMs`) and the cells. */
+/**
+ * In the page: from `since`, until every cell whose picture is in view shows its image or `.bad`
+ * (a cell of which only the caption shows counts as out of view): the ms (null at `timeoutMs`) and the cells.
+ */
 function settleInPage({ since, timeoutMs }: { since: number; timeoutMs: number }) {
   return (async () => {
     const grid = document.querySelector<HTMLElement>('.thumbgrid')!;
@@ -107,7 +110,7 @@ function settleInPage({ since, timeoutMs }: { since: number; timeoutMs: number }
     for (;;) {
       const view = grid.getBoundingClientRect();
       const cells = Array.from(grid.querySelectorAll('.thumb')).filter((c) => {
-        const r = c.getBoundingClientRect();
+        const r = (c.querySelector('.frame') ?? c).getBoundingClientRect();
         return r.bottom > view.top && r.top < view.bottom && r.right > view.left && r.left < view.right;
       });
       const pending = cells.filter((c) => !drawn(c)).length;

@@ -48,6 +48,8 @@ async function main(): Promise<void> {
     .option('--out <file>', 'results file', 'bench/ui-results.json')
     .parse(process.argv)
     .opts<{ images: string; scrollSeconds: string; runs: string; points: string; testData: string; out: string }>();
+  // the compare view draws two runs or more (one asks for another): a chart of one would never draw
+  if (!(Number(o.runs) >= 2)) throw new Error(`--runs must be 2 or more (the compare view's chart), not ${o.runs}`);
   const work = mkdtempSync(join(tmpdir(), 'camd-bench-ui-'));
   const app = new App({ dataDir: join(work, 'data') });
   const host = await startHost({ app, port: 0, staticDir: join(packageRoot(), 'renderer', 'dist') });
