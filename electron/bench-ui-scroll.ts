@@ -209,11 +209,13 @@ export async function fastScroll(o: FastScrollOptions) {
   };
 
   const pass = async (px: number, maxSeconds: number) => {
+    process.stderr.write(`bench --ui: ${new Date().toISOString().slice(11, 19)} ${px} px a frame\n`);
     zero();
     await cold();
     const before = { ...calls };
     const s = await page.evaluate(scrollInPage, { px, maxMs: maxSeconds * 1000 });
     const atStop = { ...calls };
+    process.stderr.write(`bench --ui: ${new Date().toISOString().slice(11, 19)} stopped; waiting for the thumbnails\n`);
     const settled = await page.evaluate(settleInPage, { since: s.stoppedAt, timeoutMs: 60_000 });
     const idleMs = await hostIdle(60_000);
     return {
