@@ -73,7 +73,7 @@ export class App {
     this.bus.on('jobs', (j) => {
       if (j.kind !== 'scan' || j.status !== 'done' || j.dataset === null) return;
       this.images.prefetch(j.dataset);
-      for (const d of this.datasets.list()) if (d.source_dataset_id === j.dataset) this.images.prefetch(d.id);
+      for (const id of this.store.derivedDatasetIds(j.dataset)) this.images.prefetch(id);
     });
     this.supervisor = new Supervisor(
       this.store,

@@ -57,7 +57,7 @@ export class ThumbQueue {
   /** Runs `make` when its turn comes (newest first); rejects when superseded or when `signal` aborts first. */
   run<T>(make: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(abandoned());
-    this.lastActivity = performance.now();
+    this.activity();
     return new Promise<T>((ok, fail) => {
       const w: Waiting = {
         start: () => {

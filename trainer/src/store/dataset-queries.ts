@@ -76,6 +76,13 @@ export interface DatasetMark {
   bad_count: number;
 }
 
+/** The datasets made from this one (its face crops, `camd scan --faces`): ids only, no counting of images. */
+export function derivedDatasetIds(db: Database.Database, source: number): number[] {
+  return (db.prepare('SELECT id FROM datasets WHERE source_dataset_id = ?').all(source) as { id: number }[]).map(
+    (r) => r.id,
+  );
+}
+
 /** Every dataset's mark (cheap: no counting of images). */
 export function datasetMarks(db: Database.Database): DatasetMark[] {
   return db.prepare('SELECT id, scanned_at, image_count, bad_count FROM datasets').all() as DatasetMark[];

@@ -394,6 +394,11 @@ export class Store {
     return datasetQ.datasetSummaries(this.db);
   }
 
+  /** The datasets made from `source` (its face crops). */
+  derivedDatasetIds(source: number): number[] {
+    return datasetQ.derivedDatasetIds(this.db, source);
+  }
+
   /** Every dataset's last scan and counts (the app's watch for other processes' scans). */
   datasetMarks(): datasetQ.DatasetMark[] {
     return datasetQ.datasetMarks(this.db);
