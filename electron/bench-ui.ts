@@ -9,13 +9,15 @@
  *     400 px a frame, and 150 px a frame for --scroll-seconds (or to the bottom): frame p50/p95/max,
  *     long tasks, the most DOM nodes, the JS heap, the time after the scroll stops until every cell
  *     in view shows its image, the thumbnails the host was asked for and made during and after the
- *     scroll; and the time to open an image right after a second of fast scrolling. Goals: frames
+ *     scroll; and the time to open an image right after a second of fast scrolling (--opens times). Goals: frames
  *     p95 ≤ 33 ms, thumbnails within 1 s of stopping, an image open in ≤ 100 ms;
  *   - chart: 10 runs × 100 000 points compared, the time from a smoothing change to the redrawn
- *     chart (service query, transfer, uPlot) and uPlot's own drawing time.
+ *     chart drawn on its canvas (service query, transfer, Vue, uPlot's data join and drawing: the
+ *     chart's `chart-drawn` event comes from uPlot's `draw` hook) and the chart's own part of it,
+ *     from the series reaching the chart to the canvas drawn.
  * The test photographs are fetched into .cache/test-data first when missing (bench-test-data.ts).
  *
- *   npm run bench -- --ui [--images 100000] [--scroll-seconds 30] [--runs 10] [--points 100000]
+ *   npm run bench -- --ui [--images 100000] [--scroll-seconds 30] [--opens 5] [--runs 10] [--points 100000]
  *     [--test-data .cache/test-data] [--out bench/ui-results.json]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,14 +44,25 @@ async function main(): Promise<void> {
     .option('--ui', 'the renderer benchmark (this one)')
     .option('--images <n>', 'JPEG faces of the grid benchmark', '100000')
     .option('--scroll-seconds <s>', 'how long the 150 px-a-frame fast scroll lasts (unless at the bottom first)', '30')
+    .option('--opens <n>', 'images opened, each after a second of fast scrolling from a cold start', '5')
     .option('--runs <n>', 'runs of the chart benchmark', '10')
     .option('--points <n>', 'points a run', '100000')
     .option('--test-data <dir>', 'where the test photographs are (fetched when missing)', TEST_DATA)
     .option('--out <file>', 'results file', 'bench/ui-results.json')
     .parse(process.argv)
-    .opts<{ images: string; scrollSeconds: string; runs: string; points: string; testData: string; out: string }>();
+    .opts<{
+      images: string;
+      scrollSeconds: string;
+      opens: string;
+      runs: string;
+      points: string;
+      testData: string;
+      out: string;
+    }>();
   // the compare view draws two runs or more (one asks for another): a chart of one would never draw
   if (!(Number(o.runs) >= 2)) throw new Error(`--runs must be 2 or more (the compare view's chart), not ${o.runs}`);
+  if (!(Number.isInteger(Number(o.opens)) && Number(o.opens) >= 1))
+    throw new Error(`--opens must be a whole number, 1 or more, not ${o.opens}`);
   const work = mkdtempSync(join(tmpdir(), 'camd-bench-ui-'));
   const app = new App({ dataDir: join(work, 'data') });
   const host = await startHost({ app, port: 0, staticDir: join(packageRoot(), 'renderer', 'dist') });
@@ -144,6 +157,7 @@ async function main(): Promise<void> {
       base,
       dataset: dataset.id,
       scrollSeconds: Number(o.scrollSeconds),
+      opens: Number(o.opens),
     });
 
     // ---- the chart ----

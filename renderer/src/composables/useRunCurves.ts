@@ -1,4 +1,4 @@
-import { ref } from 'vue';
+import { ref, shallowRef } from 'vue';
 import type { Series } from '../../../electron/common/contract.js';
 import { api } from '../api.js';
 import { CURVES } from '../run-curves.js';
@@ -6,7 +6,8 @@ import { CURVES } from '../run-curves.js';
 /** A run's curves, smoothed as chosen; reloaded a little after new steps come in (not at every step). */
 /** `id` and `kind` are read when the curves load: the view may be given another run. */
 export function useRunCurves(id: () => string, kind: () => string | undefined) {
-  const series = ref<Series[]>([]);
+  // replaced whole by each answer, never changed in place: no deep proxies over its points
+  const series = shallowRef<Series[]>([]);
   const smoothing = ref(0.6);
   /** The smoothing was moved by hand (a cluster run is otherwise drawn as logged). */
   const smoothingChosen = ref(false);
