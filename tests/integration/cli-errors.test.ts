@@ -360,6 +360,15 @@ describe('the command line itself', () => {
     expect(u.stderr.trim()).toMatch(/^camd: unknown option '--batchsize' .*\(camd pretrain --help lists the flags\)$/);
   });
 
+  it('a refused flag with `--data sample` is refused before any sample face is looked for', () => {
+    const dir = tempDir('sample-refused');
+    const r = camd(['pretrain', '--data', 'sample', '--batch', '0', '--db', join(dir, 'camd.db')]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe('camd: --batch must be an integer of at least 1 (images per step), got 0');
+    // the sample photographs are copied beside the store before their faces are found: nothing was
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('`npm run -s camd -- info --json` prints JSON only (npm run without -s prints its banner)', () => {
     const r = spawnSync('npm', ['run', '-s', 'camd', '--', 'info', '--json'], {
       encoding: 'utf8',

@@ -76,15 +76,15 @@ export async function pretrainCommand(o: PretrainCliOptions): Promise<void> {
   const con = new CliConsole();
   const emit = o.json ? jsonRenderer() : humanRenderer(con);
   try {
+    // the flags checked before the trainer loads (the API brings sharp, the store and their kin) and
+    // before any sample faces are found: a refused flag is one line in about 0.4 s, not 1.2 s (nor
+    // after 45 s of face finding with --data sample); runPretrain checks the spec it is given again
+    parseSpec(PretrainSpec, toSpec(o));
     // `--data sample` (when no folder of that name is here): the sample faces that come with the installed packages
     if (o.data === SAMPLE_WORD && !existsSync(resolve(SAMPLE_WORD)) && !o.resume)
       o = { ...o, data: await sampleData(o, con, emit, stop.signal) };
-    // the flags checked before the trainer loads (the API brings sharp, the store and their kin): a
-    // refused flag is one line in about 0.4 s, not 1.2 s; runPretrain checks the spec again
-    const spec = toSpec(o);
-    parseSpec(PretrainSpec, spec);
     const { runPretrain } = await import('../api/index.js');
-    const r = await runPretrain(spec, emit, stop.signal);
+    const r = await runPretrain(toSpec(o), emit, stop.signal);
     if (r.outcome === 'diverged') process.exitCode = EXIT_CODE.diverged;
   } finally {
     con.stop(); // before any error line
