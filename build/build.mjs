@@ -2,7 +2,7 @@
 // Like make, it does nothing when no file the build reads has changed since the last build that
 // finished (sizes and modification times, and the steps themselves, in .cache/build-stamp.json) and
 // its outputs are there: `npm test` builds first, and right after `npm run setup` (which built) that
-// saves about 35 s on two cores. `--force` builds regardless.
+// saves about 30 s on two cores. `--force` builds regardless.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Two chains of steps, each in order, the two side by side (two cores: about 27 s against 38 s one
+ * Two chains of steps, each in order, the two side by side (two cores: about 30 s against 38 s one
  * after the other). The Electron main and preload read the trainer's compiled declarations, so they
  * follow it; the renderer reads the trainer's protocol from its sources (renderer/tsconfig.json
  * paths), so it needs nothing of the other chain.
